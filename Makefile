@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Each creates .venv and
+# installs from this project's own files; nothing else needs to be on the machine but Python >= 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SEED_QUESTION := What is 123 to the power of 21?
+
+.PHONY: demo test bench venv clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamps depend on pyproject.toml, so a changed dependency list reinstalls.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	touch $@ $(VENV)/.demo-installed
+
+venv: $(VENV)/.dev-installed
+
+# Asks the seed question through the CLI: the real service when DASHSCOPE_API_KEY is set,
+# otherwise the local emulator (the CLI says which).
+demo: $(VENV)/.demo-installed
+	@if [ -n "$${DASHSCOPE_API_KEY:-}" ]; then \
+		$(BIN)/qwen-ci ask "$(SEED_QUESTION)"; \
+	else \
+		$(BIN)/qwen-ci ask --emulator "$(SEED_QUESTION)"; \
+	fi
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Framework integrations for qwen-ci-tool."""

@@ -1,0 +1,1 @@
+"""MCP server for qwen-ci-tool (filled in by the MCP issue)."""
