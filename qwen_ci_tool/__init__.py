@@ -1,0 +1,93 @@
+"""qwen_ci_tool: one streaming request to Qwen's built-in code interpreter, as one typed result.
+
+```python
+from qwen_ci_tool import CodeInterpreter
+
+result = CodeInterpreter().run("What is 123 to the power of 21?")
+print(result.answer, result.code_runs[0].code, result.usage.total_tokens)
+```
+"""
+
+from __future__ import annotations
+
+from ._client import AsyncCodeInterpreter, AsyncCodeInterpreterStream, CodeInterpreter, CodeInterpreterStream
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ContentFilterError,
+    InternalServerError,
+    ProtocolError,
+    QwenCIError,
+    RateLimitError,
+    StreamInterruptedError,
+)
+from ._models import MODELS, ModelInfo, lookup_model
+from ._secret import Secret
+from ._stages import StageTracker, stage_of
+from ._types import (
+    AnswerDelta,
+    CodeInterpreterResult,
+    CodeRun,
+    CodeRunUpdated,
+    Completed,
+    ReasoningDelta,
+    Step,
+    StreamEvent,
+    StreamStarted,
+    Timings,
+    Usage,
+    UsageUpdated,
+)
+from ._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnswerDelta",
+    "AsyncCodeInterpreter",
+    "AsyncCodeInterpreterStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "CodeInterpreter",
+    "CodeInterpreterResult",
+    "CodeInterpreterStream",
+    "CodeRun",
+    "CodeRunUpdated",
+    "Completed",
+    "ConfigurationError",
+    "ContentFilterError",
+    "InternalServerError",
+    "MODELS",
+    "ModelInfo",
+    "ProtocolError",
+    "QwenCIError",
+    "RateLimitError",
+    "ReasoningDelta",
+    "Secret",
+    "StageTracker",
+    "Step",
+    "StreamEvent",
+    "StreamInterruptedError",
+    "StreamStarted",
+    "Timings",
+    "Usage",
+    "UsageUpdated",
+    "__version__",
+    "lookup_model",
+    "stage_of",
+]
+
+# Public names report the package, not the private module they live in (as httpx does).
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("qwen_ci_tool._"):
+        try:
+            _obj.__module__ = "qwen_ci_tool"
+        except (AttributeError, TypeError):  # pragma: no cover - e.g. typing aliases
+            pass
+del _name, _obj

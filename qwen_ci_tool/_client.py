@@ -1,0 +1,404 @@
+"""The two clients: thin sync and async I/O loops around :class:`~qwen_ci_tool._engine.CallState`."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import anyio
+import httpx
+
+from . import _constants as C
+from ._config import Settings, build_messages, resolve_settings
+from ._engine import CallState, Recorder
+from ._protocols._base import USER_AGENT
+from ._secret import Secret
+from ._types import CodeInterpreterResult, StreamEvent
+
+__all__ = ["AsyncCodeInterpreter", "AsyncCodeInterpreterStream", "CodeInterpreter", "CodeInterpreterStream"]
+
+
+def _limits() -> httpx.Limits:
+    # Many concurrent streams in one process are a supported use: do not cap connections.
+    return httpx.Limits(max_connections=None, max_keepalive_connections=20)
+
+
+class _ClientBase:
+    """Settings and the pieces both clients share; no I/O."""
+
+    _settings: Settings
+
+    def __init__(
+        self,
+        *,
+        api_key: str | Secret | None = None,
+        base_url: str | None = None,
+        region: str | None = None,
+        protocol: str | None = None,
+        model: str | None = None,
+        connect_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        total_timeout: float | None = None,
+        max_retries: int | None = None,
+        workspace: str | None = None,
+        responses_path: str | None = None,
+        extra_parameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._settings = resolve_settings(
+            api_key=api_key,
+            base_url=base_url,
+            region=region,
+            protocol=protocol,
+            model=model,
+            connect_timeout=connect_timeout,
+            idle_timeout=idle_timeout,
+            total_timeout=total_timeout,
+            max_retries=max_retries,
+            workspace=workspace,
+            responses_path=responses_path,
+            extra_parameters=extra_parameters,
+        )
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved settings (the key inside is a masked :class:`Secret`)."""
+        return self._settings
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def model(self) -> str:
+        return self._settings.model
+
+    @property
+    def protocol(self) -> str:
+        return self._settings.protocol
+
+    def _state(
+        self,
+        question: str | None,
+        messages: Sequence[Mapping[str, Any]] | None,
+        record: Recorder | None,
+    ) -> CallState:
+        return CallState(self._settings, build_messages(question, messages), record=record)
+
+    def _timeout(self) -> httpx.Timeout:
+        s = self._settings
+        return httpx.Timeout(connect=s.connect_timeout, read=s.idle_timeout, write=s.connect_timeout, pool=s.connect_timeout)
+
+    def __repr__(self) -> str:
+        s = self._settings
+        key = "Secret('**********')" if s.api_key is not None else "None"
+        return f"{type(self).__name__}(base_url={s.base_url!r}, protocol={s.protocol!r}, model={s.model!r}, api_key={key})"
+
+
+def _start_watchdog(response: httpx.Response, delay: float) -> threading.Timer | None:
+    """Shut the socket down when the total deadline passes, so a blocked read returns at once.
+
+    A sync read cannot be cancelled; shutting the socket wakes it. Without a real socket (an
+    injected mock transport) the deadline is still checked between chunks.
+    """
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if not isinstance(sock, socket.socket):
+        return None
+
+    def fire() -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(delay, 0.0), fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _read_capped(chunks: Iterator[bytes]) -> bytes:
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) >= C.MAX_ERROR_BODY_BYTES:
+            break
+    return bytes(body[: C.MAX_ERROR_BODY_BYTES])
+
+
+class CodeInterpreterStream:
+    """Iterator of typed events over one call; a context manager that closes the connection.
+
+    >>> with ci.stream("Compute 123**23 / 5") as stream:
+    ...     for event in stream: ...
+    ...     result = stream.get_final_result()
+    """
+
+    def __init__(self, events: Iterator[StreamEvent], state: CallState) -> None:
+        self._events = events
+        self._state = state
+
+    def __enter__(self) -> CodeInterpreterStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> CodeInterpreterStream:
+        return self
+
+    def __next__(self) -> StreamEvent:
+        return next(self._events)
+
+    def close(self) -> None:
+        """Stop reading and release the connection (safe to call twice)."""
+        self._events.close()  # type: ignore[attr-defined]
+
+    def get_final_result(self) -> CodeInterpreterResult:
+        """Read to the end (if not done yet) and return the result; raises what the stream raised."""
+        for _ in self:
+            pass
+        assert self._state.result is not None
+        return self._state.result
+
+    def snapshot(self) -> CodeInterpreterResult:
+        """What has arrived so far (status ``"incomplete"`` until the end)."""
+        return self._state.result or self._state.snapshot()
+
+
+class CodeInterpreter(_ClientBase):
+    """Synchronous client. Key from ``DASHSCOPE_API_KEY`` unless ``api_key=`` is given.
+
+    Raises subclasses of :class:`~qwen_ci_tool.QwenCIError`: :class:`ConfigurationError` before
+    sending, :class:`APIStatusError` subclasses for the service's errors, :class:`APIConnectionError`
+    / :class:`APITimeoutError`, :class:`StreamInterruptedError` and :class:`ProtocolError`.
+    """
+
+    def __init__(self, *, http_client: httpx.Client | None = None, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._lock = threading.Lock()
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            with self._lock:
+                if self._http is None:
+                    self._http = httpx.Client(
+                        timeout=self._timeout(), limits=_limits(), headers={"User-Agent": USER_AGENT}
+                    )
+        return self._http
+
+    def run(
+        self,
+        question: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        record: Recorder | None = None,
+    ) -> CodeInterpreterResult:
+        """Ask and wait for the whole result."""
+        with self.stream(question, messages=messages, record=record) as stream:
+            return stream.get_final_result()
+
+    def stream(
+        self,
+        question: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        record: Recorder | None = None,
+    ) -> CodeInterpreterStream:
+        """Ask and iterate over typed events as they arrive. Validates the input at once."""
+        state = self._state(question, messages, record)
+        return CodeInterpreterStream(self._events(state), state)
+
+    def _events(self, state: CallState) -> Iterator[StreamEvent]:
+        while True:
+            state.begin_attempt()
+            try:
+                yield from self._attempt(state)
+                return
+            except Exception as exc:
+                err = state.translate(exc)
+                if err is None:
+                    raise
+                delay = state.retry_delay(err)
+                if delay is None:
+                    raise err from (None if err is exc else exc)
+            time.sleep(delay)
+
+    def _attempt(self, state: CallState) -> Iterator[StreamEvent]:
+        req = state.request
+        with self._client().stream(
+            "POST", req.url, headers=req.headers, content=req.body, timeout=state.timeout()
+        ) as response:
+            if not state.check_response(response.status_code, response.headers):
+                raise state.response_error(
+                    response.status_code, response.headers, _read_capped(response.iter_bytes())
+                )
+            watchdog = _start_watchdog(response, state.remaining())
+            try:
+                for chunk in response.iter_bytes():
+                    if state.expired():
+                        raise state.timeout_error("total")
+                    events = state.feed(chunk)
+                    if events:
+                        yield from events
+                    if state.done:
+                        break
+                yield from state.finish()
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
+
+    def close(self) -> None:
+        if self._owns_http and self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> CodeInterpreter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncCodeInterpreterStream:
+    """Async iterator of typed events over one call; an async context manager that closes it."""
+
+    def __init__(self, events: AsyncIterator[StreamEvent], state: CallState) -> None:
+        self._events = events
+        self._state = state
+
+    async def __aenter__(self) -> AsyncCodeInterpreterStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncCodeInterpreterStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (safe to call twice)."""
+        await self._events.aclose()  # type: ignore[attr-defined]
+
+    async def get_final_result(self) -> CodeInterpreterResult:
+        """Read to the end (if not done yet) and return the result; raises what the stream raised."""
+        async for _ in self:
+            pass
+        assert self._state.result is not None
+        return self._state.result
+
+    def snapshot(self) -> CodeInterpreterResult:
+        """What has arrived so far (status ``"incomplete"`` until the end)."""
+        return self._state.result or self._state.snapshot()
+
+
+class AsyncCodeInterpreter(_ClientBase):
+    """Asynchronous client (asyncio or trio, through anyio). Same settings and errors as
+    :class:`CodeInterpreter`; cancelling the awaiting task closes the upstream request at once."""
+
+    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._http = http_client
+        self._owns_http = http_client is None
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=self._timeout(), limits=_limits(), headers={"User-Agent": USER_AGENT}
+            )
+        return self._http
+
+    async def run(
+        self,
+        question: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        record: Recorder | None = None,
+    ) -> CodeInterpreterResult:
+        """Ask and wait for the whole result."""
+        async with self.stream(question, messages=messages, record=record) as stream:
+            return await stream.get_final_result()
+
+    def stream(
+        self,
+        question: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        record: Recorder | None = None,
+    ) -> AsyncCodeInterpreterStream:
+        """Ask and iterate (``async for``) over typed events. Validates the input at once."""
+        state = self._state(question, messages, record)
+        return AsyncCodeInterpreterStream(self._events(state), state)
+
+    async def _events(self, state: CallState) -> AsyncIterator[StreamEvent]:
+        while True:
+            state.begin_attempt()
+            try:
+                # aclosing: when the caller stops early, the inner generator (and with it the
+                # HTTP response) is closed now, not whenever it is garbage-collected.
+                async with contextlib.aclosing(self._attempt(state)) as events:
+                    async for event in events:
+                        yield event
+                return
+            except Exception as exc:
+                err = state.translate(exc)
+                if err is None:
+                    raise
+                delay = state.retry_delay(err)
+                if delay is None:
+                    raise err from (None if err is exc else exc)
+            await anyio.sleep(delay)
+
+    async def _attempt(self, state: CallState) -> AsyncIterator[StreamEvent]:
+        req = state.request
+        async with self._client().stream(
+            "POST", req.url, headers=req.headers, content=req.body, timeout=state.timeout()
+        ) as response:
+            if not state.check_response(response.status_code, response.headers):
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) >= C.MAX_ERROR_BODY_BYTES:
+                        break
+                raise state.response_error(response.status_code, response.headers, bytes(body[: C.MAX_ERROR_BODY_BYTES]))
+            chunks = response.aiter_bytes()
+            try:
+                while True:
+                    # The total deadline bounds each read; the idle timeout is httpx's read timeout.
+                    with anyio.move_on_after(state.remaining()) as scope:
+                        try:
+                            chunk = await chunks.__anext__()
+                        except StopAsyncIteration:
+                            break
+                    if scope.cancelled_caught:
+                        raise state.timeout_error("total")
+                    events = state.feed(chunk)
+                    for event in events:
+                        yield event
+                    if state.done:
+                        break
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]
+            for event in state.finish():
+                yield event
+
+    async def aclose(self) -> None:
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> AsyncCodeInterpreter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

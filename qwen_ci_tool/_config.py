@@ -1,0 +1,234 @@
+"""Settings: resolved once per client from keywords and the environment, validated before sending."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import _constants as C
+from ._exceptions import ConfigurationError
+from ._models import ModelInfo, lookup_model
+from ._secret import Secret
+
+__all__ = ["Settings", "build_messages", "normalize_base_url", "resolve_settings"]
+
+PROTOCOL_NAMES = ("dashscope", "openai", "responses")
+_ROLES = ("system", "user", "assistant")
+#: Parameters the interpreter needs; a caller may not switch them off through extra_parameters.
+_REQUIRED_ON = ("enable_code_interpreter", "enable_thinking", "stream", "incremental_output")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    api_key: Secret | None
+    base_url: str
+    region: str | None
+    protocol: str
+    model: str
+    model_info: ModelInfo
+    connect_timeout: float
+    idle_timeout: float
+    total_timeout: float
+    max_retries: int
+    workspace: str | None = None
+    responses_path: str = C.RESPONSES_PATH
+    extra_parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(base_url={self.base_url!r}, protocol={self.protocol!r}, model={self.model!r}, "
+            f"api_key={'set' if self.api_key else 'missing'})"
+        )
+
+
+def normalize_base_url(url: str) -> str:
+    """The service root: scheme + host (+ any gateway prefix), without the API path suffix."""
+    text = url.strip().rstrip("/")
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL such as {C.REGION_ROOTS['beijing']!r}, got {url!r}."
+        )
+    for suffix in C.BASE_URL_SUFFIXES:
+        if text.endswith(suffix):
+            return text[: -len(suffix)]
+    return text
+
+
+def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> Secret | None:
+    if isinstance(api_key, Secret):
+        value = api_key.get_secret_value()
+    elif api_key is not None:
+        value = api_key
+    else:
+        value = env.get(C.ENV_API_KEY, "")
+        if not value.strip() and env.get(C.ENV_API_KEY_FILE):
+            try:
+                value = Path(env[C.ENV_API_KEY_FILE]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"{C.ENV_API_KEY_FILE} names a file that cannot be read ({exc.strerror})."
+                ) from None
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isprintable() or " " in value:
+        # Never echo the value: it is (part of) a key.
+        raise ConfigurationError(
+            "The API key contains spaces or characters that are not printable ASCII; "
+            f"copy it again from the Model Studio console into {C.ENV_API_KEY}."
+        )
+    return Secret(value)
+
+
+def _positive(name: str, value: float | None, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
+    return float(value)
+
+
+def resolve_settings(
+    *,
+    api_key: str | Secret | None = None,
+    base_url: str | None = None,
+    region: str | None = None,
+    protocol: str | None = None,
+    model: str | None = None,
+    connect_timeout: float | None = None,
+    idle_timeout: float | None = None,
+    total_timeout: float | None = None,
+    max_retries: int | None = None,
+    workspace: str | None = None,
+    responses_path: str | None = None,
+    extra_parameters: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate every setting; raise :class:`ConfigurationError` naming the fix."""
+    env = os.environ if env is None else env
+    protocol = protocol or C.DEFAULT_PROTOCOL
+    if protocol not in PROTOCOL_NAMES:
+        raise ConfigurationError(
+            f"Unknown protocol {protocol!r}: use one of {', '.join(PROTOCOL_NAMES)} "
+            "('dashscope' returns the code, 'responses' also its output, 'openai' neither)."
+        )
+    if region is not None and region not in C.REGION_ROOTS:
+        raise ConfigurationError(
+            f"Unknown region {region!r}: use one of {', '.join(C.REGION_ROOTS)}, or pass base_url."
+        )
+    if base_url:
+        root = normalize_base_url(base_url)
+    elif region is None and env.get(C.ENV_BASE_URL):
+        root = normalize_base_url(env[C.ENV_BASE_URL])
+    else:
+        root = C.REGION_ROOTS[region or C.DEFAULT_REGION]
+    model = C.DEFAULT_MODEL if model is None else model
+    if not isinstance(model, str) or not model.strip() or model != model.strip():
+        raise ConfigurationError(f"model must be a non-empty model name such as {C.DEFAULT_MODEL!r}, got {model!r}.")
+    info = lookup_model(model)
+    if protocol not in info.protocols:
+        working = ", ".join(p for p in PROTOCOL_NAMES if p in info.protocols)
+        raise ConfigurationError(
+            f"Model {model!r} ({info.note}) offers the code interpreter only over protocol "
+            f"{working}; protocol {protocol!r} would be refused. Pass protocol={sorted(info.protocols)[0]!r} "
+            "(CLI: --protocol)."
+        )
+    if max_retries is None:
+        max_retries = C.DEFAULT_MAX_RETRIES
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
+    extra = dict(extra_parameters or {})
+    _check_extra(extra, info)
+    path = responses_path or C.RESPONSES_PATH
+    if not path.startswith("/"):
+        raise ConfigurationError(f"responses_path must start with '/', e.g. {C.RESPONSES_PATH!r}.")
+    return Settings(
+        api_key=_read_key(api_key, env),
+        base_url=root,
+        region=region,
+        protocol=protocol,
+        model=model,
+        model_info=info,
+        connect_timeout=_positive("connect_timeout", connect_timeout, C.DEFAULT_CONNECT_TIMEOUT),
+        idle_timeout=_positive("idle_timeout", idle_timeout, C.DEFAULT_IDLE_TIMEOUT),
+        total_timeout=_positive("total_timeout", total_timeout, C.DEFAULT_TOTAL_TIMEOUT),
+        max_retries=max_retries,
+        workspace=workspace or env.get(C.ENV_WORKSPACE) or None,
+        responses_path=path,
+        extra_parameters=extra,
+    )
+
+
+def _check_extra(extra: dict[str, Any], info: ModelInfo) -> None:
+    if "tools" in extra or "functions" in extra:
+        raise ConfigurationError(
+            "The code interpreter and function calling (tools) cannot be used together: the service "
+            "rejects the combination. Remove 'tools' from extra_parameters, or call the model without "
+            "the code interpreter for function calling."
+        )
+    for name in _REQUIRED_ON:
+        if name in extra and not extra[name]:
+            raise ConfigurationError(
+                f"extra_parameters sets {name}={extra[name]!r}, but the code interpreter works only "
+                "with thinking enabled and streaming output. Remove it."
+            )
+    for name in ("model", "messages", "input"):
+        if name in extra:
+            raise ConfigurationError(f"Pass {name} as its own argument, not through extra_parameters.")
+
+
+def _check_content(content: Any, where: str) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list) and content:
+        size = 0
+        for part in content:
+            if not isinstance(part, dict) or not isinstance(part.get("text", None), str):
+                raise ConfigurationError(
+                    f"{where}: content parts must be {{'text': '...'}} dicts; only text is supported."
+                )
+            size += len(part["text"])
+        return size
+    raise ConfigurationError(f"{where}: content must be a string or a list of text parts, got {type(content).__name__}.")
+
+
+def build_messages(question: str | None, messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """The message list to send, from a question or a message list; validated before sending."""
+    if (question is None) == (messages is None):
+        raise ConfigurationError("Pass either a question string or messages=[...], not both and not neither.")
+    if question is not None:
+        if not isinstance(question, str):
+            raise ConfigurationError(f"The question must be a string, got {type(question).__name__}.")
+        messages = [{"role": "user", "content": question}]
+    assert messages is not None
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
+        raise ConfigurationError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts.")
+    out: list[dict[str, Any]] = []
+    total = 0
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, Mapping):
+            raise ConfigurationError(f"{where} must be a dict with 'role' and 'content'.")
+        role = message.get("role")
+        if role not in _ROLES:
+            hint = " (the code interpreter cannot be combined with function calling)" if role == "tool" else ""
+            raise ConfigurationError(f"{where} has role {role!r}; use one of {', '.join(_ROLES)}{hint}.")
+        if role == "system" and i != 0:
+            raise ConfigurationError(f"{where}: a system message may only come first.")
+        content = message.get("content")
+        total += _check_content(content, where)
+        out.append({"role": role, "content": content})
+    if out[-1]["role"] != "user":
+        raise ConfigurationError("The last message must come from the user: it is the question to answer.")
+    last = out[-1]["content"]
+    if not (last.strip() if isinstance(last, str) else "".join(p["text"] for p in last).strip()):
+        raise ConfigurationError("The question is empty: ask something, e.g. 'What is 123 to the power of 21?'.")
+    if total > C.MAX_INPUT_CHARS:
+        raise ConfigurationError(
+            f"The input is {total:,} characters; the limit is {C.MAX_INPUT_CHARS:,}. Send less text "
+            "(the interpreter cannot read files you attach here anyway)."
+        )
+    return out

@@ -1,0 +1,354 @@
+"""Everything a call decides, without doing any I/O: shared by the sync and async clients.
+
+The clients are thin loops: send ``state.request``, hand status and headers to
+:meth:`CallState.check_response`, each chunk of bytes to :meth:`CallState.feed`, the end of the
+body to :meth:`CallState.finish`, and any exception to :meth:`CallState.translate` and
+:meth:`CallState.retry_delay`. Decisions (retry or not, which error, what counts as complete)
+live here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import httpx
+
+from . import _constants as C
+from ._accumulator import Accumulator
+from ._config import Settings
+from ._errors import ErrorContext, error_from_body, parse_retry_after
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ConfigurationError,
+    InternalServerError,
+    ProtocolError,
+    QwenCIError,
+    RateLimitError,
+    StreamInterruptedError,
+)
+from ._protocols import PROTOCOLS, Decoder
+from ._sse import SSEParser
+from ._types import (
+    AnswerDelta,
+    CodeInterpreterResult,
+    CodeRunUpdated,
+    Completed,
+    ReasoningDelta,
+    StreamEvent,
+    Timings,
+)
+
+__all__ = ["CallState", "Recorder"]
+
+logger = logging.getLogger("qwen_ci_tool")
+
+_CONTENT_EVENTS = (ReasoningDelta, AnswerDelta, CodeRunUpdated)
+
+
+class Recorder(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+
+def _missing_key_error() -> ConfigurationError:
+    return ConfigurationError(
+        f"No API key: set {C.ENV_API_KEY} (a Model Studio key; export {C.ENV_API_KEY}=sk-...) or pass "
+        "api_key=. To try the tool without a key, use the local emulator (CLI: --emulator)."
+    )
+
+
+def _connect_failure(exc: BaseException, base_url: str) -> str:
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 8:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "certificate" in text:
+        return (
+            f"The TLS handshake with {base_url} failed ({chain[0]}). Check the system's CA certificates "
+            "(SSL_CERT_FILE), any TLS-inspecting proxy, and that base_url uses the right scheme."
+        )
+    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "nodename" in text or "name resolution" in text:
+        return f"Could not resolve the host of {base_url}: check base_url, DNS and proxy settings."
+    if "refused" in text:
+        return f"Could not connect to {base_url}: connection refused. Check base_url (and that the emulator runs, if you use one)."
+    return f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}). Check the network, proxy and base_url."
+
+
+class CallState:
+    """One call: request, attempts, parsing, accumulation, deadlines and error decisions."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        messages: list[dict[str, Any]],
+        *,
+        record: Recorder | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if settings.api_key is None:
+            raise _missing_key_error()
+        self.settings = settings
+        self.protocol = PROTOCOLS[settings.protocol]
+        self.request = self.protocol.build_request(settings, messages)
+        self.context = ErrorContext(
+            base_url=settings.base_url, model=settings.model, protocol=settings.protocol, region=settings.region
+        )
+        self._record = record
+        self._clock = clock
+        self.started_at = clock()
+        self.deadline = self.started_at + settings.total_timeout
+        self.attempt = 0
+        self.committed = False
+        self.done = False
+        self.first_event_at: float | None = None
+        self.result: CodeInterpreterResult | None = None
+        self._parser = SSEParser()
+        self._decoder: Decoder | None = None
+        self._header_rid: str | None = None
+        self._pending: list[StreamEvent] = []
+        self.acc = Accumulator(model=settings.model, protocol=settings.protocol)
+
+    # --- attempts and time ----------------------------------------------------------------
+
+    def begin_attempt(self) -> None:
+        """Start (or restart, before anything was committed) an attempt from a clean slate."""
+        self.attempt += 1
+        self._parser = SSEParser()
+        self._decoder = None
+        self._header_rid = None
+        self._pending = []
+        self.done = False
+        self.first_event_at = None
+        self.acc = Accumulator(model=self.settings.model, protocol=self.settings.protocol)
+        logger.debug(
+            "qwen_ci_tool: POST %s model=%s attempt=%d", self.request.url, self.settings.model, self.attempt
+        )
+
+    def remaining(self) -> float:
+        return self.deadline - self._clock()
+
+    def expired(self) -> bool:
+        return self._clock() >= self.deadline
+
+    def timeout(self) -> httpx.Timeout:
+        s = self.settings
+        left = max(self.remaining(), 0.001)
+        connect = min(s.connect_timeout, left)
+        return httpx.Timeout(connect=connect, read=min(s.idle_timeout, left), write=connect, pool=connect)
+
+    def timeout_error(self, kind: str) -> APITimeoutError:
+        s = self.settings
+        if kind == "connect":
+            text = (
+                f"Could not connect to {s.base_url} within {s.connect_timeout:g} s (connect_timeout). "
+                "Check the network, proxy settings and base_url, or raise connect_timeout."
+            )
+        elif kind == "idle":
+            text = (
+                f"No data from the service for {s.idle_timeout:g} s (idle_timeout). The remote code may "
+                "still be running: raise idle_timeout (CLI: --idle-timeout) for long computations."
+            )
+        else:
+            text = (
+                f"The call took longer than total_timeout={s.total_timeout:g} s and was stopped. Raise "
+                "total_timeout (CLI: --total-timeout) or ask for less work."
+            )
+        return APITimeoutError(text, kind=kind)
+
+    # --- the response ---------------------------------------------------------------------
+
+    def check_response(self, status: int, headers: httpx.Headers) -> bool:
+        """True when the body is an event stream to feed; False when it is an error body to read."""
+        self._header_rid = headers.get("x-request-id") or headers.get("x-dashscope-request-id")
+        logger.debug("qwen_ci_tool: HTTP %d request_id=%s", status, self._header_rid)
+        if status >= 300 or "text/event-stream" not in headers.get("content-type", ""):
+            return False
+        self._decoder = self.protocol.decoder(self.context, self._header_rid)
+        return True
+
+    def response_error(self, status: int, headers: httpx.Headers, body: bytes) -> QwenCIError:
+        """The error for a non-stream reply (any status), whose body was read (capped)."""
+        content_type = headers.get("content-type", "")
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if status >= 300:
+            return error_from_body(
+                status,
+                body,
+                content_type=content_type,
+                request_id=self._header_rid,
+                retry_after=retry_after,
+                context=self.context,
+            )
+        # A 2xx that is not an event stream: a JSON error (the Responses API reports a rate limit
+        # as HTTP 200 with status "failed"), or something that is not the service at all.
+        try:
+            import json
+
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and (data.get("status") == "failed" or data.get("code") or "error" in data):
+            error = data.get("error") if isinstance(data.get("error"), dict) else data
+            code = error.get("code")
+            err_status = 429 if isinstance(code, str) and code.startswith("Throttling") else 500
+            if data.get("status") != "failed" and "error" not in data:
+                err_status = 400
+            flat = {"code": code, "message": error.get("message"), "request_id": data.get("request_id")}
+            return error_from_body(
+                err_status, flat, request_id=self._header_rid, retry_after=retry_after, context=self.context
+            )
+        shown = content_type or "no content type"
+        return ProtocolError(
+            f"Expected an event stream (text/event-stream) but got {shown} with HTTP {status}. "
+            "A proxy or a wrong base_url answered instead of the service: check base_url.",
+            request_id=self._header_rid,
+        )
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        """Bytes in, events out (only once content has begun; see :meth:`_commit`)."""
+        if self._record is not None:
+            self._record.write(chunk)
+        decoder = self._decoder
+        assert decoder is not None
+        apply = self.acc.apply
+        out: list[StreamEvent] = []
+        for sse in self._parser.feed(chunk):
+            events = decoder.decode(sse)
+            for event in events:
+                apply(event)
+            out += events
+        self.done = decoder.done
+        if out and not self.committed:
+            return self._commit(out)
+        return out
+
+    def _commit(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        # Metadata (stream started, usage) is held back until the first content event: until
+        # then a failure can still be retried without the caller having seen anything.
+        if self.first_event_at is None:
+            self.first_event_at = self._clock()
+        self._pending += events
+        if any(isinstance(e, _CONTENT_EVENTS) for e in events):
+            self.committed = True
+            events, self._pending = self._pending, []
+            return events
+        return []
+
+    def finish(self) -> list[StreamEvent]:
+        """End of body: the last events and :class:`Completed`, or the error saying what broke."""
+        decoder = self._decoder
+        assert decoder is not None
+        tail: list[StreamEvent] = []
+        for sse in self._parser.close():
+            events = decoder.decode(sse)
+            for event in events:
+                self.acc.apply(event)
+            tail += events
+        if tail:
+            tail = self._commit(tail) if not self.committed else tail
+        if self.expired():
+            raise self.timeout_error("total")
+        if self.first_event_at is None:
+            raise ProtocolError(
+                "The service answered HTTP 200 with an empty event stream. Retry the call; if it "
+                "persists, check base_url (a proxy may be cutting the stream).",
+                request_id=self._header_rid,
+            )
+        if decoder.finish_reason is None:
+            raise StreamInterruptedError(
+                "The stream ended before the service finished (no finish reason): the connection was "
+                "closed early. What arrived is in .partial; retry for a full answer.",
+                request_id=self.acc.request_id or self._header_rid,
+            )
+        result = self.acc.build(finish_reason=decoder.finish_reason, timings=self._timings())
+        self.result = result
+        logger.debug(
+            "qwen_ci_tool: done request_id=%s finish=%s tokens=%d",
+            result.request_id,
+            result.finish_reason,
+            result.usage.total_tokens,
+        )
+        events, self._pending = [*self._pending, *tail, Completed(result)], []
+        return events
+
+    def _timings(self) -> Timings:
+        first = None if self.first_event_at is None else self.first_event_at - self.started_at
+        return Timings(time_to_first_event=first, total_time=self._clock() - self.started_at)
+
+    def snapshot(self) -> CodeInterpreterResult:
+        """The result as far as it got, marked incomplete."""
+        finish = self._decoder.finish_reason if self._decoder is not None else None
+        return self.acc.build(finish_reason=finish, timings=self._timings(), status="incomplete")
+
+    # --- failures -------------------------------------------------------------------------
+
+    def translate(self, exc: Exception) -> QwenCIError | None:
+        """Our error for *exc* (``None`` for exceptions that are bugs, not failures: re-raise those)."""
+        err: QwenCIError
+        if isinstance(exc, QwenCIError):
+            err = exc
+        elif isinstance(exc, httpx.TimeoutException):
+            if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)):
+                err = self.timeout_error("total" if self.expired() else "connect")
+            else:
+                err = self.timeout_error("total" if self.expired() else "idle")
+        elif self.expired() and isinstance(exc, httpx.TransportError):
+            # The total-deadline watchdog shut the socket: report the deadline, not the symptom.
+            err = self.timeout_error("total")
+        elif isinstance(exc, httpx.ConnectError):
+            err = APIConnectionError(_connect_failure(exc, self.settings.base_url))
+        elif isinstance(exc, (httpx.TransportError, httpx.StreamError)):
+            if self.first_event_at is not None:
+                err = StreamInterruptedError(
+                    f"The connection broke in the middle of the stream ({exc or type(exc).__name__}). "
+                    "What arrived is in .partial; retry for a full answer."
+                )
+            else:
+                err = APIConnectionError(
+                    f"The connection to {self.settings.base_url} broke before any event arrived "
+                    f"({exc or type(exc).__name__}). Retry; check any proxy between you and the service."
+                )
+        else:
+            return None
+        if err.request_id is None:
+            err.request_id = self.acc.request_id or self._header_rid
+        if err.partial is None and self.first_event_at is not None:
+            err.partial = self.snapshot()
+        assert self.settings.api_key is not None
+        err._redact(self.settings.api_key)
+        logger.debug("qwen_ci_tool: %s: %s", type(err).__name__, err.message)
+        return err
+
+    def retry_delay(self, err: QwenCIError) -> float | None:
+        """Seconds to wait before the next attempt, or None: do not retry."""
+        if self.committed or self.attempt > self.settings.max_retries:
+            return None
+        if isinstance(err, APIStatusError):
+            if not isinstance(err, (RateLimitError, InternalServerError)):
+                return None
+        elif isinstance(err, APITimeoutError):
+            if err.kind != "connect":
+                return None
+        elif not isinstance(err, APIConnectionError):
+            return None
+        retry_after = err.retry_after if isinstance(err, APIStatusError) else None
+        if retry_after is not None:
+            if retry_after > C.MAX_RETRY_AFTER:
+                return None
+            delay = retry_after
+        else:
+            delay = min(C.INITIAL_RETRY_DELAY * 2 ** (self.attempt - 1), C.MAX_RETRY_DELAY)
+            delay *= 1 - 0.25 * random.random()
+        if delay >= self.remaining():
+            return None
+        logger.debug("qwen_ci_tool: retrying in %.2f s after %s", delay, type(err).__name__)
+        return delay

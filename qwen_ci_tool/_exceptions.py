@@ -1,0 +1,154 @@
+"""The exception tree. Every error says what happened and what to do about it.
+
+```
+QwenCIError                     root: catch this to catch everything the library raises
+ ├─ ConfigurationError          no key, bad base_url, bad parameters - raised before any request
+ ├─ APIStatusError              the service answered with an error (status_code, code, message, request_id)
+ │   ├─ AuthenticationError     401/403, InvalidApiKey, AccessDenied, a key from another region
+ │   ├─ RateLimitError          429, Throttling*, a Responses stream that failed on a rate limit
+ │   ├─ BadRequestError         400/404, InvalidParameter, unknown model, feature not available
+ │   ├─ ContentFilterError      DataInspectionFailed: moderation rejected the input or the output
+ │   └─ InternalServerError     5xx, InternalError, ServiceUnavailable
+ ├─ APIConnectionError          could not reach the service (refused, DNS, TLS, dropped before any event)
+ │   └─ APITimeoutError         .kind is "connect", "idle" or "total"
+ ├─ StreamInterruptedError      the stream broke after it started
+ └─ ProtocolError               the stream was not what the protocol promises (bad JSON, wrong content type)
+```
+
+Errors raised after the first event carry ``.partial``: the :class:`CodeInterpreterResult` as far
+as it got (status ``"incomplete"``). Every error carries ``request_id`` when the service sent one.
+No message ever contains the API key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._types import CodeInterpreterResult
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ContentFilterError",
+    "InternalServerError",
+    "ProtocolError",
+    "QwenCIError",
+    "RateLimitError",
+    "StreamInterruptedError",
+]
+
+
+class QwenCIError(Exception):
+    """Root of every error raised by qwen_ci_tool."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        partial: CodeInterpreterResult | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+        #: The result as far as the stream got, when the error came after the first event.
+        self.partial = partial
+
+    def __str__(self) -> str:
+        if self.request_id and self.request_id not in self.message:
+            return f"{self.message} (request id: {self.request_id})"
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, request_id={self.request_id!r})"
+
+    def _redact(self, secret: Any) -> None:
+        """Mask *secret* (a :class:`Secret`) wherever this error could show it."""
+        self.message = secret.redact(self.message)
+        self.args = (self.message,)
+
+
+class ConfigurationError(QwenCIError):
+    """Raised before any request: missing key, bad base URL, unsupported parameters."""
+
+
+class APIStatusError(QwenCIError):
+    """The service answered with an error, as an HTTP status or as an error event in a 200 stream."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        service_message: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        partial: CodeInterpreterResult | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, partial=partial)
+        self.status_code = status_code
+        #: The service's error code, e.g. ``"InvalidApiKey"`` or ``"Throttling.RateQuota"``.
+        self.code = code
+        #: The service's own message, unedited.
+        self.service_message = service_message
+        #: Seconds the service asked to wait (``Retry-After``), when it said.
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status_code={self.status_code}, "
+            f"code={self.code!r}, request_id={self.request_id!r})"
+        )
+
+
+class AuthenticationError(APIStatusError):
+    """401/403: the key is wrong, from another region, or has no access to the model."""
+
+
+class RateLimitError(APIStatusError):
+    """429 or Throttling*: wait (``retry_after``) and try again, or lower concurrency."""
+
+
+class BadRequestError(APIStatusError):
+    """400/404: the request was refused (parameters, model name, feature not available)."""
+
+
+class ContentFilterError(APIStatusError):
+    """DataInspectionFailed: content moderation rejected the input or the output."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the service failed; retrying later usually helps."""
+
+
+class APIConnectionError(QwenCIError):
+    """The service could not be reached, or the connection broke before any event arrived."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A timeout fired. ``kind`` names which one: ``"connect"``, ``"idle"`` or ``"total"``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        request_id: str | None = None,
+        partial: CodeInterpreterResult | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, partial=partial)
+        self.kind = kind
+
+
+class StreamInterruptedError(QwenCIError):
+    """The stream broke after it had started; ``partial`` holds what arrived."""
+
+
+class ProtocolError(QwenCIError):
+    """The reply was not what the protocol promises (wrong content type, malformed JSON, empty stream)."""

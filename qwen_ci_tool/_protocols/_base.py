@@ -1,0 +1,88 @@
+"""What every wire protocol provides."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .._exceptions import ProtocolError
+from .._types import StreamEvent
+from .._version import __version__
+
+if TYPE_CHECKING:
+    from .._config import Settings
+    from .._errors import ErrorContext
+    from .._sse import SSEEvent
+
+USER_AGENT = f"qwen-ci-tool/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """One HTTP request, ready to send. ``headers`` holds the key: never log or record it."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    def __repr__(self) -> str:
+        return f"RequestSpec(url={self.url!r}, body={len(self.body)} bytes)"
+
+
+class Decoder(Protocol):
+    """Turns one parsed SSE event into typed events; raises the mapped error for error frames."""
+
+    #: The finish reason once the service said it ("stop", "length", ...), else None.
+    finish_reason: str | None
+    #: True once the protocol's own end marker arrived ([DONE], response.completed, ...).
+    done: bool
+
+    def decode(self, sse: SSEEvent) -> list[StreamEvent]: ...
+
+
+class WireProtocol(Protocol):
+    name: str
+    #: Whether a stream that ends (EOF) after a finish reason is complete without an end marker.
+    ends_at_eof: bool
+
+    def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec: ...
+
+    def decoder(self, context: ErrorContext, header_request_id: str | None) -> Decoder: ...
+
+
+def base_headers(settings: Settings) -> dict[str, str]:
+    headers = {
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+    }
+    if settings.api_key is not None:
+        headers["Authorization"] = "Bearer " + settings.api_key.get_secret_value()
+    if settings.workspace:
+        headers["X-DashScope-WorkSpace"] = settings.workspace
+    return headers
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def loads(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        snippet = data[:120].decode("utf-8", "replace")
+        raise ProtocolError(
+            f"The stream carried malformed JSON ({exc.msg} at position {exc.pos}): {snippet!r}. "
+            "This is a service or proxy fault; retry the call."
+        ) from None
+
+
+def text_of(content: Any) -> str:
+    """Content as text: a string, or a list of ``{"text": ...}`` parts (``[]`` is empty)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text") or "" for part in content if isinstance(part, dict))
+    return ""

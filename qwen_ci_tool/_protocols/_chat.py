@@ -1,0 +1,95 @@
+"""OpenAI-compatible Chat Completions: reasoning and answer, but never the code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._constants import CHAT_COMPLETIONS_PATH
+from .._errors import ErrorContext, error_from_body
+from .._types import AnswerDelta, ReasoningDelta, StreamEvent, StreamStarted, Usage, UsageUpdated
+from ._base import RequestSpec, base_headers, dumps, loads, text_of
+
+if TYPE_CHECKING:
+    from .._config import Settings
+    from .._sse import SSEEvent
+
+
+def chat_usage(raw: dict[str, Any]) -> Usage:
+    details = raw.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=raw.get("prompt_tokens") or 0,
+        output_tokens=raw.get("completion_tokens") or 0,
+        reasoning_tokens=details.get("reasoning_tokens") or 0,
+        total_tokens=raw.get("total_tokens") or 0,
+    )
+
+
+class ChatDecoder:
+    __slots__ = ("_context", "_header_rid", "_started", "done", "finish_reason")
+
+    def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
+        self._context = context
+        self._header_rid = header_request_id
+        self._started = False
+        self.finish_reason: str | None = None
+        self.done = False
+
+    def decode(self, sse: SSEEvent) -> list[StreamEvent]:
+        data = sse.data
+        if data == b"[DONE]":
+            self.done = True
+            return []
+        obj = loads(data)
+        if not isinstance(obj, dict):
+            return []
+        if "error" in obj or sse.event == "error" or sse.status is not None:
+            raise error_from_body(
+                sse.status or 400, obj, request_id=self._header_rid, context=self._context
+            )
+        events: list[StreamEvent] = []
+        if not self._started:
+            self._started = True
+            rid = obj.get("request_id") or self._header_rid or obj.get("id")
+            events.append(StreamStarted(rid, self._context.model, "openai"))
+        choices = obj.get("choices")
+        if choices:
+            choice = choices[0]
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content")
+            if reasoning:
+                events.append(ReasoningDelta(reasoning))
+            content = delta.get("content")
+            if content:
+                text = content if isinstance(content, str) else text_of(content)
+                if text:
+                    events.append(AnswerDelta(text))
+            reason = choice.get("finish_reason")
+            if reason:
+                self.finish_reason = reason
+        usage = obj.get("usage")
+        if usage:
+            events.append(UsageUpdated(chat_usage(usage)))
+        return events
+
+
+class ChatCompletionsProtocol:
+    name = "openai"
+    ends_at_eof = False
+
+    def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
+        body: dict[str, Any] = {
+            "model": settings.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "enable_code_interpreter": True,
+            "enable_thinking": True,
+        }
+        body.update(settings.extra_parameters)
+        return RequestSpec(settings.base_url + CHAT_COMPLETIONS_PATH, base_headers(settings), dumps(body))
+
+    def decoder(self, context: ErrorContext, header_request_id: str | None) -> ChatDecoder:
+        return ChatDecoder(context, header_request_id)
+
+
+CHAT_COMPLETIONS = ChatCompletionsProtocol()

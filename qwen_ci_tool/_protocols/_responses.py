@@ -1,0 +1,159 @@
+"""The Responses API: the only protocol that returns what the code printed.
+
+Events are ``data:`` lines whose JSON carries a ``type``. The code of a run arrives whole in
+``response.output_item.done`` (DashScope sends no code deltas; OpenAI-style
+``response.code_interpreter_call_code.delta`` events are accepted too, should they appear).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ErrorContext, error_from_body
+from .._types import (
+    AnswerDelta,
+    CodeRunUpdated,
+    ReasoningDelta,
+    StreamEvent,
+    StreamStarted,
+    Usage,
+    UsageUpdated,
+)
+from ._base import RequestSpec, base_headers, dumps, loads
+
+if TYPE_CHECKING:
+    from .._config import Settings
+    from .._sse import SSEEvent
+
+#: How ``incomplete_details.reason`` maps to the finish reasons of the other protocols.
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def responses_usage(raw: dict[str, Any]) -> Usage:
+    details = raw.get("output_tokens_details") or {}
+    tools = raw.get("x_tools") or {}
+    interpreter = tools.get("code_interpreter") or {}
+    return Usage(
+        input_tokens=raw.get("input_tokens") or 0,
+        output_tokens=raw.get("output_tokens") or 0,
+        reasoning_tokens=details.get("reasoning_tokens") or 0,
+        total_tokens=raw.get("total_tokens") or 0,
+        code_interpreter_calls=interpreter.get("count") or 0,
+    )
+
+
+def _logs(item: dict[str, Any]) -> str | None:
+    outputs = item.get("outputs")
+    if not isinstance(outputs, list):
+        return None
+    logs = [o.get("logs") or "" for o in outputs if isinstance(o, dict) and o.get("type") == "logs"]
+    return "".join(logs) if logs else None
+
+
+class ResponsesDecoder:
+    __slots__ = ("_codes", "_context", "_header_rid", "_runs", "_started", "done", "finish_reason")
+
+    def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
+        self._context = context
+        self._header_rid = header_request_id
+        self._started = False
+        self._runs: dict[str, int] = {}
+        self._codes: dict[int, str] = {}
+        self.finish_reason: str | None = None
+        self.done = False
+
+    def decode(self, sse: SSEEvent) -> list[StreamEvent]:
+        data = sse.data
+        if data == b"[DONE]":
+            self.done = True
+            return []
+        obj = loads(data)
+        if not isinstance(obj, dict):
+            return []
+        kind = obj.get("type") or sse.event
+        events: list[StreamEvent] = []
+        if not self._started and kind != "error" and kind != "response.failed" and sse.status is None:
+            self._started = True
+            response = obj.get("response") or {}
+            rid = self._header_rid or obj.get("request_id") or response.get("id")
+            events.append(StreamStarted(rid, self._context.model, "responses"))
+        if kind == "response.reasoning_text.delta" or kind == "response.reasoning_summary_text.delta":
+            if obj.get("delta"):
+                events.append(ReasoningDelta(obj["delta"]))
+        elif kind == "response.output_text.delta":
+            if obj.get("delta"):
+                events.append(AnswerDelta(obj["delta"]))
+        elif kind == "response.output_item.added" or kind == "response.output_item.done":
+            item = obj.get("item") or {}
+            if item.get("type") == "code_interpreter_call":
+                self._code_item(item, events, done=kind.endswith("done"))
+        elif kind == "response.code_interpreter_call_code.delta":
+            index = self._index(obj.get("item_id"))
+            code = self._codes.get(index, "") + (obj.get("delta") or "")
+            self._codes[index] = code
+            events.append(CodeRunUpdated(index, code))
+        elif kind == "response.completed" or kind == "response.incomplete":
+            response = obj.get("response") or {}
+            if isinstance(response.get("usage"), dict):
+                events.append(UsageUpdated(responses_usage(response["usage"])))
+            if kind == "response.completed":
+                self.finish_reason = "stop"
+            else:
+                reason = (response.get("incomplete_details") or {}).get("reason") or "incomplete"
+                self.finish_reason = _INCOMPLETE_REASONS.get(reason, reason)
+            self.done = True
+        elif kind == "response.failed" or kind == "error" or sse.status is not None:
+            raise self._failure(obj, sse.status)
+        elif "status" in obj and obj.get("status") == "failed":
+            raise self._failure({"response": obj}, sse.status)
+        return events
+
+    def _index(self, item_id: Any) -> int:
+        key = str(item_id)
+        index = self._runs.get(key)
+        if index is None:
+            index = self._runs[key] = len(self._runs)
+        return index
+
+    def _code_item(self, item: dict[str, Any], events: list[StreamEvent], *, done: bool) -> None:
+        key = str(item.get("id"))
+        new = key not in self._runs
+        index = self._index(key)
+        code = item.get("code") or self._codes.get(index, "")
+        self._codes[index] = code
+        output = _logs(item) if done else None
+        if done and output is None:
+            output = ""  # the run finished and printed nothing
+        events.append(CodeRunUpdated(index, code, output, item.get("container_id"), is_new=new))
+
+    def _failure(self, obj: dict[str, Any], status: int | None) -> Exception:
+        response = obj.get("response") if isinstance(obj.get("response"), dict) else obj
+        error = response.get("error") if isinstance(response.get("error"), dict) else obj
+        code = error.get("code")
+        if status is None:
+            # A failed response arrives with HTTP 200; a throttling code is a rate limit.
+            status = 429 if isinstance(code, str) and code.startswith("Throttling") else 500
+        body = {"code": code, "message": error.get("message"), "request_id": obj.get("request_id")}
+        return error_from_body(status, body, request_id=self._header_rid, context=self._context)
+
+
+class ResponsesProtocol:
+    name = "responses"
+    ends_at_eof = False
+
+    def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
+        body: dict[str, Any] = {
+            "model": settings.model,
+            "input": messages,
+            "tools": [{"type": "code_interpreter"}],
+            "stream": True,
+            "enable_thinking": True,
+        }
+        body.update(settings.extra_parameters)
+        return RequestSpec(settings.base_url + settings.responses_path, base_headers(settings), dumps(body))
+
+    def decoder(self, context: ErrorContext, header_request_id: str | None) -> ResponsesDecoder:
+        return ResponsesDecoder(context, header_request_id)
+
+
+RESPONSES = ResponsesProtocol()

@@ -1,0 +1,47 @@
+"""Stages a person sees ("thinking", "running code #2", "answering"), derived in one place.
+
+The CLI's status line, MCP progress messages and LangChain custom events all use this.
+"""
+
+from __future__ import annotations
+
+from ._types import AnswerDelta, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent, StreamStarted
+
+__all__ = ["StageTracker", "stage_of"]
+
+
+def stage_of(event: StreamEvent) -> str | None:
+    """The stage an event belongs to, or None for events that do not change the stage (usage)."""
+    kind = type(event)
+    if kind is ReasoningDelta:
+        return "thinking"
+    if kind is CodeRunUpdated:
+        return f"running code #{event.index + 1}"  # type: ignore[union-attr]
+    if kind is AnswerDelta:
+        return "answering"
+    if kind is StreamStarted:
+        return "connected"
+    if kind is Completed:
+        return "done"
+    return None
+
+
+class StageTracker:
+    """Feed every event; get the new stage name when it changes, else None.
+
+    ``count`` numbers the stage changes (1, 2, 3, ...): a strictly increasing progress value.
+    """
+
+    __slots__ = ("count", "stage")
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.count = 0
+
+    def update(self, event: StreamEvent) -> str | None:
+        stage = stage_of(event)
+        if stage is None or stage == self.stage:
+            return None
+        self.stage = stage
+        self.count += 1
+        return stage
