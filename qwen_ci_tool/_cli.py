@@ -1,0 +1,272 @@
+"""The ``qwen-ci`` command line.
+
+``qwen-ci ask "QUESTION"`` streams the stages live on stderr (a status line while thinking, the
+code as it runs, the reasoning with ``--show-reasoning``) and prints the result on stdout: the
+answer, the code that ran, usage. ``--json`` prints the result dict instead.
+
+Exit codes: 0 completed, 1 the service or the network failed, 2 bad usage or configuration,
+3 the answer is incomplete (e.g. a length limit), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
+
+from . import _constants as C
+from ._client import CodeInterpreter
+from ._config import PROTOCOL_NAMES
+from ._exceptions import ConfigurationError, QwenCIError
+from ._models import MODELS
+from ._render import result_markdown, usage_line
+from ._stages import StageTracker
+from ._types import CodeInterpreterResult, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent
+from ._version import __version__
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qwen-ci",
+        description="Ask Qwen with its built-in code interpreter, and get one complete result.",
+    )
+    parser.add_argument("--version", action="version", version=f"qwen-ci-tool {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="ask a question; stages stream live, the result is printed at the end")
+    ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?")')
+    ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
+    ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
+    ask.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
+    ask.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
+    ask.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
+    ask.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
+    ask.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
+    ask.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
+    ask.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
+    ask.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
+    ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
+    ask.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
+
+    emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=8765)
+    emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
+    emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
+
+    sub.add_parser("models", help="list the models the tool knows, with their protocols")
+    return parser
+
+
+class _Live:
+    """Live stages on a terminal (a status line) or plain lines when stderr is not a terminal."""
+
+    def __init__(self, out: IO[str], *, show_reasoning: bool) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.show_reasoning = show_reasoning
+        self.tracker = StageTracker()
+        self._status_shown = False
+        self._open_run: CodeRunUpdated | None = None
+
+    def _clear(self) -> None:
+        if self._status_shown:
+            self.out.write("\r\033[K")
+            self._status_shown = False
+
+    def _status(self, text: str) -> None:
+        if self.tty:
+            self._clear()
+            self.out.write(f"\033[2m… {text}\033[0m")
+            self._status_shown = True
+        else:
+            self.out.write(f"[{text}]\n")
+        self.out.flush()
+
+    def _flush_run(self) -> None:
+        run, self._open_run = self._open_run, None
+        if run is None or not run.code:
+            return
+        self._clear()
+        body = "\n".join("    " + line for line in run.code.rstrip().splitlines())
+        self.out.write(f"▶ code run #{run.index + 1}:\n{body}\n")
+        if run.output is not None:
+            printed = "\n".join("    " + line for line in (run.output.rstrip() or "(no output)").splitlines())
+            self.out.write(f"  output:\n{printed}\n")
+        self.out.flush()
+
+    def event(self, event: StreamEvent) -> None:
+        stage = self.tracker.update(event)
+        if isinstance(event, CodeRunUpdated):
+            # A run is shown once it is whole: when another run or another stage begins.
+            if self._open_run is not None and self._open_run.index != event.index:
+                self._flush_run()
+            self._open_run = event
+        elif stage is not None:
+            self._flush_run()
+        if isinstance(event, ReasoningDelta) and self.show_reasoning:
+            self._clear()
+            if stage is not None:
+                self.out.write("\n[thinking]\n")
+            self.out.write(event.text)
+            self.out.flush()
+            return
+        if stage is not None and stage not in ("connected", "done"):
+            self._status(stage)
+
+    def close(self) -> None:
+        self._flush_run()
+        self._clear()
+        self.out.flush()
+
+
+@contextlib.contextmanager
+def _maybe_emulator(enabled: bool) -> Iterator[str | None]:
+    if not enabled:
+        yield None
+        return
+    from .testing import Emulator
+
+    # A little pacing so a person sees the stages go by; still about a second in all.
+    with Emulator(pace=0.01, code_pause=0.4) as emu:
+        yield emu.base_url
+
+
+def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "protocol": args.protocol,
+        "model": args.model,
+        "base_url": args.base_url,
+        "region": args.region,
+        "connect_timeout": args.connect_timeout,
+        "idle_timeout": args.idle_timeout,
+        "total_timeout": args.total_timeout,
+        "max_retries": args.max_retries,
+    }
+
+
+def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
+    if args.json:
+        stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        stdout.write(result_markdown(result, include_reasoning=args.show_reasoning))
+    stdout.flush()
+
+
+def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    settings = _settings_from(args)
+    with _maybe_emulator(args.emulator) as emulator_url:
+        if emulator_url is not None:
+            settings["base_url"] = emulator_url
+            settings["api_key"] = "sk-emulator"
+            stderr.write(
+                "Using the local emulator (no DASHSCOPE_API_KEY needed): its answers are recorded "
+                "or scripted, not computed. Set DASHSCOPE_API_KEY and drop --emulator for the real service.\n"
+            )
+        client = CodeInterpreter(**settings)
+        if emulator_url is None:
+            stderr.write(
+                f"Asking {client.model} at {client.base_url} over the {client.protocol} protocol "
+                "(the code runs remotely; this can take a while)...\n"
+            )
+        live = _Live(stderr, show_reasoning=args.show_reasoning)
+        record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
+        try:
+            with client, client.stream(args.question, record=record) as stream:
+                for event in stream:
+                    live.event(event)
+                    if isinstance(event, Completed):
+                        break
+                result = stream.get_final_result()
+        except QwenCIError as err:
+            live.close()
+            return _report_error(err, args, stdout, stderr)
+        finally:
+            live.close()
+            if record is not None:
+                record.close()
+    _print_result(result, args, stdout)
+    if result.status != "completed":
+        stderr.write(
+            f"warning: the answer is incomplete (finish reason: {result.finish_reason}). "
+            "Ask for less, or split the task.\n"
+        )
+        return EXIT_INCOMPLETE
+    if not args.json:
+        stderr.write(f"Done in {result.timings.total_time:.1f} s.\n")
+    return EXIT_OK
+
+
+def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
+    if args.json:
+        payload: dict[str, Any] = {
+            "error": {
+                "type": type(err).__name__,
+                "message": str(err),
+                "request_id": err.request_id,
+                "status_code": getattr(err, "status_code", None),
+                "code": getattr(err, "code", None),
+            },
+            "partial": err.partial.to_dict() if err.partial is not None else None,
+        }
+        stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return code
+    if err.partial is not None and (err.partial.answer or err.partial.code_runs):
+        stdout.write("What arrived before the failure:\n\n")
+        stdout.write(result_markdown(err.partial, include_reasoning=args.show_reasoning))
+    stderr.write(f"error: {err}\n")
+    return code
+
+
+def _models(stdout: IO[str]) -> int:
+    stdout.write(f"{'model (or family*)':28} {'protocols':28} {'native path':24} note\n")
+    for row in MODELS:
+        protocols = ", ".join(p for p in PROTOCOL_NAMES if p in row.protocols)
+        stdout.write(f"{row.pattern:28} {protocols:28} {row.native_endpoint:24} {row.note}\n")
+    stdout.write("Other names are passed through to the service unchanged.\n")
+    return EXIT_OK
+
+
+def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
+    from .testing import Emulator
+
+    stderr.write(
+        f"Emulator on http://{args.host}:{args.port} (use it as base_url, any key). Ctrl-C stops it.\n"
+    )
+    stderr.flush()
+    Emulator.serve_forever(args.host, args.port, pace=args.pace, code_pause=args.code_pause)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "ask":
+            return _ask(args, stdout, stderr)
+        if args.command == "models":
+            return _models(stdout)
+        return _serve_emulator(args, stderr)
+    except ConfigurationError as err:
+        stderr.write(f"error: {err}\n")
+        return EXIT_USAGE
+    except OSError as err:
+        # e.g. --record to a directory that does not exist, or a port in use.
+        stderr.write(f"error: {err.strerror or err}: {err.filename or ''}\n".replace(": \n", "\n"))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
