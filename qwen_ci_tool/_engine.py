@@ -83,6 +83,18 @@ def _connect_failure(exc: BaseException, base_url: str) -> str:
     return f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}). Check the network, proxy and base_url."
 
 
+#: A frame whose JSON has an unexpected shape (a list where an object belongs, ...) surfaces
+#: as one of these from the decoders; it is the service's fault, so it becomes a ProtocolError.
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+def _shape_error(exc: Exception) -> ProtocolError:
+    return ProtocolError(
+        f"The stream carried an event of an unexpected shape ({type(exc).__name__}: {exc}). "
+        "This is a service or proxy fault, or a protocol change: retry, and report it if it persists."
+    )
+
+
 class CallState:
     """One call: request, attempts, parsing, accumulation, deadlines and error decisions."""
 
@@ -221,11 +233,14 @@ class CallState:
         assert decoder is not None
         apply = self.acc.apply
         out: list[StreamEvent] = []
-        for sse in self._parser.feed(chunk):
-            events = decoder.decode(sse)
-            for event in events:
-                apply(event)
-            out += events
+        try:
+            for sse in self._parser.feed(chunk):
+                events = decoder.decode(sse)
+                for event in events:
+                    apply(event)
+                out += events
+        except _SHAPE_ERRORS as exc:
+            raise _shape_error(exc) from None
         self.done = decoder.done
         if out and not self.committed:
             return self._commit(out)
@@ -248,11 +263,14 @@ class CallState:
         decoder = self._decoder
         assert decoder is not None
         tail: list[StreamEvent] = []
-        for sse in self._parser.close():
-            events = decoder.decode(sse)
-            for event in events:
-                self.acc.apply(event)
-            tail += events
+        try:
+            for sse in self._parser.close():
+                events = decoder.decode(sse)
+                for event in events:
+                    self.acc.apply(event)
+                tail += events
+        except _SHAPE_ERRORS as exc:
+            raise _shape_error(exc) from None
         if tail:
             tail = self._commit(tail) if not self.committed else tail
         if self.expired():

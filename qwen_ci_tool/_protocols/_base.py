@@ -71,10 +71,11 @@ def dumps(body: dict[str, Any]) -> bytes:
 def loads(data: bytes) -> Any:
     try:
         return json.loads(data)
-    except ValueError as exc:
+    except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
         snippet = data[:120].decode("utf-8", "replace")
+        why = f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         raise ProtocolError(
-            f"The stream carried malformed JSON ({exc.msg} at position {exc.pos}): {snippet!r}. "
+            f"The stream carried malformed JSON ({why}): {snippet!r}. "
             "This is a service or proxy fault; retry the call."
         ) from None
 
