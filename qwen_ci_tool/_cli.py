@@ -74,16 +74,20 @@ class _Live:
         self.show_reasoning = show_reasoning
         self.tracker = StageTracker()
         self._status_shown = False
+        self._mid_line = False  # reasoning text was written without a final newline
         self._open_run: CodeRunUpdated | None = None
 
     def _clear(self) -> None:
         if self._status_shown:
             self.out.write("\r\033[K")
             self._status_shown = False
+        elif self._mid_line:
+            self.out.write("\n")
+        self._mid_line = False
 
     def _status(self, text: str) -> None:
+        self._clear()
         if self.tty:
-            self._clear()
             self.out.write(f"\033[2m… {text}\033[0m")
             self._status_shown = True
         else:
@@ -112,10 +116,11 @@ class _Live:
         elif stage is not None:
             self._flush_run()
         if isinstance(event, ReasoningDelta) and self.show_reasoning:
-            self._clear()
             if stage is not None:
+                self._clear()
                 self.out.write("\n[thinking]\n")
             self.out.write(event.text)
+            self._mid_line = not event.text.endswith("\n")
             self.out.flush()
             return
         if stage is not None and stage not in ("connected", "done"):
@@ -171,15 +176,16 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 "or scripted, not computed. Set DASHSCOPE_API_KEY and drop --emulator for the real service.\n"
             )
         client = CodeInterpreter(**settings)
-        if emulator_url is None:
-            stderr.write(
-                f"Asking {client.model} at {client.base_url} over the {client.protocol} protocol "
-                "(the code runs remotely; this can take a while)...\n"
-            )
         live = _Live(stderr, show_reasoning=args.show_reasoning)
         record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
         try:
+            # stream() checks the key and the question before anything is sent or announced.
             with client, client.stream(args.question, record=record) as stream:
+                if emulator_url is None:
+                    stderr.write(
+                        f"Asking {client.model} at {client.base_url} over the {client.protocol} protocol "
+                        "(the code runs remotely; this can take a while)...\n"
+                    )
                 for event in stream:
                     live.event(event)
                     if isinstance(event, Completed):

@@ -40,7 +40,9 @@ def result_markdown(
         parts.append(f"**Incomplete result** (finish reason: {result.finish_reason or 'none'}).")
     parts.append("## Answer\n\n" + (result.answer.strip() or "_(no answer text)_"))
     if include_reasoning and result.reasoning:
-        parts.append("## Reasoning\n\n" + result.reasoning.strip())
+        # One paragraph block per reasoning segment: the model reasons again after each run.
+        segments = [s.text.strip() for s in result.steps if s.kind == "reasoning" and s.text.strip()]
+        parts.append("## Reasoning\n\n" + "\n\n".join(segments or [result.reasoning.strip()]))
     if result.code_runs:
         lines = ["## Code run by the interpreter"]
         for run in result.code_runs:
