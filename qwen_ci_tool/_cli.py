@@ -244,11 +244,15 @@ def _models(stdout: IO[str]) -> int:
 def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
     from .testing import Emulator
 
-    stderr.write(
-        f"Emulator on http://{args.host}:{args.port} (use it as base_url, any key). Ctrl-C stops it.\n"
-    )
-    stderr.flush()
-    Emulator.serve_forever(args.host, args.port, pace=args.pace, code_pause=args.code_pause)
+    def ready(url: str) -> None:
+        stderr.write(
+            f"Emulator serving on {url} - use it as base_url (any key), e.g.\n"
+            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY=sk-anything)\n"
+            "Ctrl-C stops it.\n"
+        )
+        stderr.flush()
+
+    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause)
     return EXIT_OK
 
 

@@ -65,12 +65,18 @@ def _missing_key_error() -> ConfigurationError:
 
 
 def _connect_failure(exc: BaseException, base_url: str) -> str:
+    # Walk causes, contexts and exception groups (anyio reports each address it tried).
     chain: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and len(chain) < 8:
+    todo: list[BaseException] = [exc]
+    while todo and len(chain) < 16:
+        cur = todo.pop(0)
         chain.append(cur)
-        cur = cur.__cause__ or cur.__context__
+        todo += [e for e in (cur.__cause__, cur.__context__) if e is not None and e not in chain]
+        if isinstance(cur, BaseExceptionGroup):
+            todo += list(cur.exceptions)
     text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        text += " refused"
     if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "certificate" in text:
         return (
             f"The TLS handshake with {base_url} failed ({chain[0]}). Check the system's CA certificates "

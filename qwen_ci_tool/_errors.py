@@ -41,6 +41,11 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "Throttling.User": RateLimitError,
     "rate_limit_exceeded": RateLimitError,
     "insufficient_quota": RateLimitError,
+    "invalid_api_key": AuthenticationError,
+    "limit_requests": RateLimitError,
+    "internal_error": InternalServerError,
+    "server_error": InternalServerError,
+    "service_unavailable": InternalServerError,
     "InternalError": InternalServerError,
     "InternalError.Algo": InternalServerError,
     "ServiceUnavailable": InternalServerError,
@@ -136,7 +141,7 @@ def status_error(
 ) -> APIStatusError:
     """Build the right :class:`APIStatusError` subclass with a message that says what to do."""
     cls = _class_for(status, code)
-    what = message.strip() if message else "no message"
+    what = message.strip().rstrip(".") if message else "no message"
     label = f"{code}, HTTP {status}" if code else f"HTTP {status}"
     text = f"The service returned an error ({label}): {what}. {_hint(cls, status, code, context)}"
     if retry_after is not None and cls is RateLimitError:
