@@ -1,0 +1,7 @@
+"""``python -m qwen_ci_tool`` is the ``qwen-ci`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,160 @@
+"""The qwen-ci command line, as a user runs it: in-process through main() and as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qwen_ci_tool._cli import main
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
+
+from ..conftest import PLANTED_KEY
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        yield emulator
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_ask_with_the_emulator_prints_answer_code_and_usage_and_says_it_is_the_emulator() -> None:
+    code, out, err = cli("ask", "--emulator", SEED_QUESTION)
+    assert code == 0
+    assert SEED_ANSWER in out and "123**21" in out and "997 total" in out
+    assert "local emulator" in err and "[running code #1]" in err and "▶ code run #1" in err
+
+
+def test_json_output_is_the_result_dict() -> None:
+    code, out, _ = cli("ask", "--emulator", "--json", TWO_RUN_QUESTION)
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "completed"
+    assert [r["code"] for r in data["code_runs"]] == ["123**23", "1169008215014432917465348578887506800769541157267 / 5"]
+    assert data["usage"]["code_interpreter_calls"] == 2
+
+
+def test_the_responses_protocol_shows_what_the_code_printed() -> None:
+    code, out, err = cli("ask", "--emulator", "--protocol", "responses", TWO_RUN_QUESTION)
+    assert code == 0 and "2.338016430028866e+47" in out and "output:" in err
+
+
+def test_show_reasoning_streams_the_reasoning_and_includes_it() -> None:
+    code, out, err = cli("ask", "--emulator", "--show-reasoning", SEED_QUESTION)
+    assert code == 0 and "## Reasoning" in out and "[thinking]" in err
+
+
+def test_a_missing_key_exits_2_naming_the_variable_and_the_emulator() -> None:
+    code, out, err = cli("ask", SEED_QUESTION)
+    assert code == 2 and out == ""
+    assert "DASHSCOPE_API_KEY" in err and "--emulator" in err
+
+
+def test_bad_settings_exit_2_with_the_fix() -> None:
+    code, _, err = cli("ask", "--emulator", "--idle-timeout", "-1", "q")
+    assert code == 2 and "idle_timeout must be a positive number" in err
+
+
+def test_a_service_error_exits_1_with_the_message(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    emu.add_fault(Fault.status(401))
+    code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 1 and "InvalidApiKey" in err and "DASHSCOPE_API_KEY" in err
+    assert PLANTED_KEY not in out + err
+
+
+def test_a_broken_stream_prints_what_arrived_and_exits_1(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    emu.add_fault(Fault.drop(after_events=48))
+    code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 1 and "What arrived before the failure" in out and "123**21" in out
+    assert "error:" in err and "broke" in err
+
+
+def test_a_json_error_carries_the_partial(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    emu.add_fault(Fault.drop(after_events=30))
+    code, out, _ = cli("ask", "--json", "--base-url", emu.base_url, SEED_QUESTION)
+    data = json.loads(out)
+    assert code == 1 and data["error"]["type"] == "StreamInterruptedError"
+    assert data["partial"]["status"] == "incomplete" and data["partial"]["code_runs"][0]["code"] == "123**21"
+
+
+def test_an_incomplete_answer_exits_3(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    emu.add_fault(Fault.finish_reason("length"))
+    code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 3 and "Incomplete result" in out and "incomplete" in err
+
+
+def test_record_saves_a_key_free_stream_that_replays_to_the_same_result(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    path = tmp_path / "run.sse"
+    code, first, _ = cli("ask", "--json", "--record", str(path), "--base-url", emu.base_url, TWO_RUN_QUESTION)
+    data = path.read_bytes()
+    assert code == 0 and data.startswith(b"id:1\nevent:result\n")
+    assert PLANTED_KEY.encode() not in data and b"uthorization" not in data
+    emu.replay(path)
+    code, second, _ = cli("ask", "--json", "--base-url", emu.base_url, "anything")
+    strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "timings"}  # noqa: E731
+    assert code == 0 and strip(first) == strip(second)
+
+
+def test_record_to_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = cli("ask", "--emulator", "--record", str(tmp_path / "no" / "such" / "f.sse"), SEED_QUESTION)
+    assert code == 2 and "No such file" in err
+
+
+def test_models_lists_the_table() -> None:
+    code, out, _ = cli("models")
+    assert code == 0 and "qwen3-max-preview" in out and "qwen3.6-plus*" in out and "passed through" in out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "qwen_ci_tool", "ask", "--emulator", SEED_QUESTION],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert SEED_ANSWER in proc.stdout and "emulator" in proc.stderr
+
+
+def test_the_emulator_command_serves_until_stopped() -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qwen_ci_tool", "emulator", "--port", str(port)],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # printed once the port is bound
+        assert f"http://127.0.0.1:{port}" in line
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-x"}
+        ask = subprocess.run(
+            [sys.executable, "-m", "qwen_ci_tool", "ask", "--json", "--base-url", f"http://127.0.0.1:{port}", SEED_QUESTION],
+            capture_output=True, text=True, timeout=60, env=env, check=False,
+        )
+        assert ask.returncode == 0, ask.stderr
+        assert json.loads(ask.stdout)["code_runs"][0]["code"] == "123**21"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
