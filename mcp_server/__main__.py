@@ -1,0 +1,178 @@
+"""``qwen-ci-mcp`` / ``python -m mcp_server``: serve the tool over stdio (default) or streamable HTTP.
+
+Invalid settings end the process before it serves, with one line on stderr and exit code 2.
+Nothing is ever written to stdout: over stdio, stdout is the protocol channel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from qwen_ci_tool import ConfigurationError, __version__
+from qwen_ci_tool import _constants as C
+
+from ._http import AUTH_TOKEN_ENV, is_loopback
+from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, TOOL_NAME, create_server
+
+__all__ = ["build_parser", "main"]
+
+PROG = "qwen-ci-mcp"
+logger = logging.getLogger("mcp_server")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            f"MCP server with one tool, {TOOL_NAME}: Qwen's code interpreter on Alibaba Cloud Model Studio "
+            f"(DashScope). The API key is read from {C.ENV_API_KEY}."
+        ),
+        epilog=(
+            f"MCP clients start servers with an almost empty environment: put {C.ENV_API_KEY} in the "
+            'client config\'s "env" block.'
+        ),
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    net = p.add_argument_group("transport")
+    net.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio", help="default: stdio")
+    net.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1; others need a token)")
+    net.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    net.add_argument(
+        "--auth-token",
+        default=None,
+        help=f"bearer token HTTP clients must send (or set {AUTH_TOKEN_ENV}; the variable keeps it out of `ps`)",
+    )
+    net.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="extra Host header value to accept when bound beyond loopback (repeatable)",
+    )
+    core = p.add_argument_group("Qwen / DashScope")
+    core.add_argument("--base-url", help=f"service root (default: {C.ENV_BASE_URL} or the region's endpoint)")
+    core.add_argument("--region", choices=tuple(C.REGION_ROOTS), help=f"default: {C.DEFAULT_REGION}")
+    core.add_argument("--protocol", choices=("dashscope", "openai", "responses"), help=f"default: {C.DEFAULT_PROTOCOL}")
+    core.add_argument("--model", help=f"default: {C.DEFAULT_MODEL}")
+    core.add_argument("--idle-timeout", type=float, help=f"seconds of upstream silence allowed (default {C.DEFAULT_IDLE_TIMEOUT:g})")
+    core.add_argument("--total-timeout", type=float, help=f"seconds per call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
+    core.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
+    lim = p.add_argument_group("limits")
+    lim.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help=f"upstream calls at once; more wait (default {DEFAULT_MAX_CONCURRENCY})",
+    )
+    lim.add_argument(
+        "--max-output-chars",
+        type=int,
+        default=DEFAULT_MAX_OUTPUT_CHARS,
+        help=f"cap on the text returned to the model (default {DEFAULT_MAX_OUTPUT_CHARS})",
+    )
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
+    return p
+
+
+def _configure_logging(level: str) -> None:
+    # Plain one-line records on stderr (stdout is the protocol channel). Set before the server is
+    # built, so the SDK's own logging set-up (rich, wrapped lines) leaves it alone.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # One line per upstream HTTP request would drown the server's own lines.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.stderr.flush()
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
+    token = args.auth_token if args.auth_token is not None else os.environ.get(AUTH_TOKEN_ENV)
+    token = token.strip() if token else None
+    if args.transport == "streamable-http":
+        if not is_loopback(args.host) and not token:
+            return _fail(
+                f"refusing to listen on {args.host} without a bearer token: pass --auth-token or set "
+                f"{AUTH_TOKEN_ENV} (or bind 127.0.0.1)."
+            )
+        if token is not None and (not token.isascii() or not token.isprintable() or " " in token):
+            return _fail("the auth token must be printable ASCII without spaces.")
+        if not 0 <= args.port <= 65535:
+            return _fail(f"--port must be between 0 and 65535, got {args.port}.")
+    try:
+        server = create_server(
+            base_url=args.base_url,
+            region=args.region,
+            protocol=args.protocol,
+            model=args.model,
+            idle_timeout=args.idle_timeout,
+            total_timeout=args.total_timeout,
+            max_retries=args.max_retries,
+            max_concurrency=args.max_concurrency,
+            max_output_chars=args.max_output_chars,
+            log_level=args.log_level,
+        )
+    except ConfigurationError as exc:
+        return _fail(str(exc))
+    _log_start(args)
+
+    import anyio
+
+    try:
+        if args.transport == "stdio":
+            anyio.run(server.run_stdio_async)
+        else:
+            from ._http import serve_http
+
+            anyio.run(
+                lambda: serve_http(
+                    server,
+                    host=args.host,
+                    port=args.port,
+                    auth_token=token,
+                    allowed_hosts=args.allowed_host,
+                    log_level="warning" if args.log_level != "DEBUG" else "info",
+                )
+            )
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _log_start(args: argparse.Namespace) -> None:
+    # Built from the same settings the server uses; the key is only ever reported as set or not.
+    from qwen_ci_tool._config import resolve_settings
+
+    s = resolve_settings(base_url=args.base_url, region=args.region, protocol=args.protocol, model=args.model)
+    logger.info(
+        "%s %s: %s over %s; model %s via %s at %s",
+        PROG,
+        __version__,
+        TOOL_NAME,
+        args.transport,
+        s.model,
+        s.protocol,
+        s.base_url,
+    )
+    if s.api_key is None:
+        logger.warning(
+            "%s is not set: the tool is listed, but every call will return an error saying how to set it "
+            '(in the MCP client config\'s "env" block).',
+            C.ENV_API_KEY,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Streamable HTTP: loopback by default, a bearer token to bind anywhere else, DNS-rebinding checks.
+
+Stateless mode with SSE responses: every request stands alone (no session to lose), and progress
+notifications and cancellation still reach the tool (they do not with JSON responses).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+from collections.abc import Sequence
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = [
+    "AUTH_TOKEN_ENV",
+    "MAX_REQUEST_BODY_BYTES",
+    "BearerTokenMiddleware",
+    "build_http_app",
+    "is_loopback",
+    "security_settings",
+    "serve_http",
+]
+
+logger = logging.getLogger("mcp_server")
+
+AUTH_TOKEN_ENV = "QWEN_CI_MCP_AUTH_TOKEN"
+MCP_PATH = "/mcp"
+#: Largest request body accepted (413 above): a question is at most 500,000 characters, and JSON
+#: escaping can take up to 6 bytes per character.
+MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024
+#: The hosts the SDK protects on its own (its automatic DNS-rebinding allow-list).
+_SDK_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_LOOPBACK_PATTERNS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding *host* keeps the server reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _pattern(host: str) -> str:
+    """An allowed-hosts pattern (any port) for a host name or address; explicit ports are kept."""
+    if host.startswith("["):
+        return host if "]:" in host else f"{host}:*"
+    if host.count(":") > 1:  # a bare IPv6 address
+        return f"[{host}]:*"
+    return host if ":" in host else f"{host}:*"
+
+
+def security_settings(host: str, allowed_hosts: Sequence[str] = ()) -> TransportSecuritySettings | None:
+    """DNS-rebinding protection for *host*: ``None`` lets the SDK protect a loopback bind itself.
+
+    Anywhere else the Host header must be one of: the bound address, loopback names, *allowed_hosts*
+    and, for a wildcard bind (0.0.0.0 / ::), this machine's host names.
+    """
+    if host in _SDK_LOOPBACK_HOSTS and not allowed_hosts:
+        return None
+    names: list[str] = []
+    try:
+        wildcard = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        wildcard = False
+    if wildcard:
+        names += [socket.gethostname(), socket.getfqdn()]
+    else:
+        names.append(host)
+    names += list(allowed_hosts)
+    patterns = list(dict.fromkeys(_LOOPBACK_PATTERNS + [_pattern(n) for n in names if n]))
+    origins = [f"{scheme}://{p}" for p in patterns for scheme in ("http", "https")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=patterns, allowed_origins=origins
+    )
+
+
+class BearerTokenMiddleware:
+    """Refuse HTTP requests without ``Authorization: Bearer <token>`` (401, constant-time compare)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan: start-up and shut-down pass straight through
+            await self.app(scope, receive, send)
+            return
+        header = b""
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                header = value
+                break
+        scheme, _, presented = header.partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(presented.strip(), self._token):
+            await self.app(scope, receive, send)
+            return
+        error = "invalid_token" if header else "missing_token"
+        body = json.dumps(
+            {
+                "error": error,
+                "error_description": "Send 'Authorization: Bearer <token>' with the token this server was "
+                f"started with (--auth-token or {AUTH_TOKEN_ENV}).",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b'Bearer realm="qwen-ci-mcp", error="invalid_token"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def build_http_app(
+    server: MCPServer, *, host: str, auth_token: str | None, allowed_hosts: Sequence[str] = ()
+) -> ASGIApp:
+    """The ASGI app: the SDK's streamable HTTP app, behind the bearer check when a token is set."""
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=False,
+        max_request_body_size=MAX_REQUEST_BODY_BYTES,
+        transport_security=security_settings(host, allowed_hosts),
+        host=host,
+    )
+    if auth_token:
+        app = BearerTokenMiddleware(app, auth_token)
+    return app
+
+
+async def serve_http(
+    server: MCPServer,
+    *,
+    host: str,
+    port: int,
+    auth_token: str | None,
+    allowed_hosts: Sequence[str] = (),
+    log_level: str = "warning",
+) -> None:
+    """Serve until cancelled or interrupted. The caller has already checked the token rule."""
+    import uvicorn
+
+    app = build_http_app(server, host=host, auth_token=auth_token, allowed_hosts=allowed_hosts)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), access_log=False, lifespan="on")
+    # Bind before announcing: once the line is logged, connections queue (and --port 0 shows its port).
+    sock = config.bind_socket()
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    logger.info(
+        "qwen-ci-mcp: listening on http://%s:%d%s (%s)",
+        shown,
+        bound,
+        MCP_PATH,
+        "bearer token required" if auth_token else "no token; loopback only",
+    )
+    await uvicorn.Server(config).serve(sockets=[sock])

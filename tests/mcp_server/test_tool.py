@@ -1,0 +1,361 @@
+"""The tool's behaviour through the in-memory client: results, progress, cancellation, failures, limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult
+
+from mcp_server import TOOL_NAME, create_server
+from mcp_server._schema import CodeInterpreterResultModel
+from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+
+from ..conftest import PLANTED_KEY
+from .conftest import FAST_HEARTBEAT
+
+pytestmark = pytest.mark.anyio
+
+MODES = ["auto", "legacy"]
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+class Progress:
+    """Collects progress notifications; ``seen(message)`` fires once a message containing it arrives."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[float, str | None]] = []
+        self._waiters: dict[str, anyio.Event] = {}
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.reports.append((progress, message))
+        for needle, event in self._waiters.items():
+            if message and needle in message:
+                event.set()
+
+    def seen(self, needle: str) -> anyio.Event:
+        return self._waiters.setdefault(needle, anyio.Event())
+
+    @property
+    def messages(self) -> list[str]:
+        return [m or "" for _, m in self.reports]
+
+
+async def call(server: MCPServer, mode: str = "auto", progress: Progress | None = None, **arguments: Any) -> CallToolResult:
+    arguments.setdefault("question", SEED_QUESTION)
+    async with Client(server, mode=mode, raise_exceptions=True) as client:
+        with anyio.fail_after(20):
+            return await client.call_tool(TOOL_NAME, arguments, progress_callback=progress)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_call_returns_the_answer_then_the_code_then_usage_and_the_result_dict(
+    make_server: Callable[..., MCPServer], mode: str
+) -> None:
+    result = await call(make_server(), mode)
+
+    assert not result.is_error
+    text = text_of(result)
+    assert text.index(SEED_ANSWER) < text.index("123**21") < text.index("## Usage")
+    assert "997 total" in text
+    record = CodeInterpreterResult.from_dict(result.structured_content)  # type: ignore[arg-type]
+    assert SEED_ANSWER in record.answer
+    assert [run.code for run in record.code_runs] == ["123**21"]
+    assert record.status == "completed"
+    assert result.structured_content == record.to_dict()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_progress_names_each_stage_with_strictly_increasing_values_and_beats_while_code_runs(
+    mode: str,
+) -> None:
+    progress = Progress()
+    # The emulator stays silent for a while after the code, as the service does while its sandbox runs.
+    with Emulator(code_pause=0.5) as slow:
+        server = create_server(api_key=PLANTED_KEY, base_url=slow.base_url, heartbeat_interval=FAST_HEARTBEAT)
+        result = await call(server, mode, progress)
+
+    assert not result.is_error
+    values = [value for value, _ in progress.reports]
+    assert all(a < b for a, b in zip(values, values[1:]))
+    stages = [m for m in progress.messages if "still working" not in m]
+    assert stages == ["sending the question to Qwen", "connected", "thinking", "running code #1", "thinking", "answering", "done"]
+    running = progress.messages.index("running code #1")
+    assert progress.messages[running + 1].startswith("running code #1 (still working,")
+
+
+async def test_include_reasoning_adds_the_reasoning_to_the_text(make_server: Callable[..., MCPServer]) -> None:
+    server = make_server()
+    plain = await call(server)
+    with_reasoning = await call(server, include_reasoning=True)
+
+    assert "## Reasoning" not in text_of(plain)
+    assert "## Reasoning" in text_of(with_reasoning)
+    assert plain.structured_content["reasoning"] == with_reasoning.structured_content["reasoning"] != ""  # type: ignore[index]
+
+
+async def test_the_text_is_capped_and_says_so_while_the_structured_result_stays_whole(
+    make_server: Callable[..., MCPServer],
+) -> None:
+    result = await call(make_server(max_output_chars=500), include_reasoning=True)
+
+    text = text_of(result)
+    assert len(text) <= 500
+    assert "[truncated:" in text and "structured result" in text
+    assert len(result.structured_content["reasoning"]) > 500  # type: ignore[index]
+
+
+async def test_without_a_key_the_tool_is_listed_and_a_call_says_how_to_set_it(emu: Emulator) -> None:
+    server = create_server(base_url=emu.base_url)  # conftest removed DASHSCOPE_API_KEY from the environment
+    async with Client(server) as client:
+        with anyio.fail_after(10):
+            tools = await client.list_tools()
+            result = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+
+    assert [tool.name for tool in tools.tools] == [TOOL_NAME]
+    assert result.is_error
+    assert "DASHSCOPE_API_KEY" in text_of(result) and '"env"' in text_of(result)
+    assert emu.requests == []
+
+
+FAILURES = [
+    pytest.param(Fault.status(401), {}, ["AuthenticationError", "DASHSCOPE_API_KEY", '"env" block'], id="auth-401"),
+    pytest.param(Fault.status(429, retry_after="0"), {}, ["RateLimitError", "Wait before calling again"], id="rate-limit-429"),
+    pytest.param(
+        Fault.stall(after_events=3, seconds=30),
+        {"idle_timeout": 0.3},
+        ["APITimeoutError", "--idle-timeout 0.3 s"],
+        id="idle-timeout",
+    ),
+    pytest.param(
+        Fault.status(400, code="DataInspectionFailed"), {}, ["ContentFilterError", "rephrase"], id="content-filter"
+    ),
+    pytest.param(
+        Fault.drop(after_events=50),
+        {},
+        ["StreamInterruptedError", "What arrived before the failure", "772693644665", "calling again may work"],
+        id="mid-stream-drop",
+    ),
+    pytest.param(
+        Fault.error_event(after_events=50, code="InternalError", status=500),
+        {},
+        ["InternalServerError", "772693644665", "calling again may work"],
+        id="error-event",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fault", "options", "expected"), FAILURES)
+async def test_each_failure_is_an_error_result_that_says_what_happened_and_what_to_do(
+    make_server: Callable[..., MCPServer], emu: Emulator, fault: Fault, options: dict[str, Any], expected: list[str]
+) -> None:
+    emu.add_fault(fault)
+    result = await call(make_server(**options))
+
+    assert result.is_error
+    text = text_of(result)
+    for needle in expected:
+        assert needle in text
+    assert PLANTED_KEY not in text and PLANTED_KEY not in str(result.structured_content)
+
+
+async def test_a_rate_limit_that_outlasts_the_retries_says_they_were_made(
+    make_server: Callable[..., MCPServer], emu: Emulator
+) -> None:
+    emu.add_fault(Fault.status(429, retry_after="0"), times=3)
+    result = await call(make_server(max_retries=2))
+
+    assert result.is_error
+    assert "this server already retried 2 times" in text_of(result)
+    assert len(emu.requests) == 3
+
+
+async def test_a_failure_after_the_answer_started_keeps_the_partial_record(
+    make_server: Callable[..., MCPServer], emu: Emulator
+) -> None:
+    emu.add_fault(Fault.drop(after_events=50))
+    result = await call(make_server())
+
+    assert result.is_error
+    partial = CodeInterpreterResult.from_dict(result.structured_content)  # type: ignore[arg-type]
+    assert partial.status == "incomplete"
+    assert partial.answer.startswith("123 to the power of 21 is:")
+    assert [run.code for run in partial.code_runs] == ["123**21"]
+
+
+async def test_an_answer_cut_by_the_length_limit_is_an_error_not_a_success(
+    make_server: Callable[..., MCPServer], emu: Emulator
+) -> None:
+    emu.add_fault(Fault.finish_reason("length"))
+    result = await call(make_server())
+
+    assert result.is_error
+    assert "stopped before finishing (finish reason: length)" in text_of(result)
+    assert result.structured_content["status"] == "incomplete"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_cancelling_the_call_closes_the_upstream_connection(
+    make_server: Callable[..., MCPServer], emu: Emulator, mode: str
+) -> None:
+    emu.add_fault(Fault.stall(after_events=3, seconds=30))
+    progress = Progress()
+    server = make_server()
+    async with Client(server, mode=mode) as client:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+                await progress.seen("thinking").wait()
+                assert emu.active_connections == 1
+                tg.cancel_scope.cancel()
+            assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+
+
+async def test_calls_beyond_the_concurrency_cap_wait_for_a_free_slot_and_say_so() -> None:
+    first, second = Progress(), Progress()
+    results: list[CallToolResult] = []
+    with Emulator(code_pause=0.3) as slow:
+        server = create_server(api_key=PLANTED_KEY, base_url=slow.base_url, max_concurrency=1)
+
+        async def run(progress: Progress) -> None:
+            results.append(await call(server, progress=progress))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, first)
+            await first.seen("connected").wait()
+            tg.start_soon(run, second)
+        assert len(slow.requests) == 2
+
+    assert len(results) == 2 and not any(r.is_error for r in results)
+    assert not any("waiting for a free slot" in m for m in first.messages)
+    assert second.messages[0] == "waiting for a free slot (1 calls already running)"
+    assert second.messages[1] == "sending the question to Qwen"
+
+
+async def test_an_unexpected_failure_is_reported_as_a_server_bug_without_its_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def explode(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError(f"internal detail {PLANTED_KEY}")
+
+    server = create_server(
+        api_key=PLANTED_KEY,
+        base_url="http://127.0.0.1:9",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(explode)),
+    )
+    with caplog.at_level(logging.ERROR, logger="mcp_server"):
+        result = await call(server)
+
+    assert result.is_error
+    assert "failed unexpectedly (RuntimeError)" in text_of(result)
+    assert "internal detail" not in text_of(result)
+    assert "raised unexpectedly" in caplog.text
+
+
+async def test_the_key_never_appears_in_results_or_logs(
+    make_server: Callable[..., MCPServer], emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emu.add_fault(Fault.status(401))
+    server = make_server()
+    with caplog.at_level(logging.DEBUG):
+        failed = await call(server)
+        succeeded = await call(server)
+
+    assert failed.is_error and not succeeded.is_error
+    for result in (failed, succeeded):
+        assert PLANTED_KEY not in result.model_dump_json()
+    assert PLANTED_KEY not in caplog.text
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+async def test_an_empty_question_is_refused_with_a_message_the_model_can_act_on(
+    make_server: Callable[..., MCPServer], emu: Emulator, question: str
+) -> None:
+    result = await call(make_server(), question=question)
+
+    assert result.is_error
+    assert "question" in text_of(result).lower()
+    assert emu.requests == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_concurrency": 0}, "max_concurrency must be an integer >= 1"),
+        ({"max_output_chars": 10}, "max_output_chars must be an integer >= 500"),
+        ({"protocol": "soap"}, "Unknown protocol 'soap'"),
+    ],
+)
+def test_invalid_settings_are_refused_when_the_server_is_built(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        create_server(api_key=PLANTED_KEY, **options)
+
+
+async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None:
+    async with Client(create_server(api_key=PLANTED_KEY)) as client:
+        with anyio.fail_after(10):
+            (tool,) = (await client.list_tools()).tools
+    wire = tool.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    assert wire["name"] == "qwen_code_interpreter"
+    assert wire["title"] == "Qwen code interpreter"
+    for phrase in ("exact arithmetic", "data analysis", "real", "Do not send bare code", "independent", "slow", "billed"):
+        assert phrase in wire["description"]
+    assert wire["annotations"] == {
+        "title": "Qwen code interpreter",
+        "readOnlyHint": True,
+        "destructiveHint": False,
+        "idempotentHint": False,
+        "openWorldHint": True,
+    }
+    assert wire["inputSchema"] == {
+        "type": "object",
+        "title": "qwen_code_interpreterArguments",
+        "required": ["question"],
+        "properties": {
+            "question": {
+                "type": "string",
+                "title": "Question",
+                "minLength": 1,
+                "maxLength": 500000,
+                "description": "The task in natural language, self-contained, including all data it needs "
+                "(for example: 'What is 123 to the power of 21?'). Not code.",
+            },
+            "include_reasoning": {
+                "type": "boolean",
+                "title": "Include Reasoning",
+                "default": False,
+                "description": "Also return Qwen's reasoning text in the readable output (it is always in "
+                "structuredContent). Default false: the answer and the code are usually enough.",
+            },
+        },
+    }
+    output = wire["outputSchema"]
+    assert output["title"] == "CodeInterpreterResult"
+    assert output["additionalProperties"] is False
+    assert sorted(output["required"]) == sorted(output["properties"]) == sorted(
+        [
+            "answer", "reasoning", "code_runs", "steps", "usage", "request_id", "model", "protocol",
+            "finish_reason", "status", "code_returned", "timings",
+        ]
+    )  # fmt: skip
+    assert output["properties"]["status"]["enum"] == ["completed", "incomplete"]
+
+
+async def test_the_output_schema_describes_exactly_the_core_result_dict(make_server: Callable[..., MCPServer]) -> None:
+    result = await call(make_server())
+    record = result.structured_content
+    assert record is not None
+
+    assert CodeInterpreterResultModel.model_validate(record).model_dump(mode="json") == record
+    assert set(CodeInterpreterResultModel.model_fields) == set(record)

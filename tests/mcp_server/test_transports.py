@@ -1,0 +1,274 @@
+"""The real entry point: stdio and streamable-HTTP subprocesses, start-up checks, client config files."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from mcp_server.__main__ import build_parser, main
+from mcp_server._http import is_loopback, security_settings
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+
+from ..conftest import PLANTED_KEY
+from .conftest import REPO
+from .test_tool import Progress, text_of
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "test-token-0123456789"
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """What an MCP client passes: a minimal environment plus the config's env block."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **extra}
+
+
+# --- stdio ---------------------------------------------------------------------------------------
+
+
+async def test_over_stdio_a_call_with_the_key_and_base_url_from_env_answers_and_reports_progress(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mcp_server", "--max-concurrency", "2"],
+        env=server_env(DASHSCOPE_API_KEY=PLANTED_KEY, DASHSCOPE_HTTP_BASE_URL=emu.base_url),
+        cwd=REPO,
+    )
+    progress = Progress()
+    with (tmp_path / "stderr.log").open("w+") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+            with anyio.fail_after(30):
+                result = await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=progress)
+        errlog.seek(0)
+        log = errlog.read()
+
+    assert not result.is_error
+    assert SEED_ANSWER in text_of(result)
+    assert result.structured_content["code_runs"][0]["code"] == "123**21"  # type: ignore[index]
+    assert {"thinking", "running code #1", "answering"} <= set(progress.messages)
+    assert emu.requests[0].headers["authorization"] == f"Bearer {PLANTED_KEY}"
+    assert f"at {emu.base_url}" in log
+    assert PLANTED_KEY not in log
+
+
+async def test_over_stdio_without_a_key_the_server_starts_lists_its_tool_and_explains_on_call(tmp_path: Path) -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server"], env=server_env(), cwd=REPO)
+    with (tmp_path / "stderr.log").open("w+") as errlog:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            with anyio.fail_after(30):
+                tools = await client.list_tools()
+                result = await client.call_tool(TOOL, {"question": SEED_QUESTION})
+        errlog.seek(0)
+        log = errlog.read()
+
+    assert [tool.name for tool in tools.tools] == [TOOL]
+    assert result.is_error and "DASHSCOPE_API_KEY" in text_of(result)
+    assert "DASHSCOPE_API_KEY is not set" in log
+
+
+TOOL = "qwen_code_interpreter"
+
+
+# --- start-up checks ---------------------------------------------------------------------------
+
+
+async def test_binding_beyond_loopback_without_a_token_exits_2_with_one_line() -> None:
+    with anyio.fail_after(30):
+        done = await anyio.run_process(
+            [sys.executable, "-m", "mcp_server", "--transport", "streamable-http", "--host", "0.0.0.0"],
+            env=server_env(),
+            cwd=REPO,
+            check=False,
+        )
+
+    assert done.returncode == 2
+    assert done.stdout == b""
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert "refusing to listen on 0.0.0.0 without a bearer token" in lines[0]
+    assert "--auth-token" in lines[0] and "QWEN_CI_MCP_AUTH_TOKEN" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max-concurrency", "0"], "max_concurrency must be an integer >= 1"),
+        (["--idle-timeout", "-1"], "idle_timeout must be a positive number"),
+        (["--base-url", "ftp://example.com"], "base_url must be an http(s) URL"),
+        (["--transport", "streamable-http", "--auth-token", "has space"], "printable ASCII without spaces"),
+    ],
+)
+def test_invalid_settings_end_the_process_before_serving_with_exit_code_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("qwen-ci-mcp: error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_only_loopback_addresses_count_as_loopback() -> None:
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.10", "example.com"))
+
+
+def test_dns_rebinding_protection_is_left_to_the_sdk_on_loopback_and_explicit_elsewhere() -> None:
+    assert security_settings("127.0.0.1") is None
+    explicit = security_settings("192.168.1.10", ["mcp.example.com"])
+    assert explicit is not None and explicit.enable_dns_rebinding_protection
+    assert {"192.168.1.10:*", "mcp.example.com:*", "127.0.0.1:*"} <= set(explicit.allowed_hosts)
+    assert "http://mcp.example.com:*" in explicit.allowed_origins
+    wildcard = security_settings("0.0.0.0")
+    assert wildcard is not None and "0.0.0.0:*" not in wildcard.allowed_hosts
+
+
+@pytest.mark.parametrize("name", ["claude_desktop_config.json", "cursor_mcp.json"])
+def test_the_client_config_examples_start_this_server_with_the_key_in_env(name: str) -> None:
+    config = json.loads((REPO / "examples" / name).read_text())
+    (entry,) = config["mcpServers"].values()
+
+    assert entry["command"] == "qwen-ci-mcp"
+    build_parser().parse_args(entry["args"])  # exits on an unknown or invalid flag
+    assert set(entry["env"]) == {"DASHSCOPE_API_KEY"}
+
+
+async def test_the_python_client_example_runs_against_the_emulator() -> None:
+    with anyio.fail_after(40):
+        done = await anyio.run_process(
+            [sys.executable, str(REPO / "examples" / "mcp_client.py"), "--emulator"],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=REPO,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert SEED_ANSWER in done.stdout.decode()
+    assert "running code #1" in done.stderr.decode()
+
+
+# --- streamable HTTP -----------------------------------------------------------------------------
+
+
+class HTTPServer:
+    def __init__(self, url: str, emu: Emulator) -> None:
+        self.url = url
+        self.emu = emu
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[HTTPServer]:
+    """``qwen-ci-mcp --transport streamable-http`` on a free loopback port, with a token from the env."""
+    with Emulator() as emu:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mcp_server", "--transport", "streamable-http", "--port", "0",
+             "--base-url", emu.base_url, "--max-retries", "0"],  # fmt: skip
+            env=server_env(DASHSCOPE_API_KEY=PLANTED_KEY, QWEN_CI_MCP_AUTH_TOKEN=TOKEN),
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            url = None
+            while url is None:
+                line = lines.get(timeout=30)  # bounded: raises queue.Empty if the server never says so
+                assert line is not None, "the server exited before listening"
+                match = re.search(r"listening on (http://\S+)", line)
+                url = match.group(1) if match else None
+            yield HTTPServer(url, emu)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def authorized(token: str = TOKEN) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}"])
+def test_over_http_a_request_without_the_right_bearer_token_gets_401(
+    http_server: HTTPServer, authorization: str | None
+) -> None:
+    headers = dict(HEADERS, **({"Authorization": authorization} if authorization else {}))
+    response = httpx.post(http_server.url, json=INIT, headers=headers, timeout=10)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "QWEN_CI_MCP_AUTH_TOKEN" in response.json()["error_description"]
+
+
+def test_over_http_a_foreign_host_header_is_refused_even_with_the_token(http_server: HTTPServer) -> None:
+    headers = dict(HEADERS, Authorization=f"Bearer {TOKEN}", Host="evil.example:8000")
+    response = httpx.post(http_server.url, json=INIT, headers=headers, timeout=10)
+    assert response.status_code == 421
+
+
+def test_over_http_an_oversized_body_is_refused(http_server: HTTPServer) -> None:
+    body = json.dumps({**INIT, "padding": "x" * (4 * 1024 * 1024 + 1)})
+    headers = dict(HEADERS, Authorization=f"Bearer {TOKEN}")
+    response = httpx.post(http_server.url, content=body, headers=headers, timeout=30)
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_over_http_with_the_token_a_call_answers_with_progress(http_server: HTTPServer, mode: str) -> None:
+    http_server.emu.reset()
+    progress = Progress()
+    async with authorized() as http, Client(streamable_http_client(http_server.url, http_client=http), mode=mode) as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=progress)
+
+    assert not result.is_error
+    assert result.structured_content["answer"].endswith(SEED_ANSWER)  # type: ignore[index]
+    assert {"thinking", "running code #1", "answering"} <= set(progress.messages)
+
+
+async def test_over_http_cancelling_the_call_closes_the_upstream_connection(http_server: HTTPServer) -> None:
+    emu = http_server.emu
+    emu.reset()
+    emu.add_fault(Fault.stall(after_events=3, seconds=30))
+    progress = Progress()
+    async with authorized() as http, Client(streamable_http_client(http_server.url, http_client=http)) as client:
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=progress))
+                await progress.seen("thinking").wait()
+                # One connection: the stalled stream (on a new or a kept-alive pooled connection).
+                assert emu.active_connections == 1
+                tg.cancel_scope.cancel()
+            assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
