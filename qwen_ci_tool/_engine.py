@@ -345,7 +345,7 @@ class CallState:
             return None
         if err.request_id is None:
             err.request_id = self.acc.request_id or self._header_rid
-        if err.partial is None and self.first_event_at is not None:
+        if err.partial is None and self.committed:
             err.partial = self.snapshot()
         assert self.settings.api_key is not None
         err._redact(self.settings.api_key)

@@ -1,0 +1,132 @@
+"""The fault matrix: one row per failure the service or the network can produce, with what
+every surface (Python API, MCP tool, LangChain tool) must end with. The README's table is
+generated from these rows, and a test keeps the two identical."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+
+from qwen_ci_tool import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ContentFilterError,
+    InternalServerError,
+    ProtocolError,
+    QwenCIError,
+    RateLimitError,
+    StreamInterruptedError,
+)
+from qwen_ci_tool.testing import Emulator, Fault
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    arrange: Callable[[Emulator], None] | None
+    error: type[QwenCIError] | None  # None: a result comes back
+    partial: bool = False  # the error carries .partial
+    attempts: int = 1  # requests the emulator sees (max_retries=1 in the matrix)
+    settings: dict[str, Any] = field(default_factory=dict)
+    base_url: Callable[[Emulator], str] | None = None  # default: the emulator's
+    transport_error: Exception | None = None  # simulated by the transport instead of the emulator
+    status: str = "completed"  # for rows that succeed
+    kind: str | None = None  # APITimeoutError.kind
+    request_id: bool = True  # the server sent a request id before failing
+
+    @property
+    def outcome(self) -> str:
+        if self.error is None:
+            return f"result, status {self.status}"
+        text = self.error.__name__
+        if self.kind:
+            text += f" (kind {self.kind})"
+        return text
+
+
+def fault(f: Fault, times: int = 5) -> Callable[[Emulator], None]:
+    return lambda emu: emu.add_fault(f, times=times)
+
+
+def _http_date(seconds_from_now: int) -> str:
+    return format_datetime(datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now), usegmt=True)
+
+
+def _dns_error() -> Exception:
+    err = httpx.ConnectError("[Errno -2] Name or service not known")
+    err.__cause__ = socket.gaierror(-2, "Name or service not known")
+    return err
+
+
+def _tls_error() -> Exception:
+    err = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate")
+    err.__cause__ = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    return err
+
+
+def _closed_port(emu: Emulator) -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+OPENAI = {"protocol": "openai"}
+
+ROWS: list[Row] = [
+    Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError),
+    Row("401 InvalidApiKey (DashScope body)", fault(Fault.status(401)), AuthenticationError),
+    Row("403 AccessDenied (DashScope body)", fault(Fault.status(403)), AuthenticationError),
+    Row("404 Model.NotExist (DashScope body)", fault(Fault.status(404)), BadRequestError),
+    Row("400 DataInspectionFailed", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError),
+    Row("429 Throttling, Retry-After in seconds", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2),
+    Row("429 Throttling, Retry-After as an HTTP date", fault(Fault.status(429, retry_after=_http_date(-5))), RateLimitError, attempts=2),
+    Row("500 InternalError (DashScope body)", fault(Fault.status(500)), InternalServerError, attempts=2),
+    Row("502 HTML gateway page", fault(Fault.status(502, body="html")), InternalServerError, attempts=2),
+    Row("503 ServiceUnavailable", fault(Fault.status(503)), InternalServerError, attempts=2),
+    Row("401 (OpenAI body)", fault(Fault.status(401)), AuthenticationError, settings=OPENAI),
+    Row("404 (OpenAI body)", fault(Fault.status(404)), BadRequestError, settings=OPENAI),
+    Row("429 (OpenAI body)", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2, settings=OPENAI),
+    Row("500 (OpenAI body)", fault(Fault.status(500)), InternalServerError, attempts=2, settings=OPENAI),
+    Row("400 with an empty body", fault(Fault.status(400, body="empty")), BadRequestError),
+    Row("connection refused", None, APIConnectionError, attempts=0, base_url=_closed_port),
+    Row("DNS failure (simulated by the transport)", None, APIConnectionError, attempts=0, transport_error=_dns_error()),
+    Row("TLS failure (simulated by the transport)", None, APIConnectionError, attempts=0, transport_error=_tls_error()),
+    Row("stall before the first byte", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="idle", request_id=False, settings={"idle_timeout": 0.3}),
+    Row("stall mid-stream", fault(Fault.stall(after_events=8, seconds=60)), APITimeoutError, partial=True, kind="idle", settings={"idle_timeout": 0.3}),
+    Row("slow drip past the total deadline", fault(Fault.drip(interval=0.02, chunk=16)), APITimeoutError, partial=True, kind="total", settings={"total_timeout": 0.6, "idle_timeout": 5}),
+    Row("connection dropped mid-stream", fault(Fault.drop(after_events=8)), StreamInterruptedError, partial=True),
+    Row("error event inside a 200 stream", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True),
+    Row("error event, vendor spelling `event: error`, status field only", fault(Fault.error_event(after_events=8, code="Throttling.RateQuota", status=429, spelling="event: error", status_line="field")), RateLimitError, partial=True),
+    Row("malformed JSON", fault(Fault.malformed_json(after_events=8)), ProtocolError, partial=True),
+    Row("a 10 MB data line", fault(Fault.huge_line(size=10 * 1024 * 1024), times=1), None),
+    Row("wrong content type (HTML with 200)", fault(Fault.content_type()), ProtocolError),
+    Row("empty 200 body", fault(Fault.empty_body()), ProtocolError),
+    Row("CRLF line endings", fault(Fault.line_endings("\r\n"), times=1), None),
+    Row("CR line endings", fault(Fault.line_endings("\r"), times=1), None),
+    Row("keep-alive comment lines", fault(Fault.keepalive(), times=1), None),
+    Row("unknown fields and event names", fault(Fault.unknown_fields(), times=1), None),
+    Row("finish_reason `length`", fault(Fault.finish_reason("length"), times=1), None, status="incomplete"),
+    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}),
+]
+
+
+def markdown_table() -> str:
+    lines = [
+        "| fault | outcome | `.partial` | requests (max_retries=1) |",
+        "|---|---|---|---|",
+    ]
+    for row in ROWS:
+        attempts = "-" if row.attempts == 0 else str(row.attempts)
+        partial = "yes" if row.partial else "-"
+        lines.append(f"| {row.name} | {row.outcome} | {partial} | {attempts} |")
+    return "\n".join(lines)
