@@ -186,10 +186,10 @@ class _Runner:
     async def _run(self, question: str, include_reasoning: bool, progress: _Progress) -> CallToolResult:
         if self.slots.value == 0:
             await progress.report(
-                "waiting", f"waiting for a free slot ({self.max_concurrency} calls already running)"
+                "waiting for a free slot", f"waiting for a free slot (at most {self.max_concurrency} concurrent calls)"
             )
         async with self.slots:
-            await progress.report("sending", "sending the question to Qwen")
+            await progress.report("sending the question to Qwen")
             tracker = StageTracker()
             try:
                 async with self.client.stream(question) as stream:

@@ -238,7 +238,7 @@ async def test_calls_beyond_the_concurrency_cap_wait_for_a_free_slot_and_say_so(
 
     assert len(results) == 2 and not any(r.is_error for r in results)
     assert not any("waiting for a free slot" in m for m in first.messages)
-    assert second.messages[0] == "waiting for a free slot (1 calls already running)"
+    assert second.messages[0] == "waiting for a free slot (at most 1 concurrent calls)"
     assert second.messages[1] == "sending the question to Qwen"
 
 
