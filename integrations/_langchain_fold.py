@@ -1,0 +1,280 @@
+"""Pure per-event logic shared by the LangChain tool and Runnable, sync and async alike.
+
+No I/O here: the four loops in :mod:`integrations.langchain` only feed core events in and pass
+what comes out to LangChain (custom events, the LangGraph writer, stream chunks).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage, convert_to_messages
+from langchain_core.prompt_values import PromptValue
+from langchain_core.runnables.utils import AddableDict
+
+from qwen_ci_tool import (
+    AnswerDelta,
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    CodeInterpreterResult,
+    CodeRunUpdated,
+    Completed,
+    ConfigurationError,
+    InternalServerError,
+    QwenCIError,
+    RateLimitError,
+    ReasoningDelta,
+    StageTracker,
+    StreamEvent,
+    StreamInterruptedError,
+    StreamStarted,
+    Usage,
+)
+from qwen_ci_tool._render import result_markdown
+
+__all__ = [
+    "STAGE_EVENT",
+    "DeltaFolder",
+    "StageEvents",
+    "core_input",
+    "error_message",
+    "result_dict",
+    "tool_output",
+    "usage_metadata",
+]
+
+logger = logging.getLogger("integrations.langchain")
+
+#: Name of the LangChain custom event, and ``type`` of the LangGraph ``stream_mode="custom"`` chunk.
+STAGE_EVENT = "qwen_code_interpreter_stage"
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def usage_metadata(usage: Usage) -> dict[str, Any]:
+    """The usage in LangChain's ``UsageMetadata`` shape (what ``AIMessage.usage_metadata`` holds)."""
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "output_token_details": {"reasoning": usage.reasoning_tokens},
+    }
+
+
+def result_dict(result: CodeInterpreterResult) -> dict[str, Any]:
+    """``result.to_dict()`` plus ``usage_metadata``; ``CodeInterpreterResult.from_dict`` reverses it."""
+    data = result.to_dict()
+    data["usage_metadata"] = usage_metadata(result.usage)
+    return data
+
+
+def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tuple[str, dict[str, Any]]:
+    """``(content, artifact)``: readable text for the model, the whole record for the application."""
+    return result_markdown(result, include_reasoning=include_reasoning), result_dict(result)
+
+
+# What a model calling the tool should do next, by error class (most specific first).
+_HINTS: tuple[tuple[type[QwenCIError], str], ...] = (
+    (AuthenticationError, "Retrying will not help: tell the user the code interpreter's API key is not accepted."),
+    (RateLimitError, "The service is busy; retry once later, or answer without the tool."),
+    (BadRequestError, "Rephrase the task in plain language and try again."),
+    (InternalServerError, "This is usually temporary; you may retry once."),
+    (StreamInterruptedError, "This is usually temporary; you may retry once."),
+    (APIConnectionError, "This is usually temporary; you may retry once."),
+)
+
+
+def error_message(err: QwenCIError, secret: str | None = None) -> str:
+    """What the model sees in the error ToolMessage: what failed, the service's words, what to do."""
+    text = f"qwen_code_interpreter failed ({type(err).__name__}): {err}"
+    if not isinstance(err, ConfigurationError):
+        hint = next((hint for cls, hint in _HINTS if isinstance(err, cls)), None)
+        if hint:
+            text = f"{text} {hint}"
+    if secret and secret in text:  # the core never puts the key in a message; belt and braces
+        text = text.replace(secret, "**********")
+    return text
+
+
+# --- input -----------------------------------------------------------------------------------
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+def _core_message(message: BaseMessage) -> dict[str, Any]:
+    content = message.content
+    if not isinstance(content, str):
+        blocks = [b for b in content if not (isinstance(b, str) or b.get("type") == "text")]
+        if blocks:
+            kinds = sorted({str(b.get("type")) for b in blocks if isinstance(b, dict)})
+            raise ConfigurationError(
+                f"The code interpreter reads text only; a {message.type} message holds {', '.join(kinds)} content."
+            )
+        content = message.text
+    return {"role": _ROLES.get(message.type, message.type), "content": content}
+
+
+def core_input(value: Any) -> tuple[str | None, list[dict[str, Any]] | None]:
+    """``(question, messages)`` for the core from a Runnable input.
+
+    Accepts a question string, ``{"question": ...}`` (the tool's arguments), a prompt value, one
+    message, or a list of LangChain messages / ``(role, text)`` tuples / role-content dicts.
+    The core validates roles and content and raises :class:`ConfigurationError` naming the fix.
+    """
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, Mapping) and set(value) == {"question"}:
+        return value["question"], None
+    if isinstance(value, BaseMessage):
+        value = [value]
+    if not isinstance(value, (PromptValue, Sequence)) or isinstance(value, bytes):
+        raise ConfigurationError(
+            "Pass a question string, {'question': ...}, or a list of messages; "
+            f"got {type(value).__name__}."
+        )
+    return None, [_core_message(m) for m in convert_to_messages(value)]
+
+
+# --- stage events ----------------------------------------------------------------------------
+
+
+class StageEvents:
+    """Core events in, one payload per stage change out (``None`` otherwise).
+
+    Payload: ``stage`` ("connected", "thinking", "running code #N", "answering", "done"), ``step``
+    (1, 2, 3, ...), ``request_id``; ``code_run`` (0-based) on code stages; ``status`` on "done".
+    """
+
+    __slots__ = ("_request_id", "_tracker")
+
+    def __init__(self) -> None:
+        self._tracker = StageTracker()
+        self._request_id: str | None = None
+
+    def feed(self, event: StreamEvent) -> dict[str, Any] | None:
+        if isinstance(event, StreamStarted):
+            self._request_id = event.request_id
+        stage = self._tracker.update(event)
+        if stage is None:
+            return None
+        payload: dict[str, Any] = {"stage": stage, "step": self._tracker.count, "request_id": self._request_id}
+        if isinstance(event, CodeRunUpdated):
+            payload["code_run"] = event.index
+        elif isinstance(event, Completed):
+            payload["request_id"] = event.result.request_id
+            payload["status"] = event.result.status
+        return payload
+
+
+# --- stream deltas ---------------------------------------------------------------------------
+
+
+def _run_dict(run: CodeRunUpdated) -> dict[str, Any]:
+    return {"index": run.index, "code": run.code, "output": run.output, "container_id": run.container_id}
+
+
+class DeltaFolder:
+    """Core events in, :class:`AddableDict` deltas out; the deltas add up to :func:`result_dict`.
+
+    Text (``reasoning``, ``answer``) streams as it arrives; a code run (``code_runs``) and a
+    transcript segment (``steps``) stream once the next one begins, since until then they may still
+    grow; everything else (usage, status, timings, ...) comes with the last delta. Each key keeps one
+    type, and is sent either once or as pieces that ``+`` joins, so LCEL folds the stream into
+    exactly what ``invoke`` returns.
+
+    Mirrors the core's accumulator (a new transcript step on every change of kind, a code step when
+    a run first appears, empty runs dropped) so that what streams early is already final.
+    """
+
+    __slots__ = ("_closed", "_kind", "_parts", "_run", "_sent", "_texts")
+
+    def __init__(self) -> None:
+        self._sent: dict[str, Any] = {}  # key -> value sent (lists: the items sent so far)
+        self._texts: dict[str, list[str]] = {}  # text keys -> the pieces sent
+        self._kind: str | None = None  # kind of the open transcript step
+        self._parts: list[str] = []  # text of the open step
+        self._run: CodeRunUpdated | None = None  # the open code run, as last updated
+        self._closed: set[int] = set()
+
+    def feed(self, event: StreamEvent) -> AddableDict | None:
+        delta = AddableDict()
+        if isinstance(event, (ReasoningDelta, AnswerDelta)):
+            key = "reasoning" if isinstance(event, ReasoningDelta) else "answer"
+            if self._kind != key:
+                self._close(delta)
+                self._kind = key
+            self._parts.append(event.text)
+            if event.text:
+                delta[key] = event.text
+                self._texts.setdefault(key, []).append(event.text)
+        elif isinstance(event, CodeRunUpdated):
+            self._code(event, delta)
+        elif isinstance(event, StreamStarted):
+            for key in ("request_id", "model", "protocol"):
+                self._once(delta, key, getattr(event, key))
+        elif isinstance(event, Completed):
+            self._finish(result_dict(event.result), delta)
+        return delta or None
+
+    def _code(self, event: CodeRunUpdated, delta: AddableDict) -> None:
+        run = self._run
+        if run is not None and run.index == event.index:
+            self._run = CodeRunUpdated(
+                event.index,
+                event.code,
+                event.output if event.output is not None else run.output,
+                event.container_id if event.container_id is not None else run.container_id,
+            )
+        elif event.index not in self._closed:
+            self._close(delta)
+            self._kind = "code"
+            self._run = event
+        else:  # a run that was already streamed changed afterwards: _finish reports it
+            logger.debug("code run %d changed after it was streamed", event.index)
+
+    def _close(self, delta: AddableDict) -> None:
+        if self._kind == "code":
+            run = self._run
+            if run is not None and (run.code or run.output):
+                self._extend(delta, "code_runs", _run_dict(run))
+                self._extend(delta, "steps", {"kind": "code", "text": run.code, "code_run": run.index})
+            if run is not None:
+                self._closed.add(run.index)
+            self._run = None
+        elif self._kind is not None:
+            self._extend(delta, "steps", {"kind": self._kind, "text": "".join(self._parts), "code_run": None})
+        self._kind = None
+        self._parts = []
+
+    def _extend(self, delta: AddableDict, key: str, item: dict[str, Any]) -> None:
+        delta.setdefault(key, []).append(item)
+        self._sent.setdefault(key, []).append(item)
+
+    def _once(self, delta: AddableDict, key: str, value: Any) -> None:
+        if key not in self._sent:
+            delta[key] = self._sent[key] = value
+
+    def _finish(self, final: dict[str, Any], delta: AddableDict) -> None:
+        """The remainder: what ``final`` holds beyond the sum sent so far."""
+        for key, value in final.items():
+            if key in self._texts:
+                sent: Any = "".join(self._texts[key])
+            elif key in self._sent:
+                sent = self._sent[key]
+            else:
+                delta[key] = value
+                continue
+            if sent is None:  # AddableDict lets a later value replace None
+                if value is not None:
+                    delta[key] = value
+            elif isinstance(sent, (str, list)) and value[: len(sent)] == sent:
+                if len(value) > len(sent):
+                    delta[key] = value[len(sent) :]
+            elif sent != value:
+                # Cannot happen with the core's decoders (a run never changes once the stream moved
+                # on); if it ever does, say so rather than stream a sum that disagrees silently.
+                logger.warning("streamed %r differs from the final result; invoke() has the final value", key)

@@ -1,0 +1,317 @@
+"""LangChain integration: Qwen's hosted code interpreter as a tool and as a Runnable.
+
+```python
+from langchain.agents import create_agent
+from integrations.langchain import QwenCodeInterpreterTool
+
+agent = create_agent("openai:gpt-4.1", tools=[QwenCodeInterpreterTool()])  # key: DASHSCOPE_API_KEY
+agent.invoke({"messages": [{"role": "user", "content": "What is 123 to the power of 21?"}]})
+```
+
+- :class:`QwenCodeInterpreterTool` - a ``BaseTool`` named ``qwen_code_interpreter``. Its content is
+  the answer and the code that ran (Markdown); its artifact is the whole result as a dict
+  (``CodeInterpreterResult.from_dict`` reads it back). Failures of the service come back to the
+  agent as an error ``ToolMessage``; bugs propagate. Each stage ("thinking", "running code #1",
+  "answering", ...) is sent as a custom event named ``qwen_code_interpreter_stage`` (seen by
+  callbacks and ``astream_events``) and, inside a LangGraph graph, to ``stream_mode="custom"``.
+- :class:`CodeInterpreterRunnable` - question or messages in, the result dict out; ``stream`` /
+  ``astream`` yield ``AddableDict`` deltas that add up to what ``invoke`` returns. Errors are the
+  core's :class:`~qwen_ci_tool.QwenCIError` subclasses, so ``with_retry`` can pick them.
+
+Both take the core client's settings: ``api_key`` (default ``DASHSCOPE_API_KEY``), ``base_url``,
+``region``, ``protocol``, ``model``, ``connect_timeout``, ``idle_timeout``, ``total_timeout``,
+``max_retries``. Bad settings raise :class:`~qwen_ci_tool.ConfigurationError` at construction; a
+missing key is reported when a call starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal, Union
+
+try:
+    from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
+    from langchain_core.messages import BaseMessage
+    from langchain_core.prompt_values import PromptValue
+    from langchain_core.runnables import RunnableConfig, RunnableSerializable
+    from langchain_core.runnables.utils import AddableDict
+    from langchain_core.tools import BaseTool, ToolException
+    from langchain_core.utils import secret_from_env
+except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
+    raise ImportError(
+        "integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'"
+    ) from exc
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError
+
+from ._langchain_fold import STAGE_EVENT, DeltaFolder, StageEvents, core_input, error_message, result_dict, tool_output
+
+__all__ = [
+    "CodeInterpreterInput",
+    "CodeInterpreterRunnable",
+    "QwenCodeInterpreterInput",
+    "QwenCodeInterpreterTool",
+    "STAGE_EVENT",
+]
+
+#: What :class:`CodeInterpreterRunnable` accepts: a question, ``{"question": ...}``, a prompt value,
+#: or messages (LangChain messages, ``(role, text)`` tuples, or role/content dicts).
+CodeInterpreterInput = Union[
+    str,
+    Mapping[str, str],
+    PromptValue,
+    BaseMessage,
+    Sequence[Union[BaseMessage, Mapping[str, Any], tuple[str, str], str]],
+]
+
+
+class _Settings(BaseModel):
+    """The core client's settings, shared by the tool and the Runnable."""
+
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
+        description="DashScope API key; default: the DASHSCOPE_API_KEY environment variable.",
+    )
+    base_url: str | None = Field(
+        default=None, description="Service root; default: DASHSCOPE_HTTP_BASE_URL, else the region's."
+    )
+    region: str | None = Field(default=None, description='"beijing" (default) or "singapore".')
+    protocol: str | None = Field(default=None, description='"dashscope" (default), "openai" or "responses".')
+    model: str | None = Field(default=None, description='Qwen model name; default "qwen3-max".')
+    connect_timeout: float | None = Field(default=None, description="Seconds to connect.")
+    idle_timeout: float | None = Field(default=None, description="Longest silence in a stream, seconds.")
+    total_timeout: float | None = Field(default=None, description="Deadline for a whole call, seconds.")
+    max_retries: int | None = Field(default=None, description="Retries before the first event.")
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "DASHSCOPE_API_KEY"}
+
+    @model_validator(mode="after")
+    def check_settings(self) -> Any:
+        CodeInterpreter(**self._core_settings())  # validates without I/O; raises ConfigurationError
+        return self
+
+    def _core_settings(self) -> dict[str, Any]:
+        return {
+            "api_key": self._secret(),
+            "base_url": self.base_url,
+            "region": self.region,
+            "protocol": self.protocol,
+            "model": self.model,
+            "connect_timeout": self.connect_timeout,
+            "idle_timeout": self.idle_timeout,
+            "total_timeout": self.total_timeout,
+            "max_retries": self.max_retries,
+        }
+
+    def _secret(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key is not None else None
+
+
+# --- the tool ----------------------------------------------------------------------------------
+
+
+class QwenCodeInterpreterInput(BaseModel):
+    """Arguments of ``qwen_code_interpreter``."""
+
+    question: str = Field(
+        min_length=1,
+        description=(
+            "The task in plain language, complete with every number or piece of data it needs, "
+            "e.g. 'What is 123 to the power of 21?'. Not code: the interpreter writes its own."
+        ),
+    )
+
+
+_DESCRIPTION = (
+    "Qwen's hosted code interpreter: a model writes Python, runs it in a remote sandbox and answers "
+    "from the result. Use it for exact arithmetic (big integers, exact fractions, precise decimals), "
+    "data analysis or statistics on data you include in the question, and for checking a claim by "
+    "running real code. The input is a natural-language task, not code. Every call starts fresh: "
+    "nothing (variables, files, earlier answers) is kept between calls, so include everything the "
+    "task needs. Calls are slow (often 10-60 seconds) and billed: do not use it for what you can "
+    "answer reliably yourself. Returns the answer, the code that ran, and token usage."
+)
+
+
+def _stream_writer() -> Callable[[Any], None] | None:
+    """LangGraph's writer for ``stream_mode="custom"`` inside a graph; ``None`` elsewhere."""
+    try:
+        from langgraph.config import get_stream_writer
+    except ImportError:
+        return None
+    try:
+        return get_stream_writer()
+    except (RuntimeError, KeyError):  # outside a graph / outside any runnable context
+        return None
+
+
+def _dispatch(payload: dict[str, Any]) -> None:
+    with contextlib.suppress(RuntimeError):  # not inside a LangChain run (e.g. _run called directly)
+        dispatch_custom_event(STAGE_EVENT, payload)
+
+
+async def _adispatch(payload: dict[str, Any]) -> None:
+    with contextlib.suppress(RuntimeError):
+        await adispatch_custom_event(STAGE_EVENT, payload)
+
+
+class QwenCodeInterpreterTool(_Settings, BaseTool):
+    """Qwen's code interpreter as a LangChain tool, for ``create_agent`` and any tool-calling model.
+
+    Setup: ``pip install 'qwen-ci-tool[langchain]'`` and ``export DASHSCOPE_API_KEY=sk-...``.
+
+    >>> tool = QwenCodeInterpreterTool()                     # doctest: +SKIP
+    >>> tool.invoke({"question": "What is 123 to the power of 21?"})   # content only  # doctest: +SKIP
+    >>> msg = tool.invoke({"name": "qwen_code_interpreter", "args": {"question": "..."},
+    ...                    "id": "call_1", "type": "tool_call"})       # doctest: +SKIP
+    >>> msg.content, msg.artifact["answer"], msg.artifact["code_runs"]  # doctest: +SKIP
+
+    Invoked with a tool call (as agents do) it returns a ``ToolMessage`` whose ``artifact`` is the
+    result dict; invoked with plain arguments LangChain returns the content only.
+
+    A failure of the service (bad key, rate limit, timeout, broken stream, ...) is raised as
+    :class:`~langchain_core.tools.ToolException` and, with ``handle_tool_error=True`` (the default
+    here), reaches the agent as a ``ToolMessage`` with ``status="error"`` saying what to do.
+    """
+
+    name: str = "qwen_code_interpreter"
+    description: str = _DESCRIPTION
+    args_schema: type[BaseModel] = QwenCodeInterpreterInput
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: bool | str | Callable[[ToolException], Any] | None = True
+    include_reasoning: bool = Field(
+        default=False, description="Also put the model's reasoning in the content the agent reads."
+    )
+
+    @contextlib.contextmanager
+    def _tool_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except QwenCIError as err:
+            raise ToolException(error_message(err, self._secret())) from err
+
+    def _run(self, question: str) -> tuple[str, dict[str, Any]]:
+        stages, writer = StageEvents(), _stream_writer()
+        with self._tool_errors():
+            with CodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
+                for event in stream:
+                    if (payload := stages.feed(event)) is not None:
+                        if writer is not None:
+                            writer({"type": STAGE_EVENT, **payload})
+                        _dispatch(payload)
+                result = stream.get_final_result()
+        return tool_output(result, include_reasoning=self.include_reasoning)
+
+    async def _arun(self, question: str) -> tuple[str, dict[str, Any]]:
+        stages, writer = StageEvents(), _stream_writer()
+        with self._tool_errors():
+            async with AsyncCodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
+                async for event in stream:
+                    if (payload := stages.feed(event)) is not None:
+                        if writer is not None:
+                            writer({"type": STAGE_EVENT, **payload})
+                        await _adispatch(payload)
+                result = await stream.get_final_result()
+        return tool_output(result, include_reasoning=self.include_reasoning)
+
+
+# --- the Runnable ------------------------------------------------------------------------------
+
+
+def _fold_inputs(inputs: Iterator[Any]) -> Any:
+    # Input chunks arrive from an upstream stream (e.g. a string parser): add them up, as LCEL does.
+    final: Any = None
+    for chunk in inputs:
+        final = chunk if final is None else final + chunk
+    return final
+
+
+async def _afold_inputs(inputs: AsyncIterator[Any]) -> Any:
+    final: Any = None
+    async for chunk in inputs:
+        final = chunk if final is None else final + chunk
+    return final
+
+
+async def _aiter_one(value: Any) -> AsyncIterator[Any]:
+    yield value
+
+
+class CodeInterpreterRunnable(_Settings, RunnableSerializable[CodeInterpreterInput, dict[str, Any]]):
+    """One code-interpreter call as a Runnable: question or messages in, the result dict out.
+
+    >>> r = CodeInterpreterRunnable()                                    # doctest: +SKIP
+    >>> r.invoke("What is 123 to the power of 21?")["answer"]            # doctest: +SKIP
+    >>> for delta in r.stream([("system", "Be brief."), ("human", "2**100?")]):  # doctest: +SKIP
+    ...     print(delta)   # {'request_id': ...}, {'reasoning': ...}, {'code_runs': [...]}, {'answer': ...}
+
+    The output is ``CodeInterpreterResult.to_dict()`` plus ``usage_metadata``. ``stream`` and
+    ``astream`` yield the result as it arrives, as deltas that ``+`` folds into ``invoke``'s output,
+    so LCEL chains get the same value either way. Raises :class:`~qwen_ci_tool.QwenCIError`
+    subclasses (``ConfigurationError`` for unusable input).
+    """
+
+    def invoke(self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
+        return self._call_with_config(self._invoke, input, config)
+
+    async def ainvoke(
+        self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        return await self._acall_with_config(self._ainvoke, input, config)
+
+    def stream(
+        self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        return self.transform(iter([input]), config, **kwargs)
+
+    def transform(
+        self, input: Iterator[CodeInterpreterInput], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        return self._transform_stream_with_config(input, self._deltas, config)
+
+    async def astream(
+        self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        async with contextlib.aclosing(self.atransform(_aiter_one(input), config, **kwargs)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def atransform(
+        self, input: AsyncIterator[CodeInterpreterInput], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        chunks = self._atransform_stream_with_config(input, self._adeltas, config)
+        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+            async for chunk in chunks:
+                yield chunk
+
+    def _invoke(self, input: CodeInterpreterInput) -> dict[str, Any]:
+        question, messages = core_input(input)
+        with CodeInterpreter(**self._core_settings()) as client:
+            return result_dict(client.run(question, messages=messages))
+
+    async def _ainvoke(self, input: CodeInterpreterInput) -> dict[str, Any]:
+        question, messages = core_input(input)
+        async with AsyncCodeInterpreter(**self._core_settings()) as client:
+            return result_dict(await client.run(question, messages=messages))
+
+    def _deltas(self, inputs: Iterator[CodeInterpreterInput]) -> Iterator[AddableDict]:
+        question, messages = core_input(_fold_inputs(inputs))
+        folder = DeltaFolder()
+        with CodeInterpreter(**self._core_settings()) as client, client.stream(question, messages=messages) as stream:
+            for event in stream:
+                if (delta := folder.feed(event)) is not None:
+                    yield delta
+
+    async def _adeltas(self, inputs: AsyncIterator[CodeInterpreterInput]) -> AsyncIterator[AddableDict]:
+        question, messages = core_input(await _afold_inputs(inputs))
+        folder = DeltaFolder()
+        async with AsyncCodeInterpreter(**self._core_settings()) as client, client.stream(
+            question, messages=messages
+        ) as stream:
+            async for event in stream:
+                if (delta := folder.feed(event)) is not None:
+                    yield delta
