@@ -1,0 +1,98 @@
+"""The fault matrix through the two agent-facing surfaces: the MCP tool (in-memory MCP client)
+and the LangChain tool (invoked with a tool call, as agents do). Every failure is an error the
+model can read - never a success - and keeps what arrived."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+
+from integrations.langchain import QwenCodeInterpreterTool
+from mcp_server import create_server
+from qwen_ci_tool import _constants
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
+
+from .conftest import PLANTED_KEY
+from .fault_matrix import ROWS, Row
+
+# The LangChain tool builds its own client per call; rows that need an injected transport are
+# covered by the core and MCP runs.
+LANGCHAIN_ROWS = [r for r in ROWS if r.transport_error is None]
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_constants, "INITIAL_RETRY_DELAY", 0.0)
+
+
+def _settings(row: Row, emu: Emulator) -> dict[str, Any]:
+    settings: dict[str, Any] = {"api_key": PLANTED_KEY, "max_retries": 1, "base_url": emu.base_url, **row.settings}
+    if row.base_url is not None:
+        settings["base_url"] = row.base_url(emu)
+    return settings
+
+
+def _check_text(row: Row, text: str, is_error: bool) -> None:
+    assert PLANTED_KEY not in text
+    if row.error is None and row.status == "completed":
+        assert not is_error and SEED_ANSWER in text
+    elif row.error is None:
+        assert is_error and "finish reason" in text
+    else:
+        assert is_error and row.error.__name__ in text, text[:300]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+async def test_each_fault_through_the_mcp_tool_is_an_error_result_that_says_what_happened(row: Row, emu: Emulator) -> None:
+    if row.arrange is not None:
+        row.arrange(emu)
+    settings = _settings(row, emu)
+    if row.transport_error is not None:
+        error = row.transport_error
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise error
+
+        settings["http_client"] = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    server = create_server(heartbeat_interval=0.05, **settings)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("qwen_code_interpreter", {"question": SEED_QUESTION})
+    text = "\n".join(c.text for c in result.content if c.type == "text")
+    _check_text(row, text, result.is_error)
+    if row.partial:
+        assert result.structured_content is not None and result.structured_content["status"] == "incomplete"
+    assert len(emu.requests) == row.attempts
+    assert emu.wait_for_connections(0, timeout=5)
+
+
+@pytest.mark.parametrize("row", LANGCHAIN_ROWS, ids=[r.name for r in LANGCHAIN_ROWS])
+async def test_each_fault_through_the_langchain_tool_is_an_error_tool_message(row: Row, emu: Emulator) -> None:
+    if row.arrange is not None:
+        row.arrange(emu)
+    tool = QwenCodeInterpreterTool(**_settings(row, emu))
+    call = {"type": "tool_call", "id": "call-1", "name": tool.name, "args": {"question": SEED_QUESTION}}
+    with anyio.fail_after(20):
+        message = await tool.ainvoke(call)
+    text = message.content if isinstance(message.content, str) else str(message.content)
+    is_error = message.status == "error"
+    if row.error is None:
+        # An incomplete result is still a result here; its content says so.
+        assert not is_error and message.artifact["status"] == row.status
+        assert SEED_ANSWER in text
+        assert ("Incomplete result" in text) == (row.status == "incomplete")
+    else:
+        _check_text(row, text, is_error)
+    assert len(emu.requests) == row.attempts
+    assert emu.wait_for_connections(0, timeout=5)
