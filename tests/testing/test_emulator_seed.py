@@ -1,0 +1,310 @@
+"""The emulator serves the vendor's published conversations byte for byte, on every endpoint."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from qwen_ci_tool.testing import (
+    SEED_ANSWER,
+    SEED_QUESTION,
+    TWO_RUN_QUESTION,
+    Answer,
+    Conversation,
+    Delta,
+    Emulator,
+    Reasoning,
+    recording_path,
+)
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+TEXT_GENERATION = "/api/v1/services/aigc/text-generation/generation"
+MULTIMODAL = "/api/v1/services/aigc/multimodal-generation/generation"
+CHAT = "/compatible-mode/v1/chat/completions"
+RESPONSES = "/compatible-mode/v1/responses"
+HEADERS = {"authorization": "Bearer sk-test", "x-dashscope-sse": "enable"}
+
+
+def native_body(question: str, model: str = "qwen3-max-preview", *, parts: bool = False) -> dict[str, Any]:
+    content: Any = [{"text": question}] if parts else question
+    return {
+        "model": model,
+        "input": {"messages": [{"role": "user", "content": content}]},
+        "parameters": {
+            "enable_code_interpreter": True,
+            "enable_thinking": True,
+            "result_format": "message",
+            "incremental_output": True,
+        },
+    }
+
+
+def chat_body(question: str, *, include_usage: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": "qwen3-max-preview",
+        "messages": [{"role": "user", "content": question}],
+        "stream": True,
+        "enable_code_interpreter": True,
+        "enable_thinking": True,
+    }
+    if include_usage:
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def responses_body(question: str, model: str = "qwen3-max") -> dict[str, Any]:
+    return {
+        "model": model,
+        "input": question,
+        "tools": [{"type": "code_interpreter"}],
+        "stream": True,
+        "enable_thinking": True,
+    }
+
+
+# The requests that produced each shipped recording.
+RECORDED_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "native_seed": (TEXT_GENERATION, native_body(SEED_QUESTION)),
+    "native_two_runs": (TEXT_GENERATION, native_body(TWO_RUN_QUESTION)),
+    "multimodal_seed": (MULTIMODAL, native_body(SEED_QUESTION, "qwen3.5-plus", parts=True)),
+    "openai_seed": (CHAT, chat_body(SEED_QUESTION, include_usage=True)),
+    "responses_seed": (RESPONSES, responses_body(SEED_QUESTION)),
+}
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        yield emulator
+
+
+def post(emu: Emulator, path: str, body: dict[str, Any]) -> httpx.Response:
+    with httpx.Client(base_url=emu.base_url, headers=HEADERS, timeout=10) as client:
+        response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def blocks(data: bytes) -> list[bytes]:
+    """SSE events of a stream, each with its terminating blank line."""
+    return [b + b"\n\n" for b in data.split(b"\n\n") if b]
+
+
+def native_payloads(data: bytes) -> list[dict[str, Any]]:
+    out = []
+    for block in blocks(data):
+        line = next(x for x in block.split(b"\n") if x.startswith(b"data:"))
+        out.append(json.loads(line[len(b"data:") :]))
+    return out
+
+
+def responses_events(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(b.split(b"\ndata: ", 1)[1]) for b in blocks(data)]
+
+
+def test_native_seed_reproduces_every_frame_the_vendor_page_shows_byte_for_byte(emu: Emulator) -> None:
+    served = {
+        int(b.split(b"\n", 1)[0][3:]): b for b in blocks(post(emu, TEXT_GENERATION, native_body(SEED_QUESTION)).content)
+    }
+    shown = [b for b in blocks((FIXTURES / "seed_frames_native.txt").read_bytes()) if b.startswith(b"id:")]
+
+    assert [int(b.split(b"\n", 1)[0][3:]) for b in shown] == [1, 2, 21, 22, 23, 24, 43, 44, 53, 54]
+    for frame in shown:
+        assert served[int(frame.split(b"\n", 1)[0][3:])] == frame
+    assert sorted(served) == list(range(1, 55))
+
+
+def test_native_seed_answer_deltas_follow_the_sdk_printout(emu: Emulator) -> None:
+    frames = native_payloads(post(emu, TEXT_GENERATION, native_body(SEED_QUESTION)).content)
+    contents = [f["output"]["choices"][0]["message"]["content"] for f in frames]
+
+    assert contents[43:53] == [
+        "123 to the power of ",
+        "21 is:\n\n",
+        "772693",
+        "644665",
+        "498656",
+        "530734",
+        "733880",
+        "300615",
+        "222117",
+        "23",
+    ]
+    assert "".join(contents).endswith(SEED_ANSWER)
+    assert [f["output"]["choices"][0]["finish_reason"] for f in frames] == ["null"] * 53 + ["stop"]
+
+
+def test_native_seed_usage_only_grows_and_counts_the_run_once_code_appears(emu: Emulator) -> None:
+    frames = native_payloads(post(emu, TEXT_GENERATION, native_body(SEED_QUESTION)).content)
+    usages = [f["usage"] for f in frames]
+
+    for before, after in itertools.pairwise(usages):
+        assert after["output_tokens"] >= before["output_tokens"]
+        assert after["total_tokens"] == after["input_tokens"] + after["output_tokens"]
+    assert ["plugins" in u for u in usages] == [False] * 21 + [True] * 33
+    assert all("tool_info" not in f["output"] for f in frames[:21])
+
+
+def test_openai_seed_reproduces_the_vendor_page_chunks_byte_for_byte(emu: Emulator) -> None:
+    served = blocks(post(emu, CHAT, chat_body(SEED_QUESTION, include_usage=False)).content)
+    shown = [b for b in blocks((FIXTURES / "seed_frames_openai.txt").read_bytes()) if b.startswith(b"data: ")]
+
+    assert served[:4] == shown[:4]
+    assert served[-5:] == shown[-5:]
+
+
+def test_openai_seed_with_include_usage_ends_with_the_printout_usage_then_done(emu: Emulator) -> None:
+    served = blocks(post(emu, CHAT, chat_body(SEED_QUESTION, include_usage=True)).content)
+    usage_chunk = json.loads(served[-2][len(b"data: ") :])
+
+    assert served[-1] == b"data: [DONE]\n\n"
+    assert usage_chunk["choices"] == []
+    assert usage_chunk["usage"] == {
+        "prompt_tokens": 719,
+        "completion_tokens": 245,
+        "total_tokens": 964,
+        "completion_tokens_details": {"reasoning_tokens": 153},
+    }
+    assert json.loads(served[-3][len(b"data: ") :])["choices"][0]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED_REQUESTS))
+def test_each_shipped_recording_equals_what_the_emulator_serves(emu: Emulator, name: str) -> None:
+    path, body = RECORDED_REQUESTS[name]
+
+    assert post(emu, path, body).content == recording_path(name).read_bytes()
+
+
+def test_the_shipped_recordings_are_exactly_the_ones_the_tests_regenerate() -> None:
+    shipped = {p.stem for p in recording_path("native_seed").parent.glob("*.sse")}
+
+    assert shipped == set(RECORDED_REQUESTS)
+
+
+def test_recording_path_names_the_shipped_recordings_when_asked_for_a_missing_one() -> None:
+    with pytest.raises(FileNotFoundError, match="native_seed"):
+        recording_path("nope")
+
+
+def test_two_run_stream_grows_tool_info_through_an_empty_placeholder(emu: Emulator) -> None:
+    frames = native_payloads(post(emu, TEXT_GENERATION, native_body(TWO_RUN_QUESTION)).content)
+    snapshots: list[list[str]] = []
+    for frame in frames:
+        codes = [t["code_interpreter"]["code"] for t in frame["output"].get("tool_info", [])]
+        if codes and (not snapshots or snapshots[-1] != codes):
+            snapshots.append(codes)
+    answer = "".join(f["output"]["choices"][0]["message"]["content"] for f in frames)
+
+    assert snapshots == [
+        ["123**23"],
+        ["123**23", ""],
+        ["123**23", "1169008215014432917465348578887506800769541157267 / 5"],
+    ]
+    assert frames[-1]["usage"]["plugins"] == {"code_interpreter": {"count": 2}}
+    assert answer == (
+        "First run result: 123 to the power of 23 = 1169008215014432917465348578887506800769541157267\n\n"
+        "Second run result: The above result divided by 5 = 2.338016430028866e+47"
+    )
+
+
+def test_multimodal_path_sends_content_as_parts_and_reasoning_as_a_string(emu: Emulator) -> None:
+    frames = native_payloads(post(emu, MULTIMODAL, native_body(SEED_QUESTION, "qwen3.5-plus", parts=True)).content)
+    messages = [f["output"]["choices"][0]["message"] for f in frames]
+
+    assert messages[0] == {"content": [], "reasoning_content": "The", "role": "assistant"}
+    assert messages[43]["content"] == [{"text": "123 to the power of "}]
+    assert messages[-1]["content"] == []
+    assert "".join(p["text"] for m in messages for p in m["content"]).endswith(SEED_ANSWER)
+
+
+def test_multimodal_path_accepts_a_plain_string_content_too(emu: Emulator) -> None:
+    frames = native_payloads(post(emu, MULTIMODAL, native_body(SEED_QUESTION, "qwen3.5-plus")).content)
+
+    assert frames[0]["request_id"] == "a1959ad1-2637-4672-a21f-4d351371d254"
+
+
+def test_responses_stream_returns_each_run_whole_with_its_logs(emu: Emulator) -> None:
+    events = responses_events(post(emu, RESPONSES, responses_body(TWO_RUN_QUESTION)).content)
+    runs = [
+        e["item"]
+        for e in events
+        if e["type"] == "response.output_item.done" and e["item"]["type"] == "code_interpreter_call"
+    ]
+
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert events[0]["type"] == "response.created" and events[0]["response"]["status"] == "queued"
+    assert [(r["code"], r["outputs"]) for r in runs] == [
+        ("123**23", [{"type": "logs", "logs": "1169008215014432917465348578887506800769541157267"}]),
+        ("1169008215014432917465348578887506800769541157267 / 5", [{"type": "logs", "logs": "2.338016430028866e+47"}]),
+    ]
+    assert events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["usage"]["x_tools"] == {"code_interpreter": {"count": 2}}
+
+
+def test_responses_code_run_events_come_in_the_interpreter_order(emu: Emulator) -> None:
+    events = responses_events(post(emu, RESPONSES, responses_body(SEED_QUESTION)).content)
+    kinds = [e["type"] for e in events]
+    start = next(i for i, e in enumerate(events) if e.get("item", {}).get("type") == "code_interpreter_call")
+
+    assert kinds[start : start + 5] == [
+        "response.output_item.added",
+        "response.code_interpreter_call.in_progress",
+        "response.code_interpreter_call.interpreting",
+        "response.code_interpreter_call.completed",
+        "response.output_item.done",
+    ]
+    assert events[start]["item"]["code"] == "" and events[start]["item"]["status"] == "in_progress"
+
+
+def test_responses_usage_has_no_x_tools_when_no_code_ran(emu: Emulator) -> None:
+    emu.set_conversation(Conversation("no-code", 10, (Reasoning((Delta("Easy.", 2, 2),)), Answer((Delta("4", 1),)))))
+    events = responses_events(post(emu, RESPONSES, responses_body("What is 2+2?")).content)
+
+    assert events[-1]["response"]["usage"] == {
+        "input_tokens": 10,
+        "output_tokens": 3,
+        "total_tokens": 13,
+        "output_tokens_details": {"reasoning_tokens": 2},
+    }
+
+
+def test_legacy_responses_path_serves_the_same_stream(emu: Emulator) -> None:
+    legacy = post(emu, "/api/v2/apps/protocols/compatible-mode/v1/responses", responses_body(SEED_QUESTION))
+
+    assert legacy.content == recording_path("responses_seed").read_bytes()
+
+
+def test_non_streaming_responses_request_gets_the_whole_response_object(emu: Emulator) -> None:
+    body = responses_body(SEED_QUESTION) | {"stream": False}
+    response = post(emu, RESPONSES, body)
+
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["status"] == "completed"
+    assert response.json()["output"][-1]["content"][0]["text"].endswith(SEED_ANSWER)
+
+
+def test_replay_serves_the_given_bytes_verbatim_then_goes_back_to_conversations(emu: Emulator) -> None:
+    recorded = b'id:1\nevent:result\n:HTTP_STATUS/200\ndata:{"output":{}}\n\n'
+    emu.replay(recorded)
+
+    first = post(emu, CHAT, chat_body(SEED_QUESTION, include_usage=False))
+    second = post(emu, CHAT, chat_body(SEED_QUESTION, include_usage=False))
+
+    assert first.content == recorded
+    assert first.headers["content-type"] == "text/event-stream;charset=UTF-8"
+    assert second.content.endswith(b"data: [DONE]\n\n")
+
+
+def test_replay_accepts_a_file_and_repeats_it_the_given_number_of_times(emu: Emulator) -> None:
+    emu.replay(recording_path("native_two_runs"), times=2)
+
+    bodies = [post(emu, TEXT_GENERATION, native_body(SEED_QUESTION)).content for _ in range(3)]
+
+    assert bodies[0] == bodies[1] == recording_path("native_two_runs").read_bytes()
+    assert bodies[2] == recording_path("native_seed").read_bytes()
