@@ -20,13 +20,22 @@ __all__ = ["SSEEvent", "SSEParser"]
 class SSEEvent:
     """One dispatched event. ``data`` stays bytes; ``status`` is the in-band HTTP status, if any."""
 
-    __slots__ = ("data", "event", "id", "status")
+    __slots__ = ("_id", "data", "event", "status")
 
-    def __init__(self, event: str, data: bytes, id: str | None, status: int | None) -> None:
+    def __init__(self, event: str, data: bytes, id: str | bytes | None, status: int | None) -> None:
         self.event = event
         self.data = data
-        self.id = id
+        self._id = id
         self.status = status
+
+    @property
+    def id(self) -> str | None:
+        """The last event id. The parser hands over raw bytes, decoded only if someone asks: no
+        decoder reads it, and decoding a fresh ``id:N`` per frame is measurable per-event cost."""
+        value = self._id
+        if value.__class__ is bytes:
+            value = self._id = value.decode("utf-8", "replace")  # type: ignore[union-attr]
+        return value  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"SSEEvent(event={self.event!r}, data={self.data[:80]!r}, id={self.id!r}, status={self.status!r})"
@@ -37,6 +46,18 @@ def _parse_status(value: bytes) -> int | None:
         return int(value.strip())
     except ValueError:
         return None
+
+
+#: Decoded event names by their bytes ("result", "error", the Responses API's few dozen): an
+#: event line per frame would otherwise decode the same word again each time. Bounded.
+_NAMES: dict[bytes, str] = {}
+
+
+def _name(value: bytes) -> str:
+    name = value.decode("utf-8", "replace")
+    if len(_NAMES) < 256 and len(value) <= 64:
+        _NAMES[value] = name
+    return name
 
 
 class SSEParser:
@@ -51,7 +72,7 @@ class SSEParser:
         self._skip_lf = False
         self._event = ""
         self._data: list[bytes] = []
-        self._id: str | None = None
+        self._id: bytes | None = None
         self._status: int | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
@@ -83,11 +104,47 @@ class SSEParser:
         tail = lines.pop()
         if tail:
             self._buffer(tail)
+        # The loop below is _line() inlined, with the parser's state in locals: it runs five times
+        # per native frame, and a method call per line was the parser's largest cost.
         events: list[SSEEvent] = []
+        data = self._data
+        event = self._event
+        status = self._status
         for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
+            if not line:
+                if data or event or status is not None:
+                    events.append(
+                        SSEEvent(event, data[0] if len(data) == 1 else b"\n".join(data), self._id, status)
+                    )
+                    event = ""
+                    data = []
+                    status = None
+            elif line[0] == 100 and line.startswith(b"data:"):  # "d"
+                value = line[5:]
+                if value[:1] == b" ":
+                    value = value[1:]
+                data.append(value)
+            elif line[0] == 58:  # ":" comment; the native protocol puts ":HTTP_STATUS/<n>" here
+                if line.startswith(b":HTTP_STATUS/") and line != b":HTTP_STATUS/200":
+                    code = _parse_status(line[13:])
+                    if code is not None and code != 200:
+                        status = code
+            else:
+                name, _, value = line.partition(b":")
+                if value[:1] == b" ":
+                    value = value[1:]
+                if name == b"event":
+                    event = _NAMES.get(value) or _name(value)
+                elif name == b"id":
+                    self._id = value  # decoded by SSEEvent.id, if anyone asks
+                elif name == b"status":
+                    code = _parse_status(value)
+                    if code is not None and code != 200:
+                        status = code
+                # Other fields (retry, unknown ones) are ignored, as the SSE spec says.
+        self._data = data
+        self._event = event
+        self._status = status
         return events
 
     def close(self) -> list[SSEEvent]:
@@ -115,6 +172,7 @@ class SSEParser:
             )
 
     def _line(self, line: bytes) -> SSEEvent | None:
+        # One line at a time, for close(); feed() has the same steps inlined.
         if line.startswith(b"data:"):
             value = line[5:]
             if value[:1] == b" ":
@@ -140,9 +198,9 @@ class SSEParser:
         if value[:1] == b" ":
             value = value[1:]
         if name == b"event":
-            self._event = value.decode("utf-8", "replace")
+            self._event = _NAMES.get(value) or _name(value)
         elif name == b"id":
-            self._id = value.decode("utf-8", "replace")
+            self._id = value
         elif name == b"status":
             status = _parse_status(value)
             if status is not None and status != 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from .._constants import NATIVE_MULTIMODAL_PATH, NATIVE_TEXT_PATH
@@ -20,6 +21,29 @@ from ._base import RequestSpec, base_headers, dumps, loads, text_of
 if TYPE_CHECKING:
     from .._config import Settings
     from .._sse import SSEEvent
+
+
+_scan = json.JSONDecoder().scan_once
+
+
+def _parse(data: bytes) -> Any:
+    """``loads(data)``, minus work a native frame never needs.
+
+    ``json.loads`` on bytes sniffs the encoding, decodes, then runs the scanner between two regex
+    matches for surrounding whitespace. A frame that starts with ``{"`` is UTF-8 by that same sniff
+    (RFC 8259's rule), so decode it as ``json.loads`` would and scan it directly; anything else -
+    whitespace around the object, bad bytes, bad JSON - goes through :func:`loads`, which gives the
+    same value or raises the same error as before.
+    """
+    if data[:2] == b'{"':
+        try:
+            text = data.decode("utf-8", "surrogatepass")
+            obj, end = _scan(text, 0)
+        except (ValueError, StopIteration):
+            return loads(data)
+        if end == len(text):
+            return obj
+    return loads(data)
 
 
 def native_usage(raw: dict[str, Any]) -> Usage:
@@ -50,7 +74,7 @@ class NativeDecoder:
     def decode(self, sse: SSEEvent) -> list[StreamEvent]:
         if sse.event == "error" or sse.status is not None:
             raise self._error(sse.status or 400, loads(sse.data) if sse.data else b"")
-        obj = loads(sse.data)
+        obj = _parse(sse.data)
         if not isinstance(obj, dict):
             return []
         output = obj.get("output")
