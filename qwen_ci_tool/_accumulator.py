@@ -1,7 +1,9 @@
 """The pure accumulator: folds stream events into a :class:`CodeInterpreterResult`.
 
 Shared by the sync and async clients. Text arrives as many small deltas, so it is kept as lists
-of parts and joined once, when a result is built: cost stays linear in the stream's length.
+of parts and joined when a result is built: cost stays linear in the stream's length. Every
+:data:`_BLOCK` deltas of a segment are joined into one string, so a long stream holds about the
+text itself rather than one small string object (about 50 bytes of overhead) per delta.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from ._types import (
 
 __all__ = ["Accumulator"]
 
+#: Deltas of one segment kept apart before they are joined into a block.
+_BLOCK = 256
+
 
 class _Run:
     __slots__ = ("code", "container_id", "output")
@@ -33,32 +38,45 @@ class _Run:
         self.container_id: str | None = None
 
 
+class _Segment:
+    """The text of one reasoning or answer segment: joined blocks, then the latest deltas."""
+
+    __slots__ = ("blocks", "kind", "parts")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.blocks: list[str] = []
+        self.parts: list[str] = []
+
+    def text(self) -> str:
+        if self.blocks:
+            return "".join([*self.blocks, *self.parts])
+        return "".join(self.parts)
+
+
 class Accumulator:
     """Folds events into a result. ``apply(event)`` per event, ``build(...)`` at any time."""
 
-    __slots__ = ("_answer", "_kind", "_reasoning", "_runs", "_segment", "_steps", "model", "protocol", "request_id", "usage")
+    __slots__ = ("_kind", "_runs", "_segment", "_steps", "model", "protocol", "request_id", "usage")
 
     def __init__(self, *, model: str, protocol: str) -> None:
         self.model = model
         self.protocol = protocol
         self.request_id: str | None = None
         self.usage = Usage()
-        self._reasoning: list[str] = []
-        self._answer: list[str] = []
         self._runs: dict[int, _Run] = {}
-        # The transcript: (kind, parts) for text segments, ("code", run index) for code runs.
-        self._steps: list[tuple[str, list[str] | int]] = []
+        # The transcript: a _Segment per text segment, the run index for a code run. The whole
+        # reasoning (or answer) is its segments' texts in order.
+        self._steps: list[_Segment | int] = []
         self._kind: str | None = None
-        self._segment: list[str] = []
+        self._segment = _Segment("")
 
     def apply(self, event: StreamEvent) -> None:
         kind = type(event)
         if kind is ReasoningDelta:
             self._text("reasoning", event.text)  # type: ignore[union-attr]
-            self._reasoning.append(event.text)  # type: ignore[union-attr]
         elif kind is AnswerDelta:
             self._text("answer", event.text)  # type: ignore[union-attr]
-            self._answer.append(event.text)  # type: ignore[union-attr]
         elif kind is CodeRunUpdated:
             self._code(event)  # type: ignore[arg-type]
         elif kind is UsageUpdated:
@@ -67,17 +85,27 @@ class Accumulator:
             self.request_id = event.request_id  # type: ignore[union-attr]
 
     def _text(self, kind: str, text: str) -> None:
+        segment = self._segment
         if self._kind != kind:
-            self._segment = []
-            self._steps.append((kind, self._segment))
+            segment = self._segment = _Segment(kind)
+            self._steps.append(segment)
             self._kind = kind
-        self._segment.append(text)
+        parts = segment.parts
+        parts.append(text)
+        if len(parts) >= _BLOCK:
+            try:
+                segment.blocks.append("".join(parts))
+            except TypeError:
+                # A delta that is not text: keep the parts as they are, so that build() fails on
+                # it exactly when (and with the same exception type as) it always did.
+                segment.blocks.extend(parts)
+            segment.parts = []
 
     def _code(self, event: CodeRunUpdated) -> None:
         run = self._runs.get(event.index)
         if run is None:
             run = self._runs[event.index] = _Run()
-            self._steps.append(("code", event.index))
+            self._steps.append(event.index)
             self._kind = "code"
         run.code = event.code
         if event.output is not None:
@@ -99,17 +127,21 @@ class Accumulator:
             CodeRun(i, runs[i].code, runs[i].output, runs[i].container_id) for i in sorted(kept)
         )
         steps: list[Step] = []
-        for kind, value in self._steps:
+        answer: list[str] = []
+        reasoning: list[str] = []
+        for value in self._steps:
             if isinstance(value, int):
                 if value in kept:
                     steps.append(Step("code", runs[value].code, value))
             else:
-                steps.append(Step(kind, "".join(value)))  # type: ignore[arg-type]
+                text = value.text()
+                (answer if value.kind == "answer" else reasoning).append(text)
+                steps.append(Step(value.kind, text))  # type: ignore[arg-type]
         if status is None:
             status = "completed" if finish_reason == "stop" else "incomplete"
         return CodeInterpreterResult(
-            answer="".join(self._answer),
-            reasoning="".join(self._reasoning),
+            answer="".join(answer),
+            reasoning="".join(reasoning),
             code_runs=code_runs,
             steps=tuple(steps),
             usage=self.usage,
