@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 
-from qwen_ci_tool import APITimeoutError, AsyncCodeInterpreter, CodeInterpreter, QwenCIError, _constants
+from qwen_ci_tool import APITimeoutError, AsyncCodeInterpreter, CodeInterpreter, QwenCIError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from .fault_matrix import ROWS, Row, markdown_table
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_constants, "INITIAL_RETRY_DELAY", 0.0)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def client_settings(row: Row, emu: Emulator, mode: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ model can read - never a success - and keeps what arrived."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -14,7 +13,6 @@ from mcp import Client
 
 from integrations.langchain import QwenCodeInterpreterTool
 from mcp_server import create_server
-from qwen_ci_tool import _constants
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from .conftest import PLANTED_KEY
@@ -25,15 +23,7 @@ from .fault_matrix import ROWS, Row
 LANGCHAIN_ROWS = [r for r in ROWS if r.transport_error is None]
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_constants, "INITIAL_RETRY_DELAY", 0.0)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def _settings(row: Row, emu: Emulator) -> dict[str, Any]:

@@ -3,7 +3,6 @@ the seed conversations, faults, timeouts firing while a stream stalls, and promp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -28,15 +27,7 @@ MODES = ["sync", "async"]
 TWO_RUN_CODES = ["123**23", "1169008215014432917465348578887506800769541157267 / 5"]
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_constants, "INITIAL_RETRY_DELAY", 0.0)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 async def ask(mode: str, emu: Emulator, question: str = SEED_QUESTION, **settings: Any) -> Any:

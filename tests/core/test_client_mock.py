@@ -33,9 +33,7 @@ from ._mock import SSE, Chunks, Script, clients, cut, events, run, sse_response
 MODES = ["sync", "async"]
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_constants, "INITIAL_RETRY_DELAY", 0.0)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def json_error(status: int, body: dict, headers: dict[str, str] | None = None) -> httpx.Response:
