@@ -158,6 +158,7 @@ async def serve_http(
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), access_log=False, lifespan="on")
     # Bind before announcing: once the line is logged, connections queue (and --port 0 shows its port).
     sock = config.bind_socket()
+    sock.listen(config.backlog)  # bind_socket only binds; listening now makes early connections queue
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     logger.info(
