@@ -8,16 +8,15 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 import anyio
 import httpx
 
 from . import _constants as C
-from ._config import Settings, build_messages, resolve_settings
+from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._protocols._base import USER_AGENT
-from ._secret import Secret
 from ._types import CodeInterpreterResult, StreamEvent
 
 __all__ = ["AsyncCodeInterpreter", "AsyncCodeInterpreterStream", "CodeInterpreter", "CodeInterpreterStream"]
@@ -33,36 +32,8 @@ class _ClientBase:
 
     _settings: Settings
 
-    def __init__(
-        self,
-        *,
-        api_key: str | Secret | None = None,
-        base_url: str | None = None,
-        region: str | None = None,
-        protocol: str | None = None,
-        model: str | None = None,
-        connect_timeout: float | None = None,
-        idle_timeout: float | None = None,
-        total_timeout: float | None = None,
-        max_retries: int | None = None,
-        workspace: str | None = None,
-        responses_path: str | None = None,
-        extra_parameters: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._settings = resolve_settings(
-            api_key=api_key,
-            base_url=base_url,
-            region=region,
-            protocol=protocol,
-            model=model,
-            connect_timeout=connect_timeout,
-            idle_timeout=idle_timeout,
-            total_timeout=total_timeout,
-            max_retries=max_retries,
-            workspace=workspace,
-            responses_path=responses_path,
-            extra_parameters=extra_parameters,
-        )
+    def __init__(self, **settings: Unpack[ClientSettings]) -> None:
+        self._settings = resolve_settings(**settings)
 
     @property
     def settings(self) -> Settings:
@@ -129,7 +100,16 @@ def _read_capped(chunks: Iterator[bytes]) -> bytes:
     return bytes(body[: C.MAX_ERROR_BODY_BYTES])
 
 
-class CodeInterpreterStream:
+class _StreamBase:
+    def __init__(self, state: CallState) -> None:
+        self._state = state
+
+    def snapshot(self) -> CodeInterpreterResult:
+        """What has arrived so far (status ``"incomplete"`` until the end)."""
+        return self._state.result or self._state.snapshot()
+
+
+class CodeInterpreterStream(_StreamBase):
     """Iterator of typed events over one call; a context manager that closes the connection.
 
     >>> with ci.stream("Compute 123**23 / 5") as stream:
@@ -138,8 +118,8 @@ class CodeInterpreterStream:
     """
 
     def __init__(self, events: Iterator[StreamEvent], state: CallState) -> None:
+        super().__init__(state)
         self._events = events
-        self._state = state
 
     def __enter__(self) -> CodeInterpreterStream:
         return self
@@ -164,10 +144,6 @@ class CodeInterpreterStream:
         assert self._state.result is not None
         return self._state.result
 
-    def snapshot(self) -> CodeInterpreterResult:
-        """What has arrived so far (status ``"incomplete"`` until the end)."""
-        return self._state.result or self._state.snapshot()
-
 
 class CodeInterpreter(_ClientBase):
     """Synchronous client. Key from ``DASHSCOPE_API_KEY`` unless ``api_key=`` is given.
@@ -177,7 +153,7 @@ class CodeInterpreter(_ClientBase):
     / :class:`APITimeoutError`, :class:`StreamInterruptedError` and :class:`ProtocolError`.
     """
 
-    def __init__(self, *, http_client: httpx.Client | None = None, **settings: Any) -> None:
+    def __init__(self, *, http_client: httpx.Client | None = None, **settings: Unpack[ClientSettings]) -> None:
         super().__init__(**settings)
         self._http = http_client
         self._owns_http = http_client is None
@@ -265,12 +241,12 @@ class CodeInterpreter(_ClientBase):
         self.close()
 
 
-class AsyncCodeInterpreterStream:
+class AsyncCodeInterpreterStream(_StreamBase):
     """Async iterator of typed events over one call; an async context manager that closes it."""
 
     def __init__(self, events: AsyncIterator[StreamEvent], state: CallState) -> None:
+        super().__init__(state)
         self._events = events
-        self._state = state
 
     async def __aenter__(self) -> AsyncCodeInterpreterStream:
         return self
@@ -297,16 +273,12 @@ class AsyncCodeInterpreterStream:
         assert self._state.result is not None
         return self._state.result
 
-    def snapshot(self) -> CodeInterpreterResult:
-        """What has arrived so far (status ``"incomplete"`` until the end)."""
-        return self._state.result or self._state.snapshot()
-
 
 class AsyncCodeInterpreter(_ClientBase):
     """Asynchronous client (asyncio or trio, through anyio). Same settings and errors as
     :class:`CodeInterpreter`; cancelling the awaiting task closes the upstream request at once."""
 
-    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **settings: Any) -> None:
+    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **settings: Unpack[ClientSettings]) -> None:
         super().__init__(**settings)
         self._http = http_client
         self._owns_http = http_client is None

@@ -6,14 +6,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from . import _constants as C
 from ._exceptions import ConfigurationError
 from ._models import ModelInfo, lookup_model
 from ._secret import Secret
 
-__all__ = ["Settings", "build_messages", "normalize_base_url", "resolve_settings"]
+__all__ = ["ClientSettings", "Settings", "build_messages", "normalize_base_url", "resolve_settings"]
 
 PROTOCOL_NAMES = ("dashscope", "openai", "responses")
 _ROLES = ("system", "user", "assistant")
@@ -91,24 +91,41 @@ def _positive(name: str, value: float | None, default: float) -> float:
     return float(value)
 
 
-def resolve_settings(
-    *,
-    api_key: str | Secret | None = None,
-    base_url: str | None = None,
-    region: str | None = None,
-    protocol: str | None = None,
-    model: str | None = None,
-    connect_timeout: float | None = None,
-    idle_timeout: float | None = None,
-    total_timeout: float | None = None,
-    max_retries: int | None = None,
-    workspace: str | None = None,
-    responses_path: str | None = None,
-    extra_parameters: Mapping[str, Any] | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
+class ClientSettings(TypedDict, total=False):
+    """The settings every surface takes: both clients, the CLI, the MCP server, the LangChain tool."""
+
+    api_key: str | Secret | None
+    base_url: str | None
+    region: str | None
+    protocol: str | None
+    model: str | None
+    connect_timeout: float | None
+    idle_timeout: float | None
+    total_timeout: float | None
+    max_retries: int | None
+    workspace: str | None
+    responses_path: str | None
+    extra_parameters: Mapping[str, Any] | None
+
+
+SETTING_NAMES = frozenset(ClientSettings.__annotations__)
+
+
+def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[ClientSettings]) -> Settings:
     """Validate every setting; raise :class:`ConfigurationError` naming the fix."""
+    unknown = sorted(set(given) - SETTING_NAMES)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown setting {', '.join(map(repr, unknown))}; the settings are: {', '.join(sorted(SETTING_NAMES))}."
+        )
     env = os.environ if env is None else env
+    api_key = given.get("api_key")
+    base_url = given.get("base_url")
+    region = given.get("region")
+    protocol = given.get("protocol")
+    model = given.get("model")
+    max_retries = given.get("max_retries")
+    responses_path = given.get("responses_path")
     protocol = protocol or C.DEFAULT_PROTOCOL
     if protocol not in PROTOCOL_NAMES:
         raise ConfigurationError(
@@ -140,7 +157,7 @@ def resolve_settings(
         max_retries = C.DEFAULT_MAX_RETRIES
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
-    extra = dict(extra_parameters or {})
+    extra = dict(given.get("extra_parameters") or {})
     _check_extra(extra, info)
     path = responses_path or C.RESPONSES_PATH
     if not path.startswith("/"):
@@ -152,11 +169,11 @@ def resolve_settings(
         protocol=protocol,
         model=model,
         model_info=info,
-        connect_timeout=_positive("connect_timeout", connect_timeout, C.DEFAULT_CONNECT_TIMEOUT),
-        idle_timeout=_positive("idle_timeout", idle_timeout, C.DEFAULT_IDLE_TIMEOUT),
-        total_timeout=_positive("total_timeout", total_timeout, C.DEFAULT_TOTAL_TIMEOUT),
+        connect_timeout=_positive("connect_timeout", given.get("connect_timeout"), C.DEFAULT_CONNECT_TIMEOUT),
+        idle_timeout=_positive("idle_timeout", given.get("idle_timeout"), C.DEFAULT_IDLE_TIMEOUT),
+        total_timeout=_positive("total_timeout", given.get("total_timeout"), C.DEFAULT_TOTAL_TIMEOUT),
         max_retries=max_retries,
-        workspace=workspace or env.get(C.ENV_WORKSPACE) or None,
+        workspace=given.get("workspace") or env.get(C.ENV_WORKSPACE) or None,
         responses_path=path,
         extra_parameters=extra,
     )

@@ -132,3 +132,8 @@ def test_the_key_is_in_no_repr_str_or_dict_and_cannot_be_pickled() -> None:
     assert PLANTED_KEY not in shown
     with pytest.raises(TypeError):
         pickle.dumps(ci.settings.api_key)
+
+
+def test_a_misspelt_setting_is_refused_with_the_list_of_settings() -> None:
+    with pytest.raises(ConfigurationError, match="Unknown setting 'idle_timout'.*idle_timeout"):
+        CodeInterpreter(idle_timout=5)  # type: ignore[call-arg]
