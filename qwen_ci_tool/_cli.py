@@ -22,7 +22,7 @@ from ._client import CodeInterpreter
 from ._config import PROTOCOL_NAMES
 from ._exceptions import ConfigurationError, QwenCIError
 from ._models import MODELS
-from ._render import result_markdown, usage_line
+from ._render import result_markdown
 from ._stages import StageTracker
 from ._types import CodeInterpreterResult, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent
 from ._version import __version__
