@@ -1,0 +1,503 @@
+"""What every benchmark shares: the machine, the contenders, timing, statistics and tables."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SEED_QUESTION = "What is 123 to the power of 21?"
+MODEL = "qwen3-max-preview"
+API_KEY = "sk-bench"
+NATIVE_PATH = "/api/v1/services/aigc/text-generation/generation"
+COMPAT_PATH = "/compatible-mode/v1/chat/completions"
+BLOCK = 65536  # the emulator renders the whole stream first, then writes it in blocks this big
+
+# --- the machine --------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except Exception:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """The machine the figures come from, named in every table and in the JSON."""
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        mem = 0
+    return {
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem / 2**30, 1),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "packages": {
+            name: _package_version(name)
+            for name in ("qwen-ci-tool", "httpx", "httpx-sse", "anyio", "dashscope", "openai", "mcp", "langchain-core")
+        },
+    }
+
+
+def machine_line(m: dict[str, Any]) -> str:
+    return f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['platform']}; {m['python']}"
+
+
+@contextlib.contextmanager
+def logging_kept() -> Iterator[None]:
+    """Undo logging set-up done inside (the MCP server's ``basicConfig`` on the root logger)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def raise_nofile(want: int = 65536) -> tuple[int, int]:
+    """Raise the soft open-files limit (for 1,000 sockets); returns the (soft, hard) limits now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far.
+
+    ``VmHWM`` (Linux), not ``ru_maxrss``: a child started by fork and exec keeps its parent's
+    ``ru_maxrss`` high-water mark, ``VmHWM`` belongs to the new program alone.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    v = sorted(values)
+    return {
+        "median": statistics.median(v),
+        "min": v[0],
+        "max": v[-1],
+        "n": len(v),
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = min(len(v) - 1, max(0, round(q / 100 * (len(v) - 1))))
+    return v[k]
+
+
+# --- requests the floor sends (the same the core sends) -------------------------------------------
+
+
+def native_request(base: str) -> tuple[str, dict[str, str], bytes]:
+    body = {
+        "model": MODEL,
+        "input": {"messages": [{"role": "user", "content": SEED_QUESTION}]},
+        "parameters": {
+            "enable_code_interpreter": True,
+            "enable_thinking": True,
+            "result_format": "message",
+            "incremental_output": True,
+        },
+    }
+    headers = {
+        "Authorization": f"Bearer {API_KEY}",
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json; charset=utf-8",
+        "X-DashScope-SSE": "enable",
+    }
+    return base + NATIVE_PATH, headers, json.dumps(body).encode()
+
+
+def compat_request(base: str) -> tuple[str, dict[str, str], bytes]:
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": SEED_QUESTION}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "enable_code_interpreter": True,
+        "enable_thinking": True,
+    }
+    headers = {
+        "Authorization": f"Bearer {API_KEY}",
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json",
+    }
+    return base + COMPAT_PATH, headers, json.dumps(body).encode()
+
+
+# --- contenders ---------------------------------------------------------------------------------
+
+
+class Unavailable(Exception):
+    """A contender that cannot run here (package missing, layer not built yet)."""
+
+
+class Contender:
+    """One way to make the call. ``call()`` runs one whole request and returns the events seen."""
+
+    name = ""
+    label = ""
+    wire = "native"  # which endpoint: "native" or "compat"
+    is_async = False
+
+    def open(self, base: str) -> None:
+        raise NotImplementedError
+
+    def call(self) -> Any:  # int, or an awaitable of int for async contenders
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class FloorSync(Contender):
+    """httpx + httpx-sse + json.loads, nothing else: what any client must pay."""
+
+    name, label = "floor", "floor: httpx + httpx-sse + json.loads"
+
+    def __init__(self, wire: str = "native") -> None:
+        self.wire = wire
+        if wire == "compat":
+            self.name = "floor-compat"
+
+    def open(self, base: str) -> None:
+        import httpx
+
+        self.client = httpx.Client(timeout=60)
+        self.url, self.headers, self.body = (native_request if self.wire == "native" else compat_request)(base)
+
+    def call(self) -> int:
+        from httpx_sse import EventSource
+
+        loads = json.loads
+        n = 0
+        with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:
+            for sse in EventSource(response).iter_sse():
+                if sse.data != "[DONE]":
+                    loads(sse.data)
+                n += 1
+        return n
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class FloorAsync(FloorSync):
+    name, label = "floor-async", "floor, async: httpx.AsyncClient + aiter_sse + json.loads"
+    is_async = True
+
+    def open(self, base: str) -> None:
+        import httpx
+
+        self.client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None))
+        self.url, self.headers, self.body = (native_request if self.wire == "native" else compat_request)(base)
+
+    async def call(self) -> int:  # type: ignore[override]
+        from httpx_sse import EventSource
+
+        loads = json.loads
+        n = 0
+        async with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:
+            async for sse in EventSource(response).aiter_sse():
+                if sse.data != "[DONE]":
+                    loads(sse.data)
+                n += 1
+        return n
+
+    def close(self) -> None:
+        _run(self.client.aclose())
+
+
+class OursSync(Contender):
+    name, label = "ours-sync", "qwen-ci-tool, sync: CodeInterpreter.run"
+
+    def __init__(self, wire: str = "native") -> None:
+        self.wire = wire
+        if wire == "compat":
+            self.name, self.label = "ours-sync-compat", "qwen-ci-tool, sync, protocol='openai'"
+
+    def _settings(self, base: str) -> dict[str, Any]:
+        return {
+            "api_key": API_KEY,
+            "base_url": base,
+            "model": MODEL,
+            "protocol": "dashscope" if self.wire == "native" else "openai",
+            "max_retries": 0,
+        }
+
+    def open(self, base: str) -> None:
+        from qwen_ci_tool import CodeInterpreter
+
+        self.client = CodeInterpreter(**self._settings(base))
+
+    def call(self) -> int:
+        self.result = self.client.run(SEED_QUESTION)
+        return 0
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class OursAsync(OursSync):
+    name, label = "ours-async", "qwen-ci-tool, async: AsyncCodeInterpreter.run"
+    is_async = True
+
+    def __init__(self, wire: str = "native") -> None:
+        super().__init__(wire)
+        if wire == "compat":
+            self.name, self.label = "ours-async-compat", "qwen-ci-tool, async, protocol='openai'"
+
+    def open(self, base: str) -> None:
+        from qwen_ci_tool import AsyncCodeInterpreter
+
+        self.client = AsyncCodeInterpreter(**self._settings(base))  # type: ignore[assignment]
+
+    async def call(self) -> int:  # type: ignore[override]
+        self.result = await self.client.run(SEED_QUESTION)  # type: ignore[misc]
+        return 0
+
+    def close(self) -> None:
+        _run(self.client.aclose())  # type: ignore[attr-defined]
+
+
+class DashScopeSDK(Contender):
+    name, label = "dashscope", "dashscope SDK: Generation.call(stream=True)"
+
+    def open(self, base: str) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                import dashscope
+            except ImportError as exc:
+                raise Unavailable(f"dashscope is not installed ({exc})") from None
+        dashscope.base_http_api_url = base + "/api/v1"
+        self.generation = dashscope.Generation
+
+    def call(self) -> int:
+        n = 0
+        for chunk in self.generation.call(
+            model=MODEL,
+            messages=[{"role": "user", "content": SEED_QUESTION}],
+            enable_code_interpreter=True,
+            enable_thinking=True,
+            result_format="message",
+            stream=True,
+            incremental_output=True,
+            api_key=API_KEY,
+        ):
+            if chunk.status_code != 200:
+                raise RuntimeError(f"dashscope SDK got {chunk.status_code}: {chunk.message}")
+            n += 1
+        return n
+
+
+class OpenAISDK(Contender):
+    name, label = "openai", "openai SDK: chat.completions.create(stream=True)"
+    wire = "compat"
+
+    def open(self, base: str) -> None:
+        try:
+            from openai import OpenAI
+        except ImportError as exc:
+            raise Unavailable(f"openai is not installed ({exc})") from None
+        self.client = OpenAI(base_url=base + "/compatible-mode/v1", api_key=API_KEY, max_retries=0)
+
+    def call(self) -> int:
+        n = 0
+        for _chunk in self.client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": SEED_QUESTION}],
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body={"enable_code_interpreter": True, "enable_thinking": True},
+        ):
+            n += 1
+        return n
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# --- running -----------------------------------------------------------------------------------
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """One event loop for every async contender of the run (clients stay bound to it)."""
+    global _LOOP
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP
+
+
+def _run(coro: Awaitable[Any]) -> Any:
+    return loop().run_until_complete(coro)  # type: ignore[arg-type]
+
+
+def call_once(c: Contender) -> int:
+    return _run(c.call()) if c.is_async else c.call()
+
+
+@dataclass
+class Measured:
+    contender: str
+    label: str
+    cpu: list[float] = field(default_factory=list)  # CPU seconds per call
+    wall: list[float] = field(default_factory=list)  # wall seconds per call
+    events: int = 0
+    error: str | None = None
+    probe: Any = None  # what ``probe(contender)`` returned, after the timed samples
+
+
+def measure(
+    contenders: Sequence[Contender],
+    base: str,
+    *,
+    repeats: int,
+    calls: int = 1,
+    warmup: int = 2,
+    probe: Callable[[Contender], Any] | None = None,
+) -> dict[str, Measured]:
+    """CPU and wall time per call of each contender, on the same stream, interleaved.
+
+    Each sample is ``calls`` back-to-back calls (so that short calls are timed over many
+    milliseconds); samples rotate between contenders so that drift hits them all alike.
+    ``probe(contender)`` runs once per contender after the samples (e.g. a memory-traced call).
+    """
+    out: dict[str, Measured] = {}
+    live: list[Contender] = []
+    for c in contenders:
+        m = out[c.name] = Measured(c.name, c.label)
+        try:
+            c.open(base)
+            for _ in range(warmup):
+                m.events = call_once(c)
+            live.append(c)
+        except Unavailable as exc:
+            m.error = str(exc)
+        except Exception as exc:  # a contender that breaks is reported, not fatal
+            m.error = f"{type(exc).__name__}: {exc}"
+    for r in range(repeats):
+        order = live[r % len(live) :] + live[: r % len(live)] if live else []
+        for c in order:
+            m = out[c.name]
+            gc.collect()
+            t0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(calls):
+                call_once(c)
+            m.cpu.append((time.process_time() - t0) / calls)
+            m.wall.append((time.perf_counter() - w0) / calls)
+    for c in live:
+        if probe is not None:
+            out[c.name].probe = probe(c)
+        try:
+            c.close()
+        except Exception:
+            pass
+    return out
+
+
+def traced_peak(c: Contender) -> tuple[float, float]:
+    """(peak traced Python memory during one call above what was allocated before it, bytes retained
+    after it). The contender must be open and warm."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        call_once(c)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return float(peak - before), float(current - before)
+
+
+def run_async(fn: Callable[[], Awaitable[Any]]) -> Any:
+    return _run(fn())
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 2) -> str:
+    """A GitHub-flavoured markdown table (prints well in a terminal too): the first ``left``
+    columns are text, aligned left; the others are figures, aligned right."""
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for k, r in enumerate(cells):
+        lines.append("| " + " | ".join(v.ljust(widths[i]) if i < left else v.rjust(widths[i]) for i, v in enumerate(r)) + " |")
+        if k == 0:
+            lines.append("|" + "|".join("-" * (w + 1) + ("-" if i < left else ":") for i, w in enumerate(widths)) + "|")
+    return "\n".join(lines)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if v != v:
+            return "-"
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        if abs(v) >= 10:
+            return f"{v:.1f}"
+        return f"{v:.2f}"
+    return str(v)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b

@@ -1,0 +1,121 @@
+"""1. Per-event client CPU: the floor, our core (sync and async), the dashscope and openai SDKs.
+
+Every contender reads the same streams from the emulator, which runs in another process and
+renders each stream whole before the first byte (then writes it in 64 KiB blocks), so the figure
+is the client's own CPU (``time.process_time()``), not the server's pacing. Streams: the seed
+conversation (54 native frames, 39 compatible chunks) and a long synthetic one (10,000 native
+frames whose cumulative ``tool_info`` grows to three 2,000-character code runs).
+
+Native-endpoint contenders are compared with the floor on the native stream; the openai SDK (the
+compatible endpoint, which carries no ``tool_info``) with the floor on the compatible stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ._common import (
+    BLOCK,
+    DashScopeSDK,
+    FloorAsync,
+    FloorSync,
+    OpenAISDK,
+    OursAsync,
+    OursSync,
+    machine,
+    machine_line,
+    measure,
+    ratio,
+    summary,
+    table,
+)
+from ._server import ServerProcess
+
+TITLE = "1. Per-event client CPU"
+
+
+def _rows(results: dict[str, Any], floor_name: str, events: int, stream: str) -> list[dict[str, Any]]:
+    floor = results[floor_name]
+    floor_cpu = summary(floor.cpu)["median"] if floor.cpu else None
+    rows = []
+    for name, m in results.items():
+        if m.error or not m.cpu:
+            rows.append({"stream": stream, "contender": name, "label": m.label, "error": m.error or "no samples"})
+            continue
+        cpu = summary(m.cpu)
+        rows.append(
+            {
+                "stream": stream,
+                "contender": name,
+                "label": m.label,
+                "events": events,
+                "cpu_per_call_ms": cpu["median"] * 1e3,
+                "cpu_per_event_us": cpu["median"] / events * 1e6,
+                "wall_per_call_ms": summary(m.wall)["median"] * 1e3,
+                "ratio_vs_floor": ratio(cpu["median"], floor_cpu),
+                "cpu_samples_s": m.cpu,
+            }
+        )
+    return rows
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    long_n = 300 if quick else 10_000
+    plans = [
+        # stream, calls per sample, repeats
+        ("seed", 3 if quick else 20, 3 if quick else 9),
+        ("long", 2 if quick else 1, 3 if quick else 7),
+    ]
+    rows: list[dict[str, Any]] = []
+    with ServerProcess(seed=f"seed,block={BLOCK}", long=f"synthetic:{long_n},block={BLOCK}") as srv:
+        for stream, calls, repeats in plans:
+            base = srv.urls[stream]
+            label = "seed" if stream == "seed" else f"synthetic {long_n:,}"
+            native = measure(
+                [FloorSync(), OursSync(), FloorAsync(), OursAsync(), DashScopeSDK()],
+                base,
+                repeats=repeats,
+                calls=calls,
+            )
+            events = native["floor"].events
+            rows += _rows(native, "floor", events, label)
+            compat = measure([FloorSync("compat"), OursSync("compat"), OpenAISDK()], base, repeats=repeats, calls=calls)
+            rows += _rows(compat, "floor-compat", compat["floor-compat"].events, label + " (compatible)")
+    return {"title": TITLE, "rows": rows, "long_events": long_n}
+
+
+def render(data: dict[str, Any]) -> str:
+    out = []
+    for row in data["rows"]:
+        if "error" in row:
+            out.append([row["stream"], row["contender"], "not available: " + row["error"], None, None, None])
+        else:
+            out.append(
+                [
+                    row["stream"],
+                    row["contender"],
+                    row["events"],
+                    row["cpu_per_call_ms"],
+                    row["cpu_per_event_us"],
+                    row["ratio_vs_floor"],
+                ]
+            )
+    return table(["stream", "contender", "events", "CPU ms/call", "CPU µs/event", "× floor"], out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
+    args = parser.parse_args()
+    data = run(args.quick)
+    print(f"{TITLE} ({machine_line(machine())})\n")
+    print(render(data))
+    if args.json:
+        print(json.dumps(data, indent=1))
+
+
+if __name__ == "__main__":
+    main()

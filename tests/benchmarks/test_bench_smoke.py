@@ -1,0 +1,118 @@
+"""`python -m benchmarks` runs end to end on a tiny input and reports in the documented shape.
+
+A smoke test, not a timed one: no figure is compared with any threshold here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import targets
+from benchmarks._common import table
+
+REPO = Path(__file__).resolve().parents[2]
+TITLES = (
+    "### 1. Per-event client CPU",
+    "### 2. Growth with stream length",
+    "### 3. Concurrent streams in one async process",
+    "### 4. MCP and LangChain layers over the core",
+    "### 5. Latency from upstream arrival",
+    "### Targets",
+)
+CORE = {"floor", "ours-sync", "ours-async", "floor-async", "floor-compat", "ours-sync-compat", "core-sync", "core-async"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    out = tmp_path_factory.mktemp("bench")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_")}
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=REPO,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    assert (out / "latest.md").read_text(encoding="utf-8").count("### ") == len(TITLES)
+    return proc.stdout, doc
+
+
+@pytest.mark.timeout(300)
+def test_the_quick_run_prints_every_table_with_the_machine_named(quick_run: tuple[str, dict]) -> None:
+    stdout, doc = quick_run
+    assert stdout.startswith("qwen-ci-tool benchmarks (--quick")
+    assert "Machine: " in stdout and doc["machine"]["python"] in stdout
+    for title in TITLES:
+        assert title in stdout, title
+    assert "| contender" in stdout and "× floor" in stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[str, dict]) -> None:
+    _, doc = quick_run
+    assert doc["schema"] == 1 and doc["quick"] is True
+    assert set(doc["machine"]) >= {"platform", "cpu", "cores", "python", "packages"}
+    parts = doc["parts"]
+    assert set(parts) == {"1", "2", "3", "4", "5"}
+    for key, part in parts.items():
+        assert part["rows"], key
+        for row in part["rows"]:
+            name = row.get("contender") or row.get("layer")
+            assert name, row
+            if name in CORE:
+                assert "error" not in row, row
+    per_event = {(r["stream"], r["contender"]): r for r in parts["1"]["rows"]}
+    floor = per_event[("seed", "floor")]
+    assert floor["events"] == 54 and floor["ratio_vs_floor"] == 1.0 and floor["cpu_per_event_us"] > 0
+    assert per_event[("seed", "ours-sync")]["cpu_per_event_us"] > 0
+    growth = [r for r in parts["2"]["rows"] if r["contender"] == "ours-sync"]
+    assert [r["events"] for r in growth] == parts["2"]["sizes"]
+    assert all(r["peak_bytes"] > 0 and r["result_bytes"] > 0 for r in growth)
+    for row in parts["3"]["rows"]:
+        assert row["completed"] == row["streams"], row
+        assert row["peak_rss_mb"] > 0
+    assert {r["layer"] for r in parts["4"]["rows"]} >= {"core-async", "core-sync", "mcp-memory", "mcp-stdio", "langchain-sync"}
+    assert all(r["samples"] > 0 for r in parts["5"]["rows"] if r["contender"] in CORE)
+    assert {t["target"].split(" (")[0].split(",")[0] for t in doc["targets"]} >= {
+        "per-event CPU",
+        "vs the dashscope SDK",
+        "linear growth",
+        "MCP over stdio",
+    }
+
+
+def test_targets_are_judged_from_the_figures() -> None:
+    rows = [
+        {"stream": "synthetic 10", "contender": "floor", "cpu_per_event_us": 10.0},
+        {"stream": "synthetic 10", "contender": "floor-async", "cpu_per_event_us": 12.0},
+        {"stream": "synthetic 10", "contender": "ours-sync", "cpu_per_event_us": 14.0},
+        {"stream": "synthetic 10", "contender": "ours-async", "cpu_per_event_us": 15.0},
+        {"stream": "synthetic 10", "contender": "dashscope", "cpu_per_event_us": 25.0},
+    ]
+    judged = {t["target"]: t["met"] for t in targets({"1": {"rows": rows, "long_events": 10}})}
+    assert judged == {
+        "per-event CPU, sync (synthetic 10)": False,  # 1.4x the floor
+        "per-event CPU, async (synthetic 10)": True,  # 1.25x the async floor
+        "vs the dashscope SDK": False,  # 1.79x
+    }
+
+
+def test_tables_align_text_left_and_figures_right() -> None:
+    text = table(["name", "value"], [["a", 1.5], ["bb", 1234.0]], left=1)
+    assert text.splitlines() == [
+        "| name | value |",
+        "|------|------:|",
+        "| a    |  1.50 |",
+        "| bb   | 1,234 |",
+    ]
