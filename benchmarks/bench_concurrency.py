@@ -120,7 +120,9 @@ def render(data: dict[str, Any]) -> str:
                 r["rss_before_mb"],
             ]
         )
-    return table(["streams", "contender", "completed", "wall s", "streams/s", "CPU s", "peak RSS MB", "RSS before MB"], out)
+    limits = sorted({r["nofile_limit"] for r in data["rows"] if "nofile_limit" in r})
+    note = f"\n\nStream: {data['stream']}; open-files limit in the client: {', '.join(map(str, limits)) or '?'}."
+    return table(["streams", "contender", "completed", "wall s", "streams/s", "CPU s", "peak RSS MB", "RSS before MB"], out) + note
 
 
 def main() -> None:
