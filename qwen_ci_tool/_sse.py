@@ -2,8 +2,9 @@
 
 Why not ``httpx_sse``: the native protocol signals errors inside a 200 stream with an SSE
 *comment* (``:HTTP_STATUS/500``) and a non-standard ``status:`` field, both of which a
-spec-following parser drops. Working on bytes also lets ``json.loads`` take the ``data`` payload
-without a separate UTF-8 decoding pass, and splitting on ``\\n`` never cuts a UTF-8 character.
+spec-following parser drops. Working on bytes also means one UTF-8 decoding pass per payload
+(just before JSON parsing) instead of one for the whole stream's text and lines, and splitting on
+``\\n`` never cuts a UTF-8 character.
 
 Feed it chunks cut anywhere (inside a UTF-8 character, between ``\\r`` and ``\\n``, in the middle
 of ``data:``); it returns the events completed by each chunk.
