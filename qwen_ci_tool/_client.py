@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -25,6 +27,17 @@ __all__ = ["AsyncCodeInterpreter", "AsyncCodeInterpreterStream", "CodeInterprete
 def _limits() -> httpx.Limits:
     # Many concurrent streams in one process are a supported use: do not cap connections.
     return httpx.Limits(max_connections=None, max_keepalive_connections=20)
+
+
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~20 ms; every client this process builds shares one context
+    # (it honours SSL_CERT_FILE / SSL_CERT_DIR as of the first call, as httpx does).
+    return httpx.create_ssl_context()
+
+
+def _http_options() -> dict[str, Any]:
+    return {"limits": _limits(), "verify": _ssl_context(), "headers": {"User-Agent": USER_AGENT}}
 
 
 class _ClientBase:
@@ -163,9 +176,7 @@ class CodeInterpreter(_ClientBase):
         if self._http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(
-                        timeout=self._timeout(), limits=_limits(), headers={"User-Agent": USER_AGENT}
-                    )
+                    self._http = httpx.Client(timeout=self._timeout(), **_http_options())
         return self._http
 
     def run(
@@ -285,9 +296,7 @@ class AsyncCodeInterpreter(_ClientBase):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=self._timeout(), limits=_limits(), headers={"User-Agent": USER_AGENT}
-            )
+            self._http = httpx.AsyncClient(timeout=self._timeout(), **_http_options())
         return self._http
 
     async def run(

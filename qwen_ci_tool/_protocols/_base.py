@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._exceptions import ProtocolError
-from .._types import StreamEvent
+from .._types import StreamEvent, StreamStarted
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -68,7 +68,27 @@ def dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+_scan = json.JSONDecoder().scan_once
+
+
 def loads(data: bytes) -> Any:
+    """``json.loads(data)``, minus work an SSE payload never needs; malformed data is a ProtocolError.
+
+    ``json.loads`` on bytes sniffs the encoding, decodes, then runs the scanner between two regex
+    matches for surrounding whitespace. A payload that starts with ``{"`` is UTF-8 by that same sniff
+    (RFC 8259's rule), so it is decoded as ``json.loads`` would and scanned directly; anything else
+    (whitespace around the object, bad bytes, bad JSON) takes the ordinary path, which gives the
+    same value or the same error.
+    """
+    if data[:2] == b'{"':
+        try:
+            text = data.decode("utf-8", "surrogatepass")
+            obj, end = _scan(text, 0)
+        except (ValueError, StopIteration):
+            pass
+        else:
+            if end == len(text):
+                return obj
     try:
         return json.loads(data)
     except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
@@ -80,10 +100,33 @@ def loads(data: bytes) -> Any:
         ) from None
 
 
+class DecoderBase:
+    """State every decoder keeps: where errors point, whether the stream started, how it ended."""
+
+    __slots__ = ("_context", "_header_rid", "_started", "done", "finish_reason")
+
+    def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
+        self._context = context
+        self._header_rid = header_request_id
+        self._started = False
+        self.finish_reason: str | None = None
+        self.done = False
+
+    def _start(self, request_id: Any, protocol: str) -> StreamStarted:
+        self._started = True
+        rid = request_id if isinstance(request_id, str) and request_id else self._header_rid
+        return StreamStarted(rid, self._context.model, protocol)
+
+
+def count(value: Any) -> int:
+    """A token count as an int (0 for anything that is not a non-negative int)."""
+    return value if type(value) is int and value >= 0 else 0
+
+
 def text_of(content: Any) -> str:
-    """Content as text: a string, or a list of ``{"text": ...}`` parts (``[]`` is empty)."""
-    if isinstance(content, str):
+    """Content as text: a string, or a list of ``{"text": ...}`` parts (``[]`` is empty); else ''."""
+    if type(content) is str:
         return content
     if isinstance(content, list):
-        return "".join(part.get("text") or "" for part in content if isinstance(part, dict))
+        return "".join(t for part in content if isinstance(part, dict) and isinstance(t := part.get("text"), str))
     return ""

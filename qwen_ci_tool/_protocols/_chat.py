@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._constants import CHAT_COMPLETIONS_PATH
 from .._errors import ErrorContext, error_from_body
-from .._types import AnswerDelta, ReasoningDelta, StreamEvent, StreamStarted, Usage, UsageUpdated
-from ._base import RequestSpec, base_headers, dumps, loads, text_of
+from .._types import AnswerDelta, ReasoningDelta, StreamEvent, Usage, UsageUpdated
+from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, loads, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -17,22 +17,15 @@ if TYPE_CHECKING:
 def chat_usage(raw: dict[str, Any]) -> Usage:
     details = raw.get("completion_tokens_details") or {}
     return Usage(
-        input_tokens=raw.get("prompt_tokens") or 0,
-        output_tokens=raw.get("completion_tokens") or 0,
-        reasoning_tokens=details.get("reasoning_tokens") or 0,
-        total_tokens=raw.get("total_tokens") or 0,
+        input_tokens=count(raw.get("prompt_tokens")),
+        output_tokens=count(raw.get("completion_tokens")),
+        reasoning_tokens=count(details.get("reasoning_tokens")),
+        total_tokens=count(raw.get("total_tokens")),
     )
 
 
-class ChatDecoder:
-    __slots__ = ("_context", "_header_rid", "_started", "done", "finish_reason")
-
-    def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
-        self._context = context
-        self._header_rid = header_request_id
-        self._started = False
-        self.finish_reason: str | None = None
-        self.done = False
+class ChatDecoder(DecoderBase):
+    __slots__ = ()
 
     def decode(self, sse: SSEEvent) -> list[StreamEvent]:
         data = sse.data
@@ -48,23 +41,21 @@ class ChatDecoder:
             )
         events: list[StreamEvent] = []
         if not self._started:
-            self._started = True
-            rid = obj.get("request_id") or self._header_rid or obj.get("id")
-            events.append(StreamStarted(rid, self._context.model, "openai"))
+            events.append(self._start(obj.get("request_id") or self._header_rid or obj.get("id"), "openai"))
         choices = obj.get("choices")
         if choices:
             choice = choices[0]
             delta = choice.get("delta") or {}
             reasoning = delta.get("reasoning_content")
-            if reasoning:
+            if reasoning and type(reasoning) is str:
                 events.append(ReasoningDelta(reasoning))
             content = delta.get("content")
             if content:
-                text = content if isinstance(content, str) else text_of(content)
+                text = text_of(content)
                 if text:
                     events.append(AnswerDelta(text))
             reason = choice.get("finish_reason")
-            if reason:
+            if reason and type(reason) is str:
                 self.finish_reason = reason
         usage = obj.get("usage")
         if usage:

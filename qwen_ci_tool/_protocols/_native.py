@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from .._constants import NATIVE_MULTIMODAL_PATH, NATIVE_TEXT_PATH
@@ -12,38 +11,14 @@ from .._types import (
     CodeRunUpdated,
     ReasoningDelta,
     StreamEvent,
-    StreamStarted,
     Usage,
     UsageUpdated,
 )
-from ._base import RequestSpec, base_headers, dumps, loads, text_of
+from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, loads, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings
     from .._sse import SSEEvent
-
-
-_scan = json.JSONDecoder().scan_once
-
-
-def _parse(data: bytes) -> Any:
-    """``loads(data)``, minus work a native frame never needs.
-
-    ``json.loads`` on bytes sniffs the encoding, decodes, then runs the scanner between two regex
-    matches for surrounding whitespace. A frame that starts with ``{"`` is UTF-8 by that same sniff
-    (RFC 8259's rule), so decode it as ``json.loads`` would and scan it directly; anything else -
-    whitespace around the object, bad bytes, bad JSON - goes through :func:`loads`, which gives the
-    same value or raises the same error as before.
-    """
-    if data[:2] == b'{"':
-        try:
-            text = data.decode("utf-8", "surrogatepass")
-            obj, end = _scan(text, 0)
-        except (ValueError, StopIteration):
-            return loads(data)
-        if end == len(text):
-            return obj
-    return loads(data)
 
 
 def native_usage(raw: dict[str, Any]) -> Usage:
@@ -51,30 +26,26 @@ def native_usage(raw: dict[str, Any]) -> Usage:
     plugins = raw.get("plugins") or {}
     interpreter = plugins.get("code_interpreter") or {}
     return Usage(
-        input_tokens=raw.get("input_tokens") or 0,
-        output_tokens=raw.get("output_tokens") or 0,
-        reasoning_tokens=details.get("reasoning_tokens") or 0,
-        total_tokens=raw.get("total_tokens") or 0,
-        code_interpreter_calls=interpreter.get("count") or 0,
+        input_tokens=count(raw.get("input_tokens")),
+        output_tokens=count(raw.get("output_tokens")),
+        reasoning_tokens=count(details.get("reasoning_tokens")),
+        total_tokens=count(raw.get("total_tokens")),
+        code_interpreter_calls=count(interpreter.get("count")),
     )
 
 
-class NativeDecoder:
-    __slots__ = ("_codes", "_context", "_header_rid", "_started", "_usage", "done", "finish_reason")
+class NativeDecoder(DecoderBase):
+    __slots__ = ("_codes", "_usage")
 
     def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
-        self._context = context
-        self._header_rid = header_request_id
-        self._started = False
+        super().__init__(context, header_request_id)
         self._codes: list[str] = []
         self._usage: Any = None
-        self.finish_reason: str | None = None
-        self.done = False
 
     def decode(self, sse: SSEEvent) -> list[StreamEvent]:
         if sse.event == "error" or sse.status is not None:
             raise self._error(sse.status or 400, loads(sse.data) if sse.data else b"")
-        obj = _parse(sse.data)
+        obj = loads(sse.data)
         if not isinstance(obj, dict):
             return []
         output = obj.get("output")
@@ -84,14 +55,13 @@ class NativeDecoder:
             return []  # an unknown frame kind: ignored, for forward compatibility
         events: list[StreamEvent] = []
         if not self._started:
-            self._started = True
-            events.append(StreamStarted(obj.get("request_id") or self._header_rid, self._context.model, "dashscope"))
+            events.append(self._start(obj.get("request_id"), "dashscope"))
         choices = output.get("choices")
         choice = choices[0] if choices else None
         message = choice.get("message") if choice else None
         if message:
             reasoning = message.get("reasoning_content")
-            if reasoning:
+            if reasoning and type(reasoning) is str:
                 events.append(ReasoningDelta(reasoning))
         tool_info = output.get("tool_info")
         if tool_info:
@@ -99,12 +69,12 @@ class NativeDecoder:
         if message:
             content = message.get("content")
             if content:
-                text = content if isinstance(content, str) else text_of(content)
+                text = text_of(content)
                 if text:
                     events.append(AnswerDelta(text))
         if choice:
             reason = choice.get("finish_reason")
-            if reason and reason != "null":
+            if reason and reason != "null" and type(reason) is str:
                 self.finish_reason = reason
         usage = obj.get("usage")
         if usage and usage != self._usage:
@@ -120,7 +90,9 @@ class NativeDecoder:
             interpreter = entry.get("code_interpreter") if isinstance(entry, dict) else None
             if not isinstance(interpreter, dict):
                 continue
-            code = interpreter.get("code") or ""
+            code = interpreter.get("code")
+            if type(code) is not str:
+                code = ""
             if index < len(codes):
                 if code != codes[index]:
                     codes[index] = code

@@ -15,11 +15,10 @@ from .._types import (
     CodeRunUpdated,
     ReasoningDelta,
     StreamEvent,
-    StreamStarted,
     Usage,
     UsageUpdated,
 )
-from ._base import RequestSpec, base_headers, dumps, loads
+from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, loads, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -34,11 +33,11 @@ def responses_usage(raw: dict[str, Any]) -> Usage:
     tools = raw.get("x_tools") or {}
     interpreter = tools.get("code_interpreter") or {}
     return Usage(
-        input_tokens=raw.get("input_tokens") or 0,
-        output_tokens=raw.get("output_tokens") or 0,
-        reasoning_tokens=details.get("reasoning_tokens") or 0,
-        total_tokens=raw.get("total_tokens") or 0,
-        code_interpreter_calls=interpreter.get("count") or 0,
+        input_tokens=count(raw.get("input_tokens")),
+        output_tokens=count(raw.get("output_tokens")),
+        reasoning_tokens=count(details.get("reasoning_tokens")),
+        total_tokens=count(raw.get("total_tokens")),
+        code_interpreter_calls=count(interpreter.get("count")),
     )
 
 
@@ -46,21 +45,17 @@ def _logs(item: dict[str, Any]) -> str | None:
     outputs = item.get("outputs")
     if not isinstance(outputs, list):
         return None
-    logs = [o.get("logs") or "" for o in outputs if isinstance(o, dict) and o.get("type") == "logs"]
+    logs = [text_of(o.get("logs")) for o in outputs if isinstance(o, dict) and o.get("type") == "logs"]
     return "".join(logs) if logs else None
 
 
-class ResponsesDecoder:
-    __slots__ = ("_codes", "_context", "_header_rid", "_runs", "_started", "done", "finish_reason")
+class ResponsesDecoder(DecoderBase):
+    __slots__ = ("_codes", "_runs")
 
     def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
-        self._context = context
-        self._header_rid = header_request_id
-        self._started = False
+        super().__init__(context, header_request_id)
         self._runs: dict[str, int] = {}
         self._codes: dict[int, str] = {}
-        self.finish_reason: str | None = None
-        self.done = False
 
     def decode(self, sse: SSEEvent) -> list[StreamEvent]:
         data = sse.data
@@ -73,23 +68,23 @@ class ResponsesDecoder:
         kind = obj.get("type") or sse.event
         events: list[StreamEvent] = []
         if not self._started and kind != "error" and kind != "response.failed" and sse.status is None:
-            self._started = True
             response = obj.get("response") or {}
-            rid = self._header_rid or obj.get("request_id") or response.get("id")
-            events.append(StreamStarted(rid, self._context.model, "responses"))
+            events.append(self._start(self._header_rid or obj.get("request_id") or response.get("id"), "responses"))
         if kind == "response.reasoning_text.delta" or kind == "response.reasoning_summary_text.delta":
-            if obj.get("delta"):
-                events.append(ReasoningDelta(obj["delta"]))
+            delta = obj.get("delta")
+            if delta and type(delta) is str:
+                events.append(ReasoningDelta(delta))
         elif kind == "response.output_text.delta":
-            if obj.get("delta"):
-                events.append(AnswerDelta(obj["delta"]))
+            delta = obj.get("delta")
+            if delta and type(delta) is str:
+                events.append(AnswerDelta(delta))
         elif kind == "response.output_item.added" or kind == "response.output_item.done":
             item = obj.get("item") or {}
             if item.get("type") == "code_interpreter_call":
                 self._code_item(item, events, done=kind.endswith("done"))
         elif kind == "response.code_interpreter_call_code.delta":
             index = self._index(obj.get("item_id"))
-            code = self._codes.get(index, "") + (obj.get("delta") or "")
+            code = self._codes.get(index, "") + text_of(obj.get("delta"))
             self._codes[index] = code
             events.append(CodeRunUpdated(index, code))
         elif kind == "response.completed" or kind == "response.incomplete":
@@ -99,7 +94,7 @@ class ResponsesDecoder:
             if kind == "response.completed":
                 self.finish_reason = "stop"
             else:
-                reason = (response.get("incomplete_details") or {}).get("reason") or "incomplete"
+                reason = text_of((response.get("incomplete_details") or {}).get("reason")) or "incomplete"
                 self.finish_reason = _INCOMPLETE_REASONS.get(reason, reason)
             self.done = True
         elif kind == "response.failed" or kind == "error" or sse.status is not None:
@@ -119,12 +114,13 @@ class ResponsesDecoder:
         key = str(item.get("id"))
         new = key not in self._runs
         index = self._index(key)
-        code = item.get("code") or self._codes.get(index, "")
+        code = text_of(item.get("code")) or self._codes.get(index, "")
         self._codes[index] = code
         output = _logs(item) if done else None
         if done and output is None:
             output = ""  # the run finished and printed nothing
-        events.append(CodeRunUpdated(index, code, output, item.get("container_id"), is_new=new))
+        container = item.get("container_id")
+        events.append(CodeRunUpdated(index, code, output, container if isinstance(container, str) else None, is_new=new))
 
     def _failure(self, obj: dict[str, Any], status: int | None) -> Exception:
         response = obj.get("response") if isinstance(obj.get("response"), dict) else obj
