@@ -59,6 +59,9 @@ MIN_OUTPUT_CHARS = 500
 #: that reset a 60 s request timeout on progress (and users watching) always see a live call.
 HEARTBEAT_INTERVAL = 5.0
 
+#: Stages not sent as progress: each comes immediately before another report or the result.
+_UNREPORTED_STAGES = frozenset({"connected", "done"})
+
 TOOL_TITLE = "Qwen code interpreter"
 TOOL_DESCRIPTION = """\
 Ask Qwen (Alibaba Cloud Model Studio / DashScope) to solve a task by reasoning and running real \
@@ -195,7 +198,10 @@ class _Runner:
                 async with self.client.stream(question) as stream:
                     async for event in stream:
                         stage = tracker.update(event)
-                        if stage is not None:
+                        # "connected" is followed at once by the first content stage, and "done" by
+                        # the result itself: neither is worth a notification (each costs a stdio
+                        # round of the SDK's writer thread).
+                        if stage is not None and stage not in _UNREPORTED_STAGES:
                             await progress.report(stage)
                     result = await stream.get_final_result()
             except QwenCIError as err:

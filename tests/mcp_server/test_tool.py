@@ -89,7 +89,7 @@ async def test_progress_names_each_stage_with_strictly_increasing_values_and_bea
     values = [value for value, _ in progress.reports]
     assert all(a < b for a, b in zip(values, values[1:]))
     stages = [m for m in progress.messages if "still working" not in m]
-    assert stages == ["sending the question to Qwen", "connected", "thinking", "running code #1", "thinking", "answering", "done"]
+    assert stages == ["sending the question to Qwen", "thinking", "running code #1", "thinking", "answering"]
     running = progress.messages.index("running code #1")
     assert progress.messages[running + 1].startswith("running code #1 (still working,")
 
@@ -232,7 +232,7 @@ async def test_calls_beyond_the_concurrency_cap_wait_for_a_free_slot_and_say_so(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(run, first)
-            await first.seen("connected").wait()
+            await first.seen("thinking").wait()
             tg.start_soon(run, second)
         assert len(slow.requests) == 2
 
