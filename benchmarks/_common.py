@@ -501,3 +501,19 @@ def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b == 0:
         return None
     return a / b
+
+
+def script_main(doc: str, title: str, run: Callable[[bool], Any], render: Callable[[Any], str]) -> None:
+    """The command line of one benchmark part: ``--quick`` for tiny inputs, ``--json`` for raw figures."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
+    args = parser.parse_args()
+    data = run(args.quick)
+    print(f"{title} ({machine_line(machine())})\n")
+    print(render(data))
+    if args.json:
+        print(json.dumps(data, indent=1))
+

@@ -9,7 +9,6 @@ listens with a deep backlog and serves every stream from one asyncio loop.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -17,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from ._common import BLOCK, machine, machine_line, peak_rss_mb, raise_nofile, table
+from ._common import BLOCK, peak_rss_mb, raise_nofile, script_main, table
 from ._server import ServerProcess
 
 TITLE = "3. Concurrent streams in one async process"
@@ -129,15 +128,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(_child(sys.argv[2], int(sys.argv[3]), sys.argv[4])))
         return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
-    args = parser.parse_args()
-    data = run(args.quick)
-    print(f"{TITLE} ({machine_line(machine())})\n")
-    print(render(data))
-    if args.json:
-        print(json.dumps(data, indent=1))
+    script_main(__doc__ or "", TITLE, run, render)
 
 
 if __name__ == "__main__":

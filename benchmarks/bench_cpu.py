@@ -12,8 +12,6 @@ compatible endpoint, which carries no ``tool_info``) with the floor on the compa
 
 from __future__ import annotations
 
-import argparse
-import json
 from typing import Any
 
 from ._common import (
@@ -24,10 +22,9 @@ from ._common import (
     OpenAISDK,
     OursAsync,
     OursSync,
-    machine,
-    machine_line,
     measure,
     ratio,
+    script_main,
     summary,
     table,
 )
@@ -106,15 +103,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
-    args = parser.parse_args()
-    data = run(args.quick)
-    print(f"{TITLE} ({machine_line(machine())})\n")
-    print(render(data))
-    if args.json:
-        print(json.dumps(data, indent=1))
+    script_main(__doc__ or "", TITLE, run, render)
 
 
 if __name__ == "__main__":

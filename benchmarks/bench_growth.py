@@ -8,8 +8,6 @@ core may hold what the result needs and a bounded working set, not a copy per ev
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from typing import Any
 
@@ -20,10 +18,9 @@ from ._common import (
     FloorSync,
     OursAsync,
     OursSync,
-    machine,
-    machine_line,
     measure,
     ratio,
+    script_main,
     summary,
     table,
     traced_peak,
@@ -129,15 +126,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
-    args = parser.parse_args()
-    data = run(args.quick)
-    print(f"{TITLE} ({machine_line(machine())})\n")
-    print(render(data))
-    if args.json:
-        print(json.dumps(data, indent=1))
+    script_main(__doc__ or "", TITLE, run, render)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ samples. The figure includes the loopback hop and the client's wake-up, which th
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import bisect
 import contextlib
@@ -33,9 +32,8 @@ from ._common import (
     OpenAISDK,
     Unavailable,
     logging_kept,
-    machine,
-    machine_line,
     percentile,
+    script_main,
     table,
 )
 from ._server import ServerProcess
@@ -277,15 +275,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
-    args = parser.parse_args()
-    data = run(args.quick)
-    print(f"{TITLE} ({machine_line(machine())})\n")
-    print(render(data))
-    if args.json:
-        print(json.dumps(data, indent=1))
+    script_main(__doc__ or "", TITLE, run, render)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ process's CPU per call is shown too. MCP calls pass a progress callback, as real
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -19,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, logging_kept, machine, machine_line, ratio, table
+from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, logging_kept, ratio, script_main, table
 from ._server import ServerProcess
 
 TITLE = "4. MCP and LangChain layers over the core"
@@ -220,15 +218,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
-    args = parser.parse_args()
-    data = run(args.quick)
-    print(f"{TITLE} ({machine_line(machine())})\n")
-    print(render(data))
-    if args.json:
-        print(json.dumps(data, indent=1))
+    script_main(__doc__ or "", TITLE, run, render)
 
 
 if __name__ == "__main__":
