@@ -33,6 +33,7 @@ demo: $(VENV)/.demo-installed
 	fi
 
 test: $(VENV)/.dev-installed
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-installed

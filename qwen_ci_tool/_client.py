@@ -8,7 +8,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Unpack
 
@@ -321,7 +321,7 @@ class AsyncCodeInterpreter(_ClientBase):
         state = self._state(question, messages, record)
         return AsyncCodeInterpreterStream(self._events(state), state)
 
-    async def _events(self, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _events(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         while True:
             state.begin_attempt()
             try:
@@ -340,7 +340,7 @@ class AsyncCodeInterpreter(_ClientBase):
                     raise err from (None if err is exc else exc)
             await anyio.sleep(delay)
 
-    async def _attempt(self, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _attempt(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         req = state.request
         async with self._client().stream(
             "POST", req.url, headers=req.headers, content=req.body, timeout=state.timeout()

@@ -9,6 +9,7 @@ live here, once.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import socket
@@ -22,7 +23,7 @@ import httpx
 from . import _constants as C
 from ._accumulator import Accumulator
 from ._config import Settings
-from ._errors import ErrorContext, error_from_body, parse_retry_after
+from ._errors import ErrorContext, error_from_body, failure_error, parse_retry_after
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -209,21 +210,11 @@ class CallState:
         # A 2xx that is not an event stream: a JSON error (the Responses API reports a rate limit
         # as HTTP 200 with status "failed"), or something that is not the service at all.
         try:
-            import json
-
             data = json.loads(body) if body.strip() else None
         except ValueError:
             data = None
         if isinstance(data, dict) and (data.get("status") == "failed" or data.get("code") or "error" in data):
-            error = data.get("error") if isinstance(data.get("error"), dict) else data
-            code = error.get("code")
-            err_status = 429 if isinstance(code, str) and code.startswith("Throttling") else 500
-            if data.get("status") != "failed" and "error" not in data:
-                err_status = 400
-            flat = {"code": code, "message": error.get("message"), "request_id": data.get("request_id")}
-            return error_from_body(
-                err_status, flat, request_id=self._header_rid, retry_after=retry_after, context=self.context
-            )
+            return failure_error(data, request_id=self._header_rid, retry_after=retry_after, context=self.context)
         shown = content_type or "no content type"
         return ProtocolError(
             f"Expected an event stream (text/event-stream) but got {shown} with HTTP {status}. "

@@ -22,7 +22,7 @@ from ._exceptions import (
 )
 from ._models import known_model_names
 
-__all__ = ["ErrorContext", "error_from_body", "parse_retry_after", "status_error"]
+__all__ = ["ErrorContext", "error_from_body", "failure_error", "parse_retry_after", "status_error"]
 
 _BY_CODE: dict[str, type[APIStatusError]] = {
     "InvalidApiKey": AuthenticationError,
@@ -208,6 +208,38 @@ def error_from_body(
     return status_error(
         status, code, message, request_id=rid, retry_after=retry_after, context=context
     )
+
+
+def failure_error(
+    obj: dict[str, Any],
+    *,
+    status: int | None = None,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    context: ErrorContext | None = None,
+) -> APIStatusError:
+    """A failure reported inside a success (HTTP 200): a Responses ``response.failed`` or ``error``
+    event, or a JSON error body that came with 200 instead of an event stream.
+
+    Without an explicit status: a throttling code is a rate limit (429, how the Responses API reports
+    it); a failed response or error event is a service failure (500); a bare ``{"code": ...}`` is a
+    refused request (400). The code decides first anyway (see :func:`status_error`).
+    """
+    inner = obj.get("response")
+    response: dict[str, Any] = inner if isinstance(inner, dict) else obj
+    nested = response.get("error")
+    error: dict[str, Any] = nested if isinstance(nested, dict) else response
+    code = error.get("code")
+    if status is None:
+        if isinstance(code, str) and code.startswith("Throttling"):
+            status = 429
+        elif response.get("status") == "failed" or obj.get("type") in ("error", "response.failed") or "error" in obj:
+            status = 500
+        else:
+            status = 400
+    rid = obj.get("request_id") or response.get("request_id")
+    flat = {"code": code, "message": error.get("message"), "request_id": rid if isinstance(rid, str) else None}
+    return error_from_body(status, flat, request_id=request_id, retry_after=retry_after, context=context)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 __all__ = ["Secret"]
 
 
@@ -9,12 +11,13 @@ class Secret:
     """Holds a secret string; ``repr``/``str`` mask it. Use :meth:`get_secret_value` to read it."""
 
     __slots__ = ("_value",)
+    _value: str
 
     def __init__(self, value: str) -> None:
         object.__setattr__(self, "_value", value)
 
     def get_secret_value(self) -> str:
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def __repr__(self) -> str:
         return "Secret('**********')"
@@ -30,7 +33,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         # Pickling would write the key in clear to wherever the pickle goes.
         raise TypeError("Secret values cannot be pickled")
 

@@ -35,7 +35,7 @@ class SSEEvent:
         decoder reads it, and decoding a fresh ``id:N`` per frame is measurable per-event cost."""
         value = self._id
         if value.__class__ is bytes:
-            value = self._id = value.decode("utf-8", "replace")  # type: ignore[union-attr]
+            value = self._id = value.decode("utf-8", "replace")
         return value  # type: ignore[return-value]
 
     def __repr__(self) -> str:

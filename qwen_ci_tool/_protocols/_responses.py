@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ErrorContext, error_from_body
+from .._errors import ErrorContext, failure_error
 from .._types import (
     AnswerDelta,
     CodeRunUpdated,
@@ -123,14 +123,7 @@ class ResponsesDecoder(DecoderBase):
         events.append(CodeRunUpdated(index, code, output, container if isinstance(container, str) else None, is_new=new))
 
     def _failure(self, obj: dict[str, Any], status: int | None) -> Exception:
-        response = obj.get("response") if isinstance(obj.get("response"), dict) else obj
-        error = response.get("error") if isinstance(response.get("error"), dict) else obj
-        code = error.get("code")
-        if status is None:
-            # A failed response arrives with HTTP 200; a throttling code is a rate limit.
-            status = 429 if isinstance(code, str) and code.startswith("Throttling") else 500
-        body = {"code": code, "message": error.get("message"), "request_id": obj.get("request_id")}
-        return error_from_body(status, body, request_id=self._header_rid, context=self._context)
+        return failure_error(obj, status=status, request_id=self._header_rid, context=self._context)
 
 
 class ResponsesProtocol:
