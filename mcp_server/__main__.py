@@ -15,8 +15,15 @@ from collections.abc import Sequence
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 
-from ._http import AUTH_TOKEN_ENV, is_loopback
-from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, TOOL_NAME, create_server
+try:
+    from ._http import AUTH_TOKEN_ENV, is_loopback
+    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, TOOL_NAME, create_server
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a venv without the extra
+    if exc.name is None or not (exc.name == "mcp" or exc.name.startswith("mcp.")):
+        raise
+    # Run without the [mcp] extra: one line that says what to install, not a traceback.
+    sys.stderr.write("qwen-ci-mcp needs the MCP SDK, an optional extra: pip install 'qwen-ci-tool[mcp]'\n")
+    sys.exit(2)
 
 __all__ = ["build_parser", "main"]
 

@@ -18,3 +18,17 @@ def test_the_console_script_points_at_the_entry_point() -> None:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["qwen-ci-mcp"] == "mcp_server.__main__:main"
     assert callable(main)
+
+
+def test_without_the_mcp_extra_the_command_says_what_to_install_in_one_line() -> None:
+    import subprocess
+    import sys
+
+    # sys.modules["mcp"] = None makes every `import mcp` fail as if the extra were not installed.
+    code = "import sys, runpy; sys.modules['mcp'] = None; sys.argv = ['qwen-ci-mcp']; runpy.run_module('mcp_server', run_name='__main__')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "qwen-ci-mcp needs the MCP SDK, an optional extra: pip install 'qwen-ci-tool[mcp]'"
+    library = "import sys; sys.modules['mcp'] = None\nfrom mcp_server import create_server"
+    proc = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1 and "pip install 'qwen-ci-tool[mcp]'" in proc.stderr
