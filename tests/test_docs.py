@@ -73,3 +73,17 @@ def test_the_streaming_example_runs_and_shows_the_stages(emu: Emulator) -> None:
     proc = _run_example("streaming.py", emu)
     assert proc.returncode == 0, proc.stderr
     assert "[running code #2]" in proc.stdout and "2.338016430028866e+47" in proc.stdout
+
+
+def test_the_python_api_example_runs(emu: Emulator) -> None:
+    proc = _run_example("python_api.py", emu)
+    assert proc.returncode == 0, proc.stderr
+    assert "StreamStarted" in proc.stdout and "Completed" in proc.stdout and SEED_ANSWER in proc.stdout
+
+
+def test_the_emulator_example_runs_and_shows_faults(emu: Emulator) -> None:
+    proc = _run_example("emulator.py", emu)
+    assert proc.returncode == 0, proc.stderr
+    assert "throttled: Throttling.RateQuota" in proc.stdout
+    assert "StreamInterruptedError - partial answer: 123 to the power of 21" in proc.stdout
+    assert proc.stdout.rstrip().endswith(SEED_ANSWER)
