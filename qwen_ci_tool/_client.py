@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import socket
 import ssl
 import threading
@@ -83,25 +84,69 @@ class _ClientBase:
         return f"{type(self).__name__}(base_url={s.base_url!r}, protocol={s.protocol!r}, model={s.model!r}, api_key={key})"
 
 
-def _start_watchdog(response: httpx.Response, delay: float) -> threading.Timer | None:
-    """Shut the socket down when the total deadline passes, so a blocked read returns at once.
+class _Watch:
+    __slots__ = ("active", "deadline", "sock")
 
-    A sync read cannot be cancelled; shutting the socket wakes it. Without a real socket (an
-    injected mock transport) the deadline is still checked between chunks.
+    def __init__(self, deadline: float, sock: socket.socket) -> None:
+        self.deadline = deadline
+        self.sock = sock
+        self.active = True
+
+    def __lt__(self, other: _Watch) -> bool:
+        return self.deadline < other.deadline
+
+    def cancel(self) -> None:
+        self.active = False  # dropped lazily by the watchdog thread
+
+
+class _Watchdog:
+    """Shuts a socket down when its call's total deadline passes, so a blocked sync read returns.
+
+    A sync read cannot be cancelled; shutting the socket wakes it. One daemon thread serves every
+    sync call in the process (a timer thread per call would cost more than the call's parsing).
     """
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if not isinstance(sock, socket.socket):
-        return None
 
-    def fire() -> None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[_Watch] = []
+        self._thread: threading.Thread | None = None
 
-    timer = threading.Timer(max(delay, 0.0), fire)
-    timer.daemon = True
-    timer.start()
-    return timer
+    def watch(self, response: httpx.Response, delay: float) -> _Watch | None:
+        # Without a real socket (an injected mock transport) the deadline is still checked
+        # between chunks by the loop itself.
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return None
+        watch = _Watch(time.monotonic() + max(delay, 0.0), sock)
+        with self._cond:
+            heapq.heappush(self._heap, watch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="qwen-ci-deadlines", daemon=True)
+                self._thread.start()
+            if self._heap[0] is watch:
+                self._cond.notify()
+        return watch
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and not self._heap[0].active:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0].deadline - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                due = heapq.heappop(self._heap)
+            if due.active:
+                with contextlib.suppress(OSError):
+                    due.sock.shutdown(socket.SHUT_RDWR)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _read_capped(chunks: Iterator[bytes]) -> bytes:
@@ -225,7 +270,7 @@ class CodeInterpreter(_ClientBase):
                 raise state.response_error(
                     response.status_code, response.headers, _read_capped(response.iter_bytes())
                 )
-            watchdog = _start_watchdog(response, state.remaining())
+            watchdog = _WATCHDOG.watch(response, state.remaining())
             try:
                 for chunk in response.iter_bytes():
                     if state.expired():

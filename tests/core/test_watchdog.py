@@ -1,0 +1,52 @@
+"""The sync total-deadline watchdog: one thread, sockets shut in deadline order, cancels honoured."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from qwen_ci_tool._client import _Watchdog
+
+
+class _Stream:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.sock if name == "socket" else None
+
+
+class _Response:
+    def __init__(self, sock: socket.socket | None) -> None:
+        self.extensions = {"network_stream": _Stream(sock)} if sock is not None else {}
+
+
+def _blocked_read_returns(sock: socket.socket) -> bool:
+    """True when a read that would block forever returns because the socket was shut down."""
+    sock.settimeout(5)
+    return sock.recv(1) == b""
+
+
+def test_due_sockets_are_shut_and_cancelled_ones_are_left_alone() -> None:
+    dog = _Watchdog()
+    kept_a, kept_b = socket.socketpair()
+    early_a, early_b = socket.socketpair()
+    late_a, late_b = socket.socketpair()
+    try:
+        kept = dog.watch(_Response(kept_a), 0.1)  # type: ignore[arg-type]
+        assert kept is not None
+        kept.cancel()
+        dog.watch(_Response(early_a), 0.05)  # type: ignore[arg-type]
+        dog.watch(_Response(late_a), 0.3)  # type: ignore[arg-type]
+        assert _blocked_read_returns(early_a)
+        assert _blocked_read_returns(late_a)  # by now the cancelled deadline has passed too
+        kept_b.sendall(b"x")
+        kept_a.settimeout(5)
+        assert kept_a.recv(1) == b"x", "a cancelled watch does not shut its socket"
+    finally:
+        for s in (kept_a, kept_b, early_a, early_b, late_a, late_b):
+            s.close()
+
+
+def test_without_a_real_socket_nothing_is_watched() -> None:
+    assert _Watchdog().watch(_Response(None), 0.1) is None  # type: ignore[arg-type]
