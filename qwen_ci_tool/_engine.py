@@ -127,27 +127,25 @@ class CallState:
         self.deadline = self.started_at + settings.total_timeout
         self.attempt = 0
         self.committed = False
+        self.result: CodeInterpreterResult | None = None
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """Per-attempt state, from a clean slate."""
         self.done = False
         self.first_event_at: float | None = None
-        self.result: CodeInterpreterResult | None = None
         self._parser = SSEParser()
         self._decoder: Decoder | None = None
         self._header_rid: str | None = None
         self._pending: list[StreamEvent] = []
-        self.acc = Accumulator(model=settings.model, protocol=settings.protocol)
+        self.acc = Accumulator(model=self.settings.model, protocol=self.settings.protocol)
 
     # --- attempts and time ----------------------------------------------------------------
 
     def begin_attempt(self) -> None:
         """Start (or restart, before anything was committed) an attempt from a clean slate."""
         self.attempt += 1
-        self._parser = SSEParser()
-        self._decoder = None
-        self._header_rid = None
-        self._pending = []
-        self.done = False
-        self.first_event_at = None
-        self.acc = Accumulator(model=self.settings.model, protocol=self.settings.protocol)
+        self._fresh()
         logger.debug(
             "qwen_ci_tool: POST %s model=%s attempt=%d", self.request.url, self.settings.model, self.attempt
         )
