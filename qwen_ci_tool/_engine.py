@@ -279,7 +279,7 @@ class CallState:
         if decoder.finish_reason is None:
             raise StreamInterruptedError(
                 "The stream ended before the service finished (no finish reason): the connection was "
-                "closed early. What arrived is in .partial; retry for a full answer.",
+                "closed early. What arrived so far is kept as a partial result; retry for a full answer.",
                 request_id=self.acc.request_id or self._header_rid,
             )
         result = self.acc.build(finish_reason=decoder.finish_reason, timings=self._timings())
@@ -323,7 +323,7 @@ class CallState:
             if self.first_event_at is not None:
                 err = StreamInterruptedError(
                     f"The connection broke in the middle of the stream ({exc or type(exc).__name__}). "
-                    "What arrived is in .partial; retry for a full answer."
+                    "What arrived so far is kept as a partial result; retry for a full answer."
                 )
             else:
                 err = APIConnectionError(
