@@ -53,6 +53,12 @@ async def test_the_seed_question_is_answered_over_every_protocol(mode: str, prot
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_the_two_run_conversation_over_openai_answers_without_code(mode: str, emu: Emulator) -> None:
+    result = await ask(mode, emu, TWO_RUN_QUESTION, protocol="openai")
+    assert "2.338016430028866e+47" in result.answer and result.code_runs == () and result.status == "completed"
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("protocol", ["dashscope", "responses"])
 async def test_two_code_runs_arrive_in_order_with_the_placeholder_filled(mode: str, protocol: str, emu: Emulator) -> None:
     result = await ask(mode, emu, TWO_RUN_QUESTION, protocol=protocol)
