@@ -323,18 +323,24 @@ class DashScopeSDK(Contender):
         dashscope.base_http_api_url = base + "/api/v1"
         self.generation = dashscope.Generation
 
+    def stream(self) -> Iterator[Any]:
+        """The SDK's streaming call, as its users write it; yields the SDK's chunks."""
+        return iter(
+            self.generation.call(
+                model=MODEL,
+                messages=[{"role": "user", "content": SEED_QUESTION}],
+                enable_code_interpreter=True,
+                enable_thinking=True,
+                result_format="message",
+                stream=True,
+                incremental_output=True,
+                api_key=API_KEY,
+            )
+        )
+
     def call(self) -> int:
         n = 0
-        for chunk in self.generation.call(
-            model=MODEL,
-            messages=[{"role": "user", "content": SEED_QUESTION}],
-            enable_code_interpreter=True,
-            enable_thinking=True,
-            result_format="message",
-            stream=True,
-            incremental_output=True,
-            api_key=API_KEY,
-        ):
+        for chunk in self.stream():
             if chunk.status_code != 200:
                 raise RuntimeError(f"dashscope SDK got {chunk.status_code}: {chunk.message}")
             n += 1
@@ -516,4 +522,20 @@ def script_main(doc: str, title: str, run: Callable[[bool], Any], render: Callab
     print(render(data))
     if args.json:
         print(json.dumps(data, indent=1))
+
+
+def mcp_stdio_params(base: str, *extra: str) -> Any:
+    """How a client starts our MCP server over stdio against the emulator at *base*."""
+    from mcp import StdioServerParameters
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": root,
+        "DASHSCOPE_API_KEY": API_KEY,
+        "DASHSCOPE_HTTP_BASE_URL": base + "/api/v1",
+    }
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0", *extra], env=env, cwd=root
+    )
 

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +31,7 @@ from ._common import (
     OpenAISDK,
     Unavailable,
     logging_kept,
+    mcp_stdio_params,
     percentile,
     script_main,
     table,
@@ -103,16 +103,7 @@ def _sdk(cls: type) -> Runner:
             seen: list[float] = []
             # The SDK contenders count chunks; note the time of each one instead.
             if isinstance(c, DashScopeSDK):
-                chunks = c.generation.call(
-                    model=MODEL,
-                    messages=[{"role": "user", "content": SEED_QUESTION}],
-                    enable_code_interpreter=True,
-                    enable_thinking=True,
-                    result_format="message",
-                    stream=True,
-                    incremental_output=True,
-                    api_key=API_KEY,
-                )
+                chunks = c.stream()
             else:
                 chunks = c.client.chat.completions.create(
                     model=MODEL,
@@ -141,19 +132,9 @@ def _mcp(stdio: bool) -> Runner:
 
             async with contextlib.AsyncExitStack() as stack:
                 if stdio:
-                    from mcp import StdioServerParameters
                     from mcp.client.stdio import stdio_client
 
-                    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-                    env = {
-                        "PATH": os.environ.get("PATH", ""),
-                        "PYTHONPATH": root,
-                        "DASHSCOPE_API_KEY": API_KEY,
-                        "DASHSCOPE_HTTP_BASE_URL": base + "/api/v1",
-                    }
-                    params = StdioServerParameters(
-                        command=sys.executable, args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0"], env=env, cwd=root
-                    )
+                    params = mcp_stdio_params(base)
                     errlog = stack.enter_context(open(os.devnull, "w"))
                     client = await stack.enter_async_context(Client(stdio_client(params, errlog=errlog), mode="legacy"))
                 else:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, logging_kept, ratio, script_main, table
+from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, logging_kept, mcp_stdio_params, ratio, script_main, table
 from ._server import ServerProcess
 
 TITLE = "4. MCP and LangChain layers over the core"
@@ -103,19 +102,10 @@ def mcp_memory(base: str, calls: int, warmup: int) -> tuple[list[float], list[fl
 
 
 def mcp_stdio(base: str, calls: int, warmup: int, *extra: str) -> tuple[list[float], list[float]]:
-    from mcp import Client, StdioServerParameters
+    from mcp import Client
     from mcp.client.stdio import stdio_client
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": root,
-        "DASHSCOPE_API_KEY": API_KEY,
-        "DASHSCOPE_HTTP_BASE_URL": base + "/api/v1",
-    }
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0", *extra], env=env, cwd=root
-    )
+    params = mcp_stdio_params(base, *extra)
 
     async def main() -> tuple[list[float], list[float]]:
         with open(os.devnull, "w") as errlog:
