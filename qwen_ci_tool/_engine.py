@@ -138,6 +138,7 @@ class CallState:
         self._decoder: Decoder | None = None
         self._header_rid: str | None = None
         self._pending: list[StreamEvent] = []
+        self._unrecorded: list[bytes] = []
         self.acc = Accumulator(model=self.settings.model, protocol=self.settings.protocol)
 
     # --- attempts and time ----------------------------------------------------------------
@@ -223,7 +224,11 @@ class CallState:
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Bytes in, events out (only once content has begun; see :meth:`_commit`)."""
         if self._record is not None:
-            self._record.write(chunk)
+            if self.committed:
+                self._record.write(chunk)
+            else:
+                # Held until this attempt commits: a retried attempt leaves nothing in the recording.
+                self._unrecorded.append(chunk)
         decoder = self._decoder
         assert decoder is not None
         apply = self.acc.apply
@@ -249,14 +254,22 @@ class CallState:
         self._pending += events
         if any(isinstance(e, _CONTENT_EVENTS) for e in events):
             self.committed = True
+            self._flush_record()
             events, self._pending = self._pending, []
             return events
         return []
+
+    def _flush_record(self) -> None:
+        if self._record is not None:
+            for chunk in self._unrecorded:
+                self._record.write(chunk)
+        self._unrecorded = []
 
     def finish(self) -> list[StreamEvent]:
         """End of body: the last events and :class:`Completed`, or the error saying what broke."""
         decoder = self._decoder
         assert decoder is not None
+        self._flush_record()
         tail: list[StreamEvent] = []
         try:
             for sse in self._parser.close():

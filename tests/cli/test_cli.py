@@ -151,3 +151,16 @@ def test_the_emulator_command_serves_until_stopped() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_retried_attempt_leaves_nothing_in_the_recording(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    from qwen_ci_tool import _constants
+
+    monkeypatch.setattr(_constants, "INITIAL_RETRY_DELAY", 0.0)
+    emu.add_fault(Fault.error_event(after_events=0, code="Throttling.RateQuota", status=429))
+    path = tmp_path / "run.sse"
+    code, _, _ = cli("ask", "--record", str(path), "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 0 and len(emu.requests) == 2
+    data = path.read_bytes()
+    assert b"Throttling" not in data and data.count(b"id:1\n") == 1 and data.startswith(b"id:1\nevent:result\n")
