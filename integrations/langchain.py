@@ -276,7 +276,7 @@ class CodeInterpreterRunnable(_Settings, RunnableSerializable[CodeInterpreterInp
     async def astream(
         self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[dict[str, Any]]:
-        async with contextlib.aclosing(self.atransform(_aiter_one(input), config, **kwargs)) as chunks:
+        async with contextlib.aclosing(self.atransform(_aiter_one(input), config, **kwargs)) as chunks:  # type: ignore[type-var]
             async for chunk in chunks:
                 yield chunk
 
