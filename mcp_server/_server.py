@@ -11,7 +11,7 @@ SDK cancels the handler's scope, which closes the core's stream and with it the 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Unpack
 
 import anyio
 import httpx
@@ -32,6 +32,7 @@ from qwen_ci_tool import (
     __version__,
 )
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._config import ClientSettings
 from qwen_ci_tool._render import result_markdown
 
 from ._schema import CodeInterpreterResultModel
@@ -286,20 +287,12 @@ class _Runner:
 
 def create_server(
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    region: str | None = None,
-    protocol: str | None = None,
-    model: str | None = None,
-    connect_timeout: float | None = None,
-    idle_timeout: float | None = None,
-    total_timeout: float | None = None,
-    max_retries: int | None = None,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
     http_client: httpx.AsyncClient | None = None,
     log_level: str = "INFO",
+    **settings: Unpack[ClientSettings],
 ) -> MCPServer:
     """Build the MCP server with its one tool.
 
@@ -316,18 +309,7 @@ def create_server(
         )
     if not heartbeat_interval > 0:
         raise ConfigurationError(f"heartbeat_interval must be positive, got {heartbeat_interval!r}.")
-    client = AsyncCodeInterpreter(
-        api_key=api_key,
-        base_url=base_url,
-        region=region,
-        protocol=protocol,
-        model=model,
-        connect_timeout=connect_timeout,
-        idle_timeout=idle_timeout,
-        total_timeout=total_timeout,
-        max_retries=max_retries,
-        http_client=http_client,
-    )
+    client = AsyncCodeInterpreter(http_client=http_client, **settings)
     runner = _Runner(
         client, max_concurrency=max_concurrency, max_output_chars=max_output_chars, heartbeat=heartbeat_interval
     )
