@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="ask a question; stages stream live, the result is printed at the end")
-    ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?")')
+    ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input')
     ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
     ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
     ask.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
@@ -256,12 +256,20 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:
         if args.command == "ask":
+            if args.question == "-":  # a long task with its data: `qwen-ci ask - < task.txt`
+                args.question = (stdin or sys.stdin).read()
             return _ask(args, stdout, stderr)
         if args.command == "models":
             return _models(stdout)

@@ -164,3 +164,9 @@ def test_a_retried_attempt_leaves_nothing_in_the_recording(emu: Emulator, tmp_pa
     assert code == 0 and len(emu.requests) == 2
     data = path.read_bytes()
     assert b"Throttling" not in data and data.count(b"id:1\n") == 1 and data.startswith(b"id:1\nevent:result\n")
+
+
+def test_a_dash_reads_the_question_from_standard_input() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["ask", "--emulator", "--json", "-"], stdin=io.StringIO(SEED_QUESTION + "\n"), stdout=out, stderr=err)
+    assert code == 0 and SEED_ANSWER in json.loads(out.getvalue())["answer"]
