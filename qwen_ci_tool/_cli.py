@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
     ask.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
     ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
+    ask.add_argument(
+        "--export",
+        metavar="FILE",
+        help="also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
+        "written for a partial result too",
+    )
     ask.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
 
     emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
@@ -165,7 +171,24 @@ def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdou
     stdout.flush()
 
 
+_EXPORTS = (".py", ".ipynb", ".md")
+
+
+def _export(result: CodeInterpreterResult, path: str, stderr: IO[str]) -> None:
+    if path.endswith(".py"):
+        text = result.to_script()
+    elif path.endswith(".ipynb"):
+        text = json.dumps(result.to_notebook(), ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = result.to_markdown(include_reasoning=True)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    stderr.write(f"Wrote {path}.\n")
+
+
 def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    if args.export and not args.export.endswith(_EXPORTS):
+        raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
     settings = _settings_from(args)
     with _maybe_emulator(args.emulator) as emulator_url:
         if emulator_url is not None:
@@ -193,12 +216,16 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 result = stream.get_final_result()
         except QwenCIError as err:
             live.close()
+            if args.export and err.partial is not None:
+                _export(err.partial, args.export, stderr)
             return _report_error(err, args, stdout, stderr)
         finally:
             live.close()
             if record is not None:
                 record.close()
     _print_result(result, args, stdout)
+    if args.export:
+        _export(result, args.export, stderr)
     if result.status != "completed":
         stderr.write(
             f"warning: the answer is incomplete (finish reason: {result.finish_reason}). "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._types import CodeInterpreterResult, Usage
 
-__all__ = ["result_markdown", "usage_line"]
+__all__ = ["result_markdown", "result_notebook", "result_script", "usage_line"]
 
 _NO_CODE = "The OpenAI-compatible protocol does not return the code the interpreter ran (use protocol 'dashscope' or 'responses')."
 _NO_OUTPUT = "output not returned by this protocol (only 'responses' returns it)"
@@ -61,3 +61,66 @@ def result_markdown(
         note = f"\n\n[truncated: {len(text) - max_chars:,} more characters; the full record is in the structured result]\n"
         text = text[: max(0, max_chars - len(note))] + note
     return text
+
+
+def _provenance(result: CodeInterpreterResult) -> str:
+    rid = f", request id {result.request_id}" if result.request_id else ""
+    return f"Qwen code interpreter run: model {result.model} via {result.protocol}{rid}; status {result.status}."
+
+
+def _comment(text: str) -> str:
+    return "\n".join(f"# {line}".rstrip() for line in text.strip().splitlines())
+
+
+def result_script(result: CodeInterpreterResult) -> str:
+    """The run as a Python script: the code runs in order, reasoning and answer as comments.
+
+    Re-run it locally to check a hosted result (the printed output, where the protocol returned
+    it, is kept as a comment below each run to compare with).
+    """
+    parts = [_comment(_provenance(result))]
+    runs = {run.index: run for run in result.code_runs}
+    for step in result.steps:
+        if step.kind == "reasoning" and step.text.strip():
+            parts.append(_comment("Reasoning:\n" + step.text))
+        elif step.kind == "code" and step.code_run in runs:
+            run = runs[step.code_run]
+            block = f"# --- code run #{run.index + 1} ---\n{run.code.rstrip()}"
+            if run.output is not None:
+                block += "\n" + _comment("Output (as the remote sandbox printed it):\n" + (run.output or "(nothing)"))
+            parts.append(block)
+    if not result.code_runs and not result.code_returned:
+        parts.append(_comment(_NO_CODE))
+    parts.append(_comment("Answer:\n" + (result.answer or "(no answer text)")))
+    return "\n\n".join(parts) + "\n"
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def result_notebook(result: CodeInterpreterResult) -> dict[str, Any]:
+    """The run as a Jupyter notebook (nbformat 4): reasoning and answer as Markdown cells, each code
+    run as a code cell whose output is what the remote sandbox printed, where known."""
+    cells: list[dict[str, Any]] = [{"cell_type": "markdown", "metadata": {}, "source": _lines(_provenance(result))}]
+    runs = {run.index: run for run in result.code_runs}
+    for step in result.steps:
+        if step.kind == "reasoning" and step.text.strip():
+            quoted = "\n".join(f"> {line}" for line in step.text.strip().splitlines())
+            cells.append({"cell_type": "markdown", "metadata": {}, "source": _lines("**Reasoning**\n\n" + quoted)})
+        elif step.kind == "code" and step.code_run in runs:
+            run = runs[step.code_run]
+            outputs = [] if run.output is None else [{"output_type": "stream", "name": "stdout", "text": _lines(run.output)}]
+            cells.append(
+                {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs, "source": _lines(run.code)}
+            )
+    cells.append({"cell_type": "markdown", "metadata": {}, "source": _lines("## Answer\n\n" + (result.answer or "_(no answer text)_"))})
+    return {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }

@@ -154,6 +154,19 @@ class CodeInterpreterResult:
 
         return result_markdown(self, include_reasoning=include_reasoning)
 
+    def to_script(self) -> str:
+        """The run as a Python script (code runs in order; reasoning, output and answer as comments),
+        to re-run the model's code locally."""
+        from ._render import result_script
+
+        return result_script(self)
+
+    def to_notebook(self) -> dict[str, Any]:
+        """The run as a Jupyter notebook dict (nbformat 4; ``json.dump`` it to a ``.ipynb`` file)."""
+        from ._render import result_notebook
+
+        return result_notebook(self)
+
     def __str__(self) -> str:
         return self.answer
 

@@ -170,3 +170,32 @@ def test_a_dash_reads_the_question_from_standard_input() -> None:
     out, err = io.StringIO(), io.StringIO()
     code = main(["ask", "--emulator", "--json", "-"], stdin=io.StringIO(SEED_QUESTION + "\n"), stdout=out, stderr=err)
     assert code == 0 and SEED_ANSWER in json.loads(out.getvalue())["answer"]
+
+
+def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path) -> None:
+    script, notebook, markdown = tmp_path / "run.py", tmp_path / "run.ipynb", tmp_path / "run.md"
+    for path in (script, notebook, markdown):
+        code, _, err = cli("ask", "--emulator", "--protocol", "responses", "--export", str(path), TWO_RUN_QUESTION)
+        assert code == 0 and f"Wrote {path}" in err
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
+    source = script.read_text()
+    assert "123**23\n" in source and "# 2.338016430028866e+47" in source and "# Answer:" in source
+    nb = json.loads(notebook.read_text())
+    code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert nb["nbformat"] == 4 and ["".join(c["source"]) for c in code_cells] == ["123**23", "1169008215014432917465348578887506800769541157267 / 5"]
+    assert "".join(code_cells[1]["outputs"][0]["text"]) == "2.338016430028866e+47"
+    assert "## Reasoning" in markdown.read_text() and "2.338016430028866e+47" in markdown.read_text()
+
+
+def test_export_of_a_broken_stream_keeps_the_partial(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    emu.add_fault(Fault.drop(after_events=48))
+    path = tmp_path / "partial.py"
+    code, _, _ = cli("ask", "--export", str(path), "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 1 and "123**21" in path.read_text() and "status incomplete" in path.read_text()
+
+
+def test_export_to_an_unknown_kind_of_file_is_refused_before_asking() -> None:
+    code, _, err = cli("ask", "--emulator", "--export", "run.docx", SEED_QUESTION)
+    assert code == 2 and ".py, .ipynb, .md" in err
