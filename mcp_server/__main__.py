@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     core.add_argument("--region", choices=tuple(C.REGION_ROOTS), help=f"default: {C.DEFAULT_REGION}")
     core.add_argument("--protocol", choices=("dashscope", "openai", "responses"), help=f"default: {C.DEFAULT_PROTOCOL}")
     core.add_argument("--model", help=f"default: {C.DEFAULT_MODEL}")
+    core.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
     core.add_argument("--idle-timeout", type=float, help=f"seconds of upstream silence allowed (default {C.DEFAULT_IDLE_TIMEOUT:g})")
     core.add_argument("--total-timeout", type=float, help=f"seconds per call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
     core.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
@@ -124,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             protocol=args.protocol,
             model=args.model,
+            connect_timeout=args.connect_timeout,
             idle_timeout=args.idle_timeout,
             total_timeout=args.total_timeout,
             max_retries=args.max_retries,

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 import mcp_server
 from mcp_server.__main__ import main
 
@@ -32,3 +34,12 @@ def test_without_the_mcp_extra_the_command_says_what_to_install_in_one_line() ->
     library = "import sys; sys.modules['mcp'] = None\nfrom mcp_server import create_server"
     proc = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1 and "pip install 'qwen-ci-tool[mcp]'" in proc.stderr
+
+
+def test_the_command_hands_each_timeout_to_the_core_which_validates_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from mcp_server.__main__ import main
+
+    for flag in ("--connect-timeout", "--idle-timeout", "--total-timeout"):
+        assert main([flag, "-1"]) == 2
+        name = flag.removeprefix("--").replace("-", "_")
+        assert f"{name} must be a positive number" in capsys.readouterr().err
