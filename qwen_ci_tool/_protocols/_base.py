@@ -112,6 +112,15 @@ class DecoderBase:
         self.finish_reason: str | None = None
         self.done = False
 
+    def _object(self, data: bytes) -> dict[str, Any] | None:
+        """The event's JSON object; None for the ``[DONE]`` end marker (which sets ``done``) and for
+        a payload that is not an object (ignored, for forward compatibility)."""
+        if data == b"[DONE]":
+            self.done = True
+            return None
+        obj = loads(data)
+        return obj if isinstance(obj, dict) else None
+
     def _start(self, request_id: Any, protocol: str) -> StreamStarted:
         self._started = True
         rid = request_id if isinstance(request_id, str) and request_id else self._header_rid

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._constants import CHAT_COMPLETIONS_PATH
 from .._errors import ErrorContext, error_from_body
 from .._types import AnswerDelta, ReasoningDelta, StreamEvent, Usage, UsageUpdated
-from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, loads, text_of
+from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -28,12 +28,8 @@ class ChatDecoder(DecoderBase):
     __slots__ = ()
 
     def decode(self, sse: SSEEvent) -> list[StreamEvent]:
-        data = sse.data
-        if data == b"[DONE]":
-            self.done = True
-            return []
-        obj = loads(data)
-        if not isinstance(obj, dict):
+        obj = self._object(sse.data)
+        if obj is None:
             return []
         if "error" in obj or sse.event == "error" or sse.status is not None:
             raise error_from_body(

@@ -18,7 +18,7 @@ from .._types import (
     Usage,
     UsageUpdated,
 )
-from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, loads, text_of
+from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -58,12 +58,8 @@ class ResponsesDecoder(DecoderBase):
         self._codes: dict[int, str] = {}
 
     def decode(self, sse: SSEEvent) -> list[StreamEvent]:
-        data = sse.data
-        if data == b"[DONE]":
-            self.done = True
-            return []
-        obj = loads(data)
-        if not isinstance(obj, dict):
+        obj = self._object(sse.data)
+        if obj is None:
             return []
         kind = obj.get("type") or sse.event
         events: list[StreamEvent] = []
