@@ -14,9 +14,13 @@ from collections.abc import Sequence
 
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._config import resolve_settings
 
 try:
-    from ._http import AUTH_TOKEN_ENV, is_loopback
+    from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials, TokenFileError
+    from ._http import is_loopback
+    from ._logs import LOG_FORMATS, Redactor, configure_logging
+    from ._ops import ContextFilter
     from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, TOOL_NAME, create_server
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a venv without the extra
     if exc.name is None or not (exc.name == "mcp" or exc.name.startswith("mcp.")):
@@ -54,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"bearer token HTTP clients must send (or set {AUTH_TOKEN_ENV}; the variable keeps it out of `ps`)",
     )
     net.add_argument(
+        "--auth-token-file",
+        default=None,
+        metavar="PATH",
+        help=f"file of 'name:token' lines, one per client (or set {AUTH_TOKEN_FILE_ENV}); the name labels logs "
+        "and metrics; re-read on SIGHUP",
+    )
+    net.add_argument(
         "--allowed-host",
         action="append",
         default=[],
@@ -83,19 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"cap on the text returned to the model (default {DEFAULT_MAX_OUTPUT_CHARS})",
     )
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
+    p.add_argument(
+        "--log-format", default="text", choices=LOG_FORMATS, help="stderr lines: text, or one JSON object a line"
+    )
     return p
-
-
-def _configure_logging(level: str) -> None:
-    # Plain one-line records on stderr (stdout is the protocol channel). Set before the server is
-    # built, so the SDK's own logging set-up (rich, wrapped lines) leaves it alone.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # One line per upstream HTTP request would drown the server's own lines.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 def _fail(message: str) -> int:
@@ -106,19 +108,29 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level)
-    token = args.auth_token if args.auth_token is not None else os.environ.get(AUTH_TOKEN_ENV)
-    token = token.strip() if token else None
+    credentials: Credentials | None = None
     if args.transport == "streamable-http":
-        if not is_loopback(args.host) and not token:
+        try:
+            credentials = _credentials(args)
+        except (ValueError, ConfigurationError) as exc:
+            return _fail(str(exc))
+        if not is_loopback(args.host) and credentials is None:
             return _fail(
                 f"refusing to listen on {args.host} without a bearer token: pass --auth-token or set "
-                f"{AUTH_TOKEN_ENV} (or bind 127.0.0.1)."
+                f"{AUTH_TOKEN_ENV}, or give a token file (--auth-token-file or {AUTH_TOKEN_FILE_ENV}) "
+                "(or bind 127.0.0.1)."
             )
-        if token is not None and (not token.isascii() or not token.isprintable() or " " in token):
-            return _fail("the auth token must be printable ASCII without spaces.")
         if not 0 <= args.port <= 65535:
             return _fail(f"--port must be between 0 and 65535, got {args.port}.")
+    try:
+        key = resolve_settings().api_key
+    except ConfigurationError:
+        key = None  # create_server below reports the bad key; nothing to mask
+    redact = Redactor(
+        [key.get_secret_value()] if key is not None else [],
+        credentials.secrets if credentials is not None else None,
+    )
+    configure_logging(args.log_level, args.log_format, redact, ContextFilter())
     try:
         server = create_server(
             base_url=args.base_url,
@@ -150,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     server,
                     host=args.host,
                     port=args.port,
-                    auth_token=token,
+                    credentials=credentials,
                     allowed_hosts=args.allowed_host,
                     log_level="warning" if args.log_level != "DEBUG" else "info",
                 )
@@ -160,10 +172,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _credentials(args: argparse.Namespace) -> Credentials | None:
+    """The HTTP bearer tokens: one shared token or a token file (not both), or none."""
+    token = args.auth_token if args.auth_token is not None else os.environ.get(AUTH_TOKEN_ENV)
+    token = token.strip() if token else None
+    path = args.auth_token_file or os.environ.get(AUTH_TOKEN_FILE_ENV) or None
+    if token and path:
+        raise ValueError(
+            f"give one shared token (--auth-token / {AUTH_TOKEN_ENV}) or a token file "
+            f"(--auth-token-file / {AUTH_TOKEN_FILE_ENV}), not both; add the shared token to the file as 'name:token'."
+        )
+    if path:
+        try:
+            return Credentials.from_file(path)
+        except TokenFileError as exc:
+            raise ValueError(str(exc)) from None
+    if token is not None and (not token.isascii() or not token.isprintable() or " " in token):
+        raise ValueError("the auth token must be printable ASCII without spaces.")
+    return Credentials.single(token) if token else None
+
+
 def _log_start(args: argparse.Namespace) -> None:
     # Built from the same settings the server uses; the key is only ever reported as set or not.
-    from qwen_ci_tool._config import resolve_settings
-
     s = resolve_settings(base_url=args.base_url, region=args.region, protocol=args.protocol, model=args.model)
     logger.info(
         "%s %s: %s over %s; model %s via %s at %s",

@@ -6,21 +6,23 @@ notifications and cancellation still reach the tool (they do not with JSON respo
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
-import json
 import logging
+import signal
 import socket
 from collections.abc import Sequence
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
+
+from ._auth import AUTH_TOKEN_ENV, Credentials
+from ._ops import OpsMiddleware, ops_of
 
 __all__ = [
     "AUTH_TOKEN_ENV",
     "MAX_REQUEST_BODY_BYTES",
-    "BearerTokenMiddleware",
     "build_http_app",
     "is_loopback",
     "security_settings",
@@ -29,7 +31,6 @@ __all__ = [
 
 logger = logging.getLogger("mcp_server")
 
-AUTH_TOKEN_ENV = "QWEN_CI_MCP_AUTH_TOKEN"
 MCP_PATH = "/mcp"
 #: Largest request body accepted (413 above): a question is at most 500,000 characters, and JSON
 #: escaping can take up to 6 bytes per character.
@@ -83,52 +84,11 @@ def security_settings(host: str, allowed_hosts: Sequence[str] = ()) -> Transport
     )
 
 
-class BearerTokenMiddleware:
-    """Refuse HTTP requests without ``Authorization: Bearer <token>`` (401, constant-time compare)."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self._token = token.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan: start-up and shut-down pass straight through
-            await self.app(scope, receive, send)
-            return
-        header = b""
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                header = value
-                break
-        scheme, _, presented = header.partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(presented.strip(), self._token):
-            await self.app(scope, receive, send)
-            return
-        error = "invalid_token" if header else "missing_token"
-        body = json.dumps(
-            {
-                "error": error,
-                "error_description": "Send 'Authorization: Bearer <token>' with the token this server was "
-                f"started with (--auth-token or {AUTH_TOKEN_ENV}).",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b'Bearer realm="qwen-ci-mcp", error="invalid_token"'),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
 def build_http_app(
-    server: MCPServer, *, host: str, auth_token: str | None, allowed_hosts: Sequence[str] = ()
+    server: MCPServer, *, host: str, credentials: Credentials | None, allowed_hosts: Sequence[str] = ()
 ) -> ASGIApp:
-    """The ASGI app: the SDK's streamable HTTP app, behind the bearer check when a token is set."""
+    """The ASGI app: the SDK's streamable HTTP app behind the operator's routes and the bearer check
+    (when *credentials* are given), see ``_ops``."""
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -137,9 +97,13 @@ def build_http_app(
         transport_security=security_settings(host, allowed_hosts),
         host=host,
     )
-    if auth_token:
-        app = BearerTokenMiddleware(app, auth_token)
-    return app
+    return OpsMiddleware(app, ops_of(server), credentials)
+
+
+async def _reload_on_sighup(credentials: Credentials) -> None:
+    with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+        async for _ in signals:
+            credentials.reload()
 
 
 async def serve_http(
@@ -147,25 +111,35 @@ async def serve_http(
     *,
     host: str,
     port: int,
-    auth_token: str | None,
+    credentials: Credentials | None,
     allowed_hosts: Sequence[str] = (),
     log_level: str = "warning",
 ) -> None:
-    """Serve until cancelled or interrupted. The caller has already checked the token rule."""
+    """Serve until cancelled or interrupted. The caller has already checked the token rule.
+
+    A token file (``credentials.path``) is read again on SIGHUP.
+    """
     import uvicorn
 
-    app = build_http_app(server, host=host, auth_token=auth_token, allowed_hosts=allowed_hosts)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), access_log=False, lifespan="on")
+    app = build_http_app(server, host=host, credentials=credentials, allowed_hosts=allowed_hosts)
+    # log_config=None: uvicorn's lines go through the server's own handler (text or JSON, secrets masked).
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=False, lifespan="on"
+    )
     # Bind before announcing: once the line is logged, connections queue (and --port 0 shows its port).
     sock = config.bind_socket()
     sock.listen(config.backlog)  # bind_socket only binds; listening now makes early connections queue
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    logger.info(
-        "qwen-ci-mcp: listening on http://%s:%d%s (%s)",
-        shown,
-        bound,
-        MCP_PATH,
-        "bearer token required" if auth_token else "no token; loopback only",
-    )
-    await uvicorn.Server(config).serve(sockets=[sock])
+    if credentials is None:
+        access = "no token; loopback only"
+    elif credentials.path is not None:
+        access = f"bearer tokens of {len(credentials.names)} clients from {credentials.path}, reloaded on SIGHUP"
+    else:
+        access = "bearer token required"
+    async with anyio.create_task_group() as tg:
+        if credentials is not None and credentials.path is not None:
+            tg.start_soon(_reload_on_sighup, credentials)
+        logger.info("qwen-ci-mcp: listening on http://%s:%d%s (%s)", shown, bound, MCP_PATH, access)
+        await uvicorn.Server(config).serve(sockets=[sock])
+        tg.cancel_scope.cancel()

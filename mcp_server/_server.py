@@ -35,6 +35,7 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import ClientSettings
 from qwen_ci_tool._render import result_markdown
 
+from ._ops import CallRecord, Ops, ops_of
 from ._schema import CodeInterpreterResultModel
 
 __all__ = [
@@ -162,9 +163,10 @@ class _Runner:
     """Shared per server: the core client, the concurrency slots and the limits."""
 
     def __init__(
-        self, client: AsyncCodeInterpreter, *, max_concurrency: int, max_output_chars: int, heartbeat: float
+        self, client: AsyncCodeInterpreter, ops: Ops, *, max_concurrency: int, max_output_chars: int, heartbeat: float
     ) -> None:
         self.client = client
+        self.ops = ops
         self.max_concurrency = max_concurrency
         self.max_output_chars = max_output_chars
         self.heartbeat = heartbeat
@@ -175,24 +177,30 @@ class _Runner:
         return key.redact(text) if key is not None else text
 
     async def call(self, question: str, include_reasoning: bool, ctx: Context) -> CallToolResult:
-        if self.client.settings.api_key is None:
-            logger.warning("%s called but %s is not set", TOOL_NAME, C.ENV_API_KEY)
-            return _text_result(NO_KEY_TEXT, is_error=True)
-        progress = _Progress(ctx, self.heartbeat)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(progress.heartbeat)
-            try:
-                outcome = await self._run(question, include_reasoning, progress)
-            finally:
-                tg.cancel_scope.cancel()
-        return outcome
+        with self.ops.track_call() as call:
+            if self.client.settings.api_key is None:
+                logger.warning("%s called but %s is not set", TOOL_NAME, C.ENV_API_KEY)
+                call.failed("ConfigurationError")
+                return _text_result(NO_KEY_TEXT, is_error=True)
+            progress = _Progress(ctx, self.heartbeat)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(progress.heartbeat)
+                try:
+                    outcome = await self._run(question, include_reasoning, progress, call)
+                finally:
+                    tg.cancel_scope.cancel()
+            return outcome
 
-    async def _run(self, question: str, include_reasoning: bool, progress: _Progress) -> CallToolResult:
+    async def _run(
+        self, question: str, include_reasoning: bool, progress: _Progress, call: CallRecord
+    ) -> CallToolResult:
+        call.waiting()
         if self.slots.value == 0:
             await progress.report(
                 "waiting for a free slot", f"waiting for a free slot (at most {self.max_concurrency} concurrent calls)"
             )
         async with self.slots:
+            call.running()
             await progress.report("sending the question to Qwen")
             tracker = StageTracker()
             try:
@@ -206,26 +214,20 @@ class _Runner:
                             await progress.report(stage)
                     result = await stream.get_final_result()
             except QwenCIError as err:
-                logger.info("%s failed: %s", TOOL_NAME, type(err).__name__)
+                call.failed(err)
                 return self._failure(err, include_reasoning)
             except Exception as exc:
                 # Not a service failure: a bug here. Its text is not shown (it could carry anything);
                 # the traceback goes to the server's log.
                 logger.exception("%s raised unexpectedly", TOOL_NAME)
+                call.failed(exc)
                 return _text_result(
                     f"The qwen-ci-mcp server failed unexpectedly ({type(exc).__name__}) while calling Qwen. "
                     "This is a bug in the server, not a problem with the question; its log (stderr) has "
                     "the details. Retrying may not help.",
                     is_error=True,
                 )
-        logger.info(
-            "%s finished: status=%s request_id=%s tokens=%d in %.1f s",
-            TOOL_NAME,
-            result.status,
-            result.request_id,
-            result.usage.total_tokens,
-            result.timings.total_time,
-        )
+        call.finished(result)
         return self._success(result, include_reasoning)
 
     def _success(self, result: CodeInterpreterResult, include_reasoning: bool) -> CallToolResult:
@@ -310,9 +312,6 @@ def create_server(
     if not heartbeat_interval > 0:
         raise ConfigurationError(f"heartbeat_interval must be positive, got {heartbeat_interval!r}.")
     client = AsyncCodeInterpreter(http_client=http_client, **settings)
-    runner = _Runner(
-        client, max_concurrency=max_concurrency, max_output_chars=max_output_chars, heartbeat=heartbeat_interval
-    )
 
     open_lifespans = 0
 
@@ -337,6 +336,14 @@ def create_server(
         lifespan=lifespan,
         subscriptions=False,  # the tool list never changes
         log_level=log_level,  # type: ignore[arg-type]
+    )
+
+    runner = _Runner(
+        client,
+        ops_of(server),
+        max_concurrency=max_concurrency,
+        max_output_chars=max_output_chars,
+        heartbeat=heartbeat_interval,
     )
 
     @server.tool(name=TOOL_NAME, title=TOOL_TITLE, description=TOOL_DESCRIPTION, annotations=ANNOTATIONS)
