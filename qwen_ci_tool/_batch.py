@@ -264,7 +264,13 @@ async def run_many_async(
                     task, ticket, value = finished
                     outcome = plan.settle(task, ticket, value, anyio.current_time())
                     if outcome is not None:
-                        yield outcome
+                        try:
+                            yield outcome
+                        except GeneratorExit:
+                            # Closed early (aclosing, break): a task group must not see
+                            # GeneratorExit, so cancel the calls in flight and end normally.
+                            group.cancel_scope.cancel()
+                            return
         finally:
             # Leaving early (break, cancellation): calls in flight are cancelled, their connections closed.
             group.cancel_scope.cancel()
