@@ -175,7 +175,7 @@ class BatchPlan:
         elif isinstance(value, Exception):
             signal = "failed"
         self.limiter.finish(ticket, now, signal, retry_after=getattr(value, "retry_after", None))
-        if signal == "rate_limited" and value.partial is None and error_retryable(value):  # type: ignore[union-attr]
+        if isinstance(value, RateLimitError) and value.partial is None and error_retryable(value):
             count = self._requeues.get(task.id, 0)
             if count < C.BATCH_MAX_REQUEUES:
                 self._requeues[task.id] = count + 1

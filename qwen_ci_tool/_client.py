@@ -338,21 +338,6 @@ class AsyncCodeInterpreterStream(_StreamBase):
     async def __anext__(self) -> StreamEvent:
         return await self._events.__anext__()
 
-    def run_many(
-        self,
-        tasks: Iterable[TaskInput],
-        *,
-        concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
-        limiter: AdaptiveLimiter | None = None,
-    ) -> AsyncIterator[BatchOutcome]:
-        """Run many tasks, at most ``concurrency`` at once; ``async for`` each outcome as it finishes.
-
-        The same tasks, outcomes and rate-limit behaviour as :meth:`CodeInterpreter.run_many`, in an
-        anyio task group. To stop early, iterate inside ``contextlib.aclosing(aci.run_many(...))``:
-        the calls in flight are then cancelled and their connections closed at once.
-        """
-        return run_many_async(self, tasks, limiter or AdaptiveLimiter(concurrency))
-
     async def aclose(self) -> None:
         """Stop reading and release the connection (safe to call twice)."""
         await self._events.aclose()  # type: ignore[attr-defined]
