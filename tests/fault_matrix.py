@@ -81,6 +81,17 @@ def _closed_port(emu: Emulator) -> str:
 
 
 OPENAI = {"protocol": "openai"}
+RESPONSES = {"protocol": "responses"}
+
+
+def workspace(f: Fault) -> Callable[[Emulator], None]:
+    """The fault, answered the way a workspace host (*.maas.aliyuncs.com) shapes its errors."""
+
+    def arrange(emu: Emulator) -> None:
+        emu.workspace_host = True
+        emu.add_fault(f, times=5)
+
+    return arrange
 
 ROWS: list[Row] = [
     Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError),
@@ -116,7 +127,19 @@ ROWS: list[Row] = [
     Row("keep-alive comment lines", fault(Fault.keepalive(), times=1), None),
     Row("unknown fields and event names", fault(Fault.unknown_fields(), times=1), None),
     Row("finish_reason `length`", fault(Fault.finish_reason("length"), times=1), None, status="incomplete"),
-    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}),
+    Row("Responses rate limit: HTTP 200 body, `status: failed`, code `server_error` + rate-limit message", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings=RESPONSES),
+    Row("Responses rate limit as a 200 stream ending in `response.failed`", fault(Fault.rate_limit_200(streamed=True)), RateLimitError, attempts=2, settings=RESPONSES),
+    Row("401 `invalid_api_key` (OpenAI body, workspace host: id in `error.id`)", workspace(Fault.status(401)), AuthenticationError, settings=OPENAI),
+    Row("400 `invalid_parameter_error` (OpenAI body)", fault(Fault.status(400)), BadRequestError, settings=OPENAI),
+    Row("400 `data_inspection_failed` (OpenAI body)", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError, settings=OPENAI),
+    Row("429 `limit_requests` (OpenAI body)", fault(Fault.status(429, code="limit_requests", retry_after="0")), RateLimitError, attempts=2, settings=OPENAI),
+    Row("400 `Arrearage` (OpenAI body)", fault(Fault.status(400, code="Arrearage")), AuthenticationError, settings=OPENAI),
+    Row("chat error inside a 200 stream (`data: {\"error\": ...}`)", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True, settings=OPENAI),
+    Row("chat stream cut after `finish_reason`, before usage and `[DONE]`", fault(Fault.truncate(last=2)), StreamInterruptedError, partial=True, settings=OPENAI),
+    Row("Responses stream cut before `response.completed`", fault(Fault.truncate(last=1)), StreamInterruptedError, partial=True, settings=RESPONSES),
+    Row("native stream cut before the `stop` frame", fault(Fault.truncate(last=1)), StreamInterruptedError, partial=True),
+    Row("native error in a 200, status only in `:HTTP_STATUS/400`", fault(Fault.error_event(after_events=0, code="InvalidParameter", status=400, status_line="comment")), BadRequestError),
+    Row("Responses reasoning as `response.reasoning_summary_text.*`", fault(Fault.reasoning_summary(), times=1), None, settings=RESPONSES),
 ]
 
 
