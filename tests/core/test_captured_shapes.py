@@ -40,7 +40,7 @@ async def test_the_vendors_responses_rate_limit_body_is_a_rate_limit_error(mode:
         await run(mode, script, protocol="responses", max_retries=1)
     err = caught.value
     assert len(script.requests) == 2, "a rate limit is retried"
-    assert err.code == "server_error" and err.request_id == "rid-rl"
+    assert err.code == "server_error" and err.request_id == "rid-rl" and err.retryable is True
     assert "rate limit exceeded" in str(err) and "failed on its side" not in str(err)
 
 
@@ -93,8 +93,10 @@ async def test_each_chat_error_code_maps_to_its_class(status: int, kind: str, co
 
 async def test_quota_used_up_and_arrears_say_calling_again_will_not_help() -> None:
     quota = {"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}}
-    with pytest.raises(RateLimitError, match="calling again will not help"):
-        await run("sync", Script(httpx.Response(429, json=quota)), protocol="openai", max_retries=0)
+    script = Script(httpx.Response(429, json=quota))
+    with pytest.raises(RateLimitError, match="calling again will not help") as caught:
+        await run("sync", script, protocol="openai", max_retries=2)
+    assert caught.value.retryable is False and len(script.requests) == 1
     arrears = {"error": {"message": "Access denied, please make sure your account is in good standing.", "type": "Arrearage", "param": None, "code": "Arrearage"}}
     with pytest.raises(AuthenticationError, match="overdue: top it up"):
         await run("sync", Script(httpx.Response(400, json=arrears)), protocol="openai", max_retries=0)
