@@ -50,13 +50,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _pattern(host: str) -> str:
-    """An allowed-hosts pattern (any port) for a host name or address; explicit ports are kept."""
+def _patterns(host: str) -> list[str]:
+    """Allowed-hosts patterns for a host name or address: the bare name (a client on the scheme's
+    default port, e.g. behind a balancer on 443, sends no port) and the name with any port. An
+    explicit port is kept as given."""
     if host.startswith("["):
-        return host if "]:" in host else f"{host}:*"
+        return [host] if "]:" in host else [host, f"{host}:*"]
     if host.count(":") > 1:  # a bare IPv6 address
-        return f"[{host}]:*"
-    return host if ":" in host else f"{host}:*"
+        return [f"[{host}]", f"[{host}]:*"]
+    return [host] if ":" in host else [host, f"{host}:*"]
 
 
 def security_settings(host: str, allowed_hosts: Sequence[str] = ()) -> TransportSecuritySettings | None:
@@ -77,7 +79,7 @@ def security_settings(host: str, allowed_hosts: Sequence[str] = ()) -> Transport
     else:
         names.append(host)
     names += list(allowed_hosts)
-    patterns = list(dict.fromkeys(_LOOPBACK_PATTERNS + [_pattern(n) for n in names if n]))
+    patterns = list(dict.fromkeys(_LOOPBACK_PATTERNS + [p for n in names if n for p in _patterns(n)]))
     origins = [f"{scheme}://{p}" for p in patterns for scheme in ("http", "https")]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=patterns, allowed_origins=origins

@@ -51,6 +51,12 @@ class ServerProcess:
             return "".join(self.lines)
 
     def start(self) -> ServerProcess:
+        self.launch()
+        self.await_listening()
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to listen (to start several at once)."""
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "mcp_server", *self.args],
             env=self.env,
@@ -61,9 +67,9 @@ class ServerProcess:
             text=True,
         )
         threading.Thread(target=self._pump, daemon=True).start()
-        match = self.wait_for(r"listening on (http://\S+)", self.start_timeout)
-        self.url = match.group(1)
-        return self
+
+    def await_listening(self) -> None:
+        self.url = self.wait_for(r"listening on (http://\S+)", self.start_timeout).group(1)
 
     def _pump(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None

@@ -135,6 +135,9 @@ def test_dns_rebinding_protection_is_left_to_the_sdk_on_loopback_and_explicit_el
     assert explicit is not None and explicit.enable_dns_rebinding_protection
     assert {"192.168.1.10:*", "mcp.example.com:*", "127.0.0.1:*"} <= set(explicit.allowed_hosts)
     assert "http://mcp.example.com:*" in explicit.allowed_origins
+    # Behind a balancer on the default port the Host header carries no port at all.
+    assert {"mcp.example.com", "192.168.1.10"} <= set(explicit.allowed_hosts)
+    assert "https://mcp.example.com" in explicit.allowed_origins
     wildcard = security_settings("0.0.0.0")
     assert wildcard is not None and "0.0.0.0:*" not in wildcard.allowed_hosts
 
