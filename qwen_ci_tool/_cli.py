@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from . import _constants as C
 from ._client import CodeInterpreter
-from ._config import PROTOCOL_NAMES
+from ._config import PROTOCOL_NAMES, resolve_settings
 from ._exceptions import ConfigurationError, QwenCIError
 from ._models import MODELS, ordered
 from ._render import result_markdown
@@ -44,11 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input')
     ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
     ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
-    ask.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
-    ask.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
-    ask.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
-    ask.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
-    ask.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
+    _service_flags(ask)
     ask.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
     ask.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
     ask.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
@@ -68,7 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
+    )
+    _service_flags(doctor)
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
+
+
+def _service_flags(parser: argparse.ArgumentParser) -> None:
+    """Where and what to call: the flags `ask` and `doctor` share."""
+    parser.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
+    parser.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
+    parser.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
+    parser.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
+    parser.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
 
 
 class _Live:
@@ -280,6 +292,26 @@ def _models(stdout: IO[str]) -> int:
     return EXIT_OK
 
 
+def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
+    import httpx
+
+    from ._client import _ssl_context
+    from ._doctor import diagnose, failed, report, to_json
+
+    settings = resolve_settings(
+        protocol=args.protocol,
+        model=args.model,
+        base_url=args.base_url,
+        region=args.region,
+        connect_timeout=args.connect_timeout,
+    )
+    with httpx.Client(verify=_ssl_context()) as client:
+        checks = diagnose(settings, client)
+    stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
+    stdout.flush()
+    return EXIT_FAILED if failed(checks) else EXIT_OK
+
+
 def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
     from .testing import Emulator
 
@@ -320,6 +352,8 @@ def main(
             return _ask(args, stdout, stderr)
         if args.command == "models":
             return _models(stdout)
+        if args.command == "doctor":
+            return _doctor(args, stdout)
         return _serve_emulator(args, stderr)
     except ConfigurationError as err:
         stderr.write(f"error: {err}\n")
