@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
     emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
+    emu.add_argument("--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too")
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
 
@@ -315,15 +317,18 @@ def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
 def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
     from .testing import Emulator
 
+    key = args.api_key or os.environ.get("QWEN_CI_EMULATOR_KEY") or None
+
     def ready(url: str) -> None:
+        which = "only the key given" if key else "any key"
         stderr.write(
-            f"Emulator serving on {url} - use it as base_url (any key), e.g.\n"
-            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY=sk-anything)\n"
+            f"Emulator serving on {url} - use it as base_url ({which}), e.g.\n"
+            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY={'<that key>' if key else 'sk-anything'})\n"
             "Ctrl-C stops it.\n"
         )
         stderr.flush()
 
-    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause)
+    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause, api_key=key)
     return EXIT_OK
 
 
