@@ -164,17 +164,12 @@ def _maybe_emulator(enabled: bool) -> Iterator[str | None]:
         yield emu.base_url
 
 
+_SETTING_FLAGS = ("protocol", "model", "base_url", "region", "connect_timeout", "idle_timeout", "total_timeout", "max_retries")
+
+
 def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "protocol": args.protocol,
-        "model": args.model,
-        "base_url": args.base_url,
-        "region": args.region,
-        "connect_timeout": args.connect_timeout,
-        "idle_timeout": args.idle_timeout,
-        "total_timeout": args.total_timeout,
-        "max_retries": args.max_retries,
-    }
+    """The core settings a subcommand's flags give (a subcommand without a flag leaves it unset)."""
+    return {name: getattr(args, name, None) for name in _SETTING_FLAGS}
 
 
 def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
@@ -300,13 +295,7 @@ def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
     from ._client import _ssl_context
     from ._doctor import diagnose, failed, report, to_json
 
-    settings = resolve_settings(
-        protocol=args.protocol,
-        model=args.model,
-        base_url=args.base_url,
-        region=args.region,
-        connect_timeout=args.connect_timeout,
-    )
+    settings = resolve_settings(**_settings_from(args))
     with httpx.Client(verify=_ssl_context()) as client:
         checks = diagnose(settings, client)
     stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
