@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
     emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
+    emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
     return parser
@@ -332,7 +333,7 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
         )
         stderr.flush()
 
-    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause)
+    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause, rate_limit=args.rate_limit)
     return EXIT_OK
 
 

@@ -284,3 +284,16 @@ def test_ctrl_c_stops_cleanly_with_what_finished_written(tmp_path: Path) -> None
         assert 1 <= len(written) < 30 and all(line["status"] == "completed" for line in written)
         assert f"{len(written)} completed" in err
         assert emu.wait_for_connections(0, timeout=5)  # the calls in flight were closed
+
+
+def test_the_batch_example_runs_against_the_emulator_and_its_checker_reads_the_output(tmp_path: Path) -> None:
+    examples = Path(__file__).parents[2] / "examples" / "batch"
+    out = tmp_path / "results.jsonl"
+    code, err = batch(str(examples / "questions.jsonl"), "-o", str(out), "--emulator")
+    assert code == 0 and "This run: 10 of 10 finished: 10 completed" in err
+    checked = subprocess.run(
+        [sys.executable, str(examples / "check.py"), str(examples / "questions.jsonl"), str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    # Only the seed question has a recording; the emulator answers the others with a placeholder.
+    assert "pow-123-21         right" in checked.stdout and "1 of 10 right" in checked.stdout
