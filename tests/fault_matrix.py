@@ -56,6 +56,11 @@ class Row:
     kind: str | None = None  # APITimeoutError.kind
     request_id: bool = True  # the server sent a request id before failing
     wait: float | None = None  # the Retry-After the client waits before its retry (None: its own backoff)
+    retryable: bool | None = None  # the error's .retryable: may calling again, unchanged, succeed?
+
+    def __post_init__(self) -> None:
+        if (self.error is None) != (self.retryable is None):
+            raise ValueError(f"row {self.name!r}: an error row says whether it is retryable; a result row does not")
 
     @property
     def waits(self) -> str:
@@ -119,15 +124,15 @@ def _closed_port(emu: Emulator) -> str:
 OPENAI = {"protocol": "openai"}
 
 ROWS: list[Row] = [
-    Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError),
-    Row("401 InvalidApiKey (DashScope body)", fault(Fault.status(401)), AuthenticationError),
-    Row("403 AccessDenied (DashScope body)", fault(Fault.status(403)), AuthenticationError),
-    Row("404 Model.NotExist (DashScope body)", fault(Fault.status(404)), BadRequestError),
-    Row("400 DataInspectionFailed", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError),
-    Row("429 Throttling, Retry-After in seconds", throttled(lambda: "7", lambda: "7"), RateLimitError, attempts=2, wait=7),
-    Row("429 Throttling, Retry-After as an HTTP date 30 s ahead", throttled(lambda: _http_date(30), lambda: _http_date(30)), RateLimitError, attempts=2, wait=30),
-    Row("429 Throttling, Retry-After 60 s (the longest wait taken)", throttled(lambda: "60", lambda: "60"), RateLimitError, attempts=2, wait=60),
-    Row("429 Throttling, Retry-After 61 s (over the 60 s cap: not waited)", throttled(lambda: "61"), RateLimitError),
+    Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError, retryable=False),
+    Row("401 InvalidApiKey (DashScope body)", fault(Fault.status(401)), AuthenticationError, retryable=False),
+    Row("403 AccessDenied (DashScope body)", fault(Fault.status(403)), AuthenticationError, retryable=False),
+    Row("404 Model.NotExist (DashScope body)", fault(Fault.status(404)), BadRequestError, retryable=False),
+    Row("400 DataInspectionFailed", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError, retryable=False),
+    Row("429 Throttling, Retry-After in seconds", throttled(lambda: "7", lambda: "7"), RateLimitError, attempts=2, wait=7, retryable=True),
+    Row("429 Throttling, Retry-After as an HTTP date 30 s ahead", throttled(lambda: _http_date(30), lambda: _http_date(30)), RateLimitError, attempts=2, wait=30, retryable=True),
+    Row("429 Throttling, Retry-After 60 s (the longest wait taken)", throttled(lambda: "60", lambda: "60"), RateLimitError, attempts=2, wait=60, retryable=True),
+    Row("429 Throttling, Retry-After 61 s (over the 60 s cap: not waited)", throttled(lambda: "61"), RateLimitError, retryable=True),
     Row(
         "429 after 50 s of Retry-After, then 429 asking 40 s with 30 s of total_timeout=80 left (max_retries=2)",
         throttled(lambda: "50", lambda: "40"),
@@ -135,36 +140,39 @@ ROWS: list[Row] = [
         attempts=2,
         wait=50,
         settings={"total_timeout": 80, "max_retries": 2},
+        retryable=True,
     ),
-    Row("500 InternalError (DashScope body)", fault(Fault.status(500)), InternalServerError, attempts=2),
-    Row("502 HTML gateway page", fault(Fault.status(502, body="html")), InternalServerError, attempts=2),
-    Row("503 ServiceUnavailable", fault(Fault.status(503)), InternalServerError, attempts=2),
-    Row("401 (OpenAI body)", fault(Fault.status(401)), AuthenticationError, settings=OPENAI),
-    Row("404 (OpenAI body)", fault(Fault.status(404)), BadRequestError, settings=OPENAI),
-    Row("429 (OpenAI body)", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2, wait=0, settings=OPENAI),
-    Row("500 (OpenAI body)", fault(Fault.status(500)), InternalServerError, attempts=2, settings=OPENAI),
-    Row("400 with an empty body", fault(Fault.status(400, body="empty")), BadRequestError),
-    Row("connection refused", None, APIConnectionError, attempts=2, base_url=_closed_port, request_id=False),
-    Row("DNS failure (simulated by the transport)", None, APIConnectionError, attempts=2, transport_error=_dns_error, request_id=False),
-    Row("TLS failure (simulated by the transport)", None, APIConnectionError, attempts=2, transport_error=_tls_error, request_id=False),
-    Row("connect timeout (simulated by the transport)", None, APITimeoutError, attempts=2, kind="connect", transport_error=_connect_timeout, request_id=False),
-    Row("stall before the first byte", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="idle", request_id=False, settings={"idle_timeout": 0.3}),
-    Row("stall before the first byte past the total deadline", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="total", request_id=False, settings={"idle_timeout": 60, "total_timeout": 0.5}),
-    Row("stall mid-stream", fault(Fault.stall(after_events=8, seconds=60)), APITimeoutError, partial=True, kind="idle", settings={"idle_timeout": 0.3}),
-    Row("slow drip past the total deadline", fault(Fault.drip(interval=0.02, chunk=16)), APITimeoutError, partial=True, kind="total", settings={"total_timeout": 0.6, "idle_timeout": 5}),
-    Row("connection dropped mid-stream", fault(Fault.drop(after_events=8)), StreamInterruptedError, partial=True),
-    Row("error event inside a 200 stream", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True),
-    Row("error event, vendor spelling `event: error`, status field only", fault(Fault.error_event(after_events=8, code="Throttling.RateQuota", status=429, spelling="event: error", status_line="field")), RateLimitError, partial=True),
-    Row("malformed JSON", fault(Fault.malformed_json(after_events=8)), ProtocolError, partial=True),
+    Row("500 InternalError (DashScope body)", fault(Fault.status(500)), InternalServerError, attempts=2, retryable=True),
+    Row("502 HTML gateway page", fault(Fault.status(502, body="html")), InternalServerError, attempts=2, retryable=True),
+    Row("503 ServiceUnavailable", fault(Fault.status(503)), InternalServerError, attempts=2, retryable=True),
+    Row("401 (OpenAI body)", fault(Fault.status(401)), AuthenticationError, settings=OPENAI, retryable=False),
+    Row("404 (OpenAI body)", fault(Fault.status(404)), BadRequestError, settings=OPENAI, retryable=False),
+    Row("429 (OpenAI body)", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2, wait=0, settings=OPENAI, retryable=True),
+    Row("500 (OpenAI body)", fault(Fault.status(500)), InternalServerError, attempts=2, settings=OPENAI, retryable=True),
+    Row("429 insufficient_quota (OpenAI body): the quota is used up", fault(Fault.status(429, code="insufficient_quota")), RateLimitError, settings=OPENAI, retryable=False),
+    Row("400 Arrearage (OpenAI body): the account is in arrears", fault(Fault.status(400, code="Arrearage")), AuthenticationError, settings=OPENAI, retryable=False),
+    Row("400 with an empty body", fault(Fault.status(400, body="empty")), BadRequestError, retryable=False),
+    Row("connection refused", None, APIConnectionError, attempts=2, base_url=_closed_port, request_id=False, retryable=True),
+    Row("DNS failure (simulated by the transport)", None, APIConnectionError, attempts=2, transport_error=_dns_error, request_id=False, retryable=True),
+    Row("TLS failure (simulated by the transport)", None, APIConnectionError, attempts=1, transport_error=_tls_error, request_id=False, retryable=False),
+    Row("connect timeout (simulated by the transport)", None, APITimeoutError, attempts=2, kind="connect", transport_error=_connect_timeout, request_id=False, retryable=True),
+    Row("stall before the first byte", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="idle", request_id=False, settings={"idle_timeout": 0.3}, retryable=True),
+    Row("stall before the first byte past the total deadline", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="total", request_id=False, settings={"idle_timeout": 60, "total_timeout": 0.5}, retryable=True),
+    Row("stall mid-stream", fault(Fault.stall(after_events=8, seconds=60)), APITimeoutError, partial=True, kind="idle", settings={"idle_timeout": 0.3}, retryable=True),
+    Row("slow drip past the total deadline", fault(Fault.drip(interval=0.02, chunk=16)), APITimeoutError, partial=True, kind="total", settings={"total_timeout": 0.6, "idle_timeout": 5}, retryable=True),
+    Row("connection dropped mid-stream", fault(Fault.drop(after_events=8)), StreamInterruptedError, partial=True, retryable=True),
+    Row("error event inside a 200 stream", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True, retryable=True),
+    Row("error event, vendor spelling `event: error`, status field only", fault(Fault.error_event(after_events=8, code="Throttling.RateQuota", status=429, spelling="event: error", status_line="field")), RateLimitError, partial=True, retryable=True),
+    Row("malformed JSON", fault(Fault.malformed_json(after_events=8)), ProtocolError, partial=True, retryable=True),
     Row("a 10 MB data line", fault(Fault.huge_line(size=10 * 1024 * 1024), times=1), None),
-    Row("wrong content type (HTML with 200)", fault(Fault.content_type()), ProtocolError),
-    Row("empty 200 body", fault(Fault.empty_body()), ProtocolError),
+    Row("wrong content type (HTML with 200)", fault(Fault.content_type()), ProtocolError, retryable=False),
+    Row("empty 200 body", fault(Fault.empty_body()), ProtocolError, retryable=True),
     Row("CRLF line endings", fault(Fault.line_endings("\r\n"), times=1), None),
     Row("CR line endings", fault(Fault.line_endings("\r"), times=1), None),
     Row("keep-alive comment lines", fault(Fault.keepalive(), times=1), None),
     Row("unknown fields and event names", fault(Fault.unknown_fields(), times=1), None),
     Row("finish_reason `length`", fault(Fault.finish_reason("length"), times=1), None, status="incomplete"),
-    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}),
+    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}, retryable=True),
 ]
 
 
@@ -205,14 +213,15 @@ def check_waits(row: Row, sleeps: list[float]) -> None:
 # --- the README section ---------------------------------------------------------------------
 
 
-COLUMNS = "| fault | outcome | `.partial` | requests | wait before the retry |"
+COLUMNS = "| fault | outcome | `.retryable` | `.partial` | requests | wait before the retry |"
 
 
 def markdown_table() -> str:
-    lines = [COLUMNS, "|---|---|---|---|---|"]
+    lines = [COLUMNS, "|---|---|---|---|---|---|"]
     for row in ROWS:
         partial = "yes" if row.partial else "-"
-        lines.append(f"| {row.name} | {row.outcome} | {partial} | {row.attempts} | {row.waits} |")
+        retryable = "-" if row.retryable is None else ("yes" if row.retryable else "no")
+        lines.append(f"| {row.name} | {row.outcome} | {retryable} | {partial} | {row.attempts} | {row.waits} |")
     return "\n".join(lines)
 
 
@@ -225,8 +234,10 @@ def readme_section() -> str:
             "the MCP tool and the LangChain tool (invoked with a tool call, as agents do). Every error keeps",
             "the request id the service sent (rows where nothing answered have none), an error after the",
             "first event carries `.partial` with its usage and request id, and the connection is released.",
-            "Settings: `max_retries=1` unless the row says otherwise. Retry-After waits are measured with a",
-            "fake clock: the tests check the wait the client asked for, without sleeping.",
+            "`.retryable` says whether calling again, unchanged, may succeed (the client itself retries only",
+            "before the first event). Settings: `max_retries=1` unless the row says otherwise. Retry-After",
+            "waits are measured with a fake clock: the tests check the wait the client asked for, without",
+            "sleeping.",
             "",
             markdown_table(),
             END,
