@@ -122,6 +122,17 @@ def _closed_port(emu: Emulator) -> str:
 
 
 OPENAI = {"protocol": "openai"}
+RESPONSES = {"protocol": "responses"}
+
+
+def workspace(f: Fault) -> Callable[[Emulator], None]:
+    """The fault, answered the way a workspace host (*.maas.aliyuncs.com) shapes its errors."""
+
+    def arrange(emu: Emulator) -> None:
+        emu.workspace_host = True
+        emu.add_fault(f, times=5)
+
+    return arrange
 
 ROWS: list[Row] = [
     Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError, retryable=False),
@@ -172,7 +183,18 @@ ROWS: list[Row] = [
     Row("keep-alive comment lines", fault(Fault.keepalive(), times=1), None),
     Row("unknown fields and event names", fault(Fault.unknown_fields(), times=1), None),
     Row("finish_reason `length`", fault(Fault.finish_reason("length"), times=1), None, status="incomplete"),
-    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}, retryable=True),
+    Row("Responses rate limit: HTTP 200 body, `status: failed`, code `server_error` + rate-limit message", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings=RESPONSES, retryable=True),
+    Row("Responses rate limit as a 200 stream ending in `response.failed`", fault(Fault.rate_limit_200(streamed=True)), RateLimitError, attempts=2, settings=RESPONSES, retryable=True),
+    Row("401 `invalid_api_key` (OpenAI body, workspace host: id in `error.id`)", workspace(Fault.status(401)), AuthenticationError, settings=OPENAI, retryable=False),
+    Row("400 `invalid_parameter_error` (OpenAI body)", fault(Fault.status(400)), BadRequestError, settings=OPENAI, retryable=False),
+    Row("400 `data_inspection_failed` (OpenAI body)", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError, settings=OPENAI, retryable=False),
+    Row("429 `limit_requests` (OpenAI body)", fault(Fault.status(429, code="limit_requests", retry_after="0")), RateLimitError, attempts=2, wait=0, settings=OPENAI, retryable=True),
+    Row("chat error inside a 200 stream (`data: {\"error\": ...}`)", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True, settings=OPENAI, retryable=True),
+    Row("chat stream cut after `finish_reason`, before usage and `[DONE]`", fault(Fault.truncate(last=2)), StreamInterruptedError, partial=True, settings=OPENAI, retryable=True),
+    Row("Responses stream cut before `response.completed`", fault(Fault.truncate(last=1)), StreamInterruptedError, partial=True, settings=RESPONSES, retryable=True),
+    Row("native stream cut before the `stop` frame", fault(Fault.truncate(last=1)), StreamInterruptedError, partial=True, retryable=True),
+    Row("native error in a 200, status only in `:HTTP_STATUS/400`", fault(Fault.error_event(after_events=0, code="InvalidParameter", status=400, status_line="comment")), BadRequestError, retryable=False),
+    Row("Responses reasoning as `response.reasoning_summary_text.*`", fault(Fault.reasoning_summary(), times=1), None, settings=RESPONSES),
 ]
 
 
@@ -233,7 +255,8 @@ def readme_section() -> str:
             "Each row is a test through the Python API (sync and async) against the emulator, and through",
             "the MCP tool and the LangChain tool (invoked with a tool call, as agents do). Every error keeps",
             "the request id the service sent (rows where nothing answered have none), an error after the",
-            "first event carries `.partial` with its usage and request id, and the connection is released.",
+            "first event carries `.partial` with its request id and the usage so far (the native protocol",
+            "sends usage on every frame, the others only at the end), and the connection is released.",
             "`.retryable` says whether calling again, unchanged, may succeed (the client itself retries only",
             "before the first event). Settings: `max_retries=1` unless the row says otherwise. Retry-After",
             "waits are measured with a fake clock: the tests check the wait the client asked for, without",

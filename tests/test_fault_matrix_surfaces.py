@@ -61,7 +61,9 @@ async def test_each_fault_through_the_mcp_tool_is_an_error_result_that_says_what
     if row.partial:
         partial = result.structured_content
         assert partial is not None and partial["status"] == "incomplete"
-        assert partial["usage"]["total_tokens"] > 0 and partial["request_id"] and partial["request_id"] in text
+        assert partial["request_id"] and partial["request_id"] in text
+        if row.settings.get("protocol", "dashscope") == "dashscope":  # the others send usage only at the end
+            assert partial["usage"]["total_tokens"] > 0
     check_requests(row, emu, calls)
     check_waits(row, fake_clock.sleeps)
     assert emu.wait_for_connections(0, timeout=5)
