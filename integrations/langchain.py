@@ -14,6 +14,10 @@ agent.invoke({"messages": [{"role": "user", "content": "What is 123 to the power
   agent as an error ``ToolMessage``; bugs propagate. Each stage ("thinking", "running code #1",
   "answering", ...) is sent as a custom event named ``qwen_code_interpreter_stage`` (seen by
   callbacks and ``astream_events``) and, inside a LangGraph graph, to ``stream_mode="custom"``.
+  Streamed with ``stream_mode="tools"`` (LangGraph >= 1.2), it also sends ``tool-output-delta``
+  events: the stages, the reasoning, each code run (with its output where the protocol returns it),
+  the answer and, on failure, the error, as small dicts keyed by ``type`` (see
+  :class:`~integrations._langchain_fold.ToolDeltas`).
 - :class:`CodeInterpreterRunnable` - question or messages in, the result dict out; ``stream`` /
   ``astream`` yield ``AddableDict`` deltas that add up to what ``invoke`` returns. Errors are the
   core's :class:`~qwen_ci_tool.QwenCIError` subclasses, so ``with_retry`` can pick them.
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 try:
     from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
@@ -36,7 +40,7 @@ try:
     from langchain_core.prompt_values import PromptValue
     from langchain_core.runnables import RunnableConfig, RunnableSerializable
     from langchain_core.runnables.utils import AddableDict
-    from langchain_core.tools import BaseTool, ToolException
+    from langchain_core.tools import BaseTool, InjectedToolArg, ToolException
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
     raise ImportError(
@@ -44,9 +48,18 @@ except ImportError as exc:  # pragma: no cover - covered in a subprocess without
     ) from exc
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError, StreamEvent
 
-from ._langchain_fold import STAGE_EVENT, DeltaFolder, StageEvents, core_input, error_message, result_dict, tool_output
+from ._langchain_fold import (
+    STAGE_EVENT,
+    DeltaFolder,
+    ToolDeltas,
+    core_input,
+    error_delta,
+    error_message,
+    result_dict,
+    tool_output,
+)
 
 __all__ = [
     "CodeInterpreterInput",
@@ -124,6 +137,9 @@ class QwenCodeInterpreterInput(BaseModel):
             "e.g. 'What is 123 to the power of 21?'. Not code: the interpreter writes its own."
         ),
     )
+    # Filled by LangGraph's ToolNode (a parameter named "runtime" gets the ToolRuntime); hidden from
+    # the model and optional, so the tool still runs on its own.
+    runtime: Annotated[Any, InjectedToolArg] = None
 
 
 _DESCRIPTION = (
@@ -147,6 +163,34 @@ def _stream_writer() -> Callable[[Any], None] | None:
         return get_stream_writer()
     except (RuntimeError, KeyError):  # outside a graph / outside any runnable context
         return None
+
+
+class _Progress:
+    """Where one tool call reports what happens: LangGraph's custom stream and, through the
+    injected ``ToolRuntime``, its ``tools`` stream. Callback events are sent by the caller (sync or
+    async), with the stage payload :meth:`feed` returns."""
+
+    __slots__ = ("_deltas", "_emit", "_writer")
+
+    def __init__(self, runtime: Any) -> None:
+        self._deltas = ToolDeltas()
+        self._writer = _stream_writer()
+        # ToolRuntime.emit_output_delta (langgraph >= 1.2) is a no-op unless the graph is streamed
+        # with "tools"; there is no runtime when the tool is invoked outside a graph.
+        self._emit: Callable[[Any], None] | None = getattr(runtime, "emit_output_delta", None)
+
+    def feed(self, event: StreamEvent) -> dict[str, Any] | None:
+        stage, deltas = self._deltas.feed(event)
+        if stage is not None and self._writer is not None:
+            self._writer({"type": STAGE_EVENT, **stage})
+        if self._emit is not None:
+            for delta in deltas:
+                self._emit(delta)
+        return stage
+
+    def failed(self, err: QwenCIError, message: str) -> None:
+        if self._emit is not None:
+            self._emit(error_delta(err, message))
 
 
 def _dispatch(payload: dict[str, Any]) -> None:
@@ -188,33 +232,31 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     )
 
     @contextlib.contextmanager
-    def _tool_errors(self) -> Iterator[None]:
+    def _tool_errors(self, progress: _Progress) -> Iterator[None]:
         try:
             yield
         except QwenCIError as err:
-            raise ToolException(error_message(err, self._secret())) from err
+            message = error_message(err, self._secret())
+            progress.failed(err, message)
+            raise ToolException(message) from err
 
-    def _run(self, question: str) -> tuple[str, dict[str, Any]]:
-        stages, writer = StageEvents(), _stream_writer()
-        with self._tool_errors():
+    def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
+        progress = _Progress(runtime)
+        with self._tool_errors(progress):
             with CodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
                 for event in stream:
-                    if (payload := stages.feed(event)) is not None:
-                        if writer is not None:
-                            writer({"type": STAGE_EVENT, **payload})
-                        _dispatch(payload)
+                    if (stage := progress.feed(event)) is not None:
+                        _dispatch(stage)
                 result = stream.get_final_result()
         return tool_output(result, include_reasoning=self.include_reasoning)
 
-    async def _arun(self, question: str) -> tuple[str, dict[str, Any]]:
-        stages, writer = StageEvents(), _stream_writer()
-        with self._tool_errors():
+    async def _arun(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
+        progress = _Progress(runtime)
+        with self._tool_errors(progress):
             async with AsyncCodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
                 async for event in stream:
-                    if (payload := stages.feed(event)) is not None:
-                        if writer is not None:
-                            writer({"type": STAGE_EVENT, **payload})
-                        await _adispatch(payload)
+                    if (stage := progress.feed(event)) is not None:
+                        await _adispatch(stage)
                 result = await stream.get_final_result()
         return tool_output(result, include_reasoning=self.include_reasoning)
 
