@@ -67,6 +67,8 @@ __all__ = [
     "QwenCodeInterpreterInput",
     "QwenCodeInterpreterTool",
     "STAGE_EVENT",
+    "error_content",
+    "is_retryable",
 ]
 
 #: What :class:`CodeInterpreterRunnable` accepts: a question, ``{"question": ...}``, a prompt value,
@@ -203,6 +205,19 @@ async def _adispatch(payload: dict[str, Any]) -> None:
         await adispatch_custom_event(STAGE_EVENT, payload)
 
 
+def is_retryable(exc: BaseException) -> bool:
+    """``retry_on`` for ``ToolRetryMiddleware``: a failure of the service that calling again,
+    unchanged, may fix (:attr:`QwenCIError.retryable <qwen_ci_tool.QwenCIError.retryable>`: rate
+    limits, 5xx, timeouts, broken connections and streams). Needs ``raise_errors=True`` on the tool."""
+    return isinstance(exc, QwenCIError) and exc.retryable
+
+
+def error_content(exc: BaseException, request: Any = None) -> str | None:
+    """``on_error`` for ``ToolErrorMiddleware``: the tool's own error message (what failed, what to
+    do) for a failure of the service; ``None`` (let it propagate) for anything else, such as a bug."""
+    return error_message(exc) if isinstance(exc, QwenCIError) else None
+
+
 class QwenCodeInterpreterTool(_Settings, BaseTool):
     """Qwen's code interpreter as a LangChain tool, for ``create_agent`` and any tool-calling model.
 
@@ -220,6 +235,8 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     A failure of the service (bad key, rate limit, timeout, broken stream, ...) is raised as
     :class:`~langchain_core.tools.ToolException` and, with ``handle_tool_error=True`` (the default
     here), reaches the agent as a ``ToolMessage`` with ``status="error"`` saying what to do.
+    With ``raise_errors=True`` it is raised as the core's :class:`~qwen_ci_tool.QwenCIError`
+    instead, for agent middleware to retry (:func:`is_retryable`) or report (:func:`error_content`).
     """
 
     name: str = "qwen_code_interpreter"
@@ -230,6 +247,14 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     include_reasoning: bool = Field(
         default=False, description="Also put the model's reasoning in the content the agent reads."
     )
+    raise_errors: bool = Field(
+        default=False,
+        description=(
+            "Raise the core's QwenCIError (with .retryable and .partial) instead of returning an error "
+            "ToolMessage, for agent middleware: ToolRetryMiddleware(retry_on=is_retryable) and "
+            "ToolErrorMiddleware(error_content)."
+        ),
+    )
 
     @contextlib.contextmanager
     def _tool_errors(self, progress: _Progress) -> Iterator[None]:
@@ -238,6 +263,8 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
         except QwenCIError as err:
             message = error_message(err, self._secret())
             progress.failed(err, message)
+            if self.raise_errors:
+                raise
             raise ToolException(message) from err
 
     def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
