@@ -170,7 +170,7 @@ def test_a_failure_raised_for_middleware_shows_as_tool_error_in_the_tools_stream
     events = [chunk for mode, chunk in parts if mode == "tools"]
     assert [e["event"] for e in events] == ["tool-started", "tool-output-delta", "tool-error"]
     assert events[1]["delta"]["type"] == "error"
-    assert "AuthenticationError" in events[2]["message"]
+    assert "DASHSCOPE_API_KEY" in events[2]["message"]
 
 
 # --- ToolCallLimitMiddleware -------------------------------------------------------------------
