@@ -219,6 +219,14 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
     return EXIT_OK
 
 
+def _read_stdin(stdin: IO[str] | None) -> str:
+    if stdin is not None:
+        return stdin.read()
+    # Bytes that are not UTF-8 become lone surrogates here, which the core refuses with a clear
+    # error (instead of a UnicodeDecodeError traceback from the text layer).
+    return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -232,7 +240,7 @@ def main(
     try:
         if args.command == "ask":
             if args.question == "-":  # a long task with its data: `qwen-ci ask - < task.txt`
-                args.question = (stdin or sys.stdin).read()
+                args.question = _read_stdin(stdin)
             return _ask(args, stdout, stderr)
         if args.command == "models":
             return _models(stdout)

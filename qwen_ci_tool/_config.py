@@ -197,9 +197,28 @@ def _check_extra(extra: dict[str, Any], info: ModelInfo) -> None:
             raise ConfigurationError(f"Pass {name} as its own argument, not through extra_parameters.")
 
 
+def check_text(text: str, where: str) -> int:
+    """The length of *text*, or :class:`ConfigurationError` when it is not text that can be sent:
+    a lone surrogate (what undecodable bytes become) cannot be encoded as UTF-8, and a NUL
+    character means binary data was passed as text."""
+    at = text.find("\0")
+    what = "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        if at < 0 or exc.start < at:
+            at, what = exc.start, f"a lone surrogate ({text[exc.start]!r}, what an undecodable byte becomes)"
+    if at >= 0:
+        raise ConfigurationError(
+            f"{where} is not valid text: {what} at character {at}. This looks like binary data or text "
+            "read with the wrong encoding; send UTF-8 text only (the interpreter cannot read files)."
+        )
+    return len(text)
+
+
 def _check_content(content: Any, where: str) -> int:
     if isinstance(content, str):
-        return len(content)
+        return check_text(content, where)
     if isinstance(content, list) and content:
         size = 0
         for part in content:
@@ -207,7 +226,7 @@ def _check_content(content: Any, where: str) -> int:
                 raise ConfigurationError(
                     f"{where}: content parts must be {{'text': '...'}} dicts; only text is supported."
                 )
-            size += len(part["text"])
+            size += check_text(part["text"], where)
         return size
     raise ConfigurationError(f"{where}: content must be a string or a list of text parts, got {type(content).__name__}.")
 
@@ -226,7 +245,7 @@ def build_messages(question: str | None, messages: Sequence[Mapping[str, Any]] |
     out: list[dict[str, Any]] = []
     total = 0
     for i, message in enumerate(messages):
-        where = f"messages[{i}]"
+        where = "The question" if question is not None else f"messages[{i}]"
         if not isinstance(message, Mapping):
             raise ConfigurationError(f"{where} must be a dict with 'role' and 'content'.")
         role = message.get("role")

@@ -29,10 +29,8 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     ConfigurationError,
-    InternalServerError,
     ProtocolError,
     QwenCIError,
-    RateLimitError,
     StreamInterruptedError,
 )
 from ._protocols import PROTOCOLS, Decoder
@@ -65,7 +63,7 @@ def _missing_key_error() -> ConfigurationError:
     )
 
 
-def _connect_failure(exc: BaseException, base_url: str) -> str:
+def _connect_failure(exc: BaseException, base_url: str) -> APIConnectionError:
     # Walk causes, contexts and exception groups (anyio reports each address it tried).
     chain: list[BaseException] = []
     todo: list[BaseException] = [exc]
@@ -79,15 +77,21 @@ def _connect_failure(exc: BaseException, base_url: str) -> str:
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         text += " refused"
     if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "certificate" in text:
-        return (
+        # A certificate that does not verify fails the same way on every call.
+        return APIConnectionError(
             f"The TLS handshake with {base_url} failed ({chain[0]}). Check the system's CA certificates "
-            "(SSL_CERT_FILE), any TLS-inspecting proxy, and that base_url uses the right scheme."
+            "(SSL_CERT_FILE), any TLS-inspecting proxy, and that base_url uses the right scheme.",
+            retryable=False,
         )
     if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "nodename" in text or "name resolution" in text:
-        return f"Could not resolve the host of {base_url}: check base_url, DNS and proxy settings."
+        return APIConnectionError(f"Could not resolve the host of {base_url}: check base_url, DNS and proxy settings.")
     if "refused" in text:
-        return f"Could not connect to {base_url}: connection refused. Check base_url (and that the emulator runs, if you use one)."
-    return f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}). Check the network, proxy and base_url."
+        return APIConnectionError(
+            f"Could not connect to {base_url}: connection refused. Check base_url (and that the emulator runs, if you use one)."
+        )
+    return APIConnectionError(
+        f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}). Check the network, proxy and base_url."
+    )
 
 
 #: A frame whose JSON has an unexpected shape (a list where an object belongs, ...) surfaces
@@ -219,6 +223,7 @@ class CallState:
             f"Expected an event stream (text/event-stream) but got {shown} with HTTP {status}. "
             "A proxy or a wrong base_url answered instead of the service: check base_url.",
             request_id=self._header_rid,
+            retryable=False,
         )
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
@@ -331,7 +336,7 @@ class CallState:
             # The total-deadline watchdog shut the socket: report the deadline, not the symptom.
             err = self.timeout_error("total")
         elif isinstance(exc, httpx.ConnectError):
-            err = APIConnectionError(_connect_failure(exc, self.settings.base_url))
+            err = _connect_failure(exc, self.settings.base_url)
         elif isinstance(exc, (httpx.TransportError, httpx.StreamError)):
             if self.first_event_at is not None:
                 err = StreamInterruptedError(
@@ -355,16 +360,17 @@ class CallState:
         return err
 
     def retry_delay(self, err: QwenCIError) -> float | None:
-        """Seconds to wait before the next attempt, or None: do not retry."""
-        if self.committed or self.attempt > self.settings.max_retries:
+        """Seconds to wait before the next attempt, or None: do not retry.
+
+        Only a retryable error (:attr:`QwenCIError.retryable`) from before the stream began is
+        retried: a status error or a failed connection. An idle or total timeout already spent its
+        time, and a stream that broke or was malformed is the caller's to retry.
+        """
+        if self.committed or self.attempt > self.settings.max_retries or not err.retryable:
             return None
-        if isinstance(err, APIStatusError):
-            if not isinstance(err, (RateLimitError, InternalServerError)):
-                return None
-        elif isinstance(err, APITimeoutError):
-            if err.kind != "connect":
-                return None
-        elif not isinstance(err, APIConnectionError):
+        if not isinstance(err, (APIStatusError, APIConnectionError)):
+            return None
+        if isinstance(err, APITimeoutError) and err.kind != "connect":
             return None
         retry_after = err.retry_after if isinstance(err, APIStatusError) else None
         if retry_after is not None:

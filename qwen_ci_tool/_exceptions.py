@@ -15,6 +15,12 @@ QwenCIError                     root: catch this to catch everything the library
  └─ ProtocolError               the stream was not what the protocol promises (bad JSON, wrong content type)
 ```
 
+Every error has ``retryable``: whether calling again, unchanged, may succeed. It is decided here,
+once: by class (connection failures, timeouts, interrupted streams, 5xx and rate limits: yes; bad
+configuration, key, request, model or content: no) and, where the service's code says more than
+its status, by code (``insufficient_quota`` and ``Arrearage`` are not transient, although the first
+is a 429). The client's own retry loop and every surface (CLI, MCP tool, LangChain tool) follow it.
+
 Errors raised after the first event carry ``.partial``: the :class:`CodeInterpreterResult` as far
 as it got (status ``"incomplete"``). Every error carries ``request_id`` when the service sent one.
 No message ever contains the API key.
@@ -22,7 +28,7 @@ No message ever contains the API key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ._types import CodeInterpreterResult
@@ -42,9 +48,16 @@ __all__ = [
     "StreamInterruptedError",
 ]
 
+#: Service codes that mean "calling again will not help", whatever their status says: the quota is
+#: used up (a 429 on Chat Completions) or the account is in arrears (a 400 or 403).
+PERMANENT_CODES = frozenset({"insufficient_quota", "Arrearage"})
+
 
 class QwenCIError(Exception):
     """Root of every error raised by qwen_ci_tool."""
+
+    #: The class's answer to "may calling again, unchanged, succeed?"; see :attr:`retryable`.
+    transient: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -52,12 +65,15 @@ class QwenCIError(Exception):
         *,
         request_id: str | None = None,
         partial: CodeInterpreterResult | None = None,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.request_id = request_id
         #: The result as far as the stream got, when the error came after the first event.
         self.partial = partial
+        #: Whether calling again, unchanged, may succeed (the class's answer unless the cause says more).
+        self.retryable: bool = type(self).transient if retryable is None else retryable
 
     def __str__(self) -> str:
         if self.request_id and self.request_id not in self.message:
@@ -91,7 +107,8 @@ class APIStatusError(QwenCIError):
         retry_after: float | None = None,
         partial: CodeInterpreterResult | None = None,
     ) -> None:
-        super().__init__(message, request_id=request_id, partial=partial)
+        retryable = False if code in PERMANENT_CODES else None
+        super().__init__(message, request_id=request_id, partial=partial, retryable=retryable)
         self.status_code = status_code
         #: The service's error code, e.g. ``"InvalidApiKey"`` or ``"Throttling.RateQuota"``.
         self.code = code
@@ -112,7 +129,10 @@ class AuthenticationError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429 or Throttling*: wait (``retry_after``) and try again, or lower concurrency."""
+    """429 or Throttling*: wait (``retry_after``) and try again, or lower concurrency.
+    ``insufficient_quota`` (the quota is used up) is a 429 too, but not retryable."""
+
+    transient = True
 
 
 class BadRequestError(APIStatusError):
@@ -126,9 +146,14 @@ class ContentFilterError(APIStatusError):
 class InternalServerError(APIStatusError):
     """5xx: the service failed; retrying later usually helps."""
 
+    transient = True
+
 
 class APIConnectionError(QwenCIError):
-    """The service could not be reached, or the connection broke before any event arrived."""
+    """The service could not be reached, or the connection broke before any event arrived.
+    Retryable, except a TLS certificate that does not verify (calling again fails the same way)."""
+
+    transient = True
 
 
 class APITimeoutError(APIConnectionError):
@@ -149,6 +174,11 @@ class APITimeoutError(APIConnectionError):
 class StreamInterruptedError(QwenCIError):
     """The stream broke after it had started; ``partial`` holds what arrived."""
 
+    transient = True
+
 
 class ProtocolError(QwenCIError):
-    """The reply was not what the protocol promises (wrong content type, malformed JSON, empty stream)."""
+    """The reply was not what the protocol promises (wrong content type, malformed JSON, empty stream).
+    Retryable (a glitch), except a reply that is not an event stream at all (check ``base_url``)."""
+
+    transient = True

@@ -42,6 +42,11 @@ class Row:
     status: str = "completed"  # for rows that succeed
     kind: str | None = None  # APITimeoutError.kind
     request_id: bool = True  # the server sent a request id before failing
+    retryable: bool | None = None  # the error's .retryable: may calling again, unchanged, succeed?
+
+    def __post_init__(self) -> None:
+        if (self.error is None) != (self.retryable is None):
+            raise ValueError(f"row {self.name!r}: an error row says whether it is retryable; a result row does not")
 
     @property
     def outcome(self) -> str:
@@ -83,50 +88,53 @@ def _closed_port(emu: Emulator) -> str:
 OPENAI = {"protocol": "openai"}
 
 ROWS: list[Row] = [
-    Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError),
-    Row("401 InvalidApiKey (DashScope body)", fault(Fault.status(401)), AuthenticationError),
-    Row("403 AccessDenied (DashScope body)", fault(Fault.status(403)), AuthenticationError),
-    Row("404 Model.NotExist (DashScope body)", fault(Fault.status(404)), BadRequestError),
-    Row("400 DataInspectionFailed", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError),
-    Row("429 Throttling, Retry-After in seconds", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2),
-    Row("429 Throttling, Retry-After as an HTTP date", fault(Fault.status(429, retry_after=_http_date(-5))), RateLimitError, attempts=2),
-    Row("500 InternalError (DashScope body)", fault(Fault.status(500)), InternalServerError, attempts=2),
-    Row("502 HTML gateway page", fault(Fault.status(502, body="html")), InternalServerError, attempts=2),
-    Row("503 ServiceUnavailable", fault(Fault.status(503)), InternalServerError, attempts=2),
-    Row("401 (OpenAI body)", fault(Fault.status(401)), AuthenticationError, settings=OPENAI),
-    Row("404 (OpenAI body)", fault(Fault.status(404)), BadRequestError, settings=OPENAI),
-    Row("429 (OpenAI body)", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2, settings=OPENAI),
-    Row("500 (OpenAI body)", fault(Fault.status(500)), InternalServerError, attempts=2, settings=OPENAI),
-    Row("400 with an empty body", fault(Fault.status(400, body="empty")), BadRequestError),
-    Row("connection refused", None, APIConnectionError, attempts=0, base_url=_closed_port),
-    Row("DNS failure (simulated by the transport)", None, APIConnectionError, attempts=0, transport_error=_dns_error()),
-    Row("TLS failure (simulated by the transport)", None, APIConnectionError, attempts=0, transport_error=_tls_error()),
-    Row("stall before the first byte", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="idle", request_id=False, settings={"idle_timeout": 0.3}),
-    Row("stall mid-stream", fault(Fault.stall(after_events=8, seconds=60)), APITimeoutError, partial=True, kind="idle", settings={"idle_timeout": 0.3}),
-    Row("slow drip past the total deadline", fault(Fault.drip(interval=0.02, chunk=16)), APITimeoutError, partial=True, kind="total", settings={"total_timeout": 0.6, "idle_timeout": 5}),
-    Row("connection dropped mid-stream", fault(Fault.drop(after_events=8)), StreamInterruptedError, partial=True),
-    Row("error event inside a 200 stream", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True),
-    Row("error event, vendor spelling `event: error`, status field only", fault(Fault.error_event(after_events=8, code="Throttling.RateQuota", status=429, spelling="event: error", status_line="field")), RateLimitError, partial=True),
-    Row("malformed JSON", fault(Fault.malformed_json(after_events=8)), ProtocolError, partial=True),
+    Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError, retryable=False),
+    Row("401 InvalidApiKey (DashScope body)", fault(Fault.status(401)), AuthenticationError, retryable=False),
+    Row("403 AccessDenied (DashScope body)", fault(Fault.status(403)), AuthenticationError, retryable=False),
+    Row("404 Model.NotExist (DashScope body)", fault(Fault.status(404)), BadRequestError, retryable=False),
+    Row("400 DataInspectionFailed", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError, retryable=False),
+    Row("429 Throttling, Retry-After in seconds", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2, retryable=True),
+    Row("429 Throttling, Retry-After as an HTTP date", fault(Fault.status(429, retry_after=_http_date(-5))), RateLimitError, attempts=2, retryable=True),
+    Row("500 InternalError (DashScope body)", fault(Fault.status(500)), InternalServerError, attempts=2, retryable=True),
+    Row("502 HTML gateway page", fault(Fault.status(502, body="html")), InternalServerError, attempts=2, retryable=True),
+    Row("503 ServiceUnavailable", fault(Fault.status(503)), InternalServerError, attempts=2, retryable=True),
+    Row("401 (OpenAI body)", fault(Fault.status(401)), AuthenticationError, settings=OPENAI, retryable=False),
+    Row("404 (OpenAI body)", fault(Fault.status(404)), BadRequestError, settings=OPENAI, retryable=False),
+    Row("429 (OpenAI body)", fault(Fault.status(429, retry_after="0")), RateLimitError, attempts=2, settings=OPENAI, retryable=True),
+    Row("500 (OpenAI body)", fault(Fault.status(500)), InternalServerError, attempts=2, settings=OPENAI, retryable=True),
+    Row("429 insufficient_quota (OpenAI body): the quota is used up", fault(Fault.status(429, code="insufficient_quota")), RateLimitError, settings=OPENAI, retryable=False),
+    Row("400 Arrearage (OpenAI body): the account is in arrears", fault(Fault.status(400, code="Arrearage")), AuthenticationError, settings=OPENAI, retryable=False),
+    Row("400 with an empty body", fault(Fault.status(400, body="empty")), BadRequestError, retryable=False),
+    Row("connection refused", None, APIConnectionError, attempts=0, base_url=_closed_port, retryable=True),
+    Row("DNS failure (simulated by the transport)", None, APIConnectionError, attempts=0, transport_error=_dns_error(), retryable=True),
+    Row("TLS failure (simulated by the transport)", None, APIConnectionError, attempts=0, transport_error=_tls_error(), retryable=False),
+    Row("stall before the first byte", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="idle", request_id=False, settings={"idle_timeout": 0.3}, retryable=True),
+    Row("stall mid-stream", fault(Fault.stall(after_events=8, seconds=60)), APITimeoutError, partial=True, kind="idle", settings={"idle_timeout": 0.3}, retryable=True),
+    Row("slow drip past the total deadline", fault(Fault.drip(interval=0.02, chunk=16)), APITimeoutError, partial=True, kind="total", settings={"total_timeout": 0.6, "idle_timeout": 5}, retryable=True),
+    Row("connection dropped mid-stream", fault(Fault.drop(after_events=8)), StreamInterruptedError, partial=True, retryable=True),
+    Row("error event inside a 200 stream", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True, retryable=True),
+    Row("error event, vendor spelling `event: error`, status field only", fault(Fault.error_event(after_events=8, code="Throttling.RateQuota", status=429, spelling="event: error", status_line="field")), RateLimitError, partial=True, retryable=True),
+    Row("malformed JSON", fault(Fault.malformed_json(after_events=8)), ProtocolError, partial=True, retryable=True),
     Row("a 10 MB data line", fault(Fault.huge_line(size=10 * 1024 * 1024), times=1), None),
-    Row("wrong content type (HTML with 200)", fault(Fault.content_type()), ProtocolError),
-    Row("empty 200 body", fault(Fault.empty_body()), ProtocolError),
+    Row("wrong content type (HTML with 200)", fault(Fault.content_type()), ProtocolError, retryable=False),
+    Row("empty 200 body", fault(Fault.empty_body()), ProtocolError, retryable=True),
     Row("CRLF line endings", fault(Fault.line_endings("\r\n"), times=1), None),
     Row("CR line endings", fault(Fault.line_endings("\r"), times=1), None),
     Row("keep-alive comment lines", fault(Fault.keepalive(), times=1), None),
     Row("unknown fields and event names", fault(Fault.unknown_fields(), times=1), None),
     Row("finish_reason `length`", fault(Fault.finish_reason("length"), times=1), None, status="incomplete"),
-    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}),
+    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}, retryable=True),
 ]
 
 
 def markdown_table() -> str:
     lines = [
-        "| fault | outcome | `.partial` | requests (max_retries=1) |",
-        "|---|---|---|---|",
+        "| fault | outcome | `.retryable` | `.partial` | requests (max_retries=1) |",
+        "|---|---|---|---|---|",
     ]
     for row in ROWS:
         attempts = "-" if row.attempts == 0 else str(row.attempts)
         partial = "yes" if row.partial else "-"
-        lines.append(f"| {row.name} | {row.outcome} | {partial} | {attempts} |")
+        retryable = "-" if row.retryable is None else ("yes" if row.retryable else "no")
+        lines.append(f"| {row.name} | {row.outcome} | {retryable} | {partial} | {attempts} |")
     return "\n".join(lines)

@@ -50,6 +50,7 @@ def check_outcome(row: Row, outcome: Any, emu: Emulator) -> None:
     else:
         assert type(outcome) is row.error, repr(outcome)
         assert (outcome.partial is not None) == row.partial, outcome.partial
+        assert outcome.retryable is row.retryable, "whether calling again may help is the row's"
         if row.kind:
             assert isinstance(outcome, APITimeoutError) and outcome.kind == row.kind
         if row.request_id and row.attempts:
