@@ -217,7 +217,7 @@ class ToolDeltas:
 def error_delta(err: QwenCIError, message: str) -> dict[str, Any]:
     """The last ``tool-output-delta`` of a failed call: the error class, what the model is told, and
     whether calling again may succeed."""
-    return {"type": "error", "error": type(err).__name__, "message": message, "retryable": bool(getattr(err, "retryable", False))}
+    return {"type": "error", "error": type(err).__name__, "message": message, "retryable": err.retryable}
 
 
 # --- stream deltas ---------------------------------------------------------------------------
