@@ -300,6 +300,16 @@ class CallState:
                 "closed early. What arrived so far is kept as a partial result; retry for a full answer.",
                 request_id=self.acc.request_id or self._header_rid,
             )
+        if not self.protocol.ends_at_eof and not decoder.done:
+            # Chat Completions sends the usage chunk and [DONE] after the finish reason: without
+            # them the connection closed early and what the call cost was lost.
+            raise StreamInterruptedError(
+                f"The stream ended after the answer (finish reason {decoder.finish_reason!r}) but before "
+                f"the end the {self.settings.protocol!r} protocol promises (usage and end marker): the "
+                "connection was closed early and the call's usage was lost. The answer is kept as a "
+                "partial result; retry for a complete record.",
+                request_id=self.acc.request_id or self._header_rid,
+            )
         result = self.acc.build(finish_reason=decoder.finish_reason, timings=self._timings())
         self.result = result
         logger.debug(

@@ -20,7 +20,7 @@ from ._exceptions import (
     InternalServerError,
     RateLimitError,
 )
-from ._models import known_model_names
+from ._models import known_model_names, protocol_advice
 
 __all__ = ["ErrorContext", "error_from_body", "failure_error", "parse_retry_after", "status_error"]
 
@@ -33,6 +33,7 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "Model.NotExist": BadRequestError,
     "model_not_found": BadRequestError,
     "invalid_request_error": BadRequestError,
+    "invalid_parameter_error": BadRequestError,
     "DataInspectionFailed": ContentFilterError,
     "data_inspection_failed": ContentFilterError,
     "Throttling": RateLimitError,
@@ -51,6 +52,11 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "ServiceUnavailable": InternalServerError,
     "GatewayTimeout": InternalServerError,
 }
+
+
+def says_rate_limit(message: str | None) -> bool:
+    """The Responses API reports a rate limit as code ``server_error``: only its message tells."""
+    return isinstance(message, str) and "rate limit" in message.lower()
 
 
 def _class_for(status: int, code: str | None) -> type[APIStatusError]:
@@ -95,6 +101,9 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
         if code == "Arrearage":
             return "The Model Studio account is overdue: top it up in the console."
         if code and code.startswith("AccessDenied"):
+            advice = protocol_advice(ctx.model, ctx.protocol) if ctx is not None else None
+            if advice:
+                return advice
             return (
                 f"The key has no access to model {ctx.model!r} or to the code interpreter: "
                 "enable the model for this key/workspace in the Model Studio console."
@@ -110,12 +119,17 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
             )
         return f"Check the API key in {ENV_API_KEY} (or api_key=).{where}"
     if cls is RateLimitError:
+        if code == "insufficient_quota":
+            return "The quota is used up: calling again will not help. Buy more quota or wait for it to reset in the Model Studio console."
         return "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise max_retries."
     if cls is ContentFilterError:
         return "Content moderation rejected the input or the answer: rephrase the question."
     if cls is InternalServerError:
         return "The service failed on its side; retry later."
     # BadRequestError
+    advice = protocol_advice(ctx.model, ctx.protocol) if ctx is not None else None
+    if advice:
+        return advice
     if code in ("Model.NotExist", "model_not_found") or status == 404:
         known = ", ".join(known_model_names(ctx.protocol if ctx else None))
         model = f" {ctx.model!r}" if ctx else ""
@@ -141,6 +155,8 @@ def status_error(
 ) -> APIStatusError:
     """Build the right :class:`APIStatusError` subclass with a message that says what to do."""
     cls = _class_for(status, code)
+    if cls is InternalServerError and says_rate_limit(message):
+        cls = RateLimitError
     what = message.strip().rstrip(".") if message else "no message"
     label = f"{code}, HTTP {status}" if code else f"HTTP {status}"
     text = f"The service returned an error ({label}): {what}. {_hint(cls, status, code, context)}"
@@ -196,8 +212,10 @@ def error_from_body(
             )
     assert isinstance(data, dict)
     rid = data.get("request_id")
-    rid = rid if isinstance(rid, str) and rid else request_id
     inner = data.get("error")
+    if not (isinstance(rid, str) and rid) and isinstance(inner, dict):
+        rid = inner.get("id")  # a workspace host (*.maas.aliyuncs.com) puts the request id here
+    rid = rid if isinstance(rid, str) and rid else request_id
     if isinstance(inner, dict):
         code = inner.get("code") or inner.get("type")
         message = inner.get("message")
@@ -221,8 +239,9 @@ def failure_error(
     """A failure reported inside a success (HTTP 200): a Responses ``response.failed`` or ``error``
     event, or a JSON error body that came with 200 instead of an event stream.
 
-    Without an explicit status: a throttling code is a rate limit (429, how the Responses API reports
-    it); a failed response or error event is a service failure (500); a bare ``{"code": ...}`` is a
+    Without an explicit status: a throttling code, or a message saying "rate limit" (the vendor's
+    documented Responses rate limit is ``status: "failed"`` with code ``server_error``), is a rate
+    limit (429); a failed response or error event is a service failure (500); a bare ``{"code": ...}`` is a
     refused request (400). The code decides first anyway (see :func:`status_error`).
     """
     inner = obj.get("response")
@@ -230,8 +249,9 @@ def failure_error(
     nested = response.get("error")
     error: dict[str, Any] = nested if isinstance(nested, dict) else response
     code = error.get("code")
+    text_message = error.get("message") if isinstance(error.get("message"), str) else None
     if status is None:
-        if isinstance(code, str) and code.startswith("Throttling"):
+        if (isinstance(code, str) and code.startswith("Throttling")) or says_rate_limit(text_message):
             status = 429
         elif response.get("status") == "failed" or obj.get("type") in ("error", "response.failed") or "error" in obj:
             status = 500
