@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,9 @@ def test_pace_and_code_pause_change_timing_only() -> None:
 
 
 def test_serve_forever_reports_its_url_and_returns_on_ctrl_c() -> None:
+    # Each step waits for an event from the child (its URL line, the served response, the end of
+    # its output), not for a length of time: a busy machine only makes it slower. The one bound
+    # is a kill if the child hangs, which ends its output and fails the test with what it said.
     script = (
         "import sys\n"
         "from qwen_ci_tool.testing import Emulator\n"
@@ -188,20 +192,30 @@ def test_serve_forever_reports_its_url_and_returns_on_ctrl_c() -> None:
         "print('returned')\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=PACKAGE.parent.parent
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PACKAGE.parent.parent,
     )
+    hung = threading.Timer(50, process.kill)
+    hung.start()
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        response = post_url(url)
+        assert process.stdout is not None and process.stderr is not None
+        url = process.stdout.readline().strip()  # ready: the port is bound
+        assert url.startswith("http://127.0.0.1:"), (url, process.stderr.read())
+        response = post_url(url)  # served: the loop is running and answering
         process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=10)
+        out = process.stdout.read()  # until the child closes its output, i.e. exits
+        err = process.stderr.read()
+        returncode = process.wait()
     finally:
+        hung.cancel()
         process.kill()
-    assert url.startswith("http://127.0.0.1:")
+        process.wait()
     assert response.status_code == 200
-    assert out == "returned\n"
-    assert process.returncode == 0
+    assert out == "returned\n", (out, err)
+    assert returncode == 0, err
 
 
 def post_url(url: str) -> httpx.Response:
