@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from ._auth import AUTH_TOKEN_ENV, Credentials
 from ._ops import OpsMiddleware, ops_of
+from ._server import server_runtime
 
 __all__ = [
     "AUTH_TOKEN_ENV",
@@ -99,7 +100,8 @@ def build_http_app(
         transport_security=security_settings(host, allowed_hosts),
         host=host,
     )
-    return OpsMiddleware(app, ops_of(server), credentials)
+    runtime = server_runtime(server)
+    return OpsMiddleware(app, ops_of(server), credentials, ready=lambda: runtime.ready)
 
 
 async def _reload_on_sighup(credentials: Credentials) -> None:

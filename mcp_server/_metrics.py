@@ -16,10 +16,10 @@ __all__ = ["CONTENT_TYPE", "DURATION_BUCKETS", "OUTCOMES", "Metrics"]
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Seconds: a code-interpreter call takes from a few seconds to minutes.
 DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
-#: ``completed``: a full answer; ``incomplete``: the model stopped early; ``failed``: an error
-#: (``error`` says which); ``cancelled``: the client went away or the server shut the call down;
-#: ``pending``: a run handle was returned instead (the run goes on).
-OUTCOMES = ("completed", "incomplete", "failed", "cancelled", "pending")
+#: How a run ended. ``completed``: a full answer; ``incomplete``: the model stopped early; ``failed``:
+#: an error (``error`` names its class; ``ShuttingDown``, ``ConfigurationError`` and ``TooManyRuns``
+#: are calls refused before a run started); ``cancelled``: the client gave up or the server shut it down.
+OUTCOMES = ("completed", "incomplete", "failed", "cancelled")
 
 
 class Metrics:
@@ -29,7 +29,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.calls = Counter(
-            "qwen_ci_calls", "Tool calls finished, by client, outcome and error class.",
+            "qwen_ci_calls", "Runs (tool calls) finished, by client, outcome and error class.",
             ["client", "outcome", "error"], registry=r,
         )  # fmt: skip
         self.in_flight = Gauge("qwen_ci_calls_in_flight", "Upstream calls running now.", registry=r)

@@ -1,11 +1,11 @@
-"""What an operator needs from a served MCP server: health, readiness, metrics, who called, logs per call.
+"""What an operator needs from a served MCP server: health, readiness, metrics, who called, logs per run.
 
-One :class:`Ops` per server (see :func:`ops_of`), shared by the tool (which reports each call through
+One :class:`Ops` per server (see :func:`ops_of`), shared by the tools (which report each run through
 :meth:`Ops.track_call`) and the HTTP app (:class:`OpsMiddleware`):
 
 - ``GET /healthz``: liveness - 200 while the process serves; no token, no upstream call.
-- ``GET /readyz``: readiness - 200, or 503 once shutdown has begun (:meth:`Ops.begin_shutdown`), so a
-  balancer stops sending new calls while calls in flight finish.
+- ``GET /readyz``: readiness - 200, or 503 once shutdown has begun (the server's runtime stops taking
+  calls), so a balancer stops sending new calls while calls in flight finish.
 - ``GET /metrics``: Prometheus text (``_metrics``), behind the same bearer token as ``/mcp``.
 - every other request: the bearer check (client name from the token), a request id (the
   ``X-Request-Id`` a proxy sent, or a new one; echoed in the response), both put in the context of
@@ -21,7 +21,7 @@ import re
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "OpsMiddleware",
     "current_client",
     "ops_of",
+    "register_ops",
 ]
 
 logger = logging.getLogger("mcp_server")
@@ -81,17 +82,17 @@ class ContextFilter(logging.Filter):
 
 
 class CallRecord:
-    """One tool call as the operator sees it: waiting, running, then one outcome."""
+    """One run (an upstream call) as the operator sees it: waiting, running, then one outcome."""
 
-    def __init__(self, metrics: Metrics, client: str) -> None:
+    def __init__(self, metrics: Metrics, client: str, run_id: str | None = None) -> None:
         self._metrics = metrics
         self.client = client
+        self.run_id = run_id
         self.started = time.monotonic()
         self.outcome: str | None = None
         self.error = ""
         self.usage: Usage | None = None
         self.upstream_request_id: str | None = None
-        self.run_id: str | None = None
         self._queued = self._running = False
 
     def waiting(self) -> None:
@@ -116,12 +117,9 @@ class CallRecord:
             partial = error.partial
         self._set_result("failed", name, partial)
 
-    def handle_issued(self, run_id: str) -> None:
-        """A run handle went back instead of the result (the run goes on)."""
-        self.run_id = run_id
-        self._metrics.run_handles.labels(self.client).inc()
-        if self.outcome is None:
-            self.outcome = "pending"
+    def cancelled(self, partial: CodeInterpreterResult | None) -> None:
+        """Cancelled (client gone, or shutdown); what the partial record had used is counted."""
+        self._set_result("cancelled", "", partial)
 
     def _set_result(self, outcome: str, error: str, result: CodeInterpreterResult | None) -> None:
         self.outcome, self.error = outcome, error
@@ -178,26 +176,15 @@ class CallRecord:
 
 
 class Ops:
-    """Health, readiness and metrics of one server."""
+    """The metrics of one server, and how its runs are counted and logged."""
 
     def __init__(self) -> None:
         self.metrics = Metrics()
-        self._shutting_down = False
-
-    @property
-    def ready(self) -> bool:
-        return not self._shutting_down
-
-    def begin_shutdown(self) -> None:
-        """From now on readiness is false (a balancer stops routing new calls here)."""
-        if not self._shutting_down:
-            self._shutting_down = True
-            logger.info("shutting down: /readyz now answers 503")
 
     @contextmanager
-    def track_call(self) -> Iterator[CallRecord]:
-        """Count one tool call from arrival to its outcome, and log one summary line for it."""
-        call = CallRecord(self.metrics, _client.get())
+    def track_call(self, run_id: str | None = None) -> Iterator[CallRecord]:
+        """Count one run from arrival to its outcome, and log one summary line for it."""
+        call = CallRecord(self.metrics, _client.get(), run_id)
         try:
             yield call
         except BaseException as exc:
@@ -206,12 +193,26 @@ class Ops:
         else:
             call._close(None)
 
+    def refused(self, error: str) -> None:
+        """A call refused before any run started (no key, shutting down, too many runs)."""
+        with self.track_call() as call:
+            call.failed(error)
+
+    def handle_issued(self, run_id: str) -> None:
+        """A call was answered with a run handle (the run goes on, and is logged when it ends)."""
+        self.metrics.run_handles.labels(_client.get()).inc()
+        logger.info("run handle %s issued: client=%s", run_id, _client.get(), extra={"run_id": run_id})
+
 
 _registry: weakref.WeakKeyDictionary[MCPServer, Ops] = weakref.WeakKeyDictionary()
 
 
+def register_ops(server: MCPServer, ops: Ops) -> None:
+    _registry[server] = ops
+
+
 def ops_of(server: MCPServer) -> Ops:
-    """The :class:`Ops` of *server* (made on first use)."""
+    """The :class:`Ops` of *server* (one is made for a server not built by ``create_server``)."""
     ops = _registry.get(server)
     if ops is None:
         ops = _registry[server] = Ops()
@@ -234,10 +235,13 @@ async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[byt
 class OpsMiddleware:
     """The operator's routes, the bearer check and the request's context, in front of the MCP app."""
 
-    def __init__(self, app: ASGIApp, ops: Ops, credentials: Credentials | None) -> None:
+    def __init__(
+        self, app: ASGIApp, ops: Ops, credentials: Credentials | None, ready: Callable[[], bool] = lambda: True
+    ) -> None:
         self.app = app
         self.ops = ops
         self.credentials = credentials
+        self.ready = ready
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan: start-up and shut-down pass straight through
@@ -248,7 +252,7 @@ class OpsMiddleware:
             await _respond(send, *_json(200, {"status": "ok"}))
             return
         if path == READY_PATH:
-            ready = self.ops.ready
+            ready = self.ready()
             await _respond(send, *_json(200 if ready else 503, {"status": "ready" if ready else "shutting down"}))
             return
         headers = dict(scope.get("headers", ()))

@@ -2,7 +2,10 @@
 
 ``qwen-ci ask "QUESTION"`` streams the stages live on stderr (a status line while thinking, the
 code as it runs, the reasoning with ``--show-reasoning``) and prints the result on stdout: the
-answer, the code that ran, usage. ``--json`` prints the result dict instead.
+answer, the code that ran, usage. ``--json`` prints the result dict instead. On a terminal with
+the ``[cli]`` extra (``rich``) the status is a spinner with the elapsed time, the code is
+highlighted and the result is rendered Markdown; piped, or without ``rich``, it is plain text
+(see :mod:`qwen_ci_tool._live`).
 
 Exit codes: 0 completed, 1 the service or the network failed, 2 bad usage or configuration,
 3 the answer is incomplete (e.g. a length limit), 130 interrupted.
@@ -13,23 +16,38 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from . import _constants as C
-from ._client import CodeInterpreter
-from ._config import PROTOCOL_NAMES
+from ._batch_cli import read_tasks, run_batch
+from ._client import AsyncCodeInterpreter, CodeInterpreter
+from ._config import PROTOCOL_NAMES, resolve_settings
+from ._engine import _missing_key_error
 from ._exceptions import ConfigurationError, QwenCIError
+from ._live import live_view, print_markdown
 from ._models import MODELS, ordered
 from ._render import result_markdown
-from ._stages import StageTracker
-from ._types import CodeInterpreterResult, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent
+from ._types import CodeInterpreterResult, Completed
 from ._version import __version__
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _client_flags(p: argparse.ArgumentParser) -> None:
+    """The core's settings, the same on every command that calls the service."""
+    p.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
+    p.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
+    p.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
+    p.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
+    p.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
+    p.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
+    p.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
+    p.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,14 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input')
     ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
     ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
-    ask.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
-    ask.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
-    ask.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
-    ask.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
-    ask.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
-    ask.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
-    ask.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
-    ask.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
+    _client_flags(ask)
     ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
     ask.add_argument(
         "--export",
@@ -61,81 +72,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
 
+    batch = sub.add_parser(
+        "batch",
+        help="run many tasks from a JSONL file; each result is appended to OUTPUT as it finishes; run again to resume",
+    )
+    batch.add_argument("input", metavar="INPUT.jsonl", help='one task per line: {"id": "q1", "question": "..."} (or "messages")')
+    batch.add_argument("-o", "--output", metavar="OUTPUT.jsonl", required=True, help="results, one line per task; ids completed here are not sent again")
+    batch.add_argument("--concurrency", type=int, default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
+    batch.add_argument("--retry-failed", action="store_true", help="send again the tasks whose earlier failure is retryable (others are kept as they are)")
+    _client_flags(batch)
+    batch.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
+
     emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
     emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
+    emu.add_argument("--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too")
+    emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
+    )
+    _client_flags(doctor)
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
-
-
-class _Live:
-    """Live stages on a terminal (a status line) or plain lines when stderr is not a terminal."""
-
-    def __init__(self, out: IO[str], *, show_reasoning: bool) -> None:
-        self.out = out
-        self.tty = out.isatty()
-        self.show_reasoning = show_reasoning
-        self.tracker = StageTracker()
-        self._status_shown = False
-        self._mid_line = False  # reasoning text was written without a final newline
-        self._open_run: CodeRunUpdated | None = None
-
-    def _clear(self) -> None:
-        if self._status_shown:
-            self.out.write("\r\033[K")
-            self._status_shown = False
-        elif self._mid_line:
-            self.out.write("\n")
-        self._mid_line = False
-
-    def _status(self, text: str) -> None:
-        self._clear()
-        if self.tty:
-            self.out.write(f"\033[2m… {text}\033[0m")
-            self._status_shown = True
-        else:
-            self.out.write(f"[{text}]\n")
-        self.out.flush()
-
-    def _flush_run(self) -> None:
-        run, self._open_run = self._open_run, None
-        if run is None or not run.code:
-            return
-        self._clear()
-        body = "\n".join("    " + line for line in run.code.rstrip().splitlines())
-        self.out.write(f"▶ code run #{run.index + 1}:\n{body}\n")
-        if run.output is not None:
-            printed = "\n".join("    " + line for line in (run.output.rstrip() or "(no output)").splitlines())
-            self.out.write(f"  output:\n{printed}\n")
-        self.out.flush()
-
-    def event(self, event: StreamEvent) -> None:
-        stage = self.tracker.update(event)
-        if isinstance(event, CodeRunUpdated):
-            # A run is shown once it is whole: when another run or another stage begins.
-            if self._open_run is not None and self._open_run.index != event.index:
-                self._flush_run()
-            self._open_run = event
-        elif stage is not None:
-            self._flush_run()
-        if isinstance(event, ReasoningDelta) and self.show_reasoning:
-            if stage is not None:
-                self._clear()
-                self.out.write("\n[thinking]\n")
-            self.out.write(event.text)
-            self._mid_line = not event.text.endswith("\n")
-            self.out.flush()
-            return
-        if stage is not None and stage not in ("connected", "done"):
-            self._status(stage)
-
-    def close(self) -> None:
-        self._flush_run()
-        self._clear()
-        self.out.flush()
 
 
 @contextlib.contextmanager
@@ -166,9 +130,9 @@ def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
 def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
     if args.json:
         stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        stdout.flush()
     else:
-        stdout.write(result_markdown(result, include_reasoning=args.show_reasoning))
-    stdout.flush()
+        print_markdown(result_markdown(result, include_reasoning=args.show_reasoning), stdout)
 
 
 _EXPORTS = (".py", ".ipynb", ".md")
@@ -199,15 +163,15 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 "or scripted, not computed. Set DASHSCOPE_API_KEY and drop --emulator for the real service.\n"
             )
         client = CodeInterpreter(**settings)
-        live = _Live(stderr, show_reasoning=args.show_reasoning)
+        live = live_view(stderr, show_reasoning=args.show_reasoning)
         record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
         try:
             # stream() checks the key and the question before anything is sent or announced.
             with client, client.stream(args.question, record=record) as stream:
                 if emulator_url is None:
-                    stderr.write(
+                    live.note(
                         f"Asking {client.model} at {client.base_url} over the {client.protocol} protocol "
-                        "(the code runs remotely; this can take a while)...\n"
+                        "(the code runs remotely; this can take a while)..."
                     )
                 for event in stream:
                     live.event(event)
@@ -237,6 +201,29 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     return EXIT_OK
 
 
+def _batch(args: argparse.Namespace, stderr: IO[str]) -> int:
+    with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
+        tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
+    settings = _settings_from(args)
+    with _maybe_emulator(args.emulator) as emulator_url:
+        if emulator_url is not None:
+            settings["base_url"] = emulator_url
+            settings["api_key"] = "sk-emulator"
+        client = AsyncCodeInterpreter(**settings)
+        if client.settings.api_key is None:
+            raise _missing_key_error()
+        announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
+        return run_batch(
+            client,
+            tasks,
+            args.output,
+            retry_failed=args.retry_failed,
+            concurrency=args.concurrency,
+            stderr=stderr,
+            announce=announce,
+        )
+
+
 def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
     if args.json:
@@ -254,7 +241,7 @@ def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], s
         return code
     if err.partial is not None and (err.partial.answer or err.partial.code_runs):
         stdout.write("What arrived before the failure:\n\n")
-        stdout.write(result_markdown(err.partial, include_reasoning=args.show_reasoning))
+        print_markdown(result_markdown(err.partial, include_reasoning=args.show_reasoning), stdout)
     stderr.write(f"error: {err}\n")
     return code
 
@@ -280,18 +267,35 @@ def _models(stdout: IO[str]) -> int:
     return EXIT_OK
 
 
+def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
+    import httpx
+
+    from ._client import _ssl_context
+    from ._doctor import diagnose, failed, report, to_json
+
+    settings = resolve_settings(**_settings_from(args))
+    with httpx.Client(verify=_ssl_context()) as client:
+        checks = diagnose(settings, client)
+    stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
+    stdout.flush()
+    return EXIT_FAILED if failed(checks) else EXIT_OK
+
+
 def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
     from .testing import Emulator
 
+    key = args.api_key or os.environ.get("QWEN_CI_EMULATOR_KEY") or None
+
     def ready(url: str) -> None:
+        which = "only the key given" if key else "any key"
         stderr.write(
-            f"Emulator serving on {url} - use it as base_url (any key), e.g.\n"
-            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY=sk-anything)\n"
+            f"Emulator serving on {url} - use it as base_url ({which}), e.g.\n"
+            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY={'<that key>' if key else 'sk-anything'})\n"
             "Ctrl-C stops it.\n"
         )
         stderr.flush()
 
-    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause)
+    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause, rate_limit=args.rate_limit, api_key=key)
     return EXIT_OK
 
 
@@ -318,8 +322,12 @@ def main(
             if args.question == "-":  # a long task with its data: `qwen-ci ask - < task.txt`
                 args.question = _read_stdin(stdin)
             return _ask(args, stdout, stderr)
+        if args.command == "batch":
+            return _batch(args, stderr)
         if args.command == "models":
             return _models(stdout)
+        if args.command == "doctor":
+            return _doctor(args, stdout)
         return _serve_emulator(args, stderr)
     except ConfigurationError as err:
         stderr.write(f"error: {err}\n")

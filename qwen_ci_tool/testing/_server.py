@@ -29,7 +29,16 @@ from ._conversations import (
     scripted_conversation,
     split_directive,
 )
-from ._endpoints import ENDPOINTS, WORKSPACE_HOST_SUFFIX, Endpoint, Rejection, check_auth, check_request
+from ._endpoints import (
+    ENDPOINTS,
+    LISTED_MODELS,
+    MODELS_PATH,
+    WORKSPACE_HOST_SUFFIX,
+    Endpoint,
+    Rejection,
+    check_auth,
+    check_request,
+)
 from ._faults import Fault, default_code, default_message
 from ._http import BadRequest, Connection, Request
 from ._render import (
@@ -45,6 +54,7 @@ from ._render import (
     html_error_page,
 )
 from ._stream import Shaper, Sink, split_events
+from ._throttle import Throttle
 
 __all__ = ["Emulator", "RecordedRequest"]
 
@@ -95,7 +105,9 @@ class Emulator:
     refuse a model over a protocol it does not serve the interpreter on. ``workspace_host``
     answers as a workspace host (``*.maas.aliyuncs.com``) does: compatible-mode error bodies
     carry the request id inside ``error.id``; requests whose ``Host`` is such a host get that
-    shape too.
+    shape too. ``rate_limit`` (requests per second, off by default) answers requests above it 429
+    ``Throttling.RateQuota`` with a ``Retry-After`` in seconds (fractional), allowing up to
+    ``rate_burst`` back to back; ``throttled`` counts them.
     """
 
     def __init__(
@@ -111,6 +123,8 @@ class Emulator:
         unknown_models: Collection[str] = ("no-such-model",),
         refused_pairs: Collection[tuple[str, str]] = (),
         workspace_host: bool = False,
+        rate_limit: float | None = None,
+        rate_burst: float = 1.0,
     ) -> None:
         if block_size is not None and block_size < 1:
             raise ValueError("block_size must be positive")
@@ -131,6 +145,9 @@ class Emulator:
         self._replays: deque[list[Any]] = deque()  # [bytes, remaining]
         self._requests: list[RecordedRequest] = []
         self._active = 0
+        self._throttle = Throttle(rate_limit, rate_burst) if rate_limit is not None else None
+        #: Requests answered 429 by ``rate_limit``.
+        self.throttled = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -365,6 +382,8 @@ class Emulator:
         fresh_id = str(uuid.uuid4())
         endpoint = ENDPOINTS.get(request.path.rstrip("/"))
         workspace = self.workspace_host or request.headers.get("host", "").partition(":")[0].endswith(WORKSPACE_HOST_SUFFIX)
+        if request.path.rstrip("/") == MODELS_PATH and request.method == "GET":
+            return await self._list_models(conn, request, fresh_id, workspace) and request.keep_alive
         if endpoint is None:
             paths = ", ".join(sorted(ENDPOINTS))
             message = f"No such endpoint: {request.path}. The emulator serves POST {paths}."
@@ -376,6 +395,12 @@ class Emulator:
             return request.keep_alive
 
         body = self._record(request)
+        if self._throttle is not None and (wait := self._throttle.admit(time.monotonic())) is not None:
+            self.throttled += 1
+            code = "Throttling.RateQuota"
+            retry_after = [("retry-after", f"{wait:.3f}")]
+            await self._send_error(conn, endpoint.shape, 429, code, default_message(code, 429), fresh_id, retry_after)
+            return request.keep_alive
         fault: Fault | None = self._take(self._faults)
         replay: bytes | None = self._take(self._replays)
         answered = await self._answer_early(conn, endpoint, fault, fresh_id, workspace)
@@ -424,6 +449,23 @@ class Emulator:
 
         events = self._events(renderer, fault, replay)
         return await self._stream(conn, renderer, events, fault, ctx.request_id) and request.keep_alive
+
+    async def _list_models(self, conn: Connection, request: Request, request_id: str, workspace: bool) -> bool:
+        """``GET /compatible-mode/v1/models``: the key is checked; faults that answer apply."""
+        self._record(request)
+        endpoint = ENDPOINTS["/compatible-mode/v1/chat/completions"]
+        fault: Fault | None = self._take(self._faults)
+        answered = await self._answer_early(conn, endpoint, fault, request_id, workspace)
+        if answered is not None:
+            return answered
+        if rejected := check_auth(request.headers, self.api_key, endpoint):
+            await self._send_error(conn, "openai", rejected.status, rejected.code, rejected.message, request_id, workspace=workspace)
+            return True
+        listed = [m for m in LISTED_MODELS if m not in self.unknown_models]
+        data = [{"id": m, "object": "model", "created": 1761899651, "owned_by": "system"} for m in listed]
+        payload = json.dumps({"object": "list", "data": data}, separators=(",", ":")).encode()
+        await conn.send_full(200, [("content-type", _JSON_TYPE), ("x-request-id", request_id)], payload)
+        return True
 
     def _record(self, request: Request) -> Any:
         """Keep the request for ``requests``; returns its parsed JSON body (``None`` if not JSON)."""

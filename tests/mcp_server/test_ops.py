@@ -17,7 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
 
-from mcp_server import TOOL_NAME
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, server_runtime
 from mcp_server.__main__ import main
 from mcp_server._auth import Credentials, TokenFileError, parse_token_file
 from mcp_server._http import build_http_app
@@ -77,7 +77,7 @@ async def test_readyz_turns_503_once_shutdown_begins_while_healthz_stays_200(
     server = make_server()
     async with asgi_client(server, Credentials.single(TOKEN)) as http:
         before = await http.get("/readyz")
-        ops_of(server).begin_shutdown()
+        await server_runtime(server).drain(0)  # what SIGTERM starts: no new calls from now on
         during = await http.get("/readyz")
         health = await http.get("/healthz")
 
@@ -128,6 +128,36 @@ async def test_metrics_count_calls_by_outcome_and_error_tokens_by_kind_runs_and_
     assert runs >= 3 and value(samples, "qwen_ci_interpreter_runs_total", client="local") == runs
     assert value(samples, "qwen_ci_calls_in_flight") == 0 and value(samples, "qwen_ci_calls_queued") == 0
     assert all(name.startswith("qwen_ci_") for name, _ in samples)
+
+
+async def test_metrics_count_run_handles_and_the_run_once_it_ends_and_refused_calls(
+    make_server: Callable[..., MCPServer], emu: Emulator
+) -> None:
+    server = make_server(max_wait=0.2)
+    emu.code_pause = 1.0  # longer than max_wait: the call is answered with a handle
+    async with Client(server) as client:
+        with anyio.fail_after(20):
+            pending = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+            run_id = pending.structured_content["run_id"]  # type: ignore[index]
+            async with asgi_client(server) as http:
+                during = metric_samples((await http.get("/metrics")).text)
+            done = pending
+            while done.structured_content.get("status") == "running":  # type: ignore[union-attr]
+                done = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
+    await server_runtime(server).drain(0)
+    async with Client(server) as client:
+        refused = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+    async with asgi_client(server) as http:
+        after = metric_samples((await http.get("/metrics")).text)
+
+    assert not done.is_error and refused.is_error
+    assert value(during, "qwen_ci_run_handles_total", client="local") == 1
+    assert value(during, "qwen_ci_calls_in_flight") == 1
+    assert value(during, "qwen_ci_calls_total", client="local", outcome="completed", error="") == 0
+    assert value(after, "qwen_ci_run_handles_total", client="local") == 1
+    assert value(after, "qwen_ci_calls_total", client="local", outcome="completed", error="") == 1
+    assert value(after, "qwen_ci_calls_total", client="local", outcome="failed", error="ShuttingDown") == 1
+    assert value(after, "qwen_ci_tokens_total", client="local", kind="output") > 0
 
 
 async def test_metrics_show_calls_in_flight_and_queued_while_they_wait(
