@@ -18,6 +18,7 @@ from qwen_ci_tool._config import resolve_settings
 
 try:
     from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials, TokenFileError
+    from ._filestore import RUN_STORE_DIR_ENV, FileRunStore
     from ._http import is_loopback
     from ._logs import LOG_FORMATS, Redactor, configure_logging
     from ._ops import ContextFilter
@@ -110,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"keep a finished run's result this long for {RESULT_TOOL_NAME} (default {DEFAULT_RESULT_TTL:g})",
     )
+    runs.add_argument(
+        "--run-store-dir",
+        default=None,
+        metavar="DIR",
+        help=f"keep run records in DIR, shared by all replicas behind a balancer so any replica answers "
+        f"{RESULT_TOOL_NAME} (or set {RUN_STORE_DIR_ENV}; default: in this process)",
+    )
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
     p.add_argument(
         "--log-format", default="text", choices=LOG_FORMATS, help="stderr lines: text, or one JSON object a line"
@@ -162,9 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_output_chars=args.max_output_chars,
             max_wait=args.max_wait,
             result_ttl=args.result_ttl,
+            run_store=_run_store(args),
             log_level=args.log_level,
         )
-    except ConfigurationError as exc:
+    except (ConfigurationError, ValueError) as exc:
         return _fail(str(exc))
     _log_start(args)
 
@@ -209,6 +218,16 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
     if token is not None and (not token.isascii() or not token.isprintable() or " " in token):
         raise ValueError("the auth token must be printable ASCII without spaces.")
     return Credentials.single(token) if token else None
+
+
+def _run_store(args: argparse.Namespace) -> FileRunStore | None:
+    directory = args.run_store_dir or os.environ.get(RUN_STORE_DIR_ENV)
+    if not directory:
+        return None
+    # A run cannot outlast its total timeout once it has a slot, nor wait for one much longer: a
+    # record silent for twice that belongs to a replica that died.
+    total = resolve_settings(total_timeout=args.total_timeout).total_timeout
+    return FileRunStore(directory, ttl=args.result_ttl, stale_after=2 * total + 60)
 
 
 def _log_start(args: argparse.Namespace) -> None:

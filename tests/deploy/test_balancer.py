@@ -25,7 +25,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_server import TOOL_NAME
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
@@ -127,14 +127,19 @@ class Team:
 
 
 def start_team(
-    stack: ExitStack, nginx_binary: str, deploy_dir: Path, workdir: Path, emulators: list[Emulator]
+    stack: ExitStack,
+    nginx_binary: str,
+    deploy_dir: Path,
+    workdir: Path,
+    emulators: list[Emulator],
+    extra_args: tuple[str, ...] = (),
 ) -> Team:
     tokens = workdir / "tokens"
     tokens.write_text("".join(f"{name}:{token}\n" for name, token in TOKENS.items()))
     replicas = [
         ServerProcess(
             ["--base-url", emu.base_url, "--max-retries", "0", "--max-concurrency", "16",
-             "--auth-token-file", str(tokens)],  # fmt: skip
+             "--auth-token-file", str(tokens), *extra_args],  # fmt: skip
             server_env(DASHSCOPE_API_KEY=PLANTED_KEY),
         )
         for emu in emulators
@@ -276,3 +281,41 @@ async def test_killing_one_replica_mid_run_loses_only_its_calls_and_the_others_k
         else:
             assert outcome.result.is_error and outcome.result.content
     assert all(answered(o) for o in after), [(o.error, o.result) for o in after if not answered(o)]
+
+
+async def collect_through_nginx(url: str) -> tuple[list[Any], Any]:
+    """Start a run through nginx (answered with a handle), then ask for it through nginx until it ends."""
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKENS['alice']}"}, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+        run_id = first.structured_content["run_id"]
+        answers = []
+        while True:
+            answer = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
+            answers.append(answer)
+            if answer.is_error or answer.structured_content.get("status") != "running" or len(answers) > 50:
+                return answers, first
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-run-store", "per-replica-runs"])
+async def test_a_run_handle_is_answered_by_any_replica_when_they_share_a_run_store(
+    nginx_binary: str, deploy_dir: Path, tmp_path: Path, shared: bool
+) -> None:
+    store = ("--run-store-dir", str(tmp_path / "runs")) if shared else ()
+    with ExitStack() as stack:
+        # Each run sits in the sandbox 2 s, well past --max-wait: the call gets a handle, and the
+        # result is asked for several times, round robin over the three replicas.
+        emulators = [stack.enter_context(Emulator(code_pause=2.0)) for _ in range(REPLICAS)]
+        team = start_team(stack, nginx_binary, deploy_dir, tmp_path, emulators, ("--max-wait", "0.3", *store))
+        with anyio.fail_after(60):
+            answers, first = await collect_through_nginx(team.nginx.url)
+
+    assert first.structured_content["status"] == "running"
+    if shared:
+        assert len(answers) >= 3  # so at least two other replicas answered for the run
+        assert not answers[-1].is_error
+        assert SEED_ANSWER in answers[-1].structured_content["answer"]
+    else:  # without it the next replica does not know the run: what an operator must avoid
+        assert answers[-1].is_error and "has no run" in answers[-1].content[0].text

@@ -110,6 +110,7 @@ def test_compose_runs_three_replicas_behind_nginx_with_secrets_from_files() -> N
     assert re.search(r"replicas: 3\b", text)
     assert "QWEN_CI_MCP_AUTH_TOKEN_FILE: /run/secrets/mcp_tokens" in text
     assert "DASHSCOPE_API_KEY_FILE_PATH: /run/secrets/dashscope_api_key" in text
+    assert "QWEN_CI_MCP_RUN_STORE_DIR: /var/lib/qwen-ci-mcp/runs" in text and "runs:/var/lib/qwen-ci-mcp/runs" in text
     assert "./nginx.conf:/etc/nginx/conf.d/default.conf:ro" in text
     assert "dockerfile: deploy/Dockerfile" in text
     assert not re.search(r"DASHSCOPE_API_KEY:\s|QWEN_CI_MCP_AUTH_TOKEN:\s", text)  # no secret values inline
