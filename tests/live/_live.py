@@ -70,5 +70,6 @@ def replay(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             data = ci.run(meta["question"]).to_dict()
     del data["timings"]
     recorded = dict(meta["result"])
-    assert data.pop("request_id") and recorded.pop("request_id")
+    ids = data.pop("request_id"), recorded.pop("request_id")
+    assert all(ids), "both results carry a request id"
     return data, recorded
