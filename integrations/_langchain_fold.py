@@ -16,23 +16,19 @@ from langchain_core.runnables.utils import AddableDict
 
 from qwen_ci_tool import (
     AnswerDelta,
-    APIConnectionError,
-    AuthenticationError,
-    BadRequestError,
     CodeInterpreterResult,
     CodeRunUpdated,
     Completed,
     ConfigurationError,
-    InternalServerError,
     QwenCIError,
-    RateLimitError,
     ReasoningDelta,
     StageTracker,
     StreamEvent,
-    StreamInterruptedError,
     StreamStarted,
     Usage,
 )
+from qwen_ci_tool._explain import for_agent, incomplete_for_agent
+from qwen_ci_tool._knobs import LANGCHAIN
 from qwen_ci_tool._render import result_markdown
 
 __all__ = [
@@ -40,7 +36,7 @@ __all__ = [
     "DeltaFolder",
     "StageEvents",
     "core_input",
-    "error_message",
+    "failure_output",
     "result_dict",
     "tool_output",
     "usage_metadata",
@@ -72,32 +68,19 @@ def result_dict(result: CodeInterpreterResult) -> dict[str, Any]:
     return data
 
 
-def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tuple[str, dict[str, Any]]:
-    """``(content, artifact)``: readable text for the model, the whole record for the application."""
-    return result_markdown(result, include_reasoning=include_reasoning), result_dict(result)
+def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tuple[str, dict[str, Any], bool]:
+    """``(content, artifact, ok)``: readable text for the model, the whole record for the
+    application, and whether the result is complete (an unfinished one says so in its text)."""
+    if result.status != "completed":
+        return incomplete_for_agent(result, include_reasoning=include_reasoning), result_dict(result), False
+    return result_markdown(result, include_reasoning=include_reasoning), result_dict(result), True
 
 
-# What a model calling the tool should do next, by error class (most specific first).
-_HINTS: tuple[tuple[type[QwenCIError], str], ...] = (
-    (AuthenticationError, "Retrying will not help: tell the user the code interpreter's API key is not accepted."),
-    (RateLimitError, "The service is busy; retry once later, or answer without the tool."),
-    (BadRequestError, "Rephrase the task in plain language and try again."),
-    (InternalServerError, "This is usually temporary; you may retry once."),
-    (StreamInterruptedError, "This is usually temporary; you may retry once."),
-    (APIConnectionError, "This is usually temporary; you may retry once."),
-)
-
-
-def error_message(err: QwenCIError, secret: str | None = None) -> str:
-    """What the model sees in the error ToolMessage: what failed, the service's words, what to do."""
-    text = f"qwen_code_interpreter failed ({type(err).__name__}): {err}"
-    if not isinstance(err, ConfigurationError):
-        hint = next((hint for cls, hint in _HINTS if isinstance(err, cls)), None)
-        if hint:
-            text = f"{text} {hint}"
-    if secret and secret in text:  # the core never puts the key in a message; belt and braces
-        text = text.replace(secret, "**********")
-    return text
+def failure_output(err: QwenCIError, *, tool: str, include_reasoning: bool) -> tuple[str, dict[str, Any] | None]:
+    """``(content, artifact)`` of a failed call: what the model reads (the same words as the MCP
+    tool's, naming the tool's constructor arguments) and the partial result, when there is one."""
+    text = for_agent(err, LANGCHAIN, tool=tool, include_reasoning=include_reasoning)
+    return text, result_dict(err.partial) if err.partial is not None else None
 
 
 # --- input -----------------------------------------------------------------------------------

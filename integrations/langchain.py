@@ -11,7 +11,7 @@ agent.invoke({"messages": [{"role": "user", "content": "What is 123 to the power
 - :class:`QwenCodeInterpreterTool` - a ``BaseTool`` named ``qwen_code_interpreter``. Its content is
   the answer and the code that ran (Markdown); its artifact is the whole result as a dict
   (``CodeInterpreterResult.from_dict`` reads it back). Failures of the service come back to the
-  agent as an error ``ToolMessage``; bugs propagate. Each stage ("thinking", "running code #1",
+  agent as an error ``ToolMessage`` (its artifact: the partial result, if any); bugs propagate. Each stage ("thinking", "running code #1",
   "answering", ...) is sent as a custom event named ``qwen_code_interpreter_stage`` (seen by
   callbacks and ``astream_events``) and, inside a LangGraph graph, to ``stream_mode="custom"``.
 - :class:`CodeInterpreterRunnable` - question or messages in, the result dict out; ``stream`` /
@@ -27,12 +27,13 @@ missing key is reported when a call starts.
 from __future__ import annotations
 
 import contextlib
+from contextvars import ContextVar
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Union
 
 try:
     from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
-    from langchain_core.messages import BaseMessage
+    from langchain_core.messages import BaseMessage, ToolMessage
     from langchain_core.prompt_values import PromptValue
     from langchain_core.runnables import RunnableConfig, RunnableSerializable
     from langchain_core.runnables.utils import AddableDict
@@ -44,9 +45,17 @@ except ImportError as exc:  # pragma: no cover - covered in a subprocess without
     ) from exc
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError
 
-from ._langchain_fold import STAGE_EVENT, DeltaFolder, StageEvents, core_input, error_message, result_dict, tool_output
+from ._langchain_fold import (
+    STAGE_EVENT,
+    DeltaFolder,
+    StageEvents,
+    core_input,
+    failure_output,
+    result_dict,
+    tool_output,
+)
 
 __all__ = [
     "CodeInterpreterInput",
@@ -159,6 +168,35 @@ async def _adispatch(payload: dict[str, Any]) -> None:
         await adispatch_custom_event(STAGE_EVENT, payload)
 
 
+#: The artifact of a call that failed, handed from ``_run``/``_arun`` to ``run``/``arun``:
+#: LangChain builds an error ToolMessage without one, and nothing that arrived may be lost.
+_FAILED_ARTIFACT: ContextVar[list[dict[str, Any]] | None] = ContextVar("qwen_ci_failed_artifact", default=None)
+
+
+@contextlib.contextmanager
+def _failed_artifact() -> Iterator[list[dict[str, Any]]]:
+    box: list[dict[str, Any]] = []
+    token = _FAILED_ARTIFACT.set(box)
+    try:
+        yield box
+    finally:
+        _FAILED_ARTIFACT.reset(token)
+
+
+def _with_artifact(output: Any, box: list[dict[str, Any]]) -> Any:
+    if box and isinstance(output, ToolMessage) and output.status == "error" and output.artifact is None:
+        output.artifact = box[-1]
+    return output
+
+
+def _fail(text: str, artifact: dict[str, Any] | None) -> ToolException:
+    """The ToolException for a failed call, its artifact kept for the error ToolMessage."""
+    box = _FAILED_ARTIFACT.get()
+    if box is not None and artifact is not None:
+        box.append(artifact)
+    return ToolException(text)
+
+
 class QwenCodeInterpreterTool(_Settings, BaseTool):
     """Qwen's code interpreter as a LangChain tool, for ``create_agent`` and any tool-calling model.
 
@@ -175,7 +213,11 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
 
     A failure of the service (bad key, rate limit, timeout, broken stream, ...) is raised as
     :class:`~langchain_core.tools.ToolException` and, with ``handle_tool_error=True`` (the default
-    here), reaches the agent as a ``ToolMessage`` with ``status="error"`` saying what to do.
+    here), reaches the agent as a ``ToolMessage`` with ``status="error"`` saying what happened,
+    whether calling again can help and what to do (in the same words as the MCP tool). Its
+    ``artifact`` is the partial result when something arrived before the failure. An answer that
+    did not finish (e.g. the length limit) is an error message too, saying so, with the result as
+    its artifact.
     """
 
     name: str = "qwen_code_interpreter"
@@ -187,12 +229,31 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
         default=False, description="Also put the model's reasoning in the content the agent reads."
     )
 
+    def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        with _failed_artifact() as box:
+            return _with_artifact(super().run(tool_input, *args, **kwargs), box)
+
+    async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        with _failed_artifact() as box:
+            return _with_artifact(await super().arun(tool_input, *args, **kwargs), box)
+
+    def _clean(self, text: str) -> str:
+        secret = self._secret()  # the core never puts the key in a message; belt and braces
+        return text.replace(secret, "**********") if secret else text
+
     @contextlib.contextmanager
     def _tool_errors(self) -> Iterator[None]:
         try:
             yield
         except QwenCIError as err:
-            raise ToolException(error_message(err, self._secret())) from err
+            text, artifact = failure_output(err, tool=self.name, include_reasoning=self.include_reasoning)
+            raise _fail(self._clean(text), artifact) from err
+
+    def _output(self, result: CodeInterpreterResult) -> tuple[str, dict[str, Any]]:
+        content, artifact, ok = tool_output(result, include_reasoning=self.include_reasoning)
+        if not ok:  # unfinished (e.g. the length limit): an error the model must not take for an answer
+            raise _fail(self._clean(content), artifact)
+        return content, artifact
 
     def _run(self, question: str) -> tuple[str, dict[str, Any]]:
         stages, writer = StageEvents(), _stream_writer()
@@ -204,7 +265,7 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
                             writer({"type": STAGE_EVENT, **payload})
                         _dispatch(payload)
                 result = stream.get_final_result()
-        return tool_output(result, include_reasoning=self.include_reasoning)
+        return self._output(result)
 
     async def _arun(self, question: str) -> tuple[str, dict[str, Any]]:
         stages, writer = StageEvents(), _stream_writer()
@@ -216,7 +277,7 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
                             writer({"type": STAGE_EVENT, **payload})
                         await _adispatch(payload)
                 result = await stream.get_final_result()
-        return tool_output(result, include_reasoning=self.include_reasoning)
+        return self._output(result)
 
 
 # --- the Runnable ------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from . import _constants as C
-from ._client import CodeInterpreter
+from ._client import CodeInterpreter, CodeInterpreterStream
 from ._config import PROTOCOL_NAMES
 from ._exceptions import ConfigurationError, QwenCIError
+from ._explain import error_dict, for_person, incomplete_note
+from ._knobs import CLI
 from ._models import MODELS
 from ._render import result_markdown
 from ._stages import StageTracker
@@ -201,6 +203,7 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         client = CodeInterpreter(**settings)
         live = _Live(stderr, show_reasoning=args.show_reasoning)
         record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
+        stream: CodeInterpreterStream | None = None
         try:
             # stream() checks the key and the question before anything is sent or announced.
             with client, client.stream(args.question, record=record) as stream:
@@ -216,9 +219,14 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 result = stream.get_final_result()
         except QwenCIError as err:
             live.close()
-            if args.export and err.partial is not None:
-                _export(err.partial, args.export, stderr)
+            _keep_partial(err.partial, args, stdout, stderr)
             return _report_error(err, args, stdout, stderr)
+        except KeyboardInterrupt:
+            # Ctrl-C: the connection is closed (leaving the with block did it); what arrived is kept.
+            live.close()
+            _keep_partial(stream.snapshot() if stream is not None else None, args, stdout, stderr)
+            stderr.write("\ninterrupted\n")
+            return EXIT_INTERRUPTED
         finally:
             live.close()
             if record is not None:
@@ -227,35 +235,40 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export:
         _export(result, args.export, stderr)
     if result.status != "completed":
-        stderr.write(
-            f"warning: the answer is incomplete (finish reason: {result.finish_reason}). "
-            "Ask for less, or split the task.\n"
-        )
+        stderr.write(f"warning: {incomplete_note(result)}\n")
         return EXIT_INCOMPLETE
     if not args.json:
         stderr.write(f"Done in {result.timings.total_time:.1f} s.\n")
     return EXIT_OK
 
 
+def _arrived(partial: CodeInterpreterResult | None) -> bool:
+    return partial is not None and bool(partial.answer or partial.code_runs or partial.reasoning)
+
+
+def _keep_partial(partial: CodeInterpreterResult | None, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> None:
+    """After a failure or Ctrl-C: print what arrived (not with --json: the error payload has it)
+    and write it to --export."""
+    if partial is None or not _arrived(partial):
+        return
+    if not args.json:
+        stdout.write("What arrived before the call stopped (incomplete):\n\n")
+        stdout.write(result_markdown(partial, include_reasoning=args.show_reasoning))
+        stdout.flush()
+    if args.export:
+        _export(partial, args.export, stderr)
+
+
 def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
     if args.json:
         payload: dict[str, Any] = {
-            "error": {
-                "type": type(err).__name__,
-                "message": str(err),
-                "request_id": err.request_id,
-                "status_code": getattr(err, "status_code", None),
-                "code": getattr(err, "code", None),
-            },
+            "error": error_dict(err, CLI),
             "partial": err.partial.to_dict() if err.partial is not None else None,
         }
         stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return code
-    if err.partial is not None and (err.partial.answer or err.partial.code_runs):
-        stdout.write("What arrived before the failure:\n\n")
-        stdout.write(result_markdown(err.partial, include_reasoning=args.show_reasoning))
-    stderr.write(f"error: {err}\n")
+    stderr.write(f"error: {for_person(err, CLI)}\n")
     return code
 
 
@@ -310,7 +323,7 @@ def main(
             return _models(stdout)
         return _serve_emulator(args, stderr)
     except ConfigurationError as err:
-        stderr.write(f"error: {err}\n")
+        stderr.write(f"error: {for_person(err, CLI)}\n")
         return EXIT_USAGE
     except OSError as err:
         # e.g. --record to a directory that does not exist, or a port in use.
