@@ -1,4 +1,5 @@
-"""MCP server for qwen-ci-tool: one tool, ``qwen_code_interpreter``, over stdio or streamable HTTP.
+"""MCP server for qwen-ci-tool: ``qwen_code_interpreter`` (and, for long runs,
+``qwen_code_interpreter_result``) over stdio or streamable HTTP.
 
 ```python
 from mcp_server import create_server
@@ -12,7 +13,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["DEFAULT_MAX_CONCURRENCY", "DEFAULT_MAX_OUTPUT_CHARS", "SERVER_NAME", "TOOL_NAME", "create_server"]
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_OUTPUT_CHARS",
+    "DEFAULT_MAX_WAIT",
+    "RESULT_TOOL_NAME",
+    "Runtime",
+    "SERVER_NAME",
+    "TOOL_NAME",
+    "create_server",
+    "server_runtime",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -32,5 +43,15 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, SERVER_NAME, TOOL_NAME, create_server
+    from ._server import (
+        DEFAULT_MAX_CONCURRENCY,
+        DEFAULT_MAX_OUTPUT_CHARS,
+        DEFAULT_MAX_WAIT,
+        RESULT_TOOL_NAME,
+        SERVER_NAME,
+        TOOL_NAME,
+        Runtime,
+        create_server,
+        server_runtime,
+    )
 

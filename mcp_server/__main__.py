@@ -17,7 +17,8 @@ from qwen_ci_tool import _constants as C
 
 try:
     from ._http import AUTH_TOKEN_ENV, is_loopback
-    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, TOOL_NAME, create_server
+    from ._runs import DEFAULT_RESULT_TTL
+    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_server
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a venv without the extra
     if exc.name is None or not (exc.name == "mcp" or exc.name.startswith("mcp.")):
         raise
@@ -82,6 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_OUTPUT_CHARS,
         help=f"cap on the text returned to the model (default {DEFAULT_MAX_OUTPUT_CHARS})",
     )
+    runs = p.add_argument_group("long calls")
+    runs.add_argument(
+        "--max-wait",
+        type=float,
+        default=DEFAULT_MAX_WAIT,
+        metavar="SECONDS",
+        help=f"hold a call at most this long, then answer with a run_id for {RESULT_TOOL_NAME} "
+        f"(default {DEFAULT_MAX_WAIT:g}; 0 = hold every call to its end)",
+    )
+    runs.add_argument(
+        "--result-ttl",
+        type=float,
+        default=DEFAULT_RESULT_TTL,
+        metavar="SECONDS",
+        help=f"keep a finished run's result this long for {RESULT_TOOL_NAME} (default {DEFAULT_RESULT_TTL:g})",
+    )
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
     return p
 
@@ -131,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_retries=args.max_retries,
             max_concurrency=args.max_concurrency,
             max_output_chars=args.max_output_chars,
+            max_wait=args.max_wait,
+            result_ttl=args.result_ttl,
             log_level=args.log_level,
         )
     except ConfigurationError as exc:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-__all__ = ["CodeInterpreterResultModel"]
+__all__ = ["CodeInterpreterResultModel", "RunOutputModel", "RunPendingModel"]
 
 
 class _Model(BaseModel):
@@ -71,3 +71,26 @@ class CodeInterpreterResultModel(_Model):
     )
     code_returned: bool = Field(description="Whether this protocol returns the executed code at all.")
     timings: Timings
+
+
+class RunPendingModel(_Model):
+    """A run still going when the tool stopped waiting: not an error, and not the answer yet."""
+
+    model_config = ConfigDict(extra="forbid", title="RunPending")
+
+    status: Literal["running"] = Field(description="Always 'running': the result is not ready yet.")
+    run_id: str = Field(description="The run's handle: pass it to qwen_code_interpreter_result.")
+    stage: str = Field(description="What the run was doing when the tool stopped waiting.")
+    elapsed_seconds: float = Field(description="Seconds since the run started.")
+    result_tool: Literal["qwen_code_interpreter_result"] = Field(
+        description="The tool to call with run_id to get the result."
+    )
+
+
+class RunOutputModel(RootModel[CodeInterpreterResultModel | RunPendingModel]):
+    """Either the finished result, or (``status: "running"``) a handle to ask for it again.
+
+    Published with ``type: object`` at the top, as MCP clients expect of an ``outputSchema``.
+    """
+
+    model_config = ConfigDict(title="CodeInterpreterOutput", json_schema_extra={"type": "object"})

@@ -9,11 +9,15 @@ SDK cancels the handler's scope, which closes the core's stream and with it the 
 # No `from __future__ import annotations`: the SDK reads the tool's annotations at registration.
 
 import logging
-from collections.abc import AsyncIterator
+import math
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Unpack
+from typing import Annotated, Any, Final, Protocol, Unpack
 
 import anyio
+import anyio.abc
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -29,25 +33,38 @@ from qwen_ci_tool import (
 )
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import ClientSettings
-from qwen_ci_tool._explain import for_agent, incomplete_for_agent
+from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import MCP
 from qwen_ci_tool._render import result_markdown
 
-from ._schema import CodeInterpreterResultModel
+from ._runs import DEFAULT_RESULT_TTL, MemoryRunStore, RunRecord, RunStore, new_run_id
+from ._schema import RunOutputModel, RunPendingModel
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_OUTPUT_CHARS",
+    "DEFAULT_MAX_WAIT",
     "HEARTBEAT_INTERVAL",
+    "RESULT_TOOL_NAME",
+    "Runtime",
     "SERVER_NAME",
     "TOOL_NAME",
     "create_server",
+    "server_runtime",
 ]
 
 logger = logging.getLogger("mcp_server")
 
 SERVER_NAME = "qwen-ci-tool"
 TOOL_NAME = "qwen_code_interpreter"
+RESULT_TOOL_NAME: Final = "qwen_code_interpreter_result"
+#: Seconds a call is held before a run still going is answered with its handle: under the 60 s
+#: that many clients allow a request, whatever progress they get.
+DEFAULT_MAX_WAIT = 50.0
+#: Runs in progress at once (each queued for a slot or running); beyond it calls are refused.
+MAX_LIVE_RUNS = 1000
+#: The lifespan-context key of the task group runs live in.
+_RUNS = "qwen_ci_runs"
 #: Upstream calls running at once; further calls wait for a free slot (and say so in progress).
 DEFAULT_MAX_CONCURRENCY = 4
 #: Characters of text content handed to the model; the full record stays in structuredContent.
@@ -106,6 +123,29 @@ INSTRUCTIONS = (
     "sandbox. Use it for exact computation and data analysis; each call is slow, billed and stateless."
 )
 
+RESULT_TOOL_TITLE = "Qwen code interpreter: result of a run"
+RESULT_TOOL_DESCRIPTION = f"""\
+Get the result of a {TOOL_NAME} run that was still going when that tool answered with a run_id \
+(status "running"). Waits up to {{max_wait:g}} s: returns the finished result (the same as \
+{TOOL_NAME} would have), or the run's status again if it is still going; then call this tool \
+again with the same run_id. Results are kept {{ttl:g}} s after a run ends. Costs nothing: it \
+does not start or bill a new run."""
+RUN_ID_DESCRIPTION = f"The run_id from a {TOOL_NAME} answer whose status was 'running'."
+RESULT_ANNOTATIONS = ToolAnnotations(
+    title=RESULT_TOOL_TITLE,
+    read_only_hint=True,
+    destructive_hint=False,
+    # Asking again returns the same result (or the status of the same run).
+    idempotent_hint=True,
+    # It reads this server's own record of a run; it calls nothing outside.
+    open_world_hint=False,
+)
+
+SHUTTING_DOWN_TEXT = (
+    "This MCP server is shutting down and takes no new calls. Call again in a moment: a restarted "
+    "(or another) server will take it."
+)
+
 NO_KEY_TEXT = (
     f"This MCP server has no DashScope API key, so it cannot call Qwen. Set {C.ENV_API_KEY} in the "
     '"env" block of this server\'s entry in the MCP client configuration, for example '
@@ -156,52 +196,203 @@ def _text_result(text: str, *, is_error: bool, structured: dict[str, Any] | None
     )
 
 
+class _LiveRun:
+    """A run executing in this process: its newest record, its cancel scope and why it was cancelled."""
+
+    def __init__(self, record: RunRecord) -> None:
+        self.record = record
+        self.scope = anyio.CancelScope()
+        self.reason: str | None = None
+        self.partial: CodeInterpreterResult | None = None
+        #: The progress reporters of the calls waiting for this run in this process.
+        self.listeners: set[Callable[[str, str | None], Awaitable[None]]] = set()
+
+    def cancel(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.scope.cancel()
+
+
 class _Runner:
-    """Shared per server: the core client, the concurrency slots and the limits."""
+    """Shared per server: the core client, the concurrency slots, the runs and the limits.
+
+    Every call starts a run in the background (in the task group the server's lifespan holds) and
+    waits for it through the run store, up to ``max_wait`` seconds; a run still going then is
+    answered with its handle. A client that gives up on the call it started cancels its run.
+    """
 
     def __init__(
-        self, client: AsyncCodeInterpreter, *, max_concurrency: int, max_output_chars: int, heartbeat: float
+        self,
+        client: AsyncCodeInterpreter,
+        *,
+        max_concurrency: int,
+        max_output_chars: int,
+        heartbeat: float,
+        max_wait: float,
+        store: RunStore,
+        result_ttl: float,
     ) -> None:
         self.client = client
         self.max_concurrency = max_concurrency
         self.max_output_chars = max_output_chars
         self.heartbeat = heartbeat
+        self.max_wait = max_wait
+        self.store = store
+        self.result_ttl = result_ttl
         self.slots = anyio.Semaphore(max_concurrency)
+        self.live: dict[str, _LiveRun] = {}
+        self.accepting = True
+        self._run_ended = anyio.Event()
 
     def _clean(self, text: str) -> str:
         key = self.client.settings.api_key
         return key.redact(text) if key is not None else text
 
+    # -- the two tools ------------------------------------------------------------------------
+
     async def call(self, question: str, include_reasoning: bool, ctx: Context) -> CallToolResult:
+        if not self.accepting:
+            return _text_result(SHUTTING_DOWN_TEXT, is_error=True)
         if self.client.settings.api_key is None:
             logger.warning("%s called but %s is not set", TOOL_NAME, C.ENV_API_KEY)
             return _text_result(NO_KEY_TEXT, is_error=True)
-        progress = _Progress(ctx, self.heartbeat)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(progress.heartbeat)
-            try:
-                outcome = await self._run(question, include_reasoning, progress)
-            finally:
-                tg.cancel_scope.cancel()
-        return outcome
+        if len(self.live) >= MAX_LIVE_RUNS:
+            return _text_result(
+                f"This server already has {len(self.live)} runs in progress, its limit. Collect results "
+                f"with {RESULT_TOOL_NAME} or wait before starting another run.",
+                is_error=True,
+            )
+        run = _LiveRun(RunRecord(new_run_id(), started_at=time.time()))
+        self.live[run.record.run_id] = run
+        await self.store.put(run.record)
+        runs: anyio.abc.TaskGroup = ctx.request_context.lifespan_context[_RUNS]
+        runs.start_soon(self._execute, run, question, include_reasoning)
+        try:
+            return await self._await(run.record.run_id, ctx, after_version=run.record.version)
+        except anyio.get_cancelled_exc_class():
+            # The client cancelled or timed out while waiting for the run it started: nobody will
+            # ask for the result, so the upstream request is closed now, not when it ends.
+            run.cancel("the client cancelled the call")
+            raise
 
-    async def _run(self, question: str, include_reasoning: bool, progress: _Progress) -> CallToolResult:
+    async def result(self, run_id: str, ctx: Context) -> CallToolResult:
+        if not self.accepting:
+            return _text_result(SHUTTING_DOWN_TEXT, is_error=True)
+        # Waiting again does not own the run: a client giving up here leaves it running.
+        return await self._await(run_id.strip(), ctx, after_version=-1)
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    async def _await(self, run_id: str, ctx: Context, *, after_version: int) -> CallToolResult:
+        """The run's result, or its handle once ``max_wait`` passes; progress meanwhile.
+
+        A run in this process reports each stage to its waiters as it happens; a run elsewhere (a
+        shared store) is followed through its records, which may skip stages between two looks.
+        """
+        progress = _Progress(ctx, self.heartbeat)
+        deadline = anyio.current_time() + self.max_wait if self.max_wait > 0 else math.inf
+        local = self.live.get(run_id)
+        record: RunRecord | None = None
+        version = after_version
+        if local is not None:
+            local.listeners.add(progress.report)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(progress.heartbeat)
+                while True:
+                    record = await self.store.wait(run_id, version, deadline - anyio.current_time())
+                    if record is None or record.state == "finished" or anyio.current_time() >= deadline:
+                        break
+                    if record.version != version:
+                        version = record.version
+                        if local is None or after_version < 0:
+                            await progress.report(record.stage, record.message)
+                            after_version = 0
+                tg.cancel_scope.cancel()
+        finally:
+            if local is not None:
+                local.listeners.discard(progress.report)
+        if record is None:
+            return self._unknown_run(run_id)
+        if record.state == "finished" and record.result is not None:
+            return CallToolResult.model_validate(record.result)
+        return self._pending(record)
+
+    def _pending(self, record: RunRecord) -> CallToolResult:
+        elapsed = max(0.0, time.time() - record.started_at)
+        pending = RunPendingModel(
+            status="running",
+            run_id=record.run_id,
+            stage=record.stage,
+            elapsed_seconds=round(elapsed, 1),
+            result_tool=RESULT_TOOL_NAME,
+        )
+        text = (
+            f"Qwen is still working on this task ({elapsed:.0f} s so far; now: {record.stage}). This is not "
+            f'an error and not the answer yet. To get the answer, call {RESULT_TOOL_NAME} with run_id "'
+            f'{record.run_id}": it waits up to {self.max_wait:g} s and returns the result, or a message like '
+            f"this one if the run is still going. Do not call {TOOL_NAME} again for this task: that would "
+            f"start a new run, billed again. The result is kept for {self.result_ttl:g} s after the run ends."
+        )
+        return _text_result(text, is_error=False, structured=pending.model_dump(mode="json"))
+
+    def _unknown_run(self, run_id: str) -> CallToolResult:
+        return _text_result(
+            f"This server has no run {run_id!r}: the id is wrong, or the run's result has expired (results "
+            f"are kept {self.result_ttl:g} s after a run ends, and a restarted server forgets them). To get an "
+            f"answer, call {TOOL_NAME} again with the task; that starts a new run, billed again.",
+            is_error=True,
+        )
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def _execute(self, run: _LiveRun, question: str, include_reasoning: bool) -> None:
+        outcome: CallToolResult | None = None
+        try:
+            with run.scope:
+                outcome = await self._run(question, include_reasoning, run)
+        finally:  # also when the lifespan's task group is cancelled: the record still ends
+            if outcome is None:
+                outcome = self._cancelled(run, include_reasoning)
+            with anyio.CancelScope(shield=True):
+                run.record = run.record.advanced(
+                    state="finished",
+                    stage="done",
+                    message="done",
+                    result=outcome.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    finished_at=time.time(),
+                )
+                await self.store.put(run.record)
+                del self.live[run.record.run_id]
+                ended, self._run_ended = self._run_ended, anyio.Event()
+                ended.set()
+
+    async def _stage(self, run: _LiveRun, stage: str, message: str | None = None) -> None:
+        run.record = run.record.advanced(stage=stage, message=message or stage)
+        await self.store.put(run.record)
+        for report in list(run.listeners):
+            await report(stage, message)
+
+    async def _run(self, question: str, include_reasoning: bool, run: _LiveRun) -> CallToolResult:
         if self.slots.value == 0:
-            await progress.report(
-                "waiting for a free slot", f"waiting for a free slot (at most {self.max_concurrency} concurrent calls)"
+            await self._stage(
+                run, "waiting for a free slot", f"waiting for a free slot (at most {self.max_concurrency} concurrent calls)"
             )
         async with self.slots:
-            await progress.report("sending the question to Qwen")
+            await self._stage(run, "sending the question to Qwen")
             tracker = StageTracker()
             try:
                 async with self.client.stream(question) as stream:
-                    async for event in stream:
-                        stage = tracker.update(event)
-                        # "connected" is followed at once by the first content stage, and "done" by
-                        # the result itself: neither is worth a notification (each costs a stdio
-                        # round of the SDK's writer thread).
-                        if stage is not None and stage not in _UNREPORTED_STAGES:
-                            await progress.report(stage)
+                    try:
+                        async for event in stream:
+                            stage = tracker.update(event)
+                            # "connected" is followed at once by the first content stage, and "done" by
+                            # the result itself: neither is worth a notification.
+                            if stage is not None and stage not in _UNREPORTED_STAGES:
+                                await self._stage(run, stage)
+                    except anyio.get_cancelled_exc_class():
+                        run.partial = stream.snapshot()
+                        raise
                     result = await stream.get_final_result()
             except QwenCIError as err:
                 logger.info("%s failed: %s", TOOL_NAME, type(err).__name__)
@@ -226,6 +417,30 @@ class _Runner:
         )
         return self._success(result, include_reasoning)
 
+    # -- shutting down --------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether new calls are taken (false once shutdown has begun)."""
+        return self.accepting
+
+    async def drain(self, grace: float) -> None:
+        """Refuse new calls, let runs end for up to *grace* seconds, then cancel the rest.
+
+        A cancelled run ends with an error result that keeps its partial record, which its waiting
+        call delivers.
+        """
+        self.accepting = False
+        with anyio.move_on_after(grace):
+            while self.live:
+                await self._run_ended.wait()
+        for run in list(self.live.values()):
+            run.cancel(f"the server is shutting down (it let running calls finish for {grace:g} s)")
+        while self.live:
+            await self._run_ended.wait()
+
+    # -- results ------------------------------------------------------------------------------
+
     def _success(self, result: CodeInterpreterResult, include_reasoning: bool) -> CallToolResult:
         if result.status == "completed":
             text = result_markdown(result, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
@@ -242,20 +457,63 @@ class _Runner:
         structured = err.partial.to_dict() if err.partial is not None else None
         return _text_result(self._clean(text), is_error=True, structured=structured)
 
+    def _cancelled(self, run: _LiveRun, include_reasoning: bool) -> CallToolResult:
+        text = cancelled_for_agent(
+            run.reason or "the server stopped",
+            run.partial,
+            tool=TOOL_NAME,
+            include_reasoning=include_reasoning,
+            max_chars=self.max_output_chars,
+        )
+        structured = run.partial.to_dict() if run.partial is not None else None
+        return _text_result(self._clean(text), is_error=True, structured=structured)
+
+
+_RUNNERS: "weakref.WeakKeyDictionary[MCPServer, _Runner]" = weakref.WeakKeyDictionary()
+
+
+class Runtime(Protocol):
+    """What the serving side (HTTP shutdown, health checks) may see and do of a built server."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether new calls are taken (false once shutdown has begun)."""
+
+    async def drain(self, grace: float) -> None:
+        """Refuse new calls, let runs end for up to *grace* seconds, then cancel the rest."""
+
+
+def server_runtime(server: MCPServer) -> Runtime:
+    """The run state of a server built by :func:`create_server`."""
+    return _RUNNERS[server]
+
+
+def _check_seconds(name: str, value: float, *, allow_zero: bool) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}.")
+
 
 def create_server(
     *,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    result_ttl: float = DEFAULT_RESULT_TTL,
+    run_store: RunStore | None = None,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
     http_client: httpx.AsyncClient | None = None,
     log_level: str = "INFO",
     **settings: Unpack[ClientSettings],
 ) -> MCPServer:
-    """Build the MCP server with its one tool.
+    """Build the MCP server with its tools.
 
     Settings are the core client's (``api_key`` from ``DASHSCOPE_API_KEY`` when not given). A missing
     key is not an error here: the server starts and lists its tool, and each call says how to set it.
+    ``max_wait`` (seconds, 0 = wait for every run to end) bounds how long a call is held before it is
+    answered with a run handle for ``qwen_code_interpreter_result``; finished runs are kept
+    ``result_ttl`` seconds in ``run_store`` (by default in this process).
 
     Raises :class:`~qwen_ci_tool.ConfigurationError` for invalid settings.
     """
@@ -267,9 +525,17 @@ def create_server(
         )
     if not heartbeat_interval > 0:
         raise ConfigurationError(f"heartbeat_interval must be positive, got {heartbeat_interval!r}.")
+    _check_seconds("max_wait", max_wait, allow_zero=True)
+    _check_seconds("result_ttl", result_ttl, allow_zero=False)
     client = AsyncCodeInterpreter(http_client=http_client, **settings)
     runner = _Runner(
-        client, max_concurrency=max_concurrency, max_output_chars=max_output_chars, heartbeat=heartbeat_interval
+        client,
+        max_concurrency=max_concurrency,
+        max_output_chars=max_output_chars,
+        heartbeat=heartbeat_interval,
+        max_wait=max_wait,
+        store=run_store if run_store is not None else MemoryRunStore(ttl=result_ttl),
+        result_ttl=result_ttl,
     )
 
     open_lifespans = 0
@@ -278,10 +544,15 @@ def create_server(
     async def lifespan(_: MCPServer) -> AsyncIterator[dict[str, Any]]:
         # Entered once per stdio process or HTTP app, but once per connection for in-process
         # clients: the shared HTTP client closes when the last one ends, not under a running call.
+        # Runs started under a lifespan live in its task group, so a run can outlast its call.
         nonlocal open_lifespans
         open_lifespans += 1
         try:
-            yield {}
+            async with anyio.create_task_group() as runs:
+                try:
+                    yield {_RUNS: runs}
+                finally:
+                    runs.cancel_scope.cancel()
         finally:
             open_lifespans -= 1
             if open_lifespans == 0:
@@ -296,13 +567,28 @@ def create_server(
         subscriptions=False,  # the tool list never changes
         log_level=log_level,  # type: ignore[arg-type]
     )
+    _RUNNERS[server] = runner
 
     @server.tool(name=TOOL_NAME, title=TOOL_TITLE, description=TOOL_DESCRIPTION, annotations=ANNOTATIONS)
     async def qwen_code_interpreter(
         question: Annotated[str, Field(description=QUESTION_DESCRIPTION, min_length=1, max_length=C.MAX_INPUT_CHARS)],
         ctx: Context,
         include_reasoning: Annotated[bool, Field(description=INCLUDE_REASONING_DESCRIPTION)] = False,
-    ) -> Annotated[CallToolResult, CodeInterpreterResultModel]:
+    ) -> Annotated[CallToolResult, RunOutputModel]:
         return await runner.call(question, include_reasoning, ctx)
+
+    if max_wait > 0:
+
+        @server.tool(
+            name=RESULT_TOOL_NAME,
+            title=RESULT_TOOL_TITLE,
+            description=RESULT_TOOL_DESCRIPTION.format(max_wait=max_wait, ttl=result_ttl),
+            annotations=RESULT_ANNOTATIONS,
+        )
+        async def qwen_code_interpreter_result(
+            run_id: Annotated[str, Field(description=RUN_ID_DESCRIPTION, min_length=1, max_length=200)],
+            ctx: Context,
+        ) -> Annotated[CallToolResult, RunOutputModel]:
+            return await runner.result(run_id, ctx)
 
     return server

@@ -10,6 +10,7 @@ print(result.answer, result.code_runs[0].code, result.usage.total_tokens)
 
 from __future__ import annotations
 
+from ._batch import BatchOutcome, BatchTask
 from ._client import AsyncCodeInterpreter, AsyncCodeInterpreterStream, CodeInterpreter, CodeInterpreterStream
 from ._exceptions import (
     APIConnectionError,
@@ -25,6 +26,7 @@ from ._exceptions import (
     RateLimitError,
     StreamInterruptedError,
 )
+from ._limiter import AdaptiveLimiter
 from ._models import MODELS, ModelInfo, lookup_model
 from ._secret import Secret
 from ._stages import StageTracker, stage_of
@@ -48,11 +50,14 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveLimiter",
     "AnswerDelta",
     "AsyncCodeInterpreter",
     "AsyncCodeInterpreterStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchOutcome",
+    "BatchTask",
     "CodeInterpreter",
     "CodeInterpreterResult",
     "CodeInterpreterStream",

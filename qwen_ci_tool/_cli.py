@@ -23,7 +23,7 @@ from ._config import PROTOCOL_NAMES
 from ._exceptions import ConfigurationError, QwenCIError
 from ._explain import error_dict, for_person, incomplete_note
 from ._knobs import CLI
-from ._models import MODELS
+from ._models import MODELS, ordered
 from ._render import result_markdown
 from ._stages import StageTracker
 from ._types import CodeInterpreterResult, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent
@@ -273,11 +273,23 @@ def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], s
 
 
 def _models(stdout: IO[str]) -> int:
-    stdout.write(f"{'model (or family*)':28} {'protocols':28} {'native path':24} note\n")
+    stdout.write(f"{'model (or family*)':24} {'documented over':40} {'native path':22} note\n")
+    disagreements: dict[str, list[str]] = {}
     for row in MODELS:
-        protocols = ", ".join(p for p in PROTOCOL_NAMES if p in row.protocols)
-        stdout.write(f"{row.pattern:28} {protocols:28} {row.native_endpoint:24} {row.note}\n")
-    stdout.write("Other names are passed through to the service unchanged.\n")
+        shown = ", ".join(ordered(row.protocols))
+        if row.disputed:
+            shown += f" (disputed: {', '.join(ordered(row.disputed))})"
+            disagreements.setdefault(row.disagreement, []).append(row.pattern)
+        stdout.write(f"{row.pattern:24} {shown:40} {row.native_endpoint:22} {row.note}\n")
+    if disagreements:
+        stdout.write("\nWhere the vendor's documents disagree:\n")
+        for why, patterns in disagreements.items():
+            stdout.write(f"  {', '.join(patterns)}: {why}.\n")
+    stdout.write(
+        "\nThe table advises, it never refuses: every model and protocol pair is sent as asked and the "
+        "service decides; when it refuses, the error names the protocol the documents show. Other "
+        "names are sent unchanged.\n"
+    )
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Unpack
 
@@ -17,8 +17,10 @@ import anyio
 import httpx
 
 from . import _constants as C
+from ._batch import BatchOutcome, TaskInput, run_many_async, run_many_sync
 from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
+from ._limiter import AdaptiveLimiter
 from ._protocols._base import USER_AGENT
 from ._types import CodeInterpreterResult, StreamEvent
 
@@ -285,6 +287,24 @@ class CodeInterpreter(_ClientBase):
                 if watchdog is not None:
                     watchdog.cancel()
 
+    def run_many(
+        self,
+        tasks: Iterable[TaskInput],
+        *,
+        concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
+        limiter: AdaptiveLimiter | None = None,
+    ) -> Iterator[BatchOutcome]:
+        """Run many tasks, at most ``concurrency`` at once, and yield each one's outcome as it finishes.
+
+        ``tasks``: question strings (id: the position), :class:`BatchTask` objects, or dicts with
+        ``id`` and ``question`` or ``messages``; read lazily. Each :class:`BatchOutcome` has the id
+        and the result or the error: a failed task never ends the iteration. On rate limits the
+        concurrency drops and new calls wait for ``Retry-After``; it rises again after successes
+        (``limiter=`` passes your own :class:`AdaptiveLimiter`, e.g. to watch it). Runs on a thread
+        pool; leaving the loop early stops new calls, and calls in flight stop at their next chunk.
+        """
+        return run_many_sync(self, tasks, limiter or AdaptiveLimiter(concurrency))
+
     def close(self) -> None:
         if self._owns_http and self._http is not None:
             self._http.close()
@@ -417,6 +437,21 @@ class AsyncCodeInterpreter(_ClientBase):
                 await chunks.aclose()  # type: ignore[attr-defined]
             for event in state.finish():
                 yield event
+
+    def run_many(
+        self,
+        tasks: Iterable[TaskInput],
+        *,
+        concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
+        limiter: AdaptiveLimiter | None = None,
+    ) -> AsyncIterator[BatchOutcome]:
+        """Run many tasks, at most ``concurrency`` at once; ``async for`` each outcome as it finishes.
+
+        The same tasks, outcomes and rate-limit behaviour as :meth:`CodeInterpreter.run_many`, in an
+        anyio task group. To stop early, iterate inside ``contextlib.aclosing(aci.run_many(...))``:
+        the calls in flight are then cancelled and their connections closed at once.
+        """
+        return run_many_async(self, tasks, limiter or AdaptiveLimiter(concurrency))
 
     async def aclose(self) -> None:
         if self._owns_http and self._http is not None:

@@ -147,14 +147,9 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     model = C.DEFAULT_MODEL if model is None else model
     if not isinstance(model, str) or not model.strip() or model != model.strip():
         raise ConfigurationError(f"model must be a non-empty model name such as {C.DEFAULT_MODEL!r}, got {model!r}.")
+    # The model table advises (the native path, the hint if the service refuses); it never
+    # refuses a pair itself: the vendor's documents disagree and go stale, the service decides.
     info = lookup_model(model)
-    if protocol not in info.protocols:
-        working = ", ".join(p for p in PROTOCOL_NAMES if p in info.protocols)
-        raise ConfigurationError(
-            f"Model {model!r} ({info.note}) offers the code interpreter only over protocol "
-            f"{working}; protocol {protocol!r} would be refused. Pass protocol={sorted(info.protocols)[0]!r} "
-            "(CLI: --protocol)."
-        )
     if max_retries is None:
         max_retries = C.DEFAULT_MAX_RETRIES
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:

@@ -51,3 +51,10 @@ ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_API_KEY_FILE = "DASHSCOPE_API_KEY_FILE_PATH"
 ENV_BASE_URL = "DASHSCOPE_HTTP_BASE_URL"
 ENV_WORKSPACE = "DASHSCOPE_WORKSPACE_ID"
+
+#: Batch runs (``run_many``, ``qwen-ci batch``): calls at once at most (the limiter lowers it on 429s).
+DEFAULT_BATCH_CONCURRENCY = 4
+#: Pause after a rate limit that came without ``Retry-After``.
+BATCH_DEFAULT_PAUSE = 1.0
+#: A task refused by the rate limiter (429, nothing received) goes back in the queue at most this often.
+BATCH_MAX_REQUEUES = 20

@@ -227,6 +227,12 @@ class CallState:
             raise E.empty_stream_error(self._header_rid)
         if decoder.finish_reason is None:
             raise E.ended_early_error(self.acc.request_id or self._header_rid)
+        if not self.protocol.ends_at_eof and not decoder.done:
+            # Chat Completions sends the usage chunk and [DONE] after the finish reason: without
+            # them the connection closed early and what the call cost was lost.
+            raise E.ended_before_usage_error(
+                decoder.finish_reason, self.settings.protocol, self.acc.request_id or self._header_rid
+            )
         result = self.acc.build(finish_reason=decoder.finish_reason, timings=self._timings())
         self.result = result
         logger.debug(

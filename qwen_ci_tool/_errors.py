@@ -30,7 +30,7 @@ from ._exceptions import (
     RateLimitError,
     StreamInterruptedError,
 )
-from ._models import known_model_names
+from ._models import known_model_names, lookup_model, ordered
 
 __all__ = [
     "ErrorContext",
@@ -60,6 +60,7 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "Model.NotExist": BadRequestError,
     "model_not_found": BadRequestError,
     "invalid_request_error": BadRequestError,
+    "invalid_parameter_error": BadRequestError,
     "DataInspectionFailed": ContentFilterError,
     "data_inspection_failed": ContentFilterError,
     "Throttling": RateLimitError,
@@ -78,6 +79,11 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "ServiceUnavailable": InternalServerError,
     "GatewayTimeout": InternalServerError,
 }
+
+
+def says_rate_limit(message: str | None) -> bool:
+    """The Responses API reports a rate limit as code ``server_error``: only its message tells."""
+    return isinstance(message, str) and "rate limit" in message.lower()
 
 
 def _class_for(status: int, code: str | None) -> type[APIStatusError]:
@@ -126,6 +132,22 @@ def _other_region(ctx: ErrorContext) -> str:
     return "singapore"
 
 
+def _protocol_hint(ctx: ErrorContext | None) -> str | None:
+    """What the model table says when the service refused a model over a protocol: the protocol(s)
+    the documents show the interpreter with (``None`` when the table has nothing better to offer)."""
+    if ctx is None:
+        return None
+    info = lookup_model(ctx.model)
+    if not info.known or ctx.protocol in info.protocols:
+        return None
+    agreed = ordered(info.protocols)
+    shown = ", ".join(f"`{p}`" for p in agreed)
+    text = f"Model {_lit(repr(ctx.model))} is documented for the code interpreter over {shown}: try {{protocol:{agreed[0]}}}."
+    if ctx.protocol in info.disputed:
+        text += f" (The documents disagree about {ctx.protocol!r}: {_lit(info.disagreement)}.)"
+    return text
+
+
 def _key_hint(ctx: ErrorContext | None) -> str:
     check = "Check the API key in {api_key}."
     if ctx is None:
@@ -154,6 +176,8 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
         )
     if cls is AuthenticationError:
         if code and code.startswith("AccessDenied"):
+            if advice := _protocol_hint(ctx):
+                return advice
             return (
                 f"The key has no access to model {_lit(repr(ctx.model))} or to the code interpreter: "
                 "enable the model for this key/workspace in the Model Studio console, or choose another model ({model})."
@@ -168,6 +192,8 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
     if cls is InternalServerError:
         return "The service failed on its side; retry later."
     # BadRequestError
+    if advice := _protocol_hint(ctx):
+        return advice
     if code in ("Model.NotExist", "model_not_found") or status == 404:
         known = ", ".join(known_model_names(ctx.protocol if ctx else None))
         model = f" {_lit(repr(ctx.model))}" if ctx else ""
@@ -194,6 +220,8 @@ def status_error(
 ) -> APIStatusError:
     """Build the right :class:`APIStatusError` subclass: what the service said, and what to do."""
     cls = _class_for(status, code)
+    if cls is InternalServerError and says_rate_limit(message):
+        cls = RateLimitError
     what = message.strip().rstrip(".") if message else "no message"
     label = f"{code}, HTTP {status}" if code else f"HTTP {status}"
     text = f"The service returned an error ({label}): {what}."
@@ -250,8 +278,10 @@ def error_from_body(
             )
     assert isinstance(data, dict)
     rid = data.get("request_id")
-    rid = rid if isinstance(rid, str) and rid else request_id
     inner = data.get("error")
+    if not (isinstance(rid, str) and rid) and isinstance(inner, dict):
+        rid = inner.get("id")  # a workspace host (*.maas.aliyuncs.com) puts the request id here
+    rid = rid if isinstance(rid, str) and rid else request_id
     if isinstance(inner, dict):
         code = inner.get("code") or inner.get("type")
         message = inner.get("message")
@@ -275,8 +305,9 @@ def failure_error(
     """A failure reported inside a success (HTTP 200): a Responses ``response.failed`` or ``error``
     event, or a JSON error body that came with 200 instead of an event stream.
 
-    Without an explicit status: a throttling code is a rate limit (429, how the Responses API reports
-    it); a failed response or error event is a service failure (500); a bare ``{"code": ...}`` is a
+    Without an explicit status: a throttling code, or a message saying "rate limit" (the vendor's
+    documented Responses rate limit is ``status: "failed"`` with code ``server_error``), is a rate
+    limit (429); a failed response or error event is a service failure (500); a bare ``{"code": ...}`` is a
     refused request (400). The code decides first anyway (see :func:`status_error`).
     """
     inner = obj.get("response")
@@ -284,8 +315,9 @@ def failure_error(
     nested = response.get("error")
     error: dict[str, Any] = nested if isinstance(nested, dict) else response
     code = error.get("code")
+    text_message = error.get("message") if isinstance(error.get("message"), str) else None
     if status is None:
-        if isinstance(code, str) and code.startswith("Throttling"):
+        if (isinstance(code, str) and code.startswith("Throttling")) or says_rate_limit(text_message):
             status = 429
         elif response.get("status") == "failed" or obj.get("type") in ("error", "response.failed") or "error" in obj:
             status = 500
@@ -400,6 +432,16 @@ def ended_early_error(request_id: str | None) -> StreamInterruptedError:
         "The stream ended before the service finished (no finish reason): the connection was closed "
         "early. What arrived so far is kept as a partial result.",
         hint="Retry for a full answer.",
+        request_id=request_id,
+    )
+
+
+def ended_before_usage_error(finish_reason: str, protocol: str, request_id: str | None) -> StreamInterruptedError:
+    return StreamInterruptedError(
+        f"The stream ended after the answer (finish reason {finish_reason!r}) but before the end the "
+        f"{protocol!r} protocol promises (usage and end marker): the connection was closed early and the "
+        "call's usage was lost. The answer is kept as a partial result.",
+        hint="Retry for a complete record.",
         request_id=request_id,
     )
 

@@ -15,7 +15,15 @@ from ._knobs import Knobs
 from ._render import result_markdown
 from ._types import CodeInterpreterResult
 
-__all__ = ["error_dict", "for_agent", "for_person", "incomplete_for_agent", "incomplete_note", "retry_advice"]
+__all__ = [
+    "cancelled_for_agent",
+    "error_dict",
+    "for_agent",
+    "for_person",
+    "incomplete_for_agent",
+    "incomplete_note",
+    "retry_advice",
+]
 
 #: Shortest room left for a partial result when the text is capped.
 _MIN_PARTIAL_CHARS = 200
@@ -28,10 +36,13 @@ def retry_advice(err: QwenCIError) -> str:
     if isinstance(err, RateLimitError):
         wait = f"{err.retry_after:g} s, as the service asked," if err.retry_after else "a while"
         return f"Calling again: may work after a wait - wait {wait} before calling again; do not retry in a tight loop."
-    return (
-        "Calling again: may work - this looks transient; wait a few seconds and call again "
-        "(a new call starts from scratch and is billed again)."
-    )
+    return _RETRY_TRANSIENT
+
+
+_RETRY_TRANSIENT = (
+    "Calling again: may work - this looks transient; wait a few seconds and call again "
+    "(a new call starts from scratch and is billed again)."
+)
 
 
 def _partial_block(partial: CodeInterpreterResult | None, used: int, include_reasoning: bool, max_chars: int | None) -> list[str]:
@@ -52,8 +63,27 @@ def for_agent(
 ) -> str:
     """The text a model reads when a tool call failed: what happened, whether calling again can
     help, what to do (in *knobs*' terms), and what arrived before the failure."""
-    parts = [f"The {tool} call failed ({type(err).__name__}): {err.describe(knobs)}", retry_advice(err)]
-    parts += _partial_block(err.partial, sum(len(p) + 2 for p in parts), include_reasoning, max_chars)
+    head = f"The {tool} call failed ({type(err).__name__}): {err.describe(knobs)}"
+    return _agent_text([head, retry_advice(err)], err.partial, include_reasoning, max_chars)
+
+
+def cancelled_for_agent(
+    reason: str,
+    partial: CodeInterpreterResult | None,
+    *,
+    tool: str,
+    include_reasoning: bool = False,
+    max_chars: int | None = None,
+) -> str:
+    """The text a model reads when the server cancelled a call (e.g. while shutting down)."""
+    head = f"The {tool} call was cancelled: {reason}."
+    return _agent_text([head, _RETRY_TRANSIENT], partial, include_reasoning, max_chars)
+
+
+def _agent_text(
+    parts: list[str], partial: CodeInterpreterResult | None, include_reasoning: bool, max_chars: int | None
+) -> str:
+    parts = parts + _partial_block(partial, sum(len(p) + 2 for p in parts), include_reasoning, max_chars)
     return "\n\n".join(parts)
 
 

@@ -1,8 +1,12 @@
-"""The model table: which models offer the code interpreter, over which protocols, on which path.
+"""The model table: which models the vendor documents with the code interpreter, over which
+protocols, and on which native path.
 
-Models change several times a year, so the rules live here as data, in one place. A name that
-matches no row is passed through unchanged: the service decides, and its ``Model.NotExist`` is
-turned into an error that lists the known names.
+The table ADVISES; it never refuses. Models change several times a year and the vendor's pages
+disagree with each other (its 2026 English page calls ``qwen3.7-plus`` over Chat Completions and
+the native protocol, other versions document the newer series for the Responses API only), so
+every model and protocol pair is sent as asked and the service decides. The table is used for two
+things: picking the native path (text-generation or multimodal-generation), and wording the hint
+when the service itself refuses a pair ("documented over responses: try --protocol responses").
 
 Rows are matched exactly first, then by the longest prefix pattern (a row ending in ``*``).
 """
@@ -17,13 +21,29 @@ __all__ = ["MODELS", "ModelInfo", "known_model_names", "lookup_model"]
 
 NativeEndpoint = Literal["text-generation", "multimodal-generation"]
 
-_ALL = frozenset({"dashscope", "openai", "responses"})
-_RESPONSES_ONLY = frozenset({"responses"})
+#: The protocols in the order they are shown.
+_ORDER = ("dashscope", "openai", "responses")
+_ALL = frozenset(_ORDER)
+_RESPONSES = frozenset({"responses"})
+_NONE: frozenset[str] = frozenset()
+_OTHERS = frozenset({"dashscope", "openai"})
+
+# Where the documents disagree, they say so in these words (shown by `qwen-ci models`).
+_QWEN_CLOUD = "the Qwen Cloud page shows all three protocols; other versions of the pages: responses only"
+_ENGLISH_2026 = (
+    "the vendor's English page (2026) calls qwen3.7-plus over openai and dashscope "
+    "(MultiModalConversation); other versions of the pages: responses only"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """What we know about a model (or a family, when ``pattern`` ends in ``*``)."""
+    """What the vendor's documents say about a model (or a family, when ``pattern`` ends in ``*``).
+
+    ``protocols``: the protocols every version of the documents shows with the interpreter.
+    ``disputed``: protocols some versions show and others do not (``disagreement`` says which).
+    Neither is enforced: any pair is sent as asked.
+    """
 
     pattern: str
     protocols: frozenset[str]
@@ -31,11 +51,18 @@ class ModelInfo:
     thinking_required: bool
     note: str = ""
     known: bool = True
+    disputed: frozenset[str] = _NONE
+    disagreement: str = ""
 
     def matches(self, name: str) -> bool:
         if self.pattern.endswith("*"):
             return name.startswith(self.pattern[:-1])
         return name == self.pattern
+
+    @property
+    def documented(self) -> frozenset[str]:
+        """Every protocol at least one version of the documents shows with the interpreter."""
+        return self.protocols | self.disputed
 
 
 # fmt: off
@@ -48,16 +75,17 @@ MODELS: tuple[ModelInfo, ...] = (
     # Qwen3.5-Plus series: every protocol; the native protocol uses the multimodal path.
     ModelInfo("qwen3.5-plus", _ALL, "multimodal-generation", False, "Qwen3.5-Plus"),
     ModelInfo("qwen3.5-plus*", _ALL, "multimodal-generation", False, "Qwen3.5-Plus series"),
-    # Newer series, Flash series and open-source models: documented as Responses-only.
-    ModelInfo("qwen3.5-flash*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3.5-Flash series"),
-    ModelInfo("qwen3.5-*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3.5 open-source models"),
-    ModelInfo("qwen3.6-max*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3.6-Max series"),
-    ModelInfo("qwen3.6-plus*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3.6-Plus series"),
-    ModelInfo("qwen3.6-*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3.6 models"),
-    ModelInfo("qwen3.7-*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3.7 models"),
-    ModelInfo("qwen3.8-*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3.8 models"),
-    ModelInfo("qwen-flash*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen-Flash series"),
-    ModelInfo("qwen3-flash*", _RESPONSES_ONLY, "multimodal-generation", False, "Qwen3-Flash series"),
+    # Newer series, Flash series and open-source models: the documents disagree for some.
+    ModelInfo("qwen3.5-flash*", _RESPONSES, "multimodal-generation", False, "Qwen3.5-Flash series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
+    ModelInfo("qwen3.5-*", _RESPONSES, "multimodal-generation", False, "Qwen3.5 open-source models", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
+    ModelInfo("qwen3.6-max*", _RESPONSES, "multimodal-generation", False, "Qwen3.6-Max series"),
+    ModelInfo("qwen3.6-plus*", _RESPONSES, "multimodal-generation", False, "Qwen3.6-Plus series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
+    ModelInfo("qwen3.6-*", _RESPONSES, "multimodal-generation", False, "Qwen3.6 models"),
+    ModelInfo("qwen3.7-plus*", _RESPONSES, "multimodal-generation", False, "Qwen3.7-Plus series", disputed=_OTHERS, disagreement=_ENGLISH_2026),
+    ModelInfo("qwen3.7-*", _RESPONSES, "multimodal-generation", False, "Qwen3.7 models"),
+    ModelInfo("qwen3.8-*", _RESPONSES, "multimodal-generation", False, "Qwen3.8 models"),
+    ModelInfo("qwen-flash*", _RESPONSES, "multimodal-generation", False, "Qwen-Flash series"),
+    ModelInfo("qwen3-flash*", _RESPONSES, "multimodal-generation", False, "Qwen3-Flash series"),
 )
 # fmt: on
 
@@ -65,7 +93,7 @@ _VERSION = re.compile(r"^qwen(\d+)\.(\d+)")
 
 
 def lookup_model(name: str) -> ModelInfo:
-    """The row for *name*; an unknown name gets a permissive pass-through row (``known=False``).
+    """The row for *name*; an unknown name gets a pass-through row (``known=False``).
 
     For an unknown name the native endpoint is guessed from the version in the name: Qwen3.5 and
     newer use the multimodal path, everything else the text-generation path.
@@ -87,15 +115,20 @@ def lookup_model(name: str) -> ModelInfo:
         _ALL,
         "multimodal-generation" if newer else "text-generation",
         False,
-        "not in the model table: passed through to the service",
+        "not in the model table: sent as asked",
         known=False,
     )
 
 
+def ordered(protocols: frozenset[str]) -> list[str]:
+    """Protocol names in the order the tool shows them."""
+    return [p for p in _ORDER if p in protocols]
+
+
 def known_model_names(protocol: str | None = None) -> list[str]:
-    """Exact model names in the table (optionally only those usable over *protocol*)."""
+    """Exact model names in the table (optionally only those documented over *protocol*)."""
     return [
         row.pattern
         for row in MODELS
-        if not row.pattern.endswith("*") and (protocol is None or protocol in row.protocols)
+        if not row.pattern.endswith("*") and (protocol is None or protocol in row.documented)
     ]

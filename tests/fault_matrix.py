@@ -86,6 +86,17 @@ def _closed_port(emu: Emulator) -> str:
 
 
 OPENAI = {"protocol": "openai"}
+RESPONSES = {"protocol": "responses"}
+
+
+def workspace(f: Fault) -> Callable[[Emulator], None]:
+    """The fault, answered the way a workspace host (*.maas.aliyuncs.com) shapes its errors."""
+
+    def arrange(emu: Emulator) -> None:
+        emu.workspace_host = True
+        emu.add_fault(f, times=5)
+
+    return arrange
 
 ROWS: list[Row] = [
     Row("400 InvalidParameter (DashScope body)", fault(Fault.status(400)), BadRequestError, retryable=False),
@@ -123,7 +134,18 @@ ROWS: list[Row] = [
     Row("keep-alive comment lines", fault(Fault.keepalive(), times=1), None),
     Row("unknown fields and event names", fault(Fault.unknown_fields(), times=1), None),
     Row("finish_reason `length`", fault(Fault.finish_reason("length"), times=1), None, status="incomplete"),
-    Row("Responses API rate limit as HTTP 200 (`status: failed`)", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings={"protocol": "responses"}, retryable=True),
+    Row("Responses rate limit: HTTP 200 body, `status: failed`, code `server_error` + rate-limit message", fault(Fault.rate_limit_200()), RateLimitError, attempts=2, settings=RESPONSES, retryable=True),
+    Row("Responses rate limit as a 200 stream ending in `response.failed`", fault(Fault.rate_limit_200(streamed=True)), RateLimitError, attempts=2, settings=RESPONSES, retryable=True),
+    Row("401 `invalid_api_key` (OpenAI body, workspace host: id in `error.id`)", workspace(Fault.status(401)), AuthenticationError, settings=OPENAI, retryable=False),
+    Row("400 `invalid_parameter_error` (OpenAI body)", fault(Fault.status(400)), BadRequestError, settings=OPENAI, retryable=False),
+    Row("400 `data_inspection_failed` (OpenAI body)", fault(Fault.status(400, code="DataInspectionFailed")), ContentFilterError, settings=OPENAI, retryable=False),
+    Row("429 `limit_requests` (OpenAI body)", fault(Fault.status(429, code="limit_requests", retry_after="0")), RateLimitError, attempts=2, settings=OPENAI, retryable=True),
+    Row("chat error inside a 200 stream (`data: {\"error\": ...}`)", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True, settings=OPENAI, retryable=True),
+    Row("chat stream cut after `finish_reason`, before usage and `[DONE]`", fault(Fault.truncate(last=2)), StreamInterruptedError, partial=True, settings=OPENAI, retryable=True),
+    Row("Responses stream cut before `response.completed`", fault(Fault.truncate(last=1)), StreamInterruptedError, partial=True, settings=RESPONSES, retryable=True),
+    Row("native stream cut before the `stop` frame", fault(Fault.truncate(last=1)), StreamInterruptedError, partial=True, retryable=True),
+    Row("native error in a 200, status only in `:HTTP_STATUS/400`", fault(Fault.error_event(after_events=0, code="InvalidParameter", status=400, status_line="comment")), BadRequestError, retryable=False),
+    Row("Responses reasoning as `response.reasoning_summary_text.*`", fault(Fault.reasoning_summary(), times=1), None, settings=RESPONSES),
 ]
 
 

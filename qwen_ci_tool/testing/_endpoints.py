@@ -15,6 +15,7 @@ from ._render import Shape
 __all__ = [
     "ENDPOINTS",
     "MULTIMODAL_MODEL_PREFIXES",
+    "WORKSPACE_HOST_SUFFIX",
     "Accepted",
     "Endpoint",
     "Rejection",
@@ -28,6 +29,15 @@ class Endpoint:
     name: Literal["text-generation", "multimodal", "chat", "responses"]
     shape: Shape  # the error-body shape
     family: Literal["native", "openai"]  # which recorded run of a scripted question it serves
+
+    @property
+    def protocol(self) -> str:
+        """The client-side protocol name this endpoint speaks."""
+        return {"chat": "openai", "responses": "responses"}.get(self.name, "dashscope")
+
+
+#: Workspace hosts (``https://{WorkspaceId}.{region}.maas.aliyuncs.com``) shape their errors differently.
+WORKSPACE_HOST_SUFFIX: Final = ".maas.aliyuncs.com"
 
 
 ENDPOINTS: Final[dict[str, Endpoint]] = {
@@ -99,11 +109,16 @@ def _bad(message: str) -> Rejection:
     return Rejection(400, "InvalidParameter", message)
 
 
-def _check_model(model: Any, unknown_models: Collection[str]) -> Rejection | None:
+def _check_model(
+    model: Any, endpoint: Endpoint, unknown_models: Collection[str], refused_pairs: Collection[tuple[str, str]]
+) -> Rejection | None:
     if not isinstance(model, str) or not model:
         return _bad("Model not specified: set the 'model' field.")
     if model in unknown_models:
         return Rejection(404, "Model.NotExist", "Model not exist.")
+    if (model, endpoint.protocol) in refused_pairs:
+        # The live wording for this refusal is not published; this one says what happened.
+        return _bad(f"The code interpreter is not supported by model {model} on this API.")
     return None
 
 
@@ -112,12 +127,13 @@ def check_request(
     headers: dict[str, str],
     body: Any,
     unknown_models: Collection[str],
+    refused_pairs: Collection[tuple[str, str]] = (),
 ) -> Accepted | Rejection:
     """Validate one request as the real endpoint does, or say why it would refuse it."""
     if not isinstance(body, dict):
         return _bad("The request body is not a valid JSON object.")
     model = body.get("model")
-    if rejected := _check_model(model, unknown_models):
+    if rejected := _check_model(model, endpoint, unknown_models, refused_pairs):
         return rejected
     assert isinstance(model, str)
     if endpoint.name in ("text-generation", "multimodal"):
@@ -131,7 +147,7 @@ def _check_native(
     endpoint: Endpoint, headers: dict[str, str], body: dict[str, Any], model: str
 ) -> Accepted | Rejection:
     if endpoint.name == "text-generation" and model.startswith(MULTIMODAL_MODEL_PREFIXES):
-        return _bad("url error, please check url\uff01")
+        return _bad("url error, please check url\uff01 For details, see: https://help.aliyun.com/zh/model-studio/error-code")
     payload = body.get("input")
     if not isinstance(payload, dict):
         return _bad("Input is required: set 'input.messages'.")

@@ -16,6 +16,7 @@ __all__ = ["FAULT_NAMES", "Fault", "default_code", "default_message"]
 FaultKind = Literal[
     "status",
     "drop",
+    "truncate",
     "error_event",
     "stall",
     "pieces",
@@ -28,6 +29,7 @@ FaultKind = Literal[
     "unknown_fields",
     "finish_reason",
     "rate_limit_200",
+    "reasoning_summary",
 ]
 StatusLine = Literal["comment", "field", "both", "none"]
 Spelling = Literal["event:error", "event: error"]
@@ -106,6 +108,8 @@ class Fault:
     every: int = 1
     size: int = 0
     reason: str = "stop"
+    streamed: bool = False
+    withhold: int = 0
 
     # -- answers instead of a stream --------------------------------------------------------
 
@@ -147,10 +151,12 @@ class Fault:
         return cls(kind="empty_body")
 
     @classmethod
-    def rate_limit_200(cls, message: str | None = None) -> Fault:
-        """The Responses API's rate limit: HTTP 200, then a ``failed`` status with
-        ``Throttling.RateQuota`` (the other endpoints get it as an in-stream error)."""
-        return cls(kind="rate_limit_200", status_code=429, code="Throttling.RateQuota", message=message)
+    def rate_limit_200(cls, message: str | None = None, *, streamed: bool = False) -> Fault:
+        """The Responses API's rate limit as the vendor documents it: HTTP 200 with a JSON body
+        whose ``status`` is ``"failed"``, code ``server_error`` and a rate-limit message.
+        ``streamed``: a 200 event stream ending in ``response.failed`` with that body instead.
+        The other endpoints get a rate limit as an in-stream error (``Throttling.RateQuota``)."""
+        return cls(kind="rate_limit_200", status_code=429, code="Throttling.RateQuota", message=message, streamed=streamed)
 
     # -- breaks in the stream ----------------------------------------------------------------
 
@@ -158,6 +164,16 @@ class Fault:
     def drop(cls, after_events: int = 3) -> Fault:
         """Close the socket mid-stream, without the terminating chunk."""
         return cls(kind="drop", after_events=_count(after_events))
+
+    @classmethod
+    def truncate(cls, last: int = 1) -> Fault:
+        """End the response cleanly before the stream's last ``last`` events: the body is complete
+        as HTTP goes, but the stream lacks its terminator (Chat Completions: ``last=2`` stops after the ``finish_reason`` chunk, before the
+        usage chunk and ``[DONE]``; Responses: ``last=1`` before ``response.completed``; native:
+        ``last=1`` before the ``stop`` frame)."""
+        if last < 1:
+            raise ValueError("last must be >= 1")
+        return cls(kind="truncate", withhold=last)
 
     @classmethod
     def error_event(
@@ -168,12 +184,12 @@ class Fault:
         status: int = 500,
         *,
         spelling: Spelling = "event:error",
-        status_line: StatusLine = "both",
+        status_line: StatusLine = "comment",
     ) -> Fault:
         """An error inside a 200 stream, then the end of the stream.
 
         Native frames spell the event ``spelling`` and carry the status as a ``:HTTP_STATUS/<n>``
-        comment, a ``status:<n>`` field, both or neither (``status_line``).
+        comment (as the live service does), a ``status:<n>`` field, both or neither (``status_line``).
         """
         if spelling not in ("event:error", "event: error"):
             raise ValueError(f"spelling must be 'event:error' or 'event: error', not {spelling!r}")
@@ -237,6 +253,12 @@ class Fault:
         return cls(kind="keepalive", every=every)
 
     @classmethod
+    def reasoning_summary(cls) -> Fault:
+        """Responses API reasoning as ``response.reasoning_summary_text.*`` events (the spelling of
+        one version of the vendor's page) instead of ``response.reasoning_text.*``."""
+        return cls(kind="reasoning_summary")
+
+    @classmethod
     def huge_line(cls, size: int = 10 * 1024 * 1024) -> Fault:
         """The first reasoning delta is padded to ``size`` characters: one enormous, valid data line."""
         if size < 1:
@@ -275,6 +297,7 @@ def _count(n: int) -> int:
 
 _NAMED: Final[dict[str, Fault]] = {
     "drop": Fault.drop(after_events=3),
+    "truncate": Fault.truncate(last=2),
     "stall": Fault.stall(after_events=2, seconds=60.0),
     "error_event": Fault.error_event(after_events=3),
     "malformed": Fault.malformed_json(after_events=2),
@@ -289,6 +312,8 @@ _NAMED: Final[dict[str, Fault]] = {
     "unknown": Fault.unknown_fields(),
     "length": Fault.finish_reason("length"),
     "rate_limit_200": Fault.rate_limit_200(),
+    "rate_limit_200_stream": Fault.rate_limit_200(streamed=True),
+    "reasoning_summary": Fault.reasoning_summary(),
 }
 
 FAULT_NAMES: Final = frozenset(_NAMED)

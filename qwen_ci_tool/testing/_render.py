@@ -23,8 +23,10 @@ from ._conversations import Answer, CodeRun, Conversation, Reasoning
 
 __all__ = [
     "Event",
+    "HELP_LINK",
     "NativeRenderer",
     "OpenAIRenderer",
+    "RESPONSES_RATE_LIMIT_MESSAGE",
     "RenderContext",
     "Renderer",
     "ResponsesRenderer",
@@ -53,6 +55,8 @@ class RenderContext:
     chat_id: str
     include_usage: bool = True
     finish_reason: str = "stop"
+    #: How the Responses API names its reasoning events: "reasoning_text" or "reasoning_summary_text".
+    reasoning_events: str = "reasoning_text"
 
 
 # --- error bodies ------------------------------------------------------------------------------
@@ -70,15 +74,32 @@ _OPENAI_ERRORS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def _openai_error(code: str, message: str) -> dict[str, Any]:
+#: The compatible-mode endpoints end their error messages with a link to the vendor's error codes.
+HELP_LINK: Final = "For details, see: https://help.aliyun.com/zh/model-studio/error-code"
+
+#: The vendor's documented Responses rate-limit message (sent as HTTP 200, ``status: "failed"``).
+RESPONSES_RATE_LIMIT_MESSAGE: Final = "Operation model request rate limit exceeded, please try again later."
+
+
+def _openai_error(code: str, message: str, *, workspace_id: str | None = None) -> dict[str, Any]:
+    """The ``error`` object of the compatible-mode endpoints. A workspace host
+    (``*.maas.aliyuncs.com``) puts the request id inside it and sends no ``param``."""
     kind, openai_code = _OPENAI_ERRORS.get(code, (code, code))
-    return {"message": message, "type": kind, "code": openai_code, "param": None}
+    text = message if HELP_LINK in message else f"{message} {HELP_LINK}"
+    if workspace_id is not None:
+        return {"message": text, "type": kind, "code": openai_code, "id": workspace_id}
+    return {"message": text, "type": kind, "param": None, "code": openai_code}
 
 
-def error_body(shape: Shape, code: str, message: str, request_id: str) -> bytes:
-    """The JSON error body each endpoint family sends with a non-2xx status."""
+def error_body(shape: Shape, code: str, message: str, request_id: str, *, workspace: bool = False) -> bytes:
+    """The JSON error body each endpoint family sends with a non-2xx status (``workspace``: as a
+    workspace host sends it)."""
     if shape == "openai":
-        body: dict[str, Any] = {"error": _openai_error(code, message), "request_id": request_id}
+        body: dict[str, Any]
+        if workspace:
+            body = {"error": _openai_error(code, message, workspace_id=request_id)}
+        else:
+            body = {"error": _openai_error(code, message), "request_id": request_id}
     elif shape == "responses":
         body = {"request_id": request_id, "code": code, "message": message}
     else:
@@ -121,7 +142,7 @@ class Renderer:
         status: int,
         *,
         spelling: str = "event:error",
-        status_line: str = "both",
+        status_line: str = "comment",
     ) -> list[bytes]:  # pragma: no cover - abstract
         """The events reporting an error after ``index`` events were sent."""
         raise NotImplementedError
@@ -218,7 +239,7 @@ class NativeRenderer(Renderer):
         status: int,
         *,
         spelling: str = "event:error",
-        status_line: str = "both",
+        status_line: str = "comment",
     ) -> list[bytes]:
         lines = [f"id:{index + 1}", spelling]
         if status_line in ("comment", "both"):
@@ -279,14 +300,17 @@ class OpenAIRenderer(Renderer):
         status: int,
         *,
         spelling: str = "event:error",
-        status_line: str = "both",
+        status_line: str = "comment",
     ) -> list[bytes]:
-        data = {"error": _openai_error(code, message), "request_id": self.ctx.request_id}
+        # As captured: the error object, then the chunk id (no request id of its own).
+        data = {"error": _openai_error(code, message), "id": self.ctx.chat_id}
         return [b"data: " + _j(data).encode() + b"\n\n"]
 
 
 class ResponsesRenderer(Renderer):
-    """Responses API events: ``event: <type>`` and ``data: {"type", "sequence_number", ...}``.
+    """Responses API events in the vendor's framing, the native one: ``id:N`` /
+    ``event:<type>`` / ``:HTTP_STATUS/200`` / ``data:{...}`` (no space), the payload's ``type``
+    after its other fields; ``response.created`` says ``status: "queued"`` and ``model: ""``.
 
     Reasoning arrives as ``reasoning_text`` deltas; a code run arrives whole, with its logs, in
     ``response.output_item.done`` (there are no code deltas); the answer as ``output_text`` deltas.
@@ -305,18 +329,21 @@ class ResponsesRenderer(Renderer):
         # Identifiers derive from the request id, so a scripted conversation renders identically.
         return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{self.ctx.request_id}/{key}').hex}"
 
-    def _event(self, kind: str, **fields: Any) -> bytes:
-        data = {"type": kind, "sequence_number": self._seq, **fields}
+    def _event(self, kind: str, status: int = 200, **fields: Any) -> bytes:
+        data = {**fields, "sequence_number": self._seq, "type": kind}
         self._seq += 1
-        return ("event: " + kind + "\ndata: " + _j(data) + "\n\n").encode()
+        head = f"id:{self._seq}\nevent:{kind}\n:HTTP_STATUS/{status}\ndata:"
+        return (head + _j(data) + "\n\n").encode()
 
-    def _response(self, status: str, output: list[Any], usage: Any, **extra: Any) -> dict[str, Any]:
+    def _response(
+        self, status: str, output: list[Any], usage: Any, *, model: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         return {
             "id": self.response_id,
             "object": "response",
             "created_at": self.ctx.created,
             "status": status,
-            "model": self.ctx.model,
+            "model": self.ctx.model if model is None else model,
             "output": output,
             "usage": usage,
             **extra,
@@ -325,7 +352,7 @@ class ResponsesRenderer(Renderer):
     def events(self) -> Iterator[Event]:
         conv = self.conversation
         ev = self._event
-        yield ev("response.created", response=self._response("queued", [], None)), False
+        yield ev("response.created", response=self._response("queued", [], None, model="")), False
         yield ev("response.in_progress", response=self._response("in_progress", [], None)), False
         output: list[dict[str, Any]] = []
         input_tokens = conv.input_tokens
@@ -370,26 +397,20 @@ class ResponsesRenderer(Renderer):
                 item_id = self._id("rs", k)
                 item = {"id": item_id, "type": "reasoning", "summary": [], "content": [], "status": "in_progress"}
                 yield ev("response.output_item.added", output_index=oi, item=item), False
+                # One version of the vendor's page shows `reasoning_text` events, another the
+                # `reasoning_summary_text` spelling (with `summary_index`); the context picks one.
+                summary = self.ctx.reasoning_events == "reasoning_summary_text"
+                kind = "response." + self.ctx.reasoning_events
+                where: dict[str, Any] = {"summary_index": 0} if summary else {"content_index": 0}
                 for text in texts:
-                    yield (
-                        ev(
-                            "response.reasoning_text.delta",
-                            item_id=item_id,
-                            output_index=oi,
-                            content_index=0,
-                            delta=text,
-                        ),
-                        False,
-                    )
-                yield (
-                    ev("response.reasoning_text.done", item_id=item_id, output_index=oi, content_index=0, text=full),
-                    False,
-                )
+                    yield ev(kind + ".delta", item_id=item_id, output_index=oi, **where, delta=text), False
+                yield ev(kind + ".done", item_id=item_id, output_index=oi, **where, text=full), False
+                parts = [{"type": "summary_text" if summary else "reasoning_text", "text": full}]
                 done = {
                     "id": item_id,
                     "type": "reasoning",
-                    "summary": [],
-                    "content": [{"type": "reasoning_text", "text": full}],
+                    "summary": parts if summary else [],
+                    "content": [] if summary else parts,
                     "status": "completed",
                 }
             else:
@@ -458,6 +479,22 @@ class ResponsesRenderer(Renderer):
     def failed_object(self, code: str, message: str) -> dict[str, Any]:
         return self._response("failed", [], None, error={"code": code, "message": message})
 
+    def rate_limit_object(self, message: str = RESPONSES_RATE_LIMIT_MESSAGE) -> dict[str, Any]:
+        """The vendor's documented rate limit (its OpenAPI example, sent with HTTP 200): code
+        ``server_error``; only ``status: "failed"`` and the message say it is a rate limit."""
+        return {
+            "created_at": self.ctx.created,
+            "error": {"code": "server_error", "message": message},
+            "id": self.response_id,
+            "model": "",
+            "object": "response",
+            "output": [],
+            "parallel_tool_calls": False,
+            "status": "failed",
+            "tool_choice": "auto",
+            "tools": [],
+        }
+
     def error_events(
         self,
         index: int,
@@ -466,19 +503,20 @@ class ResponsesRenderer(Renderer):
         status: int,
         *,
         spelling: str = "event:error",
-        status_line: str = "both",
+        status_line: str = "comment",
     ) -> list[bytes]:
         self._seq = index
         return [
-            self._event("error", code=code, message=message, param=None),
-            self._event("response.failed", response=self.failed_object(code, message)),
+            self._event("error", status, code=code, message=message, param=None),
+            self._event("response.failed", status, response=self.failed_object(code, message)),
         ]
 
-    def rate_limited_events(self, code: str, message: str) -> list[bytes]:
-        """The Responses API's rate limit: a 200 stream whose final event is ``response.failed``."""
+    def rate_limited_events(self, message: str = RESPONSES_RATE_LIMIT_MESSAGE) -> list[bytes]:
+        """The rate limit as a stream: a 200 stream whose last event is ``response.failed`` with
+        the documented body (the default rate-limit fault sends that body alone, as JSON)."""
         self._seq = 0
         return [
-            self._event("response.created", response=self._response("queued", [], None)),
+            self._event("response.created", response=self._response("queued", [], None, model="")),
             self._event("response.in_progress", response=self._response("in_progress", [], None)),
-            self._event("response.failed", response=self.failed_object(code, message)),
+            self._event("response.failed", response=self.rate_limit_object(message)),
         ]

@@ -29,13 +29,14 @@ from ._conversations import (
     scripted_conversation,
     split_directive,
 )
-from ._endpoints import ENDPOINTS, Endpoint, Rejection, check_auth, check_request
+from ._endpoints import ENDPOINTS, WORKSPACE_HOST_SUFFIX, Endpoint, Rejection, check_auth, check_request
 from ._faults import Fault, default_code, default_message
 from ._http import BadRequest, Connection, Request
 from ._render import (
     Event,
     NativeRenderer,
     OpenAIRenderer,
+    RESPONSES_RATE_LIMIT_MESSAGE,
     RenderContext,
     Renderer,
     ResponsesRenderer,
@@ -68,6 +69,19 @@ class RecordedRequest:
     body: bytes = field(default=b"", repr=False)
 
 
+def _withhold(events: Iterable[Event], last: int) -> Iterator[Event]:
+    """Every event but the last ``last`` ones that carry bytes."""
+    held: deque[Event] = deque()
+    for event in events:
+        if not event[0]:
+            if not held:
+                yield event
+            continue
+        held.append(event)
+        if len(held) > last:
+            yield held.popleft()
+
+
 class Emulator:
     """A local stand-in for DashScope's code-interpreter endpoints.
 
@@ -76,6 +90,12 @@ class Emulator:
     "running"); ``block_size`` renders the whole stream first and writes it in blocks of that many
     bytes (for benchmarks; pace and code pauses are then skipped). ``conversation`` forces one
     conversation for every request; ``unknown_models`` answer 404 ``Model.NotExist``.
+    ``refused_pairs`` are ``(model, protocol)`` pairs (protocol ``dashscope``, ``openai`` or
+    ``responses``) the emulated service refuses with 400 ``InvalidParameter``, as the real one may
+    refuse a model over a protocol it does not serve the interpreter on. ``workspace_host``
+    answers as a workspace host (``*.maas.aliyuncs.com``) does: compatible-mode error bodies
+    carry the request id inside ``error.id``; requests whose ``Host`` is such a host get that
+    shape too.
     """
 
     def __init__(
@@ -89,6 +109,8 @@ class Emulator:
         *,
         conversation: Conversation | None = None,
         unknown_models: Collection[str] = ("no-such-model",),
+        refused_pairs: Collection[tuple[str, str]] = (),
+        workspace_host: bool = False,
     ) -> None:
         if block_size is not None and block_size < 1:
             raise ValueError("block_size must be positive")
@@ -98,6 +120,8 @@ class Emulator:
         self.code_pause = code_pause
         self.block_size = block_size
         self.unknown_models = frozenset(unknown_models)
+        self.refused_pairs = frozenset(refused_pairs)
+        self.workspace_host = workspace_host
         self._requested_port = port
         self._port: int | None = None
         self._conversation = conversation
@@ -340,6 +364,7 @@ class Emulator:
     async def _respond(self, conn: Connection, request: Request) -> bool:
         fresh_id = str(uuid.uuid4())
         endpoint = ENDPOINTS.get(request.path.rstrip("/"))
+        workspace = self.workspace_host or request.headers.get("host", "").partition(":")[0].endswith(WORKSPACE_HOST_SUFFIX)
         if endpoint is None:
             paths = ", ".join(sorted(ENDPOINTS))
             message = f"No such endpoint: {request.path}. The emulator serves POST {paths}."
@@ -347,21 +372,23 @@ class Emulator:
             return request.keep_alive
         if request.method != "POST":
             message = f"{request.method} is not allowed here: use POST."
-            await self._send_error(conn, endpoint.shape, 405, "MethodNotAllowed", message, fresh_id)
+            await self._send_error(conn, endpoint.shape, 405, "MethodNotAllowed", message, fresh_id, workspace=workspace)
             return request.keep_alive
 
         body = self._record(request)
         fault: Fault | None = self._take(self._faults)
         replay: bytes | None = self._take(self._replays)
-        answered = await self._answer_early(conn, endpoint, fault, fresh_id)
+        answered = await self._answer_early(conn, endpoint, fault, fresh_id, workspace)
         if answered is not None:
             return answered and request.keep_alive
 
         checked = check_auth(request.headers, self.api_key, endpoint) or check_request(
-            endpoint, request.headers, body, self.unknown_models
+            endpoint, request.headers, body, self.unknown_models, self.refused_pairs
         )
         if isinstance(checked, Rejection):
-            await self._send_error(conn, endpoint.shape, checked.status, checked.code, checked.message, fresh_id)
+            await self._send_error(
+                conn, endpoint.shape, checked.status, checked.code, checked.message, fresh_id, workspace=workspace
+            )
             return request.keep_alive
 
         question, directive = split_directive(checked.question)
@@ -369,9 +396,9 @@ class Emulator:
             try:
                 fault = Fault.named(directive)
             except ValueError as exc:
-                await self._send_error(conn, endpoint.shape, 400, "InvalidParameter", str(exc), fresh_id)
+                await self._send_error(conn, endpoint.shape, 400, "InvalidParameter", str(exc), fresh_id, workspace=workspace)
                 return request.keep_alive
-            answered = await self._answer_early(conn, endpoint, fault, fresh_id)
+            answered = await self._answer_early(conn, endpoint, fault, fresh_id, workspace)
             if answered is not None:
                 return answered and request.keep_alive
 
@@ -385,9 +412,14 @@ class Emulator:
             chat_id=conversation.chat_id or f"chatcmpl-{uuid.uuid4()}",
             include_usage=checked.include_usage,
             finish_reason=fault.reason if fault is not None and fault.kind == "finish_reason" else "stop",
+            reasoning_events=(
+                "reasoning_summary_text" if fault is not None and fault.kind == "reasoning_summary" else "reasoning_text"
+            ),
         )
         renderer = self._renderer(endpoint, conversation, ctx)
-        if isinstance(renderer, ResponsesRenderer) and not checked.stream:
+        # The documented Responses rate limit is a JSON body with HTTP 200, streaming or not.
+        whole_rate_limit = fault is not None and fault.kind == "rate_limit_200" and not fault.streamed
+        if isinstance(renderer, ResponsesRenderer) and (not checked.stream or whole_rate_limit):
             return await self._respond_whole(conn, renderer, fault) and request.keep_alive
 
         events = self._events(renderer, fault, replay)
@@ -410,10 +442,10 @@ class Emulator:
     def _events(renderer: Renderer, fault: Fault | None, replay: bytes | None) -> Iterable[Event]:
         """The events of a 200 stream: a rate limit, a replay, or the rendered conversation."""
         if fault is not None and fault.kind == "rate_limit_200":
+            if isinstance(renderer, ResponsesRenderer):
+                return [(d, False) for d in renderer.rate_limited_events(fault.message or RESPONSES_RATE_LIMIT_MESSAGE)]
             code = "Throttling.RateQuota"
             message = fault.message or default_message(code, 429)
-            if isinstance(renderer, ResponsesRenderer):
-                return [(d, False) for d in renderer.rate_limited_events(code, message)]
             return [(d, False) for d in renderer.error_events(0, code, message, 429)]
         if replay is not None:
             return split_events(replay)
@@ -433,7 +465,7 @@ class Emulator:
         return NativeRenderer(conversation, ctx, multimodal=endpoint.name == "multimodal")
 
     async def _answer_early(
-        self, conn: Connection, endpoint: Endpoint, fault: Fault | None, request_id: str
+        self, conn: Connection, endpoint: Endpoint, fault: Fault | None, request_id: str, workspace: bool = False
     ) -> bool | None:
         """Apply a fault that replaces the whole response; ``None`` when there is none to apply."""
         if fault is None:
@@ -455,7 +487,7 @@ class Emulator:
             message = fault.message or default_message(code, fault.status_code)
             extra = [("retry-after", fault.retry_after)] if fault.retry_after is not None else []
             if fault.body == "json":
-                await self._send_error(conn, endpoint.shape, fault.status_code, code, message, rid, extra)
+                await self._send_error(conn, endpoint.shape, fault.status_code, code, message, rid, extra, workspace=workspace)
             else:
                 if fault.body == "html":
                     headers, payload = [("content-type", "text/html")], html_error_page(fault.status_code)
@@ -476,15 +508,16 @@ class Emulator:
         message: str,
         request_id: str,
         extra: list[tuple[str, str]] | None = None,
+        *,
+        workspace: bool = False,
     ) -> None:
         headers = [("content-type", _JSON_TYPE), ("x-request-id", request_id), *(extra or [])]
-        await conn.send_full(status, headers, error_body(shape, code, message, request_id))
+        await conn.send_full(status, headers, error_body(shape, code, message, request_id, workspace=workspace))
 
     async def _respond_whole(self, conn: Connection, renderer: ResponsesRenderer, fault: Fault | None) -> bool:
         """A non-streaming Responses request: the whole response object as JSON."""
         if fault is not None and fault.kind == "rate_limit_200":
-            message = fault.message or default_message("Throttling.RateQuota", 429)
-            obj = renderer.failed_object("Throttling.RateQuota", message)
+            obj = renderer.rate_limit_object(fault.message or RESPONSES_RATE_LIMIT_MESSAGE)
         else:
             obj = renderer.final_object()
         payload = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
@@ -515,6 +548,10 @@ class Emulator:
             events = list(events)  # render everything before the first byte
             pace = code_pause = 0.0
         strike_at = fault.after_events if fault is not None and fault.kind in _FLOW_FAULTS else None
+        truncate = fault is not None and fault.kind == "truncate"
+        if truncate:
+            assert fault is not None
+            events = _withhold(events, fault.withhold)
 
         await conn.start_chunked(
             200, [("content-type", _SSE_TYPE), ("x-request-id", request_id), ("cache-control", "no-cache")]
@@ -543,7 +580,9 @@ class Emulator:
                 return False
         await sink.flush()
         await conn.end_chunked()
-        return True
+        # A truncated stream ends cleanly (as a proxy or the service closing the response would),
+        # without its last events; the connection is not reused after it.
+        return not truncate
 
     @staticmethod
     async def _strike(

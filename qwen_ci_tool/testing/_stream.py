@@ -40,8 +40,8 @@ _UNKNOWN_EVENT: dict[Shape, bytes] = {
         b'data: {"notice":"an event type from a future version"}\n\n'
     ),
     "responses": (
-        b"event: response.x_emulator_notice\nx-emulator-field: ignored\n"
-        b'data: {"type":"response.x_emulator_notice","notice":"an event type from a future version"}\n\n'
+        b"event:response.x_emulator_notice\nx-emulator-field:ignored\n:HTTP_STATUS/200\n"
+        b'data:{"notice":"an event type from a future version","type":"response.x_emulator_notice"}\n\n'
     ),
 }
 _DATA_LINE = re.compile(rb"^data: ?", re.MULTILINE)

@@ -113,7 +113,7 @@ def test_record_to_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_models_lists_the_table() -> None:
     code, out, _ = cli("models")
-    assert code == 0 and "qwen3-max-preview" in out and "qwen3.6-plus*" in out and "passed through" in out
+    assert code == 0 and "qwen3-max-preview" in out and "qwen3.6-plus*" in out and "sent unchanged" in out
 
 
 def _free_port() -> int:

@@ -54,12 +54,6 @@ def test_unknown_protocol_is_refused_naming_the_three() -> None:
         CodeInterpreter(protocol="grpc")
 
 
-def test_a_responses_only_model_over_dashscope_names_the_protocol_that_works() -> None:
-    with pytest.raises(ConfigurationError, match="only over protocol responses"):
-        CodeInterpreter(model="qwen3.6-plus", protocol="dashscope")
-    assert CodeInterpreter(model="qwen3.6-plus", protocol="responses").model == "qwen3.6-plus"
-
-
 def test_unknown_models_pass_through_with_a_guessed_native_path() -> None:
     assert CodeInterpreter(model="qwen9-secret").model == "qwen9-secret"
     assert lookup_model("qwen4.2-plus").native_endpoint == "multimodal-generation"

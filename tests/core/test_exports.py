@@ -3,8 +3,8 @@ from __future__ import annotations
 import qwen_ci_tool
 
 EXPECTED = [
-    "APIConnectionError", "APIStatusError", "APITimeoutError", "AnswerDelta", "AsyncCodeInterpreter",
-    "AsyncCodeInterpreterStream", "AuthenticationError", "BadRequestError", "CodeInterpreter",
+    "APIConnectionError", "APIStatusError", "APITimeoutError", "AdaptiveLimiter", "AnswerDelta", "AsyncCodeInterpreter",
+    "AsyncCodeInterpreterStream", "AuthenticationError", "BadRequestError", "BatchOutcome", "BatchTask", "CodeInterpreter",
     "CodeInterpreterResult", "CodeInterpreterStream", "CodeRun", "CodeRunUpdated", "Completed",
     "ConfigurationError", "ContentFilterError", "InternalServerError", "MODELS", "ModelInfo", "ProtocolError",
     "QwenCIError", "RateLimitError", "ReasoningDelta", "Secret", "StageTracker", "Step", "StreamEvent",
@@ -34,7 +34,7 @@ def test_every_error_derives_from_the_one_root() -> None:
 def test_sync_and_async_clients_take_the_same_keywords() -> None:
     import inspect
 
-    for method in ("run", "stream"):
+    for method in ("run", "stream", "run_many"):
         sync = inspect.signature(getattr(qwen_ci_tool.CodeInterpreter, method))
         asyn = inspect.signature(getattr(qwen_ci_tool.AsyncCodeInterpreter, method))
         assert list(sync.parameters) == list(asyn.parameters), method

@@ -73,11 +73,13 @@ def test_the_inspector_lists_the_tool_with_its_annotations_and_schemas(npx: str,
     code, envelope, _ = inspect(npx, emu, "--method", "tools/list")
 
     assert code == 0
-    (tool,) = envelope["result"]["tools"]
+    tool, result_tool = envelope["result"]["tools"]
     assert tool["name"] == "qwen_code_interpreter"
     assert tool["annotations"]["readOnlyHint"] is True and tool["annotations"]["openWorldHint"] is True
     assert tool["inputSchema"]["required"] == ["question"]
-    assert "answer" in tool["outputSchema"]["properties"]
+    assert "answer" in tool["outputSchema"]["$defs"]["CodeInterpreterResultModel"]["properties"]
+    assert result_tool["name"] == "qwen_code_interpreter_result"
+    assert result_tool["inputSchema"]["required"] == ["run_id"]
 
 
 @pytest.mark.timeout(FETCH_TIMEOUT + 60)

@@ -13,7 +13,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 
-from mcp_server import TOOL_NAME, create_server
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server._schema import CodeInterpreterResultModel
 from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
@@ -122,7 +122,7 @@ async def test_without_a_key_the_tool_is_listed_and_a_call_says_how_to_set_it(em
             tools = await client.list_tools()
             result = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
 
-    assert [tool.name for tool in tools.tools] == [TOOL_NAME]
+    assert [tool.name for tool in tools.tools] == [TOOL_NAME, RESULT_TOOL_NAME]
     assert result.is_error
     assert "DASHSCOPE_API_KEY" in text_of(result) and '"env"' in text_of(result)
     assert emu.requests == []
@@ -304,7 +304,7 @@ def test_invalid_settings_are_refused_when_the_server_is_built(options: dict[str
 async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None:
     async with Client(create_server(api_key=PLANTED_KEY)) as client:
         with anyio.fail_after(10):
-            (tool,) = (await client.list_tools()).tools
+            tool, _ = (await client.list_tools()).tools
     wire = tool.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     assert wire["name"] == "qwen_code_interpreter"
@@ -340,7 +340,14 @@ async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None
             },
         },
     }
-    output = wire["outputSchema"]
+    # The output is the result or, for a run still going, its handle: one object schema of either.
+    schema = wire["outputSchema"]
+    assert schema["type"] == "object"
+    assert schema["anyOf"] == [{"$ref": "#/$defs/CodeInterpreterResultModel"}, {"$ref": "#/$defs/RunPendingModel"}]
+    pending = schema["$defs"]["RunPendingModel"]
+    assert sorted(pending["required"]) == ["elapsed_seconds", "result_tool", "run_id", "stage", "status"]
+    assert pending["properties"]["status"]["const"] == "running"
+    output = schema["$defs"]["CodeInterpreterResultModel"]
     assert output["title"] == "CodeInterpreterResult"
     assert output["additionalProperties"] is False
     assert sorted(output["required"]) == sorted(output["properties"]) == sorted(

@@ -77,7 +77,7 @@ async def test_over_stdio_without_a_key_the_server_starts_lists_its_tool_and_exp
         errlog.seek(0)
         log = errlog.read()
 
-    assert [tool.name for tool in tools.tools] == [TOOL]
+    assert [tool.name for tool in tools.tools] == [TOOL, "qwen_code_interpreter_result"]
     assert result.is_error and "DASHSCOPE_API_KEY" in text_of(result)
     assert "DASHSCOPE_API_KEY is not set" in log
 

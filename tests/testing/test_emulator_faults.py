@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from qwen_ci_tool.testing import FAULT_NAMES, SEED_QUESTION, Emulator, Fault, recording_path
+from qwen_ci_tool.testing._render import HELP_LINK, RESPONSES_RATE_LIMIT_MESSAGE
 
 TEXT_GENERATION = "/api/v1/services/aigc/text-generation/generation"
 CHAT = "/compatible-mode/v1/chat/completions"
@@ -123,14 +124,28 @@ def test_status_fault_answers_chat_requests_in_the_openai_error_shape(emu: Emula
     response = post(emu, CHAT)
 
     assert response.status_code == 401
+    assert response.content == (
+        b'{"error":{"message":"Invalid API-key provided. ' + HELP_LINK.encode() + b'",'
+        b'"type":"invalid_request_error","param":null,"code":"invalid_api_key"},"request_id":"rid-2"}'
+    )
+
+
+@pytest.mark.parametrize("how", ["flag", "host header"])
+def test_a_workspace_host_puts_the_request_id_inside_the_error_and_sends_no_param(how: str) -> None:
+    with Emulator(workspace_host=how == "flag") as emu:
+        emu.add_fault(Fault.status(401, request_id="rid-ws"))
+        headers = {"host": "ws-123.cn-beijing.maas.aliyuncs.com"} if how == "host header" else {}
+        with httpx.Client(base_url=emu.base_url, timeout=10) as client:
+            response = client.post(CHAT, json=chat_body(), headers={**HEADERS, **headers})
+
+    assert response.status_code == 401
     assert response.json() == {
         "error": {
-            "message": "Invalid API-key provided.",
+            "message": "Invalid API-key provided. " + HELP_LINK,
             "type": "invalid_request_error",
             "code": "invalid_api_key",
-            "param": None,
-        },
-        "request_id": "rid-2",
+            "id": "rid-ws",
+        }
     }
 
 
@@ -259,13 +274,14 @@ def test_chat_error_event_is_an_openai_error_chunk_and_no_done(emu: Emulator) ->
     assert len(events) == 3
     error = json.loads(events[-1][len(b"data: ") :])
     assert error["error"]["code"] == "limit_requests"
-    assert error["error"]["message"] == "Requests rate limit exceeded, please try again later."
+    assert error["error"]["message"] == "Requests rate limit exceeded, please try again later. " + HELP_LINK
+    assert error["id"].startswith("chatcmpl-") and "request_id" not in error, "the captured in-stream shape"
 
 
 def test_responses_error_event_is_an_error_event_then_response_failed(emu: Emulator) -> None:
     emu.add_fault(Fault.error_event(after_events=4, message="sandbox crashed"))
 
-    events = [json.loads(b.split(b"\ndata: ", 1)[1]) for b in blocks(post(emu, RESPONSES).content)]
+    events = [json.loads(b.split(b"\ndata:", 1)[1]) for b in blocks(post(emu, RESPONSES).content)]
 
     assert [e["type"] for e in events[4:]] == ["error", "response.failed"]
     assert events[4] == {
@@ -402,7 +418,7 @@ def test_huge_line_fault_sends_one_valid_data_line_of_the_given_size(emu: Emulat
     [
         (TEXT_GENERATION, b"x-emulator-field:ignored", b"event:x-emulator-notice"),
         (CHAT, b"x-emulator-field: ignored", b"event: x-emulator-notice"),
-        (RESPONSES, b"x-emulator-field: ignored", b"event: response.x_emulator_notice"),
+        (RESPONSES, b"x-emulator-field:ignored", b"event:response.x_emulator_notice"),
     ],
 )
 def test_unknown_fields_fault_adds_keys_fields_and_an_event_type_from_the_future(
@@ -428,31 +444,34 @@ def test_finish_reason_fault_ends_each_protocol_with_that_reason(emu: Emulator) 
 
     assert json.loads(native[-1].split(b"data:", 1)[1])["output"]["choices"][0]["finish_reason"] == "length"
     assert json.loads(chat[-3][len(b"data: ") :])["choices"][0]["finish_reason"] == "length"
-    final = json.loads(responses[-1].split(b"\ndata: ", 1)[1])
+    final = json.loads(responses[-1].split(b"\ndata:", 1)[1])
     assert final["type"] == "response.incomplete"
     assert final["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
 
 
-def test_rate_limit_200_on_responses_is_a_200_stream_ending_in_response_failed(emu: Emulator) -> None:
-    emu.add_fault(Fault.rate_limit_200())
+def test_rate_limit_200_on_responses_is_the_vendors_documented_body_with_http_200(emu: Emulator) -> None:
+    emu.add_fault(Fault.rate_limit_200(), times=2)
+
+    for body in (responses_body(), responses_body() | {"stream": False}):
+        response = post(emu, RESPONSES, body)
+        data = response.json()
+        assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+        assert list(data) == sorted(data), "keys in the order of the vendor's example"
+        assert data["status"] == "failed" and data["model"] == "" and data["output"] == []
+        assert data["error"] == {"code": "server_error", "message": RESPONSES_RATE_LIMIT_MESSAGE}
+        assert data["id"].startswith("resp_") and data["tool_choice"] == "auto" and data["parallel_tool_calls"] is False
+
+
+def test_rate_limit_200_streamed_is_a_200_stream_ending_in_response_failed(emu: Emulator) -> None:
+    emu.add_fault(Fault.rate_limit_200(streamed=True))
 
     response = post(emu, RESPONSES)
-    events = [json.loads(b.split(b"\ndata: ", 1)[1]) for b in blocks(response.content)]
+    events = [json.loads(b.split(b"\ndata:", 1)[1]) for b in blocks(response.content)]
 
     assert response.status_code == 200
     assert [e["type"] for e in events] == ["response.created", "response.in_progress", "response.failed"]
     assert events[-1]["response"]["status"] == "failed"
-    assert events[-1]["response"]["error"]["code"] == "Throttling.RateQuota"
-
-
-def test_rate_limit_200_on_a_non_streaming_responses_request_is_a_failed_body(emu: Emulator) -> None:
-    emu.add_fault(Fault.rate_limit_200())
-
-    response = post(emu, RESPONSES, responses_body() | {"stream": False})
-
-    assert response.status_code == 200
-    assert response.json()["status"] == "failed"
-    assert response.json()["error"]["code"] == "Throttling.RateQuota"
+    assert events[-1]["response"]["error"]["code"] == "server_error"
 
 
 def test_rate_limit_200_on_the_native_path_is_an_in_stream_429_error_frame(emu: Emulator) -> None:
@@ -462,7 +481,7 @@ def test_rate_limit_200_on_the_native_path_is_an_in_stream_429_error_frame(emu: 
 
     assert response.status_code == 200
     assert response.content.startswith(
-        b'id:1\nevent:error\n:HTTP_STATUS/429\nstatus:429\ndata:{"code":"Throttling.RateQuota"'
+        b'id:1\nevent:error\n:HTTP_STATUS/429\ndata:{"code":"Throttling.RateQuota"'
     )
 
 

@@ -133,7 +133,7 @@ def test_dashscope_sdk_gives_an_in_stream_error_status_400_without_a_status_line
 
 
 def test_dashscope_sdk_reads_an_in_stream_error_status_from_the_status_line(emu: Emulator) -> None:
-    emu.add_fault(Fault.error_event(after_events=3, code="Throttling.RateQuota", status=429))
+    emu.add_fault(Fault.error_event(after_events=3, code="Throttling.RateQuota", status=429, status_line="both"))
 
     chunks = generation()
 
@@ -281,14 +281,38 @@ def test_openai_sdk_parses_a_non_streaming_response(client: openai.OpenAI) -> No
     assert response.status == "completed"
 
 
-def test_openai_sdk_sees_the_rate_limit_200_as_a_failed_response_event(emu: Emulator, client: openai.OpenAI) -> None:
-    emu.add_fault(Fault.rate_limit_200())
+def test_openai_sdk_sees_the_streamed_rate_limit_as_a_failed_response_event(emu: Emulator, client: openai.OpenAI) -> None:
+    emu.add_fault(Fault.rate_limit_200(streamed=True))
 
     events = responses_stream(client)
 
     assert type(events[-1]).__name__ == "ResponseFailedEvent"
     assert events[-1].response.status == "failed"
-    assert events[-1].response.error.code == "Throttling.RateQuota"
+    assert events[-1].response.error.code == "server_error"
+
+
+def test_openai_sdk_parses_the_documented_rate_limit_body_as_a_failed_response(emu: Emulator, client: openai.OpenAI) -> None:
+    emu.add_fault(Fault.rate_limit_200())
+
+    response = client.responses.create(
+        model="qwen3-max",
+        input=SEED_QUESTION,
+        tools=[{"type": "code_interpreter"}],  # type: ignore[list-item]
+        extra_body={"enable_thinking": True},
+    )
+
+    assert response.status == "failed" and response.error is not None
+    assert response.error.code == "server_error" and "rate limit" in response.error.message
+
+
+def test_openai_sdk_parses_reasoning_in_the_summary_spelling(emu: Emulator, client: openai.OpenAI) -> None:
+    emu.add_fault(Fault.reasoning_summary())
+
+    events = responses_stream(client)
+    reasoning = "".join(e.delta for e in events if e.type == "response.reasoning_summary_text.delta")
+
+    assert type(events[-1]).__name__ == "ResponseCompletedEvent"
+    assert reasoning.startswith("The") and not any(e.type.startswith("response.reasoning_text") for e in events)
 
 
 def test_openai_sdk_raises_bad_request_for_a_responses_call_without_the_interpreter_tool(client: openai.OpenAI) -> None:

@@ -105,7 +105,7 @@ def native_payloads(data: bytes) -> list[dict[str, Any]]:
 
 
 def responses_events(data: bytes) -> list[dict[str, Any]]:
-    return [json.loads(b.split(b"\ndata: ", 1)[1]) for b in blocks(data)]
+    return [json.loads(b.split(b"\ndata:", 1)[1]) for b in blocks(data)]
 
 
 def test_native_seed_reproduces_every_frame_the_vendor_page_shows_byte_for_byte(emu: Emulator) -> None:

@@ -1,0 +1,279 @@
+"""Many tasks through one client: ``CodeInterpreter.run_many`` and ``AsyncCodeInterpreter.run_many``.
+
+Every decision lives in :class:`BatchPlan` (pure: which task goes next, when, what a finished call
+becomes); the sync loop (a bounded thread pool) and the async loop (an anyio task group) only
+start calls, wait, and hand what finished back to the plan. A failed task is an outcome, never an
+exception that ends the iteration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import anyio
+
+from . import _constants as C
+from ._exceptions import APIConnectionError, InternalServerError, QwenCIError, RateLimitError, StreamInterruptedError
+from ._limiter import AdaptiveLimiter, Signal
+from ._types import CodeInterpreterResult
+
+if TYPE_CHECKING:
+    from anyio.abc import ObjectSendStream
+
+    from ._client import AsyncCodeInterpreter, CodeInterpreter
+
+__all__ = ["BatchOutcome", "BatchPlan", "BatchTask", "TaskInput", "error_retryable", "run_many_async", "run_many_sync"]
+
+Status = Literal["completed", "incomplete", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTask:
+    """One task of a batch: an id (unique within the batch) and a question or a message list."""
+
+    id: str
+    question: str | None = None
+    messages: Sequence[Mapping[str, Any]] | None = None
+
+    @classmethod
+    def of(cls, item: TaskInput, index: int) -> BatchTask:
+        """A task from what ``run_many`` accepts: a task, a question (id: its position), or a dict
+        with ``question`` or ``messages`` (and ``id``, default its position)."""
+        if isinstance(item, BatchTask):
+            return item
+        if isinstance(item, str):
+            return cls(str(index), question=item)
+        if isinstance(item, Mapping):
+            return cls(str(item.get("id", index)), question=item.get("question"), messages=item.get("messages"))
+        raise TypeError(
+            f"task #{index} is a {type(item).__name__}; give a question string, a BatchTask or a dict "
+            "with 'id' and 'question' (or 'messages')"
+        )
+
+
+TaskInput: TypeAlias = "BatchTask | str | Mapping[str, Any]"
+
+
+def error_retryable(error: BaseException) -> bool:
+    """Whether sending the task again, unchanged, may succeed: the core's ``QwenCIError.retryable``.
+
+    The one place batch code reads it; until every error carries the attribute, the classes the
+    design names as retryable stand in for it.
+    """
+    value = getattr(error, "retryable", None)
+    if isinstance(value, bool):
+        return value
+    return isinstance(error, (RateLimitError, InternalServerError, APIConnectionError, StreamInterruptedError))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """How one task ended: its id, and its result or its error (never both).
+
+    ``status`` is the result's status (``"completed"`` or ``"incomplete"``) or ``"failed"``. A
+    failure after the stream began keeps what arrived in ``error.partial``.
+    """
+
+    id: str
+    status: Status
+    result: CodeInterpreterResult | None = None
+    error: Exception | None = None
+
+    @classmethod
+    def of(cls, task_id: str, value: CodeInterpreterResult | Exception) -> BatchOutcome:
+        if isinstance(value, CodeInterpreterResult):
+            status: Status = "completed" if value.status == "completed" else "incomplete"
+            return cls(task_id, status, result=value)
+        return cls(task_id, "failed", error=value)
+
+    @property
+    def retryable(self) -> bool:
+        """A failure that may succeed if sent again (``False`` for results)."""
+        return self.error is not None and error_retryable(self.error)
+
+    @property
+    def usage_result(self) -> CodeInterpreterResult | None:
+        """The result whose tokens were spent: the result, or a failure's partial result."""
+        if self.result is not None:
+            return self.result
+        return getattr(self.error, "partial", None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The batch output line: ``{"id", "status", "result", "error"}``.
+
+        For a failure, ``result`` is the partial result when the stream had begun (else ``null``).
+        """
+        shown = self.usage_result
+        error: dict[str, Any] | None = None
+        if self.error is not None:
+            err = self.error
+            error = {
+                "type": type(err).__name__,
+                "message": str(err),
+                "request_id": getattr(err, "request_id", None),
+                "retryable": error_retryable(err),
+            }
+        return {
+            "id": self.id,
+            "status": self.status,
+            "result": shown.to_dict() if shown is not None else None,
+            "error": error,
+        }
+
+
+_DONE: Any = object()
+
+
+class BatchPlan:
+    """The decisions of one ``run_many``, shared by the sync and async loops.
+
+    ``next(now)`` gives ``(task, ticket)`` to send now, seconds to wait, ``None`` (wait for a call
+    to finish) or :data:`DONE`; ``settle(task, ticket, value, now)`` turns what a call returned or
+    raised into an outcome, or ``None`` when a rate-limited task went back in the queue (the 429
+    said nothing was done; it is sent again once the limiter allows).
+    """
+
+    DONE = _DONE
+
+    def __init__(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> None:
+        self.limiter = limiter
+        self._source = enumerate(tasks)
+        self._again: deque[BatchTask] = deque()
+        self._requeues: dict[str, int] = {}
+        self._exhausted = False
+
+    def next(self, now: float) -> tuple[BatchTask, int] | float | None:
+        if self._exhausted and not self._again:
+            return _DONE if self.limiter.in_flight == 0 else None
+        delay = self.limiter.delay(now)
+        if delay != 0.0:
+            return delay
+        if self._again:
+            task = self._again.popleft()
+        else:
+            item = next(self._source, None)
+            if item is None:
+                self._exhausted = True
+                return self.next(now)
+            task = BatchTask.of(item[1], item[0])
+        return task, self.limiter.start()
+
+    def settle(
+        self, task: BatchTask, ticket: int, value: CodeInterpreterResult | Exception, now: float
+    ) -> BatchOutcome | None:
+        signal: Signal = "ok"
+        if isinstance(value, RateLimitError):
+            signal = "rate_limited"
+        elif isinstance(value, Exception):
+            signal = "failed"
+        self.limiter.finish(ticket, now, signal, retry_after=getattr(value, "retry_after", None))
+        if isinstance(value, RateLimitError) and value.partial is None and error_retryable(value):
+            count = self._requeues.get(task.id, 0)
+            if count < C.BATCH_MAX_REQUEUES:
+                self._requeues[task.id] = count + 1
+                self._again.append(task)
+                return None
+        return BatchOutcome.of(task.id, value)
+
+
+class _Stopped(Exception):
+    """The batch was closed while this call ran; its result is not wanted."""
+
+
+def _call_sync(client: CodeInterpreter, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult | Exception:
+    try:
+        with client.stream(task.question, messages=task.messages) as stream:
+            for _ in stream:
+                if stop.is_set():  # a sync read cannot be cancelled: stop at the next chunk
+                    raise _Stopped
+            return stream.get_final_result()
+    except Exception as exc:
+        return exc
+
+
+def run_many_sync(client: CodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> Iterator[BatchOutcome]:
+    plan = BatchPlan(tasks, limiter)
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=plan.limiter.max_concurrency, thread_name_prefix="qwen-ci-batch")
+    running: dict[Future[CodeInterpreterResult | Exception], tuple[BatchTask, int]] = {}
+    try:
+        while True:
+            step = plan.next(time.monotonic())
+            if isinstance(step, tuple):
+                running[pool.submit(_call_sync, client, step[0], stop)] = step
+                continue
+            if step is _DONE:
+                return
+            if not running:
+                time.sleep(step or 0.0)  # paused by a rate limit, nothing in flight
+                continue
+            finished, _ = wait(running, timeout=step, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task, ticket = running.pop(future)
+                outcome = plan.settle(task, ticket, future.result(), time.monotonic())
+                if outcome is not None:
+                    yield outcome
+    finally:
+        # Leaving early (break, Ctrl-C): nothing new starts, calls in flight stop at their next chunk.
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _call_async(
+    client: AsyncCodeInterpreter,
+    task: BatchTask,
+    ticket: int,
+    send: ObjectSendStream[tuple[BatchTask, int, CodeInterpreterResult | Exception]],
+) -> None:
+    value: CodeInterpreterResult | Exception
+    try:
+        value = await client.run(task.question, messages=task.messages)
+    except Exception as exc:
+        value = exc
+    await send.send((task, ticket, value))
+
+
+async def run_many_async(
+    client: AsyncCodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+) -> AsyncIterator[BatchOutcome]:
+    plan = BatchPlan(tasks, limiter)
+    send, receive = anyio.create_memory_object_stream[tuple[BatchTask, int, CodeInterpreterResult | Exception]](
+        math.inf
+    )
+    async with anyio.create_task_group() as group:
+        try:
+            while True:
+                step = plan.next(anyio.current_time())
+                if isinstance(step, tuple):
+                    group.start_soon(_call_async, client, step[0], step[1], send)
+                    continue
+                if step is _DONE:
+                    return
+                finished = None
+                with anyio.move_on_after(math.inf if step is None else step):
+                    finished = await receive.receive()
+                if finished is not None:
+                    task, ticket, value = finished
+                    outcome = plan.settle(task, ticket, value, anyio.current_time())
+                    if outcome is not None:
+                        try:
+                            yield outcome
+                        except GeneratorExit:
+                            # Closed early (aclosing, break): a task group must not see
+                            # GeneratorExit, so cancel the calls in flight and end normally.
+                            group.cancel_scope.cancel()
+                            return
+        finally:
+            # Leaving early (break, cancellation): calls in flight are cancelled, their connections closed.
+            group.cancel_scope.cancel()
+            with contextlib.suppress(Exception):
+                send.close()
+                receive.close()

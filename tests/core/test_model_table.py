@@ -1,0 +1,87 @@
+"""The model table advises and never refuses: every model and protocol pair is sent as asked, the
+table picks the native path, and a refusal by the service carries the table's hint."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, lookup_model
+from qwen_ci_tool._cli import main
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
+
+PROTOCOLS = ("dashscope", "openai", "responses")
+TABLE_NAMES = sorted({row.pattern.replace("*", "x") for row in MODELS})
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_every_model_in_the_table_is_sent_over_every_protocol(protocol: str, emu: Emulator) -> None:
+    for model in TABLE_NAMES:
+        with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model=model, protocol=protocol) as ci:
+            result = ci.run(SEED_QUESTION)
+        assert result.status == "completed" and SEED_ANSWER in result.answer, model
+    sent = [(r.path, r.json["model"]) for r in emu.requests]
+    assert [m for _, m in sent] == TABLE_NAMES
+    if protocol == "dashscope":
+        # The table picks the native path: Qwen3.5 and newer take the multimodal one.
+        paths = {m: p.rsplit("/", 2)[-2] for p, m in sent}
+        assert paths["qwen3-max"] == "text-generation"
+        assert paths["qwen3.7-plusx"] == paths["qwen3.5-plus"] == "multimodal-generation"
+
+
+def test_a_pair_the_service_refuses_carries_the_protocol_the_documents_show() -> None:
+    with Emulator(refused_pairs=[("qwen3.6-max", "openai")]) as emu:
+        with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model="qwen3.6-max", protocol="openai") as ci:
+            with pytest.raises(BadRequestError) as caught:
+                ci.run(SEED_QUESTION)
+        assert len(emu.requests) == 1, "the pair was sent, and refused by the service"
+    text = str(caught.value)
+    assert "not supported by model qwen3.6-max" in text
+    assert "documented for the code interpreter over `responses`: try protocol='responses'" in text
+
+
+def test_a_refused_pair_the_documents_disagree_about_says_so() -> None:
+    with Emulator(refused_pairs=[("qwen3.7-plus", "dashscope")]) as emu:
+        with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model="qwen3.7-plus") as ci:
+            with pytest.raises(BadRequestError) as caught:
+                ci.run(SEED_QUESTION)
+    assert "try protocol='responses'" in str(caught.value)
+    assert "The documents disagree about 'dashscope'" in str(caught.value)
+
+
+def test_a_refusal_of_a_documented_pair_gets_the_ordinary_hint() -> None:
+    with Emulator(refused_pairs=[("qwen3-max", "openai")]) as emu:
+        with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, protocol="openai") as ci:
+            with pytest.raises(BadRequestError) as caught:
+                ci.run(SEED_QUESTION)
+    assert "try protocol=" not in str(caught.value)
+    assert "refused the request for model 'qwen3-max' over protocol 'openai'" in str(caught.value)
+
+
+def test_the_cli_shows_the_hint_of_a_refused_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    with Emulator(refused_pairs=[("qwen3.8-max", "dashscope")]) as emu:
+        monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["ask", "--base-url", emu.base_url, "--model", "qwen3.8-max", SEED_QUESTION], stdout=out, stderr=err)
+    assert code == 1
+    assert "try --protocol responses" in err.getvalue()
+
+
+def test_qwen_ci_models_says_what_is_documented_and_where_the_documents_disagree() -> None:
+    out = io.StringIO()
+    assert main(["models"], stdout=out) == 0
+    text = out.getvalue()
+    lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("qwen")}
+    assert "dashscope, openai, responses" in lines["qwen3-max"]
+    assert "responses" in lines["qwen3.7-plus*"] and "disputed: dashscope, openai" in lines["qwen3.7-plus*"]
+    assert "disputed" not in lines["qwen3.6-max*"]
+    assert "qwen3.7-plus over openai and dashscope" in text  # the disagreement, in words
+    assert "it never refuses" in text
+
+
+def test_unknown_and_undocumented_names_are_sent_with_a_guessed_native_path(emu: Emulator) -> None:
+    assert lookup_model("qwen4.2-plus").native_endpoint == "multimodal-generation"
+    with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model="qwen4.2-plus") as ci:
+        assert ci.run(SEED_QUESTION).status == "completed"
+    assert emu.requests[0].path.endswith("/multimodal-generation/generation")

@@ -1,0 +1,148 @@
+"""``run_many`` through both clients against the emulator: one outcome per task, failures as
+outcomes, the limiter slowing down under 429s and speeding up after, and early exits."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import pytest
+
+from qwen_ci_tool import (
+    AdaptiveLimiter,
+    AsyncCodeInterpreter,
+    BadRequestError,
+    BatchOutcome,
+    CodeInterpreter,
+    RateLimitError,
+)
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+
+MODES = ["sync", "async"]
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
+
+async def collect(
+    mode: str,
+    emu: Emulator,
+    tasks: Any,
+    *,
+    each: Callable[[BatchOutcome], None] = lambda o: None,
+    **kw: Any,
+) -> list[BatchOutcome]:
+    settings: dict[str, Any] = {"api_key": "sk-test", "base_url": emu.base_url, "max_retries": 0}
+    out: list[BatchOutcome] = []
+    with anyio.fail_after(30):
+        if mode == "sync":
+            with CodeInterpreter(**settings) as ci:
+                for outcome in ci.run_many(tasks, **kw):
+                    each(outcome)
+                    out.append(outcome)
+        else:
+            async with AsyncCodeInterpreter(**settings) as aci:
+                async for outcome in aci.run_many(tasks, **kw):
+                    each(outcome)
+                    out.append(outcome)
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_task_yields_one_outcome_and_a_failed_task_does_not_end_the_run(mode: str, emu: Emulator) -> None:
+    tasks = [{"id": f"t{i}", "question": SEED_QUESTION} for i in range(12)]
+    tasks[5]["question"] = f"{SEED_QUESTION} #fault=400"  # refused by the service, every time
+    outcomes = await collect(mode, emu, tasks, concurrency=3)
+    assert sorted(o.id for o in outcomes) == sorted(t["id"] for t in tasks)
+    by_id = {o.id: o for o in outcomes}
+    assert by_id["t5"].status == "failed" and isinstance(by_id["t5"].error, BadRequestError)
+    assert not by_id["t5"].retryable and by_id["t5"].result is None
+    done = [o for o in outcomes if o.id != "t5"]
+    assert all(o.status == "completed" and o.result is not None and SEED_ANSWER in o.result.answer for o in done)
+    assert len(emu.requests) == 12
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_incomplete_answer_is_an_incomplete_outcome(mode: str, emu: Emulator) -> None:
+    outcomes = await collect(mode, emu, [f"{SEED_QUESTION} #fault=length"])
+    assert [(o.id, o.status) for o in outcomes] == [("0", "incomplete")]
+    assert outcomes[0].result is not None and outcomes[0].result.finish_reason == "length"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_task_without_a_question_fails_before_sending_as_an_outcome(mode: str, emu: Emulator) -> None:
+    outcomes = await collect(mode, emu, [{"id": "empty"}, {"id": "ok", "question": SEED_QUESTION}])
+    by_id = {o.id: o for o in outcomes}
+    assert by_id["empty"].status == "failed" and "question" in str(by_id["empty"].error)
+    assert by_id["ok"].status == "completed" and len(emu.requests) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_concurrency_goes_down_under_429s_and_back_up_after(mode: str, emu: Emulator) -> None:
+    emu.add_fault(Fault.status(429, retry_after="0"), times=6)
+    limiter = AdaptiveLimiter(4)
+    seen: list[int] = []
+    outcomes = await collect(mode, emu, [SEED_QUESTION] * 40, limiter=limiter, each=lambda o: seen.append(limiter.concurrency))
+    # Every throttled task was sent again after the pause: all 40 completed, 46 requests in all.
+    assert [o.status for o in outcomes] == ["completed"] * 40
+    assert len(emu.requests) == 46 and limiter.rate_limited == 6
+    assert limiter.cuts >= 1 and min(seen) < 4
+    assert seen[-1] == 4 and limiter.concurrency == 4
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_storm_longer_than_the_requeue_cap_ends_as_retryable_failures(
+    mode: str, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qwen_ci_tool import _constants
+
+    monkeypatch.setattr(_constants, "BATCH_MAX_REQUEUES", 2)
+    emu.add_fault(Fault.status(429, retry_after="0"), times=100)
+    outcomes = await collect(mode, emu, ["a", "b"], concurrency=2)
+    assert sorted(o.id for o in outcomes) == ["0", "1"]
+    assert all(o.status == "failed" and isinstance(o.error, RateLimitError) and o.retryable for o in outcomes)
+    assert len(emu.requests) == 6  # each task: 1 + 2 requeues
+
+
+async def test_leaving_the_async_loop_early_cancels_the_calls_in_flight() -> None:
+    with Emulator(pace=0.05) as emu:  # slow streams: the calls are still running at the break
+        async with AsyncCodeInterpreter(api_key="sk-test", base_url=emu.base_url) as aci:
+            with anyio.fail_after(10):
+                emu.add_fault(Fault.status(400))
+                async with contextlib.aclosing(aci.run_many([SEED_QUESTION] * 4, concurrency=4)) as outcomes:
+                    async for outcome in outcomes:
+                        assert outcome.status == "failed"
+                        break
+            # The three streams in flight are closed; only the refused call's idle keep-alive stays.
+            assert emu.wait_for_connections(1, timeout=5)
+            assert len(emu.requests) == 4
+
+
+def test_leaving_the_sync_loop_early_starts_nothing_new_and_its_workers_stop() -> None:
+    with Emulator(pace=0.01) as emu, CodeInterpreter(api_key="sk-test", base_url=emu.base_url) as ci:
+        emu.add_fault(Fault.status(400))
+        outcomes = ci.run_many([SEED_QUESTION] * 20, concurrency=2)
+        first = next(outcomes)
+        outcomes.close()
+        assert first.status == "failed"
+        for thread in threading.enumerate():
+            if thread.name.startswith("qwen-ci-batch"):
+                thread.join(timeout=10)
+                assert not thread.is_alive()
+        assert len(emu.requests) <= 3  # the failed one, the one in flight, and at most one started after
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_tasks_are_read_lazily_from_an_iterator(mode: str, emu: Emulator) -> None:
+    pulled: list[int] = []
+
+    def tasks() -> Any:
+        for i in range(6):
+            pulled.append(i)
+            yield SEED_QUESTION
+
+    outcomes = await collect(mode, emu, tasks(), concurrency=2, each=lambda o: pulled.append(-1))
+    assert len(outcomes) == 6
+    # The first outcome came before the last task was pulled: tasks are not read all at once.
+    assert pulled.index(-1) < pulled.index(5)
