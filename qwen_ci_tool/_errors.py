@@ -168,11 +168,14 @@ def _key_hint(ctx: ErrorContext | None) -> str:
 
 def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorContext | None) -> str:
     if code == "Arrearage":
-        return "The Model Studio account is in arrears: top it up in the Alibaba Cloud console; calls fail until then."
+        return (
+            "The Model Studio account is in arrears (overdue: top it up in the Alibaba Cloud console): "
+            "calling again will not help until then."
+        )
     if code == "insufficient_quota":
         return (
-            "The quota is used up, so waiting will not help: add quota or billing in the Model Studio "
-            "console, or use another key ({api_key})."
+            "The quota is used up: calling again will not help. Add quota or billing in the Model Studio "
+            "console, or set another key in {api_key}."
         )
     if cls is AuthenticationError:
         if code and code.startswith("AccessDenied"):
