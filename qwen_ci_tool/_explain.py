@@ -8,6 +8,7 @@ from :attr:`QwenCIError.retryable` alone, in the same words on every face (:func
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._exceptions import APIStatusError, QwenCIError, RateLimitError
@@ -34,7 +35,7 @@ def retry_advice(err: QwenCIError) -> str:
     if not err.retryable:
         return "Calling again: will not help - the same call fails the same way, so do not retry it unchanged."
     if isinstance(err, RateLimitError):
-        wait = f"{err.retry_after:g} s, as the service asked," if err.retry_after else "a while"
+        wait = f"{math.ceil(err.retry_after)} s, as the service asked," if err.retry_after else "a while"
         return f"Calling again: may work after a wait - wait {wait} before calling again; do not retry in a tight loop."
     return _RETRY_TRANSIENT
 

@@ -133,4 +133,5 @@ async def test_the_mcp_tool_and_the_langchain_tool_say_the_same_about_calling_ag
     mcp_text, _, _ = await mcp_call(row, emu, [])
     with Emulator() as other:
         langchain_text, _, _ = await langchain_call(row, other, [], monkeypatch)
-    assert retry_line(mcp_text) == retry_line(langchain_text)
+    # The same words; a wait the service gave as a date is a little shorter by the second call.
+    assert re.sub(r"\d+", "N", retry_line(mcp_text)) == re.sub(r"\d+", "N", retry_line(langchain_text))
