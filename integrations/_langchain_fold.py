@@ -33,10 +33,13 @@ from qwen_ci_tool._render import result_markdown
 
 __all__ = [
     "STAGE_EVENT",
+    "TOOL_NAME",
     "DeltaFolder",
     "StageEvents",
+    "ToolDeltas",
     "core_input",
-    "failure_output",
+    "error_delta",
+    "error_message",
     "result_dict",
     "tool_output",
     "usage_metadata",
@@ -68,6 +71,10 @@ def result_dict(result: CodeInterpreterResult) -> dict[str, Any]:
     return data
 
 
+#: The tool's name, as the model knows it.
+TOOL_NAME = "qwen_code_interpreter"
+
+
 def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tuple[str, dict[str, Any], bool]:
     """``(content, artifact, ok)``: readable text for the model, the whole record for the
     application, and whether the result is complete (an unfinished one says so in its text)."""
@@ -76,11 +83,14 @@ def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tu
     return result_markdown(result, include_reasoning=include_reasoning), result_dict(result), True
 
 
-def failure_output(err: QwenCIError, *, tool: str, include_reasoning: bool) -> tuple[str, dict[str, Any] | None]:
-    """``(content, artifact)`` of a failed call: what the model reads (the same words as the MCP
-    tool's, naming the tool's constructor arguments) and the partial result, when there is one."""
-    text = for_agent(err, LANGCHAIN, tool=tool, include_reasoning=include_reasoning)
-    return text, result_dict(err.partial) if err.partial is not None else None
+def error_message(err: QwenCIError, secret: str | None = None, *, include_reasoning: bool = False) -> str:
+    """What the model sees in the error ToolMessage: what happened, whether calling again can help,
+    what to do (naming the tool's constructor arguments) and what arrived - the same words as the
+    MCP tool's."""
+    text = for_agent(err, LANGCHAIN, tool=TOOL_NAME, include_reasoning=include_reasoning)
+    if secret and secret in text:  # the core never puts the key in a message; belt and braces
+        text = text.replace(secret, "**********")
+    return text
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -151,6 +161,54 @@ class StageEvents:
             payload["request_id"] = event.result.request_id
             payload["status"] = event.result.status
         return payload
+
+
+# --- LangGraph tool-output deltas ------------------------------------------------------------
+
+
+class ToolDeltas:
+    """Core events in, the stage payload and the ``tool-output-delta`` payloads out.
+
+    What LangGraph's ``stream_mode="tools"`` carries between ``tool-started`` and ``tool-finished``:
+    small JSON-able dicts a UI can render knowing only their ``type``:
+
+    - ``{"type": "stage", "stage": "thinking", "step": 2, "request_id": ...}``: the stage changed
+      (the payload of the custom stage event, plus ``type``; ``code_run`` on code stages, ``status``
+      on ``"done"``);
+    - ``{"type": "reasoning", "text": ...}`` and ``{"type": "answer", "text": ...}``: more text,
+      to append;
+    - ``{"type": "code", "index": 0, "code": ..., "output": ...}``: a code run as far as it got
+      (``output`` is ``None`` where the protocol does not return it); a later ``code`` delta with the
+      same ``index`` replaces it;
+    - ``{"type": "error", "error": "RateLimitError", "message": ..., "retryable": true}``: the call
+      failed (last delta; see :func:`error_delta`).
+    """
+
+    __slots__ = ("_runs", "stages")
+
+    def __init__(self) -> None:
+        self.stages = StageEvents()
+        self._runs: dict[int, tuple[str, str | None]] = {}  # index -> (code, output) last sent
+
+    def feed(self, event: StreamEvent) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """``(stage payload or None, deltas)`` for one core event."""
+        stage = self.stages.feed(event)
+        deltas: list[dict[str, Any]] = [] if stage is None else [{"type": "stage", **stage}]
+        if isinstance(event, (ReasoningDelta, AnswerDelta)):
+            if event.text:
+                deltas.append({"type": "reasoning" if isinstance(event, ReasoningDelta) else "answer", "text": event.text})
+        elif isinstance(event, CodeRunUpdated):
+            seen = (event.code, event.output)
+            if (event.code or event.output is not None) and self._runs.get(event.index) != seen:
+                self._runs[event.index] = seen
+                deltas.append({"type": "code", "index": event.index, "code": event.code, "output": event.output})
+        return stage, deltas
+
+
+def error_delta(err: QwenCIError, message: str) -> dict[str, Any]:
+    """The last ``tool-output-delta`` of a failed call: the error class, what the model is told, and
+    whether calling again may succeed."""
+    return {"type": "error", "error": type(err).__name__, "message": message, "retryable": err.retryable}
 
 
 # --- stream deltas ---------------------------------------------------------------------------

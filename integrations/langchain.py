@@ -14,6 +14,10 @@ agent.invoke({"messages": [{"role": "user", "content": "What is 123 to the power
   agent as an error ``ToolMessage`` (its artifact: the partial result, if any); bugs propagate. Each stage ("thinking", "running code #1",
   "answering", ...) is sent as a custom event named ``qwen_code_interpreter_stage`` (seen by
   callbacks and ``astream_events``) and, inside a LangGraph graph, to ``stream_mode="custom"``.
+  Streamed with ``stream_mode="tools"`` (LangGraph >= 1.2), it also sends ``tool-output-delta``
+  events: the stages, the reasoning, each code run (with its output where the protocol returns it),
+  the answer and, on failure, the error, as small dicts keyed by ``type`` (see
+  :class:`~integrations._langchain_fold.ToolDeltas`).
 - :class:`CodeInterpreterRunnable` - question or messages in, the result dict out; ``stream`` /
   ``astream`` yield ``AddableDict`` deltas that add up to what ``invoke`` returns. Errors are the
   core's :class:`~qwen_ci_tool.QwenCIError` subclasses, so ``with_retry`` can pick them.
@@ -29,7 +33,7 @@ from __future__ import annotations
 import contextlib
 from contextvars import ContextVar
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 try:
     from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
@@ -37,7 +41,7 @@ try:
     from langchain_core.prompt_values import PromptValue
     from langchain_core.runnables import RunnableConfig, RunnableSerializable
     from langchain_core.runnables.utils import AddableDict
-    from langchain_core.tools import BaseTool, ToolException
+    from langchain_core.tools import BaseTool, InjectedToolArg, ToolException
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
     raise ImportError(
@@ -45,14 +49,15 @@ except ImportError as exc:  # pragma: no cover - covered in a subprocess without
     ) from exc
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
 
 from ._langchain_fold import (
     STAGE_EVENT,
     DeltaFolder,
-    StageEvents,
+    ToolDeltas,
     core_input,
-    failure_output,
+    error_delta,
+    error_message,
     result_dict,
     tool_output,
 )
@@ -63,6 +68,8 @@ __all__ = [
     "QwenCodeInterpreterInput",
     "QwenCodeInterpreterTool",
     "STAGE_EVENT",
+    "error_content",
+    "is_retryable",
 ]
 
 #: What :class:`CodeInterpreterRunnable` accepts: a question, ``{"question": ...}``, a prompt value,
@@ -133,6 +140,9 @@ class QwenCodeInterpreterInput(BaseModel):
             "e.g. 'What is 123 to the power of 21?'. Not code: the interpreter writes its own."
         ),
     )
+    # Filled by LangGraph's ToolNode (a parameter named "runtime" gets the ToolRuntime); hidden from
+    # the model and optional, so the tool still runs on its own.
+    runtime: Annotated[Any, InjectedToolArg] = None
 
 
 _DESCRIPTION = (
@@ -156,6 +166,34 @@ def _stream_writer() -> Callable[[Any], None] | None:
         return get_stream_writer()
     except (RuntimeError, KeyError):  # outside a graph / outside any runnable context
         return None
+
+
+class _Progress:
+    """Where one tool call reports what happens: LangGraph's custom stream and, through the
+    injected ``ToolRuntime``, its ``tools`` stream. Callback events are sent by the caller (sync or
+    async), with the stage payload :meth:`feed` returns."""
+
+    __slots__ = ("_deltas", "_emit", "_writer")
+
+    def __init__(self, runtime: Any) -> None:
+        self._deltas = ToolDeltas()
+        self._writer = _stream_writer()
+        # ToolRuntime.emit_output_delta (langgraph >= 1.2) is a no-op unless the graph is streamed
+        # with "tools"; there is no runtime when the tool is invoked outside a graph.
+        self._emit: Callable[[Any], None] | None = getattr(runtime, "emit_output_delta", None)
+
+    def feed(self, event: StreamEvent) -> dict[str, Any] | None:
+        stage, deltas = self._deltas.feed(event)
+        if stage is not None and self._writer is not None:
+            self._writer({"type": STAGE_EVENT, **stage})
+        if self._emit is not None:
+            for delta in deltas:
+                self._emit(delta)
+        return stage
+
+    def failed(self, err: QwenCIError, message: str) -> None:
+        if self._emit is not None:
+            self._emit(error_delta(err, message))
 
 
 def _dispatch(payload: dict[str, Any]) -> None:
@@ -197,6 +235,19 @@ def _fail(text: str, artifact: dict[str, Any] | None) -> ToolException:
     return ToolException(text)
 
 
+def is_retryable(exc: BaseException) -> bool:
+    """``retry_on`` for ``ToolRetryMiddleware``: a failure of the service that calling again,
+    unchanged, may fix (:attr:`QwenCIError.retryable <qwen_ci_tool.QwenCIError.retryable>`: rate
+    limits, 5xx, timeouts, broken connections and streams). Needs ``raise_errors=True`` on the tool."""
+    return isinstance(exc, QwenCIError) and exc.retryable
+
+
+def error_content(exc: BaseException, request: Any = None) -> str | None:
+    """``on_error`` for ``ToolErrorMiddleware``: the tool's own error message (what failed, what to
+    do) for a failure of the service; ``None`` (let it propagate) for anything else, such as a bug."""
+    return error_message(exc) if isinstance(exc, QwenCIError) else None
+
+
 class QwenCodeInterpreterTool(_Settings, BaseTool):
     """Qwen's code interpreter as a LangChain tool, for ``create_agent`` and any tool-calling model.
 
@@ -217,7 +268,8 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     whether calling again can help and what to do (in the same words as the MCP tool). Its
     ``artifact`` is the partial result when something arrived before the failure. An answer that
     did not finish (e.g. the length limit) is an error message too, saying so, with the result as
-    its artifact.
+    its artifact. With ``raise_errors=True`` it is raised as the core's :class:`~qwen_ci_tool.QwenCIError`
+    instead, for agent middleware to retry (:func:`is_retryable`) or report (:func:`error_content`).
     """
 
     name: str = "qwen_code_interpreter"
@@ -228,6 +280,14 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     include_reasoning: bool = Field(
         default=False, description="Also put the model's reasoning in the content the agent reads."
     )
+    raise_errors: bool = Field(
+        default=False,
+        description=(
+            "Raise the core's QwenCIError (with .retryable and .partial) instead of returning an error "
+            "ToolMessage, for agent middleware: ToolRetryMiddleware(retry_on=is_retryable) and "
+            "ToolErrorMiddleware(error_content)."
+        ),
+    )
 
     def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
         with _failed_artifact() as box:
@@ -237,45 +297,41 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
         with _failed_artifact() as box:
             return _with_artifact(await super().arun(tool_input, *args, **kwargs), box)
 
-    def _clean(self, text: str) -> str:
-        secret = self._secret()  # the core never puts the key in a message; belt and braces
-        return text.replace(secret, "**********") if secret else text
-
     @contextlib.contextmanager
-    def _tool_errors(self) -> Iterator[None]:
+    def _tool_errors(self, progress: _Progress) -> Iterator[None]:
         try:
             yield
         except QwenCIError as err:
-            text, artifact = failure_output(err, tool=self.name, include_reasoning=self.include_reasoning)
-            raise _fail(self._clean(text), artifact) from err
+            message = error_message(err, self._secret(), include_reasoning=self.include_reasoning)
+            progress.failed(err, message)
+            if self.raise_errors:
+                raise
+            raise _fail(message, result_dict(err.partial) if err.partial is not None else None) from err
 
     def _output(self, result: CodeInterpreterResult) -> tuple[str, dict[str, Any]]:
         content, artifact, ok = tool_output(result, include_reasoning=self.include_reasoning)
         if not ok:  # unfinished (e.g. the length limit): an error the model must not take for an answer
-            raise _fail(self._clean(content), artifact)
+            secret = self._secret()
+            raise _fail(content.replace(secret, "**********") if secret else content, artifact)
         return content, artifact
 
-    def _run(self, question: str) -> tuple[str, dict[str, Any]]:
-        stages, writer = StageEvents(), _stream_writer()
-        with self._tool_errors():
+    def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
+        progress = _Progress(runtime)
+        with self._tool_errors(progress):
             with CodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
                 for event in stream:
-                    if (payload := stages.feed(event)) is not None:
-                        if writer is not None:
-                            writer({"type": STAGE_EVENT, **payload})
-                        _dispatch(payload)
+                    if (stage := progress.feed(event)) is not None:
+                        _dispatch(stage)
                 result = stream.get_final_result()
         return self._output(result)
 
-    async def _arun(self, question: str) -> tuple[str, dict[str, Any]]:
-        stages, writer = StageEvents(), _stream_writer()
-        with self._tool_errors():
+    async def _arun(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
+        progress = _Progress(runtime)
+        with self._tool_errors(progress):
             async with AsyncCodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
                 async for event in stream:
-                    if (payload := stages.feed(event)) is not None:
-                        if writer is not None:
-                            writer({"type": STAGE_EVENT, **payload})
-                        await _adispatch(payload)
+                    if (stage := progress.feed(event)) is not None:
+                        await _adispatch(stage)
                 result = await stream.get_final_result()
         return self._output(result)
 
