@@ -174,12 +174,12 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 result = stream.get_final_result()
         except QwenCIError as err:
             live.close()
-            _keep_partial(err.partial, args, stdout, stderr)
+            _keep_partial(err.partial, "the failure", args, stdout, stderr)
             return _report_error(err, args, stdout, stderr)
         except KeyboardInterrupt:
             # Ctrl-C: the connection is closed (leaving the with block did it); what arrived is kept.
             live.close()
-            _keep_partial(stream.snapshot() if stream is not None else None, args, stdout, stderr)
+            _keep_partial(stream.snapshot() if stream is not None else None, "Ctrl-C", args, stdout, stderr)
             stderr.write("\ninterrupted\n")
             return EXIT_INTERRUPTED
         finally:
@@ -201,15 +201,16 @@ def _arrived(partial: CodeInterpreterResult | None) -> bool:
     return partial is not None and bool(partial.answer or partial.code_runs or partial.reasoning)
 
 
-def _keep_partial(partial: CodeInterpreterResult | None, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> None:
+def _keep_partial(
+    partial: CodeInterpreterResult | None, before: str, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
+) -> None:
     """After a failure or Ctrl-C: print what arrived (not with --json: the error payload has it)
     and write it to --export."""
     if partial is None or not _arrived(partial):
         return
     if not args.json:
-        stdout.write("What arrived before the call stopped (incomplete):\n\n")
+        stdout.write(f"What arrived before {before} (incomplete):\n\n")
         print_markdown(result_markdown(partial, include_reasoning=args.show_reasoning), stdout)
-        stdout.flush()
     if args.export:
         _export(partial, args.export, stderr)
 

@@ -73,7 +73,7 @@ def test_a_broken_stream_prints_what_arrived_and_exits_1(emu: Emulator, monkeypa
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     emu.add_fault(Fault.drop(after_events=48))
     code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
-    assert code == 1 and "What arrived before the call stopped" in out and "123**21" in out
+    assert code == 1 and "What arrived before the failure" in out and "123**21" in out
     assert "error:" in err and "broke" in err
 
 
@@ -228,7 +228,7 @@ def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(
             proc.wait(timeout=10)
     assert proc.returncode == 130, err
     # The answer had begun (how much of it the client read before the signal varies).
-    assert "What arrived before the call stopped" in out and "## Answer\n\n12" in out and "123**21" in out
+    assert "What arrived before Ctrl-C" in out and "## Answer\n\n12" in out and "123**21" in out
     text = export.read_text(encoding="utf-8")
     assert "123**21" in text and "Incomplete result" in text and "## Answer\n\n12" in text
     assert "interrupted" in err and "Traceback" not in err
