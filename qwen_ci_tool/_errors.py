@@ -46,6 +46,7 @@ __all__ = [
     "note_attempts",
     "not_an_event_stream_error",
     "parse_retry_after",
+    "protocol_hint",
     "shape_error",
     "status_error",
     "timeout_error",
@@ -132,20 +133,23 @@ def _other_region(ctx: ErrorContext) -> str:
     return "singapore"
 
 
-def _protocol_hint(ctx: ErrorContext | None) -> str | None:
-    """What the model table says when the service refused a model over a protocol: the protocol(s)
-    the documents show the interpreter with (``None`` when the table has nothing better to offer)."""
-    if ctx is None:
-        return None
-    info = lookup_model(ctx.model)
-    if not info.known or ctx.protocol in info.protocols:
+def protocol_hint(model: str, protocol: str) -> str | None:
+    """What the model table says about *model* over *protocol* when the documents do not show the
+    pair: the protocol(s) they show the interpreter with, as a hint template (see
+    :mod:`qwen_ci_tool._knobs`); ``None`` when the table has nothing better to offer."""
+    info = lookup_model(model)
+    if not info.known or protocol in info.protocols:
         return None
     agreed = ordered(info.protocols)
     shown = ", ".join(f"`{p}`" for p in agreed)
-    text = f"Model {_lit(repr(ctx.model))} is documented for the code interpreter over {shown}: try {{protocol:{agreed[0]}}}."
-    if ctx.protocol in info.disputed:
-        text += f" (The documents disagree about {ctx.protocol!r}: {_lit(info.disagreement)}.)"
+    text = f"Model {_lit(repr(model))} is documented for the code interpreter over {shown}: try {{protocol:{agreed[0]}}}."
+    if protocol in info.disputed:
+        text += f" (The documents disagree about {protocol!r}: {_lit(info.disagreement)}.)"
     return text
+
+
+def _protocol_hint(ctx: ErrorContext | None) -> str | None:
+    return protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
 
 
 def _key_hint(ctx: ErrorContext | None) -> str:
