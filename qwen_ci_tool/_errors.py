@@ -148,6 +148,17 @@ def protocol_hint(model: str, protocol: str) -> str | None:
     return text
 
 
+def _native_path_hint(model: str) -> str:
+    """The native protocol answered "url error": the model is served on its other path."""
+    info = lookup_model(model)
+    how = "the model table's row" if info.known else "a guess from the name (it is not in the model table)"
+    return (
+        f"The native protocol has two paths and {_lit(repr(model))} was sent to {info.native_endpoint} ({how}); "
+        "the service serves it on the other one. Use {protocol:responses} or {protocol:openai} for this "
+        "model, and report the name so the table can learn it."
+    )
+
+
 def _protocol_hint(ctx: ErrorContext | None) -> str | None:
     return protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
 
@@ -232,6 +243,9 @@ def status_error(
     what = message.strip().rstrip(".") if message else "no message"
     label = f"{code}, HTTP {status}" if code else f"HTTP {status}"
     text = f"The service returned an error ({label}): {what}."
+    hint = _hint(cls, status, code, context)
+    if cls is BadRequestError and context is not None and context.protocol == "dashscope" and "url error" in (message or ""):
+        hint = _native_path_hint(context.model)  # the text-generation/multimodal path did not match
     if retry_after is not None and cls is RateLimitError:
         text += f" The service asked to wait {retry_after:g} s."
     return cls(
@@ -239,7 +253,7 @@ def status_error(
         status_code=status,
         code=code,
         service_message=message,
-        hint=_hint(cls, status, code, context),
+        hint=hint,
         request_id=request_id,
         retry_after=retry_after,
     )
