@@ -9,6 +9,7 @@ import pytest
 
 from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, _models, lookup_model
 from qwen_ci_tool._cli import main
+from qwen_ci_tool._knobs import CLI
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 PROTOCOLS = ("dashscope", "openai", "responses")
