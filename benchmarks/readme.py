@@ -243,11 +243,13 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def replace_section(readme: str, section: str) -> str:
-    if readme.count(BEGIN) != 1 or readme.count(END) != 1:
-        raise SystemExit(f"README.md must hold the markers exactly once:\n{BEGIN}\n{END}")
-    head, rest = readme.split(BEGIN, 1)
-    return head + section + rest.split(END, 1)[1]
+def replace_section(readme: str, section: str, begin: str = BEGIN, end: str = END) -> str:
+    """``readme`` with the part from ``begin`` to ``end`` (markers included) replaced by ``section``
+    (which starts and ends with the markers). Shared by the README's generated sections."""
+    if readme.count(begin) != 1 or readme.count(end) != 1:
+        raise SystemExit(f"README.md must hold the markers exactly once:\n{begin}\n{end}")
+    head, rest = readme.split(begin, 1)
+    return head + section + rest.split(end, 1)[1]
 
 
 def main(argv: list[str] | None = None) -> int:
