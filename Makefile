@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED_QUESTION := What is 123 to the power of 21?
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench docs venv clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
@@ -39,6 +39,11 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.soak
+
+# Regenerates the README's generated sections (the fault matrix from tests/fault_matrix.py);
+# the tests fail when a section differs from what this writes.
+docs: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.fault_matrix --write-readme
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-from . import bench_concurrency, bench_cpu, bench_growth, bench_latency, bench_layers
+from . import bench_batch, bench_concurrency, bench_cpu, bench_growth, bench_latency, bench_layers
 from ._common import machine, machine_line, table
 
 PARTS = {
@@ -29,6 +29,7 @@ PARTS = {
     "3": bench_concurrency,
     "4": bench_layers,
     "5": bench_latency,
+    "6": bench_batch,
 }
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -133,6 +134,19 @@ def targets(parts: dict[str, Any]) -> list[dict[str, Any]]:
             )
         elif stdio is None:
             out.append(_target("MCP over stdio", "< 5 ms per call over the core", "not measured (MCP layer not available)", None))
+    batch = parts.get("6")
+    if batch:
+        for row in batch["rows"]:
+            if row.get("limit") is not None:
+                out.append(
+                    _target(
+                        f"batch at a rate limit, {row['contender'].removeprefix('ours-')}",
+                        "sustained tasks/s within 10% of the limit, every task completed",
+                        f"{row['sustained_tasks_per_s']:.1f}/s at {row['limit']:g}/s ({row['vs_limit']:.2f}×), "
+                        f"{row['completed']}/{row['tasks']} completed, {row['cpu_ms_per_task']:.2f} ms CPU/task",
+                        abs(row["vs_limit"] - 1.0) <= 0.10 and row["completed"] == row["tasks"],
+                    )
+                )
     return out
 
 
@@ -147,7 +161,7 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs: a smoke run, not figures")
-    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts to run (default: all: 1,2,3,4,5)")
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts to run (default: all: 1,2,3,4,5,6)")
     parser.add_argument("--no-write", action="store_true", help="print only; write no files")
     parser.add_argument("--out", help="directory for latest.json / latest.md (default: benchmarks/results)")
     parser.add_argument("--json", action="store_true", help="also print the whole JSON document on stdout")

@@ -124,6 +124,10 @@ def main(argv: list[str]) -> None:
                 kwargs["block_size"] = int(value)
             elif key == "pace":
                 kwargs["pace"] = float(value)
+            elif key == "rate":
+                kwargs["rate_limit"] = float(value)
+            elif key == "burst":
+                kwargs["rate_burst"] = float(value)
             elif key == "timed":
                 timed = True
             else:

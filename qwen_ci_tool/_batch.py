@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import anyio
 
 from . import _constants as C
-from ._exceptions import APIConnectionError, InternalServerError, QwenCIError, RateLimitError, StreamInterruptedError
+from ._exceptions import QwenCIError, RateLimitError
 from ._limiter import AdaptiveLimiter, Signal
 from ._types import CodeInterpreterResult
 
@@ -63,15 +63,9 @@ TaskInput: TypeAlias = "BatchTask | str | Mapping[str, Any]"
 
 
 def error_retryable(error: BaseException) -> bool:
-    """Whether sending the task again, unchanged, may succeed: the core's ``QwenCIError.retryable``.
-
-    The one place batch code reads it; until every error carries the attribute, the classes the
-    design names as retryable stand in for it.
-    """
-    value = getattr(error, "retryable", None)
-    if isinstance(value, bool):
-        return value
-    return isinstance(error, (RateLimitError, InternalServerError, APIConnectionError, StreamInterruptedError))
+    """Whether sending the task again, unchanged, may succeed: the core's ``QwenCIError.retryable``
+    (decided once, in the exceptions module). Anything else raised by a call is a bug: not retryable."""
+    return isinstance(error, QwenCIError) and error.retryable
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,10 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from . import _constants as C
-from ._client import CodeInterpreter
+from ._batch_cli import read_tasks, run_batch
+from ._client import AsyncCodeInterpreter, CodeInterpreter
 from ._config import PROTOCOL_NAMES
+from ._engine import _missing_key_error
 from ._exceptions import ConfigurationError, QwenCIError
 from ._models import MODELS, ordered
 from ._render import result_markdown
@@ -30,6 +32,18 @@ from ._version import __version__
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _client_flags(p: argparse.ArgumentParser) -> None:
+    """The core's settings, the same on every command that calls the service."""
+    p.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
+    p.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
+    p.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
+    p.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
+    p.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
+    p.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
+    p.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
+    p.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,14 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input')
     ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
     ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
-    ask.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
-    ask.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
-    ask.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
-    ask.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
-    ask.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
-    ask.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
-    ask.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
-    ask.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
+    _client_flags(ask)
     ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
     ask.add_argument(
         "--export",
@@ -61,11 +68,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
 
+    batch = sub.add_parser(
+        "batch",
+        help="run many tasks from a JSONL file; each result is appended to OUTPUT as it finishes; run again to resume",
+    )
+    batch.add_argument("input", metavar="INPUT.jsonl", help='one task per line: {"id": "q1", "question": "..."} (or "messages")')
+    batch.add_argument("-o", "--output", metavar="OUTPUT.jsonl", required=True, help="results, one line per task; ids completed here are not sent again")
+    batch.add_argument("--concurrency", type=int, default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
+    batch.add_argument("--retry-failed", action="store_true", help="send again the tasks whose earlier failure is retryable (others are kept as they are)")
+    _client_flags(batch)
+    batch.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
+
     emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
     emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
+    emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
     return parser
@@ -237,6 +256,29 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     return EXIT_OK
 
 
+def _batch(args: argparse.Namespace, stderr: IO[str]) -> int:
+    with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
+        tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
+    settings = _settings_from(args)
+    with _maybe_emulator(args.emulator) as emulator_url:
+        if emulator_url is not None:
+            settings["base_url"] = emulator_url
+            settings["api_key"] = "sk-emulator"
+        client = AsyncCodeInterpreter(**settings)
+        if client.settings.api_key is None:
+            raise _missing_key_error()
+        announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
+        return run_batch(
+            client,
+            tasks,
+            args.output,
+            retry_failed=args.retry_failed,
+            concurrency=args.concurrency,
+            stderr=stderr,
+            announce=announce,
+        )
+
+
 def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
     if args.json:
@@ -291,7 +333,7 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
         )
         stderr.flush()
 
-    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause)
+    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause, rate_limit=args.rate_limit)
     return EXIT_OK
 
 
@@ -318,6 +360,8 @@ def main(
             if args.question == "-":  # a long task with its data: `qwen-ci ask - < task.txt`
                 args.question = _read_stdin(stdin)
             return _ask(args, stdout, stderr)
+        if args.command == "batch":
+            return _batch(args, stderr)
         if args.command == "models":
             return _models(stdout)
         return _serve_emulator(args, stderr)

@@ -27,6 +27,13 @@ from ._types import CodeInterpreterResult, StreamEvent
 __all__ = ["AsyncCodeInterpreter", "AsyncCodeInterpreterStream", "CodeInterpreter", "CodeInterpreterStream"]
 
 
+# The clock and the waits between attempts, looked up at call time: tests replace them with a
+# fake clock whose sleeps take no time and record what was asked (tests/conftest.py).
+_clock = time.monotonic
+_sleep = time.sleep
+_async_sleep = anyio.sleep
+
+
 def _limits() -> httpx.Limits:
     # Many concurrent streams in one process are a supported use: do not cap connections.
     return httpx.Limits(max_connections=None, max_keepalive_connections=20)
@@ -74,7 +81,7 @@ class _ClientBase:
         messages: Sequence[Mapping[str, Any]] | None,
         record: Recorder | None,
     ) -> CallState:
-        return CallState(self._settings, build_messages(question, messages), record=record)
+        return CallState(self._settings, build_messages(question, messages), record=record, clock=_clock)
 
     def _timeout(self) -> httpx.Timeout:
         s = self._settings
@@ -261,7 +268,7 @@ class CodeInterpreter(_ClientBase):
                 delay = state.retry_delay(err)
                 if delay is None:
                     raise err from (None if err is exc else exc)
-            time.sleep(delay)
+            _sleep(delay)
 
     def _attempt(self, state: CallState) -> Iterator[StreamEvent]:
         req = state.request
@@ -403,7 +410,7 @@ class AsyncCodeInterpreter(_ClientBase):
                 delay = state.retry_delay(err)
                 if delay is None:
                     raise err from (None if err is exc else exc)
-            await anyio.sleep(delay)
+            await _async_sleep(delay)
 
     async def _attempt(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         req = state.request

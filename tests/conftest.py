@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
-from qwen_ci_tool import _constants
+from qwen_ci_tool import _client
 from qwen_ci_tool.testing import Emulator
 
 # A planted key: tests that look for leaks grep every output for it.
@@ -37,7 +39,37 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
+class FakeClock:
+    """The clients' clock and their waits between attempts: a wait takes no real time, moves this
+    clock forward by what was asked (so deadlines see it) and is recorded in ``sleeps``."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.offset += seconds
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await anyio.lowlevel.checkpoint()
+
+
 @pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries without waiting (Retry-After from the emulator is 0 in these tests anyway)."""
-    monkeypatch.setattr(_constants, "INITIAL_RETRY_DELAY", 0.0)
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Retries without waiting: the clients' clock and sleeps become a :class:`FakeClock`."""
+    clock = FakeClock()
+    monkeypatch.setattr(_client, "_clock", clock)
+    monkeypatch.setattr(_client, "_sleep", clock.sleep)
+    monkeypatch.setattr(_client, "_async_sleep", clock.async_sleep)
+    return clock
+
+
+@pytest.fixture
+def no_backoff(fake_clock: FakeClock) -> FakeClock:
+    """Retries take no real time (the waits asked for are in ``fake_clock.sleeps``)."""
+    return fake_clock

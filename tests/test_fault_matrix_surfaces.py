@@ -1,9 +1,11 @@
 """The fault matrix through the two agent-facing surfaces: the MCP tool (in-memory MCP client)
-and the LangChain tool (invoked with a tool call, as agents do). Every failure is an error the
-model can read - never a success - and keeps what arrived."""
+and the LangChain tool (invoked with a tool call, as agents do). Every row runs on both. Every
+failure is an error the model can read - never a success - that names the request id the service
+sent; the MCP error result also carries the partial record (usage and request id included)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import anyio
@@ -13,17 +15,13 @@ from mcp import Client
 
 from integrations.langchain import QwenCodeInterpreterTool
 from mcp_server import create_server
+from qwen_ci_tool import _client
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
-from .conftest import PLANTED_KEY
-from .fault_matrix import ROWS, Row
+from .conftest import PLANTED_KEY, FakeClock
+from .fault_matrix import ROWS, Row, check_requests, check_waits, failing_handler
 
-# The LangChain tool builds its own client per call; rows that need an injected transport are
-# covered by the core and MCP runs.
-LANGCHAIN_ROWS = [r for r in ROWS if r.transport_error is None]
-
-
-pytestmark = pytest.mark.usefixtures("no_backoff")
+REQUEST_ID = re.compile(r"\(request id: [\w.-]+\)")
 
 
 def _settings(row: Row, emu: Emulator) -> dict[str, Any]:
@@ -41,20 +39,19 @@ def _check_text(row: Row, text: str, is_error: bool) -> None:
         assert is_error and "finish reason" in text
     else:
         assert is_error and row.error.__name__ in text, text[:300]
+        assert bool(REQUEST_ID.search(text)) == row.request_id, text[:600]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
-async def test_each_fault_through_the_mcp_tool_is_an_error_result_that_says_what_happened(row: Row, emu: Emulator) -> None:
+async def test_each_fault_through_the_mcp_tool_is_an_error_result_that_says_what_happened(
+    row: Row, emu: Emulator, fake_clock: FakeClock
+) -> None:
     if row.arrange is not None:
         row.arrange(emu)
     settings = _settings(row, emu)
+    calls: list[httpx.Request] = []
     if row.transport_error is not None:
-        error = row.transport_error
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            raise error
-
-        settings["http_client"] = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        settings["http_client"] = httpx.AsyncClient(transport=httpx.MockTransport(failing_handler(row, calls)))
     server = create_server(heartbeat_interval=0.05, **settings)
     with anyio.fail_after(20):
         async with Client(server) as client:
@@ -62,15 +59,29 @@ async def test_each_fault_through_the_mcp_tool_is_an_error_result_that_says_what
     text = "\n".join(c.text for c in result.content if c.type == "text")
     _check_text(row, text, result.is_error)
     if row.partial:
-        assert result.structured_content is not None and result.structured_content["status"] == "incomplete"
-    assert len(emu.requests) == row.attempts
+        partial = result.structured_content
+        assert partial is not None and partial["status"] == "incomplete"
+        assert partial["request_id"] and partial["request_id"] in text
+        if row.settings.get("protocol", "dashscope") == "dashscope":  # the others send usage only at the end
+            assert partial["usage"]["total_tokens"] > 0
+    check_requests(row, emu, calls)
+    check_waits(row, fake_clock.sleeps)
     assert emu.wait_for_connections(0, timeout=5)
 
 
-@pytest.mark.parametrize("row", LANGCHAIN_ROWS, ids=[r.name for r in LANGCHAIN_ROWS])
-async def test_each_fault_through_the_langchain_tool_is_an_error_tool_message(row: Row, emu: Emulator) -> None:
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+async def test_each_fault_through_the_langchain_tool_is_an_error_tool_message(
+    row: Row, emu: Emulator, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if row.arrange is not None:
         row.arrange(emu)
+    calls: list[httpx.Request] = []
+    if row.transport_error is not None:
+        # The tool builds its own client per call (no http_client setting): the failing
+        # transport goes into the options every client of the core is built with.
+        options = _client._http_options
+        transport = httpx.MockTransport(failing_handler(row, calls))
+        monkeypatch.setattr(_client, "_http_options", lambda: {**options(), "transport": transport})
     tool = QwenCodeInterpreterTool(**_settings(row, emu))
     call = {"type": "tool_call", "id": "call-1", "name": tool.name, "args": {"question": SEED_QUESTION}}
     with anyio.fail_after(20):
@@ -84,5 +95,6 @@ async def test_each_fault_through_the_langchain_tool_is_an_error_tool_message(ro
         assert ("Incomplete result" in text) == (row.status == "incomplete")
     else:
         _check_text(row, text, is_error)
-    assert len(emu.requests) == row.attempts
+    check_requests(row, emu, calls)
+    check_waits(row, fake_clock.sleeps)
     assert emu.wait_for_connections(0, timeout=5)

@@ -45,6 +45,7 @@ from ._render import (
     html_error_page,
 )
 from ._stream import Shaper, Sink, split_events
+from ._throttle import Throttle
 
 __all__ = ["Emulator", "RecordedRequest"]
 
@@ -95,7 +96,9 @@ class Emulator:
     refuse a model over a protocol it does not serve the interpreter on. ``workspace_host``
     answers as a workspace host (``*.maas.aliyuncs.com``) does: compatible-mode error bodies
     carry the request id inside ``error.id``; requests whose ``Host`` is such a host get that
-    shape too.
+    shape too. ``rate_limit`` (requests per second, off by default) answers requests above it 429
+    ``Throttling.RateQuota`` with a ``Retry-After`` in seconds (fractional), allowing up to
+    ``rate_burst`` back to back; ``throttled`` counts them.
     """
 
     def __init__(
@@ -111,6 +114,8 @@ class Emulator:
         unknown_models: Collection[str] = ("no-such-model",),
         refused_pairs: Collection[tuple[str, str]] = (),
         workspace_host: bool = False,
+        rate_limit: float | None = None,
+        rate_burst: float = 1.0,
     ) -> None:
         if block_size is not None and block_size < 1:
             raise ValueError("block_size must be positive")
@@ -131,6 +136,9 @@ class Emulator:
         self._replays: deque[list[Any]] = deque()  # [bytes, remaining]
         self._requests: list[RecordedRequest] = []
         self._active = 0
+        self._throttle = Throttle(rate_limit, rate_burst) if rate_limit is not None else None
+        #: Requests answered 429 by ``rate_limit``.
+        self.throttled = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -376,6 +384,12 @@ class Emulator:
             return request.keep_alive
 
         body = self._record(request)
+        if self._throttle is not None and (wait := self._throttle.admit(time.monotonic())) is not None:
+            self.throttled += 1
+            code = "Throttling.RateQuota"
+            retry_after = [("retry-after", f"{wait:.3f}")]
+            await self._send_error(conn, endpoint.shape, 429, code, default_message(code, 429), fresh_id, retry_after)
+            return request.keep_alive
         fault: Fault | None = self._take(self._faults)
         replay: bytes | None = self._take(self._replays)
         answered = await self._answer_early(conn, endpoint, fault, fresh_id, workspace)

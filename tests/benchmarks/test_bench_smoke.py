@@ -23,6 +23,7 @@ TITLES = (
     "### 3. Concurrent streams in one async process",
     "### 4. MCP and LangChain layers over the core",
     "### 5. Latency from upstream arrival",
+    "### 6. Batch throughput at a rate limit (run_many)",
     "### Targets",
 )
 CORE = {"floor", "ours-sync", "ours-async", "floor-async", "floor-compat", "ours-sync-compat", "core-sync", "core-async"}
@@ -64,7 +65,7 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
     assert doc["schema"] == 1 and doc["quick"] is True
     assert set(doc["machine"]) >= {"platform", "cpu", "cores", "python", "packages"}
     parts = doc["parts"]
-    assert set(parts) == {"1", "2", "3", "4", "5"}
+    assert set(parts) == {"1", "2", "3", "4", "5", "6"}
     for key, part in parts.items():
         assert part["rows"], key
         for row in part["rows"]:
@@ -84,11 +85,15 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
         assert row["peak_rss_mb"] > 0
     assert {r["layer"] for r in parts["4"]["rows"]} >= {"core-async", "core-sync", "mcp-memory", "mcp-stdio", "langchain-sync"}
     assert all(r["samples"] > 0 for r in parts["5"]["rows"] if r["contender"] in CORE)
+    batch = parts["6"]["rows"]
+    assert {(r["contender"], r["limit"] is None) for r in batch} == {(c, free) for c in ("ours-sync", "ours-async") for free in (True, False)}
+    assert all(r["completed"] == r["tasks"] and r["cpu_ms_per_task"] > 0 and r["sustained_tasks_per_s"] > 0 for r in batch)
     assert {t["target"].split(" (")[0].split(",")[0] for t in doc["targets"]} >= {
         "per-event CPU",
         "vs the dashscope SDK",
         "linear growth",
         "MCP over stdio",
+        "batch at a rate limit",
     }
 
 
@@ -116,3 +121,18 @@ def test_tables_align_text_left_and_figures_right() -> None:
         "| a    |  1.50 |",
         "| bb   | 1,234 |",
     ]
+
+
+def test_the_batch_target_is_the_sustained_rate_within_ten_percent_of_the_limit() -> None:
+    def row(contender: str, ratio: float, completed: int = 10) -> dict:
+        return {"contender": contender, "limit": 40.0, "sustained_tasks_per_s": 40.0 * ratio, "vs_limit": ratio,
+                "tasks": 10, "completed": completed, "cpu_ms_per_task": 1.0}
+
+    free = {"contender": "ours-sync", "limit": None}
+    parts = {"6": {"rows": [free, row("ours-sync", 0.95), row("ours-async", 0.85)]}}
+    assert {t["target"]: t["met"] for t in targets(parts)} == {
+        "batch at a rate limit, sync": True,
+        "batch at a rate limit, async": False,
+    }
+    parts = {"6": {"rows": [row("ours-sync", 1.0, completed=9)]}}
+    assert [t["met"] for t in targets(parts)] == [False]  # a lost task misses it whatever the rate

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from qwen_ci_tool import (
@@ -166,6 +167,37 @@ async def test_the_total_timeout_fires_during_a_blocked_read(mode: str, emu: Emu
             await ask(mode, emu, idle_timeout=30, total_timeout=0.5)
     assert info.value.kind == "total" and "total_timeout" in str(info.value)
     assert info.value.partial is not None
+
+
+class _UncappedReads(httpx.HTTPTransport):
+    """A real transport whose read timeout is not capped at the call's total deadline: a blocked
+    read then returns only if the sync client's total-deadline watchdog shuts the socket."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["timeout"] = {**request.extensions["timeout"], "read": 60.0}
+        return super().handle_request(request)
+
+
+async def test_the_sync_watchdog_ends_a_blocked_read_at_the_total_deadline(emu: Emulator) -> None:
+    emu.add_fault(Fault.stall(after_events=8, seconds=60))
+    client = CodeInterpreter(
+        api_key="sk-test", base_url=emu.base_url, idle_timeout=60, total_timeout=0.5,
+        http_client=httpx.Client(transport=_UncappedReads()),
+    )
+
+    def ask_sync() -> BaseException | None:
+        try:
+            client.run(SEED_QUESTION)
+        except APITimeoutError as err:
+            return err
+        return None
+
+    with client:
+        # The call runs in a thread so that this bound holds even if nothing wakes the read.
+        with anyio.fail_after(10):
+            err = await anyio.to_thread.run_sync(ask_sync, abandon_on_cancel=True)
+    assert isinstance(err, APITimeoutError) and err.kind == "total", err
+    assert err.partial is not None and err.partial.request_id and err.partial.usage.total_tokens > 0
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -26,7 +26,7 @@ from qwen_ci_tool import (
 )
 from qwen_ci_tool import _constants
 
-from ..conftest import PLANTED_KEY
+from ..conftest import PLANTED_KEY, FakeClock
 from ._frames import chat_stream, native_frame, native_stream, responses_event, responses_stream
 from ._mock import SSE, Chunks, Script, clients, cut, events, run, sse_response
 
@@ -120,13 +120,14 @@ async def test_a_401_is_an_authentication_error_naming_the_key_variable_and_the_
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_429_is_retried_honouring_retry_after_then_succeeds(mode: str) -> None:
+async def test_429_is_retried_honouring_retry_after_then_succeeds(mode: str, fake_clock: FakeClock) -> None:
     script = Script(
-        lambda: json_error(429, {"code": "Throttling.RateQuota", "message": "slow down"}, {"retry-after": "0"}),
+        lambda: json_error(429, {"code": "Throttling.RateQuota", "message": "slow down"}, {"retry-after": "7"}),
         lambda: sse_response(native_stream()),
     )
     result = await run(mode, script)
     assert result.status == "completed" and len(script.requests) == 2
+    assert fake_clock.sleeps == [7.0], "the wait is the service's Retry-After, not the backoff"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -138,11 +139,14 @@ async def test_max_retries_bounds_the_attempts_and_the_last_error_is_raised(mode
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_retry_after_longer_than_the_cap_is_not_waited_for(mode: str) -> None:
-    script = Script(lambda: json_error(429, {"code": "Throttling", "message": "later"}, {"retry-after": "3600"}))
+@pytest.mark.parametrize(("retry_after", "requests"), [("60", 2), ("61", 1)])
+async def test_a_retry_after_longer_than_the_cap_is_not_waited_for(mode: str, retry_after: str, requests: int, fake_clock: FakeClock) -> None:
+    # total_timeout far above the wait: the 60 s cap decides, not the time left.
+    script = Script(lambda: json_error(429, {"code": "Throttling", "message": "later"}, {"retry-after": retry_after}))
     with pytest.raises(RateLimitError) as info:
-        await run(mode, script)
-    assert info.value.retry_after == 3600 and "wait 3600 s" in str(info.value) and len(script.requests) == 1
+        await run(mode, script, max_retries=1, total_timeout=3600)
+    assert info.value.retry_after == float(retry_after) and f"wait {retry_after} s" in str(info.value)
+    assert len(script.requests) == requests and fake_clock.sleeps == [60.0] * (requests - 1)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -198,6 +202,21 @@ async def test_an_error_event_before_any_content_is_retried(mode: str) -> None:
     script = Script(lambda: sse_response(err_frame), lambda: sse_response(native_stream()))
     result = await run(mode, script)
     assert result.status == "completed" and len(script.requests) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("event", ["event:result\n", "event:error\n", "event: something-new\n", ""])
+@pytest.mark.parametrize("status_line", [":HTTP_STATUS/503", "status:503"])
+async def test_an_in_band_status_is_honoured_whatever_the_event_is_named(mode: str, event: str, status_line: str) -> None:
+    # An unknown code maps by status, so only the in-band 503 can make this a server error.
+    frames = native_frame(1, reasoning="thinking") + native_frame(2, content="half") + (
+        f'id:3\n{event}{status_line}\ndata:{{"code":"SomethingNew","message":"upstream busy","request_id":"r-503"}}\n\n'
+    )
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, lambda r: sse_response(frames))
+    err = info.value
+    assert err.status_code == 503 and err.code == "SomethingNew" and err.request_id == "r-503"
+    assert err.partial is not None and err.partial.answer == "half"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -173,7 +173,7 @@ def test_a_rate_limit_that_is_not_retryable_or_came_mid_stream_is_an_outcome_not
     plan = BatchPlan(["a", "b"], AdaptiveLimiter(2))
     (ta, ka), (tb, kb) = plan.next(0.0), plan.next(0.0)  # type: ignore[misc]
     quota = rate_limit(code="Throttling.AllocationQuota")
-    quota.retryable = False  # type: ignore[attr-defined]  # e.g. an exhausted quota
+    quota.retryable = False  # e.g. an exhausted quota
     mid_stream = rate_limit(partial=result("incomplete"))
     assert plan.settle(ta, ka, quota, 0.0) == BatchOutcome("0", "failed", error=quota)
     assert plan.settle(tb, kb, mid_stream, 0.0) == BatchOutcome("1", "failed", error=mid_stream)
@@ -193,5 +193,5 @@ def test_outcome_lines_carry_the_result_or_the_error_with_the_partial_kept() -> 
 def test_retryable_follows_the_errors_own_flag_when_it_has_one() -> None:
     err = InternalServerError("boom", status_code=500)
     assert error_retryable(err)
-    err.retryable = False  # type: ignore[attr-defined]
+    err.retryable = False
     assert not error_retryable(err)

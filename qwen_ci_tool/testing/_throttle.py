@@ -1,0 +1,30 @@
+"""The emulator's opt-in rate limit: a token bucket, pure (the clock is passed in)."""
+
+from __future__ import annotations
+
+__all__ = ["Throttle"]
+
+
+class Throttle:
+    """At most ``rate`` requests per second on average and ``burst`` back to back.
+
+    ``admit(now)`` is ``None`` when a request may pass (it takes a token), otherwise the seconds
+    until one would: what the emulator sends as ``Retry-After``.
+    """
+
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate_limit must be > 0 and rate_burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._updated: float | None = None
+
+    def admit(self, now: float) -> float | None:
+        if self._updated is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        return (1.0 - self._tokens) / self.rate

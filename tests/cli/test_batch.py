@@ -1,0 +1,299 @@
+"""``qwen-ci batch`` against the emulator: input checked before sending, one output line per task
+under random faults, resuming (after a real SIGKILL too), --retry-failed, progress and summary."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qwen_ci_tool._cli import main
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
+from tests.conftest import PLANTED_KEY
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def write_input(path: Path, tasks: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    return path
+
+
+def batch(*args: str, stderr: io.StringIO | None = None) -> tuple[int, str]:
+    err = stderr if stderr is not None else io.StringIO()
+    code = main(["batch", *args], stdout=io.StringIO(), stderr=err)
+    return code, err.getvalue()
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def questions_sent(emu: Emulator, since: int = 0) -> list[str]:
+    return [r.json["input"]["messages"][-1]["content"] for r in emu.requests[since:]]
+
+
+@pytest.fixture
+def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+
+
+# --- input checked before anything is sent --------------------------------------------------------
+
+
+def test_every_input_problem_is_reported_by_line_number_and_nothing_is_sent(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"id": "a", "question": "fine"}\n'
+        "{not json\n"
+        '{"id": "a", "question": "again"}\n'
+        '{"id": "b"}\n'
+        "\n"
+        '{"id": 7, "question": "x"}\n'
+        '{"id": "c", "messages": [{"role": "tool", "content": "x"}]}\n'
+        '["a list"]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 2 and "6 problems; nothing was sent" in err
+    assert "line 2: not valid JSON" in err
+    assert 'line 3: duplicate id "a" (first on line 1)' in err
+    assert 'line 4: task "b" has neither "question" nor "messages"' in err
+    assert 'line 6: "id" must be a non-empty string, got 7 (write "id": "7")' in err
+    assert 'line 7: task "c": messages[0] has role \'tool\'' in err
+    assert "line 8: a JSON list" in err
+    assert emu.requests == [] and not out.exists()
+
+
+def test_without_a_key_the_batch_stops_before_sending_and_names_the_fix(tmp_path: Path, emu: Emulator) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
+    code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url)
+    assert code == 2 and "DASHSCOPE_API_KEY" in err and "--emulator" in err
+    assert emu.requests == [] and not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_bad_concurrency_is_refused(tmp_path: Path, keyed: None) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
+    code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--concurrency", "0")
+    assert code == 2 and "concurrency must be a whole number >= 1" in err
+
+
+# --- random faults: one line per task, nothing re-sent once completed --------------------------------
+
+_BENIGN = {"unknown_fields", "keepalive", "pieces", "line_endings"}
+
+
+def _fault_plan(rng: random.Random) -> list[Fault]:
+    """A random queue of faults, one per request in arrival order (then no fault at all)."""
+    plan: list[Fault] = []
+    while len(plan) < 150:
+        roll = rng.random()
+        if roll < 0.06:
+            plan += [Fault.status(429, retry_after="0")] * rng.randint(3, 9)  # a storm
+        elif roll < 0.12:
+            plan.append(Fault.status(rng.choice([500, 502, 503])))
+        elif roll < 0.17:
+            plan.append(Fault.drop(after_events=rng.randint(0, 30)))
+        elif roll < 0.20:
+            plan.append(Fault.error_event(after_events=rng.randint(1, 20)))
+        else:
+            plan.append(rng.choice([Fault.unknown_fields(), Fault.keepalive(), Fault.chunks([1, 7, 3]), Fault.line_endings("\r\n")]))
+    plan.insert(rng.randint(0, 50), Fault.stall(after_events=2, seconds=30))
+    return plan
+
+
+def test_200_tasks_under_random_faults_end_with_one_line_each_and_none_is_sent_after_completing(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    rng = random.Random(13)
+    plan = _fault_plan(rng)
+    for fault in plan:
+        emu.add_fault(fault)
+    tasks = [{"id": f"q{i:03d}", "question": f"Task {i}: what is {i} squared?"} for i in range(200)]
+    for i in (190, 195, 199):  # sent after the queue of faults ran out: refused, every time
+        tasks[i]["question"] += " #fault=400"
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    common = ("-o", str(out), "--base-url", emu.base_url, "--concurrency", "8", "--idle-timeout", "0.5")
+
+    code, err = batch(str(source), *common)
+    written = lines(out)
+    assert code == 1  # some failed
+    assert sorted(line["id"] for line in written) == [t["id"] for t in tasks]
+    assert {line["status"] for line in written} <= {"completed", "failed"}
+    assert all((line["error"] is None) == (line["status"] == "completed") for line in written)
+    assert any(line["error"]["type"] == "APITimeoutError" for line in written if line["error"])  # the stall
+
+    # Request k took plan[k]; a completed task's only clean request is its last one.
+    question_of = {t["question"]: t["id"] for t in tasks}
+    requests_by_id: dict[str, list[int]] = {}
+    for k, question in enumerate(questions_sent(emu)):
+        requests_by_id.setdefault(question_of[question], []).append(k)
+    clean = lambda k: k >= len(plan) or plan[k].kind in _BENIGN  # noqa: E731
+    for line in written:
+        sent = requests_by_id[line["id"]]
+        if line["status"] == "completed":
+            assert [k for k in sent if clean(k)] == [sent[-1]], line["id"]
+    assert "This run: 200 of 200 finished" in err and "failed (" in err
+
+    # A second run sends the retryable failures again (--retry-failed), and nothing else.
+    before = len(emu.requests)
+    failed = {line["id"]: line for line in written if line["status"] == "failed"}
+    retryable = {i for i, line in failed.items() if line["error"]["retryable"]}
+    permanent = set(failed) - retryable
+    assert retryable and permanent
+    code, err = batch(str(source), *common, "--retry-failed")
+    resent = {question_of[q] for q in questions_sent(emu, before)}
+    assert resent == retryable
+    assert f"{len(permanent)} failed for good" in err
+    final = {line["id"]: line for line in lines(out)}  # the last line for an id wins
+    assert all(final[i]["status"] == "completed" for i in retryable)
+
+
+def test_a_second_run_resumes_and_sends_only_what_is_missing(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    tasks = [{"id": f"t{i}", "question": f"{SEED_QUESTION} ({i})"} for i in range(6)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    write_input(tmp_path / "in3.jsonl", tasks[:3])
+    assert batch(str(tmp_path / "in3.jsonl"), "-o", str(out), "--base-url", emu.base_url)[0] == 0
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0 and "sending 3 (3 already done in" in err
+    assert sorted(questions_sent(emu, 3)) == sorted(t["question"] for t in tasks[3:])
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0 and "sending 0" in err and len(emu.requests) == 6
+    assert sorted(line["id"] for line in lines(out)) == [t["id"] for t in tasks]
+
+
+def test_a_line_cut_by_a_crash_is_dropped_and_its_task_sent_again(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    out.write_text('{"id": "a", "status": "completed", "result": {}, "error": null}\n{"id": "b", "status": "comp', encoding="utf-8")
+    code, _ = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0 and questions_sent(emu) == [SEED_QUESTION + "?"]
+    assert [line["id"] for line in lines(out)] == ["a", "b"]
+
+
+def test_the_output_line_format_and_no_key_in_it(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    emu.add_fault(Fault.drop(after_events=20))
+    source = write_input(tmp_path / "in.jsonl", [{"id": "only", "question": SEED_QUESTION}])
+    out = tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--max-retries", "0")
+    (line,) = lines(out)
+    assert code == 1 and set(line) == {"id", "status", "result", "error"}
+    assert line["status"] == "failed" and line["result"]["status"] == "incomplete"  # the partial is kept
+    assert set(line["error"]) == {"type", "message", "request_id", "retryable"}
+    assert line["error"]["type"] == "StreamInterruptedError" and line["error"]["retryable"] is True
+    assert line["error"]["request_id"]
+    assert PLANTED_KEY not in out.read_text() and PLANTED_KEY not in err
+
+
+# --- progress and summary ---------------------------------------------------------------------------
+
+
+def test_plain_lines_when_not_a_terminal_and_a_summary_by_status_error_and_token_kind(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    tasks = [{"id": "ok", "question": SEED_QUESTION}, {"id": "bad", "question": "x #fault=400"}, {"id": "cut", "question": "y #fault=length"}]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 1 and "\r" not in err
+    assert "ok completed · " in err and "bad failed: BadRequestError (not retryable)" in err and "cut incomplete" in err
+    assert "This run: 3 of 3 finished: 1 completed, 1 incomplete, 1 failed (BadRequestError 1)" in err
+    tokens = [r for r in lines(out) if r["result"]]
+    total = sum(r["result"]["usage"]["total_tokens"] for r in tokens)
+    reasoning = sum(r["result"]["usage"]["reasoning_tokens"] for r in tokens)
+    assert f"{total:,} total" in err and f"({reasoning:,} of them reasoning)" in err and "wall time" in err
+    assert "1 completed, 1 incomplete, 1 failed." in err
+
+
+def test_a_progress_bar_on_a_terminal(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    tasks = [{"id": f"t{i}", "question": f"{SEED_QUESTION} {i}"} for i in range(4)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "2", stderr=_Terminal())
+    assert code == 0
+    bars = [b for b in err.split("\r\033[K") if b.startswith("[")]
+    assert bars[-1].startswith("[" + "#" * 24 + "] 4/4 done · 0 failed · ")
+    assert any("/4 done" in b and " in flight · " in b and " tokens · " in b and " elapsed" in b for b in bars)
+    assert any(" left" in b for b in bars)
+    assert "t0 completed" not in err  # no per-task lines on a terminal
+
+
+# --- real processes: SIGKILL and Ctrl-C ---------------------------------------------------------------
+
+
+def _start(source: Path, out: Path, base_url: str) -> subprocess.Popen[str]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "qwen_ci_tool", "batch", str(source), "-o", str(out), "--base-url", base_url, "--concurrency", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def test_a_killed_run_resumes_without_repeating_completed_ids(tmp_path: Path, keyed: None) -> None:
+    tasks = [{"id": f"k{i:02d}", "question": f"Task {i}"} for i in range(30)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    with Emulator(pace=0.005) as emu:  # about 0.2 s a task: the kill lands mid-run
+        proc = _start(source, out, emu.base_url)
+        try:
+            assert emu.wait_for_requests(10, timeout=30)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            proc.kill()
+        assert proc.returncode == -signal.SIGKILL
+        first = lines(out)  # only whole lines: each is one write
+        done = {line["id"] for line in first}
+        assert 1 <= len(done) < 30 and all(line["status"] == "completed" for line in first)
+        before = len(emu.requests)
+        emu.pace = 0.0
+        code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+        assert code == 0 and f"({len(done)} already done in" in err
+        again = {q.split()[1] for q in questions_sent(emu, before)}
+        assert not {f"k{int(n):02d}" for n in again} & done
+        assert sorted(line["id"] for line in lines(out)) == [t["id"] for t in tasks]
+
+
+def test_ctrl_c_stops_cleanly_with_what_finished_written(tmp_path: Path) -> None:
+    tasks = [{"id": f"c{i:02d}", "question": f"Task {i}"} for i in range(30)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    with Emulator(pace=0.005) as emu:
+        proc = _start(source, out, emu.base_url)
+        try:
+            assert emu.wait_for_requests(6, timeout=30)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+        assert proc.returncode == 130, err
+        assert "Interrupted: what finished is in" in err and "Run the same command again to resume" in err
+        written = lines(out)
+        assert 1 <= len(written) < 30 and all(line["status"] == "completed" for line in written)
+        assert f"{len(written)} completed" in err
+        assert emu.wait_for_connections(0, timeout=5)  # the calls in flight were closed
+
+
+def test_the_batch_example_runs_against_the_emulator_and_its_checker_reads_the_output(tmp_path: Path) -> None:
+    examples = Path(__file__).parents[2] / "examples" / "batch"
+    out = tmp_path / "results.jsonl"
+    code, err = batch(str(examples / "questions.jsonl"), "-o", str(out), "--emulator")
+    assert code == 0 and "This run: 10 of 10 finished: 10 completed" in err
+    checked = subprocess.run(
+        [sys.executable, str(examples / "check.py"), str(examples / "questions.jsonl"), str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    # Only the seed question has a recording; the emulator answers the others with a placeholder.
+    assert "pow-123-21         right" in checked.stdout and "1 of 10 right" in checked.stdout

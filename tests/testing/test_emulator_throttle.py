@@ -1,0 +1,59 @@
+"""The emulator's opt-in rate limit: a token bucket (fake clock), the real 429 body and
+Retry-After on the wire, and a batch that slows down under it and still completes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from qwen_ci_tool import AdaptiveLimiter, CodeInterpreter, RateLimitError
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+from qwen_ci_tool.testing._throttle import Throttle
+
+
+def test_the_bucket_admits_the_rate_and_says_how_long_to_wait_beyond_it() -> None:
+    bucket = Throttle(rate=10.0, burst=2.0)
+    assert bucket.admit(0.0) is None and bucket.admit(0.0) is None
+    assert bucket.admit(0.0) == pytest.approx(0.1)
+    assert bucket.admit(0.05) == pytest.approx(0.05)  # half a token came back
+    assert bucket.admit(0.1) is None
+    assert bucket.admit(10.0) is None and bucket.admit(10.0) is None  # refills only up to the burst
+    assert bucket.admit(10.0) is not None
+
+
+@pytest.mark.parametrize("bad", [{"rate": 0.0}, {"rate": 1.0, "burst": 0.5}])
+def test_a_bucket_without_a_rate_is_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="rate_limit"):
+        Throttle(**bad)
+
+
+def test_above_the_rate_the_emulator_answers_429_with_retry_after_and_the_service_body() -> None:
+    with Emulator(rate_limit=0.5) as emu:  # one request every two seconds: the second one is refused
+        url = f"{emu.base_url}/api/v1/services/aigc/text-generation/generation"
+        body = {"model": "qwen3-max", "input": {"messages": [{"role": "user", "content": "hi"}]}, "parameters": {}}
+        headers = {"Authorization": "Bearer sk-test", "X-DashScope-SSE": "enable"}
+        with httpx.Client(timeout=5) as http:
+            assert http.post(url, json=body, headers=headers).status_code != 429  # admitted (then judged)
+            refused = http.post(url, json=body, headers=headers)
+        assert refused.status_code == 429
+        assert 0.0 < float(refused.headers["retry-after"]) <= 2.0
+        data = refused.json()
+        assert data["code"] == "Throttling.RateQuota" and data["message"] and data["request_id"]
+        assert emu.throttled == 1 and len(emu.requests) == 2
+
+
+def test_the_client_reads_the_throttle_as_a_rate_limit_with_its_retry_after() -> None:
+    with Emulator(rate_limit=0.5) as emu, CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as ci:
+        ci.run(SEED_QUESTION)
+        with pytest.raises(RateLimitError) as caught:
+            ci.run(SEED_QUESTION)
+        assert caught.value.retryable and caught.value.retry_after is not None and caught.value.retry_after > 0
+
+
+def test_a_batch_above_the_rate_slows_down_and_every_task_still_completes() -> None:
+    with Emulator(rate_limit=400.0) as emu, CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as ci:
+        limiter = AdaptiveLimiter(8)
+        outcomes = list(ci.run_many([SEED_QUESTION] * 40, limiter=limiter))
+    assert [o.status for o in outcomes] == ["completed"] * 40
+    assert emu.throttled > 0 and limiter.cuts >= 1 and limiter.rate_limited == emu.throttled
+    assert len(emu.requests) == 40 + emu.throttled
