@@ -39,7 +39,9 @@ __all__ = [
     "STAGE_EVENT",
     "DeltaFolder",
     "StageEvents",
+    "ToolDeltas",
     "core_input",
+    "error_delta",
     "error_message",
     "result_dict",
     "tool_output",
@@ -168,6 +170,54 @@ class StageEvents:
             payload["request_id"] = event.result.request_id
             payload["status"] = event.result.status
         return payload
+
+
+# --- LangGraph tool-output deltas ------------------------------------------------------------
+
+
+class ToolDeltas:
+    """Core events in, the stage payload and the ``tool-output-delta`` payloads out.
+
+    What LangGraph's ``stream_mode="tools"`` carries between ``tool-started`` and ``tool-finished``:
+    small JSON-able dicts a UI can render knowing only their ``type``:
+
+    - ``{"type": "stage", "stage": "thinking", "step": 2, "request_id": ...}``: the stage changed
+      (the payload of the custom stage event, plus ``type``; ``code_run`` on code stages, ``status``
+      on ``"done"``);
+    - ``{"type": "reasoning", "text": ...}`` and ``{"type": "answer", "text": ...}``: more text,
+      to append;
+    - ``{"type": "code", "index": 0, "code": ..., "output": ...}``: a code run as far as it got
+      (``output`` is ``None`` where the protocol does not return it); a later ``code`` delta with the
+      same ``index`` replaces it;
+    - ``{"type": "error", "error": "RateLimitError", "message": ..., "retryable": true}``: the call
+      failed (last delta; see :func:`error_delta`).
+    """
+
+    __slots__ = ("_runs", "stages")
+
+    def __init__(self) -> None:
+        self.stages = StageEvents()
+        self._runs: dict[int, tuple[str, str | None]] = {}  # index -> (code, output) last sent
+
+    def feed(self, event: StreamEvent) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """``(stage payload or None, deltas)`` for one core event."""
+        stage = self.stages.feed(event)
+        deltas: list[dict[str, Any]] = [] if stage is None else [{"type": "stage", **stage}]
+        if isinstance(event, (ReasoningDelta, AnswerDelta)):
+            if event.text:
+                deltas.append({"type": "reasoning" if isinstance(event, ReasoningDelta) else "answer", "text": event.text})
+        elif isinstance(event, CodeRunUpdated):
+            seen = (event.code, event.output)
+            if (event.code or event.output is not None) and self._runs.get(event.index) != seen:
+                self._runs[event.index] = seen
+                deltas.append({"type": "code", "index": event.index, "code": event.code, "output": event.output})
+        return stage, deltas
+
+
+def error_delta(err: QwenCIError, message: str) -> dict[str, Any]:
+    """The last ``tool-output-delta`` of a failed call: the error class, what the model is told, and
+    whether calling again may succeed."""
+    return {"type": "error", "error": type(err).__name__, "message": message, "retryable": err.retryable}
 
 
 # --- stream deltas ---------------------------------------------------------------------------

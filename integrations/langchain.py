@@ -14,6 +14,10 @@ agent.invoke({"messages": [{"role": "user", "content": "What is 123 to the power
   agent as an error ``ToolMessage``; bugs propagate. Each stage ("thinking", "running code #1",
   "answering", ...) is sent as a custom event named ``qwen_code_interpreter_stage`` (seen by
   callbacks and ``astream_events``) and, inside a LangGraph graph, to ``stream_mode="custom"``.
+  Streamed with ``stream_mode="tools"`` (LangGraph >= 1.2), it also sends ``tool-output-delta``
+  events: the stages, the reasoning, each code run (with its output where the protocol returns it),
+  the answer and, on failure, the error, as small dicts keyed by ``type`` (see
+  :class:`~integrations._langchain_fold.ToolDeltas`).
 - :class:`CodeInterpreterRunnable` - question or messages in, the result dict out; ``stream`` /
   ``astream`` yield ``AddableDict`` deltas that add up to what ``invoke`` returns. Errors are the
   core's :class:`~qwen_ci_tool.QwenCIError` subclasses, so ``with_retry`` can pick them.
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 try:
     from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
@@ -36,7 +40,7 @@ try:
     from langchain_core.prompt_values import PromptValue
     from langchain_core.runnables import RunnableConfig, RunnableSerializable
     from langchain_core.runnables.utils import AddableDict
-    from langchain_core.tools import BaseTool, ToolException
+    from langchain_core.tools import BaseTool, InjectedToolArg, ToolException
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
     raise ImportError(
@@ -44,9 +48,18 @@ except ImportError as exc:  # pragma: no cover - covered in a subprocess without
     ) from exc
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError, StreamEvent
 
-from ._langchain_fold import STAGE_EVENT, DeltaFolder, StageEvents, core_input, error_message, result_dict, tool_output
+from ._langchain_fold import (
+    STAGE_EVENT,
+    DeltaFolder,
+    ToolDeltas,
+    core_input,
+    error_delta,
+    error_message,
+    result_dict,
+    tool_output,
+)
 
 __all__ = [
     "CodeInterpreterInput",
@@ -54,6 +67,8 @@ __all__ = [
     "QwenCodeInterpreterInput",
     "QwenCodeInterpreterTool",
     "STAGE_EVENT",
+    "error_content",
+    "is_retryable",
 ]
 
 #: What :class:`CodeInterpreterRunnable` accepts: a question, ``{"question": ...}``, a prompt value,
@@ -124,6 +139,9 @@ class QwenCodeInterpreterInput(BaseModel):
             "e.g. 'What is 123 to the power of 21?'. Not code: the interpreter writes its own."
         ),
     )
+    # Filled by LangGraph's ToolNode (a parameter named "runtime" gets the ToolRuntime); hidden from
+    # the model and optional, so the tool still runs on its own.
+    runtime: Annotated[Any, InjectedToolArg] = None
 
 
 _DESCRIPTION = (
@@ -149,6 +167,34 @@ def _stream_writer() -> Callable[[Any], None] | None:
         return None
 
 
+class _Progress:
+    """Where one tool call reports what happens: LangGraph's custom stream and, through the
+    injected ``ToolRuntime``, its ``tools`` stream. Callback events are sent by the caller (sync or
+    async), with the stage payload :meth:`feed` returns."""
+
+    __slots__ = ("_deltas", "_emit", "_writer")
+
+    def __init__(self, runtime: Any) -> None:
+        self._deltas = ToolDeltas()
+        self._writer = _stream_writer()
+        # ToolRuntime.emit_output_delta (langgraph >= 1.2) is a no-op unless the graph is streamed
+        # with "tools"; there is no runtime when the tool is invoked outside a graph.
+        self._emit: Callable[[Any], None] | None = getattr(runtime, "emit_output_delta", None)
+
+    def feed(self, event: StreamEvent) -> dict[str, Any] | None:
+        stage, deltas = self._deltas.feed(event)
+        if stage is not None and self._writer is not None:
+            self._writer({"type": STAGE_EVENT, **stage})
+        if self._emit is not None:
+            for delta in deltas:
+                self._emit(delta)
+        return stage
+
+    def failed(self, err: QwenCIError, message: str) -> None:
+        if self._emit is not None:
+            self._emit(error_delta(err, message))
+
+
 def _dispatch(payload: dict[str, Any]) -> None:
     with contextlib.suppress(RuntimeError):  # not inside a LangChain run (e.g. _run called directly)
         dispatch_custom_event(STAGE_EVENT, payload)
@@ -157,6 +203,19 @@ def _dispatch(payload: dict[str, Any]) -> None:
 async def _adispatch(payload: dict[str, Any]) -> None:
     with contextlib.suppress(RuntimeError):
         await adispatch_custom_event(STAGE_EVENT, payload)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """``retry_on`` for ``ToolRetryMiddleware``: a failure of the service that calling again,
+    unchanged, may fix (:attr:`QwenCIError.retryable <qwen_ci_tool.QwenCIError.retryable>`: rate
+    limits, 5xx, timeouts, broken connections and streams). Needs ``raise_errors=True`` on the tool."""
+    return isinstance(exc, QwenCIError) and exc.retryable
+
+
+def error_content(exc: BaseException, request: Any = None) -> str | None:
+    """``on_error`` for ``ToolErrorMiddleware``: the tool's own error message (what failed, what to
+    do) for a failure of the service; ``None`` (let it propagate) for anything else, such as a bug."""
+    return error_message(exc) if isinstance(exc, QwenCIError) else None
 
 
 class QwenCodeInterpreterTool(_Settings, BaseTool):
@@ -176,6 +235,8 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     A failure of the service (bad key, rate limit, timeout, broken stream, ...) is raised as
     :class:`~langchain_core.tools.ToolException` and, with ``handle_tool_error=True`` (the default
     here), reaches the agent as a ``ToolMessage`` with ``status="error"`` saying what to do.
+    With ``raise_errors=True`` it is raised as the core's :class:`~qwen_ci_tool.QwenCIError`
+    instead, for agent middleware to retry (:func:`is_retryable`) or report (:func:`error_content`).
     """
 
     name: str = "qwen_code_interpreter"
@@ -186,35 +247,43 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     include_reasoning: bool = Field(
         default=False, description="Also put the model's reasoning in the content the agent reads."
     )
+    raise_errors: bool = Field(
+        default=False,
+        description=(
+            "Raise the core's QwenCIError (with .retryable and .partial) instead of returning an error "
+            "ToolMessage, for agent middleware: ToolRetryMiddleware(retry_on=is_retryable) and "
+            "ToolErrorMiddleware(error_content)."
+        ),
+    )
 
     @contextlib.contextmanager
-    def _tool_errors(self) -> Iterator[None]:
+    def _tool_errors(self, progress: _Progress) -> Iterator[None]:
         try:
             yield
         except QwenCIError as err:
-            raise ToolException(error_message(err, self._secret())) from err
+            message = error_message(err, self._secret())
+            progress.failed(err, message)
+            if self.raise_errors:
+                raise
+            raise ToolException(message) from err
 
-    def _run(self, question: str) -> tuple[str, dict[str, Any]]:
-        stages, writer = StageEvents(), _stream_writer()
-        with self._tool_errors():
+    def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
+        progress = _Progress(runtime)
+        with self._tool_errors(progress):
             with CodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
                 for event in stream:
-                    if (payload := stages.feed(event)) is not None:
-                        if writer is not None:
-                            writer({"type": STAGE_EVENT, **payload})
-                        _dispatch(payload)
+                    if (stage := progress.feed(event)) is not None:
+                        _dispatch(stage)
                 result = stream.get_final_result()
         return tool_output(result, include_reasoning=self.include_reasoning)
 
-    async def _arun(self, question: str) -> tuple[str, dict[str, Any]]:
-        stages, writer = StageEvents(), _stream_writer()
-        with self._tool_errors():
+    async def _arun(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
+        progress = _Progress(runtime)
+        with self._tool_errors(progress):
             async with AsyncCodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
                 async for event in stream:
-                    if (payload := stages.feed(event)) is not None:
-                        if writer is not None:
-                            writer({"type": STAGE_EVENT, **payload})
-                        await _adispatch(payload)
+                    if (stage := progress.feed(event)) is not None:
+                        await _adispatch(stage)
                 result = await stream.get_final_result()
         return tool_output(result, include_reasoning=self.include_reasoning)
 

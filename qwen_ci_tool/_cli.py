@@ -2,7 +2,10 @@
 
 ``qwen-ci ask "QUESTION"`` streams the stages live on stderr (a status line while thinking, the
 code as it runs, the reasoning with ``--show-reasoning``) and prints the result on stdout: the
-answer, the code that ran, usage. ``--json`` prints the result dict instead.
+answer, the code that ran, usage. ``--json`` prints the result dict instead. On a terminal with
+the ``[cli]`` extra (``rich``) the status is a spinner with the elapsed time, the code is
+highlighted and the result is rendered Markdown; piped, or without ``rich``, it is plain text
+(see :mod:`qwen_ci_tool._live`).
 
 Exit codes: 0 completed, 1 the service or the network failed, 2 bad usage or configuration,
 3 the answer is incomplete (e.g. a length limit), 130 interrupted.
@@ -23,10 +26,10 @@ from ._client import AsyncCodeInterpreter, CodeInterpreter
 from ._config import PROTOCOL_NAMES
 from ._engine import _missing_key_error
 from ._exceptions import ConfigurationError, QwenCIError
+from ._live import live_view, print_markdown
 from ._models import MODELS, ordered
 from ._render import result_markdown
-from ._stages import StageTracker
-from ._types import CodeInterpreterResult, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent
+from ._types import CodeInterpreterResult, Completed
 from ._version import __version__
 
 __all__ = ["main"]
@@ -90,73 +93,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Live:
-    """Live stages on a terminal (a status line) or plain lines when stderr is not a terminal."""
-
-    def __init__(self, out: IO[str], *, show_reasoning: bool) -> None:
-        self.out = out
-        self.tty = out.isatty()
-        self.show_reasoning = show_reasoning
-        self.tracker = StageTracker()
-        self._status_shown = False
-        self._mid_line = False  # reasoning text was written without a final newline
-        self._open_run: CodeRunUpdated | None = None
-
-    def _clear(self) -> None:
-        if self._status_shown:
-            self.out.write("\r\033[K")
-            self._status_shown = False
-        elif self._mid_line:
-            self.out.write("\n")
-        self._mid_line = False
-
-    def _status(self, text: str) -> None:
-        self._clear()
-        if self.tty:
-            self.out.write(f"\033[2m… {text}\033[0m")
-            self._status_shown = True
-        else:
-            self.out.write(f"[{text}]\n")
-        self.out.flush()
-
-    def _flush_run(self) -> None:
-        run, self._open_run = self._open_run, None
-        if run is None or not run.code:
-            return
-        self._clear()
-        body = "\n".join("    " + line for line in run.code.rstrip().splitlines())
-        self.out.write(f"▶ code run #{run.index + 1}:\n{body}\n")
-        if run.output is not None:
-            printed = "\n".join("    " + line for line in (run.output.rstrip() or "(no output)").splitlines())
-            self.out.write(f"  output:\n{printed}\n")
-        self.out.flush()
-
-    def event(self, event: StreamEvent) -> None:
-        stage = self.tracker.update(event)
-        if isinstance(event, CodeRunUpdated):
-            # A run is shown once it is whole: when another run or another stage begins.
-            if self._open_run is not None and self._open_run.index != event.index:
-                self._flush_run()
-            self._open_run = event
-        elif stage is not None:
-            self._flush_run()
-        if isinstance(event, ReasoningDelta) and self.show_reasoning:
-            if stage is not None:
-                self._clear()
-                self.out.write("\n[thinking]\n")
-            self.out.write(event.text)
-            self._mid_line = not event.text.endswith("\n")
-            self.out.flush()
-            return
-        if stage is not None and stage not in ("connected", "done"):
-            self._status(stage)
-
-    def close(self) -> None:
-        self._flush_run()
-        self._clear()
-        self.out.flush()
-
-
 @contextlib.contextmanager
 def _maybe_emulator(enabled: bool) -> Iterator[str | None]:
     if not enabled:
@@ -185,9 +121,9 @@ def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
 def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
     if args.json:
         stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        stdout.flush()
     else:
-        stdout.write(result_markdown(result, include_reasoning=args.show_reasoning))
-    stdout.flush()
+        print_markdown(result_markdown(result, include_reasoning=args.show_reasoning), stdout)
 
 
 _EXPORTS = (".py", ".ipynb", ".md")
@@ -218,15 +154,15 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 "or scripted, not computed. Set DASHSCOPE_API_KEY and drop --emulator for the real service.\n"
             )
         client = CodeInterpreter(**settings)
-        live = _Live(stderr, show_reasoning=args.show_reasoning)
+        live = live_view(stderr, show_reasoning=args.show_reasoning)
         record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
         try:
             # stream() checks the key and the question before anything is sent or announced.
             with client, client.stream(args.question, record=record) as stream:
                 if emulator_url is None:
-                    stderr.write(
+                    live.note(
                         f"Asking {client.model} at {client.base_url} over the {client.protocol} protocol "
-                        "(the code runs remotely; this can take a while)...\n"
+                        "(the code runs remotely; this can take a while)..."
                     )
                 for event in stream:
                     live.event(event)
@@ -296,7 +232,7 @@ def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], s
         return code
     if err.partial is not None and (err.partial.answer or err.partial.code_runs):
         stdout.write("What arrived before the failure:\n\n")
-        stdout.write(result_markdown(err.partial, include_reasoning=args.show_reasoning))
+        print_markdown(result_markdown(err.partial, include_reasoning=args.show_reasoning), stdout)
     stderr.write(f"error: {err}\n")
     return code
 

@@ -10,7 +10,7 @@ with Emulator() as emu:                       # 127.0.0.1, a free port, its own 
 
 It speaks the native text-generation and multimodal-generation paths, OpenAI-compatible Chat
 Completions and the Responses API (also on its legacy path), serves the vendor's published
-conversations byte for byte, replays recorded streams (``recording_path``) and injects faults
+conversations byte for byte, replays any stream you give it (``Emulator.replay``) and injects faults
 (:class:`Fault`). Standard library only; it never imports the rest of ``qwen_ci_tool``.
 """
 
@@ -43,23 +43,25 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as the core package does
     "SEED_ANSWER",
     "SEED_QUESTION",
     "TWO_RUN_QUESTION",
-    "recording_path",
+    "emulator_stream_path",
     "synthetic_conversation",
 ]
 
-_RECORDINGS = _Path(__file__).parent / "recordings"
+_EMULATOR_MADE = _Path(__file__).parent / "emulator_made"
 
 
-def recording_path(name: str) -> _Path:
-    """The path of a shipped recording, by file name with or without ``.sse``.
+def emulator_stream_path(name: str) -> _Path:
+    """The path of a stream this emulator made and the package ships, by name (``.sse`` optional).
 
-    Recordings: ``native_seed``, ``native_two_runs``, ``openai_seed``, ``responses_seed``,
-    ``multimodal_seed``.
+    These are the emulator's own output for the seed conversations, kept as files so other tools
+    can replay them (``Emulator.replay``) or parse them; they are not captures of the live service
+    (the tests check that the emulator still serves each one byte for byte). Names:
+    ``native_seed``, ``native_two_runs``, ``openai_seed``, ``responses_seed``, ``multimodal_seed``.
     """
-    path = _RECORDINGS / (name if name.endswith(".sse") else f"{name}.sse")
+    path = _EMULATOR_MADE / (name if name.endswith(".sse") else f"{name}.sse")
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in _RECORDINGS.glob("*.sse")))
-        raise FileNotFoundError(f"no recording named {name!r}; shipped recordings: {known}")
+        known = ", ".join(sorted(p.stem for p in _EMULATOR_MADE.glob("*.sse")))
+        raise FileNotFoundError(f"no emulator-made stream named {name!r}; shipped: {known}")
     return path
 
 

@@ -1,5 +1,6 @@
-"""The shipped recordings, replayed through the client cut at the awkward places: inside a UTF-8
-character, between \\r and \\n, and in the middle of ``data:``."""
+"""The shipped emulator-made streams (the emulator's own output, not captures of the live service),
+replayed through the client cut at the awkward places: inside a UTF-8 character, between \\r and
+\\n, and in the middle of ``data:``."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import httpx
 import pytest
 
 from qwen_ci_tool import CodeInterpreter
-from qwen_ci_tool.testing import SEED_ANSWER, recording_path
+from qwen_ci_tool.testing import SEED_ANSWER, emulator_stream_path
 
 from ._mock import SSE, Chunks
 
 TWO_RUN_CODES = ["123**23", "1169008215014432917465348578887506800769541157267 / 5"]
-RECORDINGS = {
+STREAMS = {
     "native_seed": ("dashscope", {}, ["123**21"]),
     "multimodal_seed": ("dashscope", {"model": "qwen3.5-plus"}, ["123**21"]),
     "native_two_runs": ("dashscope", {}, TWO_RUN_CODES),
@@ -42,10 +43,10 @@ def awkward_cuts(data: bytes) -> list[int]:
     return sorted(cuts - {0})
 
 
-@pytest.mark.parametrize("name", sorted(RECORDINGS))
+@pytest.mark.parametrize("name", sorted(STREAMS))
 def test_a_recording_cut_at_every_awkward_place_gives_the_recorded_result(name: str) -> None:
-    protocol, settings, codes = RECORDINGS[name]
-    original = recording_path(name).read_bytes()
+    protocol, settings, codes = STREAMS[name]
+    original = emulator_stream_path(name).read_bytes()
     # Multi-byte characters in the reasoning, and CRLF line endings, to have something to cut.
     data = original.replace(b"calculate", "calculaté ✓".encode(), 1).replace(b"\n", b"\r\n")
     cuts = awkward_cuts(data)

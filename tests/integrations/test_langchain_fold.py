@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from integrations._langchain_fold import DeltaFolder, StageEvents, result_dict
+from integrations._langchain_fold import DeltaFolder, StageEvents, ToolDeltas, result_dict
 from qwen_ci_tool import (
     AnswerDelta,
     CodeRunUpdated,
@@ -105,4 +105,31 @@ def test_stage_payloads_number_each_change_of_stage_once() -> None:
         {"stage": "thinking", "step": 2, "request_id": "req-1"},
         {"stage": "running code #1", "step": 3, "request_id": "req-1", "code_run": 0},
         {"stage": "answering", "step": 4, "request_id": "req-1"},
+    ]
+
+
+def test_tool_deltas_send_a_code_run_only_when_it_changed_and_skip_empty_text() -> None:
+    deltas = ToolDeltas()
+    events: list[StreamEvent] = [
+        StreamStarted("req-1", "qwen3-max", "dashscope"),
+        ReasoningDelta(""),
+        CodeRunUpdated(0, "", is_new=True),
+        CodeRunUpdated(0, "1+"),
+        CodeRunUpdated(0, "1+"),
+        CodeRunUpdated(0, "1+1"),
+        CodeRunUpdated(0, "1+1", output="2"),
+        AnswerDelta("2"),
+    ]
+
+    sent = [d for e in events for d in deltas.feed(e)[1]]
+
+    assert sent == [
+        {"type": "stage", "stage": "connected", "step": 1, "request_id": "req-1"},
+        {"type": "stage", "stage": "thinking", "step": 2, "request_id": "req-1"},
+        {"type": "stage", "stage": "running code #1", "step": 3, "request_id": "req-1", "code_run": 0},
+        {"type": "code", "index": 0, "code": "1+", "output": None},
+        {"type": "code", "index": 0, "code": "1+1", "output": None},
+        {"type": "code", "index": 0, "code": "1+1", "output": "2"},
+        {"type": "stage", "stage": "answering", "step": 4, "request_id": "req-1"},
+        {"type": "answer", "text": "2"},
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,26 @@ def test_the_offline_example_prints_the_stages_the_final_message_and_the_artifac
     assert "status:     completed" in out
 
 
+def test_the_offline_example_retries_a_broken_stream_with_the_recommended_middleware(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert load_example().main(["--offline", "--flaky"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.index("[failed: StreamInterruptedError, will retry]") < out.index("tool call call_1 failed")
+    assert out.index("tool call call_1 failed") < out.index("[running code #1]") < out.index("[done]")
+    assert "Tool call call_1 (success):" in out
+    assert SEED_ANSWER in next(line for line in out.splitlines() if line.startswith("Final message:"))
+
+
+def test_the_example_can_print_every_tool_output_delta_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_example().main(["--offline", "--deltas"]) == 0
+
+    deltas = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("  {")]
+    assert {d["type"] for d in deltas} == {"stage", "reasoning", "code", "answer"}
+    assert {"type": "code", "index": 0, "code": "123**21", "output": None} in deltas
+
+
 def test_the_example_without_a_key_says_how_to_run_it(capsys: pytest.CaptureFixture[str]) -> None:
     assert load_example().main([]) == 2
 
@@ -67,5 +88,7 @@ def test_all_names_exactly_the_public_surface_sorted() -> None:
         "QwenCodeInterpreterInput",
         "QwenCodeInterpreterTool",
         "STAGE_EVENT",
+        "error_content",
+        "is_retryable",
     ]
     assert integrations.langchain.__all__ == sorted(integrations.langchain.__all__)

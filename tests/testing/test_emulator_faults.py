@@ -11,14 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from qwen_ci_tool.testing import FAULT_NAMES, SEED_QUESTION, Emulator, Fault, recording_path
+from qwen_ci_tool.testing import FAULT_NAMES, SEED_QUESTION, Emulator, Fault, emulator_stream_path
 from qwen_ci_tool.testing._render import HELP_LINK, RESPONSES_RATE_LIMIT_MESSAGE
 
 TEXT_GENERATION = "/api/v1/services/aigc/text-generation/generation"
 CHAT = "/compatible-mode/v1/chat/completions"
 RESPONSES = "/compatible-mode/v1/responses"
 HEADERS = {"authorization": "Bearer sk-test", "x-dashscope-sse": "enable"}
-SEED_NATIVE = recording_path("native_seed").read_bytes()
+SEED_NATIVE = emulator_stream_path("native_seed").read_bytes()
 
 
 def native_body(question: str = SEED_QUESTION) -> dict[str, Any]:
@@ -344,7 +344,7 @@ def test_chunks_fault_cuts_the_stream_in_the_given_sizes_cycling(emu: Emulator) 
     _, chunks, _ = raw_post(emu, CHAT)
 
     assert [len(c) for c in chunks[:7]] == [1, 2, 3, 1, 2, 3, 1]
-    assert b"".join(chunks) == recording_path("openai_seed").read_bytes()
+    assert b"".join(chunks) == emulator_stream_path("openai_seed").read_bytes()
 
 
 def test_malformed_json_breaks_exactly_one_data_line(emu: Emulator) -> None:

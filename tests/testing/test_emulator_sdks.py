@@ -11,7 +11,7 @@ import dashscope
 import openai
 import pytest
 
-from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault, recording_path
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault, emulator_stream_path
 
 SEED_RUN_REASONING_START = "The user is asking me to calculate 123 raised to the power of 21."
 
@@ -85,8 +85,8 @@ def test_dashscope_sdk_request_carries_the_headers_and_body_the_protocol_describ
     assert request.json["parameters"]["enable_code_interpreter"] is True
 
 
-def test_dashscope_sdk_parses_a_replayed_recording_the_same_way(emu: Emulator) -> None:
-    emu.replay(recording_path("native_seed"))
+def test_dashscope_sdk_reads_a_replayed_emulator_made_stream_as_it_reads_a_served_one(emu: Emulator) -> None:
+    emu.replay(emulator_stream_path("native_seed"))
 
     replayed, served = generation(), generation()
 

@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from qwen_ci_tool.testing import (
     CodeRun,
     Emulator,
     Fault,
-    recording_path,
+    emulator_stream_path,
     synthetic_conversation,
 )
 from qwen_ci_tool.testing._conversations import generic_conversation
@@ -158,7 +159,7 @@ def test_reset_forgets_requests_faults_and_replays(emu: Emulator) -> None:
     emu.reset()
 
     assert emu.requests == []
-    assert post(emu, TEXT_GENERATION, native_body()).content == recording_path("native_seed").read_bytes()
+    assert post(emu, TEXT_GENERATION, native_body()).content == emulator_stream_path("native_seed").read_bytes()
 
 
 def test_block_size_writes_the_same_stream_in_fixed_blocks() -> None:
@@ -169,7 +170,7 @@ def test_block_size_writes_the_same_stream_in_fixed_blocks() -> None:
     ):
         pieces = list(response.iter_raw())
 
-    assert b"".join(pieces) == recording_path("native_seed").read_bytes()
+    assert b"".join(pieces) == emulator_stream_path("native_seed").read_bytes()
     assert {len(p) for p in pieces[:-1]} == {1000}
 
 
@@ -177,10 +178,13 @@ def test_pace_and_code_pause_change_timing_only() -> None:
     with Emulator(pace=0.0005, code_pause=0.01) as emu:
         content = post(emu, TEXT_GENERATION, native_body(TWO_RUN_QUESTION)).content
 
-    assert content == recording_path("native_two_runs").read_bytes()
+    assert content == emulator_stream_path("native_two_runs").read_bytes()
 
 
 def test_serve_forever_reports_its_url_and_returns_on_ctrl_c() -> None:
+    # Each step waits for an event from the child (its URL line, the served response, the end of
+    # its output), not for a length of time: a busy machine only makes it slower. The one bound
+    # is a kill if the child hangs, which ends its output and fails the test with what it said.
     script = (
         "import sys\n"
         "from qwen_ci_tool.testing import Emulator\n"
@@ -188,20 +192,30 @@ def test_serve_forever_reports_its_url_and_returns_on_ctrl_c() -> None:
         "print('returned')\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=PACKAGE.parent.parent
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PACKAGE.parent.parent,
     )
+    hung = threading.Timer(50, process.kill)
+    hung.start()
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        response = post_url(url)
+        assert process.stdout is not None and process.stderr is not None
+        url = process.stdout.readline().strip()  # ready: the port is bound
+        assert url.startswith("http://127.0.0.1:"), (url, process.stderr.read())
+        response = post_url(url)  # served: the loop is running and answering
         process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=10)
+        out = process.stdout.read()  # until the child closes its output, i.e. exits
+        err = process.stderr.read()
+        returncode = process.wait()
     finally:
+        hung.cancel()
         process.kill()
-    assert url.startswith("http://127.0.0.1:")
+        process.wait()
     assert response.status_code == 200
-    assert out == "returned\n"
-    assert process.returncode == 0
+    assert out == "returned\n", (out, err)
+    assert returncode == 0, err
 
 
 def post_url(url: str) -> httpx.Response:
@@ -345,7 +359,7 @@ def test_a_body_that_is_not_json_is_refused(emu: Emulator) -> None:
 def test_responses_accepts_a_message_list_with_input_text_parts(emu: Emulator) -> None:
     body = responses_body(input=[{"role": "user", "content": [{"type": "input_text", "text": SEED_QUESTION}]}])
 
-    assert post(emu, RESPONSES, body).content == recording_path("responses_seed").read_bytes()
+    assert post(emu, RESPONSES, body).content == emulator_stream_path("responses_seed").read_bytes()
 
 
 # --- conversations ---------------------------------------------------------------------------
@@ -378,7 +392,7 @@ def test_the_question_is_matched_from_list_of_parts_content_and_ignores_spacing(
         {"role": "user", "content": [{"text": "  What is 123 to the   power of 21?  "}]},
     ]
 
-    assert post(emu, TEXT_GENERATION, body).content == recording_path("native_seed").read_bytes()
+    assert post(emu, TEXT_GENERATION, body).content == emulator_stream_path("native_seed").read_bytes()
 
 
 def test_a_forced_conversation_serves_every_request(emu: Emulator) -> None:
@@ -388,7 +402,7 @@ def test_a_forced_conversation_serves_every_request(emu: Emulator) -> None:
     chosen = post(emu, TEXT_GENERATION, native_body()).content
 
     assert forced.count(b"\n\n") == 40
-    assert chosen == recording_path("native_seed").read_bytes()
+    assert chosen == emulator_stream_path("native_seed").read_bytes()
 
 
 def test_a_conversation_can_be_given_at_construction() -> None:
@@ -434,7 +448,7 @@ def test_public_names_are_sorted_complete_and_report_the_package() -> None:
     assert testing.__all__ == sorted(testing.__all__)
     public = {n for n in dir(testing) if not n.startswith("_")}
     assert public == set(testing.__all__)
-    for name in ("Emulator", "Fault", "RecordedRequest", "synthetic_conversation", "recording_path"):
+    for name in ("Emulator", "Fault", "RecordedRequest", "synthetic_conversation", "emulator_stream_path"):
         assert getattr(testing, name).__module__ == "qwen_ci_tool.testing"
 
 

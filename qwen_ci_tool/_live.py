@@ -1,0 +1,229 @@
+"""What ``qwen-ci ask`` shows on a terminal while a call runs, and how it prints the result.
+
+One piece of logic decides *what* to show (:class:`LiveView`: the stage, each code run once it is
+whole, the reasoning with ``--show-reasoning``); two renderers decide *how*:
+
+- :class:`RichLive` - with the ``[cli]`` extra (``rich``) on a terminal: a spinner with the stage
+  and the elapsed time, code runs syntax-highlighted above it;
+- :class:`PlainLive` - without ``rich``: a one-line status on a terminal, plain ``[stage]`` lines
+  when the output is piped.
+
+:func:`print_markdown` renders the result (Markdown) with ``rich`` on a terminal and writes it
+verbatim otherwise. ``rich`` is never required: without it everything is plain text.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from types import ModuleType
+from typing import IO
+
+from ._stages import StageTracker
+from ._types import CodeRunUpdated, ReasoningDelta, StreamEvent
+
+__all__ = ["LiveView", "PlainLive", "RichLive", "live_view", "print_markdown", "rich_for"]
+
+
+def _rich() -> ModuleType | None:
+    """``rich`` when installed (the ``[cli]`` extra), else ``None``."""
+    try:
+        return importlib.import_module("rich")
+    except ImportError:
+        return None
+
+
+def rich_for(out: IO[str]) -> bool:
+    """Whether to render with ``rich`` on ``out``: it is a terminal and ``rich`` is installed."""
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty()) and _rich() is not None
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+class LiveView(ABC):
+    """Feed every event; it calls the renderer's ``status``, ``code_run`` and ``reasoning``.
+
+    A code run is shown once it is whole: when another run or another stage begins, or at the end.
+    """
+
+    def __init__(self, *, show_reasoning: bool) -> None:
+        self.show_reasoning = show_reasoning
+        self.tracker = StageTracker()
+        self._open_run: CodeRunUpdated | None = None
+
+    def event(self, event: StreamEvent) -> None:
+        stage = self.tracker.update(event)
+        if isinstance(event, CodeRunUpdated):
+            if self._open_run is not None and self._open_run.index != event.index:
+                self._flush_run()
+            self._open_run = event
+        elif stage is not None:
+            self._flush_run()
+        if isinstance(event, ReasoningDelta) and self.show_reasoning:
+            self.reasoning(event.text, new_block=stage is not None)
+            return
+        if stage is not None and stage not in ("connected", "done"):
+            self.status(stage)
+
+    def _flush_run(self) -> None:
+        run, self._open_run = self._open_run, None
+        if run is not None and run.code:
+            self.code_run(run)
+
+    def close(self) -> None:
+        """Show what is still open and leave the terminal clean (idempotent)."""
+        self._flush_run()
+        self.end()
+
+    # --- what a renderer provides ---
+
+    @abstractmethod
+    def note(self, text: str) -> None:
+        """A line for the person (e.g. where the question goes), shown above the live status."""
+
+    @abstractmethod
+    def status(self, stage: str) -> None: ...
+
+    @abstractmethod
+    def code_run(self, run: CodeRunUpdated) -> None: ...
+
+    @abstractmethod
+    def reasoning(self, text: str, *, new_block: bool) -> None: ...
+
+    @abstractmethod
+    def end(self) -> None: ...
+
+
+class PlainLive(LiveView):
+    """A status line on a terminal (ANSI dim, rewritten in place), plain lines when piped."""
+
+    def __init__(self, out: IO[str], *, show_reasoning: bool) -> None:
+        super().__init__(show_reasoning=show_reasoning)
+        self.out = out
+        self.tty = out.isatty()
+        self._status_shown = False
+        self._mid_line = False  # reasoning text was written without a final newline
+
+    def _clear(self) -> None:
+        if self._status_shown:
+            self.out.write("\r\033[K")
+            self._status_shown = False
+        elif self._mid_line:
+            self.out.write("\n")
+        self._mid_line = False
+
+    def note(self, text: str) -> None:
+        self._clear()
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def status(self, stage: str) -> None:
+        self._clear()
+        if self.tty:
+            self.out.write(f"\033[2m… {stage}\033[0m")
+            self._status_shown = True
+        else:
+            self.out.write(f"[{stage}]\n")
+        self.out.flush()
+
+    def code_run(self, run: CodeRunUpdated) -> None:
+        self._clear()
+        self.out.write(f"▶ code run #{run.index + 1}:\n{_indented(run.code.rstrip())}\n")
+        if run.output is not None:
+            self.out.write(f"  output:\n{_indented(run.output.rstrip() or '(no output)')}\n")
+        self.out.flush()
+
+    def reasoning(self, text: str, *, new_block: bool) -> None:
+        if new_block:
+            self._clear()
+            self.out.write("\n[thinking]\n")
+        self.out.write(text)
+        self._mid_line = not text.endswith("\n")
+        self.out.flush()
+
+    def end(self) -> None:
+        self._clear()
+        self.out.flush()
+
+
+class RichLive(LiveView):
+    """A spinner with the stage and the time since the call began; code runs highlighted above it."""
+
+    def __init__(self, out: IO[str], *, show_reasoning: bool) -> None:
+        super().__init__(show_reasoning=show_reasoning)
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = Console(file=out, highlight=False)
+        # We write to the streams we were given; rich must not swap sys.stdout / sys.stderr.
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._task = self._progress.add_task("connecting", total=None)
+        self._progress.start()
+        self._line = ""  # reasoning text not yet ended by a newline
+
+    def note(self, text: str) -> None:
+        self._end_reasoning()
+        self.console.print(text, markup=False)
+
+    def status(self, stage: str) -> None:
+        self._end_reasoning()
+        self._progress.update(self._task, description=stage)
+
+    def code_run(self, run: CodeRunUpdated) -> None:
+        from rich.padding import Padding
+        from rich.syntax import Syntax
+
+        self._end_reasoning()
+        self.console.print(f"[bold]▶ code run #{run.index + 1}[/bold]")
+        self.console.print(Padding(Syntax(run.code.rstrip(), "python", background_color="default"), (0, 0, 0, 4)))
+        if run.output is not None:
+            self.console.print("  output:", style="dim")
+            self.console.print(Padding(run.output.rstrip() or "(no output)", (0, 0, 0, 4)), markup=False)
+
+    def reasoning(self, text: str, *, new_block: bool) -> None:
+        if new_block:
+            self._end_reasoning()
+            self._progress.update(self._task, description="thinking")
+            self.console.print("[thinking]", style="bold", markup=False)
+        *lines, self._line = (self._line + text).split("\n")
+        for line in lines:
+            self.console.print(line, style="dim", markup=False)
+
+    def _end_reasoning(self) -> None:
+        if self._line:
+            self.console.print(self._line, style="dim", markup=False)
+            self._line = ""
+
+    def end(self) -> None:
+        self._end_reasoning()
+        self._progress.stop()
+
+
+def live_view(out: IO[str], *, show_reasoning: bool) -> LiveView:
+    """The live view for ``out``: :class:`RichLive` on a terminal with ``rich``, else :class:`PlainLive`."""
+    if rich_for(out):
+        return RichLive(out, show_reasoning=show_reasoning)
+    return PlainLive(out, show_reasoning=show_reasoning)
+
+
+def print_markdown(text: str, out: IO[str]) -> None:
+    """Markdown rendered by ``rich`` on a terminal (code highlighted); the text itself otherwise."""
+    if rich_for(out):
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console(file=out).print(Markdown(text, code_theme="monokai"))
+    else:
+        out.write(text)
+    out.flush()
