@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED_QUESTION := What is 123 to the power of 21?
 
-.PHONY: demo test bench docs venv clean
+.PHONY: demo test live-test bench docs venv clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
@@ -35,6 +35,16 @@ demo: $(VENV)/.demo-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
+
+# The live suite (tests/live, marker `live`) against the real service: needs DASHSCOPE_API_KEY;
+# honours DASHSCOPE_HTTP_BASE_URL and QWEN_CI_LIVE_REGION; leaves its raw streams in
+# tests/live/recordings (or QWEN_CI_LIVE_RECORD_DIR) for the emulator to replay.
+live-test: $(VENV)/.dev-installed
+	@if [ -z "$${DASHSCOPE_API_KEY:-}" ]; then \
+		echo "live tests skipped: DASHSCOPE_API_KEY is not set (export it, with DASHSCOPE_HTTP_BASE_URL or QWEN_CI_LIVE_REGION if not Beijing)"; \
+	else \
+		$(BIN)/python -m pytest -m live tests/live -v -rs; \
+	fi
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks

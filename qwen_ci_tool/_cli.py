@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
@@ -23,7 +24,7 @@ from typing import IO, Any
 from . import _constants as C
 from ._batch_cli import read_tasks, run_batch
 from ._client import AsyncCodeInterpreter, CodeInterpreter
-from ._config import PROTOCOL_NAMES
+from ._config import PROTOCOL_NAMES, resolve_settings
 from ._engine import _missing_key_error
 from ._exceptions import ConfigurationError, QwenCIError
 from ._live import live_view, print_markdown
@@ -87,9 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
     emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
+    emu.add_argument("--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too")
     emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
+    )
+    _client_flags(doctor)
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
 
 
@@ -258,18 +267,35 @@ def _models(stdout: IO[str]) -> int:
     return EXIT_OK
 
 
+def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
+    import httpx
+
+    from ._client import _ssl_context
+    from ._doctor import diagnose, failed, report, to_json
+
+    settings = resolve_settings(**_settings_from(args))
+    with httpx.Client(verify=_ssl_context()) as client:
+        checks = diagnose(settings, client)
+    stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
+    stdout.flush()
+    return EXIT_FAILED if failed(checks) else EXIT_OK
+
+
 def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
     from .testing import Emulator
 
+    key = args.api_key or os.environ.get("QWEN_CI_EMULATOR_KEY") or None
+
     def ready(url: str) -> None:
+        which = "only the key given" if key else "any key"
         stderr.write(
-            f"Emulator serving on {url} - use it as base_url (any key), e.g.\n"
-            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY=sk-anything)\n"
+            f"Emulator serving on {url} - use it as base_url ({which}), e.g.\n"
+            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY={'<that key>' if key else 'sk-anything'})\n"
             "Ctrl-C stops it.\n"
         )
         stderr.flush()
 
-    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause, rate_limit=args.rate_limit)
+    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause, rate_limit=args.rate_limit, api_key=key)
     return EXIT_OK
 
 
@@ -300,6 +326,8 @@ def main(
             return _batch(args, stderr)
         if args.command == "models":
             return _models(stdout)
+        if args.command == "doctor":
+            return _doctor(args, stdout)
         return _serve_emulator(args, stderr)
     except ConfigurationError as err:
         stderr.write(f"error: {err}\n")

@@ -14,6 +14,8 @@ from ._render import Shape
 
 __all__ = [
     "ENDPOINTS",
+    "LISTED_MODELS",
+    "MODELS_PATH",
     "MULTIMODAL_MODEL_PREFIXES",
     "WORKSPACE_HOST_SUFFIX",
     "Accepted",
@@ -35,6 +37,22 @@ class Endpoint:
         """The client-side protocol name this endpoint speaks."""
         return {"chat": "openai", "responses": "responses"}.get(self.name, "dashscope")
 
+
+#: The OpenAI-compatible model list: an authenticated GET that costs no tokens (``qwen-ci doctor``).
+MODELS_PATH: Final = "/compatible-mode/v1/models"
+
+#: What the emulated service lists there (it serves any other name too, except ``unknown_models``).
+LISTED_MODELS: Final = (
+    "qwen3-max",
+    "qwen3-max-preview",
+    "qwen3-max-2026-01-23",
+    "qwen3.5-plus",
+    "qwen3.5-flash",
+    "qwen3.6-plus",
+    "qwen3.6-max",
+    "qwen3.7-plus",
+    "qwen-plus",
+)
 
 #: Workspace hosts (``https://{WorkspaceId}.{region}.maas.aliyuncs.com``) shape their errors differently.
 WORKSPACE_HOST_SUFFIX: Final = ".maas.aliyuncs.com"

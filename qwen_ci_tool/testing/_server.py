@@ -29,7 +29,16 @@ from ._conversations import (
     scripted_conversation,
     split_directive,
 )
-from ._endpoints import ENDPOINTS, WORKSPACE_HOST_SUFFIX, Endpoint, Rejection, check_auth, check_request
+from ._endpoints import (
+    ENDPOINTS,
+    LISTED_MODELS,
+    MODELS_PATH,
+    WORKSPACE_HOST_SUFFIX,
+    Endpoint,
+    Rejection,
+    check_auth,
+    check_request,
+)
 from ._faults import Fault, default_code, default_message
 from ._http import BadRequest, Connection, Request
 from ._render import (
@@ -373,6 +382,8 @@ class Emulator:
         fresh_id = str(uuid.uuid4())
         endpoint = ENDPOINTS.get(request.path.rstrip("/"))
         workspace = self.workspace_host or request.headers.get("host", "").partition(":")[0].endswith(WORKSPACE_HOST_SUFFIX)
+        if request.path.rstrip("/") == MODELS_PATH and request.method == "GET":
+            return await self._list_models(conn, request, fresh_id, workspace) and request.keep_alive
         if endpoint is None:
             paths = ", ".join(sorted(ENDPOINTS))
             message = f"No such endpoint: {request.path}. The emulator serves POST {paths}."
@@ -438,6 +449,23 @@ class Emulator:
 
         events = self._events(renderer, fault, replay)
         return await self._stream(conn, renderer, events, fault, ctx.request_id) and request.keep_alive
+
+    async def _list_models(self, conn: Connection, request: Request, request_id: str, workspace: bool) -> bool:
+        """``GET /compatible-mode/v1/models``: the key is checked; faults that answer apply."""
+        self._record(request)
+        endpoint = ENDPOINTS["/compatible-mode/v1/chat/completions"]
+        fault: Fault | None = self._take(self._faults)
+        answered = await self._answer_early(conn, endpoint, fault, request_id, workspace)
+        if answered is not None:
+            return answered
+        if rejected := check_auth(request.headers, self.api_key, endpoint):
+            await self._send_error(conn, "openai", rejected.status, rejected.code, rejected.message, request_id, workspace=workspace)
+            return True
+        listed = [m for m in LISTED_MODELS if m not in self.unknown_models]
+        data = [{"id": m, "object": "model", "created": 1761899651, "owned_by": "system"} for m in listed]
+        payload = json.dumps({"object": "list", "data": data}, separators=(",", ":")).encode()
+        await conn.send_full(200, [("content-type", _JSON_TYPE), ("x-request-id", request_id)], payload)
+        return True
 
     def _record(self, request: Request) -> Any:
         """Keep the request for ``requests``; returns its parsed JSON body (``None`` if not JSON)."""

@@ -1,0 +1,256 @@
+"""``qwen-ci doctor``: the checks a call needs, each with the fix when it fails.
+
+Every check that talks to the service uses one request, the cheapest authenticated one that tells:
+``GET {root}/compatible-mode/v1/models``, the OpenAI-compatible model list. It costs no tokens, and
+its answer says whether the endpoint is reachable, whether the key is accepted, and whether the
+model exists in that region. When the key is refused on a region's root, the other region's root
+is asked the same question (a Singapore key on the Beijing endpoint is the most common mistake):
+a doctor run is one or two such requests, and never a model call.
+
+Whether a model serves the code interpreter over a protocol only a real call can tell; the model
+table says what the vendor's documents show, and the doctor reports that as advice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from . import _constants as C
+from ._config import Settings
+from ._engine import _connect_failure
+from ._models import lookup_model, ordered, protocol_advice
+from ._protocols._base import USER_AGENT
+
+__all__ = ["MODELS_PATH", "Check", "diagnose", "failed"]
+
+MODELS_PATH = "/compatible-mode/v1/models"
+
+Status = Literal["ok", "warn", "fail", "skip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report: ``fix`` says what to do when the status is not ``ok``."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def failed(checks: list[Check]) -> bool:
+    return any(c.status == "fail" for c in checks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: Any  # parsed JSON, or None
+    content_type: str
+
+
+def _ask(client: httpx.Client, root: str, settings: Settings) -> _Answer:
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    if settings.api_key is not None:
+        headers["Authorization"] = "Bearer " + settings.api_key.get_secret_value()
+    if settings.workspace:
+        headers["X-DashScope-WorkSpace"] = settings.workspace
+    response = client.get(root + MODELS_PATH, headers=headers, timeout=settings.connect_timeout)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return _Answer(response.status_code, body, response.headers.get("content-type", ""))
+
+
+def _proxy_for(root: str) -> str | None:
+    """The proxy the environment routes *root* through (the variables httpx honours), if any."""
+    scheme, _, rest = root.partition("://")
+    host = rest.split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    scheme, _, rest = proxy.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if rest else proxy.rsplit("@", 1)[-1]  # no credentials shown
+
+
+_PROXY_FIX = "Check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY), or unset them to connect directly."
+
+
+def _unreachable(exc: httpx.HTTPError, root: str, settings: Settings) -> Check:
+    proxy = _proxy_for(root)
+    if isinstance(exc, httpx.ProxyError) or (proxy and isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))):
+        via = f" {proxy}" if proxy else ""
+        return Check("endpoint reachable", "fail", f"the proxy{via} between you and {root} failed: {exc}", _PROXY_FIX)
+    if isinstance(exc, httpx.TimeoutException):
+        return Check(
+            "endpoint reachable",
+            "fail",
+            f"no answer from {root} within {settings.connect_timeout:g} s",
+            "Check the network, any proxy and base_url; raise --connect-timeout on a slow link.",
+        )
+    text = _connect_failure(exc, root).message if isinstance(exc, httpx.ConnectError) else f"{root}: {exc}"
+    # The engine's wording ends with what to check: that part is the fix.
+    cut = text.find(" Check ")
+    what, fix = (text[:cut], text[cut + 1 :]) if cut > 0 else (text, "Check the network, proxy and base_url.")
+    return Check("endpoint reachable", "fail", what.rstrip(":. "), fix)
+
+
+def _error_text(answer: _Answer) -> str:
+    body: dict[str, Any] = answer.body if isinstance(answer.body, dict) else {}
+    nested = body.get("error")
+    inner: dict[str, Any] = nested if isinstance(nested, dict) else body
+    code = inner.get("code") or inner.get("type") or ""
+    message = inner.get("message") or ""
+    return f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+
+
+def _region_of(root: str, roots: Mapping[str, str]) -> str | None:
+    return next((name for name, url in roots.items() if url == root), None)
+
+
+def _key_refused(
+    answer: _Answer, settings: Settings, client: httpx.Client, roots: Mapping[str, str]
+) -> Check:
+    detail = f"{settings.base_url} refused it ({_error_text(answer)})"
+    region = _region_of(settings.base_url, roots)
+    if region is None:
+        return Check(
+            "key accepted",
+            "fail",
+            detail,
+            f"Copy the key again into {C.ENV_API_KEY}. Keys are per region: this base_url is neither region's "
+            "root, so the other region was not asked; a workspace gateway needs a key of its workspace.",
+        )
+    for other, root in roots.items():
+        if other == region:
+            continue
+        try:
+            elsewhere = _ask(client, root, settings)
+        except httpx.HTTPError:
+            continue
+        if elsewhere.status == 200:
+            return Check(
+                "key accepted",
+                "fail",
+                f"{detail}; the {other.capitalize()} region ({root}) accepts it",
+                f"The key belongs to the {other.capitalize()} region: use --region {other} "
+                f"(Python: region={other!r}), or create a key in the {region.capitalize()} region.",
+            )
+    return Check(
+        "key accepted",
+        "fail",
+        f"{detail}; no other region accepts it either",
+        f"Copy the key again from the Model Studio console (API keys) into {C.ENV_API_KEY}; "
+        "check that it was not deleted and that the account is in good standing.",
+    )
+
+
+def _model_listed(answer: _Answer, settings: Settings) -> Check:
+    data = answer.body.get("data") if isinstance(answer.body, dict) else None
+    ids: list[str] = []
+    if isinstance(data, list):
+        ids = [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    if not ids:
+        return Check("model listed", "skip", "the service's model list was empty or unreadable")
+    if settings.model in ids:
+        return Check("model listed", "ok", f"{settings.model!r} is in the service's list ({len(ids)} models)")
+    close = difflib.get_close_matches(settings.model, ids, n=3, cutoff=0.6)
+    near = f" Close names it lists: {', '.join(close)}." if close else ""
+    return Check(
+        "model listed",
+        "fail",
+        f"{settings.model!r} is not among the {len(ids)} models {settings.base_url} lists",
+        f"Check the model name (--model; `qwen-ci models` shows the table).{near}",
+    )
+
+
+def _documented(settings: Settings) -> Check:
+    info = lookup_model(settings.model)
+    path = f"; native path {info.native_endpoint}" if settings.protocol == "dashscope" else ""
+    name = "protocol documented"
+    if not info.known:
+        return Check(name, "warn", f"{settings.model!r} is not in the model table: it is sent as asked{path}",
+                     "Only a call tells; if the service refuses it, try --protocol responses.")
+    if settings.protocol in info.protocols:
+        return Check(name, "ok", f"the documents show {settings.model!r} with the interpreter over {settings.protocol!r}{path}")
+    advice = protocol_advice(settings.model, settings.protocol) or ""
+    shown = ", ".join(ordered(info.protocols))
+    if settings.protocol in info.disputed:
+        return Check(name, "warn", f"the documents disagree about {settings.protocol!r} ({info.disagreement}); agreed: {shown}{path}", advice)
+    return Check(name, "warn", f"documented over {shown} only; {settings.protocol!r} is sent as asked and may be refused{path}", advice)
+
+
+def diagnose(
+    settings: Settings, client: httpx.Client, *, region_roots: Mapping[str, str] | None = None
+) -> list[Check]:
+    """Run every check, in order; a check that cannot run (an earlier one failed) is ``skip``."""
+    roots = C.REGION_ROOTS if region_roots is None else region_roots
+    checks: list[Check] = []
+    if settings.api_key is None:
+        checks.append(Check(
+            "API key present", "fail", f"no key in {C.ENV_API_KEY} (nor in a file named by {C.ENV_API_KEY_FILE})",
+            f"export {C.ENV_API_KEY}=sk-... (a Model Studio key of the region you call), or try --emulator with `qwen-ci ask`.",
+        ))
+    else:
+        checks.append(Check("API key present", "ok", "set (it is never shown)"))
+    try:
+        answer = _ask(client, settings.base_url, settings)
+    except httpx.HTTPError as exc:
+        checks.append(_unreachable(exc, settings.base_url, settings))
+        checks += [Check(n, "skip", "the endpoint is not reachable") for n in ("key accepted", "model listed")]
+        checks.append(_documented(settings))
+        return checks
+    if answer.body is None and answer.status != 200:
+        proxy = answer.status == 407
+        checks.append(Check(
+            "endpoint reachable", "fail",
+            f"{settings.base_url} answered HTTP {answer.status} with {answer.content_type or 'no content type'}, not the service's JSON"
+            + (" (the proxy asks for authentication)" if proxy else ""),
+            _PROXY_FIX if proxy else
+            "A proxy or a wrong base_url answered: check base_url (the service root, e.g. https://dashscope.aliyuncs.com).",
+        ))
+        checks += [Check(n, "skip", "the endpoint did not answer as the service") for n in ("key accepted", "model listed")]
+        checks.append(_documented(settings))
+        return checks
+    checks.append(Check("endpoint reachable", "ok", f"{settings.base_url} answered (HTTP {answer.status})"))
+    if settings.api_key is None:
+        checks += [Check(n, "skip", "no key to try") for n in ("key accepted", "model listed")]
+    elif answer.status in (401, 403):
+        checks.append(_key_refused(answer, settings, client, roots))
+        checks.append(Check("model listed", "skip", "the key was refused"))
+    elif answer.status == 200:
+        checks.append(Check("key accepted", "ok", f"{settings.base_url} accepted it"))
+        checks.append(_model_listed(answer, settings))
+    else:
+        why = _error_text(answer)
+        checks.append(Check("key accepted", "warn", f"could not tell: the model list answered {why}",
+                            "This host may not offer the model list; `qwen-ci ask` with a short question tells for sure."))
+        checks.append(Check("model listed", "skip", "no model list"))
+    checks.append(_documented(settings))
+    return checks
+
+
+def report(checks: list[Check], settings: Settings) -> str:
+    """The report a person reads: one line per check, its fix under it."""
+    head = f"qwen-ci doctor: {settings.base_url}, model {settings.model} over {settings.protocol}\n"
+    lines = [head]
+    for check in checks:
+        lines.append(f"  [{check.status.upper() if check.status == 'fail' else check.status:4}] {check.name}: {check.detail}\n")
+        if check.fix and check.status != "ok":
+            lines.append(f"         fix: {check.fix}\n")
+    verdict = "some checks failed" if failed(checks) else "ready"
+    lines.append(f"{verdict} (the doctor asked the service's model list only: no tokens were used)\n")
+    return "".join(lines)
+
+
+def to_json(checks: list[Check]) -> str:
+    return json.dumps([{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks], indent=2)

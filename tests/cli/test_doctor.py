@@ -1,0 +1,198 @@
+"""`qwen-ci doctor` against the emulator: each check, its fix, and the exit code."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from qwen_ci_tool import _constants
+from qwen_ci_tool._cli import main
+from qwen_ci_tool.testing import Emulator, Fault
+
+from ..conftest import PLANTED_KEY
+
+
+def doctor(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(["doctor", *argv], stdout=out, stderr=io.StringIO())
+    return code, out.getvalue()
+
+
+def lines(report: str) -> dict[str, str]:
+    """Check name -> its line (and its fix line, if any)."""
+    found: dict[str, str] = {}
+    name = ""
+    for line in report.splitlines():
+        if line.startswith("  ["):
+            name = line.split("] ", 1)[1].split(":", 1)[0]
+            found[name] = line
+        elif line.strip().startswith("fix:"):
+            found[name] += "\n" + line
+    return found
+
+
+@pytest.fixture
+def key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    return PLANTED_KEY
+
+
+def test_every_check_passes_against_the_emulator_and_no_tokens_are_spent(key: str) -> None:
+    with Emulator(api_key=key) as emu:
+        code, out = doctor("--base-url", emu.base_url)
+        requests = emu.requests
+    checks = lines(out)
+    assert code == 0, out
+    assert list(checks) == ["API key present", "endpoint reachable", "key accepted", "model listed", "protocol documented"]
+    assert all("[ok" in line for line in checks.values()), out
+    assert [(r.method, r.path) for r in requests] == [("GET", "/compatible-mode/v1/models")]
+    assert "no tokens were used" in out and key not in out
+
+
+def test_a_refused_key_fails_with_the_fix_and_the_key_is_never_shown(key: str) -> None:
+    with Emulator(api_key="sk-the-right-one") as emu:
+        code, out = doctor("--base-url", emu.base_url)
+    checks = lines(out)
+    assert code == 1
+    assert "[FAIL] key accepted" in checks["key accepted"] and "invalid_api_key" in checks["key accepted"]
+    assert "fix: Copy the key again into DASHSCOPE_API_KEY" in checks["key accepted"]
+    assert "[skip]" in checks["model listed"]
+    assert key not in out
+
+
+@pytest.fixture
+def regions(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, Emulator]]:
+    """Two emulators standing for the two regions' roots, each accepting only its own key."""
+    with Emulator(api_key="sk-beijing") as beijing, Emulator(api_key="sk-singapore") as singapore:
+        monkeypatch.setattr(_constants, "REGION_ROOTS", {"beijing": beijing.base_url, "singapore": singapore.base_url})
+        yield beijing, singapore
+
+
+def test_a_key_of_the_other_region_is_named_with_the_flag_that_fixes_it(regions: tuple[Emulator, Emulator], monkeypatch: pytest.MonkeyPatch) -> None:
+    beijing, singapore = regions
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-singapore")
+    code, out = doctor("--region", "beijing")
+    check = lines(out)["key accepted"]
+    assert code == 1
+    assert "the Singapore region" in check and "use --region singapore" in check
+    assert len(beijing.requests) == 1 and len(singapore.requests) == 1, "one model-list request per region"
+
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-singapore")
+    assert doctor("--region", "singapore")[0] == 0
+
+
+def test_a_key_no_region_accepts_says_so(regions: tuple[Emulator, Emulator], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-nowhere")
+    code, out = doctor("--region", "singapore")
+    assert code == 1 and "no other region accepts it either" in lines(out)["key accepted"]
+
+
+def test_without_a_key_the_fix_names_the_variable_and_the_endpoint_is_still_checked(emu: Emulator) -> None:
+    code, out = doctor("--base-url", emu.base_url)
+    checks = lines(out)
+    assert code == 1
+    assert "[FAIL] API key present" in checks["API key present"] and "export DASHSCOPE_API_KEY=" in checks["API key present"]
+    assert "[ok" in checks["endpoint reachable"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_endpoint_is_named(key: str) -> None:
+    code, out = doctor("--base-url", f"http://127.0.0.1:{_closed_port()}")
+    check = lines(out)["endpoint reachable"]
+    assert code == 1 and "connection refused" in check and "fix: Check base_url" in check
+    assert "[skip]" in lines(out)["key accepted"]
+
+
+@pytest.fixture
+def not_tls() -> Iterator[int]:
+    """A server that answers a TLS handshake with plain HTTP, as a misconfigured port does."""
+    server = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(5)
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            done.wait(5)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    done.set()
+    server.close()
+    thread.join(5)
+
+
+def test_a_tls_failure_is_named(key: str, not_tls: int) -> None:
+    code, out = doctor("--base-url", f"https://127.0.0.1:{not_tls}")
+    check = lines(out)["endpoint reachable"]
+    assert code == 1 and "TLS handshake" in check and "SSL_CERT_FILE" in check
+
+
+def test_a_proxy_that_fails_is_named(key: str, emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:pw@127.0.0.1:{_closed_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    code, out = doctor("--base-url", emu.base_url)
+    check = lines(out)["endpoint reachable"]
+    assert code == 1 and "the proxy http://127.0.0.1:" in check and "HTTP_PROXY" in check
+    assert "pw" not in out, "proxy credentials are not shown"
+
+
+def test_a_gateway_page_instead_of_the_service_is_named(key: str, emu: Emulator) -> None:
+    emu.add_fault(Fault.status(502, body="html"))
+    code, out = doctor("--base-url", emu.base_url)
+    assert code == 1 and "not the service's JSON" in lines(out)["endpoint reachable"]
+
+
+def test_a_model_the_service_does_not_list_fails_with_close_names(key: str) -> None:
+    with Emulator(api_key=key) as emu:
+        code, out = doctor("--base-url", emu.base_url, "--model", "qwen3-maxx")
+    check = lines(out)["model listed"]
+    assert code == 1 and "[FAIL]" in check and "Close names it lists: qwen3-max" in check
+
+
+def test_a_pair_the_documents_do_not_show_is_advice_not_failure(key: str) -> None:
+    with Emulator(api_key=key) as emu:
+        code, out = doctor("--base-url", emu.base_url, "--model", "qwen3.6-max", "--protocol", "openai")
+        disputed = doctor("--base-url", emu.base_url, "--model", "qwen3.7-plus")[1]
+    check = lines(out)["protocol documented"]
+    assert code == 0, out
+    assert "[warn]" in check and "try --protocol responses" in check
+    assert "documents disagree about 'dashscope'" in lines(disputed)["protocol documented"]
+    assert "native path multimodal-generation" in lines(disputed)["protocol documented"]
+
+
+def test_json_output_lists_the_checks(key: str) -> None:
+    with Emulator(api_key=key) as emu:
+        code, out = doctor("--base-url", emu.base_url, "--json")
+    data = json.loads(out)
+    assert code == 0 and [c["status"] for c in data] == ["ok"] * 5
+
+
+def test_the_installed_command_exits_1_for_a_refused_key(emu: Emulator) -> None:
+    with Emulator(api_key="sk-right") as strict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "qwen_ci_tool._cli", "doctor", "--base-url", strict.base_url],
+            env={"DASHSCOPE_API_KEY": "sk-wrong", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1 and "key accepted" in proc.stdout and "sk-wrong" not in proc.stdout + proc.stderr
