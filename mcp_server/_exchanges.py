@@ -83,6 +83,7 @@ class Exchanges:
         self._count = 0
         self._idle = anyio.Event()
         self._idle.set()
+        self._last_change = 0.0
 
     def __len__(self) -> int:
         return self._count
@@ -93,6 +94,7 @@ class Exchanges:
         key = _key(principal, request_id)
         self._by_key.setdefault(key, []).append(exchange)
         self._count += 1
+        self._last_change = anyio.current_time()
         if self._count == 1:
             self._idle = anyio.Event()
         try:
@@ -103,6 +105,7 @@ class Exchanges:
             if not same:
                 del self._by_key[key]
             self._count -= 1
+            self._last_change = anyio.current_time()
             if self._count == 0:
                 self._idle.set()
 
@@ -114,5 +117,15 @@ class Exchanges:
         same[0].abort(reason)
         return True
 
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
+    async def wait_quiet(self, quiet: float) -> None:
+        """Return once no exchange has been in flight for *quiet* seconds.
+
+        A client often follows an answer with another request at once (the Python client lists
+        the tools to check a result against its schema): a server about to exit waits for those.
+        """
+        while True:
+            await self._idle.wait()
+            left = self._last_change + quiet - anyio.current_time()
+            if left <= 0 and self._count == 0:
+                return
+            await anyio.sleep(max(left, 0.0))

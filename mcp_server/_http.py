@@ -53,6 +53,9 @@ MAX_REQUEST_BODY_BYTES = C.MAX_INPUT_CHARS * _MAX_JSON_BYTES_PER_CHAR + 64 * 102
 DEFAULT_SHUTDOWN_GRACE = 30.0
 #: Seconds, after the last run ended, for the answers to go out before the server exits anyway.
 _DELIVERY_TIMEOUT = 10.0
+#: Seconds without any request in flight before a draining server exits (clients often send one
+#: more request right after an answer).
+_QUIET_BEFORE_EXIT = 1.0
 #: The hosts the SDK protects on its own (its automatic DNS-rebinding allow-list).
 _SDK_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _LOOPBACK_PATTERNS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
@@ -236,7 +239,7 @@ async def serve_http(
         )
         await runtime.drain(shutdown_grace)
         with anyio.move_on_after(_DELIVERY_TIMEOUT):
-            await exchanges.wait_idle()
+            await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
         logger.info("qwen-ci-mcp: every call answered; exiting")
         uv.should_exit = True
 
