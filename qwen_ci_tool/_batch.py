@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -193,7 +193,7 @@ def _call_sync(client: CodeInterpreter, task: BatchTask, stop: threading.Event) 
         return exc
 
 
-def run_many_sync(client: CodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> Iterator[BatchOutcome]:
+def run_many_sync(client: CodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> Generator[BatchOutcome, None, None]:
     plan = BatchPlan(tasks, limiter)
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=plan.limiter.max_concurrency, thread_name_prefix="qwen-ci-batch")
@@ -237,7 +237,7 @@ async def _call_async(
 
 async def run_many_async(
     client: AsyncCodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
-) -> AsyncIterator[BatchOutcome]:
+) -> AsyncGenerator[BatchOutcome, None]:
     plan = BatchPlan(tasks, limiter)
     send, receive = anyio.create_memory_object_stream[tuple[BatchTask, int, CodeInterpreterResult | Exception]](
         math.inf

@@ -217,14 +217,16 @@ class Progress:
             return None
         return (now - self.started_at) / self.finished * (self.total - self.finished)
 
-    def bar(self, now: float, in_flight: int, width: int = 24) -> str:
+    def bar(self, now: float, limiter: AdaptiveLimiter, width: int = 24) -> str:
         """One status line for a terminal."""
         filled = width * self.finished // max(self.total, 1)
         left = self.remaining(now)
+        slowed = limiter.concurrency < limiter.max_concurrency
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {self.finished}/{self.total} done · "
-            f"{self.statuses['failed']} failed · {in_flight} in flight · {self.tokens['total_tokens']:,} tokens · "
-            f"{_duration(now - self.started_at)} elapsed"
+            f"{self.statuses['failed']} failed · {limiter.in_flight} in flight"
+            + (f" (rate-limited: {limiter.concurrency} of {limiter.max_concurrency} at once)" if slowed else "")
+            + f" · {self.tokens['total_tokens']:,} tokens · {_duration(now - self.started_at)} elapsed"
             + (f" · ~{_duration(left)} left" if left is not None else "")
         )
 
@@ -282,10 +284,11 @@ class _Run:
     err: IO[str]
     tty: bool
     drawn: bool = False
+    cuts_seen: int = 0
 
     def draw(self) -> None:
         if self.tty:
-            self.err.write("\r\033[K" + self.progress.bar(time.monotonic(), self.limiter.in_flight))
+            self.err.write("\r\033[K" + self.progress.bar(time.monotonic(), self.limiter))
             self.err.flush()
             self.drawn = True
 
@@ -300,9 +303,15 @@ class _Run:
         self.progress.add(outcome)
         if self.tty:
             self.draw()
-        else:
-            self.err.write(self.progress.line(outcome) + "\n")
-            self.err.flush()
+            return
+        self.err.write(self.progress.line(outcome) + "\n")
+        if self.limiter.cuts > self.cuts_seen:
+            self.cuts_seen = self.limiter.cuts
+            self.err.write(
+                f"rate-limited by the service: now at most {self.limiter.concurrency} of "
+                f"{self.limiter.max_concurrency} calls at once (throttled tasks are sent again)\n"
+            )
+        self.err.flush()
 
 
 async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask]) -> None:
@@ -315,6 +324,7 @@ async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask])
                     run.draw()
 
             group.start_soon(tick)
+            run.draw()
         async with client:
             async for outcome in client.run_many(tasks, limiter=run.limiter):
                 run.record(outcome)

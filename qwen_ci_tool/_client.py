@@ -9,7 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Unpack
 
@@ -300,7 +300,7 @@ class CodeInterpreter(_ClientBase):
         *,
         concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
         limiter: AdaptiveLimiter | None = None,
-    ) -> Iterator[BatchOutcome]:
+    ) -> Generator[BatchOutcome, None, None]:
         """Run many tasks, at most ``concurrency`` at once, and yield each one's outcome as it finishes.
 
         ``tasks``: question strings (id: the position), :class:`BatchTask` objects, or dicts with
@@ -451,7 +451,7 @@ class AsyncCodeInterpreter(_ClientBase):
         *,
         concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
         limiter: AdaptiveLimiter | None = None,
-    ) -> AsyncIterator[BatchOutcome]:
+    ) -> AsyncGenerator[BatchOutcome, None]:
         """Run many tasks, at most ``concurrency`` at once; ``async for`` each outcome as it finishes.
 
         The same tasks, outcomes and rate-limit behaviour as :meth:`CodeInterpreter.run_many`, in an

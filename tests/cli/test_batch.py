@@ -297,3 +297,31 @@ def test_the_batch_example_runs_against_the_emulator_and_its_checker_reads_the_o
     )
     # Only the seed question has a recording; the emulator answers the others with a placeholder.
     assert "pow-123-21         right" in checked.stdout and "1 of 10 right" in checked.stdout
+
+
+def test_a_throttled_batch_says_it_slowed_down_and_still_completes_every_task(tmp_path: Path, keyed: None) -> None:
+    tasks = [{"id": f"r{i}", "messages": [{"role": "system", "content": "Be exact."}, {"role": "user", "content": f"Task {i}"}]} for i in range(30)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    with Emulator(rate_limit=400.0) as emu:
+        code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "8", "--max-retries", "0")
+        assert emu.throttled > 0
+    assert code == 0 and "rate-limited by the service: now at most " in err and "of 8 calls at once" in err
+    assert sorted(line["id"] for line in lines(out)) == sorted(t["id"] for t in tasks)
+    assert emu.requests[0].json["input"]["messages"][0] == {"role": "system", "content": "Be exact."}
+
+
+def test_the_bar_counts_estimates_the_time_left_and_shows_a_slowed_limiter() -> None:
+    from qwen_ci_tool import AdaptiveLimiter, BatchOutcome, InternalServerError
+    from qwen_ci_tool._batch_cli import Progress
+
+    limiter = AdaptiveLimiter(4)
+    progress = Progress(total=10, started_at=100.0)
+    assert progress.bar(100.0, limiter).endswith("0.0s elapsed")  # no estimate before a task ends
+    progress.add(BatchOutcome("a", "failed", error=InternalServerError("boom", status_code=500)))
+    progress.add(BatchOutcome("b", "failed", error=InternalServerError("boom", status_code=500)))
+    limiter.start()
+    limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=0.0)
+    bar = progress.bar(104.0, limiter)
+    assert bar.startswith("[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: 2 of 4 at once)")
+    assert bar.endswith("4.0s elapsed · ~16.0s left")
+    assert "InternalServerError 2" in progress.summary(104.0)
