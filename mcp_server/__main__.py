@@ -20,7 +20,7 @@ from qwen_ci_tool._flags import add_setting_flags, settings_from
 try:
     from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials, TokenFileError
     from ._filestore import RUN_STORE_DIR_ENV, FileRunStore
-    from ._http import is_loopback
+    from ._http import DEFAULT_SHUTDOWN_GRACE, is_loopback
     from ._logs import LOG_FORMATS, Redactor, configure_logging
     from ._ops import ContextFilter
     from ._runs import DEFAULT_RESULT_TTL
@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"keep run records in DIR, shared by all replicas behind a balancer so any replica answers "
         f"{RESULT_TOOL_NAME} (or set {RUN_STORE_DIR_ENV}; default: in this process)",
     )
+    runs.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=DEFAULT_SHUTDOWN_GRACE,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish "
+        f"this long, then cancel the rest with their partial results (default {DEFAULT_SHUTDOWN_GRACE:g})",
+    )
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
     p.add_argument(
         "--log-format", default="text", choices=LOG_FORMATS, help="stderr lines: text, or one JSON object a line"
@@ -161,13 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (ConfigurationError, ValueError) as exc:
         return _fail(str(exc))
+    if not args.shutdown_grace >= 0:
+        return _fail(f"--shutdown-grace must be a number of seconds >= 0, got {args.shutdown_grace}.")
     _log_start(args)
 
     import anyio
 
     try:
         if args.transport == "stdio":
-            anyio.run(server.run_stdio_async)
+            from ._stdio import serve_stdio
+
+            anyio.run(lambda: serve_stdio(server, shutdown_grace=args.shutdown_grace))
         else:
             from ._http import serve_http
 
@@ -179,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     credentials=credentials,
                     allowed_hosts=args.allowed_host,
                     log_level="warning" if args.log_level != "DEBUG" else "info",
+                    shutdown_grace=args.shutdown_grace,
                 )
             )
     except KeyboardInterrupt:
