@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
@@ -284,8 +285,8 @@ async def call_over_http(
     url: str, token: str, question: str = SEED_QUESTION, mode: str = "auto", **headers: str
 ) -> Any:
     async with (
-        httpx.AsyncClient(headers={"Authorization": f"Bearer {token}", **headers}, timeout=30) as http,
-        Client(streamable_http_client(url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}", **headers}, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
     ):
         with anyio.fail_after(30):
             return await client.call_tool(TOOL_NAME, {"question": question})
@@ -357,3 +358,35 @@ def test_json_lines_carry_the_context_and_mask_every_secret() -> None:
     assert entry["message"] == "key ********** token **********"
     assert entry["client"] == "local" and entry["request_id"] is None and entry["outcome"] == "completed"
     assert entry["time"].endswith("Z") and entry["level"] == "INFO"
+
+
+async def test_on_sigterm_readyz_turns_503_while_the_call_in_flight_finishes(emu: Emulator) -> None:
+    emu.code_pause = 2.0  # the call is in the sandbox when the signal comes
+    args = ["--base-url", emu.base_url, "--max-retries", "0", "--shutdown-grace", "30"]
+    with ServerProcess(args, server_env(DASHSCOPE_API_KEY=PLANTED_KEY, QWEN_CI_MCP_AUTH_TOKEN=TOKEN)) as server:
+        progress = Progress()
+        coding = progress.seen("running code #1")
+        results: list[Any] = []
+
+        async def one_call() -> None:
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http,
+                Client(streamable_http_client(server.url, http_client=http)) as client,
+            ):
+                results.append(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg, httpx.AsyncClient(base_url=server.root, timeout=10) as http:
+                tg.start_soon(one_call)
+                await coding.wait()
+                before = await http.get("/readyz")
+                mark = len(server.lines)
+                server.signal(signal.SIGTERM)
+                await anyio.to_thread.run_sync(lambda: server.wait_for("shutting down", start=mark))
+                during = await http.get("/readyz")
+                alive = await http.get("/healthz")
+
+    assert before.status_code == 200
+    assert during.status_code == 503 and during.json() == {"status": "shutting down"}
+    assert alive.status_code == 200
+    assert len(results) == 1 and not results[0].is_error  # the call in flight was let finish
