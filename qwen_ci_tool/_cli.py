@@ -23,10 +23,13 @@ from typing import IO, Any
 
 from . import _constants as C
 from ._batch_cli import read_tasks, run_batch
-from ._client import AsyncCodeInterpreter, CodeInterpreter
-from ._config import PROTOCOL_NAMES, resolve_settings
-from ._engine import _missing_key_error
+from ._client import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterStream
+from ._config import resolve_settings
+from ._errors import missing_key_error
 from ._exceptions import ConfigurationError, QwenCIError
+from ._explain import error_dict, for_person, incomplete_note
+from ._flags import add_setting_flags, settings_from
+from ._knobs import CLI
 from ._live import live_view, print_markdown
 from ._models import MODELS, ordered
 from ._render import result_markdown
@@ -36,18 +39,6 @@ from ._version import __version__
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-def _client_flags(p: argparse.ArgumentParser) -> None:
-    """The core's settings, the same on every command that calls the service."""
-    p.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
-    p.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
-    p.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
-    p.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
-    p.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
-    p.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
-    p.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
-    p.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input')
     ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
     ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
-    _client_flags(ask)
+    add_setting_flags(ask)
     ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
     ask.add_argument(
         "--export",
@@ -80,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("-o", "--output", metavar="OUTPUT.jsonl", required=True, help="results, one line per task; ids completed here are not sent again")
     batch.add_argument("--concurrency", type=int, default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
     batch.add_argument("--retry-failed", action="store_true", help="send again the tasks whose earlier failure is retryable (others are kept as they are)")
-    _client_flags(batch)
+    add_setting_flags(batch)
     batch.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
 
     emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
@@ -97,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "doctor",
         help="check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
     )
-    _client_flags(doctor)
+    add_setting_flags(doctor)
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
 
@@ -112,19 +103,6 @@ def _maybe_emulator(enabled: bool) -> Iterator[str | None]:
     # A little pacing so a person sees the stages go by; still about a second in all.
     with Emulator(pace=0.01, code_pause=0.4) as emu:
         yield emu.base_url
-
-
-def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "protocol": args.protocol,
-        "model": args.model,
-        "base_url": args.base_url,
-        "region": args.region,
-        "connect_timeout": args.connect_timeout,
-        "idle_timeout": args.idle_timeout,
-        "total_timeout": args.total_timeout,
-        "max_retries": args.max_retries,
-    }
 
 
 def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
@@ -153,7 +131,7 @@ def _export(result: CodeInterpreterResult, path: str, stderr: IO[str]) -> None:
 def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export and not args.export.endswith(_EXPORTS):
         raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
-    settings = _settings_from(args)
+    settings = settings_from(args)
     with _maybe_emulator(args.emulator) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
@@ -165,6 +143,7 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         client = CodeInterpreter(**settings)
         live = live_view(stderr, show_reasoning=args.show_reasoning)
         record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
+        stream: CodeInterpreterStream | None = None
         try:
             # stream() checks the key and the question before anything is sent or announced.
             with client, client.stream(args.question, record=record) as stream:
@@ -180,9 +159,14 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 result = stream.get_final_result()
         except QwenCIError as err:
             live.close()
-            if args.export and err.partial is not None:
-                _export(err.partial, args.export, stderr)
+            _keep_partial(err.partial, "the failure", args, stdout, stderr)
             return _report_error(err, args, stdout, stderr)
+        except KeyboardInterrupt:
+            # Ctrl-C: the connection is closed (leaving the with block did it); what arrived is kept.
+            live.close()
+            _keep_partial(stream.snapshot() if stream is not None else None, "Ctrl-C", args, stdout, stderr)
+            stderr.write("\ninterrupted\n")
+            return EXIT_INTERRUPTED
         finally:
             live.close()
             if record is not None:
@@ -191,27 +175,42 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export:
         _export(result, args.export, stderr)
     if result.status != "completed":
-        stderr.write(
-            f"warning: the answer is incomplete (finish reason: {result.finish_reason}). "
-            "Ask for less, or split the task.\n"
-        )
+        stderr.write(f"warning: {incomplete_note(result)}\n")
         return EXIT_INCOMPLETE
     if not args.json:
         stderr.write(f"Done in {result.timings.total_time:.1f} s.\n")
     return EXIT_OK
 
 
+def _arrived(partial: CodeInterpreterResult | None) -> bool:
+    return partial is not None and bool(partial.answer or partial.code_runs or partial.reasoning)
+
+
+def _keep_partial(
+    partial: CodeInterpreterResult | None, before: str, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
+) -> None:
+    """After a failure or Ctrl-C: print what arrived (not with --json: the error payload has it)
+    and write it to --export."""
+    if partial is None or not _arrived(partial):
+        return
+    if not args.json:
+        stdout.write(f"What arrived before {before} (incomplete):\n\n")
+        print_markdown(result_markdown(partial, include_reasoning=args.show_reasoning), stdout)
+    if args.export:
+        _export(partial, args.export, stderr)
+
+
 def _batch(args: argparse.Namespace, stderr: IO[str]) -> int:
     with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
         tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
-    settings = _settings_from(args)
+    settings = settings_from(args)
     with _maybe_emulator(args.emulator) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
             settings["api_key"] = "sk-emulator"
         client = AsyncCodeInterpreter(**settings)
         if client.settings.api_key is None:
-            raise _missing_key_error()
+            raise missing_key_error()
         announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
         return run_batch(
             client,
@@ -228,21 +227,12 @@ def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], s
     code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
     if args.json:
         payload: dict[str, Any] = {
-            "error": {
-                "type": type(err).__name__,
-                "message": str(err),
-                "request_id": err.request_id,
-                "status_code": getattr(err, "status_code", None),
-                "code": getattr(err, "code", None),
-            },
+            "error": error_dict(err, CLI),
             "partial": err.partial.to_dict() if err.partial is not None else None,
         }
         stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return code
-    if err.partial is not None and (err.partial.answer or err.partial.code_runs):
-        stdout.write("What arrived before the failure:\n\n")
-        print_markdown(result_markdown(err.partial, include_reasoning=args.show_reasoning), stdout)
-    stderr.write(f"error: {err}\n")
+    stderr.write(f"error: {for_person(err, CLI)}\n")
     return code
 
 
@@ -273,7 +263,7 @@ def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
     from ._client import _ssl_context
     from ._doctor import diagnose, failed, report, to_json
 
-    settings = resolve_settings(**_settings_from(args))
+    settings = resolve_settings(**settings_from(args))
     with httpx.Client(verify=_ssl_context()) as client:
         checks = diagnose(settings, client)
     stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
@@ -330,7 +320,7 @@ def main(
             return _doctor(args, stdout)
         return _serve_emulator(args, stderr)
     except ConfigurationError as err:
-        stderr.write(f"error: {err}\n")
+        stderr.write(f"error: {for_person(err, CLI)}\n")
         return EXIT_USAGE
     except OSError as err:
         # e.g. --record to a directory that does not exist, or a port in use.
