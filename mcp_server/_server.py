@@ -39,6 +39,7 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import ClientSettings
 from qwen_ci_tool._render import result_markdown
 
+from ._icons import ICONS
 from ._runs import DEFAULT_RESULT_TTL, MemoryRunStore, RunRecord, RunStore, new_run_id
 from ._schema import RunOutputModel, RunPendingModel
 
@@ -604,6 +605,8 @@ def create_server(
     server = MCPServer(
         SERVER_NAME,
         title="Qwen code interpreter (qwen-ci-tool)",
+        description="Qwen's hosted code interpreter as an MCP tool: one call, one complete typed result.",
+        icons=ICONS,
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
@@ -612,7 +615,7 @@ def create_server(
     )
     _RUNNERS[server] = runner
 
-    @server.tool(name=TOOL_NAME, title=TOOL_TITLE, description=TOOL_DESCRIPTION, annotations=ANNOTATIONS)
+    @server.tool(name=TOOL_NAME, title=TOOL_TITLE, description=TOOL_DESCRIPTION, annotations=ANNOTATIONS, icons=ICONS)
     async def qwen_code_interpreter(
         question: Annotated[str, Field(description=QUESTION_DESCRIPTION, min_length=1, max_length=C.MAX_INPUT_CHARS)],
         ctx: Context,
@@ -627,6 +630,7 @@ def create_server(
             title=RESULT_TOOL_TITLE,
             description=RESULT_TOOL_DESCRIPTION.format(max_wait=max_wait, ttl=result_ttl),
             annotations=RESULT_ANNOTATIONS,
+            icons=ICONS,
         )
         async def qwen_code_interpreter_result(
             run_id: Annotated[str, Field(description=RUN_ID_DESCRIPTION, min_length=1, max_length=200)],

@@ -20,7 +20,7 @@ from ._exceptions import (
     InternalServerError,
     RateLimitError,
 )
-from ._models import known_model_names, protocol_advice
+from ._models import known_model_names, native_path_advice, protocol_advice
 
 __all__ = ["ErrorContext", "error_from_body", "failure_error", "parse_retry_after", "status_error"]
 
@@ -159,7 +159,10 @@ def status_error(
         cls = RateLimitError
     what = message.strip().rstrip(".") if message else "no message"
     label = f"{code}, HTTP {status}" if code else f"HTTP {status}"
-    text = f"The service returned an error ({label}): {what}. {_hint(cls, status, code, context)}"
+    hint = _hint(cls, status, code, context)
+    if cls is BadRequestError and context is not None and context.protocol == "dashscope" and "url error" in (message or ""):
+        hint = native_path_advice(context.model)  # the text-generation/multimodal path did not match
+    text = f"The service returned an error ({label}): {what}. {hint}"
     if retry_after is not None and cls is RateLimitError:
         text += f" The service asked to wait {retry_after:g} s."
     return cls(

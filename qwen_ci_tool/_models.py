@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MODELS", "ModelInfo", "known_model_names", "lookup_model", "protocol_advice"]
+__all__ = ["MODELS", "ModelInfo", "known_model_names", "lookup_model", "native_path_advice", "protocol_advice"]
 
 NativeEndpoint = Literal["text-generation", "multimodal-generation"]
 
@@ -143,6 +143,17 @@ def protocol_advice(model: str, protocol: str) -> str | None:
     if protocol in info.disputed:
         text += f" (The documents disagree about {protocol!r}: {info.disagreement}.)"
     return text
+
+
+def native_path_advice(model: str) -> str:
+    """What to say when the native protocol answers "url error": the model is served on the other path."""
+    info = lookup_model(model)
+    how = "the model table's row" if info.known else "a guess from the name (it is not in the model table)"
+    return (
+        f"The native protocol has two paths and {model!r} was sent to {info.native_endpoint} ({how}); "
+        "the service serves it on the other one. Use --protocol responses or --protocol openai for this "
+        "model, and report the name so the table can learn it."
+    )
 
 
 def known_model_names(protocol: str | None = None) -> list[str]:

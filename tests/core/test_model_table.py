@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, lookup_model
+from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, _models, lookup_model
 from qwen_ci_tool._cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
@@ -85,3 +85,18 @@ def test_unknown_and_undocumented_names_are_sent_with_a_guessed_native_path(emu:
     with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model="qwen4.2-plus") as ci:
         assert ci.run(SEED_QUESTION).status == "completed"
     assert emu.requests[0].path.endswith("/multimodal-generation/generation")
+
+
+
+def test_a_url_error_on_the_native_protocol_says_the_model_lives_on_the_other_path(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stale row sends a Qwen3.5 model to text-generation; the service (and the emulator) answer
+    # Qwen3.5+ names there with "url error".
+    name = "qwen3.5-next-unlisted"
+    stale = _models.ModelInfo(name, frozenset({"dashscope"}), "text-generation", False, "a stale row")
+    monkeypatch.setattr(_models, "MODELS", (stale, *_models.MODELS))
+    with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model=name) as ci:
+        with pytest.raises(BadRequestError) as caught:
+            ci.run(SEED_QUESTION)
+    text = str(caught.value)
+    assert "url error" in text and "sent to text-generation (the model table's row)" in text
+    assert "--protocol responses" in text

@@ -59,11 +59,17 @@ def save_recording(name: str, stream: bytes, question: str, settings: dict[str, 
 
 
 def replay(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The result the emulator gives replaying a recording, and the result recorded with it."""
+    """The result the emulator gives replaying a recording, and the result recorded with it.
+
+    Both without the request id: a recording holds the body only, and over the compatible-mode
+    protocols the request id comes from a response header, which the replay answers afresh."""
     meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     with Emulator() as emu:
         emu.replay(path)
         with CodeInterpreter(api_key="sk-replay", base_url=emu.base_url, protocol=meta["protocol"], model=meta["model"]) as ci:
             data = ci.run(meta["question"]).to_dict()
     del data["timings"]
-    return data, meta["result"]
+    recorded = dict(meta["result"])
+    ids = data.pop("request_id"), recorded.pop("request_id")
+    assert all(ids), "both results carry a request id"
+    return data, recorded

@@ -83,6 +83,16 @@ def test_the_inspector_lists_the_tool_with_its_annotations_and_schemas(npx: str,
 
 
 @pytest.mark.timeout(FETCH_TIMEOUT + 60)
+def test_the_inspector_lists_titles_and_icons_and_the_result_tools_own_annotations(npx: str, emu: Emulator) -> None:
+    from .test_metadata import check_tools
+
+    code, envelope, _ = inspect(npx, emu, "--method", "tools/list", "--strict")
+
+    assert code == 0  # --strict: the listing is portable across clients
+    check_tools(envelope["result"]["tools"])
+
+
+@pytest.mark.timeout(FETCH_TIMEOUT + 60)
 def test_the_inspector_calls_the_tool_and_gets_text_and_structured_content(npx: str, emu: Emulator) -> None:
     code, envelope, stderr = inspect(
         npx, emu, "--method", "tools/call", "--tool-name", "qwen_code_interpreter", "--tool-arg", f"question={SEED_QUESTION}"

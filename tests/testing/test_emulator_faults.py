@@ -544,3 +544,16 @@ def test_faults_are_immutable_and_comparable() -> None:
     assert fault == Fault.status(429, retry_after="0")
     with pytest.raises(AttributeError):
         fault.status_code = 500  # type: ignore[misc]
+
+
+def test_truncate_ends_each_stream_cleanly_without_its_terminator(emu: Emulator) -> None:
+    emu.add_fault(Fault.truncate(last=2))
+    head, chunks, finished = raw_post(emu, CHAT)
+    chat = blocks(b"".join(chunks))
+    assert finished, "the HTTP body ends cleanly: only the stream's own end is missing"
+    assert json.loads(chat[-1][len(b"data: ") :])["choices"][0]["finish_reason"] == "stop"
+    assert b"[DONE]" not in b"".join(chunks)
+
+    emu.add_fault(Fault.truncate(last=1))
+    responses = blocks(post(emu, RESPONSES).content)
+    assert b"response.completed" not in b"".join(responses) and b"response.output_item.done" in responses[-1]
