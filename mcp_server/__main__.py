@@ -16,6 +16,7 @@ from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._flags import add_setting_flags, settings_from
+from qwen_ci_tool._knobs import CLI
 
 try:
     from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials, TokenFileError
@@ -167,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_store=_run_store(args),
             log_level=args.log_level,
         )
-    except (ConfigurationError, ValueError) as exc:
+    except ConfigurationError as exc:
+        return _fail(exc.describe(CLI))
+    except ValueError as exc:  # an unusable --run-store-dir
         return _fail(str(exc))
     if not args.shutdown_grace >= 0:
         return _fail(f"--shutdown-grace must be a number of seconds >= 0, got {args.shutdown_grace}.")
