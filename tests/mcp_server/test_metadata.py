@@ -9,12 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -29,10 +27,9 @@ from qwen_ci_tool.testing import Emulator
 
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
+from .ts_sdk import INSTALL_TIMEOUT, ts_script
 
-TS_SDK = "@modelcontextprotocol/sdk@1.32.2"
-TS_CLIENT = Path(__file__).with_name("ts") / "list_tools.mjs"
-INSTALL_TIMEOUT = 180
+TS_CLIENT = "list_tools.mjs"
 
 
 def decode_data_uri(src: str, mime_type: str) -> bytes:
@@ -106,42 +103,9 @@ async def test_the_python_client_sees_titles_icons_and_annotations(
 # --- the TypeScript SDK's client --------------------------------------------------------------
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "qwen-ci-tool" / ("ts-client-" + TS_SDK.replace("/", "+").replace("@", ""))
-
-
-@cache
-def _ts_client() -> Path | str:
-    """The TS SDK installed (once) into a cache directory with our client script; or why not."""
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        return "Node.js (node and npm) is not installed: the TypeScript SDK client cannot run"
-    home = _cache_dir()
-    if not (home / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "package.json").write_text('{"private": true, "type": "module"}\n')
-        try:
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--silent", TS_SDK],
-                cwd=home, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return f"npm could not install {TS_SDK} within {INSTALL_TIMEOUT} s"
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            return f"npm could not install {TS_SDK}: {tail[0]}"
-    script = home / TS_CLIENT.name
-    shutil.copyfile(TS_CLIENT, script)  # next to node_modules, where its imports resolve
-    return script
-
-
 @pytest.fixture(scope="module")
 def ts_client() -> Path:
-    found = _ts_client()
-    if isinstance(found, str):
-        pytest.skip(found)
-    return found
+    return ts_script(TS_CLIENT)
 
 
 @pytest.mark.timeout(INSTALL_TIMEOUT + 60)
