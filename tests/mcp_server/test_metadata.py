@@ -1,19 +1,15 @@
 """What MCP clients show for the server and its tools: titles, icons and annotations.
 
-Checked on the wire (camelCase JSON) from the Python SDK's client in both modes and from the
-TypeScript SDK's own client over stdio; the Inspector CLI's view is in ``test_inspector.py``.
+Checked on the wire (camelCase JSON) from the Python SDK's client in both modes here; the
+TypeScript SDK's own client (``test_ts_client.py``, stdio and HTTP) and the Inspector CLI
+(``test_inspector.py``) check the same with these helpers.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import os
 import struct
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -23,13 +19,6 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
-from qwen_ci_tool.testing import Emulator
-
-from ..conftest import PLANTED_KEY
-from .conftest import REPO
-from .ts_sdk import INSTALL_TIMEOUT, ts_script
-
-TS_CLIENT = "list_tools.mjs"
 
 
 def decode_data_uri(src: str, mime_type: str) -> bytes:
@@ -98,28 +87,3 @@ async def test_the_python_client_sees_titles_icons_and_annotations(
     assert server is not None
     check_server(server.model_dump(by_alias=True, mode="json", exclude_none=True))
     check_tools([tool.model_dump(by_alias=True, mode="json", exclude_none=True) for tool in listed.tools])
-
-
-# --- the TypeScript SDK's client --------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ts_client() -> Path:
-    return ts_script(TS_CLIENT)
-
-
-@pytest.mark.timeout(INSTALL_TIMEOUT + 60)
-def test_the_typescript_sdk_client_sees_titles_icons_and_annotations(ts_client: Path, emu: Emulator) -> None:
-    server_env = {"DASHSCOPE_API_KEY": PLANTED_KEY, "DASHSCOPE_HTTP_BASE_URL": emu.base_url, "PYTHONPATH": str(REPO)}
-
-    done = subprocess.run(
-        ["node", str(ts_client), sys.executable, "-m", "mcp_server"],
-        capture_output=True, text=True, timeout=60, cwd=REPO, stdin=subprocess.DEVNULL,
-        env={**os.environ, "SERVER_ENV": json.dumps(server_env)},
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr[-2000:]
-    listing = json.loads(done.stdout)
-    check_server(listing["server"])
-    check_tools(listing["tools"])
-    assert PLANTED_KEY not in done.stdout + done.stderr
