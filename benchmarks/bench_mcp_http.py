@@ -143,7 +143,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         median = statistics.median(values)
         rows.append(
             {
-                "measure": name,
+                "contender": name,
                 "n": len(values),
                 "median_ms": median * 1e3,
                 "p90_ms": sorted(values)[int(0.9 * (len(values) - 1))] * 1e3,
@@ -156,7 +156,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 def render(data: dict[str, Any]) -> str:
     return table(
         ["measure", "n", "median ms", "p90 ms", "× floor"],
-        [[r["measure"], r["n"], r["median_ms"], r["p90_ms"], r["x_floor"]] for r in data["rows"]],
+        [[r["contender"], r["n"], r["median_ms"], r["p90_ms"], r["x_floor"]] for r in data["rows"]],
     )
 
 

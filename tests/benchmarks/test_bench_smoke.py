@@ -98,7 +98,7 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
     batch = parts["6"]["rows"]
     assert {(r["contender"], r["limit"] is None) for r in batch} == {(c, free) for c in ("ours-sync", "ours-async") for free in (True, False)}
     assert all(r["completed"] == r["tasks"] and r["cpu_ms_per_task"] > 0 and r["sustained_tasks_per_s"] > 0 for r in batch)
-    mcp_http = {r["measure"]: r for r in parts["7"]["rows"]}
+    mcp_http = {r["contender"]: r for r in parts["7"]["rows"]}
     assert {"tools/list (legacy)", "tools/list (auto)", "result tool, finished run", "floor: bare uvicorn, same JSON"} <= set(mcp_http)
     assert all(r["median_ms"] > 0 and r["x_floor"] > 0 for r in mcp_http.values())
     assert {t["target"].split(" (")[0].split(",")[0] for t in doc["targets"]} >= {
