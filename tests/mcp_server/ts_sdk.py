@@ -5,6 +5,7 @@ Tests that drive it skip, saying why, only when Node.js/npm is missing or npm ca
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -52,6 +53,12 @@ def ts_script(name: str) -> Path:
     home = _installed()
     if isinstance(home, str):
         pytest.skip(home)
-    script = home / name
-    shutil.copyfile(SCRIPTS / name, script)
+    # Under a name of its own content, written atomically: checkouts sharing the cache never run
+    # each other's copy, and a node started meanwhile reads a whole file.
+    content = (SCRIPTS / name).read_bytes()
+    stem, _, suffix = name.rpartition(".")
+    script = home / f"{stem}-{hashlib.sha256(content).hexdigest()[:12]}.{suffix}"
+    partial = home / f"{script.name}.{os.getpid()}.tmp"
+    partial.write_bytes(content)
+    partial.replace(script)
     return script
