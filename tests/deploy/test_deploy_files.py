@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server.__main__ import build_parser
+from mcp_server._http import MAX_REQUEST_BODY_BYTES
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SECRET_WORDS = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
@@ -131,5 +132,7 @@ def test_nginx_streams_responses_and_never_replays_a_call() -> None:
     assert 'proxy_set_header Connection ""' in conf
     assert int(directives["proxy_read_timeout"].rstrip("s")) >= 600
     assert "non_idempotent" not in directives.get("proxy_next_upstream", "")
+    # nginx must let through every body the server itself accepts (it answers 413 above its own cap).
+    assert int(directives["client_max_body_size"].rstrip("m")) * 1024 * 1024 >= MAX_REQUEST_BODY_BYTES
     upstream = re.search(r"upstream qwen_ci_mcp \{(.*?)\n\}", conf, re.S)
     assert upstream is not None and not re.search(r"^\s*keepalive\b", upstream.group(1), re.M)
