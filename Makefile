@@ -49,11 +49,13 @@ live-test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.soak
+	$(BIN)/python -m benchmarks.readme --write-readme
 
-# Regenerates the README's generated sections (the fault matrix from tests/fault_matrix.py);
-# the tests fail when a section differs from what this writes.
+# Regenerates the README's generated sections (the fault matrix from tests/fault_matrix.py, the
+# performance figures from benchmarks/results/); the tests fail when a section differs.
 docs: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.fault_matrix --write-readme
+	$(BIN)/python -m benchmarks.readme --write-readme
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

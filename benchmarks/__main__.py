@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from . import bench_batch, bench_concurrency, bench_cpu, bench_growth, bench_latency, bench_layers
-from ._common import machine, machine_line, table
+from ._common import commit, load, machine, machine_line, table
 
 PARTS = {
     "1": bench_cpu,
@@ -57,12 +57,15 @@ def targets(parts: dict[str, Any]) -> list[dict[str, Any]]:
         afloor = _row(rows, stream=long, contender="floor-async")
         for flavour, fl in (("sync", floor), ("async", afloor)):
             ours = _row(rows, stream=long, contender=f"ours-{flavour}")
+            typical = _row(rows, stream=long, contender="httpx-sse" if flavour == "sync" else "httpx-sse-async")
             if ours and fl and floor:
                 r_same = ours["cpu_per_event_us"] / fl["cpu_per_event_us"]
                 r_sync = ours["cpu_per_event_us"] / floor["cpu_per_event_us"]
                 detail = f"{r_same:.2f}× the {'' if flavour == 'sync' else 'async '}floor"
                 if flavour == "async":
                     detail += f" ({r_sync:.2f}× the sync floor)"
+                if typical:
+                    detail += f"; {ours['cpu_per_event_us'] / typical['cpu_per_event_us']:.2f}× {'' if flavour == 'sync' else 'async '}httpx-sse"
                 out.append(
                     _target(
                         f"per-event CPU, {flavour} ({long})",
@@ -176,10 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     header = f"qwen-ci-tool benchmarks{' (--quick: tiny inputs, not figures)' if args.quick else ''}\nMachine: {machine_line(m)}\n"
     print(header, flush=True)
     doc: dict[str, Any] = {
-        "schema": 1,
+        "schema": 2,  # 2: "floor" is the byte-level floor; httpx-sse rows; commit and load recorded
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": m,
+        **commit(),
+        "load_before": load(),
         "parts": {},
     }
     sections: list[str] = []
@@ -194,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text, flush=True)
     doc["targets"] = targets(doc["parts"])
     doc["seconds"] = time.perf_counter() - started
+    doc["load_after"] = load()
     if doc["targets"]:
         text = f"### Targets\n\n{render_targets(doc['targets'])}\n"
         sections.append(text)
@@ -207,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(doc, f, indent=1)
             f.write("\n")
         with open(os.path.join(out_dir, "latest.md"), "w", encoding="utf-8") as f:
-            f.write(f"Machine: {machine_line(m)}; {doc['created']}\n\n" + "\n".join(sections))
+            f.write(f"Machine: {machine_line(m)}; {doc['created']}; commit {doc['commit']}{' (uncommitted changes)' if doc['dirty'] else ''}\n\n" + "\n".join(sections))
         print(f"wrote {os.path.join(out_dir, 'latest.json')} and latest.md")
     if args.json:
         print(json.dumps(doc, indent=1))

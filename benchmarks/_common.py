@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import json
 import logging
 import os
@@ -46,6 +47,32 @@ def _package_version(name: str) -> str | None:
         return version(name)
     except Exception:
         return None
+
+
+def commit() -> dict[str, Any]:
+    """The commit measured: HEAD of the repository the benchmarks run from, and whether the work
+    tree differed from it (then the figures are of uncommitted code)."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    head = git("rev-parse", "HEAD")
+    return {"commit": head or None, "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if head else None}
+
+
+def load() -> dict[str, float]:
+    """The machine's load averages (1, 5, 15 min): other work on a shared machine skews wall times."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return {}
+    return {"1min": round(one, 2), "5min": round(five, 2), "15min": round(fifteen, 2)}
 
 
 def machine() -> dict[str, Any]:
@@ -198,10 +225,27 @@ class Contender:
         pass
 
 
-class FloorSync(Contender):
-    """httpx + httpx-sse + json.loads, nothing else: what any client must pay."""
+def _data_lines(chunks: Iterator[bytes] | Sequence[bytes], kept: list[str], rest: bytes) -> bytes:
+    """Split body bytes into lines; json.loads each ``data:`` line and keep its text. Returns the
+    unfinished last line. The least any client of this wire must do."""
+    loads = json.loads
+    for chunk in chunks:
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if line[:5] == b"data:":
+                text = line[5:].strip().decode()
+                if text != "[DONE]":
+                    loads(text)
+                kept.append(text)
+    return rest
 
-    name, label = "floor", "floor: httpx + httpx-sse + json.loads"
+
+class FloorSync(Contender):
+    """The true floor: read the body bytes, split the ``data:`` lines, json.loads each and keep
+    its text. No SSE library, no typed events, no result: what any client must pay at least."""
+
+    name, label = "floor", "floor: body bytes, split data: lines, json.loads, keep the text"
 
     def __init__(self, wire: str = "native") -> None:
         self.wire = wire
@@ -215,6 +259,55 @@ class FloorSync(Contender):
         self.url, self.headers, self.body = (native_request if self.wire == "native" else compat_request)(base)
 
     def call(self) -> int:
+        kept: list[str] = []
+        with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:
+            rest = _data_lines(response.iter_raw(), kept, b"")
+        _data_lines([b"\n"], kept, rest)
+        return len(kept)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class FloorAsync(FloorSync):
+    name, label = "floor-async", "floor, async: httpx.AsyncClient body bytes, data: lines, json.loads"
+    is_async = True
+
+    def __init__(self, wire: str = "native") -> None:
+        super().__init__(wire)
+        if wire == "compat":
+            self.name = "floor-async-compat"
+
+    def open(self, base: str) -> None:
+        import httpx
+
+        self.client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None))  # type: ignore[assignment]
+        self.url, self.headers, self.body = (native_request if self.wire == "native" else compat_request)(base)
+
+    async def call(self) -> int:  # type: ignore[override]
+        kept: list[str] = []
+        rest = b""
+        async with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:  # type: ignore[attr-defined]
+            async for chunk in response.aiter_raw():
+                rest = _data_lines([chunk], kept, rest)
+        _data_lines([b"\n"], kept, rest)
+        return len(kept)
+
+    def close(self) -> None:
+        _run(self.client.aclose())  # type: ignore[attr-defined]
+
+
+class HttpxSSESync(FloorSync):
+    """The typical client: httpx + httpx-sse + json.loads, building nothing."""
+
+    name, label = "httpx-sse", "typical client: httpx + httpx-sse + json.loads"
+
+    def __init__(self, wire: str = "native") -> None:
+        super().__init__(wire)
+        if wire == "compat":
+            self.name = "httpx-sse-compat"
+
+    def call(self) -> int:
         from httpx_sse import EventSource
 
         loads = json.loads
@@ -226,34 +319,26 @@ class FloorSync(Contender):
                 n += 1
         return n
 
-    def close(self) -> None:
-        self.client.close()
 
+class HttpxSSEAsync(FloorAsync):
+    name, label = "httpx-sse-async", "typical client, async: httpx.AsyncClient + aiter_sse + json.loads"
 
-class FloorAsync(FloorSync):
-    name, label = "floor-async", "floor, async: httpx.AsyncClient + aiter_sse + json.loads"
-    is_async = True
-
-    def open(self, base: str) -> None:
-        import httpx
-
-        self.client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None))
-        self.url, self.headers, self.body = (native_request if self.wire == "native" else compat_request)(base)
+    def __init__(self, wire: str = "native") -> None:
+        super().__init__(wire)
+        if wire == "compat":
+            self.name = "httpx-sse-async-compat"
 
     async def call(self) -> int:  # type: ignore[override]
         from httpx_sse import EventSource
 
         loads = json.loads
         n = 0
-        async with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:
+        async with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:  # type: ignore[attr-defined]
             async for sse in EventSource(response).aiter_sse():
                 if sse.data != "[DONE]":
                     loads(sse.data)
                 n += 1
         return n
-
-    def close(self) -> None:
-        _run(self.client.aclose())
 
 
 class OursSync(Contender):
@@ -452,6 +537,47 @@ def measure(
         except Exception:
             pass
     return out
+
+
+Session = Callable[[], Any]  # one call; returns a value or an awaitable of one
+
+
+async def interleaved(
+    sessions: dict[str, Session],
+    *,
+    rounds: int,
+    warmup: int,
+    sample: Callable[[str, Any, float, float], None],
+) -> dict[str, str]:
+    """Side by side: each round calls every session once, in an order that rotates every round,
+    so that drift (other work on the machine, a warming cache) hits every contender alike.
+
+    ``sample(name, value, wall_s, cpu_s)`` gets each timed call. Sync sessions run in the event
+    loop's thread, blocking it, as a sync caller would. Returns the sessions that failed, with why
+    (a failing session is dropped from the run, not fatal).
+    """
+    errors: dict[str, str] = {}
+
+    async def call(fn: Session) -> Any:
+        value = fn()
+        return await value if inspect.isawaitable(value) else value
+
+    live = []
+    for name, fn in sessions.items():
+        try:
+            for _ in range(warmup):
+                await call(fn)
+            live.append(name)
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+    for r in range(rounds):
+        k = r % len(live) if live else 0
+        for name in live[k:] + live[:k]:
+            gc.collect()
+            t0, w0 = time.process_time(), time.perf_counter()
+            value = await call(sessions[name])
+            sample(name, value, time.perf_counter() - w0, time.process_time() - t0)
+    return errors
 
 
 def traced_peak(c: Contender) -> tuple[float, float]:

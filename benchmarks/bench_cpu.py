@@ -1,4 +1,4 @@
-"""1. Per-event client CPU: the floor, our core (sync and async), the dashscope and openai SDKs.
+"""1. Per-event client CPU: the floor, httpx-sse, our core (sync and async), the dashscope and openai SDKs.
 
 Every contender reads the same streams from the emulator, which runs in another process and
 renders each stream whole before the first byte (then writes it in 64 KiB blocks), so the figure
@@ -6,8 +6,12 @@ is the client's own CPU (``time.process_time()``), not the server's pacing. Stre
 conversation (54 native frames, 39 compatible chunks) and a long synthetic one (10,000 native
 frames whose cumulative ``tool_info`` grows to three 2,000-character code runs).
 
-Native-endpoint contenders are compared with the floor on the native stream; the openai SDK (the
-compatible endpoint, which carries no ``tool_info``) with the floor on the compatible stream.
+The floor is the least any client must do: read the body bytes, split the ``data:`` lines,
+``json.loads`` each and keep its text. httpx-sse (httpx + httpx-sse + json.loads, building nothing)
+is the typical client. Every row has both ratios, against the sync floor and the sync httpx-sse
+client of the same stream, and async rows also against the async floor and async httpx-sse.
+Native-endpoint contenders read the native stream; the openai SDK (the compatible endpoint, which
+carries no ``tool_info``) the compatible one, with its own floor.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from ._common import (
     DashScopeSDK,
     FloorAsync,
     FloorSync,
+    HttpxSSEAsync,
+    HttpxSSESync,
     OpenAISDK,
     OursAsync,
     OursSync,
@@ -33,28 +39,36 @@ from ._server import ServerProcess
 TITLE = "1. Per-event client CPU"
 
 
-def _rows(results: dict[str, Any], floor_name: str, events: int, stream: str) -> list[dict[str, Any]]:
-    floor = results[floor_name]
-    floor_cpu = summary(floor.cpu)["median"] if floor.cpu else None
+def _median(results: dict[str, Any], name: str) -> float | None:
+    m = results.get(name)
+    return summary(m.cpu)["median"] if m is not None and m.cpu else None
+
+
+def _rows(results: dict[str, Any], events: int, stream: str, suffix: str = "") -> list[dict[str, Any]]:
+    floor, typical = _median(results, "floor" + suffix), _median(results, "httpx-sse" + suffix)
+    afloor, atypical = _median(results, "floor-async" + suffix), _median(results, "httpx-sse-async" + suffix)
     rows = []
     for name, m in results.items():
         if m.error or not m.cpu:
             rows.append({"stream": stream, "contender": name, "label": m.label, "error": m.error or "no samples"})
             continue
         cpu = summary(m.cpu)
-        rows.append(
-            {
-                "stream": stream,
-                "contender": name,
-                "label": m.label,
-                "events": events,
-                "cpu_per_call_ms": cpu["median"] * 1e3,
-                "cpu_per_event_us": cpu["median"] / events * 1e6,
-                "wall_per_call_ms": summary(m.wall)["median"] * 1e3,
-                "ratio_vs_floor": ratio(cpu["median"], floor_cpu),
-                "cpu_samples_s": m.cpu,
-            }
-        )
+        row = {
+            "stream": stream,
+            "contender": name,
+            "label": m.label,
+            "events": events,
+            "cpu_per_call_ms": cpu["median"] * 1e3,
+            "cpu_per_event_us": cpu["median"] / events * 1e6,
+            "wall_per_call_ms": summary(m.wall)["median"] * 1e3,
+            "ratio_vs_floor": ratio(cpu["median"], floor),
+            "ratio_vs_httpx_sse": ratio(cpu["median"], typical),
+            "cpu_samples_s": m.cpu,
+        }
+        if "async" in name:
+            row["ratio_vs_floor_async"] = ratio(cpu["median"], afloor)
+            row["ratio_vs_httpx_sse_async"] = ratio(cpu["median"], atypical)
+        rows.append(row)
     return rows
 
 
@@ -71,15 +85,19 @@ def run(quick: bool = False) -> dict[str, Any]:
             base = srv.urls[stream]
             label = "seed" if stream == "seed" else f"synthetic {long_n:,}"
             native = measure(
-                [FloorSync(), OursSync(), FloorAsync(), OursAsync(), DashScopeSDK()],
+                [FloorSync(), HttpxSSESync(), OursSync(), FloorAsync(), HttpxSSEAsync(), OursAsync(), DashScopeSDK()],
                 base,
                 repeats=repeats,
                 calls=calls,
             )
-            events = native["floor"].events
-            rows += _rows(native, "floor", events, label)
-            compat = measure([FloorSync("compat"), OursSync("compat"), OpenAISDK()], base, repeats=repeats, calls=calls)
-            rows += _rows(compat, "floor-compat", compat["floor-compat"].events, label + " (compatible)")
+            rows += _rows(native, native["floor"].events, label)
+            compat = measure(
+                [FloorSync("compat"), HttpxSSESync("compat"), OursSync("compat"), OpenAISDK()],
+                base,
+                repeats=repeats,
+                calls=calls,
+            )
+            rows += _rows(compat, compat["floor-compat"].events, label + " (compatible)", "-compat")
     return {"title": TITLE, "rows": rows, "long_events": long_n}
 
 
@@ -87,7 +105,7 @@ def render(data: dict[str, Any]) -> str:
     out = []
     for row in data["rows"]:
         if "error" in row:
-            out.append([row["stream"], row["contender"], "not available: " + row["error"], None, None, None])
+            out.append([row["stream"], row["contender"], "not available: " + row["error"], None, None, None, None])
         else:
             out.append(
                 [
@@ -97,9 +115,10 @@ def render(data: dict[str, Any]) -> str:
                     row["cpu_per_call_ms"],
                     row["cpu_per_event_us"],
                     row["ratio_vs_floor"],
+                    row["ratio_vs_httpx_sse"],
                 ]
             )
-    return table(["stream", "contender", "events", "CPU ms/call", "CPU µs/event", "× floor"], out)
+    return table(["stream", "contender", "events", "CPU ms/call", "CPU µs/event", "× floor", "× httpx-sse"], out)
 
 
 def main() -> None:

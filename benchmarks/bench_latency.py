@@ -5,9 +5,11 @@ a relay that notes ``time.monotonic()`` as it hands each frame to the client's s
 system-wide monotonic clock, so the client process - or the MCP server's - compares it with its
 own). Each contender notes the time it sees each event: the floor after ``json.loads``, the core
 as its iterator yields, the SDKs as they yield a chunk, the MCP client in its progress callback,
-LangChain in a callback handler's ``on_custom_event``. Latency = that time minus the arrival of
-the latest frame before it. MCP and LangChain report stage changes only, so they have fewer
-samples. The figure includes the loopback hop and the client's wake-up, which the floor shows.
+LangChain in a callback handler's ``on_custom_event`` (invoked with a tool call, as agents do).
+Latency = that time minus the arrival of the latest frame before it. MCP and LangChain report
+stage changes only, so they have fewer samples. The figure includes the loopback hop and the
+client's wake-up, which the floor shows. All contenders run side by side on warm sessions: each
+round makes one call of each, in a rotating order.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ._common import (
@@ -28,8 +30,11 @@ from ._common import (
     SEED_QUESTION,
     DashScopeSDK,
     FloorSync,
+    HttpxSSESync,
     OpenAISDK,
+    Session,
     Unavailable,
+    interleaved,
     logging_kept,
     mcp_stdio_params,
     percentile,
@@ -47,59 +52,88 @@ def _settings(base: str) -> dict[str, Any]:
     return {"api_key": API_KEY, "base_url": base, "model": MODEL, "max_retries": 0}
 
 
-# Each runner: (base, calls, done) makes ``calls`` calls on one warm client and calls
-# ``done(timestamps)`` after each with the client-side times it noted.
-Done = Callable[[list[float]], None]
-Runner = Callable[[str, int, Done], None]
+# Each opener opens a warm client in the stack and returns one call, which returns the
+# client-side times it noted.
+Opener = Callable[[str, contextlib.AsyncExitStack], Awaitable[Session]]
 
 
-def _floor(base: str, calls: int, done: Done) -> None:
-    from httpx_sse import EventSource
-
+async def _floor(base: str, stack: contextlib.AsyncExitStack) -> Session:
     c = FloorSync()
     c.open(base)
-    for _ in range(calls):
+    stack.callback(c.close)
+    loads = json.loads
+
+    def one() -> list[float]:
+        seen: list[float] = []
+        rest = b""
+        with c.client.stream("POST", c.url, headers=c.headers, content=c.body) as response:
+            for chunk in response.iter_raw():
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    if line[:5] == b"data:":
+                        loads(line[5:])
+                        seen.append(now())
+        return seen
+
+    return one
+
+
+async def _httpx_sse(base: str, stack: contextlib.AsyncExitStack) -> Session:
+    from httpx_sse import EventSource
+
+    c = HttpxSSESync()
+    c.open(base)
+    stack.callback(c.close)
+
+    def one() -> list[float]:
         seen: list[float] = []
         with c.client.stream("POST", c.url, headers=c.headers, content=c.body) as response:
             for sse in EventSource(response).iter_sse():
                 json.loads(sse.data)
                 seen.append(now())
-        done(seen)
-    c.close()
+        return seen
+
+    return one
 
 
-def _ours_sync(base: str, calls: int, done: Done) -> None:
+async def _ours_sync(base: str, stack: contextlib.AsyncExitStack) -> Session:
     from qwen_ci_tool import CodeInterpreter
 
-    with CodeInterpreter(**_settings(base)) as ci:
-        for _ in range(calls):
-            seen: list[float] = []
-            with ci.stream(SEED_QUESTION) as stream:
-                for _event in stream:
-                    seen.append(now())
-            done(seen)
+    ci = stack.enter_context(CodeInterpreter(**_settings(base)))
+
+    def one() -> list[float]:
+        seen: list[float] = []
+        with ci.stream(SEED_QUESTION) as stream:
+            for _event in stream:
+                seen.append(now())
+        return seen
+
+    return one
 
 
-def _ours_async(base: str, calls: int, done: Done) -> None:
+async def _ours_async(base: str, stack: contextlib.AsyncExitStack) -> Session:
     from qwen_ci_tool import AsyncCodeInterpreter
 
-    async def main() -> None:
-        async with AsyncCodeInterpreter(**_settings(base)) as ci:
-            for _ in range(calls):
-                seen: list[float] = []
-                async with ci.stream(SEED_QUESTION) as stream:
-                    async for _event in stream:
-                        seen.append(now())
-                done(seen)
+    ci = await stack.enter_async_context(AsyncCodeInterpreter(**_settings(base)))
 
-    asyncio.run(main())
+    async def one() -> list[float]:
+        seen: list[float] = []
+        async with ci.stream(SEED_QUESTION) as stream:
+            async for _event in stream:
+                seen.append(now())
+        return seen
+
+    return one
 
 
-def _sdk(cls: type) -> Runner:
-    def runner(base: str, calls: int, done: Done) -> None:
+def _sdk(cls: type) -> Opener:
+    async def opener(base: str, stack: contextlib.AsyncExitStack) -> Session:
         c = cls()
         c.open(base)
-        for _ in range(calls):
+        stack.callback(c.close)
+
+        def one() -> list[float]:
             seen: list[float] = []
             # The SDK contenders count chunks; note the time of each one instead.
             if isinstance(c, DashScopeSDK):
@@ -114,54 +148,53 @@ def _sdk(cls: type) -> Runner:
                 )
             for _chunk in chunks:
                 seen.append(now())
-            done(seen)
-        c.close()
+            return seen
 
-    return runner
+        return one
+
+    return opener
 
 
-def _mcp(stdio: bool) -> Runner:
-    def runner(base: str, calls: int, done: Done) -> None:
+def _mcp(stdio: bool) -> Opener:
+    async def opener(base: str, stack: contextlib.AsyncExitStack) -> Session:
         from mcp import Client
 
-        async def main() -> None:
+        if stdio:
+            from mcp.client.stdio import stdio_client
+
+            errlog = stack.enter_context(open(os.devnull, "w"))
+            client = await stack.enter_async_context(Client(stdio_client(mcp_stdio_params(base), errlog=errlog), mode="legacy"))
+        else:
+            from mcp_server import create_server
+
+            with logging_kept():  # in-process, the host's logging rules apply
+                server = create_server(**_settings(base), log_level="WARNING")
+            client = await stack.enter_async_context(Client(server))
+
+        async def one() -> list[float]:
             seen: list[float] = []
 
             async def progress(progress: float, total: float | None, message: str | None) -> None:
                 seen.append(now())
 
-            async with contextlib.AsyncExitStack() as stack:
-                if stdio:
-                    from mcp.client.stdio import stdio_client
+            result = await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=progress)
+            if result.is_error:
+                raise RuntimeError("the MCP tool returned an error")
+            return seen
 
-                    params = mcp_stdio_params(base)
-                    errlog = stack.enter_context(open(os.devnull, "w"))
-                    client = await stack.enter_async_context(Client(stdio_client(params, errlog=errlog), mode="legacy"))
-                else:
-                    from mcp_server import create_server
+        return one
 
-                    with logging_kept():  # in-process, the host's logging rules apply
-                        server = create_server(**_settings(base), log_level="WARNING")
-                    client = await stack.enter_async_context(Client(server))
-                for _ in range(calls):
-                    seen = []
-                    result = await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=progress)
-                    if result.is_error:
-                        raise RuntimeError("the MCP tool returned an error")
-                    done(seen)
-
-        asyncio.run(main())
-
-    return runner
+    return opener
 
 
-def _langchain(is_async: bool) -> Runner:
-    def runner(base: str, calls: int, done: Done) -> None:
+def _langchain(is_async: bool) -> Opener:
+    async def opener(base: str, stack: contextlib.AsyncExitStack) -> Session:
         from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 
         from integrations.langchain import QwenCodeInterpreterTool
 
         tool = QwenCodeInterpreterTool(**_settings(base))
+        call = {"type": "tool_call", "id": "call_bench", "name": tool.name, "args": {"question": SEED_QUESTION}}
         seen: list[float] = []
 
         class Sync(BaseCallbackHandler):
@@ -172,27 +205,41 @@ def _langchain(is_async: bool) -> Runner:
             async def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:
                 seen.append(now())
 
-        for _ in range(calls):
+        def check(message: Any) -> list[float]:
+            if getattr(message, "status", None) == "error":
+                raise RuntimeError(f"the LangChain tool call failed: {str(message.content)[:200]}")
+            out = list(seen)
             seen.clear()
-            if is_async:
-                asyncio.run(tool.ainvoke({"question": SEED_QUESTION}, config={"callbacks": [Async()]}))
-            else:
-                tool.invoke({"question": SEED_QUESTION}, config={"callbacks": [Sync()]})
-            done(list(seen))
+            return out
 
-    return runner
+        if is_async:
+
+            async def one_async() -> list[float]:
+                seen.clear()
+                return check(await tool.ainvoke(call, config={"callbacks": [Async()]}))
+
+            return one_async
+
+        def one() -> list[float]:
+            seen.clear()
+            return check(tool.invoke(call, config={"callbacks": [Sync()]}))
+
+        return one
+
+    return opener
 
 
-CONTENDERS: list[tuple[str, str, Runner]] = [
-    ("floor", "httpx + httpx-sse, after json.loads", _floor),
+CONTENDERS: list[tuple[str, str, Opener]] = [
+    ("floor", "body bytes, data: lines, after json.loads", _floor),
+    ("httpx-sse", "httpx + httpx-sse, after json.loads", _httpx_sse),
     ("ours-sync", "CodeInterpreter.stream, event yielded", _ours_sync),
     ("ours-async", "AsyncCodeInterpreter.stream, event yielded", _ours_async),
     ("dashscope", "dashscope SDK, chunk yielded", _sdk(DashScopeSDK)),
     ("openai", "openai SDK (compatible endpoint), chunk yielded", _sdk(OpenAISDK)),
     ("mcp-memory", "MCP in-memory, progress callback", _mcp(stdio=False)),
     ("mcp-stdio", "MCP over stdio, progress callback", _mcp(stdio=True)),
-    ("langchain-sync", "LangChain tool.invoke, on_custom_event", _langchain(False)),
-    ("langchain-async", "LangChain tool.ainvoke, on_custom_event", _langchain(True)),
+    ("langchain-sync", "LangChain tool.invoke(tool call), on_custom_event", _langchain(False)),
+    ("langchain-async", "LangChain tool.ainvoke(tool call), on_custom_event", _langchain(True)),
 ]
 
 
@@ -205,44 +252,65 @@ def _latencies(arrivals: list[float], seen: list[float]) -> list[float]:
     return out
 
 
+async def _side_by_side(srv: ServerProcess, calls: int) -> tuple[dict[str, list[float]], dict[str, str]]:
+    base = srv.urls["paced"]
+    lat: dict[str, list[float]] = {}
+    errors: dict[str, str] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        sessions: dict[str, Session] = {}
+        for name, _label, opener in CONTENDERS:
+            try:
+                one = await opener(base, stack)
+            except (ImportError, Unavailable) as exc:
+                errors[name] = f"not available ({exc})"
+                continue
+            except Exception as exc:
+                errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+                continue
+            sessions[name] = _forgetting_earlier_frames(srv, one)
+
+        def sample(name: str, seen: list[float], _wall: float, _cpu: float) -> None:
+            lat.setdefault(name, []).extend(_latencies([t for t, _n in srv.times()], seen))
+
+        # The first call of each warms it up and is not counted.
+        errors.update(await interleaved(sessions, rounds=calls, warmup=1, sample=sample))
+    return lat, errors
+
+
+def _forgetting_earlier_frames(srv: ServerProcess, one: Session) -> Session:
+    """The call, after the relay forgot the frames of earlier calls (only this call's count)."""
+
+    def call() -> Any:
+        srv.times()
+        return one()
+
+    return call
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     pace = 0.002 if quick else 0.005
     calls = 1 if quick else 4
     rows: list[dict[str, Any]] = []
     with ServerProcess(paced=f"seed,pace={pace},timed") as srv:
-        base = srv.urls["paced"]
-        for name, label, runner in CONTENDERS:
-            per_call: list[list[float]] = []
-
-            def done(seen: list[float]) -> None:
-                per_call.append(_latencies([t for t, _n in srv.times()], seen))
-
-            lat: list[float] = []
-            try:
-                srv.times()  # forget earlier pieces
-                runner(base, calls + 1, done)  # the first call warms up and is not counted
-                for x in per_call[1:]:
-                    lat += x
-            except (ImportError, Unavailable) as exc:
-                rows.append({"contender": name, "label": label, "error": f"not available ({exc})"})
-                continue
-            except Exception as exc:
-                rows.append({"contender": name, "label": label, "error": f"{type(exc).__name__}: {exc}"[:300]})
-                continue
-            if not lat:
-                rows.append({"contender": name, "label": label, "error": "no events matched"})
-                continue
+        lat, errors = asyncio.run(_side_by_side(srv, calls))
+    for name, label, _opener in CONTENDERS:
+        if name in errors:
+            rows.append({"contender": name, "label": label, "error": errors[name]})
+        elif not lat.get(name):
+            rows.append({"contender": name, "label": label, "error": "no events matched"})
+        else:
+            values = lat[name]
             rows.append(
                 {
                     "contender": name,
                     "label": label,
-                    "samples": len(lat),
-                    "median_us": statistics.median(lat) * 1e6,
-                    "p90_us": percentile(lat, 90) * 1e6,
-                    "max_us": max(lat) * 1e6,
+                    "samples": len(values),
+                    "median_us": statistics.median(values) * 1e6,
+                    "p90_us": percentile(values, 90) * 1e6,
+                    "max_us": max(values) * 1e6,
                 }
             )
-    return {"title": TITLE, "rows": rows, "pace_s": pace, "calls": calls}
+    return {"title": TITLE, "rows": rows, "pace_s": pace, "calls": calls, "side_by_side": True}
 
 
 def render(data: dict[str, Any]) -> str:

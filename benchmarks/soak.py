@@ -28,6 +28,8 @@ from typing import Any
 import anyio
 
 from qwen_ci_tool import AsyncCodeInterpreter, QwenCIError
+
+from ._common import commit, load
 from qwen_ci_tool.testing import SEED_QUESTION
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -151,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     calls, rounds = (40, 2) if args.quick else (args.calls, args.rounds)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4 * calls + 256), hard), hard))
+    before = load()
     report = asyncio.run(soak(calls, rounds, args.seed))
     report["machine"] = f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    report.update(commit(), load_before=before, load_after=load())
     problems = check(report)
     report["problems"] = problems
     if not args.no_write:

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.readme import replace_section
 from qwen_ci_tool import _constants
 from qwen_ci_tool import (
     APIConnectionError,
@@ -268,14 +269,6 @@ def readme_section() -> str:
     )
 
 
-def replace_section(readme: str, section: str) -> str:
-    if readme.count(BEGIN) != 1 or readme.count(END) != 1:
-        raise SystemExit(f"README.md must hold the markers exactly once:\n{BEGIN}\n{END}")
-    head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return head + section + tail
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the README's fault matrix from tests/fault_matrix.py.")
     parser.add_argument("--write-readme", action="store_true", help="rewrite the section in README.md (default: print it)")
@@ -284,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         print(readme_section())
         return 0
     text = README.read_text(encoding="utf-8")
-    new = replace_section(text, readme_section())
+    new = replace_section(text, readme_section(), BEGIN, END)
     if new != text:
         README.write_text(new, encoding="utf-8")
         print("README.md: fault matrix regenerated", file=sys.stderr)

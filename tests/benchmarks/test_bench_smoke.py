@@ -26,7 +26,10 @@ TITLES = (
     "### 6. Batch throughput at a rate limit (run_many)",
     "### Targets",
 )
-CORE = {"floor", "ours-sync", "ours-async", "floor-async", "floor-compat", "ours-sync-compat", "core-sync", "core-async"}
+CORE = {
+    "floor", "httpx-sse", "ours-sync", "ours-async", "floor-async", "httpx-sse-async", "floor-compat", "httpx-sse-compat",
+    "ours-sync-compat", "core-sync", "core-async", "langchain-sync", "langchain-async",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,9 @@ def test_the_quick_run_prints_every_table_with_the_machine_named(quick_run: tupl
 @pytest.mark.timeout(300)
 def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[str, dict]) -> None:
     _, doc = quick_run
-    assert doc["schema"] == 1 and doc["quick"] is True
+    assert doc["schema"] == 2 and doc["quick"] is True
+    assert len(doc["commit"]) == 40 and isinstance(doc["dirty"], bool), "the result names the commit it measured"
+    assert set(doc["load_before"]) == {"1min", "5min", "15min"} and doc["load_after"]
     assert set(doc["machine"]) >= {"platform", "cpu", "cores", "python", "packages"}
     parts = doc["parts"]
     assert set(parts) == {"1", "2", "3", "4", "5", "6"}
@@ -76,6 +81,9 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
     per_event = {(r["stream"], r["contender"]): r for r in parts["1"]["rows"]}
     floor = per_event[("seed", "floor")]
     assert floor["events"] == 54 and floor["ratio_vs_floor"] == 1.0 and floor["cpu_per_event_us"] > 0
+    typical = per_event[("seed", "httpx-sse")]
+    assert typical["events"] == 54 and typical["ratio_vs_httpx_sse"] == 1.0
+    assert per_event[("seed", "ours-async")]["ratio_vs_floor_async"] > 0 and per_event[("seed", "ours-sync")]["ratio_vs_httpx_sse"] > 0
     assert per_event[("seed", "ours-sync")]["cpu_per_event_us"] > 0
     growth = [r for r in parts["2"]["rows"] if r["contender"] == "ours-sync"]
     assert [r["events"] for r in growth] == parts["2"]["sizes"]
@@ -84,6 +92,7 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
         assert row["completed"] == row["streams"], row
         assert row["peak_rss_mb"] > 0
     assert {r["layer"] for r in parts["4"]["rows"]} >= {"core-async", "core-sync", "mcp-memory", "mcp-stdio", "langchain-sync"}
+    assert parts["4"]["side_by_side"] and parts["5"]["side_by_side"], "layers and latency interleave their contenders"
     assert all(r["samples"] > 0 for r in parts["5"]["rows"] if r["contender"] in CORE)
     batch = parts["6"]["rows"]
     assert {(r["contender"], r["limit"] is None) for r in batch} == {(c, free) for c in ("ours-sync", "ours-async") for free in (True, False)}
