@@ -16,27 +16,24 @@ from langchain_core.runnables.utils import AddableDict
 
 from qwen_ci_tool import (
     AnswerDelta,
-    APIConnectionError,
-    AuthenticationError,
-    BadRequestError,
     CodeInterpreterResult,
     CodeRunUpdated,
     Completed,
     ConfigurationError,
-    InternalServerError,
     QwenCIError,
-    RateLimitError,
     ReasoningDelta,
     StageTracker,
     StreamEvent,
-    StreamInterruptedError,
     StreamStarted,
     Usage,
 )
+from qwen_ci_tool._explain import for_agent, incomplete_for_agent
+from qwen_ci_tool._knobs import LANGCHAIN
 from qwen_ci_tool._render import result_markdown
 
 __all__ = [
     "STAGE_EVENT",
+    "TOOL_NAME",
     "DeltaFolder",
     "StageEvents",
     "ToolDeltas",
@@ -74,29 +71,23 @@ def result_dict(result: CodeInterpreterResult) -> dict[str, Any]:
     return data
 
 
-def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tuple[str, dict[str, Any]]:
-    """``(content, artifact)``: readable text for the model, the whole record for the application."""
-    return result_markdown(result, include_reasoning=include_reasoning), result_dict(result)
+#: The tool's name, as the model knows it.
+TOOL_NAME = "qwen_code_interpreter"
 
 
-# What a model calling the tool should do next, by error class (most specific first).
-_HINTS: tuple[tuple[type[QwenCIError], str], ...] = (
-    (AuthenticationError, "Retrying will not help: tell the user the code interpreter's API key is not accepted."),
-    (RateLimitError, "The service is busy; retry once later, or answer without the tool."),
-    (BadRequestError, "Rephrase the task in plain language and try again."),
-    (InternalServerError, "This is usually temporary; you may retry once."),
-    (StreamInterruptedError, "This is usually temporary; you may retry once."),
-    (APIConnectionError, "This is usually temporary; you may retry once."),
-)
+def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tuple[str, dict[str, Any], bool]:
+    """``(content, artifact, ok)``: readable text for the model, the whole record for the
+    application, and whether the result is complete (an unfinished one says so in its text)."""
+    if result.status != "completed":
+        return incomplete_for_agent(result, include_reasoning=include_reasoning), result_dict(result), False
+    return result_markdown(result, include_reasoning=include_reasoning), result_dict(result), True
 
 
-def error_message(err: QwenCIError, secret: str | None = None) -> str:
-    """What the model sees in the error ToolMessage: what failed, the service's words, what to do."""
-    text = f"qwen_code_interpreter failed ({type(err).__name__}): {err}"
-    if not isinstance(err, ConfigurationError):
-        hint = next((hint for cls, hint in _HINTS if isinstance(err, cls)), None)
-        if hint:
-            text = f"{text} {hint}"
+def error_message(err: QwenCIError, secret: str | None = None, *, include_reasoning: bool = False) -> str:
+    """What the model sees in the error ToolMessage: what happened, whether calling again can help,
+    what to do (naming the tool's constructor arguments) and what arrived - the same words as the
+    MCP tool's."""
+    text = for_agent(err, LANGCHAIN, tool=TOOL_NAME, include_reasoning=include_reasoning)
     if secret and secret in text:  # the core never puts the key in a message; belt and braces
         text = text.replace(secret, "**********")
     return text

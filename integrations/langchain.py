@@ -11,7 +11,7 @@ agent.invoke({"messages": [{"role": "user", "content": "What is 123 to the power
 - :class:`QwenCodeInterpreterTool` - a ``BaseTool`` named ``qwen_code_interpreter``. Its content is
   the answer and the code that ran (Markdown); its artifact is the whole result as a dict
   (``CodeInterpreterResult.from_dict`` reads it back). Failures of the service come back to the
-  agent as an error ``ToolMessage``; bugs propagate. Each stage ("thinking", "running code #1",
+  agent as an error ``ToolMessage`` (its artifact: the partial result, if any); bugs propagate. Each stage ("thinking", "running code #1",
   "answering", ...) is sent as a custom event named ``qwen_code_interpreter_stage`` (seen by
   callbacks and ``astream_events``) and, inside a LangGraph graph, to ``stream_mode="custom"``.
   Streamed with ``stream_mode="tools"`` (LangGraph >= 1.2), it also sends ``tool-output-delta``
@@ -31,12 +31,13 @@ missing key is reported when a call starts.
 from __future__ import annotations
 
 import contextlib
+from contextvars import ContextVar
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, Literal, Union
 
 try:
     from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
-    from langchain_core.messages import BaseMessage
+    from langchain_core.messages import BaseMessage, ToolMessage
     from langchain_core.prompt_values import PromptValue
     from langchain_core.runnables import RunnableConfig, RunnableSerializable
     from langchain_core.runnables.utils import AddableDict
@@ -48,7 +49,7 @@ except ImportError as exc:  # pragma: no cover - covered in a subprocess without
     ) from exc
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError, StreamEvent
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
 
 from ._langchain_fold import (
     STAGE_EVENT,
@@ -205,6 +206,35 @@ async def _adispatch(payload: dict[str, Any]) -> None:
         await adispatch_custom_event(STAGE_EVENT, payload)
 
 
+#: The artifact of a call that failed, handed from ``_run``/``_arun`` to ``run``/``arun``:
+#: LangChain builds an error ToolMessage without one, and nothing that arrived may be lost.
+_FAILED_ARTIFACT: ContextVar[list[dict[str, Any]] | None] = ContextVar("qwen_ci_failed_artifact", default=None)
+
+
+@contextlib.contextmanager
+def _failed_artifact() -> Iterator[list[dict[str, Any]]]:
+    box: list[dict[str, Any]] = []
+    token = _FAILED_ARTIFACT.set(box)
+    try:
+        yield box
+    finally:
+        _FAILED_ARTIFACT.reset(token)
+
+
+def _with_artifact(output: Any, box: list[dict[str, Any]]) -> Any:
+    if box and isinstance(output, ToolMessage) and output.status == "error" and output.artifact is None:
+        output.artifact = box[-1]
+    return output
+
+
+def _fail(text: str, artifact: dict[str, Any] | None) -> ToolException:
+    """The ToolException for a failed call, its artifact kept for the error ToolMessage."""
+    box = _FAILED_ARTIFACT.get()
+    if box is not None and artifact is not None:
+        box.append(artifact)
+    return ToolException(text)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """``retry_on`` for ``ToolRetryMiddleware``: a failure of the service that calling again,
     unchanged, may fix (:attr:`QwenCIError.retryable <qwen_ci_tool.QwenCIError.retryable>`: rate
@@ -234,8 +264,11 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
 
     A failure of the service (bad key, rate limit, timeout, broken stream, ...) is raised as
     :class:`~langchain_core.tools.ToolException` and, with ``handle_tool_error=True`` (the default
-    here), reaches the agent as a ``ToolMessage`` with ``status="error"`` saying what to do.
-    With ``raise_errors=True`` it is raised as the core's :class:`~qwen_ci_tool.QwenCIError`
+    here), reaches the agent as a ``ToolMessage`` with ``status="error"`` saying what happened,
+    whether calling again can help and what to do (in the same words as the MCP tool). Its
+    ``artifact`` is the partial result when something arrived before the failure. An answer that
+    did not finish (e.g. the length limit) is an error message too, saying so, with the result as
+    its artifact. With ``raise_errors=True`` it is raised as the core's :class:`~qwen_ci_tool.QwenCIError`
     instead, for agent middleware to retry (:func:`is_retryable`) or report (:func:`error_content`).
     """
 
@@ -256,16 +289,31 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
         ),
     )
 
+    def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        with _failed_artifact() as box:
+            return _with_artifact(super().run(tool_input, *args, **kwargs), box)
+
+    async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        with _failed_artifact() as box:
+            return _with_artifact(await super().arun(tool_input, *args, **kwargs), box)
+
     @contextlib.contextmanager
     def _tool_errors(self, progress: _Progress) -> Iterator[None]:
         try:
             yield
         except QwenCIError as err:
-            message = error_message(err, self._secret())
+            message = error_message(err, self._secret(), include_reasoning=self.include_reasoning)
             progress.failed(err, message)
             if self.raise_errors:
                 raise
-            raise ToolException(message) from err
+            raise _fail(message, result_dict(err.partial) if err.partial is not None else None) from err
+
+    def _output(self, result: CodeInterpreterResult) -> tuple[str, dict[str, Any]]:
+        content, artifact, ok = tool_output(result, include_reasoning=self.include_reasoning)
+        if not ok:  # unfinished (e.g. the length limit): an error the model must not take for an answer
+            secret = self._secret()
+            raise _fail(content.replace(secret, "**********") if secret else content, artifact)
+        return content, artifact
 
     def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
         progress = _Progress(runtime)
@@ -275,7 +323,7 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
                     if (stage := progress.feed(event)) is not None:
                         _dispatch(stage)
                 result = stream.get_final_result()
-        return tool_output(result, include_reasoning=self.include_reasoning)
+        return self._output(result)
 
     async def _arun(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
         progress = _Progress(runtime)
@@ -285,7 +333,7 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
                     if (stage := progress.feed(event)) is not None:
                         await _adispatch(stage)
                 result = await stream.get_final_result()
-        return tool_output(result, include_reasoning=self.include_reasoning)
+        return self._output(result)
 
 
 # --- the Runnable ------------------------------------------------------------------------------

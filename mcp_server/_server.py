@@ -24,19 +24,17 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from qwen_ci_tool import (
-    APITimeoutError,
     AsyncCodeInterpreter,
-    AuthenticationError,
     CodeInterpreterResult,
     ConfigurationError,
-    ContentFilterError,
     QwenCIError,
-    RateLimitError,
     StageTracker,
     __version__,
 )
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import ClientSettings
+from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent
+from qwen_ci_tool._knobs import MCP
 from qwen_ci_tool._render import result_markdown
 
 from ._icons import ICONS
@@ -445,72 +443,31 @@ class _Runner:
     # -- results ------------------------------------------------------------------------------
 
     def _success(self, result: CodeInterpreterResult, include_reasoning: bool) -> CallToolResult:
-        text = result_markdown(result, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
         if result.status == "completed":
+            text = result_markdown(result, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
             return _text_result(self._clean(text), is_error=False, structured=result.to_dict())
         # The stream ended cleanly but the model did not finish (e.g. its length limit): an error the
         # model must not mistake for an answer, with what arrived kept.
-        head = (
-            f"Qwen stopped before finishing (finish reason: {result.finish_reason or 'none'}); the answer "
-            "below may be cut off or missing. Ask for a shorter answer or split the task into smaller calls."
-        )
-        body = result_markdown(
-            result, include_reasoning=include_reasoning, max_chars=max(self.max_output_chars - len(head) - 2, 200)
-        )
-        return _text_result(self._clean(f"{head}\n\n{body}"), is_error=True, structured=result.to_dict())
-
-    def _hint(self, err: QwenCIError) -> str | None:
-        s = self.client.settings
-        if isinstance(err, AuthenticationError):
-            return (
-                f"Fix the key in this MCP server's configuration ({C.ENV_API_KEY} in the client config's "
-                '"env" block, or --region for a key from another region) and restart the server; '
-                "calling again with the same key will fail the same way."
-            )
-        if isinstance(err, RateLimitError):
-            waited = f" (this server already retried {s.max_retries} times)" if s.max_retries else ""
-            asked = f" The service asked to wait {err.retry_after:g} s." if err.retry_after else ""
-            return f"Wait before calling again{waited}; do not retry in a tight loop.{asked}"
-        if isinstance(err, APITimeoutError):
-            return (
-                f"This server's limits are --idle-timeout {s.idle_timeout:g} s and --total-timeout "
-                f"{s.total_timeout:g} s. A smaller task may fit; a new call starts from scratch and is billed again."
-            )
-        if isinstance(err, ContentFilterError):
-            return "Calling again with the same text will be refused again."
-        if isinstance(err, ConfigurationError):
-            return None
-        return "This looks transient: calling again may work (it starts from scratch and is billed again)."
+        text = incomplete_for_agent(result, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
+        return _text_result(self._clean(text), is_error=True, structured=result.to_dict())
 
     def _failure(self, err: QwenCIError, include_reasoning: bool) -> CallToolResult:
         # Returned rather than raised as ToolError: an error result can still carry the partial
         # record as structuredContent (the SDK does not check error results against the schema).
-        parts = [f"The Qwen code interpreter call failed ({type(err).__name__}): {err}"]
-        hint = self._hint(err)
-        if hint:
-            parts.append(hint)
-        return self._error_with_partial(parts, err.partial, include_reasoning)
+        text = for_agent(err, MCP, tool=TOOL_NAME, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
+        structured = err.partial.to_dict() if err.partial is not None else None
+        return _text_result(self._clean(text), is_error=True, structured=structured)
 
     def _cancelled(self, run: _LiveRun, include_reasoning: bool) -> CallToolResult:
-        reason = run.reason or "the server stopped"
-        parts = [
-            f"The Qwen code interpreter call was cancelled: {reason}. Calling again starts from scratch "
-            "and is billed again."
-        ]
-        return self._error_with_partial(parts, run.partial, include_reasoning)
-
-    def _error_with_partial(
-        self, parts: list[str], partial: CodeInterpreterResult | None, include_reasoning: bool
-    ) -> CallToolResult:
-        structured = partial.to_dict() if partial is not None else None
-        if partial is not None and (partial.answer.strip() or partial.code_runs):
-            parts.append(
-                "What arrived before the failure is below. It is incomplete: do not present it as a "
-                "verified answer."
-            )
-            budget = max(self.max_output_chars - sum(len(p) + 2 for p in parts), 200)
-            parts.append(result_markdown(partial, include_reasoning=include_reasoning, max_chars=budget))
-        return _text_result(self._clean("\n\n".join(parts)), is_error=True, structured=structured)
+        text = cancelled_for_agent(
+            run.reason or "the server stopped",
+            run.partial,
+            tool=TOOL_NAME,
+            include_reasoning=include_reasoning,
+            max_chars=self.max_output_chars,
+        )
+        structured = run.partial.to_dict() if run.partial is not None else None
+        return _text_result(self._clean(text), is_error=True, structured=structured)
 
 
 _RUNNERS: "weakref.WeakKeyDictionary[MCPServer, _Runner]" = weakref.WeakKeyDictionary()

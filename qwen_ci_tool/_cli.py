@@ -23,10 +23,12 @@ from typing import IO, Any
 
 from . import _constants as C
 from ._batch_cli import read_tasks, run_batch
-from ._client import AsyncCodeInterpreter, CodeInterpreter
+from ._client import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterStream
 from ._config import PROTOCOL_NAMES, resolve_settings
-from ._engine import _missing_key_error
+from ._errors import missing_key_error
 from ._exceptions import ConfigurationError, QwenCIError
+from ._explain import error_dict, for_person, incomplete_note
+from ._knobs import CLI
 from ._live import live_view, print_markdown
 from ._models import MODELS, ordered
 from ._render import result_markdown
@@ -165,6 +167,7 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         client = CodeInterpreter(**settings)
         live = live_view(stderr, show_reasoning=args.show_reasoning)
         record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
+        stream: CodeInterpreterStream | None = None
         try:
             # stream() checks the key and the question before anything is sent or announced.
             with client, client.stream(args.question, record=record) as stream:
@@ -180,9 +183,14 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 result = stream.get_final_result()
         except QwenCIError as err:
             live.close()
-            if args.export and err.partial is not None:
-                _export(err.partial, args.export, stderr)
+            _keep_partial(err.partial, "the failure", args, stdout, stderr)
             return _report_error(err, args, stdout, stderr)
+        except KeyboardInterrupt:
+            # Ctrl-C: the connection is closed (leaving the with block did it); what arrived is kept.
+            live.close()
+            _keep_partial(stream.snapshot() if stream is not None else None, "Ctrl-C", args, stdout, stderr)
+            stderr.write("\ninterrupted\n")
+            return EXIT_INTERRUPTED
         finally:
             live.close()
             if record is not None:
@@ -191,14 +199,29 @@ def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export:
         _export(result, args.export, stderr)
     if result.status != "completed":
-        stderr.write(
-            f"warning: the answer is incomplete (finish reason: {result.finish_reason}). "
-            "Ask for less, or split the task.\n"
-        )
+        stderr.write(f"warning: {incomplete_note(result)}\n")
         return EXIT_INCOMPLETE
     if not args.json:
         stderr.write(f"Done in {result.timings.total_time:.1f} s.\n")
     return EXIT_OK
+
+
+def _arrived(partial: CodeInterpreterResult | None) -> bool:
+    return partial is not None and bool(partial.answer or partial.code_runs or partial.reasoning)
+
+
+def _keep_partial(
+    partial: CodeInterpreterResult | None, before: str, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
+) -> None:
+    """After a failure or Ctrl-C: print what arrived (not with --json: the error payload has it)
+    and write it to --export."""
+    if partial is None or not _arrived(partial):
+        return
+    if not args.json:
+        stdout.write(f"What arrived before {before} (incomplete):\n\n")
+        print_markdown(result_markdown(partial, include_reasoning=args.show_reasoning), stdout)
+    if args.export:
+        _export(partial, args.export, stderr)
 
 
 def _batch(args: argparse.Namespace, stderr: IO[str]) -> int:
@@ -211,7 +234,7 @@ def _batch(args: argparse.Namespace, stderr: IO[str]) -> int:
             settings["api_key"] = "sk-emulator"
         client = AsyncCodeInterpreter(**settings)
         if client.settings.api_key is None:
-            raise _missing_key_error()
+            raise missing_key_error()
         announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
         return run_batch(
             client,
@@ -228,21 +251,12 @@ def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], s
     code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
     if args.json:
         payload: dict[str, Any] = {
-            "error": {
-                "type": type(err).__name__,
-                "message": str(err),
-                "request_id": err.request_id,
-                "status_code": getattr(err, "status_code", None),
-                "code": getattr(err, "code", None),
-            },
+            "error": error_dict(err, CLI),
             "partial": err.partial.to_dict() if err.partial is not None else None,
         }
         stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return code
-    if err.partial is not None and (err.partial.answer or err.partial.code_runs):
-        stdout.write("What arrived before the failure:\n\n")
-        print_markdown(result_markdown(err.partial, include_reasoning=args.show_reasoning), stdout)
-    stderr.write(f"error: {err}\n")
+    stderr.write(f"error: {for_person(err, CLI)}\n")
     return code
 
 
@@ -330,7 +344,7 @@ def main(
             return _doctor(args, stdout)
         return _serve_emulator(args, stderr)
     except ConfigurationError as err:
-        stderr.write(f"error: {err}\n")
+        stderr.write(f"error: {for_person(err, CLI)}\n")
         return EXIT_USAGE
     except OSError as err:
         # e.g. --record to a directory that does not exist, or a port in use.

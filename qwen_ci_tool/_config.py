@@ -34,6 +34,8 @@ class Settings:
     total_timeout: float
     max_retries: int
     workspace: str | None = None
+    #: base_url came from the caller (argument or environment), so it overrides region.
+    custom_base_url: bool = False
     responses_path: str = C.RESPONSES_PATH
     extra_parameters: Mapping[str, Any] = field(default_factory=dict)
 
@@ -169,6 +171,7 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
         total_timeout=_positive("total_timeout", given.get("total_timeout"), C.DEFAULT_TOTAL_TIMEOUT),
         max_retries=max_retries,
         workspace=given.get("workspace") or env.get(C.ENV_WORKSPACE) or None,
+        custom_base_url=bool(base_url) or (region is None and bool(env.get(C.ENV_BASE_URL))),
         responses_path=path,
         extra_parameters=extra,
     )

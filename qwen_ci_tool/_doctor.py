@@ -24,8 +24,9 @@ import httpx
 
 from . import _constants as C
 from ._config import Settings
-from ._engine import _connect_failure
-from ._models import known_model_names, lookup_model, ordered, protocol_advice
+from ._errors import connect_error, protocol_hint
+from ._knobs import CLI
+from ._models import known_model_names, lookup_model, ordered
 from ._protocols._base import USER_AGENT
 
 __all__ = ["MODELS_PATH", "Check", "diagnose", "failed"]
@@ -97,11 +98,10 @@ def _unreachable(exc: httpx.HTTPError, root: str, settings: Settings) -> Check:
             f"no answer from {root} within {settings.connect_timeout:g} s",
             "Check the network, any proxy and base_url; raise --connect-timeout on a slow link.",
         )
-    text = _connect_failure(exc, root).message if isinstance(exc, httpx.ConnectError) else f"{root}: {exc}"
-    # The engine's wording ends with what to check: that part is the fix.
-    cut = text.find(" Check ")
-    what, fix = (text[:cut], text[cut + 1 :]) if cut > 0 else (text, "Check the network, proxy and base_url.")
-    return Check("endpoint reachable", "fail", what.rstrip(":. "), fix)
+    if isinstance(exc, httpx.ConnectError):
+        err = connect_error(exc, root)
+        return Check("endpoint reachable", "fail", err.message.rstrip(":. "), err.advice(CLI) or "")
+    return Check("endpoint reachable", "fail", f"{root}: {exc}", "Check the network, proxy and --base-url.")
 
 
 def _error_text(answer: _Answer) -> str:
@@ -190,7 +190,8 @@ def _documented(settings: Settings) -> Check:
                      "Only a call tells; if the service refuses it, try --protocol responses.")
     if settings.protocol in info.protocols:
         return Check(name, "ok", f"the documents show {settings.model!r} with the interpreter over {settings.protocol!r}{path}")
-    advice = protocol_advice(settings.model, settings.protocol) or ""
+    hint = protocol_hint(settings.model, settings.protocol)
+    advice = CLI.render(hint) if hint else ""
     shown = ", ".join(ordered(info.protocols))
     if settings.protocol in info.disputed:
         return Check(name, "warn", f"the documents disagree about {settings.protocol!r} ({info.disagreement}); agreed: {shown}{path}", advice)

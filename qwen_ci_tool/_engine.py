@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import socket
-import ssl
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,6 +19,7 @@ from typing import Any, Protocol
 import httpx
 
 from . import _constants as C
+from . import _errors as E
 from ._accumulator import Accumulator
 from ._config import Settings
 from ._errors import ErrorContext, error_from_body, failure_error, parse_retry_after
@@ -28,10 +27,7 @@ from ._exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    ConfigurationError,
-    ProtocolError,
     QwenCIError,
-    StreamInterruptedError,
 )
 from ._protocols import PROTOCOLS, Decoder
 from ._sse import SSEParser
@@ -56,54 +52,9 @@ class Recorder(Protocol):
     def write(self, data: bytes, /) -> Any: ...
 
 
-def _missing_key_error() -> ConfigurationError:
-    return ConfigurationError(
-        f"No API key: set {C.ENV_API_KEY} (a Model Studio key; export {C.ENV_API_KEY}=sk-...) or pass "
-        "api_key=. To try the tool without a key, use the local emulator (CLI: --emulator)."
-    )
-
-
-def _connect_failure(exc: BaseException, base_url: str) -> APIConnectionError:
-    # Walk causes, contexts and exception groups (anyio reports each address it tried).
-    chain: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(chain) < 16:
-        cur = todo.pop(0)
-        chain.append(cur)
-        todo += [e for e in (cur.__cause__, cur.__context__) if e is not None and e not in chain]
-        if isinstance(cur, BaseExceptionGroup):
-            todo += list(cur.exceptions)
-    text = " ".join(str(e) for e in chain).lower()
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
-        text += " refused"
-    if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "certificate" in text:
-        # A certificate that does not verify fails the same way on every call.
-        return APIConnectionError(
-            f"The TLS handshake with {base_url} failed ({chain[0]}). Check the system's CA certificates "
-            "(SSL_CERT_FILE), any TLS-inspecting proxy, and that base_url uses the right scheme.",
-            retryable=False,
-        )
-    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "nodename" in text or "name resolution" in text:
-        return APIConnectionError(f"Could not resolve the host of {base_url}: check base_url, DNS and proxy settings.")
-    if "refused" in text:
-        return APIConnectionError(
-            f"Could not connect to {base_url}: connection refused. Check base_url (and that the emulator runs, if you use one)."
-        )
-    return APIConnectionError(
-        f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}). Check the network, proxy and base_url."
-    )
-
-
 #: A frame whose JSON has an unexpected shape (a list where an object belongs, ...) surfaces
 #: as one of these from the decoders; it is the service's fault, so it becomes a ProtocolError.
 _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
-
-
-def _shape_error(exc: Exception) -> ProtocolError:
-    return ProtocolError(
-        f"The stream carried an event of an unexpected shape ({type(exc).__name__}: {exc}). "
-        "This is a service or proxy fault, or a protocol change: retry, and report it if it persists."
-    )
 
 
 class CallState:
@@ -118,12 +69,16 @@ class CallState:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if settings.api_key is None:
-            raise _missing_key_error()
+            raise E.missing_key_error()
         self.settings = settings
         self.protocol = PROTOCOLS[settings.protocol]
         self.request = self.protocol.build_request(settings, messages)
         self.context = ErrorContext(
-            base_url=settings.base_url, model=settings.model, protocol=settings.protocol, region=settings.region
+            base_url=settings.base_url,
+            model=settings.model,
+            protocol=settings.protocol,
+            region=settings.region,
+            custom_base_url=settings.custom_base_url,
         )
         self._record = record
         self._clock = clock
@@ -169,22 +124,8 @@ class CallState:
 
     def timeout_error(self, kind: str) -> APITimeoutError:
         s = self.settings
-        if kind == "connect":
-            text = (
-                f"Could not connect to {s.base_url} within {s.connect_timeout:g} s (connect_timeout). "
-                "Check the network, proxy settings and base_url, or raise connect_timeout."
-            )
-        elif kind == "idle":
-            text = (
-                f"No data from the service for {s.idle_timeout:g} s (idle_timeout). The remote code may "
-                "still be running: raise idle_timeout (CLI: --idle-timeout) for long computations."
-            )
-        else:
-            text = (
-                f"The call took longer than total_timeout={s.total_timeout:g} s and was stopped. Raise "
-                "total_timeout (CLI: --total-timeout) or ask for less work."
-            )
-        return APITimeoutError(text, kind=kind)
+        seconds = {"connect": s.connect_timeout, "idle": s.idle_timeout}.get(kind, s.total_timeout)
+        return E.timeout_error(kind, base_url=s.base_url, seconds=seconds)
 
     # --- the response ---------------------------------------------------------------------
 
@@ -218,13 +159,7 @@ class CallState:
             data = None
         if isinstance(data, dict) and (data.get("status") == "failed" or data.get("code") or "error" in data):
             return failure_error(data, request_id=self._header_rid, retry_after=retry_after, context=self.context)
-        shown = content_type or "no content type"
-        return ProtocolError(
-            f"Expected an event stream (text/event-stream) but got {shown} with HTTP {status}. "
-            "A proxy or a wrong base_url answered instead of the service: check base_url.",
-            request_id=self._header_rid,
-            retryable=False,
-        )
+        return E.not_an_event_stream_error(content_type, status, self._header_rid)
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Bytes in, events out (only once content has begun; see :meth:`_commit`)."""
@@ -245,7 +180,7 @@ class CallState:
                     apply(event)
                 out += events
         except _SHAPE_ERRORS as exc:
-            raise _shape_error(exc) from None
+            raise E.shape_error(exc) from None
         self.done = decoder.done
         if out and not self.committed:
             return self._commit(out)
@@ -283,32 +218,20 @@ class CallState:
                     self.acc.apply(event)
                 tail += events
         except _SHAPE_ERRORS as exc:
-            raise _shape_error(exc) from None
+            raise E.shape_error(exc) from None
         if tail:
             tail = self._commit(tail) if not self.committed else tail
         if self.expired():
             raise self.timeout_error("total")
         if self.first_event_at is None:
-            raise ProtocolError(
-                "The service answered HTTP 200 with an empty event stream. Retry the call; if it "
-                "persists, check base_url (a proxy may be cutting the stream).",
-                request_id=self._header_rid,
-            )
+            raise E.empty_stream_error(self._header_rid)
         if decoder.finish_reason is None:
-            raise StreamInterruptedError(
-                "The stream ended before the service finished (no finish reason): the connection was "
-                "closed early. What arrived so far is kept as a partial result; retry for a full answer.",
-                request_id=self.acc.request_id or self._header_rid,
-            )
+            raise E.ended_early_error(self.acc.request_id or self._header_rid)
         if not self.protocol.ends_at_eof and not decoder.done:
             # Chat Completions sends the usage chunk and [DONE] after the finish reason: without
             # them the connection closed early and what the call cost was lost.
-            raise StreamInterruptedError(
-                f"The stream ended after the answer (finish reason {decoder.finish_reason!r}) but before "
-                f"the end the {self.settings.protocol!r} protocol promises (usage and end marker): the "
-                "connection was closed early and the call's usage was lost. The answer is kept as a "
-                "partial result; retry for a complete record.",
-                request_id=self.acc.request_id or self._header_rid,
+            raise E.ended_before_usage_error(
+                decoder.finish_reason, self.settings.protocol, self.acc.request_id or self._header_rid
             )
         result = self.acc.build(finish_reason=decoder.finish_reason, timings=self._timings())
         self.result = result
@@ -346,18 +269,9 @@ class CallState:
             # The total-deadline watchdog shut the socket: report the deadline, not the symptom.
             err = self.timeout_error("total")
         elif isinstance(exc, httpx.ConnectError):
-            err = _connect_failure(exc, self.settings.base_url)
+            err = E.connect_error(exc, self.settings.base_url)
         elif isinstance(exc, (httpx.TransportError, httpx.StreamError)):
-            if self.first_event_at is not None:
-                err = StreamInterruptedError(
-                    f"The connection broke in the middle of the stream ({exc or type(exc).__name__}). "
-                    "What arrived so far is kept as a partial result; retry for a full answer."
-                )
-            else:
-                err = APIConnectionError(
-                    f"The connection to {self.settings.base_url} broke before any event arrived "
-                    f"({exc or type(exc).__name__}). Retry; check any proxy between you and the service."
-                )
+            err = E.broken_connection_error(exc, self.settings.base_url, started=self.first_event_at is not None)
         else:
             return None
         if err.request_id is None:
@@ -370,12 +284,18 @@ class CallState:
         return err
 
     def retry_delay(self, err: QwenCIError) -> float | None:
-        """Seconds to wait before the next attempt, or None: do not retry.
+        """Seconds to wait before the next attempt, or None: do not retry (*err* is final).
 
         Only a retryable error (:attr:`QwenCIError.retryable`) from before the stream began is
         retried: a status error or a failed connection. An idle or total timeout already spent its
         time, and a stream that broke or was malformed is the caller's to retry.
         """
+        delay = self._retry_delay(err)
+        if delay is None:
+            E.note_attempts(err, self.attempt)
+        return delay
+
+    def _retry_delay(self, err: QwenCIError) -> float | None:
         if self.committed or self.attempt > self.settings.max_retries or not err.retryable:
             return None
         if not isinstance(err, (APIStatusError, APIConnectionError)):

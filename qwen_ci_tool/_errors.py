@@ -1,28 +1,56 @@
-"""Pure mapping from what the service said to the exception a caller gets.
+"""Every failure message, in one place: what happened, and (apart) what to do about it.
 
-One place decides the class (by the service's error code first, then by HTTP status) and one
-place writes the hint that tells the user what to do.
+One place decides the class (by the service's error code first, then by HTTP status); the
+functions here build each error with its message and its hint. Hints name settings by
+placeholder (``{idle_timeout}``, ``{region:singapore}``, see :mod:`qwen_ci_tool._knobs`), so each
+surface names its own knobs. The engine only decides *which* of these errors happened.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Any
 
-from ._constants import ENV_API_KEY, REGION_ROOTS
+from ._constants import REGION_ROOTS
 from ._exceptions import (
+    APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ContentFilterError,
     InternalServerError,
+    ProtocolError,
+    QwenCIError,
     RateLimitError,
+    StreamInterruptedError,
 )
-from ._models import known_model_names, native_path_advice, protocol_advice
+from ._models import known_model_names, lookup_model, ordered
 
-__all__ = ["ErrorContext", "error_from_body", "failure_error", "parse_retry_after", "status_error"]
+__all__ = [
+    "ErrorContext",
+    "broken_connection_error",
+    "connect_error",
+    "empty_stream_error",
+    "ended_early_error",
+    "error_from_body",
+    "failure_error",
+    "line_too_long_error",
+    "malformed_json_error",
+    "missing_key_error",
+    "note_attempts",
+    "not_an_event_stream_error",
+    "parse_retry_after",
+    "protocol_hint",
+    "shape_error",
+    "status_error",
+    "timeout_error",
+]
 
 _BY_CODE: dict[str, type[APIStatusError]] = {
     "InvalidApiKey": AuthenticationError,
@@ -81,13 +109,22 @@ def _class_for(status: int, code: str | None) -> type[APIStatusError]:
 class ErrorContext:
     """What the client knows that makes a hint precise: where it sent what."""
 
-    __slots__ = ("base_url", "model", "protocol", "region")
+    __slots__ = ("base_url", "custom_base_url", "model", "protocol", "region")
 
-    def __init__(self, *, base_url: str, model: str, protocol: str, region: str | None) -> None:
+    def __init__(
+        self, *, base_url: str, model: str, protocol: str, region: str | None, custom_base_url: bool = False
+    ) -> None:
         self.base_url = base_url
         self.model = model
         self.protocol = protocol
         self.region = region
+        #: base_url was chosen (argument or environment): it overrides the region, so a hint names it.
+        self.custom_base_url = custom_base_url
+
+
+def _lit(text: str) -> str:
+    """*text* inside a hint template, where braces name settings."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _other_region(ctx: ErrorContext) -> str:
@@ -96,52 +133,98 @@ def _other_region(ctx: ErrorContext) -> str:
     return "singapore"
 
 
+def protocol_hint(model: str, protocol: str) -> str | None:
+    """What the model table says about *model* over *protocol* when the documents do not show the
+    pair: the protocol(s) they show the interpreter with, as a hint template (see
+    :mod:`qwen_ci_tool._knobs`); ``None`` when the table has nothing better to offer."""
+    info = lookup_model(model)
+    if not info.known or protocol in info.protocols:
+        return None
+    agreed = ordered(info.protocols)
+    shown = ", ".join(f"`{p}`" for p in agreed)
+    text = f"Model {_lit(repr(model))} is documented for the code interpreter over {shown}: try {{protocol:{agreed[0]}}}."
+    if protocol in info.disputed:
+        text += f" (The documents disagree about {protocol!r}: {_lit(info.disagreement)}.)"
+    return text
+
+
+def _native_path_hint(model: str) -> str:
+    """The native protocol answered "url error": the model is served on its other path."""
+    info = lookup_model(model)
+    how = "the model table's row" if info.known else "a guess from the name (it is not in the model table)"
+    return (
+        f"The native protocol has two paths and {_lit(repr(model))} was sent to {info.native_endpoint} ({how}); "
+        "the service serves it on the other one. Use {protocol:responses} or {protocol:openai} for this "
+        "model, and report the name so the table can learn it."
+    )
+
+
+def _protocol_hint(ctx: ErrorContext | None) -> str | None:
+    return protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
+
+
+def _key_hint(ctx: ErrorContext | None) -> str:
+    check = "Check the API key in {api_key}."
+    if ctx is None:
+        return check
+    other = _other_region(ctx)
+    if not ctx.custom_base_url:
+        return (
+            f"{check} Keys are per region: this request went to {_lit(ctx.base_url)}; a key from the "
+            f"{other.capitalize()} region needs {{region:{other}}}."
+        )
+    if ctx.base_url in REGION_ROOTS.values():
+        return (
+            f"{check} Keys are per region: this request went to {_lit(ctx.base_url)} ({{base_url}}); a key "
+            f"from the {other.capitalize()} region needs {{base_url:{REGION_ROOTS[other]}}}."
+        )
+    return f"{check} Keys are per region and workspace: use a key that {_lit(ctx.base_url)} ({{base_url}}) accepts."
+
+
 def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorContext | None) -> str:
+    if code == "Arrearage":
+        return (
+            "The Model Studio account is in arrears (overdue: top it up in the Alibaba Cloud console): "
+            "calling again will not help until then."
+        )
+    if code == "insufficient_quota":
+        return (
+            "The quota is used up: calling again will not help. Add quota or billing in the Model Studio "
+            "console, or set another key in {api_key}."
+        )
     if cls is AuthenticationError:
-        if code == "Arrearage":
-            return "The Model Studio account is overdue: top it up in the console."
         if code and code.startswith("AccessDenied"):
-            advice = protocol_advice(ctx.model, ctx.protocol) if ctx is not None else None
-            if advice:
+            if advice := _protocol_hint(ctx):
                 return advice
             return (
-                f"The key has no access to model {ctx.model!r} or to the code interpreter: "
-                "enable the model for this key/workspace in the Model Studio console."
+                f"The key has no access to model {_lit(repr(ctx.model))} or to the code interpreter: "
+                "enable the model for this key/workspace in the Model Studio console, or choose another model ({model})."
                 if ctx
                 else "The key has no access to this model or feature."
             )
-        where = ""
-        if ctx is not None:
-            other = _other_region(ctx)
-            where = (
-                f" Keys are per region: this request went to {ctx.base_url}; a key from the "
-                f"{other.capitalize()} region needs region={other!r} (CLI: --region {other})."
-            )
-        return f"Check the API key in {ENV_API_KEY} (or api_key=).{where}"
+        return _key_hint(ctx)
     if cls is RateLimitError:
-        if code == "insufficient_quota":
-            return "The quota is used up: calling again will not help. Buy more quota or wait for it to reset in the Model Studio console."
-        return "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise max_retries."
+        return "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise {max_retries}."
     if cls is ContentFilterError:
-        return "Content moderation rejected the input or the answer: rephrase the question."
+        return "Content moderation rejected the input or the answer: rephrase the question; the same text is refused again."
     if cls is InternalServerError:
         return "The service failed on its side; retry later."
     # BadRequestError
-    advice = protocol_advice(ctx.model, ctx.protocol) if ctx is not None else None
-    if advice:
+    if advice := _protocol_hint(ctx):
         return advice
     if code in ("Model.NotExist", "model_not_found") or status == 404:
         known = ", ".join(known_model_names(ctx.protocol if ctx else None))
-        model = f" {ctx.model!r}" if ctx else ""
-        region = f" in this region ({ctx.base_url})" if ctx else ""
-        return f"The model{model} does not exist{region}. Known models with the code interpreter: {known}."
+        model = f" {_lit(repr(ctx.model))}" if ctx else ""
+        region = f" at {_lit(ctx.base_url)}" if ctx else ""
+        return f"The model{model} does not exist{region}: choose another model ({{model}}). Known models with the code interpreter: {known}."
     if ctx is not None:
         return (
-            f"The service refused the request for model {ctx.model!r} over protocol {ctx.protocol!r}. "
-            "The code interpreter needs a model that supports it (see the README's model table), "
-            "thinking mode and streaming; qwen3-max-preview is the model of the original release."
+            f"The service refused the request for model {_lit(repr(ctx.model))} over protocol {ctx.protocol!r}. "
+            "The code interpreter needs a model that supports it (see the README's model table; {model} "
+            "and {protocol} choose them), thinking mode and streaming; qwen3-max-preview is the model of the "
+            "original release."
         )
-    return "The service refused the request: check the model and parameters."
+    return "The service refused the request: check {model} and the parameters."
 
 
 def status_error(
@@ -153,16 +236,16 @@ def status_error(
     retry_after: float | None = None,
     context: ErrorContext | None = None,
 ) -> APIStatusError:
-    """Build the right :class:`APIStatusError` subclass with a message that says what to do."""
+    """Build the right :class:`APIStatusError` subclass: what the service said, and what to do."""
     cls = _class_for(status, code)
     if cls is InternalServerError and says_rate_limit(message):
         cls = RateLimitError
     what = message.strip().rstrip(".") if message else "no message"
     label = f"{code}, HTTP {status}" if code else f"HTTP {status}"
+    text = f"The service returned an error ({label}): {what}."
     hint = _hint(cls, status, code, context)
     if cls is BadRequestError and context is not None and context.protocol == "dashscope" and "url error" in (message or ""):
-        hint = native_path_advice(context.model)  # the text-generation/multimodal path did not match
-    text = f"The service returned an error ({label}): {what}. {hint}"
+        hint = _native_path_hint(context.model)  # the text-generation/multimodal path did not match
     if retry_after is not None and cls is RateLimitError:
         text += f" The service asked to wait {retry_after:g} s."
     return cls(
@@ -170,6 +253,7 @@ def status_error(
         status_code=status,
         code=code,
         service_message=message,
+        hint=hint,
         request_id=request_id,
         retry_after=retry_after,
     )
@@ -281,3 +365,145 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
     return max(0.0, seconds)
+
+
+# --- failures the client sees itself (no error body) ------------------------------------------
+
+
+def note_attempts(err: QwenCIError, attempts: int) -> None:
+    """Say in *err* that it is the last of several attempts (the retries were made)."""
+    if attempts > 1 and "attempts)" not in err.message:
+        err.message = f"{err.message} (after {attempts} attempts)"
+        err.args = (err.message,)
+
+
+def missing_key_error() -> ConfigurationError:
+    return ConfigurationError("No API key.", hint="Set {api_key} to a Model Studio key.{emulator}")
+
+
+def timeout_error(kind: str, *, base_url: str, seconds: float) -> APITimeoutError:
+    """``kind`` is "connect", "idle" or "total"; ``seconds`` the limit that fired."""
+    if kind == "connect":
+        what = f"Could not connect to {base_url} within {seconds:g} s (the connect timeout)."
+        hint = "Check the network, proxy settings and {base_url}, or raise {connect_timeout}."
+    elif kind == "idle":
+        what = f"No data from the service for {seconds:g} s (the idle timeout)."
+        hint = "The remote code may still be running: raise {idle_timeout} for long computations, or ask for less work."
+    else:
+        what = f"The call took longer than {seconds:g} s (the total timeout) and was stopped."
+        hint = "Raise {total_timeout} or ask for less work."
+    return APITimeoutError(what, kind=kind, hint=hint)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    # Causes, contexts and exception groups (anyio reports each address it tried).
+    chain: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(chain) < 16:
+        cur = todo.pop(0)
+        chain.append(cur)
+        todo += [e for e in (cur.__cause__, cur.__context__) if e is not None and e not in chain]
+        if isinstance(cur, BaseExceptionGroup):
+            todo += list(cur.exceptions)
+    return chain
+
+
+def connect_error(exc: BaseException, base_url: str) -> APIConnectionError:
+    """The connection could not be made: TLS, DNS, refused, or something else, each with its fix."""
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        text += " refused"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "certificate" in text:
+        # A certificate that does not verify fails the same way on every call.
+        return APIConnectionError(
+            f"The TLS handshake with {base_url} failed ({chain[0]}).",
+            hint="Check the system's CA certificates (SSL_CERT_FILE), any TLS-inspecting proxy, and the scheme of {base_url}.",
+            retryable=False,
+        )
+    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "nodename" in text or "name resolution" in text:
+        return APIConnectionError(f"Could not resolve the host of {base_url}.", hint="Check {base_url}, DNS and proxy settings.")
+    if "refused" in text:
+        return APIConnectionError(
+            f"Could not connect to {base_url}: connection refused.",
+            hint="Check {base_url} (and that the emulator runs, if you use one).",
+        )
+    return APIConnectionError(
+        f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}).",
+        hint="Check the network, the proxy and {base_url}.",
+    )
+
+
+def broken_connection_error(exc: BaseException, base_url: str, *, started: bool) -> APIConnectionError | StreamInterruptedError:
+    """The connection broke: mid-stream (what arrived is kept) or before any event."""
+    why = exc or type(exc).__name__
+    if started:
+        return StreamInterruptedError(
+            f"The connection broke in the middle of the stream ({why}). What arrived so far is kept as a partial result.",
+            hint="Retry for a full answer.",
+        )
+    return APIConnectionError(
+        f"The connection to {base_url} broke before any event arrived ({why}).",
+        hint="Retry; check any proxy between you and the service.",
+    )
+
+
+def ended_early_error(request_id: str | None) -> StreamInterruptedError:
+    return StreamInterruptedError(
+        "The stream ended before the service finished (no finish reason): the connection was closed "
+        "early. What arrived so far is kept as a partial result.",
+        hint="Retry for a full answer.",
+        request_id=request_id,
+    )
+
+
+def ended_before_usage_error(finish_reason: str, protocol: str, request_id: str | None) -> StreamInterruptedError:
+    return StreamInterruptedError(
+        f"The stream ended after the answer (finish reason {finish_reason!r}) but before the end the "
+        f"{protocol!r} protocol promises (usage and end marker): the connection was closed early and the "
+        "call's usage was lost. The answer is kept as a partial result.",
+        hint="Retry for a complete record.",
+        request_id=request_id,
+    )
+
+
+def empty_stream_error(request_id: str | None) -> ProtocolError:
+    return ProtocolError(
+        "The service answered HTTP 200 with an empty event stream.",
+        hint="Retry the call; if it persists, check {base_url} (a proxy may be cutting the stream).",
+        request_id=request_id,
+    )
+
+
+def not_an_event_stream_error(content_type: str, status: int, request_id: str | None) -> ProtocolError:
+    shown = content_type or "no content type"
+    return ProtocolError(
+        f"Expected an event stream (text/event-stream) but got {shown} with HTTP {status}: a proxy or "
+        "a wrong base URL answered instead of the service.",
+        hint="Check {base_url}.",
+        request_id=request_id,
+        retryable=False,
+    )
+
+
+def shape_error(exc: Exception) -> ProtocolError:
+    """A frame whose JSON has an unexpected shape (a list where an object belongs, ...)."""
+    return ProtocolError(
+        f"The stream carried an event of an unexpected shape ({type(exc).__name__}: {exc}): a service or "
+        "proxy fault, or a protocol change.",
+        hint="Retry, and report it if it persists.",
+    )
+
+
+def malformed_json_error(why: str, snippet: str) -> ProtocolError:
+    return ProtocolError(
+        f"The stream carried malformed JSON ({why}): {snippet!r}: a service or proxy fault.",
+        hint="Retry the call.",
+    )
+
+
+def line_too_long_error(max_line: int) -> ProtocolError:
+    return ProtocolError(
+        f"The stream sent a line longer than {max_line} bytes without a line break; it is not a valid event stream.",
+        hint="Check {base_url} (a proxy may be altering the stream).",
+    )

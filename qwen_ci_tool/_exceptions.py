@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._knobs import PYTHON, Knobs
+
 if TYPE_CHECKING:
     from ._types import CodeInterpreterResult
 
@@ -63,22 +65,37 @@ class QwenCIError(Exception):
         self,
         message: str,
         *,
+        hint: str | None = None,
         request_id: str | None = None,
         partial: CodeInterpreterResult | None = None,
         retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
+        #: What happened.
         self.message = message
+        #: What to do, with settings as placeholders (``{idle_timeout}``): :meth:`advice` renders it
+        #: for one surface, so the CLI names its flags and the MCP server its configuration.
+        self.hint = hint
         self.request_id = request_id
         #: The result as far as the stream got, when the error came after the first event.
         self.partial = partial
         #: Whether calling again, unchanged, may succeed (the class's answer unless the cause says more).
         self.retryable: bool = type(self).transient if retryable is None else retryable
 
+    def advice(self, knobs: Knobs = PYTHON) -> str | None:
+        """What to do, naming the settings as *knobs* spells them (the Python API's by default)."""
+        return knobs.render(self.hint) if self.hint else None
+
+    def describe(self, knobs: Knobs = PYTHON) -> str:
+        """What happened, what to do (in *knobs*' terms) and the request id, in one line."""
+        advice = self.advice(knobs)
+        text = f"{self.message} {advice}" if advice else self.message
+        if self.request_id and self.request_id not in text:
+            text += f" (request id: {self.request_id})"
+        return text
+
     def __str__(self) -> str:
-        if self.request_id and self.request_id not in self.message:
-            return f"{self.message} (request id: {self.request_id})"
-        return self.message
+        return self.describe()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, request_id={self.request_id!r})"
@@ -103,12 +120,13 @@ class APIStatusError(QwenCIError):
         status_code: int,
         code: str | None = None,
         service_message: str | None = None,
+        hint: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
         partial: CodeInterpreterResult | None = None,
     ) -> None:
         retryable = False if code in PERMANENT_CODES else None
-        super().__init__(message, request_id=request_id, partial=partial, retryable=retryable)
+        super().__init__(message, hint=hint, request_id=request_id, partial=partial, retryable=retryable)
         self.status_code = status_code
         #: The service's error code, e.g. ``"InvalidApiKey"`` or ``"Throttling.RateQuota"``.
         self.code = code
@@ -164,10 +182,11 @@ class APITimeoutError(APIConnectionError):
         message: str,
         *,
         kind: str,
+        hint: str | None = None,
         request_id: str | None = None,
         partial: CodeInterpreterResult | None = None,
     ) -> None:
-        super().__init__(message, request_id=request_id, partial=partial)
+        super().__init__(message, hint=hint, request_id=request_id, partial=partial)
         self.kind = kind
 
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MODELS", "ModelInfo", "known_model_names", "lookup_model", "native_path_advice", "protocol_advice"]
+__all__ = ["MODELS", "ModelInfo", "known_model_names", "lookup_model"]
 
 NativeEndpoint = Literal["text-generation", "multimodal-generation"]
 
@@ -124,37 +124,6 @@ def lookup_model(name: str) -> ModelInfo:
 def ordered(protocols: frozenset[str]) -> list[str]:
     """Protocol names in the order the tool shows them."""
     return [p for p in _ORDER if p in protocols]
-
-
-def protocol_advice(model: str, protocol: str) -> str | None:
-    """What the table says when the service refused *model* over *protocol*: the protocol(s) the
-    documents show the interpreter with, or ``None`` when the table has nothing better to offer."""
-    info = lookup_model(model)
-    if not info.known:
-        return None
-    if protocol in info.protocols:
-        return None
-    agreed = ordered(info.protocols)
-    shown = ", ".join(f"`{p}`" for p in agreed)
-    first = agreed[0]
-    text = (
-        f"Model {model!r} is documented for the code interpreter over {shown}: "
-        f"try --protocol {first} (Python: protocol={first!r})."
-    )
-    if protocol in info.disputed:
-        text += f" (The documents disagree about {protocol!r}: {info.disagreement}.)"
-    return text
-
-
-def native_path_advice(model: str) -> str:
-    """What to say when the native protocol answers "url error": the model is served on the other path."""
-    info = lookup_model(model)
-    how = "the model table's row" if info.known else "a guess from the name (it is not in the model table)"
-    return (
-        f"The native protocol has two paths and {model!r} was sent to {info.native_endpoint} ({how}); "
-        "the service serves it on the other one. Use --protocol responses or --protocol openai for this "
-        "model, and report the name so the table can learn it."
-    )
 
 
 def known_model_names(protocol: str | None = None) -> list[str]:

@@ -13,7 +13,7 @@ of ``data:``); it returns the events completed by each chunk.
 from __future__ import annotations
 
 from ._constants import MAX_LINE_BYTES
-from ._exceptions import ProtocolError
+from ._errors import line_too_long_error
 
 __all__ = ["SSEEvent", "SSEParser"]
 
@@ -167,10 +167,7 @@ class SSEParser:
         self._partial.append(piece)
         self._partial_len += len(piece)
         if self._partial_len > self._max_line:
-            raise ProtocolError(
-                f"The stream sent a line longer than {self._max_line} bytes without a line break; "
-                "it is not a valid event stream."
-            )
+            raise line_too_long_error(self._max_line)
 
     def _line(self, line: bytes) -> SSEEvent | None:
         # One line at a time, for close(); feed() has the same steps inlined.

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._exceptions import ProtocolError
+from .._errors import malformed_json_error
 from .._types import StreamEvent, StreamStarted
 from .._version import __version__
 
@@ -94,10 +94,7 @@ def loads(data: bytes) -> Any:
     except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
         snippet = data[:120].decode("utf-8", "replace")
         why = f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise ProtocolError(
-            f"The stream carried malformed JSON ({why}): {snippet!r}. "
-            "This is a service or proxy fault; retry the call."
-        ) from None
+        raise malformed_json_error(why, snippet) from None
 
 
 class DecoderBase:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def test_an_incomplete_answer_exits_3(emu: Emulator, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     emu.add_fault(Fault.finish_reason("length"))
     code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
-    assert code == 3 and "Incomplete result" in out and "incomplete" in err
+    assert code == 3 and "Incomplete result" in out and "stopped before finishing (finish reason: length)" in err
 
 
 def test_record_saves_a_key_free_stream_that_replays_to_the_same_result(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,3 +200,36 @@ def test_export_of_a_broken_stream_keeps_the_partial(emu: Emulator, tmp_path: Pa
 def test_export_to_an_unknown_kind_of_file_is_refused_before_asking() -> None:
     code, _, err = cli("ask", "--emulator", "--export", "run.docx", SEED_QUESTION)
     assert code == 2 and ".py, .ipynb, .md" in err
+
+
+def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(emu: Emulator, tmp_path: Path) -> None:
+    # The answer has begun, then the service goes silent: the user presses Ctrl-C (a real SIGINT).
+    emu.add_fault(Fault.stall(after_events=50, seconds=60))
+    export = tmp_path / "part.md"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": PLANTED_KEY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qwen_ci_tool", "ask", "--export", str(export), "--base-url", emu.base_url, SEED_QUESTION],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:  # stages as plain lines (stderr is not a terminal); bounded by the stall
+            seen.append(line)
+            if line.startswith("[answering]"):
+                break
+        assert seen and seen[-1].startswith("[answering]"), seen
+        assert emu.wait_for_connections(1, timeout=10)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 130, err
+    # The answer had begun (how much of it the client read before the signal varies).
+    assert "What arrived before Ctrl-C" in out and "## Answer\n\n12" in out and "123**21" in out
+    text = export.read_text(encoding="utf-8")
+    assert "123**21" in text and "Incomplete result" in text and "## Answer\n\n12" in text
+    assert "interrupted" in err and "Traceback" not in err
+    assert emu.wait_for_connections(0, timeout=10), "the upstream request was closed"

@@ -111,7 +111,7 @@ def _closed_port() -> int:
 def test_an_unreachable_endpoint_is_named(key: str) -> None:
     code, out = doctor("--base-url", f"http://127.0.0.1:{_closed_port()}")
     check = lines(out)["endpoint reachable"]
-    assert code == 1 and "connection refused" in check and "fix: Check base_url" in check
+    assert code == 1 and "connection refused" in check and "fix: Check --base-url" in check
     assert "[skip]" in lines(out)["key accepted"]
 
 

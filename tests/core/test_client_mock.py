@@ -318,7 +318,10 @@ async def test_a_missing_key_fails_before_sending_and_names_the_fix(mode: str) -
     script = Script(lambda: sse_response(native_stream()))
     with pytest.raises(ConfigurationError) as info:
         await run(mode, script, api_key=None)
-    assert "DASHSCOPE_API_KEY" in str(info.value) and "--emulator" in str(info.value)
+    # The Python API's own knobs: the variable or api_key=, and the emulator class (not a CLI flag).
+    text = str(info.value)
+    assert "DASHSCOPE_API_KEY" in text and "api_key=" in text and "qwen_ci_tool.testing.Emulator" in text
+    assert "--emulator" not in text
     assert script.requests == []
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, _models, lookup_model
 from qwen_ci_tool._cli import main
+from qwen_ci_tool._knobs import CLI
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 PROTOCOLS = ("dashscope", "openai", "responses")
@@ -38,7 +39,7 @@ def test_a_pair_the_service_refuses_carries_the_protocol_the_documents_show() ->
         assert len(emu.requests) == 1, "the pair was sent, and refused by the service"
     text = str(caught.value)
     assert "not supported by model qwen3.6-max" in text
-    assert "documented for the code interpreter over `responses`: try --protocol responses" in text
+    assert "documented for the code interpreter over `responses`: try protocol='responses'" in text
 
 
 def test_a_refused_pair_the_documents_disagree_about_says_so() -> None:
@@ -46,7 +47,7 @@ def test_a_refused_pair_the_documents_disagree_about_says_so() -> None:
         with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model="qwen3.7-plus") as ci:
             with pytest.raises(BadRequestError) as caught:
                 ci.run(SEED_QUESTION)
-    assert "try --protocol responses" in str(caught.value)
+    assert "try protocol='responses'" in str(caught.value)
     assert "The documents disagree about 'dashscope'" in str(caught.value)
 
 
@@ -55,7 +56,7 @@ def test_a_refusal_of_a_documented_pair_gets_the_ordinary_hint() -> None:
         with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, protocol="openai") as ci:
             with pytest.raises(BadRequestError) as caught:
                 ci.run(SEED_QUESTION)
-    assert "try --protocol" not in str(caught.value)
+    assert "try protocol=" not in str(caught.value)
     assert "refused the request for model 'qwen3-max' over protocol 'openai'" in str(caught.value)
 
 
@@ -116,4 +117,4 @@ def test_a_url_error_on_the_native_protocol_says_the_model_lives_on_the_other_pa
             ci.run(SEED_QUESTION)
     text = str(caught.value)
     assert "url error" in text and "sent to text-generation (the model table's row)" in text
-    assert "--protocol responses" in text
+    assert "protocol='responses'" in text and "--protocol responses" in caught.value.describe(CLI)

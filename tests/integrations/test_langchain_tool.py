@@ -230,7 +230,7 @@ def test_a_rejected_key_reaches_the_agent_as_an_error_message_without_the_key(em
     assert tool_message.artifact is None
     assert "AuthenticationError" in tool_message.content
     assert "DASHSCOPE_API_KEY" in tool_message.content
-    assert "Retrying will not help" in tool_message.content
+    assert "Calling again: will not help" in tool_message.content
     assert tool_message.content in messages[-1].content  # the agent went on and the model saw it
     assert PLANTED_KEY not in json.dumps([m.model_dump() for m in messages], default=str)
 
@@ -257,6 +257,31 @@ def test_a_stream_broken_midway_is_an_error_message(emulator: Emulator) -> None:
 
     assert message.status == "error"
     assert "StreamInterruptedError" in message.content
+
+
+def test_what_arrived_before_a_drop_reaches_the_agent_in_the_error_messages_artifact(emulator: Emulator) -> None:
+    emulator.add_fault(Fault.drop(after_events=50))
+    agent = create_agent(scripted_model(SEED_QUESTION), tools=[make_tool(emulator)])
+
+    messages = agent.invoke(agent_input())["messages"]
+
+    tool_message = next(m for m in messages if isinstance(m, ToolMessage))
+    assert tool_message.status == "error" and "What arrived before the failure" in tool_message.content
+    partial = CodeInterpreterResult.from_dict(tool_message.artifact)
+    assert partial.status == "incomplete" and partial.answer.startswith("123 to the power of 21 is:")
+    assert [run.code for run in partial.code_runs] == ["123**21"]
+
+
+async def test_an_answer_cut_by_the_length_limit_is_an_error_message_that_says_so_with_the_result(
+    emulator: Emulator,
+) -> None:
+    emulator.add_fault(Fault.finish_reason("length"), times=2)
+    tool = make_tool(emulator)
+
+    for message in (tool.invoke(tool_call(SEED_QUESTION)), await tool.ainvoke(tool_call(SEED_QUESTION))):
+        assert message.status == "error"
+        assert "stopped before finishing (finish reason: length)" in message.content
+        assert message.artifact["status"] == "incomplete" and message.artifact["answer"]
 
 
 async def test_a_silent_stream_hits_the_idle_timeout_and_is_an_error_message(emulator: Emulator) -> None:

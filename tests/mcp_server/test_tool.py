@@ -130,11 +130,11 @@ async def test_without_a_key_the_tool_is_listed_and_a_call_says_how_to_set_it(em
 
 FAILURES = [
     pytest.param(Fault.status(401), {}, ["AuthenticationError", "DASHSCOPE_API_KEY", '"env" block'], id="auth-401"),
-    pytest.param(Fault.status(429, retry_after="0"), {}, ["RateLimitError", "Wait before calling again"], id="rate-limit-429"),
+    pytest.param(Fault.status(429, retry_after="0"), {}, ["RateLimitError", "before calling again; do not retry in a tight loop"], id="rate-limit-429"),
     pytest.param(
         Fault.stall(after_events=3, seconds=30),
         {"idle_timeout": 0.3},
-        ["APITimeoutError", "--idle-timeout 0.3 s"],
+        ["APITimeoutError", "0.3 s (the idle timeout)", "the server argument --idle-timeout"],
         id="idle-timeout",
     ),
     pytest.param(
@@ -143,13 +143,13 @@ FAILURES = [
     pytest.param(
         Fault.drop(after_events=50),
         {},
-        ["StreamInterruptedError", "What arrived before the failure", "772693644665", "calling again may work"],
+        ["StreamInterruptedError", "What arrived before the failure", "772693644665", "Calling again: may work"],
         id="mid-stream-drop",
     ),
     pytest.param(
         Fault.error_event(after_events=50, code="InternalError", status=500),
         {},
-        ["InternalServerError", "772693644665", "calling again may work"],
+        ["InternalServerError", "772693644665", "Calling again: may work"],
         id="error-event",
     ),
 ]
@@ -176,7 +176,7 @@ async def test_a_rate_limit_that_outlasts_the_retries_says_they_were_made(
     result = await call(make_server(max_retries=2))
 
     assert result.is_error
-    assert "this server already retried 2 times" in text_of(result)
+    assert "after 3 attempts" in text_of(result)
     assert len(emu.requests) == 3
 
 

@@ -1,0 +1,123 @@
+"""How a failure (or an unfinished answer) is told: once for an agent, once for a person.
+
+The MCP tool and the LangChain tool give a model :func:`for_agent` / :func:`incomplete_for_agent`;
+the CLI gives a person :func:`for_person`. Each passes its own :class:`~qwen_ci_tool._knobs.Knobs`,
+so the "what to do" part names that surface's settings. Whether calling again can help comes
+from :attr:`QwenCIError.retryable` alone, in the same words on every face (:func:`retry_advice`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._exceptions import APIStatusError, QwenCIError, RateLimitError
+from ._knobs import Knobs
+from ._render import result_markdown
+from ._types import CodeInterpreterResult
+
+__all__ = [
+    "cancelled_for_agent",
+    "error_dict",
+    "for_agent",
+    "for_person",
+    "incomplete_for_agent",
+    "incomplete_note",
+    "retry_advice",
+]
+
+#: Shortest room left for a partial result when the text is capped.
+_MIN_PARTIAL_CHARS = 200
+
+
+def retry_advice(err: QwenCIError) -> str:
+    """Whether calling again can help, as one sentence for a model: the same on every surface."""
+    if not err.retryable:
+        return "Calling again: will not help - the same call fails the same way, so do not retry it unchanged."
+    if isinstance(err, RateLimitError):
+        wait = f"{math.ceil(err.retry_after)} s, as the service asked," if err.retry_after else "a while"
+        return f"Calling again: may work after a wait - wait {wait} before calling again; do not retry in a tight loop."
+    return _RETRY_TRANSIENT
+
+
+_RETRY_TRANSIENT = (
+    "Calling again: may work - this looks transient; wait a few seconds and call again "
+    "(a new call starts from scratch and is billed again)."
+)
+
+
+def _partial_block(partial: CodeInterpreterResult | None, used: int, include_reasoning: bool, max_chars: int | None) -> list[str]:
+    if partial is None or not (partial.answer.strip() or partial.code_runs):
+        return []
+    head = "What arrived before the failure is below. It is incomplete: do not present it as a verified answer."
+    budget = None if max_chars is None else max(max_chars - used - len(head) - 4, _MIN_PARTIAL_CHARS)
+    return [head, result_markdown(partial, include_reasoning=include_reasoning, max_chars=budget)]
+
+
+def for_agent(
+    err: QwenCIError,
+    knobs: Knobs,
+    *,
+    tool: str,
+    include_reasoning: bool = False,
+    max_chars: int | None = None,
+) -> str:
+    """The text a model reads when a tool call failed: what happened, whether calling again can
+    help, what to do (in *knobs*' terms), and what arrived before the failure."""
+    head = f"The {tool} call failed ({type(err).__name__}): {err.describe(knobs)}"
+    return _agent_text([head, retry_advice(err)], err.partial, include_reasoning, max_chars)
+
+
+def cancelled_for_agent(
+    reason: str,
+    partial: CodeInterpreterResult | None,
+    *,
+    tool: str,
+    include_reasoning: bool = False,
+    max_chars: int | None = None,
+) -> str:
+    """The text a model reads when the server cancelled a call (e.g. while shutting down)."""
+    head = f"The {tool} call was cancelled: {reason}."
+    return _agent_text([head, _RETRY_TRANSIENT], partial, include_reasoning, max_chars)
+
+
+def _agent_text(
+    parts: list[str], partial: CodeInterpreterResult | None, include_reasoning: bool, max_chars: int | None
+) -> str:
+    parts = parts + _partial_block(partial, sum(len(p) + 2 for p in parts), include_reasoning, max_chars)
+    return "\n\n".join(parts)
+
+
+def incomplete_note(result: CodeInterpreterResult) -> str:
+    """What every surface says about a result that did not finish (e.g. the length limit)."""
+    return (
+        f"Qwen stopped before finishing (finish reason: {result.finish_reason or 'none'}); the answer "
+        "below may be cut off or missing. Ask for a shorter answer or split the task into smaller calls."
+    )
+
+
+def incomplete_for_agent(result: CodeInterpreterResult, *, include_reasoning: bool = False, max_chars: int | None = None) -> str:
+    """The text a model reads for a result that stream ended cleanly but did not finish."""
+    head = incomplete_note(result)
+    budget = None if max_chars is None else max(max_chars - len(head) - 2, _MIN_PARTIAL_CHARS)
+    return f"{head}\n\n{result_markdown(result, include_reasoning=include_reasoning, max_chars=budget)}"
+
+
+def for_person(err: QwenCIError, knobs: Knobs) -> str:
+    """One paragraph for a person: what happened, what to do, and whether trying again may help."""
+    text = err.describe(knobs)
+    if err.retryable and not isinstance(err, RateLimitError):
+        text += " This is likely temporary: trying again in a moment may work."
+    return text
+
+
+def error_dict(err: QwenCIError, knobs: Knobs) -> dict[str, Any]:
+    """The error as JSON-able data (``--json`` output, batch output lines)."""
+    return {
+        "type": type(err).__name__,
+        "message": err.describe(knobs),
+        "request_id": err.request_id,
+        "retryable": err.retryable,
+        "status_code": err.status_code if isinstance(err, APIStatusError) else None,
+        "code": err.code if isinstance(err, APIStatusError) else None,
+    }
