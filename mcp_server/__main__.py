@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._flags import add_setting_flags, settings_from
 
 try:
     from ._http import AUTH_TOKEN_ENV, is_loopback
@@ -61,15 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST[:PORT]",
         help="extra Host header value to accept when bound beyond loopback (repeatable)",
     )
-    core = p.add_argument_group("Qwen / DashScope")
-    core.add_argument("--base-url", help=f"service root (default: {C.ENV_BASE_URL} or the region's endpoint)")
-    core.add_argument("--region", choices=tuple(C.REGION_ROOTS), help=f"default: {C.DEFAULT_REGION}")
-    core.add_argument("--protocol", choices=("dashscope", "openai", "responses"), help=f"default: {C.DEFAULT_PROTOCOL}")
-    core.add_argument("--model", help=f"default: {C.DEFAULT_MODEL}")
-    core.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
-    core.add_argument("--idle-timeout", type=float, help=f"seconds of upstream silence allowed (default {C.DEFAULT_IDLE_TIMEOUT:g})")
-    core.add_argument("--total-timeout", type=float, help=f"seconds per call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
-    core.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
+    add_setting_flags(p.add_argument_group("Qwen / DashScope"))
     lim = p.add_argument_group("limits")
     lim.add_argument(
         "--max-concurrency",
@@ -138,14 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(f"--port must be between 0 and 65535, got {args.port}.")
     try:
         server = create_server(
-            base_url=args.base_url,
-            region=args.region,
-            protocol=args.protocol,
-            model=args.model,
-            connect_timeout=args.connect_timeout,
-            idle_timeout=args.idle_timeout,
-            total_timeout=args.total_timeout,
-            max_retries=args.max_retries,
+            **settings_from(args),
             max_concurrency=args.max_concurrency,
             max_output_chars=args.max_output_chars,
             max_wait=args.max_wait,
@@ -183,7 +169,7 @@ def _log_start(args: argparse.Namespace) -> None:
     # Built from the same settings the server uses; the key is only ever reported as set or not.
     from qwen_ci_tool._config import resolve_settings
 
-    s = resolve_settings(base_url=args.base_url, region=args.region, protocol=args.protocol, model=args.model)
+    s = resolve_settings(**settings_from(args))
     logger.info(
         "%s %s: %s over %s; model %s via %s at %s",
         PROG,

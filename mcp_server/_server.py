@@ -33,7 +33,8 @@ from qwen_ci_tool import (
 )
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import ClientSettings
-from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent
+from qwen_ci_tool._errors import missing_key_error
+from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent, retry_advice
 from qwen_ci_tool._knobs import MCP
 from qwen_ci_tool._render import result_markdown
 
@@ -153,7 +154,7 @@ NO_KEY_TEXT = (
     f'"env": {{"{C.ENV_API_KEY}": "sk-..."}} in claude_desktop_config.json or .cursor/mcp.json, then '
     "restart the server (MCP clients do not pass your shell's environment to servers). Keys come from "
     "the Alibaba Cloud Model Studio console; a key from the Singapore (international) region also "
-    "needs the server argument --region singapore. Calling again without a key will fail the same way."
+    f"needs {MCP.setting('region', 'singapore')}.\n\n{retry_advice(missing_key_error())}"
 )
 
 

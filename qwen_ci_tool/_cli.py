@@ -24,10 +24,11 @@ from typing import IO, Any
 from . import _constants as C
 from ._batch_cli import read_tasks, run_batch
 from ._client import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterStream
-from ._config import PROTOCOL_NAMES, resolve_settings
+from ._config import resolve_settings
 from ._errors import missing_key_error
 from ._exceptions import ConfigurationError, QwenCIError
 from ._explain import error_dict, for_person, incomplete_note
+from ._flags import add_setting_flags, settings_from
 from ._knobs import CLI
 from ._live import live_view, print_markdown
 from ._models import MODELS, ordered
@@ -38,18 +39,6 @@ from ._version import __version__
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-def _client_flags(p: argparse.ArgumentParser) -> None:
-    """The core's settings, the same on every command that calls the service."""
-    p.add_argument("--protocol", choices=PROTOCOL_NAMES, help="wire protocol (default dashscope: returns the code; responses also returns its output)")
-    p.add_argument("--model", help=f"model name (default {C.DEFAULT_MODEL}; any name is passed through)")
-    p.add_argument("--base-url", help="service root, e.g. https://dashscope.aliyuncs.com")
-    p.add_argument("--region", choices=sorted(C.REGION_ROOTS), help="pick the service root by region (default beijing)")
-    p.add_argument("--connect-timeout", type=float, help=f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})")
-    p.add_argument("--idle-timeout", type=float, help=f"longest silence while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})")
-    p.add_argument("--total-timeout", type=float, help=f"deadline for the whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})")
-    p.add_argument("--max-retries", type=int, help=f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input')
     ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
     ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
-    _client_flags(ask)
+    add_setting_flags(ask)
     ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
     ask.add_argument(
         "--export",
@@ -82,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("-o", "--output", metavar="OUTPUT.jsonl", required=True, help="results, one line per task; ids completed here are not sent again")
     batch.add_argument("--concurrency", type=int, default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
     batch.add_argument("--retry-failed", action="store_true", help="send again the tasks whose earlier failure is retryable (others are kept as they are)")
-    _client_flags(batch)
+    add_setting_flags(batch)
     batch.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
 
     emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
@@ -99,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "doctor",
         help="check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
     )
-    _client_flags(doctor)
+    add_setting_flags(doctor)
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
 
@@ -114,19 +103,6 @@ def _maybe_emulator(enabled: bool) -> Iterator[str | None]:
     # A little pacing so a person sees the stages go by; still about a second in all.
     with Emulator(pace=0.01, code_pause=0.4) as emu:
         yield emu.base_url
-
-
-def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "protocol": args.protocol,
-        "model": args.model,
-        "base_url": args.base_url,
-        "region": args.region,
-        "connect_timeout": args.connect_timeout,
-        "idle_timeout": args.idle_timeout,
-        "total_timeout": args.total_timeout,
-        "max_retries": args.max_retries,
-    }
 
 
 def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
@@ -155,7 +131,7 @@ def _export(result: CodeInterpreterResult, path: str, stderr: IO[str]) -> None:
 def _ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export and not args.export.endswith(_EXPORTS):
         raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
-    settings = _settings_from(args)
+    settings = settings_from(args)
     with _maybe_emulator(args.emulator) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
@@ -227,7 +203,7 @@ def _keep_partial(
 def _batch(args: argparse.Namespace, stderr: IO[str]) -> int:
     with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
         tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
-    settings = _settings_from(args)
+    settings = settings_from(args)
     with _maybe_emulator(args.emulator) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
@@ -287,7 +263,7 @@ def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
     from ._client import _ssl_context
     from ._doctor import diagnose, failed, report, to_json
 
-    settings = resolve_settings(**_settings_from(args))
+    settings = resolve_settings(**settings_from(args))
     with httpx.Client(verify=_ssl_context()) as client:
         checks = diagnose(settings, client)
     stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))

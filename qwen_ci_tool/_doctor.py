@@ -25,7 +25,7 @@ import httpx
 from . import _constants as C
 from ._config import Settings
 from ._errors import connect_error, protocol_hint
-from ._knobs import CLI
+from ._knobs import CLI, PYTHON
 from ._models import known_model_names, lookup_model, ordered
 from ._protocols._base import USER_AGENT
 
@@ -96,12 +96,12 @@ def _unreachable(exc: httpx.HTTPError, root: str, settings: Settings) -> Check:
             "endpoint reachable",
             "fail",
             f"no answer from {root} within {settings.connect_timeout:g} s",
-            "Check the network, any proxy and base_url; raise --connect-timeout on a slow link.",
+            CLI.render("Check the network, any proxy and {base_url}; raise {connect_timeout} on a slow link."),
         )
     if isinstance(exc, httpx.ConnectError):
         err = connect_error(exc, root)
         return Check("endpoint reachable", "fail", err.message.rstrip(":. "), err.advice(CLI) or "")
-    return Check("endpoint reachable", "fail", f"{root}: {exc}", "Check the network, proxy and --base-url.")
+    return Check("endpoint reachable", "fail", f"{root}: {exc}", CLI.render("Check the network, proxy and {base_url}."))
 
 
 def _error_text(answer: _Answer) -> str:
@@ -142,8 +142,8 @@ def _key_refused(
                 "key accepted",
                 "fail",
                 f"{detail}; the {other.capitalize()} region ({root}) accepts it",
-                f"The key belongs to the {other.capitalize()} region: use --region {other} "
-                f"(Python: region={other!r}), or create a key in the {region.capitalize()} region.",
+                f"The key belongs to the {other.capitalize()} region: use {CLI.setting('region', other)} "
+                f"(Python: {PYTHON.setting('region', other)}), or create a key in the {region.capitalize()} region.",
             )
     return Check(
         "key accepted",
@@ -177,7 +177,7 @@ def _model_listed(answer: _Answer, settings: Settings) -> Check:
         "model listed",
         "fail",
         f"{settings.model!r} is not among the {len(ids)} models {settings.base_url} lists",
-        f"Check the model name (--model; `qwen-ci models` shows the table).{near}",
+        f"Check the model name ({CLI.setting('model')}; `qwen-ci models` shows the table).{near}",
     )
 
 
@@ -187,7 +187,7 @@ def _documented(settings: Settings) -> Check:
     name = "protocol documented"
     if not info.known:
         return Check(name, "warn", f"{settings.model!r} is not in the model table: it is sent as asked{path}",
-                     "Only a call tells; if the service refuses it, try --protocol responses.")
+                     f"Only a call tells; if the service refuses it, try {CLI.setting('protocol', 'responses')}.")
     if settings.protocol in info.protocols:
         return Check(name, "ok", f"the documents show {settings.model!r} with the interpreter over {settings.protocol!r}{path}")
     hint = protocol_hint(settings.model, settings.protocol)

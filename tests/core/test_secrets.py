@@ -52,7 +52,7 @@ async def test_the_key_is_in_no_log_error_repr_record_or_result(fault: Fault | N
 
 
 def test_recorded_fixtures_hold_no_authorization_header_or_key() -> None:
-    files = [*ROOT.glob("qwen_ci_tool/testing/emulator_made/*"), *ROOT.glob("qwen_ci_tool/testing/recorded/*"), *ROOT.glob("tests/**/fixtures/*")]
+    files = [*ROOT.glob("qwen_ci_tool/testing/emulator_made/*"), *ROOT.glob("tests/recorded/*"), *ROOT.glob("tests/**/fixtures/*")]
     assert files
     for path in files:
         text = path.read_bytes().decode("utf-8", "replace").lower()
