@@ -50,6 +50,8 @@ except ImportError as exc:  # pragma: no cover - covered in a subprocess without
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
+from qwen_ci_tool._constants import DEFAULT_PROTOCOL
+from qwen_ci_tool._protocols import PROTOCOLS
 
 from ._langchain_fold import (
     STAGE_EVENT,
@@ -94,7 +96,9 @@ class _Settings(BaseModel):
         default=None, description="Service root; default: DASHSCOPE_HTTP_BASE_URL, else the region's."
     )
     region: str | None = Field(default=None, description='"beijing" (default) or "singapore".')
-    protocol: str | None = Field(default=None, description='"dashscope" (default), "openai" or "responses".')
+    protocol: str | None = Field(
+        default=None, description=f"{', '.join(map(repr, PROTOCOLS))} (default {DEFAULT_PROTOCOL!r})."
+    )
     model: str | None = Field(default=None, description='Qwen model name; default "qwen3-max".')
     connect_timeout: float | None = Field(default=None, description="Seconds to connect.")
     idle_timeout: float | None = Field(default=None, description="Longest silence in a stream, seconds.")

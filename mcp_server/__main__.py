@@ -17,7 +17,7 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool._flags import add_setting_flags, settings_from
 
 try:
-    from ._http import AUTH_TOKEN_ENV, is_loopback
+    from ._http import AUTH_TOKEN_ENV, DEFAULT_SHUTDOWN_GRACE, is_loopback
     from ._runs import DEFAULT_RESULT_TTL
     from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_server
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a venv without the extra
@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"keep a finished run's result this long for {RESULT_TOOL_NAME} (default {DEFAULT_RESULT_TTL:g})",
     )
+    runs.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=DEFAULT_SHUTDOWN_GRACE,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish "
+        f"this long, then cancel the rest with their partial results (default {DEFAULT_SHUTDOWN_GRACE:g})",
+    )
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
     return p
 
@@ -140,13 +148,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ConfigurationError as exc:
         return _fail(str(exc))
+    if not args.shutdown_grace >= 0:
+        return _fail(f"--shutdown-grace must be a number of seconds >= 0, got {args.shutdown_grace}.")
     _log_start(args)
 
     import anyio
 
     try:
         if args.transport == "stdio":
-            anyio.run(server.run_stdio_async)
+            from ._stdio import serve_stdio
+
+            anyio.run(lambda: serve_stdio(server, shutdown_grace=args.shutdown_grace))
         else:
             from ._http import serve_http
 
@@ -158,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     auth_token=token,
                     allowed_hosts=args.allowed_host,
                     log_level="warning" if args.log_level != "DEBUG" else "info",
+                    shutdown_grace=args.shutdown_grace,
                 )
             )
     except KeyboardInterrupt:

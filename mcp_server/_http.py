@@ -6,23 +6,35 @@ notifications and cancellation still reach the tool (they do not with JSON respo
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
 import logging
+import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
+import anyio
+import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from qwen_ci_tool import _constants as C
+
+from ._exchanges import Exchanges
+from ._gate import CallGate
+from ._server import server_runtime
+
 __all__ = [
     "AUTH_TOKEN_ENV",
+    "DEFAULT_SHUTDOWN_GRACE",
     "MAX_REQUEST_BODY_BYTES",
     "BearerTokenMiddleware",
     "build_http_app",
     "is_loopback",
+    "listening_socket",
     "security_settings",
     "serve_http",
 ]
@@ -31,9 +43,19 @@ logger = logging.getLogger("mcp_server")
 
 AUTH_TOKEN_ENV = "QWEN_CI_MCP_AUTH_TOKEN"
 MCP_PATH = "/mcp"
-#: Largest request body accepted (413 above): a question is at most 500,000 characters, and JSON
-#: escaping can take up to 6 bytes per character.
-MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024
+#: The most bytes one character of a question can take in a JSON body: a character outside the
+#: Basic Multilingual Plane written as an escaped surrogate pair ("\\ud83d\\ude00").
+_MAX_JSON_BYTES_PER_CHAR = 12
+#: Largest request body accepted (413 above): any question within the tool's character limit fits,
+#: however it is encoded, with room for the JSON-RPC envelope.
+MAX_REQUEST_BODY_BYTES = C.MAX_INPUT_CHARS * _MAX_JSON_BYTES_PER_CHAR + 64 * 1024
+#: Seconds a shutdown gives calls in flight to finish before cancelling them.
+DEFAULT_SHUTDOWN_GRACE = 30.0
+#: Seconds, after the last run ended, for the answers to go out before the server exits anyway.
+_DELIVERY_TIMEOUT = 10.0
+#: Seconds without any request in flight before a draining server exits (clients often send one
+#: more request right after an answer).
+_QUIET_BEFORE_EXIT = 1.0
 #: The hosts the SDK protects on its own (its automatic DNS-rebinding allow-list).
 _SDK_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _LOOPBACK_PATTERNS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
@@ -126,9 +148,15 @@ class BearerTokenMiddleware:
 
 
 def build_http_app(
-    server: MCPServer, *, host: str, auth_token: str | None, allowed_hosts: Sequence[str] = ()
+    server: MCPServer,
+    *,
+    host: str,
+    auth_token: str | None,
+    allowed_hosts: Sequence[str] = (),
+    exchanges: Exchanges | None = None,
 ) -> ASGIApp:
-    """The ASGI app: the SDK's streamable HTTP app, behind the bearer check when a token is set."""
+    """The ASGI app: the SDK's streamable HTTP app behind the call gate (cancels, shutdown), behind
+    the bearer check when a token is set."""
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -137,9 +165,38 @@ def build_http_app(
         transport_security=security_settings(host, allowed_hosts),
         host=host,
     )
+    runtime = server_runtime(server)
+    app = CallGate(
+        app,
+        exchanges=exchanges if exchanges is not None else Exchanges(),
+        ready=lambda: runtime.ready,
+        body_limit=MAX_REQUEST_BODY_BYTES,
+    )
     if auth_token:
         app = BearerTokenMiddleware(app, auth_token)
     return app
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The bound, listening socket for *config*, made so that accepted connections get TCP_NODELAY.
+
+    uvicorn's ``bind_socket`` creates it with protocol 0, and asyncio sets TCP_NODELAY only on
+    sockets whose protocol is TCP: without it, every small response waits ~40 ms for Nagle's
+    algorithm and the client's delayed ACK.
+    """
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    sock.listen(config.backlog)  # bind_socket only binds; listening now makes early connections queue
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: :func:`serve_http` shuts down gracefully instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def serve_http(
@@ -150,15 +207,19 @@ async def serve_http(
     auth_token: str | None,
     allowed_hosts: Sequence[str] = (),
     log_level: str = "warning",
+    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
 ) -> None:
-    """Serve until cancelled or interrupted. The caller has already checked the token rule."""
-    import uvicorn
+    """Serve until SIGTERM or SIGINT, then shut down gracefully. The caller has checked the token rule.
 
-    app = build_http_app(server, host=host, auth_token=auth_token, allowed_hosts=allowed_hosts)
+    On the first signal: new requests get 503, calls in flight have *shutdown_grace* seconds to
+    finish and be delivered, the rest are cancelled (each answered with an error that keeps its
+    partial), and the server exits once every response has gone out. A second signal exits at once.
+    """
+    exchanges = Exchanges()
+    app = build_http_app(server, host=host, auth_token=auth_token, allowed_hosts=allowed_hosts, exchanges=exchanges)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), access_log=False, lifespan="on")
     # Bind before announcing: once the line is logged, connections queue (and --port 0 shows its port).
-    sock = config.bind_socket()
-    sock.listen(config.backlog)  # bind_socket only binds; listening now makes early connections queue
+    sock = listening_socket(config)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     logger.info(
@@ -168,4 +229,33 @@ async def serve_http(
         MCP_PATH,
         "bearer token required" if auth_token else "no token; loopback only",
     )
-    await uvicorn.Server(config).serve(sockets=[sock])
+    uv = _Server(config)
+    runtime = server_runtime(server)
+
+    async def shut_down() -> None:
+        logger.info(
+            "qwen-ci-mcp: shutting down: refusing new calls, letting calls in flight finish (up to %g s)",
+            shutdown_grace,
+        )
+        await runtime.drain(shutdown_grace)
+        with anyio.move_on_after(_DELIVERY_TIMEOUT):
+            await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
+        logger.info("qwen-ci-mcp: every call answered; exiting")
+        uv.should_exit = True
+
+    async def on_signals() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with anyio.create_task_group() as tg:
+                async for _ in signals:
+                    break
+                tg.start_soon(shut_down)
+                async for _ in signals:  # a second signal: exit now
+                    logger.warning("qwen-ci-mcp: second signal: exiting without waiting")
+                    uv.should_exit = uv.force_exit = True
+                    tg.cancel_scope.cancel()
+                    return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(on_signals)
+        await uv.serve(sockets=[sock])
+        tg.cancel_scope.cancel()

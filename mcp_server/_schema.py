@@ -11,7 +11,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from qwen_ci_tool._protocols import PROTOCOLS, returning
+
 __all__ = ["CodeInterpreterResultModel", "RunOutputModel", "RunPendingModel"]
+
+
+_OUTPUT_PROTOCOLS = " and ".join(map(repr, returning(output=True)))
 
 
 class _Model(BaseModel):
@@ -34,7 +39,7 @@ class CodeRun(_Model):
     index: int = Field(description="0-based position among the runs.")
     code: str = Field(description="The Python code that ran.")
     output: str | None = Field(
-        description="What the code printed, where the protocol returns it ('responses' does); otherwise null."
+        description=f"What the code printed, where the protocol returns it ({_OUTPUT_PROTOCOLS} does); otherwise null."
     )
     container_id: str | None = Field(description="The remote sandbox id, where the protocol returns it.")
 
@@ -64,7 +69,7 @@ class CodeInterpreterResultModel(_Model):
     usage: Usage
     request_id: str | None = Field(description="The service's request id (quote it in support requests).")
     model: str
-    protocol: str = Field(description="The wire protocol used: 'dashscope', 'openai' or 'responses'.")
+    protocol: str = Field(description=f"The wire protocol used: {', '.join(map(repr, PROTOCOLS))}.")
     finish_reason: str | None = Field(description="Why the model stopped ('stop' when it finished).")
     status: Literal["completed", "incomplete"] = Field(
         description="'completed' only when the model finished normally; 'incomplete' otherwise."

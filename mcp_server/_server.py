@@ -38,6 +38,7 @@ from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for
 from qwen_ci_tool._knobs import MCP
 from qwen_ci_tool._render import result_markdown
 
+from ._exchanges import current_exchange
 from ._icons import ICONS
 from ._runs import DEFAULT_RESULT_TTL, MemoryRunStore, RunRecord, RunStore, new_run_id
 from ._schema import RunOutputModel, RunPendingModel
@@ -269,19 +270,28 @@ class _Runner:
         await self.store.put(run.record)
         runs: anyio.abc.TaskGroup = ctx.request_context.lifespan_context[_RUNS]
         runs.start_soon(self._execute, run, question, include_reasoning)
-        try:
-            return await self._await(run.record.run_id, ctx, after_version=run.record.version)
-        except anyio.get_cancelled_exc_class():
-            # The client cancelled or timed out while waiting for the run it started: nobody will
-            # ask for the result, so the upstream request is closed now, not when it ends.
-            run.cancel("the client cancelled the call")
-            raise
+        # The client cancelling or timing out while it waits for the run it started (the SDK
+        # cancels this handler; over HTTP the gate may abort the exchange instead): nobody will ask
+        # for the result, so the upstream request is closed now, not when it ends.
+        exchange = current_exchange.get()
+        with exchange.guard() if exchange is not None else anyio.CancelScope():
+            try:
+                return await self._await(run.record.run_id, ctx, after_version=run.record.version)
+            except anyio.get_cancelled_exc_class():
+                run.cancel("the client cancelled the call")
+                raise
+        assert exchange is not None and exchange.reason is not None
+        run.cancel(exchange.reason)
+        return _text_result(f"Cancelled: {exchange.reason}.", is_error=True)
 
     async def result(self, run_id: str, ctx: Context) -> CallToolResult:
         if not self.accepting:
             return _text_result(SHUTTING_DOWN_TEXT, is_error=True)
         # Waiting again does not own the run: a client giving up here leaves it running.
-        return await self._await(run_id.strip(), ctx, after_version=-1)
+        exchange = current_exchange.get()
+        with exchange.guard() if exchange is not None else anyio.CancelScope():
+            return await self._await(run_id.strip(), ctx, after_version=-1)
+        return _text_result("Stopped waiting: the client cancelled the call. The run goes on.", is_error=True)
 
     # -- waiting --------------------------------------------------------------------------------
 
@@ -355,6 +365,7 @@ class _Runner:
                 outcome = await self._run(question, include_reasoning, run)
         finally:  # also when the lifespan's task group is cancelled: the record still ends
             if outcome is None:
+                logger.info("%s cancelled: %s", TOOL_NAME, run.reason or "the server stopped")
                 outcome = self._cancelled(run, include_reasoning)
             with anyio.CancelScope(shield=True):
                 run.record = run.record.advanced(

@@ -11,11 +11,13 @@ from typing import Any, TypedDict, Unpack
 from . import _constants as C
 from ._exceptions import ConfigurationError
 from ._models import ModelInfo, lookup_model
+from ._protocols import PROTOCOLS, describe_protocols
 from ._secret import Secret
 
 __all__ = ["ClientSettings", "Settings", "build_messages", "normalize_base_url", "resolve_settings"]
 
-PROTOCOL_NAMES = ("dashscope", "openai", "responses")
+#: The protocol names, from the protocol registry.
+PROTOCOL_NAMES = tuple(PROTOCOLS)
 _ROLES = ("system", "user", "assistant")
 #: Parameters the interpreter needs; a caller may not switch them off through extra_parameters.
 _REQUIRED_ON = ("enable_code_interpreter", "enable_thinking", "stream", "incremental_output")
@@ -129,10 +131,9 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     max_retries = given.get("max_retries")
     responses_path = given.get("responses_path")
     protocol = protocol or C.DEFAULT_PROTOCOL
-    if protocol not in PROTOCOL_NAMES:
+    if protocol not in PROTOCOLS:
         raise ConfigurationError(
-            f"Unknown protocol {protocol!r}: use one of {', '.join(PROTOCOL_NAMES)} "
-            "('dashscope' returns the code, 'responses' also its output, 'openai' neither)."
+            f"Unknown protocol {protocol!r}: use one of {', '.join(PROTOCOLS)} ({describe_protocols()})."
         )
     if region is not None and region not in C.REGION_ROOTS:
         raise ConfigurationError(

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import _constants as C
 from ._config import PROTOCOL_NAMES
+from ._protocols import describe_protocols
 
 __all__ = ["SETTING_FLAGS", "SettingFlag", "add_setting_flags", "settings_from"]
 
@@ -34,7 +35,7 @@ class SettingFlag:
 SETTING_FLAGS: tuple[SettingFlag, ...] = (
     SettingFlag(
         "--protocol",
-        f"wire protocol (default {C.DEFAULT_PROTOCOL}: returns the code; responses also returns its output)",
+        f"wire protocol (default {C.DEFAULT_PROTOCOL}; {describe_protocols()})",
         choices=PROTOCOL_NAMES,
     ),
     SettingFlag("--model", f"model name (default {C.DEFAULT_MODEL}; any name is passed through)"),

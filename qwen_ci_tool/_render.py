@@ -9,8 +9,20 @@ if TYPE_CHECKING:
 
 __all__ = ["result_markdown", "result_notebook", "result_script", "usage_line"]
 
-_NO_CODE = "The OpenAI-compatible protocol does not return the code the interpreter ran (use protocol 'dashscope' or 'responses')."
-_NO_OUTPUT = "output not returned by this protocol (only 'responses' returns it)"
+
+
+def _no_code(result: CodeInterpreterResult) -> str:
+    from ._protocols import returning
+
+    others = " or ".join(map(repr, returning(code=True)))
+    return f"Protocol {result.protocol!r} does not return the code the interpreter ran (use protocol {others})."
+
+
+def _no_output() -> str:
+    from ._protocols import returning
+
+    names = returning(output=True)
+    return f"output not returned by this protocol (only {' and '.join(map(repr, names))} return{'s' if len(names) == 1 else ''} it)"
 
 
 def usage_line(usage: Usage) -> str:
@@ -50,10 +62,10 @@ def result_markdown(
             if run.output is not None:
                 lines.append("Output:\n\n" + _fence(run.output or "(no output)"))
             else:
-                lines.append(f"_Output: {_NO_OUTPUT}._")
+                lines.append(f"_Output: {_no_output()}._")
         parts.append("\n\n".join(lines))
     elif not result.code_returned:
-        parts.append("## Code run by the interpreter\n\n_" + _NO_CODE + "_")
+        parts.append("## Code run by the interpreter\n\n_" + _no_code(result) + "_")
     rid = f"; request id {result.request_id}" if result.request_id else ""
     parts.append(f"## Usage\n\n{usage_line(result.usage)}; model {result.model} via {result.protocol}{rid}.")
     text = "\n\n".join(parts) + "\n"
@@ -90,7 +102,7 @@ def result_script(result: CodeInterpreterResult) -> str:
                 block += "\n" + _comment("Output (as the remote sandbox printed it):\n" + (run.output or "(nothing)"))
             parts.append(block)
     if not result.code_runs and not result.code_returned:
-        parts.append(_comment(_NO_CODE))
+        parts.append(_comment(_no_code(result)))
     parts.append(_comment("Answer:\n" + (result.answer or "(no answer text)")))
     return "\n\n".join(parts) + "\n"
 

@@ -89,11 +89,6 @@ class Timings:
         return {"time_to_first_event": self.time_to_first_event, "total_time": self.total_time}
 
 
-_PROTOCOL_NOTES = {
-    "openai": "The OpenAI-compatible protocol does not return the code the interpreter ran.",
-}
-
-
 @dataclass(frozen=True, slots=True)
 class CodeInterpreterResult:
     """Everything one code-interpreter call produced: answer, reasoning, code runs, usage."""
@@ -113,7 +108,10 @@ class CodeInterpreterResult:
     @property
     def code_returned(self) -> bool:
         """Whether this protocol returns the executed code at all (``openai`` does not)."""
-        return self.protocol != "openai"
+        from ._protocols import PROTOCOLS
+
+        known = PROTOCOLS.get(self.protocol)
+        return known.returns_code if known is not None else True
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict; :meth:`from_dict` reverses it."""

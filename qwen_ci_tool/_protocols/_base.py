@@ -42,7 +42,12 @@ class Decoder(Protocol):
 
 
 class WireProtocol(Protocol):
+    #: The name callers pass as ``protocol=`` (and ``--protocol``).
     name: str
+    #: Whether results carry the code the interpreter ran.
+    returns_code: bool
+    #: Whether results carry what that code printed.
+    returns_output: bool
     #: Whether a stream that ends (EOF) after a finish reason is complete without an end marker.
     ends_at_eof: bool
 

@@ -61,6 +61,7 @@ class ChatDecoder(DecoderBase):
 
 class ChatCompletionsProtocol:
     name = "openai"
+    returns_code, returns_output = False, False
     ends_at_eof = False
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:

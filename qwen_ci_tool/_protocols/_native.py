@@ -110,6 +110,7 @@ class NativeDecoder(DecoderBase):
 
 class NativeProtocol:
     name = "dashscope"
+    returns_code, returns_output = True, False
     ends_at_eof = True
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:

@@ -124,6 +124,7 @@ class ResponsesDecoder(DecoderBase):
 
 class ResponsesProtocol:
     name = "responses"
+    returns_code, returns_output = True, True
     ends_at_eof = False
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:

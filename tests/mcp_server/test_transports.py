@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import re
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,21 +17,18 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_server.__main__ import build_parser, main
-from mcp_server._http import is_loopback, security_settings
+from mcp_server._http import MAX_REQUEST_BODY_BYTES, is_loopback, security_settings
+from qwen_ci_tool import _constants as C
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
+from .processes import http_server_process, server_env
 from .test_tool import Progress, text_of
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "test-token-0123456789"
-
-
-def server_env(**extra: str) -> dict[str, str]:
-    """What an MCP client passes: a minimal environment plus the config's env block."""
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **extra}
 
 
 # --- stdio ---------------------------------------------------------------------------------------
@@ -174,37 +167,10 @@ class HTTPServer:
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[HTTPServer]:
     """``qwen-ci-mcp --transport streamable-http`` on a free loopback port, with a token from the env."""
-    with Emulator() as emu:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mcp_server", "--transport", "streamable-http", "--port", "0",
-             "--base-url", emu.base_url, "--max-retries", "0"],  # fmt: skip
-            env=server_env(DASHSCOPE_API_KEY=PLANTED_KEY, QWEN_CI_MCP_AUTH_TOKEN=TOKEN),
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def pump() -> None:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        try:
-            url = None
-            while url is None:
-                line = lines.get(timeout=30)  # bounded: raises queue.Empty if the server never says so
-                assert line is not None, "the server exited before listening"
-                match = re.search(r"listening on (http://\S+)", line)
-                url = match.group(1) if match else None
-            yield HTTPServer(url, emu)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with Emulator() as emu, http_server_process(
+        "--base-url", emu.base_url, "--max-retries", "0", DASHSCOPE_API_KEY=PLANTED_KEY, QWEN_CI_MCP_AUTH_TOKEN=TOKEN
+    ) as server:
+        yield HTTPServer(server.url, emu)
 
 
 def authorized(token: str = TOKEN) -> httpx2.AsyncClient:
@@ -239,10 +205,29 @@ def test_over_http_a_foreign_host_header_is_refused_even_with_the_token(http_ser
 
 
 def test_over_http_an_oversized_body_is_refused(http_server: HTTPServer) -> None:
-    body = json.dumps({**INIT, "padding": "x" * (4 * 1024 * 1024 + 1)})
+    body = json.dumps({**INIT, "padding": "x" * (MAX_REQUEST_BODY_BYTES + 1)})
     headers = dict(HEADERS, Authorization=f"Bearer {TOKEN}")
     response = httpx.post(http_server.url, content=body, headers=headers, timeout=30)
     assert response.status_code == 413
+
+
+def test_over_http_the_longest_question_fits_the_body_cap_however_it_is_escaped(http_server: HTTPServer) -> None:
+    # 500,000 characters outside the BMP, each escaped as a surrogate pair: 12 bytes a character.
+    question = "\N{GRINNING FACE}" * C.MAX_INPUT_CHARS
+    call = {
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": TOOL, "arguments": {"question": question}},
+    }  # fmt: skip
+    body = json.dumps(call, ensure_ascii=True)
+    assert len(body) > 6_000_000
+    headers = dict(HEADERS, Authorization=f"Bearer {TOKEN}", **{"MCP-Protocol-Version": "2025-11-25"})
+    http_server.emu.reset()
+    response = httpx.post(http_server.url, content=body, headers=headers, timeout=60)
+
+    assert response.status_code == 200, response.text[:500]
+    assert '"id":7' in response.text and '"result"' in response.text
+    assert '"isError":true' not in response.text.replace(" ", "")
+    assert len(http_server.emu.requests) == 1  # the question reached the service
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -1,0 +1,174 @@
+"""The HTTP gate in front of the SDK's app: cancels that reach their call, and refusal while draining.
+
+For each POST it reads the (bounded) body once and replays it to the SDK, then:
+
+- a JSON-RPC request opens an :class:`~._exchanges.Exchange` for the time it is served (the tool
+  handler waits inside it), and the client's disconnect aborts it at once;
+- ``notifications/cancelled`` aborts the matching exchange, then goes on to the SDK (202); the
+  ``Mcp-Session-Id`` minted for each handshake tells apart clients that reuse request ids;
+- once shutdown has begun, a new tool call gets 503 with a JSON-RPC error saying to call again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._exchanges import Exchanges, current_exchange, principal_of
+
+__all__ = ["SHUTDOWN_ERROR_CODE", "CallGate"]
+
+logger = logging.getLogger("mcp_server")
+
+_SESSION_HEADER = b"mcp-session-id"
+#: JSON-RPC error code of the answer to a request that arrives while the server shuts down.
+SHUTDOWN_ERROR_CODE = -32000
+_SHUTDOWN_MESSAGE = (
+    "This MCP server is shutting down and takes no new calls; send the request again in a moment "
+    "(a restarted or another server will take it)."
+)
+
+
+class _Replay:
+    """A ``receive`` for the app: the body read ahead, then the client's disconnect when it comes."""
+
+    def __init__(self, messages: list[Message], receive: Receive, complete: bool) -> None:
+        self._messages = messages
+        self._receive = receive
+        self._complete = complete
+        self.disconnected = anyio.Event()
+
+    async def __call__(self) -> Message:
+        if self._messages:
+            return self._messages.pop(0)
+        if not self._complete:
+            return await self._receive()
+        await self.disconnected.wait()
+        return {"type": "http.disconnect"}
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bool]:
+    """The request messages up to the end of the body, and whether the body ended within *limit*."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, False
+        size += len(message.get("body", b""))
+        if size > limit:
+            return messages, False
+        if not message.get("more_body", False):
+            return messages, True
+
+
+def _decode(messages: list[Message]) -> dict[str, Any] | None:
+    try:
+        decoded = json.loads(b"".join(m.get("body", b"") for m in messages))
+    except ValueError:  # not JSON (or not UTF-8): the SDK answers it
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes:
+    for name, value in scope.get("headers", ()):
+        if name == wanted:
+            return bytes(value)
+    return b""
+
+
+def _with_session_id(send: Send, session_id: bytes) -> Send:
+    """*send*, adding ``Mcp-Session-Id`` to the response (when the SDK set none)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if not any(name.lower() == _SESSION_HEADER for name, _ in headers):
+                headers.append((_SESSION_HEADER, session_id))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
+
+
+class CallGate:
+    """ASGI middleware; *ready* says whether new requests are taken (false while shutting down)."""
+
+    def __init__(self, app: ASGIApp, *, exchanges: Exchanges, ready: Callable[[], bool], body_limit: int) -> None:
+        self.app = app
+        self.exchanges = exchanges
+        self.ready = ready
+        self.body_limit = body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        messages, complete = await _read_body(receive, self.body_limit)
+        replay = _Replay(messages, receive, complete)
+        message = _decode(messages) if complete else None
+        method = message.get("method") if message is not None else None
+        if message is None or not isinstance(method, str):
+            await self.app(scope, replay, send)
+            return
+        # A stateless server keeps no sessions, but a handshake-era client sends back the session id
+        # its `initialize` was answered with on every later POST, its cancel notifications
+        # included: minted here, it tells apart two clients' calls that use the same request id.
+        principal = principal_of(_header(scope, b"authorization") + b"\n" + _header(scope, _SESSION_HEADER))
+        if method == "initialize":
+            send = _with_session_id(send, secrets.token_urlsafe(24).encode())
+        if "id" not in message:
+            if method == "notifications/cancelled":
+                params = message.get("params")
+                request_id = params.get("requestId") if isinstance(params, dict) else None
+                if request_id is not None and self.exchanges.cancel(principal, request_id, "the client cancelled the call"):
+                    logger.info("cancelled request %r on the client's notification", request_id)
+            await self.app(scope, replay, send)
+            return
+        # Only new tool calls are refused: a client whose call is being delivered may still list the
+        # tools (the Python client does, to check the result against the output schema).
+        if method == "tools/call" and not self.ready():
+            await _refuse(message.get("id"), send)
+            return
+        with self.exchanges.open(principal, message.get("id")) as exchange:
+            token = current_exchange.set(exchange)
+            try:
+                async with anyio.create_task_group() as tg:
+
+                    async def watch() -> None:
+                        while (await receive())["type"] != "http.disconnect":
+                            pass
+                        exchange.abort("the client disconnected")
+                        replay.disconnected.set()
+
+                    tg.start_soon(watch)
+                    await self.app(scope, replay, send)
+                    tg.cancel_scope.cancel()
+            finally:
+                current_exchange.reset(token)
+
+
+async def _refuse(request_id: Any, send: Send) -> None:
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": request_id, "error": {"code": SHUTDOWN_ERROR_CODE, "message": _SHUTDOWN_MESSAGE}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

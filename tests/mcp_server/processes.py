@@ -1,0 +1,81 @@
+"""The real server as a subprocess, as clients meet it: `python -m mcp_server ...` with a minimal env."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .conftest import REPO
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """What an MCP client passes: a minimal environment plus the config's env block."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **extra}
+
+
+class ServerProcess:
+    """A running ``qwen-ci-mcp --transport streamable-http``; ``log`` collects its stderr lines."""
+
+    def __init__(self, proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+        self.proc = proc
+        self._lines = lines
+        self.log: list[str] = []
+        self.url = self.wait_for(r"listening on (http://\S+)").group(1)
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        """The first (new) stderr line matching *pattern*; bounded: queue.Empty after *timeout*."""
+        for line in self.log:
+            if match := re.search(pattern, line):
+                return match
+        while True:
+            line = self._lines.get(timeout=timeout)
+            assert line is not None, "the server exited:\n" + "".join(self.log[-20:])
+            self.log.append(line)
+            if match := re.search(pattern, line):
+                return match
+
+    def terminate(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float = 30) -> int:
+        code = self.proc.wait(timeout=timeout)
+        while (line := self._lines.get(timeout=timeout)) is not None:
+            self.log.append(line)
+        return code
+
+
+@contextmanager
+def http_server_process(*args: str, **env: str) -> Iterator[ServerProcess]:
+    """``python -m mcp_server --transport streamable-http --port 0 *args`` with *env*, stopped at the end."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcp_server", "--transport", "streamable-http", "--port", "0", *args],
+        env=server_env(**env),
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        with proc.stderr:
+            for line in proc.stderr:
+                lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        yield ServerProcess(proc, lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)

@@ -1,0 +1,303 @@
+"""Real clients against the real server process: cancel, queued calls, shutdown, stdio edges.
+
+The Python `mcp` client is driven in both its modes (handshake-era "legacy" and the stateless
+2026-07-28 "auto"); the emulator's stalls and code pauses keep calls going without sleeps here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult
+
+from mcp_server import TOOL_NAME
+from mcp_server._http import listening_socket
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+
+from ..conftest import PLANTED_KEY
+from .conftest import REPO
+from .processes import ServerProcess, http_server_process, server_env
+from .test_tool import MODES, Progress, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def stalling_emu() -> Iterator[Emulator]:
+    """An emulator whose next stream goes silent after its third event (until it is stopped)."""
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=60))
+        yield emu
+
+
+def serve(emu: Emulator, *args: str) -> Any:
+    return http_server_process(
+        "--base-url", emu.base_url, "--max-retries", "0", "--max-wait", "0", *args, DASHSCOPE_API_KEY=PLANTED_KEY
+    )
+
+
+def client(url: str, mode: str) -> Client:
+    return Client(streamable_http_client(url), mode=mode)
+
+
+def flatten(exc: BaseException) -> str:
+    """Every message in an exception and the groups around it."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "\n".join(flatten(e) for e in exc.exceptions)
+    return str(exc)
+
+
+async def wait_for_log(server: ServerProcess, pattern: str) -> None:
+    await anyio.to_thread.run_sync(server.wait_for, pattern)
+
+
+# --- cancel and timeout (issue 12, problem 1) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_the_slot(
+    stalling_emu: Emulator, mode: str
+) -> None:
+    with serve(stalling_emu, "--max-concurrency", "1") as server:
+        async with client(server.url, mode) as c:
+            with anyio.fail_after(30):
+                progress = Progress()
+                with pytest.raises(MCPError, match="[Tt]imed out|timeout"):
+                    # The stream stalls after "thinking": the client gives up after 1 s of silence.
+                    await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress)
+                assert "thinking" in progress.messages
+                assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
+                # The one slot is free again: the next call runs (the emulator's fault was used up).
+                result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+        await wait_for_log(server, "cancelled")
+
+    assert not result.is_error and SEED_ANSWER in text_of(result)
+    assert len(stalling_emu.requests) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_over_http_a_cancelled_call_closes_the_upstream_request_at_once(stalling_emu: Emulator, mode: str) -> None:
+    with serve(stalling_emu) as server:
+        async with client(server.url, mode) as c:
+            with anyio.fail_after(30):
+                progress = Progress()
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(lambda: c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+                    await progress.seen("thinking").wait()
+                    assert stalling_emu.active_connections == 1
+                    tg.cancel_scope.cancel()
+                assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
+
+
+# --- queued calls (problem 6) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_queued_call_whose_client_has_gone_never_reaches_the_service(stalling_emu: Emulator, mode: str) -> None:
+    with serve(stalling_emu, "--max-concurrency", "1") as server:
+        async with client(server.url, mode) as first, client(server.url, mode) as second:
+            with anyio.fail_after(30):
+                running, queued = Progress(), Progress()
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(lambda: first.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=running))
+                    await running.seen("thinking").wait()
+                    async with anyio.create_task_group() as gone:
+                        gone.start_soon(lambda: second.call_tool(TOOL_NAME, {"question": "2+2?"}, progress_callback=queued))
+                        await queued.seen("waiting for a free slot").wait()
+                        gone.cancel_scope.cancel()  # the queued call's client gives up...
+                    tg.cancel_scope.cancel()  # ...then the running one's, which frees the slot
+                assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
+                result = await first.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+
+    assert not result.is_error
+    assert len(stalling_emu.requests) == 2, "the queued call must never have been sent"
+
+
+# --- graceful shutdown (problem 5) ------------------------------------------------------------------
+
+
+async def test_on_sigterm_calls_in_flight_finish_and_are_delivered_new_calls_are_refused_and_exit_is_0() -> None:
+    with Emulator(code_pause=1.5) as emu, serve(emu, "--shutdown-grace", "30") as server:
+        results: dict[str, CallToolResult] = {}
+        progress = {mode: Progress() for mode in MODES}
+
+        async def run(mode: str) -> None:
+            async with client(server.url, mode) as c:
+                results[mode] = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress[mode])
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for mode in MODES:
+                    tg.start_soon(run, mode)
+                for mode in MODES:
+                    await progress[mode].seen("running code #1").wait()
+                server.terminate()
+                await wait_for_log(server, "shutting down")
+                with pytest.raises(Exception) as refused:  # noqa: PT011 - the client wraps it in groups
+                    async with client(server.url, "legacy") as late:
+                        await late.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+            code = await anyio.to_thread.run_sync(server.wait)
+
+    assert code == 0
+    for mode in MODES:
+        assert not results[mode].is_error and SEED_ANSWER in text_of(results[mode])
+    assert "This MCP server is shutting down" in flatten(refused.value)
+    assert len(emu.requests) == 2
+    assert not any("ASGI callable returned without completing" in line for line in server.log)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_on_sigterm_a_call_still_running_after_the_grace_is_cancelled_with_its_partial(
+    stalling_emu: Emulator, mode: str
+) -> None:
+    with serve(stalling_emu, "--shutdown-grace", "0.2") as server:
+        async with client(server.url, mode) as c:
+            with anyio.fail_after(30):
+                progress = Progress()
+                async with anyio.create_task_group() as tg:
+                    got: list[CallToolResult] = []
+
+                    async def run() -> None:
+                        got.append(await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+
+                    tg.start_soon(run)
+                    await progress.seen("thinking").wait()
+                    server.terminate()
+        code = await anyio.to_thread.run_sync(server.wait)
+
+    assert code == 0
+    (result,) = got
+    assert result.is_error
+    assert "cancelled: the server is shutting down" in text_of(result)
+    assert result.structured_content is not None and result.structured_content["reasoning"]  # the partial
+
+
+# --- stdio: end of input, SIGTERM, a lone surrogate (problems 5 and 7) --------------------------------
+
+
+def stdio_process(emu: Emulator, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mcp_server", "--max-retries", "0", "--max-wait", "0", *args],
+        env=server_env(DASHSCOPE_API_KEY=PLANTED_KEY, DASHSCOPE_HTTP_BASE_URL=emu.base_url),
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def send(proc: subprocess.Popen[str], message: dict[str, Any]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(message) + "\n")
+    proc.stdin.flush()
+
+
+HANDSHAKE = [
+    {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]  # fmt: skip
+CALL = {
+    "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+    "params": {"name": TOOL_NAME, "arguments": {"question": SEED_QUESTION}, "_meta": {"progressToken": "p"}},
+}  # fmt: skip
+
+
+def read_until(proc: subprocess.Popen[str], predicate: Any) -> dict[str, Any]:
+    assert proc.stdout is not None
+    for line in proc.stdout:  # bounded by the caller's process timeout
+        message = json.loads(line)
+        if predicate(message):
+            return dict(message)
+    raise AssertionError("stdout ended first")
+
+
+@pytest.mark.parametrize("ending", ["end of input", "SIGTERM"])
+def test_over_stdio_a_call_in_flight_when_input_ends_or_sigterm_arrives_is_answered_then_exit_0(ending: str) -> None:
+    with Emulator(code_pause=1.0) as emu:
+        proc = stdio_process(emu, "--shutdown-grace", "30")
+        try:
+            for message in [*HANDSHAKE, CALL]:
+                send(proc, message)
+            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "running code" in str(m))
+            if ending == "SIGTERM":
+                proc.terminate()
+            else:
+                assert proc.stdin is not None
+                proc.stdin.close()
+            answer = read_until(proc, lambda m: m.get("id") == 1)
+            code = proc.wait(timeout=30)
+        finally:
+            stop(proc)
+
+    assert SEED_ANSWER in json.dumps(answer["result"])
+    assert code == 0
+
+
+def test_over_stdio_a_lone_surrogate_gets_a_clear_error_instead_of_silence() -> None:
+    with Emulator() as emu:
+        proc = stdio_process(emu)
+        try:
+            for message in HANDSHAKE:
+                send(proc, message)
+            bad = json.dumps({**CALL, "id": 2}).replace(SEED_QUESTION, "x \\ud800 y")
+            assert proc.stdin is not None
+            proc.stdin.write(bad + "\n")
+            proc.stdin.flush()
+            answer = read_until(proc, lambda m: m.get("id") == 2)
+            send(proc, CALL)  # the server goes on serving
+            after = read_until(proc, lambda m: m.get("id") == 1)
+            proc.stdin.close()
+            code = proc.wait(timeout=30)
+        finally:
+            stop(proc)
+
+    assert answer["error"]["code"] == -32700
+    assert "lone UTF-16 surrogate" in answer["error"]["message"]
+    assert SEED_ANSWER in json.dumps(after["result"])
+    assert emu.requests and len(emu.requests) == 1
+    assert code == 0
+
+
+# --- TCP_NODELAY (problem 3) --------------------------------------------------------------------------
+
+
+async def test_connections_accepted_by_the_http_server_have_tcp_nodelay() -> None:
+    config = uvicorn.Config(app=None, host="127.0.0.1", port=0)  # type: ignore[arg-type]
+    sock = listening_socket(config)
+    seen: list[int] = []
+
+    async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(on_connection, sock=sock)
+    async with server:
+        reader, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        with anyio.fail_after(10):
+            await reader.read()
+        writer.close()
+
+    assert seen and seen[0] != 0
