@@ -39,7 +39,12 @@ async def main(question: str, emulator: bool) -> int:
 
         async with Client(server) as client:
             tools = await client.list_tools()
-            print(f"tools: {', '.join(tool.name for tool in tools.tools)}", file=sys.stderr)
+            # What a client shows: each tool's title (and icon), and whether it only reads.
+            for tool in tools.tools:
+                hints = tool.annotations
+                kind = "read-only" if hints and hints.read_only_hint else "may change things"
+                icons = ", ".join(icon.mime_type or "?" for icon in tool.icons or [])
+                print(f"tool {tool.name}: {tool.title!r}, {kind}, icons: {icons or 'none'}", file=sys.stderr)
             result = await client.call_tool(
                 "qwen_code_interpreter", {"question": question}, progress_callback=on_progress
             )

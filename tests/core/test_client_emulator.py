@@ -200,6 +200,28 @@ async def test_the_sync_watchdog_ends_a_blocked_read_at_the_total_deadline(emu: 
     assert err.partial is not None and err.partial.request_id and err.partial.usage.total_tokens > 0
 
 
+class _UncappedAsyncReads(httpx.AsyncHTTPTransport):
+    """The async counterpart: only the async client's own deadline around each read can end it."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["timeout"] = {**request.extensions["timeout"], "read": 60.0}
+        return await super().handle_async_request(request)
+
+
+async def test_the_async_total_deadline_ends_a_blocked_read(emu: Emulator) -> None:
+    emu.add_fault(Fault.stall(after_events=8, seconds=60))
+    async with AsyncCodeInterpreter(
+        api_key="sk-test", base_url=emu.base_url, idle_timeout=60, total_timeout=0.5,
+        http_client=httpx.AsyncClient(transport=_UncappedAsyncReads()),
+    ) as aci:
+        with anyio.fail_after(10):
+            with pytest.raises(APITimeoutError) as info:
+                await aci.run(SEED_QUESTION)
+    err = info.value
+    assert err.kind == "total", err
+    assert err.partial is not None and err.partial.request_id and err.partial.usage.total_tokens > 0
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_total_timeout_fires_on_a_slow_drip(mode: str, emu: Emulator) -> None:
     emu.add_fault(Fault.drip(interval=0.02, chunk=16))

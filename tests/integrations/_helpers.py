@@ -8,7 +8,20 @@ from langchain_core.language_models.fake_chat_models import FakeMessagesListChat
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from integrations.langchain import QwenCodeInterpreterTool
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+
 TOOL_NAME = "qwen_code_interpreter"
+
+
+def make_tool(emulator: Emulator, **settings: Any) -> QwenCodeInterpreterTool:
+    """The tool on the emulator; ``settings`` override the defaults."""
+    options: dict[str, Any] = {"api_key": "sk-test", "base_url": emulator.base_url, "total_timeout": 20.0}
+    return QwenCodeInterpreterTool(**{**options, **settings})
+
+
+def agent_input(question: str = SEED_QUESTION) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": question}]}
 
 
 def tool_call(question: str, call_id: str = "call_1") -> ToolCall:

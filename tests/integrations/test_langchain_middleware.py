@@ -18,27 +18,19 @@ from integrations.langchain import QwenCodeInterpreterTool, error_content, is_re
 from qwen_ci_tool import AuthenticationError, RateLimitError, StreamInterruptedError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
-from ._helpers import ScriptedToolModel, scripted_model, tool_call
+from . import _helpers
+from ._helpers import ScriptedToolModel, agent_input, scripted_model, tool_call
 
 
 def make_tool(emulator: Emulator, **settings: Any) -> QwenCodeInterpreterTool:
-    options: dict[str, Any] = {
-        "api_key": "sk-test",
-        "base_url": emulator.base_url,
-        "total_timeout": 20.0,
-        "max_retries": 0,  # the middleware retries here, not the core
-        "raise_errors": True,
-    }
-    return QwenCodeInterpreterTool(**{**options, **settings})
+    # The middleware retries here, not the core; failures are raised for the middleware to see.
+    return _helpers.make_tool(emulator, **{"max_retries": 0, "raise_errors": True, **settings})
 
 
 def retry(tool: QwenCodeInterpreterTool, **options: Any) -> ToolRetryMiddleware:
     # No backoff: the emulator answers at once, and tests do not sleep.
     return ToolRetryMiddleware(tools=[tool], retry_on=is_retryable, initial_delay=0.0, jitter=False, **options)
 
-
-def agent_input(question: str = SEED_QUESTION) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": question}]}
 
 
 def tool_messages(state: dict[str, Any]) -> list[ToolMessage]:

@@ -20,18 +20,11 @@ from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from ._helpers import scripted_model, tool_call
+from ._helpers import agent_input, make_tool, scripted_model, tool_call
 
 SEED_STAGES = ["connected", "thinking", "running code #1", "thinking", "answering", "done"]
 
 
-def make_tool(emulator: Emulator, **settings: Any) -> QwenCodeInterpreterTool:
-    options: dict[str, Any] = {"api_key": "sk-test", "base_url": emulator.base_url, "total_timeout": 20.0}
-    return QwenCodeInterpreterTool(**{**options, **settings})
-
-
-def agent_input(question: str = SEED_QUESTION) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": question}]}
 
 
 class StageRecorder(BaseCallbackHandler):

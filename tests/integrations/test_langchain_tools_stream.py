@@ -13,21 +13,13 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import ToolMessage
 
-from integrations.langchain import QwenCodeInterpreterTool
 from qwen_ci_tool.testing import SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
-from ._helpers import scripted_model
+from ._helpers import agent_input, make_tool, scripted_model
 
 SEED_STAGES = ["connected", "thinking", "running code #1", "thinking", "answering", "done"]
 
 
-def make_tool(emulator: Emulator, **settings: Any) -> QwenCodeInterpreterTool:
-    options: dict[str, Any] = {"api_key": "sk-test", "base_url": emulator.base_url, "total_timeout": 20.0}
-    return QwenCodeInterpreterTool(**{**options, **settings})
-
-
-def agent_input(question: str) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": question}]}
 
 
 def tool_events(parts: list[tuple[str, Any]]) -> list[dict[str, Any]]:

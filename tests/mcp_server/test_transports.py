@@ -153,6 +153,7 @@ async def test_the_python_client_example_runs_against_the_emulator() -> None:
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert SEED_ANSWER in done.stdout.decode()
     assert "running code #1" in done.stderr.decode()
+    assert "tool qwen_code_interpreter: 'Qwen code interpreter', read-only, icons: image/png, image/svg+xml" in done.stderr.decode()
 
 
 # --- streamable HTTP -----------------------------------------------------------------------------
