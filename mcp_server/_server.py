@@ -12,8 +12,8 @@ import logging
 import math
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Final, Protocol, Unpack
 
 import anyio
@@ -508,6 +508,21 @@ def _check_seconds(name: str, value: float, *, allow_zero: bool) -> None:
         raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}.")
 
 
+@contextmanager
+def _logging_left_alone() -> Iterator[None]:
+    """Build the SDK's server without its logging set-up: ``MCPServer()`` calls
+    ``logging.basicConfig`` (a rich handler on the root logger at INFO, which floods an embedding
+    application with httpx lines) unless the root logger already has a handler. Logging is the
+    application's to configure; ``qwen-ci-mcp`` configures its own before building the server."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+
+
 def create_server(
     *,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
@@ -526,7 +541,9 @@ def create_server(
     key is not an error here: the server starts and lists its tool, and each call says how to set it.
     ``max_wait`` (seconds, 0 = wait for every run to end) bounds how long a call is held before it is
     answered with a run handle for ``qwen_code_interpreter_result``; finished runs are kept
-    ``result_ttl`` seconds in ``run_store`` (by default in this process).
+    ``result_ttl`` seconds in ``run_store`` (by default in this process). Logging is left to the
+    application (``log_level`` is the SDK's setting, not a logging set-up; ``qwen-ci-mcp`` sets up
+    its own).
 
     Raises :class:`~qwen_ci_tool.ConfigurationError` for invalid settings.
     """
@@ -571,17 +588,18 @@ def create_server(
             if open_lifespans == 0:
                 await client.aclose()
 
-    server = MCPServer(
-        SERVER_NAME,
-        title="Qwen code interpreter (qwen-ci-tool)",
-        description="Qwen's hosted code interpreter as an MCP tool: one call, one complete typed result.",
-        icons=ICONS,
-        instructions=INSTRUCTIONS,
-        version=__version__,
-        lifespan=lifespan,
-        subscriptions=False,  # the tool list never changes
-        log_level=log_level,  # type: ignore[arg-type]
-    )
+    with _logging_left_alone():
+        server = MCPServer(
+            SERVER_NAME,
+            title="Qwen code interpreter (qwen-ci-tool)",
+            description="Qwen's hosted code interpreter as an MCP tool: one call, one complete typed result.",
+            icons=ICONS,
+            instructions=INSTRUCTIONS,
+            version=__version__,
+            lifespan=lifespan,
+            subscriptions=False,  # the tool list never changes
+            log_level=log_level,  # type: ignore[arg-type]
+        )
     _RUNNERS[server] = runner
 
     @server.tool(name=TOOL_NAME, title=TOOL_TITLE, description=TOOL_DESCRIPTION, annotations=ANNOTATIONS, icons=ICONS)

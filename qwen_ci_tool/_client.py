@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import heapq
-import socket
 import ssl
 import threading
 import time
@@ -23,6 +21,7 @@ from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
 from ._protocols._base import USER_AGENT
 from ._types import CodeInterpreterResult, StreamEvent
+from ._watchdog import WATCHDOG
 
 __all__ = ["AsyncCodeInterpreter", "AsyncCodeInterpreterStream", "CodeInterpreter", "CodeInterpreterStream"]
 
@@ -93,78 +92,21 @@ class _ClientBase:
         return f"{type(self).__name__}(base_url={s.base_url!r}, protocol={s.protocol!r}, model={s.model!r}, api_key={key})"
 
 
-class _Watch:
-    __slots__ = ("active", "deadline", "sock")
+class _CappedBody:
+    """An error body, read up to ``MAX_ERROR_BODY_BYTES``: the same for the sync and async loops."""
 
-    def __init__(self, deadline: float, sock: socket.socket) -> None:
-        self.deadline = deadline
-        self.sock = sock
-        self.active = True
-
-    def __lt__(self, other: _Watch) -> bool:
-        return self.deadline < other.deadline
-
-    def cancel(self) -> None:
-        self.active = False  # dropped lazily by the watchdog thread
-
-
-class _Watchdog:
-    """Shuts a socket down when its call's total deadline passes, so a blocked sync read returns.
-
-    A sync read cannot be cancelled; shutting the socket wakes it. One daemon thread serves every
-    sync call in the process (a timer thread per call would cost more than the call's parsing).
-    """
+    __slots__ = ("_body",)
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[_Watch] = []
-        self._thread: threading.Thread | None = None
+        self._body = bytearray()
 
-    def watch(self, response: httpx.Response, delay: float) -> _Watch | None:
-        # Without a real socket (an injected mock transport) the deadline is still checked
-        # between chunks by the loop itself.
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if not isinstance(sock, socket.socket):
-            return None
-        watch = _Watch(time.monotonic() + max(delay, 0.0), sock)
-        with self._cond:
-            heapq.heappush(self._heap, watch)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="qwen-ci-deadlines", daemon=True)
-                self._thread.start()
-            if self._heap[0] is watch:
-                self._cond.notify()
-        return watch
+    def add(self, chunk: bytes) -> bool:
+        """Keep *chunk*; True once the cap is reached (stop reading)."""
+        self._body += chunk
+        return len(self._body) >= C.MAX_ERROR_BODY_BYTES
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and not self._heap[0].active:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                wait = self._heap[0].deadline - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                due = heapq.heappop(self._heap)
-            if due.active:
-                with contextlib.suppress(OSError):
-                    due.sock.shutdown(socket.SHUT_RDWR)
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _read_capped(chunks: Iterator[bytes]) -> bytes:
-    body = bytearray()
-    for chunk in chunks:
-        body += chunk
-        if len(body) >= C.MAX_ERROR_BODY_BYTES:
-            break
-    return bytes(body[: C.MAX_ERROR_BODY_BYTES])
+    def value(self) -> bytes:
+        return bytes(self._body[: C.MAX_ERROR_BODY_BYTES])
 
 
 class _StreamBase:
@@ -276,10 +218,12 @@ class CodeInterpreter(_ClientBase):
             "POST", req.url, headers=req.headers, content=req.body, timeout=state.timeout()
         ) as response:
             if not state.check_response(response.status_code, response.headers):
-                raise state.response_error(
-                    response.status_code, response.headers, _read_capped(response.iter_bytes())
-                )
-            watchdog = _WATCHDOG.watch(response, state.remaining())
+                body = _CappedBody()
+                for chunk in response.iter_bytes():
+                    if body.add(chunk):
+                        break
+                raise state.response_error(response.status_code, response.headers, body.value())
+            watchdog = WATCHDOG.watch(response, state.remaining())
             try:
                 for chunk in response.iter_bytes():
                     if state.expired():
@@ -418,12 +362,11 @@ class AsyncCodeInterpreter(_ClientBase):
             "POST", req.url, headers=req.headers, content=req.body, timeout=state.timeout()
         ) as response:
             if not state.check_response(response.status_code, response.headers):
-                body = bytearray()
+                body = _CappedBody()
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) >= C.MAX_ERROR_BODY_BYTES:
+                    if body.add(chunk):
                         break
-                raise state.response_error(response.status_code, response.headers, bytes(body[: C.MAX_ERROR_BODY_BYTES]))
+                raise state.response_error(response.status_code, response.headers, body.value())
             chunks = response.aiter_bytes()
             try:
                 while True:

@@ -19,14 +19,18 @@ class Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
         self.pieces = list(pieces)
         self.error = error
         self.closed = False
+        self.served = 0  # pieces handed out so far
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self.pieces
+        for piece in self.pieces:
+            self.served += 1
+            yield piece
         if self.error is not None:
             raise self.error
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for piece in self.pieces:
+            self.served += 1
             yield piece
         if self.error is not None:
             raise self.error

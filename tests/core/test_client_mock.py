@@ -370,3 +370,12 @@ def test_the_chat_and_responses_requests_carry_the_interpreter_flags() -> None:
     assert chat["stream"] is True and chat["enable_code_interpreter"] is True and chat["stream_options"] == {"include_usage": True}
     assert str(script.requests[1].url).endswith("/api/v2/apps/protocols/compatible-mode/v1/responses")
     assert resp["tools"] == [{"type": "code_interpreter"}] and resp["stream"] is True and resp["enable_thinking"] is True
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_endless_error_body_is_read_only_up_to_the_cap(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_constants, "MAX_ERROR_BODY_BYTES", 1000)
+    stream = Chunks([b"<html>" + b"x" * 500] * 50)  # 25 kB of a gateway page
+    with pytest.raises(InternalServerError, match="HTML page"):
+        await run(mode, lambda r: httpx.Response(502, headers={"content-type": "text/html"}, stream=stream), max_retries=0)
+    assert stream.served == 2, "reading stopped once the cap was reached"

@@ -90,3 +90,23 @@ def test_arbitrary_bytes_never_raise_outside_protocol_error(data: bytes) -> None
         parse(data, [len(data) // 3, 2 * len(data) // 3] if len(data) > 3 else None)
     except ProtocolError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        (b"data:last", [("", b"last", None, None)]),  # the last line has no line break at all
+        (b"data:last\r", [("", b"last", None, None)]),  # ends in a bare CR: no LF will follow
+        (b"data:last\n", [("", b"last", None, None)]),  # the blank line is missing
+        (b"event:error\n:HTTP_STATUS/400\ndata:{}", [("error", b"{}", None, 400)]),
+        (b"data:done\n\n", []),  # already dispatched by feed(): close() adds nothing
+        (b": keep-alive", []),
+    ],
+)
+def test_close_ends_the_last_line_and_the_last_event_once(tail: bytes, expected: list[tuple[str, bytes, str | None, int | None]]) -> None:
+    parser = SSEParser()
+    fed = parser.feed(tail)
+    assert [(e.event, e.data, e.id, e.status) for e in parser.close()] == expected
+    assert parser.close() == [], "a second close() finds nothing pending"
+    if tail == b"data:done\n\n":
+        assert [e.data for e in fed] == [b"done"]

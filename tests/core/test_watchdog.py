@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from qwen_ci_tool._client import _Watchdog
+from qwen_ci_tool._watchdog import Watchdog as _Watchdog
 
 
 class _Stream:
