@@ -30,9 +30,12 @@ missing key is reported when a call starts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from contextvars import ContextVar
+import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal, Union
 
 try:
@@ -47,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - covered in a subprocess without
     raise ImportError(
         "integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'"
     ) from exc
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
 from qwen_ci_tool._constants import DEFAULT_PROTOCOL
@@ -85,8 +88,54 @@ CodeInterpreterInput = Union[
 ]
 
 
+class _CoreClients:
+    """The core clients of one tool or Runnable: one sync client, and one async client per event
+    loop (an async client's connections belong to the loop that opened them). Calls reuse their
+    connection pool and TLS sessions instead of a new client and handshake each; a change of
+    settings makes a new client."""
+
+    __slots__ = ("_async", "_lock", "_sync")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sync: tuple[dict[str, Any], CodeInterpreter] | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[dict[str, Any], AsyncCodeInterpreter]]
+        self._async = weakref.WeakKeyDictionary()
+
+    def sync(self, settings: dict[str, Any]) -> CodeInterpreter:
+        with self._lock:
+            if self._sync is None or self._sync[0] != settings:
+                self._sync = (settings, CodeInterpreter(**settings))
+            return self._sync[1]
+
+    def current_loop(self, settings: dict[str, Any]) -> AsyncCodeInterpreter:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            for closed in [other for other in self._async if other.is_closed()]:
+                del self._async[closed]  # its connections died with it
+            held = self._async.get(loop)
+            if held is None or held[0] != settings:
+                held = self._async[loop] = (settings, AsyncCodeInterpreter(**settings))
+            return held[1]
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._sync = self._sync, None
+        if held is not None:
+            held[1].close()
+
+    async def aclose(self) -> None:
+        self.close()
+        with self._lock:
+            held = self._async.pop(asyncio.get_running_loop(), None)
+        if held is not None:
+            await held[1].aclose()
+
+
 class _Settings(BaseModel):
     """The core client's settings, shared by the tool and the Runnable."""
+
+    _clients: _CoreClients = PrivateAttr(default_factory=_CoreClients)
 
     api_key: SecretStr | None = Field(
         default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
@@ -129,6 +178,21 @@ class _Settings(BaseModel):
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
+
+    def _client(self) -> CodeInterpreter:
+        return self._clients.sync(self._core_settings())
+
+    def _aclient(self) -> AsyncCodeInterpreter:
+        return self._clients.current_loop(self._core_settings())
+
+    def close(self) -> None:
+        """Close the connections the sync calls keep open for reuse (optional: they also close
+        when the object is garbage-collected)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close the connections this event loop's calls (and the sync calls) keep open for reuse."""
+        await self._clients.aclose()
 
 
 # --- the tool ----------------------------------------------------------------------------------
@@ -322,7 +386,7 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
         progress = _Progress(runtime)
         with self._tool_errors(progress):
-            with CodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
+            with self._client().stream(question) as stream:
                 for event in stream:
                     if (stage := progress.feed(event)) is not None:
                         _dispatch(stage)
@@ -332,7 +396,7 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     async def _arun(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
         progress = _Progress(runtime)
         with self._tool_errors(progress):
-            async with AsyncCodeInterpreter(**self._core_settings()) as client, client.stream(question) as stream:
+            async with self._aclient().stream(question) as stream:
                 async for event in stream:
                     if (stage := progress.feed(event)) is not None:
                         await _adispatch(stage)
@@ -411,18 +475,16 @@ class CodeInterpreterRunnable(_Settings, RunnableSerializable[CodeInterpreterInp
 
     def _invoke(self, input: CodeInterpreterInput) -> dict[str, Any]:
         question, messages = core_input(input)
-        with CodeInterpreter(**self._core_settings()) as client:
-            return result_dict(client.run(question, messages=messages))
+        return result_dict(self._client().run(question, messages=messages))
 
     async def _ainvoke(self, input: CodeInterpreterInput) -> dict[str, Any]:
         question, messages = core_input(input)
-        async with AsyncCodeInterpreter(**self._core_settings()) as client:
-            return result_dict(await client.run(question, messages=messages))
+        return result_dict(await self._aclient().run(question, messages=messages))
 
     def _deltas(self, inputs: Iterator[CodeInterpreterInput]) -> Iterator[AddableDict]:
         question, messages = core_input(_fold_inputs(inputs))
         folder = DeltaFolder()
-        with CodeInterpreter(**self._core_settings()) as client, client.stream(question, messages=messages) as stream:
+        with self._client().stream(question, messages=messages) as stream:
             for event in stream:
                 if (delta := folder.feed(event)) is not None:
                     yield delta
@@ -430,9 +492,7 @@ class CodeInterpreterRunnable(_Settings, RunnableSerializable[CodeInterpreterInp
     async def _adeltas(self, inputs: AsyncIterator[CodeInterpreterInput]) -> AsyncIterator[AddableDict]:
         question, messages = core_input(await _afold_inputs(inputs))
         folder = DeltaFolder()
-        async with AsyncCodeInterpreter(**self._core_settings()) as client, client.stream(
-            question, messages=messages
-        ) as stream:
+        async with self._aclient().stream(question, messages=messages) as stream:
             async for event in stream:
                 if (delta := folder.feed(event)) is not None:
                     yield delta

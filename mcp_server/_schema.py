@@ -1,4 +1,5 @@
-"""The published output schema: a pydantic mirror of ``CodeInterpreterResult.to_dict()``.
+"""The published output schema: a pydantic mirror of the record ``_fit.compact_record`` builds from
+``CodeInterpreterResult.to_dict()`` (steps point into the fields instead of repeating them).
 
 The core stays free of pydantic; this module only describes the dict the core already builds, so
 MCP clients get an ``outputSchema`` and the SDK checks every ``structuredContent`` against it.
@@ -45,10 +46,13 @@ class CodeRun(_Model):
 
 
 class Step(_Model):
-    """One segment of the transcript in arrival order."""
+    """One segment of the transcript in arrival order, pointing into the fields (not repeating them)."""
 
     kind: Literal["reasoning", "code", "answer"]
-    text: str
+    chars: int | None = Field(
+        description="For reasoning and answer steps: this step is the next `chars` characters of the "
+        "`reasoning` or `answer` field (lengths of the uncut text). Null for code steps."
+    )
     code_run: int | None = Field(description="For code steps: the index of the code run.")
 
 
@@ -76,6 +80,10 @@ class CodeInterpreterResultModel(_Model):
     )
     code_returned: bool = Field(description="Whether this protocol returns the executed code at all.")
     timings: Timings
+    truncated: list[str] = Field(
+        description="What was cut to fit the server's --max-output-chars (and how much of it was kept); "
+        "empty when the record is whole."
+    )
 
 
 class RunPendingModel(_Model):

@@ -40,6 +40,7 @@ from qwen_ci_tool._render import result_markdown
 
 from ._exchanges import current_exchange
 from ._icons import ICONS
+from ._fit import MAX_RESULT_BYTES, compact_record, fit_record, size_of
 from ._runs import DEFAULT_RESULT_TTL, MemoryRunStore, RunRecord, RunStore, new_run_id
 from ._schema import RunOutputModel, RunPendingModel
 
@@ -70,10 +71,14 @@ MAX_LIVE_RUNS = 1000
 _RUNS = "qwen_ci_runs"
 #: Upstream calls running at once; further calls wait for a free slot (and say so in progress).
 DEFAULT_MAX_CONCURRENCY = 4
-#: Characters of text content handed to the model; the full record stays in structuredContent.
-DEFAULT_MAX_OUTPUT_CHARS = 20_000
-#: Smallest text cap accepted: below this even an error message would be cut.
-MIN_OUTPUT_CHARS = 500
+#: Characters a result may send, text and structuredContent together (the text at most half).
+DEFAULT_MAX_OUTPUT_CHARS = 40_000
+#: Characters kept free in the budget for the note saying what was cut from structuredContent.
+_CUT_NOTE_ROOM = 400
+#: The text is never cut below this (an error message must stay whole).
+_MIN_TEXT_CHARS = 500
+#: Smallest cap accepted: below this even an error message and the record's skeleton would be cut.
+MIN_OUTPUT_CHARS = 2_000
 #: Seconds without a progress report before a heartbeat is sent. Well under 10 s, so that clients
 #: that reset a 60 s request timeout on progress (and users watching) always see a live call.
 HEARTBEAT_INTERVAL = 5.0
@@ -456,30 +461,61 @@ class _Runner:
 
     def _success(self, result: CodeInterpreterResult, include_reasoning: bool) -> CallToolResult:
         if result.status == "completed":
-            text = result_markdown(result, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
-            return _text_result(self._clean(text), is_error=False, structured=result.to_dict())
+            return self._package(
+                lambda cap: result_markdown(result, include_reasoning=include_reasoning, max_chars=cap), False, result
+            )
         # The stream ended cleanly but the model did not finish (e.g. its length limit): an error the
         # model must not mistake for an answer, with what arrived kept.
-        text = incomplete_for_agent(result, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
-        return _text_result(self._clean(text), is_error=True, structured=result.to_dict())
+        return self._package(
+            lambda cap: incomplete_for_agent(result, include_reasoning=include_reasoning, max_chars=cap), True, result
+        )
 
     def _failure(self, err: QwenCIError, include_reasoning: bool) -> CallToolResult:
         # Returned rather than raised as ToolError: an error result can still carry the partial
         # record as structuredContent (the SDK does not check error results against the schema).
-        text = for_agent(err, MCP, tool=TOOL_NAME, include_reasoning=include_reasoning, max_chars=self.max_output_chars)
-        structured = err.partial.to_dict() if err.partial is not None else None
-        return _text_result(self._clean(text), is_error=True, structured=structured)
+        return self._package(
+            lambda cap: for_agent(err, MCP, tool=TOOL_NAME, include_reasoning=include_reasoning, max_chars=cap),
+            True,
+            err.partial,
+        )
 
     def _cancelled(self, run: _LiveRun, include_reasoning: bool) -> CallToolResult:
-        text = cancelled_for_agent(
-            run.reason or "the server stopped",
+        reason = run.reason or "the server stopped"
+        return self._package(
+            lambda cap: cancelled_for_agent(
+                reason, run.partial, tool=TOOL_NAME, include_reasoning=include_reasoning, max_chars=cap
+            ),
+            True,
             run.partial,
-            tool=TOOL_NAME,
-            include_reasoning=include_reasoning,
-            max_chars=self.max_output_chars,
         )
-        structured = run.partial.to_dict() if run.partial is not None else None
-        return _text_result(self._clean(text), is_error=True, structured=structured)
+
+    def _package(
+        self, make_text: Callable[[int], str], is_error: bool, result: CodeInterpreterResult | None
+    ) -> CallToolResult:
+        """Text and structuredContent within ``max_output_chars`` together, and within one SSE event.
+
+        The text may take half the budget; the record takes what the text left, cut where needed
+        (see ``_fit``), and the text then says what was cut.
+        """
+        budget = self.max_output_chars
+        # What the record takes with every text cut away: the text must leave room for it.
+        skeleton = size_of(fit_record(compact_record(result), 0)) + _CUT_NOTE_ROOM if result is not None else 0
+        while True:
+            text = self._clean(make_text(max(min(budget // 2, budget - skeleton), _MIN_TEXT_CHARS)))
+            structured = None
+            if result is not None:
+                structured = fit_record(compact_record(result), budget - len(text) - _CUT_NOTE_ROOM)
+                if structured["truncated"]:
+                    text += (
+                        f"\n[structuredContent was cut to fit this server's --max-output-chars "
+                        f"({self.max_output_chars:,}): {'; '.join(structured['truncated'])[:_CUT_NOTE_ROOM - 120]}]\n"
+                    )
+            packed = _text_result(text, is_error=is_error, structured=structured)
+            size = len(packed.model_dump_json(by_alias=True, exclude_none=True).encode())
+            if size <= MAX_RESULT_BYTES or budget <= MIN_OUTPUT_CHARS:
+                return packed
+            # Characters that take several bytes each: try again with the budget this size allows.
+            budget = max(MIN_OUTPUT_CHARS, int(budget * MAX_RESULT_BYTES / size * 0.9))
 
 
 _RUNNERS: "weakref.WeakKeyDictionary[MCPServer, _Runner]" = weakref.WeakKeyDictionary()

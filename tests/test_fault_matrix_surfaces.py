@@ -81,7 +81,10 @@ async def langchain_call(
     tool = QwenCodeInterpreterTool(**_settings(row, emu))
     call = {"type": "tool_call", "id": "call-1", "name": tool.name, "args": {"question": SEED_QUESTION}}
     with anyio.fail_after(20):
-        message = await tool.ainvoke(call)
+        try:
+            message = await tool.ainvoke(call)
+        finally:
+            await tool.aclose()  # the connection the tool keeps for its next call
     text = message.content if isinstance(message.content, str) else str(message.content)
     return text, message.status == "error", message.artifact
 

@@ -1,4 +1,4 @@
-"""Fixtures for the LangChain integration tests: one emulator for the whole session."""
+"""Fixtures for the LangChain integration tests."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ import pytest
 from qwen_ci_tool.testing import Emulator
 
 
-@pytest.fixture(scope="session")
-def _session_emulator() -> Iterator[Emulator]:
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A fresh emulator per test (it starts in about a millisecond). Not shared: a tool keeps its
+    connection open for its next call, and connection counts must be this test's own."""
     with Emulator() as emu:
         yield emu
-
-
-@pytest.fixture
-def emulator(_session_emulator: Emulator) -> Iterator[Emulator]:
-    """The shared emulator, with no faults or requests left over from another test."""
-    _session_emulator.reset()
-    yield _session_emulator
-    _session_emulator.reset()

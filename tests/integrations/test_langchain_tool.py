@@ -329,3 +329,32 @@ def test_the_key_from_the_environment_is_a_secret_that_no_rendering_shows(monkey
     ]
     for text in renderings:
         assert PLANTED_KEY not in text
+
+
+# --- one core client per tool (sync) and per event loop (async) ------------------------------
+
+
+def test_sync_calls_of_one_tool_share_one_connection(emulator: Emulator) -> None:
+    tool = make_tool(emulator)
+    for _ in range(3):
+        assert tool.invoke(tool_call(SEED_QUESTION)).status == "success"
+    assert len(emulator.requests) == 3
+    assert emulator.active_connections == 1, "one kept-alive connection, reused: no handshake per call"
+    tool.close()
+    assert emulator.wait_for_connections(0, timeout=5)
+
+
+async def test_async_calls_in_one_event_loop_share_one_connection_and_a_new_setting_gets_a_new_client(
+    emulator: Emulator,
+) -> None:
+    tool = make_tool(emulator)
+    with anyio.fail_after(20):
+        for _ in range(2):
+            assert (await tool.ainvoke(tool_call(SEED_QUESTION))).status == "success"
+        assert emulator.active_connections == 1
+        first = tool._aclient()
+        tool.model = "qwen3-max-preview"
+        assert tool._aclient() is not first and tool._aclient() is tool._aclient()
+        await tool.aclose()
+        await first.aclose()
+    assert await anyio.to_thread.run_sync(emulator.wait_for_connections, 0, 5.0)

@@ -23,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
 from mcp_server import TOOL_NAME
+from mcp_server._fit import MAX_RESULT_BYTES
 from mcp_server._http import listening_socket
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
@@ -123,6 +124,26 @@ async def test_a_queued_call_whose_client_has_gone_never_reaches_the_service(sta
 
     assert not result.is_error
     assert len(stalling_emu.requests) == 2, "the queued call must never have been sent"
+
+
+# --- result size (problem 4) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_over_http_a_megabyte_of_reasoning_reaches_the_client_cut_to_fit_one_event(mode: str) -> None:
+    with Emulator() as emu:
+        emu.add_fault(Fault.huge_line(size=1_200_000))  # one reasoning delta of 1.2 million characters
+        with serve(emu, "--max-output-chars", "5000000") as server:
+            async with client(server.url, mode) as c:
+                with anyio.fail_after(60):
+                    result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+
+    assert not result.is_error
+    assert SEED_ANSWER in text_of(result)
+    structured = result.structured_content
+    assert structured is not None and structured["truncated"][0].startswith("reasoning (kept ")
+    assert structured["answer"].endswith(SEED_ANSWER)
+    assert len(result.model_dump_json(by_alias=True, exclude_none=True).encode()) <= MAX_RESULT_BYTES
 
 
 # --- graceful shutdown (problem 5) ------------------------------------------------------------------

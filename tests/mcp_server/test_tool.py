@@ -14,6 +14,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
+from mcp_server._fit import CUT_MARK, compact_record, expand_record, size_of
 from mcp_server._schema import CodeInterpreterResultModel
 from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
@@ -68,11 +69,16 @@ async def test_a_call_returns_the_answer_then_the_code_then_usage_and_the_result
     text = text_of(result)
     assert text.index(SEED_ANSWER) < text.index("123**21") < text.index("## Usage")
     assert "997 total" in text
-    record = CodeInterpreterResult.from_dict(result.structured_content)  # type: ignore[arg-type]
+    structured = result.structured_content
+    assert structured is not None and structured["truncated"] == []
+    record = CodeInterpreterResult.from_dict(expand_record(structured))
     assert SEED_ANSWER in record.answer
     assert [run.code for run in record.code_runs] == ["123**21"]
     assert record.status == "completed"
-    assert result.structured_content == record.to_dict()
+    assert compact_record(record) == structured
+    # No step repeats a field: text steps give a length, code steps an index.
+    assert all("text" not in step for step in structured["steps"])
+    assert sum(s["chars"] for s in structured["steps"] if s["kind"] == "reasoning") == len(record.reasoning)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -104,15 +110,21 @@ async def test_include_reasoning_adds_the_reasoning_to_the_text(make_server: Cal
     assert plain.structured_content["reasoning"] == with_reasoning.structured_content["reasoning"] != ""  # type: ignore[index]
 
 
-async def test_the_text_is_capped_and_says_so_while_the_structured_result_stays_whole(
+async def test_text_and_structured_content_together_stay_within_the_cap_and_say_what_was_cut(
     make_server: Callable[..., MCPServer],
 ) -> None:
-    result = await call(make_server(max_output_chars=500), include_reasoning=True)
+    whole = await call(make_server(), include_reasoning=True)
+    result = await call(make_server(max_output_chars=2000), include_reasoning=True)
 
-    text = text_of(result)
-    assert len(text) <= 500
-    assert "[truncated:" in text and "structured result" in text
-    assert len(result.structured_content["reasoning"]) > 500  # type: ignore[index]
+    text, structured = text_of(result), result.structured_content
+    assert structured is not None
+    assert len(text) + size_of(structured) <= 2000
+    assert "[truncated:" in text
+    assert structured["truncated"] and structured["truncated"][0].startswith("reasoning (kept ")
+    assert "structuredContent was cut" in text and "reasoning (kept " in text
+    assert structured["reasoning"].endswith(CUT_MARK)
+    assert len(structured["reasoning"]) < len(whole.structured_content["reasoning"])  # type: ignore[index]
+    assert structured["answer"] == whole.structured_content["answer"]  # type: ignore[index]  # cut last
 
 
 async def test_without_a_key_the_tool_is_listed_and_a_call_says_how_to_set_it(emu: Emulator) -> None:
@@ -187,7 +199,7 @@ async def test_a_failure_after_the_answer_started_keeps_the_partial_record(
     result = await call(make_server())
 
     assert result.is_error
-    partial = CodeInterpreterResult.from_dict(result.structured_content)  # type: ignore[arg-type]
+    partial = CodeInterpreterResult.from_dict(expand_record(result.structured_content))  # type: ignore[arg-type]
     assert partial.status == "incomplete"
     assert partial.answer.startswith("123 to the power of 21 is:")
     assert [run.code for run in partial.code_runs] == ["123**21"]
@@ -292,7 +304,7 @@ async def test_an_empty_question_is_refused_with_a_message_the_model_can_act_on(
     ("options", "message"),
     [
         ({"max_concurrency": 0}, "max_concurrency must be an integer >= 1"),
-        ({"max_output_chars": 10}, "max_output_chars must be an integer >= 500"),
+        ({"max_output_chars": 10}, "max_output_chars must be an integer >= 2000"),
         ({"protocol": "soap"}, "Unknown protocol 'soap'"),
     ],
 )
@@ -353,7 +365,7 @@ async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None
     assert sorted(output["required"]) == sorted(output["properties"]) == sorted(
         [
             "answer", "reasoning", "code_runs", "steps", "usage", "request_id", "model", "protocol",
-            "finish_reason", "status", "code_returned", "timings",
+            "finish_reason", "status", "code_returned", "timings", "truncated",
         ]
     )  # fmt: skip
     assert output["properties"]["status"]["enum"] == ["completed", "incomplete"]
