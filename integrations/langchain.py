@@ -251,12 +251,14 @@ class _Progress:
         self._emit: Callable[[Any], None] | None = getattr(runtime, "emit_output_delta", None)
 
     def feed(self, event: StreamEvent) -> dict[str, Any] | None:
-        stage, deltas = self._deltas.feed(event)
-        if stage is not None and self._writer is not None:
-            self._writer({"type": STAGE_EVENT, **stage})
-        if self._emit is not None:
+        if self._emit is None:  # no graph around the tool: only the stages are needed
+            stage = self._deltas.stages.feed(event)
+        else:
+            stage, deltas = self._deltas.feed(event)
             for delta in deltas:
                 self._emit(delta)
+        if stage is not None and self._writer is not None:
+            self._writer({"type": STAGE_EVENT, **stage})
         return stage
 
     def failed(self, err: QwenCIError, message: str) -> None:

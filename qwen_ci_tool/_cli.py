@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("input", metavar="INPUT.jsonl", help='one task per line: {"id": "q1", "question": "..."} (or "messages")')
     batch.add_argument("-o", "--output", metavar="OUTPUT.jsonl", required=True, help="results, one line per task; ids completed here are not sent again")
-    batch.add_argument("--concurrency", type=int, default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
+    batch.add_argument("--concurrency", type=int, metavar="N", default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
     batch.add_argument("--retry-failed", action="store_true", help="send again the tasks whose earlier failure is retryable (others are kept as they are)")
     add_setting_flags(batch)
     batch.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")

@@ -325,3 +325,13 @@ def test_the_bar_counts_estimates_the_time_left_and_shows_a_slowed_limiter() -> 
     assert bar.startswith("[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: 2 of 4 at once)")
     assert bar.endswith("4.0s elapsed · ~16.0s left")
     assert "InternalServerError 2" in progress.summary(104.0)
+
+
+def test_the_python_batch_example_runs_against_the_emulator(emu: Emulator) -> None:
+    script = Path(__file__).parents[2] / "examples" / "batch" / "run_many.py"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test", "DASHSCOPE_HTTP_BASE_URL": emu.base_url}
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert ran.returncode == 0, ran.stderr
+    printed = ran.stdout.splitlines()
+    assert len(printed) == 10 and len(emu.requests) == 10
+    assert any(line.startswith("pow-123-21 completed") and "77269364466549865653073473388030061522211723" in line for line in printed)

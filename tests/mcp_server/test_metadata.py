@@ -1,21 +1,15 @@
 """What MCP clients show for the server and its tools: titles, icons and annotations.
 
-Checked on the wire (camelCase JSON) from the Python SDK's client in both modes and from the
-TypeScript SDK's own client over stdio; the Inspector CLI's view is in ``test_inspector.py``.
+Checked on the wire (camelCase JSON) from the Python SDK's client in both modes here; the
+TypeScript SDK's own client (``test_ts_client.py``, stdio and HTTP) and the Inspector CLI
+(``test_inspector.py``) check the same with these helpers.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import os
-import shutil
 import struct
-import subprocess
-import sys
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -25,14 +19,6 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
-from qwen_ci_tool.testing import Emulator
-
-from ..conftest import PLANTED_KEY
-from .conftest import REPO
-
-TS_SDK = "@modelcontextprotocol/sdk@1.32.2"
-TS_CLIENT = Path(__file__).with_name("ts") / "list_tools.mjs"
-INSTALL_TIMEOUT = 180
 
 
 def decode_data_uri(src: str, mime_type: str) -> bytes:
@@ -101,61 +87,3 @@ async def test_the_python_client_sees_titles_icons_and_annotations(
     assert server is not None
     check_server(server.model_dump(by_alias=True, mode="json", exclude_none=True))
     check_tools([tool.model_dump(by_alias=True, mode="json", exclude_none=True) for tool in listed.tools])
-
-
-# --- the TypeScript SDK's client --------------------------------------------------------------
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "qwen-ci-tool" / ("ts-client-" + TS_SDK.replace("/", "+").replace("@", ""))
-
-
-@cache
-def _ts_client() -> Path | str:
-    """The TS SDK installed (once) into a cache directory with our client script; or why not."""
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        return "Node.js (node and npm) is not installed: the TypeScript SDK client cannot run"
-    home = _cache_dir()
-    if not (home / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "package.json").write_text('{"private": true, "type": "module"}\n')
-        try:
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--silent", TS_SDK],
-                cwd=home, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return f"npm could not install {TS_SDK} within {INSTALL_TIMEOUT} s"
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            return f"npm could not install {TS_SDK}: {tail[0]}"
-    script = home / TS_CLIENT.name
-    shutil.copyfile(TS_CLIENT, script)  # next to node_modules, where its imports resolve
-    return script
-
-
-@pytest.fixture(scope="module")
-def ts_client() -> Path:
-    found = _ts_client()
-    if isinstance(found, str):
-        pytest.skip(found)
-    return found
-
-
-@pytest.mark.timeout(INSTALL_TIMEOUT + 60)
-def test_the_typescript_sdk_client_sees_titles_icons_and_annotations(ts_client: Path, emu: Emulator) -> None:
-    server_env = {"DASHSCOPE_API_KEY": PLANTED_KEY, "DASHSCOPE_HTTP_BASE_URL": emu.base_url, "PYTHONPATH": str(REPO)}
-
-    done = subprocess.run(
-        ["node", str(ts_client), sys.executable, "-m", "mcp_server"],
-        capture_output=True, text=True, timeout=60, cwd=REPO, stdin=subprocess.DEVNULL,
-        env={**os.environ, "SERVER_ENV": json.dumps(server_env)},
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr[-2000:]
-    listing = json.loads(done.stdout)
-    check_server(listing["server"])
-    check_tools(listing["tools"])
-    assert PLANTED_KEY not in done.stdout + done.stderr

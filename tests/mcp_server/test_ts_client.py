@@ -183,6 +183,22 @@ def test_ts_client_with_its_default_timeout_gets_a_long_run_through_its_handle(r
 
 
 @pytest.mark.parametrize("target", TRANSPORTS, indirect=True)
+def test_ts_client_sees_the_titles_icons_and_annotations(run_ts: Any, target: Any) -> None:
+    from .test_metadata import check_server, check_tools
+
+    with Emulator() as emu:
+        server_cm, connect = target(emu)
+        with server_cm as server:
+            events = run_ts({**connect(server), "steps": [{"op": "server"}, {"op": "list"}]}).finish()
+
+    (server_info,) = results(events, 0)
+    (listing,) = results(events, 1)
+    check_server(server_info["result"])
+    check_tools(listing["result"]["tools"])
+    assert PLANTED_KEY not in json.dumps(events)
+
+
+@pytest.mark.parametrize("target", TRANSPORTS, indirect=True)
 def test_ts_client_timeout_closes_the_upstream_request_and_frees_the_slot(run_ts: Any, target: Any) -> None:
     with Emulator() as emu:
         emu.add_fault(Fault.stall(after_events=3, seconds=60))

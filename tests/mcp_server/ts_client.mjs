@@ -2,7 +2,8 @@
 //
 // Usage: node ts_client.mjs '<spec as JSON>'
 //   spec = {transport: "http", url} | {transport: "stdio", command, args, env, cwd}
-//          plus steps: [{op: "list"} | {op: "call", name, args, options} | {op: "poll", name, args}]
+//          plus steps: [{op: "server"} | {op: "list"} | {op: "call", name, args, options} | {op: "poll", name, args}]
+// "server" reports the serverInfo of the handshake (name, title, icons, ...).
 // One JSON line per event on stdout: {step, progress} while a call runs, then {step, ok, result}
 // or {step, ok: false, code, message}. "poll" calls the tool, then qwen_code_interpreter_result
 // with the run_id until the result is no longer a pending run (as a model would), reporting
@@ -34,7 +35,9 @@ async function call(step, name, args, options) {
 }
 
 for (const [step, s] of spec.steps.entries()) {
-  if (s.op === "list") {
+  if (s.op === "server") {
+    emit({ step, ok: true, result: client.getServerVersion() });
+  } else if (s.op === "list") {
     emit({ step, ok: true, result: await client.listTools() });
   } else if (s.op === "call") {
     await call(step, s.name, s.args, s.options ?? {});
