@@ -171,7 +171,7 @@ ROWS: list[Row] = [
     Row("stall before the first byte", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="idle", request_id=False, settings={"idle_timeout": 0.3}, retryable=True),
     Row("stall before the first byte past the total deadline", fault(Fault.stall(after_events=None, seconds=60)), APITimeoutError, kind="total", request_id=False, settings={"idle_timeout": 60, "total_timeout": 0.5}, retryable=True),
     Row("stall mid-stream", fault(Fault.stall(after_events=8, seconds=60)), APITimeoutError, partial=True, kind="idle", settings={"idle_timeout": 0.3}, retryable=True),
-    Row("slow drip past the total deadline", fault(Fault.drip(interval=0.02, chunk=16)), APITimeoutError, partial=True, kind="total", settings={"total_timeout": 0.6, "idle_timeout": 5}, retryable=True),
+    Row("slow drip past the total deadline", fault(Fault.drip(interval=0.02, chunk=64)), APITimeoutError, partial=True, kind="total", settings={"total_timeout": 0.6, "idle_timeout": 5}, retryable=True),
     Row("connection dropped mid-stream", fault(Fault.drop(after_events=8)), StreamInterruptedError, partial=True, retryable=True),
     Row("error event inside a 200 stream", fault(Fault.error_event(after_events=8, code="InternalError", status=500)), InternalServerError, partial=True, retryable=True),
     Row("error event, vendor spelling `event: error`, status field only", fault(Fault.error_event(after_events=8, code="Throttling.RateQuota", status=429, spelling="event: error", status_line="field")), RateLimitError, partial=True, retryable=True),
