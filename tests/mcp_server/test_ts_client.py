@@ -6,6 +6,7 @@ the tests skip, saying why, only when Node/npm is missing or the registry cannot
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -53,9 +54,17 @@ def _sdk_dir() -> Path | str:
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             return f"npm could not install {SDK} (is the registry reachable?): {tail[0]}"
-    # Node resolves the SDK from the script's own directory: the driver runs from beside node_modules.
-    shutil.copyfile(DRIVER, target / DRIVER.name)
+    # Node resolves the SDK from the script's own directory: the driver runs from beside node_modules,
+    # under a name of its own content, so checkouts sharing the cache never run each other's copy.
+    driver = DRIVER.read_bytes()
+    partial = target / f"{_driver_name(driver)}.{os.getpid()}.tmp"
+    partial.write_bytes(driver)
+    partial.replace(target / _driver_name(driver))  # atomic: a node started meanwhile reads a whole file
     return target
+
+
+def _driver_name(driver: bytes) -> str:
+    return f"{DRIVER.stem}-{hashlib.sha256(driver).hexdigest()[:12]}{DRIVER.suffix}"
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +80,7 @@ class TsClient:
 
     def __init__(self, sdk: Path, spec: dict[str, Any]) -> None:
         self.proc = subprocess.Popen(
-            [shutil.which("node") or "node", str(sdk / DRIVER.name), json.dumps(spec)],
+            [shutil.which("node") or "node", str(sdk / _driver_name(DRIVER.read_bytes())), json.dumps(spec)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         )  # fmt: skip
         self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
