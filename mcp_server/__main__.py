@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._flags import add_setting_flags, settings_from
+from qwen_ci_tool._knobs import CLI
 
 try:
     from ._http import AUTH_TOKEN_ENV, DEFAULT_SHUTDOWN_GRACE, is_loopback
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level=args.log_level,
         )
     except ConfigurationError as exc:
-        return _fail(str(exc))
+        return _fail(exc.describe(CLI))
     if not args.shutdown_grace >= 0:
         return _fail(f"--shutdown-grace must be a number of seconds >= 0, got {args.shutdown_grace}.")
     _log_start(args)

@@ -53,7 +53,8 @@ def normalize_base_url(url: str) -> str:
     text = url.strip().rstrip("/")
     if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
         raise ConfigurationError(
-            f"base_url must be an http(s) URL such as {C.REGION_ROOTS['beijing']!r}, got {url!r}."
+            f"Invalid base URL {url!r}.",
+            hint=f"{{base_url}} must be an http(s) URL such as {C.REGION_ROOTS['beijing']!r}.",
         )
     for suffix in C.BASE_URL_SUFFIXES:
         if text.endswith(suffix):
@@ -91,7 +92,9 @@ def _positive(name: str, value: float | None, default: float) -> float:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
+        raise ConfigurationError(
+            f"Invalid {name.replace('_', ' ')}: {value!r}.", hint=f"{{{name}}} must be a positive number of seconds."
+        )
     return float(value)
 
 
@@ -133,11 +136,13 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     protocol = protocol or C.DEFAULT_PROTOCOL
     if protocol not in PROTOCOLS:
         raise ConfigurationError(
-            f"Unknown protocol {protocol!r}: use one of {', '.join(PROTOCOLS)} ({describe_protocols()})."
+            f"Unknown protocol {protocol!r}.",
+            hint=f"Use {{protocol}} with one of {', '.join(PROTOCOLS)} ({describe_protocols()}).",
         )
     if region is not None and region not in C.REGION_ROOTS:
         raise ConfigurationError(
-            f"Unknown region {region!r}: use one of {', '.join(C.REGION_ROOTS)}, or pass base_url."
+            f"Unknown region {region!r}.",
+            hint=f"Use {{region}} with one of {', '.join(C.REGION_ROOTS)}, or set {{base_url}}.",
         )
     if base_url:
         root = normalize_base_url(base_url)
@@ -154,7 +159,7 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     if max_retries is None:
         max_retries = C.DEFAULT_MAX_RETRIES
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
+        raise ConfigurationError(f"Invalid max retries: {max_retries!r}.", hint="{max_retries} must be an integer >= 0.")
     extra = dict(given.get("extra_parameters") or {})
     _check_extra(extra, info)
     path = responses_path or C.RESPONSES_PATH

@@ -58,7 +58,7 @@ def test_a_missing_key_exits_2_naming_the_variable_and_the_emulator() -> None:
 
 def test_bad_settings_exit_2_with_the_fix() -> None:
     code, _, err = cli("ask", "--emulator", "--idle-timeout", "-1", "q")
-    assert code == 2 and "idle_timeout must be a positive number" in err
+    assert code == 2 and "--idle-timeout must be a positive number" in err
 
 
 def test_a_service_error_exits_1_with_the_message(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -102,8 +102,8 @@ async def test_binding_beyond_loopback_without_a_token_exits_2_with_one_line() -
     ("argv", "message"),
     [
         (["--max-concurrency", "0"], "max_concurrency must be an integer >= 1"),
-        (["--idle-timeout", "-1"], "idle_timeout must be a positive number"),
-        (["--base-url", "ftp://example.com"], "base_url must be an http(s) URL"),
+        (["--idle-timeout", "-1"], "--idle-timeout must be a positive number"),
+        (["--base-url", "ftp://example.com"], "--base-url must be an http(s) URL"),
         (["--transport", "streamable-http", "--auth-token", "has space"], "printable ASCII without spaces"),
     ],
 )
