@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-from . import bench_batch, bench_concurrency, bench_cpu, bench_growth, bench_latency, bench_layers
+from . import bench_batch, bench_concurrency, bench_cpu, bench_growth, bench_latency, bench_layers, bench_mcp_http
 from ._common import commit, load, machine, machine_line, table
 
 PARTS = {
@@ -30,6 +30,7 @@ PARTS = {
     "4": bench_layers,
     "5": bench_latency,
     "6": bench_batch,
+    "7": bench_mcp_http,
 }
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -164,7 +165,7 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs: a smoke run, not figures")
-    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts to run (default: all: 1,2,3,4,5,6)")
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts to run (default: all: 1,2,3,4,5,6,7)")
     parser.add_argument("--no-write", action="store_true", help="print only; write no files")
     parser.add_argument("--out", help="directory for latest.json / latest.md (default: benchmarks/results)")
     parser.add_argument("--json", action="store_true", help="also print the whole JSON document on stdout")

@@ -24,6 +24,7 @@ TITLES = (
     "### 4. MCP and LangChain layers over the core",
     "### 5. Latency from upstream arrival",
     "### 6. Batch throughput at a rate limit (run_many)",
+    "### 7. MCP over streamable HTTP: per-request latency and a run-handle round trip",
     "### Targets",
 )
 CORE = {
@@ -70,7 +71,7 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
     assert set(doc["load_before"]) == {"1min", "5min", "15min"} and doc["load_after"]
     assert set(doc["machine"]) >= {"platform", "cpu", "cores", "python", "packages"}
     parts = doc["parts"]
-    assert set(parts) == {"1", "2", "3", "4", "5", "6"}
+    assert set(parts) == {"1", "2", "3", "4", "5", "6", "7"}
     for key, part in parts.items():
         assert part["rows"], key
         for row in part["rows"]:
@@ -97,6 +98,9 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
     batch = parts["6"]["rows"]
     assert {(r["contender"], r["limit"] is None) for r in batch} == {(c, free) for c in ("ours-sync", "ours-async") for free in (True, False)}
     assert all(r["completed"] == r["tasks"] and r["cpu_ms_per_task"] > 0 and r["sustained_tasks_per_s"] > 0 for r in batch)
+    mcp_http = {r["contender"]: r for r in parts["7"]["rows"]}
+    assert {"tools/list (legacy)", "tools/list (auto)", "result tool, finished run", "floor: bare uvicorn, same JSON"} <= set(mcp_http)
+    assert all(r["median_ms"] > 0 and r["x_floor"] > 0 for r in mcp_http.values())
     assert {t["target"].split(" (")[0].split(",")[0] for t in doc["targets"]} >= {
         "per-event CPU",
         "vs the dashscope SDK",

@@ -1,21 +1,19 @@
 """The official TypeScript SDK client (npm `@modelcontextprotocol/sdk`) against the real server.
 
-The test setup installs the SDK with npm into a cache directory (like the Inspector test's npx);
-the tests skip, saying why, only when Node/npm is missing or the registry cannot be reached.
+The test setup installs the SDK with npm into a cache directory (``ts_sdk``), and the driver
+``ts/client.mjs`` runs next to it; the tests skip, saying why, only when Node/npm is missing or the
+registry cannot be reached.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import queue
 import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,60 +25,22 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .processes import http_server_process, server_env
+from .ts_sdk import ts_script
 
-SDK = "@modelcontextprotocol/sdk@1.32.2"
-INSTALL_TIMEOUT = 240
-DRIVER = Path(__file__).with_name("ts_client.mjs")
 TRANSPORTS = ["http", "stdio"]
 
 
-@cache
-def _sdk_dir() -> Path | str:
-    """Where the SDK is installed (installing it the first time), or why it cannot be."""
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        return "Node.js and npm are not installed (needed for the TypeScript SDK client)"
-    cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    target = cache_root / "qwen-ci-tool" / ("ts-sdk-" + SDK.rsplit("@", 1)[1])
-    if not (target / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
-        target.mkdir(parents=True, exist_ok=True)
-        try:
-            done = subprocess.run(
-                [npm, "install", "--prefix", str(target), "--no-audit", "--no-fund", "--no-save", SDK],
-                capture_output=True, text=True, timeout=INSTALL_TIMEOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return f"npm could not install {SDK} within {INSTALL_TIMEOUT} s"
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            return f"npm could not install {SDK} (is the registry reachable?): {tail[0]}"
-    # Node resolves the SDK from the script's own directory: the driver runs from beside node_modules,
-    # under a name of its own content, so checkouts sharing the cache never run each other's copy.
-    driver = DRIVER.read_bytes()
-    partial = target / f"{_driver_name(driver)}.{os.getpid()}.tmp"
-    partial.write_bytes(driver)
-    partial.replace(target / _driver_name(driver))  # atomic: a node started meanwhile reads a whole file
-    return target
-
-
-def _driver_name(driver: bytes) -> str:
-    return f"{DRIVER.stem}-{hashlib.sha256(driver).hexdigest()[:12]}{DRIVER.suffix}"
-
-
 @pytest.fixture(scope="module")
-def sdk() -> Path:
-    where = _sdk_dir()
-    if isinstance(where, str):
-        pytest.skip(where)
-    return where
+def driver() -> Path:
+    return ts_script("client.mjs")
 
 
 class TsClient:
     """One run of the driver: its events arrive as they happen (``next``), bounded by a timeout."""
 
-    def __init__(self, sdk: Path, spec: dict[str, Any]) -> None:
+    def __init__(self, driver: Path, spec: dict[str, Any]) -> None:
         self.proc = subprocess.Popen(
-            [shutil.which("node") or "node", str(sdk / _driver_name(DRIVER.read_bytes())), json.dumps(spec)],
+            [shutil.which("node") or "node", str(driver), json.dumps(spec)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         )  # fmt: skip
         self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -121,11 +81,11 @@ class TsClient:
 
 
 @pytest.fixture
-def run_ts(sdk: Path) -> Iterator[Any]:
+def run_ts(driver: Path) -> Iterator[Any]:
     started: list[TsClient] = []
 
     def run(spec: dict[str, Any]) -> TsClient:
-        started.append(TsClient(sdk, spec))
+        started.append(TsClient(driver, spec))
         return started[-1]
 
     yield run

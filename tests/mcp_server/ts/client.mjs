@@ -1,6 +1,6 @@
 // The official TypeScript MCP SDK client, driven by the Python tests (see test_ts_client.py).
 //
-// Usage: node ts_client.mjs '<spec as JSON>'
+// Usage: node client.mjs '<spec as JSON>'
 //   spec = {transport: "http", url} | {transport: "stdio", command, args, env, cwd}
 //          plus steps: [{op: "server"} | {op: "list"} | {op: "call", name, args, options} | {op: "poll", name, args}]
 // "server" reports the serverInfo of the handshake (name, title, icons, ...).
