@@ -235,13 +235,18 @@ def status_error(
     request_id: str | None = None,
     retry_after: float | None = None,
     context: ErrorContext | None = None,
+    in_band: bool = False,
 ) -> APIStatusError:
-    """Build the right :class:`APIStatusError` subclass: what the service said, and what to do."""
+    """Build the right :class:`APIStatusError` subclass: what the service said, and what to do.
+
+    ``in_band``: the failure came inside an HTTP 200 reply and *status* was inferred from it, so the
+    message must not claim the service answered with that status."""
     cls = _class_for(status, code)
     if cls is InternalServerError and says_rate_limit(message):
         cls = RateLimitError
     what = message.strip().rstrip(".") if message else "no message"
-    label = f"{code}, HTTP {status}" if code else f"HTTP {status}"
+    where = "inside an HTTP 200 reply" if in_band else f"HTTP {status}"
+    label = f"{code}, {where}" if code else where
     text = f"The service returned an error ({label}): {what}."
     hint = _hint(cls, status, code, context)
     if cls is BadRequestError and context is not None and context.protocol == "dashscope" and "url error" in (message or ""):
@@ -275,6 +280,7 @@ def error_from_body(
     request_id: str | None = None,
     retry_after: float | None = None,
     context: ErrorContext | None = None,
+    in_band: bool = False,
 ) -> APIStatusError:
     """Map an error body of any of the service's shapes (or none) to an exception.
 
@@ -296,6 +302,7 @@ def error_from_body(
                 request_id=request_id,
                 retry_after=retry_after,
                 context=context,
+                in_band=in_band,
             )
     assert isinstance(data, dict)
     rid = data.get("request_id")
@@ -311,7 +318,7 @@ def error_from_body(
         message = data.get("message") if isinstance(data.get("message"), str) else None
     code = str(code) if code not in (None, "") else None
     return status_error(
-        status, code, message, request_id=rid, retry_after=retry_after, context=context
+        status, code, message, request_id=rid, retry_after=retry_after, context=context, in_band=in_band
     )
 
 
@@ -337,6 +344,7 @@ def failure_error(
     error: dict[str, Any] = nested if isinstance(nested, dict) else response
     code = error.get("code")
     text_message = error.get("message") if isinstance(error.get("message"), str) else None
+    in_band = status is None
     if status is None:
         if (isinstance(code, str) and code.startswith("Throttling")) or says_rate_limit(text_message):
             status = 429
@@ -346,7 +354,9 @@ def failure_error(
             status = 400
     rid = obj.get("request_id") or response.get("request_id")
     flat = {"code": code, "message": error.get("message"), "request_id": rid if isinstance(rid, str) else None}
-    return error_from_body(status, flat, request_id=request_id, retry_after=retry_after, context=context)
+    return error_from_body(
+        status, flat, request_id=request_id, retry_after=retry_after, context=context, in_band=in_band
+    )
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

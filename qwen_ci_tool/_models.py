@@ -89,14 +89,15 @@ MODELS: tuple[ModelInfo, ...] = (
 )
 # fmt: on
 
-_VERSION = re.compile(r"^qwen(\d+)\.(\d+)")
+_VERSION = re.compile(r"^qwen(\d+)(?:\.(\d+))?(?![\d.])")
 
 
 def lookup_model(name: str) -> ModelInfo:
     """The row for *name*; an unknown name gets a pass-through row (``known=False``).
 
     For an unknown name the native endpoint is guessed from the version in the name: Qwen3.5 and
-    newer use the multimodal path, everything else the text-generation path.
+    newer (``qwen3.9-...``, ``qwen4-...``) use the multimodal path, everything else the
+    text-generation path.
     """
     for row in MODELS:
         if not row.pattern.endswith("*") and row.pattern == name:
@@ -109,7 +110,7 @@ def lookup_model(name: str) -> ModelInfo:
     if best is not None:
         return best
     match = _VERSION.match(name)
-    newer = match is not None and (int(match.group(1)), int(match.group(2))) >= (3, 5)
+    newer = match is not None and (int(match.group(1)), int(match.group(2) or 0)) >= (3, 5)
     return ModelInfo(
         name,
         _ALL,

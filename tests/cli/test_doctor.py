@@ -168,6 +168,13 @@ def test_a_model_the_service_does_not_list_fails_with_close_names(key: str) -> N
     assert code == 1 and "[FAIL]" in check and "Close names it lists: qwen3-max" in check
 
 
+def test_a_table_model_the_list_lacks_is_a_warning_since_the_list_may_lag(key: str) -> None:
+    with Emulator(api_key=key, unknown_models=["qwen3-max-preview"]) as emu:
+        code, out = doctor("--base-url", emu.base_url, "--model", "qwen3-max-preview")
+    check = lines(out)["model listed"]
+    assert code == 0 and "[warn]" in check and "only a call tells" not in check and "qwen-ci ask" in check
+
+
 def test_a_pair_the_documents_do_not_show_is_advice_not_failure(key: str) -> None:
     with Emulator(api_key=key) as emu:
         code, out = doctor("--base-url", emu.base_url, "--model", "qwen3.6-max", "--protocol", "openai")

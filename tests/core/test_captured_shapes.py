@@ -42,6 +42,8 @@ async def test_the_vendors_responses_rate_limit_body_is_a_rate_limit_error(mode:
     assert len(script.requests) == 2, "a rate limit is retried"
     assert err.code == "server_error" and err.request_id == "rid-rl" and err.retryable is True
     assert "rate limit exceeded" in str(err) and "failed on its side" not in str(err)
+    # The service answered 200: the message must not claim a status it never sent.
+    assert "inside an HTTP 200 reply" in str(err) and "HTTP 429" not in str(err)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -50,6 +52,7 @@ async def test_the_emulators_rate_limit_fault_is_the_vendors_body(mode: str, emu
     with pytest.raises(RateLimitError) as caught:
         await ask(mode, emu, protocol="responses", max_retries=1)
     assert caught.value.code == "server_error" and caught.value.request_id
+    assert "(server_error, inside an HTTP 200 reply)" in str(caught.value)
 
 
 @pytest.mark.parametrize("mode", MODES)

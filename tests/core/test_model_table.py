@@ -81,6 +81,23 @@ def test_qwen_ci_models_says_what_is_documented_and_where_the_documents_disagree
     assert "it never refuses" in text
 
 
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("qwen4.2-plus", "multimodal-generation"),
+        ("qwen4-max", "multimodal-generation"),
+        ("qwen3.9-turbo", "multimodal-generation"),
+        ("qwen3-coder-plus", "text-generation"),
+        ("qwen2.5-72b-instruct", "text-generation"),
+        ("qwen-plus-latest", "text-generation"),
+        ("llama", "text-generation"),
+    ],
+)
+def test_an_unknown_name_gets_its_native_path_from_the_version_in_it(name: str, path: str) -> None:
+    info = lookup_model(name)
+    assert info.native_endpoint == path and not info.known
+
+
 def test_unknown_and_undocumented_names_are_sent_with_a_guessed_native_path(emu: Emulator) -> None:
     assert lookup_model("qwen4.2-plus").native_endpoint == "multimodal-generation"
     with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model="qwen4.2-plus") as ci:
