@@ -128,15 +128,23 @@ def peak_rss_mb() -> float:
     ``VmHWM`` (Linux), not ``ru_maxrss``: a child started by fork and exec keeps its parent's
     ``ru_maxrss`` high-water mark, ``VmHWM`` belongs to the new program alone.
     """
+    hwm = proc_status_mb("VmHWM")
+    if hwm is not None:
+        return hwm
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+def proc_status_mb(field: str) -> float | None:
+    """A size field of ``/proc/self/status`` (``VmHWM``, ``VmRSS``) in MB; None where there is none (not Linux)."""
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+    return None
 
 
 # --- statistics ---------------------------------------------------------------------------------

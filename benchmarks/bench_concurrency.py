@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from ._common import BLOCK, peak_rss_mb, raise_nofile, script_main, table
+from ._common import BLOCK, peak_rss_mb, proc_status_mb, raise_nofile, script_main, table
 from ._server import ServerProcess
 
 TITLE = "3. Concurrent streams in one async process"
@@ -66,15 +66,9 @@ def _child(contender: str, n: int, base: str) -> dict[str, Any]:
 
 
 def _rss_now_mb() -> float:
-    """Resident set size now (Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    """Resident set size now (Linux; NaN elsewhere)."""
+    rss = proc_status_mb("VmRSS")
+    return float("nan") if rss is None else rss
 
 
 def run(quick: bool = False) -> dict[str, Any]:

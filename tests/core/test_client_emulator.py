@@ -40,6 +40,15 @@ async def ask(mode: str, emu: Emulator, question: str = SEED_QUESTION, **setting
         return await aci.run(question)
 
 
+async def timeout_of(mode: str, emu: Emulator, fault: Fault, **settings: Any) -> APITimeoutError:
+    """The timeout error a call with these settings ends in, against this fault (bounded)."""
+    emu.add_fault(fault)
+    with anyio.fail_after(10):
+        with pytest.raises(APITimeoutError) as info:
+            await ask(mode, emu, **settings)
+    return info.value
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_the_seed_question_is_answered_over_every_protocol(mode: str, protocol: str, emu: Emulator) -> None:
@@ -150,23 +159,17 @@ async def test_a_length_finish_is_an_incomplete_result(mode: str, emu: Emulator)
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_idle_timeout_fires_while_the_stream_stalls_and_keeps_the_partial(mode: str, emu: Emulator) -> None:
-    emu.add_fault(Fault.stall(after_events=8, seconds=60))
-    with anyio.fail_after(10):
-        with pytest.raises(APITimeoutError) as info:
-            await ask(mode, emu, idle_timeout=0.3)
-    assert info.value.kind == "idle" and "idle_timeout" in str(info.value)
-    assert info.value.partial is not None and info.value.partial.reasoning
+    err = await timeout_of(mode, emu, Fault.stall(after_events=8, seconds=60), idle_timeout=0.3)
+    assert err.kind == "idle" and "idle_timeout" in str(err)
+    assert err.partial is not None and err.partial.reasoning
     assert emu.wait_for_connections(0, timeout=5)
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_total_timeout_fires_during_a_blocked_read(mode: str, emu: Emulator) -> None:
-    emu.add_fault(Fault.stall(after_events=8, seconds=60))
-    with anyio.fail_after(10):
-        with pytest.raises(APITimeoutError) as info:
-            await ask(mode, emu, idle_timeout=30, total_timeout=0.5)
-    assert info.value.kind == "total" and "total_timeout" in str(info.value)
-    assert info.value.partial is not None
+    err = await timeout_of(mode, emu, Fault.stall(after_events=8, seconds=60), idle_timeout=30, total_timeout=0.5)
+    assert err.kind == "total" and "total_timeout" in str(err)
+    assert err.partial is not None
 
 
 class _UncappedReads(httpx.HTTPTransport):
@@ -224,20 +227,14 @@ async def test_the_async_total_deadline_ends_a_blocked_read(emu: Emulator) -> No
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_total_timeout_fires_on_a_slow_drip(mode: str, emu: Emulator) -> None:
-    emu.add_fault(Fault.drip(interval=0.02, chunk=16))
-    with anyio.fail_after(10):
-        with pytest.raises(APITimeoutError) as info:
-            await ask(mode, emu, idle_timeout=5, total_timeout=0.5)
-    assert info.value.kind == "total"
+    err = await timeout_of(mode, emu, Fault.drip(interval=0.02, chunk=16), idle_timeout=5, total_timeout=0.5)
+    assert err.kind == "total"
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_stall_before_the_headers_is_an_idle_timeout_without_partial(mode: str, emu: Emulator) -> None:
-    emu.add_fault(Fault.stall(after_events=None, seconds=60))
-    with anyio.fail_after(10):
-        with pytest.raises(APITimeoutError) as info:
-            await ask(mode, emu, idle_timeout=0.3)
-    assert info.value.kind == "idle" and info.value.partial is None
+    err = await timeout_of(mode, emu, Fault.stall(after_events=None, seconds=60), idle_timeout=0.3)
+    assert err.kind == "idle" and err.partial is None
 
 
 @pytest.mark.parametrize("mode", MODES)

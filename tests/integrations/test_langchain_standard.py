@@ -22,33 +22,30 @@ def _point_the_core_at_the_emulator(emulator: Emulator, monkeypatch: pytest.Monk
     monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", emulator.base_url)
 
 
-class TestQwenCodeInterpreterToolUnit(ToolsUnitTests):
+class _OurTool:
+    """What both suites build and invoke."""
+
     @property
     def tool_constructor(self) -> type[QwenCodeInterpreterTool]:
         return QwenCodeInterpreterTool
 
     @property
-    def tool_constructor_params(self) -> dict[str, Any]:
-        return {"api_key": "sk-test"}
-
-    @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return {"question": SEED_QUESTION}
+
+
+class TestQwenCodeInterpreterToolUnit(_OurTool, ToolsUnitTests):
+    @property
+    def tool_constructor_params(self) -> dict[str, Any]:
+        return {"api_key": "sk-test"}
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
         return {"DASHSCOPE_API_KEY": "sk-from-env"}, {}, {"api_key": "sk-from-env"}
 
 
-class TestQwenCodeInterpreterToolIntegration(ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> type[QwenCodeInterpreterTool]:
-        return QwenCodeInterpreterTool
-
+class TestQwenCodeInterpreterToolIntegration(_OurTool, ToolsIntegrationTests):
     @property
     def tool_constructor_params(self) -> dict[str, Any]:
         return {"api_key": "sk-test", "total_timeout": 20.0}
 
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"question": SEED_QUESTION}

@@ -27,6 +27,13 @@ SEED_STAGES = ["connected", "thinking", "running code #1", "thinking", "answerin
 
 
 
+async def ask_async(emulator: Emulator, **options: Any) -> ToolMessage:
+    """The seed question as one async tool call to a tool with these options, bounded."""
+    with anyio.fail_after(10):
+        message: ToolMessage = await make_tool(emulator, **options).ainvoke(tool_call(SEED_QUESTION))
+    return message
+
+
 class StageRecorder(BaseCallbackHandler):
     def __init__(self) -> None:
         self.events: list[tuple[str, Any, UUID]] = []
@@ -232,10 +239,8 @@ async def test_an_async_call_reports_rate_limiting_as_an_error_message_that_sugg
     emulator: Emulator,
 ) -> None:
     emulator.add_fault(Fault.status(429, retry_after="0"), times=2)
-    tool = make_tool(emulator, max_retries=1)
 
-    with anyio.fail_after(10):
-        message = await tool.ainvoke(tool_call(SEED_QUESTION))
+    message = await ask_async(emulator, max_retries=1)
 
     assert message.status == "error"
     assert "RateLimitError" in message.content
@@ -279,10 +284,8 @@ async def test_an_answer_cut_by_the_length_limit_is_an_error_message_that_says_s
 
 async def test_a_silent_stream_hits_the_idle_timeout_and_is_an_error_message(emulator: Emulator) -> None:
     emulator.add_fault(Fault.stall(after_events=3, seconds=30))
-    tool = make_tool(emulator, idle_timeout=0.2)
 
-    with anyio.fail_after(10):
-        message = await tool.ainvoke(tool_call(SEED_QUESTION))
+    message = await ask_async(emulator, idle_timeout=0.2)
 
     assert message.status == "error"
     assert "APITimeoutError" in message.content

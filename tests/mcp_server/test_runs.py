@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -25,6 +27,15 @@ def slow_server(emu: Emulator, **options: Any) -> Any:
     return create_server(
         api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, heartbeat_interval=FAST_HEARTBEAT, **options
     )
+
+
+@contextlib.asynccontextmanager
+async def stalled_run(max_wait: float) -> AsyncIterator[tuple[Emulator, Client]]:
+    """A client of a server that holds a call ``max_wait`` s, over a stream that stalls 30 s after "thinking"."""
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with Client(slow_server(emu, max_wait=max_wait), raise_exceptions=True) as client:
+            yield emu, client
 
 
 def pending_of(result: CallToolResult) -> RunPendingModel:
@@ -59,14 +70,11 @@ async def test_a_run_still_going_after_max_wait_is_answered_with_a_handle_and_th
 
 
 async def test_asking_again_while_the_run_is_still_going_returns_the_handle_again_after_waiting() -> None:
-    with Emulator() as emu:
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        server = slow_server(emu, max_wait=0.1)
-        async with Client(server, raise_exceptions=True) as client:
-            with anyio.fail_after(20):
-                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
-                progress = Progress()
-                again = await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}, progress_callback=progress)
+    async with stalled_run(max_wait=0.1) as (emu, client):
+        with anyio.fail_after(20):
+            handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+            progress = Progress()
+            again = await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}, progress_callback=progress)
 
     assert pending_of(again).run_id == handle.run_id
     assert progress.messages[0] == "thinking"  # the stage the run is in, reported at once
@@ -74,17 +82,14 @@ async def test_asking_again_while_the_run_is_still_going_returns_the_handle_agai
 
 
 async def test_giving_up_on_a_result_wait_leaves_the_run_going_but_giving_up_on_the_call_cancels_it() -> None:
-    with Emulator() as emu:
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        server = slow_server(emu, max_wait=5)
-        async with Client(server, raise_exceptions=True) as client:
-            with anyio.fail_after(20):
-                progress = Progress()
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
-                    await progress.seen("thinking").wait()
-                    tg.cancel_scope.cancel()
-                assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+    async with stalled_run(max_wait=5) as (emu, client):
+        with anyio.fail_after(20):
+            progress = Progress()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+                await progress.seen("thinking").wait()
+                tg.cancel_scope.cancel()
+            assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
 
     assert len(emu.requests) == 1
 

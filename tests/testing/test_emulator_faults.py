@@ -6,6 +6,7 @@ import concurrent.futures
 import json
 import socket
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -14,48 +15,12 @@ import pytest
 from qwen_ci_tool.testing import FAULT_NAMES, SEED_QUESTION, Emulator, Fault, emulator_stream_path
 from qwen_ci_tool.testing._render import HELP_LINK, RESPONSES_RATE_LIMIT_MESSAGE
 
-TEXT_GENERATION = "/api/v1/services/aigc/text-generation/generation"
-CHAT = "/compatible-mode/v1/chat/completions"
-RESPONSES = "/compatible-mode/v1/responses"
-HEADERS = {"authorization": "Bearer sk-test", "x-dashscope-sse": "enable"}
+from ._requests import CHAT, HEADERS, RESPONSES, TEXT_GENERATION, chat_body, native_body, responses_body
+
 SEED_NATIVE = emulator_stream_path("native_seed").read_bytes()
 
 
-def native_body(question: str = SEED_QUESTION) -> dict[str, Any]:
-    return {
-        "model": "qwen3-max-preview",
-        "input": {"messages": [{"role": "user", "content": question}]},
-        "parameters": {
-            "enable_code_interpreter": True,
-            "enable_thinking": True,
-            "result_format": "message",
-            "incremental_output": True,
-        },
-    }
-
-
-def chat_body(question: str = SEED_QUESTION) -> dict[str, Any]:
-    return {
-        "model": "qwen3-max-preview",
-        "messages": [{"role": "user", "content": question}],
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        "enable_code_interpreter": True,
-        "enable_thinking": True,
-    }
-
-
-def responses_body(question: str = SEED_QUESTION) -> dict[str, Any]:
-    return {
-        "model": "qwen3-max",
-        "input": question,
-        "tools": [{"type": "code_interpreter"}],
-        "stream": True,
-        "enable_thinking": True,
-    }
-
-
-BODIES = {TEXT_GENERATION: native_body, CHAT: chat_body, RESPONSES: responses_body}
+BODIES = {TEXT_GENERATION: native_body, CHAT: partial(chat_body, include_usage=True), RESPONSES: responses_body}
 
 
 @pytest.fixture
@@ -136,7 +101,7 @@ def test_a_workspace_host_puts_the_request_id_inside_the_error_and_sends_no_para
         emu.add_fault(Fault.status(401, request_id="rid-ws"))
         headers = {"host": "ws-123.cn-beijing.maas.aliyuncs.com"} if how == "host header" else {}
         with httpx.Client(base_url=emu.base_url, timeout=10) as client:
-            response = client.post(CHAT, json=chat_body(), headers={**HEADERS, **headers})
+            response = client.post(CHAT, json=chat_body(include_usage=True), headers={**HEADERS, **headers})
 
     assert response.status_code == 401
     assert response.json() == {
@@ -503,7 +468,7 @@ def test_a_fault_directive_is_removed_before_choosing_the_conversation(emu: Emul
 
 
 def test_an_unknown_fault_directive_is_refused_with_the_known_names(emu: Emulator) -> None:
-    response = post(emu, CHAT, chat_body("hello #fault=nonsense"))
+    response = post(emu, CHAT, chat_body("hello #fault=nonsense", include_usage=True))
 
     assert response.status_code == 400
     assert "drop" in response.json()["error"]["message"]

@@ -30,9 +30,9 @@ def client(emu: Emulator) -> Iterator[openai.OpenAI]:
         yield c
 
 
-def generation(question: str = SEED_QUESTION, api_key: str = "sk-test") -> list[Any]:
+def generation(question: str = SEED_QUESTION, api_key: str = "sk-test", model: str = "qwen3-max-preview") -> list[Any]:
     responses = dashscope.Generation.call(
-        model="qwen3-max-preview",
+        model=model,
         messages=[{"role": "user", "content": question}],
         enable_code_interpreter=True,
         enable_thinking=True,
@@ -170,17 +170,7 @@ def test_dashscope_multimodal_sdk_parses_the_list_of_parts_content(emu: Emulator
 
 
 def test_dashscope_sdk_gets_the_url_error_for_a_newer_model_on_text_generation(emu: Emulator) -> None:
-    (response,) = list(
-        dashscope.Generation.call(
-            model="qwen3.5-plus",
-            messages=[{"role": "user", "content": SEED_QUESTION}],
-            enable_code_interpreter=True,
-            enable_thinking=True,
-            result_format="message",
-            stream=True,
-            api_key="sk-test",
-        )
-    )
+    (response,) = generation(model="qwen3.5-plus")
 
     assert (response.status_code, response.code) == (400, "InvalidParameter")
     assert "url error" in response.message

@@ -23,52 +23,12 @@ from qwen_ci_tool.testing import (
     emulator_stream_path,
 )
 
+from ._requests import CHAT, HEADERS, MULTIMODAL, RESPONSES, TEXT_GENERATION, chat_body, native_body, responses_body
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 # The vendor's documentation page itself (the seed's copy). CI puts the shared material beside
 # the clone (../shared, read-only); without it, the byte-for-byte checks against the page skip.
 VENDOR_PAGE = ROOT.parent / "shared" / "seed" / "code-interpreter-doc.txt"
-TEXT_GENERATION = "/api/v1/services/aigc/text-generation/generation"
-MULTIMODAL = "/api/v1/services/aigc/multimodal-generation/generation"
-CHAT = "/compatible-mode/v1/chat/completions"
-RESPONSES = "/compatible-mode/v1/responses"
-HEADERS = {"authorization": "Bearer sk-test", "x-dashscope-sse": "enable"}
-
-
-def native_body(question: str, model: str = "qwen3-max-preview", *, parts: bool = False) -> dict[str, Any]:
-    content: Any = [{"text": question}] if parts else question
-    return {
-        "model": model,
-        "input": {"messages": [{"role": "user", "content": content}]},
-        "parameters": {
-            "enable_code_interpreter": True,
-            "enable_thinking": True,
-            "result_format": "message",
-            "incremental_output": True,
-        },
-    }
-
-
-def chat_body(question: str, *, include_usage: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": "qwen3-max-preview",
-        "messages": [{"role": "user", "content": question}],
-        "stream": True,
-        "enable_code_interpreter": True,
-        "enable_thinking": True,
-    }
-    if include_usage:
-        body["stream_options"] = {"include_usage": True}
-    return body
-
-
-def responses_body(question: str, model: str = "qwen3-max") -> dict[str, Any]:
-    return {
-        "model": model,
-        "input": question,
-        "tools": [{"type": "code_interpreter"}],
-        "stream": True,
-        "enable_thinking": True,
-    }
 
 
 # The requests that produced each shipped emulator-made stream (the emulator's own output).

@@ -29,48 +29,9 @@ from qwen_ci_tool.testing import (
 from qwen_ci_tool.testing._conversations import generic_conversation
 from qwen_ci_tool.testing._render import NativeRenderer, RenderContext
 
-TEXT_GENERATION = "/api/v1/services/aigc/text-generation/generation"
-MULTIMODAL = "/api/v1/services/aigc/multimodal-generation/generation"
-CHAT = "/compatible-mode/v1/chat/completions"
-RESPONSES = "/compatible-mode/v1/responses"
-HEADERS = {"authorization": "Bearer sk-test", "x-dashscope-sse": "enable"}
+from ._requests import CHAT, HEADERS, MULTIMODAL, RESPONSES, TEXT_GENERATION, chat_body, native_body, responses_body
+
 PACKAGE = Path(testing.__file__).parent
-
-
-def native_body(question: str = SEED_QUESTION, model: str = "qwen3-max-preview", **parameters: Any) -> dict[str, Any]:
-    return {
-        "model": model,
-        "input": {"messages": [{"role": "user", "content": question}]},
-        "parameters": {
-            "enable_code_interpreter": True,
-            "enable_thinking": True,
-            "result_format": "message",
-            "incremental_output": True,
-            **parameters,
-        },
-    }
-
-
-def chat_body(**overrides: Any) -> dict[str, Any]:
-    body = {
-        "model": "qwen3-max-preview",
-        "messages": [{"role": "user", "content": SEED_QUESTION}],
-        "stream": True,
-        "enable_code_interpreter": True,
-        "enable_thinking": True,
-    }
-    return body | overrides
-
-
-def responses_body(**overrides: Any) -> dict[str, Any]:
-    body = {
-        "model": "qwen3-max",
-        "input": SEED_QUESTION,
-        "tools": [{"type": "code_interpreter"}],
-        "stream": True,
-        "enable_thinking": True,
-    }
-    return body | overrides
 
 
 @pytest.fixture
