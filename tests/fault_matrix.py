@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.readme import section_main
+from benchmarks.readme import README, section_main
 from qwen_ci_tool import _constants
 from qwen_ci_tool import (
     APIConnectionError,
