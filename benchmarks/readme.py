@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -256,8 +257,13 @@ def replace_section(readme: str, section: str, begin: str = BEGIN, end: str = EN
     return head + section + rest.split(end, 1)[1]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.readme", description=__doc__.splitlines()[0])
+def section_main(
+    argv: list[str] | None, render: Callable[[], str], *, what: str, description: str,
+    prog: str | None = None, begin: str = BEGIN, end: str = END,
+) -> int:
+    """The command line of a generated README section: print it, or with ``--write-readme`` rewrite
+    it in README.md between its markers (saying so on stderr, naming ``what``, when it changed)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--write-readme", action="store_true", help="rewrite the section in README.md (default: print it)")
     args = parser.parse_args(argv)
     section = render()
@@ -265,12 +271,17 @@ def main(argv: list[str] | None = None) -> int:
         print(section)
         return 0
     text = README.read_text(encoding="utf-8")
-    new = replace_section(text, section)
+    new = replace_section(text, section, begin, end)
     if new != text:
         README.write_text(new, encoding="utf-8")
-        print("README.md: performance figures regenerated", file=sys.stderr)
+        print(f"README.md: {what} regenerated", file=sys.stderr)
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    return section_main(
+        argv, render, what="performance figures", description=__doc__.splitlines()[0], prog="python -m benchmarks.readme"
+    )
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -30,7 +30,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .processes import ServerProcess, http_server_process, server_env
-from .test_tool import MODES, Progress, text_of
+from .test_tool import MODES, Progress, cancel_while_thinking, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -93,13 +93,7 @@ async def test_over_http_a_cancelled_call_closes_the_upstream_request_at_once(st
     with serve(stalling_emu) as server:
         async with client(server.url, mode) as c:
             with anyio.fail_after(30):
-                progress = Progress()
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(lambda: c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
-                    await progress.seen("thinking").wait()
-                    assert stalling_emu.active_connections == 1
-                    tg.cancel_scope.cancel()
-                assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
+                await cancel_while_thinking(c, stalling_emu)
 
 
 # --- queued calls (problem 6) -----------------------------------------------------------------------

@@ -52,6 +52,18 @@ class Progress:
         return [m or "" for _, m in self.reports]
 
 
+async def cancel_while_thinking(client: Client, emu: Emulator) -> None:
+    """Start the seed call, cancel it once it reports "thinking" (its one upstream request open then),
+    and check that the upstream connection closes."""
+    progress = Progress()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+        await progress.seen("thinking").wait()
+        assert emu.active_connections == 1
+        tg.cancel_scope.cancel()
+    assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+
+
 async def call(server: MCPServer, mode: str = "auto", progress: Progress | None = None, **arguments: Any) -> CallToolResult:
     arguments.setdefault("question", SEED_QUESTION)
     async with Client(server, mode=mode, raise_exceptions=True) as client:
@@ -221,16 +233,10 @@ async def test_cancelling_the_call_closes_the_upstream_connection(
     make_server: Callable[..., MCPServer], emu: Emulator, mode: str
 ) -> None:
     emu.add_fault(Fault.stall(after_events=3, seconds=30))
-    progress = Progress()
     server = make_server()
     async with Client(server, mode=mode) as client:
         with anyio.fail_after(10):
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
-                await progress.seen("thinking").wait()
-                assert emu.active_connections == 1
-                tg.cancel_scope.cancel()
-            assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+            await cancel_while_thinking(client, emu)
 
 
 async def test_calls_beyond_the_concurrency_cap_wait_for_a_free_slot_and_say_so() -> None:
