@@ -43,7 +43,7 @@ live-test: $(VENV)/.dev-installed
 	@if [ -z "$${DASHSCOPE_API_KEY:-}" ]; then \
 		echo "live tests skipped: DASHSCOPE_API_KEY is not set (export it, with DASHSCOPE_HTTP_BASE_URL or QWEN_CI_LIVE_REGION if not Beijing)"; \
 	else \
-		$(BIN)/python -m pytest -m live tests/live -v -rs; \
+		QWEN_CI_LIVE=1 $(BIN)/python -m pytest -m live tests/live -v -rs; \
 	fi
 
 bench: $(VENV)/.dev-installed

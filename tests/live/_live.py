@@ -15,6 +15,8 @@ from typing import Any
 from qwen_ci_tool import CodeInterpreter, CodeInterpreterResult
 from qwen_ci_tool.testing import Emulator
 
+#: `make live-test` sets this: a key in the environment alone never sends `make test` to the real service.
+LIVE_OPTED_IN = os.environ.get("QWEN_CI_LIVE", "").strip() == "1"
 LIVE_KEY = os.environ.get("DASHSCOPE_API_KEY", "").strip()
 LIVE_BASE_URL = os.environ.get("DASHSCOPE_HTTP_BASE_URL", "").strip() or None
 LIVE_REGION = os.environ.get("QWEN_CI_LIVE_REGION", "").strip() or None
@@ -23,6 +25,10 @@ LIVE_MULTIMODAL_MODEL = os.environ.get("QWEN_CI_LIVE_MULTIMODAL_MODEL", "").stri
 #: Where each live run leaves its raw streams; the emulator replays them (``Emulator.replay``).
 RECORD_DIR = Path(os.environ.get("QWEN_CI_LIVE_RECORD_DIR", "").strip() or Path(__file__).parent / "recordings")
 
+NOT_OPTED_IN_REASON = (
+    "live tests call the real service and spend tokens: they run only from `make live-test` "
+    "(QWEN_CI_LIVE=1), never from `make test`, key or not"
+)
 SKIP_REASON = (
     "live tests need DASHSCOPE_API_KEY: run `make live-test` with a key "
     "(DASHSCOPE_HTTP_BASE_URL and QWEN_CI_LIVE_REGION are honoured)"

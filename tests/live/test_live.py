@@ -15,8 +15,19 @@ import pytest
 from qwen_ci_tool import AuthenticationError, CodeInterpreter, CodeInterpreterResult
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION
 
-from ._live import LIVE_KEY, LIVE_MULTIMODAL_MODEL, SKIP_REASON, digits, live_settings, save_recording
+from ._live import (
+    LIVE_KEY,
+    LIVE_MULTIMODAL_MODEL,
+    LIVE_OPTED_IN,
+    NOT_OPTED_IN_REASON,
+    SKIP_REASON,
+    digits,
+    live_settings,
+    save_recording,
+)
 
+if not LIVE_OPTED_IN:
+    pytest.skip(NOT_OPTED_IN_REASON, allow_module_level=True)
 if not LIVE_KEY:
     pytest.skip(SKIP_REASON, allow_module_level=True)
 

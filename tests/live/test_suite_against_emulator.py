@@ -35,7 +35,12 @@ def run_live_suite(env: dict[str, str], *select: str) -> subprocess.CompletedPro
 def test_the_live_suite_passes_against_the_emulator_and_leaves_replayable_recordings(tmp_path: Path) -> None:
     with Emulator(api_key=KEY) as emu:
         proc = run_live_suite(
-            {"DASHSCOPE_API_KEY": KEY, "DASHSCOPE_HTTP_BASE_URL": emu.base_url + "/api/v1", "QWEN_CI_LIVE_RECORD_DIR": str(tmp_path)}
+            {
+                "QWEN_CI_LIVE": "1",
+                "DASHSCOPE_API_KEY": KEY,
+                "DASHSCOPE_HTTP_BASE_URL": emu.base_url + "/api/v1",
+                "QWEN_CI_LIVE_RECORD_DIR": str(tmp_path),
+            }
         )
         paths = {r.path for r in emu.requests}
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -53,10 +58,24 @@ def test_the_live_suite_passes_against_the_emulator_and_leaves_replayable_record
 
 @pytest.mark.timeout(300)
 def test_without_a_key_the_live_tests_are_skipped_with_one_reason() -> None:
-    proc = run_live_suite({}, "tests/live/test_live.py")
+    proc = run_live_suite({"QWEN_CI_LIVE": "1"}, "tests/live/test_live.py")
     assert proc.returncode == 5, proc.stdout + proc.stderr  # pytest's "nothing ran" (not a failure)
     skipped = [line for line in proc.stdout.splitlines() if line.startswith("SKIPPED")]
     assert len(skipped) == 1 and "live tests need DASHSCOPE_API_KEY" in skipped[0], proc.stdout
+
+
+@pytest.mark.timeout(300)
+def test_a_key_in_the_environment_alone_never_sends_the_test_suite_to_the_service() -> None:
+    # `make test` with DASHSCOPE_API_KEY set (a developer's shell): the live tests stay skipped.
+    with Emulator(api_key=KEY) as emu:
+        proc = run_live_suite(
+            {"DASHSCOPE_API_KEY": KEY, "DASHSCOPE_HTTP_BASE_URL": emu.base_url + "/api/v1"}, "tests/live/test_live.py"
+        )
+        sent = len(emu.requests)
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    assert sent == 0
+    skipped = [line for line in proc.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skipped) == 1 and "only from `make live-test`" in skipped[0], proc.stdout
 
 
 def test_make_live_test_without_a_key_says_why_in_one_line() -> None:
