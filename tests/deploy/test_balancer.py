@@ -29,7 +29,7 @@ from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
-from ..mcp_server._procs import ServerProcess, server_env
+from ..mcp_server.processes import ServerProcess, http_server_process
 from ..mcp_server.test_ops import metric_samples, value
 from ..mcp_server.test_tool import Progress
 
@@ -137,18 +137,14 @@ def start_team(
     tokens = workdir / "tokens"
     tokens.write_text("".join(f"{name}:{token}\n" for name, token in TOKENS.items()))
     replicas = [
-        ServerProcess(
-            ["--base-url", emu.base_url, "--max-retries", "0", "--max-concurrency", "16",
-             "--auth-token-file", str(tokens), *extra_args],  # fmt: skip
-            server_env(DASHSCOPE_API_KEY=PLANTED_KEY),
+        stack.enter_context(
+            http_server_process(
+                "--base-url", emu.base_url, "--max-retries", "0", "--max-concurrency", "16",
+                "--auth-token-file", str(tokens), *extra_args, DASHSCOPE_API_KEY=PLANTED_KEY,
+            )  # fmt: skip
         )
         for emu in emulators
     ]
-    for replica in replicas:  # started together, then awaited: three interpreters start in parallel
-        stack.callback(replica.stop)
-        replica.launch()
-    for replica in replicas:
-        replica.await_listening()
     port = free_port()
     site = render_nginx_conf((deploy_dir / "nginx.conf").read_text(), [f"127.0.0.1:{r.port}" for r in replicas], port)
     nginx = Nginx(nginx_binary, site, port, workdir)

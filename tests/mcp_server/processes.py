@@ -41,8 +41,38 @@ class ServerProcess:
             if match := re.search(pattern, line):
                 return match
 
+    @property
+    def root(self) -> str:
+        """``http://127.0.0.1:PORT`` without the MCP path."""
+        return self.url.rsplit("/", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.root.rsplit(":", 1)[1])
+
+    def output(self) -> str:
+        """Everything the server has written to stderr so far."""
+        while True:
+            try:
+                line = self._lines.get_nowait()
+            except queue.Empty:
+                break
+            if line is None:
+                self._lines.put(None)  # the end stays visible to wait()
+                break
+            self.log.append(line)
+        return "".join(self.log)
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
     def terminate(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, whatever it was doing."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
 
     def wait(self, timeout: float = 30) -> int:
         code = self.proc.wait(timeout=timeout)

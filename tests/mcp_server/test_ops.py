@@ -27,7 +27,7 @@ from mcp_server._ops import ContextFilter, ops_of
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from ._procs import ServerProcess, server_env
+from .processes import ServerProcess, http_server_process
 from .test_tool import Progress, call
 
 pytestmark = pytest.mark.anyio
@@ -276,7 +276,7 @@ def token_file(tmp_path: Path) -> Path:
 def team_server(emu: Emulator, token_file: Path) -> Iterator[ServerProcess]:
     args = ["--base-url", emu.base_url, "--max-retries", "0", "--auth-token-file", str(token_file),
             "--log-format", "json", "--log-level", "DEBUG"]  # fmt: skip
-    with ServerProcess(args, server_env(DASHSCOPE_API_KEY=PLANTED_KEY)) as server:
+    with http_server_process(*args, DASHSCOPE_API_KEY=PLANTED_KEY) as server:
         yield server
 
 
@@ -303,7 +303,7 @@ async def test_token_file_names_label_json_log_lines_and_metrics_and_no_secret_i
     with anyio.fail_after(10):
         metrics = (await httpx.AsyncClient().get(team_server.root + "/metrics", headers={"Authorization": f"Bearer {BOB}"})).text
     team_server.wait_for(r'"outcome": "completed".*"client": "bob"|"client": "bob".*"outcome": "completed"')
-    log = team_server.stderr
+    log = team_server.output()
 
     assert not alice.is_error and not bob.is_error
     entries = [json.loads(line) for line in log.splitlines()]  # every line is one JSON object
@@ -332,15 +332,13 @@ async def test_sighup_reloads_the_token_file_and_a_bad_file_keeps_the_tokens_in_
 
     assert await status(ALICE) == 200 and await status(CAROL) == 401
     write_tokens(token_file, carol=CAROL, bob=BOB)
-    mark = len(team_server.lines)
     team_server.signal(signal.SIGHUP)
-    await anyio.to_thread.run_sync(lambda: team_server.wait_for("reloaded: 2 clients", start=mark))
+    await anyio.to_thread.run_sync(lambda: team_server.wait_for("reloaded: 2 clients"))
     assert await status(CAROL) == 200 and await status(ALICE) == 401 and await status(BOB) == 200
 
     token_file.write_text("carol\n")
-    mark = len(team_server.lines)
     team_server.signal(signal.SIGHUP)
-    await anyio.to_thread.run_sync(lambda: team_server.wait_for("not reloaded", start=mark))
+    await anyio.to_thread.run_sync(lambda: team_server.wait_for("not reloaded"))
     assert await status(CAROL) == 200 and await status(BOB) == 200
 
 
@@ -362,7 +360,7 @@ def test_json_lines_carry_the_context_and_mask_every_secret() -> None:
 async def test_on_sigterm_readyz_turns_503_while_the_call_in_flight_finishes(emu: Emulator) -> None:
     emu.code_pause = 2.0  # the call is in the sandbox when the signal comes
     args = ["--base-url", emu.base_url, "--max-retries", "0", "--shutdown-grace", "30"]
-    with ServerProcess(args, server_env(DASHSCOPE_API_KEY=PLANTED_KEY, QWEN_CI_MCP_AUTH_TOKEN=TOKEN)) as server:
+    with http_server_process(*args, DASHSCOPE_API_KEY=PLANTED_KEY, QWEN_CI_MCP_AUTH_TOKEN=TOKEN) as server:
         progress = Progress()
         coding = progress.seen("running code #1")
         results: list[Any] = []
@@ -379,9 +377,8 @@ async def test_on_sigterm_readyz_turns_503_while_the_call_in_flight_finishes(emu
                 tg.start_soon(one_call)
                 await coding.wait()
                 before = await http.get("/readyz")
-                mark = len(server.lines)
-                server.signal(signal.SIGTERM)
-                await anyio.to_thread.run_sync(lambda: server.wait_for("shutting down", start=mark))
+                server.terminate()
+                await anyio.to_thread.run_sync(lambda: server.wait_for("shutting down"))
                 during = await http.get("/readyz")
                 alive = await http.get("/healthz")
 
