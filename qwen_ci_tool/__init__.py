@@ -27,7 +27,7 @@ from ._exceptions import (
     StreamInterruptedError,
 )
 from ._limiter import AdaptiveLimiter
-from ._models import MODELS, ModelInfo, lookup_model
+from ._model_table import MODELS, ModelInfo, lookup_model
 from ._secret import Secret
 from ._stages import StageTracker, stage_of
 from ._types import (

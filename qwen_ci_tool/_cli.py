@@ -31,7 +31,7 @@ from ._explain import error_dict, for_person, incomplete_note
 from ._flags import add_setting_flags, settings_from
 from ._knobs import CLI
 from ._live import live_view, print_markdown
-from ._models import MODELS, ordered
+from ._model_table import MODELS, ordered
 from ._render import result_markdown
 from ._types import CodeInterpreterResult, Completed
 from ._version import __version__

@@ -10,7 +10,7 @@ from typing import Any, TypedDict, Unpack
 
 from . import _constants as C
 from ._exceptions import ConfigurationError
-from ._models import ModelInfo, lookup_model
+from ._model_table import ModelInfo, lookup_model
 from ._protocols import PROTOCOLS, describe_protocols
 from ._secret import Secret
 

@@ -26,7 +26,7 @@ from . import _constants as C
 from ._config import Settings
 from ._errors import connect_error, protocol_hint
 from ._knobs import CLI, PYTHON
-from ._models import known_model_names, lookup_model, ordered
+from ._model_table import known_model_names, lookup_model, ordered
 from ._protocols._base import USER_AGENT
 
 __all__ = ["MODELS_PATH", "Check", "diagnose", "failed"]

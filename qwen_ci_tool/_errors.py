@@ -30,7 +30,7 @@ from ._exceptions import (
     RateLimitError,
     StreamInterruptedError,
 )
-from ._models import known_model_names, lookup_model, ordered
+from ._model_table import known_model_names, lookup_model, ordered
 
 __all__ = [
     "ErrorContext",

@@ -21,7 +21,7 @@ from ._conversations import (
     SEED_QUESTION,
     TWO_RUN_QUESTION,
     Answer,
-    CodeRun,
+    CodeSegment,
     Conversation,
     Delta,
     Reasoning,
@@ -32,7 +32,7 @@ from ._server import Emulator, RecordedRequest
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as the core package does
     "Answer",
-    "CodeRun",
+    "CodeSegment",
     "Conversation",
     "Delta",
     "Emulator",

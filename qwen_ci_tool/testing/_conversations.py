@@ -1,7 +1,7 @@
 """Abstract conversation scripts: what the model "says", independent of any wire format.
 
 A :class:`Conversation` is a list of segments - reasoning, a code run, more reasoning, the answer -
-whose deltas carry the output tokens they cost. The renderers in ``_render.py`` turn one script
+whose deltas carry the output tokens they cost. The renderers in ``_wire.py`` turn one script
 into the frames of each protocol, so every endpoint tells the same story with the same usage.
 
 The seed conversations reproduce the vendor's published streams (``seed/code-interpreter-doc.txt``):
@@ -20,7 +20,7 @@ __all__ = [
     "SEED_QUESTION",
     "TWO_RUN_QUESTION",
     "Answer",
-    "CodeRun",
+    "CodeSegment",
     "Conversation",
     "Delta",
     "Reasoning",
@@ -59,7 +59,7 @@ class Reasoning:
 
 
 @dataclass(frozen=True, slots=True)
-class CodeRun:
+class CodeSegment:
     """One sandbox run.
 
     ``growth`` lists the length of the code prefix shown in successive native frames: ``(len,)``
@@ -87,7 +87,7 @@ class Answer:
     deltas: tuple[Delta, ...]
 
 
-Segment = Reasoning | CodeRun | Answer
+Segment = Reasoning | CodeSegment | Answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +106,8 @@ class Conversation:
     created: int | None = None
 
     @property
-    def code_runs(self) -> tuple[CodeRun, ...]:
-        return tuple(s for s in self.segments if isinstance(s, CodeRun))
+    def code_runs(self) -> tuple[CodeSegment, ...]:
+        return tuple(s for s in self.segments if isinstance(s, CodeSegment))
 
     @property
     def answer(self) -> str:
@@ -239,7 +239,7 @@ SEED_NATIVE: Final = Conversation(
     input_tokens=287,
     segments=(
         _SEED_REASONING_1,
-        CodeRun(code="123**21", logs=SEED_ANSWER, input_tokens_after=734),
+        CodeSegment(code="123**21", logs=SEED_ANSWER, input_tokens_after=734),
         _SEED_REASONING_2,
         _SEED_ANSWER_DELTAS,
     ),
@@ -284,7 +284,7 @@ SEED_OPENAI: Final = Conversation(
                 reasoning=True,
             )
         ),
-        CodeRun(code="123**21", logs=SEED_ANSWER, input_tokens_after=719),
+        CodeSegment(code="123**21", logs=SEED_ANSWER, input_tokens_after=719),
         Reasoning(
             _spread(
                 [
@@ -361,7 +361,7 @@ TWO_RUN_NATIVE: Final = Conversation(
                 reasoning=True,
             )
         ),
-        CodeRun(code="123**23", logs=_TWO_RUN_POWER, input_tokens_after=532),
+        CodeSegment(code="123**23", logs=_TWO_RUN_POWER, input_tokens_after=532),
         Reasoning(
             _spread(
                 [
@@ -381,7 +381,7 @@ TWO_RUN_NATIVE: Final = Conversation(
                 reasoning=True,
             )
         ),
-        CodeRun(
+        CodeSegment(
             code=_TWO_RUN_POWER + " / 5",
             logs=_TWO_RUN_QUOTIENT,
             input_tokens_after=801,
@@ -509,7 +509,7 @@ def generic_conversation(question: str) -> Conversation:
         input_tokens=300,
         segments=(
             Reasoning(reasoning),
-            CodeRun(code='print("emulator")', logs="emulator\n", input_tokens_after=331),
+            CodeSegment(code='print("emulator")', logs="emulator\n", input_tokens_after=331),
             Reasoning(after),
             Answer(answer),
         ),
@@ -557,6 +557,6 @@ def synthetic_conversation(n_events: int, code_runs: int = 3, code_chars: int = 
         code = _synthetic_code(code_chars, run)
         growth = tuple(max(1, -(-code_chars * (k + 1) // code_frames)) for k in range(code_frames))
         input_tokens += 50
-        segments.append(CodeRun(code=code, logs=f"run {run} ok\n", input_tokens_after=input_tokens, growth=growth))
+        segments.append(CodeSegment(code=code, logs=f"run {run} ok\n", input_tokens_after=input_tokens, growth=growth))
     segments.append(Answer(tuple(Delta(f"[emulator] synthetic chunk {k}. ", 5) for k in range(answer_frames))))
     return Conversation(name=f"synthetic-{n_events}", input_tokens=500, segments=tuple(segments))

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ._render import Shape
+from ._wire import Shape
 
 __all__ = [
     "ENDPOINTS",

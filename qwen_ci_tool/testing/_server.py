@@ -41,7 +41,7 @@ from ._endpoints import (
 )
 from ._faults import Fault, default_code, default_message
 from ._http import BadRequest, Connection, Request
-from ._render import (
+from ._wire import (
     Event,
     NativeRenderer,
     OpenAIRenderer,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from ._faults import Fault
 from ._http import Connection
-from ._render import Event, Shape
+from ._wire import Event, Shape
 
 __all__ = ["Shaper", "Sink", "split_events"]
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, _models, lookup_model
+from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, _model_table, lookup_model
 from qwen_ci_tool._cli import main
 from qwen_ci_tool._knobs import CLI
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
@@ -110,8 +110,8 @@ def test_a_url_error_on_the_native_protocol_says_the_model_lives_on_the_other_pa
     # A stale row sends a Qwen3.5 model to text-generation; the service (and the emulator) answer
     # Qwen3.5+ names there with "url error".
     name = "qwen3.5-next-unlisted"
-    stale = _models.ModelInfo(name, frozenset({"dashscope"}), "text-generation", False, "a stale row")
-    monkeypatch.setattr(_models, "MODELS", (stale, *_models.MODELS))
+    stale = _model_table.ModelInfo(name, frozenset({"dashscope"}), "text-generation", False, "a stale row")
+    monkeypatch.setattr(_model_table, "MODELS", (stale, *_model_table.MODELS))
     with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model=name) as ci:
         with pytest.raises(BadRequestError) as caught:
             ci.run(SEED_QUESTION)

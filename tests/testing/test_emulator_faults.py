@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from qwen_ci_tool.testing import FAULT_NAMES, SEED_QUESTION, Emulator, Fault, emulator_stream_path
-from qwen_ci_tool.testing._render import HELP_LINK, RESPONSES_RATE_LIMIT_MESSAGE
+from qwen_ci_tool.testing._wire import HELP_LINK, RESPONSES_RATE_LIMIT_MESSAGE
 
 from ._requests import CHAT, HEADERS, RESPONSES, TEXT_GENERATION, chat_body, native_body, responses_body
 

@@ -20,14 +20,14 @@ import qwen_ci_tool.testing as testing
 from qwen_ci_tool.testing import (
     SEED_QUESTION,
     TWO_RUN_QUESTION,
-    CodeRun,
+    CodeSegment,
     Emulator,
     Fault,
     emulator_stream_path,
     synthetic_conversation,
 )
 from qwen_ci_tool.testing._conversations import generic_conversation
-from qwen_ci_tool.testing._render import NativeRenderer, RenderContext
+from qwen_ci_tool.testing._wire import NativeRenderer, RenderContext
 
 from ._requests import CHAT, HEADERS, MULTIMODAL, RESPONSES, TEXT_GENERATION, chat_body, native_body, responses_body
 
@@ -399,7 +399,7 @@ def test_synthetic_conversation_refuses_nonsense_sizes() -> None:
 
 def test_a_code_run_must_end_showing_its_whole_code() -> None:
     with pytest.raises(ValueError):
-        CodeRun(code="1+1", logs="2", input_tokens_after=1, growth=(0, 2))
+        CodeSegment(code="1+1", logs="2", input_tokens_after=1, growth=(0, 2))
 
 
 # --- the public surface ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final, Literal
 
-from ._conversations import Answer, CodeRun, Conversation, Reasoning
+from ._conversations import Answer, CodeSegment, Conversation, Reasoning
 
 __all__ = [
     "Event",
@@ -208,7 +208,7 @@ class NativeRenderer(Renderer):
             return (_NATIVE_FRAME % (n, content, reasoning_text, finish, tools, usage, request_id)).encode()
 
         for segment in conv.segments:
-            if isinstance(segment, CodeRun):
+            if isinstance(segment, CodeSegment):
                 count += 1
                 entry = ""
                 for shown in segment.growth:
@@ -273,7 +273,7 @@ class OpenAIRenderer(Renderer):
         input_tokens = conv.input_tokens
         output = reasoning = 0
         for segment in conv.segments:
-            if isinstance(segment, CodeRun):
+            if isinstance(segment, CodeSegment):
                 input_tokens = segment.input_tokens_after
                 yield b"", True  # this protocol stays silent while the sandbox runs
                 continue
@@ -359,7 +359,7 @@ class ResponsesRenderer(Renderer):
         out_tokens = reasoning_tokens = runs = 0
         for k, segment in enumerate(conv.segments):
             oi = len(output)
-            if isinstance(segment, CodeRun):
+            if isinstance(segment, CodeSegment):
                 runs += 1
                 item_id = self._id("ci", k)
                 item: dict[str, Any] = {
