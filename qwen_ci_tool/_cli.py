@@ -42,6 +42,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
+    def _add_emulator_flag(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers"
+        )
+
     parser = argparse.ArgumentParser(
         prog="qwen-ci",
         description="Ask Qwen with its built-in code interpreter, and get one complete result.",
@@ -61,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
         "written for a partial result too",
     )
-    ask.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
+    _add_emulator_flag(ask)
 
     batch = sub.add_parser(
         "batch",
@@ -72,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--concurrency", type=int, metavar="N", default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
     batch.add_argument("--retry-failed", action="store_true", help="send again the tasks whose earlier failure is retryable (others are kept as they are)")
     add_setting_flags(batch)
-    batch.add_argument("--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers")
+    _add_emulator_flag(batch)
 
     emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
     emu.add_argument("--host", default="127.0.0.1")
