@@ -24,7 +24,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .processes import http_server_process, server_env
-from .test_tool import Progress, text_of
+from .test_tool import Progress, cancel_while_thinking, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -251,13 +251,7 @@ async def test_over_http_cancelling_the_call_closes_the_upstream_connection(http
     emu = http_server.emu
     emu.reset()
     emu.add_fault(Fault.stall(after_events=3, seconds=30))
-    progress = Progress()
     async with authorized() as http, Client(streamable_http_client(http_server.url, http_client=http)) as client:
         with anyio.fail_after(20):
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(lambda: client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=progress))
-                await progress.seen("thinking").wait()
-                # One connection: the stalled stream (on a new or a kept-alive pooled connection).
-                assert emu.active_connections == 1
-                tg.cancel_scope.cancel()
-            assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+            # One upstream connection while thinking (the stalled stream), none once cancelled.
+            await cancel_while_thinking(client, emu)
