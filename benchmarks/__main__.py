@@ -114,7 +114,9 @@ def targets(parts: dict[str, Any]) -> list[dict[str, Any]]:
         if rows:
             top = max(rows, key=lambda r: r["streams"])
             if "error" in top:
-                out.append(_target(f"{top['streams']:,} concurrent streams", "complete, < 300 MB RSS", top["error"], False))
+                out.append(
+                    _target(f"{top['streams']:,} concurrent streams", "complete, < 300 MB RSS", top["error"], False)
+                )
             else:
                 out.append(
                     _target(
@@ -137,7 +139,11 @@ def targets(parts: dict[str, Any]) -> list[dict[str, Any]]:
                 )
             )
         elif stdio is None:
-            out.append(_target("MCP over stdio", "< 5 ms per call over the core", "not measured (MCP layer not available)", None))
+            out.append(
+                _target(
+                    "MCP over stdio", "< 5 ms per call over the core", "not measured (MCP layer not available)", None
+                )
+            )
     batch = parts.get("6")
     if batch:
         for row in batch["rows"]:
@@ -156,7 +162,11 @@ def targets(parts: dict[str, Any]) -> list[dict[str, Any]]:
 
 def render_targets(rows: list[dict[str, Any]]) -> str:
     mark = {True: "met", False: "MISSED", None: "-"}
-    return table(["target", "wanted", "measured", "status"], [[r["target"], r["wanted"], r["measured"], mark[r["met"]]] for r in rows], left=4)
+    return table(
+        ["target", "wanted", "measured", "status"],
+        [[r["target"], r["wanted"], r["measured"], mark[r["met"]]] for r in rows],
+        left=4,
+    )
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -165,7 +175,9 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs: a smoke run, not figures")
-    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts to run (default: all: 1,2,3,4,5,6,7)")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help="comma-separated parts to run (default: all: 1,2,3,4,5,6,7)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; write no files")
     parser.add_argument("--out", help="directory for latest.json / latest.md (default: benchmarks/results)")
     parser.add_argument("--json", action="store_true", help="also print the whole JSON document on stdout")
@@ -214,7 +226,10 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(doc, f, indent=1)
             f.write("\n")
         with open(os.path.join(out_dir, "latest.md"), "w", encoding="utf-8") as f:
-            f.write(f"Machine: {machine_line(m)}; {doc['created']}; commit {doc['commit']}{' (uncommitted changes)' if doc['dirty'] else ''}\n\n" + "\n".join(sections))
+            f.write(
+                f"Machine: {machine_line(m)}; {doc['created']}; commit {doc['commit']}{' (uncommitted changes)' if doc['dirty'] else ''}\n\n"
+                + "\n".join(sections)
+            )
         print(f"wrote {os.path.join(out_dir, 'latest.json')} and latest.md")
     if args.json:
         print(json.dumps(doc, indent=1))

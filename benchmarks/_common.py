@@ -58,12 +58,17 @@ def commit() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
 
     head = git("rev-parse", "HEAD")
-    return {"commit": head or None, "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if head else None}
+    return {
+        "commit": head or None,
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if head else None,
+    }
 
 
 def load() -> dict[str, float]:
@@ -617,7 +622,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 2) 
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for k, r in enumerate(cells):
-        lines.append("| " + " | ".join(v.ljust(widths[i]) if i < left else v.rjust(widths[i]) for i, v in enumerate(r)) + " |")
+        lines.append(
+            "| " + " | ".join(v.ljust(widths[i]) if i < left else v.rjust(widths[i]) for i, v in enumerate(r)) + " |"
+        )
         if k == 0:
             lines.append("|" + "|".join("-" * (w + 1) + ("-" if i < left else ":") for i, w in enumerate(widths)) + "|")
     return "\n".join(lines)
@@ -670,6 +677,8 @@ def mcp_stdio_params(base: str, *extra: str) -> Any:
         "DASHSCOPE_HTTP_BASE_URL": base + "/api/v1",
     }
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0", *extra], env=env, cwd=root
+        command=sys.executable,
+        args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0", *extra],
+        env=env,
+        cwd=root,
     )
-

@@ -124,7 +124,18 @@ def render(data: dict[str, Any]) -> str:
     )
     return (
         table(
-            ["contender", "limit", "completed", "tasks/s sustained", "tasks/s overall", "sustained ÷ limit", "CPU ms/task", "CPU × unlimited", "429s", "final concurrency"],
+            [
+                "contender",
+                "limit",
+                "completed",
+                "tasks/s sustained",
+                "tasks/s overall",
+                "sustained ÷ limit",
+                "CPU ms/task",
+                "CPU × unlimited",
+                "429s",
+                "final concurrency",
+            ],
             out,
         )
         + note

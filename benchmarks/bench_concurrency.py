@@ -81,7 +81,15 @@ def run(quick: bool = False) -> dict[str, Any]:
         for n in counts:
             for contender in CONTENDERS:
                 proc = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.bench_concurrency", "--child", contender, str(n), srv.urls["seed"]],
+                    [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.bench_concurrency",
+                        "--child",
+                        contender,
+                        str(n),
+                        srv.urls["seed"],
+                    ],
                     capture_output=True,
                     text=True,
                     env=env,
@@ -115,7 +123,12 @@ def render(data: dict[str, Any]) -> str:
         )
     limits = sorted({r["nofile_limit"] for r in data["rows"] if "nofile_limit" in r})
     note = f"\n\nStream: {data['stream']}; open-files limit in the client: {', '.join(map(str, limits)) or '?'}."
-    return table(["streams", "contender", "completed", "wall s", "streams/s", "CPU s", "peak RSS MB", "RSS before MB"], out) + note
+    return (
+        table(
+            ["streams", "contender", "completed", "wall s", "streams/s", "CPU s", "peak RSS MB", "RSS before MB"], out
+        )
+        + note
+    )
 
 
 def main() -> None:

@@ -120,7 +120,16 @@ def render(data: dict[str, Any]) -> str:
         )
     first = f"{data['sizes'][0]:,}"
     return table(
-        ["events", "contender", "CPU µs/event", "× floor", f"µs/event ÷ at {first}", "peak MB", "retained MB", "result MB"],
+        [
+            "events",
+            "contender",
+            "CPU µs/event",
+            "× floor",
+            f"µs/event ÷ at {first}",
+            "peak MB",
+            "retained MB",
+            "result MB",
+        ],
         out,
     )
 

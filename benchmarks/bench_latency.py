@@ -163,7 +163,9 @@ def _mcp(stdio: bool) -> Opener:
             from mcp.client.stdio import stdio_client
 
             errlog = stack.enter_context(open(os.devnull, "w"))
-            client = await stack.enter_async_context(Client(stdio_client(mcp_stdio_params(base), errlog=errlog), mode="legacy"))
+            client = await stack.enter_async_context(
+                Client(stdio_client(mcp_stdio_params(base), errlog=errlog), mode="legacy")
+            )
         else:
             from mcp_server import create_server
 

@@ -102,7 +102,9 @@ def mcp_stdio(*extra: str) -> Opener:
         from mcp.client.stdio import stdio_client
 
         errlog = stack.enter_context(open(os.devnull, "w"))
-        client = await stack.enter_async_context(Client(stdio_client(mcp_stdio_params(base, *extra), errlog=errlog), mode="legacy"))
+        client = await stack.enter_async_context(
+            Client(stdio_client(mcp_stdio_params(base, *extra), errlog=errlog), mode="legacy")
+        )
 
         async def one() -> None:
             _check_mcp(await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=_progress))
@@ -134,15 +136,32 @@ async def langchain_async(base: str, stack: contextlib.AsyncExitStack) -> Sessio
 LAYERS: list[tuple[str, str, Opener, str | None]] = [
     ("core-async", "core: AsyncCodeInterpreter.run", core_async, None),
     ("mcp-memory", "MCP tool, in-memory: mcp.Client(server).call_tool (log level WARNING)", mcp_memory, "core-async"),
-    ("mcp-stdio", "MCP tool, stdio: python -m mcp_server (default log level INFO, stderr to /dev/null)", mcp_stdio(), "core-async"),
+    (
+        "mcp-stdio",
+        "MCP tool, stdio: python -m mcp_server (default log level INFO, stderr to /dev/null)",
+        mcp_stdio(),
+        "core-async",
+    ),
     ("mcp-stdio-warning", "MCP tool, stdio, --log-level WARNING", mcp_stdio("--log-level", "WARNING"), "core-async"),
     ("core-sync", "core: CodeInterpreter.run", core_sync, None),
-    ("langchain-sync", "LangChain: QwenCodeInterpreterTool.invoke(tool call) -> ToolMessage", langchain_sync, "core-sync"),
-    ("langchain-async", "LangChain: QwenCodeInterpreterTool.ainvoke(tool call) -> ToolMessage", langchain_async, "core-async"),
+    (
+        "langchain-sync",
+        "LangChain: QwenCodeInterpreterTool.invoke(tool call) -> ToolMessage",
+        langchain_sync,
+        "core-sync",
+    ),
+    (
+        "langchain-async",
+        "LangChain: QwenCodeInterpreterTool.ainvoke(tool call) -> ToolMessage",
+        langchain_async,
+        "core-async",
+    ),
 ]
 
 
-async def _side_by_side(base: str, calls: int, warmup: int) -> tuple[dict[str, tuple[list[float], list[float]]], dict[str, str]]:
+async def _side_by_side(
+    base: str, calls: int, warmup: int
+) -> tuple[dict[str, tuple[list[float], list[float]]], dict[str, str]]:
     samples: dict[str, tuple[list[float], list[float]]] = {}
     errors: dict[str, str] = {}
     async with contextlib.AsyncExitStack() as stack:

@@ -104,7 +104,9 @@ async def _measure(url: str, requests: int, calls: int) -> dict[str, list[float]
         assert run_id, "the emulator's code pause outlasts --max-wait: the first answer is a handle"
         while (await client.call_tool(RESULT_TOOL, {"run_id": run_id})).structured_content.get("status") == "running":  # type: ignore[union-attr]
             pass
-        samples["result tool, finished run"] = await _timed(calls, lambda: client.call_tool(RESULT_TOOL, {"run_id": run_id}))
+        samples["result tool, finished run"] = await _timed(
+            calls, lambda: client.call_tool(RESULT_TOOL, {"run_id": run_id})
+        )
         samples["whole call (handle, then result)"] = await _timed(
             max(3, calls // 10), lambda: _whole(client, question)
         )
@@ -112,7 +114,9 @@ async def _measure(url: str, requests: int, calls: int) -> dict[str, list[float]
     try:
         async with httpx2.AsyncClient() as http:
             await _timed(5, lambda: http.post(floor_url, content=b"{}"))
-            samples["floor: bare uvicorn, same JSON"] = await _timed(requests, lambda: http.post(floor_url, content=b"{}"))
+            samples["floor: bare uvicorn, same JSON"] = await _timed(
+                requests, lambda: http.post(floor_url, content=b"{}")
+            )
     finally:
         server.should_exit = True
         thread.join(timeout=10)

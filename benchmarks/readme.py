@@ -111,7 +111,7 @@ def render() -> str:
     ]
     if _find(cpu, contender="httpx-sse") is None:  # schema 1: "floor" was then httpx + httpx-sse
         out += [
-            "This run predates the byte-level floor: its \"floor\" rows are httpx + httpx-sse + json.loads.",
+            'This run predates the byte-level floor: its "floor" rows are httpx + httpx-sse + json.loads.',
             "",
         ]
     out += _cpu_table(
@@ -133,15 +133,19 @@ def render() -> str:
     out += _cpu_table(
         cpu,
         long + " (compatible)",
-        f"Compatible endpoint, {compat_floor['events']:,} chunks (no code)" if compat_floor else "Compatible endpoint (no code)",
+        f"Compatible endpoint, {compat_floor['events']:,} chunks (no code)"
+        if compat_floor
+        else "Compatible endpoint (no code)",
         [
             ("floor-compat", "floor"),
             ("httpx-sse-compat", "httpx + httpx-sse + json.loads"),
-            ("ours-sync-compat", "qwen-ci-tool, `protocol=\"openai\"`"),
+            ("ours-sync-compat", 'qwen-ci-tool, `protocol="openai"`'),
             ("openai", "openai SDK, `chat.completions.create(stream=True)`"),
         ],
     )
-    seed = {name: _find(cpu, stream="seed", contender=name) for name in ("floor", "httpx-sse", "ours-sync", "dashscope")}
+    seed = {
+        name: _find(cpu, stream="seed", contender=name) for name in ("floor", "httpx-sse", "ours-sync", "dashscope")
+    }
     seed_openai = _find(cpu, stream="seed (compatible)", contender="openai")
     if seed["ours-sync"] and seed["floor"]:
         extra = []
@@ -195,7 +199,11 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
 
         def over(name: str) -> str:
             r = layers.get(name)
-            return "-" if r is None or r.get("overhead_ms") is None else f"{r['overhead_ms']:.1f} ms ({_x(r.get('ratio_vs_core'))} the core's call)"
+            return (
+                "-"
+                if r is None or r.get("overhead_ms") is None
+                else f"{r['overhead_ms']:.1f} ms ({_x(r.get('ratio_vs_core'))} the core's call)"
+            )
 
         out.append(
             f"- **MCP and LangChain**{side}: a tool call through the MCP server adds {over('mcp-memory')} in-memory and "
@@ -239,11 +247,17 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
     if soak:
         rounds = soak.get("rounds", [])
         rss = [r["rss_mb"] for r in rounds]
-        ok = "every call ended in a result or a `QwenCIError`" if not soak.get("problems") else "PROBLEMS: " + "; ".join(soak["problems"])
+        ok = (
+            "every call ended in a result or a `QwenCIError`"
+            if not soak.get("problems")
+            else "PROBLEMS: " + "; ".join(soak["problems"])
+        )
         out.append(
             f"- **Soak** (`python -m benchmarks.soak`, `results/soak.json`): {len(rounds)} rounds of {soak['calls_per_round']} "
             f"concurrent calls with random faults (drops, stalls, error events, 429/500, malformed JSON, ...): {ok}; "
-            f"RSS {min(rss):.0f}-{max(rss):.0f} MB across rounds." if rss else "- **Soak**: no rounds recorded."
+            f"RSS {min(rss):.0f}-{max(rss):.0f} MB across rounds."
+            if rss
+            else "- **Soak**: no rounds recorded."
         )
     return out
 
@@ -258,13 +272,21 @@ def replace_section(readme: str, section: str, begin: str = BEGIN, end: str = EN
 
 
 def section_main(
-    argv: list[str] | None, render: Callable[[], str], *, what: str, description: str,
-    prog: str | None = None, begin: str = BEGIN, end: str = END,
+    argv: list[str] | None,
+    render: Callable[[], str],
+    *,
+    what: str,
+    description: str,
+    prog: str | None = None,
+    begin: str = BEGIN,
+    end: str = END,
 ) -> int:
     """The command line of a generated README section: print it, or with ``--write-readme`` rewrite
     it in README.md between its markers (saying so on stderr, naming ``what``, when it changed)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--write-readme", action="store_true", help="rewrite the section in README.md (default: print it)")
+    parser.add_argument(
+        "--write-readme", action="store_true", help="rewrite the section in README.md (default: print it)"
+    )
     args = parser.parse_args(argv)
     section = render()
     if not args.write_readme:
@@ -280,8 +302,13 @@ def section_main(
 
 def main(argv: list[str] | None = None) -> int:
     return section_main(
-        argv, render, what="performance figures", description=__doc__.splitlines()[0], prog="python -m benchmarks.readme"
+        argv,
+        render,
+        what="performance figures",
+        description=__doc__.splitlines()[0],
+        prog="python -m benchmarks.readme",
     )
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -36,7 +36,24 @@ RESULTS = Path(__file__).resolve().parent / "results"
 #: Idle keep-alive connections the client's pool may hold (qwen_ci_tool._client._limits).
 KEEPALIVE = 20
 #: The faults drawn from (None = a clean call). Stalls end through the client's idle timeout.
-FAULTS = [None, None, None, "drop", "error_event", "malformed", "stall", "500", "429", "length", "crlf", "keepalive", "empty", "html", "chunks", "unknown"]
+FAULTS = [
+    None,
+    None,
+    None,
+    "drop",
+    "error_event",
+    "malformed",
+    "stall",
+    "500",
+    "429",
+    "length",
+    "crlf",
+    "keepalive",
+    "empty",
+    "html",
+    "chunks",
+    "unknown",
+]
 
 
 def _open_fds() -> int:
@@ -111,7 +128,12 @@ async def soak(calls: int, rounds: int, seed: int) -> dict[str, Any]:
                     f"fds {row['open_fds']}, tasks {row['tasks']}, RSS {row['rss_mb']} MB; {row['outcomes']}",
                     flush=True,
                 )
-        report.update(fds_before=fds_before, fds_after_close=_open_fds(), tasks_before=tasks_before, tasks_after=len(asyncio.all_tasks()))
+        report.update(
+            fds_before=fds_before,
+            fds_after_close=_open_fds(),
+            tasks_before=tasks_before,
+            tasks_after=len(asyncio.all_tasks()),
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -134,7 +156,9 @@ def check(report: dict[str, Any]) -> list[str]:
         if row["open_fds"] > bound:
             problems.append(f"round {i}: {row['open_fds']} open fds (at most {bound} expected): a leak")
     if report["fds_after_close"] > report["fds_before"]:
-        problems.append(f"{report['fds_after_close']} fds open after the client closed (before: {report['fds_before']})")
+        problems.append(
+            f"{report['fds_after_close']} fds open after the client closed (before: {report['fds_before']})"
+        )
     if len(rounds) >= 3:
         growth = rounds[-1]["rss_mb"] - rounds[1]["rss_mb"]
         if growth > max(10.0, 0.1 * rounds[1]["rss_mb"]):
@@ -155,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4 * calls + 256), hard), hard))
     before = load()
     report = asyncio.run(soak(calls, rounds, args.seed))
-    report["machine"] = f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    report["machine"] = (
+        f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     report.update(commit(), load_before=before, load_after=load())
     problems = check(report)
     report["problems"] = problems

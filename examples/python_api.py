@@ -4,8 +4,9 @@ from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError
 
 ci = CodeInterpreter()  # DASHSCOPE_API_KEY, Beijing, protocol "dashscope"
 result = ci.run("What is 123 to the power of 21?")
-result = ci.run(messages=[{"role": "system", "content": "Be exact."},
-                          {"role": "user", "content": "Is 2**61 - 1 prime?"}])
+result = ci.run(
+    messages=[{"role": "system", "content": "Be exact."}, {"role": "user", "content": "Is 2**61 - 1 prime?"}]
+)
 
 with ci.stream("Compute 123**23 / 5") as stream:  # leaving the block closes the connection
     for event in stream:  # typed events, in arrival order

@@ -1,6 +1,6 @@
 """Stream the stages of one call with the async client, then print the whole record.
 
-    python examples/streaming.py          # needs DASHSCOPE_API_KEY
+python examples/streaming.py          # needs DASHSCOPE_API_KEY
 """
 
 import asyncio

@@ -126,8 +126,7 @@ def core_input(value: Any) -> tuple[str | None, list[dict[str, Any]] | None]:
         value = [value]
     if not isinstance(value, (PromptValue, Sequence)) or isinstance(value, bytes):
         raise ConfigurationError(
-            "Pass a question string, {'question': ...}, or a list of messages; "
-            f"got {type(value).__name__}."
+            f"Pass a question string, {{'question': ...}}, or a list of messages; got {type(value).__name__}."
         )
     return None, [_core_message(m) for m in convert_to_messages(value)]
 
@@ -196,7 +195,9 @@ class ToolDeltas:
         deltas: list[dict[str, Any]] = [] if stage is None else [{"type": "stage", **stage}]
         if isinstance(event, (ReasoningDelta, AnswerDelta)):
             if event.text:
-                deltas.append({"type": "reasoning" if isinstance(event, ReasoningDelta) else "answer", "text": event.text})
+                deltas.append(
+                    {"type": "reasoning" if isinstance(event, ReasoningDelta) else "answer", "text": event.text}
+                )
         elif isinstance(event, CodeRunUpdated):
             seen = (event.code, event.output)
             if (event.code or event.output is not None) and self._runs.get(event.index) != seen:

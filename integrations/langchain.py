@@ -47,9 +47,7 @@ try:
     from langchain_core.tools import BaseTool, InjectedToolArg, ToolException
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
-    raise ImportError(
-        "integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'"
-    ) from exc
+    raise ImportError("integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'") from exc
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
@@ -442,7 +440,9 @@ class CodeInterpreterRunnable(_Settings, RunnableSerializable[CodeInterpreterInp
     subclasses (``ConfigurationError`` for unusable input).
     """
 
-    def invoke(self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
+    def invoke(
+        self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         return self._call_with_config(self._invoke, input, config)
 
     async def ainvoke(

@@ -54,4 +54,3 @@ if TYPE_CHECKING:
         create_server,
         server_runtime,
     )
-

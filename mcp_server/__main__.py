@@ -25,7 +25,14 @@ try:
     from ._logs import LOG_FORMATS, Redactor, configure_logging
     from ._ops import ContextFilter
     from ._runs import DEFAULT_RESULT_TTL
-    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_server
+    from ._server import (
+        DEFAULT_MAX_CONCURRENCY,
+        DEFAULT_MAX_OUTPUT_CHARS,
+        DEFAULT_MAX_WAIT,
+        RESULT_TOOL_NAME,
+        TOOL_NAME,
+        create_server,
+    )
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a venv without the extra
     if exc.name is None or not (exc.name == "mcp" or exc.name.startswith("mcp.")):
         raise
@@ -120,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish "
         f"this long, then cancel the rest with their partial results (default {DEFAULT_SHUTDOWN_GRACE:g})",
     )
-    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
+    p.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level"
+    )
     p.add_argument(
         "--log-format", default="text", choices=LOG_FORMATS, help="stderr lines: text, or one JSON object a line"
     )

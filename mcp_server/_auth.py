@@ -72,7 +72,9 @@ def parse_token_file(path: str | Path) -> dict[str, str]:
         if name in names:
             raise TokenFileError(f"{where}: the client name {name!r} appears twice.")
         if token in tokens:
-            raise TokenFileError(f"{where}: {name!r} has the same token as {tokens[token]!r}; give each client its own.")
+            raise TokenFileError(
+                f"{where}: {name!r} has the same token as {tokens[token]!r}; give each client its own."
+            )
         names.add(name)
         tokens[token] = name
     if not tokens:

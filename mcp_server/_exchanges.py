@@ -70,9 +70,7 @@ class Exchange:
 
 
 #: The exchange of the HTTP request a tool handler serves; None over stdio and in-process.
-current_exchange: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
-    "qwen_ci_exchange", default=None
-)
+current_exchange: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("qwen_ci_exchange", default=None)
 
 
 class Exchanges:

@@ -116,7 +116,11 @@ class FileRunStore:
             return None
         if record.state == "running" and now - written_at >= self.stale_after:
             return record.advanced(
-                state="finished", stage="lost", message="lost", result=lost_run_result(now - written_at), finished_at=now
+                state="finished",
+                stage="lost",
+                message="lost",
+                result=lost_run_result(now - written_at),
+                finished_at=now,
             )
         return record
 
@@ -141,6 +145,8 @@ class FileRunStore:
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                 entry = json.loads(path.read_bytes())
                 ended = entry.get("finished_at")
-                stale = entry.get("state") == "running" and now - float(entry["written_at"]) >= max(self.stale_after, self.ttl)
+                stale = entry.get("state") == "running" and now - float(entry["written_at"]) >= max(
+                    self.stale_after, self.ttl
+                )
                 if (ended is not None and now - float(ended) >= self.ttl) or stale:
                     path.unlink()

@@ -53,7 +53,9 @@ def expand_record(record: dict[str, Any]) -> dict[str, Any]:
             continue
         start = offsets[step["kind"]]
         offsets[step["kind"]] = start + step["chars"]
-        steps.append({"kind": step["kind"], "text": record[step["kind"]][start : start + step["chars"]], "code_run": None})
+        steps.append(
+            {"kind": step["kind"], "text": record[step["kind"]][start : start + step["chars"]], "code_run": None}
+        )
     full["steps"] = steps
     return full
 

@@ -128,7 +128,9 @@ class CallGate:
             if method == "notifications/cancelled":
                 params = message.get("params")
                 request_id = params.get("requestId") if isinstance(params, dict) else None
-                if request_id is not None and self.exchanges.cancel(principal, request_id, "the client cancelled the call"):
+                if request_id is not None and self.exchanges.cancel(
+                    principal, request_id, "the client cancelled the call"
+                ):
                     logger.info("cancelled request %r on the client's notification", request_id)
             await self.app(scope, replay, send)
             return

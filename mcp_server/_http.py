@@ -179,9 +179,7 @@ async def serve_http(
     second signal exits at once. A token file (``credentials.path``) is read again on SIGHUP.
     """
     exchanges = Exchanges()
-    app = build_http_app(
-        server, host=host, credentials=credentials, allowed_hosts=allowed_hosts, exchanges=exchanges
-    )
+    app = build_http_app(server, host=host, credentials=credentials, allowed_hosts=allowed_hosts, exchanges=exchanges)
     # log_config=None: uvicorn's lines go through the server's own handler (text or JSON, secrets masked).
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=False, lifespan="on"

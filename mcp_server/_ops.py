@@ -274,7 +274,10 @@ class OpsMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id.encode())],
+                }
             await send(message)
 
         try:

@@ -409,7 +409,9 @@ class _Runner:
         call.waiting()
         if self.slots.value == 0:
             await self._stage(
-                run, "waiting for a free slot", f"waiting for a free slot (at most {self.max_concurrency} concurrent calls)"
+                run,
+                "waiting for a free slot",
+                f"waiting for a free slot (at most {self.max_concurrency} concurrent calls)",
             )
         async with self.slots:
             call.running()
@@ -518,7 +520,7 @@ class _Runner:
                 if structured["truncated"]:
                     text += (
                         f"\n[structuredContent was cut to fit this server's --max-output-chars "
-                        f"({self.max_output_chars:,}): {'; '.join(structured['truncated'])[:_CUT_NOTE_ROOM - 120]}]\n"
+                        f"({self.max_output_chars:,}): {'; '.join(structured['truncated'])[: _CUT_NOTE_ROOM - 120]}]\n"
                     )
             packed = _text_result(text, is_error=is_error, structured=structured)
             size = len(packed.model_dump_json(by_alias=True, exclude_none=True).encode())
@@ -595,7 +597,11 @@ def create_server(
     """
     if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
         raise ConfigurationError(f"max_concurrency must be an integer >= 1, got {max_concurrency!r}.")
-    if isinstance(max_output_chars, bool) or not isinstance(max_output_chars, int) or max_output_chars < MIN_OUTPUT_CHARS:
+    if (
+        isinstance(max_output_chars, bool)
+        or not isinstance(max_output_chars, int)
+        or max_output_chars < MIN_OUTPUT_CHARS
+    ):
         raise ConfigurationError(
             f"max_output_chars must be an integer >= {MIN_OUTPUT_CHARS}, got {max_output_chars!r}."
         )

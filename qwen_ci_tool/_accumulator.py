@@ -123,9 +123,7 @@ class Accumulator:
         """The result so far. ``status`` defaults to completed only when finish_reason is "stop"."""
         runs = self._runs
         kept = {i for i, run in runs.items() if run.code or run.output}
-        code_runs = tuple(
-            CodeRun(i, runs[i].code, runs[i].output, runs[i].container_id) for i in sorted(kept)
-        )
+        code_runs = tuple(CodeRun(i, runs[i].code, runs[i].output, runs[i].container_id) for i in sorted(kept))
         steps: list[Step] = []
         answer: list[str] = []
         reasoning: list[str] = []

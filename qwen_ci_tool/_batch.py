@@ -193,7 +193,9 @@ def _call_sync(client: CodeInterpreter, task: BatchTask, stop: threading.Event) 
         return exc
 
 
-def run_many_sync(client: CodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> Generator[BatchOutcome, None, None]:
+def run_many_sync(
+    client: CodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+) -> Generator[BatchOutcome, None, None]:
     plan = BatchPlan(tasks, limiter)
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=plan.limiter.max_concurrency, thread_name_prefix="qwen-ci-batch")

@@ -63,7 +63,9 @@ def read_tasks(lines: Iterable[str], name: str = "INPUT") -> list[BatchTask]:
             + more
         )
     if not tasks:
-        raise ConfigurationError(f'{name} has no tasks: write one JSON object per line, {{"id": "q1", "question": "..."}}.')
+        raise ConfigurationError(
+            f'{name} has no tasks: write one JSON object per line, {{"id": "q1", "question": "..."}}.'
+        )
     return tasks
 
 
@@ -73,7 +75,7 @@ def _task(line: str, first_line: Mapping[str, int], number: int) -> BatchTask:
     except ValueError as exc:
         raise ValueError(f"not valid JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"a JSON {type(data).__name__}, not an object with \"id\" and \"question\"")
+        raise ValueError(f'a JSON {type(data).__name__}, not an object with "id" and "question"')
     task_id = data.get("id")
     if not isinstance(task_id, str) or not task_id.strip():
         hint = f' (write "id": "{task_id}")' if isinstance(task_id, int) else ""
@@ -105,7 +107,11 @@ def read_output(text: str) -> dict[str, dict[str, Any]]:
             data = json.loads(line)
         except ValueError:
             continue
-        if isinstance(data, dict) and isinstance(data.get("id"), str) and data.get("status") in ("completed", "incomplete", "failed"):
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("id"), str)
+            and data.get("status") in ("completed", "incomplete", "failed")
+        ):
             latest[data["id"]] = data
     return latest
 

@@ -44,7 +44,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3
 def _parser() -> argparse.ArgumentParser:
     def _add_emulator_flag(command: argparse.ArgumentParser) -> None:
         command.add_argument(
-            "--emulator", action="store_true", help="answer from the local emulator: no key, no network, scripted answers"
+            "--emulator",
+            action="store_true",
+            help="answer from the local emulator: no key, no network, scripted answers",
         )
 
     parser = argparse.ArgumentParser(
@@ -55,9 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="ask a question; stages stream live, the result is printed at the end")
-    ask.add_argument("question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input')
+    ask.add_argument(
+        "question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input'
+    )
     ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
-    ask.add_argument("--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result")
+    ask.add_argument(
+        "--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result"
+    )
     add_setting_flags(ask)
     ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
     ask.add_argument(
@@ -72,10 +78,28 @@ def _parser() -> argparse.ArgumentParser:
         "batch",
         help="run many tasks from a JSONL file; each result is appended to OUTPUT as it finishes; run again to resume",
     )
-    batch.add_argument("input", metavar="INPUT.jsonl", help='one task per line: {"id": "q1", "question": "..."} (or "messages")')
-    batch.add_argument("-o", "--output", metavar="OUTPUT.jsonl", required=True, help="results, one line per task; ids completed here are not sent again")
-    batch.add_argument("--concurrency", type=int, metavar="N", default=C.DEFAULT_BATCH_CONCURRENCY, help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})")
-    batch.add_argument("--retry-failed", action="store_true", help="send again the tasks whose earlier failure is retryable (others are kept as they are)")
+    batch.add_argument(
+        "input", metavar="INPUT.jsonl", help='one task per line: {"id": "q1", "question": "..."} (or "messages")'
+    )
+    batch.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT.jsonl",
+        required=True,
+        help="results, one line per task; ids completed here are not sent again",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        default=C.DEFAULT_BATCH_CONCURRENCY,
+        help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})",
+    )
+    batch.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="send again the tasks whose earlier failure is retryable (others are kept as they are)",
+    )
     add_setting_flags(batch)
     _add_emulator_flag(batch)
 
@@ -84,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
     emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
-    emu.add_argument("--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too")
+    emu.add_argument(
+        "--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too"
+    )
     emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
@@ -290,7 +316,15 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
         )
         stderr.flush()
 
-    Emulator.serve_forever(args.host, args.port, ready=ready, pace=args.pace, code_pause=args.code_pause, rate_limit=args.rate_limit, api_key=key)
+    Emulator.serve_forever(
+        args.host,
+        args.port,
+        ready=ready,
+        pace=args.pace,
+        code_pause=args.code_pause,
+        rate_limit=args.rate_limit,
+        api_key=key,
+    )
     return EXIT_OK
 
 

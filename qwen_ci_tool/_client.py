@@ -84,12 +84,16 @@ class _ClientBase:
 
     def _timeout(self) -> httpx.Timeout:
         s = self._settings
-        return httpx.Timeout(connect=s.connect_timeout, read=s.idle_timeout, write=s.connect_timeout, pool=s.connect_timeout)
+        return httpx.Timeout(
+            connect=s.connect_timeout, read=s.idle_timeout, write=s.connect_timeout, pool=s.connect_timeout
+        )
 
     def __repr__(self) -> str:
         s = self._settings
         key = "Secret('**********')" if s.api_key is not None else "None"
-        return f"{type(self).__name__}(base_url={s.base_url!r}, protocol={s.protocol!r}, model={s.model!r}, api_key={key})"
+        return (
+            f"{type(self).__name__}(base_url={s.base_url!r}, protocol={s.protocol!r}, model={s.model!r}, api_key={key})"
+        )
 
 
 class _CappedBody:

@@ -159,7 +159,9 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     if max_retries is None:
         max_retries = C.DEFAULT_MAX_RETRIES
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"Invalid max retries: {max_retries!r}.", hint="{max_retries} must be an integer >= 0.")
+        raise ConfigurationError(
+            f"Invalid max retries: {max_retries!r}.", hint="{max_retries} must be an integer >= 0."
+        )
     extra = dict(given.get("extra_parameters") or {})
     _check_extra(extra, info)
     path = responses_path or C.RESPONSES_PATH
@@ -232,7 +234,9 @@ def _check_content(content: Any, where: str) -> int:
                 )
             size += check_text(part["text"], where)
         return size
-    raise ConfigurationError(f"{where}: content must be a string or a list of text parts, got {type(content).__name__}.")
+    raise ConfigurationError(
+        f"{where}: content must be a string or a list of text parts, got {type(content).__name__}."
+    )
 
 
 def build_messages(question: str | None, messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:

@@ -117,9 +117,7 @@ def _region_of(root: str, roots: Mapping[str, str]) -> str | None:
     return next((name for name, url in roots.items() if url == root), None)
 
 
-def _key_refused(
-    answer: _Answer, settings: Settings, client: httpx.Client, roots: Mapping[str, str]
-) -> Check:
+def _key_refused(answer: _Answer, settings: Settings, client: httpx.Client, roots: Mapping[str, str]) -> Check:
     detail = f"{settings.base_url} refused it ({_error_text(answer)})"
     region = _region_of(settings.base_url, roots)
     if region is None:
@@ -186,29 +184,47 @@ def _documented(settings: Settings) -> Check:
     path = f"; native path {info.native_endpoint}" if settings.protocol == "dashscope" else ""
     name = "protocol documented"
     if not info.known:
-        return Check(name, "warn", f"{settings.model!r} is not in the model table: it is sent as asked{path}",
-                     f"Only a call tells; if the service refuses it, try {CLI.setting('protocol', 'responses')}.")
+        return Check(
+            name,
+            "warn",
+            f"{settings.model!r} is not in the model table: it is sent as asked{path}",
+            f"Only a call tells; if the service refuses it, try {CLI.setting('protocol', 'responses')}.",
+        )
     if settings.protocol in info.protocols:
-        return Check(name, "ok", f"the documents show {settings.model!r} with the interpreter over {settings.protocol!r}{path}")
+        return Check(
+            name, "ok", f"the documents show {settings.model!r} with the interpreter over {settings.protocol!r}{path}"
+        )
     hint = protocol_hint(settings.model, settings.protocol)
     advice = CLI.render(hint) if hint else ""
     shown = ", ".join(ordered(info.protocols))
     if settings.protocol in info.disputed:
-        return Check(name, "warn", f"the documents disagree about {settings.protocol!r} ({info.disagreement}); agreed: {shown}{path}", advice)
-    return Check(name, "warn", f"documented over {shown} only; {settings.protocol!r} is sent as asked and may be refused{path}", advice)
+        return Check(
+            name,
+            "warn",
+            f"the documents disagree about {settings.protocol!r} ({info.disagreement}); agreed: {shown}{path}",
+            advice,
+        )
+    return Check(
+        name,
+        "warn",
+        f"documented over {shown} only; {settings.protocol!r} is sent as asked and may be refused{path}",
+        advice,
+    )
 
 
-def diagnose(
-    settings: Settings, client: httpx.Client, *, region_roots: Mapping[str, str] | None = None
-) -> list[Check]:
+def diagnose(settings: Settings, client: httpx.Client, *, region_roots: Mapping[str, str] | None = None) -> list[Check]:
     """Run every check, in order; a check that cannot run (an earlier one failed) is ``skip``."""
     roots = C.REGION_ROOTS if region_roots is None else region_roots
     checks: list[Check] = []
     if settings.api_key is None:
-        checks.append(Check(
-            "API key present", "fail", f"no key in {C.ENV_API_KEY} (nor in a file named by {C.ENV_API_KEY_FILE})",
-            f"export {C.ENV_API_KEY}=sk-... (a Model Studio key of the region you call), or try --emulator with `qwen-ci ask`.",
-        ))
+        checks.append(
+            Check(
+                "API key present",
+                "fail",
+                f"no key in {C.ENV_API_KEY} (nor in a file named by {C.ENV_API_KEY_FILE})",
+                f"export {C.ENV_API_KEY}=sk-... (a Model Studio key of the region you call), or try --emulator with `qwen-ci ask`.",
+            )
+        )
     else:
         checks.append(Check("API key present", "ok", "set (it is never shown)"))
     try:
@@ -220,14 +236,20 @@ def diagnose(
         return checks
     if answer.body is None and answer.status != 200:
         proxy = answer.status == 407
-        checks.append(Check(
-            "endpoint reachable", "fail",
-            f"{settings.base_url} answered HTTP {answer.status} with {answer.content_type or 'no content type'}, not the service's JSON"
-            + (" (the proxy asks for authentication)" if proxy else ""),
-            _PROXY_FIX if proxy else
-            "A proxy or a wrong base_url answered: check base_url (the service root, e.g. https://dashscope.aliyuncs.com).",
-        ))
-        checks += [Check(n, "skip", "the endpoint did not answer as the service") for n in ("key accepted", "model listed")]
+        checks.append(
+            Check(
+                "endpoint reachable",
+                "fail",
+                f"{settings.base_url} answered HTTP {answer.status} with {answer.content_type or 'no content type'}, not the service's JSON"
+                + (" (the proxy asks for authentication)" if proxy else ""),
+                _PROXY_FIX
+                if proxy
+                else "A proxy or a wrong base_url answered: check base_url (the service root, e.g. https://dashscope.aliyuncs.com).",
+            )
+        )
+        checks += [
+            Check(n, "skip", "the endpoint did not answer as the service") for n in ("key accepted", "model listed")
+        ]
         checks.append(_documented(settings))
         return checks
     checks.append(Check("endpoint reachable", "ok", f"{settings.base_url} answered (HTTP {answer.status})"))
@@ -241,8 +263,14 @@ def diagnose(
         checks.append(_model_listed(answer, settings))
     else:
         why = _error_text(answer)
-        checks.append(Check("key accepted", "warn", f"could not tell: the model list answered {why}",
-                            "This host may not offer the model list; `qwen-ci ask` with a short question tells for sure."))
+        checks.append(
+            Check(
+                "key accepted",
+                "warn",
+                f"could not tell: the model list answered {why}",
+                "This host may not offer the model list; `qwen-ci ask` with a short question tells for sure.",
+            )
+        )
         checks.append(Check("model listed", "skip", "no model list"))
     checks.append(_documented(settings))
     return checks
@@ -253,7 +281,9 @@ def report(checks: list[Check], settings: Settings) -> str:
     head = f"qwen-ci doctor: {settings.base_url}, model {settings.model} over {settings.protocol}\n"
     lines = [head]
     for check in checks:
-        lines.append(f"  [{check.status.upper() if check.status == 'fail' else check.status:4}] {check.name}: {check.detail}\n")
+        lines.append(
+            f"  [{check.status.upper() if check.status == 'fail' else check.status:4}] {check.name}: {check.detail}\n"
+        )
         if check.fix and check.status != "ok":
             lines.append(f"         fix: {check.fix}\n")
     verdict = "some checks failed" if failed(checks) else "ready"
@@ -262,4 +292,6 @@ def report(checks: list[Check], settings: Settings) -> str:
 
 
 def to_json(checks: list[Check]) -> str:
-    return json.dumps([{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks], indent=2)
+    return json.dumps(
+        [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks], indent=2
+    )

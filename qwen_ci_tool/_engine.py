@@ -106,9 +106,7 @@ class CallState:
         """Start (or restart, before anything was committed) an attempt from a clean slate."""
         self.attempt += 1
         self._fresh()
-        logger.debug(
-            "qwen_ci_tool: POST %s model=%s attempt=%d", self.request.url, self.settings.model, self.attempt
-        )
+        logger.debug("qwen_ci_tool: POST %s model=%s attempt=%d", self.request.url, self.settings.model, self.attempt)
 
     def remaining(self) -> float:
         return self.deadline - self._clock()

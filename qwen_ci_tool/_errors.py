@@ -142,7 +142,9 @@ def protocol_hint(model: str, protocol: str) -> str | None:
         return None
     agreed = ordered(info.protocols)
     shown = ", ".join(f"`{p}`" for p in agreed)
-    text = f"Model {_lit(repr(model))} is documented for the code interpreter over {shown}: try {{protocol:{agreed[0]}}}."
+    text = (
+        f"Model {_lit(repr(model))} is documented for the code interpreter over {shown}: try {{protocol:{agreed[0]}}}."
+    )
     if protocol in info.disputed:
         text += f" (The documents disagree about {protocol!r}: {_lit(info.disagreement)}.)"
     return text
@@ -204,7 +206,9 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
             )
         return _key_hint(ctx)
     if cls is RateLimitError:
-        return "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise {max_retries}."
+        return (
+            "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise {max_retries}."
+        )
     if cls is ContentFilterError:
         return "Content moderation rejected the input or the answer: rephrase the question; the same text is refused again."
     if cls is InternalServerError:
@@ -249,7 +253,12 @@ def status_error(
     label = f"{code}, {where}" if code else where
     text = f"The service returned an error ({label}): {what}."
     hint = _hint(cls, status, code, context)
-    if cls is BadRequestError and context is not None and context.protocol == "dashscope" and "url error" in (message or ""):
+    if (
+        cls is BadRequestError
+        and context is not None
+        and context.protocol == "dashscope"
+        and "url error" in (message or "")
+    ):
         hint = _native_path_hint(context.model)  # the text-generation/multimodal path did not match
     if retry_after is not None and cls is RateLimitError:
         text += f" The service asked to wait {retry_after:g} s."
@@ -431,8 +440,15 @@ def connect_error(exc: BaseException, base_url: str) -> APIConnectionError:
             hint="Check the system's CA certificates (SSL_CERT_FILE), any TLS-inspecting proxy, and the scheme of {base_url}.",
             retryable=False,
         )
-    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "nodename" in text or "name resolution" in text:
-        return APIConnectionError(f"Could not resolve the host of {base_url}.", hint="Check {base_url}, DNS and proxy settings.")
+    if (
+        any(isinstance(e, socket.gaierror) for e in chain)
+        or "name or service not known" in text
+        or "nodename" in text
+        or "name resolution" in text
+    ):
+        return APIConnectionError(
+            f"Could not resolve the host of {base_url}.", hint="Check {base_url}, DNS and proxy settings."
+        )
     if "refused" in text:
         return APIConnectionError(
             f"Could not connect to {base_url}: connection refused.",
@@ -444,7 +460,9 @@ def connect_error(exc: BaseException, base_url: str) -> APIConnectionError:
     )
 
 
-def broken_connection_error(exc: BaseException, base_url: str, *, started: bool) -> APIConnectionError | StreamInterruptedError:
+def broken_connection_error(
+    exc: BaseException, base_url: str, *, started: bool
+) -> APIConnectionError | StreamInterruptedError:
     """The connection broke: mid-stream (what arrived is kept) or before any event."""
     why = exc or type(exc).__name__
     if started:

@@ -46,7 +46,9 @@ _RETRY_TRANSIENT = (
 )
 
 
-def _partial_block(partial: CodeInterpreterResult | None, used: int, include_reasoning: bool, max_chars: int | None) -> list[str]:
+def _partial_block(
+    partial: CodeInterpreterResult | None, used: int, include_reasoning: bool, max_chars: int | None
+) -> list[str]:
     if partial is None or not (partial.answer.strip() or partial.code_runs):
         return []
     head = "What arrived before the failure is below. It is incomplete: do not present it as a verified answer."
@@ -96,7 +98,9 @@ def incomplete_note(result: CodeInterpreterResult) -> str:
     )
 
 
-def incomplete_for_agent(result: CodeInterpreterResult, *, include_reasoning: bool = False, max_chars: int | None = None) -> str:
+def incomplete_for_agent(
+    result: CodeInterpreterResult, *, include_reasoning: bool = False, max_chars: int | None = None
+) -> str:
     """The text a model reads for a result that stream ended cleanly but did not finish."""
     head = incomplete_note(result)
     budget = None if max_chars is None else max(max_chars - len(head) - 2, _MIN_PARTIAL_CHARS)

@@ -53,7 +53,9 @@ SETTING_FLAGS: tuple[SettingFlag, ...] = (
         f"longest silence in seconds, e.g. while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})",
         float,
     ),
-    SettingFlag("--total-timeout", f"deadline in seconds for a whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})", float),
+    SettingFlag(
+        "--total-timeout", f"deadline in seconds for a whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})", float
+    ),
     SettingFlag("--max-retries", f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})", int),
 )
 

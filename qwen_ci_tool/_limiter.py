@@ -50,7 +50,9 @@ class AdaptiveLimiter:
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(f"concurrency must be a whole number >= 1 (e.g. 4), got {max_concurrency!r}.")
         if not 1 <= min_concurrency <= max_concurrency:
-            raise ConfigurationError(f"min_concurrency must be between 1 and {max_concurrency}, got {min_concurrency!r}.")
+            raise ConfigurationError(
+                f"min_concurrency must be between 1 and {max_concurrency}, got {min_concurrency!r}."
+            )
         self.max_concurrency = max_concurrency
         self.min_concurrency = min_concurrency
         self.default_pause = default_pause

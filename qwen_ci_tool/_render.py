@@ -10,7 +10,6 @@ if TYPE_CHECKING:
 __all__ = ["result_markdown", "result_notebook", "result_script", "usage_line"]
 
 
-
 def _no_code(result: CodeInterpreterResult) -> str:
     from ._protocols import returning
 
@@ -70,7 +69,9 @@ def result_markdown(
     parts.append(f"## Usage\n\n{usage_line(result.usage)}; model {result.model} via {result.protocol}{rid}.")
     text = "\n\n".join(parts) + "\n"
     if max_chars is not None and len(text) > max_chars:
-        note = f"\n\n[truncated: {len(text) - max_chars:,} more characters; the full record is in the structured result]\n"
+        note = (
+            f"\n\n[truncated: {len(text) - max_chars:,} more characters; the full record is in the structured result]\n"
+        )
         text = text[: max(0, max_chars - len(note))] + note
     return text
 
@@ -122,11 +123,25 @@ def result_notebook(result: CodeInterpreterResult) -> dict[str, Any]:
             cells.append({"cell_type": "markdown", "metadata": {}, "source": _lines("**Reasoning**\n\n" + quoted)})
         elif step.kind == "code" and step.code_run in runs:
             run = runs[step.code_run]
-            outputs = [] if run.output is None else [{"output_type": "stream", "name": "stdout", "text": _lines(run.output)}]
-            cells.append(
-                {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs, "source": _lines(run.code)}
+            outputs = (
+                [] if run.output is None else [{"output_type": "stream", "name": "stdout", "text": _lines(run.output)}]
             )
-    cells.append({"cell_type": "markdown", "metadata": {}, "source": _lines("## Answer\n\n" + (result.answer or "_(no answer text)_"))})
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "metadata": {},
+                    "outputs": outputs,
+                    "source": _lines(run.code),
+                }
+            )
+    cells.append(
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": _lines("## Answer\n\n" + (result.answer or "_(no answer text)_")),
+        }
+    )
     return {
         "cells": cells,
         "metadata": {

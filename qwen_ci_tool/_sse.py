@@ -114,9 +114,7 @@ class SSEParser:
         for line in lines:
             if not line:
                 if data or event or status is not None:
-                    events.append(
-                        SSEEvent(event, data[0] if len(data) == 1 else b"\n".join(data), self._id, status)
-                    )
+                    events.append(SSEEvent(event, data[0] if len(data) == 1 else b"\n".join(data), self._id, status))
                     event = ""
                     data = []
                     status = None

@@ -19,7 +19,13 @@ PLANTED_KEY = "sk-planted-0123456789abcdef-SECRET"
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's real key or endpoint from the environment."""
-    for name in ("DASHSCOPE_API_KEY", "DASHSCOPE_API_KEY_FILE_PATH", "DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WORKSPACE_ID", "QWEN_CI_MCP_AUTH_TOKEN"):
+    for name in (
+        "DASHSCOPE_API_KEY",
+        "DASHSCOPE_API_KEY_FILE_PATH",
+        "DASHSCOPE_HTTP_BASE_URL",
+        "DASHSCOPE_WORKSPACE_ID",
+        "QWEN_CI_MCP_AUTH_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -29,7 +29,9 @@ async def test_the_library_refuses_text_that_is_not_text_before_sending(question
             ci.run(question)
     async with AsyncCodeInterpreter(api_key=PLANTED_KEY, base_url=emu.base_url) as aci:
         with pytest.raises(ConfigurationError, match="not valid text"):
-            await aci.run(messages=[{"role": "system", "content": "ok"}, {"role": "user", "content": [{"text": question}]}])
+            await aci.run(
+                messages=[{"role": "system", "content": "ok"}, {"role": "user", "content": [{"text": question}]}]
+            )
     assert "UTF-8 text" in str(sync_err.value)
     assert emu.requests == []
 
@@ -46,7 +48,11 @@ def test_binary_bytes_piped_into_the_cli_exit_2_with_the_fix_and_no_traceback(em
     env["PYTHONIOENCODING"] = "utf-8:strict"
     proc = subprocess.run(
         [sys.executable, "-m", "qwen_ci_tool", "ask", "--base-url", emu.base_url, "-"],
-        input=binary, capture_output=True, timeout=60, env=env, check=False,
+        input=binary,
+        capture_output=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     stderr = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 2, stderr

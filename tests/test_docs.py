@@ -71,7 +71,11 @@ def test_the_protocol_table_matches_what_each_protocol_returns(emu: Emulator) ->
         if other:
             other_path, _ = _path_sent(emu, protocol, TWO_RUN_QUESTION, **other)
             shown = paths[1]
-            assert other_path.endswith(shown[3:]) if shown.startswith("...") else other_path == shown, (protocol, shown, other_path)
+            assert other_path.endswith(shown[3:]) if shown.startswith("...") else other_path == shown, (
+                protocol,
+                shown,
+                other_path,
+            )
         yes = lambda cell: cell.strip("*").startswith("yes")  # noqa: E731
         assert yes(row["reasoning"]) == bool(result.reasoning), protocol
         assert yes(row["code"]) == bool(result.code_runs), protocol
@@ -84,7 +88,12 @@ def test_the_protocol_table_matches_what_each_protocol_returns(emu: Emulator) ->
         else:
             stated = re.fullmatch(r"no \((\d+)\)", row["interpreter count"])
             assert stated is not None and calls == int(stated.group(1)), (protocol, row["interpreter count"], calls)
-        fields = {"input": "input_tokens", "output": "output_tokens", "reasoning": "reasoning_tokens", "total": "total_tokens"}
+        fields = {
+            "input": "input_tokens",
+            "output": "output_tokens",
+            "reasoning": "reasoning_tokens",
+            "total": "total_tokens",
+        }
         listed = {f.strip() for f in row["usage"].split(",")}
         for word, attr in fields.items():
             assert (word in listed) == (getattr(result.usage, attr) > 0), (protocol, word)
@@ -93,13 +102,24 @@ def test_the_protocol_table_matches_what_each_protocol_returns(emu: Emulator) ->
 def _run_example(name: str, emu: Emulator) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}
     env.update(DASHSCOPE_API_KEY="sk-test", DASHSCOPE_HTTP_BASE_URL=emu.base_url)
-    return subprocess.run([sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=60, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
 
 
 def test_the_quickstart_example_runs_and_prints_answer_code_and_usage(emu: Emulator) -> None:
     proc = _run_example("quickstart.py", emu)
     assert proc.returncode == 0, proc.stderr
-    assert SEED_ANSWER in proc.stdout and "code run #1: 123**21" in proc.stdout and "997 tokens, 1 interpreter call(s)" in proc.stdout
+    assert (
+        SEED_ANSWER in proc.stdout
+        and "code run #1: 123**21" in proc.stdout
+        and "997 tokens, 1 interpreter call(s)" in proc.stdout
+    )
 
 
 def test_the_streaming_example_runs_and_shows_the_stages(emu: Emulator) -> None:

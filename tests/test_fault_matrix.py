@@ -21,7 +21,9 @@ def client_settings(row: Row, emu: Emulator, mode: str, calls: list[httpx.Reques
         settings["base_url"] = row.base_url(emu)
     if row.transport_error is not None:
         transport = httpx.MockTransport(failing_handler(row, calls))
-        settings["http_client"] = httpx.Client(transport=transport) if mode == "sync" else httpx.AsyncClient(transport=transport)
+        settings["http_client"] = (
+            httpx.Client(transport=transport) if mode == "sync" else httpx.AsyncClient(transport=transport)
+        )
     return settings
 
 
@@ -68,7 +70,9 @@ def check_outcome(row: Row, outcome: Any, emu: Emulator, calls: list[httpx.Reque
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
-async def test_each_fault_ends_in_the_documented_outcome(row: Row, mode: str, emu: Emulator, fake_clock: FakeClock) -> None:
+async def test_each_fault_ends_in_the_documented_outcome(
+    row: Row, mode: str, emu: Emulator, fake_clock: FakeClock
+) -> None:
     if row.arrange is not None:
         row.arrange(emu)
     calls: list[httpx.Request] = []

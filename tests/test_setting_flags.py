@@ -23,8 +23,11 @@ def _subparser(name: str) -> argparse.ArgumentParser:
     return sub.choices[name]
 
 
-@pytest.mark.parametrize("parser", [build_parser(), _subparser("ask"), _subparser("batch"), _subparser("doctor")],
-                         ids=["qwen-ci-mcp", "ask", "batch", "doctor"])
+@pytest.mark.parametrize(
+    "parser",
+    [build_parser(), _subparser("ask"), _subparser("batch"), _subparser("doctor")],
+    ids=["qwen-ci-mcp", "ask", "batch", "doctor"],
+)
 def test_every_setting_flag_is_offered_with_the_one_definition(parser: argparse.ArgumentParser) -> None:
     actions = _actions(parser)
     for flag in SETTING_FLAGS:

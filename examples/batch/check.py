@@ -1,6 +1,6 @@
 """Compare a batch's answers with the "expected" values in its input (a tiny evaluation).
 
-    python examples/batch/check.py examples/batch/questions.jsonl results.jsonl
+python examples/batch/check.py examples/batch/questions.jsonl results.jsonl
 """
 
 from __future__ import annotations

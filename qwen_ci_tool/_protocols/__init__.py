@@ -24,6 +24,7 @@ def returning(*, code: bool = False, output: bool = False) -> list[str]:
 
 def describe_protocols() -> str:
     """What each protocol returns, in one phrase: "'dashscope' returns the code, ..."."""
+
     def what(p: WireProtocol) -> str:
         if p.returns_output:
             return "the code and its output"

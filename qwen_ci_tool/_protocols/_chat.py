@@ -32,9 +32,7 @@ class ChatDecoder(DecoderBase):
         if obj is None:
             return []
         if "error" in obj or sse.event == "error" or sse.status is not None:
-            raise error_from_body(
-                sse.status or 400, obj, request_id=self._header_rid, context=self._context
-            )
+            raise error_from_body(sse.status or 400, obj, request_id=self._header_rid, context=self._context)
         events: list[StreamEvent] = []
         if not self._started:
             events.append(self._start(obj.get("request_id") or self._header_rid or obj.get("id"), "openai"))

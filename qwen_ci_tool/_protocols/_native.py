@@ -118,8 +118,7 @@ class NativeProtocol:
         if multimodal:
             # The multimodal path takes content as a list of parts.
             messages = [
-                {**m, "content": [{"text": m["content"]}]} if isinstance(m.get("content"), str) else m
-                for m in messages
+                {**m, "content": [{"text": m["content"]}]} if isinstance(m.get("content"), str) else m for m in messages
             ]
         parameters: dict[str, Any] = {
             "enable_code_interpreter": True,

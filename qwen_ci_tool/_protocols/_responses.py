@@ -116,7 +116,9 @@ class ResponsesDecoder(DecoderBase):
         if done and output is None:
             output = ""  # the run finished and printed nothing
         container = item.get("container_id")
-        events.append(CodeRunUpdated(index, code, output, container if isinstance(container, str) else None, is_new=new))
+        events.append(
+            CodeRunUpdated(index, code, output, container if isinstance(container, str) else None, is_new=new)
+        )
 
     def _failure(self, obj: dict[str, Any], status: int | None) -> Exception:
         return failure_error(obj, status=status, request_id=self._header_rid, context=self._context)

@@ -165,7 +165,9 @@ def _check_native(
     endpoint: Endpoint, headers: dict[str, str], body: dict[str, Any], model: str
 ) -> Accepted | Rejection:
     if endpoint.name == "text-generation" and model.startswith(MULTIMODAL_MODEL_PREFIXES):
-        return _bad("url error, please check url\uff01 For details, see: https://help.aliyun.com/zh/model-studio/error-code")
+        return _bad(
+            "url error, please check url\uff01 For details, see: https://help.aliyun.com/zh/model-studio/error-code"
+        )
     payload = body.get("input")
     if not isinstance(payload, dict):
         return _bad("Input is required: set 'input.messages'.")

@@ -156,7 +156,9 @@ class Fault:
         whose ``status`` is ``"failed"``, code ``server_error`` and a rate-limit message.
         ``streamed``: a 200 event stream ending in ``response.failed`` with that body instead.
         The other endpoints get a rate limit as an in-stream error (``Throttling.RateQuota``)."""
-        return cls(kind="rate_limit_200", status_code=429, code="Throttling.RateQuota", message=message, streamed=streamed)
+        return cls(
+            kind="rate_limit_200", status_code=429, code="Throttling.RateQuota", message=message, streamed=streamed
+        )
 
     # -- breaks in the stream ----------------------------------------------------------------
 

@@ -381,7 +381,9 @@ class Emulator:
     async def _respond(self, conn: Connection, request: Request) -> bool:
         fresh_id = str(uuid.uuid4())
         endpoint = ENDPOINTS.get(request.path.rstrip("/"))
-        workspace = self.workspace_host or request.headers.get("host", "").partition(":")[0].endswith(WORKSPACE_HOST_SUFFIX)
+        workspace = self.workspace_host or request.headers.get("host", "").partition(":")[0].endswith(
+            WORKSPACE_HOST_SUFFIX
+        )
         if request.path.rstrip("/") == MODELS_PATH and request.method == "GET":
             return await self._list_models(conn, request, fresh_id, workspace) and request.keep_alive
         if endpoint is None:
@@ -391,7 +393,9 @@ class Emulator:
             return request.keep_alive
         if request.method != "POST":
             message = f"{request.method} is not allowed here: use POST."
-            await self._send_error(conn, endpoint.shape, 405, "MethodNotAllowed", message, fresh_id, workspace=workspace)
+            await self._send_error(
+                conn, endpoint.shape, 405, "MethodNotAllowed", message, fresh_id, workspace=workspace
+            )
             return request.keep_alive
 
         body = self._record(request)
@@ -421,7 +425,9 @@ class Emulator:
             try:
                 fault = Fault.named(directive)
             except ValueError as exc:
-                await self._send_error(conn, endpoint.shape, 400, "InvalidParameter", str(exc), fresh_id, workspace=workspace)
+                await self._send_error(
+                    conn, endpoint.shape, 400, "InvalidParameter", str(exc), fresh_id, workspace=workspace
+                )
                 return request.keep_alive
             answered = await self._answer_early(conn, endpoint, fault, fresh_id, workspace)
             if answered is not None:
@@ -438,7 +444,9 @@ class Emulator:
             include_usage=checked.include_usage,
             finish_reason=fault.reason if fault is not None and fault.kind == "finish_reason" else "stop",
             reasoning_events=(
-                "reasoning_summary_text" if fault is not None and fault.kind == "reasoning_summary" else "reasoning_text"
+                "reasoning_summary_text"
+                if fault is not None and fault.kind == "reasoning_summary"
+                else "reasoning_text"
             ),
         )
         renderer = self._renderer(endpoint, conversation, ctx)
@@ -459,7 +467,9 @@ class Emulator:
         if answered is not None:
             return answered
         if rejected := check_auth(request.headers, self.api_key, endpoint):
-            await self._send_error(conn, "openai", rejected.status, rejected.code, rejected.message, request_id, workspace=workspace)
+            await self._send_error(
+                conn, "openai", rejected.status, rejected.code, rejected.message, request_id, workspace=workspace
+            )
             return True
         listed = [m for m in LISTED_MODELS if m not in self.unknown_models]
         data = [{"id": m, "object": "model", "created": 1761899651, "owned_by": "system"} for m in listed]
@@ -529,7 +539,9 @@ class Emulator:
             message = fault.message or default_message(code, fault.status_code)
             extra = [("retry-after", fault.retry_after)] if fault.retry_after is not None else []
             if fault.body == "json":
-                await self._send_error(conn, endpoint.shape, fault.status_code, code, message, rid, extra, workspace=workspace)
+                await self._send_error(
+                    conn, endpoint.shape, fault.status_code, code, message, rid, extra, workspace=workspace
+                )
             else:
                 if fault.body == "html":
                     headers, payload = [("content-type", "text/html")], html_error_page(fault.status_code)

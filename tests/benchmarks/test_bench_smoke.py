@@ -28,8 +28,19 @@ TITLES = (
     "### Targets",
 )
 CORE = {
-    "floor", "httpx-sse", "ours-sync", "ours-async", "floor-async", "httpx-sse-async", "floor-compat", "httpx-sse-compat",
-    "ours-sync-compat", "core-sync", "core-async", "langchain-sync", "langchain-async",
+    "floor",
+    "httpx-sse",
+    "ours-sync",
+    "ours-async",
+    "floor-async",
+    "httpx-sse-async",
+    "floor-compat",
+    "httpx-sse-compat",
+    "ours-sync-compat",
+    "core-sync",
+    "core-async",
+    "langchain-sync",
+    "langchain-async",
 }
 
 
@@ -84,7 +95,10 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
     assert floor["events"] == 54 and floor["ratio_vs_floor"] == 1.0 and floor["cpu_per_event_us"] > 0
     typical = per_event[("seed", "httpx-sse")]
     assert typical["events"] == 54 and typical["ratio_vs_httpx_sse"] == 1.0
-    assert per_event[("seed", "ours-async")]["ratio_vs_floor_async"] > 0 and per_event[("seed", "ours-sync")]["ratio_vs_httpx_sse"] > 0
+    assert (
+        per_event[("seed", "ours-async")]["ratio_vs_floor_async"] > 0
+        and per_event[("seed", "ours-sync")]["ratio_vs_httpx_sse"] > 0
+    )
     assert per_event[("seed", "ours-sync")]["cpu_per_event_us"] > 0
     growth = [r for r in parts["2"]["rows"] if r["contender"] == "ours-sync"]
     assert [r["events"] for r in growth] == parts["2"]["sizes"]
@@ -92,14 +106,29 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
     for row in parts["3"]["rows"]:
         assert row["completed"] == row["streams"], row
         assert row["peak_rss_mb"] > 0
-    assert {r["layer"] for r in parts["4"]["rows"]} >= {"core-async", "core-sync", "mcp-memory", "mcp-stdio", "langchain-sync"}
+    assert {r["layer"] for r in parts["4"]["rows"]} >= {
+        "core-async",
+        "core-sync",
+        "mcp-memory",
+        "mcp-stdio",
+        "langchain-sync",
+    }
     assert parts["4"]["side_by_side"] and parts["5"]["side_by_side"], "layers and latency interleave their contenders"
     assert all(r["samples"] > 0 for r in parts["5"]["rows"] if r["contender"] in CORE)
     batch = parts["6"]["rows"]
-    assert {(r["contender"], r["limit"] is None) for r in batch} == {(c, free) for c in ("ours-sync", "ours-async") for free in (True, False)}
-    assert all(r["completed"] == r["tasks"] and r["cpu_ms_per_task"] > 0 and r["sustained_tasks_per_s"] > 0 for r in batch)
+    assert {(r["contender"], r["limit"] is None) for r in batch} == {
+        (c, free) for c in ("ours-sync", "ours-async") for free in (True, False)
+    }
+    assert all(
+        r["completed"] == r["tasks"] and r["cpu_ms_per_task"] > 0 and r["sustained_tasks_per_s"] > 0 for r in batch
+    )
     mcp_http = {r["contender"]: r for r in parts["7"]["rows"]}
-    assert {"tools/list (legacy)", "tools/list (auto)", "result tool, finished run", "floor: bare uvicorn, same JSON"} <= set(mcp_http)
+    assert {
+        "tools/list (legacy)",
+        "tools/list (auto)",
+        "result tool, finished run",
+        "floor: bare uvicorn, same JSON",
+    } <= set(mcp_http)
     assert all(r["median_ms"] > 0 and r["x_floor"] > 0 for r in mcp_http.values())
     assert {t["target"].split(" (")[0].split(",")[0] for t in doc["targets"]} >= {
         "per-event CPU",
@@ -138,8 +167,15 @@ def test_tables_align_text_left_and_figures_right() -> None:
 
 def test_the_batch_target_is_the_sustained_rate_within_ten_percent_of_the_limit() -> None:
     def row(contender: str, ratio: float, completed: int = 10) -> dict:
-        return {"contender": contender, "limit": 40.0, "sustained_tasks_per_s": 40.0 * ratio, "vs_limit": ratio,
-                "tasks": 10, "completed": completed, "cpu_ms_per_task": 1.0}
+        return {
+            "contender": contender,
+            "limit": 40.0,
+            "sustained_tasks_per_s": 40.0 * ratio,
+            "vs_limit": ratio,
+            "tasks": 10,
+            "completed": completed,
+            "cpu_ms_per_task": 1.0,
+        }
 
     free = {"contender": "ours-sync", "limit": None}
     parts = {"6": {"rows": [free, row("ours-sync", 0.95), row("ours-async", 0.85)]}}

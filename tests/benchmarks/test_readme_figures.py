@@ -7,7 +7,9 @@ from benchmarks import readme
 
 def test_the_readme_performance_section_is_rendered_from_the_result_files() -> None:
     text = readme.README.read_text(encoding="utf-8")
-    assert text.count(readme.BEGIN) == 1 and text.count(readme.END) == 1, "the README keeps the performance markers once each"
+    assert text.count(readme.BEGIN) == 1 and text.count(readme.END) == 1, (
+        "the README keeps the performance markers once each"
+    )
     section = readme.BEGIN + text.split(readme.BEGIN, 1)[1].split(readme.END, 1)[0] + readme.END
     assert section == readme.render(), "README performance figures are stale: run `make docs`"
 

@@ -76,7 +76,7 @@ def test_every_input_problem_is_reported_by_line_number_and_nothing_is_sent(
     assert 'line 3: duplicate id "a" (first on line 1)' in err
     assert 'line 4: task "b" has neither "question" nor "messages"' in err
     assert 'line 6: "id" must be a non-empty string, got 7 (write "id": "7")' in err
-    assert 'line 7: task "c": messages[0] has role \'tool\'' in err
+    assert "line 7: task \"c\": messages[0] has role 'tool'" in err
     assert "line 8: a JSON list" in err
     assert emu.requests == [] and not out.exists()
 
@@ -113,7 +113,11 @@ def _fault_plan(rng: random.Random) -> list[Fault]:
         elif roll < 0.20:
             plan.append(Fault.error_event(after_events=rng.randint(1, 20)))
         else:
-            plan.append(rng.choice([Fault.unknown_fields(), Fault.keepalive(), Fault.chunks([1, 7, 3]), Fault.line_endings("\r\n")]))
+            plan.append(
+                rng.choice(
+                    [Fault.unknown_fields(), Fault.keepalive(), Fault.chunks([1, 7, 3]), Fault.line_endings("\r\n")]
+                )
+            )
     plan.insert(rng.randint(0, 50), Fault.stall(after_events=2, seconds=30))
     return plan
 
@@ -181,7 +185,9 @@ def test_a_second_run_resumes_and_sends_only_what_is_missing(tmp_path: Path, emu
 def test_a_line_cut_by_a_crash_is_dropped_and_its_task_sent_again(tmp_path: Path, emu: Emulator, keyed: None) -> None:
     tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
     source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
-    out.write_text('{"id": "a", "status": "completed", "result": {}, "error": null}\n{"id": "b", "status": "comp', encoding="utf-8")
+    out.write_text(
+        '{"id": "a", "status": "completed", "result": {}, "error": null}\n{"id": "b", "status": "comp', encoding="utf-8"
+    )
     code, _ = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
     assert code == 0 and questions_sent(emu) == [SEED_QUESTION + "?"]
     assert [line["id"] for line in lines(out)] == ["a", "b"]
@@ -207,7 +213,11 @@ def test_the_output_line_format_and_no_key_in_it(tmp_path: Path, emu: Emulator, 
 def test_plain_lines_when_not_a_terminal_and_a_summary_by_status_error_and_token_kind(
     tmp_path: Path, emu: Emulator, keyed: None
 ) -> None:
-    tasks = [{"id": "ok", "question": SEED_QUESTION}, {"id": "bad", "question": "x #fault=400"}, {"id": "cut", "question": "y #fault=length"}]
+    tasks = [
+        {"id": "ok", "question": SEED_QUESTION},
+        {"id": "bad", "question": "x #fault=400"},
+        {"id": "cut", "question": "y #fault=length"},
+    ]
     source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
     code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
     assert code == 1 and "\r" not in err
@@ -238,8 +248,23 @@ def test_a_progress_bar_on_a_terminal(tmp_path: Path, emu: Emulator, keyed: None
 def _start(source: Path, out: Path, base_url: str) -> subprocess.Popen[str]:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test"}
     return subprocess.Popen(
-        [sys.executable, "-m", "qwen_ci_tool", "batch", str(source), "-o", str(out), "--base-url", base_url, "--concurrency", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "qwen_ci_tool",
+            "batch",
+            str(source),
+            "-o",
+            str(out),
+            "--base-url",
+            base_url,
+            "--concurrency",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -293,17 +318,28 @@ def test_the_batch_example_runs_against_the_emulator_and_its_checker_reads_the_o
     assert code == 0 and "This run: 10 of 10 finished: 10 completed" in err
     checked = subprocess.run(
         [sys.executable, str(examples / "check.py"), str(examples / "questions.jsonl"), str(out)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     # Only the seed question has a recording; the emulator answers the others with a placeholder.
     assert "pow-123-21         right" in checked.stdout and "1 of 10 right" in checked.stdout
 
 
 def test_a_throttled_batch_says_it_slowed_down_and_still_completes_every_task(tmp_path: Path, keyed: None) -> None:
-    tasks = [{"id": f"r{i}", "messages": [{"role": "system", "content": "Be exact."}, {"role": "user", "content": f"Task {i}"}]} for i in range(30)]
+    tasks = [
+        {
+            "id": f"r{i}",
+            "messages": [{"role": "system", "content": "Be exact."}, {"role": "user", "content": f"Task {i}"}],
+        }
+        for i in range(30)
+    ]
     source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
     with Emulator(rate_limit=400.0) as emu:
-        code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "8", "--max-retries", "0")
+        code, err = batch(
+            str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "8", "--max-retries", "0"
+        )
         assert emu.throttled > 0
     assert code == 0 and "rate-limited by the service: now at most " in err and "of 8 calls at once" in err
     assert sorted(line["id"] for line in lines(out)) == sorted(t["id"] for t in tasks)
@@ -322,16 +358,27 @@ def test_the_bar_counts_estimates_the_time_left_and_shows_a_slowed_limiter() -> 
     limiter.start()
     limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=0.0)
     bar = progress.bar(104.0, limiter)
-    assert bar.startswith("[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: 2 of 4 at once)")
+    assert bar.startswith(
+        "[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: 2 of 4 at once)"
+    )
     assert bar.endswith("4.0s elapsed · ~16.0s left")
     assert "InternalServerError 2" in progress.summary(104.0)
 
 
 def test_the_python_batch_example_runs_against_the_emulator(emu: Emulator) -> None:
     script = Path(__file__).parents[2] / "examples" / "batch" / "run_many.py"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test", "DASHSCOPE_HTTP_BASE_URL": emu.base_url}
-    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env, check=False)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")},
+        "DASHSCOPE_API_KEY": "sk-test",
+        "DASHSCOPE_HTTP_BASE_URL": emu.base_url,
+    }
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
     assert ran.returncode == 0, ran.stderr
     printed = ran.stdout.splitlines()
     assert len(printed) == 10 and len(emu.requests) == 10
-    assert any(line.startswith("pow-123-21 completed") and "77269364466549865653073473388030061522211723" in line for line in printed)
+    assert any(
+        line.startswith("pow-123-21 completed") and "77269364466549865653073473388030061522211723" in line
+        for line in printed
+    )

@@ -36,7 +36,10 @@ def test_json_output_is_the_result_dict() -> None:
     code, out, _ = cli("ask", "--emulator", "--json", TWO_RUN_QUESTION)
     data = json.loads(out)
     assert code == 0 and data["status"] == "completed"
-    assert [r["code"] for r in data["code_runs"]] == ["123**23", "1169008215014432917465348578887506800769541157267 / 5"]
+    assert [r["code"] for r in data["code_runs"]] == [
+        "123**23",
+        "1169008215014432917465348578887506800769541157267 / 5",
+    ]
     assert data["usage"]["code_interpreter_calls"] == 2
 
 
@@ -93,7 +96,9 @@ def test_an_incomplete_answer_exits_3(emu: Emulator, monkeypatch: pytest.MonkeyP
     assert code == 3 and "Incomplete result" in out and "stopped before finishing (finish reason: length)" in err
 
 
-def test_record_saves_a_key_free_stream_that_replays_to_the_same_result(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_saves_a_key_free_stream_that_replays_to_the_same_result(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
     path = tmp_path / "run.sse"
     code, first, _ = cli("ask", "--json", "--record", str(path), "--base-url", emu.base_url, TWO_RUN_QUESTION)
@@ -126,7 +131,11 @@ def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}
     proc = subprocess.run(
         [sys.executable, "-m", "qwen_ci_tool", "ask", "--emulator", SEED_QUESTION],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert SEED_ANSWER in proc.stdout and "emulator" in proc.stderr
@@ -136,7 +145,9 @@ def test_the_emulator_command_serves_until_stopped() -> None:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "qwen_ci_tool", "emulator", "--port", str(port)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert proc.stderr is not None
@@ -144,8 +155,21 @@ def test_the_emulator_command_serves_until_stopped() -> None:
         assert f"http://127.0.0.1:{port}" in line
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-x"}
         ask = subprocess.run(
-            [sys.executable, "-m", "qwen_ci_tool", "ask", "--json", "--base-url", f"http://127.0.0.1:{port}", SEED_QUESTION],
-            capture_output=True, text=True, timeout=60, env=env, check=False,
+            [
+                sys.executable,
+                "-m",
+                "qwen_ci_tool",
+                "ask",
+                "--json",
+                "--base-url",
+                f"http://127.0.0.1:{port}",
+                SEED_QUESTION,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
         )
         assert ask.returncode == 0, ask.stderr
         assert json.loads(ask.stdout)["code_runs"][0]["code"] == "123**21"
@@ -154,7 +178,9 @@ def test_the_emulator_command_serves_until_stopped() -> None:
         proc.wait(timeout=10)
 
 
-def test_a_retried_attempt_leaves_nothing_in_the_recording(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_retried_attempt_leaves_nothing_in_the_recording(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     from qwen_ci_tool import _constants
 
@@ -184,12 +210,17 @@ def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path)
     assert "123**23\n" in source and "# 2.338016430028866e+47" in source and "# Answer:" in source
     nb = json.loads(notebook.read_text())
     code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert nb["nbformat"] == 4 and ["".join(c["source"]) for c in code_cells] == ["123**23", "1169008215014432917465348578887506800769541157267 / 5"]
+    assert nb["nbformat"] == 4 and ["".join(c["source"]) for c in code_cells] == [
+        "123**23",
+        "1169008215014432917465348578887506800769541157267 / 5",
+    ]
     assert "".join(code_cells[1]["outputs"][0]["text"]) == "2.338016430028866e+47"
     assert "## Reasoning" in markdown.read_text() and "2.338016430028866e+47" in markdown.read_text()
 
 
-def test_export_of_a_broken_stream_keeps_the_partial(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_of_a_broken_stream_keeps_the_partial(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     emu.add_fault(Fault.drop(after_events=48))
     path = tmp_path / "partial.py"
@@ -208,8 +239,21 @@ def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(
     export = tmp_path / "part.md"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": PLANTED_KEY}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qwen_ci_tool", "ask", "--export", str(export), "--base-url", emu.base_url, SEED_QUESTION],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "qwen_ci_tool",
+            "ask",
+            "--export",
+            str(export),
+            "--base-url",
+            emu.base_url,
+            SEED_QUESTION,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert proc.stderr is not None

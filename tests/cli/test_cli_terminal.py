@@ -81,7 +81,13 @@ def on_a_terminal(code: str, *argv: str, env: dict[str, str] | None = None) -> t
 
 def piped(code: str, *argv: str) -> tuple[int, str, str]:
     done = subprocess.run(
-        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=clean_env(), cwd=ROOT, timeout=60, check=False
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=ROOT,
+        timeout=60,
+        check=False,
     )
     return done.returncode, done.stdout, done.stderr
 

@@ -50,7 +50,13 @@ def test_every_check_passes_against_the_emulator_and_no_tokens_are_spent(key: st
         requests = emu.requests
     checks = lines(out)
     assert code == 0, out
-    assert list(checks) == ["API key present", "endpoint reachable", "key accepted", "model listed", "protocol documented"]
+    assert list(checks) == [
+        "API key present",
+        "endpoint reachable",
+        "key accepted",
+        "model listed",
+        "protocol documented",
+    ]
     assert all("[ok" in line for line in checks.values()), out
     assert [(r.method, r.path) for r in requests] == [("GET", "/compatible-mode/v1/models")]
     assert "no tokens were used" in out and key not in out
@@ -75,7 +81,9 @@ def regions(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, Emulato
         yield beijing, singapore
 
 
-def test_a_key_of_the_other_region_is_named_with_the_flag_that_fixes_it(regions: tuple[Emulator, Emulator], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_of_the_other_region_is_named_with_the_flag_that_fixes_it(
+    regions: tuple[Emulator, Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
     beijing, singapore = regions
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-singapore")
     code, out = doctor("--region", "beijing")
@@ -98,7 +106,10 @@ def test_without_a_key_the_fix_names_the_variable_and_the_endpoint_is_still_chec
     code, out = doctor("--base-url", emu.base_url)
     checks = lines(out)
     assert code == 1
-    assert "[FAIL] API key present" in checks["API key present"] and "export DASHSCOPE_API_KEY=" in checks["API key present"]
+    assert (
+        "[FAIL] API key present" in checks["API key present"]
+        and "export DASHSCOPE_API_KEY=" in checks["API key present"]
+    )
     assert "[ok" in checks["endpoint reachable"]
 
 

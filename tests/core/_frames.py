@@ -18,7 +18,10 @@ def native_frame(
 ) -> str:
     output: dict[str, Any] = {
         "choices": [
-            {"message": {"content": content, "reasoning_content": reasoning, "role": "assistant"}, "finish_reason": finish}
+            {
+                "message": {"content": content, "reasoning_content": reasoning, "role": "assistant"},
+                "finish_reason": finish,
+            }
         ]
     }
     if tools is not None:
@@ -72,7 +75,15 @@ def chat_stream() -> str:
             chat_chunk({"content": None, "reasoning_content": "Thinking"}),
             chat_chunk({"content": "42", "reasoning_content": None}),
             chat_chunk({"content": "", "reasoning_content": None}, finish="stop"),
-            chat_chunk({}, usage={"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12, "completion_tokens_details": {"reasoning_tokens": 3}}),
+            chat_chunk(
+                {},
+                usage={
+                    "prompt_tokens": 5,
+                    "completion_tokens": 7,
+                    "total_tokens": 12,
+                    "completion_tokens_details": {"reasoning_tokens": 3},
+                },
+            ),
             "data: [DONE]\n\n",
         ]
     )

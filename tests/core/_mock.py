@@ -46,7 +46,9 @@ def cut(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def sse_response(text: str | bytes, *, size: int = 7, error: Exception | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def sse_response(
+    text: str | bytes, *, size: int = 7, error: Exception | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     data = text.encode() if isinstance(text, str) else text
     return httpx.Response(200, headers=headers or SSE, stream=Chunks(cut(data, size), error))
 

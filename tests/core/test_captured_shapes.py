@@ -35,7 +35,11 @@ HELP = "For details, see: https://help.aliyun.com/zh/model-studio/error-code"
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_vendors_responses_rate_limit_body_is_a_rate_limit_error(mode: str) -> None:
-    script = Script(httpx.Response(200, headers={"content-type": "application/json", "x-request-id": "rid-rl"}, content=VENDOR_RATE_LIMIT))
+    script = Script(
+        httpx.Response(
+            200, headers={"content-type": "application/json", "x-request-id": "rid-rl"}, content=VENDOR_RATE_LIMIT
+        )
+    )
     with pytest.raises(RateLimitError) as caught:
         await run(mode, script, protocol="responses", max_retries=1)
     err = caught.value
@@ -57,7 +61,14 @@ async def test_the_emulators_rate_limit_fault_is_the_vendors_body(mode: str, emu
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_workspace_host_error_gives_its_error_id_as_the_request_id(mode: str) -> None:
-    body = {"error": {"message": f"Incorrect API key provided. {HELP}", "type": "invalid_request_error", "code": "invalid_api_key", "id": "ws-rid-7"}}
+    body = {
+        "error": {
+            "message": f"Incorrect API key provided. {HELP}",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+            "id": "ws-rid-7",
+        }
+    }
     script = Script(httpx.Response(401, json=body))  # no x-request-id header: the id is only in the body
     with pytest.raises(AuthenticationError) as caught:
         await run(mode, script, protocol="openai")
@@ -86,7 +97,9 @@ CHAT_ERRORS: list[tuple[int, str, str, type[Exception]]] = [
 
 
 @pytest.mark.parametrize(("status", "kind", "code", "cls"), CHAT_ERRORS, ids=[f"{c[1]}-{c[2]}" for c in CHAT_ERRORS])
-async def test_each_chat_error_code_maps_to_its_class(status: int, kind: str, code: str | None, cls: type[Exception]) -> None:
+async def test_each_chat_error_code_maps_to_its_class(
+    status: int, kind: str, code: str | None, cls: type[Exception]
+) -> None:
     error: dict[str, Any] = {"message": f"The service says no. {HELP}", "type": kind, "param": None, "code": code}
     script = Script(httpx.Response(status, json={"error": error, "request_id": "rid-c"}))
     with pytest.raises(cls) as caught:
@@ -95,20 +108,46 @@ async def test_each_chat_error_code_maps_to_its_class(status: int, kind: str, co
 
 
 async def test_quota_used_up_and_arrears_say_calling_again_will_not_help() -> None:
-    quota = {"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}}
+    quota = {
+        "error": {
+            "message": "You exceeded your current quota.",
+            "type": "insufficient_quota",
+            "param": None,
+            "code": "insufficient_quota",
+        }
+    }
     script = Script(httpx.Response(429, json=quota))
     with pytest.raises(RateLimitError, match="calling again will not help") as caught:
         await run("sync", script, protocol="openai", max_retries=2)
     assert caught.value.retryable is False and len(script.requests) == 1
-    arrears = {"error": {"message": "Access denied, please make sure your account is in good standing.", "type": "Arrearage", "param": None, "code": "Arrearage"}}
+    arrears = {
+        "error": {
+            "message": "Access denied, please make sure your account is in good standing.",
+            "type": "Arrearage",
+            "param": None,
+            "code": "Arrearage",
+        }
+    }
     with pytest.raises(AuthenticationError, match="overdue: top it up"):
         await run("sync", Script(httpx.Response(400, json=arrears)), protocol="openai", max_retries=0)
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_chat_error_inside_the_stream_keeps_what_arrived_and_the_request_id(mode: str) -> None:
-    chunk = {"choices": [{"delta": {"content": "Partial", "reasoning_content": None}, "finish_reason": None, "index": 0}], "object": "chat.completion.chunk", "id": "chatcmpl-1"}
-    error = {"error": {"message": f"Input or output data may contain inappropriate content. {HELP}", "type": "data_inspection_failed", "param": None, "code": "data_inspection_failed"}, "id": "chatcmpl-1"}
+    chunk = {
+        "choices": [{"delta": {"content": "Partial", "reasoning_content": None}, "finish_reason": None, "index": 0}],
+        "object": "chat.completion.chunk",
+        "id": "chatcmpl-1",
+    }
+    error = {
+        "error": {
+            "message": f"Input or output data may contain inappropriate content. {HELP}",
+            "type": "data_inspection_failed",
+            "param": None,
+            "code": "data_inspection_failed",
+        },
+        "id": "chatcmpl-1",
+    }
     body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(error)}\n\n"
     with pytest.raises(ContentFilterError) as caught:
         await run(mode, Script(sse_response(body)), protocol="openai")
@@ -117,7 +156,9 @@ async def test_a_chat_error_inside_the_stream_keeps_what_arrived_and_the_request
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_chat_stream_cut_before_its_usage_chunk_is_interrupted_with_the_whole_answer_kept(mode: str, emu: Emulator) -> None:
+async def test_a_chat_stream_cut_before_its_usage_chunk_is_interrupted_with_the_whole_answer_kept(
+    mode: str, emu: Emulator
+) -> None:
     emu.add_fault(Fault.truncate(last=2))
     with pytest.raises(StreamInterruptedError) as caught:
         await ask(mode, emu, protocol="openai")
@@ -129,7 +170,9 @@ async def test_a_chat_stream_cut_before_its_usage_chunk_is_interrupted_with_the_
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_chat_stream_cut_after_its_usage_chunk_but_before_done_is_interrupted_too(mode: str, emu: Emulator) -> None:
+async def test_a_chat_stream_cut_after_its_usage_chunk_but_before_done_is_interrupted_too(
+    mode: str, emu: Emulator
+) -> None:
     emu.add_fault(Fault.truncate(last=1))
     with pytest.raises(StreamInterruptedError) as caught:
         await ask(mode, emu, protocol="openai")
@@ -137,17 +180,24 @@ async def test_a_chat_stream_cut_after_its_usage_chunk_but_before_done_is_interr
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_responses_stream_cut_before_response_completed_keeps_the_code_and_its_output(mode: str, emu: Emulator) -> None:
+async def test_a_responses_stream_cut_before_response_completed_keeps_the_code_and_its_output(
+    mode: str, emu: Emulator
+) -> None:
     emu.add_fault(Fault.truncate(last=1))
     with pytest.raises(StreamInterruptedError) as caught:
         await ask(mode, emu, TWO_RUN_QUESTION, protocol="responses")
     partial = caught.value.partial
     assert partial is not None and "2.338016430028866e+47" in partial.answer
-    assert [r.output for r in partial.code_runs] == ["1169008215014432917465348578887506800769541157267", "2.338016430028866e+47"]
+    assert [r.output for r in partial.code_runs] == [
+        "1169008215014432917465348578887506800769541157267",
+        "2.338016430028866e+47",
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_both_spellings_of_the_responses_reasoning_events_give_the_same_reasoning(mode: str, emu: Emulator) -> None:
+async def test_both_spellings_of_the_responses_reasoning_events_give_the_same_reasoning(
+    mode: str, emu: Emulator
+) -> None:
     plain = await ask(mode, emu, protocol="responses")
     emu.add_fault(Fault.reasoning_summary())
     summary = await ask(mode, emu, protocol="responses")
@@ -158,7 +208,7 @@ async def test_both_spellings_of_the_responses_reasoning_events_give_the_same_re
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_native_error_whose_status_is_only_in_the_comment_line_keeps_that_status(mode: str) -> None:
     body = (
-        'id:1\nevent:error\n:HTTP_STATUS/400\n'
+        "id:1\nevent:error\n:HTTP_STATUS/400\n"
         'data:{"code":"InvalidParameter","message":"url error, please check url\uff01 For details, see: x","request_id":"rid-n"}\n\n'
     )
     with pytest.raises(BadRequestError) as caught:
@@ -171,5 +221,8 @@ async def test_a_native_error_whose_status_is_only_in_the_comment_line_keeps_tha
 async def test_the_responses_stream_in_the_vendors_framing_gives_the_full_record(mode: str, emu: Emulator) -> None:
     result = await ask(mode, emu, TWO_RUN_QUESTION, protocol="responses")
     assert result.status == "completed" and result.usage.code_interpreter_calls == 2
-    assert [r.output for r in result.code_runs] == ["1169008215014432917465348578887506800769541157267", "2.338016430028866e+47"]
+    assert [r.output for r in result.code_runs] == [
+        "1169008215014432917465348578887506800769541157267",
+        "2.338016430028866e+47",
+    ]
     assert result.model == "qwen3-max"  # response.created says model "": the model is the one asked for

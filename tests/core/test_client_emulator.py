@@ -70,13 +70,18 @@ async def test_the_two_run_conversation_over_openai_answers_without_code(mode: s
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("protocol", ["dashscope", "responses"])
-async def test_two_code_runs_arrive_in_order_with_the_placeholder_filled(mode: str, protocol: str, emu: Emulator) -> None:
+async def test_two_code_runs_arrive_in_order_with_the_placeholder_filled(
+    mode: str, protocol: str, emu: Emulator
+) -> None:
     result = await ask(mode, emu, TWO_RUN_QUESTION, protocol=protocol)
     assert [r.code for r in result.code_runs] == TWO_RUN_CODES
     assert [s.kind for s in result.steps if s.kind == "code"] == ["code", "code"]
     assert result.usage.code_interpreter_calls == 2
     if protocol == "responses":
-        assert [r.output for r in result.code_runs] == ["1169008215014432917465348578887506800769541157267", "2.338016430028866e+47"]
+        assert [r.output for r in result.code_runs] == [
+            "1169008215014432917465348578887506800769541157267",
+            "2.338016430028866e+47",
+        ]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -141,7 +146,13 @@ async def test_the_responses_rate_limit_in_a_200_is_a_rate_limit_error(mode: str
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "fault",
-    [Fault.line_endings("\r\n"), Fault.line_endings("\r"), Fault.keepalive(), Fault.unknown_fields(), Fault.chunks([1, 2, 3, 5, 7, 11, 13])],
+    [
+        Fault.line_endings("\r\n"),
+        Fault.line_endings("\r"),
+        Fault.keepalive(),
+        Fault.unknown_fields(),
+        Fault.chunks([1, 2, 3, 5, 7, 11, 13]),
+    ],
     ids=["crlf", "cr", "keepalive", "unknown-fields", "awkward-chunks"],
 )
 async def test_framing_variants_give_the_same_result(mode: str, fault: Fault, emu: Emulator) -> None:
@@ -184,7 +195,10 @@ class _UncappedReads(httpx.HTTPTransport):
 async def test_the_sync_watchdog_ends_a_blocked_read_at_the_total_deadline(emu: Emulator) -> None:
     emu.add_fault(Fault.stall(after_events=8, seconds=60))
     client = CodeInterpreter(
-        api_key="sk-test", base_url=emu.base_url, idle_timeout=60, total_timeout=0.5,
+        api_key="sk-test",
+        base_url=emu.base_url,
+        idle_timeout=60,
+        total_timeout=0.5,
         http_client=httpx.Client(transport=_UncappedReads()),
     )
 
@@ -214,7 +228,10 @@ class _UncappedAsyncReads(httpx.AsyncHTTPTransport):
 async def test_the_async_total_deadline_ends_a_blocked_read(emu: Emulator) -> None:
     emu.add_fault(Fault.stall(after_events=8, seconds=60))
     async with AsyncCodeInterpreter(
-        api_key="sk-test", base_url=emu.base_url, idle_timeout=60, total_timeout=0.5,
+        api_key="sk-test",
+        base_url=emu.base_url,
+        idle_timeout=60,
+        total_timeout=0.5,
         http_client=httpx.AsyncClient(transport=_UncappedAsyncReads()),
     ) as aci:
         with anyio.fail_after(10):

@@ -56,7 +56,10 @@ async def test_native_stream_folds_into_one_result_with_the_filled_code_run(mode
     assert result.usage.total_tokens == 997 and result.usage.input_tokens == 734
     assert result.usage.reasoning_tokens == 171 and result.usage.code_interpreter_calls == 1
     assert result.request_id == "rid-native" and result.protocol == "dashscope" and result.model == "qwen3-max"
-    assert result.timings.time_to_first_event is not None and result.timings.total_time >= result.timings.time_to_first_event
+    assert (
+        result.timings.time_to_first_event is not None
+        and result.timings.total_time >= result.timings.time_to_first_event
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -91,7 +94,11 @@ async def test_responses_protocol_returns_code_output_and_container(mode: str) -
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_multimodal_content_lists_are_read_as_text(mode: str) -> None:
-    frames = native_frame(1, content=[], reasoning="hm") + native_frame(2, content=[{"text": "ok"}]) + native_frame(3, content=[], finish="stop")
+    frames = (
+        native_frame(1, content=[], reasoning="hm")
+        + native_frame(2, content=[{"text": "ok"}])
+        + native_frame(3, content=[], finish="stop")
+    )
     script = Script(lambda: sse_response(frames))
     result = await run(mode, script, model="qwen3.5-plus")
     assert result.answer == "ok"
@@ -109,7 +116,11 @@ async def test_finish_reason_length_gives_an_incomplete_result_not_an_error(mode
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_401_is_an_authentication_error_naming_the_key_variable_and_the_region(mode: str) -> None:
-    script = Script(lambda: json_error(401, {"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r-401"}))
+    script = Script(
+        lambda: json_error(
+            401, {"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r-401"}
+        )
+    )
     with pytest.raises(AuthenticationError) as info:
         await run(mode, script, api_key=PLANTED_KEY)
     err = info.value
@@ -140,7 +151,9 @@ async def test_max_retries_bounds_the_attempts_and_the_last_error_is_raised(mode
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("retry_after", "requests"), [("60", 2), ("61", 1)])
-async def test_a_retry_after_longer_than_the_cap_is_not_waited_for(mode: str, retry_after: str, requests: int, fake_clock: FakeClock) -> None:
+async def test_a_retry_after_longer_than_the_cap_is_not_waited_for(
+    mode: str, retry_after: str, requests: int, fake_clock: FakeClock
+) -> None:
     # total_timeout far above the wait: the 60 s cap decides, not the time left.
     script = Script(lambda: json_error(429, {"code": "Throttling", "message": "later"}, {"retry-after": retry_after}))
     with pytest.raises(RateLimitError) as info:
@@ -185,8 +198,10 @@ async def test_an_html_gateway_page_gives_a_clear_error(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_an_error_event_after_content_carries_the_partial_and_is_not_retried(mode: str) -> None:
-    frames = native_frame(1, reasoning="thinking") + native_frame(2, content="half") + (
-        'id:3\nevent:error\n:HTTP_STATUS/500\ndata:{"code":"InternalError","message":"boom","request_id":"r-e"}\n\n'
+    frames = (
+        native_frame(1, reasoning="thinking")
+        + native_frame(2, content="half")
+        + ('id:3\nevent:error\n:HTTP_STATUS/500\ndata:{"code":"InternalError","message":"boom","request_id":"r-e"}\n\n')
     )
     script = Script(lambda: sse_response(frames))
     with pytest.raises(InternalServerError) as info:
@@ -207,10 +222,16 @@ async def test_an_error_event_before_any_content_is_retried(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("event", ["event:result\n", "event:error\n", "event: something-new\n", ""])
 @pytest.mark.parametrize("status_line", [":HTTP_STATUS/503", "status:503"])
-async def test_an_in_band_status_is_honoured_whatever_the_event_is_named(mode: str, event: str, status_line: str) -> None:
+async def test_an_in_band_status_is_honoured_whatever_the_event_is_named(
+    mode: str, event: str, status_line: str
+) -> None:
     # An unknown code maps by status, so only the in-band 503 can make this a server error.
-    frames = native_frame(1, reasoning="thinking") + native_frame(2, content="half") + (
-        f'id:3\n{event}{status_line}\ndata:{{"code":"SomethingNew","message":"upstream busy","request_id":"r-503"}}\n\n'
+    frames = (
+        native_frame(1, reasoning="thinking")
+        + native_frame(2, content="half")
+        + (
+            f'id:3\n{event}{status_line}\ndata:{{"code":"SomethingNew","message":"upstream busy","request_id":"r-503"}}\n\n'
+        )
     )
     with pytest.raises(InternalServerError) as info:
         await run(mode, lambda r: sse_response(frames))
@@ -273,7 +294,7 @@ async def test_a_wrong_content_type_is_a_protocol_error_naming_base_url(mode: st
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_malformed_json_is_a_protocol_error_with_the_partial(mode: str) -> None:
-    frames = native_frame(1, content="ok") + "id:2\nevent:result\ndata:{\"output\": {oops\n\n"
+    frames = native_frame(1, content="ok") + 'id:2\nevent:result\ndata:{"output": {oops\n\n'
     with pytest.raises(ProtocolError, match="malformed JSON") as info:
         await run(mode, lambda r: sse_response(frames))
     assert info.value.partial is not None and info.value.partial.answer == "ok"
@@ -282,7 +303,7 @@ async def test_malformed_json_is_a_protocol_error_with_the_partial(mode: str) ->
 @pytest.mark.parametrize("mode", MODES)
 async def test_unknown_fields_and_event_names_are_ignored(mode: str) -> None:
     text = native_stream().replace('"request_id":', '"brand_new_field":{"x":1},"request_id":')
-    text = "event:heartbeat\ndata:{\"whatever\":true}\n\n" + text
+    text = 'event:heartbeat\ndata:{"whatever":true}\n\n' + text
     result = await run(mode, lambda r: sse_response(text))
     assert result.status == "completed" and result.code_runs[0].code == "123**21"
 
@@ -290,7 +311,12 @@ async def test_unknown_fields_and_event_names_are_ignored(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_responses_rate_limit_as_http_200_is_a_rate_limit_error(mode: str) -> None:
     text = responses_event("response.created", response={"id": "resp_1", "status": "queued"}) + responses_event(
-        "response.failed", response={"id": "resp_1", "status": "failed", "error": {"code": "Throttling.RateQuota", "message": "Requests rate limit exceeded"}}
+        "response.failed",
+        response={
+            "id": "resp_1",
+            "status": "failed",
+            "error": {"code": "Throttling.RateQuota", "message": "Requests rate limit exceeded"},
+        },
     )
     with pytest.raises(RateLimitError, match="Requests rate limit exceeded"):
         await run(mode, lambda r: sse_response(text), protocol="responses", max_retries=0)
@@ -307,7 +333,10 @@ async def test_responses_rate_limit_as_a_json_200_body_is_a_rate_limit_error(mod
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_openai_error_shape_is_mapped(mode: str) -> None:
-    body = {"error": {"message": "Incorrect API key", "type": "invalid_request_error", "code": "invalid_api_key"}, "request_id": "r-o"}
+    body = {
+        "error": {"message": "Incorrect API key", "type": "invalid_request_error", "code": "invalid_api_key"},
+        "request_id": "r-o",
+    }
     with pytest.raises(AuthenticationError) as info:
         await run(mode, lambda r: json_error(401, body), protocol="openai")
     assert info.value.code == "invalid_api_key" and info.value.request_id == "r-o"
@@ -355,7 +384,13 @@ def test_the_native_request_is_what_the_vendor_sdk_sends() -> None:
     assert body == {
         "model": "qwen3-max",
         "input": {"messages": [{"role": "user", "content": "hi"}]},
-        "parameters": {"enable_code_interpreter": True, "enable_thinking": True, "result_format": "message", "incremental_output": True, "seed": 7},
+        "parameters": {
+            "enable_code_interpreter": True,
+            "enable_thinking": True,
+            "result_format": "message",
+            "incremental_output": True,
+            "seed": 7,
+        },
     }
 
 
@@ -367,9 +402,15 @@ def test_the_chat_and_responses_requests_carry_the_interpreter_flags() -> None:
     sync2.run("hi")
     chat, resp = (json.loads(r.content) for r in script.requests)
     assert str(script.requests[0].url) == "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
-    assert chat["stream"] is True and chat["enable_code_interpreter"] is True and chat["stream_options"] == {"include_usage": True}
+    assert (
+        chat["stream"] is True
+        and chat["enable_code_interpreter"] is True
+        and chat["stream_options"] == {"include_usage": True}
+    )
     assert str(script.requests[1].url).endswith("/api/v2/apps/protocols/compatible-mode/v1/responses")
-    assert resp["tools"] == [{"type": "code_interpreter"}] and resp["stream"] is True and resp["enable_thinking"] is True
+    assert (
+        resp["tools"] == [{"type": "code_interpreter"}] and resp["stream"] is True and resp["enable_thinking"] is True
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -377,5 +418,7 @@ async def test_an_endless_error_body_is_read_only_up_to_the_cap(mode: str, monke
     monkeypatch.setattr(_constants, "MAX_ERROR_BODY_BYTES", 1000)
     stream = Chunks([b"<html>" + b"x" * 500] * 50)  # 25 kB of a gateway page
     with pytest.raises(InternalServerError, match="HTML page"):
-        await run(mode, lambda r: httpx.Response(502, headers={"content-type": "text/html"}, stream=stream), max_retries=0)
+        await run(
+            mode, lambda r: httpx.Response(502, headers={"content-type": "text/html"}, stream=stream), max_retries=0
+        )
     assert stream.served == 2, "reading stopped once the cap was reached"

@@ -100,7 +100,11 @@ def test_a_malformed_key_is_refused_without_echoing_it() -> None:
         (None, [{"role": "tool", "content": "x"}], "function calling"),
         (None, [{"role": "wizard", "content": "x"}], "role 'wizard'"),
         (None, [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "last message"),
-        (None, [{"role": "user", "content": "a"}, {"role": "system", "content": "s"}, {"role": "user", "content": "q"}], "system message"),
+        (
+            None,
+            [{"role": "user", "content": "a"}, {"role": "system", "content": "s"}, {"role": "user", "content": "q"}],
+            "system message",
+        ),
         (None, [{"role": "user", "content": [{"image": "x.png"}]}], "only text"),
         (None, [{"role": "user", "content": 42}], "string or a list"),
     ],

@@ -22,13 +22,19 @@ SINGAPORE = "https://dashscope-intl.aliyuncs.com"
 
 
 def ctx(base_url: str = BEIJING, *, custom: bool = False, region: str | None = None) -> ErrorContext:
-    return ErrorContext(base_url=base_url, model="qwen3-max", protocol="dashscope", region=region, custom_base_url=custom)
+    return ErrorContext(
+        base_url=base_url, model="qwen3-max", protocol="dashscope", region=region, custom_base_url=custom
+    )
 
 
 @pytest.mark.parametrize(
     ("knobs", "fix"),
-    [(PYTHON, "region='singapore'"), (CLI, "--region singapore"), (MCP, "the server argument --region singapore"),
-     (LANGCHAIN, "region='singapore'")],
+    [
+        (PYTHON, "region='singapore'"),
+        (CLI, "--region singapore"),
+        (MCP, "the server argument --region singapore"),
+        (LANGCHAIN, "region='singapore'"),
+    ],
 )
 def test_a_401_at_the_default_root_names_the_other_region_in_each_surfaces_terms(knobs: Knobs, fix: str) -> None:
     err = status_error(401, "InvalidApiKey", "Invalid API-key provided.", context=ctx())
@@ -85,7 +91,11 @@ def test_permanent_failures_never_invite_a_retry_and_transient_ones_say_to_wait(
         assert "will not help" in text and "may work" not in text and "transient" not in text
     throttled = status_error(429, "Throttling", "slow down", retry_after=3)
     assert "wait 3 s" in retry_advice(throttled) and "tight loop" in retry_advice(throttled)
-    for err in (status_error(500, "InternalError", "boom"), StreamInterruptedError("x"), APITimeoutError("x", kind="idle")):
+    for err in (
+        status_error(500, "InternalError", "boom"),
+        StreamInterruptedError("x"),
+        APITimeoutError("x", kind="idle"),
+    ):
         assert "wait a few seconds" in retry_advice(err)
 
 

@@ -19,7 +19,9 @@ STREAMS = {"dashscope": native_stream(), "openai": chat_stream(), "responses": r
 
 def result_dict(protocol: str, pieces: list[bytes]) -> dict[str, Any]:
     transport = httpx.MockTransport(lambda r: httpx.Response(200, headers=SSE, stream=Chunks(pieces)))
-    with CodeInterpreter(api_key="sk-test", protocol=protocol, max_retries=0, http_client=httpx.Client(transport=transport)) as ci:
+    with CodeInterpreter(
+        api_key="sk-test", protocol=protocol, max_retries=0, http_client=httpx.Client(transport=transport)
+    ) as ci:
         data = ci.run("q").to_dict()
     del data["timings"]
     return data
@@ -31,14 +33,22 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(sorted(STREAMS)), st.lists(st.integers(min_value=1, max_value=10_000), max_size=60), st.sampled_from(["\n", "\r\n"]))
+@given(
+    st.sampled_from(sorted(STREAMS)),
+    st.lists(st.integers(min_value=1, max_value=10_000), max_size=60),
+    st.sampled_from(["\n", "\r\n"]),
+)
 def test_any_chunking_of_a_valid_stream_gives_the_same_result(protocol: str, cuts: list[int], ending: str) -> None:
     data = STREAMS[protocol].replace("\n", ending).encode()
     assert result_dict(protocol, split(data, cuts)) == result_dict(protocol, [data])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(sorted(STREAMS)), st.binary(max_size=3000), st.lists(st.integers(min_value=1, max_value=3000), max_size=8))
+@given(
+    st.sampled_from(sorted(STREAMS)),
+    st.binary(max_size=3000),
+    st.lists(st.integers(min_value=1, max_value=3000), max_size=8),
+)
 def test_arbitrary_bytes_end_in_a_result_or_a_qwen_ci_error(protocol: str, data: bytes, cuts: list[int]) -> None:
     pieces = split(data, cuts) if data else []
     try:
@@ -49,7 +59,9 @@ def test_arbitrary_bytes_end_in_a_result_or_a_qwen_ci_error(protocol: str, data:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(STREAMS)), st.integers(min_value=0, max_value=10_000), st.binary(min_size=1, max_size=50))
-def test_a_valid_stream_corrupted_anywhere_ends_in_a_result_or_a_qwen_ci_error(protocol: str, where: int, junk: bytes) -> None:
+def test_a_valid_stream_corrupted_anywhere_ends_in_a_result_or_a_qwen_ci_error(
+    protocol: str, where: int, junk: bytes
+) -> None:
     data = STREAMS[protocol].encode()
     at = where % len(data)
     try:
@@ -60,7 +72,35 @@ def test_a_valid_stream_corrupted_anywhere_ends_in_a_result_or_a_qwen_ci_error(p
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["output", "choices", "message", "content", "reasoning_content", "tool_info", "code_interpreter", "code", "usage", "finish_reason", "delta", "type", "item", "response", "error", "status", "id", "outputs"]), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "output",
+                    "choices",
+                    "message",
+                    "content",
+                    "reasoning_content",
+                    "tool_info",
+                    "code_interpreter",
+                    "code",
+                    "usage",
+                    "finish_reason",
+                    "delta",
+                    "type",
+                    "item",
+                    "response",
+                    "error",
+                    "status",
+                    "id",
+                    "outputs",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
 

@@ -123,7 +123,15 @@ def result(status: str = "completed") -> CodeInterpreterResult:
 
 
 def test_tasks_are_questions_task_objects_or_dicts_and_ids_default_to_their_position() -> None:
-    plan = BatchPlan(["a", BatchTask("x", question="b"), {"id": "y", "messages": [{"role": "user", "content": "c"}]}, {"question": "d"}], AdaptiveLimiter(8))
+    plan = BatchPlan(
+        [
+            "a",
+            BatchTask("x", question="b"),
+            {"id": "y", "messages": [{"role": "user", "content": "c"}]},
+            {"question": "d"},
+        ],
+        AdaptiveLimiter(8),
+    )
     started = [plan.next(0.0) for _ in range(4)]
     assert [s[0] for s in started] == [  # type: ignore[index]
         BatchTask("0", question="a"),
@@ -186,7 +194,12 @@ def test_outcome_lines_carry_the_result_or_the_error_with_the_partial_kept() -> 
     broken = StreamInterruptedError("broke", request_id="rid-1", partial=result("incomplete"))
     line = BatchOutcome.of("c", broken).to_dict()
     assert line["status"] == "failed" and line["result"]["answer"] == "42"
-    assert line["error"] == {"type": "StreamInterruptedError", "message": "broke (request id: rid-1)", "request_id": "rid-1", "retryable": True}
+    assert line["error"] == {
+        "type": "StreamInterruptedError",
+        "message": "broke (request id: rid-1)",
+        "request_id": "rid-1",
+        "retryable": True,
+    }
     assert BatchOutcome.of("d", ValueError("bug")).to_dict()["error"]["retryable"] is False
 
 

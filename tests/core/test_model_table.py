@@ -64,7 +64,9 @@ def test_the_cli_shows_the_hint_of_a_refused_pair(monkeypatch: pytest.MonkeyPatc
     with Emulator(refused_pairs=[("qwen3.8-max", "dashscope")]) as emu:
         monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
         out, err = io.StringIO(), io.StringIO()
-        code = main(["ask", "--base-url", emu.base_url, "--model", "qwen3.8-max", SEED_QUESTION], stdout=out, stderr=err)
+        code = main(
+            ["ask", "--base-url", emu.base_url, "--model", "qwen3.8-max", SEED_QUESTION], stdout=out, stderr=err
+        )
     assert code == 1
     assert "try --protocol responses" in err.getvalue()
 
@@ -105,8 +107,9 @@ def test_unknown_and_undocumented_names_are_sent_with_a_guessed_native_path(emu:
     assert emu.requests[0].path.endswith("/multimodal-generation/generation")
 
 
-
-def test_a_url_error_on_the_native_protocol_says_the_model_lives_on_the_other_path(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_url_error_on_the_native_protocol_says_the_model_lives_on_the_other_path(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A stale row sends a Qwen3.5 model to text-generation; the service (and the emulator) answer
     # Qwen3.5+ names there with "url error".
     name = "qwen3.5-next-unlisted"

@@ -26,7 +26,9 @@ STREAMS = {
 
 def replay(protocol: str, settings: dict[str, Any], pieces: list[bytes]) -> dict[str, Any]:
     transport = httpx.MockTransport(lambda r: httpx.Response(200, headers=SSE, stream=Chunks(pieces)))
-    with CodeInterpreter(api_key="sk-test", protocol=protocol, http_client=httpx.Client(transport=transport), **settings) as ci:
+    with CodeInterpreter(
+        api_key="sk-test", protocol=protocol, http_client=httpx.Client(transport=transport), **settings
+    ) as ci:
         data = ci.run("q").to_dict()
     del data["timings"]
     return data
@@ -56,7 +58,9 @@ def test_a_recording_cut_at_every_awkward_place_gives_the_recorded_result(name: 
     cut = replay(protocol, settings, pieces)
     assert cut["reasoning"].replace("calculaté ✓", "calculate", 1) == whole["reasoning"]
     assert "calculaté ✓" in cut["reasoning"]
-    assert {k: v for k, v in cut.items() if k not in ("reasoning", "steps")} == {k: v for k, v in whole.items() if k not in ("reasoning", "steps")}
+    assert {k: v for k, v in cut.items() if k not in ("reasoning", "steps")} == {
+        k: v for k, v in whole.items() if k not in ("reasoning", "steps")
+    }
     assert whole["status"] == "completed" and [r["code"] for r in whole["code_runs"]] == codes
     if name != "native_two_runs":
         assert SEED_ANSWER in whole["answer"]

@@ -34,7 +34,9 @@ DOCUMENTED_CODES = [
 ]
 
 
-@pytest.mark.parametrize(("code", "status", "cls", "retryable"), DOCUMENTED_CODES, ids=[f"{c}-{s}" for c, s, _, _ in DOCUMENTED_CODES])
+@pytest.mark.parametrize(
+    ("code", "status", "cls", "retryable"), DOCUMENTED_CODES, ids=[f"{c}-{s}" for c, s, _, _ in DOCUMENTED_CODES]
+)
 def test_each_documented_code_has_its_class_and_says_whether_calling_again_can_help(
     code: str, status: int, cls: type[q.APIStatusError], retryable: bool
 ) -> None:
@@ -45,9 +47,16 @@ def test_each_documented_code_has_its_class_and_says_whether_calling_again_can_h
 
 @pytest.mark.parametrize(
     ("status", "cls", "retryable"),
-    [(400, q.BadRequestError, False), (401, q.AuthenticationError, False), (403, q.AuthenticationError, False),
-     (404, q.BadRequestError, False), (429, q.RateLimitError, True), (500, q.InternalServerError, True),
-     (502, q.InternalServerError, True), (503, q.InternalServerError, True)],
+    [
+        (400, q.BadRequestError, False),
+        (401, q.AuthenticationError, False),
+        (403, q.AuthenticationError, False),
+        (404, q.BadRequestError, False),
+        (429, q.RateLimitError, True),
+        (500, q.InternalServerError, True),
+        (502, q.InternalServerError, True),
+        (503, q.InternalServerError, True),
+    ],
 )
 def test_an_unknown_code_or_none_decides_by_status(status: int, cls: type[q.APIStatusError], retryable: bool) -> None:
     for code in (None, "SomethingNew"):

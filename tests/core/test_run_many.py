@@ -83,7 +83,9 @@ async def test_the_concurrency_goes_down_under_429s_and_back_up_after(mode: str,
     emu.add_fault(Fault.status(429, retry_after="0"), times=6)
     limiter = AdaptiveLimiter(4)
     seen: list[int] = []
-    outcomes = await collect(mode, emu, [SEED_QUESTION] * 40, limiter=limiter, each=lambda o: seen.append(limiter.concurrency))
+    outcomes = await collect(
+        mode, emu, [SEED_QUESTION] * 40, limiter=limiter, each=lambda o: seen.append(limiter.concurrency)
+    )
     # Every throttled task was sent again after the pause: all 40 completed, 46 requests in all.
     assert [o.status for o in outcomes] == ["completed"] * 40
     assert len(emu.requests) == 46 and limiter.rate_limited == 6

@@ -18,10 +18,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(
     "fault",
-    [None, Fault.status(401), Fault.status(429, retry_after="0"), Fault.drop(after_events=10), Fault.error_event(after_events=5), Fault.malformed_json(after_events=5)],
+    [
+        None,
+        Fault.status(401),
+        Fault.status(429, retry_after="0"),
+        Fault.drop(after_events=10),
+        Fault.error_event(after_events=5),
+        Fault.malformed_json(after_events=5),
+    ],
     ids=["ok", "401", "429", "drop", "error-event", "malformed"],
 )
-async def test_the_key_is_in_no_log_error_repr_record_or_result(fault: Fault | None, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_key_is_in_no_log_error_repr_record_or_result(
+    fault: Fault | None, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
     record = io.BytesIO()
     seen: list[str] = []
@@ -52,7 +61,11 @@ async def test_the_key_is_in_no_log_error_repr_record_or_result(fault: Fault | N
 
 
 def test_recorded_fixtures_hold_no_authorization_header_or_key() -> None:
-    files = [*ROOT.glob("qwen_ci_tool/testing/emulator_made/*"), *ROOT.glob("tests/recorded/*"), *ROOT.glob("tests/**/fixtures/*")]
+    files = [
+        *ROOT.glob("qwen_ci_tool/testing/emulator_made/*"),
+        *ROOT.glob("tests/recorded/*"),
+        *ROOT.glob("tests/**/fixtures/*"),
+    ]
     assert files
     for path in files:
         text = path.read_bytes().decode("utf-8", "replace").lower()

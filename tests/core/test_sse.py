@@ -37,7 +37,7 @@ def test_a_cut_between_cr_and_lf_does_not_create_an_empty_line() -> None:
 
 
 def test_a_cut_inside_a_utf8_character_keeps_the_character() -> None:
-    data = "data:{\"t\":\"✓é\"}\n\n".encode()
+    data = 'data:{"t":"✓é"}\n\n'.encode()
     for i in range(1, len(data)):
         assert parse(data, [i]) == [("", '{"t":"✓é"}'.encode(), None, None)]
 
@@ -103,7 +103,9 @@ def test_arbitrary_bytes_never_raise_outside_protocol_error(data: bytes) -> None
         (b": keep-alive", []),
     ],
 )
-def test_close_ends_the_last_line_and_the_last_event_once(tail: bytes, expected: list[tuple[str, bytes, str | None, int | None]]) -> None:
+def test_close_ends_the_last_line_and_the_last_event_once(
+    tail: bytes, expected: list[tuple[str, bytes, str | None, int | None]]
+) -> None:
     parser = SSEParser()
     fed = parser.feed(tail)
     assert [(e.event, e.data, e.id, e.status) for e in parser.close()] == expected

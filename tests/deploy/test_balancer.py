@@ -119,9 +119,7 @@ class Team:
 
     async def metrics(self, replica: ServerProcess) -> dict[Any, float]:
         async with httpx.AsyncClient(timeout=10) as http:
-            response = await http.get(
-                replica.root + "/metrics", headers={"Authorization": f"Bearer {TOKENS['alice']}"}
-            )
+            response = await http.get(replica.root + "/metrics", headers={"Authorization": f"Bearer {TOKENS['alice']}"})
         response.raise_for_status()
         return metric_samples(response.text)
 
@@ -139,8 +137,16 @@ def start_team(
     replicas = [
         stack.enter_context(
             http_server_process(
-                "--base-url", emu.base_url, "--max-retries", "0", "--max-concurrency", "16",
-                "--auth-token-file", str(tokens), *extra_args, DASHSCOPE_API_KEY=PLANTED_KEY,
+                "--base-url",
+                emu.base_url,
+                "--max-retries",
+                "0",
+                "--max-concurrency",
+                "16",
+                "--auth-token-file",
+                str(tokens),
+                *extra_args,
+                DASHSCOPE_API_KEY=PLANTED_KEY,
             )  # fmt: skip
         )
         for emu in emulators
@@ -204,8 +210,10 @@ async def call_through(url: str, token: str, outcomes: list[Outcome], mode: str 
 
 
 def answered(outcome: Outcome) -> bool:
-    return outcome.result is not None and not outcome.result.is_error and SEED_ANSWER in str(
-        outcome.result.structured_content.get("answer", "")
+    return (
+        outcome.result is not None
+        and not outcome.result.is_error
+        and SEED_ANSWER in str(outcome.result.structured_content.get("answer", ""))
     )
 
 
@@ -236,7 +244,9 @@ async def test_a_hundred_concurrent_calls_through_nginx_all_complete_with_progre
     ]
     assert sum(served) == 100 and all(n > 0 for n in served), served
     for name in TOKENS:
-        assert sum(value(m, "qwen_ci_calls_total", client=name, outcome="completed", error="") for m in per_replica) == 50
+        assert (
+            sum(value(m, "qwen_ci_calls_total", client=name, outcome="completed", error="") for m in per_replica) == 50
+        )
 
 
 async def test_killing_one_replica_mid_run_loses_only_its_calls_and_the_others_keep_serving(

@@ -91,7 +91,9 @@ def test_no_secret_is_baked_into_the_image(stages: list[list[tuple[str, str]]]) 
                 assert not any(SECRET_WORDS.search(n) for n in names), (word, args)
             if word in ("COPY", "ADD"):
                 assert not re.search(r"secret|\.env|token|key", args, re.I), (word, args)
-    ignored = [line for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines() if line[:1] not in ("", "#")]
+    ignored = [
+        line for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines() if line[:1] not in ("", "#")
+    ]
     assert ignored[0] == "*"  # the build context is the sources of the wheel only, nothing else of the checkout
     assert not any(SECRET_WORDS.search(line) or "secrets" in line for line in ignored)
 

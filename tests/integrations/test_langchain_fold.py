@@ -76,7 +76,11 @@ def test_the_deltas_add_up_to_the_result_for_any_sequence_of_events(script: list
 
 
 def test_a_run_that_changes_after_it_was_streamed_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    events: list[StreamEvent] = [CodeRunUpdated(0, "1 +", is_new=True), ReasoningDelta("hm"), CodeRunUpdated(0, "1 + 1")]
+    events: list[StreamEvent] = [
+        CodeRunUpdated(0, "1 +", is_new=True),
+        ReasoningDelta("hm"),
+        CodeRunUpdated(0, "1 + 1"),
+    ]
 
     with caplog.at_level(logging.WARNING, logger="integrations.langchain"):
         streamed, expected = fold(events)

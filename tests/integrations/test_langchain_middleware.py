@@ -32,7 +32,6 @@ def retry(tool: QwenCodeInterpreterTool, **options: Any) -> ToolRetryMiddleware:
     return ToolRetryMiddleware(tools=[tool], retry_on=is_retryable, initial_delay=0.0, jitter=False, **options)
 
 
-
 def tool_messages(state: dict[str, Any]) -> list[ToolMessage]:
     return [m for m in state["messages"] if isinstance(m, ToolMessage)]
 

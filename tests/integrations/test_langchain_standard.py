@@ -48,4 +48,3 @@ class TestQwenCodeInterpreterToolIntegration(_OurTool, ToolsIntegrationTests):
     @property
     def tool_constructor_params(self) -> dict[str, Any]:
         return {"api_key": "sk-test", "total_timeout": 20.0}
-

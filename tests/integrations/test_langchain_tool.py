@@ -25,8 +25,6 @@ from ._helpers import agent_input, make_tool, scripted_model, tool_call
 SEED_STAGES = ["connected", "thinking", "running code #1", "thinking", "answering", "done"]
 
 
-
-
 async def ask_async(emulator: Emulator, **options: Any) -> ToolMessage:
     """The seed question as one async tool call to a tool with these options, bounded."""
     with anyio.fail_after(10):

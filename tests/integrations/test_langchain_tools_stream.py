@@ -20,8 +20,6 @@ from ._helpers import agent_input, make_tool, scripted_model
 SEED_STAGES = ["connected", "thinking", "running code #1", "thinking", "answering", "done"]
 
 
-
-
 def tool_events(parts: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     return [chunk for mode, chunk in parts if mode == "tools"]
 

@@ -51,7 +51,9 @@ def digits(text: str) -> str:
     return re.sub(r"[^0-9]", "", text)
 
 
-def save_recording(name: str, stream: bytes, question: str, settings: dict[str, Any], result: CodeInterpreterResult) -> Path:
+def save_recording(
+    name: str, stream: bytes, question: str, settings: dict[str, Any], result: CodeInterpreterResult
+) -> Path:
     """``name.sse`` (the raw body, no headers, no key) and ``name.json`` (what to replay it with and
     the result it gave)."""
     RECORD_DIR.mkdir(parents=True, exist_ok=True)
@@ -59,7 +61,12 @@ def save_recording(name: str, stream: bytes, question: str, settings: dict[str, 
     path.write_bytes(stream)
     data = result.to_dict()
     del data["timings"]
-    meta = {"protocol": settings.get("protocol", "dashscope"), "model": settings["model"], "question": question, "result": data}
+    meta = {
+        "protocol": settings.get("protocol", "dashscope"),
+        "model": settings["model"],
+        "question": question,
+        "result": data,
+    }
     path.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return path
 
@@ -72,7 +79,9 @@ def replay(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     with Emulator() as emu:
         emu.replay(path)
-        with CodeInterpreter(api_key="sk-replay", base_url=emu.base_url, protocol=meta["protocol"], model=meta["model"]) as ci:
+        with CodeInterpreter(
+            api_key="sk-replay", base_url=emu.base_url, protocol=meta["protocol"], model=meta["model"]
+        ) as ci:
             data = ci.run(meta["question"]).to_dict()
     del data["timings"]
     recorded = dict(meta["result"])

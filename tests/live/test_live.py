@@ -40,7 +40,9 @@ def ask(name: str, question: str, **overrides: Any) -> tuple[CodeInterpreterResu
     with CodeInterpreter(**settings) as ci:
         result = ci.run(question, record=stream)
     path = save_recording(name, stream.getvalue(), question, settings, result)
-    assert LIVE_KEY.encode() not in path.read_bytes() + path.with_suffix(".json").read_bytes(), "recordings are key-free"
+    assert LIVE_KEY.encode() not in path.read_bytes() + path.with_suffix(".json").read_bytes(), (
+        "recordings are key-free"
+    )
     return result, ci
 
 

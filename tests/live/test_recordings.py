@@ -11,7 +11,10 @@ from ._live import replay
 
 RECORDINGS = sorted((Path(__file__).parent / "recordings").glob("*.sse"))
 if not RECORDINGS:
-    pytest.skip("no live recordings yet: `make live-test` with a key leaves them in tests/live/recordings", allow_module_level=True)
+    pytest.skip(
+        "no live recordings yet: `make live-test` with a key leaves them in tests/live/recordings",
+        allow_module_level=True,
+    )
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=[p.stem for p in RECORDINGS])

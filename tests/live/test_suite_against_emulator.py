@@ -22,7 +22,16 @@ def run_live_suite(env: dict[str, str], *select: str) -> subprocess.CompletedPro
     """pytest in a subprocess, as `make live-test` runs it (``select``: instead of ``-m live tests/live``)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DASHSCOPE_", "QWEN_CI_"))}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", *(select or ("-m", "live", "tests/live")), "-p", "no:cacheprovider", "-q", "-rs"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *(select or ("-m", "live", "tests/live")),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rs",
+        ],
         cwd=ROOT,
         env={**base, **env},
         capture_output=True,
@@ -48,7 +57,10 @@ def test_the_live_suite_passes_against_the_emulator_and_leaves_replayable_record
     assert "/api/v1/services/aigc/multimodal-generation/generation" in paths
     recordings = sorted(tmp_path.glob("*.sse"))
     assert [p.stem for p in recordings] == [
-        "live_seed_dashscope", "live_seed_multimodal", "live_seed_openai", "live_seed_responses",
+        "live_seed_dashscope",
+        "live_seed_multimodal",
+        "live_seed_openai",
+        "live_seed_responses",
     ]
     for path in recordings:
         assert KEY.encode() not in path.read_bytes() + path.with_suffix(".json").read_bytes()
@@ -82,7 +94,12 @@ def test_make_live_test_without_a_key_says_why_in_one_line() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DASHSCOPE_", "QWEN_CI_", "MAKE"))}
     # -o: the venv is there already (the suite runs in it); do not let make reinstall it.
     proc = subprocess.run(
-        ["make", "-s", "-o", ".venv/.dev-installed", "live-test"], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
+        ["make", "-s", "-o", ".venv/.dev-installed", "live-test"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [proc.stdout.strip()] and "DASHSCOPE_API_KEY is not set" in proc.stdout

@@ -95,7 +95,14 @@ def test_the_inspector_lists_titles_and_icons_and_the_result_tools_own_annotatio
 @pytest.mark.timeout(FETCH_TIMEOUT + 60)
 def test_the_inspector_calls_the_tool_and_gets_text_and_structured_content(npx: str, emu: Emulator) -> None:
     code, envelope, stderr = inspect(
-        npx, emu, "--method", "tools/call", "--tool-name", "qwen_code_interpreter", "--tool-arg", f"question={SEED_QUESTION}"
+        npx,
+        emu,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "qwen_code_interpreter",
+        "--tool-arg",
+        f"question={SEED_QUESTION}",
     )
 
     assert code == 0, stderr[-2000:]

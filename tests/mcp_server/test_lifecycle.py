@@ -77,7 +77,9 @@ async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_
                 progress = Progress()
                 with pytest.raises(MCPError, match="[Tt]imed out|timeout"):
                     # The stream stalls after "thinking": the client gives up after 1 s of silence.
-                    await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress)
+                    await c.call_tool(
+                        TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress
+                    )
                 assert "thinking" in progress.messages
                 assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
                 # The one slot is free again: the next call runs (the emulator's fault was used up).
@@ -89,7 +91,9 @@ async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_over_http_a_cancelled_call_closes_the_upstream_request_at_once(stalling_emu: Emulator, mode: str) -> None:
+async def test_over_http_a_cancelled_call_closes_the_upstream_request_at_once(
+    stalling_emu: Emulator, mode: str
+) -> None:
     with serve(stalling_emu) as server:
         async with client(server.url, mode) as c:
             with anyio.fail_after(30):
@@ -106,10 +110,14 @@ async def test_a_queued_call_whose_client_has_gone_never_reaches_the_service(sta
             with anyio.fail_after(30):
                 running, queued = Progress(), Progress()
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(lambda: first.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=running))
+                    tg.start_soon(
+                        lambda: first.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=running)
+                    )
                     await running.seen("thinking").wait()
                     async with anyio.create_task_group() as gone:
-                        gone.start_soon(lambda: second.call_tool(TOOL_NAME, {"question": "2+2?"}, progress_callback=queued))
+                        gone.start_soon(
+                            lambda: second.call_tool(TOOL_NAME, {"question": "2+2?"}, progress_callback=queued)
+                        )
                         await queued.seen("waiting for a free slot").wait()
                         gone.cancel_scope.cancel()  # the queued call's client gives up...
                     tg.cancel_scope.cancel()  # ...then the running one's, which frees the slot
@@ -150,7 +158,9 @@ async def test_on_sigterm_calls_in_flight_finish_and_are_delivered_new_calls_are
 
         async def run(mode: str) -> None:
             async with client(server.url, mode) as c:
-                results[mode] = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress[mode])
+                results[mode] = await c.call_tool(
+                    TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress[mode]
+                )
 
         with anyio.fail_after(60):
             async with anyio.create_task_group() as tg:
@@ -185,7 +195,9 @@ async def test_on_sigterm_a_call_still_running_after_the_grace_is_cancelled_with
                     got: list[CallToolResult] = []
 
                     async def run() -> None:
-                        got.append(await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+                        got.append(
+                            await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                        )
 
                     tg.start_soon(run)
                     await progress.seen("thinking").wait()

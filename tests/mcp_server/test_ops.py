@@ -171,7 +171,9 @@ async def test_metrics_show_calls_in_flight_and_queued_while_they_wait(
             async with anyio.create_task_group() as tg:
                 tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=first))
                 await first.seen("thinking").wait()
-                tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=second))
+                tg.start_soon(
+                    lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=second)
+                )
                 await second.seen("waiting for a free slot").wait()
                 during = metric_samples((await http.get("/metrics")).text)
                 tg.cancel_scope.cancel()
@@ -297,11 +299,11 @@ async def test_token_file_names_label_json_log_lines_and_metrics_and_no_secret_i
     alice = await call_over_http(team_server.url, ALICE, mode="legacy")  # the handshake era; bob's is 2026-07-28
     # A question carrying the key and a token, and a request id equal to a token: the server logs
     # both at DEBUG level (the SDK logs messages), so only masking keeps them out.
-    bob = await call_over_http(
-        team_server.url, BOB, f"{SEED_QUESTION} {PLANTED_KEY} {ALICE}", **{"X-Request-Id": BOB}
-    )
+    bob = await call_over_http(team_server.url, BOB, f"{SEED_QUESTION} {PLANTED_KEY} {ALICE}", **{"X-Request-Id": BOB})
     with anyio.fail_after(10):
-        metrics = (await httpx.AsyncClient().get(team_server.root + "/metrics", headers={"Authorization": f"Bearer {BOB}"})).text
+        metrics = (
+            await httpx.AsyncClient().get(team_server.root + "/metrics", headers={"Authorization": f"Bearer {BOB}"})
+        ).text
     team_server.wait_for(r'"outcome": "completed".*"client": "bob"|"client": "bob".*"outcome": "completed"')
     log = team_server.output()
 
@@ -370,7 +372,9 @@ async def test_on_sigterm_readyz_turns_503_while_the_call_in_flight_finishes(emu
                 httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http,
                 Client(streamable_http_client(server.url, http_client=http)) as client,
             ):
-                results.append(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+                results.append(
+                    await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                )
 
         with anyio.fail_after(30):
             async with anyio.create_task_group() as tg, httpx.AsyncClient(base_url=server.root, timeout=10) as http:

@@ -86,7 +86,9 @@ async def test_giving_up_on_a_result_wait_leaves_the_run_going_but_giving_up_on_
         with anyio.fail_after(20):
             progress = Progress()
             async with anyio.create_task_group() as tg:
-                tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+                tg.start_soon(
+                    lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                )
                 await progress.seen("thinking").wait()
                 tg.cancel_scope.cancel()
             assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)

@@ -64,7 +64,9 @@ async def cancel_while_thinking(client: Client, emu: Emulator) -> None:
     assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
 
 
-async def call(server: MCPServer, mode: str = "auto", progress: Progress | None = None, **arguments: Any) -> CallToolResult:
+async def call(
+    server: MCPServer, mode: str = "auto", progress: Progress | None = None, **arguments: Any
+) -> CallToolResult:
     arguments.setdefault("question", SEED_QUESTION)
     async with Client(server, mode=mode, raise_exceptions=True) as client:
         with anyio.fail_after(20):
@@ -154,7 +156,12 @@ async def test_without_a_key_the_tool_is_listed_and_a_call_says_how_to_set_it(em
 
 FAILURES = [
     pytest.param(Fault.status(401), {}, ["AuthenticationError", "DASHSCOPE_API_KEY", '"env" block'], id="auth-401"),
-    pytest.param(Fault.status(429, retry_after="0"), {}, ["RateLimitError", "before calling again; do not retry in a tight loop"], id="rate-limit-429"),
+    pytest.param(
+        Fault.status(429, retry_after="0"),
+        {},
+        ["RateLimitError", "before calling again; do not retry in a tight loop"],
+        id="rate-limit-429",
+    ),
     pytest.param(
         Fault.stall(after_events=3, seconds=30),
         {"idle_timeout": 0.3},
@@ -327,7 +334,15 @@ async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None
 
     assert wire["name"] == "qwen_code_interpreter"
     assert wire["title"] == "Qwen code interpreter"
-    for phrase in ("exact arithmetic", "data analysis", "real", "Do not send bare code", "independent", "slow", "billed"):
+    for phrase in (
+        "exact arithmetic",
+        "data analysis",
+        "real",
+        "Do not send bare code",
+        "independent",
+        "slow",
+        "billed",
+    ):
         assert phrase in wire["description"]
     assert wire["annotations"] == {
         "title": "Qwen code interpreter",

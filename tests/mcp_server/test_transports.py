@@ -156,7 +156,10 @@ async def test_the_python_client_example_runs_against_the_emulator() -> None:
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert SEED_ANSWER in done.stdout.decode()
     assert "running code #1" in done.stderr.decode()
-    assert "tool qwen_code_interpreter: 'Qwen code interpreter', read-only, icons: image/png, image/svg+xml" in done.stderr.decode()
+    assert (
+        "tool qwen_code_interpreter: 'Qwen code interpreter', read-only, icons: image/png, image/svg+xml"
+        in done.stderr.decode()
+    )
 
 
 # --- streamable HTTP -----------------------------------------------------------------------------
@@ -171,9 +174,17 @@ class HTTPServer:
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[HTTPServer]:
     """``qwen-ci-mcp --transport streamable-http`` on a free loopback port, with a token from the env."""
-    with Emulator() as emu, http_server_process(
-        "--base-url", emu.base_url, "--max-retries", "0", DASHSCOPE_API_KEY=PLANTED_KEY, QWEN_CI_MCP_AUTH_TOKEN=TOKEN
-    ) as server:
+    with (
+        Emulator() as emu,
+        http_server_process(
+            "--base-url",
+            emu.base_url,
+            "--max-retries",
+            "0",
+            DASHSCOPE_API_KEY=PLANTED_KEY,
+            QWEN_CI_MCP_AUTH_TOKEN=TOKEN,
+        ) as server,
+    ):
         yield HTTPServer(server.url, emu)
 
 
@@ -238,7 +249,10 @@ def test_over_http_the_longest_question_fits_the_body_cap_however_it_is_escaped(
 async def test_over_http_with_the_token_a_call_answers_with_progress(http_server: HTTPServer, mode: str) -> None:
     http_server.emu.reset()
     progress = Progress()
-    async with authorized() as http, Client(streamable_http_client(http_server.url, http_client=http), mode=mode) as client:
+    async with (
+        authorized() as http,
+        Client(streamable_http_client(http_server.url, http_client=http), mode=mode) as client,
+    ):
         with anyio.fail_after(30):
             result = await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=progress)
 

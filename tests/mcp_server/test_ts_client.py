@@ -137,7 +137,10 @@ def test_ts_client_with_its_default_timeout_gets_a_long_run_through_its_handle(r
     with Emulator(code_pause=1.0) as emu:
         server_cm, connect = target(emu, "--max-wait", "0.2")
         with server_cm as server:
-            spec = {**connect(server), "steps": [{"op": "list"}, {"op": "poll", "name": TOOL_NAME, "args": {"question": SEED_QUESTION}}]}
+            spec = {
+                **connect(server),
+                "steps": [{"op": "list"}, {"op": "poll", "name": TOOL_NAME, "args": {"question": SEED_QUESTION}}],
+            }
             events = run_ts(spec).finish()
 
     (listing,) = results(events, 0)
@@ -190,9 +193,12 @@ def test_ts_client_timeout_closes_the_upstream_request_and_frees_the_slot(run_ts
 
 
 def test_ts_client_over_http_gets_its_call_delivered_when_the_server_is_sent_sigterm(run_ts: Any) -> None:
-    with Emulator(code_pause=1.5) as emu, http_server_process(
-        "--base-url", emu.base_url, "--max-wait", "0", "--shutdown-grace", "30", DASHSCOPE_API_KEY=PLANTED_KEY
-    ) as server:
+    with (
+        Emulator(code_pause=1.5) as emu,
+        http_server_process(
+            "--base-url", emu.base_url, "--max-wait", "0", "--shutdown-grace", "30", DASHSCOPE_API_KEY=PLANTED_KEY
+        ) as server,
+    ):
         steps = [{"op": "call", "name": TOOL_NAME, "args": {"question": SEED_QUESTION}}]
         client = run_ts({"transport": "http", "url": server.url, "steps": steps})
         client.until(lambda e: "running code" in str(e.get("progress")))

@@ -445,9 +445,7 @@ def test_rate_limit_200_on_the_native_path_is_an_in_stream_429_error_frame(emu: 
     response = post(emu)
 
     assert response.status_code == 200
-    assert response.content.startswith(
-        b'id:1\nevent:error\n:HTTP_STATUS/429\ndata:{"code":"Throttling.RateQuota"'
-    )
+    assert response.content.startswith(b'id:1\nevent:error\n:HTTP_STATUS/429\ndata:{"code":"Throttling.RateQuota"')
 
 
 # --- faults by name, from the question ------------------------------------------------------

@@ -271,7 +271,9 @@ def test_openai_sdk_parses_a_non_streaming_response(client: openai.OpenAI) -> No
     assert response.status == "completed"
 
 
-def test_openai_sdk_sees_the_streamed_rate_limit_as_a_failed_response_event(emu: Emulator, client: openai.OpenAI) -> None:
+def test_openai_sdk_sees_the_streamed_rate_limit_as_a_failed_response_event(
+    emu: Emulator, client: openai.OpenAI
+) -> None:
     emu.add_fault(Fault.rate_limit_200(streamed=True))
 
     events = responses_stream(client)
@@ -281,7 +283,9 @@ def test_openai_sdk_sees_the_streamed_rate_limit_as_a_failed_response_event(emu:
     assert events[-1].response.error.code == "server_error"
 
 
-def test_openai_sdk_parses_the_documented_rate_limit_body_as_a_failed_response(emu: Emulator, client: openai.OpenAI) -> None:
+def test_openai_sdk_parses_the_documented_rate_limit_body_as_a_failed_response(
+    emu: Emulator, client: openai.OpenAI
+) -> None:
     emu.add_fault(Fault.rate_limit_200())
 
     response = client.responses.create(
@@ -319,6 +323,8 @@ def test_openai_sdk_raises_bad_request_for_a_responses_call_without_the_interpre
 def test_openai_sdk_lists_the_models_and_gets_its_authentication_error(client: openai.OpenAI) -> None:
     assert "qwen3-max" in [m.id for m in client.models.list()]
     with Emulator(api_key="sk-right") as strict:
-        with openai.OpenAI(base_url=strict.base_url + "/compatible-mode/v1", api_key="sk-wrong", max_retries=0) as wrong:
+        with openai.OpenAI(
+            base_url=strict.base_url + "/compatible-mode/v1", api_key="sk-wrong", max_retries=0
+        ) as wrong:
             with pytest.raises(openai.AuthenticationError):
                 wrong.models.list()

@@ -43,7 +43,10 @@ def test_above_the_rate_the_emulator_answers_429_with_retry_after_and_the_servic
 
 
 def test_the_client_reads_the_throttle_as_a_rate_limit_with_its_retry_after() -> None:
-    with Emulator(rate_limit=0.5) as emu, CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as ci:
+    with (
+        Emulator(rate_limit=0.5) as emu,
+        CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as ci,
+    ):
         ci.run(SEED_QUESTION)
         with pytest.raises(RateLimitError) as caught:
             ci.run(SEED_QUESTION)
@@ -51,7 +54,10 @@ def test_the_client_reads_the_throttle_as_a_rate_limit_with_its_retry_after() ->
 
 
 def test_a_batch_above_the_rate_slows_down_and_every_task_still_completes() -> None:
-    with Emulator(rate_limit=400.0) as emu, CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as ci:
+    with (
+        Emulator(rate_limit=400.0) as emu,
+        CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as ci,
+    ):
         limiter = AdaptiveLimiter(8)
         outcomes = list(ci.run_many([SEED_QUESTION] * 40, limiter=limiter))
     assert [o.status for o in outcomes] == ["completed"] * 40
