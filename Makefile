@@ -33,6 +33,8 @@ demo: $(VENV)/.demo-installed
 	fi
 
 test: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header, flush=True)
     doc: dict[str, Any] = {
         "schema": 2,  # 2: "floor" is the byte-level floor; httpx-sse rows; commit and load recorded
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": m,
         **commit(),

@@ -120,10 +120,8 @@ def raise_nofile(want: int = 65536) -> tuple[int, int]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = want if hard == resource.RLIM_INFINITY else min(want, hard)
     if soft < target:
-        try:
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            pass
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
@@ -545,10 +543,8 @@ def measure(
     for c in live:
         if probe is not None:
             out[c.name].probe = probe(c)
-        try:
+        with contextlib.suppress(Exception):
             c.close()
-        except Exception:
-            pass
     return out
 
 

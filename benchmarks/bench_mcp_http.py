@@ -36,10 +36,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _start_server(base_url: str) -> tuple[subprocess.Popen[str], str]:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": ROOT, "DASHSCOPE_API_KEY": API_KEY}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_server", "--transport", "streamable-http", "--port", "0", "--base-url", base_url,
-         "--max-retries", "0", "--max-wait", "0.05"],  # fmt: skip
-        env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mcp_server",
+            "--transport",
+            "streamable-http",
+            "--port",
+            "0",
+            "--base-url",
+            base_url,
+            "--max-retries",
+            "0",
+            "--max-wait",
+            "0.05",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
     for line in proc.stderr:

@@ -160,7 +160,7 @@ def render() -> str:
             f"{_n(seed['ours-sync']['cpu_per_call_ms'])} ms of CPU ({_x(seed['ours-sync']['ratio_vs_floor'])} the floor's "
             f"{_n(seed['floor']['cpu_per_call_ms'])} ms{typical}" + (f"; {', '.join(extra)})." if extra else ")."),
         ]
-    out += [""] + _bullets(doc)
+    out += ["", *_bullets(doc)]
     targets = doc.get("targets") or []
     if targets:
         mark = {True: "met", False: "MISSED", None: "-"}

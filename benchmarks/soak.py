@@ -28,9 +28,9 @@ from typing import Any
 import anyio
 
 from qwen_ci_tool import AsyncCodeInterpreter, QwenCIError
+from qwen_ci_tool.testing import SEED_QUESTION
 
 from ._common import commit, load
-from qwen_ci_tool.testing import SEED_QUESTION
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Idle keep-alive connections the client's pool may hold (qwen_ci_tool._client._limits).

@@ -36,7 +36,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 try:
     from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
@@ -66,24 +66,24 @@ from ._langchain_fold import (
 )
 
 __all__ = [
+    "STAGE_EVENT",
     "CodeInterpreterInput",
     "CodeInterpreterRunnable",
     "QwenCodeInterpreterInput",
     "QwenCodeInterpreterTool",
-    "STAGE_EVENT",
     "error_content",
     "is_retryable",
 ]
 
 #: What :class:`CodeInterpreterRunnable` accepts: a question, ``{"question": ...}``, a prompt value,
 #: or messages (LangChain messages, ``(role, text)`` tuples, or role/content dicts).
-CodeInterpreterInput = Union[
-    str,
-    Mapping[str, str],
-    PromptValue,
-    BaseMessage,
-    Sequence[Union[BaseMessage, Mapping[str, Any], tuple[str, str], str]],
-]
+CodeInterpreterInput = (
+    str
+    | Mapping[str, str]
+    | PromptValue
+    | BaseMessage
+    | Sequence[BaseMessage | Mapping[str, Any] | tuple[str, str] | str]
+)
 
 
 class _CoreClients:
@@ -385,12 +385,11 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
 
     def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
         progress = _Progress(runtime)
-        with self._tool_errors(progress):
-            with self._client().stream(question) as stream:
-                for event in stream:
-                    if (stage := progress.feed(event)) is not None:
-                        _dispatch(stage)
-                result = stream.get_final_result()
+        with self._tool_errors(progress), self._client().stream(question) as stream:
+            for event in stream:
+                if (stage := progress.feed(event)) is not None:
+                    _dispatch(stage)
+            result = stream.get_final_result()
         return self._output(result)
 
     async def _arun(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:

@@ -39,8 +39,8 @@ from qwen_ci_tool._knobs import MCP
 from qwen_ci_tool._render import result_markdown
 
 from ._exchanges import current_exchange
-from ._icons import ICONS
 from ._fit import MAX_RESULT_BYTES, compact_record, fit_record, size_of
+from ._icons import ICONS
 from ._ops import CallRecord, Ops, register_ops
 from ._runs import DEFAULT_RESULT_TTL, MemoryRunStore, RunRecord, RunStore, new_run_id
 from ._schema import RunOutputModel, RunPendingModel
@@ -51,9 +51,9 @@ __all__ = [
     "DEFAULT_MAX_WAIT",
     "HEARTBEAT_INTERVAL",
     "RESULT_TOOL_NAME",
-    "Runtime",
     "SERVER_NAME",
     "TOOL_NAME",
+    "Runtime",
     "create_server",
     "server_runtime",
 ]

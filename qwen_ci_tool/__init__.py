@@ -10,6 +10,8 @@ print(result.answer, result.code_runs[0].code, result.usage.total_tokens)
 
 from __future__ import annotations
 
+import contextlib
+
 from ._batch import BatchOutcome, BatchTask
 from ._client import AsyncCodeInterpreter, AsyncCodeInterpreterStream, CodeInterpreter, CodeInterpreterStream
 from ._exceptions import (
@@ -47,6 +49,7 @@ from ._types import (
 from ._version import __version__
 
 __all__ = [
+    "MODELS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -67,7 +70,6 @@ __all__ = [
     "ConfigurationError",
     "ContentFilterError",
     "InternalServerError",
-    "MODELS",
     "ModelInfo",
     "ProtocolError",
     "QwenCIError",
@@ -91,8 +93,6 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith("qwen_ci_tool._"):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):  # e.g. typing aliases
             _obj.__module__ = "qwen_ci_tool"
-        except (AttributeError, TypeError):  # pragma: no cover - e.g. typing aliases
-            pass
 del _name, _obj

@@ -179,7 +179,7 @@ class OutputFile:
 def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{max(seconds, 0.0):.1f}s"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from typing import Any
 
 from ._constants import REGION_ROOTS
@@ -43,8 +43,8 @@ __all__ = [
     "line_too_long_error",
     "malformed_json_error",
     "missing_key_error",
-    "note_attempts",
     "not_an_event_stream_error",
+    "note_attempts",
     "parse_retry_after",
     "protocol_hint",
     "shape_error",
@@ -381,8 +381,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         except (TypeError, ValueError, IndexError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, seconds)
 
 

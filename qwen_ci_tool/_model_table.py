@@ -104,9 +104,8 @@ def lookup_model(name: str) -> ModelInfo:
             return row
     best: ModelInfo | None = None
     for row in MODELS:
-        if row.pattern.endswith("*") and row.matches(name):
-            if best is None or len(row.pattern) > len(best.pattern):
-                best = row
+        if row.pattern.endswith("*") and row.matches(name) and (best is None or len(row.pattern) > len(best.pattern)):
+            best = row
     if best is not None:
         return best
     match = _VERSION.match(name)

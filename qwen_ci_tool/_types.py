@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 __all__ = [
     "AnswerDelta",
@@ -220,4 +220,4 @@ class Completed:
     result: CodeInterpreterResult
 
 
-StreamEvent = Union[StreamStarted, ReasoningDelta, CodeRunUpdated, AnswerDelta, UsageUpdated, Completed]
+StreamEvent = StreamStarted | ReasoningDelta | CodeRunUpdated | AnswerDelta | UsageUpdated | Completed

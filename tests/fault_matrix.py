@@ -13,14 +13,13 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 
-from benchmarks.readme import README, section_main
-from qwen_ci_tool import _constants
+from benchmarks.readme import section_main
 from qwen_ci_tool import (
     APIConnectionError,
     APITimeoutError,
@@ -32,6 +31,7 @@ from qwen_ci_tool import (
     QwenCIError,
     RateLimitError,
     StreamInterruptedError,
+    _constants,
 )
 from qwen_ci_tool.testing import Emulator, Fault
 
@@ -82,7 +82,7 @@ def fault(f: Fault, times: int = 5) -> Callable[[Emulator], None]:
 
 
 def _http_date(seconds_from_now: int) -> str:
-    return format_datetime(datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now), usegmt=True)
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=seconds_from_now), usegmt=True)
 
 
 def throttled(*retry_afters: Callable[[], str]) -> Callable[[Emulator], None]:

@@ -37,7 +37,7 @@ def _table(title: str) -> list[dict[str, str]]:
     section = README.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("|")]
     header = [c.strip() for c in rows[0].strip("|").split("|")]
-    return [dict(zip(header, (c.strip() for c in row.strip("|").split("|")))) for row in rows[2:]]
+    return [dict(zip(header, (c.strip() for c in row.strip("|").split("|")), strict=False)) for row in rows[2:]]
 
 
 # How to reach each endpoint a row names after its first (the default): the setting the cell names.

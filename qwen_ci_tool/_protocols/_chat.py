@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._constants import CHAT_COMPLETIONS_PATH
 from .._errors import ErrorContext, error_from_body
 from .._types import AnswerDelta, ReasoningDelta, StreamEvent, Usage, UsageUpdated
-from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, text_of
+from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings

@@ -14,7 +14,7 @@ from .._types import (
     Usage,
     UsageUpdated,
 )
-from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, loads, text_of
+from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, loads, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings

@@ -18,7 +18,7 @@ from .._types import (
     Usage,
     UsageUpdated,
 )
-from ._base import DecoderBase, count, RequestSpec, base_headers, dumps, text_of
+from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, text_of
 
 if TYPE_CHECKING:
     from .._config import Settings

@@ -6,6 +6,7 @@ request - key, streaming switch, thinking, interpreter, tools - is checked per e
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -98,7 +99,7 @@ def check_auth(headers: dict[str, str], api_key: str | None, endpoint: Endpoint)
     if scheme.lower() != "bearer" or not key:
         message = "You didn't provide an API key." if endpoint.shape == "openai" else "No API-key provided."
         return Rejection(401, "InvalidApiKey", message)
-    if api_key is not None and key != api_key:
+    if api_key is not None and not hmac.compare_digest(key.encode(), api_key.encode()):
         message = "Incorrect API key provided." if endpoint.shape == "openai" else "Invalid API-key provided."
         return Rejection(401, "InvalidApiKey", message)
     return None

@@ -41,11 +41,13 @@ from ._endpoints import (
 )
 from ._faults import Fault, default_code, default_message
 from ._http import BadRequest, Connection, Request
+from ._stream import Shaper, Sink, split_events
+from ._throttle import Throttle
 from ._wire import (
+    RESPONSES_RATE_LIMIT_MESSAGE,
     Event,
     NativeRenderer,
     OpenAIRenderer,
-    RESPONSES_RATE_LIMIT_MESSAGE,
     RenderContext,
     Renderer,
     ResponsesRenderer,
@@ -53,8 +55,6 @@ from ._wire import (
     error_body,
     html_error_page,
 )
-from ._stream import Shaper, Sink, split_events
-from ._throttle import Throttle
 
 __all__ = ["Emulator", "RecordedRequest"]
 

@@ -13,13 +13,12 @@ from qwen_ci_tool import (
     AuthenticationError,
     BadRequestError,
     ContentFilterError,
-    InternalServerError,
     RateLimitError,
     StreamInterruptedError,
 )
-from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
+from qwen_ci_tool.testing import SEED_ANSWER, TWO_RUN_QUESTION, Emulator, Fault
 
-from ._mock import SSE, Script, run, sse_response
+from ._mock import Script, run, sse_response
 from .test_client_emulator import MODES, ask
 
 pytestmark = pytest.mark.usefixtures("no_backoff")

@@ -23,8 +23,8 @@ from qwen_ci_tool import (
     StreamInterruptedError,
     StreamStarted,
     UsageUpdated,
+    _constants,
 )
-from qwen_ci_tool import _constants
 
 from ..conftest import PLANTED_KEY, FakeClock
 from ._frames import chat_stream, native_frame, native_stream, responses_event, responses_stream

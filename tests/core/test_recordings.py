@@ -53,7 +53,7 @@ def test_a_recording_cut_at_every_awkward_place_gives_the_recorded_result(name: 
     data = original.replace(b"calculate", "calculaté ✓".encode(), 1).replace(b"\n", b"\r\n")
     cuts = awkward_cuts(data)
     assert len(cuts) > 100
-    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=False)]
     whole = replay(protocol, settings, [original])
     cut = replay(protocol, settings, pieces)
     assert cut["reasoning"].replace("calculaté ✓", "calculate", 1) == whole["reasoning"]

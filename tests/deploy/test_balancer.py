@@ -147,7 +147,7 @@ def start_team(
                 str(tokens),
                 *extra_args,
                 DASHSCOPE_API_KEY=PLANTED_KEY,
-            )  # fmt: skip
+            )
         )
         for emu in emulators
     ]

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 import uvicorn
 from mcp import Client, MCPError
@@ -75,7 +74,7 @@ async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_
         async with client(server.url, mode) as c:
             with anyio.fail_after(30):
                 progress = Progress()
-                with pytest.raises(MCPError, match="[Tt]imed out|timeout"):
+                with pytest.raises(MCPError, match=r"[Tt]imed out|timeout"):
                     # The stream stalls after "thinking": the client gives up after 1 s of silence.
                     await c.call_tool(
                         TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress

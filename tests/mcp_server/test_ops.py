@@ -14,8 +14,8 @@ import httpx
 import httpx2
 import pytest
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, server_runtime

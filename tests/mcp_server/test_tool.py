@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -107,7 +108,7 @@ async def test_progress_names_each_stage_with_strictly_increasing_values_and_bea
 
     assert not result.is_error
     values = [value for value, _ in progress.reports]
-    assert all(a < b for a, b in zip(values, values[1:]))
+    assert all(a < b for a, b in itertools.pairwise(values))
     stages = [m for m in progress.messages if "still working" not in m]
     assert stages == ["sending the question to Qwen", "thinking", "running code #1", "thinking", "answering"]
     running = progress.messages.index("running code #1")

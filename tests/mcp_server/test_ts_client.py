@@ -150,7 +150,7 @@ def test_ts_client_with_its_default_timeout_gets_a_long_run_through_its_handle(r
     assert calls[0]["result"]["structuredContent"]["status"] == "running"
     final = calls[-1]["result"]
     assert not final.get("isError") and SEED_ANSWER in final["content"][0]["text"]
-    assert [e for e in events if "polls" in e][0]["polls"] >= 1
+    assert next(e for e in events if "polls" in e)["polls"] >= 1
     assert len(emu.requests) == 1
 
 

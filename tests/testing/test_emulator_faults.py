@@ -497,7 +497,7 @@ def test_fault_constructors_refuse_impossible_arguments() -> None:
         lambda: Fault.huge_line(size=0),
         lambda: Fault.named("nonsense"),
     ):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError):  # noqa: PT011 - each builder words its own refusal
             build()
 
 
@@ -511,7 +511,7 @@ def test_faults_are_immutable_and_comparable() -> None:
 
 def test_truncate_ends_each_stream_cleanly_without_its_terminator(emu: Emulator) -> None:
     emu.add_fault(Fault.truncate(last=2))
-    head, chunks, finished = raw_post(emu, CHAT)
+    _head, chunks, finished = raw_post(emu, CHAT)
     chat = blocks(b"".join(chunks))
     assert finished, "the HTTP body ends cleanly: only the stream's own end is missing"
     assert json.loads(chat[-1][len(b"data: ") :])["choices"][0]["finish_reason"] == "stop"

@@ -322,9 +322,9 @@ def test_openai_sdk_raises_bad_request_for_a_responses_call_without_the_interpre
 
 def test_openai_sdk_lists_the_models_and_gets_its_authentication_error(client: openai.OpenAI) -> None:
     assert "qwen3-max" in [m.id for m in client.models.list()]
-    with Emulator(api_key="sk-right") as strict:
-        with openai.OpenAI(
-            base_url=strict.base_url + "/compatible-mode/v1", api_key="sk-wrong", max_retries=0
-        ) as wrong:
-            with pytest.raises(openai.AuthenticationError):
-                wrong.models.list()
+    with (
+        Emulator(api_key="sk-right") as strict,
+        openai.OpenAI(base_url=strict.base_url + "/compatible-mode/v1", api_key="sk-wrong", max_retries=0) as wrong,
+        pytest.raises(openai.AuthenticationError),
+    ):
+        wrong.models.list()

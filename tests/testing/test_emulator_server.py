@@ -393,12 +393,12 @@ def test_synthetic_conversation_of_100k_events_renders_them_all() -> None:
 
 
 def test_synthetic_conversation_refuses_nonsense_sizes() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         synthetic_conversation(0)
 
 
 def test_a_code_run_must_end_showing_its_whole_code() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="whole code"):
         CodeSegment(code="1+1", logs="2", input_tokens_after=1, growth=(0, 2))
 
 
