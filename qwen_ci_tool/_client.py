@@ -202,19 +202,20 @@ class CodeInterpreter(_ClientBase):
         return CodeInterpreterStream(self._events(state), state)
 
     def _events(self, state: CallState) -> Iterator[StreamEvent]:
-        while True:
-            state.begin_attempt()
-            try:
-                yield from self._attempt(state)
-                return
-            except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
-            _sleep(delay)
+        with state.telemetry:
+            while True:
+                state.begin_attempt()
+                try:
+                    yield from self._attempt(state)
+                    return
+                except Exception as exc:
+                    err = state.translate(exc)
+                    if err is None:
+                        raise
+                    delay = state.retry_delay(err)
+                    if delay is None:
+                        raise err from (None if err is exc else exc)
+                _sleep(delay)
 
     def _attempt(self, state: CallState) -> Iterator[StreamEvent]:
         req = state.request
@@ -342,23 +343,24 @@ class AsyncCodeInterpreter(_ClientBase):
         return AsyncCodeInterpreterStream(self._events(state), state)
 
     async def _events(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
-        while True:
-            state.begin_attempt()
-            try:
-                # aclosing: when the caller stops early, the inner generator (and with it the
-                # HTTP response) is closed now, not whenever it is garbage-collected.
-                async with contextlib.aclosing(self._attempt(state)) as events:
-                    async for event in events:
-                        yield event
-                return
-            except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
-            await _async_sleep(delay)
+        with state.telemetry:
+            while True:
+                state.begin_attempt()
+                try:
+                    # aclosing: when the caller stops early, the inner generator (and with it the
+                    # HTTP response) is closed now, not whenever it is garbage-collected.
+                    async with contextlib.aclosing(self._attempt(state)) as events:
+                        async for event in events:
+                            yield event
+                    return
+                except Exception as exc:
+                    err = state.translate(exc)
+                    if err is None:
+                        raise
+                    delay = state.retry_delay(err)
+                    if delay is None:
+                        raise err from (None if err is exc else exc)
+                await _async_sleep(delay)
 
     async def _attempt(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         req = state.request
