@@ -6,6 +6,10 @@ is the client's own CPU (``time.process_time()``), not the server's pacing. Stre
 conversation (54 native frames, 39 compatible chunks) and a long synthetic one (10,000 native
 frames whose cumulative ``tool_info`` grows to three 2,000-character code runs).
 
+Telemetry: ``ours-sync`` runs with ``opentelemetry-api`` installed and no SDK configured (the no-op
+path every call takes by default); ``ours-sync-otel-off`` is the same client with the hook switched
+off, and the ``ours-sync`` row's ``ratio_vs_otel_off`` is the cost of the no-op span and metrics.
+
 The floor is the least any client must do: read the body bytes, split the ``data:`` lines,
 ``json.loads`` each and keep its text. httpx-sse (httpx + httpx-sse + json.loads, building nothing)
 is the typical client. Every row has both ratios, against the sync floor and the sync httpx-sse
@@ -28,6 +32,7 @@ from ._common import (
     OpenAISDK,
     OursAsync,
     OursSync,
+    OursSyncTelemetryOff,
     measure,
     ratio,
     script_main,
@@ -68,6 +73,8 @@ def _rows(results: dict[str, Any], events: int, stream: str, suffix: str = "") -
         if "async" in name:
             row["ratio_vs_floor_async"] = ratio(cpu["median"], afloor)
             row["ratio_vs_httpx_sse_async"] = ratio(cpu["median"], atypical)
+        if name == "ours-sync":
+            row["ratio_vs_otel_off"] = ratio(cpu["median"], _median(results, "ours-sync-otel-off"))
         rows.append(row)
     return rows
 
@@ -85,7 +92,16 @@ def run(quick: bool = False) -> dict[str, Any]:
             base = srv.urls[stream]
             label = "seed" if stream == "seed" else f"synthetic {long_n:,}"
             native = measure(
-                [FloorSync(), HttpxSSESync(), OursSync(), FloorAsync(), HttpxSSEAsync(), OursAsync(), DashScopeSDK()],
+                [
+                    FloorSync(),
+                    HttpxSSESync(),
+                    OursSync(),
+                    OursSyncTelemetryOff(),
+                    FloorAsync(),
+                    HttpxSSEAsync(),
+                    OursAsync(),
+                    DashScopeSDK(),
+                ],
                 base,
                 repeats=repeats,
                 calls=calls,

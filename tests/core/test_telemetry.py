@@ -163,3 +163,12 @@ def test_capture_is_off_by_default_and_on_for_true() -> None:
     assert not _telemetry.capture_content({})
     assert not _telemetry.capture_content({_telemetry.CAPTURE_CONTENT_ENV: "false"})
     assert _telemetry.capture_content({_telemetry.CAPTURE_CONTENT_ENV: "True"})
+
+
+def test_the_readmes_console_exporter_example_prints_the_call_span(emu: Emulator) -> None:
+    from tests.test_docs import _run_example
+
+    proc = _run_example("observability.py", emu)
+    assert proc.returncode == 0, proc.stderr
+    assert '"name": "chat qwen3-max"' in proc.stdout and '"gen_ai.usage.output_tokens": 263' in proc.stdout
+    assert '"gen_ai.provider.name": "dashscope"' in proc.stdout and "sk-test" not in proc.stdout

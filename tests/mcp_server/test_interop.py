@@ -1,5 +1,5 @@
 """The server through the MCP clients agents use today, against the emulator: LangChain's
-``langchain.mcp`` adapter inside ``create_agent``, and the OpenAI Agents SDK's stdio client with
+``langchain.mcp`` adapter inside ``create_agent`` and the OpenAI Agents SDK, both over stdio, and the OpenAI Agents SDK's stdio client with
 its default settings (only the text content reaches the model, so the text must carry the answer,
 the code and, on failure, what arrived)."""
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -16,7 +15,6 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core._api import LangChainBetaWarning
 from langchain_core.messages import AIMessage, ToolMessage
-from mcp.server.mcpserver import MCPServer
 
 from mcp_server import TOOL_NAME
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
@@ -32,9 +30,17 @@ with warnings.catch_warnings():
     from langchain.mcp import MCPAdapter
 
 
-async def test_langchain_mcp_tools_work_inside_create_agent(make_server: Callable[..., MCPServer]) -> None:
-    with anyio.fail_after(30):
-        async with MCPAdapter(make_server()) as adapter:
+def _command(emu: Emulator) -> list[str]:
+    return [sys.executable, "-m", "mcp_server", "--base-url", emu.base_url]
+
+
+async def test_langchain_mcp_tools_work_inside_create_agent(emu: Emulator) -> None:
+    from fastmcp.client.transports import StdioTransport
+
+    command, *args = _command(emu)
+    transport = StdioTransport(command, args, env=server_env(DASHSCOPE_API_KEY=PLANTED_KEY))
+    with anyio.fail_after(60):
+        async with MCPAdapter(transport) as adapter:
             tools = await adapter.list_tools()
             assert [t.name for t in tools if t.name == TOOL_NAME] == [TOOL_NAME]
             agent = create_agent(scripted_model(SEED_QUESTION), tools=tools)
@@ -51,11 +57,8 @@ async def test_langchain_mcp_tools_work_inside_create_agent(make_server: Callabl
 def _agents_server(emu: Emulator) -> Any:
     from agents.mcp import MCPServerStdio
 
-    params = {
-        "command": sys.executable,
-        "args": ["-m", "mcp_server", "--base-url", emu.base_url],
-        "env": server_env(DASHSCOPE_API_KEY=PLANTED_KEY),
-    }
+    command, *args = _command(emu)
+    params = {"command": command, "args": args, "env": server_env(DASHSCOPE_API_KEY=PLANTED_KEY)}
     # Defaults but the read timeout: a loaded test machine may take longer than 5 s to start Python.
     return MCPServerStdio(params, client_session_timeout_seconds=30)
 
