@@ -172,3 +172,21 @@ def test_the_readmes_console_exporter_example_prints_the_call_span(emu: Emulator
     assert proc.returncode == 0, proc.stderr
     assert '"name": "chat qwen3-max"' in proc.stdout and '"gen_ai.usage.output_tokens": 263' in proc.stdout
     assert '"gen_ai.provider.name": "dashscope"' in proc.stdout and "sk-test" not in proc.stdout
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_each_task_of_a_batch_is_its_own_span_under_the_callers_span(
+    mode: str, emu: Emulator, otel: Otel
+) -> None:
+    tracer = trace.get_tracer("test")
+    with anyio.fail_after(30), tracer.start_as_current_span("batch") as parent:
+        if mode == "sync":
+            with CodeInterpreter(api_key=PLANTED_KEY, base_url=emu.base_url) as ci:
+                outcomes = list(ci.run_many([SEED_QUESTION, SEED_QUESTION], concurrency=2))
+        else:
+            async with AsyncCodeInterpreter(api_key=PLANTED_KEY, base_url=emu.base_url) as aci:
+                outcomes = [o async for o in aci.run_many([SEED_QUESTION, SEED_QUESTION], concurrency=2)]
+    assert len(outcomes) == 2
+    spans = otel.finished("chat ")
+    assert len(spans) == 2
+    assert all(s.parent is not None and s.parent.span_id == parent.get_span_context().span_id for s in spans)
