@@ -1,9 +1,11 @@
 """OpenTelemetry for every call: one span in the GenAI semantic conventions, and two metrics.
 
-Through ``opentelemetry-api`` only, imported on the first call if it is installed (the core does not
-depend on it; the ``[otel]`` extra and the ``[mcp]`` extra bring it). Without it a call does no
-telemetry work at all; with it but no SDK configured, the API's own no-op tracer and meter do
-nothing (benchmark part 1 measures that path against telemetry off).
+Through ``opentelemetry-api`` only (the core does not depend on it; the ``[otel]``, ``[mcp]`` and
+``[langchain]`` extras bring it), loaded by the first call made once something in the process has
+imported ``opentelemetry`` - as anything that configures an SDK must (until then no provider can be
+set, so a call does no telemetry work and pays no import). Without the API a call does no telemetry
+work at all; with it but no SDK configured, the API's own no-op tracer and meter do nothing
+(benchmark part 1 measures that path against telemetry off).
 
 What a call emits (:class:`CallTelemetry`, driven by :class:`~qwen_ci_tool._engine.CallState`):
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -94,6 +97,8 @@ _api: _Api | bool | None = False
 def _load() -> _Api | None:
     global _api
     if _api is False:
+        if "opentelemetry" not in sys.modules:
+            return None  # nothing could have set a provider yet: look again at the next call
         try:
             _api = _Api()
         except ImportError:

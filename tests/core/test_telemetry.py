@@ -4,6 +4,8 @@ against the emulator, read back from the OpenTelemetry SDK's in-memory exporter 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import anyio
@@ -190,3 +192,23 @@ async def test_each_task_of_a_batch_is_its_own_span_under_the_callers_span(
     spans = otel.finished("chat ")
     assert len(spans) == 2
     assert all(s.parent is not None and s.parent.span_id == parent.get_span_context().span_id for s in spans)
+
+
+def _call_in_a_fresh_process(emu: Emulator, prelude: str) -> list[str]:
+    script = (
+        "import sys\n" + prelude + "\nfrom qwen_ci_tool import CodeInterpreter\n"
+        f"print(CodeInterpreter(api_key='sk-test', base_url={emu.base_url!r}).run({SEED_QUESTION!r}).status)\n"
+        "print('opentelemetry' in sys.modules and sys.modules['opentelemetry'] is not None)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_a_process_that_never_imports_opentelemetry_pays_no_import(emu: Emulator) -> None:
+    assert _call_in_a_fresh_process(emu, "") == ["completed", "False"]
+
+
+def test_without_opentelemetry_installed_a_call_works(emu: Emulator) -> None:
+    blocked = "sys.modules['opentelemetry'] = None  # as if not installed: importing it raises ImportError"
+    assert _call_in_a_fresh_process(emu, blocked) == ["completed", "False"]
