@@ -89,8 +89,8 @@ class _Api:
         )
 
 
-#: ``False`` until the first call looks; then the API, or ``None`` when it is not installed.
-#: Setting it to ``None`` turns telemetry off (the benchmark's baseline does).
+#: ``False`` until a call finds ``opentelemetry`` imported; then the API, or ``None`` when it cannot
+#: be loaded. Setting it to ``None`` turns telemetry off (the benchmark's baseline does).
 _api: _Api | bool | None = False
 
 
