@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from qwen_ci_tool import __version__
 
@@ -89,6 +91,29 @@ def test_the_published_metadata_has_the_project_urls_and_no_dev_extra(dist: dict
     urls = dict(u.split(", ", 1) for u in meta["Project-URL"])
     assert set(urls) >= {"Repository", "Issues", "Changelog"}
     assert all(u.startswith("https://github.com/qwen-ci-tool/qwen-ci-tool") for u in urls.values())
+
+
+def _uvx_lines() -> list[tuple[str, str, list[str]]]:
+    """The README's `uvx --from 'REQUIREMENT' SCRIPT ARGS` lines: (requirement, script, args)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.findall(r"^uvx --from '([^']+)' (\S+)(.*?)(?:\s+#.*)?$", readme, re.M)
+    return [(requirement, script, shlex.split(rest)) for requirement, script, rest in found]
+
+
+def test_the_readmes_uvx_commands_name_a_real_extra_and_script_and_run_as_written() -> None:
+    lines = _uvx_lines()
+    assert {script for _, script, _ in lines} == {"qwen-ci", "qwen-ci-mcp"}
+    for requirement, script, args in lines:
+        extras = Requirement(re.sub(r"^/path/to/clone", PROJECT["name"], requirement)).extras
+        assert extras and extras <= set(PROJECT["optional-dependencies"]), requirement
+        assert script in PROJECT["scripts"], script
+        # uvx would install and run the same console script; here it is installed already.
+        installed = shutil.which(script, path=str(Path(sys.executable).parent))
+        assert installed is not None
+        done = subprocess.run(
+            [installed, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False
+        )
+        assert done.returncode == 0, (script, args, done.stderr[-1000:])
 
 
 def test_server_json_validates_against_the_registry_schema() -> None:
