@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import resolve_settings
-from qwen_ci_tool._flags import add_setting_flags, settings_from
 from qwen_ci_tool._knobs import CLI
+from qwen_ci_tool.cli.flags import add_setting_flags, settings_from
 
 try:
     from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials, TokenFileError
