@@ -69,11 +69,11 @@ from ._langchain_fold import (
 )
 
 __all__ = [
-    "STAGE_EVENT",
     "CodeInterpreterInput",
     "CodeInterpreterRunnable",
     "QwenCodeInterpreterInput",
     "QwenCodeInterpreterTool",
+    "STAGE_EVENT",
     "code_run_blocks",
     "error_content",
     "is_retryable",
