@@ -1,7 +1,7 @@
-"""The server through the MCP clients agents use today, against the emulator: LangChain's
-``langchain.mcp`` adapter inside ``create_agent`` and the OpenAI Agents SDK, both over stdio, and the OpenAI Agents SDK's stdio client with
-its default settings (only the text content reaches the model, so the text must carry the answer,
-the code and, on failure, what arrived)."""
+"""The server through the MCP clients agents use today, each over stdio against the emulator:
+LangChain's ``langchain.mcp`` adapter inside ``create_agent``, and an OpenAI Agents SDK agent with
+its MCP client's default settings (only the text content reaches the model, so the text must carry
+the answer, the code and, on failure, what arrived)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ from typing import Any
 
 import anyio
 import pytest
+from agents import Agent, ModelResponse, RunConfig, Runner, Usage
+from agents.mcp import MCPServerStdio
+from agents.models.interface import Model
 from langchain.agents import create_agent
 from langchain_core._api import LangChainBetaWarning
 from langchain_core.messages import AIMessage, ToolMessage
+from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
 from mcp_server import TOOL_NAME
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
@@ -54,42 +58,65 @@ async def test_langchain_mcp_tools_work_inside_create_agent(emu: Emulator) -> No
     assert isinstance(messages[-1], AIMessage) and SEED_ANSWER in str(messages[-1].content)
 
 
-def _agents_server(emu: Emulator) -> Any:
-    from agents.mcp import MCPServerStdio
-
+def _agents_server(emu: Emulator) -> MCPServerStdio:
     command, *args = _command(emu)
     params = {"command": command, "args": args, "env": server_env(DASHSCOPE_API_KEY=PLANTED_KEY)}
     # Defaults but the read timeout: a loaded test machine may take longer than 5 s to start Python.
     return MCPServerStdio(params, client_session_timeout_seconds=30)
 
 
-async def _agents_call(emu: Emulator) -> tuple[bool, str]:
-    """Call the tool the way the OpenAI Agents SDK does for a model; returns (structured used, text)."""
-    from agents import RunContextWrapper
-    from agents.mcp import MCPUtil
+class _ScriptedModel(Model):
+    """An Agents SDK model that calls the tool once, then answers with the text the tool returned
+    (what the SDK passed on to the model)."""
 
+    def __init__(self) -> None:
+        self.tool_text: str | None = None
+
+    async def get_response(self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any) -> Any:
+        outputs = [i for i in input if isinstance(i, dict) and i.get("type") == "function_call_output"]
+        if not outputs:
+            call = ResponseFunctionToolCall(
+                type="function_call",
+                id="fc_1",
+                call_id="call_1",
+                name=TOOL_NAME,
+                arguments=json.dumps({"question": SEED_QUESTION}),
+                status="completed",
+            )
+            return ModelResponse(output=[call], usage=Usage(), response_id=None)
+        output = outputs[0]["output"]
+        self.tool_text = output if isinstance(output, str) else "".join(p.get("text", "") for p in output)
+        text = ResponseOutputText(type="output_text", text=f"The tool says: {self.tool_text}", annotations=[])
+        reply = ResponseOutputMessage(type="message", id="msg_1", role="assistant", status="completed", content=[text])
+        return ModelResponse(output=[reply], usage=Usage(), response_id=None)
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("the test runs the agent without streaming")
+
+
+async def _agents_call(emu: Emulator) -> tuple[str, str]:
+    """One agent run with the Agents SDK's Runner; returns (the text the model got, the final output)."""
+    model = _ScriptedModel()
     with anyio.fail_after(60):
         async with _agents_server(emu) as server:
             assert server.use_structured_content is False  # the SDK's default
-            (tool,) = [t for t in await server.list_tools() if t.name == TOOL_NAME]
-            output = await MCPUtil.invoke_mcp_tool(
-                server, tool, RunContextWrapper(context=None), json.dumps({"question": SEED_QUESTION})
-            )
-    items = output if isinstance(output, list) else [output]
-    text = "".join(item["text"] for item in items if isinstance(item, dict) and item.get("type") == "text")
-    return isinstance(output, str), text
+            agent = Agent(name="analyst", mcp_servers=[server], model=model)
+            # No tracing: the SDK's default exporter would upload to OpenAI.
+            result = await Runner.run(agent, SEED_QUESTION, run_config=RunConfig(tracing_disabled=True))
+    assert model.tool_text is not None
+    return model.tool_text, str(result.final_output)
 
 
-async def test_openai_agents_sdk_default_settings_get_the_answer_and_the_code_in_the_text(emu: Emulator) -> None:
-    structured, text = await _agents_call(emu)
-    assert not structured
-    assert SEED_ANSWER in text and "123**21" in text
+async def test_an_openai_agents_sdk_agent_gets_the_answer_and_the_code_in_the_text(emu: Emulator) -> None:
+    text, final = await _agents_call(emu)
+    assert SEED_ANSWER in text and "123**21" in text and not text.lstrip().startswith("{")
+    assert SEED_ANSWER in final
     assert PLANTED_KEY not in text
 
 
 async def test_openai_agents_sdk_gets_what_arrived_before_a_failure_in_the_text(emu: Emulator) -> None:
     emu.add_fault(Fault.drop(after_events=45))  # the code ran and the answer had begun
-    _, text = await _agents_call(emu)
+    text, _ = await _agents_call(emu)
     assert "StreamInterruptedError" in text or "interrupted" in text.lower()
     assert "123**21" in text and "123 to the power of" in text
     assert PLANTED_KEY not in text
