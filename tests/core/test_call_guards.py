@@ -1,0 +1,52 @@
+"""Decisions a call makes (timeouts, request ids, retries, commits), each pinned through the public
+clients over an httpx MockTransport: every test here fails when the one line it guards breaks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from qwen_ci_tool import APITimeoutError, InternalServerError
+
+from ._frames import native_frame
+from ._mock import SSE, Chunks, Script, run, sse_response
+
+MODES = ["sync", "async"]
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_connect_timeout_never_outlasts_what_is_left_of_the_total_timeout(mode: str) -> None:
+    script = Script(lambda: sse_response(native_frame(1, content="ok", finish="stop")))
+    await run(mode, script, connect_timeout=30, idle_timeout=40, total_timeout=5)
+    timeout = script.requests[0].extensions["timeout"]
+    assert 0 < timeout["connect"] <= 5 and 0 < timeout["write"] <= 5 and 0 < timeout["pool"] <= 5
+    assert 0 < timeout["read"] <= 5
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_idle_timeout_names_the_idle_timeouts_seconds(mode: str) -> None:
+    stalled = httpx.Response(200, headers=SSE, stream=Chunks([], httpx.ReadTimeout("read timed out")))
+    with pytest.raises(APITimeoutError) as info:
+        await run(mode, Script(stalled), connect_timeout=3, idle_timeout=17, total_timeout=600)
+    assert info.value.kind == "idle" and "17 s" in info.value.message and "3 s" not in info.value.message
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_connect_timeout_names_the_connect_timeouts_seconds(mode: str) -> None:
+    with pytest.raises(APITimeoutError) as info:
+        await run(
+            mode, Script(httpx.ConnectTimeout("connect timed out")), connect_timeout=3, idle_timeout=17, max_retries=0
+        )
+    assert info.value.kind == "connect" and "3 s" in info.value.message and "17 s" not in info.value.message
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_dashscope_request_id_header_names_a_failed_request(mode: str) -> None:
+    failed = httpx.Response(
+        500, headers={"x-dashscope-request-id": "ds-rid-9"}, json={"code": "InternalError", "message": "boom"}
+    )
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(failed), max_retries=0)
+    assert info.value.request_id == "ds-rid-9"
