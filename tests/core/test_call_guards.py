@@ -50,3 +50,18 @@ async def test_the_dashscope_request_id_header_names_a_failed_request(mode: str)
     with pytest.raises(InternalServerError) as info:
         await run(mode, Script(failed), max_retries=0)
     assert info.value.request_id == "ds-rid-9"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_200_json_reply_with_a_nested_error_is_the_services_error_not_a_protocol_error(mode: str) -> None:
+    reply = httpx.Response(200, json={"error": {"code": "InternalError", "message": "the backend fell over"}})
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert "the backend fell over" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_200_json_reply_that_only_says_failed_is_a_service_failure(mode: str) -> None:
+    reply = httpx.Response(200, json={"id": "resp_1", "object": "response", "status": "failed"})
+    with pytest.raises(InternalServerError):
+        await run(mode, Script(reply), max_retries=0)
