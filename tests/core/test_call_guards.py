@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qwen_ci_tool import APITimeoutError, InternalServerError
+from qwen_ci_tool import APITimeoutError, InternalServerError, RateLimitError
 
+from ..conftest import FakeClock
 from ._frames import native_frame
 from ._mock import SSE, Chunks, Script, run, sse_response
 
@@ -65,3 +66,26 @@ async def test_a_200_json_reply_that_only_says_failed_is_a_service_failure(mode:
     reply = httpx.Response(200, json={"id": "resp_1", "object": "response", "status": "failed"})
     with pytest.raises(InternalServerError):
         await run(mode, Script(reply), max_retries=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("failure", [httpx.ConnectTimeout("connect timed out"), httpx.ReadError("socket shut")])
+async def test_a_failure_found_past_the_total_deadline_is_reported_as_the_total_timeout(
+    mode: str, failure: Exception, fake_clock: FakeClock
+) -> None:
+    def late(request: httpx.Request) -> httpx.Response:
+        fake_clock.offset += 1000  # the deadline passed while this attempt was under way
+        raise failure
+
+    with pytest.raises(APITimeoutError) as info:
+        await run(mode, late, total_timeout=60)
+    assert info.value.kind == "total" and "60 s" in info.value.message
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_retry_after_past_the_total_deadline_is_not_waited_for(mode: str, fake_clock: FakeClock) -> None:
+    throttled = httpx.Response(429, headers={"retry-after": "45"}, json={"code": "Throttling", "message": "later"})
+    script = Script(throttled)
+    with pytest.raises(RateLimitError):
+        await run(mode, script, max_retries=3, total_timeout=30)
+    assert len(script.requests) == 1 and fake_clock.sleeps == []
