@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 
 from qwen_ci_tool._watchdog import Watchdog as _Watchdog
@@ -50,3 +51,23 @@ def test_due_sockets_are_shut_and_cancelled_ones_are_left_alone() -> None:
 
 def test_without_a_real_socket_nothing_is_watched() -> None:
     assert _Watchdog().watch(_Response(None), 0.1) is None  # type: ignore[arg-type]
+
+
+def test_a_nearer_deadline_wakes_the_thread_waiting_for_a_farther_one() -> None:
+    dog = _Watchdog()
+    far_a, far_b = socket.socketpair()
+    near_a, near_b = socket.socketpair()
+    try:
+        far = dog.watch(_Response(far_a), 3600)  # type: ignore[arg-type]
+        assert far is not None
+        for _ in range(500):  # until the thread waits on the far deadline (bounded)
+            with dog._cond:
+                if dog._cond._waiters:  # type: ignore[attr-defined]
+                    break
+            threading.Event().wait(0.01)
+        dog.watch(_Response(near_a), 0.01)  # type: ignore[arg-type]
+        assert _blocked_read_returns(near_a), "the near deadline is served, not after the far one"
+        far.cancel()
+    finally:
+        for s in (far_a, far_b, near_a, near_b):
+            s.close()
