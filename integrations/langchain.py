@@ -36,7 +36,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 try:
     from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
@@ -48,11 +48,11 @@ try:
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
     raise ImportError("integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'") from exc
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, create_model, model_validator
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
-from qwen_ci_tool._constants import DEFAULT_PROTOCOL
-from qwen_ci_tool._protocols import PROTOCOLS
+from qwen_ci_tool._config import SETTINGS
+from qwen_ci_tool._constants import ENV_API_KEY
 
 from ._langchain_fold import (
     STAGE_EVENT,
@@ -130,31 +130,20 @@ class _CoreClients:
             await held[1].aclose()
 
 
-class _Settings(BaseModel):
-    """The core client's settings, shared by the tool and the Runnable."""
+class _SettingsBase(BaseModel):
+    """The core client's settings, shared by the tool and the Runnable: the key here, the others
+    one field each from the core's settings table (see :data:`_Settings`)."""
 
     _clients: _CoreClients = PrivateAttr(default_factory=_CoreClients)
 
     api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
-        description="DashScope API key; default: the DASHSCOPE_API_KEY environment variable.",
+        default_factory=secret_from_env([SETTINGS["api_key"].env, ENV_API_KEY], default=None),
+        description=f"DashScope API key; default: the {ENV_API_KEY} environment variable.",
     )
-    base_url: str | None = Field(
-        default=None, description="Service root; default: DASHSCOPE_HTTP_BASE_URL, else the region's."
-    )
-    region: str | None = Field(default=None, description='"beijing" (default) or "singapore".')
-    protocol: str | None = Field(
-        default=None, description=f"{', '.join(map(repr, PROTOCOLS))} (default {DEFAULT_PROTOCOL!r})."
-    )
-    model: str | None = Field(default=None, description='Qwen model name; default "qwen3-max".')
-    connect_timeout: float | None = Field(default=None, description="Seconds to connect.")
-    idle_timeout: float | None = Field(default=None, description="Longest silence in a stream, seconds.")
-    total_timeout: float | None = Field(default=None, description="Deadline for a whole call, seconds.")
-    max_retries: int | None = Field(default=None, description="Retries before the first event.")
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "DASHSCOPE_API_KEY"}
+        return {"api_key": ENV_API_KEY}
 
     @model_validator(mode="after")
     def check_settings(self) -> Any:
@@ -162,17 +151,7 @@ class _Settings(BaseModel):
         return self
 
     def _core_settings(self) -> dict[str, Any]:
-        return {
-            "api_key": self._secret(),
-            "base_url": self.base_url,
-            "region": self.region,
-            "protocol": self.protocol,
-            "model": self.model,
-            "connect_timeout": self.connect_timeout,
-            "idle_timeout": self.idle_timeout,
-            "total_timeout": self.total_timeout,
-            "max_retries": self.max_retries,
-        }
+        return {"api_key": self._secret(), **{name: getattr(self, name) for name in _FIELDS}}
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
@@ -191,6 +170,22 @@ class _Settings(BaseModel):
     async def aclose(self) -> None:
         """Close the connections this event loop's calls (and the sync calls) keep open for reuse."""
         await self._clients.aclose()
+
+
+#: The settings the table offers on every face (the key apart), as fields named and described by it.
+_FIELDS = tuple(name for name, row in SETTINGS.items() if row.face and name != "api_key")
+
+if TYPE_CHECKING:
+    _Settings = _SettingsBase
+else:
+    _Settings = create_model(
+        "_Settings",
+        __base__=_SettingsBase,
+        __module__=__name__,
+        **{
+            name: (SETTINGS[name].kind | None, Field(default=None, description=SETTINGS[name].help)) for name in _FIELDS
+        },
+    )
 
 
 # --- the tool ----------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ import httpx
 from . import _constants as C
 from . import _errors as E
 from ._accumulator import Accumulator
-from ._config import Settings
 from ._errors import ErrorContext, error_from_body, failure_error, parse_retry_after
 from ._exceptions import (
     APIConnectionError,
@@ -30,6 +29,7 @@ from ._exceptions import (
     QwenCIError,
 )
 from ._protocols import PROTOCOLS, Decoder
+from ._settings import Settings
 from ._sse import SSEParser
 from ._types import (
     AnswerDelta,

@@ -11,8 +11,8 @@ from .._types import StreamEvent, StreamStarted
 from .._version import __version__
 
 if TYPE_CHECKING:
-    from .._config import Settings
     from .._errors import ErrorContext
+    from .._settings import Settings
     from .._sse import SSEEvent
 
 USER_AGENT = f"qwen-ci-tool/{__version__}"

@@ -10,7 +10,7 @@ from .._types import AnswerDelta, ReasoningDelta, StreamEvent, Usage, UsageUpdat
 from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, text_of
 
 if TYPE_CHECKING:
-    from .._config import Settings
+    from .._settings import Settings
     from .._sse import SSEEvent
 
 

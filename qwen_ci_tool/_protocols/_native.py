@@ -17,7 +17,7 @@ from .._types import (
 from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, loads, text_of
 
 if TYPE_CHECKING:
-    from .._config import Settings
+    from .._settings import Settings
     from .._sse import SSEEvent
 
 

@@ -21,7 +21,7 @@ from .._types import (
 from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, text_of
 
 if TYPE_CHECKING:
-    from .._config import Settings
+    from .._settings import Settings
     from .._sse import SSEEvent
 
 #: How ``incomplete_details.reason`` maps to the finish reasons of the other protocols.

@@ -25,11 +25,12 @@ import httpx
 
 from .. import _constants as C
 from .._client import _ssl_context
-from .._config import Settings, resolve_settings
+from .._config import resolve_settings
 from .._errors import connect_error, protocol_hint
 from .._knobs import CLI, PYTHON
 from .._model_table import known_model_names, lookup_model, ordered
 from .._protocols._base import USER_AGENT
+from .._settings import Settings
 from .common import EXIT_FAILED, EXIT_OK
 from .flags import settings_from
 
