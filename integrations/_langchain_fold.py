@@ -29,7 +29,7 @@ from qwen_ci_tool import (
 )
 from qwen_ci_tool._explain import for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import LANGCHAIN
-from qwen_ci_tool._render import result_markdown
+from qwen_ci_tool._result import result_markdown
 
 __all__ = [
     "STAGE_EVENT",

@@ -36,7 +36,7 @@ from qwen_ci_tool._config import ClientSettings
 from qwen_ci_tool._errors import missing_key_error
 from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent, retry_advice
 from qwen_ci_tool._knobs import MCP
-from qwen_ci_tool._render import result_markdown
+from qwen_ci_tool._result import result_markdown
 
 from ._exchanges import current_exchange
 from ._fit import MAX_RESULT_BYTES, compact_record, fit_record, size_of

@@ -8,15 +8,13 @@ text itself rather than one small string object (about 50 bytes of overhead) per
 
 from __future__ import annotations
 
+from ._result import CodeInterpreterResult, ResultStatus, StreamEvent, returns_code
 from ._types import (
     AnswerDelta,
-    CodeInterpreterResult,
     CodeRun,
     CodeRunUpdated,
     ReasoningDelta,
-    Status,
     Step,
-    StreamEvent,
     StreamStarted,
     Timings,
     Usage,
@@ -57,11 +55,12 @@ class _Segment:
 class Accumulator:
     """Folds events into a result. ``apply(event)`` per event, ``build(...)`` at any time."""
 
-    __slots__ = ("_kind", "_runs", "_segment", "_steps", "model", "protocol", "request_id", "usage")
+    __slots__ = ("_kind", "_runs", "_segment", "_steps", "code_returned", "model", "protocol", "request_id", "usage")
 
-    def __init__(self, *, model: str, protocol: str) -> None:
+    def __init__(self, *, model: str, protocol: str, code_returned: bool | None = None) -> None:
         self.model = model
         self.protocol = protocol
+        self.code_returned = returns_code(protocol) if code_returned is None else code_returned
         self.request_id: str | None = None
         self.usage = Usage()
         self._runs: dict[int, _Run] = {}
@@ -118,7 +117,7 @@ class Accumulator:
         *,
         finish_reason: str | None,
         timings: Timings,
-        status: Status | None = None,
+        status: ResultStatus | None = None,
     ) -> CodeInterpreterResult:
         """The result so far. ``status`` defaults to completed only when finish_reason is "stop"."""
         runs = self._runs
@@ -149,4 +148,5 @@ class Accumulator:
             finish_reason=finish_reason,
             status=status,
             timings=timings,
+            code_returned=self.code_returned,
         )

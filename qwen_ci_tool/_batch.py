@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -23,12 +23,16 @@ import anyio
 from . import _constants as C
 from ._exceptions import QwenCIError, RateLimitError
 from ._limiter import AdaptiveLimiter, Signal
-from ._types import CodeInterpreterResult
+from ._result import CodeInterpreterResult
 
 if TYPE_CHECKING:
     from anyio.abc import ObjectSendStream
 
-    from ._client import AsyncCodeInterpreter, CodeInterpreter
+#: One call of a sync batch: the task, and an event set when the batch is closed (stop at the next
+#: chunk: a sync read cannot be cancelled). It returns the result or raises.
+SyncCall: TypeAlias = Callable[["BatchTask", threading.Event], CodeInterpreterResult]
+#: One call of an async batch (cancelled when the batch is closed).
+AsyncCall: TypeAlias = Callable[["BatchTask"], Awaitable[CodeInterpreterResult]]
 
 __all__ = ["BatchOutcome", "BatchPlan", "BatchTask", "TaskInput", "error_retryable", "run_many_async", "run_many_sync"]
 
@@ -178,23 +182,19 @@ class BatchPlan:
         return BatchOutcome.of(task.id, value)
 
 
-class _Stopped(Exception):
+class Stopped(Exception):
     """The batch was closed while this call ran; its result is not wanted."""
 
 
-def _call_sync(client: CodeInterpreter, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult | Exception:
+def _call_sync(call: SyncCall, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult | Exception:
     try:
-        with client.stream(task.question, messages=task.messages) as stream:
-            for _ in stream:
-                if stop.is_set():  # a sync read cannot be cancelled: stop at the next chunk
-                    raise _Stopped
-            return stream.get_final_result()
+        return call(task, stop)
     except Exception as exc:
         return exc
 
 
 def run_many_sync(
-    client: CodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+    call: SyncCall, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
 ) -> Generator[BatchOutcome, None, None]:
     plan = BatchPlan(tasks, limiter)
     stop = threading.Event()
@@ -204,7 +204,7 @@ def run_many_sync(
         while True:
             step = plan.next(time.monotonic())
             if isinstance(step, tuple):
-                running[pool.submit(_call_sync, client, step[0], stop)] = step
+                running[pool.submit(_call_sync, call, step[0], stop)] = step
                 continue
             if step is _DONE:
                 return
@@ -224,21 +224,21 @@ def run_many_sync(
 
 
 async def _call_async(
-    client: AsyncCodeInterpreter,
+    call: AsyncCall,
     task: BatchTask,
     ticket: int,
     send: ObjectSendStream[tuple[BatchTask, int, CodeInterpreterResult | Exception]],
 ) -> None:
     value: CodeInterpreterResult | Exception
     try:
-        value = await client.run(task.question, messages=task.messages)
+        value = await call(task)
     except Exception as exc:
         value = exc
     await send.send((task, ticket, value))
 
 
 async def run_many_async(
-    client: AsyncCodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+    call: AsyncCall, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
 ) -> AsyncGenerator[BatchOutcome, None]:
     plan = BatchPlan(tasks, limiter)
     send, receive = anyio.create_memory_object_stream[tuple[BatchTask, int, CodeInterpreterResult | Exception]](
@@ -249,7 +249,7 @@ async def run_many_async(
             while True:
                 step = plan.next(anyio.current_time())
                 if isinstance(step, tuple):
-                    group.start_soon(_call_async, client, step[0], step[1], send)
+                    group.start_soon(_call_async, call, step[0], step[1], send)
                     continue
                 if step is _DONE:
                     return

@@ -40,7 +40,6 @@ __all__ = [
     "ended_early_error",
     "error_from_body",
     "failure_error",
-    "line_too_long_error",
     "malformed_json_error",
     "missing_key_error",
     "not_an_event_stream_error",
@@ -50,6 +49,7 @@ __all__ = [
     "shape_error",
     "status_error",
     "timeout_error",
+    "worded",
 ]
 
 _BY_CODE: dict[str, type[APIStatusError]] = {
@@ -530,8 +530,8 @@ def malformed_json_error(why: str, snippet: str) -> ProtocolError:
     )
 
 
-def line_too_long_error(max_line: int) -> ProtocolError:
-    return ProtocolError(
-        f"The stream sent a line longer than {max_line} bytes without a line break; it is not a valid event stream.",
-        hint="Check {base_url} (a proxy may be altering the stream).",
-    )
+def worded(err: ProtocolError) -> ProtocolError:
+    """The SSE parser's bare error (a line without end), with what to do."""
+    if err.hint is None:
+        err.hint = "Check {base_url} (a proxy may be altering the stream)."
+    return err

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ._knobs import PYTHON, Knobs
 
 if TYPE_CHECKING:
-    from ._types import CodeInterpreterResult
+    from ._result import CodeInterpreterResult
 
 __all__ = [
     "APIConnectionError",

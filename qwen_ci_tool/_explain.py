@@ -13,8 +13,7 @@ from typing import Any
 
 from ._exceptions import APIStatusError, QwenCIError, RateLimitError
 from ._knobs import Knobs
-from ._render import result_markdown
-from ._types import CodeInterpreterResult
+from ._result import CodeInterpreterResult, result_markdown
 
 __all__ = [
     "cancelled_for_agent",

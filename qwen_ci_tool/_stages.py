@@ -5,7 +5,8 @@ The CLI's status line, MCP progress messages and LangChain custom events all use
 
 from __future__ import annotations
 
-from ._types import AnswerDelta, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent, StreamStarted
+from ._result import Completed, StreamEvent
+from ._types import AnswerDelta, CodeRunUpdated, ReasoningDelta, StreamStarted
 
 __all__ = ["StageTracker", "stage_of"]
 

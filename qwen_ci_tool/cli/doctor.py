@@ -24,7 +24,7 @@ from typing import IO, Any, Literal
 import httpx
 
 from .. import _constants as C
-from .._client import _ssl_context
+from .._client import ssl_context
 from .._config import resolve_settings
 from .._errors import connect_error, protocol_hint
 from .._knobs import CLI, PYTHON
@@ -305,7 +305,7 @@ def to_json(checks: list[Check]) -> str:
 def doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
     """``qwen-ci doctor``: run the checks, print the report (or JSON); the exit code."""
     settings = resolve_settings(**settings_from(args))
-    with httpx.Client(verify=_ssl_context()) as client:
+    with httpx.Client(verify=ssl_context()) as client:
         checks = diagnose(settings, client)
     stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
     stdout.flush()

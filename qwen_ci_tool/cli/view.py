@@ -19,8 +19,9 @@ from abc import ABC, abstractmethod
 from types import ModuleType
 from typing import IO
 
+from .._result import StreamEvent
 from .._stages import StageTracker
-from .._types import CodeRunUpdated, ReasoningDelta, StreamEvent
+from .._types import CodeRunUpdated, ReasoningDelta
 
 __all__ = ["LiveView", "PlainLive", "RichLive", "live_view", "print_markdown", "rich_for"]
 
