@@ -53,6 +53,7 @@ from pydantic import BaseModel, Field, PrivateAttr, SecretStr, create_model, mod
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool._constants import ENV_API_KEY
+from qwen_ci_tool._exceptions import error_retryable
 
 from ._langchain_fold import (
     STAGE_EVENT,
@@ -302,7 +303,7 @@ def is_retryable(exc: BaseException) -> bool:
     """``retry_on`` for ``ToolRetryMiddleware``: a failure of the service that calling again,
     unchanged, may fix (:attr:`QwenCIError.retryable <qwen_ci_tool.QwenCIError.retryable>`: rate
     limits, 5xx, timeouts, broken connections and streams). Needs ``raise_errors=True`` on the tool."""
-    return isinstance(exc, QwenCIError) and exc.retryable
+    return error_retryable(exc)
 
 
 def error_content(exc: BaseException, request: Any = None) -> str | None:

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import anyio
 
 from . import _constants as C
-from ._exceptions import QwenCIError, RateLimitError
+from ._exceptions import RateLimitError, error_retryable
+from ._explain import error_dict
+from ._knobs import PYTHON, Knobs
 from ._limiter import AdaptiveLimiter, Signal
 from ._result import CodeInterpreterResult
 
@@ -36,7 +38,7 @@ AsyncCall: TypeAlias = Callable[["BatchTask"], Awaitable[CodeInterpreterResult]]
 
 __all__ = ["BatchOutcome", "BatchPlan", "BatchTask", "TaskInput", "error_retryable", "run_many_async", "run_many_sync"]
 
-Status = Literal["completed", "incomplete", "failed"]
+OutcomeStatus = Literal["completed", "incomplete", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +68,6 @@ class BatchTask:
 TaskInput: TypeAlias = "BatchTask | str | Mapping[str, Any]"
 
 
-def error_retryable(error: BaseException) -> bool:
-    """Whether sending the task again, unchanged, may succeed: the core's ``QwenCIError.retryable``
-    (decided once, in the exceptions module). Anything else raised by a call is a bug: not retryable."""
-    return isinstance(error, QwenCIError) and error.retryable
-
-
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """How one task ended: its id, and its result or its error (never both).
@@ -81,14 +77,14 @@ class BatchOutcome:
     """
 
     id: str
-    status: Status
+    status: OutcomeStatus
     result: CodeInterpreterResult | None = None
     error: Exception | None = None
 
     @classmethod
     def of(cls, task_id: str, value: CodeInterpreterResult | Exception) -> BatchOutcome:
         if isinstance(value, CodeInterpreterResult):
-            status: Status = "completed" if value.status == "completed" else "incomplete"
+            status: OutcomeStatus = "completed" if value.status == "completed" else "incomplete"
             return cls(task_id, status, result=value)
         return cls(task_id, "failed", error=value)
 
@@ -104,30 +100,20 @@ class BatchOutcome:
             return self.result
         return getattr(self.error, "partial", None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, knobs: Knobs = PYTHON) -> dict[str, Any]:
         """The batch output line: ``{"id", "status", "result", "error"}``.
 
-        For a failure, ``result`` is the partial result when the stream had begun (else ``null``).
+        For a failure, ``result`` is the partial result when the stream had begun (else ``null``);
+        ``error`` says what to do in *knobs*' terms (``qwen-ci batch`` writes its flags).
         """
         shown = self.usage_result
-        error: dict[str, Any] | None = None
-        if self.error is not None:
-            err = self.error
-            error = {
-                "type": type(err).__name__,
-                "message": str(err),
-                "request_id": getattr(err, "request_id", None),
-                "retryable": error_retryable(err),
-            }
+        error = None if self.error is None else error_dict(self.error, knobs, service_fields=False)
         return {
             "id": self.id,
             "status": self.status,
             "result": shown.to_dict() if shown is not None else None,
             "error": error,
         }
-
-
-_DONE: Any = object()
 
 
 class BatchPlan:
@@ -139,7 +125,8 @@ class BatchPlan:
     said nothing was done; it is sent again once the limiter allows).
     """
 
-    DONE = _DONE
+    #: What :meth:`next` returns when every task has finished.
+    DONE: Any = object()
 
     def __init__(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> None:
         self.limiter = limiter
@@ -150,7 +137,7 @@ class BatchPlan:
 
     def next(self, now: float) -> tuple[BatchTask, int] | float | None:
         if self._exhausted and not self._again:
-            return _DONE if self.limiter.in_flight == 0 else None
+            return self.DONE if self.limiter.in_flight == 0 else None
         delay = self.limiter.delay(now)
         if delay != 0.0:
             return delay
@@ -206,7 +193,7 @@ def run_many_sync(
             if isinstance(step, tuple):
                 running[pool.submit(_call_sync, call, step[0], stop)] = step
                 continue
-            if step is _DONE:
+            if step is BatchPlan.DONE:
                 return
             if not running:
                 time.sleep(step or 0.0)  # paused by a rate limit, nothing in flight
@@ -251,7 +238,7 @@ async def run_many_async(
                 if isinstance(step, tuple):
                     group.start_soon(_call_async, call, step[0], step[1], send)
                     continue
-                if step is _DONE:
+                if step is BatchPlan.DONE:
                     return
                 finished = None
                 with anyio.move_on_after(math.inf if step is None else step):

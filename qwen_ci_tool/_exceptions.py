@@ -48,6 +48,7 @@ __all__ = [
     "QwenCIError",
     "RateLimitError",
     "StreamInterruptedError",
+    "error_retryable",
 ]
 
 #: Service codes that mean "calling again will not help", whatever their status says: the quota is
@@ -201,3 +202,10 @@ class ProtocolError(QwenCIError):
     Retryable (a glitch), except a reply that is not an event stream at all (check ``base_url``)."""
 
     transient = True
+
+
+def error_retryable(error: BaseException) -> bool:
+    """Whether calling again, unchanged, may succeed: :attr:`QwenCIError.retryable`, decided once,
+    here. Anything else a call raised is a bug: not retryable. (The one predicate: ``run_many``, the
+    batch command and the LangChain tool's ``is_retryable`` all ask it.)"""
+    return isinstance(error, QwenCIError) and error.retryable

@@ -38,7 +38,7 @@ __all__ = ["MODELS_PATH", "Check", "diagnose", "doctor", "failed"]
 
 MODELS_PATH = "/compatible-mode/v1/models"
 
-Status = Literal["ok", "warn", "fail", "skip"]
+CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class Check:
     """One line of the report: ``fix`` says what to do when the status is not ``ok``."""
 
     name: str
-    status: Status
+    status: CheckStatus
     detail: str
     fix: str = ""
 

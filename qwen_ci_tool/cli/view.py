@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import IO
 
 from .._result import StreamEvent
-from .._stages import StageTracker
+from .._stages import StageTracker, is_work_stage
 from .._types import CodeRunUpdated, ReasoningDelta
 
 __all__ = ["LiveView", "PlainLive", "RichLive", "live_view", "print_markdown", "rich_for"]
@@ -66,7 +66,7 @@ class LiveView(ABC):
         if isinstance(event, ReasoningDelta) and self.show_reasoning:
             self.reasoning(event.text, new_block=stage is not None)
             return
-        if stage is not None and stage not in ("connected", "done"):
+        if is_work_stage(stage):
             self.status(stage)
 
     def _flush_run(self) -> None:
