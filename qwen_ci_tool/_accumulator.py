@@ -21,7 +21,7 @@ from ._types import (
     UsageUpdated,
 )
 
-__all__ = ["Accumulator"]
+__all__ = ["Accumulator", "Closed"]
 
 #: Deltas of one segment kept apart before they are joined into a block.
 _BLOCK = 256
@@ -52,10 +52,45 @@ class _Segment:
         return "".join(self.parts)
 
 
-class Accumulator:
-    """Folds events into a result. ``apply(event)`` per event, ``build(...)`` at any time."""
+class Closed:
+    """A transcript step that just closed (the next one began, or the stream ended), as it will
+    stand in the result. ``run`` is the code run of a code step. A text step's text is joined only
+    when asked for: the clients' accumulator never asks."""
 
-    __slots__ = ("_kind", "_runs", "_segment", "_steps", "code_returned", "model", "protocol", "request_id", "usage")
+    __slots__ = ("_segment", "run")
+
+    def __init__(self, segment: _Segment | None, run: CodeRun | None = None) -> None:
+        self._segment = segment
+        self.run = run
+
+    @property
+    def step(self) -> Step:
+        if self.run is not None:
+            return Step("code", self.run.code, self.run.index)
+        assert self._segment is not None
+        return Step(self._segment.kind, self._segment.text())  # type: ignore[arg-type]
+
+
+class Accumulator:
+    """Folds events into a result. ``apply(event)`` per event, ``build(...)`` at any time.
+
+    ``apply`` also says what the event closed: a step (reasoning, answer, a code run) closes when
+    the next one begins, and :meth:`close` closes the last. Every face that shows a step once it is
+    whole (the CLI's code runs, the LangChain Runnable's stream) emits from that.
+    """
+
+    __slots__ = (
+        "_kind",
+        "_open",
+        "_runs",
+        "_segment",
+        "_steps",
+        "code_returned",
+        "model",
+        "protocol",
+        "request_id",
+        "usage",
+    )
 
     def __init__(self, *, model: str, protocol: str, code_returned: bool | None = None) -> None:
         self.model = model
@@ -69,23 +104,43 @@ class Accumulator:
         self._steps: list[_Segment | int] = []
         self._kind: str | None = None
         self._segment = _Segment("")
+        self._open = False  # the last step is still open
 
-    def apply(self, event: StreamEvent) -> None:
+    def apply(self, event: StreamEvent) -> Closed | None:
+        """Fold *event* in; the step it closed, if any."""
         kind = type(event)
         if kind is ReasoningDelta:
-            self._text("reasoning", event.text)  # type: ignore[union-attr]
-        elif kind is AnswerDelta:
-            self._text("answer", event.text)  # type: ignore[union-attr]
-        elif kind is CodeRunUpdated:
-            self._code(event)  # type: ignore[arg-type]
-        elif kind is UsageUpdated:
+            return self._text("reasoning", event.text)  # type: ignore[union-attr]
+        if kind is AnswerDelta:
+            return self._text("answer", event.text)  # type: ignore[union-attr]
+        if kind is CodeRunUpdated:
+            return self._code(event)  # type: ignore[arg-type]
+        if kind is UsageUpdated:
             self.usage = event.usage  # type: ignore[union-attr]
         elif kind is StreamStarted:
             self.request_id = event.request_id  # type: ignore[union-attr]
+        return None
 
-    def _text(self, kind: str, text: str) -> None:
+    def close(self) -> Closed | None:
+        """The stream ended: the last step, if still open (a run with neither code nor output is
+        dropped, as in the result)."""
+        if not self._open:
+            return None
+        self._open = False
+        last = self._steps[-1]
+        if isinstance(last, int):
+            run = self._runs[last]
+            if not (run.code or run.output):
+                return None
+            return Closed(None, CodeRun(last, run.code, run.output, run.container_id))
+        return Closed(last)
+
+    def _text(self, kind: str, text: str) -> Closed | None:
         segment = self._segment
+        closed = None
         if self._kind != kind:
+            closed = self.close()
+            self._open = True
             segment = self._segment = _Segment(kind)
             self._steps.append(segment)
             self._kind = kind
@@ -99,10 +154,14 @@ class Accumulator:
                 # it exactly when (and with the same exception type as) it always did.
                 segment.blocks.extend(parts)
             segment.parts = []
+        return closed
 
-    def _code(self, event: CodeRunUpdated) -> None:
+    def _code(self, event: CodeRunUpdated) -> Closed | None:
         run = self._runs.get(event.index)
+        closed = None
         if run is None:
+            closed = self.close()
+            self._open = True
             run = self._runs[event.index] = _Run()
             self._steps.append(event.index)
             self._kind = "code"
@@ -111,6 +170,7 @@ class Accumulator:
             run.output = event.output
         if event.container_id is not None:
             run.container_id = event.container_id
+        return closed
 
     def build(
         self,
