@@ -47,7 +47,6 @@ from ._types import (
 from ._version import __version__
 
 __all__ = [
-    "MODELS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -68,6 +67,7 @@ __all__ = [
     "ConfigurationError",
     "ContentFilterError",
     "InternalServerError",
+    "MODELS",
     "ModelInfo",
     "ProtocolError",
     "QwenCIError",
