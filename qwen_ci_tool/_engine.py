@@ -21,7 +21,8 @@ import httpx
 from . import _constants as C
 from . import _errors as E
 from ._accumulator import Accumulator
-from ._errors import ErrorContext, error_from_body, failure_error, parse_retry_after
+from ._classify import parse_retry_after
+from ._errors import ErrorContext, error_from_body, failure_error
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
