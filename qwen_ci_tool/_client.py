@@ -216,12 +216,7 @@ class CodeInterpreter(_ClientBase):
                 yield from self._attempt(state)
                 return
             except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
+                delay = state.after_failure(exc)
             _sleep(delay)
 
     def _attempt(self, state: CallState) -> Iterator[StreamEvent]:
@@ -367,12 +362,7 @@ class AsyncCodeInterpreter(_ClientBase):
                         yield event
                 return
             except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
+                delay = state.after_failure(exc)
             await _async_sleep(delay)
 
     async def _attempt(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:

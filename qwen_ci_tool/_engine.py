@@ -289,6 +289,17 @@ class CallState:
         logger.debug("qwen_ci_tool: %s: %s", type(err).__name__, err.message)
         return err
 
+    def after_failure(self, exc: Exception) -> float:
+        """An attempt raised *exc*: seconds to wait before the next attempt, or raise what the
+        caller gets (our error for it, or *exc* itself when it is a bug, not a failure)."""
+        err = self.translate(exc)
+        if err is None:
+            raise exc
+        delay = self.retry_delay(err)
+        if delay is None:
+            raise err from (None if err is exc else exc)
+        return delay
+
     def retry_delay(self, err: QwenCIError) -> float | None:
         """Seconds to wait before the next attempt, or None: do not retry (*err* is final).
 

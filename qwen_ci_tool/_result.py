@@ -12,17 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._protocols import PROTOCOLS, returning
-from ._types import (
-    AnswerDelta,
-    CodeRun,
-    CodeRunUpdated,
-    ReasoningDelta,
-    Step,
-    StreamStarted,
-    Timings,
-    Usage,
-    UsageUpdated,
-)
+from ._types import CodeRun, DecodedEvent, Step, Timings, Usage
 
 __all__ = [
     "CodeInterpreterResult",
@@ -120,7 +110,8 @@ class Completed:
     result: CodeInterpreterResult
 
 
-StreamEvent = StreamStarted | ReasoningDelta | CodeRunUpdated | AnswerDelta | UsageUpdated | Completed
+#: Every stream event: what the decoders yield, then :class:`Completed`.
+StreamEvent = DecodedEvent | Completed
 
 
 # --- renderings ---------------------------------------------------------------------------------
