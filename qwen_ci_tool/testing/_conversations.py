@@ -9,7 +9,6 @@ import re
 from typing import Final
 
 from ._script import (
-    SEED_ANSWER,
     SEED_QUESTION,
     TWO_RUN_QUESTION,
     Answer,
@@ -22,20 +21,7 @@ from ._script import (
 )
 from ._seed import SEED_NATIVE, SEED_OPENAI, TWO_RUN_NATIVE
 
-__all__ = [
-    "SEED_ANSWER",
-    "SEED_QUESTION",
-    "TWO_RUN_QUESTION",
-    "Answer",
-    "CodeSegment",
-    "Conversation",
-    "Delta",
-    "Reasoning",
-    "Segment",
-    "generic_conversation",
-    "scripted_conversation",
-    "synthetic_conversation",
-]
+__all__ = ["generic_conversation", "scripted_conversation", "split_directive", "synthetic_conversation"]
 
 # Scripted conversations by normalised question, then by protocol family ("native" covers the
 # text-generation, multimodal and Responses endpoints, which all carry the same run).
