@@ -28,7 +28,7 @@ from qwen_ci_tool import (
     Usage,
 )
 from qwen_ci_tool._accumulator import Accumulator, Closed
-from qwen_ci_tool._explain import for_agent, incomplete_for_agent
+from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import LANGCHAIN
 from qwen_ci_tool._result import result_markdown
 
@@ -210,7 +210,8 @@ class ToolDeltas:
 def error_delta(err: QwenCIError, message: str) -> dict[str, Any]:
     """The last ``tool-output-delta`` of a failed call: the error class, what the model is told, and
     whether calling again may succeed."""
-    return {"type": "error", "error": type(err).__name__, "message": message, "retryable": err.retryable}
+    data = error_dict(err, LANGCHAIN, service_fields=False)  # the one error dict, as the CLI's
+    return {"type": "error", "error": data["type"], "message": message, "retryable": data["retryable"]}
 
 
 # --- stream deltas ---------------------------------------------------------------------------
