@@ -293,9 +293,10 @@ def _doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
 
     from ._client import _ssl_context
     from ._doctor import diagnose, failed, report, to_json
+    from ._proxy import new_client
 
     settings = resolve_settings(**settings_from(args))
-    with httpx.Client(verify=_ssl_context()) as client:
+    with new_client(httpx.Client, verify=_ssl_context()) as client:
         checks = diagnose(settings, client)
     stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
     stdout.flush()

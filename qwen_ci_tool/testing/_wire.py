@@ -61,14 +61,14 @@ class RenderContext:
 
 # --- error bodies ------------------------------------------------------------------------------
 
-# The OpenAI-compatible endpoint reports DashScope codes in OpenAI's vocabulary.
+# The OpenAI-compatible endpoint reports DashScope codes in OpenAI's vocabulary; the others (as
+# captured: Model.AccessDenied, the token plan's Throttling.AllocationQuota) as type and code both.
 _OPENAI_ERRORS: Final[dict[str, tuple[str, str]]] = {
     "InvalidApiKey": ("invalid_request_error", "invalid_api_key"),
     "InvalidParameter": ("invalid_request_error", "invalid_parameter_error"),
     "Model.NotExist": ("invalid_request_error", "model_not_found"),
     "Throttling": ("limit_requests", "limit_requests"),
     "Throttling.RateQuota": ("limit_requests", "limit_requests"),
-    "Throttling.AllocationQuota": ("insufficient_quota", "insufficient_quota"),
     "InternalError": ("internal_error", "internal_error"),
     "DataInspectionFailed": ("data_inspection_failed", "data_inspection_failed"),
 }
