@@ -1,6 +1,7 @@
 """The pure accumulator: folds stream events into a :class:`CodeInterpreterResult`.
 
-Shared by the sync and async clients. Text arrives as many small deltas, so it is kept as lists
+Shared by the sync and async clients. The reasoning's segments (around code runs) are kept apart
+by a blank line; the answer is its segments joined as sent. Text arrives as many small deltas, so it is kept as lists
 of parts and joined when a result is built: cost stays linear in the stream's length. Every
 :data:`_BLOCK` deltas of a segment are joined into one string, so a long stream holds about the
 text itself rather than one small string object (about 50 bytes of overhead) per delta.
@@ -27,6 +28,20 @@ __all__ = ["Accumulator"]
 
 #: Deltas of one segment kept apart before they are joined into a block.
 _BLOCK = 256
+
+
+def _apart(segments: list[str]) -> str:
+    """Reasoning segments (the thinking before, between and after code runs) joined with a blank
+    line between them: each ends a thought without a break, and glued they would run sentences together
+    ("...division.Now divide..."). A segment that already ends in line breaks gets only what it lacks."""
+    if len(segments) < 2:
+        return "".join(segments)
+    parts = [segments[0]]
+    for text in segments[1:]:
+        before = parts[-1]
+        parts.append("" if before.endswith("\n\n") else "\n" if before.endswith("\n") else "\n\n")
+        parts.append(text)
+    return "".join(parts)
 
 
 class _Run:
@@ -139,7 +154,7 @@ class Accumulator:
             status = "completed" if finish_reason == "stop" else "incomplete"
         return CodeInterpreterResult(
             answer="".join(answer),
-            reasoning="".join(reasoning),
+            reasoning=_apart(reasoning),
             code_runs=code_runs,
             steps=tuple(steps),
             usage=self.usage,

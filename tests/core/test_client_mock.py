@@ -45,7 +45,8 @@ async def test_native_stream_folds_into_one_result_with_the_filled_code_run(mode
     result = await run(mode, lambda r: sse_response(native_stream()))
     assert result.status == "completed" and result.finish_reason == "stop"
     assert result.answer == "Résultat: 7726936446654986565307347338803006152221172 3 ✓"
-    assert result.reasoning == "I will compute it.The result is big."
+    # The segments before and after the code run stay apart (glued: "...it.The result...").
+    assert result.reasoning == "I will compute it.\n\nThe result is big."
     assert [(r.index, r.code, r.output) for r in result.code_runs] == [(0, "123**21", None)]
     assert [(s.kind, s.text) for s in result.steps] == [
         ("reasoning", "I will compute it."),
