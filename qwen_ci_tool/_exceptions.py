@@ -136,6 +136,11 @@ class APIStatusError(QwenCIError):
         #: Seconds the service asked to wait (``Retry-After``), when it said.
         self.retry_after = retry_after
 
+    def _redact(self, secret: Any) -> None:
+        super()._redact(secret)
+        if self.service_message is not None:  # an error body may echo the key it was sent
+            self.service_message = secret.redact(self.service_message)
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.message!r}, status_code={self.status_code}, "
