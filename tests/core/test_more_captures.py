@@ -5,6 +5,7 @@ still carries answer text, the US root, and error bodies that echo the key."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from qwen_ci_tool import APITimeoutError, AuthenticationError, CodeInterpreter, RateLimitError
 from qwen_ci_tool._knobs import CLI, PYTHON
-from qwen_ci_tool.testing import SEED_ANSWER, Emulator, Fault
+from qwen_ci_tool.testing import SEED_ANSWER, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from ._frames import native_frame
@@ -127,6 +128,17 @@ async def test_answer_text_on_a_stop_frame_is_kept(mode: str) -> None:
     )
     result = await run(mode, lambda r: sse_response(frames), model="qwen3.6-plus")
     assert result.answer == "Forty-two." and result.status == "completed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("protocol", ["dashscope", "responses"])  # Chat Completions never says where code ran
+async def test_reasoning_around_code_runs_keeps_its_segments_apart(mode: str, protocol: str, emu: Emulator) -> None:
+    result = await ask(mode, emu, TWO_RUN_QUESTION, protocol=protocol)
+    segments = [s.text for s in result.steps if s.kind == "reasoning"]
+    assert len(segments) >= 2, "the two-run conversation thinks before and between its runs"
+    for before, after in itertools.pairwise(segments):  # a blank line between, however the first ended
+        assert before.rstrip("\n") + "\n\n" + after in result.reasoning
+    assert len(result.reasoning) <= sum(map(len, segments)) + 2 * (len(segments) - 1)
 
 
 @pytest.mark.parametrize("region", ["virginia", "us"])
