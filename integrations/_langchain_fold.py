@@ -27,6 +27,7 @@ from qwen_ci_tool import (
     StreamStarted,
     Usage,
 )
+from qwen_ci_tool._accumulator import segment_separator
 from qwen_ci_tool._explain import for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import LANGCHAIN
 from qwen_ci_tool._render import result_markdown
@@ -229,10 +230,11 @@ class DeltaFolder:
     exactly what ``invoke`` returns.
 
     Mirrors the core's accumulator (a new transcript step on every change of kind, a code step when
-    a run first appears, empty runs dropped) so that what streams early is already final.
+    a run first appears, empty runs dropped, reasoning segments kept apart by its
+    ``segment_separator``) so that what streams early is already final.
     """
 
-    __slots__ = ("_closed", "_kind", "_parts", "_run", "_sent", "_texts")
+    __slots__ = ("_apart", "_closed", "_kind", "_parts", "_run", "_sent", "_texts")
 
     def __init__(self) -> None:
         self._sent: dict[str, Any] = {}  # key -> value sent (lists: the items sent so far)
@@ -241,6 +243,7 @@ class DeltaFolder:
         self._parts: list[str] = []  # text of the open step
         self._run: CodeRunUpdated | None = None  # the open code run, as last updated
         self._closed: set[int] = set()
+        self._apart = False  # a new reasoning segment began after earlier reasoning text
 
     def feed(self, event: StreamEvent) -> AddableDict | None:
         delta = AddableDict()
@@ -249,10 +252,15 @@ class DeltaFolder:
             if self._kind != key:
                 self._close(delta)
                 self._kind = key
+                self._apart = key == "reasoning" and bool(self._texts.get(key))
             self._parts.append(event.text)
             if event.text:
-                delta[key] = event.text
-                self._texts.setdefault(key, []).append(event.text)
+                text = event.text
+                if self._apart:  # the core keeps reasoning segments apart: so does the stream
+                    text = segment_separator("".join(self._texts[key][-2:])) + text
+                    self._apart = False
+                delta[key] = text
+                self._texts.setdefault(key, []).append(text)
         elif isinstance(event, CodeRunUpdated):
             self._code(event, delta)
         elif isinstance(event, StreamStarted):

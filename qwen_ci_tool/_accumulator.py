@@ -24,23 +24,27 @@ from ._types import (
     UsageUpdated,
 )
 
-__all__ = ["Accumulator"]
+__all__ = ["Accumulator", "segment_separator"]
 
 #: Deltas of one segment kept apart before they are joined into a block.
 _BLOCK = 256
 
 
+def segment_separator(before: str) -> str:
+    """What goes between reasoning text ending in *before* and the next reasoning segment: a blank
+    line (each segment, before, between and after code runs, ends a thought without a break; glued
+    they would run sentences together: "...division.Now divide..."), less the line breaks it has."""
+    return "" if before.endswith("\n\n") else "\n" if before.endswith("\n") else "\n\n"
+
+
 def _apart(segments: list[str]) -> str:
-    """Reasoning segments (the thinking before, between and after code runs) joined with a blank
-    line between them: each ends a thought without a break, and glued they would run sentences together
-    ("...division.Now divide..."). A segment that already ends in line breaks gets only what it lacks."""
-    if len(segments) < 2:
-        return "".join(segments)
-    parts = [segments[0]]
-    for text in segments[1:]:
-        before = parts[-1]
-        parts.append("" if before.endswith("\n\n") else "\n" if before.endswith("\n") else "\n\n")
-        parts.append(text)
+    """The non-empty reasoning segments, joined by :func:`segment_separator`."""
+    parts: list[str] = []
+    for text in segments:
+        if text:
+            if parts:
+                parts.append(segment_separator(parts[-1]))
+            parts.append(text)
     return "".join(parts)
 
 
