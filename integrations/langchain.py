@@ -146,7 +146,7 @@ class _Settings(BaseModel):
     base_url: str | None = Field(
         default=None, description="Service root; default: DASHSCOPE_HTTP_BASE_URL, else the region's."
     )
-    region: str | None = Field(default=None, description='"beijing" (default) or "singapore".')
+    region: str | None = Field(default=None, description='"beijing" (default), "singapore" or "virginia" (alias "us").')
     protocol: str | None = Field(
         default=None, description=f"{', '.join(map(repr, PROTOCOLS))} (default {DEFAULT_PROTOCOL!r})."
     )

@@ -20,6 +20,7 @@ from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
 from ._protocols._base import USER_AGENT
+from ._proxy import new_client
 from ._types import CodeInterpreterResult, StreamEvent
 from ._watchdog import WATCHDOG
 
@@ -176,7 +177,7 @@ class CodeInterpreter(_ClientBase):
         if self._http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=self._timeout(), **_http_options())
+                    self._http = new_client(httpx.Client, timeout=self._timeout(), **_http_options())
         return self._http
 
     def run(
@@ -317,7 +318,7 @@ class AsyncCodeInterpreter(_ClientBase):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout(), **_http_options())
+            self._http = new_client(httpx.AsyncClient, timeout=self._timeout(), **_http_options())
         return self._http
 
     async def run(
