@@ -27,7 +27,7 @@ from qwen_ci_tool import (
     StreamStarted,
     Usage,
 )
-from qwen_ci_tool._accumulator import Accumulator, Closed
+from qwen_ci_tool._accumulator import Accumulator, Closed, ReasoningApart
 from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import LANGCHAIN
 from qwen_ci_tool._result import result_markdown
@@ -184,21 +184,24 @@ class ToolDeltas:
       failed (last delta; see :func:`error_delta`).
     """
 
-    __slots__ = ("_runs", "stages")
+    __slots__ = ("_reasoning", "_runs", "stages")
 
     def __init__(self) -> None:
         self.stages = StageEvents()
+        self._reasoning = ReasoningApart()  # reasoning deltas append up to the result's reasoning
         self._runs: dict[int, tuple[str, str | None]] = {}  # index -> (code, output) last sent
 
     def feed(self, event: StreamEvent) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """``(stage payload or None, deltas)`` for one core event."""
         stage = self.stages.feed(event)
         deltas: list[dict[str, Any]] = [] if stage is None else [{"type": "stage", **stage}]
-        if isinstance(event, (ReasoningDelta, AnswerDelta)):
+        reasoning = self._reasoning.feed(event)
+        if isinstance(event, ReasoningDelta):
+            if reasoning:
+                deltas.append({"type": "reasoning", "text": reasoning})
+        elif isinstance(event, AnswerDelta):
             if event.text:
-                deltas.append(
-                    {"type": "reasoning" if isinstance(event, ReasoningDelta) else "answer", "text": event.text}
-                )
+                deltas.append({"type": "answer", "text": event.text})
         elif isinstance(event, CodeRunUpdated):
             seen = (event.code, event.output)
             if (event.code or event.output is not None) and self._runs.get(event.index) != seen:
@@ -222,26 +225,30 @@ class DeltaFolder:
 
     Text (``reasoning``, ``answer``) streams as it arrives; a code run (``code_runs``) and a
     transcript segment (``steps``) stream once the core's accumulator closes them (the next one
-    began), as they will stand in the result; everything else (usage, status, timings, ...) comes
-    with the last delta. Each key keeps one type, and is sent either once or as pieces that ``+``
-    joins, so LCEL folds the stream into exactly what ``invoke`` returns.
+    began), as they will stand in the result; reasoning pieces carry the core's separator between
+    segments (:class:`~qwen_ci_tool._accumulator.ReasoningApart`); everything else (usage, status,
+    timings, ...) comes with the last delta. Each key keeps one type, and is sent either once or as
+    pieces that ``+`` joins, so LCEL folds the stream into exactly what ``invoke`` returns.
     """
 
-    __slots__ = ("_acc", "_sent", "_texts")
+    __slots__ = ("_acc", "_reasoning", "_sent", "_texts")
 
     def __init__(self) -> None:
         self._acc = Accumulator(model="", protocol="")  # only what it closes is read
         self._sent: dict[str, Any] = {}  # key -> value sent (lists: the items sent so far)
         self._texts: dict[str, list[str]] = {}  # text keys -> the pieces sent
+        self._reasoning = ReasoningApart()  # the core's separators between reasoning segments
 
     def feed(self, event: StreamEvent) -> AddableDict | None:
         delta = AddableDict()
         self._closed(self._acc.close() if isinstance(event, Completed) else self._acc.apply(event), delta)
+        reasoning = self._reasoning.feed(event)
         if isinstance(event, (ReasoningDelta, AnswerDelta)):
-            if event.text:
+            text = reasoning if isinstance(event, ReasoningDelta) else event.text
+            if text:
                 key = "reasoning" if isinstance(event, ReasoningDelta) else "answer"
-                delta[key] = event.text
-                self._texts.setdefault(key, []).append(event.text)
+                delta[key] = text
+                self._texts.setdefault(key, []).append(text)
         elif isinstance(event, StreamStarted):
             for key in ("request_id", "model", "protocol"):
                 self._once(delta, key, getattr(event, key))

@@ -9,6 +9,7 @@ exception that ends the iteration.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import threading
 import time
@@ -191,7 +192,9 @@ def run_many_sync(
         while True:
             step = plan.next(time.monotonic())
             if isinstance(step, tuple):
-                running[pool.submit(_call_sync, call, step[0], stop)] = step
+                # In the caller's context (a copy each): a call's span is a child of the caller's span.
+                in_context = contextvars.copy_context().run
+                running[pool.submit(in_context, _call_sync, call, step[0], stop)] = step
                 continue
             if step is BatchPlan.DONE:
                 return

@@ -117,7 +117,9 @@ class ClientSettings(TypedDict, total=False):
     region: Annotated[
         str | None,
         Setting(
-            f"pick the service root by region (default {C.DEFAULT_REGION})", C.DEFAULT_REGION, tuple(C.REGION_ROOTS)
+            f"pick the service root by region (default {C.DEFAULT_REGION}; us is virginia)",
+            C.DEFAULT_REGION,
+            (*C.REGION_ROOTS, *C.REGION_ALIASES),
         ),
     ]
     connect_timeout: Annotated[
@@ -252,10 +254,11 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
             hint=f"Use {{protocol}} with one of {', '.join(PROTOCOLS)} ({describe_protocols()}).",
         )
     region = values.get("region")
+    region = C.REGION_ALIASES.get(region, region) if isinstance(region, str) else region
     if region is not None and region not in C.REGION_ROOTS:
         raise ConfigurationError(
             f"Unknown region {region!r}.",
-            hint=f"Use {{region}} with one of {', '.join(C.REGION_ROOTS)}, or set {{base_url}}.",
+            hint=f"Use {{region}} with one of {', '.join([*C.REGION_ROOTS, *C.REGION_ALIASES])}, or set {{base_url}}.",
         )
     base_url = values.get("base_url")
     root = normalize_base_url(base_url) if base_url else C.REGION_ROOTS[region or C.DEFAULT_REGION]
