@@ -27,7 +27,7 @@ from qwen_ci_tool import (
     StreamStarted,
     Usage,
 )
-from qwen_ci_tool._accumulator import Accumulator, Closed, ReasoningApart
+from qwen_ci_tool._accumulator import Accumulator, Closed
 from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import LANGCHAIN
 from qwen_ci_tool._result import result_markdown
@@ -184,18 +184,19 @@ class ToolDeltas:
       failed (last delta; see :func:`error_delta`).
     """
 
-    __slots__ = ("_reasoning", "_runs", "stages")
+    __slots__ = ("_acc", "_runs", "stages")
 
     def __init__(self) -> None:
         self.stages = StageEvents()
-        self._reasoning = ReasoningApart()  # reasoning deltas append up to the result's reasoning
+        self._acc = Accumulator(model="", protocol="")  # reasoning deltas add up to the result's
         self._runs: dict[int, tuple[str, str | None]] = {}  # index -> (code, output) last sent
 
     def feed(self, event: StreamEvent) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """``(stage payload or None, deltas)`` for one core event."""
         stage = self.stages.feed(event)
         deltas: list[dict[str, Any]] = [] if stage is None else [{"type": "stage", **stage}]
-        reasoning = self._reasoning.feed(event)
+        self._acc.apply(event)
+        reasoning = self._acc.reasoning_text(event)
         if isinstance(event, ReasoningDelta):
             if reasoning:
                 deltas.append({"type": "reasoning", "text": reasoning})
@@ -226,23 +227,22 @@ class DeltaFolder:
     Text (``reasoning``, ``answer``) streams as it arrives; a code run (``code_runs``) and a
     transcript segment (``steps``) stream once the core's accumulator closes them (the next one
     began), as they will stand in the result; reasoning pieces carry the core's separator between
-    segments (:class:`~qwen_ci_tool._accumulator.ReasoningApart`); everything else (usage, status,
+    segments (``Accumulator.reasoning_text``); everything else (usage, status,
     timings, ...) comes with the last delta. Each key keeps one type, and is sent either once or as
     pieces that ``+`` joins, so LCEL folds the stream into exactly what ``invoke`` returns.
     """
 
-    __slots__ = ("_acc", "_reasoning", "_sent", "_texts")
+    __slots__ = ("_acc", "_sent", "_texts")
 
     def __init__(self) -> None:
         self._acc = Accumulator(model="", protocol="")  # only what it closes is read
         self._sent: dict[str, Any] = {}  # key -> value sent (lists: the items sent so far)
         self._texts: dict[str, list[str]] = {}  # text keys -> the pieces sent
-        self._reasoning = ReasoningApart()  # the core's separators between reasoning segments
 
     def feed(self, event: StreamEvent) -> AddableDict | None:
         delta = AddableDict()
         self._closed(self._acc.close() if isinstance(event, Completed) else self._acc.apply(event), delta)
-        reasoning = self._reasoning.feed(event)
+        reasoning = self._acc.reasoning_text(event)
         if isinstance(event, (ReasoningDelta, AnswerDelta)):
             text = reasoning if isinstance(event, ReasoningDelta) else event.text
             if text:

@@ -22,7 +22,7 @@ from ._types import (
     UsageUpdated,
 )
 
-__all__ = ["Accumulator", "Closed", "ReasoningApart", "segment_separator"]
+__all__ = ["Accumulator", "Closed", "segment_separator"]
 
 #: Deltas of one segment kept apart before they are joined into a block.
 _BLOCK = 256
@@ -46,43 +46,6 @@ def _apart(segments: list[str]) -> str:
             parts.append(text)
             tail = (tail + parts[-2] + text if len(parts) > 1 else text)[-2:]
     return "".join(parts)
-
-
-class ReasoningApart:
-    """What each event adds to ``result.reasoning`` as it streams: a reasoning delta's text, with
-    :func:`segment_separator` before the first text of a new segment. Segments change where the
-    accumulator's do (an answer delta, or a code run that first appears, in between), so streamed
-    reasoning pieces add up to the result's. For surfaces that stream deltas (the LangChain tool)."""
-
-    __slots__ = ("_apart", "_kind", "_runs", "_tail")
-
-    def __init__(self) -> None:
-        self._kind = ""
-        self._runs: set[int] = set()
-        self._tail = ""  # the last characters of the reasoning so far
-        self._apart = False
-
-    def feed(self, event: StreamEvent) -> str:
-        """The text *event* adds to the reasoning ('' for anything else)."""
-        kind = type(event)
-        if kind is ReasoningDelta:
-            if self._kind != "reasoning":
-                self._kind = "reasoning"
-                self._apart = bool(self._tail)
-            text: str = event.text  # type: ignore[union-attr]
-            if not text:
-                return ""
-            if self._apart:
-                text = segment_separator(self._tail) + text
-                self._apart = False
-            self._tail = (self._tail + text)[-2:]
-            return text
-        if kind is AnswerDelta:
-            self._kind = "answer"
-        elif kind is CodeRunUpdated and event.index not in self._runs:  # type: ignore[union-attr]
-            self._runs.add(event.index)  # type: ignore[union-attr]
-            self._kind = "code"
-        return ""
 
 
 class _Run:
@@ -140,8 +103,10 @@ class Accumulator:
     __slots__ = (
         "_kind",
         "_open",
+        "_reasoning_tail",
         "_runs",
         "_segment",
+        "_spoken",
         "_steps",
         "code_returned",
         "model",
@@ -163,6 +128,9 @@ class Accumulator:
         self._kind: str | None = None
         self._segment = _Segment("")
         self._open = False  # the last step is still open
+        # For reasoning_text() only (faces that stream deltas); the clients never call it.
+        self._reasoning_tail = ""  # the last characters of result.reasoning so far
+        self._spoken: _Segment | None = None  # the reasoning segment that has had text
 
     def apply(self, event: StreamEvent) -> Closed | None:
         """Fold *event* in; the step it closed, if any."""
@@ -178,6 +146,21 @@ class Accumulator:
         elif kind is StreamStarted:
             self.request_id = event.request_id  # type: ignore[union-attr]
         return None
+
+    def reasoning_text(self, event: StreamEvent) -> str:
+        """What *event*, just applied, adds to ``result.reasoning`` ('' for anything else): a
+        reasoning delta's text, after :func:`segment_separator` when it is the first text of a new
+        segment. Streamed pieces then add up to the result's reasoning, segments apart as it has them.
+        """
+        if type(event) is not ReasoningDelta or not event.text:
+            return ""
+        text: str = event.text
+        if self._segment is not self._spoken:  # this segment's first text
+            self._spoken = self._segment
+            if self._reasoning_tail:
+                text = segment_separator(self._reasoning_tail) + text
+        self._reasoning_tail = (self._reasoning_tail + text)[-2:]
+        return text
 
     def close(self) -> Closed | None:
         """The stream ended: the last step, if still open (a run with neither code nor output is
