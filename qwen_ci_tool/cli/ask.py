@@ -16,8 +16,7 @@ from .._client import CodeInterpreter, CodeInterpreterStream
 from .._exceptions import ConfigurationError, QwenCIError
 from .._explain import error_dict, for_person, incomplete_note
 from .._knobs import CLI
-from .._render import result_markdown
-from .._types import CodeInterpreterResult, Completed
+from .._result import CodeInterpreterResult, Completed, result_markdown
 from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, maybe_emulator
 from .flags import settings_from
 from .view import live_view, print_markdown
@@ -52,7 +51,7 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export and not args.export.endswith(_EXPORTS):
         raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
     settings = settings_from(args)
-    with maybe_emulator(args.emulator) as emulator_url:
+    with maybe_emulator(args.emulator, settings) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
             settings["api_key"] = "sk-emulator"
