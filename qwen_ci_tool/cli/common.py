@@ -1,4 +1,4 @@
-"""What every ``qwen-ci`` command shares: the exit codes and the ``--emulator`` switch."""
+"""What every ``qwen-ci`` command shares: the exit codes and the local emulator (``--emulator``, ``replay``)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,16 @@ EXIT_INTERRUPTED = 130
 
 
 @contextlib.contextmanager
-def maybe_emulator(enabled: bool) -> Iterator[str | None]:
-    """The local emulator's base URL while it serves (``--emulator``), else ``None``."""
-    if not enabled:
+def maybe_emulator(enabled: bool, *, replay: bytes | None = None) -> Iterator[str | None]:
+    """The local emulator's base URL while it serves (``--emulator``, or to answer with the
+    ``replay`` stream verbatim), else ``None``."""
+    if not enabled and replay is None:
         yield None
         return
     from ..testing import Emulator
 
     # A little pacing so a person sees the stages go by; still about a second in all.
     with Emulator(pace=0.01, code_pause=0.4) as emu:
+        if replay is not None:
+            emu.replay(replay)
         yield emu.base_url

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from types import ModuleType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .._stages import StageTracker
 from .._types import CodeRunUpdated, ReasoningDelta, StreamEvent
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 __all__ = ["LiveView", "PlainLive", "RichLive", "live_view", "print_markdown", "rich_for"]
 
@@ -44,9 +48,11 @@ def _indented(text: str) -> str:
 
 
 class LiveView(ABC):
-    """Feed every event; it calls the renderer's ``status``, ``code_run`` and ``reasoning``.
+    """Feed every event; it calls the renderer's ``status``, ``code_run``, ``running`` and ``reasoning``.
 
-    A code run is shown once it is whole: when another run or another stage begins, or at the end.
+    A code run is printed once it is whole: when another run or another stage begins, or at the end.
+    Until then ``running`` gets it as it grows (its code arrives before the sandbox runs it), for a
+    renderer that can show it beside the status.
     """
 
     def __init__(self, *, show_reasoning: bool) -> None:
@@ -67,6 +73,8 @@ class LiveView(ABC):
             return
         if stage is not None and stage not in ("connected", "done"):
             self.status(stage)
+        if isinstance(event, CodeRunUpdated) and event.code:
+            self.running(event)
 
     def _flush_run(self) -> None:
         run, self._open_run = self._open_run, None
@@ -92,6 +100,9 @@ class LiveView(ABC):
 
     @abstractmethod
     def reasoning(self, text: str, *, new_block: bool) -> None: ...
+
+    def running(self, run: CodeRunUpdated) -> None:  # noqa: B027 - optional: a renderer may show nothing
+        """The code of the run in progress so far (printed for good by ``code_run`` once whole)."""
 
     @abstractmethod
     def end(self) -> None: ...
@@ -158,8 +169,18 @@ class RichLive(LiveView):
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.console = Console(file=out, highlight=False)
+        self._running: CodeRunUpdated | None = None  # shown above the spinner while it runs
+
+        live = self
+
+        class CodeAndSpinner(Progress):
+            def get_renderables(self) -> Iterable[RenderableType]:
+                if live._running is not None:
+                    yield live._code_block(live._running)
+                yield from super().get_renderables()
+
         # We write to the streams we were given; rich must not swap sys.stdout / sys.stderr.
-        self._progress = Progress(
+        self._progress = CodeAndSpinner(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
@@ -180,13 +201,29 @@ class RichLive(LiveView):
         self._end_reasoning()
         self._progress.update(self._task, description=stage)
 
-    def code_run(self, run: CodeRunUpdated) -> None:
+    @staticmethod
+    def _code_block(run: CodeRunUpdated) -> RenderableType:
+        from rich.console import Group
         from rich.padding import Padding
         from rich.syntax import Syntax
+        from rich.text import Text
+
+        return Group(
+            Text.from_markup(f"[bold]▶ code run #{run.index + 1}[/bold]"),
+            Padding(Syntax(run.code.rstrip(), "python", background_color="default"), (0, 0, 0, 4)),
+        )
+
+    def running(self, run: CodeRunUpdated) -> None:
+        self._end_reasoning()
+        self._running = run
+        self._progress.refresh()
+
+    def code_run(self, run: CodeRunUpdated) -> None:
+        from rich.padding import Padding
 
         self._end_reasoning()
-        self.console.print(f"[bold]▶ code run #{run.index + 1}[/bold]")
-        self.console.print(Padding(Syntax(run.code.rstrip(), "python", background_color="default"), (0, 0, 0, 4)))
+        self._running = None
+        self.console.print(self._code_block(run))
         if run.output is not None:
             self.console.print("  output:", style="dim")
             self.console.print(Padding(run.output.rstrip() or "(no output)", (0, 0, 0, 4)), markup=False)
