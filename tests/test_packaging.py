@@ -116,6 +116,16 @@ def test_the_readmes_uvx_commands_name_a_real_extra_and_script_and_run_as_writte
         assert done.returncode == 0, (script, args, done.stderr[-1000:])
 
 
+def test_the_long_description_pypi_shows_carries_the_mcp_name_line_the_registry_looks_for(
+    dist: dict[str, Path],
+) -> None:
+    with zipfile.ZipFile(dist["wheel"]) as whl:
+        (name,) = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
+        description = Parser().parsestr(whl.read(name).decode("utf-8")).get_payload()
+    assert isinstance(description, str)
+    assert f"<!-- mcp-name: {SERVER_JSON['name']} -->" in description
+
+
 def test_server_json_validates_against_the_registry_schema() -> None:
     assert SERVER_JSON["$schema"] == SCHEMA["$id"]
     assert "2025-12-11" in SCHEMA["$id"]
