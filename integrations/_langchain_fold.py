@@ -27,6 +27,7 @@ from qwen_ci_tool import (
     StreamStarted,
     Usage,
 )
+from qwen_ci_tool._accumulator import ReasoningApart
 from qwen_ci_tool._explain import for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import LANGCHAIN
 from qwen_ci_tool._render import result_markdown
@@ -183,21 +184,24 @@ class ToolDeltas:
       failed (last delta; see :func:`error_delta`).
     """
 
-    __slots__ = ("_runs", "stages")
+    __slots__ = ("_reasoning", "_runs", "stages")
 
     def __init__(self) -> None:
         self.stages = StageEvents()
+        self._reasoning = ReasoningApart()  # reasoning deltas append up to the result's reasoning
         self._runs: dict[int, tuple[str, str | None]] = {}  # index -> (code, output) last sent
 
     def feed(self, event: StreamEvent) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """``(stage payload or None, deltas)`` for one core event."""
         stage = self.stages.feed(event)
         deltas: list[dict[str, Any]] = [] if stage is None else [{"type": "stage", **stage}]
-        if isinstance(event, (ReasoningDelta, AnswerDelta)):
+        reasoning = self._reasoning.feed(event)
+        if isinstance(event, ReasoningDelta):
+            if reasoning:
+                deltas.append({"type": "reasoning", "text": reasoning})
+        elif isinstance(event, AnswerDelta):
             if event.text:
-                deltas.append(
-                    {"type": "reasoning" if isinstance(event, ReasoningDelta) else "answer", "text": event.text}
-                )
+                deltas.append({"type": "answer", "text": event.text})
         elif isinstance(event, CodeRunUpdated):
             seen = (event.code, event.output)
             if (event.code or event.output is not None) and self._runs.get(event.index) != seen:
@@ -229,10 +233,11 @@ class DeltaFolder:
     exactly what ``invoke`` returns.
 
     Mirrors the core's accumulator (a new transcript step on every change of kind, a code step when
-    a run first appears, empty runs dropped) so that what streams early is already final.
+    a run first appears, empty runs dropped, reasoning segments kept apart as
+    :class:`~qwen_ci_tool._accumulator.ReasoningApart` says) so that what streams early is already final.
     """
 
-    __slots__ = ("_closed", "_kind", "_parts", "_run", "_sent", "_texts")
+    __slots__ = ("_closed", "_kind", "_parts", "_reasoning", "_run", "_sent", "_texts")
 
     def __init__(self) -> None:
         self._sent: dict[str, Any] = {}  # key -> value sent (lists: the items sent so far)
@@ -241,18 +246,21 @@ class DeltaFolder:
         self._parts: list[str] = []  # text of the open step
         self._run: CodeRunUpdated | None = None  # the open code run, as last updated
         self._closed: set[int] = set()
+        self._reasoning = ReasoningApart()  # the core's separators between reasoning segments
 
     def feed(self, event: StreamEvent) -> AddableDict | None:
         delta = AddableDict()
+        reasoning = self._reasoning.feed(event)
         if isinstance(event, (ReasoningDelta, AnswerDelta)):
             key = "reasoning" if isinstance(event, ReasoningDelta) else "answer"
             if self._kind != key:
                 self._close(delta)
                 self._kind = key
             self._parts.append(event.text)
-            if event.text:
-                delta[key] = event.text
-                self._texts.setdefault(key, []).append(event.text)
+            text = reasoning if key == "reasoning" else event.text
+            if text:
+                delta[key] = text
+                self._texts.setdefault(key, []).append(text)
         elif isinstance(event, CodeRunUpdated):
             self._code(event, delta)
         elif isinstance(event, StreamStarted):

@@ -10,7 +10,9 @@ agent.invoke({"messages": [{"role": "user", "content": "What is 123 to the power
 
 - :class:`QwenCodeInterpreterTool` - a ``BaseTool`` named ``qwen_code_interpreter``. Its content is
   the answer and the code that ran (Markdown); its artifact is the whole result as a dict
-  (``CodeInterpreterResult.from_dict`` reads it back). Failures of the service come back to the
+  (``CodeInterpreterResult.from_dict`` reads it back) whose ``content_blocks`` holds each code run
+  as langchain-core's standard ``server_tool_call`` / ``server_tool_result`` blocks
+  (:func:`code_run_blocks`). Failures of the service come back to the
   agent as an error ``ToolMessage`` (its artifact: the partial result, if any); bugs propagate. Each stage ("thinking", "running code #1",
   "answering", ...) is sent as a custom event named ``qwen_code_interpreter_stage`` (seen by
   callbacks and ``astream_events``) and, inside a LangGraph graph, to ``stream_mode="custom"``.
@@ -54,6 +56,7 @@ from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterR
 from qwen_ci_tool._constants import DEFAULT_PROTOCOL
 from qwen_ci_tool._protocols import PROTOCOLS
 
+from ._langchain_blocks import code_run_blocks, with_blocks
 from ._langchain_fold import (
     STAGE_EVENT,
     DeltaFolder,
@@ -71,6 +74,7 @@ __all__ = [
     "QwenCodeInterpreterInput",
     "QwenCodeInterpreterTool",
     "STAGE_EVENT",
+    "code_run_blocks",
     "error_content",
     "is_retryable",
 ]
@@ -142,7 +146,7 @@ class _Settings(BaseModel):
     base_url: str | None = Field(
         default=None, description="Service root; default: DASHSCOPE_HTTP_BASE_URL, else the region's."
     )
-    region: str | None = Field(default=None, description='"beijing" (default) or "singapore".')
+    region: str | None = Field(default=None, description='"beijing" (default), "singapore" or "virginia" (alias "us").')
     protocol: str | None = Field(
         default=None, description=f"{', '.join(map(repr, PROTOCOLS))} (default {DEFAULT_PROTOCOL!r})."
     )
@@ -374,10 +378,12 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
             progress.failed(err, message)
             if self.raise_errors:
                 raise
-            raise _fail(message, result_dict(err.partial) if err.partial is not None else None) from err
+            partial = err.partial
+            raise _fail(message, with_blocks(partial, result_dict(partial)) if partial is not None else None) from err
 
     def _output(self, result: CodeInterpreterResult) -> tuple[str, dict[str, Any]]:
         content, artifact, ok = tool_output(result, include_reasoning=self.include_reasoning)
+        artifact = with_blocks(result, artifact)
         if not ok:  # unfinished (e.g. the length limit): an error the model must not take for an answer
             secret = self._secret()
             raise _fail(content.replace(secret, "**********") if secret else content, artifact)

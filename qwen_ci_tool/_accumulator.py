@@ -1,6 +1,7 @@
 """The pure accumulator: folds stream events into a :class:`CodeInterpreterResult`.
 
-Shared by the sync and async clients. Text arrives as many small deltas, so it is kept as lists
+Shared by the sync and async clients. The reasoning's segments (around code runs) are kept apart
+by a blank line; the answer is its segments joined as sent. Text arrives as many small deltas, so it is kept as lists
 of parts and joined when a result is built: cost stays linear in the stream's length. Every
 :data:`_BLOCK` deltas of a segment are joined into one string, so a long stream holds about the
 text itself rather than one small string object (about 50 bytes of overhead) per delta.
@@ -23,10 +24,67 @@ from ._types import (
     UsageUpdated,
 )
 
-__all__ = ["Accumulator"]
+__all__ = ["Accumulator", "ReasoningApart", "segment_separator"]
 
 #: Deltas of one segment kept apart before they are joined into a block.
 _BLOCK = 256
+
+
+def segment_separator(before: str) -> str:
+    """What goes between reasoning text ending in *before* and the next reasoning segment: a blank
+    line (each segment, before, between and after code runs, ends a thought without a break; glued
+    they would run sentences together: "...division.Now divide..."), less the line breaks it has."""
+    return "" if before.endswith("\n\n") else "\n" if before.endswith("\n") else "\n\n"
+
+
+def _apart(segments: list[str]) -> str:
+    """The non-empty reasoning segments, each after :func:`segment_separator` of the text so far."""
+    parts: list[str] = []
+    tail = ""
+    for text in segments:
+        if text:
+            if parts:
+                parts.append(segment_separator(tail))
+            parts.append(text)
+            tail = (tail + parts[-2] + text if len(parts) > 1 else text)[-2:]
+    return "".join(parts)
+
+
+class ReasoningApart:
+    """What each event adds to ``result.reasoning`` as it streams: a reasoning delta's text, with
+    :func:`segment_separator` before the first text of a new segment. Segments change where the
+    accumulator's do (an answer delta, or a code run that first appears, in between), so streamed
+    reasoning pieces add up to the result's. For surfaces that stream deltas (the LangChain tool)."""
+
+    __slots__ = ("_apart", "_kind", "_runs", "_tail")
+
+    def __init__(self) -> None:
+        self._kind = ""
+        self._runs: set[int] = set()
+        self._tail = ""  # the last characters of the reasoning so far
+        self._apart = False
+
+    def feed(self, event: StreamEvent) -> str:
+        """The text *event* adds to the reasoning ('' for anything else)."""
+        kind = type(event)
+        if kind is ReasoningDelta:
+            if self._kind != "reasoning":
+                self._kind = "reasoning"
+                self._apart = bool(self._tail)
+            text: str = event.text  # type: ignore[union-attr]
+            if not text:
+                return ""
+            if self._apart:
+                text = segment_separator(self._tail) + text
+                self._apart = False
+            self._tail = (self._tail + text)[-2:]
+            return text
+        if kind is AnswerDelta:
+            self._kind = "answer"
+        elif kind is CodeRunUpdated and event.index not in self._runs:  # type: ignore[union-attr]
+            self._runs.add(event.index)  # type: ignore[union-attr]
+            self._kind = "code"
+        return ""
 
 
 class _Run:
@@ -139,7 +197,7 @@ class Accumulator:
             status = "completed" if finish_reason == "stop" else "incomplete"
         return CodeInterpreterResult(
             answer="".join(answer),
-            reasoning="".join(reasoning),
+            reasoning=_apart(reasoning),
             code_runs=code_runs,
             steps=tuple(steps),
             usage=self.usage,

@@ -9,6 +9,7 @@ exception that ends the iteration.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import threading
 import time
@@ -204,7 +205,9 @@ def run_many_sync(
         while True:
             step = plan.next(time.monotonic())
             if isinstance(step, tuple):
-                running[pool.submit(_call_sync, client, step[0], stop)] = step
+                # In the caller's context (a copy each): a call's span is a child of the caller's span.
+                call = contextvars.copy_context().run
+                running[pool.submit(call, _call_sync, client, step[0], stop)] = step
                 continue
             if step is _DONE:
                 return

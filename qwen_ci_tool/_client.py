@@ -20,6 +20,7 @@ from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
 from ._protocols._base import USER_AGENT
+from ._proxy import new_client
 from ._types import CodeInterpreterResult, StreamEvent
 from ._watchdog import WATCHDOG
 
@@ -176,7 +177,7 @@ class CodeInterpreter(_ClientBase):
         if self._http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=self._timeout(), **_http_options())
+                    self._http = new_client(httpx.Client, timeout=self._timeout(), **_http_options())
         return self._http
 
     def run(
@@ -202,19 +203,20 @@ class CodeInterpreter(_ClientBase):
         return CodeInterpreterStream(self._events(state), state)
 
     def _events(self, state: CallState) -> Iterator[StreamEvent]:
-        while True:
-            state.begin_attempt()
-            try:
-                yield from self._attempt(state)
-                return
-            except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
-            _sleep(delay)
+        with state.telemetry:
+            while True:
+                state.begin_attempt()
+                try:
+                    yield from self._attempt(state)
+                    return
+                except Exception as exc:
+                    err = state.translate(exc)
+                    if err is None:
+                        raise
+                    delay = state.retry_delay(err)
+                    if delay is None:
+                        raise err from (None if err is exc else exc)
+                _sleep(delay)
 
     def _attempt(self, state: CallState) -> Iterator[StreamEvent]:
         req = state.request
@@ -316,7 +318,7 @@ class AsyncCodeInterpreter(_ClientBase):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout(), **_http_options())
+            self._http = new_client(httpx.AsyncClient, timeout=self._timeout(), **_http_options())
         return self._http
 
     async def run(
@@ -342,23 +344,24 @@ class AsyncCodeInterpreter(_ClientBase):
         return AsyncCodeInterpreterStream(self._events(state), state)
 
     async def _events(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
-        while True:
-            state.begin_attempt()
-            try:
-                # aclosing: when the caller stops early, the inner generator (and with it the
-                # HTTP response) is closed now, not whenever it is garbage-collected.
-                async with contextlib.aclosing(self._attempt(state)) as events:
-                    async for event in events:
-                        yield event
-                return
-            except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
-            await _async_sleep(delay)
+        with state.telemetry:
+            while True:
+                state.begin_attempt()
+                try:
+                    # aclosing: when the caller stops early, the inner generator (and with it the
+                    # HTTP response) is closed now, not whenever it is garbage-collected.
+                    async with contextlib.aclosing(self._attempt(state)) as events:
+                        async for event in events:
+                            yield event
+                    return
+                except Exception as exc:
+                    err = state.translate(exc)
+                    if err is None:
+                        raise
+                    delay = state.retry_delay(err)
+                    if delay is None:
+                        raise err from (None if err is exc else exc)
+                await _async_sleep(delay)
 
     async def _attempt(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         req = state.request

@@ -139,10 +139,11 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
             f"Unknown protocol {protocol!r}.",
             hint=f"Use {{protocol}} with one of {', '.join(PROTOCOLS)} ({describe_protocols()}).",
         )
+    region = C.REGION_ALIASES.get(region, region) if isinstance(region, str) else region
     if region is not None and region not in C.REGION_ROOTS:
         raise ConfigurationError(
             f"Unknown region {region!r}.",
-            hint=f"Use {{region}} with one of {', '.join(C.REGION_ROOTS)}, or set {{base_url}}.",
+            hint=f"Use {{region}} with one of {', '.join([*C.REGION_ROOTS, *C.REGION_ALIASES])}, or set {{base_url}}.",
         )
     if base_url:
         root = normalize_base_url(base_url)

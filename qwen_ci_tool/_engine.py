@@ -1,6 +1,7 @@
 """Everything a call decides, without doing any I/O: shared by the sync and async clients.
 
-The clients are thin loops: send ``state.request``, hand status and headers to
+The clients are thin loops inside ``with state.telemetry:`` (the call's span and metrics,
+:mod:`~qwen_ci_tool._telemetry`): send ``state.request``, hand status and headers to
 :meth:`CallState.check_response`, each chunk of bytes to :meth:`CallState.feed`, the end of the
 body to :meth:`CallState.finish`, and any exception to :meth:`CallState.translate` and
 :meth:`CallState.retry_delay`. Decisions (retry or not, which error, what counts as complete)
@@ -31,6 +32,7 @@ from ._exceptions import (
 )
 from ._protocols import PROTOCOLS, Decoder
 from ._sse import SSEParser
+from ._telemetry import CallTelemetry
 from ._types import (
     AnswerDelta,
     CodeInterpreterResult,
@@ -87,6 +89,7 @@ class CallState:
         self.attempt = 0
         self.committed = False
         self.result: CodeInterpreterResult | None = None
+        self.telemetry = CallTelemetry(settings.model, settings.base_url, messages, clock)
         self._fresh()
 
     def _fresh(self) -> None:
@@ -233,6 +236,7 @@ class CallState:
             )
         result = self.acc.build(finish_reason=decoder.finish_reason, timings=self._timings())
         self.result = result
+        self.telemetry.completed(result)
         logger.debug(
             "qwen_ci_tool: done request_id=%s finish=%s tokens=%d",
             result.request_id,
@@ -291,6 +295,8 @@ class CallState:
         delay = self._retry_delay(err)
         if delay is None:
             E.note_attempts(err, self.attempt)
+        else:
+            self.telemetry.retry(err, self.attempt, delay)
         return delay
 
     def _retry_delay(self, err: QwenCIError) -> float | None:

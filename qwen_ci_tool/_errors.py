@@ -47,6 +47,7 @@ __all__ = [
     "note_attempts",
     "parse_retry_after",
     "protocol_hint",
+    "proxy_unusable_error",
     "shape_error",
     "status_error",
     "timeout_error",
@@ -56,6 +57,7 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "InvalidApiKey": AuthenticationError,
     "AccessDenied": AuthenticationError,
     "AccessDenied.Unpurchased": AuthenticationError,
+    "Model.AccessDenied": AuthenticationError,
     "Arrearage": AuthenticationError,
     "InvalidParameter": BadRequestError,
     "Model.NotExist": BadRequestError,
@@ -67,6 +69,7 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "Throttling": RateLimitError,
     "Throttling.RateQuota": RateLimitError,
     "Throttling.AllocationQuota": RateLimitError,
+    "Throttling.ResourceExhausted": RateLimitError,
     "Throttling.User": RateLimitError,
     "rate_limit_exceeded": RateLimitError,
     "insufficient_quota": RateLimitError,
@@ -194,9 +197,15 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
             "The quota is used up: calling again will not help. Add quota or billing in the Model Studio "
             "console, or set another key in {api_key}."
         )
+    if code == "Throttling.AllocationQuota":
+        return (
+            "The token plan's quota is used up: calling again will not help until it resets (the service's "
+            "message gives the time when it sent one). Add quota in the Model Studio console, or set another key in {api_key}."
+        )
     if cls is AuthenticationError:
-        if code and code.startswith("AccessDenied"):
-            if advice := _protocol_hint(ctx):
+        if code and code.startswith(("AccessDenied", "Model.AccessDenied")):
+            # Model.AccessDenied: the key was accepted, the account may not use the model (any protocol).
+            if code != "Model.AccessDenied" and (advice := _protocol_hint(ctx)):
                 return advice
             return (
                 f"The key has no access to model {_lit(repr(ctx.model))} or to the code interpreter: "
@@ -534,4 +543,18 @@ def line_too_long_error(max_line: int) -> ProtocolError:
     return ProtocolError(
         f"The stream sent a line longer than {max_line} bytes without a line break; it is not a valid event stream.",
         hint="Check {base_url} (a proxy may be altering the stream).",
+    )
+
+
+def proxy_unusable_error(variable: str, proxy: str, *, socks: bool) -> ConfigurationError:
+    """The environment names a proxy httpx cannot use (*proxy* is shown without credentials)."""
+    if socks:
+        return ConfigurationError(
+            f"{variable} routes connections through the SOCKS proxy {proxy}, but SOCKS support is not installed.",
+            hint="Install it with: pip install 'qwen-ci-tool[socks]' (httpx[socks]); or unset "
+            f"{variable}, or set it to an HTTP proxy.",
+        )
+    return ConfigurationError(
+        f"{variable} names a proxy of an unsupported kind: {proxy}.",
+        hint=f"Set {variable} to an http://, https:// or socks5:// proxy URL, or unset it.",
     )

@@ -79,3 +79,7 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 def no_backoff(fake_clock: FakeClock) -> FakeClock:
     """Retries take no real time (the waits asked for are in ``fake_clock.sleeps``)."""
     return fake_clock
+
+
+# The `otel` fixture (an in-memory OpenTelemetry SDK) for the telemetry tests.
+pytest_plugins = ["tests.otel"]

@@ -62,8 +62,11 @@ class ResponsesDecoder(DecoderBase):
         if obj is None:
             return []
         kind = obj.get("type") or sse.event
+        if sse.status is not None or kind == "response.failed" or kind == "error":
+            # An in-band status (``:HTTP_STATUS/<n>``, ``status:``) says failure whatever the event is named.
+            raise self._failure(obj, sse.status)
         events: list[StreamEvent] = []
-        if not self._started and kind != "error" and kind != "response.failed" and sse.status is None:
+        if not self._started:
             response = obj.get("response") or {}
             events.append(self._start(self._header_rid or obj.get("request_id") or response.get("id"), "responses"))
         if kind == "response.reasoning_text.delta" or kind == "response.reasoning_summary_text.delta":
@@ -93,8 +96,6 @@ class ResponsesDecoder(DecoderBase):
                 reason = text_of((response.get("incomplete_details") or {}).get("reason")) or "incomplete"
                 self.finish_reason = _INCOMPLETE_REASONS.get(reason, reason)
             self.done = True
-        elif kind == "response.failed" or kind == "error" or sse.status is not None:
-            raise self._failure(obj, sse.status)
         elif "status" in obj and obj.get("status") == "failed":
             raise self._failure({"response": obj}, sse.status)
         return events

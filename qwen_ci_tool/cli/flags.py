@@ -45,7 +45,9 @@ SETTING_FLAGS: tuple[SettingFlag, ...] = (
         "region's); overrides --region",
     ),
     SettingFlag(
-        "--region", f"pick the service root by region (default {C.DEFAULT_REGION})", choices=tuple(C.REGION_ROOTS)
+        "--region",
+        f"pick the service root by region (default {C.DEFAULT_REGION}; us is virginia)",
+        choices=(*C.REGION_ROOTS, *C.REGION_ALIASES),
     ),
     SettingFlag("--connect-timeout", f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})", float),
     SettingFlag(
