@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final, Literal
 
-from ._conversations import Answer, CodeSegment, Conversation, Reasoning
+from ._script import Answer, CodeSegment, Conversation, Reasoning
 
 __all__ = [
     "Event",
