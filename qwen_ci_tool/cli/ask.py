@@ -57,7 +57,7 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
     settings = settings_from(args)
     replaying: bytes | None = getattr(args, "replay", None)  # `qwen-ci replay FILE` (cli/replay.py)
-    with maybe_emulator(args.emulator, replay=replaying) as emulator_url:
+    with maybe_emulator(args.emulator, settings, replay=replaying) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
             settings["api_key"] = "sk-emulator"
