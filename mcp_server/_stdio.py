@@ -33,13 +33,12 @@ from mcp.shared.message import SessionMessage
 
 from ._server import server_runtime
 from ._signals import signals
+from .runs.runner import DELIVERY_TIMEOUT
 
 __all__ = ["serve_stdio"]
 
 logger = logging.getLogger("mcp_server")
 
-#: Seconds, after the last run ended, for the answers to go out before the server exits anyway.
-_DELIVERY_TIMEOUT = 10.0
 #: Any \uD800-\uDFFF escape: only lines with one need the closer (slower) look.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
@@ -208,7 +207,7 @@ class _Input:
     async def _end(self) -> None:
         logger.info("qwen-ci-mcp: input ended: letting calls in flight finish (up to %g s)", self._grace)
         await self._runtime.drain(self._grace)
-        with anyio.move_on_after(_DELIVERY_TIMEOUT):
+        with anyio.move_on_after(DELIVERY_TIMEOUT):
             while self._unanswered:
                 self._answered = anyio.Event()
                 await self._answered.wait()

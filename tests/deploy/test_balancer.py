@@ -307,9 +307,9 @@ async def collect_through_nginx(url: str) -> tuple[list[Any], Any]:
 
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-run-store", "per-replica-runs"])
 async def test_a_run_handle_is_answered_by_any_replica_when_they_share_a_run_store(
-    nginx_binary: str, deploy_dir: Path, tmp_path: Path, shared: bool
+    nginx_binary: str, deploy_dir: Path, tmp_path: Path, redis_url: str, shared: bool
 ) -> None:
-    store = ("--run-store-dir", str(tmp_path / "runs")) if shared else ()
+    store = ("--run-store", redis_url) if shared else ()
     with ExitStack() as stack:
         # Each run sits in the sandbox 2 s, well past --max-wait: the call gets a handle, and the
         # result is asked for several times, round robin over the three replicas.

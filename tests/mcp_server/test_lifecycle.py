@@ -23,7 +23,7 @@ from mcp.types import CallToolResult
 
 from mcp_server import TOOL_NAME
 from mcp_server._fit import MAX_RESULT_BYTES
-from mcp_server._http import listening_socket
+from mcp_server.http.app import listening_socket
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY

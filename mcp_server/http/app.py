@@ -1,7 +1,10 @@
 """Streamable HTTP: loopback by default, a bearer token to bind anywhere else, DNS-rebinding checks.
 
 Stateless mode with SSE responses: every request stands alone (no session to lose), and progress
-notifications and cancellation still reach the tool (they do not with JSON responses).
+notifications and cancellation still reach the tool (they do not with JSON responses). The app is
+the SDK's, behind the gate (``gate``: cancels, refusal while draining), behind the operator's
+routes and the bearer check (``routes``). :func:`serve_http` runs it under uvicorn with a graceful
+shutdown that never outlasts the grace by more than a few seconds, whatever clients send.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from starlette.types import ASGIApp
 
 from qwen_ci_tool import _constants as C
 
-from ._auth import AUTH_TOKEN_ENV, Credentials
-from ._exchanges import Exchanges
-from ._gate import CallGate
-from ._ops import OpsMiddleware, ops_of
-from ._server import server_runtime
-from ._signals import signals
+from .._server import server_runtime
+from .._signals import signals
+from ..runs.runner import DELIVERY_TIMEOUT
+from .auth import AUTH_TOKEN_ENV, Credentials
+from .cancels import Exchanges
+from .gate import CallGate
+from .routes import OpsMiddleware
 
 __all__ = [
     "AUTH_TOKEN_ENV",
@@ -49,8 +53,9 @@ _MAX_JSON_BYTES_PER_CHAR = 12
 MAX_REQUEST_BODY_BYTES = C.MAX_INPUT_CHARS * _MAX_JSON_BYTES_PER_CHAR + 64 * 1024
 #: Seconds a shutdown gives calls in flight to finish before cancelling them.
 DEFAULT_SHUTDOWN_GRACE = 30.0
-#: Seconds, after the last run ended, for the answers to go out before the server exits anyway.
-_DELIVERY_TIMEOUT = 10.0
+#: Seconds uvicorn gives open connections once the server decides to exit (a client trickling a
+#: request body, or still reading): then they are closed.
+_CONNECTIONS_TIMEOUT = 2
 #: Seconds without any request in flight before a draining server exits (clients often send one
 #: more request right after an answer).
 _QUIET_BEFORE_EXIT = 1.0
@@ -129,8 +134,9 @@ def build_http_app(
         exchanges=exchanges if exchanges is not None else Exchanges(),
         ready=lambda: runtime.ready,
         body_limit=MAX_REQUEST_BODY_BYTES,
+        forward_cancel=runtime.forward_cancel,
     )
-    return OpsMiddleware(app, ops_of(server), credentials, ready=lambda: runtime.ready)
+    return OpsMiddleware(app, runtime.ops, credentials, ready=lambda: runtime.ready)
 
 
 async def _reload_on_sighup(credentials: Credentials) -> None:
@@ -173,16 +179,26 @@ async def serve_http(
 ) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully. The caller has checked the token rule.
 
-    On the first signal: new requests get 503 (and ``/readyz`` too), calls in flight have
-    *shutdown_grace* seconds to finish and be delivered, the rest are cancelled (each answered with
-    an error that keeps its partial), and the server exits once every response has gone out. A
-    second signal exits at once. A token file (``credentials.path``) is read again on SIGHUP.
+    On the first signal: new calls get 503 (and ``/readyz`` too), calls queued for a slot are
+    refused, calls in flight have *shutdown_grace* seconds to finish and be delivered (the result
+    tool keeps answering), the rest are cancelled (each answered with an error that keeps its
+    partial), and the server exits once every response has gone out, or a few seconds later
+    whatever clients are still sending. A second signal exits at once. A token file
+    (``credentials.path``) is read again on SIGHUP. With a shared run store, cancels forwarded by
+    other replicas reach the requests served here.
     """
     exchanges = Exchanges()
     app = build_http_app(server, host=host, credentials=credentials, allowed_hosts=allowed_hosts, exchanges=exchanges)
     # log_config=None: uvicorn's lines go through the server's own handler (text or JSON, secrets masked).
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=False, lifespan="on"
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=_CONNECTIONS_TIMEOUT,
     )
     # Bind before announcing: once the line is logged, connections queue (and --port 0 shows its port).
     sock = listening_socket(config)
@@ -204,7 +220,7 @@ async def serve_http(
             shutdown_grace,
         )
         await runtime.drain(shutdown_grace)
-        with anyio.move_on_after(_DELIVERY_TIMEOUT):
+        with anyio.move_on_after(DELIVERY_TIMEOUT):
             await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
         logger.info("qwen-ci-mcp: every call answered; exiting")
         uv.should_exit = True
@@ -221,8 +237,13 @@ async def serve_http(
                     tg.cancel_scope.cancel()
                     return
 
+    def cancel_here(principal: str, request_id: str) -> None:
+        if exchanges.cancel(principal, request_id, "the client cancelled the call (through another replica)") == 1:
+            logger.info("cancelled request %r on a cancel forwarded by another replica", request_id)
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(on_signals)
+        tg.start_soon(runtime.listen_for_cancels, cancel_here)
         if credentials is not None and credentials.path is not None:
             tg.start_soon(_reload_on_sighup, credentials)
         await uv.serve(sockets=[sock])
