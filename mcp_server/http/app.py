@@ -16,6 +16,7 @@ import socket
 from collections.abc import Iterator, Sequence
 
 import anyio
+import anyio.abc
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -210,7 +211,6 @@ async def serve_http(
         access = f"bearer tokens of {len(credentials.names)} clients from {credentials.path}, reloaded on SIGHUP"
     else:
         access = "bearer token required"
-    logger.info("qwen-ci-mcp: listening on http://%s:%d%s (%s)", shown, bound, MCP_PATH, access)
     uv = _Server(config)
     runtime = server_runtime(server)
 
@@ -225,8 +225,9 @@ async def serve_http(
         logger.info("qwen-ci-mcp: every call answered; exiting")
         uv.should_exit = True
 
-    async def on_signals() -> None:
+    async def on_signals(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         with signals("SIGTERM", "SIGINT") as received:
+            task_status.started()
             async with anyio.create_task_group() as tg:
                 async for _ in received:
                     break
@@ -242,9 +243,10 @@ async def serve_http(
             logger.info("cancelled request %r on a cancel forwarded by another replica", request_id)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(on_signals)
+        await tg.start(on_signals)  # watched before anyone is told where to connect
         tg.start_soon(runtime.listen_for_cancels, cancel_here)
         if credentials is not None and credentials.path is not None:
             tg.start_soon(_reload_on_sighup, credentials)
+        logger.info("qwen-ci-mcp: listening on http://%s:%d%s (%s)", shown, bound, MCP_PATH, access)
         await uv.serve(sockets=[sock])
         tg.cancel_scope.cancel()
