@@ -74,15 +74,20 @@ async def test_a_handle_from_one_replica_is_collected_on_another(redis_url: str,
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-async def legacy_session(http: httpx2.AsyncClient, url: str) -> dict[str, str]:
+async def legacy_session(http: httpx2.AsyncClient, url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """A handshake-era session: the headers its later requests carry (with the minted session id)."""
     init = {
         "jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
     }  # fmt: skip
-    response = await http.post(url, json=init, headers=HEADERS)
+    response = await http.post(url, json=init, headers={**HEADERS, **(extra or {})})
     assert response.status_code == 200
-    headers = {**HEADERS, "Mcp-Session-Id": response.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
+    headers = {
+        **HEADERS,
+        **(extra or {}),
+        "Mcp-Session-Id": response.headers["mcp-session-id"],
+        "MCP-Protocol-Version": "2025-11-25",
+    }
     await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
     return headers
 
