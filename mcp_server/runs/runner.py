@@ -70,7 +70,8 @@ class _LiveRun:
         self.scope = anyio.CancelScope()
         self.reason: str | None = None
         self.partial: CodeInterpreterResult | None = None
-        #: Whether it holds a slot (its request was sent upstream).
+        #: Whether it waits for a slot all others hold, and whether it holds one (its request was sent).
+        self.queued = False
         self.started = False
         #: Refused at shutdown while queued for a slot.
         self.refused = False
@@ -304,6 +305,11 @@ class Runner:
     async def _run(self, question: str, include_reasoning: bool, run: _LiveRun, call: CallRecord) -> CallToolResult:
         call.waiting()
         if self.slots.value == 0:
+            if not self.accepting:  # accepted just before shutdown began, and would have to wait
+                run.refused = True
+                call.failed("ShuttingDown")
+                return text_result(T.NOT_STARTED_TEXT, is_error=True)
+            run.queued = True
             await self._stage(
                 run,
                 "waiting for a free slot",
@@ -407,7 +413,7 @@ class Runner:
         """
         self.accepting = False
         for run in list(self.live.values()):
-            if not run.started:
+            if run.queued and not run.started:
                 run.refused = True
                 run.cancel("the server is shutting down; the call had not started")
         with anyio.move_on_after(grace):

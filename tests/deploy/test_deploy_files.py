@@ -123,7 +123,7 @@ def test_compose_runs_three_replicas_behind_nginx_sharing_runs_through_redis_wit
     build_parser().parse_args(json.loads(command.group(1).replace("${QWEN_CI_MCP_PUBLIC_HOST:-localhost}", "h")))
 
 
-def test_nginx_streams_responses_and_never_replays_a_call() -> None:
+def test_nginx_streams_responses_keeps_a_legacy_session_on_one_replica_and_retries_only_a_refused_call() -> None:
     conf = (DEPLOY / "nginx.conf").read_text()
     directives = {
         shlex.split(line.strip().rstrip(";"))[0]: line.strip().rstrip(";").split(None, 1)[-1]
@@ -134,7 +134,11 @@ def test_nginx_streams_responses_and_never_replays_a_call() -> None:
     assert directives["proxy_http_version"] == "1.1"
     assert 'proxy_set_header Connection ""' in conf
     assert int(directives["proxy_read_timeout"].rstrip("s")) >= 600
-    assert "non_idempotent" not in directives.get("proxy_next_upstream", "")
+    # A draining replica's 503 (sent before anything starts) is retried on the next one; nothing else is.
+    assert directives["proxy_next_upstream"].split() == ["error", "timeout", "http_503", "non_idempotent"]
+    # A legacy session (and its cancels) stays on one replica; modern clients, with no session id, spread.
+    assert directives["hash"] == "$http_mcp_session_id consistent"
+    assert directives["proxy_request_buffering"] == "on"  # a body not kept cannot be sent again
     # nginx must let through every body the server itself accepts (it answers 413 above its own cap).
     assert int(directives["client_max_body_size"].rstrip("m")) * 1024 * 1024 >= MAX_REQUEST_BODY_BYTES
     upstream = re.search(r"upstream qwen_ci_mcp \{(.*?)\n\}", conf, re.S)

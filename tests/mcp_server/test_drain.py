@@ -13,6 +13,7 @@ import socket
 import subprocess
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -134,3 +135,35 @@ def test_over_stdio_a_request_after_sigterm_gets_an_error_answer_and_no_tracebac
     assert code == 0
     assert "Traceback" not in log and "Exception in thread" not in log
     assert len(emu.requests) == 1
+
+
+async def test_during_the_drain_only_a_new_call_gets_503_and_nothing_starts_for_it() -> None:
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+
+    def request(request_id: int, method: str, params: dict[str, object]) -> dict[str, object]:
+        return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+
+    with Emulator(code_pause=1.5) as emu, serve(emu, "--shutdown-grace", "20", "--max-wait", "0.3") as server:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            with anyio.fail_after(30):
+                async with Client(streamable_http_client(server.url)) as client:
+                    first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                run_id = first.structured_content["run_id"]  # type: ignore[index]
+                server.terminate()
+                await wait_for_log(server, "shutting down")
+                new = await http.post(
+                    server.url, json=request(1, "tools/call", {"name": TOOL_NAME, "arguments": {"question": "1+1?"}}),
+                    headers=headers,
+                )  # fmt: skip
+                listing = await http.post(server.url, json=request(2, "tools/list", {}), headers=headers)
+                poll = await http.post(
+                    server.url, json=request(3, "tools/call", {"name": RESULT_TOOL_NAME, "arguments": {"run_id": run_id}}),
+                    headers=headers,
+                )  # fmt: skip
+            code = await anyio.to_thread.run_sync(server.wait)
+
+    assert new.status_code == 503 and new.headers["retry-after"] == "1"
+    assert new.json()["error"]["code"] == -32000 and "Nothing was started or billed" in new.json()["error"]["message"]
+    assert listing.status_code == 200 and poll.status_code == 200
+    assert len(emu.requests) == 1  # the refused call never reached the service
+    assert code == 0
