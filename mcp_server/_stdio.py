@@ -242,10 +242,16 @@ class _Input:
     async def _end(self) -> None:
         logger.info("qwen-ci-mcp: input ended: letting calls in flight finish (up to %g s)", self._grace)
         await self._runtime.drain(self._grace)
-        with anyio.move_on_after(DELIVERY_TIMEOUT):
+        with anyio.move_on_after(DELIVERY_TIMEOUT) as delivery:
             while self._unanswered:
                 self._answered = anyio.Event()
                 await self._answered.wait()
+        if delivery.cancelled_caught:
+            logger.warning(
+                "qwen-ci-mcp: %d requests still unanswered %g s after the last run ended; exiting anyway",
+                len(self._unanswered),
+                DELIVERY_TIMEOUT,
+            )
         self._ended.set()
         self._stdin.close()
 

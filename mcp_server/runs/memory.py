@@ -14,6 +14,11 @@ from .records import DEFAULT_MAX_RUNS, DEFAULT_RESULT_TTL, RunRecord
 __all__ = ["MemoryRunStore"]
 
 
+def _now() -> float:
+    """Wall-clock seconds: when a run ended, and so when its result expires."""
+    return time.time()
+
+
 @dataclass
 class _Entry:
     record: RunRecord
@@ -28,11 +33,11 @@ class MemoryRunStore:
         *,
         ttl: float = DEFAULT_RESULT_TTL,
         max_runs: int = DEFAULT_MAX_RUNS,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.ttl = ttl
         self.max_runs = max_runs
-        self._clock = clock
+        self._clock = clock if clock is not None else lambda: _now()
         self._entries: dict[str, _Entry] = {}  # insertion order = start order
 
     def __len__(self) -> int:

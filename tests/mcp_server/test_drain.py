@@ -19,7 +19,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
-from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from .test_lifecycle import CALL, HANDSHAKE, read_until, send, serve, stdio_process, stop, wait_for_log
 from .test_tool import MODES, Progress, text_of
@@ -167,3 +167,25 @@ async def test_during_the_drain_only_a_new_call_gets_503_and_nothing_starts_for_
     assert listing.status_code == 200 and poll.status_code == 200
     assert len(emu.requests) == 1  # the refused call never reached the service
     assert code == 0
+
+
+def test_over_stdio_a_cancelled_request_is_not_waited_for_at_the_end() -> None:
+    emu = Emulator()
+    emu.add_fault(Fault.stall(after_events=3, seconds=60))
+    with emu:
+        proc = stdio_process(emu)
+        try:
+            for message in [*HANDSHAKE, CALL]:
+                send(proc, message)
+            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "thinking" in str(m))
+            send(proc, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}})
+            assert proc.stdin is not None
+            proc.stdin.close()  # end of input: nothing is left to answer
+            code = proc.wait(timeout=30)
+            assert proc.stderr is not None
+            log = proc.stderr.read()
+        finally:
+            stop(proc)
+
+    assert code == 0
+    assert "input ended" in log and "still unanswered" not in log
