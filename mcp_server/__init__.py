@@ -18,9 +18,9 @@ __all__ = [
     "DEFAULT_MAX_OUTPUT_CHARS",
     "DEFAULT_MAX_WAIT",
     "RESULT_TOOL_NAME",
+    "Runtime",
     "SERVER_NAME",
     "TOOL_NAME",
-    "Runtime",
     "create_server",
     "server_runtime",
 ]

@@ -36,6 +36,7 @@ from mcp.types import CallToolResult
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreterResult, QwenCIError, StageTracker
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._stages import is_work_stage
 
 from .. import _texts as T
 from .._ops import CallRecord, Ops, current_client
@@ -58,8 +59,6 @@ DELIVERY_TIMEOUT = 5.0
 _STORE_WRITE_TIMEOUT = 3.0
 #: Seconds between two attempts to listen for cancels while the shared store is unavailable.
 _RELISTEN_DELAY = 1.0
-#: Stages not sent as progress: each comes immediately before another report or the result.
-_UNREPORTED_STAGES = frozenset({"connected", "done"})
 
 
 class _LiveRun:
@@ -327,7 +326,7 @@ class Runner:
                             stage = tracker.update(event)
                             # "connected" is followed at once by the first content stage, and "done" by
                             # the result itself: neither is worth a notification.
-                            if stage is not None and stage not in _UNREPORTED_STAGES:
+                            if is_work_stage(stage):
                                 await self._stage(run, stage)
                     except anyio.get_cancelled_exc_class():
                         run.partial = stream.snapshot()

@@ -12,16 +12,9 @@ from .conftest import REPO
 
 def test_all_is_exactly_the_public_surface_and_sorted() -> None:
     expected = [
-        "DEFAULT_MAX_CONCURRENCY",
-        "DEFAULT_MAX_OUTPUT_CHARS",
-        "DEFAULT_MAX_WAIT",
-        "RESULT_TOOL_NAME",
-        "SERVER_NAME",
-        "TOOL_NAME",
-        "Runtime",
-        "create_server",
-        "server_runtime",
-    ]  # fmt: skip (ruff's isort-style order: constants, classes, functions)
+        "DEFAULT_MAX_CONCURRENCY", "DEFAULT_MAX_OUTPUT_CHARS", "DEFAULT_MAX_WAIT", "RESULT_TOOL_NAME", "Runtime",
+        "SERVER_NAME", "TOOL_NAME", "create_server", "server_runtime",
+    ]  # fmt: skip
     assert mcp_server.__all__ == expected
     assert all(hasattr(mcp_server, name) for name in expected)
 
