@@ -120,7 +120,7 @@ def build_http_app(
     exchanges: Exchanges | None = None,
 ) -> ASGIApp:
     """The ASGI app: the SDK's streamable HTTP app behind the call gate (cancels, shutdown), behind
-    the operator's routes and the bearer check (when *credentials* are given), see ``_ops``."""
+    the operator's routes and the bearer check (when *credentials* are given), see ``routes``."""
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,

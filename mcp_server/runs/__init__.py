@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from .memory import MemoryRunStore
 from .records import (
     DEFAULT_RESULT_TTL,
+    REDIS_SCHEMES,
     RUN_STORE_ENV,
     RunRecord,
     RunStore,
@@ -43,10 +44,17 @@ def open_run_store(spec: RunStore | str | None, *, ttl: float, stale_after: floa
         return None
     if not isinstance(spec, str):
         return spec
-    from .redis_store import REDIS_SCHEMES, RedisRunStore
-
     if urlsplit(spec).scheme not in REDIS_SCHEMES:
         raise ValueError(
             f"--run-store must be 'memory' or a Redis URL (redis://HOST:PORT/DB or rediss://...), got {shown_url(spec)!r}."
         )
+    try:
+        from .redis_store import RedisRunStore
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "redis":
+            raise
+        raise ValueError(
+            "--run-store redis://... needs the redis client library, part of the [mcp] extra: "
+            "pip install 'qwen-ci-tool[mcp]'"
+        ) from None
     return RedisRunStore(spec, ttl=ttl, stale_after=stale_after)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 __all__ = [
     "DEFAULT_MAX_RUNS",
     "DEFAULT_RESULT_TTL",
+    "REDIS_SCHEMES",
     "RUN_STORE_ENV",
     "RunRecord",
     "RunStore",
@@ -28,6 +29,8 @@ __all__ = [
 
 #: The environment variable for ``--run-store``.
 RUN_STORE_ENV = "QWEN_CI_MCP_RUN_STORE"
+#: URL schemes of a Redis run store.
+REDIS_SCHEMES = ("redis", "rediss")
 
 #: Seconds a finished run's result is kept for ``qwen_code_interpreter_result``.
 DEFAULT_RESULT_TTL = 600.0

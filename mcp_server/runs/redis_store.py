@@ -31,11 +31,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .._texts import lost_run_text
-from .records import DEFAULT_RESULT_TTL, RunRecord, StoreUnavailable, shown_url
+from .records import DEFAULT_RESULT_TTL, REDIS_SCHEMES, RunRecord, StoreUnavailable, shown_url
 
-__all__ = ["REDIS_SCHEMES", "RedisRunStore"]
+__all__ = ["RedisRunStore"]
 
-REDIS_SCHEMES = ("redis", "rediss")
 _PREFIX = "qwen_ci:"
 _CANCEL_CHANNEL = _PREFIX + "cancel"
 #: Seconds to connect, and to wait for any one answer, before Redis counts as unavailable.

@@ -184,3 +184,13 @@ async def test_with_redis_down_calls_still_run_handles_say_so_and_metrics_and_lo
     assert "qwen_ci_run_store_up 0.0" in metrics
     assert 'qwen_ci_run_store_errors_total{operation="write"}' in metrics
     assert "run store unavailable" in server.output()
+
+
+def test_a_run_store_that_is_neither_memory_nor_redis_is_refused_at_start(capsys: pytest.CaptureFixture[str]) -> None:
+    from mcp_server.__main__ import main
+
+    assert main(["--run-store", "/var/lib/qwen-ci-mcp/runs"]) == 2  # the old shared-directory store
+    err = capsys.readouterr().err
+    assert "--run-store must be 'memory' or a Redis URL" in err
+    assert main(["--run-store", "redis://:hunter2-secret@127.0.0.1:1/0", "--max-wait", "-1"]) == 2
+    assert "hunter2" not in capsys.readouterr().err
