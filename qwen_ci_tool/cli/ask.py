@@ -51,7 +51,7 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export and not args.export.endswith(_EXPORTS):
         raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
     settings = settings_from(args)
-    with maybe_emulator(args.emulator) as emulator_url:
+    with maybe_emulator(args.emulator, settings) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
             settings["api_key"] = "sk-emulator"

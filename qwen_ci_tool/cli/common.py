@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
+
+from .._config import resolve_settings
 
 __all__ = ["EXIT_FAILED", "EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "maybe_emulator"]
 
@@ -20,11 +23,15 @@ EXIT_INTERRUPTED = 130
 
 
 @contextlib.contextmanager
-def maybe_emulator(enabled: bool) -> Iterator[str | None]:
-    """The local emulator's base URL while it serves (``--emulator``), else ``None``."""
+def maybe_emulator(enabled: bool, settings: dict[str, Any]) -> Iterator[str | None]:
+    """The local emulator's base URL while it serves (``--emulator``), else ``None``.
+
+    The settings are checked first (as they will be sent: the emulator's URL, a stand-in key), so a
+    bad one is refused before the emulator starts and announces itself."""
     if not enabled:
         yield None
         return
+    resolve_settings(**{**settings, "base_url": "http://127.0.0.1", "api_key": "sk-emulator"})
     from ..testing import Emulator
 
     # A little pacing so a person sees the stages go by; still about a second in all.
