@@ -227,11 +227,10 @@ class Progress:
         """One status line for a terminal."""
         filled = width * self.finished // max(self.total, 1)
         left = self.remaining(now)
-        slowed = limiter.concurrency < limiter.max_concurrency
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {self.finished}/{self.total} done · "
             f"{self.statuses['failed']} failed · {limiter.in_flight} in flight"
-            + (f" (rate-limited: {limiter.concurrency} of {limiter.max_concurrency} at once)" if slowed else "")
+            + (f" (rate-limited: starts paced at {limiter.rate:.3g}/s)" if limiter.rate is not None else "")
             + f" · {self.tokens['total_tokens']:,} tokens · {_duration(now - self.started_at)} elapsed"
             + (f" · ~{_duration(left)} left" if left is not None else "")
         )
@@ -314,8 +313,8 @@ class _Run:
         if self.limiter.cuts > self.cuts_seen:
             self.cuts_seen = self.limiter.cuts
             self.err.write(
-                f"rate-limited by the service: now at most {self.limiter.concurrency} of "
-                f"{self.limiter.max_concurrency} calls at once (throttled tasks are sent again)\n"
+                f"rate-limited by the service: starts now paced at {self.limiter.rate or 0:.3g}/s "
+                "(throttled tasks are sent again)\n"
             )
         self.err.flush()
 

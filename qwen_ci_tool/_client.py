@@ -15,7 +15,7 @@ import anyio
 import httpx
 
 from . import _constants as C
-from ._batch import BatchOutcome, TaskInput, run_many_async, run_many_sync
+from ._batch import BatchOutcome, BatchTask, TaskInput, run_many_async, run_many_sync
 from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
@@ -79,8 +79,20 @@ class _ClientBase:
         question: str | None,
         messages: Sequence[Mapping[str, Any]] | None,
         record: Recorder | None,
+        *,
+        retry_rate_limits: bool = True,
     ) -> CallState:
-        return CallState(self._settings, build_messages(question, messages), record=record, clock=_clock)
+        return CallState(
+            self._settings,
+            build_messages(question, messages),
+            record=record,
+            clock=_clock,
+            retry_rate_limits=retry_rate_limits,
+        )
+
+    def _batch_state(self, task: BatchTask) -> CallState:
+        """The state of one batch task's call: its rate limits are the batch limiter's, not retried here."""
+        return self._state(task.question, task.messages, None, retry_rate_limits=False)
 
     def _timeout(self) -> httpx.Timeout:
         s = self._settings
@@ -198,7 +210,9 @@ class CodeInterpreter(_ClientBase):
         record: Recorder | None = None,
     ) -> CodeInterpreterStream:
         """Ask and iterate over typed events as they arrive. Validates the input at once."""
-        state = self._state(question, messages, record)
+        return self._stream(self._state(question, messages, record))
+
+    def _stream(self, state: CallState) -> CodeInterpreterStream:
         return CodeInterpreterStream(self._events(state), state)
 
     def _events(self, state: CallState) -> Iterator[StreamEvent]:
@@ -338,7 +352,9 @@ class AsyncCodeInterpreter(_ClientBase):
         record: Recorder | None = None,
     ) -> AsyncCodeInterpreterStream:
         """Ask and iterate (``async for``) over typed events. Validates the input at once."""
-        state = self._state(question, messages, record)
+        return self._stream(self._state(question, messages, record))
+
+    def _stream(self, state: CallState) -> AsyncCodeInterpreterStream:
         return AsyncCodeInterpreterStream(self._events(state), state)
 
     async def _events(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
