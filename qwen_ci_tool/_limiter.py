@@ -40,7 +40,7 @@ __all__ = ["AdaptiveLimiter", "Signal"]
 Signal = Literal["ok", "rate_limited", "failed"]
 
 #: After a rate limit, the start rate becomes this share of the rate that was refused.
-BACKOFF = 0.9
+BACKOFF = 0.95
 #: Admissions after a cut that bring the start rate back to the rate that was refused.
 PROBE_ADMISSIONS = 16
 #: The rate is never learnt below one start per this many seconds.
@@ -48,6 +48,8 @@ _MIN_RATE = 1.0 / C.MAX_RETRY_AFTER
 #: The admitted rate is measured over at least this many seconds, and this many admissions.
 _WINDOW_SECONDS = 1.0
 _WINDOW_ADMISSIONS = 8
+#: At a cut, the rate taken as refused is at most this multiple of the rate just admitted.
+_REACHED = 1.25
 
 
 class AdaptiveLimiter:
@@ -185,11 +187,16 @@ class AdaptiveLimiter:
             # start, if the run is younger; a quarter of a second at least), or one per Retry-After.
             window = max(min(_WINDOW_SECONDS, now - self._first_start), _WINDOW_SECONDS / 4)
             seen = sum(1 for at in self._admissions if at > now - window) / window
-            refused = max(seen, 1.0 / min(retry_after, self.max_pause) if retry_after else 0.0)
+            # One per Retry-After is the rate itself for a token bucket or evenly spaced starts; a
+            # fixed window may name a much shorter wait: then at most four times what was seen.
+            refused = 1.0 / min(retry_after, self.max_pause) if retry_after else seen
+            if retry_after and len(self._admissions) >= _WINDOW_ADMISSIONS:
+                refused = min(refused, 4.0 * seen)
             if not refused:  # nothing admitted yet and no wait named: nothing learnt, just the pause
                 return
         else:
-            refused = min(self.rate, self._ceiling(now))
+            # A rate far above what was just admitted was never reached: cut from what was.
+            refused = min(self.rate, _REACHED * self._ceiling(now) / 2.0)
         self._refused_rate = max(refused, _MIN_RATE)
         self.rate = max(BACKOFF * self._refused_rate, _MIN_RATE)
         self._probes = 0

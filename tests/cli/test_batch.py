@@ -359,7 +359,7 @@ def test_the_bar_counts_estimates_the_time_left_and_shows_a_slowed_limiter() -> 
     limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.5)
     bar = progress.bar(104.0, limiter)
     assert bar.startswith(
-        "[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: starts paced at 1.8/s)"
+        "[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: starts paced at 1.9/s)"
     )
     assert bar.endswith("4.0s elapsed · ~16.0s left")
     assert "InternalServerError 2" in progress.summary(104.0)

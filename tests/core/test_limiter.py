@@ -64,8 +64,8 @@ def test_the_first_rate_limit_learns_the_start_rate_from_retry_after_and_spaces_
     assert limiter.delay(0.05) == pytest.approx(0.052)  # the Retry-After first
     assert limiter.delay(0.103) == 0.0  # the refused start used no slot: one may go at once
     limiter.start(0.103)
-    assert limiter.delay(0.103) == pytest.approx(1 / 9)  # then evenly spaced below the rate
-    assert limiter.delay(0.104 + 1 / 9) == 0.0
+    assert limiter.delay(0.103) == pytest.approx(1 / (BACKOFF * 10))  # then evenly spaced below the rate
+    assert limiter.delay(0.104 + 1 / (BACKOFF * 10)) == 0.0
 
 
 def test_the_first_rate_limit_without_retry_after_takes_what_was_admitted_in_the_last_second() -> None:
@@ -96,18 +96,18 @@ def test_a_burst_of_rate_limits_from_calls_started_before_the_cut_cuts_only_once
     tickets = [limiter.start(0.0) for _ in range(8)]
     for t in tickets:
         limiter.finish(t, 0.01, "rate_limited", retry_after=0.1)
-    assert limiter.cuts == 1 and limiter.rate_limited == 8 and limiter.rate == pytest.approx(9.0)
+    assert limiter.cuts == 1 and limiter.rate_limited == 8 and limiter.rate == pytest.approx(BACKOFF * 10)
     # The first start after the pause is not spaced at the rate: refused, it only pauses again.
     limiter.finish(limiter.start(0.2), 0.21, "rate_limited", retry_after=0.1)
     assert limiter.cuts == 1
     # A call started after the cut, spaced at the new rate, that is refused again is a new signal.
     limiter.admitted(limiter.start(0.32), 0.33)
-    limiter.finish(limiter.start(0.32 + 1 / 9), 0.45, "rate_limited", retry_after=0.1)
-    assert limiter.cuts == 2 and limiter.rate == pytest.approx(9.0 * BACKOFF)
+    limiter.finish(limiter.start(0.32 + 1 / (BACKOFF * 10)), 0.45, "rate_limited", retry_after=0.1)
+    assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * 10 * BACKOFF)
 
 
 def test_admissions_after_a_cut_probe_back_to_the_refused_rate_then_beyond_it() -> None:
-    limiter = paced(9.0)  # refused at 10/s
+    limiter = paced(BACKOFF * 10)  # refused at 10/s
     now, seen = 1.0, []
     for _ in range(3 * PROBE_ADMISSIONS):
         now += 1 / limiter.rate  # type: ignore[operator]
@@ -126,7 +126,7 @@ def test_admissions_of_calls_started_before_the_cut_do_not_probe() -> None:
     limiter.finish(limiter.start(0.0), 0.01, "rate_limited", retry_after=0.1)
     for t in early:
         limiter.admitted(t, 0.02)
-    assert limiter.rate == pytest.approx(9.0)
+    assert limiter.rate == pytest.approx(BACKOFF * 10)
 
 
 def test_the_probe_never_goes_above_twice_the_rate_just_admitted() -> None:

@@ -160,3 +160,16 @@ async def test_tasks_are_read_lazily_from_an_iterator(mode: str, emu: Emulator) 
     assert len(outcomes) == 6
     # The first outcome came before the last task was pulled: tasks are not read all at once.
     assert pulled.index(-1) < pulled.index(5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_without_a_key_every_outcome_is_a_configuration_error_that_says_what_to_do(
+    mode: str, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    outcomes = await collect(mode, emu, ["a", "b"], settings={"api_key": None})
+    assert [o.status for o in outcomes] == ["failed", "failed"] and emu.requests == []
+    for outcome in outcomes:
+        error = outcome.to_dict()["error"]
+        assert error["type"] == "ConfigurationError" and error["retryable"] is False
+        assert error["message"].startswith("No API key. Set DASHSCOPE_API_KEY")
