@@ -10,15 +10,17 @@ SEED_QUESTION := What is 123 to the power of 21?
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 
 # The stamps depend on pyproject.toml, so a changed dependency list reinstalls.
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	touch $@
 
+# The dev tools are a PEP 735 dependency group (not an extra, so not in the published metadata);
+# `--group` needs pip >= 25.1, which the venv rule above installs.
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[all]" --group dev
 	touch $@ $(VENV)/.demo-installed
 
 venv: $(VENV)/.dev-installed

@@ -197,18 +197,23 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
     if layers:
         side = " (all layers side by side, interleaved)" if doc["parts"]["4"].get("side_by_side") else ""
 
-        def over(name: str) -> str:
+        core_call = "the core's call"
+
+        def over(name: str, what: str) -> str:
             r = layers.get(name)
-            return (
-                "-"
-                if r is None or r.get("overhead_ms") is None
-                else f"{r['overhead_ms']:.1f} ms ({_x(r.get('ratio_vs_core'))} the core's call)"
-            )
+            if r is None or r.get("overhead_ms") is None:
+                return "-"
+            return f"{r['overhead_ms']:.1f} ms ({_x(r.get('ratio', r.get('ratio_vs_core')))} {what})"
+
+        def floor(name: str) -> str:
+            against = layers.get(name, {}).get("against") or ""
+            return over(name, "the SDK's bare server making the same call" if against.startswith("bare") else core_call)
 
         out.append(
-            f"- **MCP and LangChain**{side}: a tool call through the MCP server adds {over('mcp-memory')} in-memory and "
-            f"{over('mcp-stdio')} over stdio (with progress reporting); the LangChain tool, invoked with a tool call "
-            f"as agents do, adds {over('langchain-sync')} sync and {over('langchain-async')} async."
+            f"- **MCP and LangChain**{side}: a tool call through our MCP server adds {floor('mcp-memory')} in-memory and "
+            f"{floor('mcp-stdio')} over stdio (with progress reporting); the LangChain tool, invoked with a tool call "
+            f"as agents do, adds {over('langchain-sync', core_call)} sync and "
+            f"{over('langchain-async', core_call)} async."
         )
     latency = {r["contender"]: r for r in _rows(doc, "5")}
     if latency:

@@ -66,11 +66,11 @@ from ._langchain_fold import (
 )
 
 __all__ = [
-    "STAGE_EVENT",
     "CodeInterpreterInput",
     "CodeInterpreterRunnable",
     "QwenCodeInterpreterInput",
     "QwenCodeInterpreterTool",
+    "STAGE_EVENT",
     "error_content",
     "is_retryable",
 ]

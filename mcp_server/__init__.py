@@ -18,12 +18,24 @@ __all__ = [
     "DEFAULT_MAX_OUTPUT_CHARS",
     "DEFAULT_MAX_WAIT",
     "RESULT_TOOL_NAME",
+    "Runtime",
     "SERVER_NAME",
     "TOOL_NAME",
-    "Runtime",
     "create_server",
     "server_runtime",
 ]
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """What to say when importing the server failed for want of the ``[mcp]`` extra, else ``None``.
+
+    The core's own dependencies were imported before the server's, so any other project's module
+    missing here (``mcp``, ``uvicorn``, ``starlette``, ``prometheus_client``, ...) is the extra's.
+    """
+    top = (exc.name or "").partition(".")[0]
+    if not top or top in {"qwen_ci_tool", "mcp_server", "integrations"}:
+        return None
+    return f"the MCP server needs the optional [mcp] extra (module {top!r} is missing): pip install 'qwen-ci-tool[mcp]'"
 
 
 def __getattr__(name: str) -> Any:
@@ -34,11 +46,9 @@ def __getattr__(name: str) -> Any:
     try:
         from . import _server
     except ModuleNotFoundError as exc:
-        if exc.name is None or not (exc.name == "mcp" or exc.name.startswith("mcp.")):
+        if (message := _missing_extra(exc)) is None:
             raise
-        raise ModuleNotFoundError(
-            "The MCP server needs the MCP SDK, an optional extra: pip install 'qwen-ci-tool[mcp]'", name=exc.name
-        ) from exc
+        raise ModuleNotFoundError(message[0].upper() + message[1:], name=exc.name) from exc
     return getattr(_server, name)
 
 

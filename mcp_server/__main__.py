@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import resolve_settings
-from qwen_ci_tool._flags import add_setting_flags, settings_from
 from qwen_ci_tool._knobs import CLI
+from qwen_ci_tool.cli.flags import add_setting_flags, settings_from
 
 try:
     from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials, TokenFileError
@@ -33,11 +33,13 @@ try:
         TOOL_NAME,
         create_server,
     )
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a venv without the extra
-    if exc.name is None or not (exc.name == "mcp" or exc.name.startswith("mcp.")):
+except ModuleNotFoundError as exc:
+    from . import _missing_extra
+
+    if (_message := _missing_extra(exc)) is None:
         raise
-    # Run without the [mcp] extra: one line that says what to install, not a traceback.
-    sys.stderr.write("qwen-ci-mcp needs the MCP SDK, an optional extra: pip install 'qwen-ci-tool[mcp]'\n")
+    # Run without the [mcp] extra (even for --help): one line that says what to install, not a traceback.
+    sys.stderr.write(f"qwen-ci-mcp: error: {_message}\n")
     sys.exit(2)
 
 __all__ = ["build_parser", "main"]
@@ -59,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument(
+        "--emulator",
+        action="store_true",
+        help="a keyless trial: serve the tool on the built-in emulator of the service (no key, no network; "
+        "scripted answers, not computed)",
+    )
     net = p.add_argument_group("transport")
     net.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio", help="default: stdio")
     net.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1; others need a token)")
@@ -144,6 +152,19 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.emulator:
+        return _serve(args)
+    from qwen_ci_tool.testing import Emulator
+
+    # Paced so that a person sees the stages go by (progress, the code pause); about a second a call.
+    with Emulator(pace=0.01, code_pause=0.4) as emulator:
+        args.base_url = emulator.base_url
+        # Any key opens the emulator; a real one set in the environment is never sent to it.
+        os.environ[C.ENV_API_KEY] = "sk-emulator"
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     credentials: Credentials | None = None
     if args.transport == "streamable-http":
         try:
@@ -254,7 +275,9 @@ def _log_start(args: argparse.Namespace) -> None:
         s.protocol,
         s.base_url,
     )
-    if s.api_key is None:
+    if args.emulator:
+        logger.info("--emulator: calls are answered by the built-in emulator (scripted answers, no key needed)")
+    elif s.api_key is None:
         logger.warning(
             "%s is not set: the tool is listed, but every call will return an error saying how to set it "
             '(in the MCP client config\'s "env" block).',

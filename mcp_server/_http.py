@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import signal
 import socket
 from collections.abc import Iterator, Sequence
 
@@ -26,6 +25,7 @@ from ._exchanges import Exchanges
 from ._gate import CallGate
 from ._ops import OpsMiddleware, ops_of
 from ._server import server_runtime
+from ._signals import signals
 
 __all__ = [
     "AUTH_TOKEN_ENV",
@@ -134,8 +134,8 @@ def build_http_app(
 
 
 async def _reload_on_sighup(credentials: Credentials) -> None:
-    with anyio.open_signal_receiver(signal.SIGHUP) as signals:
-        async for _ in signals:
+    with signals("SIGHUP") as received:
+        async for _ in received:
             credentials.reload()
 
 
@@ -210,12 +210,12 @@ async def serve_http(
         uv.should_exit = True
 
     async def on_signals() -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        with signals("SIGTERM", "SIGINT") as received:
             async with anyio.create_task_group() as tg:
-                async for _ in signals:
+                async for _ in received:
                     break
                 tg.start_soon(shut_down)
-                async for _ in signals:  # a second signal: exit now
+                async for _ in received:  # a second signal: exit now
                     logger.warning("qwen-ci-mcp: second signal: exiting without waiting")
                     uv.should_exit = uv.force_exit = True
                     tg.cancel_scope.cancel()

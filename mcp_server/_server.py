@@ -51,9 +51,9 @@ __all__ = [
     "DEFAULT_MAX_WAIT",
     "HEARTBEAT_INTERVAL",
     "RESULT_TOOL_NAME",
+    "Runtime",
     "SERVER_NAME",
     "TOOL_NAME",
-    "Runtime",
     "create_server",
     "server_runtime",
 ]

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from mcp.shared._stream_protocols import WriteStream
 from mcp.shared.message import SessionMessage
 
 from ._server import server_runtime
+from ._signals import signals
 
 __all__ = ["serve_stdio"]
 
@@ -248,8 +248,8 @@ async def serve_stdio(server: MCPServer, *, shutdown_grace: float) -> None:
         async with anyio.create_task_group() as tg:
 
             async def on_signals() -> None:
-                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                    async for _ in signals:
+                with signals("SIGTERM", "SIGINT") as received:
+                    async for _ in received:
                         lines.stop()
                         return
 

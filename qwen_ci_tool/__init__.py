@@ -49,7 +49,6 @@ from ._types import (
 from ._version import __version__
 
 __all__ = [
-    "MODELS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -70,6 +69,7 @@ __all__ = [
     "ConfigurationError",
     "ContentFilterError",
     "InternalServerError",
+    "MODELS",
     "ModelInfo",
     "ProtocolError",
     "QwenCIError",

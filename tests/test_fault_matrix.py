@@ -8,11 +8,12 @@ import anyio
 import httpx
 import pytest
 
+from benchmarks.readme import README
 from qwen_ci_tool import APITimeoutError, AsyncCodeInterpreter, CodeInterpreter, QwenCIError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from .conftest import FakeClock
-from .fault_matrix import BEGIN, END, README, ROWS, Row, check_requests, check_waits, failing_handler, readme_section
+from .fault_matrix import BEGIN, END, ROWS, Row, check_requests, check_waits, failing_handler, readme_section
 
 
 def client_settings(row: Row, emu: Emulator, mode: str, calls: list[httpx.Request]) -> dict[str, Any]:

@@ -9,9 +9,9 @@ import pytest
 
 from integrations.langchain import CodeInterpreterRunnable, QwenCodeInterpreterTool
 from mcp_server.__main__ import build_parser
-from qwen_ci_tool._cli import _parser
 from qwen_ci_tool._config import SETTING_NAMES
-from qwen_ci_tool._flags import SETTING_FLAGS, settings_from
+from qwen_ci_tool.cli.flags import SETTING_FLAGS, settings_from
+from qwen_ci_tool.cli.main import _parser
 
 
 def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:

@@ -30,7 +30,7 @@ from ._conversations import (
 from ._faults import FAULT_NAMES, Fault
 from ._server import Emulator, RecordedRequest
 
-__all__ = [  # noqa: RUF022 - plain sorted(), as the core package does
+__all__ = [
     "Answer",
     "CodeSegment",
     "Conversation",

@@ -22,11 +22,11 @@ from typing import Any, Final, Literal
 from ._conversations import Answer, CodeSegment, Conversation, Reasoning
 
 __all__ = [
-    "HELP_LINK",
-    "RESPONSES_RATE_LIMIT_MESSAGE",
     "Event",
+    "HELP_LINK",
     "NativeRenderer",
     "OpenAIRenderer",
+    "RESPONSES_RATE_LIMIT_MESSAGE",
     "RenderContext",
     "Renderer",
     "ResponsesRenderer",

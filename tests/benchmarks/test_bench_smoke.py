@@ -111,8 +111,13 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
         "core-sync",
         "mcp-memory",
         "mcp-stdio",
+        "bare-memory",
+        "bare-stdio",
         "langchain-sync",
     }
+    rows = {r["layer"]: r for r in parts["4"]["rows"]}
+    assert rows["mcp-stdio"]["against"] == "bare-stdio" and rows["mcp-memory"]["against"] == "bare-memory"
+    assert "error" not in rows["bare-stdio"] and rows["bare-stdio"]["wall_ms"] > 0, "the floor itself was measured"
     assert parts["4"]["side_by_side"] and parts["5"]["side_by_side"], "layers and latency interleave their contenders"
     assert all(r["samples"] > 0 for r in parts["5"]["rows"] if r["contender"] in CORE)
     batch = parts["6"]["rows"]
@@ -134,7 +139,8 @@ def test_the_json_holds_every_part_with_figures_for_the_core(quick_run: tuple[st
         "per-event CPU",
         "vs the dashscope SDK",
         "linear growth",
-        "MCP over stdio",
+        "MCP tool in memory",
+        "MCP tool over stdio",
         "batch at a rate limit",
     }
 
@@ -206,3 +212,16 @@ def test_the_start_quota_target_is_90_percent_each_task_admitted_once_and_cpu_wi
     assert judged == [True, False, False, False]
     (name,) = {t["target"] for t in targets({"6": {"rows": [row(0.92)]}})}
     assert name == "batch at a start quota, evenly spaced, 20 s calls, async"
+
+
+def test_the_mcp_target_is_a_ratio_to_the_sdks_bare_server_not_to_the_core() -> None:
+    def row(layer: str, wall: float, floor: float) -> dict:
+        return {"layer": layer, "wall_ms": wall, "overhead_ms": wall - floor, "ratio": wall / floor}
+
+    parts = {"4": {"rows": [row("mcp-memory", 12.0, 10.0), row("mcp-stdio", 13.0, 10.0)]}}
+    assert {t["target"]: t["met"] for t in targets(parts)} == {
+        "MCP tool in memory": True,  # 1.20x the bare server
+        "MCP tool over stdio": False,  # 1.30x
+    }
+    parts = {"4": {"rows": [{"layer": "mcp-stdio", "error": "not available"}]}}
+    assert [t["met"] for t in targets(parts)] == [None, None], "an unmeasured layer is neither met nor missed"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qwen_ci_tool._cli import main
+from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 from tests.conftest import PLANTED_KEY
 
@@ -348,7 +348,7 @@ def test_a_throttled_batch_says_it_slowed_down_and_still_completes_every_task(tm
 
 def test_the_bar_counts_estimates_the_time_left_and_shows_a_slowed_limiter() -> None:
     from qwen_ci_tool import AdaptiveLimiter, BatchOutcome, InternalServerError
-    from qwen_ci_tool._batch_cli import Progress
+    from qwen_ci_tool.cli.batch import Progress
 
     limiter = AdaptiveLimiter(4)
     progress = Progress(total=10, started_at=100.0)

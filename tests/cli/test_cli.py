@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qwen_ci_tool._cli import main
+from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY

@@ -26,7 +26,7 @@ from ..conftest import PLANTED_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-RUN_CLI = "import sys; from qwen_ci_tool._cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from qwen_ci_tool.cli import main; sys.exit(main(sys.argv[1:]))"
 # Makes `import rich` fail, as on an install without the [cli] extra.
 WITHOUT_RICH = "import sys; sys.modules['rich'] = None; " + RUN_CLI
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from qwen_ci_tool import _constants
-from qwen_ci_tool._cli import main
+from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -207,7 +207,7 @@ def test_json_output_lists_the_checks(key: str) -> None:
 def test_the_installed_command_exits_1_for_a_refused_key(emu: Emulator) -> None:
     with Emulator(api_key="sk-right") as strict:
         proc = subprocess.run(
-            [sys.executable, "-m", "qwen_ci_tool._cli", "doctor", "--base-url", strict.base_url],
+            [sys.executable, "-m", "qwen_ci_tool.cli", "doctor", "--base-url", strict.base_url],
             env={"DASHSCOPE_API_KEY": "sk-wrong", "PATH": "/usr/bin:/bin"},
             capture_output=True,
             text=True,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from qwen_ci_tool import MODELS, CodeInterpreter, CodeInterpreterResult, ConfigurationError
-from qwen_ci_tool._flags import SETTING_FLAGS
 from qwen_ci_tool._protocols import PROTOCOLS, describe_protocols, returning
 from qwen_ci_tool._protocols._native import NativeProtocol
+from qwen_ci_tool.cli.flags import SETTING_FLAGS
 
 
 def test_names_and_capabilities_come_from_the_registry() -> None:

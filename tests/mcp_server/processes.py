@@ -82,11 +82,11 @@ class ServerProcess:
 
 
 @contextmanager
-def http_server_process(*args: str, **env: str) -> Iterator[ServerProcess]:
-    """``python -m mcp_server --transport streamable-http --port 0 *args`` with *env*, stopped at the end."""
+def server_process(args: list[str], env: dict[str, str]) -> Iterator[ServerProcess]:
+    """``python *args`` (a server on HTTP) with exactly *env*, stopped at the end."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_server", "--transport", "streamable-http", "--port", "0", *args],
-        env=server_env(**env),
+        [sys.executable, *args],
+        env=env,
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -109,3 +109,12 @@ def http_server_process(*args: str, **env: str) -> Iterator[ServerProcess]:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def http_server_process(*args: str, **env: str) -> Iterator[ServerProcess]:
+    """``python -m mcp_server --transport streamable-http --port 0 *args`` with *env*, stopped at the end."""
+    with server_process(
+        ["-m", "mcp_server", "--transport", "streamable-http", "--port", "0", *args], server_env(**env)
+    ) as server:
+        yield server

@@ -33,7 +33,10 @@ def test_without_the_mcp_extra_the_command_says_what_to_install_in_one_line() ->
     code = "import sys, runpy; sys.modules['mcp'] = None; sys.argv = ['qwen-ci-mcp']; runpy.run_module('mcp_server', run_name='__main__')"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "qwen-ci-mcp needs the MCP SDK, an optional extra: pip install 'qwen-ci-tool[mcp]'"
+    assert proc.stderr.strip() == (
+        "qwen-ci-mcp: error: the MCP server needs the optional [mcp] extra (module 'mcp' is missing): "
+        "pip install 'qwen-ci-tool[mcp]'"
+    )
     library = "import sys; sys.modules['mcp'] = None\nfrom mcp_server import create_server"
     proc = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1 and "pip install 'qwen-ci-tool[mcp]'" in proc.stderr

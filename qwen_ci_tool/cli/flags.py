@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _constants as C
-from ._config import PROTOCOL_NAMES
-from ._protocols import describe_protocols
+from .. import _constants as C
+from .._config import PROTOCOL_NAMES
+from .._protocols import describe_protocols
 
 __all__ = ["SETTING_FLAGS", "SettingFlag", "add_setting_flags", "settings_from"]
 

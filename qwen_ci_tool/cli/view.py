@@ -19,8 +19,8 @@ from abc import ABC, abstractmethod
 from types import ModuleType
 from typing import IO
 
-from ._stages import StageTracker
-from ._types import CodeRunUpdated, ReasoningDelta, StreamEvent
+from .._stages import StageTracker
+from .._types import CodeRunUpdated, ReasoningDelta, StreamEvent
 
 __all__ = ["LiveView", "PlainLive", "RichLive", "live_view", "print_markdown", "rich_for"]
 

@@ -13,23 +13,27 @@ table says what the vendor's documents show, and the doctor reports that as advi
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import httpx
 
-from . import _constants as C
-from ._config import Settings
-from ._errors import connect_error, protocol_hint
-from ._knobs import CLI, PYTHON
-from ._model_table import known_model_names, lookup_model, ordered
-from ._protocols._base import USER_AGENT
+from .. import _constants as C
+from .._client import _ssl_context
+from .._config import Settings, resolve_settings
+from .._errors import connect_error, protocol_hint
+from .._knobs import CLI, PYTHON
+from .._model_table import known_model_names, lookup_model, ordered
+from .._protocols._base import USER_AGENT
+from .common import EXIT_FAILED, EXIT_OK
+from .flags import settings_from
 
-__all__ = ["MODELS_PATH", "Check", "diagnose", "failed"]
+__all__ = ["MODELS_PATH", "Check", "diagnose", "doctor", "failed"]
 
 MODELS_PATH = "/compatible-mode/v1/models"
 
@@ -295,3 +299,13 @@ def to_json(checks: list[Check]) -> str:
     return json.dumps(
         [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks], indent=2
     )
+
+
+def doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
+    """``qwen-ci doctor``: run the checks, print the report (or JSON); the exit code."""
+    settings = resolve_settings(**settings_from(args))
+    with httpx.Client(verify=_ssl_context()) as client:
+        checks = diagnose(settings, client)
+    stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
+    stdout.flush()
+    return EXIT_FAILED if failed(checks) else EXIT_OK

@@ -8,25 +8,36 @@ calls in flight; running the same command again resumes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import anyio
 
-from ._batch import BatchOutcome, BatchTask
-from ._config import build_messages
-from ._exceptions import ConfigurationError
-from ._limiter import AdaptiveLimiter
+from .._batch import BatchOutcome, BatchTask
+from .._client import AsyncCodeInterpreter
+from .._config import build_messages
+from .._errors import missing_key_error
+from .._exceptions import ConfigurationError
+from .._limiter import AdaptiveLimiter
+from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, maybe_emulator
+from .flags import settings_from
 
-if TYPE_CHECKING:
-    from ._client import AsyncCodeInterpreter
-
-__all__ = ["OutputFile", "Progress", "Resume", "plan_resume", "read_output", "read_tasks", "run_batch"]
+__all__ = [
+    "OutputFile",
+    "Progress",
+    "Resume",
+    "batch",
+    "plan_resume",
+    "read_output",
+    "read_tasks",
+    "run_batch",
+]
 
 _MAX_PROBLEMS = 20
 
@@ -388,12 +399,36 @@ def run_batch(
             + (f"; {lost} call(s) in flight were dropped" if lost else "")
             + ". Run the same command again to resume.\n"
         )
-        return 130
+        return EXIT_INTERRUPTED
     with open(output_path, encoding="utf-8", errors="surrogateescape") as file:
         latest = read_output(file.read())
     statuses = Counter(latest[t.id]["status"] for t in tasks if t.id in latest)
     if statuses["failed"]:
-        return 1
+        return EXIT_FAILED
     if statuses["incomplete"]:
-        return 3
-    return 0
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def batch(args: argparse.Namespace, stderr: IO[str]) -> int:
+    """``qwen-ci batch``: read and check INPUT, then :func:`run_batch`."""
+    with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
+        tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
+    settings = settings_from(args)
+    with maybe_emulator(args.emulator) as emulator_url:
+        if emulator_url is not None:
+            settings["base_url"] = emulator_url
+            settings["api_key"] = "sk-emulator"
+        client = AsyncCodeInterpreter(**settings)
+        if client.settings.api_key is None:
+            raise missing_key_error()
+        announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
+        return run_batch(
+            client,
+            tasks,
+            args.output,
+            retry_failed=args.retry_failed,
+            concurrency=args.concurrency,
+            stderr=stderr,
+            announce=announce,
+        )

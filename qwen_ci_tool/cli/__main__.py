@@ -1,0 +1,7 @@
+"""``python -m qwen_ci_tool.cli`` is the ``qwen-ci`` command."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

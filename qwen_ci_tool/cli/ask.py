@@ -1,0 +1,133 @@
+"""``qwen-ci ask "QUESTION"``: one call, its stages live on stderr, the result on stdout.
+
+The stages stream live on stderr (a status line while thinking, the code as it runs, the
+reasoning with ``--show-reasoning``, see :mod:`qwen_ci_tool.cli.view`); the result is printed on
+stdout: the answer, the code that ran, usage. ``--json`` prints the result dict (or the error)
+instead; ``--export`` also writes the run as a script, a notebook or Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import IO, Any
+
+from .._client import CodeInterpreter, CodeInterpreterStream
+from .._exceptions import ConfigurationError, QwenCIError
+from .._explain import error_dict, for_person, incomplete_note
+from .._knobs import CLI
+from .._render import result_markdown
+from .._types import CodeInterpreterResult, Completed
+from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, maybe_emulator
+from .flags import settings_from
+from .view import live_view, print_markdown
+
+__all__ = ["ask"]
+
+
+def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
+    if args.json:
+        stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        stdout.flush()
+    else:
+        print_markdown(result_markdown(result, include_reasoning=args.show_reasoning), stdout)
+
+
+_EXPORTS = (".py", ".ipynb", ".md")
+
+
+def _export(result: CodeInterpreterResult, path: str, stderr: IO[str]) -> None:
+    if path.endswith(".py"):
+        text = result.to_script()
+    elif path.endswith(".ipynb"):
+        text = json.dumps(result.to_notebook(), ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = result.to_markdown(include_reasoning=True)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    stderr.write(f"Wrote {path}.\n")
+
+
+def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    if args.export and not args.export.endswith(_EXPORTS):
+        raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
+    settings = settings_from(args)
+    with maybe_emulator(args.emulator) as emulator_url:
+        if emulator_url is not None:
+            settings["base_url"] = emulator_url
+            settings["api_key"] = "sk-emulator"
+            stderr.write(
+                "Using the local emulator (no DASHSCOPE_API_KEY needed): its answers are recorded "
+                "or scripted, not computed. Set DASHSCOPE_API_KEY and drop --emulator for the real service.\n"
+            )
+        client = CodeInterpreter(**settings)
+        live = live_view(stderr, show_reasoning=args.show_reasoning)
+        record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
+        stream: CodeInterpreterStream | None = None
+        try:
+            # stream() checks the key and the question before anything is sent or announced.
+            with client, client.stream(args.question, record=record) as stream:
+                if emulator_url is None:
+                    live.note(
+                        f"Asking {client.model} at {client.base_url} over the {client.protocol} protocol "
+                        "(the code runs remotely; this can take a while)..."
+                    )
+                for event in stream:
+                    live.event(event)
+                    if isinstance(event, Completed):
+                        break
+                result = stream.get_final_result()
+        except QwenCIError as err:
+            live.close()
+            _keep_partial(err.partial, "the failure", args, stdout, stderr)
+            return _report_error(err, args, stdout, stderr)
+        except KeyboardInterrupt:
+            # Ctrl-C: the connection is closed (leaving the with block did it); what arrived is kept.
+            live.close()
+            _keep_partial(stream.snapshot() if stream is not None else None, "Ctrl-C", args, stdout, stderr)
+            stderr.write("\ninterrupted\n")
+            return EXIT_INTERRUPTED
+        finally:
+            live.close()
+            if record is not None:
+                record.close()
+    _print_result(result, args, stdout)
+    if args.export:
+        _export(result, args.export, stderr)
+    if result.status != "completed":
+        stderr.write(f"warning: {incomplete_note(result)}\n")
+        return EXIT_INCOMPLETE
+    if not args.json:
+        stderr.write(f"Done in {result.timings.total_time:.1f} s.\n")
+    return EXIT_OK
+
+
+def _arrived(partial: CodeInterpreterResult | None) -> bool:
+    return partial is not None and bool(partial.answer or partial.code_runs or partial.reasoning)
+
+
+def _keep_partial(
+    partial: CodeInterpreterResult | None, before: str, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
+) -> None:
+    """After a failure or Ctrl-C: print what arrived (not with --json: the error payload has it)
+    and write it to --export."""
+    if partial is None or not _arrived(partial):
+        return
+    if not args.json:
+        stdout.write(f"What arrived before {before} (incomplete):\n\n")
+        print_markdown(result_markdown(partial, include_reasoning=args.show_reasoning), stdout)
+    if args.export:
+        _export(partial, args.export, stderr)
+
+
+def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
+    if args.json:
+        payload: dict[str, Any] = {
+            "error": error_dict(err, CLI),
+            "partial": err.partial.to_dict() if err.partial is not None else None,
+        }
+        stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return code
+    stderr.write(f"error: {for_person(err, CLI)}\n")
+    return code

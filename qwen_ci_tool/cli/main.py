@@ -1,0 +1,211 @@
+"""The ``qwen-ci`` command line.
+
+``qwen-ci ask "QUESTION"`` streams the stages live on stderr (a status line while thinking, the
+code as it runs, the reasoning with ``--show-reasoning``) and prints the result on stdout: the
+answer, the code that ran, usage. ``--json`` prints the result dict instead. On a terminal with
+the ``[cli]`` extra (``rich``) the status is a spinner with the elapsed time, the code is
+highlighted and the result is rendered Markdown; piped, or without ``rich``, it is plain text
+(see :mod:`qwen_ci_tool.cli.view`). Each command has its module: :mod:`~qwen_ci_tool.cli.ask`,
+:mod:`~qwen_ci_tool.cli.batch`, :mod:`~qwen_ci_tool.cli.doctor`; this one parses and dispatches.
+
+Exit codes (:mod:`qwen_ci_tool.cli.common`): 0 completed, 1 the service or the network failed, 2 bad usage or configuration,
+3 the answer is incomplete (e.g. a length limit), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from .. import _constants as C
+from .._exceptions import ConfigurationError
+from .._explain import for_person
+from .._knobs import CLI
+from .._model_table import MODELS, ordered
+from .._version import __version__
+from .ask import ask
+from .batch import batch
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .doctor import doctor
+from .flags import add_setting_flags
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    def _add_emulator_flag(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--emulator",
+            action="store_true",
+            help="answer from the local emulator: no key, no network, scripted answers",
+        )
+
+    parser = argparse.ArgumentParser(
+        prog="qwen-ci",
+        description="Ask Qwen with its built-in code interpreter, and get one complete result.",
+    )
+    parser.add_argument("--version", action="version", version=f"qwen-ci-tool {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="ask a question; stages stream live, the result is printed at the end")
+    ask.add_argument(
+        "question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input'
+    )
+    ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
+    ask.add_argument(
+        "--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result"
+    )
+    add_setting_flags(ask)
+    ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
+    ask.add_argument(
+        "--export",
+        metavar="FILE",
+        help="also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
+        "written for a partial result too",
+    )
+    _add_emulator_flag(ask)
+
+    batch = sub.add_parser(
+        "batch",
+        help="run many tasks from a JSONL file; each result is appended to OUTPUT as it finishes; run again to resume",
+    )
+    batch.add_argument(
+        "input", metavar="INPUT.jsonl", help='one task per line: {"id": "q1", "question": "..."} (or "messages")'
+    )
+    batch.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT.jsonl",
+        required=True,
+        help="results, one line per task; ids completed here are not sent again",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        default=C.DEFAULT_BATCH_CONCURRENCY,
+        help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})",
+    )
+    batch.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="send again the tasks whose earlier failure is retryable (others are kept as they are)",
+    )
+    add_setting_flags(batch)
+    _add_emulator_flag(batch)
+
+    emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=8765)
+    emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
+    emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
+    emu.add_argument(
+        "--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too"
+    )
+    emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
+
+    sub.add_parser("models", help="list the models the tool knows, with their protocols")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
+    )
+    add_setting_flags(doctor)
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    return parser
+
+
+def _models(stdout: IO[str]) -> int:
+    stdout.write(f"{'model (or family*)':24} {'documented over':40} {'native path':22} note\n")
+    disagreements: dict[str, list[str]] = {}
+    for row in MODELS:
+        shown = ", ".join(ordered(row.protocols))
+        if row.disputed:
+            shown += f" (disputed: {', '.join(ordered(row.disputed))})"
+            disagreements.setdefault(row.disagreement, []).append(row.pattern)
+        stdout.write(f"{row.pattern:24} {shown:40} {row.native_endpoint:22} {row.note}\n")
+    if disagreements:
+        stdout.write("\nWhere the vendor's documents disagree:\n")
+        for why, patterns in disagreements.items():
+            stdout.write(f"  {', '.join(patterns)}: {why}.\n")
+    stdout.write(
+        "\nThe table advises, it never refuses: every model and protocol pair is sent as asked and the "
+        "service decides; when it refuses, the error names the protocol the documents show. Other "
+        "names are sent unchanged.\n"
+    )
+    return EXIT_OK
+
+
+def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
+    from ..testing import Emulator
+
+    key = args.api_key or os.environ.get("QWEN_CI_EMULATOR_KEY") or None
+
+    def ready(url: str) -> None:
+        which = "only the key given" if key else "any key"
+        stderr.write(
+            f"Emulator serving on {url} - use it as base_url ({which}), e.g.\n"
+            f"  qwen-ci ask --base-url {url} ...  (with DASHSCOPE_API_KEY={'<that key>' if key else 'sk-anything'})\n"
+            "Ctrl-C stops it.\n"
+        )
+        stderr.flush()
+
+    Emulator.serve_forever(
+        args.host,
+        args.port,
+        ready=ready,
+        pace=args.pace,
+        code_pause=args.code_pause,
+        rate_limit=args.rate_limit,
+        api_key=key,
+    )
+    return EXIT_OK
+
+
+def _read_stdin(stdin: IO[str] | None) -> str:
+    if stdin is not None:
+        return stdin.read()
+    # Bytes that are not UTF-8 become lone surrogates here, which the core refuses with a clear
+    # error (instead of a UnicodeDecodeError traceback from the text layer).
+    return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "ask":
+            if args.question == "-":  # a long task with its data: `qwen-ci ask - < task.txt`
+                args.question = _read_stdin(stdin)
+            return ask(args, stdout, stderr)
+        if args.command == "batch":
+            return batch(args, stderr)
+        if args.command == "models":
+            return _models(stdout)
+        if args.command == "doctor":
+            return doctor(args, stdout)
+        return _serve_emulator(args, stderr)
+    except ConfigurationError as err:
+        stderr.write(f"error: {for_person(err, CLI)}\n")
+        return EXIT_USAGE
+    except OSError as err:
+        # e.g. --record to a directory that does not exist, or a port in use.
+        stderr.write(f"error: {err.strerror or err}: {err.filename or ''}\n".replace(": \n", "\n"))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The installed ``qwen-ci-mcp`` as a new user meets it: without the ``[mcp]`` extra it names the extra
+(no traceback), and ``--emulator`` answers a stdio tool call with no key and no network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION
+
+from .conftest import REPO
+from .processes import server_env
+from .test_tool import text_of
+
+# The top-level modules the [mcp] extra brings; a core-only install has none of them.
+MCP_EXTRA_MODULES = ("mcp", "mcp_types", "uvicorn", "starlette", "sse_starlette", "pydantic", "prometheus_client")
+
+# Makes the named modules unimportable in a child process, as if their distributions were not installed.
+BLOCKER = """\
+import sys
+
+BLOCKED = {blocked!r}
+
+
+class _NotInstalled:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in BLOCKED or name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled)
+"""
+
+
+def _console_script() -> str:
+    script = shutil.which("qwen-ci-mcp", path=str(Path(sys.executable).parent))
+    assert script is not None, "qwen-ci-mcp is installed next to this interpreter"
+    return script
+
+
+def _without(blocked: tuple[str, ...], tmp_path: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(blocked)), encoding="utf-8")
+    env = server_env()
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env['PYTHONPATH']}"
+    return subprocess.run(
+        command, env=env, cwd=REPO, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False
+    )
+
+
+@pytest.mark.parametrize("blocked", [("uvicorn",), MCP_EXTRA_MODULES], ids=["uvicorn-only", "core-only-install"])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], []], ids=["help", "version", "serve"])
+def test_qwen_ci_mcp_without_the_mcp_extra_names_the_extra_and_exits_2_without_a_traceback(
+    blocked: tuple[str, ...], argv: list[str], tmp_path: Path
+) -> None:
+    done = _without(blocked, tmp_path, _console_script(), *argv)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert "qwen-ci-mcp: error:" in lines[0] and "pip install 'qwen-ci-tool[mcp]'" in lines[0]
+    assert any(repr(module) in lines[0] for module in blocked)  # names the module that is missing
+
+
+def test_python_m_mcp_server_without_the_extra_says_the_same(tmp_path: Path) -> None:
+    done = _without(MCP_EXTRA_MODULES, tmp_path, sys.executable, "-m", "mcp_server", "--help")
+
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "pip install 'qwen-ci-tool[mcp]'" in done.stderr
+
+
+def test_importing_the_server_without_the_extra_raises_an_error_naming_the_extra(tmp_path: Path) -> None:
+    code = "from mcp_server import create_server"
+    done = _without(("uvicorn", "prometheus_client"), tmp_path, sys.executable, "-c", code)
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("ModuleNotFoundError: The MCP server needs the optional")
+    assert "pip install 'qwen-ci-tool[mcp]'" in done.stderr
+
+
+def test_a_missing_module_of_the_project_itself_is_not_blamed_on_the_extra(tmp_path: Path) -> None:
+    done = _without(("mcp_server._auth",), tmp_path, _console_script(), "--help")
+    # A broken install of this project is a real error: its traceback stays.
+    assert done.returncode == 1 and "Traceback" in done.stderr and "pip install" not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_qwen_ci_mcp_emulator_answers_a_stdio_tool_call_with_no_key(tmp_path: Path) -> None:
+    params = StdioServerParameters(command=_console_script(), args=["--emulator"], env=server_env(), cwd=REPO)
+    with (tmp_path / "stderr.log").open("w+") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+            with anyio.fail_after(30):
+                result = await client.call_tool("qwen_code_interpreter", {"question": SEED_QUESTION})
+        errlog.seek(0)
+        log = errlog.read()
+
+    assert not result.is_error, text_of(result)
+    assert SEED_ANSWER in text_of(result)
+    assert result.structured_content is not None and result.structured_content["code_runs"][0]["code"] == "123**21"
+    assert "built-in emulator" in log and "DASHSCOPE_API_KEY is not set" not in log
