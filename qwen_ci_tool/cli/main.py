@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         default=C.DEFAULT_BATCH_CONCURRENCY,
-        help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})",
+        help=f"calls at once at most (default {C.DEFAULT_BATCH_CONCURRENCY}); starts are paced below the service's "
+        "rate limit as it is learnt from its 429s",
     )
     batch.add_argument(
         "--retry-failed",
@@ -105,7 +106,20 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument(
         "--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too"
     )
-    emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
+    emu.add_argument(
+        "--rate-limit",
+        type=float,
+        help="answer 429 with Retry-After above this many call starts per second (evenly spaced unless --rate-burst)",
+    )
+    emu.add_argument(
+        "--rate-burst",
+        type=float,
+        default=1.0,
+        help="starts allowed back to back within --rate-limit (default 1: evenly spaced; N: bursts of N)",
+    )
+    emu.add_argument(
+        "--call-seconds", type=float, default=0.0, help="make each call last this long (its last event comes then)"
+    )
 
     sub.add_parser("models", help="list the models the tool knows, with their protocols")
 
@@ -160,6 +174,8 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
         pace=args.pace,
         code_pause=args.code_pause,
         rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+        call_seconds=args.call_seconds,
         api_key=key,
     )
     return EXIT_OK
@@ -189,7 +205,7 @@ def main(
                 args.question = _read_stdin(stdin)
             return ask(args, stdout, stderr)
         if args.command == "batch":
-            return batch(args, stderr)
+            return batch(args, stdout, stderr)
         if args.command == "models":
             return _models(stdout)
         if args.command == "doctor":
