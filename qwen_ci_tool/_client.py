@@ -267,10 +267,12 @@ class CodeInterpreter(_ClientBase):
 
         ``tasks``: question strings (id: the position), :class:`BatchTask` objects, or dicts with
         ``id`` and ``question`` or ``messages``; read lazily. Each :class:`BatchOutcome` has the id
-        and the result or the error: a failed task never ends the iteration. On rate limits the
-        concurrency drops and new calls wait for ``Retry-After``; it rises again after successes
-        (``limiter=`` passes your own :class:`AdaptiveLimiter`, e.g. to watch it). Runs on a thread
-        pool; leaving the loop early stops new calls, and calls in flight stop at their next chunk.
+        and the result or the error: a failed task never ends the iteration. On rate limits new
+        calls wait for ``Retry-After``, the refused task is sent again (the call itself does not
+        retry a 429), and starts are spaced evenly below the rate the service was seen to admit,
+        probing upward as calls are admitted (``limiter=`` passes your own :class:`AdaptiveLimiter`,
+        e.g. to watch ``limiter.rate``). Runs on a thread pool; leaving the loop early stops new
+        calls, and calls in flight stop at their next chunk.
         """
         return run_many_sync(self, tasks, limiter or AdaptiveLimiter(concurrency))
 
