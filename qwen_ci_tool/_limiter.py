@@ -9,11 +9,13 @@ second, fixed bound:
   most as many calls awaiting their first answer as calls answered so far, at least one): a limit
   is found with a handful of refusals, not a whole concurrency's worth;
 - a call refused with a rate limit (429, ``Throttling*``) pauses every new start for the
-  ``Retry-After`` the service asked for (or :data:`BATCH_DEFAULT_PAUSE`), and cuts the start rate
-  to ``BACKOFF`` × the rate that was too fast. The first time, that rate is what the service was seen
-  to admit: admissions over the last second, or one per ``Retry-After``, whichever is higher. A
-  burst of refusals of calls started before the cut counts once (each start gets a ticket; only
-  tickets issued after the last cut can cut);
+  ``Retry-After`` the service asked for (or :data:`BATCH_DEFAULT_PAUSE` the first time, one interval
+  later), and cuts the start rate to ``BACKOFF`` × the rate that was too fast (at most 1.25 × the
+  rate just admitted; deeper for each cut in a row with no admission between). The first time, that
+  rate is one per ``Retry-After`` (the longest a burst of refusals names; at most four times what was
+  admitted), or without one what was admitted over the last second. A burst of refusals of calls
+  started before the cut counts once (each start gets a ticket; only tickets issued after the last
+  cut can cut), and so does the refusal of the first start after a pause (it was not spaced);
 - each admission (the service began answering a call started after the last cut) probes upward on
   a cubic curve, as TCP CUBIC and the AWS SDKs' adaptive retry mode do: back to the rate that was
   too fast within :data:`PROBE_ADMISSIONS` admissions, flat near it, then faster beyond it, never
@@ -42,7 +44,7 @@ Signal = Literal["ok", "rate_limited", "failed"]
 #: After a rate limit, the start rate becomes this share of the rate that was refused.
 BACKOFF = 0.95
 #: Admissions after a cut that bring the start rate back to the rate that was refused.
-PROBE_ADMISSIONS = 16
+PROBE_ADMISSIONS = 32
 #: The rate is never learnt below one start per this many seconds.
 _MIN_RATE = 1.0 / C.MAX_RETRY_AFTER
 #: The admitted rate is measured over at least this many seconds, and this many admissions.
@@ -82,6 +84,7 @@ class AdaptiveLimiter:
         self._cut_after = 0  # tickets up to this one were issued before the last cut
         self._refused_rate = 0.0  # the rate that drew the last cut
         self._probes = 0  # admissions since the last cut
+        self._streak = 0  # cuts in a row with no admission between them
         self._now = -math.inf  # the time of the last delay(): start() defaults to it
         self._last_start = -math.inf
         self._first_start = math.inf
@@ -155,6 +158,9 @@ class AdaptiveLimiter:
                 pause = self.default_pause if self.rate is None else 1.0 / self.rate
             if ticket > self._cut_after:
                 self._cut(now, retry_after)
+            elif self.cuts == 1 and not self._probes and retry_after:
+                # Another refusal of the first burst: the longest wait named is the best estimate.
+                self._estimate(min(self._refused_rate, 1.0 / min(retry_after, self.max_pause)))
             if retry_after is None:
                 retry_after = pause
             self.paused_until = max(self.paused_until, now + min(max(retry_after, 0.0), self.max_pause))
@@ -197,11 +203,16 @@ class AdaptiveLimiter:
         else:
             # A rate far above what was just admitted was never reached: cut from what was.
             refused = min(self.rate, _REACHED * self._ceiling(now) / 2.0)
-        self._refused_rate = max(refused, _MIN_RATE)
-        self.rate = max(BACKOFF * self._refused_rate, _MIN_RATE)
+        # Refused again before any call was admitted at the new rate: still far too fast, cut deeper.
+        self._streak = self._streak + 1 if self.rate is not None and not self._probes else 0
+        self._estimate(refused * BACKOFF**self._streak)
         self._probes = 0
         self._cut_after = self._tickets
         self.cuts += 1
+
+    def _estimate(self, refused: float) -> None:
+        self._refused_rate = max(refused, _MIN_RATE)
+        self.rate = max(BACKOFF * self._refused_rate, _MIN_RATE)
 
     def __repr__(self) -> str:
         rate = "unknown" if self.rate is None else f"{self.rate:.3g}/s"

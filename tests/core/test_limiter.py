@@ -103,7 +103,8 @@ def test_a_burst_of_rate_limits_from_calls_started_before_the_cut_cuts_only_once
     # A call started after the cut, spaced at the new rate, that is refused again is a new signal.
     limiter.admitted(limiter.start(0.32), 0.33)
     limiter.finish(limiter.start(0.32 + 1 / (BACKOFF * 10)), 0.45, "rate_limited", retry_after=0.1)
-    assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * 10 * BACKOFF)
+    # No call was admitted at the new rate in between: still far too fast, so the cut goes deeper.
+    assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * 10 * BACKOFF**2)
 
 
 def test_admissions_after_a_cut_probe_back_to_the_refused_rate_then_beyond_it() -> None:
@@ -118,6 +119,18 @@ def test_admissions_after_a_cut_probe_back_to_the_refused_rate_then_beyond_it() 
     assert seen[PROBE_ADMISSIONS - 1] == pytest.approx(10.0)  # back at the refused rate
     assert seen[PROBE_ADMISSIONS + 3] < 10.02  # and flat near it for a while
     assert seen[-1] > 11.0  # then beyond it
+
+
+def test_a_cut_after_admissions_at_the_new_rate_takes_off_one_share_only() -> None:
+    limiter = paced(BACKOFF * 10)
+    now = 1.0
+    for _ in range(3):
+        now += 1 / limiter.rate  # type: ignore[operator]
+        limiter.admitted(limiter.start(now), now)
+    before = limiter.rate
+    now += 1 / before  # type: ignore[operator]
+    limiter.finish(limiter.start(now), now + 0.01, "rate_limited", retry_after=0.01)
+    assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * before)  # type: ignore[operator]
 
 
 def test_admissions_of_calls_started_before_the_cut_do_not_probe() -> None:
