@@ -29,6 +29,7 @@ both drive this one object.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from typing import Literal
@@ -44,7 +45,7 @@ Signal = Literal["ok", "rate_limited", "failed"]
 #: After a rate limit, the start rate becomes this share of the rate that was refused.
 BACKOFF = 0.95
 #: Admissions after a cut that bring the start rate back to the rate that was refused.
-PROBE_ADMISSIONS = 32
+PROBE_ADMISSIONS = 24
 #: The rate is never learnt below one start per this many seconds.
 _MIN_RATE = 1.0 / C.MAX_RETRY_AFTER
 #: The admitted rate is measured over at least this many seconds, and this many admissions.
@@ -180,19 +181,14 @@ class AdaptiveLimiter:
             return 0.0
         oldest = self._admissions[-min(_WINDOW_ADMISSIONS, len(self._admissions))]
         window = max(min(_WINDOW_SECONDS, now - self._first_start), now - oldest, 1e-3)
-        count = 0
-        for at in reversed(self._admissions):
-            if at <= now - window:
-                break
-            count += 1
-        return count / window
+        return (len(self._admissions) - bisect.bisect_right(self._admissions, now - window)) / window
 
     def _cut(self, now: float, retry_after: float | None) -> None:
         if self.rate is None:
             # The first refusal: what the service admitted over the last second (or since the first
             # start, if the run is younger; a quarter of a second at least), or one per Retry-After.
             window = max(min(_WINDOW_SECONDS, now - self._first_start), _WINDOW_SECONDS / 4)
-            seen = sum(1 for at in self._admissions if at > now - window) / window
+            seen = (len(self._admissions) - bisect.bisect_right(self._admissions, now - window)) / window
             # One per Retry-After is the rate itself for a token bucket or evenly spaced starts; a
             # fixed window may name a much shorter wait: then at most four times what was seen.
             refused = 1.0 / min(retry_after, self.max_pause) if retry_after else seen
@@ -204,15 +200,16 @@ class AdaptiveLimiter:
             # A rate far above what was just admitted was never reached: cut from what was.
             refused = min(self.rate, _REACHED * self._ceiling(now) / 2.0)
         # Refused again before any call was admitted at the new rate: still far too fast, cut deeper.
+        # (until the next admission, which probes from the refused rate again).
         self._streak = self._streak + 1 if self.rate is not None and not self._probes else 0
-        self._estimate(refused * BACKOFF**self._streak)
+        self._estimate(refused, BACKOFF**self._streak)
         self._probes = 0
         self._cut_after = self._tickets
         self.cuts += 1
 
-    def _estimate(self, refused: float) -> None:
+    def _estimate(self, refused: float, deeper: float = 1.0) -> None:
         self._refused_rate = max(refused, _MIN_RATE)
-        self.rate = max(BACKOFF * self._refused_rate, _MIN_RATE)
+        self.rate = max(BACKOFF * deeper * self._refused_rate, _MIN_RATE)
 
     def __repr__(self) -> str:
         rate = "unknown" if self.rate is None else f"{self.rate:.3g}/s"
