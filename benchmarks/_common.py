@@ -382,6 +382,22 @@ class OursSync(Contender):
         self.client.close()
 
 
+class OursSyncTelemetryOff(OursSync):
+    """``ours-sync`` with the OpenTelemetry hook switched off, as without ``opentelemetry-api``: the
+    baseline the no-op API's cost is measured against (same stream, same run, interleaved)."""
+
+    name, label = "ours-sync-otel-off", "qwen-ci-tool, sync, telemetry off (no opentelemetry-api)"
+
+    def call(self) -> int:
+        from qwen_ci_tool import _telemetry
+
+        saved, _telemetry._api = _telemetry._api, None
+        try:
+            return super().call()
+        finally:
+            _telemetry._api = saved
+
+
 class OursAsync(OursSync):
     name, label = "ours-async", "qwen-ci-tool, async: AsyncCodeInterpreter.run"
     is_async = True

@@ -6,6 +6,10 @@ is the client's own CPU (``time.process_time()``), not the server's pacing. Stre
 conversation (54 native frames, 39 compatible chunks) and a long synthetic one (10,000 native
 frames whose cumulative ``tool_info`` grows to three 2,000-character code runs).
 
+Telemetry: ``ours-sync`` runs with ``opentelemetry-api`` installed and no SDK configured (the no-op
+path every call takes by default); ``ours-sync-otel-off`` is the same client with the hook switched
+off, and the ``ours-sync`` row's ``ratio_vs_otel_off`` is the cost of the no-op span and metrics.
+
 The floor is the least any client must do: read the body bytes, split the ``data:`` lines,
 ``json.loads`` each and keep its text. httpx-sse (httpx + httpx-sse + json.loads, building nothing)
 is the typical client. Every row has both ratios, against the sync floor and the sync httpx-sse
@@ -16,6 +20,7 @@ carries no ``tool_info``) the compatible one, with its own floor.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ._common import (
@@ -28,6 +33,7 @@ from ._common import (
     OpenAISDK,
     OursAsync,
     OursSync,
+    OursSyncTelemetryOff,
     measure,
     ratio,
     script_main,
@@ -68,6 +74,8 @@ def _rows(results: dict[str, Any], events: int, stream: str, suffix: str = "") -
         if "async" in name:
             row["ratio_vs_floor_async"] = ratio(cpu["median"], afloor)
             row["ratio_vs_httpx_sse_async"] = ratio(cpu["median"], atypical)
+        if name == "ours-sync":
+            row["ratio_vs_otel_off"] = ratio(cpu["median"], _median(results, "ours-sync-otel-off"))
         rows.append(row)
     return rows
 
@@ -79,13 +87,26 @@ def run(quick: bool = False) -> dict[str, Any]:
         ("seed", 3 if quick else 20, 3 if quick else 9),
         ("long", 2 if quick else 1, 3 if quick else 7),
     ]
+    # The no-op API path is what "ours-sync" measures: the core loads the API once something has
+    # imported OpenTelemetry, as an application that configures it does.
+    importlib.import_module("opentelemetry.trace")
+
     rows: list[dict[str, Any]] = []
     with ServerProcess(seed=f"seed,block={BLOCK}", long=f"synthetic:{long_n},block={BLOCK}") as srv:
         for stream, calls, repeats in plans:
             base = srv.urls[stream]
             label = "seed" if stream == "seed" else f"synthetic {long_n:,}"
             native = measure(
-                [FloorSync(), HttpxSSESync(), OursSync(), FloorAsync(), HttpxSSEAsync(), OursAsync(), DashScopeSDK()],
+                [
+                    FloorSync(),
+                    HttpxSSESync(),
+                    OursSync(),
+                    OursSyncTelemetryOff(),
+                    FloorAsync(),
+                    HttpxSSEAsync(),
+                    OursAsync(),
+                    DashScopeSDK(),
+                ],
                 base,
                 repeats=repeats,
                 calls=calls,

@@ -160,6 +160,7 @@ def render() -> str:
             f"{_n(seed['ours-sync']['cpu_per_call_ms'])} ms of CPU ({_x(seed['ours-sync']['ratio_vs_floor'])} the floor's "
             f"{_n(seed['floor']['cpu_per_call_ms'])} ms{typical}" + (f"; {', '.join(extra)})." if extra else ")."),
         ]
+    out += _telemetry_cost(cpu, long)
     out += ["", *_bullets(doc)]
     targets = _targets(doc)
     if targets:
@@ -168,6 +169,29 @@ def render() -> str:
         out += [f"| {t['target']} | {t['wanted']} | {t['measured']} | {mark[t['met']]} |" for t in targets]
     out.append(END)
     return "\n".join(out)
+
+
+def _telemetry_cost(cpu: list[dict[str, Any]], long: str) -> list[str]:
+    """The no-op OpenTelemetry path against telemetry off (runs from before it have no such row)."""
+    found = []
+    for stream in ("seed", long):
+        on, off = (
+            _find(cpu, stream=stream, contender="ours-sync"),
+            _find(cpu, stream=stream, contender="ours-sync-otel-off"),
+        )
+        if on and off and on.get("ratio_vs_otel_off") is not None:
+            found.append(
+                f"{stream}: {_n(on['cpu_per_call_ms'])} ms vs {_n(off['cpu_per_call_ms'])} ms = {_x(on['ratio_vs_otel_off'])}"
+            )
+    if not found:
+        return []
+    return [
+        "",
+        "Telemetry: every call above goes through the OpenTelemetry API's no-op path (the API installed, "
+        "no SDK configured); against the same client with telemetry off, in the same run, CPU per call is "
+        + "; ".join(found)
+        + ".",
+    ]
 
 
 def _bullets(doc: dict[str, Any]) -> list[str]:

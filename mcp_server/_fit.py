@@ -2,7 +2,8 @@
 
 ``structuredContent`` is the core's result dict with two changes: a step does not repeat its text
 (``reasoning`` and ``answer`` steps give their length in characters, the next that many characters
-of the field; ``code`` steps name their code run), and ``truncated`` lists what was cut to fit.
+of the field, after the blank line the core puts between reasoning segments; ``code`` steps name
+their code run), and ``truncated`` lists what was cut to fit.
 Long texts are cut in this order until the record fits its share: the reasoning, code outputs, the
 code, the answer. :func:`expand_record` rebuilds the core's ``to_dict()`` form from an uncut record.
 """
@@ -13,6 +14,7 @@ import json
 from typing import Any
 
 from qwen_ci_tool import CodeInterpreterResult
+from qwen_ci_tool._accumulator import segment_separator
 
 __all__ = ["CUT_MARK", "MAX_RESULT_BYTES", "compact_record", "expand_record", "fit_record", "size_of"]
 
@@ -52,6 +54,8 @@ def expand_record(record: dict[str, Any]) -> dict[str, Any]:
             steps.append({"kind": "code", "text": codes.get(step["code_run"], ""), "code_run": step["code_run"]})
             continue
         start = offsets[step["kind"]]
+        if step["kind"] == "reasoning" and step["chars"] and start:
+            start += len(segment_separator(record["reasoning"][:start]))  # the core keeps segments apart
         offsets[step["kind"]] = start + step["chars"]
         steps.append(
             {"kind": step["kind"], "text": record[step["kind"]][start : start + step["chars"]], "code_run": None}

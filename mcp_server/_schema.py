@@ -51,7 +51,8 @@ class Step(_Model):
     kind: Literal["reasoning", "code", "answer"]
     chars: int | None = Field(
         description="For reasoning and answer steps: this step is the next `chars` characters of the "
-        "`reasoning` or `answer` field (lengths of the uncut text). Null for code steps."
+        "`reasoning` or `answer` field (lengths of the uncut text; in `reasoning`, after the blank line "
+        "that separates a segment from the reasoning before it). Null for code steps."
     )
     code_run: int | None = Field(description="For code steps: the index of the code run.")
 

@@ -36,7 +36,8 @@ from qwen_ci_tool._config import ClientSettings
 from qwen_ci_tool._errors import missing_key_error
 from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent, retry_advice
 from qwen_ci_tool._knobs import MCP
-from qwen_ci_tool._render import result_markdown
+from qwen_ci_tool._result import result_markdown
+from qwen_ci_tool._stages import is_work_stage
 
 from ._exchanges import current_exchange
 from ._fit import MAX_RESULT_BYTES, compact_record, fit_record, size_of
@@ -85,7 +86,6 @@ MIN_OUTPUT_CHARS = 2_000
 HEARTBEAT_INTERVAL = 5.0
 
 #: Stages not sent as progress: each comes immediately before another report or the result.
-_UNREPORTED_STAGES = frozenset({"connected", "done"})
 
 TOOL_TITLE = "Qwen code interpreter"
 TOOL_DESCRIPTION = """\
@@ -424,7 +424,7 @@ class _Runner:
                             stage = tracker.update(event)
                             # "connected" is followed at once by the first content stage, and "done" by
                             # the result itself: neither is worth a notification.
-                            if stage is not None and stage not in _UNREPORTED_STAGES:
+                            if is_work_stage(stage):
                                 await self._stage(run, stage)
                     except anyio.get_cancelled_exc_class():
                         run.partial = stream.snapshot()

@@ -9,12 +9,13 @@ exception that ends the iteration.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -22,16 +23,26 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import anyio
 
 from . import _constants as C
-from ._exceptions import QwenCIError, RateLimitError
+from ._exceptions import QwenCIError, RateLimitError, error_retryable
+from ._explain import error_dict
+from ._knobs import PYTHON, Knobs
 from ._limiter import AdaptiveLimiter, Signal
-from ._types import CodeInterpreterResult
+from ._result import CodeInterpreterResult
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectSendStream
 
-    from ._client import AsyncCodeInterpreter, CodeInterpreter
+#: What a call reports once the service began answering it: how to see what arrived so far.
+Began: TypeAlias = Callable[[Callable[[], CodeInterpreterResult]], None]
+#: One call of a sync batch: the task, an event set when the batch is closed (stop at the next
+#: chunk: a sync read cannot be cancelled) and :data:`Began`. It returns the result or raises; a
+#: rate limit is not retried inside it (the batch's limiter owns them).
+SyncCall: TypeAlias = Callable[["BatchTask", threading.Event, Began], CodeInterpreterResult]
+#: One call of an async batch (cancelled when the batch is closed), likewise.
+AsyncCall: TypeAlias = Callable[["BatchTask", Began], Awaitable[CodeInterpreterResult]]
 
 __all__ = [
+    "Began",
     "BatchOutcome",
     "BatchPlan",
     "BatchTask",
@@ -42,7 +53,7 @@ __all__ = [
     "run_many_sync",
 ]
 
-Status = Literal["completed", "incomplete", "failed"]
+OutcomeStatus = Literal["completed", "incomplete", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +83,6 @@ class BatchTask:
 TaskInput: TypeAlias = "BatchTask | str | Mapping[str, Any]"
 
 
-def error_retryable(error: BaseException) -> bool:
-    """Whether sending the task again, unchanged, may succeed: the core's ``QwenCIError.retryable``
-    (decided once, in the exceptions module). Anything else raised by a call is a bug: not retryable."""
-    return isinstance(error, QwenCIError) and error.retryable
-
-
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """How one task ended: its id, and its result or its error (never both).
@@ -87,14 +92,14 @@ class BatchOutcome:
     """
 
     id: str
-    status: Status
+    status: OutcomeStatus
     result: CodeInterpreterResult | None = None
     error: Exception | None = None
 
     @classmethod
     def of(cls, task_id: str, value: CodeInterpreterResult | Exception) -> BatchOutcome:
         if isinstance(value, CodeInterpreterResult):
-            status: Status = "completed" if value.status == "completed" else "incomplete"
+            status: OutcomeStatus = "completed" if value.status == "completed" else "incomplete"
             return cls(task_id, status, result=value)
         return cls(task_id, "failed", error=value)
 
@@ -110,30 +115,20 @@ class BatchOutcome:
             return self.result
         return getattr(self.error, "partial", None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, knobs: Knobs = PYTHON) -> dict[str, Any]:
         """The batch output line: ``{"id", "status", "result", "error"}``.
 
-        For a failure, ``result`` is the partial result when the stream had begun (else ``null``).
+        For a failure, ``result`` is the partial result when the stream had begun (else ``null``);
+        ``error`` says what to do in *knobs*' terms (``qwen-ci batch`` writes its flags).
         """
         shown = self.usage_result
-        error: dict[str, Any] | None = None
-        if self.error is not None:
-            err = self.error
-            error = {
-                "type": type(err).__name__,
-                "message": str(err),
-                "request_id": getattr(err, "request_id", None),
-                "retryable": error_retryable(err),
-            }
+        error = None if self.error is None else error_dict(self.error, knobs, service_fields=False)
         return {
             "id": self.id,
             "status": self.status,
             "result": shown.to_dict() if shown is not None else None,
             "error": error,
         }
-
-
-_DONE: Any = object()
 
 
 class Interrupted(QwenCIError):
@@ -157,7 +152,8 @@ class BatchPlan:
     ``interrupted()`` is an outcome for every call still in flight, for a loop that stops early.
     """
 
-    DONE = _DONE
+    #: What :meth:`next` returns when every task has finished.
+    DONE: Any = object()
 
     def __init__(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> None:
         self.limiter = limiter
@@ -169,7 +165,7 @@ class BatchPlan:
 
     def next(self, now: float) -> tuple[BatchTask, int] | float | None:
         if self._exhausted and not self._again:
-            return _DONE if self.limiter.in_flight == 0 else None
+            return self.DONE if self.limiter.in_flight == 0 else None
         delay = self.limiter.delay(now)
         if delay != 0.0:
             return delay
@@ -220,16 +216,15 @@ class BatchPlan:
         return out
 
 
-class _Stopped(Exception):
+class Stopped(Exception):
     """The batch was closed while this call ran; its result is not wanted."""
 
 
 #: What a call tells its loop: it began (with its snapshot), or it ended (with its value).
-_Began = Callable[[], CodeInterpreterResult]
-_Message: TypeAlias = "tuple[BatchTask, int, _Began | CodeInterpreterResult | Exception]"
+_Message: TypeAlias = "tuple[BatchTask, int, Callable[[], CodeInterpreterResult] | CodeInterpreterResult | Exception]"
 
 
-def _handle(plan: BatchPlan, message: tuple[BatchTask, int, Any], now: float) -> BatchOutcome | None:
+def _handle(plan: BatchPlan, message: _Message, now: float) -> BatchOutcome | None:
     task, ticket, value = message
     if isinstance(value, (CodeInterpreterResult, Exception)):
         return plan.settle(task, ticket, value, now)
@@ -237,27 +232,25 @@ def _handle(plan: BatchPlan, message: tuple[BatchTask, int, Any], now: float) ->
     return None
 
 
+def _report_stopped(plan: BatchPlan, on_stop: Callable[[BatchOutcome], None] | None) -> None:
+    if on_stop is not None:
+        for outcome in plan.interrupted():
+            on_stop(outcome)
+
+
 def _call_sync(
-    client: CodeInterpreter, task: BatchTask, ticket: int, stop: threading.Event, put: Callable[[_Message], None]
+    call: SyncCall, task: BatchTask, ticket: int, stop: threading.Event, put: Callable[[_Message], None]
 ) -> None:
     value: CodeInterpreterResult | Exception
     try:
-        with client._stream(client._batch_state(task)) as stream:
-            began = False
-            for _ in stream:
-                if stop.is_set():  # a sync read cannot be cancelled: stop at the next chunk
-                    raise _Stopped
-                if not began:
-                    began = True
-                    put((task, ticket, stream.snapshot))
-            value = stream.get_final_result()
+        value = call(task, stop, lambda snapshot: put((task, ticket, snapshot)))
     except Exception as exc:
         value = exc
     put((task, ticket, value))
 
 
 def run_many_sync(
-    client: CodeInterpreter,
+    call: SyncCall,
     tasks: Iterable[TaskInput],
     limiter: AdaptiveLimiter,
     on_stop: Callable[[BatchOutcome], None] | None = None,
@@ -270,9 +263,11 @@ def run_many_sync(
         while True:
             step = plan.next(time.monotonic())
             if isinstance(step, tuple):
-                pool.submit(_call_sync, client, step[0], step[1], stop, messages.put)
+                # In the caller's context (a copy each): a call's span is a child of the caller's span.
+                in_context = contextvars.copy_context().run
+                pool.submit(in_context, _call_sync, call, step[0], step[1], stop, messages.put)
                 continue
-            if step is _DONE:
+            if step is BatchPlan.DONE:
                 return
             try:
                 message = messages.get(timeout=step)
@@ -288,31 +283,17 @@ def run_many_sync(
         _report_stopped(plan, on_stop)
 
 
-def _report_stopped(plan: BatchPlan, on_stop: Callable[[BatchOutcome], None] | None) -> None:
-    if on_stop is not None:
-        for outcome in plan.interrupted():
-            on_stop(outcome)
-
-
-async def _call_async(
-    client: AsyncCodeInterpreter, task: BatchTask, ticket: int, send: MemoryObjectSendStream[_Message]
-) -> None:
+async def _call_async(call: AsyncCall, task: BatchTask, ticket: int, send: MemoryObjectSendStream[_Message]) -> None:
     value: CodeInterpreterResult | Exception
     try:
-        async with client._stream(client._batch_state(task)) as stream:
-            began = False
-            async for _ in stream:
-                if not began:
-                    began = True
-                    send.send_nowait((task, ticket, stream.snapshot))
-            value = await stream.get_final_result()
+        value = await call(task, lambda snapshot: send.send_nowait((task, ticket, snapshot)))
     except Exception as exc:
         value = exc
     await send.send((task, ticket, value))
 
 
 async def run_many_async(
-    client: AsyncCodeInterpreter,
+    call: AsyncCall,
     tasks: Iterable[TaskInput],
     limiter: AdaptiveLimiter,
     on_stop: Callable[[BatchOutcome], None] | None = None,
@@ -324,9 +305,9 @@ async def run_many_async(
             while True:
                 step = plan.next(anyio.current_time())
                 if isinstance(step, tuple):
-                    group.start_soon(_call_async, client, step[0], step[1], send)
+                    group.start_soon(_call_async, call, step[0], step[1], send)
                     continue
-                if step is _DONE:
+                if step is BatchPlan.DONE:
                     return
                 message = None
                 with anyio.move_on_after(math.inf if step is None else step):

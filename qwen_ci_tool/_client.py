@@ -15,15 +15,22 @@ import anyio
 import httpx
 
 from . import _constants as C
-from ._batch import BatchOutcome, BatchTask, TaskInput, run_many_async, run_many_sync
+from ._batch import BatchOutcome, BatchTask, Began, Stopped, TaskInput, run_many_async, run_many_sync
 from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
 from ._protocols._base import USER_AGENT
-from ._types import CodeInterpreterResult, StreamEvent
+from ._proxy import new_client
+from ._result import CodeInterpreterResult, StreamEvent
 from ._watchdog import WATCHDOG
 
-__all__ = ["AsyncCodeInterpreter", "AsyncCodeInterpreterStream", "CodeInterpreter", "CodeInterpreterStream"]
+__all__ = [
+    "AsyncCodeInterpreter",
+    "AsyncCodeInterpreterStream",
+    "CodeInterpreter",
+    "CodeInterpreterStream",
+    "ssl_context",
+]
 
 
 # The clock and the waits between attempts, looked up at call time: tests replace them with a
@@ -39,14 +46,16 @@ def _limits() -> httpx.Limits:
 
 
 @functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~20 ms; every client this process builds shares one context
-    # (it honours SSL_CERT_FILE / SSL_CERT_DIR as of the first call, as httpx does).
+def ssl_context() -> ssl.SSLContext:
+    """The TLS context every client of this process shares (the doctor's requests too).
+
+    Loading the CA bundle costs ~20 ms; it honours SSL_CERT_FILE / SSL_CERT_DIR as of the first
+    call, as httpx does."""
     return httpx.create_ssl_context()
 
 
 def _http_options() -> dict[str, Any]:
-    return {"limits": _limits(), "verify": _ssl_context(), "headers": {"User-Agent": USER_AGENT}}
+    return {"limits": _limits(), "verify": ssl_context(), "headers": {"User-Agent": USER_AGENT}}
 
 
 class _ClientBase:
@@ -188,7 +197,7 @@ class CodeInterpreter(_ClientBase):
         if self._http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=self._timeout(), **_http_options())
+                    self._http = new_client(httpx.Client, timeout=self._timeout(), **_http_options())
         return self._http
 
     def run(
@@ -216,19 +225,15 @@ class CodeInterpreter(_ClientBase):
         return CodeInterpreterStream(self._events(state), state)
 
     def _events(self, state: CallState) -> Iterator[StreamEvent]:
-        while True:
-            state.begin_attempt()
-            try:
-                yield from self._attempt(state)
-                return
-            except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
-            _sleep(delay)
+        with state.telemetry:
+            while True:
+                state.begin_attempt()
+                try:
+                    yield from self._attempt(state)
+                    return
+                except Exception as exc:
+                    delay = state.after_failure(exc)
+                _sleep(delay)
 
     def _attempt(self, state: CallState) -> Iterator[StreamEvent]:
         req = state.request
@@ -274,7 +279,18 @@ class CodeInterpreter(_ClientBase):
         e.g. to watch ``limiter.rate``). Runs on a thread pool; leaving the loop early stops new
         calls, and calls in flight stop at their next chunk.
         """
-        return run_many_sync(self, tasks, limiter or AdaptiveLimiter(concurrency))
+        return run_many_sync(self._run_task, tasks, limiter or AdaptiveLimiter(concurrency))
+
+    def _run_task(self, task: BatchTask, stop: threading.Event, began: Began) -> CodeInterpreterResult:
+        with self._stream(self._batch_state(task)) as stream:
+            admitted = False
+            for _ in stream:
+                if stop.is_set():  # the batch was closed: a sync read cannot be cancelled, stop here
+                    raise Stopped
+                if not admitted:  # the first event: the service admitted the call
+                    admitted = True
+                    began(stream.snapshot)
+            return stream.get_final_result()
 
     def close(self) -> None:
         if self._owns_http and self._http is not None:
@@ -332,7 +348,7 @@ class AsyncCodeInterpreter(_ClientBase):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout(), **_http_options())
+            self._http = new_client(httpx.AsyncClient, timeout=self._timeout(), **_http_options())
         return self._http
 
     async def run(
@@ -360,23 +376,19 @@ class AsyncCodeInterpreter(_ClientBase):
         return AsyncCodeInterpreterStream(self._events(state), state)
 
     async def _events(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
-        while True:
-            state.begin_attempt()
-            try:
-                # aclosing: when the caller stops early, the inner generator (and with it the
-                # HTTP response) is closed now, not whenever it is garbage-collected.
-                async with contextlib.aclosing(self._attempt(state)) as events:
-                    async for event in events:
-                        yield event
-                return
-            except Exception as exc:
-                err = state.translate(exc)
-                if err is None:
-                    raise
-                delay = state.retry_delay(err)
-                if delay is None:
-                    raise err from (None if err is exc else exc)
-            await _async_sleep(delay)
+        with state.telemetry:
+            while True:
+                state.begin_attempt()
+                try:
+                    # aclosing: when the caller stops early, the inner generator (and with it the
+                    # HTTP response) is closed now, not whenever it is garbage-collected.
+                    async with contextlib.aclosing(self._attempt(state)) as events:
+                        async for event in events:
+                            yield event
+                    return
+                except Exception as exc:
+                    delay = state.after_failure(exc)
+                await _async_sleep(delay)
 
     async def _attempt(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         req = state.request
@@ -423,7 +435,20 @@ class AsyncCodeInterpreter(_ClientBase):
         anyio task group. To stop early, iterate inside ``contextlib.aclosing(aci.run_many(...))``:
         the calls in flight are then cancelled and their connections closed at once.
         """
-        return run_many_async(self, tasks, limiter or AdaptiveLimiter(concurrency))
+        return run_many_async(
+            self._run_task,
+            tasks,
+            limiter or AdaptiveLimiter(concurrency),
+        )
+
+    async def _run_task(self, task: BatchTask, began: Began) -> CodeInterpreterResult:
+        async with self._stream(self._batch_state(task)) as stream:
+            admitted = False
+            async for _ in stream:
+                if not admitted:  # the first event: the service admitted the call
+                    admitted = True
+                    began(stream.snapshot)
+            return await stream.get_final_result()
 
     async def aclose(self) -> None:
         if self._owns_http and self._http is not None:

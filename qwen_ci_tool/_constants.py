@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-#: Service roots by region. The code interpreter is served from both since 2026.
+#: Service roots by region, named by city as the vendor names its regions ("US (Virginia)").
+#: The code interpreter is served from Beijing and Singapore since 2026; whether the US root serves
+#: it is undocumented (its compatible mode is live in 2026): it is allowed, the service decides.
 REGION_ROOTS: dict[str, str] = {
     "beijing": "https://dashscope.aliyuncs.com",
     "singapore": "https://dashscope-intl.aliyuncs.com",
+    "virginia": "https://dashscope-us.aliyuncs.com",
 }
+#: Other names a region is known by; each means the region it names.
+REGION_ALIASES: dict[str, str] = {"us": "virginia"}
+#: The regions the vendor's documents show the code interpreter in (the others: only a call tells).
+INTERPRETER_REGIONS = frozenset({"beijing", "singapore"})
 DEFAULT_REGION = "beijing"
 DEFAULT_PROTOCOL = "dashscope"
 DEFAULT_MODEL = "qwen3-max"

@@ -18,8 +18,8 @@ QwenCIError                     root: catch this to catch everything the library
 Every error has ``retryable``: whether calling again, unchanged, may succeed. It is decided here,
 once: by class (connection failures, timeouts, interrupted streams, 5xx and rate limits: yes; bad
 configuration, key, request, model or content: no) and, where the service's code says more than
-its status, by code (``insufficient_quota`` and ``Arrearage`` are not transient, although the first
-is a 429). The client's own retry loop and every surface (CLI, MCP tool, LangChain tool) follow it.
+its status, by code (``insufficient_quota``, ``Throttling.AllocationQuota`` and ``Arrearage`` are
+not transient, although the first two are 429s). The client's own retry loop and every surface (CLI, MCP tool, LangChain tool) follow it.
 
 Errors raised after the first event carry ``.partial``: the :class:`CodeInterpreterResult` as far
 as it got (status ``"incomplete"``). Every error carries ``request_id`` when the service sent one.
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ._knobs import PYTHON, Knobs
 
 if TYPE_CHECKING:
-    from ._types import CodeInterpreterResult
+    from ._result import CodeInterpreterResult
 
 __all__ = [
     "APIConnectionError",
@@ -48,11 +48,13 @@ __all__ = [
     "QwenCIError",
     "RateLimitError",
     "StreamInterruptedError",
+    "error_retryable",
 ]
 
 #: Service codes that mean "calling again will not help", whatever their status says: the quota is
-#: used up (a 429 on Chat Completions) or the account is in arrears (a 400 or 403).
-PERMANENT_CODES = frozenset({"insufficient_quota", "Arrearage"})
+#: used up (a 429: ``insufficient_quota`` on Chat Completions, ``Throttling.AllocationQuota`` on
+#: token-plan hosts, until the plan's quota resets) or the account is in arrears (a 400 or 403).
+PERMANENT_CODES = frozenset({"insufficient_quota", "Throttling.AllocationQuota", "Arrearage"})
 
 
 class QwenCIError(Exception):
@@ -135,6 +137,11 @@ class APIStatusError(QwenCIError):
         #: Seconds the service asked to wait (``Retry-After``), when it said.
         self.retry_after = retry_after
 
+    def _redact(self, secret: Any) -> None:
+        super()._redact(secret)
+        if self.service_message is not None:  # an error body may echo the key it was sent
+            self.service_message = secret.redact(self.service_message)
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.message!r}, status_code={self.status_code}, "
@@ -143,12 +150,14 @@ class APIStatusError(QwenCIError):
 
 
 class AuthenticationError(APIStatusError):
-    """401/403: the key is wrong, from another region, or has no access to the model."""
+    """401/403: the key is wrong, from another region, or has no access to the model
+    (``AccessDenied``, ``Model.AccessDenied``: the key was accepted, the model is not enabled for it)."""
 
 
 class RateLimitError(APIStatusError):
     """429 or Throttling*: wait (``retry_after``) and try again, or lower concurrency.
-    ``insufficient_quota`` (the quota is used up) is a 429 too, but not retryable."""
+    ``insufficient_quota`` and ``Throttling.AllocationQuota`` (the quota is used up) are 429s too,
+    but not retryable."""
 
     transient = True
 
@@ -201,3 +210,10 @@ class ProtocolError(QwenCIError):
     Retryable (a glitch), except a reply that is not an event stream at all (check ``base_url``)."""
 
     transient = True
+
+
+def error_retryable(error: BaseException) -> bool:
+    """Whether calling again, unchanged, may succeed: :attr:`QwenCIError.retryable`, decided once,
+    here. Anything else a call raised is a bug: not retryable. (The one predicate: ``run_many``, the
+    batch command and the LangChain tool's ``is_retryable`` all ask it.)"""
+    return isinstance(error, QwenCIError) and error.retryable

@@ -30,6 +30,10 @@ _OTHERS = frozenset({"dashscope", "openai"})
 
 # Where the documents disagree, they say so in these words (shown by `qwen-ci models`).
 _QWEN_CLOUD = "the Qwen Cloud page shows all three protocols; other versions of the pages: responses only"
+_MAX_38 = (
+    "the newest code-interpreter page lists the Qwen3.8-Max series for responses only, "
+    "but its own example sends qwen3.8-max over openai"
+)
 _ENGLISH_2026 = (
     "the vendor's English page (2026) calls qwen3.7-plus over openai and dashscope "
     "(MultiModalConversation); other versions of the pages: responses only"
@@ -82,7 +86,14 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo("qwen3.6-plus*", _RESPONSES, "multimodal-generation", False, "Qwen3.6-Plus series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
     ModelInfo("qwen3.6-*", _RESPONSES, "multimodal-generation", False, "Qwen3.6 models"),
     ModelInfo("qwen3.7-plus*", _RESPONSES, "multimodal-generation", False, "Qwen3.7-Plus series", disputed=_OTHERS, disagreement=_ENGLISH_2026),
+    ModelInfo("qwen3.7-max", _RESPONSES, "multimodal-generation", False, "Qwen3.7-Max (2026 documents)"),
+    ModelInfo("qwen3.7-flash-2026-07-15", _RESPONSES, "multimodal-generation", False, "Qwen3.7-Flash snapshot"),
     ModelInfo("qwen3.7-*", _RESPONSES, "multimodal-generation", False, "Qwen3.7 models"),
+    ModelInfo("qwen3.8-max-preview", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Max preview"),
+    ModelInfo("qwen3.8-max", _RESPONSES, "multimodal-generation", False, "stable Qwen3.8-Max", disputed=frozenset({"openai"}), disagreement=_MAX_38),
+    ModelInfo("qwen3.8-max-2026-09-02", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Max snapshot"),
+    ModelInfo("qwen3.8-max*", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Max series"),
+    ModelInfo("qwen3.8-flash-2026-08-26", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Flash snapshot"),
     ModelInfo("qwen3.8-*", _RESPONSES, "multimodal-generation", False, "Qwen3.8 models"),
     ModelInfo("qwen-flash*", _RESPONSES, "multimodal-generation", False, "Qwen-Flash series"),
     ModelInfo("qwen3-flash*", _RESPONSES, "multimodal-generation", False, "Qwen3-Flash series"),

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from qwen_ci_tool import _client
+from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool.testing import Emulator
 
 # A planted key: tests that look for leaks grep every output for it.
@@ -25,6 +26,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "DASHSCOPE_HTTP_BASE_URL",
         "DASHSCOPE_WORKSPACE_ID",
         "QWEN_CI_MCP_AUTH_TOKEN",
+        *(row.env for row in SETTINGS.values()),
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -79,3 +81,7 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 def no_backoff(fake_clock: FakeClock) -> FakeClock:
     """Retries take no real time (the waits asked for are in ``fake_clock.sleeps``)."""
     return fake_clock
+
+
+# The `otel` fixture (an in-memory OpenTelemetry SDK) for the telemetry tests.
+pytest_plugins = ["tests.otel"]

@@ -414,6 +414,52 @@ ROWS: list[Row] = [
         None,
         settings=RESPONSES,
     ),
+    Row(
+        "403 `Model.AccessDenied` (DashScope body): the key is accepted, the model is not enabled for it",
+        fault(Fault.named("model_access_denied")),
+        AuthenticationError,
+        retryable=False,
+    ),
+    Row(
+        "403 `Model.AccessDenied` (OpenAI body)",
+        fault(Fault.named("model_access_denied")),
+        AuthenticationError,
+        settings=OPENAI,
+        retryable=False,
+    ),
+    Row(
+        "429 `Throttling.AllocationQuota`: the token plan's quota is used up",
+        fault(Fault.named("token_plan_quota")),
+        RateLimitError,
+        retryable=False,
+    ),
+    Row(
+        "429 `Throttling.AllocationQuota` with its reset time (OpenAI body)",
+        fault(Fault.named("token_plan_quota_reset")),
+        RateLimitError,
+        settings=OPENAI,
+        retryable=False,
+    ),
+    Row(
+        "`Throttling.AllocationQuota` inside a 200 stream (`event:error`)",
+        fault(Fault.named("token_plan_quota_stream")),
+        RateLimitError,
+        retryable=False,
+    ),
+    Row(
+        "429 `Throttling.ResourceExhausted` (transient)",
+        fault(Fault.named("resource_exhausted")),
+        RateLimitError,
+        attempts=2,
+        wait=1,
+        retryable=True,
+    ),
+    Row(
+        "multimodal native stream: the `stop` frame still carries answer text",
+        None,
+        None,
+        settings={"model": "qwen3.6-plus"},
+    ),
 ]
 
 

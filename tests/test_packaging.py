@@ -85,7 +85,7 @@ def test_the_sdist_leaves_out_tests_benchmarks_and_ci(dist: dict[str, Path]) -> 
 def test_the_published_metadata_has_the_project_urls_and_no_dev_extra(dist: dict[str, Path]) -> None:
     meta = _metadata(dist["wheel"])
     assert meta["Version"] == [__version__]
-    assert sorted(meta["Provides-Extra"]) == ["all", "cli", "langchain", "mcp"]
+    assert sorted(meta["Provides-Extra"]) == ["all", "cli", "langchain", "mcp", "otel", "socks"]
     assert not any("dev" in r for r in meta.get("Requires-Dist", []) if "extra ==" in r)
     assert meta["License-Expression"] == ["MIT"]
     urls = dict(u.split(", ", 1) for u in meta["Project-URL"])

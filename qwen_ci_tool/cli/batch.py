@@ -123,7 +123,6 @@ class Progress:
     started_at: float
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
-    retryable_failures: int = 0
     tokens: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -134,7 +133,6 @@ class Progress:
         self.statuses[outcome.status] += 1
         if outcome.error is not None:
             self.errors[type(outcome.error).__name__] += 1
-            self.retryable_failures += outcome.retryable
         spent = outcome.usage_result
         if spent is not None:
             usage = spent.usage.to_dict()
@@ -261,7 +259,7 @@ async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask])
             run.draw()
         async with client:
             # Stopped (Ctrl-C, or a failure here): each call in flight is written as interrupted.
-            async for outcome in run_many_async(client, tasks, run.limiter, on_stop=run.record):
+            async for outcome in run_many_async(client._run_task, tasks, run.limiter, on_stop=run.record):
                 run.record(outcome)
         group.cancel_scope.cancel()
 

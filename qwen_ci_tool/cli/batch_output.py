@@ -19,6 +19,7 @@ from typing import IO, Any, BinaryIO, Literal
 from .._batch import BatchOutcome, BatchTask, Interrupted
 from .._constants import MAX_LINE_BYTES
 from .._exceptions import ConfigurationError
+from .._knobs import CLI
 
 __all__ = ["LineState", "Output", "Resume", "open_output", "plan_resume", "read_output"]
 
@@ -135,7 +136,7 @@ class Output:
             return read_output(_lines(file))
 
     def write(self, outcome: BatchOutcome) -> None:
-        line = json.dumps(outcome.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = json.dumps(outcome.to_dict(CLI), ensure_ascii=False, separators=(",", ":")) + "\n"
         if self._fd is not None:
             os.write(self._fd, line.encode("utf-8", "surrogateescape"))
         else:

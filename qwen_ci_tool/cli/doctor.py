@@ -3,12 +3,13 @@
 Every check that talks to the service uses one request, the cheapest authenticated one that tells:
 ``GET {root}/compatible-mode/v1/models``, the OpenAI-compatible model list. It costs no tokens, and
 its answer says whether the endpoint is reachable, whether the key is accepted, and whether the
-model exists in that region. When the key is refused on a region's root, the other region's root
-is asked the same question (a Singapore key on the Beijing endpoint is the most common mistake):
-a doctor run is one or two such requests, and never a model call.
+model exists in that region. When the key is refused on a region's root, the other regions' roots
+are asked the same question (a Singapore key on the Beijing endpoint is the most common mistake):
+a doctor run is one such request, or one per region, and never a model call.
 
 Whether a model serves the code interpreter over a protocol only a real call can tell; the model
-table says what the vendor's documents show, and the doctor reports that as advice.
+table says what the vendor's documents show, and the doctor reports that as advice (and warns
+when the region is not one the documents show the interpreter in: the US root).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from typing import IO, Any, Literal
 import httpx
 
 from .. import _constants as C
-from .._client import _ssl_context
-from .._config import Settings, resolve_settings
+from .._client import ssl_context
+from .._config import resolve_settings
 from .._errors import connect_error, protocol_hint
 from .._knobs import CLI, PYTHON
 from .._model_table import known_model_names, lookup_model, ordered
 from .._protocols._base import USER_AGENT
+from .._proxy import new_client, without_credentials
+from .._settings import Settings
 from .common import EXIT_FAILED, EXIT_OK
 from .flags import settings_from
 
@@ -37,7 +40,7 @@ __all__ = ["MODELS_PATH", "Check", "diagnose", "doctor", "failed"]
 
 MODELS_PATH = "/compatible-mode/v1/models"
 
-Status = Literal["ok", "warn", "fail", "skip"]
+CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ class Check:
     """One line of the report: ``fix`` says what to do when the status is not ``ok``."""
 
     name: str
-    status: Status
+    status: CheckStatus
     detail: str
     fix: str = ""
 
@@ -83,8 +86,7 @@ def _proxy_for(root: str) -> str | None:
     proxy = proxies.get(scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass(host):
         return None
-    scheme, _, rest = proxy.partition("://")
-    return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if rest else proxy.rsplit("@", 1)[-1]  # no credentials shown
+    return without_credentials(proxy)
 
 
 _PROXY_FIX = "Check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY), or unset them to connect directly."
@@ -129,8 +131,8 @@ def _key_refused(answer: _Answer, settings: Settings, client: httpx.Client, root
             "key accepted",
             "fail",
             detail,
-            f"Copy the key again into {C.ENV_API_KEY}. Keys are per region: this base_url is neither region's "
-            "root, so the other region was not asked; a workspace gateway needs a key of its workspace.",
+            f"Copy the key again into {C.ENV_API_KEY}. Keys are per region: this {CLI.setting('base_url')} is "
+            "no region's root, so the other regions were not asked; a workspace gateway needs a key of its workspace.",
         )
     for other, root in roots.items():
         if other == region:
@@ -183,7 +185,25 @@ def _model_listed(answer: _Answer, settings: Settings) -> Check:
     )
 
 
-def _documented(settings: Settings) -> Check:
+def _documented(settings: Settings, roots: Mapping[str, str]) -> Check:
+    """What the documents say about the model over the protocol, and about the region it goes to."""
+    check = _protocol_documented(settings)
+    region = _region_of(settings.base_url, roots)
+    if region is None or region in C.INTERPRETER_REGIONS:
+        return check
+    shown = " and ".join(r.capitalize() for r in sorted(C.INTERPRETER_REGIONS))
+    return Check(
+        check.name,
+        "warn",
+        f"{check.detail}; whether the {region.capitalize()} region ({settings.base_url}) serves the code "
+        f"interpreter is undocumented (the documents show {shown})",
+        check.fix
+        or "Only a call tells: `qwen-ci ask` with a short question; if the service refuses the interpreter "
+        f"here, use {CLI.setting('region', 'singapore')} with a key of that region.",
+    )
+
+
+def _protocol_documented(settings: Settings) -> Check:
     info = lookup_model(settings.model)
     path = f"; native path {info.native_endpoint}" if settings.protocol == "dashscope" else ""
     name = "protocol documented"
@@ -236,7 +256,7 @@ def diagnose(settings: Settings, client: httpx.Client, *, region_roots: Mapping[
     except httpx.HTTPError as exc:
         checks.append(_unreachable(exc, settings.base_url, settings))
         checks += [Check(n, "skip", "the endpoint is not reachable") for n in ("key accepted", "model listed")]
-        checks.append(_documented(settings))
+        checks.append(_documented(settings, roots))
         return checks
     if answer.body is None and answer.status != 200:
         proxy = answer.status == 407
@@ -248,13 +268,16 @@ def diagnose(settings: Settings, client: httpx.Client, *, region_roots: Mapping[
                 + (" (the proxy asks for authentication)" if proxy else ""),
                 _PROXY_FIX
                 if proxy
-                else "A proxy or a wrong base_url answered: check base_url (the service root, e.g. https://dashscope.aliyuncs.com).",
+                else CLI.render(
+                    "A proxy or a wrong {base_url} answered: check {base_url} "
+                    f"(the service root, e.g. {C.REGION_ROOTS['beijing']})."
+                ),
             )
         )
         checks += [
             Check(n, "skip", "the endpoint did not answer as the service") for n in ("key accepted", "model listed")
         ]
-        checks.append(_documented(settings))
+        checks.append(_documented(settings, roots))
         return checks
     checks.append(Check("endpoint reachable", "ok", f"{settings.base_url} answered (HTTP {answer.status})"))
     if settings.api_key is None:
@@ -276,7 +299,7 @@ def diagnose(settings: Settings, client: httpx.Client, *, region_roots: Mapping[
             )
         )
         checks.append(Check("model listed", "skip", "no model list"))
-    checks.append(_documented(settings))
+    checks.append(_documented(settings, roots))
     return checks
 
 
@@ -304,7 +327,7 @@ def to_json(checks: list[Check]) -> str:
 def doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
     """``qwen-ci doctor``: run the checks, print the report (or JSON); the exit code."""
     settings = resolve_settings(**settings_from(args))
-    with httpx.Client(verify=_ssl_context()) as client:
+    with new_client(httpx.Client, verify=ssl_context()) as client:  # a proxy it cannot use: exit 2
         checks = diagnose(settings, client)
     stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
     stdout.flush()

@@ -19,8 +19,10 @@ from abc import ABC, abstractmethod
 from types import ModuleType
 from typing import IO
 
-from .._stages import StageTracker
-from .._types import CodeRunUpdated, ReasoningDelta, StreamEvent
+from .._accumulator import Accumulator, Closed
+from .._result import Completed, StreamEvent
+from .._stages import StageTracker, is_work_stage
+from .._types import CodeRun, ReasoningDelta
 
 __all__ = ["LiveView", "PlainLive", "RichLive", "live_view", "print_markdown", "rich_for"]
 
@@ -46,36 +48,31 @@ def _indented(text: str) -> str:
 class LiveView(ABC):
     """Feed every event; it calls the renderer's ``status``, ``code_run`` and ``reasoning``.
 
-    A code run is shown once it is whole: when another run or another stage begins, or at the end.
+    A code run is shown once it is whole: when the accumulator closes it (another run or another
+    stage began), or at the end.
     """
 
     def __init__(self, *, show_reasoning: bool) -> None:
         self.show_reasoning = show_reasoning
         self.tracker = StageTracker()
-        self._open_run: CodeRunUpdated | None = None
+        self._steps = Accumulator(model="", protocol="")  # says when a code run is whole
 
     def event(self, event: StreamEvent) -> None:
         stage = self.tracker.update(event)
-        if isinstance(event, CodeRunUpdated):
-            if self._open_run is not None and self._open_run.index != event.index:
-                self._flush_run()
-            self._open_run = event
-        elif stage is not None:
-            self._flush_run()
+        self._show(self._steps.close() if isinstance(event, Completed) else self._steps.apply(event))
         if isinstance(event, ReasoningDelta) and self.show_reasoning:
             self.reasoning(event.text, new_block=stage is not None)
             return
-        if stage is not None and stage not in ("connected", "done"):
+        if is_work_stage(stage):
             self.status(stage)
 
-    def _flush_run(self) -> None:
-        run, self._open_run = self._open_run, None
-        if run is not None and run.code:
-            self.code_run(run)
+    def _show(self, closed: Closed | None) -> None:
+        if closed is not None and closed.run is not None and closed.run.code:
+            self.code_run(closed.run)
 
     def close(self) -> None:
         """Show what is still open and leave the terminal clean (idempotent)."""
-        self._flush_run()
+        self._show(self._steps.close())
         self.end()
 
     # --- what a renderer provides ---
@@ -88,7 +85,7 @@ class LiveView(ABC):
     def status(self, stage: str) -> None: ...
 
     @abstractmethod
-    def code_run(self, run: CodeRunUpdated) -> None: ...
+    def code_run(self, run: CodeRun) -> None: ...
 
     @abstractmethod
     def reasoning(self, text: str, *, new_block: bool) -> None: ...
@@ -129,7 +126,7 @@ class PlainLive(LiveView):
             self.out.write(f"[{stage}]\n")
         self.out.flush()
 
-    def code_run(self, run: CodeRunUpdated) -> None:
+    def code_run(self, run: CodeRun) -> None:
         self._clear()
         self.out.write(f"▶ code run #{run.index + 1}:\n{_indented(run.code.rstrip())}\n")
         if run.output is not None:
@@ -180,7 +177,7 @@ class RichLive(LiveView):
         self._end_reasoning()
         self._progress.update(self._task, description=stage)
 
-    def code_run(self, run: CodeRunUpdated) -> None:
+    def code_run(self, run: CodeRun) -> None:
         from rich.padding import Padding
         from rich.syntax import Syntax
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Final, Literal
 
-__all__ = ["FAULT_NAMES", "Fault", "default_code", "default_message"]
+__all__ = ["FAULT_NAMES", "QUOTA_RESET_MESSAGE", "Fault", "default_code", "default_message"]
 
 FaultKind = Literal[
     "status",
@@ -47,6 +47,11 @@ _CODES_BY_STATUS: Final[dict[int, str]] = {
     504: "GatewayTimeout",
 }
 
+#: The token-plan quota message with its reset time, as captured (the plan's 1-week window).
+QUOTA_RESET_MESSAGE: Final = (
+    "Your token-plan 1-week quota has been exhausted. The quota will reset at 08-12 14:52:00 UTC."
+)
+
 # Messages worded the way the service words them.
 _MESSAGES: Final[dict[str, str]] = {
     "InvalidParameter": "The request parameters are invalid.",
@@ -58,7 +63,9 @@ _MESSAGES: Final[dict[str, str]] = {
     "DataInspectionFailed": "Input or output data may contain inappropriate content.",
     "Throttling": "Requests throttling triggered.",
     "Throttling.RateQuota": "Requests rate limit exceeded, please try again later.",
-    "Throttling.AllocationQuota": "Allocated quota exceeded, please increase your quota limit.",
+    "Throttling.AllocationQuota": "Your token-plan quota has been exhausted.",
+    "Throttling.ResourceExhausted": "An error occurred in model serving, error message is: [Too many requests.]",
+    "Model.AccessDenied": "Model access denied.",
     "InternalError": "An internal error has occured, please try again later or contact service support.",
     "ServiceUnavailable": "The service is temporarily unavailable, please try again later.",
     "GatewayTimeout": "The upstream service timed out, please try again later.",
@@ -316,6 +323,14 @@ _NAMED: Final[dict[str, Fault]] = {
     "rate_limit_200": Fault.rate_limit_200(),
     "rate_limit_200_stream": Fault.rate_limit_200(streamed=True),
     "reasoning_summary": Fault.reasoning_summary(),
+    # Bodies of the live service (PROTOCOL.md, "More from public captures").
+    "model_access_denied": Fault.status(403, "Model.AccessDenied"),
+    "token_plan_quota": Fault.status(429, "Throttling.AllocationQuota"),
+    "token_plan_quota_reset": Fault.status(429, "Throttling.AllocationQuota", QUOTA_RESET_MESSAGE),
+    "token_plan_quota_stream": Fault.error_event(
+        after_events=0, code="Throttling.AllocationQuota", message=QUOTA_RESET_MESSAGE, status=429
+    ),
+    "resource_exhausted": Fault.status(429, "Throttling.ResourceExhausted", retry_after="1"),
 }
 
 FAULT_NAMES: Final = frozenset(_NAMED)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final, Literal
 
-from ._conversations import Answer, CodeSegment, Conversation, Reasoning
+from ._script import Answer, CodeSegment, Conversation, Reasoning
 
 __all__ = [
     "Event",
@@ -61,14 +61,14 @@ class RenderContext:
 
 # --- error bodies ------------------------------------------------------------------------------
 
-# The OpenAI-compatible endpoint reports DashScope codes in OpenAI's vocabulary.
+# The OpenAI-compatible endpoint reports DashScope codes in OpenAI's vocabulary; the others (as
+# captured: Model.AccessDenied, the token plan's Throttling.AllocationQuota) as type and code both.
 _OPENAI_ERRORS: Final[dict[str, tuple[str, str]]] = {
     "InvalidApiKey": ("invalid_request_error", "invalid_api_key"),
     "InvalidParameter": ("invalid_request_error", "invalid_parameter_error"),
     "Model.NotExist": ("invalid_request_error", "model_not_found"),
     "Throttling": ("limit_requests", "limit_requests"),
     "Throttling.RateQuota": ("limit_requests", "limit_requests"),
-    "Throttling.AllocationQuota": ("insufficient_quota", "insufficient_quota"),
     "InternalError": ("internal_error", "internal_error"),
     "DataInspectionFailed": ("data_inspection_failed", "data_inspection_failed"),
 }
@@ -157,6 +157,17 @@ _NATIVE_USAGE = (
     '{"total_tokens":%d,"output_tokens":%d,"input_tokens":%d,"output_tokens_details":{"reasoning_tokens":%d}%s}'
 )
 _NATIVE_PLUGINS = ',"plugins":{"code_interpreter":{"count":%d}}'
+# The multimodal path, as a live capture (qwen3.6-plus) shows it: answer frames without
+# reasoning_content, and usage with text/image token details and an empty prompt_tokens_details.
+_MM_ANSWER_FRAME = (
+    'id:%d\nevent:result\n:HTTP_STATUS/200\ndata:{"output":{"choices":[{"message":{"content":%s,'
+    '"role":"assistant"},"finish_reason":"%s"}]%s},"usage":%s,"request_id":%s}\n\n'
+)
+_MM_USAGE = (
+    '{"input_tokens_details":{"image_tokens":0,"text_tokens":%d},"output_tokens":%d,"input_tokens":%d,'
+    '"output_tokens_details":{"reasoning_tokens":%d,"text_tokens":%d},"prompt_tokens_details":{},'
+    '"total_tokens":%d%s}'
+)
 _NATIVE_TOOL = '{"code_interpreter":{"code":%s},"type":"code_interpreter"}'
 
 _CHAT_CHUNK = (
@@ -178,7 +189,10 @@ _CHAT_USAGE = (
 class NativeRenderer(Renderer):
     """DashScope native frames: ``id:N`` / ``event:result`` / ``:HTTP_STATUS/200`` / ``data:{...}``.
 
-    ``multimodal`` gives the multimodal-generation path's list-of-parts ``content``.
+    ``multimodal`` gives the multimodal-generation path's shape, as a live capture shows it:
+    list-of-parts ``content`` (``[]`` while thinking), answer frames without ``reasoning_content``,
+    the last answer text carried by the ``stop`` frame itself, and usage with
+    ``output_tokens_details.text_tokens``, image token counts and an empty ``prompt_tokens_details``.
     """
 
     shape: Shape = "dashscope"
@@ -202,12 +216,32 @@ class NativeRenderer(Renderer):
         tools = ""  # ',"tool_info":[...]' once the first run appears
         n = 0
 
-        def frame(content: str, reasoning_text: str, finish: str) -> bytes:
+        multimodal = self.multimodal
+        held: tuple[bytes, str] | None = None  # multimodal: the last answer frame, and its text
+
+        def frame(content: str, reasoning_text: str | None, finish: str) -> bytes:
             plugins = _NATIVE_PLUGINS % count if count else ""
-            usage = _NATIVE_USAGE % (input_tokens + output, output, input_tokens, reasoning, plugins)
+            if multimodal:
+                text_tokens = output - reasoning
+                usage = _MM_USAGE % (
+                    input_tokens,
+                    output,
+                    input_tokens,
+                    reasoning,
+                    text_tokens,
+                    input_tokens + output,
+                    plugins,
+                )
+            else:
+                usage = _NATIVE_USAGE % (input_tokens + output, output, input_tokens, reasoning, plugins)
+            if reasoning_text is None:  # a multimodal answer frame
+                return (_MM_ANSWER_FRAME % (n, content, finish, tools, usage, request_id)).encode()
             return (_NATIVE_FRAME % (n, content, reasoning_text, finish, tools, usage, request_id)).encode()
 
         for segment in conv.segments:
+            if held is not None and not isinstance(segment, Answer):
+                yield held[0], False
+                held = None
             if isinstance(segment, CodeSegment):
                 count += 1
                 entry = ""
@@ -224,10 +258,19 @@ class NativeRenderer(Renderer):
                 n += 1
                 output += delta.output_tokens
                 reasoning += delta.reasoning_tokens
-                if is_answer:
+                if is_answer and multimodal:
+                    # Held back one frame: the last answer text rides on the stop frame.
+                    if held is not None:
+                        yield held[0], False
+                    held = frame(self._content(delta.text), None, "null"), delta.text
+                elif is_answer:
                     yield frame(self._content(delta.text), '""', "null"), False
                 else:
                     yield frame(empty, _j(delta.text), "null"), False
+        if held is not None:
+            # The stop frame takes the held frame's place (and id) with its text.
+            yield frame(self._content(held[1]), None, self.ctx.finish_reason), False
+            return
         n += 1
         yield frame(empty, '""', self.ctx.finish_reason), False
 

@@ -27,7 +27,7 @@ from qwen_ci_tool import (
 )
 
 from ..conftest import PLANTED_KEY, FakeClock
-from ._frames import chat_stream, native_frame, native_stream, responses_event, responses_stream
+from ._frames import chat_chunk, chat_stream, native_frame, native_stream, responses_event, responses_stream
 from ._mock import SSE, Chunks, Script, clients, cut, events, run, sse_response
 
 MODES = ["sync", "async"]
@@ -45,7 +45,8 @@ async def test_native_stream_folds_into_one_result_with_the_filled_code_run(mode
     result = await run(mode, lambda r: sse_response(native_stream()))
     assert result.status == "completed" and result.finish_reason == "stop"
     assert result.answer == "Résultat: 7726936446654986565307347338803006152221172 3 ✓"
-    assert result.reasoning == "I will compute it.The result is big."
+    # The segments before and after the code run stay apart (glued: "...it.The result...").
+    assert result.reasoning == "I will compute it.\n\nThe result is big."
     assert [(r.index, r.code, r.output) for r in result.code_runs] == [(0, "123**21", None)]
     assert [(s.kind, s.text) for s in result.steps] == [
         ("reasoning", "I will compute it."),
@@ -238,6 +239,40 @@ async def test_an_in_band_status_is_honoured_whatever_the_event_is_named(
     err = info.value
     assert err.status_code == 503 and err.code == "SomethingNew" and err.request_id == "r-503"
     assert err.partial is not None and err.partial.answer == "half"
+
+
+# What the other protocols send before the status arrives, and the event names a frame may carry.
+_BEFORE = {
+    "openai": chat_chunk({"reasoning_content": "thinking"}) + chat_chunk({"content": "half"}),
+    "responses": (
+        responses_event("response.created", response={"id": "resp_1", "status": "queued"})
+        + responses_event("response.reasoning_text.delta", delta="thinking")
+        + responses_event("response.output_text.delta", delta="half")
+    ),
+}
+_NAMES = {
+    "openai": ["", "event:result\n", "event: chat.completion.chunk\n"],
+    "responses": ["", "event:response.output_text.delta\n", "event:response.in_progress\n"],
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("protocol", "event"), [(p, e) for p, names in _NAMES.items() for e in names], ids=lambda v: repr(v)
+)
+@pytest.mark.parametrize("status_line", [":HTTP_STATUS/503", "status:503"])
+async def test_an_in_band_status_on_a_normal_frame_is_honoured_over_chat_completions_and_responses(
+    mode: str, protocol: str, event: str, status_line: str
+) -> None:
+    # No "error" key, no error event name, an unknown code: only the in-band 503 makes this a failure.
+    frames = _BEFORE[protocol] + (
+        f'{event}{status_line}\ndata:{{"code":"SomethingNew","message":"upstream busy","request_id":"r-503"}}\n\n'
+    )
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, lambda r: sse_response(frames), protocol=protocol)
+    err = info.value
+    assert err.status_code == 503 and err.code == "SomethingNew" and "upstream busy" in err.message
+    assert err.partial is not None and err.partial.answer == "half" and err.partial.reasoning == "thinking"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,5 +1,6 @@
-"""Property-based tests over the decoding path: chunking never changes the result, and no
-byte sequence escapes the QwenCIError tree."""
+"""Property-based tests over the decoding path: chunking never changes the result, no byte
+sequence escapes the QwenCIError tree, and a frame broken inside its JSON never passes for the
+seed's completed answer (a decoder that skipped or misread it would)."""
 
 from __future__ import annotations
 
@@ -120,3 +121,44 @@ def test_frames_of_any_json_shape_end_in_a_result_or_a_qwen_ci_error(protocol: s
         assert isinstance(run["code"], str) and (run["output"] is None or isinstance(run["output"], str))
         assert run["container_id"] is None or isinstance(run["container_id"], str)
     assert all(isinstance(step["text"], str) for step in data["steps"])
+
+
+def payload_spans(data: bytes) -> list[tuple[int, int]]:
+    """Where each ``data:`` line's payload starts and ends in *data*."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in data.split(b"\n"):
+        if line.startswith(b"data:"):
+            spans.append((pos + 5 + (line[5:6] == b" "), pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+# Bytes on the same line (no line break), and a control character no JSON text may hold unescaped,
+# inside a string or out: a payload that gets one is broken, wherever it lands.
+_SAME_LINE = st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b""))
+_CONTROL = st.integers(min_value=0, max_value=31).filter(lambda b: b not in (9, 10, 13)).map(lambda b: bytes([b]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(STREAMS)),
+    st.integers(min_value=0, max_value=10_000),
+    st.integers(min_value=0, max_value=10_000),
+    _SAME_LINE,
+    _CONTROL,
+    _SAME_LINE,
+)
+def test_a_frame_corrupted_inside_its_json_never_ends_as_the_seeds_completed_answer(
+    protocol: str, which: int, offset: int, before: bytes, control: bytes, after: bytes
+) -> None:
+    data = STREAMS[protocol].encode()
+    seed = result_dict(protocol, [data])
+    start, end = payload_spans(data)[which % len(payload_spans(data))]
+    at = start + offset % (end - start + 1)
+    try:
+        got = result_dict(protocol, [data[:at] + before + control + after + data[at:]])
+    except QwenCIError:
+        return
+    # A broken frame was dropped or misread: that must never pass for the whole, completed answer.
+    assert not (got["status"] == "completed" and got["answer"] == seed["answer"]), (at, got)

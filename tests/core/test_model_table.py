@@ -121,3 +121,34 @@ def test_a_url_error_on_the_native_protocol_says_the_model_lives_on_the_other_pa
     text = str(caught.value)
     assert "url error" in text and "sent to text-generation (the model table's row)" in text
     assert "protocol='responses'" in text and "--protocol responses" in caught.value.describe(CLI)
+
+
+NAMES_2026 = [
+    "qwen3.8-max-preview",
+    "qwen3.8-max",
+    "qwen3.8-max-2026-09-02",
+    "qwen3.7-max",
+    "qwen3.8-flash-2026-08-26",
+    "qwen3.7-flash-2026-07-15",
+]
+
+
+def test_qwen_ci_models_shows_the_2026_names_as_the_documents_show_them() -> None:
+    out = io.StringIO()
+    assert main(["models"], stdout=out) == 0
+    lines = {line.split()[0]: line for line in out.getvalue().splitlines() if line.startswith("qwen")}
+    for name in NAMES_2026:
+        assert name in lines, name
+        assert lines[name].split()[1] == "responses" and lookup_model(name).known, lines[name]
+        assert "multimodal-generation" in lines[name]
+    # The newest page's own example calls qwen3.8-max over Chat Completions while its table omits it.
+    assert "disputed: openai" in lines["qwen3.8-max"]
+    assert "its own example sends qwen3.8-max over openai" in out.getvalue()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_the_2026_names_are_sent_as_asked_over_every_protocol(protocol: str, emu: Emulator) -> None:
+    for model in NAMES_2026:
+        with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model=model, protocol=protocol) as ci:
+            assert ci.run(SEED_QUESTION).status == "completed", model
+    assert [r.json["model"] for r in emu.requests] == NAMES_2026

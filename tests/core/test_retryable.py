@@ -14,6 +14,7 @@ DOCUMENTED_CODES = [
     ("InvalidApiKey", 401, q.AuthenticationError, False),
     ("AccessDenied", 403, q.AuthenticationError, False),
     ("AccessDenied.Unpurchased", 403, q.AuthenticationError, False),
+    ("Model.AccessDenied", 403, q.AuthenticationError, False),
     ("Arrearage", 400, q.AuthenticationError, False),
     ("Arrearage", 403, q.AuthenticationError, False),
     ("InvalidParameter", 400, q.BadRequestError, False),
@@ -21,7 +22,7 @@ DOCUMENTED_CODES = [
     ("DataInspectionFailed", 400, q.ContentFilterError, False),
     ("Throttling", 429, q.RateLimitError, True),
     ("Throttling.RateQuota", 429, q.RateLimitError, True),
-    ("Throttling.AllocationQuota", 429, q.RateLimitError, True),
+    ("Throttling.ResourceExhausted", 429, q.RateLimitError, True),
     ("InternalError", 500, q.InternalServerError, True),
     ("ServiceUnavailable", 503, q.InternalServerError, True),
     ("GatewayTimeout", 504, q.InternalServerError, True),
@@ -29,8 +30,9 @@ DOCUMENTED_CODES = [
     ("invalid_parameter_error", 400, q.BadRequestError, False),
     ("data_inspection_failed", 400, q.ContentFilterError, False),
     ("limit_requests", 429, q.RateLimitError, True),
-    # A 429 that no wait fixes: the quota is used up.
+    # 429s that no wait fixes: the quota (of the account, or of a token plan until it resets) is used up.
     ("insufficient_quota", 429, q.RateLimitError, False),
+    ("Throttling.AllocationQuota", 429, q.RateLimitError, False),
 ]
 
 
@@ -66,6 +68,7 @@ def test_an_unknown_code_or_none_decides_by_status(status: int, cls: type[q.APIS
 
 def test_permanent_codes_are_not_retryable_whatever_class_builds_them() -> None:
     assert q.RateLimitError("x", status_code=429, code="insufficient_quota").retryable is False
+    assert q.RateLimitError("x", status_code=429, code="Throttling.AllocationQuota").retryable is False
     assert q.RateLimitError("x", status_code=429, code="Throttling").retryable is True
     assert q.InternalServerError("x", status_code=500, code="Arrearage").retryable is False
 

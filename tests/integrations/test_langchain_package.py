@@ -88,6 +88,7 @@ def test_all_names_exactly_the_public_surface_sorted() -> None:
         "QwenCodeInterpreterInput",
         "QwenCodeInterpreterTool",
         "STAGE_EVENT",
+        "code_run_blocks",
         "error_content",
         "is_retryable",
     ]

@@ -64,7 +64,11 @@ def test_a_tool_call_returns_answer_and_code_as_content_and_the_result_dict_as_a
     result = CodeInterpreterResult.from_dict(message.artifact)
     assert result.answer.strip().endswith(SEED_ANSWER)
     assert [run.code for run in result.code_runs] == ["123**21"]
-    assert message.artifact == {**result.to_dict(), "usage_metadata": message.artifact["usage_metadata"]}
+    assert message.artifact == {
+        **result.to_dict(),
+        "usage_metadata": message.artifact["usage_metadata"],
+        "content_blocks": message.artifact["content_blocks"],
+    }
 
 
 def test_the_artifact_carries_usage_in_langchain_usage_metadata_shape(emulator: Emulator) -> None:

@@ -18,7 +18,7 @@ from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server._fit import CUT_MARK, compact_record, expand_record, size_of
 from mcp_server._schema import CodeInterpreterResultModel
 from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
-from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .conftest import FAST_HEARTBEAT
@@ -93,7 +93,24 @@ async def test_a_call_returns_the_answer_then_the_code_then_usage_and_the_result
     assert compact_record(record) == structured
     # No step repeats a field: text steps give a length, code steps an index.
     assert all("text" not in step for step in structured["steps"])
-    assert sum(s["chars"] for s in structured["steps"] if s["kind"] == "reasoning") == len(record.reasoning)
+    # Reasoning steps cover the reasoning, whose segments the core keeps apart with a blank line.
+    lengths = [s["chars"] for s in structured["steps"] if s["kind"] == "reasoning"]
+    assert sum(lengths) <= len(record.reasoning) <= sum(lengths) + 2 * (len(lengths) - 1)
+
+
+async def test_the_structured_record_rebuilds_reasoning_segments_kept_apart_around_code_runs(
+    make_server: Callable[..., MCPServer],
+) -> None:
+    result = await call(make_server(), question=TWO_RUN_QUESTION)
+    structured = result.structured_content
+    assert structured is not None and "\n\n" in structured["reasoning"]
+    record = CodeInterpreterResult.from_dict(expand_record(structured))
+    segments = [s.text for s in record.steps if s.kind == "reasoning"]
+    assert len(segments) >= 2
+    for before, after in itertools.pairwise(segments):  # each step is its segment, without the separator
+        assert before.rstrip("\n") + "\n\n" + after in record.reasoning
+    assert not any(seg.startswith("\n") for seg in segments[1:])
+    assert compact_record(record) == structured, "compact and expand are exact inverses"
 
 
 @pytest.mark.parametrize("mode", MODES)

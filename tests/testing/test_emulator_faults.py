@@ -448,6 +448,54 @@ def test_rate_limit_200_on_the_native_path_is_an_in_stream_429_error_frame(emu: 
     assert response.content.startswith(b'id:1\nevent:error\n:HTTP_STATUS/429\ndata:{"code":"Throttling.RateQuota"')
 
 
+# --- the live service's bodies (PROTOCOL.md, "More from public captures") ----------------------
+
+QUOTA_RESET = "Your token-plan 1-week quota has been exhausted. The quota will reset at 08-12 14:52:00 UTC."
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "code", "message"),
+    [
+        ("model_access_denied", 403, "Model.AccessDenied", "Model access denied."),
+        ("token_plan_quota", 429, "Throttling.AllocationQuota", "Your token-plan quota has been exhausted."),
+        ("token_plan_quota_reset", 429, "Throttling.AllocationQuota", QUOTA_RESET),
+        (
+            "resource_exhausted",
+            429,
+            "Throttling.ResourceExhausted",
+            "An error occurred in model serving, error message is: [Too many requests.]",
+        ),
+    ],
+)
+@pytest.mark.parametrize("path", [TEXT_GENERATION, CHAT, RESPONSES])
+def test_the_captured_error_bodies_are_sent_in_each_endpoints_shape(
+    emu: Emulator, name: str, status: int, code: str, message: str, path: str
+) -> None:
+    emu.add_fault(Fault.named(name))
+
+    response = post(emu, path)
+
+    assert response.status_code == status
+    body = response.json()
+    if path == CHAT:  # as captured: the DashScope code as both type and code
+        assert body["error"]["code"] == body["error"]["type"] == code
+        assert body["error"]["message"] == f"{message} {HELP_LINK}" and body["request_id"]
+    else:
+        assert (body["code"], body["message"]) == (code, message) and body["request_id"]
+    assert ("retry-after" in response.headers) == (name == "resource_exhausted")
+
+
+def test_an_exhausted_token_plan_can_arrive_as_an_error_frame_in_a_200_stream(emu: Emulator) -> None:
+    emu.add_fault(Fault.named("token_plan_quota_stream"))
+
+    response = post(emu)
+
+    assert response.status_code == 200
+    head, _, data = response.content.partition(b"data:")
+    assert head == b"id:1\nevent:error\n:HTTP_STATUS/429\n"
+    assert json.loads(data)["code"] == "Throttling.AllocationQuota" and json.loads(data)["message"] == QUOTA_RESET
+
+
 # --- faults by name, from the question ------------------------------------------------------
 
 

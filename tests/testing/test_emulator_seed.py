@@ -204,9 +204,20 @@ def test_multimodal_path_sends_content_as_parts_and_reasoning_as_a_string(emu: E
     messages = [f["output"]["choices"][0]["message"] for f in frames]
 
     assert messages[0] == {"content": [], "reasoning_content": "The", "role": "assistant"}
-    assert messages[43]["content"] == [{"text": "123 to the power of "}]
-    assert messages[-1]["content"] == []
+    # Answer frames carry no reasoning_content, as in the live multimodal capture.
+    assert messages[43] == {"content": [{"text": "123 to the power of "}], "role": "assistant"}
     assert "".join(p["text"] for m in messages for p in m["content"]).endswith(SEED_ANSWER)
+
+
+def test_the_multimodal_stop_frame_still_carries_answer_text_and_text_token_usage(emu: Emulator) -> None:
+    frames = native_payloads(post(emu, MULTIMODAL, native_body(SEED_QUESTION, "qwen3.5-plus", parts=True)).content)
+    last = frames[-1]
+    assert last["output"]["choices"][0]["finish_reason"] == "stop"
+    assert last["output"]["choices"][0]["message"]["content"] == [{"text": SEED_ANSWER[-2:]}]
+    usage = last["usage"]
+    assert usage["prompt_tokens_details"] == {} and usage["input_tokens_details"]["image_tokens"] == 0
+    details = usage["output_tokens_details"]
+    assert details["text_tokens"] + details["reasoning_tokens"] == usage["output_tokens"]
 
 
 def test_multimodal_path_accepts_a_plain_string_content_too(emu: Emulator) -> None:

@@ -1,25 +1,128 @@
-"""Text renderings of a result, shared by to_markdown(), the CLI, MCP content and LangChain content."""
+"""The result of a call, the event that carries it, and its renderings.
+
+:class:`CodeInterpreterResult` and its text renderings (Markdown for people and models, a script,
+a notebook) live together: the MCP content, the LangChain content and the CLI's output all use
+:func:`result_markdown`. Where a protocol returns no code (or no output), the text names the
+protocols that do, from the registry.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from ._types import CodeInterpreterResult, Usage
+from ._protocols import PROTOCOLS, returning
+from ._types import CodeRun, DecodedEvent, Step, Timings, Usage
 
-__all__ = ["result_markdown", "result_notebook", "result_script", "usage_line"]
+__all__ = [
+    "CodeInterpreterResult",
+    "Completed",
+    "ResultStatus",
+    "StreamEvent",
+    "result_markdown",
+    "result_notebook",
+    "result_script",
+    "usage_line",
+]
+
+ResultStatus = Literal["completed", "incomplete"]
+
+
+def returns_code(protocol: str) -> bool:
+    """Whether *protocol* returns the code it ran (an unknown name: assume it does)."""
+    known = PROTOCOLS.get(protocol)
+    return known.returns_code if known is not None else True
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInterpreterResult:
+    """Everything one code-interpreter call produced: answer, reasoning, code runs, usage."""
+
+    answer: str
+    reasoning: str
+    code_runs: tuple[CodeRun, ...]
+    steps: tuple[Step, ...]
+    usage: Usage
+    request_id: str | None
+    model: str
+    protocol: str
+    finish_reason: str | None
+    status: ResultStatus
+    timings: Timings = field(default_factory=Timings)
+    #: Whether this protocol returns the executed code at all (``openai`` does not).
+    code_returned: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict; :meth:`from_dict` reverses it."""
+        return {
+            "answer": self.answer,
+            "reasoning": self.reasoning,
+            "code_runs": [run.to_dict() for run in self.code_runs],
+            "steps": [step.to_dict() for step in self.steps],
+            "usage": self.usage.to_dict(),
+            "request_id": self.request_id,
+            "model": self.model,
+            "protocol": self.protocol,
+            "finish_reason": self.finish_reason,
+            "status": self.status,
+            "code_returned": self.code_returned,
+            "timings": self.timings.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CodeInterpreterResult:
+        return cls(
+            answer=data["answer"],
+            reasoning=data.get("reasoning", ""),
+            code_runs=tuple(CodeRun(**run) for run in data.get("code_runs", ())),
+            steps=tuple(Step(**step) for step in data.get("steps", ())),
+            usage=Usage(**data.get("usage", {})),
+            request_id=data.get("request_id"),
+            model=data.get("model", ""),
+            protocol=data.get("protocol", ""),
+            finish_reason=data.get("finish_reason"),
+            status=data.get("status", "incomplete"),
+            timings=Timings(**data.get("timings", {})),
+            code_returned=data.get("code_returned", returns_code(data.get("protocol", ""))),
+        )
+
+    def to_markdown(self, *, include_reasoning: bool = False) -> str:
+        """A readable record: the answer, each code run (with its output where known), usage."""
+        return result_markdown(self, include_reasoning=include_reasoning)
+
+    def to_script(self) -> str:
+        """The run as a Python script (code runs in order; reasoning, output and answer as comments),
+        to re-run the model's code locally."""
+        return result_script(self)
+
+    def to_notebook(self) -> dict[str, Any]:
+        """The run as a Jupyter notebook dict (nbformat 4; ``json.dump`` it to a ``.ipynb`` file)."""
+        return result_notebook(self)
+
+    def __str__(self) -> str:
+        return self.answer
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """The stream ended normally; ``result`` is final."""
+
+    result: CodeInterpreterResult
+
+
+#: Every stream event: what the decoders yield, then :class:`Completed`.
+StreamEvent = DecodedEvent | Completed
+
+
+# --- renderings ---------------------------------------------------------------------------------
 
 
 def _no_code(result: CodeInterpreterResult) -> str:
-    from ._protocols import returning
-
     others = " or ".join(map(repr, returning(code=True)))
     return f"Protocol {result.protocol!r} does not return the code the interpreter ran (use protocol {others})."
 
 
 def _no_output() -> str:
-    from ._protocols import returning
-
     names = returning(output=True)
     return f"output not returned by this protocol (only {' and '.join(map(repr, names))} return{'s' if len(names) == 1 else ''} it)"
 
