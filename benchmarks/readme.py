@@ -317,7 +317,8 @@ def _batch(doc: dict[str, Any]) -> list[str]:
             "",
             f"Calls that last seconds, against a quota of {first['limit']:g} starts/s ({first['tasks']} seed tasks; the "
             "limiter learns the quota from the 429s and spaces starts below it; each row in its own batch, sync and "
-            "async, the CPU against the same batch without a quota):",
+            "async, the CPU against the same batch without a quota; 20 s calls at 10/s are 200 at once, so they run "
+            "at concurrency 256: at 64 the concurrency, not the quota, would bound them at 3.2/s):",
             "",
             "| quota shape | call | at once | sustained ÷ quota (sync / async) | admitted per task | CPU × unlimited | 429s |",
             "|---|---:|---:|---:|---:|---:|---:|",
