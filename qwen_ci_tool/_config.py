@@ -279,9 +279,11 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     path = values.get("responses_path") or C.RESPONSES_PATH
     if not path.startswith("/"):
         raise ConfigurationError(f"responses_path must start with '/', e.g. {C.RESPONSES_PATH!r}.")
+    # Every number of seconds in the table (its type is float) is checked the same way.
     timeouts = {
-        name: _seconds_value(name, values.get(name, SETTINGS[name].default), where.get(name))
-        for name in ("connect_timeout", "idle_timeout", "total_timeout")
+        name: _seconds_value(name, values.get(name, row.default), where.get(name))
+        for name, row in SETTINGS.items()
+        if row.kind is float
     }
     return Settings(
         api_key=_read_key(given.get("api_key"), env),

@@ -3,9 +3,10 @@
 The clients are thin loops inside ``with state.telemetry:`` (the call's span and metrics,
 :mod:`~qwen_ci_tool._telemetry`): send ``state.request``, hand status and headers to
 :meth:`CallState.check_response`, each chunk of bytes to :meth:`CallState.feed`, the end of the
-body to :meth:`CallState.finish`, and any exception to :meth:`CallState.translate` and
-:meth:`CallState.retry_delay`. Decisions (retry or not, which error, what counts as complete)
-live here, once.
+body to :meth:`CallState.finish`, and any exception to :meth:`CallState.after_failure` (the wait
+before the next attempt, or the error to raise). Decisions (retry or not, which error, what counts
+as complete) live here, once; what the wire reports bare (a decoder's :class:`WireFailure`, the SSE
+parser's protocol error) is worded here, with what the call knows (:mod:`~qwen_ci_tool._errors`).
 """
 
 from __future__ import annotations

@@ -158,3 +158,13 @@ def test_the_mcp_server_refuses_to_start_with_an_idle_timeout_of_nan() -> None:
     assert proc.returncode == 2, proc.stderr
     assert "--idle-timeout must be a positive number of seconds, and finite" in proc.stderr
     assert proc.stdout == "" and PLANTED_KEY not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["ask", "batch"])
+def test_with_the_emulator_a_bad_setting_is_refused_before_the_emulator_starts(command: str, tmp_path: Path) -> None:
+    tasks = tmp_path / "in.jsonl"
+    tasks.write_text('{"id": "1", "question": "2+2?"}\n', encoding="utf-8")
+    argv = ["ask", "2+2?"] if command == "ask" else ["batch", str(tasks), "-o", str(tmp_path / "out.jsonl")]
+    err = io.StringIO()
+    assert main([*argv, "--emulator", "--idle-timeout", "nan"], stdout=io.StringIO(), stderr=err) == 2
+    assert "--idle-timeout must be a positive number" in err.getvalue() and "emulator" not in err.getvalue()

@@ -337,7 +337,7 @@ def batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
         tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
     settings = settings_from(args)
-    with maybe_emulator(args.emulator) as emulator_url:
+    with maybe_emulator(args.emulator, settings) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
             settings["api_key"] = "sk-emulator"

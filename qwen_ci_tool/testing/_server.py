@@ -46,11 +46,11 @@ from ._wire import (
     OpenAIRenderer,
     RenderContext,
     Renderer,
-    ResponsesRenderer,
     Shape,
     error_body,
     html_error_page,
 )
+from ._wire_responses import ResponsesRenderer
 
 __all__ = ["Emulator", "RecordedRequest"]
 
