@@ -217,9 +217,10 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
             f"{_n(top['wall_s'])} s ({top['streams'] / top['wall_s']:,.0f} streams/s{vs}), with {top['peak_rss_mb']:.0f} MB peak RSS "
             f"({low['streams']:,} streams: {_n(low['wall_s'])} s, {low['peak_rss_mb']:.0f} MB)."
         )
-    layers = {r["layer"]: r for r in _rows(doc, "4")}
+    layers_doc, layers_cited = _part(doc, "4")
+    layers = {r["layer"]: r for r in _rows(layers_doc, "4")}
     if layers:
-        side = " (all layers side by side, interleaved)" if doc["parts"]["4"].get("side_by_side") else ""
+        side = " (all layers side by side, interleaved)" if layers_doc["parts"]["4"].get("side_by_side") else ""
 
         core_call = "the core's call"
 
@@ -237,7 +238,7 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
             f"- **MCP and LangChain**{side}: a tool call through our MCP server adds {floor('mcp-memory')} in-memory and "
             f"{floor('mcp-stdio')} over stdio (with progress reporting); the LangChain tool, invoked with a tool call "
             f"as agents do, adds {over('langchain-sync', core_call)} sync and "
-            f"{over('langchain-async', core_call)} async."
+            f"{over('langchain-async', core_call)} async{layers_cited}."
         )
     latency = {r["contender"]: r for r in _rows(doc, "5")}
     if latency:
@@ -274,23 +275,35 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+# Parts that may be run again alone after the full run (`python -m benchmarks --parts K --out
+# benchmarks/results/DIR`): the README cites the newer of the two, and takes that run's targets.
+ALONE = {"4": ("layers", ("MCP tool", "MCP over")), "6": ("batch", ("batch at",))}
+
+
+def _part(doc: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+    """The document part *key* is read from: the full run, or a later run of that part alone (and how to cite it)."""
+    folder, _ = ALONE[key]
+    alone = _load(f"{folder}/latest.json")
+    if alone is None or key not in alone.get("parts", {}):
+        return doc, ""
+    if key in doc.get("parts", {}) and alone["created"] <= doc["created"]:
+        return doc, ""
+    return alone, f"; `benchmarks/results/{folder}/latest.json`, {_provenance(alone)}"
+
+
 def _part6(doc: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The document part 6 is read from: the full run, or a later run of part 6 alone (and how to cite it)."""
-    alone = _load("batch/latest.json")
-    if alone is None or "6" not in alone.get("parts", {}):
-        return doc, ""
-    if "6" in doc.get("parts", {}) and alone["created"] <= doc["created"]:
-        return doc, ""
-    return alone, f"; `benchmarks/results/batch/latest.json`, {_provenance(alone)}"
+    return _part(doc, "6")
 
 
 def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run's targets, the batch ones from the document part 6 is read from."""
-    source, _ = _part6(doc)
-    if source is doc:
-        return list(doc.get("targets") or [])
-    mine = [t for t in doc.get("targets") or [] if not t["target"].startswith("batch at")]
-    return mine + [t for t in source.get("targets") or [] if t["target"].startswith("batch at")]
+    """The run's targets, those of a part run alone since from that run."""
+    out = list(doc.get("targets") or [])
+    for key, (_, prefixes) in ALONE.items():
+        source, _ = _part(doc, key)
+        if source is not doc:
+            out = [t for t in out if not t["target"].startswith(prefixes)]
+            out += [t for t in source.get("targets") or [] if t["target"].startswith(prefixes)]
+    return out
 
 
 def _batch(doc: dict[str, Any]) -> list[str]:
