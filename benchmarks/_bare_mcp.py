@@ -1,9 +1,11 @@
 """The floor of part 4's MCP rows: the MCP SDK's own ``MCPServer`` with one tool making the same core call.
 
-It is the least any MCP server wrapping the core must do - one ``AsyncCodeInterpreter`` kept for the
-server's life, one ``run`` per call, the result dict returned as structured output (the SDK adds the
-JSON text block) - with none of our server's work (progress, heartbeats, output caps, run handles,
-logging of each call). Our server's figure divided by this one is what our layer costs.
+It is the least any MCP server wrapping the core must do to return the same thing - one
+``AsyncCodeInterpreter`` kept for the server's life, one ``run`` per call, the answer as text and the
+same record as ``structuredContent`` under the same published output schema (so the SDK checks it on
+both sides, as it does ours) - with none of our server's own work: progress and heartbeats, output
+caps, run handles and their store, the agent-facing text, logs and metrics. Our server's figure
+divided by this one is what our layer costs.
 
     python -m benchmarks._bare_mcp --base-url URL     # serves it over stdio (what the benchmark starts)
 """
@@ -13,25 +15,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
+
+from mcp_server._fit import compact_record
+from mcp_server._schema import RunOutputModel
+from qwen_ci_tool import AsyncCodeInterpreter
 
 TOOL = "qwen_code_interpreter"
 
 
-def bare_server(settings: dict[str, Any]) -> Any:
+def bare_server(settings: dict[str, Any]) -> MCPServer:
     """An ``MCPServer`` with the one tool; its core client opens on the first call's event loop."""
-    from mcp.server.mcpserver import MCPServer
-
-    from qwen_ci_tool import AsyncCodeInterpreter
-
     server = MCPServer("bare-floor")
     clients: list[AsyncCodeInterpreter] = []
 
     @server.tool(name=TOOL)
-    async def qwen_code_interpreter(question: str) -> dict[str, Any]:
+    async def qwen_code_interpreter(question: str) -> Annotated[CallToolResult, RunOutputModel]:
         if not clients:
             clients.append(AsyncCodeInterpreter(**settings))
-        return (await clients[0].run(question)).to_dict()
+        result = await clients[0].run(question)
+        return CallToolResult(
+            content=[TextContent(type="text", text=result.answer)], structured_content=compact_record(result)
+        )
 
     return server
 

@@ -3,8 +3,9 @@
 Round trip of one call of the seed conversation, each layer against the core called directly
 (same flavour: async for MCP, sync and async for LangChain), on warm sessions. The MCP rows are
 judged against their floor: the MCP SDK's own bare ``MCPServer`` with one tool making the same core
-call (``benchmarks/_bare_mcp.py``), in memory and over stdio - what any MCP server wrapping the core
-costs, so the ratio to it is what our server adds. Sessions are warm: every client is
+call and returning the same record under the same output schema (``benchmarks/_bare_mcp.py``), in
+memory and over stdio - what any MCP server wrapping the core costs, so the ratio to it is what our
+server adds. Sessions are warm: every client is
 opened, its MCP session initialised and its HTTP connection made before timing, as in an agent's
 session. All layers run side by side: each round calls every layer once, in a rotating order, so
 the machine's drift hits them alike. Wall time is the figure (over stdio the server's CPU is in

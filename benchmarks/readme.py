@@ -162,7 +162,7 @@ def render() -> str:
         ]
     out += _telemetry_cost(cpu, long)
     out += ["", *_bullets(doc)]
-    targets = doc.get("targets") or []
+    targets = _targets(doc)
     if targets:
         mark = {True: "met", False: "MISSED", None: "-"}
         out += ["", "| Target | Wanted | Measured | |", "|---|---|---|---|"]
@@ -217,9 +217,10 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
             f"{_n(top['wall_s'])} s ({top['streams'] / top['wall_s']:,.0f} streams/s{vs}), with {top['peak_rss_mb']:.0f} MB peak RSS "
             f"({low['streams']:,} streams: {_n(low['wall_s'])} s, {low['peak_rss_mb']:.0f} MB)."
         )
-    layers = {r["layer"]: r for r in _rows(doc, "4")}
+    layers_doc, layers_cited = _part(doc, "4")
+    layers = {r["layer"]: r for r in _rows(layers_doc, "4")}
     if layers:
-        side = " (all layers side by side, interleaved)" if doc["parts"]["4"].get("side_by_side") else ""
+        side = " (all layers side by side, interleaved)" if layers_doc["parts"]["4"].get("side_by_side") else ""
 
         core_call = "the core's call"
 
@@ -237,7 +238,7 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
             f"- **MCP and LangChain**{side}: a tool call through our MCP server adds {floor('mcp-memory')} in-memory and "
             f"{floor('mcp-stdio')} over stdio (with progress reporting); the LangChain tool, invoked with a tool call "
             f"as agents do, adds {over('langchain-sync', core_call)} sync and "
-            f"{over('langchain-async', core_call)} async."
+            f"{over('langchain-async', core_call)} async{layers_cited}."
         )
     latency = {r["contender"]: r for r in _rows(doc, "5")}
     if latency:
@@ -254,24 +255,7 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
             f"{med('ours-async')} async (floor {med('floor')}{typical}); to an MCP progress callback "
             f"{med('mcp-memory', 'ms')} in-memory and {med('mcp-stdio', 'ms')} over stdio."
         )
-    batch = [r for r in _rows(doc, "6") if r.get("limit") is not None]
-    cited = ""
-    if not batch and (alone := _load("batch/latest.json")) is not None:  # part 6 run on its own
-        batch = [r for r in _rows(alone, "6") if r.get("limit") is not None]
-        cited = f"; `benchmarks/results/batch/latest.json`, {_provenance(alone)}"
-    if batch:
-        sync = _find(batch, contender="ours-sync")
-        asyn = _find(batch, contender="ours-async")
-        if sync and asyn:
-            out.append(
-                f"- **Batch at a rate limit** (part 6{cited}): {sync['tasks']} seed tasks through `run_many` against an emulator "
-                f"that throttles above {sync['limit']:g} requests/s: {sync['completed']}/{sync['tasks']} and "
-                f"{asyn['completed']}/{asyn['tasks']} completed, at a sustained {_n(sync['sustained_tasks_per_s'], 1)} tasks/s "
-                f"sync and {_n(asyn['sustained_tasks_per_s'], 1)} async ({_x(sync['vs_limit'])} and {_x(asyn['vs_limit'])} the limit); "
-                f"client CPU {_n(sync['cpu_ms_per_task'])} and {_n(asyn['cpu_ms_per_task'])} ms per task "
-                f"({_x(sync['cpu_vs_unlimited'])} and {_x(asyn['cpu_vs_unlimited'])} the same batch without a limit: the 429 round trips "
-                "it takes to find the limit, on emulated calls that last milliseconds)."
-            )
+    out += _batch(doc)
     soak = _load("soak.json")
     if soak:
         rounds = soak.get("rounds", [])
@@ -288,6 +272,82 @@ def _bullets(doc: dict[str, Any]) -> list[str]:
             if rss
             else "- **Soak**: no rounds recorded."
         )
+    return out
+
+
+# Parts that may be run again alone after the full run (`python -m benchmarks --parts K --out
+# benchmarks/results/DIR`): the README cites the newer of the two, and takes that run's targets.
+ALONE = {"4": ("layers", ("MCP tool", "MCP over")), "6": ("batch", ("batch at",))}
+
+
+def _part(doc: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+    """The document part *key* is read from: the full run, or a later run of that part alone (and how to cite it)."""
+    folder, _ = ALONE[key]
+    alone = _load(f"{folder}/latest.json")
+    if alone is None or key not in alone.get("parts", {}):
+        return doc, ""
+    if key in doc.get("parts", {}) and alone["created"] <= doc["created"]:
+        return doc, ""
+    return alone, f"; `benchmarks/results/{folder}/latest.json`, {_provenance(alone)}"
+
+
+def _part6(doc: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return _part(doc, "6")
+
+
+def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's targets, those of a part run alone since from that run."""
+    out = list(doc.get("targets") or [])
+    for key, (_, prefixes) in ALONE.items():
+        source, _ = _part(doc, key)
+        if source is not doc:
+            out = [t for t in out if not t["target"].startswith(prefixes)]
+            out += [t for t in source.get("targets") or [] if t["target"].startswith(prefixes)]
+    return out
+
+
+def _batch(doc: dict[str, Any]) -> list[str]:
+    """Part 6: a line for the calls of milliseconds, a table for the calls of seconds."""
+    source, cited = _part6(doc)
+    rows = [r for r in _rows(source, "6") if r.get("limit") is not None]
+    out: list[str] = []
+    sync = _find(rows, contender="ours-sync", call_s=None) or _find(rows, contender="ours-sync")
+    asyn = _find(rows, contender="ours-async", call_s=None) or _find(rows, contender="ours-async")
+    if sync and asyn:
+        out.append(
+            f"- **Batch at a rate limit** (part 6{cited}): {sync['tasks']} seed tasks through `run_many` against an emulator "
+            f"that throttles above {sync['limit']:g} requests/s: {sync['completed']}/{sync['tasks']} and "
+            f"{asyn['completed']}/{asyn['tasks']} completed, at a sustained {_n(sync['sustained_tasks_per_s'], 1)} tasks/s "
+            f"sync and {_n(asyn['sustained_tasks_per_s'], 1)} async ({_x(sync['vs_limit'])} and {_x(asyn['vs_limit'])} the limit); "
+            f"client CPU {_n(sync['cpu_ms_per_task'])} and {_n(asyn['cpu_ms_per_task'])} ms per task "
+            f"({_x(sync['cpu_vs_unlimited'])} and {_x(asyn['cpu_vs_unlimited'])} the same batch without a limit: the 429 round trips "
+            "it takes to find the limit, on emulated calls that last milliseconds)."
+        )
+    slow = [r for r in rows if r.get("call_s") is not None]
+    if slow:
+        first = slow[0]
+        out += [
+            "",
+            f"Calls that last seconds, against a quota of {first['limit']:g} starts/s ({first['tasks']} seed tasks; the "
+            "limiter learns the quota from the 429s and spaces starts below it; each row in its own batch, sync and "
+            "async, the CPU against the same batch without a quota; 20 s calls at 10/s are 200 at once, so they run "
+            "at concurrency 256: at 64 the concurrency, not the quota, would bound them at 3.2/s):",
+            "",
+            "| quota shape | call | at once | sustained ÷ quota (sync / async) | admitted per task | CPU × unlimited | 429s |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for shape in dict.fromkeys(r["shape"] for r in slow):
+            for call in dict.fromkeys(r["call_s"] for r in slow):
+                s_, a_ = (_find(slow, contender=c, shape=shape, call_s=call) for c in ("ours-sync", "ours-async"))
+                if s_ is None or a_ is None:
+                    continue
+                admitted = max(s_["admitted_per_task"], a_["admitted_per_task"])
+                out.append(
+                    f"| {shape} | {call:g} s | {s_['concurrency']} | {s_['vs_limit']:.2f} / {a_['vs_limit']:.2f} "
+                    f"| {admitted:.2f} | {s_['cpu_vs_unlimited']:.2f} / {a_['cpu_vs_unlimited']:.2f} "
+                    f"| {s_['rate_limited']} / {a_['rate_limited']} |"
+                )
+        out.append("")
     return out
 
 
