@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ..machine_lock import machine_lock
+
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 
 
@@ -44,12 +46,14 @@ def _install_nginx() -> str:
 def nginx_binary() -> str:
     """The nginx executable. The test setup installs Debian's nginx when it is missing; the tests
     skip (saying why) only where it cannot be installed."""
-    path = _find_nginx()
-    if path is None:
-        reason = _install_nginx()
+    reason = ""
+    with machine_lock("apt-get"):  # workers needing it at once: one installs, the others then find it
         path = _find_nginx()
         if path is None:
-            pytest.skip(f"nginx is not installed and could not be installed ({reason or 'not found after install'})")
+            reason = _install_nginx()
+            path = _find_nginx()
+    if path is None:
+        pytest.skip(f"nginx is not installed and could not be installed ({reason or 'not found after install'})")
     return path
 
 
