@@ -49,7 +49,7 @@ test: $(VENV)/.dev-installed
 
 # The live suite (tests/live, marker `live`) against the real service: needs DASHSCOPE_API_KEY;
 # honours DASHSCOPE_HTTP_BASE_URL and QWEN_CI_LIVE_REGION; leaves its raw streams in
-# tests/live/recordings (or QWEN_CI_LIVE_RECORD_DIR) for the emulator to replay.
+# tests/fixtures/live (or QWEN_CI_LIVE_RECORD_DIR) for the emulator to replay.
 live-test: $(VENV)/.dev-installed
 	@if [ -z "$${DASHSCOPE_API_KEY:-}" ]; then \
 		echo "live tests skipped: DASHSCOPE_API_KEY is not set (export it, with DASHSCOPE_HTTP_BASE_URL or QWEN_CI_LIVE_REGION if not Beijing)"; \

@@ -27,10 +27,10 @@ from qwen_ci_tool import (
     StreamStarted,
     Usage,
 )
-from qwen_ci_tool._accumulator import ReasoningApart
-from qwen_ci_tool._explain import for_agent, incomplete_for_agent
+from qwen_ci_tool._accumulator import Accumulator, Closed
+from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent
 from qwen_ci_tool._knobs import LANGCHAIN
-from qwen_ci_tool._render import result_markdown
+from qwen_ci_tool._result import result_markdown
 
 __all__ = [
     "STAGE_EVENT",
@@ -184,18 +184,19 @@ class ToolDeltas:
       failed (last delta; see :func:`error_delta`).
     """
 
-    __slots__ = ("_reasoning", "_runs", "stages")
+    __slots__ = ("_acc", "_runs", "stages")
 
     def __init__(self) -> None:
         self.stages = StageEvents()
-        self._reasoning = ReasoningApart()  # reasoning deltas append up to the result's reasoning
+        self._acc = Accumulator(model="", protocol="")  # reasoning deltas add up to the result's
         self._runs: dict[int, tuple[str, str | None]] = {}  # index -> (code, output) last sent
 
     def feed(self, event: StreamEvent) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """``(stage payload or None, deltas)`` for one core event."""
         stage = self.stages.feed(event)
         deltas: list[dict[str, Any]] = [] if stage is None else [{"type": "stage", **stage}]
-        reasoning = self._reasoning.feed(event)
+        self._acc.apply(event)
+        reasoning = self._acc.reasoning_text(event)
         if isinstance(event, ReasoningDelta):
             if reasoning:
                 deltas.append({"type": "reasoning", "text": reasoning})
@@ -213,56 +214,41 @@ class ToolDeltas:
 def error_delta(err: QwenCIError, message: str) -> dict[str, Any]:
     """The last ``tool-output-delta`` of a failed call: the error class, what the model is told, and
     whether calling again may succeed."""
-    return {"type": "error", "error": type(err).__name__, "message": message, "retryable": err.retryable}
+    data = error_dict(err, LANGCHAIN, service_fields=False)  # the one error dict, as the CLI's
+    return {"type": "error", "error": data["type"], "message": message, "retryable": data["retryable"]}
 
 
 # --- stream deltas ---------------------------------------------------------------------------
-
-
-def _run_dict(run: CodeRunUpdated) -> dict[str, Any]:
-    return {"index": run.index, "code": run.code, "output": run.output, "container_id": run.container_id}
 
 
 class DeltaFolder:
     """Core events in, :class:`AddableDict` deltas out; the deltas add up to :func:`result_dict`.
 
     Text (``reasoning``, ``answer``) streams as it arrives; a code run (``code_runs``) and a
-    transcript segment (``steps``) stream once the next one begins, since until then they may still
-    grow; everything else (usage, status, timings, ...) comes with the last delta. Each key keeps one
-    type, and is sent either once or as pieces that ``+`` joins, so LCEL folds the stream into
-    exactly what ``invoke`` returns.
-
-    Mirrors the core's accumulator (a new transcript step on every change of kind, a code step when
-    a run first appears, empty runs dropped, reasoning segments kept apart as
-    :class:`~qwen_ci_tool._accumulator.ReasoningApart` says) so that what streams early is already final.
+    transcript segment (``steps``) stream once the core's accumulator closes them (the next one
+    began), as they will stand in the result; reasoning pieces carry the core's separator between
+    segments (``Accumulator.reasoning_text``); everything else (usage, status,
+    timings, ...) comes with the last delta. Each key keeps one type, and is sent either once or as
+    pieces that ``+`` joins, so LCEL folds the stream into exactly what ``invoke`` returns.
     """
 
-    __slots__ = ("_closed", "_kind", "_parts", "_reasoning", "_run", "_sent", "_texts")
+    __slots__ = ("_acc", "_sent", "_texts")
 
     def __init__(self) -> None:
+        self._acc = Accumulator(model="", protocol="")  # only what it closes is read
         self._sent: dict[str, Any] = {}  # key -> value sent (lists: the items sent so far)
         self._texts: dict[str, list[str]] = {}  # text keys -> the pieces sent
-        self._kind: str | None = None  # kind of the open transcript step
-        self._parts: list[str] = []  # text of the open step
-        self._run: CodeRunUpdated | None = None  # the open code run, as last updated
-        self._closed: set[int] = set()
-        self._reasoning = ReasoningApart()  # the core's separators between reasoning segments
 
     def feed(self, event: StreamEvent) -> AddableDict | None:
         delta = AddableDict()
-        reasoning = self._reasoning.feed(event)
+        self._closed(self._acc.close() if isinstance(event, Completed) else self._acc.apply(event), delta)
+        reasoning = self._acc.reasoning_text(event)
         if isinstance(event, (ReasoningDelta, AnswerDelta)):
-            key = "reasoning" if isinstance(event, ReasoningDelta) else "answer"
-            if self._kind != key:
-                self._close(delta)
-                self._kind = key
-            self._parts.append(event.text)
-            text = reasoning if key == "reasoning" else event.text
+            text = reasoning if isinstance(event, ReasoningDelta) else event.text
             if text:
+                key = "reasoning" if isinstance(event, ReasoningDelta) else "answer"
                 delta[key] = text
                 self._texts.setdefault(key, []).append(text)
-        elif isinstance(event, CodeRunUpdated):
-            self._code(event, delta)
         elif isinstance(event, StreamStarted):
             for key in ("request_id", "model", "protocol"):
                 self._once(delta, key, getattr(event, key))
@@ -270,35 +256,12 @@ class DeltaFolder:
             self._finish(result_dict(event.result), delta)
         return delta or None
 
-    def _code(self, event: CodeRunUpdated, delta: AddableDict) -> None:
-        run = self._run
-        if run is not None and run.index == event.index:
-            self._run = CodeRunUpdated(
-                event.index,
-                event.code,
-                event.output if event.output is not None else run.output,
-                event.container_id if event.container_id is not None else run.container_id,
-            )
-        elif event.index not in self._closed:
-            self._close(delta)
-            self._kind = "code"
-            self._run = event
-        else:  # a run that was already streamed changed afterwards: _finish reports it
-            logger.debug("code run %d changed after it was streamed", event.index)
-
-    def _close(self, delta: AddableDict) -> None:
-        if self._kind == "code":
-            run = self._run
-            if run is not None and (run.code or run.output):
-                self._extend(delta, "code_runs", _run_dict(run))
-                self._extend(delta, "steps", {"kind": "code", "text": run.code, "code_run": run.index})
-            if run is not None:
-                self._closed.add(run.index)
-            self._run = None
-        elif self._kind is not None:
-            self._extend(delta, "steps", {"kind": self._kind, "text": "".join(self._parts), "code_run": None})
-        self._kind = None
-        self._parts = []
+    def _closed(self, closed: Closed | None, delta: AddableDict) -> None:
+        if closed is None:
+            return
+        if closed.run is not None:
+            self._extend(delta, "code_runs", closed.run.to_dict())
+        self._extend(delta, "steps", closed.step.to_dict())
 
     def _extend(self, delta: AddableDict, key: str, item: dict[str, Any]) -> None:
         delta.setdefault(key, []).append(item)

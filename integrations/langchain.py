@@ -37,12 +37,10 @@ import contextlib
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextvars import ContextVar
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 try:
-    from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
-    from langchain_core.messages import BaseMessage, ToolMessage
+    from langchain_core.messages import BaseMessage
     from langchain_core.prompt_values import PromptValue
     from langchain_core.runnables import RunnableConfig, RunnableSerializable
     from langchain_core.runnables.utils import AddableDict
@@ -50,23 +48,23 @@ try:
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
     raise ImportError("integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'") from exc
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, create_model, model_validator
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError, StreamEvent
-from qwen_ci_tool._constants import DEFAULT_PROTOCOL
-from qwen_ci_tool._protocols import PROTOCOLS
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError
+from qwen_ci_tool._config import SETTINGS
+from qwen_ci_tool._constants import ENV_API_KEY
+from qwen_ci_tool._exceptions import error_retryable
 
 from ._langchain_blocks import code_run_blocks, with_blocks
 from ._langchain_fold import (
     STAGE_EVENT,
     DeltaFolder,
-    ToolDeltas,
     core_input,
-    error_delta,
     error_message,
     result_dict,
     tool_output,
 )
+from ._langchain_progress import Progress, adispatch, dispatch, fail, failed_artifact, with_artifact
 
 __all__ = [
     "CodeInterpreterInput",
@@ -134,31 +132,20 @@ class _CoreClients:
             await held[1].aclose()
 
 
-class _Settings(BaseModel):
-    """The core client's settings, shared by the tool and the Runnable."""
+class _SettingsBase(BaseModel):
+    """The core client's settings, shared by the tool and the Runnable: the key here, the others
+    one field each from the core's settings table (see :data:`_Settings`)."""
 
     _clients: _CoreClients = PrivateAttr(default_factory=_CoreClients)
 
     api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
-        description="DashScope API key; default: the DASHSCOPE_API_KEY environment variable.",
+        default_factory=secret_from_env([SETTINGS["api_key"].env, ENV_API_KEY], default=None),
+        description=f"DashScope API key; default: the {ENV_API_KEY} environment variable.",
     )
-    base_url: str | None = Field(
-        default=None, description="Service root; default: DASHSCOPE_HTTP_BASE_URL, else the region's."
-    )
-    region: str | None = Field(default=None, description='"beijing" (default), "singapore" or "virginia" (alias "us").')
-    protocol: str | None = Field(
-        default=None, description=f"{', '.join(map(repr, PROTOCOLS))} (default {DEFAULT_PROTOCOL!r})."
-    )
-    model: str | None = Field(default=None, description='Qwen model name; default "qwen3-max".')
-    connect_timeout: float | None = Field(default=None, description="Seconds to connect.")
-    idle_timeout: float | None = Field(default=None, description="Longest silence in a stream, seconds.")
-    total_timeout: float | None = Field(default=None, description="Deadline for a whole call, seconds.")
-    max_retries: int | None = Field(default=None, description="Retries before the first event.")
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "DASHSCOPE_API_KEY"}
+        return {"api_key": ENV_API_KEY}
 
     @model_validator(mode="after")
     def check_settings(self) -> Any:
@@ -166,17 +153,7 @@ class _Settings(BaseModel):
         return self
 
     def _core_settings(self) -> dict[str, Any]:
-        return {
-            "api_key": self._secret(),
-            "base_url": self.base_url,
-            "region": self.region,
-            "protocol": self.protocol,
-            "model": self.model,
-            "connect_timeout": self.connect_timeout,
-            "idle_timeout": self.idle_timeout,
-            "total_timeout": self.total_timeout,
-            "max_retries": self.max_retries,
-        }
+        return {"api_key": self._secret(), **{name: getattr(self, name) for name in _FIELDS}}
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
@@ -195,6 +172,22 @@ class _Settings(BaseModel):
     async def aclose(self) -> None:
         """Close the connections this event loop's calls (and the sync calls) keep open for reuse."""
         await self._clients.aclose()
+
+
+#: The settings the table offers on every face (the key apart), as fields named and described by it.
+_FIELDS = tuple(name for name, row in SETTINGS.items() if row.face and name != "api_key")
+
+if TYPE_CHECKING:
+    _Settings = _SettingsBase
+else:
+    _Settings = create_model(
+        "_Settings",
+        __base__=_SettingsBase,
+        __module__=__name__,
+        **{
+            name: (SETTINGS[name].kind | None, Field(default=None, description=SETTINGS[name].help)) for name in _FIELDS
+        },
+    )
 
 
 # --- the tool ----------------------------------------------------------------------------------
@@ -226,92 +219,11 @@ _DESCRIPTION = (
 )
 
 
-def _stream_writer() -> Callable[[Any], None] | None:
-    """LangGraph's writer for ``stream_mode="custom"`` inside a graph; ``None`` elsewhere."""
-    try:
-        from langgraph.config import get_stream_writer
-    except ImportError:
-        return None
-    try:
-        return get_stream_writer()
-    except (RuntimeError, KeyError):  # outside a graph / outside any runnable context
-        return None
-
-
-class _Progress:
-    """Where one tool call reports what happens: LangGraph's custom stream and, through the
-    injected ``ToolRuntime``, its ``tools`` stream. Callback events are sent by the caller (sync or
-    async), with the stage payload :meth:`feed` returns."""
-
-    __slots__ = ("_deltas", "_emit", "_writer")
-
-    def __init__(self, runtime: Any) -> None:
-        self._deltas = ToolDeltas()
-        self._writer = _stream_writer()
-        # ToolRuntime.emit_output_delta (langgraph >= 1.2) is a no-op unless the graph is streamed
-        # with "tools"; there is no runtime when the tool is invoked outside a graph.
-        self._emit: Callable[[Any], None] | None = getattr(runtime, "emit_output_delta", None)
-
-    def feed(self, event: StreamEvent) -> dict[str, Any] | None:
-        if self._emit is None:  # no graph around the tool: only the stages are needed
-            stage = self._deltas.stages.feed(event)
-        else:
-            stage, deltas = self._deltas.feed(event)
-            for delta in deltas:
-                self._emit(delta)
-        if stage is not None and self._writer is not None:
-            self._writer({"type": STAGE_EVENT, **stage})
-        return stage
-
-    def failed(self, err: QwenCIError, message: str) -> None:
-        if self._emit is not None:
-            self._emit(error_delta(err, message))
-
-
-def _dispatch(payload: dict[str, Any]) -> None:
-    with contextlib.suppress(RuntimeError):  # not inside a LangChain run (e.g. _run called directly)
-        dispatch_custom_event(STAGE_EVENT, payload)
-
-
-async def _adispatch(payload: dict[str, Any]) -> None:
-    with contextlib.suppress(RuntimeError):
-        await adispatch_custom_event(STAGE_EVENT, payload)
-
-
-#: The artifact of a call that failed, handed from ``_run``/``_arun`` to ``run``/``arun``:
-#: LangChain builds an error ToolMessage without one, and nothing that arrived may be lost.
-_FAILED_ARTIFACT: ContextVar[list[dict[str, Any]] | None] = ContextVar("qwen_ci_failed_artifact", default=None)
-
-
-@contextlib.contextmanager
-def _failed_artifact() -> Iterator[list[dict[str, Any]]]:
-    box: list[dict[str, Any]] = []
-    token = _FAILED_ARTIFACT.set(box)
-    try:
-        yield box
-    finally:
-        _FAILED_ARTIFACT.reset(token)
-
-
-def _with_artifact(output: Any, box: list[dict[str, Any]]) -> Any:
-    if box and isinstance(output, ToolMessage) and output.status == "error" and output.artifact is None:
-        output.artifact = box[-1]
-    return output
-
-
-def _fail(text: str, artifact: dict[str, Any] | None) -> ToolException:
-    """The ToolException for a failed call, its artifact kept for the error ToolMessage."""
-    box = _FAILED_ARTIFACT.get()
-    if box is not None and artifact is not None:
-        box.append(artifact)
-    return ToolException(text)
-
-
 def is_retryable(exc: BaseException) -> bool:
     """``retry_on`` for ``ToolRetryMiddleware``: a failure of the service that calling again,
     unchanged, may fix (:attr:`QwenCIError.retryable <qwen_ci_tool.QwenCIError.retryable>`: rate
     limits, 5xx, timeouts, broken connections and streams). Needs ``raise_errors=True`` on the tool."""
-    return isinstance(exc, QwenCIError) and exc.retryable
+    return error_retryable(exc)
 
 
 def error_content(exc: BaseException, request: Any = None) -> str | None:
@@ -362,15 +274,15 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     )
 
     def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
-        with _failed_artifact() as box:
-            return _with_artifact(super().run(tool_input, *args, **kwargs), box)
+        with failed_artifact() as box:
+            return with_artifact(super().run(tool_input, *args, **kwargs), box)
 
     async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
-        with _failed_artifact() as box:
-            return _with_artifact(await super().arun(tool_input, *args, **kwargs), box)
+        with failed_artifact() as box:
+            return with_artifact(await super().arun(tool_input, *args, **kwargs), box)
 
     @contextlib.contextmanager
-    def _tool_errors(self, progress: _Progress) -> Iterator[None]:
+    def _tool_errors(self, progress: Progress) -> Iterator[None]:
         try:
             yield
         except QwenCIError as err:
@@ -379,32 +291,32 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
             if self.raise_errors:
                 raise
             partial = err.partial
-            raise _fail(message, with_blocks(partial, result_dict(partial)) if partial is not None else None) from err
+            raise fail(message, with_blocks(partial, result_dict(partial)) if partial is not None else None) from err
 
     def _output(self, result: CodeInterpreterResult) -> tuple[str, dict[str, Any]]:
         content, artifact, ok = tool_output(result, include_reasoning=self.include_reasoning)
         artifact = with_blocks(result, artifact)
         if not ok:  # unfinished (e.g. the length limit): an error the model must not take for an answer
             secret = self._secret()
-            raise _fail(content.replace(secret, "**********") if secret else content, artifact)
+            raise fail(content.replace(secret, "**********") if secret else content, artifact)
         return content, artifact
 
     def _run(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
-        progress = _Progress(runtime)
+        progress = Progress(runtime)
         with self._tool_errors(progress), self._client().stream(question) as stream:
             for event in stream:
                 if (stage := progress.feed(event)) is not None:
-                    _dispatch(stage)
+                    dispatch(stage)
             result = stream.get_final_result()
         return self._output(result)
 
     async def _arun(self, question: str, runtime: Any = None) -> tuple[str, dict[str, Any]]:
-        progress = _Progress(runtime)
+        progress = Progress(runtime)
         with self._tool_errors(progress):
             async with self._aclient().stream(question) as stream:
                 async for event in stream:
                     if (stage := progress.feed(event)) is not None:
-                        await _adispatch(stage)
+                        await adispatch(stage)
                 result = await stream.get_final_result()
         return self._output(result)
 

@@ -30,17 +30,15 @@ from ._exceptions import (
 )
 from ._limiter import AdaptiveLimiter
 from ._model_table import MODELS, ModelInfo, lookup_model
+from ._result import CodeInterpreterResult, Completed, StreamEvent
 from ._secret import Secret
 from ._stages import StageTracker, stage_of
 from ._types import (
     AnswerDelta,
-    CodeInterpreterResult,
     CodeRun,
     CodeRunUpdated,
-    Completed,
     ReasoningDelta,
     Step,
-    StreamEvent,
     StreamStarted,
     Timings,
     Usage,

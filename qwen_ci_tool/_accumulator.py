@@ -9,22 +9,20 @@ text itself rather than one small string object (about 50 bytes of overhead) per
 
 from __future__ import annotations
 
+from ._result import CodeInterpreterResult, ResultStatus, StreamEvent, returns_code
 from ._types import (
     AnswerDelta,
-    CodeInterpreterResult,
     CodeRun,
     CodeRunUpdated,
     ReasoningDelta,
-    Status,
     Step,
-    StreamEvent,
     StreamStarted,
     Timings,
     Usage,
     UsageUpdated,
 )
 
-__all__ = ["Accumulator", "ReasoningApart", "segment_separator"]
+__all__ = ["Accumulator", "Closed", "segment_separator"]
 
 #: Deltas of one segment kept apart before they are joined into a block.
 _BLOCK = 256
@@ -48,43 +46,6 @@ def _apart(segments: list[str]) -> str:
             parts.append(text)
             tail = (tail + parts[-2] + text if len(parts) > 1 else text)[-2:]
     return "".join(parts)
-
-
-class ReasoningApart:
-    """What each event adds to ``result.reasoning`` as it streams: a reasoning delta's text, with
-    :func:`segment_separator` before the first text of a new segment. Segments change where the
-    accumulator's do (an answer delta, or a code run that first appears, in between), so streamed
-    reasoning pieces add up to the result's. For surfaces that stream deltas (the LangChain tool)."""
-
-    __slots__ = ("_apart", "_kind", "_runs", "_tail")
-
-    def __init__(self) -> None:
-        self._kind = ""
-        self._runs: set[int] = set()
-        self._tail = ""  # the last characters of the reasoning so far
-        self._apart = False
-
-    def feed(self, event: StreamEvent) -> str:
-        """The text *event* adds to the reasoning ('' for anything else)."""
-        kind = type(event)
-        if kind is ReasoningDelta:
-            if self._kind != "reasoning":
-                self._kind = "reasoning"
-                self._apart = bool(self._tail)
-            text: str = event.text  # type: ignore[union-attr]
-            if not text:
-                return ""
-            if self._apart:
-                text = segment_separator(self._tail) + text
-                self._apart = False
-            self._tail = (self._tail + text)[-2:]
-            return text
-        if kind is AnswerDelta:
-            self._kind = "answer"
-        elif kind is CodeRunUpdated and event.index not in self._runs:  # type: ignore[union-attr]
-            self._runs.add(event.index)  # type: ignore[union-attr]
-            self._kind = "code"
-        return ""
 
 
 class _Run:
@@ -112,14 +73,52 @@ class _Segment:
         return "".join(self.parts)
 
 
+class Closed:
+    """A transcript step that just closed (the next one began, or the stream ended), as it will
+    stand in the result. ``run`` is the code run of a code step. A text step's text is joined only
+    when asked for: the clients' accumulator never asks."""
+
+    __slots__ = ("_segment", "run")
+
+    def __init__(self, segment: _Segment | None, run: CodeRun | None = None) -> None:
+        self._segment = segment
+        self.run = run
+
+    @property
+    def step(self) -> Step:
+        if self.run is not None:
+            return Step("code", self.run.code, self.run.index)
+        assert self._segment is not None
+        return Step(self._segment.kind, self._segment.text())  # type: ignore[arg-type]
+
+
 class Accumulator:
-    """Folds events into a result. ``apply(event)`` per event, ``build(...)`` at any time."""
+    """Folds events into a result. ``apply(event)`` per event, ``build(...)`` at any time.
 
-    __slots__ = ("_kind", "_runs", "_segment", "_steps", "model", "protocol", "request_id", "usage")
+    ``apply`` also says what the event closed: a step (reasoning, answer, a code run) closes when
+    the next one begins, and :meth:`close` closes the last. Every face that shows a step once it is
+    whole (the CLI's code runs, the LangChain Runnable's stream) emits from that.
+    """
 
-    def __init__(self, *, model: str, protocol: str) -> None:
+    __slots__ = (
+        "_kind",
+        "_open",
+        "_reasoning_tail",
+        "_runs",
+        "_segment",
+        "_spoken",
+        "_steps",
+        "code_returned",
+        "model",
+        "protocol",
+        "request_id",
+        "usage",
+    )
+
+    def __init__(self, *, model: str, protocol: str, code_returned: bool | None = None) -> None:
         self.model = model
         self.protocol = protocol
+        self.code_returned = returns_code(protocol) if code_returned is None else code_returned
         self.request_id: str | None = None
         self.usage = Usage()
         self._runs: dict[int, _Run] = {}
@@ -128,23 +127,61 @@ class Accumulator:
         self._steps: list[_Segment | int] = []
         self._kind: str | None = None
         self._segment = _Segment("")
+        self._open = False  # the last step is still open
+        # For reasoning_text() only (faces that stream deltas); the clients never call it.
+        self._reasoning_tail = ""  # the last characters of result.reasoning so far
+        self._spoken: _Segment | None = None  # the reasoning segment that has had text
 
-    def apply(self, event: StreamEvent) -> None:
+    def apply(self, event: StreamEvent) -> Closed | None:
+        """Fold *event* in; the step it closed, if any."""
         kind = type(event)
         if kind is ReasoningDelta:
-            self._text("reasoning", event.text)  # type: ignore[union-attr]
-        elif kind is AnswerDelta:
-            self._text("answer", event.text)  # type: ignore[union-attr]
-        elif kind is CodeRunUpdated:
-            self._code(event)  # type: ignore[arg-type]
-        elif kind is UsageUpdated:
+            return self._text("reasoning", event.text)  # type: ignore[union-attr]
+        if kind is AnswerDelta:
+            return self._text("answer", event.text)  # type: ignore[union-attr]
+        if kind is CodeRunUpdated:
+            return self._code(event)  # type: ignore[arg-type]
+        if kind is UsageUpdated:
             self.usage = event.usage  # type: ignore[union-attr]
         elif kind is StreamStarted:
             self.request_id = event.request_id  # type: ignore[union-attr]
+        return None
 
-    def _text(self, kind: str, text: str) -> None:
+    def reasoning_text(self, event: StreamEvent) -> str:
+        """What *event*, just applied, adds to ``result.reasoning`` ('' for anything else): a
+        reasoning delta's text, after :func:`segment_separator` when it is the first text of a new
+        segment. Streamed pieces then add up to the result's reasoning, segments apart as it has them.
+        """
+        if type(event) is not ReasoningDelta or not event.text:
+            return ""
+        text: str = event.text
+        if self._segment is not self._spoken:  # this segment's first text
+            self._spoken = self._segment
+            if self._reasoning_tail:
+                text = segment_separator(self._reasoning_tail) + text
+        self._reasoning_tail = (self._reasoning_tail + text)[-2:]
+        return text
+
+    def close(self) -> Closed | None:
+        """The stream ended: the last step, if still open (a run with neither code nor output is
+        dropped, as in the result)."""
+        if not self._open:
+            return None
+        self._open = False
+        last = self._steps[-1]
+        if isinstance(last, int):
+            run = self._runs[last]
+            if not (run.code or run.output):
+                return None
+            return Closed(None, CodeRun(last, run.code, run.output, run.container_id))
+        return Closed(last)
+
+    def _text(self, kind: str, text: str) -> Closed | None:
         segment = self._segment
+        closed = None
         if self._kind != kind:
+            closed = self.close()
+            self._open = True
             segment = self._segment = _Segment(kind)
             self._steps.append(segment)
             self._kind = kind
@@ -158,10 +195,14 @@ class Accumulator:
                 # it exactly when (and with the same exception type as) it always did.
                 segment.blocks.extend(parts)
             segment.parts = []
+        return closed
 
-    def _code(self, event: CodeRunUpdated) -> None:
+    def _code(self, event: CodeRunUpdated) -> Closed | None:
         run = self._runs.get(event.index)
+        closed = None
         if run is None:
+            closed = self.close()
+            self._open = True
             run = self._runs[event.index] = _Run()
             self._steps.append(event.index)
             self._kind = "code"
@@ -170,13 +211,14 @@ class Accumulator:
             run.output = event.output
         if event.container_id is not None:
             run.container_id = event.container_id
+        return closed
 
     def build(
         self,
         *,
         finish_reason: str | None,
         timings: Timings,
-        status: Status | None = None,
+        status: ResultStatus | None = None,
     ) -> CodeInterpreterResult:
         """The result so far. ``status`` defaults to completed only when finish_reason is "stop"."""
         runs = self._runs
@@ -207,4 +249,5 @@ class Accumulator:
             finish_reason=finish_reason,
             status=status,
             timings=timings,
+            code_returned=self.code_returned,
         )

@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -22,18 +22,24 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import anyio
 
 from . import _constants as C
-from ._exceptions import QwenCIError, RateLimitError
+from ._exceptions import RateLimitError, error_retryable
+from ._explain import error_dict
+from ._knobs import PYTHON, Knobs
 from ._limiter import AdaptiveLimiter, Signal
-from ._types import CodeInterpreterResult
+from ._result import CodeInterpreterResult
 
 if TYPE_CHECKING:
     from anyio.abc import ObjectSendStream
 
-    from ._client import AsyncCodeInterpreter, CodeInterpreter
+#: One call of a sync batch: the task, and an event set when the batch is closed (stop at the next
+#: chunk: a sync read cannot be cancelled). It returns the result or raises.
+SyncCall: TypeAlias = Callable[["BatchTask", threading.Event], CodeInterpreterResult]
+#: One call of an async batch (cancelled when the batch is closed).
+AsyncCall: TypeAlias = Callable[["BatchTask"], Awaitable[CodeInterpreterResult]]
 
 __all__ = ["BatchOutcome", "BatchPlan", "BatchTask", "TaskInput", "error_retryable", "run_many_async", "run_many_sync"]
 
-Status = Literal["completed", "incomplete", "failed"]
+OutcomeStatus = Literal["completed", "incomplete", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +69,6 @@ class BatchTask:
 TaskInput: TypeAlias = "BatchTask | str | Mapping[str, Any]"
 
 
-def error_retryable(error: BaseException) -> bool:
-    """Whether sending the task again, unchanged, may succeed: the core's ``QwenCIError.retryable``
-    (decided once, in the exceptions module). Anything else raised by a call is a bug: not retryable."""
-    return isinstance(error, QwenCIError) and error.retryable
-
-
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """How one task ended: its id, and its result or its error (never both).
@@ -78,14 +78,14 @@ class BatchOutcome:
     """
 
     id: str
-    status: Status
+    status: OutcomeStatus
     result: CodeInterpreterResult | None = None
     error: Exception | None = None
 
     @classmethod
     def of(cls, task_id: str, value: CodeInterpreterResult | Exception) -> BatchOutcome:
         if isinstance(value, CodeInterpreterResult):
-            status: Status = "completed" if value.status == "completed" else "incomplete"
+            status: OutcomeStatus = "completed" if value.status == "completed" else "incomplete"
             return cls(task_id, status, result=value)
         return cls(task_id, "failed", error=value)
 
@@ -101,30 +101,20 @@ class BatchOutcome:
             return self.result
         return getattr(self.error, "partial", None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, knobs: Knobs = PYTHON) -> dict[str, Any]:
         """The batch output line: ``{"id", "status", "result", "error"}``.
 
-        For a failure, ``result`` is the partial result when the stream had begun (else ``null``).
+        For a failure, ``result`` is the partial result when the stream had begun (else ``null``);
+        ``error`` says what to do in *knobs*' terms (``qwen-ci batch`` writes its flags).
         """
         shown = self.usage_result
-        error: dict[str, Any] | None = None
-        if self.error is not None:
-            err = self.error
-            error = {
-                "type": type(err).__name__,
-                "message": str(err),
-                "request_id": getattr(err, "request_id", None),
-                "retryable": error_retryable(err),
-            }
+        error = None if self.error is None else error_dict(self.error, knobs, service_fields=False)
         return {
             "id": self.id,
             "status": self.status,
             "result": shown.to_dict() if shown is not None else None,
             "error": error,
         }
-
-
-_DONE: Any = object()
 
 
 class BatchPlan:
@@ -136,7 +126,8 @@ class BatchPlan:
     said nothing was done; it is sent again once the limiter allows).
     """
 
-    DONE = _DONE
+    #: What :meth:`next` returns when every task has finished.
+    DONE: Any = object()
 
     def __init__(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> None:
         self.limiter = limiter
@@ -147,7 +138,7 @@ class BatchPlan:
 
     def next(self, now: float) -> tuple[BatchTask, int] | float | None:
         if self._exhausted and not self._again:
-            return _DONE if self.limiter.in_flight == 0 else None
+            return self.DONE if self.limiter.in_flight == 0 else None
         delay = self.limiter.delay(now)
         if delay != 0.0:
             return delay
@@ -179,23 +170,19 @@ class BatchPlan:
         return BatchOutcome.of(task.id, value)
 
 
-class _Stopped(Exception):
+class Stopped(Exception):
     """The batch was closed while this call ran; its result is not wanted."""
 
 
-def _call_sync(client: CodeInterpreter, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult | Exception:
+def _call_sync(call: SyncCall, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult | Exception:
     try:
-        with client.stream(task.question, messages=task.messages) as stream:
-            for _ in stream:
-                if stop.is_set():  # a sync read cannot be cancelled: stop at the next chunk
-                    raise _Stopped
-            return stream.get_final_result()
+        return call(task, stop)
     except Exception as exc:
         return exc
 
 
 def run_many_sync(
-    client: CodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+    call: SyncCall, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
 ) -> Generator[BatchOutcome, None, None]:
     plan = BatchPlan(tasks, limiter)
     stop = threading.Event()
@@ -206,10 +193,10 @@ def run_many_sync(
             step = plan.next(time.monotonic())
             if isinstance(step, tuple):
                 # In the caller's context (a copy each): a call's span is a child of the caller's span.
-                call = contextvars.copy_context().run
-                running[pool.submit(call, _call_sync, client, step[0], stop)] = step
+                in_context = contextvars.copy_context().run
+                running[pool.submit(in_context, _call_sync, call, step[0], stop)] = step
                 continue
-            if step is _DONE:
+            if step is BatchPlan.DONE:
                 return
             if not running:
                 time.sleep(step or 0.0)  # paused by a rate limit, nothing in flight
@@ -227,21 +214,21 @@ def run_many_sync(
 
 
 async def _call_async(
-    client: AsyncCodeInterpreter,
+    call: AsyncCall,
     task: BatchTask,
     ticket: int,
     send: ObjectSendStream[tuple[BatchTask, int, CodeInterpreterResult | Exception]],
 ) -> None:
     value: CodeInterpreterResult | Exception
     try:
-        value = await client.run(task.question, messages=task.messages)
+        value = await call(task)
     except Exception as exc:
         value = exc
     await send.send((task, ticket, value))
 
 
 async def run_many_async(
-    client: AsyncCodeInterpreter, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+    call: AsyncCall, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
 ) -> AsyncGenerator[BatchOutcome, None]:
     plan = BatchPlan(tasks, limiter)
     send, receive = anyio.create_memory_object_stream[tuple[BatchTask, int, CodeInterpreterResult | Exception]](
@@ -252,9 +239,9 @@ async def run_many_async(
             while True:
                 step = plan.next(anyio.current_time())
                 if isinstance(step, tuple):
-                    group.start_soon(_call_async, client, step[0], step[1], send)
+                    group.start_soon(_call_async, call, step[0], step[1], send)
                     continue
-                if step is _DONE:
+                if step is BatchPlan.DONE:
                     return
                 finished = None
                 with anyio.move_on_after(math.inf if step is None else step):

@@ -15,16 +15,22 @@ import anyio
 import httpx
 
 from . import _constants as C
-from ._batch import BatchOutcome, TaskInput, run_many_async, run_many_sync
+from ._batch import BatchOutcome, BatchTask, Stopped, TaskInput, run_many_async, run_many_sync
 from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
 from ._protocols._base import USER_AGENT
 from ._proxy import new_client
-from ._types import CodeInterpreterResult, StreamEvent
+from ._result import CodeInterpreterResult, StreamEvent
 from ._watchdog import WATCHDOG
 
-__all__ = ["AsyncCodeInterpreter", "AsyncCodeInterpreterStream", "CodeInterpreter", "CodeInterpreterStream"]
+__all__ = [
+    "AsyncCodeInterpreter",
+    "AsyncCodeInterpreterStream",
+    "CodeInterpreter",
+    "CodeInterpreterStream",
+    "ssl_context",
+]
 
 
 # The clock and the waits between attempts, looked up at call time: tests replace them with a
@@ -40,14 +46,16 @@ def _limits() -> httpx.Limits:
 
 
 @functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~20 ms; every client this process builds shares one context
-    # (it honours SSL_CERT_FILE / SSL_CERT_DIR as of the first call, as httpx does).
+def ssl_context() -> ssl.SSLContext:
+    """The TLS context every client of this process shares (the doctor's requests too).
+
+    Loading the CA bundle costs ~20 ms; it honours SSL_CERT_FILE / SSL_CERT_DIR as of the first
+    call, as httpx does."""
     return httpx.create_ssl_context()
 
 
 def _http_options() -> dict[str, Any]:
-    return {"limits": _limits(), "verify": _ssl_context(), "headers": {"User-Agent": USER_AGENT}}
+    return {"limits": _limits(), "verify": ssl_context(), "headers": {"User-Agent": USER_AGENT}}
 
 
 class _ClientBase:
@@ -210,12 +218,7 @@ class CodeInterpreter(_ClientBase):
                     yield from self._attempt(state)
                     return
                 except Exception as exc:
-                    err = state.translate(exc)
-                    if err is None:
-                        raise
-                    delay = state.retry_delay(err)
-                    if delay is None:
-                        raise err from (None if err is exc else exc)
+                    delay = state.after_failure(exc)
                 _sleep(delay)
 
     def _attempt(self, state: CallState) -> Iterator[StreamEvent]:
@@ -260,7 +263,14 @@ class CodeInterpreter(_ClientBase):
         (``limiter=`` passes your own :class:`AdaptiveLimiter`, e.g. to watch it). Runs on a thread
         pool; leaving the loop early stops new calls, and calls in flight stop at their next chunk.
         """
-        return run_many_sync(self, tasks, limiter or AdaptiveLimiter(concurrency))
+        return run_many_sync(self._run_task, tasks, limiter or AdaptiveLimiter(concurrency))
+
+    def _run_task(self, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult:
+        with self.stream(task.question, messages=task.messages) as stream:
+            for _ in stream:
+                if stop.is_set():  # the batch was closed: a sync read cannot be cancelled, stop here
+                    raise Stopped
+            return stream.get_final_result()
 
     def close(self) -> None:
         if self._owns_http and self._http is not None:
@@ -355,12 +365,7 @@ class AsyncCodeInterpreter(_ClientBase):
                             yield event
                     return
                 except Exception as exc:
-                    err = state.translate(exc)
-                    if err is None:
-                        raise
-                    delay = state.retry_delay(err)
-                    if delay is None:
-                        raise err from (None if err is exc else exc)
+                    delay = state.after_failure(exc)
                 await _async_sleep(delay)
 
     async def _attempt(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
@@ -408,7 +413,11 @@ class AsyncCodeInterpreter(_ClientBase):
         anyio task group. To stop early, iterate inside ``contextlib.aclosing(aci.run_many(...))``:
         the calls in flight are then cancelled and their connections closed at once.
         """
-        return run_many_async(self, tasks, limiter or AdaptiveLimiter(concurrency))
+        return run_many_async(
+            lambda task: self.run(task.question, messages=task.messages),
+            tasks,
+            limiter or AdaptiveLimiter(concurrency),
+        )
 
     async def aclose(self) -> None:
         if self._owns_http and self._http is not None:

@@ -1,51 +1,167 @@
-"""Settings: resolved once per client from keywords and the environment, validated before sending."""
+"""The settings table, and the resolution of one client's settings from keywords and the environment.
+
+:class:`ClientSettings` is the table: one line per setting, its type, its documented default and its
+help text. Every face derives from it: the clients' keywords, the flags of ``qwen-ci`` and
+``qwen-ci-mcp`` (:mod:`qwen_ci_tool.cli.flags`), the LangChain tool's fields, and the environment:
+each setting is read from ``QWEN_CI_<NAME>`` (``QWEN_CI_MODEL``, ``QWEN_CI_IDLE_TIMEOUT``, ...)
+when not given, besides the vendor's established names (``DASHSCOPE_API_KEY``,
+``DASHSCOPE_HTTP_BASE_URL``, ``DASHSCOPE_WORKSPACE_ID``). Adding a setting is one line there (and
+its resolved field in :class:`~qwen_ci_tool._settings.Settings`).
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Annotated, Any, TypedDict, Unpack, get_args, get_type_hints
 
 from . import _constants as C
 from ._exceptions import ConfigurationError
 from ._model_table import ModelInfo, lookup_model
 from ._protocols import PROTOCOLS, describe_protocols
 from ._secret import Secret
+from ._settings import Settings
 
-__all__ = ["ClientSettings", "Settings", "build_messages", "normalize_base_url", "resolve_settings"]
+__all__ = [
+    "SETTINGS",
+    "ClientSettings",
+    "Setting",
+    "Settings",
+    "build_messages",
+    "normalize_base_url",
+    "resolve_settings",
+]
 
 #: The protocol names, from the protocol registry.
 PROTOCOL_NAMES = tuple(PROTOCOLS)
 _ROLES = ("system", "user", "assistant")
 #: Parameters the interpreter needs; a caller may not switch them off through extra_parameters.
 _REQUIRED_ON = ("enable_code_interpreter", "enable_thinking", "stream", "incremental_output")
+#: Every setting's environment variable is this prefix and its name in capitals.
+ENV_PREFIX = "QWEN_CI_"
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    api_key: Secret | None
-    base_url: str
-    region: str | None
-    protocol: str
-    model: str
-    model_info: ModelInfo
-    connect_timeout: float
-    idle_timeout: float
-    total_timeout: float
-    max_retries: int
-    workspace: str | None = None
-    #: base_url came from the caller (argument or environment), so it overrides region.
-    custom_base_url: bool = False
-    responses_path: str = C.RESPONSES_PATH
-    extra_parameters: Mapping[str, Any] = field(default_factory=dict)
+class Setting:
+    """One line of the settings table (the metadata of a :class:`ClientSettings` key)."""
 
-    def __repr__(self) -> str:
-        return (
-            f"Settings(base_url={self.base_url!r}, protocol={self.protocol!r}, model={self.model!r}, "
-            f"api_key={'set' if self.api_key else 'missing'})"
-        )
+    help: str
+    #: The documented default (``None``: derived, as the help says).
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    #: Offered as a flag of ``qwen-ci`` and ``qwen-ci-mcp`` and as a LangChain field.
+    face: bool = True
+    #: The vendor's environment variables, read after ``QWEN_CI_<NAME>``.
+    vendor_env: tuple[str, ...] = ()
+    #: Filled from the table: the keyword, and how text (a flag, a variable) becomes a value.
+    name: str = ""
+    kind: type = str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, text: str, where: str) -> Any:
+        """A value from text (a flag or an environment variable named *where*)."""
+        text = text.strip()
+        if self.kind is str:
+            return text
+        try:
+            if self.kind is dict:
+                value = json.loads(text)
+                if not isinstance(value, dict):
+                    raise ValueError
+                return value
+            return self.kind(text)
+        except ValueError:
+            shown = {int: "an integer", float: "a number", dict: "a JSON object"}[self.kind]
+            raise ConfigurationError(f"{where} must be {shown}, got {text!r}.") from None
+
+
+def _seconds(what: str, default: float) -> str:
+    return f"{what} (default {default:g})"
+
+
+class ClientSettings(TypedDict, total=False):
+    """The settings table: every client, the CLI, the MCP server and the LangChain tool take these."""
+
+    api_key: Annotated[
+        str | Secret | None,
+        Setting(f"Model Studio API key (default: {C.ENV_API_KEY})", face=False, vendor_env=(C.ENV_API_KEY,)),
+    ]
+    protocol: Annotated[
+        str | None,
+        Setting(
+            f"wire protocol (default {C.DEFAULT_PROTOCOL}; {describe_protocols()})", C.DEFAULT_PROTOCOL, PROTOCOL_NAMES
+        ),
+    ]
+    model: Annotated[
+        str | None, Setting(f"model name (default {C.DEFAULT_MODEL}; any name is passed through)", C.DEFAULT_MODEL)
+    ]
+    base_url: Annotated[
+        str | None,
+        Setting(
+            f"service root, e.g. {C.REGION_ROOTS[C.DEFAULT_REGION]} (default: {C.ENV_BASE_URL}, else the "
+            "region's); overrides --region",
+            vendor_env=(C.ENV_BASE_URL,),
+        ),
+    ]
+    region: Annotated[
+        str | None,
+        Setting(
+            f"pick the service root by region (default {C.DEFAULT_REGION}; us is virginia)",
+            C.DEFAULT_REGION,
+            (*C.REGION_ROOTS, *C.REGION_ALIASES),
+        ),
+    ]
+    connect_timeout: Annotated[
+        float | None, Setting(_seconds("seconds to connect", C.DEFAULT_CONNECT_TIMEOUT), C.DEFAULT_CONNECT_TIMEOUT)
+    ]
+    idle_timeout: Annotated[
+        float | None,
+        Setting(
+            _seconds("longest silence in seconds, e.g. while the remote code runs", C.DEFAULT_IDLE_TIMEOUT),
+            C.DEFAULT_IDLE_TIMEOUT,
+        ),
+    ]
+    total_timeout: Annotated[
+        float | None,
+        Setting(_seconds("deadline in seconds for a whole call", C.DEFAULT_TOTAL_TIMEOUT), C.DEFAULT_TOTAL_TIMEOUT),
+    ]
+    max_retries: Annotated[
+        int | None, Setting(f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})", C.DEFAULT_MAX_RETRIES)
+    ]
+    workspace: Annotated[
+        str | None,
+        Setting("Model Studio workspace, sent as X-DashScope-WorkSpace", face=False, vendor_env=(C.ENV_WORKSPACE,)),
+    ]
+    responses_path: Annotated[str | None, Setting("the Responses API path", C.RESPONSES_PATH, face=False)]
+    extra_parameters: Annotated[
+        Mapping[str, Any] | None, Setting("merged into the request parameters (a JSON object)", face=False)
+    ]
+
+
+def _table() -> dict[str, Setting]:
+    rows: dict[str, Setting] = {}
+    for name, hint in get_type_hints(ClientSettings, include_extras=True).items():
+        kind_union, row = get_args(hint)
+        kinds = [k for k in get_args(kind_union) if k in (str, int, float)]
+        kind = kinds[0] if kinds else dict
+        rows[name] = Setting(row.help, row.default, row.choices, row.face, row.vendor_env, name, kind)
+    return rows
+
+
+#: The table, by name, in order: what every face derives a setting from.
+SETTINGS: dict[str, Setting] = _table()
+SETTING_NAMES = frozenset(SETTINGS)
 
 
 def normalize_base_url(url: str) -> str:
@@ -68,7 +184,7 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> Secret | 
     elif api_key is not None:
         value = api_key
     else:
-        value = env.get(C.ENV_API_KEY, "")
+        value = env.get(SETTINGS["api_key"].env, "") or env.get(C.ENV_API_KEY, "")
         if not value.strip() and env.get(C.ENV_API_KEY_FILE):
             try:
                 value = Path(env[C.ENV_API_KEY_FILE]).read_text(encoding="utf-8")
@@ -88,101 +204,100 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> Secret | 
     return Secret(value)
 
 
-def _positive(name: str, value: float | None, default: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+def _from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings the environment gives (the key apart), and the variable each came from."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for row in SETTINGS.values():
+        if row.name == "api_key":
+            continue
+        for var in (row.env, *row.vendor_env):
+            if env.get(var, "").strip():
+                values[row.name] = row.parse(env[var], var)
+                origin[row.name] = var
+                break
+    return values, origin
+
+
+def _seconds_value(name: str, value: Any, where: str | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        what = where or name.replace("_", " ")
         raise ConfigurationError(
-            f"Invalid {name.replace('_', ' ')}: {value!r}.", hint=f"{{{name}}} must be a positive number of seconds."
+            f"Invalid {what}: {value!r}.",
+            hint=f"{{{name}}} must be a positive number of seconds, and finite (not nan or inf).",
         )
     return float(value)
 
 
-class ClientSettings(TypedDict, total=False):
-    """The settings every surface takes: both clients, the CLI, the MCP server, the LangChain tool."""
-
-    api_key: str | Secret | None
-    base_url: str | None
-    region: str | None
-    protocol: str | None
-    model: str | None
-    connect_timeout: float | None
-    idle_timeout: float | None
-    total_timeout: float | None
-    max_retries: int | None
-    workspace: str | None
-    responses_path: str | None
-    extra_parameters: Mapping[str, Any] | None
-
-
-SETTING_NAMES = frozenset(ClientSettings.__annotations__)
-
-
 def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[ClientSettings]) -> Settings:
-    """Validate every setting; raise :class:`ConfigurationError` naming the fix."""
+    """Validate every setting; raise :class:`ConfigurationError` naming the fix.
+
+    A setting not given (or given as ``None``) is read from its environment variable, else its default.
+    An explicit ``region`` still overrides a ``base_url`` from the environment.
+    """
     unknown = sorted(set(given) - SETTING_NAMES)
     if unknown:
         raise ConfigurationError(
             f"Unknown setting {', '.join(map(repr, unknown))}; the settings are: {', '.join(sorted(SETTING_NAMES))}."
         )
     env = os.environ if env is None else env
-    api_key = given.get("api_key")
-    base_url = given.get("base_url")
-    region = given.get("region")
-    protocol = given.get("protocol")
-    model = given.get("model")
-    max_retries = given.get("max_retries")
-    responses_path = given.get("responses_path")
-    protocol = protocol or C.DEFAULT_PROTOCOL
+    from_env, origin = _from_env(env)
+    explicit = {name: value for name, value in given.items() if value is not None}
+    values: dict[str, Any] = {**from_env, **explicit}
+    where = {name: var for name, var in origin.items() if name not in explicit}
+    if "region" in explicit and "base_url" not in explicit:
+        values.pop("base_url", None)  # an explicit region beats the environment's base_url
+    protocol = values.get("protocol") or C.DEFAULT_PROTOCOL
     if protocol not in PROTOCOLS:
         raise ConfigurationError(
             f"Unknown protocol {protocol!r}.",
             hint=f"Use {{protocol}} with one of {', '.join(PROTOCOLS)} ({describe_protocols()}).",
         )
+    region = values.get("region")
     region = C.REGION_ALIASES.get(region, region) if isinstance(region, str) else region
     if region is not None and region not in C.REGION_ROOTS:
         raise ConfigurationError(
             f"Unknown region {region!r}.",
             hint=f"Use {{region}} with one of {', '.join([*C.REGION_ROOTS, *C.REGION_ALIASES])}, or set {{base_url}}.",
         )
-    if base_url:
-        root = normalize_base_url(base_url)
-    elif region is None and env.get(C.ENV_BASE_URL):
-        root = normalize_base_url(env[C.ENV_BASE_URL])
-    else:
-        root = C.REGION_ROOTS[region or C.DEFAULT_REGION]
-    model = C.DEFAULT_MODEL if model is None else model
+    base_url = values.get("base_url")
+    root = normalize_base_url(base_url) if base_url else C.REGION_ROOTS[region or C.DEFAULT_REGION]
+    model = values.get("model", C.DEFAULT_MODEL)
     if not isinstance(model, str) or not model.strip() or model != model.strip():
         raise ConfigurationError(f"model must be a non-empty model name such as {C.DEFAULT_MODEL!r}, got {model!r}.")
     # The model table advises (the native path, the hint if the service refuses); it never
     # refuses a pair itself: the vendor's documents disagree and go stale, the service decides.
     info = lookup_model(model)
-    if max_retries is None:
-        max_retries = C.DEFAULT_MAX_RETRIES
+    max_retries = values.get("max_retries", C.DEFAULT_MAX_RETRIES)
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(
-            f"Invalid max retries: {max_retries!r}.", hint="{max_retries} must be an integer >= 0."
+            f"Invalid {where.get('max_retries', 'max retries')}: {max_retries!r}.",
+            hint="{max_retries} must be an integer >= 0.",
         )
-    extra = dict(given.get("extra_parameters") or {})
+    extra = dict(values.get("extra_parameters") or {})
     _check_extra(extra, info)
-    path = responses_path or C.RESPONSES_PATH
+    path = values.get("responses_path") or C.RESPONSES_PATH
     if not path.startswith("/"):
         raise ConfigurationError(f"responses_path must start with '/', e.g. {C.RESPONSES_PATH!r}.")
+    # Every number of seconds in the table (its type is float) is checked the same way.
+    timeouts = {
+        name: _seconds_value(name, values.get(name, row.default), where.get(name))
+        for name, row in SETTINGS.items()
+        if row.kind is float
+    }
     return Settings(
-        api_key=_read_key(api_key, env),
+        api_key=_read_key(given.get("api_key"), env),
         base_url=root,
         region=region,
         protocol=protocol,
         model=model,
         model_info=info,
-        connect_timeout=_positive("connect_timeout", given.get("connect_timeout"), C.DEFAULT_CONNECT_TIMEOUT),
-        idle_timeout=_positive("idle_timeout", given.get("idle_timeout"), C.DEFAULT_IDLE_TIMEOUT),
-        total_timeout=_positive("total_timeout", given.get("total_timeout"), C.DEFAULT_TOTAL_TIMEOUT),
         max_retries=max_retries,
-        workspace=given.get("workspace") or env.get(C.ENV_WORKSPACE) or None,
-        custom_base_url=bool(base_url) or (region is None and bool(env.get(C.ENV_BASE_URL))),
+        workspace=values.get("workspace") or None,
+        custom_base_url=bool(base_url),
         responses_path=path,
         extra_parameters=extra,
+        **timeouts,
     )
 
 

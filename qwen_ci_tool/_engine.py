@@ -3,9 +3,10 @@
 The clients are thin loops inside ``with state.telemetry:`` (the call's span and metrics,
 :mod:`~qwen_ci_tool._telemetry`): send ``state.request``, hand status and headers to
 :meth:`CallState.check_response`, each chunk of bytes to :meth:`CallState.feed`, the end of the
-body to :meth:`CallState.finish`, and any exception to :meth:`CallState.translate` and
-:meth:`CallState.retry_delay`. Decisions (retry or not, which error, what counts as complete)
-live here, once.
+body to :meth:`CallState.finish`, and any exception to :meth:`CallState.after_failure` (the wait
+before the next attempt, or the error to raise). Decisions (retry or not, which error, what counts
+as complete) live here, once; what the wire reports bare (a decoder's :class:`WireFailure`, the SSE
+parser's protocol error) is worded here, with what the call knows (:mod:`~qwen_ci_tool._errors`).
 """
 
 from __future__ import annotations
@@ -22,26 +23,22 @@ import httpx
 from . import _constants as C
 from . import _errors as E
 from ._accumulator import Accumulator
-from ._config import Settings
-from ._errors import ErrorContext, error_from_body, failure_error, parse_retry_after
+from ._classify import parse_retry_after
+from ._errors import ErrorContext, error_from_body, failure_error
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ProtocolError,
     QwenCIError,
 )
 from ._protocols import PROTOCOLS, Decoder
+from ._protocols._base import MalformedJSON, WireFailure
+from ._result import CodeInterpreterResult, Completed, StreamEvent
+from ._settings import Settings
 from ._sse import SSEParser
 from ._telemetry import CallTelemetry
-from ._types import (
-    AnswerDelta,
-    CodeInterpreterResult,
-    CodeRunUpdated,
-    Completed,
-    ReasoningDelta,
-    StreamEvent,
-    Timings,
-)
+from ._types import AnswerDelta, CodeRunUpdated, ReasoningDelta, SSEEvent, Timings
 
 __all__ = ["CallState", "Recorder"]
 
@@ -101,7 +98,9 @@ class CallState:
         self._header_rid: str | None = None
         self._pending: list[StreamEvent] = []
         self._unrecorded: list[bytes] = []
-        self.acc = Accumulator(model=self.settings.model, protocol=self.settings.protocol)
+        self.acc = Accumulator(
+            model=self.settings.model, protocol=self.settings.protocol, code_returned=self.protocol.returns_code
+        )
 
     # --- attempts and time ----------------------------------------------------------------
 
@@ -136,7 +135,7 @@ class CallState:
         logger.debug("qwen_ci_tool: HTTP %d request_id=%s", status, self._header_rid)
         if status >= 300 or "text/event-stream" not in headers.get("content-type", ""):
             return False
-        self._decoder = self.protocol.decoder(self.context, self._header_rid)
+        self._decoder = self.protocol.decoder(self.settings.model, self._header_rid)
         return True
 
     def response_error(self, status: int, headers: httpx.Headers, body: bytes) -> QwenCIError:
@@ -170,22 +169,40 @@ class CallState:
             else:
                 # Held until this attempt commits: a retried attempt leaves nothing in the recording.
                 self._unrecorded.append(chunk)
+        out = self._decode(self._parser.feed, chunk)
+        assert self._decoder is not None
+        self.done = self._decoder.done
+        if out and not self.committed:
+            return self._commit(out)
+        return out
+
+    def _decode(self, parse: Callable[[bytes], list[SSEEvent]], chunk: bytes) -> list[StreamEvent]:
+        """Parse, decode and accumulate; what the wire reported bare is worded here, with the context."""
         decoder = self._decoder
         assert decoder is not None
         apply = self.acc.apply
         out: list[StreamEvent] = []
         try:
-            for sse in self._parser.feed(chunk):
+            for sse in parse(chunk):
                 events = decoder.decode(sse)
                 for event in events:
                     apply(event)
                 out += events
+        except WireFailure as failure:
+            raise self._failure(failure) from None
+        except MalformedJSON as bad:
+            raise E.malformed_json_error(bad.why, bad.snippet) from None
+        except ProtocolError as err:  # the SSE parser's bare error
+            raise E.worded(err) from None
         except _SHAPE_ERRORS as exc:
             raise E.shape_error(exc) from None
-        self.done = decoder.done
-        if out and not self.committed:
-            return self._commit(out)
         return out
+
+    def _failure(self, failure: WireFailure) -> QwenCIError:
+        if failure.failed_response:
+            assert isinstance(failure.body, dict)
+            return failure_error(failure.body, status=failure.status, request_id=self._header_rid, context=self.context)
+        return error_from_body(failure.status or 400, failure.body, request_id=self._header_rid, context=self.context)
 
     def _commit(self, events: list[StreamEvent]) -> list[StreamEvent]:
         # Metadata (stream started, usage) is held back until the first content event: until
@@ -211,15 +228,7 @@ class CallState:
         decoder = self._decoder
         assert decoder is not None
         self._flush_record()
-        tail: list[StreamEvent] = []
-        try:
-            for sse in self._parser.close():
-                events = decoder.decode(sse)
-                for event in events:
-                    self.acc.apply(event)
-                tail += events
-        except _SHAPE_ERRORS as exc:
-            raise E.shape_error(exc) from None
+        tail = self._decode(lambda _: self._parser.close(), b"")
         if tail:
             tail = self._commit(tail) if not self.committed else tail
         if self.expired():
@@ -284,6 +293,17 @@ class CallState:
         err._redact(self.settings.api_key)
         logger.debug("qwen_ci_tool: %s: %s", type(err).__name__, err.message)
         return err
+
+    def after_failure(self, exc: Exception) -> float:
+        """An attempt raised *exc*: seconds to wait before the next attempt, or raise what the
+        caller gets (our error for it, or *exc* itself when it is a bug, not a failure)."""
+        err = self.translate(exc)
+        if err is None:
+            raise exc
+        delay = self.retry_delay(err)
+        if delay is None:
+            raise err from (None if err is exc else exc)
+        return delay
 
     def retry_delay(self, err: QwenCIError) -> float | None:
         """Seconds to wait before the next attempt, or None: do not retry (*err* is final).

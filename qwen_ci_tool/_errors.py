@@ -1,20 +1,17 @@
-"""Every failure message, in one place: what happened, and (apart) what to do about it.
+"""The voice: every failure message, in one place - what happened, and (apart) what to do.
 
-One place decides the class (by the service's error code first, then by HTTP status); the
-functions here build each error with its message and its hint. Hints name settings by
-placeholder (``{idle_timeout}``, ``{region:singapore}``, see :mod:`qwen_ci_tool._knobs`), so each
-surface names its own knobs. The engine only decides *which* of these errors happened.
+:mod:`qwen_ci_tool._classify` decides what a failure is (the class of a service error, what a body
+says, the kind of a connection failure); the functions here word it: each error with its message
+and its hint. Hints are plain text naming settings by placeholder (``{idle_timeout}``,
+``{region:singapore}``, see :mod:`qwen_ci_tool._knobs`), so each surface names its own knobs.
+The engine only decides *which* of these errors happened.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-import ssl
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ._classify import ServiceFailure, class_for, connection_kind, exception_chain, read_body, read_failure
 from ._constants import REGION_ROOTS
 from ._exceptions import (
     APIConnectionError,
@@ -40,73 +37,18 @@ __all__ = [
     "ended_early_error",
     "error_from_body",
     "failure_error",
-    "line_too_long_error",
+    "from_service",
     "malformed_json_error",
     "missing_key_error",
     "not_an_event_stream_error",
     "note_attempts",
-    "parse_retry_after",
     "protocol_hint",
     "proxy_unusable_error",
     "shape_error",
     "status_error",
     "timeout_error",
+    "worded",
 ]
-
-_BY_CODE: dict[str, type[APIStatusError]] = {
-    "InvalidApiKey": AuthenticationError,
-    "AccessDenied": AuthenticationError,
-    "AccessDenied.Unpurchased": AuthenticationError,
-    "Model.AccessDenied": AuthenticationError,
-    "Arrearage": AuthenticationError,
-    "InvalidParameter": BadRequestError,
-    "Model.NotExist": BadRequestError,
-    "model_not_found": BadRequestError,
-    "invalid_request_error": BadRequestError,
-    "invalid_parameter_error": BadRequestError,
-    "DataInspectionFailed": ContentFilterError,
-    "data_inspection_failed": ContentFilterError,
-    "Throttling": RateLimitError,
-    "Throttling.RateQuota": RateLimitError,
-    "Throttling.AllocationQuota": RateLimitError,
-    "Throttling.ResourceExhausted": RateLimitError,
-    "Throttling.User": RateLimitError,
-    "rate_limit_exceeded": RateLimitError,
-    "insufficient_quota": RateLimitError,
-    "invalid_api_key": AuthenticationError,
-    "limit_requests": RateLimitError,
-    "internal_error": InternalServerError,
-    "server_error": InternalServerError,
-    "service_unavailable": InternalServerError,
-    "InternalError": InternalServerError,
-    "InternalError.Algo": InternalServerError,
-    "ServiceUnavailable": InternalServerError,
-    "GatewayTimeout": InternalServerError,
-}
-
-
-def says_rate_limit(message: str | None) -> bool:
-    """The Responses API reports a rate limit as code ``server_error``: only its message tells."""
-    return isinstance(message, str) and "rate limit" in message.lower()
-
-
-def _class_for(status: int, code: str | None) -> type[APIStatusError]:
-    if code:
-        if code in _BY_CODE:
-            return _BY_CODE[code]
-        if code.startswith("Throttling"):
-            return RateLimitError
-        if code.startswith("DataInspection"):
-            return ContentFilterError
-        if code.startswith(("InvalidApiKey", "AccessDenied")):
-            return AuthenticationError
-    if status in (401, 403):
-        return AuthenticationError
-    if status == 429:
-        return RateLimitError
-    if status >= 500:
-        return InternalServerError
-    return BadRequestError
 
 
 class ErrorContext:
@@ -254,9 +196,7 @@ def status_error(
 
     ``in_band``: the failure came inside an HTTP 200 reply and *status* was inferred from it, so the
     message must not claim the service answered with that status."""
-    cls = _class_for(status, code)
-    if cls is InternalServerError and says_rate_limit(message):
-        cls = RateLimitError
+    cls = class_for(status, code, message)
     what = message.strip().rstrip(".") if message else "no message"
     where = "inside an HTTP 200 reply" if in_band else f"HTTP {status}"
     label = f"{code}, {where}" if code else where
@@ -282,12 +222,19 @@ def status_error(
     )
 
 
-def _describe_non_json(body: bytes, content_type: str) -> str:
-    text = body[:2000].decode("utf-8", "replace")
-    if "html" in content_type.lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):
-        return "the reply was an HTML page, not the service's JSON (a gateway or proxy answered; check base_url and any proxy)"
-    snippet = " ".join(text.split())[:200]
-    return f"the reply was not JSON: {snippet!r}" if snippet else "the reply had an empty body"
+def from_service(
+    failure: ServiceFailure, *, retry_after: float | None = None, context: ErrorContext | None = None
+) -> APIStatusError:
+    """The error for what the service said (:mod:`._classify` read it), in words."""
+    return status_error(
+        failure.status,
+        failure.code,
+        failure.message,
+        request_id=failure.request_id,
+        retry_after=retry_after,
+        context=context,
+        in_band=failure.in_band,
+    )
 
 
 def error_from_body(
@@ -298,46 +245,10 @@ def error_from_body(
     request_id: str | None = None,
     retry_after: float | None = None,
     context: ErrorContext | None = None,
-    in_band: bool = False,
 ) -> APIStatusError:
-    """Map an error body of any of the service's shapes (or none) to an exception.
-
-    Shapes: DashScope/Responses flat ``{"code","message","request_id"}``; OpenAI nested
-    ``{"error": {"message","type","code"}, "request_id"}``; a Responses ``response.failed``
-    object ``{"status": "failed", "error": {"code","message"}}``; anything else (HTML, empty).
-    """
-    data: Any = body
-    if isinstance(body, bytes):
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            return status_error(
-                status,
-                None,
-                _describe_non_json(body, content_type),
-                request_id=request_id,
-                retry_after=retry_after,
-                context=context,
-                in_band=in_band,
-            )
-    assert isinstance(data, dict)
-    rid = data.get("request_id")
-    inner = data.get("error")
-    if not (isinstance(rid, str) and rid) and isinstance(inner, dict):
-        rid = inner.get("id")  # a workspace host (*.maas.aliyuncs.com) puts the request id here
-    rid = rid if isinstance(rid, str) and rid else request_id
-    if isinstance(inner, dict):
-        code = inner.get("code") or inner.get("type")
-        message = inner.get("message")
-    else:
-        code = data.get("code")
-        message = data.get("message") if isinstance(data.get("message"), str) else None
-    code = str(code) if code not in (None, "") else None
-    return status_error(
-        status, code, message, request_id=rid, retry_after=retry_after, context=context, in_band=in_band
-    )
+    """The error for an error body of any of the service's shapes (see :func:`._classify.read_body`)."""
+    failure = read_body(status, body, content_type=content_type, request_id=request_id)
+    return from_service(failure, retry_after=retry_after, context=context)
 
 
 def failure_error(
@@ -348,51 +259,9 @@ def failure_error(
     retry_after: float | None = None,
     context: ErrorContext | None = None,
 ) -> APIStatusError:
-    """A failure reported inside a success (HTTP 200): a Responses ``response.failed`` or ``error``
-    event, or a JSON error body that came with 200 instead of an event stream.
-
-    Without an explicit status: a throttling code, or a message saying "rate limit" (the vendor's
-    documented Responses rate limit is ``status: "failed"`` with code ``server_error``), is a rate
-    limit (429); a failed response or error event is a service failure (500); a bare ``{"code": ...}`` is a
-    refused request (400). The code decides first anyway (see :func:`status_error`).
-    """
-    inner = obj.get("response")
-    response: dict[str, Any] = inner if isinstance(inner, dict) else obj
-    nested = response.get("error")
-    error: dict[str, Any] = nested if isinstance(nested, dict) else response
-    code = error.get("code")
-    text_message = error.get("message") if isinstance(error.get("message"), str) else None
-    in_band = status is None
-    if status is None:
-        if (isinstance(code, str) and code.startswith("Throttling")) or says_rate_limit(text_message):
-            status = 429
-        elif response.get("status") == "failed" or obj.get("type") in ("error", "response.failed") or "error" in obj:
-            status = 500
-        else:
-            status = 400
-    rid = obj.get("request_id") or response.get("request_id")
-    flat = {"code": code, "message": error.get("message"), "request_id": rid if isinstance(rid, str) else None}
-    return error_from_body(
-        status, flat, request_id=request_id, retry_after=retry_after, context=context, in_band=in_band
-    )
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(0.0, seconds)
+    """The error for a failure inside an HTTP 200 (see :func:`._classify.read_failure`)."""
+    failure = read_failure(obj, status=status, request_id=request_id)
+    return from_service(failure, retry_after=retry_after, context=context)
 
 
 # --- failures the client sees itself (no error body) ------------------------------------------
@@ -423,42 +292,22 @@ def timeout_error(kind: str, *, base_url: str, seconds: float) -> APITimeoutErro
     return APITimeoutError(what, kind=kind, hint=hint)
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    # Causes, contexts and exception groups (anyio reports each address it tried).
-    chain: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(chain) < 16:
-        cur = todo.pop(0)
-        chain.append(cur)
-        todo += [e for e in (cur.__cause__, cur.__context__) if e is not None and e not in chain]
-        if isinstance(cur, BaseExceptionGroup):
-            todo += list(cur.exceptions)
-    return chain
-
-
 def connect_error(exc: BaseException, base_url: str) -> APIConnectionError:
     """The connection could not be made: TLS, DNS, refused, or something else, each with its fix."""
-    chain = _chain(exc)
-    text = " ".join(str(e) for e in chain).lower()
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
-        text += " refused"
-    if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "certificate" in text:
+    chain = exception_chain(exc)
+    kind = connection_kind(chain)
+    if kind == "tls":
         # A certificate that does not verify fails the same way on every call.
         return APIConnectionError(
             f"The TLS handshake with {base_url} failed ({chain[0]}).",
             hint="Check the system's CA certificates (SSL_CERT_FILE), any TLS-inspecting proxy, and the scheme of {base_url}.",
             retryable=False,
         )
-    if (
-        any(isinstance(e, socket.gaierror) for e in chain)
-        or "name or service not known" in text
-        or "nodename" in text
-        or "name resolution" in text
-    ):
+    if kind == "dns":
         return APIConnectionError(
             f"Could not resolve the host of {base_url}.", hint="Check {base_url}, DNS and proxy settings."
         )
-    if "refused" in text:
+    if kind == "refused":
         return APIConnectionError(
             f"Could not connect to {base_url}: connection refused.",
             hint="Check {base_url} (and that the emulator runs, if you use one).",
@@ -539,11 +388,11 @@ def malformed_json_error(why: str, snippet: str) -> ProtocolError:
     )
 
 
-def line_too_long_error(max_line: int) -> ProtocolError:
-    return ProtocolError(
-        f"The stream sent a line longer than {max_line} bytes without a line break; it is not a valid event stream.",
-        hint="Check {base_url} (a proxy may be altering the stream).",
-    )
+def worded(err: ProtocolError) -> ProtocolError:
+    """The SSE parser's bare error (a line without end), with what to do."""
+    if err.hint is None:
+        err.hint = "Check {base_url} (a proxy may be altering the stream)."
+    return err
 
 
 def proxy_unusable_error(variable: str, proxy: str, *, socks: bool) -> ConfigurationError:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ._knobs import PYTHON, Knobs
 
 if TYPE_CHECKING:
-    from ._types import CodeInterpreterResult
+    from ._result import CodeInterpreterResult
 
 __all__ = [
     "APIConnectionError",
@@ -48,6 +48,7 @@ __all__ = [
     "QwenCIError",
     "RateLimitError",
     "StreamInterruptedError",
+    "error_retryable",
 ]
 
 #: Service codes that mean "calling again will not help", whatever their status says: the quota is
@@ -209,3 +210,10 @@ class ProtocolError(QwenCIError):
     Retryable (a glitch), except a reply that is not an event stream at all (check ``base_url``)."""
 
     transient = True
+
+
+def error_retryable(error: BaseException) -> bool:
+    """Whether calling again, unchanged, may succeed: :attr:`QwenCIError.retryable`, decided once,
+    here. Anything else a call raised is a bug: not retryable. (The one predicate: ``run_many``, the
+    batch command and the LangChain tool's ``is_retryable`` all ask it.)"""
+    return isinstance(error, QwenCIError) and error.retryable

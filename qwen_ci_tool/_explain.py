@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._exceptions import APIStatusError, QwenCIError, RateLimitError
+from ._exceptions import APIStatusError, QwenCIError, RateLimitError, error_retryable
 from ._knobs import Knobs
-from ._render import result_markdown
-from ._types import CodeInterpreterResult
+from ._result import CodeInterpreterResult, result_markdown
 
 __all__ = [
     "cancelled_for_agent",
@@ -115,13 +114,18 @@ def for_person(err: QwenCIError, knobs: Knobs) -> str:
     return text
 
 
-def error_dict(err: QwenCIError, knobs: Knobs) -> dict[str, Any]:
-    """The error as JSON-able data (``--json`` output, batch output lines)."""
-    return {
+def error_dict(err: BaseException, knobs: Knobs, *, service_fields: bool = True) -> dict[str, Any]:
+    """The error as JSON-able data, the one builder for ``ask --json`` and batch output lines:
+    ``type``, ``message`` (what to do in *knobs*' terms), ``request_id``, ``retryable`` and, with
+    *service_fields*, the service's ``status_code`` and ``code``. Anything but a
+    :class:`QwenCIError` is a bug: its text, not retryable."""
+    data: dict[str, Any] = {
         "type": type(err).__name__,
-        "message": err.describe(knobs),
-        "request_id": err.request_id,
-        "retryable": err.retryable,
-        "status_code": err.status_code if isinstance(err, APIStatusError) else None,
-        "code": err.code if isinstance(err, APIStatusError) else None,
+        "message": err.describe(knobs) if isinstance(err, QwenCIError) else str(err),
+        "request_id": getattr(err, "request_id", None),
+        "retryable": error_retryable(err),
     }
+    if service_fields:
+        data["status_code"] = err.status_code if isinstance(err, APIStatusError) else None
+        data["code"] = err.code if isinstance(err, APIStatusError) else None
+    return data

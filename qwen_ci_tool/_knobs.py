@@ -1,20 +1,25 @@
 """How each surface spells a setting, so that a hint written once names the right knob everywhere.
 
-Hints (written in :mod:`qwen_ci_tool._errors`) name settings by placeholder: ``{idle_timeout}``
-for the setting, ``{region:singapore}`` for the setting with a value, ``{api_key}`` for where the
+Hints (written in :mod:`qwen_ci_tool._errors`) are plain text that names settings by placeholder:
+``{idle_timeout}`` for the setting, ``{region:singapore}`` for the setting with a value, ``{api_key}`` for where the
 key goes, ``{emulator}`` for the "try it without a key" sentence (empty where there is none).
 A :class:`Knobs` renders them: Python keywords for the library, flags for ``qwen-ci``, the server's
-configuration for ``qwen-ci-mcp``, constructor arguments for the LangChain tool.
+configuration for ``qwen-ci-mcp``, constructor arguments for the LangChain tool. Rendering is one
+substitution (no format specs, no ``str.format``): ``grep -rn '{idle_timeout}'`` finds every hint
+that names the idle timeout.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
 
 from ._constants import ENV_API_KEY
 
 __all__ = ["CLI", "LANGCHAIN", "MCP", "PYTHON", "Knobs", "flag"]
+
+#: A placeholder in a hint (``{idle_timeout}``, ``{region:singapore}``), or an escaped brace.
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}|\{\{|\}\}")
 
 
 def flag(setting: str) -> str:
@@ -44,7 +49,6 @@ def _server_arg(setting: str, value: str) -> str:
 class Knobs:
     """One surface's spelling of the settings a hint may name."""
 
-    surface: str
     style: str  # "keyword", "flag" or "server"
     api_key: str
     emulator: str = ""
@@ -56,53 +60,35 @@ class Knobs:
             return _server_arg(name, value)
         return _keyword(name, value)
 
-    def render(self, template: str) -> str:
-        return template.format_map(_Lookup(self))
+    def render(self, hint: str) -> str:
+        """*hint* with each ``{name}`` / ``{name:value}`` spelt for this surface (``{{`` and ``}}``
+        stand for literal braces, e.g. in a model name)."""
+        return _PLACEHOLDER.sub(lambda m: self._spell(m[1], m[2] or "") if m[1] else m[0][0], hint)
 
-
-class _Knob:
-    __slots__ = ("knobs", "name")
-
-    def __init__(self, knobs: Knobs, name: str) -> None:
-        self.knobs = knobs
-        self.name = name
-
-    def __format__(self, value: str) -> str:
-        if self.name == "api_key":
-            return self.knobs.api_key
-        if self.name == "emulator":
-            return self.knobs.emulator
-        return self.knobs.setting(self.name, value)
-
-
-class _Lookup(dict[str, Any]):
-    def __init__(self, knobs: Knobs) -> None:
-        super().__init__()
-        self.knobs = knobs
-
-    def __missing__(self, name: str) -> _Knob:
-        return _Knob(self.knobs, name)
+    def _spell(self, name: str, value: str) -> str:
+        if name == "api_key":
+            return self.api_key
+        if name == "emulator":
+            return self.emulator
+        return self.setting(name, value)
 
 
 #: The Python API: keyword arguments of the clients.
 PYTHON = Knobs(
-    "python",
     "keyword",
     api_key=f"{ENV_API_KEY} (or pass api_key=)",
     emulator=" To try it without a key, point base_url at the local emulator (qwen_ci_tool.testing.Emulator).",
 )
 #: ``qwen-ci``: command-line flags.
 CLI = Knobs(
-    "cli",
     "flag",
     api_key=f"the {ENV_API_KEY} environment variable (export {ENV_API_KEY}=sk-...)",
     emulator=" To try the tool without a key, add --emulator (the local emulator).",
 )
 #: ``qwen-ci-mcp``: the server's entry in the MCP client's configuration ("args" and "env").
 MCP = Knobs(
-    "mcp",
     "server",
     api_key=f'{ENV_API_KEY} in the "env" block of this server\'s entry in the MCP client configuration',
 )
 #: The LangChain tool and Runnable: constructor arguments.
-LANGCHAIN = Knobs("langchain", "keyword", api_key=f"api_key= (or {ENV_API_KEY})")
+LANGCHAIN = Knobs("keyword", api_key=f"api_key= (or {ENV_API_KEY})")

@@ -5,9 +5,15 @@ The CLI's status line, MCP progress messages and LangChain custom events all use
 
 from __future__ import annotations
 
-from ._types import AnswerDelta, CodeRunUpdated, Completed, ReasoningDelta, StreamEvent, StreamStarted
+from typing import TypeGuard
 
-__all__ = ["StageTracker", "stage_of"]
+from ._result import Completed, StreamEvent
+from ._types import AnswerDelta, CodeRunUpdated, ReasoningDelta, StreamStarted
+
+__all__ = ["EDGE_STAGES", "StageTracker", "is_work_stage", "stage_of"]
+
+#: The stages that frame a call rather than show its work: a status line or a progress message skips them.
+EDGE_STAGES = frozenset({"connected", "done"})
 
 
 def stage_of(event: StreamEvent) -> str | None:
@@ -24,6 +30,12 @@ def stage_of(event: StreamEvent) -> str | None:
     if kind is Completed:
         return "done"
     return None
+
+
+def is_work_stage(stage: str | None) -> TypeGuard[str]:
+    """Whether *stage* is one a person watches (thinking, running code, answering): the one filter
+    the CLI's status line and the MCP server's progress messages share."""
+    return stage is not None and stage not in EDGE_STAGES
 
 
 class StageTracker:

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._exceptions import QwenCIError
-from ._types import CodeInterpreterResult
+from ._result import CodeInterpreterResult
 from ._version import __version__
 
 __all__ = ["CAPTURE_CONTENT_ENV", "OPERATION", "PROVIDER", "CallTelemetry", "capture_content", "output_messages"]

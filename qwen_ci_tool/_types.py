@@ -1,26 +1,28 @@
-"""Plain, immutable, typed data: the result and the stream events."""
+"""Plain, immutable, typed data: the parts of a result, the stream events, and a parsed SSE event.
+
+The bottom of the package: it imports nothing from it. The result itself, which also knows the
+protocol registry and its renderings, is :mod:`._result`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
     "AnswerDelta",
-    "CodeInterpreterResult",
     "CodeRun",
     "CodeRunUpdated",
-    "Completed",
+    "DecodedEvent",
     "ReasoningDelta",
+    "SSEEvent",
     "Step",
-    "StreamEvent",
     "StreamStarted",
     "Timings",
     "Usage",
     "UsageUpdated",
 ]
 
-Status = Literal["completed", "incomplete"]
 StepKind = Literal["reasoning", "code", "answer"]
 
 
@@ -89,86 +91,6 @@ class Timings:
         return {"time_to_first_event": self.time_to_first_event, "total_time": self.total_time}
 
 
-@dataclass(frozen=True, slots=True)
-class CodeInterpreterResult:
-    """Everything one code-interpreter call produced: answer, reasoning, code runs, usage."""
-
-    answer: str
-    reasoning: str
-    code_runs: tuple[CodeRun, ...]
-    steps: tuple[Step, ...]
-    usage: Usage
-    request_id: str | None
-    model: str
-    protocol: str
-    finish_reason: str | None
-    status: Status
-    timings: Timings = field(default_factory=Timings)
-
-    @property
-    def code_returned(self) -> bool:
-        """Whether this protocol returns the executed code at all (``openai`` does not)."""
-        from ._protocols import PROTOCOLS
-
-        known = PROTOCOLS.get(self.protocol)
-        return known.returns_code if known is not None else True
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict; :meth:`from_dict` reverses it."""
-        return {
-            "answer": self.answer,
-            "reasoning": self.reasoning,
-            "code_runs": [run.to_dict() for run in self.code_runs],
-            "steps": [step.to_dict() for step in self.steps],
-            "usage": self.usage.to_dict(),
-            "request_id": self.request_id,
-            "model": self.model,
-            "protocol": self.protocol,
-            "finish_reason": self.finish_reason,
-            "status": self.status,
-            "code_returned": self.code_returned,
-            "timings": self.timings.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CodeInterpreterResult:
-        return cls(
-            answer=data["answer"],
-            reasoning=data.get("reasoning", ""),
-            code_runs=tuple(CodeRun(**run) for run in data.get("code_runs", ())),
-            steps=tuple(Step(**step) for step in data.get("steps", ())),
-            usage=Usage(**data.get("usage", {})),
-            request_id=data.get("request_id"),
-            model=data.get("model", ""),
-            protocol=data.get("protocol", ""),
-            finish_reason=data.get("finish_reason"),
-            status=data.get("status", "incomplete"),
-            timings=Timings(**data.get("timings", {})),
-        )
-
-    def to_markdown(self, *, include_reasoning: bool = False) -> str:
-        """A readable record: the answer, each code run (with its output where known), usage."""
-        from ._render import result_markdown
-
-        return result_markdown(self, include_reasoning=include_reasoning)
-
-    def to_script(self) -> str:
-        """The run as a Python script (code runs in order; reasoning, output and answer as comments),
-        to re-run the model's code locally."""
-        from ._render import result_script
-
-        return result_script(self)
-
-    def to_notebook(self) -> dict[str, Any]:
-        """The run as a Jupyter notebook dict (nbformat 4; ``json.dump`` it to a ``.ipynb`` file)."""
-        from ._render import result_notebook
-
-        return result_notebook(self)
-
-    def __str__(self) -> str:
-        return self.answer
-
-
 # --- stream events -------------------------------------------------------------------------
 
 
@@ -213,11 +135,32 @@ class UsageUpdated:
     usage: Usage
 
 
-@dataclass(frozen=True, slots=True)
-class Completed:
-    """The stream ended normally; ``result`` is final."""
-
-    result: CodeInterpreterResult
+#: What a wire protocol's decoder yields: every stream event but :class:`~qwen_ci_tool._result.Completed`.
+DecodedEvent = StreamStarted | ReasoningDelta | CodeRunUpdated | AnswerDelta | UsageUpdated
 
 
-StreamEvent = StreamStarted | ReasoningDelta | CodeRunUpdated | AnswerDelta | UsageUpdated | Completed
+# --- the wire -------------------------------------------------------------------------------
+
+
+class SSEEvent:
+    """One dispatched event. ``data`` stays bytes; ``status`` is the in-band HTTP status, if any."""
+
+    __slots__ = ("_id", "data", "event", "status")
+
+    def __init__(self, event: str, data: bytes, id: str | bytes | None, status: int | None) -> None:
+        self.event = event
+        self.data = data
+        self._id = id
+        self.status = status
+
+    @property
+    def id(self) -> str | None:
+        """The last event id. The parser hands over raw bytes, decoded only if someone asks: no
+        decoder reads it, and decoding a fresh ``id:N`` per frame is measurable per-event cost."""
+        value = self._id
+        if value.__class__ is bytes:
+            value = self._id = value.decode("utf-8", "replace")
+        return value  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"SSEEvent(event={self.event!r}, data={self.data[:80]!r}, id={self.id!r}, status={self.status!r})"

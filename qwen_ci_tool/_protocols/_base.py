@@ -6,14 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._errors import malformed_json_error
-from .._types import StreamEvent, StreamStarted
+from .._types import DecodedEvent, SSEEvent, StreamStarted
 from .._version import __version__
 
 if TYPE_CHECKING:
-    from .._config import Settings
-    from .._errors import ErrorContext
-    from .._sse import SSEEvent
+    from .._settings import Settings
 
 USER_AGENT = f"qwen-ci-tool/{__version__}"
 
@@ -30,15 +27,39 @@ class RequestSpec:
         return f"RequestSpec(url={self.url!r}, body={len(self.body)} bytes)"
 
 
+class WireFailure(Exception):
+    """A failure the stream itself reported (an error frame, a failed response), as the wire carried
+    it: the engine classifies and words it (:mod:`qwen_ci_tool._errors`), knowing where it sent what.
+
+    ``status``: the in-band HTTP status, if any; ``body``: the frame's JSON object (or ``b""``);
+    ``failed_response``: a Responses ``response.failed`` / ``error`` event, whose status is inferred.
+    """
+
+    def __init__(self, status: int | None, body: dict[str, Any] | bytes, *, failed_response: bool = False) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+        self.failed_response = failed_response
+
+
+class MalformedJSON(Exception):
+    """A frame's data was not JSON: why, and the start of it (the engine words it)."""
+
+    def __init__(self, why: str, snippet: str) -> None:
+        super().__init__(why, snippet)
+        self.why = why
+        self.snippet = snippet
+
+
 class Decoder(Protocol):
-    """Turns one parsed SSE event into typed events; raises the mapped error for error frames."""
+    """Turns one parsed SSE event into typed events; raises :class:`WireFailure` for error frames."""
 
     #: The finish reason once the service said it ("stop", "length", ...), else None.
     finish_reason: str | None
     #: True once the protocol's own end marker arrived ([DONE], response.completed, ...).
     done: bool
 
-    def decode(self, sse: SSEEvent) -> list[StreamEvent]: ...
+    def decode(self, sse: SSEEvent) -> list[DecodedEvent]: ...
 
 
 class WireProtocol(Protocol):
@@ -53,7 +74,7 @@ class WireProtocol(Protocol):
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec: ...
 
-    def decoder(self, context: ErrorContext, header_request_id: str | None) -> Decoder: ...
+    def decoder(self, model: str, header_request_id: str | None) -> Decoder: ...
 
 
 def base_headers(settings: Settings) -> dict[str, str]:
@@ -77,7 +98,7 @@ _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scan
 
 
 def loads(data: bytes) -> Any:
-    """``json.loads(data)``, minus work an SSE payload never needs; malformed data is a ProtocolError.
+    """``json.loads(data)``, minus work an SSE payload never needs; malformed data is :class:`MalformedJSON`.
 
     ``json.loads`` on bytes sniffs the encoding, decodes, then runs the scanner between two regex
     matches for surrounding whitespace. A payload that starts with ``{"`` is UTF-8 by that same sniff
@@ -99,16 +120,16 @@ def loads(data: bytes) -> Any:
     except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
         snippet = data[:120].decode("utf-8", "replace")
         why = f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise malformed_json_error(why, snippet) from None
+        raise MalformedJSON(why, snippet) from None
 
 
 class DecoderBase:
     """State every decoder keeps: where errors point, whether the stream started, how it ended."""
 
-    __slots__ = ("_context", "_header_rid", "_started", "done", "finish_reason")
+    __slots__ = ("_header_rid", "_model", "_started", "done", "finish_reason")
 
-    def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
-        self._context = context
+    def __init__(self, model: str, header_request_id: str | None) -> None:
+        self._model = model
         self._header_rid = header_request_id
         self._started = False
         self.finish_reason: str | None = None
@@ -126,7 +147,7 @@ class DecoderBase:
     def _start(self, request_id: Any, protocol: str) -> StreamStarted:
         self._started = True
         rid = request_id if isinstance(request_id, str) and request_id else self._header_rid
-        return StreamStarted(rid, self._context.model, protocol)
+        return StreamStarted(rid, self._model, protocol)
 
 
 def count(value: Any) -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._constants import CHAT_COMPLETIONS_PATH
-from .._errors import ErrorContext, error_from_body
-from .._types import AnswerDelta, ReasoningDelta, StreamEvent, Usage, UsageUpdated
-from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, text_of
+from .._types import AnswerDelta, DecodedEvent, ReasoningDelta, Usage, UsageUpdated
+from ._base import DecoderBase, RequestSpec, WireFailure, base_headers, count, dumps, text_of
 
 if TYPE_CHECKING:
-    from .._config import Settings
-    from .._sse import SSEEvent
+    from .._settings import Settings
+    from .._types import SSEEvent
 
 
 def chat_usage(raw: dict[str, Any]) -> Usage:
@@ -27,13 +26,13 @@ def chat_usage(raw: dict[str, Any]) -> Usage:
 class ChatDecoder(DecoderBase):
     __slots__ = ()
 
-    def decode(self, sse: SSEEvent) -> list[StreamEvent]:
+    def decode(self, sse: SSEEvent) -> list[DecodedEvent]:
         obj = self._object(sse.data)
         if obj is None:
             return []
         if "error" in obj or sse.event == "error" or sse.status is not None:
-            raise error_from_body(sse.status or 400, obj, request_id=self._header_rid, context=self._context)
-        events: list[StreamEvent] = []
+            raise WireFailure(sse.status or 400, obj)
+        events: list[DecodedEvent] = []
         if not self._started:
             events.append(self._start(obj.get("request_id") or self._header_rid or obj.get("id"), "openai"))
         choices = obj.get("choices")
@@ -74,8 +73,8 @@ class ChatCompletionsProtocol:
         body.update(settings.extra_parameters)
         return RequestSpec(settings.base_url + CHAT_COMPLETIONS_PATH, base_headers(settings), dumps(body))
 
-    def decoder(self, context: ErrorContext, header_request_id: str | None) -> ChatDecoder:
-        return ChatDecoder(context, header_request_id)
+    def decoder(self, model: str, header_request_id: str | None) -> ChatDecoder:
+        return ChatDecoder(model, header_request_id)
 
 
 CHAT_COMPLETIONS = ChatCompletionsProtocol()

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._constants import NATIVE_MULTIMODAL_PATH, NATIVE_TEXT_PATH
-from .._errors import ErrorContext, error_from_body
 from .._types import (
     AnswerDelta,
     CodeRunUpdated,
+    DecodedEvent,
     ReasoningDelta,
-    StreamEvent,
     Usage,
     UsageUpdated,
 )
-from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, loads, text_of
+from ._base import DecoderBase, RequestSpec, WireFailure, base_headers, count, dumps, loads, text_of
 
 if TYPE_CHECKING:
-    from .._config import Settings
-    from .._sse import SSEEvent
+    from .._settings import Settings
+    from .._types import SSEEvent
 
 
 def native_usage(raw: dict[str, Any]) -> Usage:
@@ -37,12 +36,12 @@ def native_usage(raw: dict[str, Any]) -> Usage:
 class NativeDecoder(DecoderBase):
     __slots__ = ("_codes", "_usage")
 
-    def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
-        super().__init__(context, header_request_id)
+    def __init__(self, model: str, header_request_id: str | None) -> None:
+        super().__init__(model, header_request_id)
         self._codes: list[str] = []
         self._usage: Any = None
 
-    def decode(self, sse: SSEEvent) -> list[StreamEvent]:
+    def decode(self, sse: SSEEvent) -> list[DecodedEvent]:
         if sse.event == "error" or sse.status is not None:
             raise self._error(sse.status or 400, loads(sse.data) if sse.data else b"")
         obj = loads(sse.data)
@@ -53,7 +52,7 @@ class NativeDecoder(DecoderBase):
             if obj.get("code"):
                 raise self._error(400, obj)
             return []  # an unknown frame kind: ignored, for forward compatibility
-        events: list[StreamEvent] = []
+        events: list[DecodedEvent] = []
         if not self._started:
             events.append(self._start(obj.get("request_id"), "dashscope"))
         choices = output.get("choices")
@@ -82,7 +81,7 @@ class NativeDecoder(DecoderBase):
             events.append(UsageUpdated(native_usage(usage)))
         return events
 
-    def _tools(self, tool_info: list[Any], events: list[StreamEvent]) -> None:
+    def _tools(self, tool_info: list[Any], events: list[DecodedEvent]) -> None:
         # tool_info is cumulative: every frame repeats every run so far. Only changes are events.
         codes = self._codes
         index = 0
@@ -102,10 +101,8 @@ class NativeDecoder(DecoderBase):
                 events.append(CodeRunUpdated(index, code, is_new=True))
             index += 1
 
-    def _error(self, status: int, body: Any) -> Exception:
-        return error_from_body(
-            status, body if isinstance(body, dict) else b"", request_id=self._header_rid, context=self._context
-        )
+    def _error(self, status: int, body: Any) -> WireFailure:
+        return WireFailure(status, body if isinstance(body, dict) else b"")
 
 
 class NativeProtocol:
@@ -134,8 +131,8 @@ class NativeProtocol:
         path = NATIVE_MULTIMODAL_PATH if multimodal else NATIVE_TEXT_PATH
         return RequestSpec(settings.base_url + path, headers, dumps(body))
 
-    def decoder(self, context: ErrorContext, header_request_id: str | None) -> NativeDecoder:
-        return NativeDecoder(context, header_request_id)
+    def decoder(self, model: str, header_request_id: str | None) -> NativeDecoder:
+        return NativeDecoder(model, header_request_id)
 
 
 NATIVE = NativeProtocol()

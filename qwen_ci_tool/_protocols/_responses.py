@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ErrorContext, failure_error
 from .._types import (
     AnswerDelta,
     CodeRunUpdated,
+    DecodedEvent,
     ReasoningDelta,
-    StreamEvent,
     Usage,
     UsageUpdated,
 )
-from ._base import DecoderBase, RequestSpec, base_headers, count, dumps, text_of
+from ._base import DecoderBase, RequestSpec, WireFailure, base_headers, count, dumps, text_of
 
 if TYPE_CHECKING:
-    from .._config import Settings
-    from .._sse import SSEEvent
+    from .._settings import Settings
+    from .._types import SSEEvent
 
 #: How ``incomplete_details.reason`` maps to the finish reasons of the other protocols.
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
@@ -52,12 +51,12 @@ def _logs(item: dict[str, Any]) -> str | None:
 class ResponsesDecoder(DecoderBase):
     __slots__ = ("_codes", "_runs")
 
-    def __init__(self, context: ErrorContext, header_request_id: str | None) -> None:
-        super().__init__(context, header_request_id)
+    def __init__(self, model: str, header_request_id: str | None) -> None:
+        super().__init__(model, header_request_id)
         self._runs: dict[str, int] = {}
         self._codes: dict[int, str] = {}
 
-    def decode(self, sse: SSEEvent) -> list[StreamEvent]:
+    def decode(self, sse: SSEEvent) -> list[DecodedEvent]:
         obj = self._object(sse.data)
         if obj is None:
             return []
@@ -65,7 +64,7 @@ class ResponsesDecoder(DecoderBase):
         if sse.status is not None or kind == "response.failed" or kind == "error":
             # An in-band status (``:HTTP_STATUS/<n>``, ``status:``) says failure whatever the event is named.
             raise self._failure(obj, sse.status)
-        events: list[StreamEvent] = []
+        events: list[DecodedEvent] = []
         if not self._started:
             response = obj.get("response") or {}
             events.append(self._start(self._header_rid or obj.get("request_id") or response.get("id"), "responses"))
@@ -107,7 +106,7 @@ class ResponsesDecoder(DecoderBase):
             index = self._runs[key] = len(self._runs)
         return index
 
-    def _code_item(self, item: dict[str, Any], events: list[StreamEvent], *, done: bool) -> None:
+    def _code_item(self, item: dict[str, Any], events: list[DecodedEvent], *, done: bool) -> None:
         key = str(item.get("id"))
         new = key not in self._runs
         index = self._index(key)
@@ -121,8 +120,8 @@ class ResponsesDecoder(DecoderBase):
             CodeRunUpdated(index, code, output, container if isinstance(container, str) else None, is_new=new)
         )
 
-    def _failure(self, obj: dict[str, Any], status: int | None) -> Exception:
-        return failure_error(obj, status=status, request_id=self._header_rid, context=self._context)
+    def _failure(self, obj: dict[str, Any], status: int | None) -> WireFailure:
+        return WireFailure(status, obj, failed_response=True)
 
 
 class ResponsesProtocol:
@@ -141,8 +140,8 @@ class ResponsesProtocol:
         body.update(settings.extra_parameters)
         return RequestSpec(settings.base_url + settings.responses_path, base_headers(settings), dumps(body))
 
-    def decoder(self, context: ErrorContext, header_request_id: str | None) -> ResponsesDecoder:
-        return ResponsesDecoder(context, header_request_id)
+    def decoder(self, model: str, header_request_id: str | None) -> ResponsesDecoder:
+        return ResponsesDecoder(model, header_request_id)
 
 
 RESPONSES = ResponsesProtocol()

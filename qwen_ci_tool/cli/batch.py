@@ -24,6 +24,7 @@ from .._client import AsyncCodeInterpreter
 from .._config import build_messages
 from .._errors import missing_key_error
 from .._exceptions import ConfigurationError
+from .._knobs import CLI
 from .._limiter import AdaptiveLimiter
 from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, maybe_emulator
 from .flags import settings_from
@@ -177,7 +178,7 @@ class OutputFile:
                 os.ftruncate(self._fd, data.rfind(b"\n") + 1)
 
     def write(self, outcome: BatchOutcome) -> None:
-        line = json.dumps(outcome.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = json.dumps(outcome.to_dict(CLI), ensure_ascii=False, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode("utf-8", "surrogateescape"))
 
     def close(self) -> None:
@@ -211,7 +212,6 @@ class Progress:
     started_at: float
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
-    retryable_failures: int = 0
     tokens: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -222,7 +222,6 @@ class Progress:
         self.statuses[outcome.status] += 1
         if outcome.error is not None:
             self.errors[type(outcome.error).__name__] += 1
-            self.retryable_failures += outcome.retryable
         spent = outcome.usage_result
         if spent is not None:
             usage = spent.usage.to_dict()
@@ -416,7 +415,7 @@ def batch(args: argparse.Namespace, stderr: IO[str]) -> int:
     with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
         tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
     settings = settings_from(args)
-    with maybe_emulator(args.emulator) as emulator_url:
+    with maybe_emulator(args.emulator, settings) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
             settings["api_key"] = "sk-emulator"

@@ -25,13 +25,14 @@ from typing import IO, Any, Literal
 import httpx
 
 from .. import _constants as C
-from .._client import _ssl_context
-from .._config import Settings, resolve_settings
+from .._client import ssl_context
+from .._config import resolve_settings
 from .._errors import connect_error, protocol_hint
 from .._knobs import CLI, PYTHON
 from .._model_table import known_model_names, lookup_model, ordered
 from .._protocols._base import USER_AGENT
 from .._proxy import new_client, without_credentials
+from .._settings import Settings
 from .common import EXIT_FAILED, EXIT_OK
 from .flags import settings_from
 
@@ -39,7 +40,7 @@ __all__ = ["MODELS_PATH", "Check", "diagnose", "doctor", "failed"]
 
 MODELS_PATH = "/compatible-mode/v1/models"
 
-Status = Literal["ok", "warn", "fail", "skip"]
+CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class Check:
     """One line of the report: ``fix`` says what to do when the status is not ``ok``."""
 
     name: str
-    status: Status
+    status: CheckStatus
     detail: str
     fix: str = ""
 
@@ -326,7 +327,7 @@ def to_json(checks: list[Check]) -> str:
 def doctor(args: argparse.Namespace, stdout: IO[str]) -> int:
     """``qwen-ci doctor``: run the checks, print the report (or JSON); the exit code."""
     settings = resolve_settings(**settings_from(args))
-    with new_client(httpx.Client, verify=_ssl_context()) as client:  # a proxy it cannot use: exit 2
+    with new_client(httpx.Client, verify=ssl_context()) as client:  # a proxy it cannot use: exit 2
         checks = diagnose(settings, client)
     stdout.write(to_json(checks) + "\n" if args.json else report(checks, settings))
     stdout.flush()

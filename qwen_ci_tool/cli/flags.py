@@ -1,8 +1,8 @@
-"""Each setting's command-line flag, defined once, help text included.
+"""Each setting's command-line flag, derived from the settings table (:data:`qwen_ci_tool._config.SETTINGS`).
 
 ``qwen-ci`` (every command that calls the service) and ``qwen-ci-mcp`` add the same flags with
-:func:`add_setting_flags` and read them back with :func:`settings_from`, so a setting gets a
-flag, a type, choices and a help line in one place.
+:func:`add_setting_flags` and read them back with :func:`settings_from`: a setting's flag, type,
+choices and help line come from its one line in the table.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import _constants as C
-from .._config import PROTOCOL_NAMES
-from .._protocols import describe_protocols
+from .._config import SETTINGS, Setting
 
 __all__ = ["SETTING_FLAGS", "SettingFlag", "add_setting_flags", "settings_from"]
 
@@ -32,38 +30,16 @@ class SettingFlag:
         return self.flag[2:].replace("-", "_")
 
 
-SETTING_FLAGS: tuple[SettingFlag, ...] = (
-    SettingFlag(
-        "--protocol",
-        f"wire protocol (default {C.DEFAULT_PROTOCOL}; {describe_protocols()})",
-        choices=PROTOCOL_NAMES,
-    ),
-    SettingFlag("--model", f"model name (default {C.DEFAULT_MODEL}; any name is passed through)"),
-    SettingFlag(
-        "--base-url",
-        f"service root, e.g. {C.REGION_ROOTS[C.DEFAULT_REGION]} (default: {C.ENV_BASE_URL}, else the "
-        "region's); overrides --region",
-    ),
-    SettingFlag(
-        "--region",
-        f"pick the service root by region (default {C.DEFAULT_REGION}; us is virginia)",
-        choices=(*C.REGION_ROOTS, *C.REGION_ALIASES),
-    ),
-    SettingFlag("--connect-timeout", f"seconds to connect (default {C.DEFAULT_CONNECT_TIMEOUT:g})", float),
-    SettingFlag(
-        "--idle-timeout",
-        f"longest silence in seconds, e.g. while the remote code runs (default {C.DEFAULT_IDLE_TIMEOUT:g})",
-        float,
-    ),
-    SettingFlag(
-        "--total-timeout", f"deadline in seconds for a whole call (default {C.DEFAULT_TOTAL_TIMEOUT:g})", float
-    ),
-    SettingFlag("--max-retries", f"retries before the first event (default {C.DEFAULT_MAX_RETRIES})", int),
-)
+def _flag(row: Setting) -> SettingFlag:
+    # Values are checked by the library (nan, inf, 0 included), which names the fix in flag terms.
+    return SettingFlag(row.flag, f"{row.help}; env {row.env}", row.kind, row.choices)
+
+
+SETTING_FLAGS: tuple[SettingFlag, ...] = tuple(_flag(row) for row in SETTINGS.values() if row.face)
 
 
 def add_setting_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """Add every setting's flag (default ``None``: the client's own default applies)."""
+    """Add every setting's flag (default ``None``: the environment, else the client's default, applies)."""
     for f in SETTING_FLAGS:
         parser.add_argument(f.flag, type=f.type, choices=f.choices, help=f.help)
 

@@ -16,18 +16,9 @@ conversations byte for byte, replays any stream you give it (``Emulator.replay``
 
 from pathlib import Path as _Path
 
-from ._conversations import (
-    SEED_ANSWER,
-    SEED_QUESTION,
-    TWO_RUN_QUESTION,
-    Answer,
-    CodeSegment,
-    Conversation,
-    Delta,
-    Reasoning,
-    synthetic_conversation,
-)
+from ._conversations import synthetic_conversation
 from ._faults import FAULT_NAMES, Fault
+from ._script import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Answer, CodeSegment, Conversation, Delta, Reasoning
 from ._server import Emulator, RecordedRequest
 
 __all__ = [

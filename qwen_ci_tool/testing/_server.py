@@ -23,12 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from ._conversations import (
-    Conversation,
-    generic_conversation,
-    scripted_conversation,
-    split_directive,
-)
+from ._conversations import generic_conversation, scripted_conversation, split_directive
 from ._endpoints import (
     ENDPOINTS,
     LISTED_MODELS,
@@ -41,6 +36,7 @@ from ._endpoints import (
 )
 from ._faults import Fault, default_code, default_message
 from ._http import BadRequest, Connection, Request
+from ._script import Conversation
 from ._stream import Shaper, Sink, split_events
 from ._throttle import Throttle
 from ._wire import (
@@ -50,11 +46,11 @@ from ._wire import (
     OpenAIRenderer,
     RenderContext,
     Renderer,
-    ResponsesRenderer,
     Shape,
     error_body,
     html_error_page,
 )
+from ._wire_responses import ResponsesRenderer
 
 __all__ = ["Emulator", "RecordedRequest"]
 

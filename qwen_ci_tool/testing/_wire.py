@@ -1,4 +1,5 @@
-"""Per-protocol renderers: one :class:`Conversation` becomes the SSE events of one endpoint.
+"""Per-protocol renderers: one :class:`Conversation` becomes the SSE events of one endpoint
+(native and OpenAI-compatible here; the Responses API in ``_wire_responses.py``).
 
 Each renderer yields ``(event_bytes, pause_after)`` pairs lazily, so a 100k-event benchmark stream
 costs memory for one event at a time. ``pause_after`` marks the moment the real service goes quiet
@@ -13,13 +14,12 @@ runs per frame would make long streams quadratic.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final, Literal
 
-from ._conversations import Answer, CodeSegment, Conversation, Reasoning
+from ._script import Answer, CodeSegment, Conversation
 
 __all__ = [
     "Event",
@@ -29,10 +29,10 @@ __all__ = [
     "RESPONSES_RATE_LIMIT_MESSAGE",
     "RenderContext",
     "Renderer",
-    "ResponsesRenderer",
     "Shape",
     "error_body",
     "html_error_page",
+    "json_text",
 ]
 
 Event = tuple[bytes, bool]
@@ -41,7 +41,7 @@ Shape = Literal["dashscope", "openai", "responses"]
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _j(value: Any) -> str:
+def json_text(value: Any) -> str:
     return _encode(value)
 
 
@@ -104,7 +104,7 @@ def error_body(shape: Shape, code: str, message: str, request_id: str, *, worksp
         body = {"request_id": request_id, "code": code, "message": message}
     else:
         body = {"code": code, "message": message, "request_id": request_id}
-    return _j(body).encode()
+    return json_text(body).encode()
 
 
 def html_error_page(status: int) -> bytes:
@@ -203,12 +203,12 @@ class NativeRenderer(Renderer):
 
     def _content(self, text: str) -> str:
         if self.multimodal:
-            return '[{"text":' + _j(text) + "}]" if text else "[]"
-        return _j(text)
+            return '[{"text":' + json_text(text) + "}]" if text else "[]"
+        return json_text(text)
 
     def events(self) -> Iterator[Event]:
         conv = self.conversation
-        request_id = _j(self.ctx.request_id)
+        request_id = json_text(self.ctx.request_id)
         empty = self._content("")
         input_tokens = conv.input_tokens
         output = reasoning = count = 0
@@ -247,7 +247,7 @@ class NativeRenderer(Renderer):
                 entry = ""
                 for shown in segment.growth:
                     n += 1
-                    entry = _NATIVE_TOOL % _j(segment.code[:shown])
+                    entry = _NATIVE_TOOL % json_text(segment.code[:shown])
                     tools = ',"tool_info":[' + finished_runs + entry + "]"
                     yield frame(empty, '""', "null"), True
                 finished_runs += entry + ","
@@ -266,7 +266,7 @@ class NativeRenderer(Renderer):
                 elif is_answer:
                     yield frame(self._content(delta.text), '""', "null"), False
                 else:
-                    yield frame(empty, _j(delta.text), "null"), False
+                    yield frame(empty, json_text(delta.text), "null"), False
         if held is not None:
             # The stop frame takes the held frame's place (and id) with its text.
             yield frame(self._content(held[1]), None, self.ctx.finish_reason), False
@@ -290,7 +290,7 @@ class NativeRenderer(Renderer):
         if status_line in ("field", "both"):
             lines.append(f"status:{status}")
         data = {"code": code, "message": message, "request_id": self.ctx.request_id}
-        lines.append("data:" + _j(data))
+        lines.append("data:" + json_text(data))
         return [("\n".join(lines) + "\n\n").encode()]
 
 
@@ -306,7 +306,7 @@ class OpenAIRenderer(Renderer):
     def events(self) -> Iterator[Event]:
         ctx = self.ctx
         conv = self.conversation
-        model, chat_id = _j(ctx.model), _j(ctx.chat_id)
+        model, chat_id = json_text(ctx.model), json_text(ctx.chat_id)
 
         def chunk(choice: str, usage: str = "null") -> bytes:
             return (_CHAT_CHUNK % (choice, usage, ctx.created, model, chat_id)).encode()
@@ -325,11 +325,11 @@ class OpenAIRenderer(Renderer):
                 reasoning += delta.reasoning_tokens
                 if not delta.text:
                     continue
-                text = _j(delta.text)
+                text = json_text(delta.text)
                 fields = (text, "null") if isinstance(segment, Answer) else ("null", text)
                 yield chunk((_CHAT_FIRST if first else _CHAT_DELTA) % fields), False
                 first = False
-        yield chunk(_CHAT_LAST % _j(ctx.finish_reason)), False
+        yield chunk(_CHAT_LAST % json_text(ctx.finish_reason)), False
         if ctx.include_usage:
             usage = _CHAT_USAGE % (input_tokens, output, input_tokens + output, reasoning)
             yield chunk("", usage), False
@@ -347,219 +347,4 @@ class OpenAIRenderer(Renderer):
     ) -> list[bytes]:
         # As captured: the error object, then the chunk id (no request id of its own).
         data = {"error": _openai_error(code, message), "id": self.ctx.chat_id}
-        return [b"data: " + _j(data).encode() + b"\n\n"]
-
-
-class ResponsesRenderer(Renderer):
-    """Responses API events in the vendor's framing, the native one: ``id:N`` /
-    ``event:<type>`` / ``:HTTP_STATUS/200`` / ``data:{...}`` (no space), the payload's ``type``
-    after its other fields; ``response.created`` says ``status: "queued"`` and ``model: ""``.
-
-    Reasoning arrives as ``reasoning_text`` deltas; a code run arrives whole, with its logs, in
-    ``response.output_item.done`` (there are no code deltas); the answer as ``output_text`` deltas.
-    """
-
-    shape: Shape = "responses"
-
-    def __init__(self, conversation: Conversation, ctx: RenderContext) -> None:
-        super().__init__(conversation, ctx)
-        self._seq = 0
-        self.response_id = self._id("resp", "response")
-        self.container_id = self._id("cntr", "container")
-        self.final: dict[str, Any] = {}
-
-    def _id(self, prefix: str, key: object) -> str:
-        # Identifiers derive from the request id, so a scripted conversation renders identically.
-        return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{self.ctx.request_id}/{key}').hex}"
-
-    def _event(self, kind: str, status: int = 200, **fields: Any) -> bytes:
-        data = {**fields, "sequence_number": self._seq, "type": kind}
-        self._seq += 1
-        head = f"id:{self._seq}\nevent:{kind}\n:HTTP_STATUS/{status}\ndata:"
-        return (head + _j(data) + "\n\n").encode()
-
-    def _response(
-        self, status: str, output: list[Any], usage: Any, *, model: str | None = None, **extra: Any
-    ) -> dict[str, Any]:
-        return {
-            "id": self.response_id,
-            "object": "response",
-            "created_at": self.ctx.created,
-            "status": status,
-            "model": self.ctx.model if model is None else model,
-            "output": output,
-            "usage": usage,
-            **extra,
-        }
-
-    def events(self) -> Iterator[Event]:
-        conv = self.conversation
-        ev = self._event
-        yield ev("response.created", response=self._response("queued", [], None, model="")), False
-        yield ev("response.in_progress", response=self._response("in_progress", [], None)), False
-        output: list[dict[str, Any]] = []
-        input_tokens = conv.input_tokens
-        out_tokens = reasoning_tokens = runs = 0
-        for k, segment in enumerate(conv.segments):
-            oi = len(output)
-            if isinstance(segment, CodeSegment):
-                runs += 1
-                item_id = self._id("ci", k)
-                item: dict[str, Any] = {
-                    "id": item_id,
-                    "type": "code_interpreter_call",
-                    "status": "in_progress",
-                    "code": "",
-                    "outputs": None,
-                    "container_id": self.container_id,
-                }
-                yield ev("response.output_item.added", output_index=oi, item=item), False
-                yield ev("response.code_interpreter_call.in_progress", output_index=oi, item_id=item_id), False
-                yield ev("response.code_interpreter_call.interpreting", output_index=oi, item_id=item_id), True
-                yield ev("response.code_interpreter_call.completed", output_index=oi, item_id=item_id), False
-                done: dict[str, Any] = {
-                    "id": item_id,
-                    "type": "code_interpreter_call",
-                    "status": "completed",
-                    "code": segment.code,
-                    "outputs": [{"type": "logs", "logs": segment.logs}],
-                    "container_id": self.container_id,
-                }
-                output.append(done)
-                yield ev("response.output_item.done", output_index=oi, item=done), False
-                input_tokens = segment.input_tokens_after
-                continue
-            for delta in segment.deltas:
-                out_tokens += delta.output_tokens
-                reasoning_tokens += delta.reasoning_tokens
-            texts = [d.text for d in segment.deltas if d.text]
-            if not texts:
-                continue
-            full = "".join(texts)
-            if isinstance(segment, Reasoning):
-                item_id = self._id("rs", k)
-                item = {"id": item_id, "type": "reasoning", "summary": [], "content": [], "status": "in_progress"}
-                yield ev("response.output_item.added", output_index=oi, item=item), False
-                # One version of the vendor's page shows `reasoning_text` events, another the
-                # `reasoning_summary_text` spelling (with `summary_index`); the context picks one.
-                summary = self.ctx.reasoning_events == "reasoning_summary_text"
-                kind = "response." + self.ctx.reasoning_events
-                where: dict[str, Any] = {"summary_index": 0} if summary else {"content_index": 0}
-                for text in texts:
-                    yield ev(kind + ".delta", item_id=item_id, output_index=oi, **where, delta=text), False
-                yield ev(kind + ".done", item_id=item_id, output_index=oi, **where, text=full), False
-                parts = [{"type": "summary_text" if summary else "reasoning_text", "text": full}]
-                done = {
-                    "id": item_id,
-                    "type": "reasoning",
-                    "summary": parts if summary else [],
-                    "content": [] if summary else parts,
-                    "status": "completed",
-                }
-            else:
-                item_id = self._id("msg", k)
-                item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
-                yield ev("response.output_item.added", output_index=oi, item=item), False
-                part = {"type": "output_text", "text": "", "annotations": []}
-                yield (
-                    ev("response.content_part.added", item_id=item_id, output_index=oi, content_index=0, part=part),
-                    False,
-                )
-                for text in texts:
-                    yield (
-                        ev(
-                            "response.output_text.delta",
-                            item_id=item_id,
-                            output_index=oi,
-                            content_index=0,
-                            delta=text,
-                            logprobs=[],
-                        ),
-                        False,
-                    )
-                yield (
-                    ev(
-                        "response.output_text.done",
-                        item_id=item_id,
-                        output_index=oi,
-                        content_index=0,
-                        text=full,
-                        logprobs=[],
-                    ),
-                    False,
-                )
-                part = {"type": "output_text", "text": full, "annotations": []}
-                yield (
-                    ev("response.content_part.done", item_id=item_id, output_index=oi, content_index=0, part=part),
-                    False,
-                )
-                status = "completed" if self.ctx.finish_reason == "stop" else "incomplete"
-                done = {"id": item_id, "type": "message", "role": "assistant", "status": status, "content": [part]}
-            output.append(done)
-            yield ev("response.output_item.done", output_index=oi, item=done), False
-        usage: dict[str, Any] = {
-            "input_tokens": input_tokens,
-            "output_tokens": out_tokens,
-            "total_tokens": input_tokens + out_tokens,
-            "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
-        }
-        if runs:
-            usage["x_tools"] = {"code_interpreter": {"count": runs}}
-        if self.ctx.finish_reason == "stop":
-            self.final = self._response("completed", output, usage)
-            yield ev("response.completed", response=self.final), False
-        else:
-            reason = "max_output_tokens" if self.ctx.finish_reason == "length" else self.ctx.finish_reason
-            self.final = self._response("incomplete", output, usage, incomplete_details={"reason": reason})
-            yield ev("response.incomplete", response=self.final), False
-
-    def final_object(self) -> dict[str, Any]:
-        """The whole response, as a non-streaming request receives it."""
-        for _ in self.events():
-            pass
-        return self.final
-
-    def failed_object(self, code: str, message: str) -> dict[str, Any]:
-        return self._response("failed", [], None, error={"code": code, "message": message})
-
-    def rate_limit_object(self, message: str = RESPONSES_RATE_LIMIT_MESSAGE) -> dict[str, Any]:
-        """The vendor's documented rate limit (its OpenAPI example, sent with HTTP 200): code
-        ``server_error``; only ``status: "failed"`` and the message say it is a rate limit."""
-        return {
-            "created_at": self.ctx.created,
-            "error": {"code": "server_error", "message": message},
-            "id": self.response_id,
-            "model": "",
-            "object": "response",
-            "output": [],
-            "parallel_tool_calls": False,
-            "status": "failed",
-            "tool_choice": "auto",
-            "tools": [],
-        }
-
-    def error_events(
-        self,
-        index: int,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        spelling: str = "event:error",
-        status_line: str = "comment",
-    ) -> list[bytes]:
-        self._seq = index
-        return [
-            self._event("error", status, code=code, message=message, param=None),
-            self._event("response.failed", status, response=self.failed_object(code, message)),
-        ]
-
-    def rate_limited_events(self, message: str = RESPONSES_RATE_LIMIT_MESSAGE) -> list[bytes]:
-        """The rate limit as a stream: a 200 stream whose last event is ``response.failed`` with
-        the documented body (the default rate-limit fault sends that body alone, as JSON)."""
-        self._seq = 0
-        return [
-            self._event("response.created", response=self._response("queued", [], None, model="")),
-            self._event("response.in_progress", response=self._response("in_progress", [], None)),
-            self._event("response.failed", response=self.rate_limit_object(message)),
-        ]
+        return [b"data: " + json_text(data).encode() + b"\n\n"]

@@ -382,3 +382,14 @@ def test_the_python_batch_example_runs_against_the_emulator(emu: Emulator) -> No
         line.startswith("pow-123-21 completed") and "77269364466549865653073473388030061522211723" in line
         for line in printed
     )
+
+
+def test_a_failed_lines_message_names_the_flag_as_ask_json_does(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    emu.add_fault(Fault.stall(after_events=2, seconds=30))
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "q1", "question": SEED_QUESTION}]), tmp_path / "out.jsonl"
+
+    code, _ = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--idle-timeout", "0.5")
+
+    (line,) = lines(out)
+    assert code == 1 and line["error"]["type"] == "APITimeoutError"
+    assert "--idle-timeout" in line["error"]["message"] and "idle_timeout" not in line["error"]["message"]

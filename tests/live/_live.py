@@ -23,7 +23,9 @@ LIVE_REGION = os.environ.get("QWEN_CI_LIVE_REGION", "").strip() or None
 LIVE_MODEL = os.environ.get("QWEN_CI_LIVE_MODEL", "").strip() or "qwen3-max"
 LIVE_MULTIMODAL_MODEL = os.environ.get("QWEN_CI_LIVE_MULTIMODAL_MODEL", "").strip() or "qwen3.5-plus"
 #: Where each live run leaves its raw streams; the emulator replays them (``Emulator.replay``).
-RECORD_DIR = Path(os.environ.get("QWEN_CI_LIVE_RECORD_DIR", "").strip() or Path(__file__).parent / "recordings")
+RECORD_DIR = Path(
+    os.environ.get("QWEN_CI_LIVE_RECORD_DIR", "").strip() or Path(__file__).parent.parent / "fixtures" / "live"
+)
 
 NOT_OPTED_IN_REASON = (
     "live tests call the real service and spend tokens: they run only from `make live-test` "

@@ -2,7 +2,7 @@
 
 Each call saves its raw stream (the body only: no headers, no key) under ``RECORD_DIR`` with the
 result it gave, so a live run becomes a regression fixture the emulator replays
-(``test_recordings.py``). Run against the emulator in ``test_suite_against_emulator.py``.
+(``tests/core/test_fixtures.py``). Run against the emulator in ``test_suite_against_emulator.py``.
 """
 
 from __future__ import annotations

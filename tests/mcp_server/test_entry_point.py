@@ -89,9 +89,16 @@ def test_importing_the_server_without_the_extra_raises_an_error_naming_the_extra
 
 
 def test_a_missing_module_of_the_project_itself_is_not_blamed_on_the_extra(tmp_path: Path) -> None:
-    done = _without(("mcp_server._auth",), tmp_path, _console_script(), "--help")
+    done = _without(("mcp_server.http.auth",), tmp_path, _console_script(), "--help")
     # A broken install of this project is a real error: its traceback stays.
     assert done.returncode == 1 and "Traceback" in done.stderr and "pip install" not in done.stderr
+
+
+def test_a_redis_run_store_without_the_redis_client_names_the_extra_and_exits_2(tmp_path: Path) -> None:
+    done = _without(("redis",), tmp_path, _console_script(), "--run-store", "redis://127.0.0.1:6379/0")
+
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "needs the redis client library" in done.stderr and "pip install 'qwen-ci-tool[mcp]'" in done.stderr
 
 
 @pytest.mark.anyio
@@ -108,3 +115,14 @@ async def test_qwen_ci_mcp_emulator_answers_a_stdio_tool_call_with_no_key(tmp_pa
     assert SEED_ANSWER in text_of(result)
     assert result.structured_content is not None and result.structured_content["code_runs"][0]["code"] == "123**21"
     assert "built-in emulator" in log and "DASHSCOPE_API_KEY is not set" not in log
+
+
+def test_an_mcp_client_config_sets_the_settings_by_qwen_ci_variables_as_server_json_lists_them() -> None:
+    env = server_env(QWEN_CI_MODEL="qwen3.5-plus", QWEN_CI_PROTOCOL="responses")
+    done = subprocess.run(
+        [_console_script(), "--emulator"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert "model qwen3.5-plus via responses" in done.stderr

@@ -1,0 +1,238 @@
+"""Classification of a failure, apart from its wording: which error class a service error is (by
+its code first, then its HTTP status), what an error body of any of the service's shapes says,
+how long ``Retry-After`` asks to wait, and what kind of connection failure an exception chain is.
+
+No messages here: :mod:`qwen_ci_tool._errors` (the voice) words what this module decides.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+from ._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ContentFilterError,
+    InternalServerError,
+    RateLimitError,
+)
+
+__all__ = [
+    "ConnectionKind",
+    "ServiceFailure",
+    "class_for",
+    "connection_kind",
+    "exception_chain",
+    "parse_retry_after",
+    "read_body",
+    "read_failure",
+    "says_rate_limit",
+]
+
+_BY_CODE: dict[str, type[APIStatusError]] = {
+    "InvalidApiKey": AuthenticationError,
+    "AccessDenied": AuthenticationError,
+    "AccessDenied.Unpurchased": AuthenticationError,
+    "Model.AccessDenied": AuthenticationError,
+    "Arrearage": AuthenticationError,
+    "InvalidParameter": BadRequestError,
+    "Model.NotExist": BadRequestError,
+    "model_not_found": BadRequestError,
+    "invalid_request_error": BadRequestError,
+    "invalid_parameter_error": BadRequestError,
+    "DataInspectionFailed": ContentFilterError,
+    "data_inspection_failed": ContentFilterError,
+    "Throttling": RateLimitError,
+    "Throttling.RateQuota": RateLimitError,
+    "Throttling.AllocationQuota": RateLimitError,
+    "Throttling.ResourceExhausted": RateLimitError,
+    "Throttling.User": RateLimitError,
+    "rate_limit_exceeded": RateLimitError,
+    "insufficient_quota": RateLimitError,
+    "invalid_api_key": AuthenticationError,
+    "limit_requests": RateLimitError,
+    "internal_error": InternalServerError,
+    "server_error": InternalServerError,
+    "service_unavailable": InternalServerError,
+    "InternalError": InternalServerError,
+    "InternalError.Algo": InternalServerError,
+    "ServiceUnavailable": InternalServerError,
+    "GatewayTimeout": InternalServerError,
+}
+
+
+def says_rate_limit(message: str | None) -> bool:
+    """The Responses API reports a rate limit as code ``server_error``: only its message tells."""
+    return isinstance(message, str) and "rate limit" in message.lower()
+
+
+def class_for(status: int, code: str | None, message: str | None = None) -> type[APIStatusError]:
+    """The error class of a service error: by its code first, then by its HTTP status. The Responses
+    API's rate limit is a ``server_error`` whose message alone says so."""
+    cls = _by_code_or_status(status, code)
+    if cls is InternalServerError and says_rate_limit(message):
+        return RateLimitError
+    return cls
+
+
+def _by_code_or_status(status: int, code: str | None) -> type[APIStatusError]:
+    if code:
+        if code in _BY_CODE:
+            return _BY_CODE[code]
+        if code.startswith("Throttling"):
+            return RateLimitError
+        if code.startswith("DataInspection"):
+            return ContentFilterError
+        if code.startswith(("InvalidApiKey", "AccessDenied")):
+            return AuthenticationError
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return InternalServerError
+    return BadRequestError
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFailure:
+    """What an error reply or error event said, whatever its shape: the status (inferred for a
+    failure inside an HTTP 200, then ``in_band``), the service's code and message, the request id."""
+
+    status: int
+    code: str | None
+    message: str | None
+    request_id: str | None
+    in_band: bool = False
+
+
+def _describe_non_json(body: bytes, content_type: str) -> str:
+    text = body[:2000].decode("utf-8", "replace")
+    if "html" in content_type.lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):
+        return "the reply was an HTML page, not the service's JSON (a gateway or proxy answered; check base_url and any proxy)"
+    snippet = " ".join(text.split())[:200]
+    return f"the reply was not JSON: {snippet!r}" if snippet else "the reply had an empty body"
+
+
+def read_body(
+    status: int,
+    body: bytes | dict[str, Any],
+    *,
+    content_type: str = "application/json",
+    request_id: str | None = None,
+    in_band: bool = False,
+) -> ServiceFailure:
+    """What an error body of any of the service's shapes (or none) says.
+
+    Shapes: DashScope/Responses flat ``{"code","message","request_id"}``; OpenAI nested
+    ``{"error": {"message","type","code"}, "request_id"}``; a Responses ``response.failed``
+    object ``{"status": "failed", "error": {"code","message"}}``; anything else (HTML, empty).
+    """
+    data: Any = body
+    if isinstance(body, bytes):
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return ServiceFailure(status, None, _describe_non_json(body, content_type), request_id, in_band)
+    assert isinstance(data, dict)
+    rid = data.get("request_id")
+    inner = data.get("error")
+    if not (isinstance(rid, str) and rid) and isinstance(inner, dict):
+        rid = inner.get("id")  # a workspace host (*.maas.aliyuncs.com) puts the request id here
+    rid = rid if isinstance(rid, str) and rid else request_id
+    if isinstance(inner, dict):
+        code = inner.get("code") or inner.get("type")
+        message = inner.get("message")
+    else:
+        code = data.get("code")
+        message = data.get("message") if isinstance(data.get("message"), str) else None
+    return ServiceFailure(status, str(code) if code not in (None, "") else None, message, rid, in_band)
+
+
+def read_failure(obj: dict[str, Any], *, status: int | None = None, request_id: str | None = None) -> ServiceFailure:
+    """A failure reported inside a success (HTTP 200): a Responses ``response.failed`` or ``error``
+    event, or a JSON error body that came with 200 instead of an event stream.
+
+    Without an explicit status: a throttling code, or a message saying "rate limit" (the vendor's
+    documented Responses rate limit is ``status: "failed"`` with code ``server_error``), is a rate
+    limit (429); a failed response or error event is a service failure (500); a bare ``{"code": ...}``
+    is a refused request (400). The code decides first anyway (see :func:`class_for`).
+    """
+    inner = obj.get("response")
+    response: dict[str, Any] = inner if isinstance(inner, dict) else obj
+    nested = response.get("error")
+    error: dict[str, Any] = nested if isinstance(nested, dict) else response
+    code = error.get("code")
+    text_message = error.get("message") if isinstance(error.get("message"), str) else None
+    in_band = status is None
+    if status is None:
+        if (isinstance(code, str) and code.startswith("Throttling")) or says_rate_limit(text_message):
+            status = 429
+        elif response.get("status") == "failed" or obj.get("type") in ("error", "response.failed") or "error" in obj:
+            status = 500
+        else:
+            status = 400
+    rid = obj.get("request_id") or response.get("request_id")
+    flat = {"code": code, "message": error.get("message"), "request_id": rid if isinstance(rid, str) else None}
+    return read_body(status, flat, request_id=request_id, in_band=in_band)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, seconds)
+
+
+ConnectionKind = Literal["tls", "dns", "refused", "other"]
+
+
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    # Causes, contexts and exception groups (anyio reports each address it tried).
+    chain: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(chain) < 16:
+        cur = todo.pop(0)
+        chain.append(cur)
+        todo += [e for e in (cur.__cause__, cur.__context__) if e is not None and e not in chain]
+        if isinstance(cur, BaseExceptionGroup):
+            todo += list(cur.exceptions)
+    return chain
+
+
+def connection_kind(chain: list[BaseException]) -> ConnectionKind:
+    """What kind of connection failure an exception chain is: a TLS handshake that fails the same way
+    every time, a host name that does not resolve, a refused connection, or something else."""
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        text += " refused"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "certificate" in text:
+        return "tls"
+    if (
+        any(isinstance(e, socket.gaierror) for e in chain)
+        or "name or service not known" in text
+        or "nodename" in text
+        or "name resolution" in text
+    ):
+        return "dns"
+    return "refused" if "refused" in text else "other"
