@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 
-__all__ = ["find_program", "install_package"]
+from .machine_lock import machine_lock
+
+__all__ = ["find_program", "install_package", "program_or_install"]
 
 
 def find_program(name: str, *candidates: str) -> str | None:
@@ -36,3 +38,15 @@ def install_package(package: str) -> str:
         if done.returncode != 0:
             return f"{' '.join(step)} failed: {done.stderr.strip()[-300:]}"
     return ""
+
+
+def program_or_install(name: str, package: str, *candidates: str) -> tuple[str | None, str]:
+    """The executable *name* (see :func:`find_program`), installing *package* when it is missing:
+    (path, '') or (None, why not). Looked for and installed under one machine-wide lock, so
+    pytest-xdist workers needing it at once install it once (the others then find it)."""
+    with machine_lock("apt-get"):
+        path = find_program(name, *candidates)
+        if path is not None:
+            return path, ""
+        reason = install_package(package)
+        return find_program(name, *candidates), reason or "not found after install"

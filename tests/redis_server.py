@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .debian import find_program, install_package
+from .debian import program_or_install
 
 __all__ = ["redis_binary", "redis_process", "redis_url"]
 
@@ -30,12 +30,9 @@ def free_port() -> int:
 def redis_binary() -> str:
     """The redis-server executable; installed from Debian when missing (the tests skip, saying why,
     only where it cannot be installed)."""
-    path = find_program("redis-server", *CANDIDATES)
+    path, reason = program_or_install("redis-server", "redis-server", *CANDIDATES)
     if path is None:
-        reason = install_package("redis-server")
-        path = find_program("redis-server", *CANDIDATES)
-        if path is None:
-            pytest.skip(f"redis-server is not installed and could not be installed ({reason or 'not found'})")
+        pytest.skip(f"redis-server is not installed and could not be installed ({reason})")
     return path
 
 

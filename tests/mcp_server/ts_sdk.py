@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from ..machine_lock import cache_root, machine_lock
+
 TS_SDK = "@modelcontextprotocol/sdk@1.32.2"
 INSTALL_TIMEOUT = 180
 SCRIPTS = Path(__file__).with_name("ts")
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "qwen-ci-tool" / ("ts-client-" + TS_SDK.replace("/", "+").replace("@", ""))
+    return cache_root() / ("ts-client-" + TS_SDK.replace("/", "+").replace("@", ""))
 
 
 @cache
@@ -31,7 +32,10 @@ def _installed() -> Path | str:
     if npm is None or node is None:
         return "Node.js (node and npm) is not installed: the TypeScript SDK client cannot run"
     home = _cache_dir()
-    if not (home / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
+    # Checked and installed under the lock: another worker's npm may be writing node_modules.
+    with machine_lock(home.name):
+        if (home / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
+            return home
         home.mkdir(parents=True, exist_ok=True)
         (home / "package.json").write_text('{"private": true, "type": "module"}\n')
         try:
