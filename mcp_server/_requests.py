@@ -25,6 +25,11 @@ class Exchange:
         self.principal = principal
         self.request_id = request_id
         self.reason: str | None = None
+        #: The gate let this request in as a new call while the server still took calls: the run
+        #: it starts is not refused for a shutdown begun since (nginx could no longer retry it).
+        self.admitted = False
+        #: The handler has registered the run this admitted call starts (the drain waits for it).
+        self.started = False
         self._scopes: list[anyio.CancelScope] = []
 
     @property

@@ -70,8 +70,9 @@ class Runtime(Protocol):
     def ops(self) -> Ops:
         """The server's metrics and call log."""
 
-    async def drain(self, grace: float) -> None:
-        """Refuse new and queued calls, let runs end for up to *grace* seconds, then cancel the rest."""
+    async def drain(self, grace: float, admitted: Callable[[], int] = ...) -> None:
+        """Refuse new and queued calls, let runs end for up to *grace* seconds, then cancel the rest;
+        *admitted* counts calls a transport let in before that whose run is not registered yet."""
 
     async def forward_cancel(self, principal: str, request_id: str) -> None:
         """Send a cancel that matched no request here to the other replicas (through the run store)."""

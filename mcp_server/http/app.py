@@ -219,7 +219,7 @@ async def serve_http(
             "qwen-ci-mcp: shutting down: refusing new calls, letting calls in flight finish (up to %g s)",
             shutdown_grace,
         )
-        await runtime.drain(shutdown_grace)
+        await runtime.drain(shutdown_grace, admitted=exchanges.admitted_unstarted)
         with anyio.move_on_after(DELIVERY_TIMEOUT):
             await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
         logger.info("qwen-ci-mcp: every call answered; exiting")

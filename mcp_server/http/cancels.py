@@ -51,6 +51,10 @@ class Exchanges:
     def __len__(self) -> int:
         return self._count
 
+    def admitted_unstarted(self) -> int:
+        """New calls the gate let in whose handler has not registered their run yet."""
+        return sum(1 for same in self._by_key.values() for e in same if e.admitted and not e.started)
+
     @contextmanager
     def open(self, principal: str, request_id: object) -> Iterator[Exchange]:
         exchange = Exchange(principal, request_id)

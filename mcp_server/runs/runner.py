@@ -57,6 +57,10 @@ MAX_LIVE_RUNS = 1000
 DELIVERY_TIMEOUT = 5.0
 #: Seconds one write to the shared store may take before it counts as failed.
 _STORE_WRITE_TIMEOUT = 3.0
+# A call the HTTP gate let in just before SIGTERM reaches its handler within milliseconds; the drain
+# looks for it this often, for at most this long (a handler that never starts its run ends its exchange).
+_ADMITTED_POLL = 0.01
+_ADMITTED_WAIT = 2.0
 #: Seconds between two attempts to listen for cancels while the shared store is unavailable.
 _RELISTEN_DELAY = 1.0
 
@@ -126,7 +130,11 @@ class Runner:
     async def call(
         self, question: str, include_reasoning: bool, ctx: Context, runs: anyio.abc.TaskGroup
     ) -> CallToolResult:
-        if not self.accepting:
+        exchange = current_exchange.get()
+        # Over HTTP the gate decides, before anything is answered (a 503 that nginx retries on the
+        # next replica): a call it let in is served even if SIGTERM came since, and the drain waits for it.
+        admitted = exchange is not None and exchange.admitted and not self._drained.is_set()
+        if not self.accepting and not admitted:
             self.ops.refused("ShuttingDown")
             return text_result(T.SHUTTING_DOWN_TEXT, is_error=True)
         if self.client.settings.api_key is None:
@@ -138,12 +146,13 @@ class Runner:
             return text_result(T.too_many_runs_text(len(self.live)), is_error=True)
         run = _LiveRun(RunRecord(new_run_id(), started_at=time.time(), owner=current_client()))
         self.live[run.record.run_id] = run
+        if exchange is not None:
+            exchange.started = True
         await self._publish(run, run.record)
         runs.start_soon(self._execute, run, question, include_reasoning)
         # The client cancelling or timing out while it waits for the run it started (the SDK
         # cancels this handler; over HTTP the gate may abort the exchange instead): nobody will ask
         # for the result, so the upstream request is closed now, not when it ends.
-        exchange = current_exchange.get()
         with exchange.guard() if exchange is not None else anyio.CancelScope():
             try:
                 answer = await self._await(run.record.run_id, ctx, after_version=run.record.version)
@@ -404,13 +413,18 @@ class Runner:
 
     # -- shutting down --------------------------------------------------------------------------
 
-    async def drain(self, grace: float) -> None:
+    async def drain(self, grace: float, admitted: Callable[[], int] = lambda: 0) -> None:
         """Refuse new calls and queued ones, let runs end for up to *grace* seconds, then cancel the rest.
 
-        Returns once every run has ended and its final record is delivered here and written to
-        the shared store. A cancelled run ends with an error result that keeps its partial record.
+        *admitted* counts calls a transport let in before the drain began whose run is not yet
+        registered (the HTTP gate's): they are waited for as runs are. Returns once every run has
+        ended and its final record is delivered here and written to the shared store. A cancelled
+        run ends with an error result that keeps its partial record.
         """
         self.accepting = False
+        with anyio.move_on_after(min(grace, _ADMITTED_WAIT)):
+            while admitted():
+                await anyio.sleep(_ADMITTED_POLL)
         for run in list(self.live.values()):
             if run.queued and not run.started:
                 run.refused = True
