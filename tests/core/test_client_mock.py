@@ -81,6 +81,7 @@ async def test_openai_protocol_returns_reasoning_and_answer_and_says_it_has_no_c
     assert (result.answer, result.reasoning, result.code_runs) == ("42", "Thinking", ())
     assert result.code_returned is False and "does not return the code" in result.to_markdown()
     assert result.usage.total_tokens == 12 and result.usage.reasoning_tokens == 3
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (5, 7)
     assert result.status == "completed"
 
 
