@@ -91,12 +91,13 @@ def base_headers(settings: Settings) -> dict[str, str]:
 
 
 def post(
-    settings: Settings, path: str, body: dict[str, Any], *, into: dict[str, Any] | None = None, **headers: str
+    settings: Settings, path: str, headers: dict[str, str] | None = None, into: str = "", **fields: Any
 ) -> RequestSpec:
-    """The request to *path* with *body*, the caller's ``extra_parameters`` on top of *into* (the body
-    itself unless given), and the base headers plus *headers*."""
-    (body if into is None else into).update(settings.extra_parameters)
-    return RequestSpec(settings.base_url + path, {**base_headers(settings), **headers}, dumps(body))
+    """The request to *path*: a body of the model and *fields*, with the caller's ``extra_parameters``
+    on top (of the field named *into*, else of the body), and the base headers plus *headers*."""
+    body = {"model": settings.model, **fields}
+    (body[into] if into else body).update(settings.extra_parameters)
+    return RequestSpec(settings.base_url + path, {**base_headers(settings), **(headers or {})}, dumps(body))
 
 
 def dumps(body: dict[str, Any]) -> bytes:

@@ -52,15 +52,15 @@ class ChatCompletionsProtocol:
     ends_at_eof = False
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
-        body: dict[str, Any] = {
-            "model": settings.model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "enable_code_interpreter": True,
-            "enable_thinking": True,
-        }
-        return post(settings, CHAT_COMPLETIONS_PATH, body)
+        return post(
+            settings,
+            CHAT_COMPLETIONS_PATH,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            enable_code_interpreter=True,
+            enable_thinking=True,
+        )
 
     def decoder(self, model: str, header_request_id: str | None) -> ChatDecoder:
         return ChatDecoder(model, header_request_id)

@@ -103,10 +103,9 @@ class NativeProtocol:
             "result_format": "message",
             "incremental_output": True,
         }
-        body = {"model": settings.model, "input": {"messages": messages}, "parameters": parameters}
         path = NATIVE_MULTIMODAL_PATH if multimodal else NATIVE_TEXT_PATH
         headers = {"X-DashScope-SSE": "enable", "X-Accel-Buffering": "no"}
-        return post(settings, path, body, into=parameters, **headers)
+        return post(settings, path, headers, "parameters", input={"messages": messages}, parameters=parameters)
 
     def decoder(self, model: str, header_request_id: str | None) -> NativeDecoder:
         return NativeDecoder(model, header_request_id)

@@ -110,14 +110,8 @@ class ResponsesProtocol:
     ends_at_eof = False
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
-        body: dict[str, Any] = {
-            "model": settings.model,
-            "input": messages,
-            "tools": [{"type": "code_interpreter"}],
-            "stream": True,
-            "enable_thinking": True,
-        }
-        return post(settings, settings.responses_path, body)
+        tools = [{"type": "code_interpreter"}]
+        return post(settings, settings.responses_path, input=messages, tools=tools, stream=True, enable_thinking=True)
 
     def decoder(self, model: str, header_request_id: str | None) -> ResponsesDecoder:
         return ResponsesDecoder(model, header_request_id)
