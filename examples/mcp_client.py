@@ -9,7 +9,6 @@ explicitly, in ``env`` - the same as the "env" block of a client's config file.
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -22,32 +21,27 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 async def main(question: str, emulator: bool) -> int:
-    with contextlib.ExitStack() as stack:
-        env = {"DASHSCOPE_API_KEY": os.environ.get("DASHSCOPE_API_KEY", "")}
-        if emulator:
-            from qwen_ci_tool.testing import Emulator
+    env = {"DASHSCOPE_API_KEY": os.environ.get("DASHSCOPE_API_KEY", "")}
+    args = ["-m", "mcp_server"]
+    if emulator:
+        env, args = {}, [*args, "--emulator"]  # the server's keyless trial: no key, no network
+    elif not env["DASHSCOPE_API_KEY"]:
+        print("Set DASHSCOPE_API_KEY, or pass --emulator to use the local emulator.", file=sys.stderr)
+        return 2
+    server = StdioServerParameters(command=sys.executable, args=args, env=env, cwd=REPO)
 
-            emu = stack.enter_context(Emulator())
-            env = {"DASHSCOPE_API_KEY": "sk-emulator", "DASHSCOPE_HTTP_BASE_URL": emu.base_url}
-        elif not env["DASHSCOPE_API_KEY"]:
-            print("Set DASHSCOPE_API_KEY, or pass --emulator to use the local emulator.", file=sys.stderr)
-            return 2
-        server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server"], env=env, cwd=REPO)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        print(f"  [{progress:g}] {message}", file=sys.stderr)
 
-        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-            print(f"  [{progress:g}] {message}", file=sys.stderr)
-
-        async with Client(server) as client:
-            tools = await client.list_tools()
-            # What a client shows: each tool's title (and icon), and whether it only reads.
-            for tool in tools.tools:
-                hints = tool.annotations
-                kind = "read-only" if hints and hints.read_only_hint else "may change things"
-                icons = ", ".join(icon.mime_type or "?" for icon in tool.icons or [])
-                print(f"tool {tool.name}: {tool.title!r}, {kind}, icons: {icons or 'none'}", file=sys.stderr)
-            result = await client.call_tool(
-                "qwen_code_interpreter", {"question": question}, progress_callback=on_progress
-            )
+    async with Client(server) as client:
+        tools = await client.list_tools()
+        # What a client shows: each tool's title (and icon), and whether it only reads.
+        for tool in tools.tools:
+            hints = tool.annotations
+            kind = "read-only" if hints and hints.read_only_hint else "may change things"
+            icons = ", ".join(icon.mime_type or "?" for icon in tool.icons or [])
+            print(f"tool {tool.name}: {tool.title!r}, {kind}, icons: {icons or 'none'}", file=sys.stderr)
+        result = await client.call_tool("qwen_code_interpreter", {"question": question}, progress_callback=on_progress)
 
     for block in result.content:
         if block.type == "text":

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
-from qwen_ci_tool._config import resolve_settings
+from qwen_ci_tool._config import SETTINGS, resolve_settings
 from qwen_ci_tool._knobs import CLI
 from qwen_ci_tool.cli.flags import add_setting_flags, settings_from
 
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Emulator(pace=0.01, code_pause=0.4) as emulator:
         args.base_url = emulator.base_url
         # Any key opens the emulator; a real one set in the environment is never sent to it.
-        os.environ[C.ENV_API_KEY] = "sk-emulator"
+        os.environ[SETTINGS["api_key"].env] = os.environ[C.ENV_API_KEY] = "sk-emulator"
         return _serve(args)
 
 

@@ -8,6 +8,7 @@ protocols that do, from the registry.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -122,9 +123,12 @@ def _no_code(result: CodeInterpreterResult) -> str:
     return f"Protocol {result.protocol!r} does not return the code the interpreter ran (use protocol {others})."
 
 
-def _no_output() -> str:
+def _no_output(result: CodeInterpreterResult) -> str:
     names = returning(output=True)
-    return f"output not returned by this protocol (only {' and '.join(map(repr, names))} return{'s' if len(names) == 1 else ''} it)"
+    return (
+        f"protocol {result.protocol!r} does not return what the code printed "
+        f"(only {' and '.join(map(repr, names))} return{'s' if len(names) == 1 else ''} it)"
+    )
 
 
 def usage_line(usage: Usage) -> str:
@@ -143,10 +147,16 @@ def _fence(text: str, lang: str = "") -> str:
 
 
 def result_markdown(
-    result: CodeInterpreterResult, *, include_reasoning: bool = False, max_chars: int | None = None
+    result: CodeInterpreterResult,
+    *,
+    include_reasoning: bool = False,
+    max_chars: int | None = None,
+    note_missing_output: bool = True,
 ) -> str:
     """Answer first, then the code that ran (and its output where known), then usage.
 
+    Where the protocol returned no output, one line says so after the code runs (not with
+    ``note_missing_output=False``: the command line leaves it to ``--json`` and ``--export``).
     ``max_chars`` caps the whole text; the answer is kept whole where possible and the cut is said.
     """
     parts: list[str] = []
@@ -163,8 +173,8 @@ def result_markdown(
             lines.append(f"### Run #{run.index + 1}\n\n" + _fence(run.code, "python"))
             if run.output is not None:
                 lines.append("Output:\n\n" + _fence(run.output or "(no output)"))
-            else:
-                lines.append(f"_Output: {_no_output()}._")
+        if note_missing_output and any(run.output is None for run in result.code_runs):
+            lines.append(f"_Output: {_no_output(result)}._")
         parts.append("\n\n".join(lines))
     elif not result.code_returned:
         parts.append("## Code run by the interpreter\n\n_" + _no_code(result) + "_")
@@ -188,26 +198,65 @@ def _comment(text: str) -> str:
     return "\n".join(f"# {line}".rstrip() for line in text.strip().splitlines())
 
 
+# The sandbox runs code as a notebook cell: the value of a bare last expression is shown. A script
+# prints nothing for it, so the exported script passes that expression to this helper.
+_SHOW = "_show"
+_SHOW_DEF = f"""def {_SHOW}(value):
+    # What a notebook cell (and the remote sandbox) shows for its last expression.
+    if value is not None:
+        print(repr(value))"""
+
+
+def _shown(code: str) -> tuple[str, bool]:
+    """The code with its bare last expression passed to ``_show``, and whether it was."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return code, False
+    last = body[-1] if body else None
+    if (
+        not isinstance(last, ast.Expr)
+        or last.col_offset != 0  # shares its line with another statement: left as it is
+        or code.rstrip().endswith(";")  # a trailing semicolon hides the value in a notebook too
+        or (
+            isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name) and last.value.func.id == "print"
+        )
+    ):
+        return code, False
+    lines = code.splitlines()
+    start, end = last.lineno - 1, last.end_lineno or last.lineno
+    expression = "\n".join(lines[start:end])
+    return "\n".join([*lines[:start], f"{_SHOW}({expression})", *lines[end:]]), True
+
+
 def result_script(result: CodeInterpreterResult) -> str:
     """The run as a Python script: the code runs in order, reasoning and answer as comments.
 
-    Re-run it locally to check a hosted result (the printed output, where the protocol returned
-    it, is kept as a comment below each run to compare with).
+    Running it prints what the sandbox printed (a bare last expression is printed, as the sandbox
+    shows it), to compare with the hosted result: its output, where the protocol returned it, is
+    kept as a comment below each run.
     """
     parts = [_comment(_provenance(result))]
+    if any(run.output is None for run in result.code_runs):
+        parts.append(_comment(f"Output: {_no_output(result)}; running this script shows it."))
     runs = {run.index: run for run in result.code_runs}
+    shows = False
     for step in result.steps:
         if step.kind == "reasoning" and step.text.strip():
             parts.append(_comment("Reasoning:\n" + step.text))
         elif step.kind == "code" and step.code_run in runs:
             run = runs[step.code_run]
-            block = f"# --- code run #{run.index + 1} ---\n{run.code.rstrip()}"
+            code, shown = _shown(run.code.rstrip())
+            shows = shows or shown
+            block = f"# --- code run #{run.index + 1} ---\n{code}"
             if run.output is not None:
                 block += "\n" + _comment("Output (as the remote sandbox printed it):\n" + (run.output or "(nothing)"))
             parts.append(block)
     if not result.code_runs and not result.code_returned:
         parts.append(_comment(_no_code(result)))
     parts.append(_comment("Answer:\n" + (result.answer or "(no answer text)")))
+    if shows:
+        parts.insert(1, _SHOW_DEF)
     return "\n\n".join(parts) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Iterator
@@ -12,6 +13,15 @@ import pytest
 from qwen_ci_tool import _client
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool.testing import Emulator
+
+# anyio loads its parts on first use, from whichever thread uses them first, and as a pytest plugin
+# its modules are rewritten by pytest with ast.parse, which CPython 3.11 cannot run in two threads at
+# once (python/cpython#106905: "SystemError: AST constructor recursion depth mismatch", seen here in
+# a full run). Load them all now, in the main thread.
+for _name in dir(anyio):
+    getattr(anyio, _name)
+importlib.import_module("anyio.from_thread")
+importlib.import_module("anyio._backends._asyncio")
 
 # A planted key: tests that look for leaks grep every output for it.
 PLANTED_KEY = "sk-planted-0123456789abcdef-SECRET"

@@ -93,6 +93,22 @@ def test_the_published_metadata_has_the_project_urls_and_no_dev_extra(dist: dict
     assert all(u.startswith("https://github.com/qwen-ci-tool/qwen-ci-tool") for u in urls.values())
 
 
+def test_server_json_offers_every_setting_of_the_table_as_an_optional_variable() -> None:
+    from qwen_ci_tool._config import SETTINGS
+
+    (_, *optional) = SERVER_JSON["packages"][0]["environmentVariables"]
+    expected = []
+    for row in (row for row in SETTINGS.values() if row.face):  # the settings qwen-ci-mcp has flags for
+        entry = {"name": row.env, "description": row.help, "isRequired": False, "isSecret": False}
+        entry["format"] = "number" if row.kind in (int, float) else "string"
+        if row.default is not None:
+            entry["default"] = str(row.default)
+        if row.choices:
+            entry["choices"] = list(row.choices)
+        expected.append(entry)
+    assert optional == expected
+
+
 def _uvx_lines() -> list[tuple[str, str, list[str]]]:
     """The README's `uvx --from 'REQUIREMENT' SCRIPT ARGS` lines: (requirement, script, args)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -114,6 +130,16 @@ def test_the_readmes_uvx_commands_name_a_real_extra_and_script_and_run_as_writte
             [installed, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False
         )
         assert done.returncode == 0, (script, args, done.stderr[-1000:])
+
+
+def test_the_long_description_pypi_shows_carries_the_mcp_name_line_the_registry_looks_for(
+    dist: dict[str, Path],
+) -> None:
+    with zipfile.ZipFile(dist["wheel"]) as whl:
+        (name,) = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
+        description = Parser().parsestr(whl.read(name).decode("utf-8")).get_payload()
+    assert isinstance(description, str)
+    assert f"<!-- mcp-name: {SERVER_JSON['name']} -->" in description
 
 
 def test_server_json_validates_against_the_registry_schema() -> None:

@@ -24,12 +24,17 @@ from .view import live_view, print_markdown
 __all__ = ["ask"]
 
 
+def _markdown(result: CodeInterpreterResult, args: argparse.Namespace) -> str:
+    # Not on every run: that the protocol returns no output is said by --json (null) and --export.
+    return result_markdown(result, include_reasoning=args.show_reasoning, note_missing_output=False)
+
+
 def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdout: IO[str]) -> None:
     if args.json:
         stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         stdout.flush()
     else:
-        print_markdown(result_markdown(result, include_reasoning=args.show_reasoning), stdout)
+        print_markdown(_markdown(result, args), stdout)
 
 
 _EXPORTS = (".py", ".ipynb", ".md")
@@ -51,12 +56,15 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export and not args.export.endswith(_EXPORTS):
         raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
     settings = settings_from(args)
-    with maybe_emulator(args.emulator, settings) as emulator_url:
+    replaying: bytes | None = getattr(args, "replay", None)  # `qwen-ci replay FILE` (cli/replay.py)
+    with maybe_emulator(args.emulator, settings, replay=replaying) as emulator_url:
         if emulator_url is not None:
             settings["base_url"] = emulator_url
             settings["api_key"] = "sk-emulator"
             stderr.write(
-                "Using the local emulator (no DASHSCOPE_API_KEY needed): its answers are recorded "
+                f"Replaying {args.file} through the local emulator (no key, no network).\n"
+                if replaying is not None
+                else "Using the local emulator (no DASHSCOPE_API_KEY needed): its answers are recorded "
                 "or scripted, not computed. Set DASHSCOPE_API_KEY and drop --emulator for the real service.\n"
             )
         client = CodeInterpreter(**settings)
@@ -114,7 +122,7 @@ def _keep_partial(
         return
     if not args.json:
         stdout.write(f"What arrived before {before} (incomplete):\n\n")
-        print_markdown(result_markdown(partial, include_reasoning=args.show_reasoning), stdout)
+        print_markdown(_markdown(partial, args), stdout)
     if args.export:
         _export(partial, args.export, stderr)
 

@@ -1,4 +1,4 @@
-"""What every ``qwen-ci`` command shares: the exit codes and the ``--emulator`` switch."""
+"""What every ``qwen-ci`` command shares: the exit codes and the local emulator (``--emulator``, ``replay``)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ EXIT_INTERRUPTED = 130
 
 
 @contextlib.contextmanager
-def maybe_emulator(enabled: bool, settings: dict[str, Any]) -> Iterator[str | None]:
-    """The local emulator's base URL while it serves (``--emulator``), else ``None``.
+def maybe_emulator(enabled: bool, settings: dict[str, Any], *, replay: bytes | None = None) -> Iterator[str | None]:
+    """The local emulator's base URL while it serves (``--emulator``, or to answer with the
+    ``replay`` stream verbatim), else ``None``.
 
     The settings are checked first (as they will be sent: the emulator's URL, a stand-in key), so a
     bad one is refused before the emulator starts and announces itself."""
-    if not enabled:
+    if not enabled and replay is None:
         yield None
         return
     resolve_settings(**{**settings, "base_url": "http://127.0.0.1", "api_key": "sk-emulator"})
@@ -36,4 +37,6 @@ def maybe_emulator(enabled: bool, settings: dict[str, Any]) -> Iterator[str | No
 
     # A little pacing so a person sees the stages go by; still about a second in all.
     with Emulator(pace=0.01, code_pause=0.4) as emu:
+        if replay is not None:
+            emu.replay(replay)
         yield emu.base_url

@@ -15,12 +15,14 @@ Exit codes (:mod:`qwen_ci_tool.cli.common`): 0 completed, 1 the service or the n
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import IO
 
 from .. import _constants as C
+from .._config import PROTOCOL_NAMES
 from .._exceptions import ConfigurationError
 from .._explain import for_person
 from .._knobs import CLI
@@ -31,6 +33,7 @@ from .batch import batch
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .doctor import doctor
 from .flags import add_setting_flags
+from .replay import replay
 
 __all__ = ["main"]
 
@@ -97,17 +100,59 @@ def _parser() -> argparse.ArgumentParser:
     add_setting_flags(batch)
     _add_emulator_flag(batch)
 
-    emu = sub.add_parser("emulator", help="serve the local DashScope emulator until Ctrl-C")
-    emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=8765)
-    emu.add_argument("--pace", type=float, default=0.0, help="seconds between events")
-    emu.add_argument("--code-pause", type=float, default=0.0, help="silence while a code run 'executes'")
-    emu.add_argument(
-        "--api-key", help="accept only this key (default: any non-empty key); read from QWEN_CI_EMULATOR_KEY too"
+    replay = sub.add_parser(
+        "replay",
+        help="show a stream saved by `ask --record FILE` again, as ask showed it: no key, no network",
+        description="Replay a stream saved by `qwen-ci ask --record FILE`: the stages, the result, --json and "
+        "--export as the call gave them, through the local emulator (no key, no network).",
     )
-    emu.add_argument("--rate-limit", type=float, help="answer 429 with Retry-After above this many requests per second")
+    replay.add_argument("file", metavar="FILE", help="the .sse file `ask --record` wrote")
+    replay.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
+    replay.add_argument("--show-reasoning", action="store_true", help="show the reasoning and include it in the result")
+    replay.add_argument("--export", metavar="FILE", help="also write the run to FILE: .py, .ipynb or .md")
+    replay.add_argument(
+        "--protocol",
+        choices=PROTOCOL_NAMES,
+        help="the protocol the stream was recorded over (default: recognised from the stream)",
+    )
 
-    sub.add_parser("models", help="list the models the tool knows, with their protocols")
+    emu = sub.add_parser(
+        "emulator",
+        help="serve the local DashScope emulator until Ctrl-C",
+        description="Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses) "
+        "until Ctrl-C: the seed conversations, scripted answers for other questions; no network.",
+    )
+    emu.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    emu.add_argument(
+        "--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default %(default)s)"
+    )
+    emu.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause between events, to watch the stages go by (default %(default)s: no pause)",
+    )
+    emu.add_argument(
+        "--code-pause",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="silence after the code of a run arrives, as while the sandbox executes it (default %(default)s)",
+    )
+    emu.add_argument(
+        "--api-key",
+        help="accept only this key, also read from QWEN_CI_EMULATOR_KEY (default: any non-empty key)",
+    )
+    emu.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="N",
+        help="answer 429 with Retry-After above N requests per second, as a throttled account gets (default: no limit)",
+    )
+
+    models = sub.add_parser("models", help="list the models the tool knows, with their protocols")
+    models.add_argument("--json", action="store_true", help="print the table as JSON (a list of objects)")
 
     doctor = sub.add_parser(
         "doctor",
@@ -118,7 +163,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _models(stdout: IO[str]) -> int:
+def _models(args: argparse.Namespace, stdout: IO[str]) -> int:
+    if args.json:
+        rows = [
+            {
+                "model": row.pattern,
+                "protocols": ordered(row.protocols),
+                "disputed": ordered(row.disputed),
+                "disagreement": row.disagreement or None,
+                "native_endpoint": row.native_endpoint,
+                "note": row.note,
+            }
+            for row in MODELS
+        ]
+        stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
     stdout.write(f"{'model (or family*)':24} {'documented over':40} {'native path':22} note\n")
     disagreements: dict[str, list[str]] = {}
     for row in MODELS:
@@ -191,7 +250,9 @@ def main(
         if args.command == "batch":
             return batch(args, stderr)
         if args.command == "models":
-            return _models(stdout)
+            return _models(args, stdout)
+        if args.command == "replay":
+            return replay(args, stdout, stderr)
         if args.command == "doctor":
             return doctor(args, stdout)
         return _serve_emulator(args, stderr)

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from types import ModuleType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .._accumulator import Accumulator, Closed
 from .._result import Completed, StreamEvent
 from .._stages import StageTracker, is_work_stage
-from .._types import CodeRun, ReasoningDelta
+from .._types import CodeRun, CodeRunUpdated, ReasoningDelta
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 __all__ = ["LiveView", "PlainLive", "RichLive", "live_view", "print_markdown", "rich_for"]
 
@@ -46,10 +50,11 @@ def _indented(text: str) -> str:
 
 
 class LiveView(ABC):
-    """Feed every event; it calls the renderer's ``status``, ``code_run`` and ``reasoning``.
+    """Feed every event; it calls the renderer's ``status``, ``code_run``, ``running`` and ``reasoning``.
 
-    A code run is shown once it is whole: when the accumulator closes it (another run or another
-    stage began), or at the end.
+    A code run is printed once it is whole: when the accumulator closes it (another run or another
+    stage began), or at the end. Until then ``running`` gets it as it grows (its code arrives before
+    the sandbox runs it), for a renderer that can show it beside the status.
     """
 
     def __init__(self, *, show_reasoning: bool) -> None:
@@ -65,6 +70,8 @@ class LiveView(ABC):
             return
         if is_work_stage(stage):
             self.status(stage)
+        if isinstance(event, CodeRunUpdated) and event.code:
+            self.running(event)
 
     def _show(self, closed: Closed | None) -> None:
         if closed is not None and closed.run is not None and closed.run.code:
@@ -89,6 +96,9 @@ class LiveView(ABC):
 
     @abstractmethod
     def reasoning(self, text: str, *, new_block: bool) -> None: ...
+
+    def running(self, run: CodeRunUpdated) -> None:  # noqa: B027 - optional: a renderer may show nothing
+        """The code of the run in progress so far (printed for good by ``code_run`` once whole)."""
 
     @abstractmethod
     def end(self) -> None: ...
@@ -155,8 +165,18 @@ class RichLive(LiveView):
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.console = Console(file=out, highlight=False)
+        self._running: CodeRunUpdated | None = None  # shown above the spinner while it runs
+
+        live = self
+
+        class CodeAndSpinner(Progress):
+            def get_renderables(self) -> Iterable[RenderableType]:
+                if live._running is not None:
+                    yield live._code_block(live._running)
+                yield from super().get_renderables()
+
         # We write to the streams we were given; rich must not swap sys.stdout / sys.stderr.
-        self._progress = Progress(
+        self._progress = CodeAndSpinner(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
@@ -177,13 +197,29 @@ class RichLive(LiveView):
         self._end_reasoning()
         self._progress.update(self._task, description=stage)
 
-    def code_run(self, run: CodeRun) -> None:
+    @staticmethod
+    def _code_block(run: CodeRun | CodeRunUpdated) -> RenderableType:
+        from rich.console import Group
         from rich.padding import Padding
         from rich.syntax import Syntax
+        from rich.text import Text
+
+        return Group(
+            Text.from_markup(f"[bold]▶ code run #{run.index + 1}[/bold]"),
+            Padding(Syntax(run.code.rstrip(), "python", background_color="default"), (0, 0, 0, 4)),
+        )
+
+    def running(self, run: CodeRunUpdated) -> None:
+        self._end_reasoning()
+        self._running = run
+        self._progress.refresh()
+
+    def code_run(self, run: CodeRun) -> None:
+        from rich.padding import Padding
 
         self._end_reasoning()
-        self.console.print(f"[bold]▶ code run #{run.index + 1}[/bold]")
-        self.console.print(Padding(Syntax(run.code.rstrip(), "python", background_color="default"), (0, 0, 0, 4)))
+        self._running = None
+        self.console.print(self._code_block(run))
         if run.output is not None:
             self.console.print("  output:", style="dim")
             self.console.print(Padding(run.output.rstrip() or "(no output)", (0, 0, 0, 4)), markup=False)

@@ -195,8 +195,10 @@ def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path)
         assert code == 0 and f"Wrote {path}" in err
     ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
     assert ran.returncode == 0, ran.stderr
+    # Running it prints what the sandbox printed: each run's bare last expression, as a notebook shows it.
+    assert ran.stdout == "1169008215014432917465348578887506800769541157267\n2.338016430028866e+47\n"
     source = script.read_text()
-    assert "123**23\n" in source and "# 2.338016430028866e+47" in source and "# Answer:" in source
+    assert "_show(123**23)\n" in source and "# 2.338016430028866e+47" in source and "# Answer:" in source
     nb = json.loads(notebook.read_text())
     code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert nb["nbformat"] == 4 and ["".join(c["source"]) for c in code_cells] == [

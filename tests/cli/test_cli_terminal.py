@@ -7,14 +7,12 @@ with ``rich`` missing, the output is plain text.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import select
 import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -23,6 +21,10 @@ import pytest
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
+
+# Pseudo-terminals are POSIX: on Windows (the release workflow's matrix) these tests are skipped.
+fcntl = pytest.importorskip("fcntl", reason="pseudo-terminals need POSIX (fcntl)")
+termios = pytest.importorskip("termios", reason="pseudo-terminals need POSIX (termios)")
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -177,3 +179,31 @@ def test_json_on_a_terminal_stays_json() -> None:
 
     assert code == 0
     assert out.lstrip().startswith("{") and "\x1b" not in out
+
+
+def test_on_a_terminal_the_code_shows_while_the_sandbox_runs_it() -> None:
+    # The sandbox takes 30 s over the code; the code must be on screen long before that.
+    with Emulator(code_pause=30) as emu:
+        leader, follower = os.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RUN_CLI, "ask", "--base-url", emu.base_url, SEED_QUESTION],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower,
+            env=clean_env(DASHSCOPE_API_KEY=PLANTED_KEY), cwd=ROOT,
+        )  # fmt: skip
+        os.close(follower)
+        screen = ""
+        try:
+            deadline = time.monotonic() + 20
+            while "123**21" not in ANSI.sub("", screen):
+                left = deadline - time.monotonic()
+                assert left > 0 and proc.poll() is None, f"no code on screen while it runs: {screen!r}"
+                if select.select([leader], [], [], left)[0]:
+                    screen += os.read(leader, 65536).decode(errors="replace")
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+            os.close(leader)
+
+    text = ANSI.sub("", screen)
+    assert "▶ code run #1" in text and "running code #1" in text
+    assert "answering" not in text  # the answer has not begun: the sandbox is still running the code

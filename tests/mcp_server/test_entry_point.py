@@ -108,3 +108,14 @@ async def test_qwen_ci_mcp_emulator_answers_a_stdio_tool_call_with_no_key(tmp_pa
     assert SEED_ANSWER in text_of(result)
     assert result.structured_content is not None and result.structured_content["code_runs"][0]["code"] == "123**21"
     assert "built-in emulator" in log and "DASHSCOPE_API_KEY is not set" not in log
+
+
+def test_an_mcp_client_config_sets_the_settings_by_qwen_ci_variables_as_server_json_lists_them() -> None:
+    env = server_env(QWEN_CI_MODEL="qwen3.5-plus", QWEN_CI_PROTOCOL="responses")
+    done = subprocess.run(
+        [_console_script(), "--emulator"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert "model qwen3.5-plus via responses" in done.stderr
