@@ -28,10 +28,7 @@ from qwen_ci_tool import (
 
 from ..conftest import PLANTED_KEY, FakeClock
 from ._frames import chat_chunk, chat_stream, native_frame, native_stream, responses_event, responses_stream
-from ._mock import SSE, Chunks, Script, clients, cut, events, run, sse_response
-
-MODES = ["sync", "async"]
-
+from ._mock import MODES, SSE, Chunks, Script, clients, cut, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
