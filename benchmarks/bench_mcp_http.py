@@ -74,7 +74,7 @@ def _floor_server(body: bytes) -> tuple[Any, threading.Thread, str]:
     """A bare uvicorn app answering every request with *body*, as JSON, with TCP_NODELAY."""
     import uvicorn
 
-    from mcp_server._http import listening_socket
+    from mcp_server.http.app import listening_socket
 
     async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Any) -> None:
         if scope["type"] != "http":

@@ -19,12 +19,8 @@ from qwen_ci_tool._knobs import CLI
 from qwen_ci_tool.cli.flags import add_setting_flags, settings_from
 
 try:
-    from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials, TokenFileError
-    from ._filestore import RUN_STORE_DIR_ENV, FileRunStore
-    from ._http import DEFAULT_SHUTDOWN_GRACE, is_loopback
     from ._logs import LOG_FORMATS, Redactor, configure_logging
     from ._ops import ContextFilter
-    from ._runs import DEFAULT_RESULT_TTL
     from ._server import (
         DEFAULT_MAX_CONCURRENCY,
         DEFAULT_MAX_OUTPUT_CHARS,
@@ -33,6 +29,9 @@ try:
         TOOL_NAME,
         create_server,
     )
+    from .http.app import DEFAULT_SHUTDOWN_GRACE, is_loopback
+    from .http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS, Credentials, TokenFileError
+    from .runs import DEFAULT_RESULT_TTL, MEMORY, RUN_STORE_ENV, shown_url
 except ModuleNotFoundError as exc:
     from . import _missing_extra
 
@@ -121,11 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"keep a finished run's result this long for {RESULT_TOOL_NAME} (default {DEFAULT_RESULT_TTL:g})",
     )
     runs.add_argument(
-        "--run-store-dir",
+        "--run-store",
         default=None,
-        metavar="DIR",
-        help=f"keep run records in DIR, shared by all replicas behind a balancer so any replica answers "
-        f"{RESULT_TOOL_NAME} (or set {RUN_STORE_DIR_ENV}; default: in this process)",
+        metavar="URL",
+        help=f"where runs are kept: '{MEMORY}' (this process, the default) or redis://HOST:PORT/DB "
+        f"(rediss:// for TLS) shared by every replica, so any replica answers {RESULT_TOOL_NAME} and "
+        f"routes cancels (or set {RUN_STORE_ENV})",
     )
     runs.add_argument(
         "--shutdown-grace",
@@ -200,8 +200,6 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except ConfigurationError as exc:
         return _fail(exc.describe(CLI))
-    except ValueError as exc:  # an unusable --run-store-dir
-        return _fail(str(exc))
     if not args.shutdown_grace >= 0:
         return _fail(f"--shutdown-grace must be a number of seconds >= 0, got {args.shutdown_grace}.")
     _log_start(args)
@@ -214,7 +212,7 @@ def _serve(args: argparse.Namespace) -> int:
 
             anyio.run(lambda: serve_stdio(server, shutdown_grace=args.shutdown_grace))
         else:
-            from ._http import serve_http
+            from .http.app import serve_http
 
             anyio.run(
                 lambda: serve_http(
@@ -249,17 +247,16 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
             raise ValueError(str(exc)) from None
     if token is not None and (not token.isascii() or not token.isprintable() or " " in token):
         raise ValueError("the auth token must be printable ASCII without spaces.")
+    if token and len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(
+            f"the auth token is shorter than {MIN_TOKEN_CHARS} characters; generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     return Credentials.single(token) if token else None
 
 
-def _run_store(args: argparse.Namespace) -> FileRunStore | None:
-    directory = args.run_store_dir or os.environ.get(RUN_STORE_DIR_ENV)
-    if not directory:
-        return None
-    # A run cannot outlast its total timeout once it has a slot, nor wait for one much longer: a
-    # record silent for twice that belongs to a replica that died.
-    total = resolve_settings(**settings_from(args)).total_timeout
-    return FileRunStore(directory, ttl=args.result_ttl, stale_after=2 * total + 60)
+def _run_store(args: argparse.Namespace) -> str:
+    return str(args.run_store or os.environ.get(RUN_STORE_ENV) or MEMORY)
 
 
 def _log_start(args: argparse.Namespace) -> None:
@@ -275,6 +272,8 @@ def _log_start(args: argparse.Namespace) -> None:
         s.protocol,
         s.base_url,
     )
+    if (store := _run_store(args)) != MEMORY:
+        logger.info("runs kept in %s, shared by every replica given it", shown_url(store))
     if args.emulator:
         logger.info("--emulator: calls are answered by the built-in emulator (scripted answers, no key needed)")
     elif s.api_key is None:

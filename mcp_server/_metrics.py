@@ -49,6 +49,15 @@ class Metrics:
             "qwen_ci_run_handles", "Run handles issued for calls still going at --max-wait, by client.",
             ["client"], registry=r,
         )  # fmt: skip
+        self.run_store_errors = Counter(
+            "qwen_ci_run_store_errors", "Failed operations on the shared run store (Redis), by operation.",
+            ["operation"], registry=r,
+        )  # fmt: skip
+        self.run_store_up = Gauge(
+            "qwen_ci_run_store_up", "1 while the shared run store answers, 0 after a failure (1 without one).",
+            registry=r,
+        )  # fmt: skip
+        self.run_store_up.set(1)
         self.unauthorized = Counter(
             "qwen_ci_http_unauthorized", "HTTP requests refused for a missing or wrong bearer token.", registry=r
         )

@@ -1,65 +1,30 @@
-"""What an operator needs from a served MCP server: health, readiness, metrics, who called, logs per run.
+"""Who called and what it cost: each run counted in the metrics and logged in one line, by client.
 
-One :class:`Ops` per server (see :func:`ops_of`), shared by the tools (which report each run through
-:meth:`Ops.track_call`) and the HTTP app (:class:`OpsMiddleware`):
-
-- ``GET /healthz``: liveness - 200 while the process serves; no token, no upstream call.
-- ``GET /readyz``: readiness - 200, or 503 once shutdown has begun (the server's runtime stops taking
-  calls), so a balancer stops sending new calls while calls in flight finish.
-- ``GET /metrics``: Prometheus text (``_metrics``), behind the same bearer token as ``/mcp``.
-- every other request: the bearer check (client name from the token), a request id (the
-  ``X-Request-Id`` a proxy sent, or a new one; echoed in the response), both put in the context of
-  the call so that log lines and metrics carry them.
+One :class:`Ops` per server (the runtime's ``ops``), shared by the runs (which report through
+:meth:`Ops.track_call`) and the HTTP app (``http.routes``, which serves ``/metrics`` and sets the
+client name and request id of each request with :func:`serving`, so log lines carry them).
 """
 
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
-import re
 import time
-import uuid
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
 
 import anyio
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qwen_ci_tool import CodeInterpreterResult, QwenCIError, Usage
 
-from ._auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, Credentials
-from ._metrics import CONTENT_TYPE, Metrics
+from ._metrics import Metrics
 
-if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
-
-__all__ = [
-    "HEALTH_PATH",
-    "LOCAL_CLIENT",
-    "METRICS_PATH",
-    "READY_PATH",
-    "CallRecord",
-    "ContextFilter",
-    "Ops",
-    "OpsMiddleware",
-    "current_client",
-    "ops_of",
-    "register_ops",
-]
+__all__ = ["LOCAL_CLIENT", "CallRecord", "ContextFilter", "Ops", "current_client", "serving"]
 
 logger = logging.getLogger("mcp_server")
 
-HEALTH_PATH = "/healthz"
-READY_PATH = "/readyz"
-METRICS_PATH = "/metrics"
 #: The client name when no token is required (stdio, or HTTP on loopback without a token).
 LOCAL_CLIENT = "local"
-REQUEST_ID_HEADER = b"x-request-id"
-#: A proxy's request id is taken as is when it looks like one; anything else gets a new id.
-_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 _client: contextvars.ContextVar[str] = contextvars.ContextVar("qwen_ci_client", default=LOCAL_CLIENT)
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("qwen_ci_request_id", default=None)
@@ -68,6 +33,18 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("qwen_c
 def current_client() -> str:
     """The name of the client whose request is being served (``local`` outside HTTP)."""
     return _client.get()
+
+
+@contextmanager
+def serving(client: str, request_id: str) -> Iterator[None]:
+    """Within: the request of *client* with *request_id* is being served (for logs, metrics, run owners)."""
+    client_token = _client.set(client)
+    request_token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(request_token)
+        _client.reset(client_token)
 
 
 class ContextFilter(logging.Filter):
@@ -202,105 +179,3 @@ class Ops:
         """A call was answered with a run handle (the run goes on, and is logged when it ends)."""
         self.metrics.run_handles.labels(_client.get()).inc()
         logger.info("run handle %s issued: client=%s", run_id, _client.get(), extra={"run_id": run_id})
-
-
-_registry: weakref.WeakKeyDictionary[MCPServer, Ops] = weakref.WeakKeyDictionary()
-
-
-def register_ops(server: MCPServer, ops: Ops) -> None:
-    _registry[server] = ops
-
-
-def ops_of(server: MCPServer) -> Ops:
-    """The :class:`Ops` of *server* (one is made for a server not built by ``create_server``)."""
-    ops = _registry.get(server)
-    if ops is None:
-        ops = _registry[server] = Ops()
-    return ops
-
-
-def _json(
-    status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
-) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-    data = json.dumps(body).encode()
-    return status, data, [(b"content-type", b"application/json"), *headers]
-
-
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class OpsMiddleware:
-    """The operator's routes, the bearer check and the request's context, in front of the MCP app."""
-
-    def __init__(
-        self, app: ASGIApp, ops: Ops, credentials: Credentials | None, ready: Callable[[], bool] = lambda: True
-    ) -> None:
-        self.app = app
-        self.ops = ops
-        self.credentials = credentials
-        self.ready = ready
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan: start-up and shut-down pass straight through
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        if path == HEALTH_PATH:
-            await _respond(send, *_json(200, {"status": "ok"}))
-            return
-        if path == READY_PATH:
-            ready = self.ready()
-            await _respond(send, *_json(200 if ready else 503, {"status": "ready" if ready else "shutting down"}))
-            return
-        headers = dict(scope.get("headers", ()))
-        client = LOCAL_CLIENT
-        if self.credentials is not None:
-            found = _bearer_client(self.credentials, headers.get(b"authorization", b""))
-            if found is None:
-                self.ops.metrics.unauthorized.inc()
-                await _respond(send, *_unauthorized(b"authorization" in headers))
-                return
-            client = found
-        if path == METRICS_PATH:
-            await _respond(send, 200, self.ops.metrics.exposition(), [(b"content-type", CONTENT_TYPE.encode())])
-            return
-        presented = headers.get(REQUEST_ID_HEADER, b"")
-        request_id = presented.decode() if _REQUEST_ID.fullmatch(presented) else uuid.uuid4().hex
-        client_token = _client.set(client)
-        request_token = _request_id.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {
-                    **message,
-                    "headers": [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id.encode())],
-                }
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            _request_id.reset(request_token)
-            _client.reset(client_token)
-
-
-def _bearer_client(credentials: Credentials, header: bytes) -> str | None:
-    scheme, _, presented = header.partition(b" ")
-    if scheme.lower() != b"bearer":
-        return None
-    return credentials.client_for(presented.strip())
-
-
-def _unauthorized(sent: bool) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-    return _json(
-        401,
-        {
-            "error": "invalid_token" if sent else "missing_token",
-            "error_description": "Send 'Authorization: Bearer <token>' with a token this server accepts "
-            f"(--auth-token or {AUTH_TOKEN_ENV}, or one line of --auth-token-file / {AUTH_TOKEN_FILE_ENV}).",
-        },
-        [(b"www-authenticate", b'Bearer realm="qwen-ci-mcp", error="invalid_token"')],
-    )

@@ -1,9 +1,11 @@
 """stdio serving that ends gracefully: at end of input or on SIGTERM/SIGINT, calls in flight finish.
 
 The SDK's stdio server stops as soon as stdin ends, dropping every call still running. Here the
-input the SDK reads is a wrapper around stdin that, at end of input (or on a signal), first drains
-the runs (``--shutdown-grace``, then the rest are cancelled with their partials), then waits until
-every request read has been answered on stdout, and only then reports end of input.
+input the SDK reads is a wrapper around stdin that, at end of input (or on a signal), drains the
+runs (``--shutdown-grace``, then the rest are cancelled with their partials) while it keeps reading:
+a request that arrives meanwhile is answered here with an error saying the server is shutting
+down (notifications, such as a cancel, still reach the SDK). Once every request read before has
+been answered on stdout, it reports end of input.
 
 The wrapper also answers, itself, a request the SDK would drop without a word (a lone UTF-16
 surrogate escape such as ``"\\ud800"`` is not valid JSON text for its parser), so that the client
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Self, cast
 
 import anyio
+import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
 import mcp_types as types
@@ -33,13 +36,15 @@ from mcp.shared.message import SessionMessage
 
 from ._server import server_runtime
 from ._signals import signals
+from ._texts import SHUTDOWN_ERROR_MESSAGE
+from .runs.runner import DELIVERY_TIMEOUT
 
 __all__ = ["serve_stdio"]
 
 logger = logging.getLogger("mcp_server")
 
-#: Seconds, after the last run ended, for the answers to go out before the server exits anyway.
-_DELIVERY_TIMEOUT = 10.0
+#: JSON-RPC error code of the answer to a request that arrives while the server shuts down (as over HTTP).
+_SHUTDOWN_ERROR_CODE = -32000
 #: Any \uD800-\uDFFF escape: only lines with one need the closer (slower) look.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
@@ -89,10 +94,12 @@ class _StdinLines:
             try:
                 for line in _lines_of(sys.stdin.fileno()):
                     anyio.from_thread.run(send.send, line.decode("utf-8", "replace"), token=token)
-            except Exception:  # the loop has closed, or stdin broke: either way input has ended
+            # The loop has closed (a pending hand-over is then cancelled: a BaseException), input was
+            # closed, or stdin broke: either way this thread's work is over, and it ends quietly.
+            except BaseException:
                 logger.debug("stdin reader stopped", exc_info=True)
             finally:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(BaseException):
                     anyio.from_thread.run_sync(send.close, token=token)
 
         threading.Thread(target=pump, name="qwen-ci-mcp stdin", daemon=True).start()
@@ -101,8 +108,12 @@ class _StdinLines:
         """The next line, or "" at end of input."""
         try:
             return await self._receive.receive()
-        except anyio.EndOfStream:
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
             return ""
+
+    def close(self) -> None:
+        """Stop taking lines: the reader thread's next hand-over fails, and it ends."""
+        self._receive.close()
 
 
 class _Input:
@@ -112,16 +123,21 @@ class _Input:
         self._stdin = stdin
         self._runtime = server_runtime(server)
         self._grace = grace
-        self._stop = anyio.Event()
-        self._ended = False
+        self._ending = False
+        self._ended = anyio.Event()
         self._unanswered: set[str] = set()
         self._answered = anyio.Event()
         self.replies: list[SessionMessage] = []
         self.write: WriteStream[SessionMessage] | None = None
+        self.tasks: anyio.abc.TaskGroup | None = None
 
     def stop(self) -> None:
-        """End input now (a signal), as if stdin had ended."""
-        self._stop.set()
+        """Begin the end (a signal, or end of input): drain, refusing new requests meanwhile."""
+        if self._ending:
+            return
+        self._ending = True
+        assert self.tasks is not None
+        self.tasks.start_soon(self._end)
 
     def answered(self, request_id: object) -> None:
         self._unanswered.discard(str(request_id))
@@ -131,19 +147,17 @@ class _Input:
         return self
 
     async def __anext__(self) -> str:
-        while not self._ended:
-            line = await self._next_line()
-            if line is None:
-                break
+        while (line := await self._next_line()) is not None:
+            if self._ending and self._refused(line):
+                await self._flush_replies()
+                continue
             if self._inspect(line):
                 return line
             await self._flush_replies()
-        self._ended = True
-        await self._end()
         raise StopAsyncIteration
 
     async def _next_line(self) -> str | None:
-        """The next line, or None at end of input or once stopped."""
+        """The next line; None once the end is complete (at end of input, the end begins here)."""
         got: list[str] = []
         async with anyio.create_task_group() as tg:
 
@@ -151,13 +165,33 @@ class _Input:
                 got.append(await self._stdin.readline())
                 tg.cancel_scope.cancel()
 
-            async def stopped() -> None:
-                await self._stop.wait()
+            async def ended() -> None:
+                await self._ended.wait()
                 tg.cancel_scope.cancel()
 
             tg.start_soon(read)
-            tg.start_soon(stopped)
-        return got[0] if got and got[0] else None
+            tg.start_soon(ended)
+        if got and got[0]:
+            return got[0]
+        self.stop()
+        await self._ended.wait()
+        return None
+
+    def _refused(self, line: str) -> bool:
+        """During the end: answer a request with an error here (True); anything else goes on (False)."""
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return False
+        if not (isinstance(message, dict) and "id" in message and "method" in message):
+            return False
+        error = types.JSONRPCError(
+            jsonrpc="2.0",
+            id=message["id"],
+            error=types.ErrorData(code=_SHUTDOWN_ERROR_CODE, message=SHUTDOWN_ERROR_MESSAGE),
+        )
+        self.replies.append(SessionMessage(error))
+        return True
 
     def _inspect(self, line: str) -> bool:
         """Note a request that needs an answer; False for a line answered here instead of passed on."""
@@ -208,10 +242,18 @@ class _Input:
     async def _end(self) -> None:
         logger.info("qwen-ci-mcp: input ended: letting calls in flight finish (up to %g s)", self._grace)
         await self._runtime.drain(self._grace)
-        with anyio.move_on_after(_DELIVERY_TIMEOUT):
+        with anyio.move_on_after(DELIVERY_TIMEOUT) as delivery:
             while self._unanswered:
                 self._answered = anyio.Event()
                 await self._answered.wait()
+        if delivery.cancelled_caught:
+            logger.warning(
+                "qwen-ci-mcp: %d requests still unanswered %g s after the last run ended; exiting anyway",
+                len(self._unanswered),
+                DELIVERY_TIMEOUT,
+            )
+        self._ended.set()
+        self._stdin.close()
 
 
 class _Output:
@@ -246,6 +288,7 @@ async def serve_stdio(server: MCPServer, *, shutdown_grace: float) -> None:
     async with stdio_server(stdin=cast("anyio.AsyncFile[str]", lines)) as (read, write):
         lines.write = write
         async with anyio.create_task_group() as tg:
+            lines.tasks = tg
 
             async def on_signals() -> None:
                 with signals("SIGTERM", "SIGINT") as received:

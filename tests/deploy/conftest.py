@@ -1,53 +1,25 @@
-"""A real nginx for the balancer tests: Debian's package, installed here when it is missing."""
+"""A real nginx and a real Redis for the balancer tests: Debian's packages, installed here when missing."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from ..debian import find_program, install_package
+from ..redis_server import redis_binary, redis_url  # noqa: F401 - fixtures: pytest finds them by name here
+
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
-
-
-def _find_nginx() -> str | None:
-    found = shutil.which("nginx")
-    if found:
-        return found
-    return next((path for path in NGINX_CANDIDATES if os.access(path, os.X_OK)), None)
-
-
-def _install_nginx() -> str:
-    """``apt-get update && apt-get install -y nginx``; returns why it could not, or ''."""
-    if shutil.which("apt-get") is None:
-        return "no apt-get on this machine"
-    prefix: list[str] = []
-    if os.geteuid() != 0:
-        if shutil.which("sudo") is None:
-            return "not root and no sudo"
-        prefix = ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    lock = ["-o", "DPkg::Lock::Timeout=120"]  # other jobs on the machine may be installing too
-    for step in (["apt-get", *lock, "update", "-q"], ["apt-get", *lock, "install", "-y", "-q", "nginx"]):
-        try:
-            done = subprocess.run([*prefix, *step], env=env, capture_output=True, text=True, timeout=600, check=False)
-        except subprocess.TimeoutExpired:
-            return f"{' '.join(step)} took over 10 minutes"
-        if done.returncode != 0:
-            return f"{' '.join(step)} failed: {done.stderr.strip()[-300:]}"
-    return ""
 
 
 @pytest.fixture(scope="session")
 def nginx_binary() -> str:
     """The nginx executable. The test setup installs Debian's nginx when it is missing; the tests
     skip (saying why) only where it cannot be installed."""
-    path = _find_nginx()
+    path = find_program("nginx", *NGINX_CANDIDATES)
     if path is None:
-        reason = _install_nginx()
-        path = _find_nginx()
+        reason = install_package("nginx")
+        path = find_program("nginx", *NGINX_CANDIDATES)
         if path is None:
             pytest.skip(f"nginx is not installed and could not be installed ({reason or 'not found after install'})")
     return path

@@ -142,7 +142,7 @@ def start_team(
                 "--max-retries",
                 "0",
                 "--max-concurrency",
-                "16",
+                "32",  # a legacy client's calls all go to one replica (its session is pinned)
                 "--auth-token-file",
                 str(tokens),
                 *extra_args,
@@ -264,12 +264,15 @@ async def test_killing_one_replica_mid_run_loses_only_its_calls_and_the_others_k
         with anyio.fail_after(90):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(call_through, team.nginx.url, TOKENS["alice"], outcomes[:15], "auto")
-                tg.start_soon(call_through, team.nginx.url, TOKENS["bob"], outcomes[15:], "legacy")
+                # Stateless clients, spread round robin (a legacy session would be pinned to one replica).
+                tg.start_soon(call_through, team.nginx.url, TOKENS["bob"], outcomes[15:], "auto")
                 for outcome in outcomes:  # every call has reached the code stage (or finished)
                     await outcome.coding.wait()
-                in_flight = int(value(await team.metrics(doomed), "qwen_ci_calls_in_flight"))
+                # Each call on the doomed replica is one request its upstream holds.
+                in_flight = len(held.requests)
+                assert in_flight == int(value(await team.metrics(doomed), "qwen_ci_calls_in_flight"))
                 # The other replicas' calls finish first: a request that reaches the dying replica
-                # in the instant it dies (here: the legacy client's tools/list after each call)
+                # in the instant it dies (such as a client's tools/list after a call)
                 # fails too, and nginx cannot retry a POST that was sent. See the README.
                 await finished.reach(len(outcomes) - in_flight)
                 await anyio.to_thread.run_sync(doomed.kill)
@@ -307,9 +310,9 @@ async def collect_through_nginx(url: str) -> tuple[list[Any], Any]:
 
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-run-store", "per-replica-runs"])
 async def test_a_run_handle_is_answered_by_any_replica_when_they_share_a_run_store(
-    nginx_binary: str, deploy_dir: Path, tmp_path: Path, shared: bool
+    nginx_binary: str, deploy_dir: Path, tmp_path: Path, redis_url: str, shared: bool
 ) -> None:
-    store = ("--run-store-dir", str(tmp_path / "runs")) if shared else ()
+    store = ("--run-store", redis_url) if shared else ()
     with ExitStack() as stack:
         # Each run sits in the sandbox 2 s, well past --max-wait: the call gets a handle, and the
         # result is asked for several times, round robin over the three replicas.

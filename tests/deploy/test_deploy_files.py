@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server.__main__ import build_parser
-from mcp_server._http import MAX_REQUEST_BODY_BYTES
+from mcp_server.http.app import MAX_REQUEST_BODY_BYTES
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SECRET_WORDS = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
@@ -108,12 +108,13 @@ def test_the_server_listens_on_all_addresses_so_its_token_rule_applies(stages: l
     assert args.auth_token is None and args.auth_token_file is None  # from the environment at run time
 
 
-def test_compose_runs_three_replicas_behind_nginx_with_secrets_from_files() -> None:
+def test_compose_runs_three_replicas_behind_nginx_sharing_runs_through_redis_with_secrets_from_files() -> None:
     text = (DEPLOY / "compose.yaml").read_text()
     assert re.search(r"replicas: 3\b", text)
     assert "QWEN_CI_MCP_AUTH_TOKEN_FILE: /run/secrets/mcp_tokens" in text
     assert "DASHSCOPE_API_KEY_FILE_PATH: /run/secrets/dashscope_api_key" in text
-    assert "QWEN_CI_MCP_RUN_STORE_DIR: /var/lib/qwen-ci-mcp/runs" in text and "runs:/var/lib/qwen-ci-mcp/runs" in text
+    assert "QWEN_CI_MCP_RUN_STORE: redis://redis:6379/0" in text and re.search(r"^  redis:\n", text, re.M)
+    assert not re.search(r"^volumes:", text, re.M)  # no shared volume: the replicas share runs through Redis
     assert "./nginx.conf:/etc/nginx/conf.d/default.conf:ro" in text
     assert "dockerfile: deploy/Dockerfile" in text
     assert not re.search(r"DASHSCOPE_API_KEY:\s|QWEN_CI_MCP_AUTH_TOKEN:\s", text)  # no secret values inline
@@ -122,7 +123,7 @@ def test_compose_runs_three_replicas_behind_nginx_with_secrets_from_files() -> N
     build_parser().parse_args(json.loads(command.group(1).replace("${QWEN_CI_MCP_PUBLIC_HOST:-localhost}", "h")))
 
 
-def test_nginx_streams_responses_and_never_replays_a_call() -> None:
+def test_nginx_streams_responses_keeps_a_legacy_session_on_one_replica_and_retries_only_a_refused_call() -> None:
     conf = (DEPLOY / "nginx.conf").read_text()
     directives = {
         shlex.split(line.strip().rstrip(";"))[0]: line.strip().rstrip(";").split(None, 1)[-1]
@@ -133,7 +134,11 @@ def test_nginx_streams_responses_and_never_replays_a_call() -> None:
     assert directives["proxy_http_version"] == "1.1"
     assert 'proxy_set_header Connection ""' in conf
     assert int(directives["proxy_read_timeout"].rstrip("s")) >= 600
-    assert "non_idempotent" not in directives.get("proxy_next_upstream", "")
+    # A draining replica's 503 (sent before anything starts) is retried on the next one; nothing else is.
+    assert directives["proxy_next_upstream"].split() == ["error", "timeout", "http_503", "non_idempotent"]
+    # A legacy session (and its cancels) stays on one replica; modern clients, with no session id, spread.
+    assert directives["hash"] == "$http_mcp_session_id consistent"
+    assert directives["proxy_request_buffering"] == "on"  # a body not kept cannot be sent again
     # nginx must let through every body the server itself accepts (it answers 413 above its own cap).
     assert int(directives["client_max_body_size"].rstrip("m")) * 1024 * 1024 >= MAX_REQUEST_BODY_BYTES
     upstream = re.search(r"upstream qwen_ci_mcp \{(.*?)\n\}", conf, re.S)

@@ -13,6 +13,7 @@ from mcp_server import create_server
 from qwen_ci_tool.testing import Emulator
 
 from ..conftest import PLANTED_KEY
+from ..redis_server import redis_binary, redis_url  # noqa: F401 - fixtures: pytest finds them by name here
 
 REPO = Path(__file__).resolve().parents[2]
 #: A heartbeat this short shows up in any call that waits on the emulator's code pause.

@@ -89,9 +89,16 @@ def test_importing_the_server_without_the_extra_raises_an_error_naming_the_extra
 
 
 def test_a_missing_module_of_the_project_itself_is_not_blamed_on_the_extra(tmp_path: Path) -> None:
-    done = _without(("mcp_server._auth",), tmp_path, _console_script(), "--help")
+    done = _without(("mcp_server.http.auth",), tmp_path, _console_script(), "--help")
     # A broken install of this project is a real error: its traceback stays.
     assert done.returncode == 1 and "Traceback" in done.stderr and "pip install" not in done.stderr
+
+
+def test_a_redis_run_store_without_the_redis_client_names_the_extra_and_exits_2(tmp_path: Path) -> None:
+    done = _without(("redis",), tmp_path, _console_script(), "--run-store", "redis://127.0.0.1:6379/0")
+
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "needs the redis client library" in done.stderr and "pip install 'qwen-ci-tool[mcp]'" in done.stderr
 
 
 @pytest.mark.anyio

@@ -23,7 +23,8 @@ from mcp.types import CallToolResult
 
 from mcp_server import TOOL_NAME
 from mcp_server._fit import MAX_RESULT_BYTES
-from mcp_server._http import listening_socket
+from mcp_server.http import app as http_app
+from mcp_server.http.app import listening_socket, serve_http
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -327,3 +328,21 @@ async def test_connections_accepted_by_the_http_server_have_tcp_nodelay() -> Non
         writer.close()
 
     assert seen and seen[0] != 0
+
+
+async def test_serve_http_listens_on_a_socket_whose_connections_get_tcp_nodelay(
+    make_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[socket.socket] = []
+
+    async def serve(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        served.extend(sockets)  # what serve_http hands uvicorn; then it returns at once
+
+    monkeypatch.setattr(http_app._Server, "serve", serve)
+    with anyio.fail_after(10):
+        await serve_http(make_server(), host="127.0.0.1", port=0, credentials=None)
+
+    (sock,) = served
+    # asyncio sets TCP_NODELAY on accepted connections only when the listening socket says TCP.
+    assert sock.proto == socket.IPPROTO_TCP
+    sock.close()

@@ -20,10 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, server_runtime
 from mcp_server.__main__ import main
-from mcp_server._auth import Credentials, TokenFileError, parse_token_file
-from mcp_server._http import build_http_app
 from mcp_server._logs import JSONFormatter, Redactor
-from mcp_server._ops import ContextFilter, ops_of
+from mcp_server._ops import ContextFilter
+from mcp_server.http.app import build_http_app
+from mcp_server.http.auth import Credentials, TokenFileError, parse_token_file
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -187,10 +187,10 @@ async def test_metrics_show_calls_in_flight_and_queued_while_they_wait(
 
 def test_two_servers_in_one_process_keep_their_own_metrics(make_server: Callable[..., MCPServer]) -> None:
     one, two = make_server(), make_server()
-    ops_of(one).metrics.record_call("local", "completed", "", 1.0)
+    server_runtime(one).ops.metrics.record_call("local", "completed", "", 1.0)
 
-    first = metric_samples(ops_of(one).metrics.exposition().decode())
-    second = metric_samples(ops_of(two).metrics.exposition().decode())
+    first = metric_samples(server_runtime(one).ops.metrics.exposition().decode())
+    second = metric_samples(server_runtime(two).ops.metrics.exposition().decode())
     assert value(first, "qwen_ci_calls_total", client="local", outcome="completed", error="") == 1
     assert value(second, "qwen_ci_calls_total", client="local", outcome="completed", error="") == 0
 

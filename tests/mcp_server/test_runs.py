@@ -12,8 +12,8 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
-from mcp_server._runs import MemoryRunStore, RunRecord
 from mcp_server._schema import RunPendingModel
+from mcp_server.runs import MemoryRunStore, RunRecord
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY

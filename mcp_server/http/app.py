@@ -1,7 +1,10 @@
 """Streamable HTTP: loopback by default, a bearer token to bind anywhere else, DNS-rebinding checks.
 
 Stateless mode with SSE responses: every request stands alone (no session to lose), and progress
-notifications and cancellation still reach the tool (they do not with JSON responses).
+notifications and cancellation still reach the tool (they do not with JSON responses). The app is
+the SDK's, behind the gate (``gate``: cancels, refusal while draining), behind the operator's
+routes and the bearer check (``routes``). :func:`serve_http` runs it under uvicorn with a graceful
+shutdown that never outlasts the grace by more than a few seconds, whatever clients send.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import socket
 from collections.abc import Iterator, Sequence
 
 import anyio
+import anyio.abc
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -20,12 +24,13 @@ from starlette.types import ASGIApp
 
 from qwen_ci_tool import _constants as C
 
-from ._auth import AUTH_TOKEN_ENV, Credentials
-from ._exchanges import Exchanges
-from ._gate import CallGate
-from ._ops import OpsMiddleware, ops_of
-from ._server import server_runtime
-from ._signals import signals
+from .._server import server_runtime
+from .._signals import signals
+from ..runs.runner import DELIVERY_TIMEOUT
+from .auth import AUTH_TOKEN_ENV, Credentials
+from .cancels import Exchanges
+from .gate import CallGate
+from .routes import OpsMiddleware
 
 __all__ = [
     "AUTH_TOKEN_ENV",
@@ -49,8 +54,9 @@ _MAX_JSON_BYTES_PER_CHAR = 12
 MAX_REQUEST_BODY_BYTES = C.MAX_INPUT_CHARS * _MAX_JSON_BYTES_PER_CHAR + 64 * 1024
 #: Seconds a shutdown gives calls in flight to finish before cancelling them.
 DEFAULT_SHUTDOWN_GRACE = 30.0
-#: Seconds, after the last run ended, for the answers to go out before the server exits anyway.
-_DELIVERY_TIMEOUT = 10.0
+#: Seconds uvicorn gives open connections once the server decides to exit (a client trickling a
+#: request body, or still reading): then they are closed.
+_CONNECTIONS_TIMEOUT = 2
 #: Seconds without any request in flight before a draining server exits (clients often send one
 #: more request right after an answer).
 _QUIET_BEFORE_EXIT = 1.0
@@ -114,7 +120,7 @@ def build_http_app(
     exchanges: Exchanges | None = None,
 ) -> ASGIApp:
     """The ASGI app: the SDK's streamable HTTP app behind the call gate (cancels, shutdown), behind
-    the operator's routes and the bearer check (when *credentials* are given), see ``_ops``."""
+    the operator's routes and the bearer check (when *credentials* are given), see ``routes``."""
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -129,8 +135,9 @@ def build_http_app(
         exchanges=exchanges if exchanges is not None else Exchanges(),
         ready=lambda: runtime.ready,
         body_limit=MAX_REQUEST_BODY_BYTES,
+        forward_cancel=runtime.forward_cancel,
     )
-    return OpsMiddleware(app, ops_of(server), credentials, ready=lambda: runtime.ready)
+    return OpsMiddleware(app, runtime.ops, credentials, ready=lambda: runtime.ready)
 
 
 async def _reload_on_sighup(credentials: Credentials) -> None:
@@ -173,16 +180,26 @@ async def serve_http(
 ) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully. The caller has checked the token rule.
 
-    On the first signal: new requests get 503 (and ``/readyz`` too), calls in flight have
-    *shutdown_grace* seconds to finish and be delivered, the rest are cancelled (each answered with
-    an error that keeps its partial), and the server exits once every response has gone out. A
-    second signal exits at once. A token file (``credentials.path``) is read again on SIGHUP.
+    On the first signal: new calls get 503 (and ``/readyz`` too), calls queued for a slot are
+    refused, calls in flight have *shutdown_grace* seconds to finish and be delivered (the result
+    tool keeps answering), the rest are cancelled (each answered with an error that keeps its
+    partial), and the server exits once every response has gone out, or a few seconds later
+    whatever clients are still sending. A second signal exits at once. A token file
+    (``credentials.path``) is read again on SIGHUP. With a shared run store, cancels forwarded by
+    other replicas reach the requests served here.
     """
     exchanges = Exchanges()
     app = build_http_app(server, host=host, credentials=credentials, allowed_hosts=allowed_hosts, exchanges=exchanges)
     # log_config=None: uvicorn's lines go through the server's own handler (text or JSON, secrets masked).
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=False, lifespan="on"
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=_CONNECTIONS_TIMEOUT,
     )
     # Bind before announcing: once the line is logged, connections queue (and --port 0 shows its port).
     sock = listening_socket(config)
@@ -194,7 +211,6 @@ async def serve_http(
         access = f"bearer tokens of {len(credentials.names)} clients from {credentials.path}, reloaded on SIGHUP"
     else:
         access = "bearer token required"
-    logger.info("qwen-ci-mcp: listening on http://%s:%d%s (%s)", shown, bound, MCP_PATH, access)
     uv = _Server(config)
     runtime = server_runtime(server)
 
@@ -204,13 +220,14 @@ async def serve_http(
             shutdown_grace,
         )
         await runtime.drain(shutdown_grace)
-        with anyio.move_on_after(_DELIVERY_TIMEOUT):
+        with anyio.move_on_after(DELIVERY_TIMEOUT):
             await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
         logger.info("qwen-ci-mcp: every call answered; exiting")
         uv.should_exit = True
 
-    async def on_signals() -> None:
+    async def on_signals(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         with signals("SIGTERM", "SIGINT") as received:
+            task_status.started()
             async with anyio.create_task_group() as tg:
                 async for _ in received:
                     break
@@ -221,9 +238,15 @@ async def serve_http(
                     tg.cancel_scope.cancel()
                     return
 
+    def cancel_here(principal: str, request_id: str) -> None:
+        if exchanges.cancel(principal, request_id, "the client cancelled the call (through another replica)") == 1:
+            logger.info("cancelled request %r on a cancel forwarded by another replica", request_id)
+
     async with anyio.create_task_group() as tg:
-        tg.start_soon(on_signals)
+        await tg.start(on_signals)  # watched before anyone is told where to connect
+        tg.start_soon(runtime.listen_for_cancels, cancel_here)
         if credentials is not None and credentials.path is not None:
             tg.start_soon(_reload_on_sighup, credentials)
+        logger.info("qwen-ci-mcp: listening on http://%s:%d%s (%s)", shown, bound, MCP_PATH, access)
         await uv.serve(sockets=[sock])
         tg.cancel_scope.cancel()

@@ -1,30 +1,31 @@
-"""HTTP exchanges in flight, so that a client's cancel reaches its call in every client mode.
+"""Cancel routing over HTTP: a client's cancel reaches its call, on this replica or another one.
 
 Over stateless streamable HTTP each POST stands alone: a handshake-era client's
 ``notifications/cancelled`` arrives as a separate POST that the SDK acknowledges (202) and drops,
-and a client that goes away is noticed only when something is written to it. The HTTP gate (see
-``_gate``) therefore opens an :class:`Exchange` for every JSON-RPC request it passes on, and:
+and a client that goes away is noticed only when something is written to it. The HTTP gate
+(``http.gate``) therefore opens an :class:`~.._requests.Exchange` for every JSON-RPC request it
+passes on, and:
 
 - a ``notifications/cancelled`` POST aborts the one exchange with that request id from the same
-  client (the digest of its ``Authorization`` header and of the session id the gate minted for its
-  handshake); when several match, none is touched, since one client must never cancel another's
-  call;
+  client (:func:`principal_of`: the digest of its ``Authorization`` header and of the session id
+  the gate minted for its handshake); when several match, none is touched, since one client must
+  never cancel another's call;
+- when none matches here, the cancel is published through the shared run store, and the replica
+  serving that request aborts it (:meth:`Exchanges.cancel` on each replica);
 - a client that disconnects aborts its own exchange at once.
-
-A tool handler finds its exchange through :data:`current_exchange` (the SDK runs handlers in the
-request's context) and waits inside :meth:`Exchange.guard`, whose cancel scope an abort cancels.
 """
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import anyio
 
-__all__ = ["Exchange", "Exchanges", "current_exchange", "principal_of"]
+from .._requests import Exchange
+
+__all__ = ["Exchanges", "principal_of"]
 
 
 def principal_of(identity: bytes) -> str:
@@ -35,42 +36,6 @@ def principal_of(identity: bytes) -> str:
 def _key(principal: str, request_id: object) -> tuple[str, str]:
     # The SDK correlates a stringified id with a numeric one ("1" cancels 1): so does this.
     return principal, str(request_id)
-
-
-class Exchange:
-    """One JSON-RPC request over HTTP, from its body to the end of its response."""
-
-    def __init__(self, principal: str, request_id: object) -> None:
-        self.principal = principal
-        self.request_id = request_id
-        self.reason: str | None = None
-        self._scopes: list[anyio.CancelScope] = []
-
-    @property
-    def aborted(self) -> bool:
-        return self.reason is not None
-
-    def abort(self, reason: str) -> None:
-        if self.reason is None:
-            self.reason = reason
-        for scope in self._scopes:
-            scope.cancel()
-
-    @contextmanager
-    def guard(self) -> Iterator[anyio.CancelScope]:
-        """A cancel scope that an abort of this exchange cancels (at once if it already was)."""
-        with anyio.CancelScope() as scope:
-            if self.aborted:
-                scope.cancel()
-            self._scopes.append(scope)
-            try:
-                yield scope
-            finally:
-                self._scopes.remove(scope)
-
-
-#: The exchange of the HTTP request a tool handler serves; None over stdio and in-process.
-current_exchange: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("qwen_ci_exchange", default=None)
 
 
 class Exchanges:
@@ -107,13 +72,12 @@ class Exchanges:
             if self._count == 0:
                 self._idle.set()
 
-    def cancel(self, principal: str, request_id: object, reason: str) -> bool:
-        """Abort the one exchange with this id from this credential; False when none or several."""
+    def cancel(self, principal: str, request_id: object, reason: str) -> int:
+        """Abort the one exchange with this id from this principal; how many matched (only one is aborted)."""
         same = self._by_key.get(_key(principal, request_id), [])
-        if len(same) != 1:
-            return False
-        same[0].abort(reason)
-        return True
+        if len(same) == 1:
+            same[0].abort(reason)
+        return len(same)
 
     async def wait_quiet(self, quiet: float) -> None:
         """Return once no exchange has been in flight for *quiet* seconds.

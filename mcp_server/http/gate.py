@@ -2,11 +2,16 @@
 
 For each POST it reads the (bounded) body once and replays it to the SDK, then:
 
-- a JSON-RPC request opens an :class:`~._exchanges.Exchange` for the time it is served (the tool
+- a body the JSON parser cannot take (nested too deep) gets 400 with a JSON-RPC parse error;
+- a JSON-RPC request opens an :class:`~.._requests.Exchange` for the time it is served (the tool
   handler waits inside it), and the client's disconnect aborts it at once;
-- ``notifications/cancelled`` aborts the matching exchange, then goes on to the SDK (202); the
+- ``notifications/cancelled`` aborts the matching exchange here, or (none here) is forwarded to
+  the other replicas through the run store; then it goes on to the SDK (202). The
   ``Mcp-Session-Id`` minted for each handshake tells apart clients that reuse request ids;
-- once shutdown has begun, a new tool call gets 503 with a JSON-RPC error saying to call again.
+- once shutdown has begun, a new ``qwen_code_interpreter`` call gets 503 with a JSON-RPC error
+  saying to call again. This is the only 503 the gate sends, and it is sent before the call
+  reaches the tool: nothing was started, so a balancer may send it to another replica. The
+  result tool and every other request are still served.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+from mcp.types import PARSE_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._exchanges import Exchanges, current_exchange, principal_of
+from .._requests import current_exchange
+from .._texts import SHUTDOWN_ERROR_MESSAGE, TOOL_NAME
+from .cancels import Exchanges, principal_of
 
 __all__ = ["SHUTDOWN_ERROR_CODE", "CallGate"]
 
@@ -29,10 +37,11 @@ logger = logging.getLogger("mcp_server")
 _SESSION_HEADER = b"mcp-session-id"
 #: JSON-RPC error code of the answer to a request that arrives while the server shuts down.
 SHUTDOWN_ERROR_CODE = -32000
-_SHUTDOWN_MESSAGE = (
-    "This MCP server is shutting down and takes no new calls; send the request again in a moment "
-    "(a restarted or another server will take it)."
-)
+_TOO_DEEP_MESSAGE = "The request body is JSON nested too deeply to parse; send a flatter JSON-RPC message."
+
+
+class _TooDeep(Exception):
+    """The body's JSON is nested deeper than the parser goes."""
 
 
 class _Replay:
@@ -74,7 +83,15 @@ def _decode(messages: list[Message]) -> dict[str, Any] | None:
         decoded = json.loads(b"".join(m.get("body", b"") for m in messages))
     except ValueError:  # not JSON (or not UTF-8): the SDK answers it
         return None
+    except RecursionError:  # the SDK's parser would fail the same way, with a traceback and a 500
+        raise _TooDeep from None
     return decoded if isinstance(decoded, dict) else None
+
+
+def _is_new_call(message: dict[str, Any]) -> bool:
+    """A ``tools/call`` of the tool that starts (and bills) a run."""
+    params = message.get("params")
+    return message.get("method") == "tools/call" and isinstance(params, dict) and params.get("name") == TOOL_NAME
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes:
@@ -101,11 +118,20 @@ def _with_session_id(send: Send, session_id: bytes) -> Send:
 class CallGate:
     """ASGI middleware; *ready* says whether new requests are taken (false while shutting down)."""
 
-    def __init__(self, app: ASGIApp, *, exchanges: Exchanges, ready: Callable[[], bool], body_limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        exchanges: Exchanges,
+        ready: Callable[[], bool],
+        body_limit: int,
+        forward_cancel: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> None:
         self.app = app
         self.exchanges = exchanges
         self.ready = ready
         self.body_limit = body_limit
+        self.forward_cancel = forward_cancel
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -113,7 +139,11 @@ class CallGate:
             return
         messages, complete = await _read_body(receive, self.body_limit)
         replay = _Replay(messages, receive, complete)
-        message = _decode(messages) if complete else None
+        try:
+            message = _decode(messages) if complete else None
+        except _TooDeep:
+            await _answer(send, 400, None, PARSE_ERROR, _TOO_DEEP_MESSAGE)
+            return
         method = message.get("method") if message is not None else None
         if message is None or not isinstance(method, str):
             await self.app(scope, replay, send)
@@ -128,16 +158,19 @@ class CallGate:
             if method == "notifications/cancelled":
                 params = message.get("params")
                 request_id = params.get("requestId") if isinstance(params, dict) else None
-                if request_id is not None and self.exchanges.cancel(
-                    principal, request_id, "the client cancelled the call"
-                ):
-                    logger.info("cancelled request %r on the client's notification", request_id)
+                if request_id is not None:
+                    found = self.exchanges.cancel(principal, request_id, "the client cancelled the call")
+                    if found == 1:
+                        logger.info("cancelled request %r on the client's notification", request_id)
+                    elif found == 0 and self.forward_cancel is not None:
+                        await self.forward_cancel(principal, str(request_id))
             await self.app(scope, replay, send)
             return
-        # Only new tool calls are refused: a client whose call is being delivered may still list the
-        # tools (the Python client does, to check the result against the output schema).
-        if method == "tools/call" and not self.ready():
-            await _refuse(message.get("id"), send)
+        # Only new runs are refused: a client whose call is being delivered may still list the
+        # tools (the Python client does, to check the result against the output schema), and a
+        # client with a handle may still collect its result.
+        if _is_new_call(message) and not self.ready():
+            await _answer(send, 503, message.get("id"), SHUTDOWN_ERROR_CODE, SHUTDOWN_ERROR_MESSAGE)
             return
         with self.exchanges.open(principal, message.get("id")) as exchange:
             token = current_exchange.set(exchange)
@@ -157,20 +190,15 @@ class CallGate:
                 current_exchange.reset(token)
 
 
-async def _refuse(request_id: Any, send: Send) -> None:
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": request_id, "error": {"code": SHUTDOWN_ERROR_CODE, "message": _SHUTDOWN_MESSAGE}}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"1"),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+async def _answer(send: Send, status: int, request_id: Any, code: int, text: str) -> None:
+    """A JSON-RPC error as the whole response, with *status*; a 503 also says when to try again."""
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": text}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    if status == 503:
+        headers.append((b"retry-after", b"1"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,98 @@
+"""The run store of one process (``--run-store memory``, the default)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from .records import DEFAULT_MAX_RUNS, DEFAULT_RESULT_TTL, RunRecord
+
+__all__ = ["MemoryRunStore"]
+
+
+def _now() -> float:
+    """Wall-clock seconds: when a run ended, and so when its result expires."""
+    return time.time()
+
+
+@dataclass
+class _Entry:
+    record: RunRecord
+    changed: anyio.Event = field(default_factory=anyio.Event)
+
+
+class MemoryRunStore:
+    """Records in this process: results kept *ttl* seconds after the run ends, at most *max_runs*."""
+
+    def __init__(
+        self,
+        *,
+        ttl: float = DEFAULT_RESULT_TTL,
+        max_runs: int = DEFAULT_MAX_RUNS,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.ttl = ttl
+        self.max_runs = max_runs
+        self._clock = clock if clock is not None else lambda: _now()
+        self._entries: dict[str, _Entry] = {}  # insertion order = start order
+
+    def __len__(self) -> int:
+        self._prune()
+        return len(self._entries)
+
+    async def put(self, record: RunRecord) -> None:
+        entry = self._entries.get(record.run_id)
+        if entry is None:
+            self._prune()
+            self._entries[record.run_id] = _Entry(record)
+            self._evict()
+            return
+        entry.record = record
+        changed, entry.changed = entry.changed, anyio.Event()
+        changed.set()
+
+    async def get(self, run_id: str) -> RunRecord | None:
+        self._prune()
+        entry = self._entries.get(run_id)
+        return entry.record if entry is not None else None
+
+    async def wait(self, run_id: str, after_version: int, timeout: float) -> RunRecord | None:
+        self._prune()
+        entry = self._entries.get(run_id)
+        if entry is None:
+            return None
+        if entry.record.version <= after_version and timeout > 0:
+            with anyio.move_on_after(timeout if math.isfinite(timeout) else None):
+                await entry.changed.wait()
+        return entry.record
+
+    def _expired(self, record: RunRecord, now: float) -> bool:
+        return record.finished_at is not None and now - record.finished_at >= self.ttl
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for run_id in [k for k, e in self._entries.items() if self._expired(e.record, now)]:
+            del self._entries[run_id]
+
+    def _evict(self) -> None:
+        # Oldest finished runs first; running ones are never dropped (the runner bounds them).
+        excess = len(self._entries) - self.max_runs
+        if excess <= 0:
+            return
+        finished = [k for k, e in self._entries.items() if e.record.state == "finished"]
+        for run_id in finished[:excess]:
+            del self._entries[run_id]
+
+    async def publish_cancel(self, principal: str, request_id: str) -> None:
+        return None  # one process: a cancel that found no request here has nowhere else to go
+
+    async def cancels(self) -> AsyncIterator[tuple[str, str]]:
+        await anyio.sleep_forever()
+        yield ("", "")  # pragma: no cover - never reached; makes this an async generator
+
+    async def aclose(self) -> None:
+        return None

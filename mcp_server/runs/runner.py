@@ -1,0 +1,430 @@
+"""A call's life, in one place: accepted, queued for a slot, run, waited for, handed over, cancelled, drained.
+
+- :meth:`Runner.call` (``qwen_code_interpreter``) refuses at once (no key, shutting down, too many
+  runs) or starts a run in the background (the server lifespan's task group) and waits for it up
+  to ``max_wait`` seconds; a run still going then is answered with its handle. A client that
+  gives up on the call it started (SDK cancel, disconnect, ``notifications/cancelled``) cancels
+  its run: nobody would collect the result.
+- :meth:`Runner.result` (``qwen_code_interpreter_result``) waits again for a run of the same
+  client (another client's run is "no such run"); giving up there leaves the run going, and a
+  finished result is returned as often as it is asked for, until it expires.
+- A run holds one of ``max_concurrency`` slots while it calls the service. Its records live in
+  this process (so its own calls never depend on a shared store) and, with a shared store, are
+  copied there by a writer of their own that never holds the run up; any replica then answers for
+  it. A store that fails is logged and counted (``qwen_ci_run_store_errors``); runs go on.
+- :meth:`Runner.drain` (shutdown): new calls are refused; calls still queued for a slot are
+  refused at once (never sent upstream); runs get the grace to finish, then are cancelled with
+  their partials; every final record is delivered to the calls and polls waiting here and written
+  to the shared store before it returns. The result tool keeps answering meanwhile.
+- Cancels over HTTP that match no request here are sent to the other replicas through the store
+  (:meth:`Runner.forward_cancel`, :meth:`Runner.listen_for_cancels`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.abc
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreterResult, QwenCIError, StageTracker
+from qwen_ci_tool import _constants as C
+from qwen_ci_tool._stages import is_work_stage
+
+from .. import _texts as T
+from .._ops import CallRecord, Ops, current_client
+from .._requests import current_exchange
+from .._schema import RunPendingModel
+from .memory import MemoryRunStore
+from .progress import Progress
+from .records import RunRecord, RunStore, StoreUnavailable, new_run_id
+from .results import Results, text_result
+
+__all__ = ["DELIVERY_TIMEOUT", "MAX_LIVE_RUNS", "Runner"]
+
+logger = logging.getLogger("mcp_server")
+
+#: Runs in progress at once (each queued for a slot or running); beyond it calls are refused.
+MAX_LIVE_RUNS = 1000
+#: Seconds, after the last run ended in a shutdown, for the answers to go out before the server exits anyway.
+DELIVERY_TIMEOUT = 5.0
+#: Seconds one write to the shared store may take before it counts as failed.
+_STORE_WRITE_TIMEOUT = 3.0
+#: Seconds between two attempts to listen for cancels while the shared store is unavailable.
+_RELISTEN_DELAY = 1.0
+
+
+class _LiveRun:
+    """A run executing in this process: its newest record, its cancel scope and why it was cancelled."""
+
+    def __init__(self, record: RunRecord) -> None:
+        self.record = record
+        self.scope = anyio.CancelScope()
+        self.reason: str | None = None
+        self.partial: CodeInterpreterResult | None = None
+        #: Whether it waits for a slot all others hold, and whether it holds one (its request was sent).
+        self.queued = False
+        self.started = False
+        #: Refused at shutdown while queued for a slot.
+        self.refused = False
+        #: Set when ``record`` changes, for the writer to the shared store.
+        self.changed = anyio.Event()
+        #: The progress reporters of the calls waiting for this run in this process.
+        self.listeners: set[Callable[[str, str | None], Awaitable[None]]] = set()
+
+    def cancel(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.scope.cancel()
+
+
+class Runner:
+    """Shared per server: the core client, the slots, the runs, the stores and the limits."""
+
+    def __init__(
+        self,
+        client: AsyncCodeInterpreter,
+        ops: Ops,
+        results: Results,
+        *,
+        max_concurrency: int,
+        heartbeat: float,
+        max_wait: float,
+        result_ttl: float,
+        shared: RunStore | None,
+    ) -> None:
+        self.client = client
+        self.ops = ops
+        self.results = results
+        self.max_concurrency = max_concurrency
+        self.heartbeat = heartbeat
+        self.max_wait = max_wait
+        self.result_ttl = result_ttl
+        self.local = MemoryRunStore(ttl=result_ttl)
+        self.shared = shared
+        self.slots = anyio.Semaphore(max_concurrency)
+        self.live: dict[str, _LiveRun] = {}
+        self.accepting = True
+        self.store_down = False
+        self._run_ended = anyio.Event()
+        self._drained = anyio.Event()
+
+    @property
+    def ready(self) -> bool:
+        """Whether new calls are taken (false once shutdown has begun)."""
+        return self.accepting
+
+    # -- the two tools ------------------------------------------------------------------------
+
+    async def call(
+        self, question: str, include_reasoning: bool, ctx: Context, runs: anyio.abc.TaskGroup
+    ) -> CallToolResult:
+        if not self.accepting:
+            self.ops.refused("ShuttingDown")
+            return text_result(T.SHUTTING_DOWN_TEXT, is_error=True)
+        if self.client.settings.api_key is None:
+            logger.warning("%s called but %s is not set", T.TOOL_NAME, C.ENV_API_KEY)
+            self.ops.refused("ConfigurationError")
+            return text_result(T.NO_KEY_TEXT, is_error=True)
+        if len(self.live) >= MAX_LIVE_RUNS:
+            self.ops.refused("TooManyRuns")
+            return text_result(T.too_many_runs_text(len(self.live)), is_error=True)
+        run = _LiveRun(RunRecord(new_run_id(), started_at=time.time(), owner=current_client()))
+        self.live[run.record.run_id] = run
+        await self._publish(run, run.record)
+        runs.start_soon(self._execute, run, question, include_reasoning)
+        # The client cancelling or timing out while it waits for the run it started (the SDK
+        # cancels this handler; over HTTP the gate may abort the exchange instead): nobody will ask
+        # for the result, so the upstream request is closed now, not when it ends.
+        exchange = current_exchange.get()
+        with exchange.guard() if exchange is not None else anyio.CancelScope():
+            try:
+                answer = await self._await(run.record.run_id, ctx, after_version=run.record.version)
+            except anyio.get_cancelled_exc_class():
+                run.cancel("the client cancelled the call")
+                raise
+            if isinstance(answer.structured_content, dict) and answer.structured_content.get("status") == "running":
+                self.ops.handle_issued(run.record.run_id)
+            return answer
+        assert exchange is not None and exchange.reason is not None
+        run.cancel(exchange.reason)
+        return text_result(T.cancelled_call_text(exchange.reason), is_error=True)
+
+    async def result(self, run_id: str, ctx: Context) -> CallToolResult:
+        # Waiting again does not own the run: a client giving up here leaves it running.
+        exchange = current_exchange.get()
+        with exchange.guard() if exchange is not None else anyio.CancelScope():
+            return await self._await(run_id.strip(), ctx, after_version=-1)
+        return text_result(T.STOPPED_WAITING_TEXT, is_error=True)
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    async def _await(self, run_id: str, ctx: Context, *, after_version: int) -> CallToolResult:
+        """The run's result, or its handle once ``max_wait`` passes; progress meanwhile.
+
+        A run of this process is read here (and reports each stage to its waiters as it happens);
+        another replica's run is followed through the shared store, which may skip stages between
+        two looks. Once this server has drained, waits for other replicas' runs end at once.
+        """
+        deadline = anyio.current_time() + self.max_wait if self.max_wait > 0 else math.inf
+        store: RunStore = self.local
+        try:
+            record = await self.local.get(run_id)
+            if record is None and self.shared is not None:
+                store = self.shared
+                record = await self.shared.get(run_id)
+        except StoreUnavailable as exc:
+            self._store_failed("read", exc)
+            return text_result(T.store_unavailable_text(run_id), is_error=True)
+        if record is None or record.owner != current_client():
+            return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
+        progress = Progress(ctx, self.heartbeat)
+        local = self.live.get(run_id)
+        if local is not None:
+            local.listeners.add(progress.report)
+        version = after_version
+        failure: StoreUnavailable | None = None
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(progress.heartbeat)
+                if store is not self.local:
+                    tg.start_soon(self._end_on_drained, tg.cancel_scope)
+                while record.state != "finished" and anyio.current_time() < deadline:
+                    try:
+                        newer = await store.wait(run_id, version, deadline - anyio.current_time())
+                    except StoreUnavailable as exc:
+                        failure = exc
+                        break
+                    if newer is None:
+                        record = None
+                        break
+                    record = newer
+                    if record.version != version:
+                        version = record.version
+                        if local is None or after_version < 0:
+                            await progress.report(record.stage, record.message)
+                            after_version = 0
+                tg.cancel_scope.cancel()
+        finally:
+            if local is not None:
+                local.listeners.discard(progress.report)
+        if failure is not None:
+            self._store_failed("read", failure)
+            return text_result(T.store_unavailable_text(run_id), is_error=True)
+        if record is None:
+            return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
+        if record.state == "finished" and record.result is not None:
+            return CallToolResult.model_validate(record.result)
+        return self._pending(record)
+
+    async def _end_on_drained(self, scope: anyio.CancelScope) -> None:
+        await self._drained.wait()
+        scope.cancel()
+
+    def _pending(self, record: RunRecord) -> CallToolResult:
+        elapsed = max(0.0, time.time() - record.started_at)
+        pending = RunPendingModel(
+            status="running",
+            run_id=record.run_id,
+            stage=record.stage,
+            elapsed_seconds=round(elapsed, 1),
+            result_tool=T.RESULT_TOOL_NAME,
+        )
+        text = T.pending_text(
+            run_id=record.run_id,
+            stage=record.stage,
+            elapsed=elapsed,
+            max_wait=self.max_wait,
+            ttl=self.result_ttl,
+            store_down=self.shared is not None and self.store_down,
+        )
+        return text_result(text, is_error=False, structured=pending.model_dump(mode="json"))
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def _execute(self, run: _LiveRun, question: str, include_reasoning: bool) -> None:
+        try:
+            async with anyio.create_task_group() as writers:
+                if self.shared is not None:
+                    writers.start_soon(self._write_shared, run, self.shared)
+                await self._run_to_end(run, question, include_reasoning)
+            # The writer has written the final record (or given up): the run is over here.
+        finally:
+            del self.live[run.record.run_id]
+            ended, self._run_ended = self._run_ended, anyio.Event()
+            ended.set()
+
+    async def _run_to_end(self, run: _LiveRun, question: str, include_reasoning: bool) -> None:
+        outcome: CallToolResult | None = None
+        try:
+            # Started from the call's task, so the run is counted and logged under the caller's
+            # name; counted before the result is published, so metrics never lag an answer.
+            with self.ops.track_call(run.record.run_id) as call:
+                with run.scope:
+                    outcome = await self._run(question, include_reasoning, run, call)
+                if outcome is None and run.refused:
+                    call.failed("ShuttingDown")
+                elif outcome is None:
+                    call.cancelled(run.partial)
+        finally:  # also when the lifespan's task group is cancelled: the record still ends
+            if outcome is None:
+                logger.info("%s cancelled: %s", T.TOOL_NAME, run.reason or "the server stopped")
+                if run.refused:
+                    outcome = text_result(T.NOT_STARTED_TEXT, is_error=True)
+                else:
+                    reason = run.reason or "the server stopped"
+                    outcome = self.results.cancelled(reason, run.partial, include_reasoning)
+            final = run.record.advanced(
+                state="finished",
+                stage="done",
+                message="done",
+                result=outcome.model_dump(mode="json", by_alias=True, exclude_none=True),
+                finished_at=time.time(),
+            )
+            with anyio.CancelScope(shield=True):
+                await self._publish(run, final)
+
+    async def _publish(self, run: _LiveRun, record: RunRecord) -> None:
+        run.record = record
+        await self.local.put(record)
+        run.changed.set()
+
+    async def _stage(self, run: _LiveRun, stage: str, message: str | None = None) -> None:
+        await self._publish(run, run.record.advanced(stage=stage, message=message or stage))
+        for report in list(run.listeners):
+            await report(stage, message)
+
+    async def _run(self, question: str, include_reasoning: bool, run: _LiveRun, call: CallRecord) -> CallToolResult:
+        call.waiting()
+        if self.slots.value == 0:
+            if not self.accepting:  # accepted just before shutdown began, and would have to wait
+                run.refused = True
+                call.failed("ShuttingDown")
+                return text_result(T.NOT_STARTED_TEXT, is_error=True)
+            run.queued = True
+            await self._stage(
+                run,
+                "waiting for a free slot",
+                f"waiting for a free slot (at most {self.max_concurrency} concurrent calls)",
+            )
+        async with self.slots:
+            run.started = True
+            call.running()
+            await self._stage(run, "sending the question to Qwen")
+            tracker = StageTracker()
+            try:
+                async with self.client.stream(question) as stream:
+                    try:
+                        async for event in stream:
+                            stage = tracker.update(event)
+                            # "connected" is followed at once by the first content stage, and "done" by
+                            # the result itself: neither is worth a notification.
+                            if is_work_stage(stage):
+                                await self._stage(run, stage)
+                    except anyio.get_cancelled_exc_class():
+                        run.partial = stream.snapshot()
+                        raise
+                    result = await stream.get_final_result()
+            except QwenCIError as err:
+                call.failed(err)
+                return self.results.failure(err, include_reasoning)
+            except Exception as exc:
+                # Not a service failure: a bug here. Its text is not shown (it could carry anything);
+                # the traceback goes to the server's log.
+                logger.exception("%s raised unexpectedly", T.TOOL_NAME)
+                call.failed(exc)
+                return text_result(T.unexpected_failure_text(type(exc).__name__), is_error=True)
+        call.finished(result)
+        return self.results.success(result, include_reasoning)
+
+    # -- the shared store -------------------------------------------------------------------
+
+    async def _write_shared(self, run: _LiveRun, shared: RunStore) -> None:
+        """Copy the run's newest record to the shared store until its final one is written."""
+        written = -1
+        while True:
+            await run.changed.wait()
+            run.changed = anyio.Event()  # before reading: a later change sets the new event
+            record = run.record
+            if record.version > written:
+                with anyio.move_on_after(_STORE_WRITE_TIMEOUT) as timer:
+                    try:
+                        await shared.put(record)
+                        written = record.version
+                        self._store_ok()
+                    except StoreUnavailable as exc:
+                        self._store_failed("write", exc)
+                if timer.cancelled_caught:
+                    self._store_failed("write", StoreUnavailable(f"no answer within {_STORE_WRITE_TIMEOUT:g} s"))
+            if record.state == "finished":
+                return
+
+    def _store_ok(self) -> None:
+        if self.store_down:
+            self.store_down = False
+            logger.info("run store reachable again")
+        self.ops.metrics.run_store_up.set(1)
+
+    def _store_failed(self, operation: str, exc: StoreUnavailable) -> None:
+        self.ops.metrics.run_store_errors.labels(operation).inc()
+        self.ops.metrics.run_store_up.set(0)
+        level = logging.DEBUG if self.store_down else logging.ERROR
+        self.store_down = True
+        logger.log(level, "run store unavailable (%s): %s; runs go on in this process", operation, exc)
+
+    async def forward_cancel(self, principal: str, request_id: str) -> None:
+        """Send a cancel that matched no request here to the other replicas."""
+        if self.shared is None:
+            return
+        try:
+            await self.shared.publish_cancel(principal, request_id)
+            self._store_ok()
+        except StoreUnavailable as exc:
+            self._store_failed("cancel", exc)
+
+    async def listen_for_cancels(self, cancel: Callable[[str, str], Any]) -> None:
+        """Call *cancel* for every cancel another replica forwards, for as long as the server runs."""
+        if self.shared is None:
+            return
+        while True:
+            try:
+                async with contextlib.aclosing(self.shared.cancels()) as cancels:  # type: ignore[type-var]
+                    async for principal, request_id in cancels:
+                        cancel(principal, request_id)
+            except StoreUnavailable as exc:
+                self._store_failed("listen", exc)
+            await anyio.sleep(_RELISTEN_DELAY)
+
+    # -- shutting down --------------------------------------------------------------------------
+
+    async def drain(self, grace: float) -> None:
+        """Refuse new calls and queued ones, let runs end for up to *grace* seconds, then cancel the rest.
+
+        Returns once every run has ended and its final record is delivered here and written to
+        the shared store. A cancelled run ends with an error result that keeps its partial record.
+        """
+        self.accepting = False
+        for run in list(self.live.values()):
+            if run.queued and not run.started:
+                run.refused = True
+                run.cancel("the server is shutting down; the call had not started")
+        with anyio.move_on_after(grace):
+            while self.live:
+                await self._run_ended.wait()
+        for run in list(self.live.values()):
+            run.cancel(f"the server is shutting down (it let running calls finish for {grace:g} s)")
+        while self.live:
+            await self._run_ended.wait()
+        self._drained.set()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        if self.shared is not None:
+            await self.shared.aclose()

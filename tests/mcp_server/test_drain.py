@@ -1,0 +1,191 @@
+"""A drain that delivers (SIGTERM, --shutdown-grace), on real server processes.
+
+During the grace the result tool keeps answering and runs that finish are delivered; calls still
+queued for a slot are refused at once and never sent upstream; the process exits within the grace
+(plus a moment to deliver) whatever a client is sending; over stdio, requests sent after SIGTERM
+are answered with an error.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+
+from .test_lifecycle import CALL, HANDSHAKE, read_until, send, serve, stdio_process, stop, wait_for_log
+from .test_tool import MODES, Progress, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_run_finishing_during_the_drain_is_delivered_to_a_poll(mode: str) -> None:
+    with Emulator(code_pause=1.0) as emu, serve(emu, "--max-wait", "0.3", "--shutdown-grace", "20") as server:
+        with anyio.fail_after(30):
+            async with Client(streamable_http_client(server.url), mode=mode) as client:  # type: ignore[arg-type]
+                first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                run_id = first.structured_content["run_id"]  # type: ignore[index]
+                server.terminate()
+                await wait_for_log(server, "shutting down")
+                answers = []
+                while not answers or (answers[-1].structured_content or {}).get("status") == "running":
+                    answers.append(await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id}))
+                again = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})  # still there, as often as asked
+            code = await anyio.to_thread.run_sync(server.wait)
+
+    assert not answers[-1].is_error and SEED_ANSWER in text_of(answers[-1])
+    assert text_of(again) == text_of(answers[-1])
+    assert code == 0
+    assert len(emu.requests) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_call_queued_for_a_slot_at_sigterm_is_refused_at_once_and_never_sent(mode: str) -> None:
+    with Emulator(code_pause=2.0) as emu, serve(emu, "--max-concurrency", "1", "--shutdown-grace", "20") as server:
+        with anyio.fail_after(30):
+            async with (
+                Client(streamable_http_client(server.url), mode=mode) as first,  # type: ignore[arg-type]
+                Client(streamable_http_client(server.url), mode=mode) as second,  # type: ignore[arg-type]
+            ):
+                running, queued = Progress(), Progress()
+                results: dict[str, object] = {}
+                queued_answered = anyio.Event()
+
+                async def call(name: str, client: Client, progress: Progress) -> None:
+                    results[name] = await client.call_tool(
+                        TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress
+                    )
+                    if name == "queued":
+                        queued_answered.set()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(call, "running", first, running)
+                    await running.seen("running code #1").wait()
+                    tg.start_soon(call, "queued", second, queued)
+                    await queued.seen("waiting for a free slot").wait()
+                    server.terminate()
+                    await queued_answered.wait()
+                    sent_when_refused = len(emu.requests)
+                    running_when_refused = "running" not in results
+            code = await anyio.to_thread.run_sync(server.wait)
+
+    refused, finished = results["queued"], results["running"]
+    assert refused.is_error and "nothing was billed" in text_of(refused)  # type: ignore[attr-defined]
+    assert running_when_refused, "the queued call must be refused at once, not after the running one"
+    assert not finished.is_error and SEED_ANSWER in text_of(finished)  # type: ignore[attr-defined]
+    assert sent_when_refused == 1 and len(emu.requests) == 1
+    assert code == 0
+
+
+async def test_a_client_trickling_a_request_body_does_not_hold_the_exit() -> None:
+    with Emulator() as emu, serve(emu, "--shutdown-grace", "1") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            head = (
+                f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+                "Accept: application/json, text/event-stream\r\nContent-Length: 100000\r\n\r\n"
+            )
+            sock.sendall(head.encode() + b'{"jsonrpc": "2.0", ')  # ...and the rest never comes
+            server.terminate()
+            # The grace (1 s), a moment to deliver and a moment for open connections: well under 20 s.
+            code = server.wait(timeout=20)
+
+    assert code == 0
+
+
+def read_log_until(proc: subprocess.Popen[str], text: str) -> str:
+    """The server's stderr up to the first line with *text* (bounded by the process's own end)."""
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"the server never logged {text!r}:\n" + "".join(seen))
+
+
+def test_over_stdio_a_request_after_sigterm_gets_an_error_answer_and_no_traceback() -> None:
+    with Emulator(code_pause=1.5) as emu:
+        proc = stdio_process(emu, "--shutdown-grace", "20")
+        try:
+            for message in [*HANDSHAKE, CALL]:
+                send(proc, message)
+            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "running code" in str(m))
+            proc.terminate()
+            before = read_log_until(proc, "input ended")
+            send(proc, {**CALL, "id": 2})  # after SIGTERM: refused, with an answer
+            late = read_until(proc, lambda m: m.get("id") == 2)
+            answer = read_until(proc, lambda m: m.get("id") == 1)
+            code = proc.wait(timeout=30)
+            assert proc.stderr is not None
+            log = before + proc.stderr.read()
+        finally:
+            stop(proc)
+
+    assert late["error"]["code"] == -32000 and "shutting down" in late["error"]["message"]
+    assert SEED_ANSWER in json.dumps(answer["result"])
+    assert code == 0
+    assert "Traceback" not in log and "Exception in thread" not in log
+    assert len(emu.requests) == 1
+
+
+async def test_during_the_drain_only_a_new_call_gets_503_and_nothing_starts_for_it() -> None:
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+
+    def request(request_id: int, method: str, params: dict[str, object]) -> dict[str, object]:
+        return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+
+    with Emulator(code_pause=1.5) as emu, serve(emu, "--shutdown-grace", "20", "--max-wait", "0.3") as server:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            with anyio.fail_after(30):
+                async with Client(streamable_http_client(server.url)) as client:
+                    first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                run_id = first.structured_content["run_id"]  # type: ignore[index]
+                server.terminate()
+                await wait_for_log(server, "shutting down")
+                new = await http.post(
+                    server.url, json=request(1, "tools/call", {"name": TOOL_NAME, "arguments": {"question": "1+1?"}}),
+                    headers=headers,
+                )  # fmt: skip
+                listing = await http.post(server.url, json=request(2, "tools/list", {}), headers=headers)
+                poll = await http.post(
+                    server.url, json=request(3, "tools/call", {"name": RESULT_TOOL_NAME, "arguments": {"run_id": run_id}}),
+                    headers=headers,
+                )  # fmt: skip
+            code = await anyio.to_thread.run_sync(server.wait)
+
+    assert new.status_code == 503 and new.headers["retry-after"] == "1"
+    assert new.json()["error"]["code"] == -32000 and "Nothing was started or billed" in new.json()["error"]["message"]
+    assert listing.status_code == 200 and poll.status_code == 200
+    assert len(emu.requests) == 1  # the refused call never reached the service
+    assert code == 0
+
+
+def test_over_stdio_a_cancelled_request_is_not_waited_for_at_the_end() -> None:
+    emu = Emulator()
+    emu.add_fault(Fault.stall(after_events=3, seconds=60))
+    with emu:
+        proc = stdio_process(emu)
+        try:
+            for message in [*HANDSHAKE, CALL]:
+                send(proc, message)
+            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "thinking" in str(m))
+            send(proc, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}})
+            assert proc.stdin is not None
+            proc.stdin.close()  # end of input: nothing is left to answer
+            code = proc.wait(timeout=30)
+            assert proc.stderr is not None
+            log = proc.stderr.read()
+        finally:
+            stop(proc)
+
+    assert code == 0
+    assert "input ended" in log and "still unanswered" not in log
