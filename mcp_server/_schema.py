@@ -8,7 +8,7 @@ A test keeps the field names in step with ``to_dict()``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -20,8 +20,24 @@ __all__ = ["CodeInterpreterResultModel", "RunOutputModel", "RunPendingModel"]
 _OUTPUT_PROTOCOLS = " and ".join(map(repr, returning(output=True)))
 
 
+def _nullable_as_type_list(schema: dict[str, Any]) -> None:
+    """Publish ``T | None`` fields as ``"type": [T, "null"]`` instead of pydantic's ``anyOf``.
+
+    The same schema, but the client's ``jsonschema`` checks every ``structuredContent`` against it on
+    every call, and an ``anyOf`` per nullable field cost it more than the rest of the record together.
+    """
+    for prop in schema.get("properties", {}).values():
+        alternatives = prop.get("anyOf")
+        if not (isinstance(alternatives, list) and len(alternatives) == 2 and {"type": "null"} in alternatives):
+            continue
+        other = alternatives[0] if alternatives[1] == {"type": "null"} else alternatives[1]
+        if set(other) == {"type"} and isinstance(other["type"], str):
+            del prop["anyOf"]
+            prop["type"] = [other["type"], "null"]
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_nullable_as_type_list)
 
 
 class Usage(_Model):

@@ -56,13 +56,11 @@ class MemoryRunStore:
         changed.set()
 
     async def get(self, run_id: str) -> RunRecord | None:
-        self._prune()
-        entry = self._entries.get(run_id)
+        entry = self._live(run_id)
         return entry.record if entry is not None else None
 
     async def wait(self, run_id: str, after_version: int, timeout: float) -> RunRecord | None:
-        self._prune()
-        entry = self._entries.get(run_id)
+        entry = self._live(run_id)
         if entry is None:
             return None
         if entry.record.version <= after_version and timeout > 0:
@@ -72,6 +70,15 @@ class MemoryRunStore:
 
     def _expired(self, record: RunRecord, now: float) -> bool:
         return record.finished_at is not None and now - record.finished_at >= self.ttl
+
+    def _live(self, run_id: str) -> _Entry | None:
+        """The entry of *run_id* unless it has expired (then it goes). Reads look at their own entry
+        only; the whole table is swept when a new run is added (which is what grows it)."""
+        entry = self._entries.get(run_id)
+        if entry is not None and self._expired(entry.record, self._clock()):
+            del self._entries[run_id]
+            return None
+        return entry
 
     def _prune(self) -> None:
         now = self._clock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -408,6 +409,10 @@ async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None
         ]
     )  # fmt: skip
     assert output["properties"]["status"]["enum"] == ["completed", "incomplete"]
+    # Nullable fields are a type list, not an anyOf each: clients validate every result against this.
+    assert json.dumps(schema).count('"anyOf"') == 1
+    assert output["properties"]["request_id"]["type"] == ["string", "null"]
+    assert schema["$defs"]["CodeRun"]["properties"]["output"]["type"] == ["string", "null"]
 
 
 async def test_the_output_schema_describes_exactly_the_core_result_dict(make_server: Callable[..., MCPServer]) -> None:
