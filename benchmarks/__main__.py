@@ -148,7 +148,22 @@ def targets(parts: dict[str, Any]) -> list[dict[str, Any]]:
     batch = parts.get("6")
     if batch:
         for row in batch["rows"]:
-            if row.get("limit") is not None:
+            if row.get("limit") is not None and row.get("call_s") is not None:
+                flavour = row["contender"].removeprefix("ours-")
+                out.append(
+                    _target(
+                        f"batch at a start quota, {row['shape']}, {row['call_s']:g} s calls, {flavour}",
+                        "≥ 90% of the quota sustained, every task completed and admitted once, CPU/task ≤ 1.5× unlimited",
+                        f"{row['sustained_tasks_per_s']:.2f}/s at {row['limit']:g}/s ({row['vs_limit']:.2f}×), "
+                        f"{row['completed']}/{row['tasks']} completed, {row['admitted_per_task']:.2f} admissions/task, "
+                        f"CPU {row['cpu_vs_unlimited']:.2f}× unlimited",
+                        row["vs_limit"] >= 0.9
+                        and row["completed"] == row["tasks"]
+                        and row["admitted_per_task"] == 1.0
+                        and row["cpu_vs_unlimited"] <= 1.5,
+                    )
+                )
+            elif row.get("limit") is not None:
                 out.append(
                     _target(
                         f"batch at a rate limit, {row['contender'].removeprefix('ours-')}",

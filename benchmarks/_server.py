@@ -3,14 +3,16 @@
 Run by :class:`ServerProcess` (``python -m benchmarks._server SPEC...``). Each ``SPEC`` is
 ``name=kind[,option...]`` with ``kind`` one of ``seed`` (the question decides: the seed
 conversation for :data:`SEED_QUESTION`) or ``synthetic:N`` (a stream of about N native frames with
-growing ``tool_info``), and options ``block=BYTES``, ``pace=SECONDS``, ``timed`` (put a timing relay
-in front: see below). One emulator per spec, each on its own port; the process prints one line,
+growing ``tool_info``), and options ``block=BYTES``, ``pace=SECONDS``, ``rate=PER_SECOND`` and
+``burst=N`` (the emulator's start quota), ``call=SECONDS`` (calls that last that long), ``timed`` (put a
+timing relay in front: see below). One emulator per spec, each on its own port; the process prints one line,
 ``READY {"name": "http://127.0.0.1:port", ...}``, then serves until its stdin closes.
 
 The timing relay forwards bytes both ways and notes ``time.monotonic()`` just before it hands each
 piece of the reply to the client's socket: "the upstream event arrived" in the latency benchmark. On Linux
 ``time.monotonic()`` is one system-wide clock, so the client compares it with its own. Send
-``TIMES`` on stdin to get ``TIMES [[t, nbytes], ...]`` (and clear the log).
+``TIMES`` on stdin to get ``TIMES [[t, nbytes], ...]`` (and clear the log); ``COUNTS`` for
+``COUNTS {"name": [requests, refused with 429], ...}``.
 """
 
 from __future__ import annotations
@@ -128,6 +130,8 @@ def main(argv: list[str]) -> None:
                 kwargs["rate_limit"] = float(value)
             elif key == "burst":
                 kwargs["rate_burst"] = float(value)
+            elif key == "call":
+                kwargs["call_seconds"] = float(value)
             elif key == "timed":
                 timed = True
             else:
@@ -141,7 +145,10 @@ def main(argv: list[str]) -> None:
             urls[name] = emu.base_url
     print("READY " + json.dumps(urls), flush=True)
     for line in sys.stdin:
-        if line.strip() == "TIMES":
+        if line.strip() == "COUNTS":
+            counts = {name: [len(e.requests), e.throttled] for name, e in zip(urls, emulators, strict=True)}
+            print("COUNTS " + json.dumps(counts), flush=True)
+        elif line.strip() == "TIMES":
             log: list[tuple[float, int]] = []
             for relay in relays.values():
                 log += relay.times
@@ -188,6 +195,14 @@ class ServerProcess:
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         return [tuple(x) for x in json.loads(line[6:])]  # type: ignore[misc]
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Each emulator's requests received and requests it refused with a 429, so far."""
+        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("COUNTS\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        return {name: (n, t) for name, (n, t) in json.loads(line[7:]).items()}
 
     def __exit__(self, *exc: object) -> None:
         proc = self.proc

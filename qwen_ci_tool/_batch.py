@@ -11,33 +11,47 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import anyio
 
 from . import _constants as C
-from ._exceptions import RateLimitError, error_retryable
+from ._exceptions import QwenCIError, RateLimitError, error_retryable
 from ._explain import error_dict
 from ._knobs import PYTHON, Knobs
 from ._limiter import AdaptiveLimiter, Signal
 from ._result import CodeInterpreterResult
 
 if TYPE_CHECKING:
-    from anyio.abc import ObjectSendStream
+    from anyio.streams.memory import MemoryObjectSendStream
 
-#: One call of a sync batch: the task, and an event set when the batch is closed (stop at the next
-#: chunk: a sync read cannot be cancelled). It returns the result or raises.
-SyncCall: TypeAlias = Callable[["BatchTask", threading.Event], CodeInterpreterResult]
-#: One call of an async batch (cancelled when the batch is closed).
-AsyncCall: TypeAlias = Callable[["BatchTask"], Awaitable[CodeInterpreterResult]]
+#: What a call reports once the service began answering it: how to see what arrived so far.
+Began: TypeAlias = Callable[[Callable[[], CodeInterpreterResult]], None]
+#: One call of a sync batch: the task, an event set when the batch is closed (stop at the next
+#: chunk: a sync read cannot be cancelled) and :data:`Began`. It returns the result or raises; a
+#: rate limit is not retried inside it (the batch's limiter owns them).
+SyncCall: TypeAlias = Callable[["BatchTask", threading.Event, Began], CodeInterpreterResult]
+#: One call of an async batch (cancelled when the batch is closed), likewise.
+AsyncCall: TypeAlias = Callable[["BatchTask", Began], Awaitable[CodeInterpreterResult]]
 
-__all__ = ["BatchOutcome", "BatchPlan", "BatchTask", "TaskInput", "error_retryable", "run_many_async", "run_many_sync"]
+__all__ = [
+    "Began",
+    "BatchOutcome",
+    "BatchPlan",
+    "BatchTask",
+    "Interrupted",
+    "TaskInput",
+    "error_retryable",
+    "run_many_async",
+    "run_many_sync",
+]
 
 OutcomeStatus = Literal["completed", "incomplete", "failed"]
 
@@ -117,13 +131,25 @@ class BatchOutcome:
         }
 
 
+class Interrupted(QwenCIError):
+    """The batch stopped (Ctrl-C, or a failure of the batch itself) while this call ran.
+
+    ``partial`` holds what had arrived, and the tokens it cost. Running the batch again sends the
+    task again: it is not a verdict on the task.
+    """
+
+    transient = True
+
+
 class BatchPlan:
     """The decisions of one ``run_many``, shared by the sync and async loops.
 
     ``next(now)`` gives ``(task, ticket)`` to send now, seconds to wait, ``None`` (wait for a call
-    to finish) or :data:`DONE`; ``settle(task, ticket, value, now)`` turns what a call returned or
-    raised into an outcome, or ``None`` when a rate-limited task went back in the queue (the 429
-    said nothing was done; it is sent again once the limiter allows).
+    to answer or finish) or :data:`DONE`; ``began(ticket, now, snapshot)`` says the service began
+    answering (``snapshot()`` is what arrived so far); ``settle(task, ticket, value, now)`` turns
+    what a call returned or raised into an outcome, or ``None`` when a rate-limited task went back
+    in the queue (the 429 said nothing was done; it is sent again when the limiter allows).
+    ``interrupted()`` is an outcome for every call still in flight, for a loop that stops early.
     """
 
     #: What :meth:`next` returns when every task has finished.
@@ -135,6 +161,7 @@ class BatchPlan:
         self._again: deque[BatchTask] = deque()
         self._requeues: dict[str, int] = {}
         self._exhausted = False
+        self._running: dict[int, tuple[BatchTask, Callable[[], CodeInterpreterResult] | None]] = {}
 
     def next(self, now: float) -> tuple[BatchTask, int] | float | None:
         if self._exhausted and not self._again:
@@ -150,11 +177,19 @@ class BatchPlan:
                 self._exhausted = True
                 return self.next(now)
             task = BatchTask.of(item[1], item[0])
-        return task, self.limiter.start()
+        ticket = self.limiter.start(now)
+        self._running[ticket] = (task, None)
+        return task, ticket
+
+    def began(self, ticket: int, now: float, snapshot: Callable[[], CodeInterpreterResult]) -> None:
+        if ticket in self._running:
+            self._running[ticket] = (self._running[ticket][0], snapshot)
+        self.limiter.admitted(ticket, now)
 
     def settle(
         self, task: BatchTask, ticket: int, value: CodeInterpreterResult | Exception, now: float
     ) -> BatchOutcome | None:
+        self._running.pop(ticket, None)
         signal: Signal = "ok"
         if isinstance(value, RateLimitError):
             signal = "rate_limited"
@@ -169,71 +204,102 @@ class BatchPlan:
                 return None
         return BatchOutcome.of(task.id, value)
 
+    def interrupted(self) -> list[BatchOutcome]:
+        """An :class:`Interrupted` outcome for each call in flight, with what it had received (once)."""
+        out = []
+        for task, snapshot in self._running.values():
+            partial = snapshot() if snapshot is not None else None
+            error = Interrupted("The batch stopped while this call ran; running it again sends the task again.")
+            error.partial = partial
+            out.append(BatchOutcome(task.id, "failed", error=error))
+        self._running.clear()
+        return out
+
 
 class Stopped(Exception):
     """The batch was closed while this call ran; its result is not wanted."""
 
 
-def _call_sync(call: SyncCall, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult | Exception:
+#: What a call tells its loop: it began (with its snapshot), or it ended (with its value).
+_Message: TypeAlias = "tuple[BatchTask, int, Callable[[], CodeInterpreterResult] | CodeInterpreterResult | Exception]"
+
+
+def _handle(plan: BatchPlan, message: _Message, now: float) -> BatchOutcome | None:
+    task, ticket, value = message
+    if isinstance(value, (CodeInterpreterResult, Exception)):
+        return plan.settle(task, ticket, value, now)
+    plan.began(ticket, now, value)
+    return None
+
+
+def _report_stopped(plan: BatchPlan, on_stop: Callable[[BatchOutcome], None] | None) -> None:
+    if on_stop is not None:
+        for outcome in plan.interrupted():
+            on_stop(outcome)
+
+
+def _call_sync(
+    call: SyncCall, task: BatchTask, ticket: int, stop: threading.Event, put: Callable[[_Message], None]
+) -> None:
+    value: CodeInterpreterResult | Exception
     try:
-        return call(task, stop)
+        value = call(task, stop, lambda snapshot: put((task, ticket, snapshot)))
     except Exception as exc:
-        return exc
+        value = exc
+    put((task, ticket, value))
 
 
 def run_many_sync(
-    call: SyncCall, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+    call: SyncCall,
+    tasks: Iterable[TaskInput],
+    limiter: AdaptiveLimiter,
+    on_stop: Callable[[BatchOutcome], None] | None = None,
 ) -> Generator[BatchOutcome, None, None]:
     plan = BatchPlan(tasks, limiter)
     stop = threading.Event()
+    messages: queue.SimpleQueue[_Message] = queue.SimpleQueue()
     pool = ThreadPoolExecutor(max_workers=plan.limiter.max_concurrency, thread_name_prefix="qwen-ci-batch")
-    running: dict[Future[CodeInterpreterResult | Exception], tuple[BatchTask, int]] = {}
     try:
         while True:
             step = plan.next(time.monotonic())
             if isinstance(step, tuple):
                 # In the caller's context (a copy each): a call's span is a child of the caller's span.
                 in_context = contextvars.copy_context().run
-                running[pool.submit(in_context, _call_sync, call, step[0], stop)] = step
+                pool.submit(in_context, _call_sync, call, step[0], step[1], stop, messages.put)
                 continue
             if step is BatchPlan.DONE:
                 return
-            if not running:
-                time.sleep(step or 0.0)  # paused by a rate limit, nothing in flight
+            try:
+                message = messages.get(timeout=step)
+            except queue.Empty:
                 continue
-            finished, _ = wait(running, timeout=step, return_when=FIRST_COMPLETED)
-            for future in finished:
-                task, ticket = running.pop(future)
-                outcome = plan.settle(task, ticket, future.result(), time.monotonic())
-                if outcome is not None:
-                    yield outcome
+            outcome = _handle(plan, message, time.monotonic())
+            if outcome is not None:
+                yield outcome
     finally:
         # Leaving early (break, Ctrl-C): nothing new starts, calls in flight stop at their next chunk.
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
+        _report_stopped(plan, on_stop)
 
 
-async def _call_async(
-    call: AsyncCall,
-    task: BatchTask,
-    ticket: int,
-    send: ObjectSendStream[tuple[BatchTask, int, CodeInterpreterResult | Exception]],
-) -> None:
+async def _call_async(call: AsyncCall, task: BatchTask, ticket: int, send: MemoryObjectSendStream[_Message]) -> None:
     value: CodeInterpreterResult | Exception
     try:
-        value = await call(task)
+        value = await call(task, lambda snapshot: send.send_nowait((task, ticket, snapshot)))
     except Exception as exc:
         value = exc
     await send.send((task, ticket, value))
 
 
 async def run_many_async(
-    call: AsyncCall, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
+    call: AsyncCall,
+    tasks: Iterable[TaskInput],
+    limiter: AdaptiveLimiter,
+    on_stop: Callable[[BatchOutcome], None] | None = None,
 ) -> AsyncGenerator[BatchOutcome, None]:
     plan = BatchPlan(tasks, limiter)
-    send, receive = anyio.create_memory_object_stream[tuple[BatchTask, int, CodeInterpreterResult | Exception]](
-        math.inf
-    )
+    send, receive = anyio.create_memory_object_stream[_Message](math.inf)
     async with anyio.create_task_group() as group:
         try:
             while True:
@@ -243,23 +309,24 @@ async def run_many_async(
                     continue
                 if step is BatchPlan.DONE:
                     return
-                finished = None
+                message = None
                 with anyio.move_on_after(math.inf if step is None else step):
-                    finished = await receive.receive()
-                if finished is not None:
-                    task, ticket, value = finished
-                    outcome = plan.settle(task, ticket, value, anyio.current_time())
-                    if outcome is not None:
-                        try:
-                            yield outcome
-                        except GeneratorExit:
-                            # Closed early (aclosing, break): a task group must not see
-                            # GeneratorExit, so cancel the calls in flight and end normally.
-                            group.cancel_scope.cancel()
-                            return
+                    message = await receive.receive()
+                if message is None:
+                    continue
+                outcome = _handle(plan, message, anyio.current_time())
+                if outcome is not None:
+                    try:
+                        yield outcome
+                    except GeneratorExit:
+                        # Closed early (aclosing, break): a task group must not see
+                        # GeneratorExit, so cancel the calls in flight and end normally.
+                        group.cancel_scope.cancel()
+                        return
         finally:
             # Leaving early (break, cancellation): calls in flight are cancelled, their connections closed.
             group.cancel_scope.cancel()
+            _report_stopped(plan, on_stop)
             with contextlib.suppress(Exception):
                 send.close()
                 receive.close()

@@ -15,7 +15,7 @@ import anyio
 import httpx
 
 from . import _constants as C
-from ._batch import BatchOutcome, BatchTask, Stopped, TaskInput, run_many_async, run_many_sync
+from ._batch import BatchOutcome, BatchTask, Began, Stopped, TaskInput, run_many_async, run_many_sync
 from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
@@ -88,8 +88,20 @@ class _ClientBase:
         question: str | None,
         messages: Sequence[Mapping[str, Any]] | None,
         record: Recorder | None,
+        *,
+        retry_rate_limits: bool = True,
     ) -> CallState:
-        return CallState(self._settings, build_messages(question, messages), record=record, clock=_clock)
+        return CallState(
+            self._settings,
+            build_messages(question, messages),
+            record=record,
+            clock=_clock,
+            retry_rate_limits=retry_rate_limits,
+        )
+
+    def _batch_state(self, task: BatchTask) -> CallState:
+        """The state of one batch task's call: its rate limits are the batch limiter's, not retried here."""
+        return self._state(task.question, task.messages, None, retry_rate_limits=False)
 
     def _timeout(self) -> httpx.Timeout:
         s = self._settings
@@ -207,7 +219,9 @@ class CodeInterpreter(_ClientBase):
         record: Recorder | None = None,
     ) -> CodeInterpreterStream:
         """Ask and iterate over typed events as they arrive. Validates the input at once."""
-        state = self._state(question, messages, record)
+        return self._stream(self._state(question, messages, record))
+
+    def _stream(self, state: CallState) -> CodeInterpreterStream:
         return CodeInterpreterStream(self._events(state), state)
 
     def _events(self, state: CallState) -> Iterator[StreamEvent]:
@@ -258,18 +272,24 @@ class CodeInterpreter(_ClientBase):
 
         ``tasks``: question strings (id: the position), :class:`BatchTask` objects, or dicts with
         ``id`` and ``question`` or ``messages``; read lazily. Each :class:`BatchOutcome` has the id
-        and the result or the error: a failed task never ends the iteration. On rate limits the
-        concurrency drops and new calls wait for ``Retry-After``; it rises again after successes
-        (``limiter=`` passes your own :class:`AdaptiveLimiter`, e.g. to watch it). Runs on a thread
-        pool; leaving the loop early stops new calls, and calls in flight stop at their next chunk.
+        and the result or the error: a failed task never ends the iteration. On rate limits new
+        calls wait for ``Retry-After``, the refused task is sent again (the call itself does not
+        retry a 429), and starts are spaced evenly below the rate the service was seen to admit,
+        probing upward as calls are admitted (``limiter=`` passes your own :class:`AdaptiveLimiter`,
+        e.g. to watch ``limiter.rate``). Runs on a thread pool; leaving the loop early stops new
+        calls, and calls in flight stop at their next chunk.
         """
         return run_many_sync(self._run_task, tasks, limiter or AdaptiveLimiter(concurrency))
 
-    def _run_task(self, task: BatchTask, stop: threading.Event) -> CodeInterpreterResult:
-        with self.stream(task.question, messages=task.messages) as stream:
+    def _run_task(self, task: BatchTask, stop: threading.Event, began: Began) -> CodeInterpreterResult:
+        with self._stream(self._batch_state(task)) as stream:
+            admitted = False
             for _ in stream:
                 if stop.is_set():  # the batch was closed: a sync read cannot be cancelled, stop here
                     raise Stopped
+                if not admitted:  # the first event: the service admitted the call
+                    admitted = True
+                    began(stream.snapshot)
             return stream.get_final_result()
 
     def close(self) -> None:
@@ -350,7 +370,9 @@ class AsyncCodeInterpreter(_ClientBase):
         record: Recorder | None = None,
     ) -> AsyncCodeInterpreterStream:
         """Ask and iterate (``async for``) over typed events. Validates the input at once."""
-        state = self._state(question, messages, record)
+        return self._stream(self._state(question, messages, record))
+
+    def _stream(self, state: CallState) -> AsyncCodeInterpreterStream:
         return AsyncCodeInterpreterStream(self._events(state), state)
 
     async def _events(self, state: CallState) -> AsyncGenerator[StreamEvent, None]:
@@ -414,10 +436,19 @@ class AsyncCodeInterpreter(_ClientBase):
         the calls in flight are then cancelled and their connections closed at once.
         """
         return run_many_async(
-            lambda task: self.run(task.question, messages=task.messages),
+            self._run_task,
             tasks,
             limiter or AdaptiveLimiter(concurrency),
         )
+
+    async def _run_task(self, task: BatchTask, began: Began) -> CodeInterpreterResult:
+        async with self._stream(self._batch_state(task)) as stream:
+            admitted = False
+            async for _ in stream:
+                if not admitted:  # the first event: the service admitted the call
+                    admitted = True
+                    began(stream.snapshot)
+            return await stream.get_final_result()
 
     async def aclose(self) -> None:
         if self._owns_http and self._http is not None:

@@ -31,6 +31,7 @@ from ._exceptions import (
     APITimeoutError,
     ProtocolError,
     QwenCIError,
+    RateLimitError,
 )
 from ._protocols import PROTOCOLS, Decoder
 from ._protocols._base import MalformedJSON, WireFailure
@@ -66,6 +67,7 @@ class CallState:
         *,
         record: Recorder | None = None,
         clock: Callable[[], float] = time.monotonic,
+        retry_rate_limits: bool = True,
     ) -> None:
         if settings.api_key is None:
             raise E.missing_key_error()
@@ -81,6 +83,9 @@ class CallState:
         )
         self._record = record
         self._clock = clock
+        #: False in a batch: the batch's limiter owns rate limits (it re-queues the task and paces
+        #: every start), so a 429 here ends the attempt at once instead of waiting inside the call.
+        self.retry_rate_limits = retry_rate_limits
         self.started_at = clock()
         self.deadline = self.started_at + settings.total_timeout
         self.attempt = 0
@@ -323,6 +328,8 @@ class CallState:
         if self.committed or self.attempt > self.settings.max_retries or not err.retryable:
             return None
         if not isinstance(err, (APIStatusError, APIConnectionError)):
+            return None
+        if isinstance(err, RateLimitError) and not self.retry_rate_limits:
             return None
         if isinstance(err, APITimeoutError) and err.kind != "connect":
             return None

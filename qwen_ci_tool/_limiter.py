@@ -1,23 +1,37 @@
-"""The adaptive concurrency limiter behind ``run_many``: pure, no I/O, time passed in.
+"""The limiter behind ``run_many``: paces the *starts* of calls, pure, no I/O, time passed in.
 
-It keeps an account's calls under its rate limit the way TCP keeps a link uncongested (AIMD):
+A service's rate limit is a limit on how many calls may start per second (with or without a
+burst), while its calls may last seconds to minutes. So the limiter learns the start rate the
+service admits and spaces starts evenly below it; the concurrency the caller allowed stays a
+second, fixed bound:
 
-- a call that ends in a rate limit (429, ``Throttling*``) halves the concurrency and pauses every
-  new start for the ``Retry-After`` the service asked for (or :data:`BATCH_DEFAULT_PAUSE`);
-- a burst of 429s from calls that were already in flight when the concurrency was cut counts as
-  one signal, not many (each start gets a ticket; only tickets issued after the last cut can cut);
-- each success adds ``1 / concurrency``, so about one more call at once per round of successes,
-  up to the maximum the caller allowed;
-- other failures (5xx, dropped streams, bad requests) neither raise nor cut: they are not a
-  verdict on the rate.
+- until the first rate limit, starts are bounded by the concurrency and grow as answers come (at
+  most as many calls awaiting their first answer as calls answered so far, at least one): a limit
+  is found with a handful of refusals, not a whole concurrency's worth;
+- a call refused with a rate limit (429, ``Throttling*``) pauses every new start for the
+  ``Retry-After`` the service asked for (or :data:`BATCH_DEFAULT_PAUSE` the first time, one interval
+  later), and cuts the start rate to ``BACKOFF`` × the rate that was too fast (at most 1.25 × the
+  rate just admitted; deeper for each cut in a row with no admission between). The first time, that
+  rate is one per ``Retry-After`` (the longest a burst of refusals names; at most four times what was
+  admitted), or without one what was admitted over the last second. A burst of refusals of calls
+  started before the cut counts once (each start gets a ticket; only tickets issued after the last
+  cut can cut), and so does the refusal of the first start after a pause (it was not spaced);
+- each admission (the service began answering a call started after the last cut) probes upward on
+  a cubic curve, as TCP CUBIC and the AWS SDKs' adaptive retry mode do: back to the rate that was
+  too fast within :data:`PROBE_ADMISSIONS` admissions, flat near it, then faster beyond it, never
+  above twice the rate the service was just seen to admit;
+- other failures (5xx, dropped streams, bad requests) are no verdict on the rate.
 
-Retries of a single call stay in the client's engine (``max_retries``); the limiter decides only
-when the next call may start. The sync and async ``run_many`` loops both drive this one object.
+In a batch the limiter owns rate limits: a refused task goes back in the queue (``BatchPlan``),
+and the client's engine does not retry 429s inside the call. The sync and async ``run_many`` loops
+both drive this one object.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import deque
 from typing import Literal
 
 from . import _constants as C
@@ -28,14 +42,28 @@ __all__ = ["AdaptiveLimiter", "Signal"]
 #: How a call ended, as far as the limiter cares.
 Signal = Literal["ok", "rate_limited", "failed"]
 
+#: After a rate limit, the start rate becomes this share of the rate that was refused.
+BACKOFF = 0.95
+#: Admissions after a cut that bring the start rate back to the rate that was refused.
+PROBE_ADMISSIONS = 24
+#: The rate is never learnt below one start per this many seconds.
+_MIN_RATE = 1.0 / C.MAX_RETRY_AFTER
+#: The admitted rate is measured over at least this many seconds, and this many admissions.
+_WINDOW_SECONDS = 1.0
+_WINDOW_ADMISSIONS = 8
+#: At a cut, the rate taken as refused is at most this multiple of the rate just admitted.
+_REACHED = 1.25
+
 
 class AdaptiveLimiter:
-    """How many calls may run at once, and when the next may start.
+    """When the next call may start: spaced below the learnt start rate, at most
+    ``max_concurrency`` at once.
 
     ``delay(now)`` says whether a call may start now (``0.0``), only after a pause (seconds), or
-    only after a call in flight finishes (``None``); ``start()`` hands out a ticket and
-    ``finish(ticket, now, signal)`` reports how the call ended. ``now`` is any monotonic clock in
-    seconds (``time.monotonic()`` in the loops, a plain number in tests). Not thread-safe: one
+    only after a call in flight answers or finishes (``None``); ``start(now)`` hands out a ticket,
+    ``admitted(ticket, now)`` reports that the service began answering it, and
+    ``finish(ticket, now, signal)`` how it ended. ``now`` is any monotonic clock in seconds
+    (``time.monotonic()`` in the loops, a plain number in tests). Not thread-safe: one
     ``run_many`` loop drives it.
     """
 
@@ -43,66 +71,146 @@ class AdaptiveLimiter:
         self,
         max_concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
         *,
-        min_concurrency: int = 1,
         default_pause: float = C.BATCH_DEFAULT_PAUSE,
         max_pause: float = C.MAX_RETRY_AFTER,
     ) -> None:
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(f"concurrency must be a whole number >= 1 (e.g. 4), got {max_concurrency!r}.")
-        if not 1 <= min_concurrency <= max_concurrency:
-            raise ConfigurationError(
-                f"min_concurrency must be between 1 and {max_concurrency}, got {min_concurrency!r}."
-            )
         self.max_concurrency = max_concurrency
-        self.min_concurrency = min_concurrency
         self.default_pause = default_pause
         self.max_pause = max_pause
-        self._window = float(max_concurrency)
+        #: Starts per second allowed now; ``None`` until the service first refused one.
+        self.rate: float | None = None
         self._tickets = 0
-        self._cut_after = 0  # tickets up to this one were in flight at the last cut
+        self._cut_after = 0  # tickets up to this one were issued before the last cut
+        self._refused_rate = 0.0  # the rate that drew the last cut
+        self._probes = 0  # admissions since the last cut
+        self._streak = 0  # cuts in a row with no admission between them
+        self._now = -math.inf  # the time of the last delay(): start() defaults to it
+        self._last_start = -math.inf
+        self._first_start = math.inf
+        self._awaiting: set[int] = set()  # started, no answer yet
+        self._answered = 0
+        self._admissions: deque[float] = deque(maxlen=4096)
         #: Calls started and not finished yet.
         self.in_flight = 0
         #: No call starts before this time (a ``Retry-After`` being honoured).
         self.paused_until = -math.inf
-        #: Calls that ended in a rate limit, and how many of those cut the concurrency.
+        #: Calls that ended in a rate limit, and how many of those cut the start rate.
         self.rate_limited = 0
         self.cuts = 0
 
     @property
     def concurrency(self) -> int:
-        """Calls allowed at once right now."""
-        return max(self.min_concurrency, int(self._window))
+        """Calls allowed at once: the caller's bound (rate limits pace starts instead)."""
+        return self.max_concurrency
 
     def delay(self, now: float) -> float | None:
-        """0.0: start one now; seconds: paused that long; ``None``: wait for a call to finish."""
+        """0.0: start one now; seconds: wait that long; ``None``: wait for a call to answer or finish."""
+        self._now = now
         if now < self.paused_until:
             return self.paused_until - now
-        if self.in_flight >= self.concurrency:
+        if self.in_flight >= self.max_concurrency:
             return None
-        return 0.0
+        if self.rate is None:
+            return None if len(self._awaiting) >= max(1, self._answered) else 0.0
+        wait = self._last_start + 1.0 / self.rate - now
+        return wait if wait > 0 else 0.0
 
-    def start(self) -> int:
-        """Count a call as started (after ``delay`` said 0.0); returns its ticket."""
+    def start(self, now: float | None = None) -> int:
+        """Count a call as started (after ``delay`` said 0.0; ``now`` defaults to that time); its ticket."""
         self.in_flight += 1
         self._tickets += 1
+        self._awaiting.add(self._tickets)
+        if self._last_start == -math.inf and self.rate is not None:
+            # The first start after a refusal is not spaced at the rate: its refusal says nothing
+            # about the rate (only that the pause was too short), so it cannot cut.
+            self._cut_after = self._tickets
+        self._last_start = self._now if now is None else now
+        self._first_start = min(self._first_start, self._last_start)
         return self._tickets
+
+    def admitted(self, ticket: int, now: float) -> None:
+        """The service began answering call ``ticket`` (its stream started): it was admitted."""
+        if ticket not in self._awaiting:
+            return
+        self._awaiting.discard(ticket)
+        self._answered += 1
+        self._admissions.append(now)
+        if self.rate is not None and ticket > self._cut_after:
+            self._probes += 1
+            gap = self._probes - PROBE_ADMISSIONS
+            cubic = self._refused_rate * (1.0 + (1.0 - BACKOFF) * gap**3 / PROBE_ADMISSIONS**3)
+            self.rate = max(self.rate, min(cubic, self._ceiling(now)))
 
     def finish(self, ticket: int, now: float, signal: Signal, *, retry_after: float | None = None) -> None:
         """Count a call as finished and adapt to how it ended."""
         self.in_flight -= 1
         if signal == "ok":
-            self._window = min(float(self.max_concurrency), self._window + 1.0 / self.concurrency)
-        elif signal == "rate_limited":
+            self.admitted(ticket, now)  # a loop that did not report the admission
+        elif signal == "failed":
+            if ticket in self._awaiting:
+                self._awaiting.discard(ticket)
+                self._answered += 1
+        else:
+            self._awaiting.discard(ticket)
             self.rate_limited += 1
-            pause = self.default_pause if retry_after is None else retry_after
-            self.paused_until = max(self.paused_until, now + min(max(pause, 0.0), self.max_pause))
+            if retry_after is None:  # once the rate is known, one interval is the wait a slot takes
+                pause = self.default_pause if self.rate is None else 1.0 / self.rate
             if ticket > self._cut_after:
-                self._window = max(float(self.min_concurrency), self._window / 2)
-                self._cut_after = self._tickets
-                self.cuts += 1
+                self._cut(now, retry_after)
+            elif self.cuts == 1 and not self._probes and retry_after:
+                # Another refusal of the first burst: the longest wait named is the best estimate.
+                self._estimate(min(self._refused_rate, 1.0 / min(retry_after, self.max_pause)))
+            if retry_after is None:
+                retry_after = pause
+            self.paused_until = max(self.paused_until, now + min(max(retry_after, 0.0), self.max_pause))
+            # The refused start used no slot: the next may go as soon as the pause is over.
+            self._last_start = -math.inf
+
+    def _ceiling(self, now: float) -> float:
+        """Twice the rate just admitted: how far a probe may go (no bound before enough admissions)."""
+        if len(self._admissions) < _WINDOW_ADMISSIONS:
+            return math.inf
+        return max(2.0 * self.admitted_rate(now), _MIN_RATE)
+
+    def admitted_rate(self, now: float) -> float:
+        """Admissions per second, over the last second or the last few admissions if they took longer
+        (never counting from before the first start)."""
+        if not self._admissions:
+            return 0.0
+        oldest = self._admissions[-min(_WINDOW_ADMISSIONS, len(self._admissions))]
+        window = max(min(_WINDOW_SECONDS, now - self._first_start), now - oldest, 1e-3)
+        return (len(self._admissions) - bisect.bisect_right(self._admissions, now - window)) / window
+
+    def _cut(self, now: float, retry_after: float | None) -> None:
+        if self.rate is None:
+            # The first refusal: what the service admitted over the last second (or since the first
+            # start, if the run is younger; a quarter of a second at least), or one per Retry-After.
+            window = max(min(_WINDOW_SECONDS, now - self._first_start), _WINDOW_SECONDS / 4)
+            seen = (len(self._admissions) - bisect.bisect_right(self._admissions, now - window)) / window
+            # One per Retry-After is the rate itself for a token bucket or evenly spaced starts; a
+            # fixed window may name a much shorter wait: then at most four times what was seen.
+            refused = 1.0 / min(retry_after, self.max_pause) if retry_after else seen
+            if retry_after and len(self._admissions) >= _WINDOW_ADMISSIONS:
+                refused = min(refused, 4.0 * seen)
+            if not refused:  # nothing admitted yet and no wait named: nothing learnt, just the pause
+                return
+        else:
+            # A rate far above what was just admitted was never reached: cut from what was.
+            refused = min(self.rate, _REACHED * self._ceiling(now) / 2.0)
+        # Refused again before any call was admitted at the new rate: still far too fast, cut deeper.
+        # (until the next admission, which probes from the refused rate again).
+        self._streak = self._streak + 1 if self.rate is not None and not self._probes else 0
+        self._estimate(refused, BACKOFF**self._streak)
+        self._probes = 0
+        self._cut_after = self._tickets
+        self.cuts += 1
+
+    def _estimate(self, refused: float, deeper: float = 1.0) -> None:
+        self._refused_rate = max(refused, _MIN_RATE)
+        self.rate = max(BACKOFF * deeper * self._refused_rate, _MIN_RATE)
 
     def __repr__(self) -> str:
-        return (
-            f"AdaptiveLimiter(concurrency={self.concurrency}, max_concurrency={self.max_concurrency}, "
-            f"in_flight={self.in_flight})"
-        )
+        rate = "unknown" if self.rate is None else f"{self.rate:.3g}/s"
+        return f"AdaptiveLimiter(rate={rate}, max_concurrency={self.max_concurrency}, in_flight={self.in_flight})"

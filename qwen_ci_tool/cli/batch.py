@@ -1,44 +1,36 @@
 """``qwen-ci batch INPUT.jsonl -o OUTPUT.jsonl``: many tasks through ``AsyncCodeInterpreter.run_many``.
 
-The pure parts (reading and checking INPUT, reading OUTPUT to resume, progress and the summary)
-are apart from the one loop that sends, writes and draws. Each outcome is one JSON line appended
-to OUTPUT with a single ``write`` as soon as it finishes, so a crash or Ctrl-C loses at most the
-calls in flight; running the same command again resumes.
+The pure parts (reading and checking INPUT, progress and the summary) are apart from the one loop
+that sends, writes and draws; OUTPUT (where the lines go, resuming from it) is
+:mod:`~qwen_ci_tool.cli.batch_output`. Each outcome is one JSON line written to OUTPUT as soon as
+it finishes; when the run is stopped (Ctrl-C, or a failure of the batch itself) each call in flight
+is written as an interrupted line with what it had received, and running the same command again
+resumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 import anyio
 
-from .._batch import BatchOutcome, BatchTask
+from .._batch import BatchOutcome, BatchTask, Interrupted, run_many_async
 from .._client import AsyncCodeInterpreter
 from .._config import build_messages
 from .._errors import missing_key_error
 from .._exceptions import ConfigurationError
-from .._knobs import CLI
 from .._limiter import AdaptiveLimiter
+from .batch_output import LineState, Output, open_output, plan_resume
 from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, maybe_emulator
 from .flags import settings_from
 
-__all__ = [
-    "OutputFile",
-    "Progress",
-    "Resume",
-    "batch",
-    "plan_resume",
-    "read_output",
-    "read_tasks",
-    "run_batch",
-]
+__all__ = ["Progress", "batch", "read_tasks", "run_batch"]
 
 _MAX_PROBLEMS = 20
 
@@ -104,87 +96,6 @@ def _task(line: str, first_line: Mapping[str, int], number: int) -> BatchTask:
     return BatchTask(task_id, question=question, messages=messages)
 
 
-# --- OUTPUT and resuming ----------------------------------------------------------------------
-
-
-def read_output(text: str) -> dict[str, dict[str, Any]]:
-    """The last line written for each id (a later line for the same id replaces an earlier one).
-
-    A last line cut short (the process was killed while writing it) is ignored; so is any line
-    that is not an output object.
-    """
-    latest: dict[str, dict[str, Any]] = {}
-    for line in text.splitlines():
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("id"), str)
-            and data.get("status") in ("completed", "incomplete", "failed")
-        ):
-            latest[data["id"]] = data
-    return latest
-
-
-def _line_retryable(line: Mapping[str, Any]) -> bool:
-    error = line.get("error")
-    return isinstance(error, dict) and error.get("retryable") is True
-
-
-@dataclass(frozen=True)
-class Resume:
-    """What a run sends, given INPUT and what OUTPUT already holds."""
-
-    to_send: list[BatchTask]
-    done: int = 0  # completed or incomplete already: never sent again
-    kept_retryable: int = 0  # failed, retryable, not re-sent (no --retry-failed)
-    kept_permanent: int = 0  # failed, not retryable: not re-sent even with --retry-failed
-    resent: int = 0  # failed, retryable, sent again (--retry-failed)
-
-
-def plan_resume(tasks: list[BatchTask], previous: Mapping[str, Mapping[str, Any]], retry_failed: bool) -> Resume:
-    to_send: list[BatchTask] = []
-    done = kept_retryable = kept_permanent = resent = 0
-    for task in tasks:
-        line = previous.get(task.id)
-        if line is None:
-            to_send.append(task)
-        elif line["status"] != "failed":
-            done += 1
-        elif not _line_retryable(line):
-            kept_permanent += 1
-        elif retry_failed:
-            resent += 1
-            to_send.append(task)
-        else:
-            kept_retryable += 1
-    return Resume(to_send, done, kept_retryable, kept_permanent, resent)
-
-
-class OutputFile:
-    """OUTPUT opened for appending: one ``os.write`` per line, so a kill never leaves half a line
-    in the middle of the file (a cut last line from an earlier kill is removed first)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        size = os.fstat(self._fd).st_size
-        if size:
-            with open(path, "rb") as file:
-                data = file.read()
-            if not data.endswith(b"\n"):
-                os.ftruncate(self._fd, data.rfind(b"\n") + 1)
-
-    def write(self, outcome: BatchOutcome) -> None:
-        line = json.dumps(outcome.to_dict(CLI), ensure_ascii=False, separators=(",", ":")) + "\n"
-        os.write(self._fd, line.encode("utf-8", "surrogateescape"))
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
 # --- progress and the summary (pure: text from counts and a time) -----------------------------
 
 
@@ -237,11 +148,10 @@ class Progress:
         """One status line for a terminal."""
         filled = width * self.finished // max(self.total, 1)
         left = self.remaining(now)
-        slowed = limiter.concurrency < limiter.max_concurrency
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {self.finished}/{self.total} done · "
             f"{self.statuses['failed']} failed · {limiter.in_flight} in flight"
-            + (f" (rate-limited: {limiter.concurrency} of {limiter.max_concurrency} at once)" if slowed else "")
+            + (f" (rate-limited: starts paced at {limiter.rate:.3g}/s)" if limiter.rate is not None else "")
             + f" · {self.tokens['total_tokens']:,} tokens · {_duration(now - self.started_at)} elapsed"
             + (f" · ~{_duration(left)} left" if left is not None else "")
         )
@@ -270,16 +180,20 @@ class Progress:
         )
 
 
-def _state_of(path: str) -> str:
-    """The final tally of OUTPUT, and what to do next."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as file:
-        latest = read_output(file.read())
-    statuses = Counter(line["status"] for line in latest.values())
-    retryable = sum(1 for line in latest.values() if line["status"] == "failed" and _line_retryable(line))
+def _state_of(name: str, states: Mapping[str, LineState]) -> str:
+    """The final tally of OUTPUT (its last line per id), and what to do next."""
+    statuses = Counter(line.status for line in states.values())
+    retryable = sum(1 for line in states.values() if line.status == "failed" and line.retryable)
+    interrupted = sum(1 for line in states.values() if line.interrupted)
     permanent = statuses["failed"] - retryable
-    text = f"{path}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, {statuses['failed']} failed.\n"
-    if retryable:
-        text += f"  {retryable} failed but may succeed if sent again: run the same command with --retry-failed.\n"
+    text = f"{name}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, {statuses['failed']} failed.\n"
+    if interrupted:
+        text += f"  {interrupted} were stopped while they ran: the same command sends them again.\n"
+    if retryable - interrupted:
+        text += (
+            f"  {retryable - interrupted} failed but may succeed if sent again: run the same command with "
+            "--retry-failed.\n"
+        )
     if permanent:
         text += (
             f"  {permanent} failed for good (bad request, key, content filter, quota): they are not sent again, "
@@ -296,7 +210,8 @@ def _state_of(path: str) -> str:
 class _Run:
     progress: Progress
     limiter: AdaptiveLimiter
-    output: OutputFile
+    output: Output
+    states: dict[str, LineState]  # the last line per id: what OUTPUT held, then what this run wrote
     err: IO[str]
     tty: bool
     drawn: bool = False
@@ -316,6 +231,7 @@ class _Run:
 
     def record(self, outcome: BatchOutcome) -> None:
         self.output.write(outcome)  # first: what finished is kept whatever happens next
+        self.states[outcome.id] = LineState.of_outcome(outcome)
         self.progress.add(outcome)
         if self.tty:
             self.draw()
@@ -324,8 +240,8 @@ class _Run:
         if self.limiter.cuts > self.cuts_seen:
             self.cuts_seen = self.limiter.cuts
             self.err.write(
-                f"rate-limited by the service: now at most {self.limiter.concurrency} of "
-                f"{self.limiter.max_concurrency} calls at once (throttled tasks are sent again)\n"
+                f"rate-limited by the service: starts now paced at {self.limiter.rate or 0:.3g}/s "
+                "(throttled tasks are sent again)\n"
             )
         self.err.flush()
 
@@ -342,31 +258,40 @@ async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask])
             group.start_soon(tick)
             run.draw()
         async with client:
-            async for outcome in client.run_many(tasks, limiter=run.limiter):
+            # Stopped (Ctrl-C, or a failure here): each call in flight is written as interrupted.
+            async for outcome in run_many_async(client._run_task, tasks, run.limiter, on_stop=run.record):
                 run.record(outcome)
         group.cancel_scope.cancel()
+
+
+def _exit_code(tasks: list[BatchTask], states: Mapping[str, LineState]) -> int:
+    statuses = Counter(states[t.id].status for t in tasks if t.id in states)
+    if statuses["failed"]:
+        return EXIT_FAILED
+    if statuses["incomplete"]:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def run_batch(
     client: AsyncCodeInterpreter,
     tasks: list[BatchTask],
-    output_path: str,
+    output: Output,
     *,
     retry_failed: bool,
     concurrency: int,
     stderr: IO[str],
     announce: str,
 ) -> int:
-    """Send what INPUT still needs, append each outcome to OUTPUT, report; the exit code."""
+    """Send what INPUT still needs, write each outcome to OUTPUT, report; the exit code."""
     limiter = AdaptiveLimiter(concurrency)
-    previous: dict[str, dict[str, Any]] = {}
-    if os.path.exists(output_path):
-        with open(output_path, encoding="utf-8", errors="surrogateescape") as file:
-            previous = read_output(file.read())
-    resume = plan_resume(tasks, previous, retry_failed)
+    states = output.previous()
+    resume = plan_resume(tasks, states, retry_failed)
     notes = []
     if resume.done:
-        notes.append(f"{resume.done} already done in {output_path}")
+        notes.append(f"{resume.done} already done in {output.name}")
+    if resume.interrupted:
+        notes.append(f"{resume.interrupted} stopped while they ran before, sent again")
     if resume.resent:
         notes.append(f"{resume.resent} failed before and sent again (--retry-failed)")
     if resume.kept_retryable:
@@ -379,8 +304,7 @@ def run_batch(
         + f" {announce}, at most {concurrency} at once.\n"
     )
     stderr.flush()
-    output = OutputFile(output_path)
-    run = _Run(Progress(len(resume.to_send), time.monotonic()), limiter, output, stderr, stderr.isatty())
+    run = _Run(Progress(len(resume.to_send), time.monotonic()), limiter, output, states, stderr, stderr.isatty())
     interrupted = False
     try:
         if resume.to_send:
@@ -391,27 +315,25 @@ def run_batch(
         output.close()
         run.clear()
     stderr.write(run.progress.summary(time.monotonic()))
-    stderr.write(_state_of(output_path))
+    stderr.write(_state_of(output.name, states))
     if interrupted:
-        lost = run.limiter.in_flight
+        stopped = run.progress.errors[Interrupted.__name__]
         stderr.write(
-            f"Interrupted: what finished is in {output_path}"
-            + (f"; {lost} call(s) in flight were dropped" if lost else "")
-            + ". Run the same command again to resume.\n"
+            f"Interrupted: what finished is in {output.name}"
+            + (
+                f"; the {stopped} call(s) in flight are written as interrupted, with what they received"
+                if stopped
+                else ""
+            )
+            + ". Run the same command again to resume"
+            + (" (they are sent again).\n" if stopped else ".\n")
         )
         return EXIT_INTERRUPTED
-    with open(output_path, encoding="utf-8", errors="surrogateescape") as file:
-        latest = read_output(file.read())
-    statuses = Counter(latest[t.id]["status"] for t in tasks if t.id in latest)
-    if statuses["failed"]:
-        return EXIT_FAILED
-    if statuses["incomplete"]:
-        return EXIT_INCOMPLETE
-    return EXIT_OK
+    return _exit_code(tasks, states)
 
 
-def batch(args: argparse.Namespace, stderr: IO[str]) -> int:
-    """``qwen-ci batch``: read and check INPUT, then :func:`run_batch`."""
+def batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    """``qwen-ci batch``: read and check INPUT, the key and OUTPUT, then :func:`run_batch`."""
     with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
         tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
     settings = settings_from(args)
@@ -423,12 +345,16 @@ def batch(args: argparse.Namespace, stderr: IO[str]) -> int:
         if client.settings.api_key is None:
             raise missing_key_error()
         announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
-        return run_batch(
-            client,
-            tasks,
-            args.output,
-            retry_failed=args.retry_failed,
-            concurrency=args.concurrency,
-            stderr=stderr,
-            announce=announce,
-        )
+        output = open_output(args.output, stdout)  # a device, a pipe or a directory: refused, nothing sent
+        try:
+            return run_batch(
+                client,
+                tasks,
+                output,
+                retry_failed=args.retry_failed,
+                concurrency=args.concurrency,
+                stderr=stderr,
+                announce=announce,
+            )
+        finally:
+            output.close()

@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         default=C.DEFAULT_BATCH_CONCURRENCY,
-        help=f"calls at once at most; fewer while the service rate-limits (default {C.DEFAULT_BATCH_CONCURRENCY})",
+        help=f"calls at once at most (default {C.DEFAULT_BATCH_CONCURRENCY}); starts are paced below the service's "
+        "rate limit as it is learnt from its 429s",
     )
     batch.add_argument(
         "--retry-failed",
@@ -148,7 +149,22 @@ def _parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=float,
         metavar="N",
-        help="answer 429 with Retry-After above N requests per second, as a throttled account gets (default: no limit)",
+        help="answer 429 with Retry-After above N call starts per second, as a throttled account gets; evenly "
+        "spaced unless --rate-burst (default: no limit)",
+    )
+    emu.add_argument(
+        "--rate-burst",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="starts allowed back to back within --rate-limit (default %(default)s: evenly spaced)",
+    )
+    emu.add_argument(
+        "--call-seconds",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="make each call last this long: its last event comes then (default %(default)s)",
     )
 
     models = sub.add_parser("models", help="list the models the tool knows, with their protocols")
@@ -219,6 +235,8 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
         pace=args.pace,
         code_pause=args.code_pause,
         rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+        call_seconds=args.call_seconds,
         api_key=key,
     )
     return EXIT_OK
@@ -248,7 +266,7 @@ def main(
                 args.question = _read_stdin(stdin)
             return ask(args, stdout, stderr)
         if args.command == "batch":
-            return batch(args, stderr)
+            return batch(args, stdout, stderr)
         if args.command == "models":
             return _models(args, stdout)
         if args.command == "replay":

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -75,6 +75,22 @@ class RecordedRequest:
     body: bytes = field(default=b"", repr=False)
 
 
+async def _last_at(events: Iterable[Event], sink: Sink, at: float | None) -> AsyncIterator[Event]:
+    """The events; with ``at``, the last one carrying bytes is held back until the loop's clock reads it."""
+    held: Event | None = None
+    for event in events:
+        if at is None or not event[0]:
+            yield event
+            continue
+        if held is not None:
+            yield held
+        held = event
+    if held is not None and at is not None:
+        await sink.flush()
+        await asyncio.sleep(max(at - asyncio.get_running_loop().time(), 0.0))
+        yield held
+
+
 def _withhold(events: Iterable[Event], last: int) -> Iterator[Event]:
     """Every event but the last ``last`` ones that carry bytes."""
     held: deque[Event] = deque()
@@ -103,7 +119,12 @@ class Emulator:
     carry the request id inside ``error.id``; requests whose ``Host`` is such a host get that
     shape too. ``rate_limit`` (requests per second, off by default) answers requests above it 429
     ``Throttling.RateQuota`` with a ``Retry-After`` in seconds (fractional), allowing up to
-    ``rate_burst`` back to back; ``throttled`` counts them.
+    ``rate_burst`` back to back; ``throttled`` counts them. The default burst of 1 is a quota of
+    evenly spaced starts: a request sooner than ``1 / rate_limit`` after the last one admitted is
+    refused, with the rest of that interval as its ``Retry-After``; ``rate_burst=rate_limit`` allows
+    a second's worth at once. ``call_seconds`` makes every streamed reply last that long: all but its
+    last event are sent at once, the last when that many seconds have passed since the request
+    (as a real call's result comes after the sandbox ran); block mode included.
     """
 
     def __init__(
@@ -121,6 +142,7 @@ class Emulator:
         workspace_host: bool = False,
         rate_limit: float | None = None,
         rate_burst: float = 1.0,
+        call_seconds: float = 0.0,
     ) -> None:
         if block_size is not None and block_size < 1:
             raise ValueError("block_size must be positive")
@@ -129,6 +151,7 @@ class Emulator:
         self.pace = pace
         self.code_pause = code_pause
         self.block_size = block_size
+        self.call_seconds = call_seconds
         self.unknown_models = frozenset(unknown_models)
         self.refused_pairs = frozenset(refused_pairs)
         self.workspace_host = workspace_host
@@ -603,12 +626,12 @@ class Emulator:
             assert fault is not None
             events = _withhold(events, fault.withhold)
 
+        ends_at = asyncio.get_running_loop().time() + self.call_seconds
         await conn.start_chunked(
             200, [("content-type", _SSE_TYPE), ("x-request-id", request_id), ("cache-control", "no-cache")]
         )
         sent = 0
-        iterator: Iterator[Event] = iter(events)
-        for data, pause in iterator:
+        async for data, pause in _last_at(events, sink, ends_at if self.call_seconds > 0 else None):
             if data:
                 if strike_at is not None and sent == strike_at:
                     assert fault is not None

@@ -193,6 +193,27 @@ def test_the_batch_target_is_the_sustained_rate_within_ten_percent_of_the_limit(
     assert [t["met"] for t in targets(parts)] == [False]  # a lost task misses it whatever the rate
 
 
+def test_the_start_quota_target_is_90_percent_each_task_admitted_once_and_cpu_within_1_5x() -> None:
+    def row(ratio: float, admitted: float = 1.0, cpu: float = 1.2) -> dict:
+        return {
+            "contender": "ours-async",
+            "shape": "evenly spaced",
+            "call_s": 20.0,
+            "limit": 10.0,
+            "sustained_tasks_per_s": 10.0 * ratio,
+            "vs_limit": ratio,
+            "tasks": 160,
+            "completed": 160,
+            "admitted_per_task": admitted,
+            "cpu_vs_unlimited": cpu,
+        }
+
+    judged = [t["met"] for t in targets({"6": {"rows": [row(0.92), row(0.89), row(0.95, 1.01), row(0.95, cpu=1.6)]}})]
+    assert judged == [True, False, False, False]
+    (name,) = {t["target"] for t in targets({"6": {"rows": [row(0.92)]}})}
+    assert name == "batch at a start quota, evenly spaced, 20 s calls, async"
+
+
 def test_the_mcp_target_is_a_ratio_to_the_sdks_bare_server_not_to_the_core() -> None:
     def row(layer: str, wall: float, floor: float) -> dict:
         return {"layer": layer, "wall_ms": wall, "overhead_ms": wall - floor, "ratio": wall / floor}

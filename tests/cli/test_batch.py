@@ -165,8 +165,102 @@ def test_200_tasks_under_random_faults_end_with_one_line_each_and_none_is_sent_a
     resent = {question_of[q] for q in questions_sent(emu, before)}
     assert resent == retryable
     assert f"{len(permanent)} failed for good" in err
-    final = {line["id"]: line for line in lines(out)}  # the last line for an id wins
-    assert all(final[i]["status"] == "completed" for i in retryable)
+    # The command's own verdict on OUTPUT: every retried task completed (its last line wins), the
+    # permanent failures remain, so the exit code is still 1.
+    assert code == 1 and f"{out}: {200 - len(permanent)} completed, 0 incomplete, {len(permanent)} failed." in err
+
+
+def test_the_last_line_for_an_id_wins_when_resuming(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    failed = {"type": "InternalServerError", "message": "boom", "request_id": None, "retryable": True}
+    out.write_text(
+        json.dumps({"id": "a", "status": "completed", "result": None, "error": None})
+        + "\n"
+        + json.dumps({"id": "a", "status": "failed", "result": None, "error": failed})
+        + "\n"
+        + json.dumps({"id": "b", "status": "failed", "result": None, "error": failed})
+        + "\n"
+        + json.dumps({"id": "b", "status": "completed", "result": None, "error": None})
+        + "\n",
+        encoding="utf-8",
+    )
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 1 and "sending 0 (1 already done in" in err and emu.requests == []  # "a" failed last
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--retry-failed")
+    assert code == 0 and questions_sent(emu) == [SEED_QUESTION]  # only "a" was sent again
+
+
+def test_incomplete_answers_without_failures_exit_3(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    tasks = [{"id": "ok", "question": SEED_QUESTION}, {"id": "cut", "question": "y #fault=length"}]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 3 and "1 completed, 1 incomplete, 0 failed." in err
+    code, _ = batch(str(source), "-o", str(out), "--base-url", emu.base_url)  # resumed: nothing sent, still 3
+    assert code == 3 and len(emu.requests) == 2
+
+
+# --- OUTPUT: a regular file, standard output, or refused ------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["/dev/full", "/dev/zero", "a directory", "a pipe"])
+def test_an_output_that_is_not_a_file_is_refused_before_anything_is_sent(
+    kind: str, tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
+    target = kind
+    if kind == "a directory":
+        target = str(tmp_path)
+    elif kind == "a pipe":
+        target = str(tmp_path / "fifo")
+        os.mkfifo(target)
+    code, err = batch(str(source), "-o", target, "--base-url", emu.base_url)
+    assert code == 2 and f"OUTPUT {target} is " in err and "not a file" in err
+    assert "-o -" in err and "Nothing was sent" in err and emu.requests == []
+
+
+def test_output_to_standard_output_when_it_is_a_pipe_is_refused_with_the_fix(tmp_path: Path, emu: Emulator) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "qwen_ci_tool", "batch", str(source), "-o", "/dev/stdout", "--base-url", emu.base_url],
+        capture_output=True,  # stdout is a pipe: /dev/stdout cannot be read back to resume
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert ran.returncode == 2 and "is a pipe" in ran.stderr and "-o -" in ran.stderr
+    assert ran.stdout == "" and emu.requests == []
+
+
+def test_dash_streams_the_lines_to_standard_output_and_resumes_nothing(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    tasks = [{"id": f"t{i}", "question": f"{SEED_QUESTION} ({i})"} for i in range(3)]
+    source = write_input(tmp_path / "in.jsonl", tasks)
+    for run in (1, 2):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["batch", str(source), "-o", "-", "--base-url", emu.base_url], stdout=out, stderr=err)
+        printed = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert code == 0 and sorted(line["id"] for line in printed) == ["t0", "t1", "t2"]
+        assert "sending 3 to" in err.getvalue() and "standard output: 3 completed" in err.getvalue()
+        assert len(emu.requests) == 3 * run  # nothing is resumed from standard output
+    assert os.listdir(tmp_path) == ["in.jsonl"]
+
+
+def test_a_line_longer_than_any_output_line_is_skipped_without_being_read_whole(
+    tmp_path: Path, emu: Emulator, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qwen_ci_tool.cli import batch_output
+
+    monkeypatch.setattr(batch_output, "MAX_LINE_BYTES", 256)
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    done = json.dumps({"id": "a", "status": "completed", "result": None, "error": None})
+    out.write_text("x" * 10_000 + "\n" + done + "\n", encoding="utf-8")
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0 and "sending 1 (1 already done in" in err and questions_sent(emu) == [SEED_QUESTION + "?"]
 
 
 def test_a_second_run_resumes_and_sends_only_what_is_missing(tmp_path: Path, emu: Emulator, keyed: None) -> None:
@@ -245,7 +339,7 @@ def test_a_progress_bar_on_a_terminal(tmp_path: Path, emu: Emulator, keyed: None
 # --- real processes: SIGKILL and Ctrl-C ---------------------------------------------------------------
 
 
-def _start(source: Path, out: Path, base_url: str) -> subprocess.Popen[str]:
+def _start(source: Path, out: Path, base_url: str, concurrency: int = 2) -> subprocess.Popen[str]:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test"}
     return subprocess.Popen(
         [
@@ -259,7 +353,7 @@ def _start(source: Path, out: Path, base_url: str) -> subprocess.Popen[str]:
             "--base-url",
             base_url,
             "--concurrency",
-            "2",
+            str(concurrency),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -306,9 +400,42 @@ def test_ctrl_c_stops_cleanly_with_what_finished_written(tmp_path: Path) -> None
         assert proc.returncode == 130, err
         assert "Interrupted: what finished is in" in err and "Run the same command again to resume" in err
         written = lines(out)
-        assert 1 <= len(written) < 30 and all(line["status"] == "completed" for line in written)
-        assert f"{len(written)} completed" in err
+        done = [line for line in written if line["status"] == "completed"]
+        stopped = [line for line in written if line["status"] != "completed"]
+        assert 1 <= len(done) < 30 and f"{len(done)} completed" in err
+        assert len(stopped) <= 2 and all(line["error"]["type"] == "Interrupted" for line in stopped)
         assert emu.wait_for_connections(0, timeout=5)  # the calls in flight were closed
+
+
+def test_ctrl_c_writes_each_call_in_flight_as_interrupted_with_its_partial_and_counts_its_tokens(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    tasks = [{"id": f"s{i}", "question": f"{SEED_QUESTION} ({i})"} for i in range(4)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    with Emulator(call_seconds=120.0) as slow:  # each call streams at once, then waits two minutes for its end
+        proc = _start(source, out, slow.base_url, concurrency=3)
+        try:
+            # The limiter starts the third call only once the first two have begun streaming.
+            assert slow.wait_for_requests(3, timeout=30)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+        assert proc.returncode == 130, err
+        assert slow.wait_for_connections(0, timeout=5)  # the calls in flight were closed
+    written = {line["id"]: line for line in lines(out)}
+    assert sorted(written) == ["s0", "s1", "s2"]  # every call in flight, none finished
+    for line in written.values():
+        assert line["status"] == "failed" and line["error"]["type"] == "Interrupted" and line["error"]["retryable"]
+    assert written["s0"]["result"]["status"] == "incomplete" and written["s1"]["result"]["reasoning"]
+    tokens = sum(line["result"]["usage"]["total_tokens"] for line in written.values() if line["result"])
+    assert tokens > 0 and f"{tokens:,} total" in err  # the summary counts what the stopped calls cost
+    assert "the 3 call(s) in flight are written as interrupted" in err
+
+    # The same command sends them again (no --retry-failed needed), and the last line of each id wins.
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0 and "sending 4 (3 stopped while they ran before, sent again)" in err
+    assert len(emu.requests) == 4 and "4 completed, 0 incomplete, 0 failed." in err
 
 
 def test_the_batch_example_runs_against_the_emulator_and_its_checker_reads_the_output(tmp_path: Path) -> None:
@@ -341,7 +468,7 @@ def test_a_throttled_batch_says_it_slowed_down_and_still_completes_every_task(tm
             str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "8", "--max-retries", "0"
         )
         assert emu.throttled > 0
-    assert code == 0 and "rate-limited by the service: now at most " in err and "of 8 calls at once" in err
+    assert code == 0 and "rate-limited by the service: starts now paced at " in err
     assert sorted(line["id"] for line in lines(out)) == sorted(t["id"] for t in tasks)
     assert emu.requests[0].json["input"]["messages"][0] == {"role": "system", "content": "Be exact."}
 
@@ -355,11 +482,11 @@ def test_the_bar_counts_estimates_the_time_left_and_shows_a_slowed_limiter() -> 
     assert progress.bar(100.0, limiter).endswith("0.0s elapsed")  # no estimate before a task ends
     progress.add(BatchOutcome("a", "failed", error=InternalServerError("boom", status_code=500)))
     progress.add(BatchOutcome("b", "failed", error=InternalServerError("boom", status_code=500)))
-    limiter.start()
-    limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=0.0)
+    limiter.start(0.0)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.5)
     bar = progress.bar(104.0, limiter)
     assert bar.startswith(
-        "[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: 2 of 4 at once)"
+        "[####....................] 2/10 done · 2 failed · 1 in flight (rate-limited: starts paced at 1.9/s)"
     )
     assert bar.endswith("4.0s elapsed · ~16.0s left")
     assert "InternalServerError 2" in progress.summary(104.0)
@@ -382,6 +509,21 @@ def test_the_python_batch_example_runs_against_the_emulator(emu: Emulator) -> No
         line.startswith("pow-123-21 completed") and "77269364466549865653073473388030061522211723" in line
         for line in printed
     )
+
+
+def test_the_python_batch_example_without_a_key_prints_why_each_task_failed_and_exits_1(emu: Emulator) -> None:
+    script = Path(__file__).parents[2] / "examples" / "batch" / "run_many.py"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")},
+        "DASHSCOPE_HTTP_BASE_URL": emu.base_url,
+    }
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    printed = ran.stdout.splitlines()
+    assert ran.returncode == 1 and "10 of 10 tasks failed" in ran.stderr
+    assert len(printed) == 10 and all("failed: ConfigurationError (not retryable): No API key." in p for p in printed)
+    assert emu.requests == []
 
 
 def test_a_failed_lines_message_names_the_flag_as_ask_json_does(tmp_path: Path, emu: Emulator, keyed: None) -> None:

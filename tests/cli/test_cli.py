@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from qwen_ci_tool.cli import main
@@ -268,3 +269,35 @@ def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(
     assert "123**21" in text and "Incomplete result" in text and "## Answer\n\n12" in text
     assert "interrupted" in err and "Traceback" not in err
     assert emu.wait_for_connections(0, timeout=10), "the upstream request was closed"
+
+
+def test_the_emulator_command_takes_a_start_quota_with_a_burst() -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qwen_ci_tool",
+            "emulator",
+            "--port",
+            str(port),
+            "--rate-limit",
+            "0.1",
+            "--rate-burst",
+            "2",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert f"http://127.0.0.1:{port}" in proc.stderr.readline()
+        url = f"http://127.0.0.1:{port}/api/v1/services/aigc/text-generation/generation"
+        body = {"model": "qwen3-max", "input": {"messages": [{"role": "user", "content": "hi"}]}, "parameters": {}}
+        with httpx.Client(timeout=10) as http:
+            codes = [http.post(url, json=body, headers={"Authorization": "Bearer sk-x"}).status_code for _ in range(3)]
+        assert 429 not in codes[:2] and codes[2] == 429  # a burst of two, then one every 10 s
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

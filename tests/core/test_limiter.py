@@ -1,4 +1,4 @@
-"""The adaptive limiter and the batch plan, driven directly with a fake clock (plain numbers)."""
+"""The start-pacing limiter and the batch plan, driven directly with a fake clock (plain numbers)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from qwen_ci_tool import (
     Usage,
 )
 from qwen_ci_tool._batch import BatchPlan, error_retryable
+from qwen_ci_tool._limiter import BACKOFF, PROBE_ADMISSIONS
 
 
 def fill(limiter: AdaptiveLimiter, now: float = 0.0) -> list[int]:
     """Start calls until the limiter says wait; returns their tickets."""
     tickets = []
     while limiter.delay(now) == 0.0:
-        tickets.append(limiter.start())
+        tickets.append(limiter.start(now))
     return tickets
 
 
@@ -30,72 +31,143 @@ def rate_limit(status: int = 429, retry_after: float | None = 2.0, **kw: object)
     return RateLimitError("throttled", status_code=status, retry_after=retry_after, **kw)  # type: ignore[arg-type]
 
 
-def test_a_fresh_limiter_allows_its_maximum_at_once_then_says_wait_for_a_finish() -> None:
-    limiter = AdaptiveLimiter(4)
-    assert len(fill(limiter)) == 4
-    assert limiter.delay(0.0) is None
-    limiter.finish(1, 0.1, "ok")
-    assert limiter.delay(0.1) == 0.0
+def paced(rate: float, concurrency: int = 64) -> AdaptiveLimiter:
+    """A limiter that has learnt ``rate`` (its first refusal came with Retry-After 1/(rate/0.9))."""
+    limiter = AdaptiveLimiter(concurrency)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=BACKOFF / rate)
+    ticket = limiter.start(1.0)  # the first start after the pause (not spaced: it neither cuts nor probes)
+    limiter.finish(ticket, 1.0, "ok")
+    assert limiter.rate == pytest.approx(rate)
+    return limiter
 
 
-def test_a_rate_limit_halves_the_concurrency_and_pauses_new_starts_for_retry_after() -> None:
+def test_before_any_rate_limit_starts_grow_with_answers_up_to_the_concurrency() -> None:
     limiter = AdaptiveLimiter(8)
-    tickets = fill(limiter)
-    limiter.finish(tickets[0], 10.0, "rate_limited", retry_after=2.0)
-    assert limiter.concurrency == 4
-    assert limiter.delay(10.5) == pytest.approx(1.5)
-    assert limiter.delay(12.0) is None  # pause over, but 7 still in flight > 4
-    for t in tickets[1:5]:
-        limiter.finish(t, 12.0, "failed")
-    assert limiter.delay(12.0) == 0.0
+    assert fill(limiter) == [1]  # one call awaiting its answer
+    limiter.admitted(1, 0.01)
+    assert fill(limiter, 0.01) == [2]  # one answered: one more may await
+    limiter.admitted(2, 0.02)
+    assert fill(limiter, 0.02) == [3, 4]
+    for ticket in (3, 4):
+        limiter.admitted(ticket, 0.03) if ticket == 3 else limiter.finish(ticket, 0.03, "failed")
+    assert len(fill(limiter, 0.03)) == 4  # 4 answered (a failure is an answer too); 8 at once at most
+    assert limiter.in_flight == 7 and limiter.delay(0.03) is None
+    assert limiter.rate is None and limiter.concurrency == 8
 
 
-def test_a_burst_of_rate_limits_from_calls_already_in_flight_cuts_only_once() -> None:
+def test_the_first_rate_limit_learns_the_start_rate_from_retry_after_and_spaces_starts_evenly() -> None:
+    limiter = AdaptiveLimiter(64)
+    first = limiter.start(0.0)
+    limiter.admitted(first, 0.001)
+    limiter.finish(limiter.start(0.001), 0.002, "rate_limited", retry_after=0.1)  # the service: 10/s
+    assert limiter.rate == pytest.approx(BACKOFF * 10) and limiter.cuts == 1
+    assert limiter.delay(0.05) == pytest.approx(0.052)  # the Retry-After first
+    assert limiter.delay(0.103) == 0.0  # the refused start used no slot: one may go at once
+    limiter.start(0.103)
+    assert limiter.delay(0.103) == pytest.approx(1 / (BACKOFF * 10))  # then evenly spaced below the rate
+    assert limiter.delay(0.104 + 1 / (BACKOFF * 10)) == 0.0
+
+
+def test_the_first_rate_limit_without_retry_after_takes_what_was_admitted_in_the_last_second() -> None:
+    limiter = AdaptiveLimiter(64, default_pause=1.5)
+    for at in (0.0, 1.1, 1.2, 1.3, 1.4, 1.5):  # the first, more than a second ago, is not counted
+        limiter.admitted(limiter.start(at), at)
+    limiter.finish(limiter.start(1.5), 1.5, "rate_limited")
+    assert limiter.rate == pytest.approx(BACKOFF * 5)
+    assert limiter.delay(1.5) == pytest.approx(1.5)  # the default pause, before anything was known
+
+
+def test_a_first_rate_limit_early_in_a_run_counts_admissions_since_its_start() -> None:
+    limiter = AdaptiveLimiter(64)
+    for at in (0.0, 0.1, 0.2, 0.3, 0.4):
+        limiter.admitted(limiter.start(at), at)
+    limiter.finish(limiter.start(0.5), 0.5, "rate_limited")
+    assert limiter.rate == pytest.approx(BACKOFF * 4 / 0.5)  # 4 since the start (half a second ago)
+
+
+def test_a_later_rate_limit_without_retry_after_waits_one_interval_not_the_default_pause() -> None:
+    limiter = paced(10.0)
+    limiter.finish(limiter.start(2.0), 2.0, "rate_limited")
+    assert limiter.delay(2.0) == pytest.approx(1 / (BACKOFF * 10 * BACKOFF), rel=0.2)
+
+
+def test_a_burst_of_rate_limits_from_calls_started_before_the_cut_cuts_only_once() -> None:
     limiter = AdaptiveLimiter(8)
-    tickets = fill(limiter)
+    tickets = [limiter.start(0.0) for _ in range(8)]
     for t in tickets:
-        limiter.finish(t, 1.0, "rate_limited", retry_after=0.0)
-    assert limiter.concurrency == 4 and limiter.cuts == 1 and limiter.rate_limited == 8
-    # A call started after the cut that is throttled again is a new signal.
-    later = limiter.start()
-    limiter.finish(later, 2.0, "rate_limited", retry_after=0.0)
-    assert limiter.concurrency == 2 and limiter.cuts == 2
+        limiter.finish(t, 0.01, "rate_limited", retry_after=0.1)
+    assert limiter.cuts == 1 and limiter.rate_limited == 8 and limiter.rate == pytest.approx(BACKOFF * 10)
+    # The first start after the pause is not spaced at the rate: refused, it only pauses again.
+    limiter.finish(limiter.start(0.2), 0.21, "rate_limited", retry_after=0.1)
+    assert limiter.cuts == 1
+    # A call started after the cut, spaced at the new rate, that is refused again is a new signal.
+    limiter.admitted(limiter.start(0.32), 0.33)
+    limiter.finish(limiter.start(0.32 + 1 / (BACKOFF * 10)), 0.45, "rate_limited", retry_after=0.1)
+    # No call was admitted at the new rate in between: still far too fast, so the cut goes deeper.
+    assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * 10 * BACKOFF**2)
 
 
-def test_successes_raise_the_concurrency_back_to_the_maximum_and_no_further() -> None:
+def test_admissions_after_a_cut_probe_back_to_the_refused_rate_then_beyond_it() -> None:
+    limiter = paced(BACKOFF * 10)  # refused at 10/s
+    now, seen = 1.0, []
+    for _ in range(3 * PROBE_ADMISSIONS):
+        now += 1 / limiter.rate  # type: ignore[operator]
+        limiter.admitted(limiter.start(now), now)
+        limiter.finish(limiter._tickets, now, "ok")
+        seen.append(limiter.rate)
+    assert seen == sorted(seen)
+    assert seen[PROBE_ADMISSIONS - 1] == pytest.approx(10.0)  # back at the refused rate
+    assert seen[PROBE_ADMISSIONS + 3] < 10.02  # and flat near it for a while
+    assert seen[-1] > 11.0  # then beyond it
+
+
+def test_a_cut_after_admissions_at_the_new_rate_takes_off_one_share_only() -> None:
+    limiter = paced(BACKOFF * 10)
+    now = 1.0
+    for _ in range(3):
+        now += 1 / limiter.rate  # type: ignore[operator]
+        limiter.admitted(limiter.start(now), now)
+    before = limiter.rate
+    now += 1 / before  # type: ignore[operator]
+    limiter.finish(limiter.start(now), now + 0.01, "rate_limited", retry_after=0.01)
+    assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * before)  # type: ignore[operator]
+
+
+def test_admissions_of_calls_started_before_the_cut_do_not_probe() -> None:
     limiter = AdaptiveLimiter(8)
-    limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=0.0)
-    limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=0.0)
-    assert limiter.concurrency == 2
-    seen = []
-    for i in range(40):
-        limiter.finish(limiter.start(), 1.0 + i, "ok")
-        seen.append(limiter.concurrency)
-    assert seen == sorted(seen) and seen[0] <= 3 and seen[-1] == 8
-    assert seen.index(8) > 8  # additive: about one more per round of successes, not a jump
+    early = [limiter.start(0.0) for _ in range(3)]
+    limiter.finish(limiter.start(0.0), 0.01, "rate_limited", retry_after=0.1)
+    for t in early:
+        limiter.admitted(t, 0.02)
+    assert limiter.rate == pytest.approx(BACKOFF * 10)
 
 
-def test_other_failures_neither_cut_nor_raise_the_concurrency() -> None:
-    limiter = AdaptiveLimiter(4)
-    limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=0.0)
-    for _ in range(10):
-        limiter.finish(limiter.start(), 1.0, "failed")
-    assert limiter.concurrency == 2 and limiter.delay(1.0) == 0.0
+def test_the_probe_never_goes_above_twice_the_rate_just_admitted() -> None:
+    limiter = paced(9.0)
+    for i in range(2, 200):  # admissions come at 1/s only (e.g. bound by the concurrency)
+        limiter.admitted(limiter.start(float(i)), float(i))
+    assert limiter.rate is not None and 9.0 <= limiter.rate < 10.0  # not lowered by a probe either
 
 
-def test_a_rate_limit_without_retry_after_pauses_the_default_and_a_huge_one_is_capped() -> None:
-    limiter = AdaptiveLimiter(4, default_pause=1.5, max_pause=30.0)
-    limiter.finish(limiter.start(), 0.0, "rate_limited")
-    assert limiter.delay(0.0) == pytest.approx(1.5)
-    limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=3600.0)
+def test_other_failures_neither_cut_nor_raise_the_rate() -> None:
+    limiter = paced(9.0)
+    for i in range(10):
+        limiter.finish(limiter.start(2.0 + i), 2.0 + i, "failed")
+    assert limiter.rate == pytest.approx(9.0) and limiter.cuts == 1
+
+
+def test_a_huge_retry_after_is_capped() -> None:
+    limiter = AdaptiveLimiter(4, max_pause=30.0)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=3600.0)
     assert limiter.delay(0.0) == pytest.approx(30.0)
+    assert limiter.rate == pytest.approx(BACKOFF / 30.0)
 
 
-def test_the_concurrency_never_goes_below_the_minimum() -> None:
-    limiter = AdaptiveLimiter(4, min_concurrency=2)
-    for _ in range(5):
-        limiter.finish(limiter.start(), 0.0, "rate_limited", retry_after=0.0)
-    assert limiter.concurrency == 2
+def test_the_concurrency_stays_a_bound_while_starts_are_paced() -> None:
+    limiter = paced(1000.0, concurrency=2)
+    fill(limiter, 2.0)
+    fill(limiter, 2.1)
+    assert limiter.in_flight == 2 and limiter.delay(5.0) is None
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, "4"])
@@ -122,6 +194,17 @@ def result(status: str = "completed") -> CodeInterpreterResult:
     )
 
 
+def start_all(plan: BatchPlan, n: int, now: float = 0.0) -> list[tuple[BatchTask, int]]:
+    """Start ``n`` tasks, each answered (begun) before the next, so the limiter lets them all go."""
+    started = []
+    for _ in range(n):
+        step = plan.next(now)
+        assert isinstance(step, tuple)
+        plan.began(step[1], now, result)
+        started.append(step)
+    return started
+
+
 def test_tasks_are_questions_task_objects_or_dicts_and_ids_default_to_their_position() -> None:
     plan = BatchPlan(
         [
@@ -132,7 +215,7 @@ def test_tasks_are_questions_task_objects_or_dicts_and_ids_default_to_their_posi
         ],
         AdaptiveLimiter(8),
     )
-    started = [plan.next(0.0) for _ in range(4)]
+    started = start_all(plan, 4)
     assert [s[0] for s in started] == [  # type: ignore[index]
         BatchTask("0", question="a"),
         BatchTask("x", question="b"),
@@ -179,12 +262,25 @@ def test_a_task_is_requeued_at_most_the_cap_then_ends_as_a_retryable_failure(mon
 
 def test_a_rate_limit_that_is_not_retryable_or_came_mid_stream_is_an_outcome_not_a_requeue() -> None:
     plan = BatchPlan(["a", "b"], AdaptiveLimiter(2))
-    (ta, ka), (tb, kb) = plan.next(0.0), plan.next(0.0)  # type: ignore[misc]
+    (ta, ka), (tb, kb) = start_all(plan, 2)
     quota = rate_limit(code="Throttling.AllocationQuota")
     quota.retryable = False  # e.g. an exhausted quota
     mid_stream = rate_limit(partial=result("incomplete"))
     assert plan.settle(ta, ka, quota, 0.0) == BatchOutcome("0", "failed", error=quota)
     assert plan.settle(tb, kb, mid_stream, 0.0) == BatchOutcome("1", "failed", error=mid_stream)
+
+
+def test_a_stopped_plan_gives_each_call_in_flight_as_interrupted_with_what_it_had_received() -> None:
+    plan = BatchPlan(["a", "b", "c"], AdaptiveLimiter(8))
+    (ta, ka), _ = start_all(plan, 2)
+    assert isinstance(plan.next(0.0), tuple)  # started, nothing received yet
+    plan.settle(ta, ka, result(), 0.1)
+    stopped = {o.id: o for o in plan.interrupted()}
+    assert sorted(stopped) == ["1", "2"] and plan.interrupted() == []  # once
+    line = stopped["1"].to_dict()
+    assert line["status"] == "failed" and line["error"]["type"] == "Interrupted" and line["error"]["retryable"]
+    assert line["result"]["usage"]["total_tokens"] == 10  # the partial, with the tokens it cost
+    assert stopped["2"].to_dict()["result"] is None
 
 
 def test_outcome_lines_carry_the_result_or_the_error_with_the_partial_kept() -> None:

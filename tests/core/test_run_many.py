@@ -32,9 +32,10 @@ async def collect(
     tasks: Any,
     *,
     each: Callable[[BatchOutcome], None] = lambda o: None,
+    settings: dict[str, Any] | None = None,
     **kw: Any,
 ) -> list[BatchOutcome]:
-    settings: dict[str, Any] = {"api_key": "sk-test", "base_url": emu.base_url, "max_retries": 0}
+    settings = {"api_key": "sk-test", "base_url": emu.base_url, "max_retries": 0, **(settings or {})}
     out: list[BatchOutcome] = []
     with anyio.fail_after(30):
         if mode == "sync":
@@ -80,18 +81,29 @@ async def test_a_task_without_a_question_fails_before_sending_as_an_outcome(mode
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_the_concurrency_goes_down_under_429s_and_back_up_after(mode: str, emu: Emulator) -> None:
+async def test_429s_are_the_limiters_a_refused_task_goes_back_in_the_queue_and_no_call_retries_them(
+    mode: str, emu: Emulator
+) -> None:
     emu.add_fault(Fault.status(429, retry_after="0"), times=6)
     limiter = AdaptiveLimiter(4)
-    seen: list[int] = []
-    outcomes = await collect(
-        mode, emu, [SEED_QUESTION] * 40, limiter=limiter, each=lambda o: seen.append(limiter.concurrency)
-    )
-    # Every throttled task was sent again after the pause: all 40 completed, 46 requests in all.
+    outcomes = await collect(mode, emu, [SEED_QUESTION] * 40, limiter=limiter, settings={"max_retries": 2})
+    # Every refused task was sent again by the batch: all 40 completed, 46 requests in all, and
+    # the limiter saw each 429 (the call's own retries, max_retries=2, left them alone).
     assert [o.status for o in outcomes] == ["completed"] * 40
     assert len(emu.requests) == 46 and limiter.rate_limited == 6
-    assert limiter.cuts >= 1 and min(seen) < 4
-    assert seen[-1] == 4 and limiter.concurrency == 4
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_against_an_evenly_spaced_quota_starts_are_paced_and_each_task_is_admitted_once(mode: str) -> None:
+    with Emulator(rate_limit=40.0, call_seconds=0.2) as emu:  # a start every 25 ms at most, calls of 0.2 s
+        limiter = AdaptiveLimiter(16)
+        outcomes = await collect(mode, emu, [f"{SEED_QUESTION} ({i})" for i in range(40)], limiter=limiter)
+        admitted = [r.json["input"]["messages"][-1]["content"] for r in emu.requests]
+        throttled = emu.throttled
+    assert [o.status for o in outcomes] == ["completed"] * 40
+    assert len(admitted) - throttled == 40  # each task admitted once: the rest were refusals
+    assert limiter.rate is not None and 20.0 <= limiter.rate <= 50.0  # learnt near the quota
+    assert throttled <= 20  # a few refusals to find and probe the quota, not one per start
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -112,8 +124,8 @@ async def test_leaving_the_async_loop_early_cancels_the_calls_in_flight() -> Non
     with Emulator(pace=0.05) as emu:  # slow streams: the calls are still running at the break
         async with AsyncCodeInterpreter(api_key="sk-test", base_url=emu.base_url) as aci:
             with anyio.fail_after(10):
-                emu.add_fault(Fault.status(400))
-                async with contextlib.aclosing(aci.run_many([SEED_QUESTION] * 4, concurrency=4)) as outcomes:
+                tasks = [SEED_QUESTION] * 3 + [f"{SEED_QUESTION} #fault=400"]  # started once three stream
+                async with contextlib.aclosing(aci.run_many(tasks, concurrency=4)) as outcomes:
                     async for outcome in outcomes:
                         assert outcome.status == "failed"
                         break
@@ -149,3 +161,16 @@ async def test_tasks_are_read_lazily_from_an_iterator(mode: str, emu: Emulator) 
     assert len(outcomes) == 6
     # The first outcome came before the last task was pulled: tasks are not read all at once.
     assert pulled.index(-1) < pulled.index(5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_without_a_key_every_outcome_is_a_configuration_error_that_says_what_to_do(
+    mode: str, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    outcomes = await collect(mode, emu, ["a", "b"], settings={"api_key": None})
+    assert [o.status for o in outcomes] == ["failed", "failed"] and emu.requests == []
+    for outcome in outcomes:
+        error = outcome.to_dict()["error"]
+        assert error["type"] == "ConfigurationError" and error["retryable"] is False
+        assert error["message"].startswith("No API key. Set DASHSCOPE_API_KEY")

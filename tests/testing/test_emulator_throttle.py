@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qwen_ci_tool import AdaptiveLimiter, CodeInterpreter, RateLimitError
+from qwen_ci_tool import AdaptiveLimiter, APITimeoutError, CodeInterpreter, RateLimitError
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 from qwen_ci_tool.testing._throttle import Throttle
 
@@ -63,3 +63,25 @@ def test_a_batch_above_the_rate_slows_down_and_every_task_still_completes() -> N
     assert [o.status for o in outcomes] == ["completed"] * 40
     assert emu.throttled > 0 and limiter.cuts >= 1 and limiter.rate_limited == emu.throttled
     assert len(emu.requests) == 40 + emu.throttled
+
+
+def test_an_evenly_spaced_quota_refuses_a_start_sooner_than_one_interval_after_the_last_admitted() -> None:
+    spaced = Throttle(rate=10.0)  # the emulator's default burst of 1: no two starts within 0.1 s
+    assert spaced.admit(0.0) is None
+    assert spaced.admit(0.04) == pytest.approx(0.06)  # the rest of the interval, as Retry-After
+    assert spaced.admit(0.08) == pytest.approx(0.02)  # a refused start takes no slot
+    assert spaced.admit(0.1) is None
+    assert spaced.admit(0.3) is None and spaced.admit(0.3) is not None  # idle time buys no burst
+
+
+def test_calls_that_last_seconds_send_all_but_their_last_event_at_once() -> None:
+    with (
+        Emulator(call_seconds=30.0) as emu,
+        CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0, idle_timeout=0.5) as ci,
+    ):
+        with pytest.raises(APITimeoutError) as caught:  # the last event is 30 s away
+            ci.run(SEED_QUESTION)
+    partial = caught.value.partial
+    assert caught.value.kind == "idle" and partial is not None
+    assert partial.usage.total_tokens > 0 and partial.code_runs  # everything up to the end had arrived
+    assert partial.finish_reason is None

@@ -1,0 +1,186 @@
+"""``qwen-ci batch``'s OUTPUT: where the lines go, what an earlier run left there, and what to send.
+
+OUTPUT is a regular file (created if missing), read line by line to resume and appended to one
+line per ``os.write``, so a kill never leaves half a line in the middle; or ``-`` for standard
+output, which streams the lines and resumes nothing. Anything else (a device such as /dev/full,
+a pipe, a directory) is refused before anything is sent: it cannot be read back to resume, and
+reading it could never end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO, Literal
+
+from .._batch import BatchOutcome, BatchTask, Interrupted
+from .._constants import MAX_LINE_BYTES
+from .._exceptions import ConfigurationError
+from .._knobs import CLI
+
+__all__ = ["LineState", "Output", "Resume", "open_output", "plan_resume", "read_output"]
+
+_STATUSES = ("completed", "incomplete", "failed")
+_BLOCK = 64 * 1024
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """What resuming needs to know of an id's last line (not the result it holds)."""
+
+    status: Literal["completed", "incomplete", "failed"]
+    retryable: bool = False
+    interrupted: bool = False  # stopped by Ctrl-C or a failure of the batch: not a verdict on the task
+
+    @classmethod
+    def of_line(cls, data: Mapping[str, Any]) -> LineState:
+        error = data.get("error")
+        error = error if isinstance(error, dict) else {}
+        return cls(data["status"], error.get("retryable") is True, error.get("type") == Interrupted.__name__)
+
+    @classmethod
+    def of_outcome(cls, outcome: BatchOutcome) -> LineState:
+        return cls(outcome.status, outcome.retryable, isinstance(outcome.error, Interrupted))
+
+
+def _lines(file: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, each read on its own; a line longer than ``MAX_LINE_BYTES`` is skipped
+    (no output line is that long), so no file is ever read whole."""
+    while line := file.readline(MAX_LINE_BYTES):
+        if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := file.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            continue
+        yield line
+
+
+def read_output(lines: Iterable[bytes | str]) -> dict[str, LineState]:
+    """The last line written for each id: a later line for an id replaces an earlier one.
+
+    A last line cut short (the process was killed while writing it) is ignored; so is any line
+    that is not an output object.
+    """
+    latest: dict[str, LineState] = {}
+    for line in lines:
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("id"), str) and data.get("status") in _STATUSES:
+            latest[data["id"]] = LineState.of_line(data)
+    return latest
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a run sends, given INPUT and what OUTPUT already holds."""
+
+    to_send: list[BatchTask]
+    done: int = 0  # completed or incomplete already: never sent again
+    kept_retryable: int = 0  # failed, retryable, not re-sent (no --retry-failed)
+    kept_permanent: int = 0  # failed, not retryable: not re-sent even with --retry-failed
+    resent: int = 0  # failed, retryable, sent again (--retry-failed)
+    interrupted: int = 0  # stopped while in flight by an earlier run: sent again
+
+
+def plan_resume(tasks: list[BatchTask], previous: Mapping[str, LineState], retry_failed: bool) -> Resume:
+    to_send: list[BatchTask] = []
+    done = kept_retryable = kept_permanent = resent = interrupted = 0
+    for task in tasks:
+        line = previous.get(task.id)
+        if line is None:
+            to_send.append(task)
+        elif line.interrupted:
+            interrupted += 1
+            to_send.append(task)
+        elif line.status != "failed":
+            done += 1
+        elif not line.retryable:
+            kept_permanent += 1
+        elif retry_failed:
+            resent += 1
+            to_send.append(task)
+        else:
+            kept_retryable += 1
+    return Resume(to_send, done, kept_retryable, kept_permanent, resent, interrupted)
+
+
+class Output:
+    """Where the lines go: appended to a file (one ``os.write`` each) or streamed to standard output."""
+
+    def __init__(self, name: str, *, fd: int | None = None, stream: IO[str] | None = None) -> None:
+        self.name = name
+        self._fd = fd
+        self._stream = stream
+
+    @property
+    def resumable(self) -> bool:
+        return self._fd is not None
+
+    def previous(self) -> dict[str, LineState]:
+        """What an earlier run wrote (nothing for standard output), read line by line."""
+        if self._fd is None:
+            return {}
+        with open(os.dup(self._fd), "rb") as file:
+            file.seek(0)
+            return read_output(_lines(file))
+
+    def write(self, outcome: BatchOutcome) -> None:
+        line = json.dumps(outcome.to_dict(CLI), ensure_ascii=False, separators=(",", ":")) + "\n"
+        if self._fd is not None:
+            os.write(self._fd, line.encode("utf-8", "surrogateescape"))
+        else:
+            assert self._stream is not None
+            self._stream.write(line)
+            self._stream.flush()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _drop_cut_line(fd: int) -> None:
+    """A last line without its newline (a kill while writing it) is removed, reading only the tail."""
+    size = os.fstat(fd).st_size
+    if not size or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end = size
+    while end > 0:
+        start = max(0, end - _BLOCK)
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        if cut >= 0:
+            os.ftruncate(fd, start + cut + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
+
+
+def open_output(path: str, stdout: IO[str]) -> Output:
+    """OUTPUT opened for appending, or a :class:`ConfigurationError` (exit 2) saying what to use."""
+    if path == "-":
+        return Output("standard output", stream=stdout)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    for test, kind in _KINDS:
+        if test(mode):
+            raise ConfigurationError(
+                f"OUTPUT {path} is {kind}, not a file: a batch reads its OUTPUT back to resume and appends "
+                "one line per task to it. Write to a file (-o results.jsonl), or stream the lines to standard "
+                "output with -o - (nothing is resumed then). Nothing was sent."
+            )
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    _drop_cut_line(fd)
+    return Output(path, fd=fd)
