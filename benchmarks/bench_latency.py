@@ -103,11 +103,8 @@ async def _ours_sync(base: str, stack: contextlib.AsyncExitStack) -> Session:
     ci = stack.enter_context(CodeInterpreter(**_settings(base)))
 
     def one() -> list[float]:
-        seen: list[float] = []
         with ci.stream(SEED_QUESTION) as stream:
-            for _event in stream:
-                seen.append(now())
-        return seen
+            return [now() for _event in stream]
 
     return one
 
@@ -118,11 +115,8 @@ async def _ours_async(base: str, stack: contextlib.AsyncExitStack) -> Session:
     ci = await stack.enter_async_context(AsyncCodeInterpreter(**_settings(base)))
 
     async def one() -> list[float]:
-        seen: list[float] = []
         async with ci.stream(SEED_QUESTION) as stream:
-            async for _event in stream:
-                seen.append(now())
-        return seen
+            return [now() async for _event in stream]
 
     return one
 
@@ -134,7 +128,6 @@ def _sdk(cls: type) -> Opener:
         stack.callback(c.close)
 
         def one() -> list[float]:
-            seen: list[float] = []
             # The SDK contenders count chunks; note the time of each one instead.
             if isinstance(c, DashScopeSDK):
                 chunks = c.stream()
@@ -146,9 +139,7 @@ def _sdk(cls: type) -> Opener:
                     stream_options={"include_usage": True},
                     extra_body={"enable_code_interpreter": True, "enable_thinking": True},
                 )
-            for _chunk in chunks:
-                seen.append(now())
-            return seen
+            return [now() for _chunk in chunks]
 
         return one
 

@@ -149,12 +149,9 @@ def read_body(
     if not (isinstance(rid, str) and rid) and isinstance(inner, dict):
         rid = inner.get("id")  # a workspace host (*.maas.aliyuncs.com) puts the request id here
     rid = rid if isinstance(rid, str) and rid else request_id
-    if isinstance(inner, dict):
-        code = inner.get("code") or inner.get("type")
-        message = inner.get("message")
-    else:
-        code = data.get("code")
-        message = data.get("message") if isinstance(data.get("message"), str) else None
+    fields = inner if isinstance(inner, dict) else data  # OpenAI nests code and message under "error"
+    code = fields.get("code") or fields.get("type") if fields is inner else fields.get("code")
+    message = fields.get("message") if isinstance(fields.get("message"), str) else None
     return ServiceFailure(status, str(code) if code not in (None, "") else None, message, rid, in_band)
 
 

@@ -7,8 +7,7 @@ import functools
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
+from collections.abc import AsyncGenerator, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Unpack
 
 import anyio
@@ -22,6 +21,7 @@ from ._limiter import AdaptiveLimiter
 from ._protocols._base import USER_AGENT
 from ._proxy import new_client
 from ._result import CodeInterpreterResult, StreamEvent
+from ._streams import AsyncCodeInterpreterStream, CodeInterpreterStream
 from ._watchdog import WATCHDOG
 
 __all__ = [
@@ -132,51 +132,6 @@ class _CappedBody:
 
     def value(self) -> bytes:
         return bytes(self._body[: C.MAX_ERROR_BODY_BYTES])
-
-
-class _StreamBase:
-    def __init__(self, state: CallState) -> None:
-        self._state = state
-
-    def snapshot(self) -> CodeInterpreterResult:
-        """What has arrived so far (status ``"incomplete"`` until the end)."""
-        return self._state.result or self._state.snapshot()
-
-
-class CodeInterpreterStream(_StreamBase):
-    """Iterator of typed events over one call; a context manager that closes the connection.
-
-    >>> with ci.stream("Compute 123**23 / 5") as stream:
-    ...     for event in stream: ...
-    ...     result = stream.get_final_result()
-    """
-
-    def __init__(self, events: Iterator[StreamEvent], state: CallState) -> None:
-        super().__init__(state)
-        self._events = events
-
-    def __enter__(self) -> CodeInterpreterStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __iter__(self) -> CodeInterpreterStream:
-        return self
-
-    def __next__(self) -> StreamEvent:
-        return next(self._events)
-
-    def close(self) -> None:
-        """Stop reading and release the connection (safe to call twice)."""
-        self._events.close()  # type: ignore[attr-defined]
-
-    def get_final_result(self) -> CodeInterpreterResult:
-        """Read to the end (if not done yet) and return the result; raises what the stream raised."""
-        for _ in self:
-            pass
-        assert self._state.result is not None
-        return self._state.result
 
 
 class CodeInterpreter(_ClientBase):
@@ -302,39 +257,6 @@ class CodeInterpreter(_ClientBase):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class AsyncCodeInterpreterStream(_StreamBase):
-    """Async iterator of typed events over one call; an async context manager that closes it."""
-
-    def __init__(self, events: AsyncIterator[StreamEvent], state: CallState) -> None:
-        super().__init__(state)
-        self._events = events
-
-    async def __aenter__(self) -> AsyncCodeInterpreterStream:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    def __aiter__(self) -> AsyncCodeInterpreterStream:
-        return self
-
-    async def __anext__(self) -> StreamEvent:
-        return await self._events.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop reading and release the connection (safe to call twice)."""
-        await self._events.aclose()  # type: ignore[attr-defined]
-
-    async def get_final_result(self) -> CodeInterpreterResult:
-        """Read to the end (if not done yet) and return the result; raises what the stream raised."""
-        async for _ in self:
-            pass
-        assert self._state.result is not None
-        return self._state.result
 
 
 class AsyncCodeInterpreter(_ClientBase):

@@ -9,6 +9,7 @@ The engine only decides *which* of these errors happened.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ._classify import ServiceFailure, class_for, connection_kind, exception_chain, read_body, read_failure
@@ -51,20 +52,16 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ErrorContext:
     """What the client knows that makes a hint precise: where it sent what."""
 
-    __slots__ = ("base_url", "custom_base_url", "model", "protocol", "region")
-
-    def __init__(
-        self, *, base_url: str, model: str, protocol: str, region: str | None, custom_base_url: bool = False
-    ) -> None:
-        self.base_url = base_url
-        self.model = model
-        self.protocol = protocol
-        self.region = region
-        #: base_url was chosen (argument or environment): it overrides the region, so a hint names it.
-        self.custom_base_url = custom_base_url
+    base_url: str
+    model: str
+    protocol: str
+    region: str | None
+    #: base_url was chosen (argument or environment): it overrides the region, so a hint names it.
+    custom_base_url: bool = False
 
 
 def _lit(text: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["MODELS", "ModelInfo", "known_model_names", "lookup_model"]
 
@@ -69,6 +69,11 @@ class ModelInfo:
         return self.protocols | self.disputed
 
 
+def _newer(pattern: str, note: str, **more: Any) -> ModelInfo:
+    """A row of the newer series: documented for the Responses API, served on the multimodal path."""
+    return ModelInfo(pattern, _RESPONSES, "multimodal-generation", False, note, **more)
+
+
 # fmt: off
 MODELS: tuple[ModelInfo, ...] = (
     # Qwen3-Max series, thinking mode only, text-generation path (the seed's model is here).
@@ -80,23 +85,23 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo("qwen3.5-plus", _ALL, "multimodal-generation", False, "Qwen3.5-Plus"),
     ModelInfo("qwen3.5-plus*", _ALL, "multimodal-generation", False, "Qwen3.5-Plus series"),
     # Newer series, Flash series and open-source models: the documents disagree for some.
-    ModelInfo("qwen3.5-flash*", _RESPONSES, "multimodal-generation", False, "Qwen3.5-Flash series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
-    ModelInfo("qwen3.5-*", _RESPONSES, "multimodal-generation", False, "Qwen3.5 open-source models", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
-    ModelInfo("qwen3.6-max*", _RESPONSES, "multimodal-generation", False, "Qwen3.6-Max series"),
-    ModelInfo("qwen3.6-plus*", _RESPONSES, "multimodal-generation", False, "Qwen3.6-Plus series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
-    ModelInfo("qwen3.6-*", _RESPONSES, "multimodal-generation", False, "Qwen3.6 models"),
-    ModelInfo("qwen3.7-plus*", _RESPONSES, "multimodal-generation", False, "Qwen3.7-Plus series", disputed=_OTHERS, disagreement=_ENGLISH_2026),
-    ModelInfo("qwen3.7-max", _RESPONSES, "multimodal-generation", False, "Qwen3.7-Max (2026 documents)"),
-    ModelInfo("qwen3.7-flash-2026-07-15", _RESPONSES, "multimodal-generation", False, "Qwen3.7-Flash snapshot"),
-    ModelInfo("qwen3.7-*", _RESPONSES, "multimodal-generation", False, "Qwen3.7 models"),
-    ModelInfo("qwen3.8-max-preview", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Max preview"),
-    ModelInfo("qwen3.8-max", _RESPONSES, "multimodal-generation", False, "stable Qwen3.8-Max", disputed=frozenset({"openai"}), disagreement=_MAX_38),
-    ModelInfo("qwen3.8-max-2026-09-02", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Max snapshot"),
-    ModelInfo("qwen3.8-max*", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Max series"),
-    ModelInfo("qwen3.8-flash-2026-08-26", _RESPONSES, "multimodal-generation", False, "Qwen3.8-Flash snapshot"),
-    ModelInfo("qwen3.8-*", _RESPONSES, "multimodal-generation", False, "Qwen3.8 models"),
-    ModelInfo("qwen-flash*", _RESPONSES, "multimodal-generation", False, "Qwen-Flash series"),
-    ModelInfo("qwen3-flash*", _RESPONSES, "multimodal-generation", False, "Qwen3-Flash series"),
+    _newer("qwen3.5-flash*", "Qwen3.5-Flash series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
+    _newer("qwen3.5-*", "Qwen3.5 open-source models", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
+    _newer("qwen3.6-max*", "Qwen3.6-Max series"),
+    _newer("qwen3.6-plus*", "Qwen3.6-Plus series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
+    _newer("qwen3.6-*", "Qwen3.6 models"),
+    _newer("qwen3.7-plus*", "Qwen3.7-Plus series", disputed=_OTHERS, disagreement=_ENGLISH_2026),
+    _newer("qwen3.7-max", "Qwen3.7-Max (2026 documents)"),
+    _newer("qwen3.7-flash-2026-07-15", "Qwen3.7-Flash snapshot"),
+    _newer("qwen3.7-*", "Qwen3.7 models"),
+    _newer("qwen3.8-max-preview", "Qwen3.8-Max preview"),
+    _newer("qwen3.8-max", "stable Qwen3.8-Max", disputed=frozenset({"openai"}), disagreement=_MAX_38),
+    _newer("qwen3.8-max-2026-09-02", "Qwen3.8-Max snapshot"),
+    _newer("qwen3.8-max*", "Qwen3.8-Max series"),
+    _newer("qwen3.8-flash-2026-08-26", "Qwen3.8-Flash snapshot"),
+    _newer("qwen3.8-*", "Qwen3.8 models"),
+    _newer("qwen-flash*", "Qwen-Flash series"),
+    _newer("qwen3-flash*", "Qwen3-Flash series"),
 )
 # fmt: on
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._types import DecodedEvent, SSEEvent, StreamStarted
+from .._types import DecodedEvent, SSEEvent, StreamStarted, Usage
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -90,6 +90,16 @@ def base_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
+def post(
+    settings: Settings, path: str, headers: dict[str, str] | None = None, into: str = "", **fields: Any
+) -> RequestSpec:
+    """The request to *path*: a body of the model and *fields*, with the caller's ``extra_parameters``
+    on top (of the field named *into*, else of the body), and the base headers plus *headers*."""
+    body = {"model": settings.model, **fields}
+    (body[into] if into else body).update(settings.extra_parameters)
+    return RequestSpec(settings.base_url + path, {**base_headers(settings), **(headers or {})}, dumps(body))
+
+
 def dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -153,6 +163,21 @@ class DecoderBase:
 def count(value: Any) -> int:
     """A token count as an int (0 for anything that is not a non-negative int)."""
     return value if type(value) is int and value >= 0 else 0
+
+
+def usage_of(raw: dict[str, Any], tools: str = "", *, chat: bool = False) -> Usage:
+    """A usage object as sent: ``input_tokens`` / ``output_tokens`` / ``output_tokens_details`` (Chat
+    Completions: ``prompt_...`` / ``completion_...``); the interpreter's calls in ``raw[tools]``."""
+    given, made = ("prompt", "completion") if chat else ("input", "output")
+    details = raw.get(f"{made}_tokens_details") or {}
+    interpreter = ((raw.get(tools) or {}) if tools else {}).get("code_interpreter") or {}
+    return Usage(
+        input_tokens=count(raw.get(f"{given}_tokens")),
+        output_tokens=count(raw.get(f"{made}_tokens")),
+        reasoning_tokens=count(details.get("reasoning_tokens")),
+        total_tokens=count(raw.get("total_tokens")),
+        code_interpreter_calls=count(interpreter.get("count")),
+    )
 
 
 def text_of(content: Any) -> str:

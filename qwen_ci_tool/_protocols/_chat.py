@@ -5,22 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._constants import CHAT_COMPLETIONS_PATH
-from .._types import AnswerDelta, DecodedEvent, ReasoningDelta, Usage, UsageUpdated
-from ._base import DecoderBase, RequestSpec, WireFailure, base_headers, count, dumps, text_of
+from .._types import AnswerDelta, DecodedEvent, ReasoningDelta, UsageUpdated
+from ._base import DecoderBase, RequestSpec, WireFailure, post, text_of, usage_of
 
 if TYPE_CHECKING:
     from .._settings import Settings
     from .._types import SSEEvent
-
-
-def chat_usage(raw: dict[str, Any]) -> Usage:
-    details = raw.get("completion_tokens_details") or {}
-    return Usage(
-        input_tokens=count(raw.get("prompt_tokens")),
-        output_tokens=count(raw.get("completion_tokens")),
-        reasoning_tokens=count(details.get("reasoning_tokens")),
-        total_tokens=count(raw.get("total_tokens")),
-    )
 
 
 class ChatDecoder(DecoderBase):
@@ -52,7 +42,7 @@ class ChatDecoder(DecoderBase):
                 self.finish_reason = reason
         usage = obj.get("usage")
         if usage:
-            events.append(UsageUpdated(chat_usage(usage)))
+            events.append(UsageUpdated(usage_of(usage, chat=True)))
         return events
 
 
@@ -62,16 +52,15 @@ class ChatCompletionsProtocol:
     ends_at_eof = False
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
-        body: dict[str, Any] = {
-            "model": settings.model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "enable_code_interpreter": True,
-            "enable_thinking": True,
-        }
-        body.update(settings.extra_parameters)
-        return RequestSpec(settings.base_url + CHAT_COMPLETIONS_PATH, base_headers(settings), dumps(body))
+        return post(
+            settings,
+            CHAT_COMPLETIONS_PATH,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            enable_code_interpreter=True,
+            enable_thinking=True,
+        )
 
     def decoder(self, model: str, header_request_id: str | None) -> ChatDecoder:
         return ChatDecoder(model, header_request_id)

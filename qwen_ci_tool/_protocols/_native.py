@@ -5,32 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._constants import NATIVE_MULTIMODAL_PATH, NATIVE_TEXT_PATH
-from .._types import (
-    AnswerDelta,
-    CodeRunUpdated,
-    DecodedEvent,
-    ReasoningDelta,
-    Usage,
-    UsageUpdated,
-)
-from ._base import DecoderBase, RequestSpec, WireFailure, base_headers, count, dumps, loads, text_of
+from .._types import AnswerDelta, CodeRunUpdated, DecodedEvent, ReasoningDelta, UsageUpdated
+from ._base import DecoderBase, RequestSpec, WireFailure, loads, post, text_of, usage_of
 
 if TYPE_CHECKING:
     from .._settings import Settings
     from .._types import SSEEvent
-
-
-def native_usage(raw: dict[str, Any]) -> Usage:
-    details = raw.get("output_tokens_details") or {}
-    plugins = raw.get("plugins") or {}
-    interpreter = plugins.get("code_interpreter") or {}
-    return Usage(
-        input_tokens=count(raw.get("input_tokens")),
-        output_tokens=count(raw.get("output_tokens")),
-        reasoning_tokens=count(details.get("reasoning_tokens")),
-        total_tokens=count(raw.get("total_tokens")),
-        code_interpreter_calls=count(interpreter.get("count")),
-    )
 
 
 class NativeDecoder(DecoderBase):
@@ -78,7 +58,7 @@ class NativeDecoder(DecoderBase):
         usage = obj.get("usage")
         if usage and usage != self._usage:
             self._usage = usage
-            events.append(UsageUpdated(native_usage(usage)))
+            events.append(UsageUpdated(usage_of(usage, "plugins")))
         return events
 
     def _tools(self, tool_info: list[Any], events: list[DecodedEvent]) -> None:
@@ -123,13 +103,9 @@ class NativeProtocol:
             "result_format": "message",
             "incremental_output": True,
         }
-        parameters.update(settings.extra_parameters)
-        headers = base_headers(settings)
-        headers["X-DashScope-SSE"] = "enable"
-        headers["X-Accel-Buffering"] = "no"
-        body = {"model": settings.model, "input": {"messages": messages}, "parameters": parameters}
         path = NATIVE_MULTIMODAL_PATH if multimodal else NATIVE_TEXT_PATH
-        return RequestSpec(settings.base_url + path, headers, dumps(body))
+        headers = {"X-DashScope-SSE": "enable", "X-Accel-Buffering": "no"}
+        return post(settings, path, headers, "parameters", input={"messages": messages}, parameters=parameters)
 
     def decoder(self, model: str, header_request_id: str | None) -> NativeDecoder:
         return NativeDecoder(model, header_request_id)

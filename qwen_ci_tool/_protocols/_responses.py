@@ -9,15 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._types import (
-    AnswerDelta,
-    CodeRunUpdated,
-    DecodedEvent,
-    ReasoningDelta,
-    Usage,
-    UsageUpdated,
-)
-from ._base import DecoderBase, RequestSpec, WireFailure, base_headers, count, dumps, text_of
+from .._types import AnswerDelta, CodeRunUpdated, DecodedEvent, ReasoningDelta, UsageUpdated
+from ._base import DecoderBase, RequestSpec, WireFailure, post, text_of, usage_of
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -25,19 +18,6 @@ if TYPE_CHECKING:
 
 #: How ``incomplete_details.reason`` maps to the finish reasons of the other protocols.
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
-
-
-def responses_usage(raw: dict[str, Any]) -> Usage:
-    details = raw.get("output_tokens_details") or {}
-    tools = raw.get("x_tools") or {}
-    interpreter = tools.get("code_interpreter") or {}
-    return Usage(
-        input_tokens=count(raw.get("input_tokens")),
-        output_tokens=count(raw.get("output_tokens")),
-        reasoning_tokens=count(details.get("reasoning_tokens")),
-        total_tokens=count(raw.get("total_tokens")),
-        code_interpreter_calls=count(interpreter.get("count")),
-    )
 
 
 def _logs(item: dict[str, Any]) -> str | None:
@@ -88,7 +68,7 @@ class ResponsesDecoder(DecoderBase):
         elif kind == "response.completed" or kind == "response.incomplete":
             response = obj.get("response") or {}
             if isinstance(response.get("usage"), dict):
-                events.append(UsageUpdated(responses_usage(response["usage"])))
+                events.append(UsageUpdated(usage_of(response["usage"], "x_tools")))
             if kind == "response.completed":
                 self.finish_reason = "stop"
             else:
@@ -130,15 +110,8 @@ class ResponsesProtocol:
     ends_at_eof = False
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
-        body: dict[str, Any] = {
-            "model": settings.model,
-            "input": messages,
-            "tools": [{"type": "code_interpreter"}],
-            "stream": True,
-            "enable_thinking": True,
-        }
-        body.update(settings.extra_parameters)
-        return RequestSpec(settings.base_url + settings.responses_path, base_headers(settings), dumps(body))
+        tools = [{"type": "code_interpreter"}]
+        return post(settings, settings.responses_path, input=messages, tools=tools, stream=True, enable_thinking=True)
 
     def decoder(self, model: str, header_request_id: str | None) -> ResponsesDecoder:
         return ResponsesDecoder(model, header_request_id)

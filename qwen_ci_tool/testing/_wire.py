@@ -143,9 +143,17 @@ class Renderer:
         *,
         spelling: str = "event:error",
         status_line: str = "comment",
-    ) -> list[bytes]:  # pragma: no cover - abstract
-        """The events reporting an error after ``index`` events were sent."""
-        raise NotImplementedError
+    ) -> list[bytes]:
+        """The events reporting an error after ``index`` events were sent: here the native protocol's
+        error frame (*spelling* and *status_line* shape it); the other renderers override this."""
+        lines = [f"id:{index + 1}", spelling]
+        if status_line in ("comment", "both"):
+            lines.append(f":HTTP_STATUS/{status}")
+        if status_line in ("field", "both"):
+            lines.append(f"status:{status}")
+        data = {"code": code, "message": message, "request_id": self.ctx.request_id}
+        lines.append("data:" + json_text(data))
+        return [("\n".join(lines) + "\n\n").encode()]
 
 
 # Wire templates, written out literally: key order is part of byte-exactness.
@@ -274,25 +282,6 @@ class NativeRenderer(Renderer):
         n += 1
         yield frame(empty, '""', self.ctx.finish_reason), False
 
-    def error_events(
-        self,
-        index: int,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        spelling: str = "event:error",
-        status_line: str = "comment",
-    ) -> list[bytes]:
-        lines = [f"id:{index + 1}", spelling]
-        if status_line in ("comment", "both"):
-            lines.append(f":HTTP_STATUS/{status}")
-        if status_line in ("field", "both"):
-            lines.append(f"status:{status}")
-        data = {"code": code, "message": message, "request_id": self.ctx.request_id}
-        lines.append("data:" + json_text(data))
-        return [("\n".join(lines) + "\n\n").encode()]
-
 
 class OpenAIRenderer(Renderer):
     """Chat Completions chunks: ``data: {...}``, a usage chunk when asked, then ``data: [DONE]``.
@@ -335,16 +324,7 @@ class OpenAIRenderer(Renderer):
             yield chunk("", usage), False
         yield b"data: [DONE]\n\n", False
 
-    def error_events(
-        self,
-        index: int,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        spelling: str = "event:error",
-        status_line: str = "comment",
-    ) -> list[bytes]:
+    def error_events(self, index: int, code: str, message: str, status: int, **_native_only: str) -> list[bytes]:
         # As captured: the error object, then the chunk id (no request id of its own).
         data = {"error": _openai_error(code, message), "id": self.ctx.chat_id}
         return [b"data: " + json_text(data).encode() + b"\n\n"]

@@ -200,16 +200,7 @@ class ResponsesRenderer(Renderer):
             "tools": [],
         }
 
-    def error_events(
-        self,
-        index: int,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        spelling: str = "event:error",
-        status_line: str = "comment",
-    ) -> list[bytes]:
+    def error_events(self, index: int, code: str, message: str, status: int, **_native_only: str) -> list[bytes]:
         self._seq = index
         return [
             self._event("error", status, code=code, message=message, param=None),

@@ -128,16 +128,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "qwen_ci_tool", "ask", "--emulator", SEED_QUESTION],
+def _python_m_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m qwen_ci_tool ARGS`` as a real process, without the caller's DashScope environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}
+    return subprocess.run(
+        [sys.executable, "-m", "qwen_ci_tool", *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env=env,
+        env={**clean, **env},
         check=False,
     )
+
+
+def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
+    proc = _python_m_cli("ask", "--emulator", SEED_QUESTION)
     assert proc.returncode == 0, proc.stderr
     assert SEED_ANSWER in proc.stdout and "emulator" in proc.stderr
 
@@ -154,24 +159,8 @@ def test_the_emulator_command_serves_until_stopped() -> None:
         assert proc.stderr is not None
         line = proc.stderr.readline()  # printed once the port is bound
         assert f"http://127.0.0.1:{port}" in line
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-x"}
-        ask = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "qwen_ci_tool",
-                "ask",
-                "--json",
-                "--base-url",
-                f"http://127.0.0.1:{port}",
-                SEED_QUESTION,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            check=False,
-        )
+        base_url = f"http://127.0.0.1:{port}"
+        ask = _python_m_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-x")
         assert ask.returncode == 0, ask.stderr
         assert json.loads(ask.stdout)["code_runs"][0]["code"] == "123**21"
     finally:

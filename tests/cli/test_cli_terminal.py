@@ -99,16 +99,17 @@ def plain(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def seed_on_a_terminal() -> tuple[int, str, str]:
-    return on_a_terminal(RUN_CLI, "ask", "--emulator", SEED_QUESTION)
+def seed_on_a_terminal() -> tuple[str, str]:
+    """``qwen-ci ask --emulator`` on a terminal: its stdout and stderr, once it has exited 0."""
+    code, out, err = on_a_terminal(RUN_CLI, "ask", "--emulator", SEED_QUESTION)
+    assert code == 0, err
+    return out, err
 
 
 def test_on_a_terminal_the_answer_is_rendered_markdown_and_the_code_is_highlighted(
-    seed_on_a_terminal: tuple[int, str, str],
+    seed_on_a_terminal: tuple[str, str],
 ) -> None:
-    code, out, _ = seed_on_a_terminal
-
-    assert code == 0
+    out, _ = seed_on_a_terminal
     text = plain(out)
     assert SEED_ANSWER in text
     assert "Answer" in text and "## Answer" not in text  # a rendered heading, not Markdown source
@@ -119,11 +120,9 @@ def test_on_a_terminal_the_answer_is_rendered_markdown_and_the_code_is_highlight
 
 
 def test_on_a_terminal_a_spinner_shows_the_stage_and_the_elapsed_time_and_goes_away(
-    seed_on_a_terminal: tuple[int, str, str],
+    seed_on_a_terminal: tuple[str, str],
 ) -> None:
-    code, _, err = seed_on_a_terminal
-
-    assert code == 0
+    _, err = seed_on_a_terminal
     text = plain(err)
     assert re.search(r"[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] running code #1 \d+:\d\d:\d\d", text), text
     assert re.search(r"[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] answering \d+:\d\d:\d\d", text), text

@@ -9,6 +9,8 @@ import httpx
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter
 
+#: The two clients every behaviour is checked with: ``CodeInterpreter`` and ``AsyncCodeInterpreter``.
+MODES = ["sync", "async"]
 SSE = {"content-type": "text/event-stream;charset=UTF-8", "x-request-id": "hdr-rid"}
 
 

@@ -16,7 +16,7 @@ from qwen_ci_tool import (
     RateLimitError,
     StreamInterruptedError,
 )
-from qwen_ci_tool.testing import SEED_ANSWER, TWO_RUN_QUESTION, Emulator, Fault
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ._mock import Script, run, sse_response
 from .test_client_emulator import MODES, ask
@@ -154,17 +154,25 @@ async def test_a_chat_error_inside_the_stream_keeps_what_arrived_and_the_request
     assert caught.value.request_id == "hdr-rid"
 
 
+async def _cut(
+    mode: str, emu: Emulator, last: int, protocol: str, question: str = SEED_QUESTION
+) -> StreamInterruptedError:
+    """Ask with the stream cut *last* events before its end: the error it is interrupted with."""
+    emu.add_fault(Fault.truncate(last=last))
+    with pytest.raises(StreamInterruptedError) as caught:
+        await ask(mode, emu, question, protocol=protocol)
+    return caught.value
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_chat_stream_cut_before_its_usage_chunk_is_interrupted_with_the_whole_answer_kept(
     mode: str, emu: Emulator
 ) -> None:
-    emu.add_fault(Fault.truncate(last=2))
-    with pytest.raises(StreamInterruptedError) as caught:
-        await ask(mode, emu, protocol="openai")
-    partial = caught.value.partial
+    error = await _cut(mode, emu, 2, "openai")
+    partial = error.partial
     assert partial is not None and SEED_ANSWER in partial.answer
     assert partial.status == "incomplete" and partial.finish_reason == "stop" and partial.usage.total_tokens == 0
-    assert "usage was lost" in str(caught.value) and caught.value.request_id
+    assert "usage was lost" in str(error) and error.request_id
     assert len(emu.requests) == 1, "never retried: the answer had been delivered"
 
 
@@ -172,20 +180,15 @@ async def test_a_chat_stream_cut_before_its_usage_chunk_is_interrupted_with_the_
 async def test_a_chat_stream_cut_after_its_usage_chunk_but_before_done_is_interrupted_too(
     mode: str, emu: Emulator
 ) -> None:
-    emu.add_fault(Fault.truncate(last=1))
-    with pytest.raises(StreamInterruptedError) as caught:
-        await ask(mode, emu, protocol="openai")
-    assert caught.value.partial is not None and caught.value.partial.usage.total_tokens > 0
+    partial = (await _cut(mode, emu, 1, "openai")).partial
+    assert partial is not None and partial.usage.total_tokens > 0
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_responses_stream_cut_before_response_completed_keeps_the_code_and_its_output(
     mode: str, emu: Emulator
 ) -> None:
-    emu.add_fault(Fault.truncate(last=1))
-    with pytest.raises(StreamInterruptedError) as caught:
-        await ask(mode, emu, TWO_RUN_QUESTION, protocol="responses")
-    partial = caught.value.partial
+    partial = (await _cut(mode, emu, 1, "responses", TWO_RUN_QUESTION)).partial
     assert partial is not None and "2.338016430028866e+47" in partial.answer
     assert [r.output for r in partial.code_runs] == [
         "1169008215014432917465348578887506800769541157267",

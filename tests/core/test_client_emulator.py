@@ -23,8 +23,9 @@ from qwen_ci_tool import (
 )
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
+from ._mock import MODES
+
 PROTOCOLS = ["dashscope", "openai", "responses"]
-MODES = ["sync", "async"]
 TWO_RUN_CODES = ["123**23", "1169008215014432917465348578887506800769541157267 / 5"]
 
 

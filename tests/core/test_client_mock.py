@@ -28,10 +28,7 @@ from qwen_ci_tool import (
 
 from ..conftest import PLANTED_KEY, FakeClock
 from ._frames import chat_chunk, chat_stream, native_frame, native_stream, responses_event, responses_stream
-from ._mock import SSE, Chunks, Script, clients, cut, events, run, sse_response
-
-MODES = ["sync", "async"]
-
+from ._mock import MODES, SSE, Chunks, Script, clients, cut, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -81,6 +78,7 @@ async def test_openai_protocol_returns_reasoning_and_answer_and_says_it_has_no_c
     assert (result.answer, result.reasoning, result.code_runs) == ("42", "Thinking", ())
     assert result.code_returned is False and "does not return the code" in result.to_markdown()
     assert result.usage.total_tokens == 12 and result.usage.reasoning_tokens == 3
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (5, 7)
     assert result.status == "completed"
 
 

@@ -23,12 +23,11 @@ from qwen_ci_tool import BadRequestError, CodeInterpreter, RateLimitError
 from qwen_ci_tool.testing import SEED_ANSWER, emulator_stream_path
 from tests.live._live import replay as replay_live
 
-from ._mock import SSE, Chunks, Script, run, sse_response
+from ._mock import MODES, SSE, Chunks, Script, run, sse_response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 RECORDED = FIXTURES / "reconstructed"
 LIVE_RECORDINGS = sorted((FIXTURES / "live").glob("*.sse"))
-MODES = ["sync", "async"]
 
 
 def test_every_recorded_file_says_it_is_reconstructed_and_names_its_source() -> None:

@@ -24,11 +24,12 @@ from .test_client_emulator import MODES, PROTOCOLS, ask
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
+#: Each client (sync, async) over each protocol.
+EVERY_CLIENT = list(itertools.product(MODES, PROTOCOLS))
 RESET = "The quota will reset at 08-12 14:52:00 UTC"
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("mode", "protocol"), EVERY_CLIENT)
 async def test_model_access_denied_names_the_model_and_the_console_not_the_key(
     mode: str, protocol: str, emu: Emulator
 ) -> None:
@@ -66,8 +67,7 @@ async def test_the_captured_access_denied_bodies_read_as_a_refused_model(mode: s
     assert len(script.requests) == 1
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("mode", "protocol"), EVERY_CLIENT)
 @pytest.mark.parametrize("name", ["token_plan_quota", "token_plan_quota_reset"])
 async def test_an_exhausted_token_plan_is_not_retried_and_keeps_its_reset_time(
     mode: str, protocol: str, name: str, emu: Emulator
@@ -101,8 +101,7 @@ def test_a_batch_does_not_requeue_an_exhausted_token_plan(emu: Emulator) -> None
     assert len(emu.requests) == 2, "one request per task: neither retried nor re-queued"
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("mode", "protocol"), EVERY_CLIENT)
 async def test_resource_exhausted_is_a_passing_rate_limit_and_is_retried(
     mode: str, protocol: str, emu: Emulator
 ) -> None:
@@ -158,8 +157,7 @@ def _leak_free(err: BaseException, caplog: pytest.LogCaptureFixture) -> None:
     assert "**********" in str(err), "the echoed key is masked, not dropped with the rest of the message"
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("mode", "protocol"), EVERY_CLIENT)
 async def test_an_error_body_that_echoes_the_key_never_shows_it(
     mode: str, protocol: str, emu: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:

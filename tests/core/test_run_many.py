@@ -21,7 +21,8 @@ from qwen_ci_tool import (
 )
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
-MODES = ["sync", "async"]
+from ._mock import MODES
+
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
 

@@ -34,6 +34,12 @@ def post(emu: Emulator, path: str = TEXT_GENERATION, body: dict[str, Any] | None
         return client.post(path, json=body if body is not None else BODIES[path]())
 
 
+def post_with(emu: Emulator, fault: Fault, path: str = TEXT_GENERATION) -> httpx.Response:
+    """The emulator's answer to one request, with *fault* armed for it."""
+    emu.add_fault(fault)
+    return post(emu, path)
+
+
 def raw_post(
     emu: Emulator, path: str = TEXT_GENERATION, body: dict[str, Any] | None = None
 ) -> tuple[bytes, list[bytes], bool]:
@@ -69,9 +75,7 @@ def blocks(data: bytes, sep: bytes = b"\n\n") -> list[bytes]:
 
 
 def test_status_fault_answers_native_requests_with_a_flat_error_retry_after_and_request_id(emu: Emulator) -> None:
-    emu.add_fault(Fault.status(429, retry_after="0", request_id="rid-1"))
-
-    response = post(emu)
+    response = post_with(emu, Fault.status(429, retry_after="0", request_id="rid-1"))
 
     assert response.status_code == 429
     assert response.headers["retry-after"] == "0"
@@ -84,9 +88,7 @@ def test_status_fault_answers_native_requests_with_a_flat_error_retry_after_and_
 
 
 def test_status_fault_answers_chat_requests_in_the_openai_error_shape(emu: Emulator) -> None:
-    emu.add_fault(Fault.status(401, request_id="rid-2"))
-
-    response = post(emu, CHAT)
+    response = post_with(emu, Fault.status(401, request_id="rid-2"), CHAT)
 
     assert response.status_code == 401
     assert response.content == (
@@ -115,9 +117,7 @@ def test_a_workspace_host_puts_the_request_id_inside_the_error_and_sends_no_para
 
 
 def test_status_fault_answers_responses_requests_with_a_flat_body_led_by_the_request_id(emu: Emulator) -> None:
-    emu.add_fault(Fault.status(400, "InvalidParameter", "bad input", request_id="rid-3"))
-
-    response = post(emu, RESPONSES)
+    response = post_with(emu, Fault.status(400, "InvalidParameter", "bad input", request_id="rid-3"), RESPONSES)
 
     assert response.status_code == 400
     assert response.content == b'{"request_id":"rid-3","code":"InvalidParameter","message":"bad input"}'
@@ -140,18 +140,14 @@ def test_status_fault_answers_responses_requests_with_a_flat_body_led_by_the_req
 def test_status_fault_defaults_to_the_code_the_service_uses_for_that_status(
     emu: Emulator, status: int, code: str
 ) -> None:
-    emu.add_fault(Fault.status(status))
-
-    response = post(emu)
+    response = post_with(emu, Fault.status(status))
 
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert response.json()["message"]
 
 
 def test_status_fault_can_answer_with_a_gateway_html_page(emu: Emulator) -> None:
-    emu.add_fault(Fault.status(502, body="html", retry_after="Wed, 21 Oct 2026 07:28:00 GMT"))
-
-    response = post(emu)
+    response = post_with(emu, Fault.status(502, body="html", retry_after="Wed, 21 Oct 2026 07:28:00 GMT"))
 
     assert response.status_code == 502
     assert response.headers["content-type"] == "text/html"
@@ -328,9 +324,7 @@ def test_malformed_json_breaks_exactly_one_data_line(emu: Emulator) -> None:
 
 
 def test_content_type_fault_sends_a_200_that_is_not_an_event_stream(emu: Emulator) -> None:
-    emu.add_fault(Fault.content_type("text/html", b"<html>login</html>"))
-
-    response = post(emu)
+    response = post_with(emu, Fault.content_type("text/html", b"<html>login</html>"))
 
     assert (response.status_code, response.headers["content-type"], response.content) == (
         200,
@@ -356,9 +350,7 @@ def test_keepalive_fault_puts_comment_blocks_between_frames(emu: Emulator) -> No
 
 
 def test_empty_body_fault_is_a_200_event_stream_with_no_bytes(emu: Emulator) -> None:
-    emu.add_fault(Fault.empty_body())
-
-    response = post(emu)
+    response = post_with(emu, Fault.empty_body())
 
     assert (response.status_code, response.headers["content-type"], response.content) == (
         200,
@@ -428,9 +420,7 @@ def test_rate_limit_200_on_responses_is_the_vendors_documented_body_with_http_20
 
 
 def test_rate_limit_200_streamed_is_a_200_stream_ending_in_response_failed(emu: Emulator) -> None:
-    emu.add_fault(Fault.rate_limit_200(streamed=True))
-
-    response = post(emu, RESPONSES)
+    response = post_with(emu, Fault.rate_limit_200(streamed=True), RESPONSES)
     events = [json.loads(b.split(b"\ndata:", 1)[1]) for b in blocks(response.content)]
 
     assert response.status_code == 200
@@ -440,9 +430,7 @@ def test_rate_limit_200_streamed_is_a_200_stream_ending_in_response_failed(emu: 
 
 
 def test_rate_limit_200_on_the_native_path_is_an_in_stream_429_error_frame(emu: Emulator) -> None:
-    emu.add_fault(Fault.rate_limit_200())
-
-    response = post(emu)
+    response = post_with(emu, Fault.rate_limit_200())
 
     assert response.status_code == 200
     assert response.content.startswith(b'id:1\nevent:error\n:HTTP_STATUS/429\ndata:{"code":"Throttling.RateQuota"')
@@ -471,9 +459,7 @@ QUOTA_RESET = "Your token-plan 1-week quota has been exhausted. The quota will r
 def test_the_captured_error_bodies_are_sent_in_each_endpoints_shape(
     emu: Emulator, name: str, status: int, code: str, message: str, path: str
 ) -> None:
-    emu.add_fault(Fault.named(name))
-
-    response = post(emu, path)
+    response = post_with(emu, Fault.named(name), path)
 
     assert response.status_code == status
     body = response.json()
@@ -486,9 +472,7 @@ def test_the_captured_error_bodies_are_sent_in_each_endpoints_shape(
 
 
 def test_an_exhausted_token_plan_can_arrive_as_an_error_frame_in_a_200_stream(emu: Emulator) -> None:
-    emu.add_fault(Fault.named("token_plan_quota_stream"))
-
-    response = post(emu)
+    response = post_with(emu, Fault.named("token_plan_quota_stream"))
 
     assert response.status_code == 200
     head, _, data = response.content.partition(b"data:")
