@@ -46,6 +46,19 @@ def _parser() -> argparse.ArgumentParser:
             help="answer from the local emulator: no key, no network, scripted answers",
         )
 
+    def _add_result_flags(command: argparse.ArgumentParser) -> None:
+        """How a call's result is shown: the same for a call (ask) and a recorded one (replay)."""
+        command.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
+        command.add_argument(
+            "--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result"
+        )
+        command.add_argument(
+            "--export",
+            metavar="FILE",
+            help="also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
+            "written for a partial result too",
+        )
+
     parser = argparse.ArgumentParser(
         prog="qwen-ci",
         description="Ask Qwen with its built-in code interpreter, and get one complete result.",
@@ -57,18 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "question", help='the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input'
     )
-    ask.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
-    ask.add_argument(
-        "--show-reasoning", action="store_true", help="stream the model's reasoning and include it in the result"
-    )
+    _add_result_flags(ask)
     add_setting_flags(ask)
     ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
-    ask.add_argument(
-        "--export",
-        metavar="FILE",
-        help="also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
-        "written for a partial result too",
-    )
     _add_emulator_flag(ask)
 
     batch = sub.add_parser(
@@ -108,9 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         "--export as the call gave them, through the local emulator (no key, no network).",
     )
     replay.add_argument("file", metavar="FILE", help="the .sse file `ask --record` wrote")
-    replay.add_argument("--json", action="store_true", help="print the result (or the error) as JSON on stdout")
-    replay.add_argument("--show-reasoning", action="store_true", help="show the reasoning and include it in the result")
-    replay.add_argument("--export", metavar="FILE", help="also write the run to FILE: .py, .ipynb or .md")
+    _add_result_flags(replay)
     replay.add_argument(
         "--protocol",
         choices=PROTOCOL_NAMES,
