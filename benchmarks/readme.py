@@ -291,10 +291,6 @@ def _part(doc: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
     return alone, f"; `benchmarks/results/{folder}/latest.json`, {_provenance(alone)}"
 
 
-def _part6(doc: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    return _part(doc, "6")
-
-
 def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The run's targets, those of a part run alone since from that run."""
     out = list(doc.get("targets") or [])
@@ -308,7 +304,7 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _batch(doc: dict[str, Any]) -> list[str]:
     """Part 6: a line for the calls of milliseconds, a table for the calls of seconds."""
-    source, cited = _part6(doc)
+    source, cited = _part(doc, "6")
     rows = [r for r in _rows(source, "6") if r.get("limit") is not None]
     out: list[str] = []
     sync = _find(rows, contender="ours-sync", call_s=None) or _find(rows, contender="ours-sync")
