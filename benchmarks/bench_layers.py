@@ -60,6 +60,15 @@ def _check_tool_message(message: Any) -> None:
         raise RuntimeError(f"the LangChain tool call failed: {str(getattr(message, 'content', message))[:200]}")
 
 
+def _mcp_call(client: Any) -> Session:
+    """One call of the tool through an open MCP client, with a progress callback as real clients pass."""
+
+    async def one() -> None:
+        _check_mcp(await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=_progress))
+
+    return one
+
+
 def _tool_call(name: str) -> dict[str, Any]:
     return {"type": "tool_call", "id": "call_bench", "name": name, "args": {"question": SEED_QUESTION}}
 
@@ -94,10 +103,7 @@ async def mcp_memory(base: str, stack: contextlib.AsyncExitStack) -> Session:
         server = create_server(**_settings(base), log_level="WARNING")
     client = await stack.enter_async_context(Client(server))
 
-    async def one() -> None:
-        _check_mcp(await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=_progress))
-
-    return one
+    return _mcp_call(client)
 
 
 async def bare_memory(base: str, stack: contextlib.AsyncExitStack) -> Session:
@@ -107,10 +113,7 @@ async def bare_memory(base: str, stack: contextlib.AsyncExitStack) -> Session:
 
     client = await stack.enter_async_context(Client(bare_server(_settings(base))))
 
-    async def one() -> None:
-        _check_mcp(await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=_progress))
-
-    return one
+    return _mcp_call(client)
 
 
 async def bare_stdio(base: str, stack: contextlib.AsyncExitStack) -> Session:
@@ -124,10 +127,7 @@ async def bare_stdio(base: str, stack: contextlib.AsyncExitStack) -> Session:
         Client(stdio_client(stdio_params(base, _settings(base)), errlog=errlog), mode="legacy")
     )
 
-    async def one() -> None:
-        _check_mcp(await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=_progress))
-
-    return one
+    return _mcp_call(client)
 
 
 def mcp_stdio(*extra: str) -> Opener:
@@ -140,10 +140,7 @@ def mcp_stdio(*extra: str) -> Opener:
             Client(stdio_client(mcp_stdio_params(base, *extra), errlog=errlog), mode="legacy")
         )
 
-        async def one() -> None:
-            _check_mcp(await client.call_tool(TOOL, {"question": SEED_QUESTION}, progress_callback=_progress))
-
-        return one
+        return _mcp_call(client)
 
     return opener
 
