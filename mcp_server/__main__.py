@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import SETTINGS, resolve_settings
-from qwen_ci_tool._knobs import CLI
-from qwen_ci_tool.cli.flags import add_setting_flags, settings_from
+from qwen_ci_tool.cli.flags import CLI, add_setting_flags, settings_from
 
 try:
     from ._logs import LOG_FORMATS, Redactor, configure_logging

@@ -1,7 +1,8 @@
 """Every text the tools show to a model or a client: names, descriptions, and each answer that is not a result.
 
 The results themselves (answers, failures, cancellations with their partials) are written by the
-core's renderers (``qwen_ci_tool._render`` / ``_explain``) and packed by ``runs.results``.
+core's renderers (``qwen_ci_tool._result`` / ``_explain``) and packed by ``runs.results``; their
+hints name the server's configuration (:data:`MCP`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from mcp.types import ToolAnnotations
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._errors import missing_key_error
 from qwen_ci_tool._explain import retry_advice
-from qwen_ci_tool._knobs import MCP
+from qwen_ci_tool._knobs import Knobs
+from qwen_ci_tool.cli.flags import flag
+
+#: Hints name the server's entry in the MCP client's configuration ("args" and "env").
+MCP = Knobs(
+    f'{C.ENV_API_KEY} in the "env" block of this server\'s entry in the MCP client configuration',
+    setting=lambda name, value="": f"the server argument {flag(name, value)}",
+)
 
 SERVER_NAME = "qwen-ci-tool"
 TOOL_NAME = "qwen_code_interpreter"

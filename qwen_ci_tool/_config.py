@@ -65,10 +65,6 @@ class Setting:
     def env(self) -> str:
         return ENV_PREFIX + self.name.upper()
 
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
     def parse(self, text: str, where: str) -> Any:
         """A value from text (a flag or an environment variable named *where*)."""
         text = text.strip()
