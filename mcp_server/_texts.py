@@ -56,15 +56,10 @@ INCLUDE_REASONING_DESCRIPTION = (
     "Default false: the answer and the code are usually enough."
 )
 
+# The code runs in Alibaba's sandbox: nothing in the user's environment changes. Every call is a new
+# model run of an external service: the answer may differ, and it is billed again.
 ANNOTATIONS = ToolAnnotations(
-    title=TOOL_TITLE,
-    # The code runs in Alibaba's sandbox; nothing in the user's environment changes.
-    read_only_hint=True,
-    destructive_hint=False,
-    # Every call is a new model run: the answer may differ, and it is billed again.
-    idempotent_hint=False,
-    # It calls an external service.
-    open_world_hint=True,
+    title=TOOL_TITLE, read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
 
 INSTRUCTIONS = (
@@ -80,14 +75,10 @@ Get the result of a {TOOL_NAME} run that was still going when that tool answered
 again with the same run_id. Results are kept {{ttl:g}} s after a run ends. Costs nothing: it \
 does not start or bill a new run."""
 RUN_ID_DESCRIPTION = f"The run_id from a {TOOL_NAME} answer whose status was 'running'."
+# Asking again returns the same result (or the status of the same run), read from this server's own
+# record of the run: it calls nothing outside.
 RESULT_ANNOTATIONS = ToolAnnotations(
-    title=RESULT_TOOL_TITLE,
-    read_only_hint=True,
-    destructive_hint=False,
-    # Asking again returns the same result (or the status of the same run).
-    idempotent_hint=True,
-    # It reads this server's own record of a run; it calls nothing outside.
-    open_world_hint=False,
+    title=RESULT_TOOL_TITLE, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
 
 #: A new call while the server shuts down (a tool result; over HTTP the gate answers 503 first).
