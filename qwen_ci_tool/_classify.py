@@ -36,36 +36,16 @@ __all__ = [
     "says_rate_limit",
 ]
 
-_BY_CODE: dict[str, type[APIStatusError]] = {
-    "InvalidApiKey": AuthenticationError,
-    "AccessDenied": AuthenticationError,
-    "AccessDenied.Unpurchased": AuthenticationError,
-    "Model.AccessDenied": AuthenticationError,
-    "Arrearage": AuthenticationError,
-    "InvalidParameter": BadRequestError,
-    "Model.NotExist": BadRequestError,
-    "model_not_found": BadRequestError,
-    "invalid_request_error": BadRequestError,
-    "invalid_parameter_error": BadRequestError,
-    "DataInspectionFailed": ContentFilterError,
-    "data_inspection_failed": ContentFilterError,
-    "Throttling": RateLimitError,
-    "Throttling.RateQuota": RateLimitError,
-    "Throttling.AllocationQuota": RateLimitError,
-    "Throttling.ResourceExhausted": RateLimitError,
-    "Throttling.User": RateLimitError,
-    "rate_limit_exceeded": RateLimitError,
-    "insufficient_quota": RateLimitError,
-    "invalid_api_key": AuthenticationError,
-    "limit_requests": RateLimitError,
-    "internal_error": InternalServerError,
-    "server_error": InternalServerError,
-    "service_unavailable": InternalServerError,
-    "InternalError": InternalServerError,
-    "InternalError.Algo": InternalServerError,
-    "ServiceUnavailable": InternalServerError,
-    "GatewayTimeout": InternalServerError,
-}
+# Codes the prefix rules below do not cover (Throttling*, DataInspection*, InvalidApiKey*, AccessDenied*).
+_CODES: tuple[tuple[type[APIStatusError], str], ...] = (
+    (AuthenticationError, "Model.AccessDenied Arrearage invalid_api_key"),
+    (BadRequestError, "InvalidParameter Model.NotExist model_not_found invalid_request_error invalid_parameter_error"),
+    (ContentFilterError, "data_inspection_failed"),
+    (RateLimitError, "rate_limit_exceeded insufficient_quota limit_requests"),
+    (InternalServerError, "internal_error server_error service_unavailable InternalError InternalError.Algo"),
+    (InternalServerError, "ServiceUnavailable GatewayTimeout"),
+)
+_BY_CODE = {code: cls for cls, codes in _CODES for code in codes.split()}
 
 
 def says_rate_limit(message: str | None) -> bool:
