@@ -9,18 +9,14 @@ text itself rather than one small string object (about 50 bytes of overhead) per
 
 from __future__ import annotations
 
-from ._result import CodeInterpreterResult, ResultStatus, StreamEvent, returns_code
-from ._types import (
-    AnswerDelta,
-    CodeRun,
-    CodeRunUpdated,
-    ReasoningDelta,
-    Step,
-    StreamStarted,
-    Timings,
-    Usage,
-    UsageUpdated,
-)
+from typing import TYPE_CHECKING
+
+from ._result import CodeInterpreterResult, StreamEvent, returns_code
+from ._types import AnswerDelta, CodeRun, CodeRunUpdated, ReasoningDelta, Step, StreamStarted, Usage, UsageUpdated
+
+if TYPE_CHECKING:  # annotations only
+    from ._result import ResultStatus
+    from ._types import Timings
 
 __all__ = ["Accumulator", "Closed", "segment_separator"]
 

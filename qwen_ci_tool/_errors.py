@@ -259,18 +259,14 @@ def connect_error(exc: BaseException, base_url: str) -> X.APIConnectionError:
             retryable=False,
         )
     if kind == "dns":
-        return X.APIConnectionError(
-            f"Could not resolve the host of {base_url}.", hint="Check {base_url}, DNS and proxy settings."
-        )
-    if kind == "refused":
-        return X.APIConnectionError(
-            f"Could not connect to {base_url}: connection refused.",
-            hint="Check {base_url} (and that the emulator runs, if you use one).",
-        )
-    return X.APIConnectionError(
-        f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}).",
-        hint="Check the network, the proxy and {base_url}.",
-    )
+        what, hint = f"Could not resolve the host of {base_url}.", "Check {base_url}, DNS and proxy settings."
+    elif kind == "refused":
+        what = f"Could not connect to {base_url}: connection refused."
+        hint = "Check {base_url} (and that the emulator runs, if you use one)."
+    else:
+        what = f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__})."
+        hint = "Check the network, the proxy and {base_url}."
+    return X.APIConnectionError(what, hint=hint)
 
 
 def broken_connection_error(exc: BaseException, base_url: str, *, started: bool) -> X.QwenCIError:
