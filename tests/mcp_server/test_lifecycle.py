@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -261,45 +262,55 @@ def read_until(proc: subprocess.Popen[str], predicate: Any) -> dict[str, Any]:
     raise AssertionError("stdout ended first")
 
 
+@contextmanager
+def stdio_server(emu: Emulator, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """The server over stdio against *emu* (see :func:`stdio_process`), stopped at the end."""
+    proc = stdio_process(emu, *args)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def stdio_call_at(emu: Emulator, stage: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """The server over stdio after the handshake and :data:`CALL` (id 1), once the call's progress
+    has reported *stage* ("thinking", "running code")."""
+    with stdio_server(emu, *args) as proc:
+        for message in [*HANDSHAKE, CALL]:
+            send(proc, message)
+        read_until(proc, lambda m: m.get("method") == "notifications/progress" and stage in str(m))
+        yield proc
+
+
 @pytest.mark.parametrize("ending", ["end of input", "SIGTERM"])
 def test_over_stdio_a_call_in_flight_when_input_ends_or_sigterm_arrives_is_answered_then_exit_0(ending: str) -> None:
-    with Emulator(code_pause=1.0) as emu:
-        proc = stdio_process(emu, "--shutdown-grace", "30")
-        try:
-            for message in [*HANDSHAKE, CALL]:
-                send(proc, message)
-            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "running code" in str(m))
-            if ending == "SIGTERM":
-                proc.terminate()
-            else:
-                assert proc.stdin is not None
-                proc.stdin.close()
-            answer = read_until(proc, lambda m: m.get("id") == 1)
-            code = proc.wait(timeout=30)
-        finally:
-            stop(proc)
+    with Emulator(code_pause=1.0) as emu, stdio_call_at(emu, "running code", "--shutdown-grace", "30") as proc:
+        if ending == "SIGTERM":
+            proc.terminate()
+        else:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        answer = read_until(proc, lambda m: m.get("id") == 1)
+        code = proc.wait(timeout=30)
 
     assert SEED_ANSWER in json.dumps(answer["result"])
     assert code == 0
 
 
 def test_over_stdio_a_lone_surrogate_gets_a_clear_error_instead_of_silence() -> None:
-    with Emulator() as emu:
-        proc = stdio_process(emu)
-        try:
-            for message in HANDSHAKE:
-                send(proc, message)
-            bad = json.dumps({**CALL, "id": 2}).replace(SEED_QUESTION, "x \\ud800 y")
-            assert proc.stdin is not None
-            proc.stdin.write(bad + "\n")
-            proc.stdin.flush()
-            answer = read_until(proc, lambda m: m.get("id") == 2)
-            send(proc, CALL)  # the server goes on serving
-            after = read_until(proc, lambda m: m.get("id") == 1)
-            proc.stdin.close()
-            code = proc.wait(timeout=30)
-        finally:
-            stop(proc)
+    with Emulator() as emu, stdio_server(emu) as proc:
+        for message in HANDSHAKE:
+            send(proc, message)
+        bad = json.dumps({**CALL, "id": 2}).replace(SEED_QUESTION, "x \\ud800 y")
+        assert proc.stdin is not None
+        proc.stdin.write(bad + "\n")
+        proc.stdin.flush()
+        answer = read_until(proc, lambda m: m.get("id") == 2)
+        send(proc, CALL)  # the server goes on serving
+        after = read_until(proc, lambda m: m.get("id") == 1)
+        proc.stdin.close()
+        code = proc.wait(timeout=30)
 
     assert answer["error"]["code"] == -32700
     assert "lone UTF-16 surrogate" in answer["error"]["message"]
