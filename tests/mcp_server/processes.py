@@ -8,10 +8,10 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..line_queue import line_queue
 from .conftest import REPO
 
 
@@ -93,18 +93,8 @@ def server_process(args: list[str], env: dict[str, str]) -> Iterator[ServerProce
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        with proc.stderr:
-            for line in proc.stderr:
-                lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
     try:
-        yield ServerProcess(proc, lines)
+        yield ServerProcess(proc, line_queue(proc.stderr))
     finally:
         if proc.poll() is None:
             proc.kill()
