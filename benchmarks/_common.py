@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -52,8 +53,6 @@ def _package_version(name: str) -> str | None:
 def commit() -> dict[str, Any]:
     """The commit measured: HEAD of the repository the benchmarks run from, and whether the work
     tree differed from it (then the figures are of uncommitted code)."""
-    import subprocess
-
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
     def git(*args: str) -> str:
@@ -688,4 +687,18 @@ def mcp_stdio_params(base: str, *extra: str) -> Any:
         args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0", *extra],
         env=env,
         cwd=root,
+    )
+
+
+def python_server(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python ARGS`` started from the repository root with exactly *env*, as a server: nothing on
+    its stdin or stdout, its log (stderr) a pipe for the caller to read."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )

@@ -7,9 +7,10 @@ import queue
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from benchmarks._common import python_server
 
 from ..line_queue import line_queue
 from .conftest import REPO
@@ -84,15 +85,7 @@ class ServerProcess:
 @contextmanager
 def server_process(args: list[str], env: dict[str, str]) -> Iterator[ServerProcess]:
     """``python *args`` (a server on HTTP) with exactly *env*, stopped at the end."""
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = python_server(args, env)
     try:
         yield ServerProcess(proc, line_queue(proc.stderr))
     finally:
