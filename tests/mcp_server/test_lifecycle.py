@@ -11,8 +11,8 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -54,6 +54,17 @@ def client(url: str, mode: str) -> Client:
     return Client(streamable_http_client(url), mode=mode)
 
 
+@asynccontextmanager
+async def serving(
+    emu: Emulator, mode: str, *args: str, seconds: float = 30
+) -> AsyncIterator[tuple[ServerProcess, Client]]:
+    """The server process on *emu* with *args*, a client of it in *mode*, and *seconds* for the test's work."""
+    with serve(emu, *args) as server:
+        async with client(server.url, mode) as c:
+            with anyio.fail_after(seconds):
+                yield server, c
+
+
 def flatten(exc: BaseException) -> str:
     """Every message in an exception and the groups around it."""
     if isinstance(exc, BaseExceptionGroup):
@@ -72,19 +83,17 @@ async def wait_for_log(server: ServerProcess, pattern: str) -> None:
 async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_the_slot(
     stalling_emu: Emulator, mode: str
 ) -> None:
-    with serve(stalling_emu, "--max-concurrency", "1") as server:
-        async with client(server.url, mode) as c:
-            with anyio.fail_after(30):
-                progress = Progress()
-                with pytest.raises(MCPError, match=r"[Tt]imed out|timeout"):
-                    # The stream stalls after "thinking": the client gives up after 1 s of silence.
-                    await c.call_tool(
-                        TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress
-                    )
-                assert "thinking" in progress.messages
-                assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
-                # The one slot is free again: the next call runs (the emulator's fault was used up).
-                result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+    async with serving(stalling_emu, mode, "--max-concurrency", "1") as (server, c):
+        progress = Progress()
+        with pytest.raises(MCPError, match=r"[Tt]imed out|timeout"):
+            # The stream stalls after "thinking": the client gives up after 1 s of silence.
+            await c.call_tool(
+                TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress
+            )
+        assert "thinking" in progress.messages
+        assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
+        # The one slot is free again: the next call runs (the emulator's fault was used up).
+        result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
         await wait_for_log(server, "cancelled")
 
     assert not result.is_error and SEED_ANSWER in text_of(result)
@@ -95,10 +104,8 @@ async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_
 async def test_over_http_a_cancelled_call_closes_the_upstream_request_at_once(
     stalling_emu: Emulator, mode: str
 ) -> None:
-    with serve(stalling_emu) as server:
-        async with client(server.url, mode) as c:
-            with anyio.fail_after(30):
-                await cancel_while_thinking(c, stalling_emu)
+    async with serving(stalling_emu, mode) as (_, c):
+        await cancel_while_thinking(c, stalling_emu)
 
 
 # --- queued calls (problem 6) -----------------------------------------------------------------------
@@ -136,10 +143,8 @@ async def test_a_queued_call_whose_client_has_gone_never_reaches_the_service(sta
 async def test_over_http_a_megabyte_of_reasoning_reaches_the_client_cut_to_fit_one_event(mode: str) -> None:
     with Emulator() as emu:
         emu.add_fault(Fault.huge_line(size=1_200_000))  # one reasoning delta of 1.2 million characters
-        with serve(emu, "--max-output-chars", "5000000") as server:
-            async with client(server.url, mode) as c:
-                with anyio.fail_after(60):
-                    result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+        async with serving(emu, mode, "--max-output-chars", "5000000", seconds=60) as (_, c):
+            result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
 
     assert not result.is_error
     assert SEED_ANSWER in text_of(result)
