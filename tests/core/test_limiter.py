@@ -16,7 +16,7 @@ from qwen_ci_tool import (
     Usage,
 )
 from qwen_ci_tool._batch import BatchPlan, error_retryable
-from qwen_ci_tool._limiter import BACKOFF, PROBE_ADMISSIONS
+from qwen_ci_tool._limiter import BACKOFF, PROBE_ADMISSIONS, SEARCH_STEP
 
 
 def fill(limiter: AdaptiveLimiter, now: float = 0.0) -> list[int]:
@@ -131,6 +131,62 @@ def test_a_cut_after_admissions_at_the_new_rate_takes_off_one_share_only() -> No
     now += 1 / before  # type: ignore[operator]
     limiter.finish(limiter.start(now), now + 0.01, "rate_limited", retry_after=0.01)
     assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * before)  # type: ignore[operator]
+
+
+def admit_paced(limiter: AdaptiveLimiter, now: float, count: int) -> float:
+    """``count`` calls started at the limiter's pace, each admitted at once; the time after them."""
+    for _ in range(count):
+        now += 1 / limiter.rate  # type: ignore[operator]
+        limiter.admitted(limiter.start(now), now)
+    return now
+
+
+def test_a_deeper_cut_is_not_undone_by_the_next_admission_the_probe_climbs_from_it() -> None:
+    limiter = paced(BACKOFF * 10)  # refused at 10/s, now at 9.5/s
+    now = 1.0 + 1 / limiter.rate  # type: ignore[operator]
+    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.01)  # refused again at once
+    deep = limiter.rate
+    assert deep == pytest.approx(BACKOFF * 10 * BACKOFF**2)
+    admit_paced(limiter, now + 0.01, 2)  # (the first start after the pause does not probe)
+    assert deep < limiter.rate < deep * 1.02  # type: ignore[operator]
+
+
+def test_refused_again_no_faster_than_last_time_the_probe_levels_off_below_that_rate() -> None:
+    limiter = paced(BACKOFF * 10)  # refused at 10/s
+    now = admit_paced(limiter, 1.0, PROBE_ADMISSIONS)  # back near 10/s
+    refused = limiter.rate
+    assert refused == pytest.approx(10.0)
+    now += 1 / refused  # type: ignore[operator]
+    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.01)  # refused at the same rate
+    assert limiter.rate == pytest.approx(BACKOFF * refused)  # type: ignore[operator]
+    seen = []
+    for _ in range(PROBE_ADMISSIONS + 4):
+        now = admit_paced(limiter, now, 1)
+        seen.append(limiter.rate)
+    halfway = (1 + BACKOFF) / 2 * refused  # type: ignore[operator]
+    assert seen[0] < seen[1]  # climbs from the cut at once (the first start after the pause does not probe)
+    assert seen[PROBE_ADMISSIONS - 1] == pytest.approx(halfway)  # levels off below the refused rate
+    assert max(seen) < refused  # and stays there for a while
+
+
+def test_without_a_retry_after_the_first_cut_searches_upward_until_a_refusal_names_the_rate() -> None:
+    limiter = AdaptiveLimiter(64)
+    limiter.admitted(limiter.start(0.0), 0.001)
+    limiter.finish(limiter.start(0.002), 0.003, "rate_limited")  # early: one admitted in a quarter second
+    assert limiter.rate == pytest.approx(BACKOFF * 4)
+    now = limiter.paused_until
+    limiter.admitted(limiter.start(now), now)  # the first start after the pause: not spaced, no probe
+    start = limiter.rate
+    now = admit_paced(limiter, now, 5)
+    assert limiter.rate == pytest.approx(start * SEARCH_STEP**5)  # type: ignore[operator]
+    now = admit_paced(limiter, now, 10)  # (now within twice what was admitted, as any probe)
+    reached = limiter.rate
+    assert reached is not None and reached > 2 * start  # type: ignore[operator]
+    now += 1 / reached
+    limiter.finish(limiter.start(now), now, "rate_limited")
+    assert limiter.rate == pytest.approx(BACKOFF * reached)  # cut from the rate reached, not what was admitted
+    admit_paced(limiter, now + 1 / limiter.rate, 1)  # type: ignore[operator]
+    assert limiter.rate < reached  # the search is over: the probe is the cubic one again
 
 
 def test_admissions_of_calls_started_before_the_cut_do_not_probe() -> None:
