@@ -91,7 +91,9 @@ def test_a_batch_sustains_at_least_90_percent_of_a_start_quota_with_each_task_ad
     finished, admitted, refused = run(Throttle(RATE, burst), call_seconds, 160, concurrency)
     assert len(finished) == 160 and set(admitted.values()) == {1}
     assert sustained(finished) >= 0.9 * RATE
-    assert refused <= 0.25 * 160  # refusals cost a round trip each: a few, not one per task
+    # Refusals cost a request and its answer each: a few, not one per task. A bucket refuses the
+    # overshoot of the first burst whole (about its size, 10); then only the probes near the limit.
+    assert refused <= (24 if burst > 1 else 8)
 
 
 def test_when_the_concurrency_binds_first_the_batch_runs_at_what_it_allows() -> None:
