@@ -21,10 +21,8 @@ second, fixed bound:
 - each admission (the service began answering a call started after the last cut) probes upward on
   a cubic curve, as TCP CUBIC and the AWS SDKs' adaptive retry mode do: from the rate after the cut
   back to the rate that was too fast within :data:`PROBE_ADMISSIONS` admissions, flat near it, then
-  faster beyond it, never above twice the rate the service was just seen to admit. Refused again no
-  faster than the last time (the limit is lower than the curve levelled off, or starts arrive with
-  jitter), the curve levels off halfway between the cut and that rate (CUBIC's fast convergence):
-  each refusal costs a request and its answer, so the probe comes back slowly and stays below;
+  faster beyond it, never above twice the rate the service was just seen to admit (each refusal
+  costs a request and its answer: the slower the probe comes back, the fewer of them);
 - other failures (5xx, dropped streams, bad requests) are no verdict on the rate.
 
 In a batch the limiter owns rate limits: a refused task goes back in the queue (``BatchPlan``),
@@ -94,7 +92,6 @@ class AdaptiveLimiter:
         self._cut_after = 0  # tickets up to this one were issued before the last cut
         self._refused_rate = 0.0  # the rate that drew the last cut
         self._cut_to = 0.0  # the rate just after it: where the probe starts
-        self._plateau = 0.0  # where the probe levels off
         self._searching = False  # the rate is what was admitted, none is known to be too fast
         self._searched = False  # the last cut ended a search (or refusals in a row after one)
         self._probes = 0  # admissions since the last cut
@@ -155,8 +152,8 @@ class AdaptiveLimiter:
             if self._searching:
                 probe = self.rate * SEARCH_STEP
             else:
-                depth = 1.0 - self._cut_to / self._plateau  # the share the cut took off
-                probe = self._plateau * (1.0 + depth * (self._probes / PROBE_ADMISSIONS - 1.0) ** 3)
+                depth = 1.0 - self._cut_to / self._refused_rate  # the share the cut took off
+                probe = self._refused_rate * (1.0 + depth * (self._probes / PROBE_ADMISSIONS - 1.0) ** 3)
             self.rate = max(self.rate, min(probe, self._ceiling(now)))
 
     def finish(self, ticket: int, now: float, signal: Signal, *, retry_after: float | None = None) -> None:
@@ -224,18 +221,13 @@ class AdaptiveLimiter:
         # Refused again before any call was admitted at the new rate: still far too fast, cut deeper
         # (the probe climbs back from there).
         self._streak = self._streak + 1 if self.rate is not None and not self._probes else 0
-        last = self._refused_rate
         self._estimate(refused, BACKOFF**self._streak)
-        if refused <= last:
-            # Refused again no faster than last time (CUBIC's fast convergence): the limit is below
-            # where the probe levelled off, so it levels off halfway between the cut and the refusal.
-            self._plateau = (self._cut_to + self._refused_rate) / 2.0
         self._probes = 0
         self._cut_after = self._tickets
         self.cuts += 1
 
     def _estimate(self, refused: float, deeper: float = 1.0) -> None:
-        self._refused_rate = self._plateau = max(refused, _MIN_RATE)
+        self._refused_rate = max(refused, _MIN_RATE)
         self.rate = self._cut_to = max(BACKOFF * deeper * self._refused_rate, _MIN_RATE)
 
     def __repr__(self) -> str:

@@ -151,24 +151,6 @@ def test_a_deeper_cut_is_not_undone_by_the_next_admission_the_probe_climbs_from_
     assert deep < limiter.rate < deep * 1.02  # type: ignore[operator]
 
 
-def test_refused_again_no_faster_than_last_time_the_probe_levels_off_below_that_rate() -> None:
-    limiter = paced(BACKOFF * 10)  # refused at 10/s
-    now = admit_paced(limiter, 1.0, PROBE_ADMISSIONS)  # back near 10/s
-    refused = limiter.rate
-    assert refused == pytest.approx(10.0)
-    now += 1 / refused  # type: ignore[operator]
-    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.01)  # refused at the same rate
-    assert limiter.rate == pytest.approx(BACKOFF * refused)  # type: ignore[operator]
-    seen = []
-    for _ in range(PROBE_ADMISSIONS + 4):
-        now = admit_paced(limiter, now, 1)
-        seen.append(limiter.rate)
-    halfway = (1 + BACKOFF) / 2 * refused  # type: ignore[operator]
-    assert seen[0] < seen[1]  # climbs from the cut at once (the first start after the pause does not probe)
-    assert seen[PROBE_ADMISSIONS - 1] == pytest.approx(halfway)  # levels off below the refused rate
-    assert max(seen) < refused  # and stays there for a while
-
-
 def test_without_a_retry_after_the_first_cut_searches_upward_until_a_refusal_names_the_rate() -> None:
     limiter = AdaptiveLimiter(64)
     limiter.admitted(limiter.start(0.0), 0.001)

@@ -93,7 +93,7 @@ def test_a_batch_sustains_at_least_90_percent_of_a_start_quota_with_each_task_ad
     assert sustained(finished) >= 0.9 * RATE
     # Refusals cost a request and its answer each: a few, not one per task. A bucket refuses the
     # overshoot of the first burst whole (about its size, 10); then only the probes near the limit.
-    assert refused <= (24 if burst > 1 else 8)
+    assert refused <= (26 if burst > 1 else 9)
 
 
 def test_when_the_concurrency_binds_first_the_batch_runs_at_what_it_allows() -> None:
