@@ -47,8 +47,8 @@ Signal = Literal["ok", "rate_limited", "failed"]
 
 #: After a rate limit, the start rate becomes this share of the rate that was refused.
 BACKOFF = 0.95
-#: Admissions after a cut that bring the start rate back to where it levels off (each refusal costs
-#: the service's answer and a request sent again: a slow return to the limit means fewer of them).
+#: Admissions after a cut that bring the start rate back to the rate that was refused (each refusal
+#: costs the service's answer and a request sent again: a slow return to the limit means fewer).
 PROBE_ADMISSIONS = 48
 #: Until a rate is known to be too fast (a first refusal that named no wait), each admission raises
 #: the rate by this factor: doubling every six admissions.

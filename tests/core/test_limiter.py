@@ -171,6 +171,24 @@ def test_without_a_retry_after_the_first_cut_searches_upward_until_a_refusal_nam
     assert limiter.rate < reached  # the search is over: the probe is the cubic one again
 
 
+def test_a_refusal_right_after_a_search_cuts_from_the_rate_reached_not_from_what_was_admitted() -> None:
+    limiter = AdaptiveLimiter(64)
+    limiter.admitted(limiter.start(0.0), 0.001)
+    limiter.finish(limiter.start(0.002), 0.003, "rate_limited")  # no wait named: a search follows
+    now = limiter.paused_until
+    limiter.admitted(limiter.start(now), now)
+    now = admit_paced(limiter, now, 15)  # the rate climbs; what was admitted lags behind it
+    reached = limiter.rate
+    assert reached is not None and limiter.admitted_rate(now) < 0.7 * reached
+    now += 1 / reached
+    limiter.finish(limiter.start(now), now, "rate_limited")
+    now = limiter.paused_until
+    limiter.start(now)  # the first start after the pause (not spaced)
+    now += 1 / limiter.rate  # type: ignore[operator]
+    limiter.finish(limiter.start(now), now, "rate_limited")  # refused again, nothing admitted between
+    assert limiter.rate == pytest.approx(BACKOFF**3 * reached)  # one cut deeper, from the rate reached
+
+
 def test_admissions_of_calls_started_before_the_cut_do_not_probe() -> None:
     limiter = AdaptiveLimiter(8)
     early = [limiter.start(0.0) for _ in range(3)]
