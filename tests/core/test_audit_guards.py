@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qwen_ci_tool import InternalServerError, RateLimitError, StreamInterruptedError
+from qwen_ci_tool import APITimeoutError, InternalServerError, RateLimitError, StreamInterruptedError
 
 from ._frames import responses_event
 from ._mock import Script, run, sse_response
@@ -66,3 +66,20 @@ async def test_the_final_error_counts_the_attempts_only_when_the_call_was_retrie
         await run(mode, script, max_retries=max_retries)
     message = str(info.value)
     assert (note in message) if note else ("attempts)" not in message)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_connect_timeouts_advice_names_the_connect_timeout_setting(mode: str) -> None:
+    with pytest.raises(APITimeoutError) as info:
+        await run(mode, Script(httpx.ConnectTimeout("connect timed out")), max_retries=0)
+    advice = str(info.value).split("(the connect timeout).", 1)[1]
+    assert "raise connect_timeout" in advice and "idle_timeout" not in advice
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_in_band_status_alone_is_an_event_the_failure_of_that_status(mode: str) -> None:
+    # A gateway's bare ":HTTP_STATUS/503" frame, with no data and no event name, still reports the 503.
+    script = Script(lambda: sse_response(":HTTP_STATUS/503\n\n"))
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, script, max_retries=0)
+    assert info.value.status_code == 503
