@@ -47,17 +47,34 @@ class Exchanges:
         self._idle = anyio.Event()
         self._idle.set()
         self._last_change = 0.0
+        #: New calls the gate let in whose handler has not registered their run yet, and an event
+        #: set whenever there are none.
+        self._unstarted: set[Exchange] = set()
+        self._all_started = anyio.Event()
+        self._all_started.set()
 
     def __len__(self) -> int:
         return self._count
 
-    def admitted_unstarted(self) -> int:
-        """New calls the gate let in whose handler has not registered their run yet."""
-        return sum(1 for same in self._by_key.values() for e in same if e.admitted and not e.started)
+    def _settled(self, exchange: Exchange) -> None:
+        self._unstarted.discard(exchange)
+        if not self._unstarted:
+            self._all_started.set()
+
+    async def admitted_started(self) -> None:
+        """Return once every new call the gate let in has registered its run (or ended without one)."""
+        while self._unstarted:
+            await self._all_started.wait()
 
     @contextmanager
-    def open(self, principal: str, request_id: object) -> Iterator[Exchange]:
-        exchange = Exchange(principal, request_id)
+    def open(self, principal: str, request_id: object, *, admitted: bool = False) -> Iterator[Exchange]:
+        """The exchange of one request for as long as it is served; *admitted* for a new call the
+        gate let in (the drain waits until its handler has registered its run)."""
+        exchange = Exchange(principal, request_id, admitted=admitted, on_start=self._settled)
+        if admitted:
+            if not self._unstarted:
+                self._all_started = anyio.Event()
+            self._unstarted.add(exchange)
         key = _key(principal, request_id)
         self._by_key.setdefault(key, []).append(exchange)
         self._count += 1
@@ -67,6 +84,7 @@ class Exchanges:
         try:
             yield exchange
         finally:
+            self._settled(exchange)
             same = self._by_key[key]
             same.remove(exchange)
             if not same:

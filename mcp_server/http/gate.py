@@ -172,8 +172,7 @@ class CallGate:
         if _is_new_call(message) and not self.ready():
             await _answer(send, 503, message.get("id"), SHUTDOWN_ERROR_CODE, SHUTDOWN_ERROR_MESSAGE)
             return
-        with self.exchanges.open(principal, message.get("id")) as exchange:
-            exchange.admitted = _is_new_call(message)
+        with self.exchanges.open(principal, message.get("id"), admitted=_is_new_call(message)) as exchange:
             token = current_exchange.set(exchange)
             try:
                 async with anyio.create_task_group() as tg:

@@ -13,9 +13,10 @@
   copied there by a writer of their own that never holds the run up; any replica then answers for
   it. A store that fails is logged and counted (``qwen_ci_run_store_errors``); runs go on.
 - :meth:`Runner.drain` (shutdown): new calls are refused; calls still queued for a slot are
-  refused at once (never sent upstream); runs get the grace to finish, then are cancelled with
-  their partials; every final record is delivered to the calls and polls waiting here and written
-  to the shared store before it returns. The result tool keeps answering meanwhile.
+  refused at once (never sent upstream); runs get the runs' part of the grace to finish
+  (``deadline``), then are cancelled with their partials; every final record is delivered to the
+  calls and polls waiting here and written to the shared store before it returns, unless the
+  whole grace is over first. The result tool keeps answering meanwhile.
 - Cancels over HTTP that match no request here are sent to the other replicas through the store
   (:meth:`Runner.forward_cancel`, :meth:`Runner.listen_for_cancels`).
 """
@@ -42,25 +43,20 @@ from .. import _texts as T
 from .._ops import CallRecord, Ops, current_client
 from .._requests import current_exchange
 from .._schema import RunPendingModel
+from .deadline import Deadline
 from .memory import MemoryRunStore
 from .progress import Progress
 from .records import RunRecord, RunStore, StoreUnavailable, new_run_id
 from .results import Results, text_result
 
-__all__ = ["DELIVERY_TIMEOUT", "MAX_LIVE_RUNS", "Runner"]
+__all__ = ["MAX_LIVE_RUNS", "Runner"]
 
 logger = logging.getLogger("mcp_server")
 
 #: Runs in progress at once (each queued for a slot or running); beyond it calls are refused.
 MAX_LIVE_RUNS = 1000
-#: Seconds, after the last run ended in a shutdown, for the answers to go out before the server exits anyway.
-DELIVERY_TIMEOUT = 5.0
 #: Seconds one write to the shared store may take before it counts as failed.
 _STORE_WRITE_TIMEOUT = 3.0
-# A call the HTTP gate let in just before SIGTERM reaches its handler within milliseconds; the drain
-# looks for it this often, for at most this long (a handler that never starts its run ends its exchange).
-_ADMITTED_POLL = 0.01
-_ADMITTED_WAIT = 2.0
 #: Seconds between two attempts to listen for cancels while the shared store is unavailable.
 _RELISTEN_DELAY = 1.0
 
@@ -147,7 +143,7 @@ class Runner:
         run = _LiveRun(RunRecord(new_run_id(), started_at=time.time(), owner=current_client()))
         self.live[run.record.run_id] = run
         if exchange is not None:
-            exchange.started = True
+            exchange.start()
         await self._publish(run, run.record)
         runs.start_soon(self._execute, run, question, include_reasoning)
         # The client cancelling or timing out while it waits for the run it started (the SDK
@@ -413,29 +409,37 @@ class Runner:
 
     # -- shutting down --------------------------------------------------------------------------
 
-    async def drain(self, grace: float, admitted: Callable[[], int] = lambda: 0) -> None:
-        """Refuse new calls and queued ones, let runs end for up to *grace* seconds, then cancel the rest.
+    async def drain(self, grace: float | Deadline, admitted: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Refuse new calls and queued ones, let runs end until the runs' part of the grace is over,
+        then cancel the rest; return once every final record is delivered, or when the grace is.
 
-        *admitted* counts calls a transport let in before the drain began whose run is not yet
-        registered (the HTTP gate's): they are waited for as runs are. Returns once every run has
-        ended and its final record is delivered here and written to the shared store. A cancelled
-        run ends with an error result that keeps its partial record.
+        *grace* is the shutdown's :class:`~.deadline.Deadline` (or its grace in seconds, starting
+        now). *admitted* returns once every call a transport let in before the drain began has
+        registered its run (the HTTP gate's): those are waited for as runs are. A final record is
+        delivered when it is handed to the calls and polls waiting here and written to the shared
+        store. A cancelled run ends with an error result that keeps its partial record.
         """
+        deadline = grace if isinstance(grace, Deadline) else Deadline(grace)
         self.accepting = False
-        with anyio.move_on_after(min(grace, _ADMITTED_WAIT)):
-            while admitted():
-                await anyio.sleep(_ADMITTED_POLL)
+        if admitted is not None:
+            with anyio.move_on_after(deadline.runs_left()):
+                await admitted()
         for run in list(self.live.values()):
             if run.queued and not run.started:
                 run.refused = True
                 run.cancel("the server is shutting down; the call had not started")
-        with anyio.move_on_after(grace):
+        with anyio.move_on_after(deadline.runs_left()):
             while self.live:
                 await self._run_ended.wait()
         for run in list(self.live.values()):
-            run.cancel(f"the server is shutting down (it let running calls finish for {grace:g} s)")
-        while self.live:
-            await self._run_ended.wait()
+            run.cancel(f"the server is shutting down (it let running calls finish for {deadline.runs_grace:g} s)")
+        with anyio.move_on_after(deadline.left()):
+            while self.live:
+                await self._run_ended.wait()
+        if self.live:
+            logger.warning(
+                "%d runs not delivered by the end of the %g s grace; exiting anyway", len(self.live), deadline.grace
+            )
         self._drained.set()
 
     async def aclose(self) -> None:
