@@ -74,8 +74,9 @@ class _LiveRun:
         self.started = False
         #: Refused at shutdown while queued for a slot.
         self.refused = False
-        #: Set when ``record`` changes, for the writer to the shared store.
+        #: Set when ``record`` changes, for the writer to the shared store; the newest version written there.
         self.changed = anyio.Event()
+        self.written = -1
         #: The progress reporters of the calls waiting for this run in this process.
         self.listeners: set[Callable[[str, str | None], Awaitable[None]]] = set()
 
@@ -227,13 +228,13 @@ class Runner:
             return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
         if record.state == "finished" and record.result is not None:
             return CallToolResult.model_validate(record.result)
-        return self._pending(record)
+        return self._pending(record, local)
 
     async def _end_on_drained(self, scope: anyio.CancelScope) -> None:
         await self._drained.wait()
         scope.cancel()
 
-    def _pending(self, record: RunRecord) -> CallToolResult:
+    def _pending(self, record: RunRecord, local: _LiveRun | None) -> CallToolResult:
         elapsed = max(0.0, time.time() - record.started_at)
         pending = RunPendingModel(
             status="running",
@@ -248,7 +249,8 @@ class Runner:
             elapsed=elapsed,
             max_wait=self.max_wait,
             ttl=self.result_ttl,
-            store_down=self.shared is not None and self.store_down,
+            # Down, or not holding this run yet (a store that does not answer takes its timeout to fail).
+            store_down=self.shared is not None and (self.store_down or (local is not None and local.written < 0)),
         )
         return text_result(text, is_error=False, structured=pending.model_dump(mode="json"))
 
@@ -353,16 +355,15 @@ class Runner:
 
     async def _write_shared(self, run: _LiveRun, shared: RunStore) -> None:
         """Copy the run's newest record to the shared store until its final one is written."""
-        written = -1
         while True:
             await run.changed.wait()
             run.changed = anyio.Event()  # before reading: a later change sets the new event
             record = run.record
-            if record.version > written:
+            if record.version > run.written:
                 with anyio.move_on_after(_STORE_WRITE_TIMEOUT) as timer:
                     try:
                         await shared.put(record)
-                        written = record.version
+                        run.written = record.version
                         self._store_ok()
                     except StoreUnavailable as exc:
                         self._store_failed("write", exc)
