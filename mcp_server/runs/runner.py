@@ -11,19 +11,18 @@
 - A run holds one of ``max_concurrency`` slots while it calls the service. Its records live in
   this process (so its own calls never depend on a shared store) and, with a shared store, are
   copied there by a writer of their own that never holds the run up; any replica then answers for
-  it. A store that fails is logged and counted (``qwen_ci_run_store_errors``); runs go on.
+  it. A store that fails is logged and counted (``link``); runs go on.
 - :meth:`Runner.drain` (shutdown): new calls are refused; calls still queued for a slot are
   refused at once (never sent upstream); runs get the runs' part of the grace to finish
   (``deadline``), then are cancelled with their partials; every final record is delivered to the
   calls and polls waiting here and written to the shared store before it returns, unless the
   whole grace is over first. The result tool keeps answering meanwhile.
 - Cancels over HTTP that match no request here are sent to the other replicas through the store
-  (:meth:`Runner.forward_cancel`, :meth:`Runner.listen_for_cancels`).
+  (:meth:`Runner.forward_cancel`, :meth:`Runner.listen_for_cancels`, both ``link``'s).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -44,6 +43,7 @@ from .._ops import CallRecord, Ops, current_client
 from .._requests import current_exchange
 from .._schema import RunPendingModel
 from .deadline import Deadline
+from .link import StoreLink
 from .memory import MemoryRunStore
 from .progress import Progress
 from .records import RunRecord, RunStore, StoreUnavailable, new_run_id
@@ -57,8 +57,6 @@ logger = logging.getLogger("mcp_server")
 MAX_LIVE_RUNS = 1000
 #: Seconds one write to the shared store may take before it counts as failed.
 _STORE_WRITE_TIMEOUT = 3.0
-#: Seconds between two attempts to listen for cancels while the shared store is unavailable.
-_RELISTEN_DELAY = 1.0
 
 
 class _LiveRun:
@@ -113,7 +111,7 @@ class Runner:
         self.slots = anyio.Semaphore(max_concurrency)
         self.live: dict[str, _LiveRun] = {}
         self.accepting = True
-        self.store_down = False
+        self.link = StoreLink(shared, ops)
         self._run_ended = anyio.Event()
         self._drained = anyio.Event()
 
@@ -187,7 +185,7 @@ class Runner:
                 store = self.shared
                 record = await self.shared.get(run_id)
         except StoreUnavailable as exc:
-            self._store_failed("read", exc)
+            self.link.failed("read", exc)
             return text_result(T.store_unavailable_text(run_id), is_error=True)
         if record is None or record.owner != current_client():
             return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
@@ -222,7 +220,7 @@ class Runner:
             if local is not None:
                 local.listeners.discard(progress.report)
         if failure is not None:
-            self._store_failed("read", failure)
+            self.link.failed("read", failure)
             return text_result(T.store_unavailable_text(run_id), is_error=True)
         if record is None:
             return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
@@ -250,7 +248,7 @@ class Runner:
             max_wait=self.max_wait,
             ttl=self.result_ttl,
             # Down, or not holding this run yet (a store that does not answer takes its timeout to fail).
-            store_down=self.shared is not None and (self.store_down or (local is not None and local.written < 0)),
+            store_down=self.shared is not None and (self.link.down or (local is not None and local.written < 0)),
         )
         return text_result(text, is_error=False, structured=pending.model_dump(mode="json"))
 
@@ -364,49 +362,21 @@ class Runner:
                     try:
                         await shared.put(record)
                         run.written = record.version
-                        self._store_ok()
+                        self.link.ok()
                     except StoreUnavailable as exc:
-                        self._store_failed("write", exc)
+                        self.link.failed("write", exc)
                 if timer.cancelled_caught:
-                    self._store_failed("write", StoreUnavailable(f"no answer within {_STORE_WRITE_TIMEOUT:g} s"))
+                    self.link.failed("write", StoreUnavailable(f"no answer within {_STORE_WRITE_TIMEOUT:g} s"))
             if record.state == "finished":
                 return
 
-    def _store_ok(self) -> None:
-        if self.store_down:
-            self.store_down = False
-            logger.info("run store reachable again")
-        self.ops.metrics.run_store_up.set(1)
-
-    def _store_failed(self, operation: str, exc: StoreUnavailable) -> None:
-        self.ops.metrics.run_store_errors.labels(operation).inc()
-        self.ops.metrics.run_store_up.set(0)
-        level = logging.DEBUG if self.store_down else logging.ERROR
-        self.store_down = True
-        logger.log(level, "run store unavailable (%s): %s; runs go on in this process", operation, exc)
-
     async def forward_cancel(self, principal: str, request_id: str) -> None:
         """Send a cancel that matched no request here to the other replicas."""
-        if self.shared is None:
-            return
-        try:
-            await self.shared.publish_cancel(principal, request_id)
-            self._store_ok()
-        except StoreUnavailable as exc:
-            self._store_failed("cancel", exc)
+        await self.link.forward_cancel(principal, request_id)
 
     async def listen_for_cancels(self, cancel: Callable[[str, str], Any]) -> None:
         """Call *cancel* for every cancel another replica forwards, for as long as the server runs."""
-        if self.shared is None:
-            return
-        while True:
-            try:
-                async with contextlib.aclosing(self.shared.cancels()) as cancels:  # type: ignore[type-var]
-                    async for principal, request_id in cancels:
-                        cancel(principal, request_id)
-            except StoreUnavailable as exc:
-                self._store_failed("listen", exc)
-            await anyio.sleep(_RELISTEN_DELAY)
+        await self.link.listen_for_cancels(cancel)
 
     # -- shutting down --------------------------------------------------------------------------
 
