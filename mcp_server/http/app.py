@@ -138,6 +138,7 @@ def build_http_app(
         exchanges=exchanges if exchanges is not None else Exchanges(),
         ready=lambda: runtime.ready,
         body_limit=MAX_REQUEST_BODY_BYTES,
+        path=MCP_PATH,
         forward_cancel=runtime.forward_cancel,
     )
     return OpsMiddleware(app, runtime.ops, credentials, ready=lambda: runtime.ready)
