@@ -53,7 +53,7 @@ _MAX_JSON_BYTES_PER_CHAR = 12
 #: Largest request body accepted (413 above): any question within the tool's character limit fits,
 #: however it is encoded, with room for the JSON-RPC envelope.
 MAX_REQUEST_BODY_BYTES = C.MAX_INPUT_CHARS * _MAX_JSON_BYTES_PER_CHAR + 64 * 1024
-#: Seconds a shutdown gives calls in flight to finish before cancelling them.
+#: Seconds a shutdown takes at most (calls in flight get them less a reserve: ``runs.deadline``).
 DEFAULT_SHUTDOWN_GRACE = 30.0
 #: The most seconds uvicorn gives open connections once every call is answered (a client trickling
 #: a request body, or still reading), within what is left of the grace: then they are closed.
@@ -238,6 +238,7 @@ async def serve_http(
         with anyio.move_on_after(deadline.left()):
             await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
         logger.info("qwen-ci-mcp: every call answered; exiting")
+        exchanges.close()  # a client still sending a body gets its 503 now, not a cut connection
         # uvicorn hands this to asyncio.timeout, which takes fractions of a second (it is annotated int).
         uv.config.timeout_graceful_shutdown = cast("int", _connections_wait(deadline.left()))
         uv.should_exit = True

@@ -13,6 +13,9 @@ passes on, and:
 - when none matches here, the cancel is published through the shared run store, and the replica
   serving that request aborts it (:meth:`Exchanges.cancel` on each replica);
 - a client that disconnects aborts its own exchange at once.
+
+It also holds the reads of request bodies still in progress, which :meth:`Exchanges.close` ends
+when the server exits.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class Exchanges:
         self._unstarted: set[Exchange] = set()
         self._all_started = anyio.Event()
         self._all_started.set()
+        #: The reads of request bodies not complete yet, and whether the server is about to exit.
+        self._reads: set[anyio.CancelScope] = set()
+        self._closed = False
 
     def __len__(self) -> int:
         return self._count
@@ -93,6 +99,24 @@ class Exchanges:
             self._last_change = anyio.current_time()
             if self._count == 0:
                 self._idle.set()
+
+    @contextmanager
+    def reading(self) -> Iterator[anyio.CancelScope]:
+        """A cancel scope for reading one request's body, cancelled by :meth:`close` (at once after it)."""
+        with anyio.CancelScope() as scope:
+            if self._closed:
+                scope.cancel()
+            self._reads.add(scope)
+            try:
+                yield scope
+            finally:
+                self._reads.discard(scope)
+
+    def close(self) -> None:
+        """The server exits: stop reading request bodies (a client trickling one is answered at once)."""
+        self._closed = True
+        for scope in self._reads:
+            scope.cancel()
 
     def cancel(self, principal: str, request_id: object, reason: str) -> int:
         """Abort the one exchange with this id from this principal; how many matched (only one is aborted)."""

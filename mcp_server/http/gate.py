@@ -11,9 +11,10 @@ For each POST it reads the (bounded) body once and replays it to the SDK, then:
 - a GET (the standalone event stream of a handshake-era client) gets 405: a stateless server has
   nothing to send on it, and the SDK would hold it open, idle, for the client's whole life;
 - once shutdown has begun, a new ``qwen_code_interpreter`` call gets 503 with a JSON-RPC error
-  saying to call again. This is the only 503 the gate sends, and it is sent before the call
-  reaches the tool: nothing was started, so a balancer may send it to another replica. The
-  result tool and every other request are still served.
+  saying to call again, and so does a request whose body is still coming when the server exits.
+  These are the only 503s the gate sends, and they are sent before the request reaches the tool:
+  nothing was started, so a balancer may send it to another replica. The result tool and every
+  other request are still served.
 """
 
 from __future__ import annotations
@@ -148,7 +149,11 @@ class CallGate:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        messages, complete = await _read_body(receive, self.body_limit)
+        with self.exchanges.reading() as reading:
+            messages, complete = await _read_body(receive, self.body_limit)
+        if reading.cancelled_caught:  # the server exits: the rest of the body is not waited for
+            await _answer(send, 503, None, SHUTDOWN_ERROR_CODE, SHUTDOWN_ERROR_MESSAGE)
+            return
         replay = _Replay(messages, receive, complete)
         try:
             message = _decode(messages) if complete else None

@@ -100,12 +100,15 @@ def trickle(port: int) -> socket.socket:
     return sock
 
 
-async def test_a_client_trickling_a_request_body_does_not_hold_the_exit() -> None:
-    with Emulator() as emu, serve(emu, "--shutdown-grace", "1") as server, trickle(server.port):
+async def test_a_client_trickling_a_request_body_does_not_hold_the_exit_and_gets_503() -> None:
+    with Emulator() as emu, serve(emu, "--shutdown-grace", "1") as server, trickle(server.port) as sock:
         server.terminate()
         code = server.wait(timeout=20)  # the grace is 1 s: well under 20 s
+        answer = sock.recv(65536)
 
     assert code == 0
+    assert answer.startswith(b"HTTP/1.1 503") and b"shutting down" in answer  # told, not cut off
+    assert "Traceback" not in server.output()
 
 
 #: Seconds a process may take past its grace to exit: the interpreter ending, on a loaded machine.
@@ -145,7 +148,7 @@ async def test_the_process_exits_within_the_grace_while_a_client_trickles_and_wh
         finally:
             await store.aclose()
 
-    assert code == 0
+    assert code == 0 and "Traceback" not in server.output()
     assert took < grace + EXIT_SLACK, f"exited {took:.1f} s after SIGTERM with a grace of {grace:g} s"
     assert not answers[finishing].is_error and SEED_ANSWER in text_of(answers[finishing])  # delivered to its poll
     assert answers[cut].is_error and "cancelled: the server is shutting down" in text_of(answers[cut])
