@@ -114,7 +114,7 @@ async def test_a_client_trickling_a_request_body_does_not_hold_the_exit_and_gets
 #: Seconds a process may take past its grace to exit: the interpreter ending, on a loaded machine.
 #: Before the shutdown shared one deadline it took the grace plus a second of quiet plus 2 s for
 #: connections (and up to 5 s more to deliver).
-EXIT_SLACK = 2.0
+EXIT_SLACK = 2.5
 
 
 async def test_the_process_exits_within_the_grace_while_a_client_trickles_and_what_ends_in_it_is_delivered_and_written(
