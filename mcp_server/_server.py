@@ -36,15 +36,12 @@ from .runs.progress import HEARTBEAT_INTERVAL
 from .runs.results import DEFAULT_MAX_OUTPUT_CHARS, MIN_OUTPUT_CHARS, Results
 from .runs.runner import Runner
 
+# What this module defines; the package also exports the tool names (_texts) and the output cap (runs.results).
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
-    "DEFAULT_MAX_OUTPUT_CHARS",
     "DEFAULT_MAX_WAIT",
     "HEARTBEAT_INTERVAL",
-    "RESULT_TOOL_NAME",
     "Runtime",
-    "SERVER_NAME",
-    "TOOL_NAME",
     "create_server",
     "server_runtime",
 ]

@@ -23,7 +23,7 @@ from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
 from mcp_server.runs.redis_store import RedisRunStore
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
-from .test_lifecycle import CALL, HANDSHAKE, read_until, send, serve, stdio_process, stop, wait_for_log
+from .test_lifecycle import CALL, read_until, send, serve, stdio_call_at, wait_for_log
 from .test_run_rules import collect, run_to_handle
 from .test_tool import MODES, Progress, text_of
 
@@ -171,22 +171,15 @@ def read_log_until(proc: subprocess.Popen[str], text: str) -> str:
 
 
 def test_over_stdio_a_request_after_sigterm_gets_an_error_answer_and_no_traceback() -> None:
-    with Emulator(code_pause=1.5) as emu:
-        proc = stdio_process(emu, "--shutdown-grace", "20")
-        try:
-            for message in [*HANDSHAKE, CALL]:
-                send(proc, message)
-            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "running code" in str(m))
-            proc.terminate()
-            before = read_log_until(proc, "input ended")
-            send(proc, {**CALL, "id": 2})  # after SIGTERM: refused, with an answer
-            late = read_until(proc, lambda m: m.get("id") == 2)
-            answer = read_until(proc, lambda m: m.get("id") == 1)
-            code = proc.wait(timeout=30)
-            assert proc.stderr is not None
-            log = before + proc.stderr.read()
-        finally:
-            stop(proc)
+    with Emulator(code_pause=1.5) as emu, stdio_call_at(emu, "running code", "--shutdown-grace", "20") as proc:
+        proc.terminate()
+        before = read_log_until(proc, "input ended")
+        send(proc, {**CALL, "id": 2})  # after SIGTERM: refused, with an answer
+        late = read_until(proc, lambda m: m.get("id") == 2)
+        answer = read_until(proc, lambda m: m.get("id") == 1)
+        code = proc.wait(timeout=30)
+        assert proc.stderr is not None
+        log = before + proc.stderr.read()
 
     assert late["error"]["code"] == -32000 and "shutting down" in late["error"]["message"]
     assert SEED_ANSWER in json.dumps(answer["result"])
@@ -230,20 +223,13 @@ async def test_during_the_drain_only_a_new_call_gets_503_and_nothing_starts_for_
 def test_over_stdio_a_cancelled_request_is_not_waited_for_at_the_end() -> None:
     emu = Emulator()
     emu.add_fault(Fault.stall(after_events=3, seconds=60))
-    with emu:
-        proc = stdio_process(emu)
-        try:
-            for message in [*HANDSHAKE, CALL]:
-                send(proc, message)
-            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "thinking" in str(m))
-            send(proc, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}})
-            assert proc.stdin is not None
-            proc.stdin.close()  # end of input: nothing is left to answer
-            code = proc.wait(timeout=30)
-            assert proc.stderr is not None
-            log = proc.stderr.read()
-        finally:
-            stop(proc)
+    with emu, stdio_call_at(emu, "thinking") as proc:
+        send(proc, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}})
+        assert proc.stdin is not None
+        proc.stdin.close()  # end of input: nothing is left to answer
+        code = proc.wait(timeout=30)
+        assert proc.stderr is not None
+        log = proc.stderr.read()
 
     assert code == 0
     assert "input ended" in log and "still unanswered" not in log
