@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 
 import anyio
 import httpx2
@@ -168,6 +169,22 @@ def read_log_until(proc: subprocess.Popen[str], text: str) -> str:
         if text in line:
             return "".join(seen)
     raise AssertionError(f"the server never logged {text!r}:\n" + "".join(seen))
+
+
+def test_over_stdio_the_process_exits_within_the_grace_with_a_run_cut_and_its_partial_delivered() -> None:
+    grace = 4.0
+    emu = Emulator()
+    emu.add_fault(Fault.stall(after_events=3, seconds=60))  # the run goes silent: the grace cuts it
+    with emu, stdio_call_at(emu, "thinking", "--shutdown-grace", f"{grace:g}") as proc:
+        proc.terminate()
+        signalled = time.monotonic()
+        answer = read_until(proc, lambda m: m.get("id") == 1)
+        code = proc.wait(timeout=30)
+        took = time.monotonic() - signalled
+
+    assert code == 0
+    assert took < grace + EXIT_SLACK, f"exited {took:.1f} s after SIGTERM with a grace of {grace:g} s"
+    assert "cancelled: the server is shutting down" in json.dumps(answer["result"])
 
 
 def test_over_stdio_a_request_after_sigterm_gets_an_error_answer_and_no_traceback() -> None:
