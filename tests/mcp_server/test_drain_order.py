@@ -4,7 +4,7 @@ Over HTTP the gate decides whether a new call is let in before its handler runs:
 just before SIGTERM reaches the runner after the drain began. Such a call is served, never refused
 inside the 200 the gate already committed to (nginx cannot retry that), and the drain waits for its
 handler to register the run before it looks at the runs; a handler that ends without a run does
-not hold the drain.
+not hold the drain. The grace is one deadline: runs get it less a reserve for what follows.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from mcp.types import CallToolResult
 from mcp_server import create_server, server_runtime
 from mcp_server._requests import current_exchange
 from mcp_server.http.cancels import Exchanges
+from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.runner import Runner
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
@@ -94,3 +95,14 @@ async def test_a_call_the_gate_let_in_that_ends_without_a_run_does_not_hold_the_
 
     assert waiting
     assert len(emu.requests) == 0
+
+
+@pytest.mark.parametrize(("grace", "runs_grace"), [(30, 27), (8, 6), (2, 1.5), (0, 0)])
+async def test_runs_get_the_grace_less_a_quarter_at_most_3_s_and_the_rest_ends_with_the_grace(
+    grace: float, runs_grace: float
+) -> None:
+    deadline = Deadline(grace)
+
+    assert deadline.runs_grace == runs_grace
+    assert deadline.end - deadline.runs_end == pytest.approx(grace - runs_grace)  # the reserve, inside the grace
+    assert 0 <= deadline.runs_left() <= deadline.left() <= grace
