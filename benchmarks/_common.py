@@ -26,6 +26,7 @@ API_KEY = "sk-bench"
 NATIVE_PATH = "/api/v1/services/aigc/text-generation/generation"
 COMPAT_PATH = "/compatible-mode/v1/chat/completions"
 BLOCK = 65536  # the emulator renders the whole stream first, then writes it in blocks this big
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository the benchmarks run from
 
 # --- the machine --------------------------------------------------------------------------------
 
@@ -53,12 +54,11 @@ def _package_version(name: str) -> str | None:
 def commit() -> dict[str, Any]:
     """The commit measured: HEAD of the repository the benchmarks run from, and whether the work
     tree differed from it (then the figures are of uncommitted code)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
     def git(*args: str) -> str:
         try:
             return subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
@@ -675,10 +675,9 @@ def mcp_stdio_params(base: str, *extra: str) -> Any:
     """How a client starts our MCP server over stdio against the emulator at *base*."""
     from mcp import StdioServerParameters
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": root,
+        "PYTHONPATH": ROOT,
         "DASHSCOPE_API_KEY": API_KEY,
         "DASHSCOPE_HTTP_BASE_URL": base + "/api/v1",
     }
@@ -686,7 +685,7 @@ def mcp_stdio_params(base: str, *extra: str) -> Any:
         command=sys.executable,
         args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0", *extra],
         env=env,
-        cwd=root,
+        cwd=ROOT,
     )
 
 
@@ -696,7 +695,7 @@ def python_server(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[
     return subprocess.Popen(
         [sys.executable, *args],
         env=env,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -24,12 +24,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._common import API_KEY, SEED_QUESTION, python_server, ratio, script_main, table
+from ._common import API_KEY, ROOT, SEED_QUESTION, python_server, ratio, script_main, table
 
 TITLE = "7. MCP over streamable HTTP: per-request latency and a run-handle round trip"
 TOOL = "qwen_code_interpreter"
 RESULT_TOOL = "qwen_code_interpreter_result"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _start_server(base_url: str) -> tuple[subprocess.Popen[str], str]:
