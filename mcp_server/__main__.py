@@ -126,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_SHUTDOWN_GRACE,
         metavar="SECONDS",
-        help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish "
-        f"this long, then cancel the rest with their partial results (default {DEFAULT_SHUTDOWN_GRACE:g})",
+        help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish, "
+        "cancel the rest with their partial results, deliver and exit, all within this long (calls get it "
+        f"less a quarter, at most 3 s, for the rest) (default {DEFAULT_SHUTDOWN_GRACE:g})",
     )
     p.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level"
