@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypedDict, Unpack, get_args, get_type_hints
 
+import httpx
+
 from . import _constants as C
 from ._exceptions import ConfigurationError
 from ._model_table import ModelInfo, lookup_model
@@ -161,11 +163,25 @@ SETTING_NAMES = frozenset(SETTINGS)
 
 
 def normalize_base_url(url: str) -> str:
-    """The service root: scheme + host (+ any gateway prefix), without the API path suffix."""
+    """The service root: scheme + host (+ any gateway prefix), without the API path suffix.
+
+    Refused here, before anything is sent or shown: a URL httpx cannot parse (``http://[::1``, a
+    bad port) and one with ``user:password@``, which every message naming the URL would print (the
+    key goes in its own setting). Neither refusal echoes a credential."""
     text = url.strip().rstrip("/")
-    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
+    try:
+        parsed = httpx.URL(text)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is not None and parsed.userinfo:
         raise ConfigurationError(
-            f"Invalid base URL {url!r}.",
+            "The base URL contains credentials (user:password@); they are not sent as the key and would "
+            "show in every message that names the URL.",
+            hint=f"{{base_url}} takes the service root alone; put the key in {C.ENV_API_KEY}.",
+        )
+    if parsed is None or not parsed.host or not text.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"Invalid base URL {url.strip().rsplit('@', 1)[-1]!r}.",
             hint=f"{{base_url}} must be an http(s) URL such as {C.REGION_ROOTS['beijing']!r}.",
         )
     for suffix in C.BASE_URL_SUFFIXES:

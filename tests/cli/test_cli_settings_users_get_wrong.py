@@ -173,3 +173,22 @@ def test_the_doctors_fixes_name_the_base_url_flag(key: str, emu: Emulator) -> No
     for text in (lines(gateway)["endpoint reachable"], lines(refused)["key accepted"]):
         fix = text.split("fix:", 1)[1]
         assert "--base-url" in fix and "base_url" not in fix.replace("--base-url", ""), fix
+
+
+# --- base URLs that cannot work ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:port", "http://"])
+def test_ask_with_a_base_url_httpx_cannot_parse_is_refused_before_sending(key: str, url: str) -> None:
+    code, out, err = cli("ask", "--base-url", url, SEED_QUESTION)
+    assert code == 2 and out == ""
+    assert f"Invalid base URL {url!r}" in err and "--base-url must be an http(s) URL" in err
+    assert "Traceback" not in err and "Asking" not in err
+
+
+def test_ask_with_credentials_in_the_base_url_is_refused_without_showing_them(key: str, emu: Emulator) -> None:
+    netloc = emu.base_url.split("://", 1)[1]
+    code, out, err = cli("ask", "--base-url", f"http://user:{PLANTED_KEY}@{netloc}", SEED_QUESTION)
+    assert code == 2 and out == "" and emu.requests == []
+    assert "contains credentials (user:password@)" in err and "put the key in DASHSCOPE_API_KEY" in err
+    assert PLANTED_KEY not in err and "Asking" not in err
