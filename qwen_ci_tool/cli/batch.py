@@ -11,6 +11,7 @@ resumes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from collections import Counter
@@ -216,6 +217,7 @@ class _Run:
     tty: bool
     drawn: bool = False
     cuts_seen: int = 0
+    broken: OSError | None = None  # OUTPUT could not be written: the batch stops, nothing more is recorded
 
     def draw(self) -> None:
         if self.tty:
@@ -230,7 +232,14 @@ class _Run:
             self.drawn = False
 
     def record(self, outcome: BatchOutcome) -> None:
-        self.output.write(outcome)  # first: what finished is kept whatever happens next
+        if self.broken is not None:
+            return
+        try:
+            self.output.write(outcome)  # first: what finished is kept whatever happens next
+        except OSError as err:
+            self.broken = err
+            self.progress.add(outcome)  # not written, but finished and billed: the summary counts it
+            raise
         self.states[outcome.id] = LineState.of_outcome(outcome)
         self.progress.add(outcome)
         if self.tty:
@@ -257,10 +266,17 @@ async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask])
 
             group.start_soon(tick)
             run.draw()
-        async with client:
-            # Stopped (Ctrl-C, or a failure here): each call in flight is written as interrupted.
-            async for outcome in run_many_async(client._run_task, tasks, run.limiter, on_stop=run.record):
-                run.record(outcome)
+        outcomes = run_many_async(client._run_task, tasks, run.limiter, on_stop=run.record)
+        # Stopped (Ctrl-C, or a failure here): each call in flight is written as interrupted, and the
+        # generator is closed in this task (aclosing), so its calls are cancelled before _send returns.
+        # OUTPUT that cannot be written stops the batch: run.broken says why, run_batch reports it.
+        try:
+            async with client, contextlib.aclosing(outcomes):
+                async for outcome in outcomes:
+                    run.record(outcome)
+        except OSError:
+            if run.broken is None:
+                raise
         group.cancel_scope.cancel()
 
 
@@ -316,6 +332,13 @@ def run_batch(
         run.clear()
     stderr.write(run.progress.summary(time.monotonic()))
     stderr.write(_state_of(output.name, states))
+    if run.broken is not None:
+        stderr.write(
+            f"error: could not write to {output.name} ({run.broken.strerror or run.broken}): the batch stopped "
+            "there and the calls in flight were cancelled; the outcome that could not be written is lost. "
+            "Make room (or choose another -o), then run the same command again: a file resumes where it stopped.\n"
+        )
+        return EXIT_FAILED
     if interrupted:
         stopped = run.progress.errors[Interrupted.__name__]
         stderr.write(

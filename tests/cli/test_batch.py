@@ -3,6 +3,7 @@ under random faults, resuming (after a real SIGKILL too), --retry-failed, progre
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -242,6 +243,30 @@ def test_dash_streams_the_lines_to_standard_output_and_resumes_nothing(
         assert "sending 3 to" in err.getvalue() and "standard output: 3 completed" in err.getvalue()
         assert len(emu.requests) == 3 * run  # nothing is resumed from standard output
     assert os.listdir(tmp_path) == ["in.jsonl"]
+
+
+class _FullAfterOneLine(io.StringIO):
+    """Standard output on a device that fills up after the first line (``-o - > /dev/full``, a full disk)."""
+
+    def write(self, text: str) -> int:
+        if self.getvalue():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return super().write(text)
+
+
+def test_output_that_cannot_be_written_stops_the_batch_and_says_so_without_a_traceback(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    tasks = [{"id": f"t{i}", "question": f"{SEED_QUESTION} ({i})"} for i in range(4)]
+    source = write_input(tmp_path / "in.jsonl", tasks)
+    out, err = _FullAfterOneLine(), io.StringIO()
+    args = ["batch", str(source), "-o", "-", "--concurrency", "1", "--base-url", emu.base_url]
+    code = main(args, stdout=out, stderr=err)
+    assert code == 1 and len(out.getvalue().splitlines()) == 1
+    assert "error: could not write to standard output (No space left on device): the batch stopped" in err.getvalue()
+    assert "run the same command again" in err.getvalue() and "Traceback" not in err.getvalue()
+    assert "This run: 2 of 4 finished" in err.getvalue()  # the unwritten outcome was billed: it is counted
+    assert len(emu.requests) == 2  # nothing is sent once OUTPUT is broken
 
 
 def test_a_line_longer_than_any_output_line_is_skipped_without_being_read_whole(
