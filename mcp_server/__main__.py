@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -195,8 +196,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except ConfigurationError as exc:
         return _fail(exc.describe(CLI))
-    if not args.shutdown_grace >= 0:
-        return _fail(f"--shutdown-grace must be a number of seconds >= 0, got {args.shutdown_grace}.")
+    if not 0 <= args.shutdown_grace < math.inf:  # nan and inf too: a drain that never ends is a hung pod
+        return _fail(f"--shutdown-grace must be a finite number of seconds >= 0, got {args.shutdown_grace}.")
     _log_start(args)
 
     import anyio

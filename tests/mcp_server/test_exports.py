@@ -48,3 +48,13 @@ def test_the_command_hands_each_timeout_to_the_core_which_validates_it(capsys: p
     for flag in ("--connect-timeout", "--idle-timeout", "--total-timeout"):
         assert main([flag, "-1"]) == 2
         assert f"{flag} must be a positive number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("grace", ["-1", "nan", "inf", "1e999"])
+def test_a_shutdown_grace_that_is_negative_or_not_finite_is_refused(
+    grace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mcp_server.__main__ import main
+
+    assert main(["--shutdown-grace", grace]) == 2
+    assert "--shutdown-grace must be a finite number of seconds >= 0" in capsys.readouterr().err
