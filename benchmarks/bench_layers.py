@@ -97,8 +97,8 @@ async def mcp_memory(base: str, stack: contextlib.AsyncExitStack) -> Session:
 
     from mcp_server import create_server
 
-    # Embedded in-process, the host application's logging rules; create_server's basicConfig
-    # (a rich handler on the root logger, INFO) would log every request of every later benchmark.
+    # Embedded in-process, the host application's logging rules (create_server leaves them alone;
+    # kept here too, so that no server's set-up can add a handler that logs every later call).
     with logging_kept():
         server = create_server(**_settings(base), log_level="WARNING")
     client = await stack.enter_async_context(Client(server))
@@ -111,7 +111,12 @@ async def bare_memory(base: str, stack: contextlib.AsyncExitStack) -> Session:
 
     from ._bare_mcp import bare_server
 
-    client = await stack.enter_async_context(Client(bare_server(_settings(base))))
+    # The SDK's MCPServer() calls logging.basicConfig (a rich handler on the root logger, INFO) when
+    # the root logger has none: left in place, every later in-process call of every row would render
+    # its httpx request line (and our server its call line) to stderr, a cost of the console, not of MCP.
+    with logging_kept():
+        server = bare_server(_settings(base))
+    client = await stack.enter_async_context(Client(server))
 
     return _mcp_call(client)
 
