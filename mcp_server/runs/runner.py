@@ -82,6 +82,8 @@ class _LiveRun:
         self.changed = anyio.Event()
         #: The progress reporters of the calls waiting for this run in this process.
         self.listeners: set[Callable[[str, str | None], Awaitable[None]]] = set()
+        #: Set once ``record`` is the final one (its waiters here need no other wake-up).
+        self.finished = anyio.Event()
 
     def cancel(self, reason: str) -> None:
         if self.reason is None:
@@ -205,7 +207,14 @@ class Runner:
                 tg.start_soon(progress.heartbeat)
                 if store is not self.local:
                     tg.start_soon(self._end_on_drained, tg.cancel_scope)
-                while record.state != "finished" and anyio.current_time() < deadline:
+                if local is not None and record.state != "finished":
+                    # A run of this process reports each stage to its listeners: wake at its end only.
+                    if after_version < 0:
+                        await progress.report(record.stage, record.message)  # where it is now
+                    with anyio.move_on_after(deadline - anyio.current_time()):
+                        await local.finished.wait()
+                    record = local.record
+                while local is None and record.state != "finished" and anyio.current_time() < deadline:
                     try:
                         newer = await store.wait(run_id, version, deadline - anyio.current_time())
                     except StoreUnavailable as exc:
@@ -217,9 +226,7 @@ class Runner:
                     record = newer
                     if record.version != version:
                         version = record.version
-                        if local is None or after_version < 0:
-                            await progress.report(record.stage, record.message)
-                            after_version = 0
+                        await progress.report(record.stage, record.message)
                 tg.cancel_scope.cancel()
         finally:
             if local is not None:
@@ -260,11 +267,13 @@ class Runner:
 
     async def _execute(self, run: _LiveRun, question: str, include_reasoning: bool) -> None:
         try:
-            async with anyio.create_task_group() as writers:
-                if self.shared is not None:
-                    writers.start_soon(self._write_shared, run, self.shared)
+            if self.shared is None:
                 await self._run_to_end(run, question, include_reasoning)
-            # The writer has written the final record (or given up): the run is over here.
+            else:
+                async with anyio.create_task_group() as writers:
+                    writers.start_soon(self._write_shared, run, self.shared)
+                    await self._run_to_end(run, question, include_reasoning)
+                # The writer has written the final record (or given up): the run is over here.
         finally:
             del self.live[run.record.run_id]
             ended, self._run_ended = self._run_ended, anyio.Event()
@@ -299,6 +308,7 @@ class Runner:
             )
             with anyio.CancelScope(shield=True):
                 await self._publish(run, final)
+            run.finished.set()
 
     async def _publish(self, run: _LiveRun, record: RunRecord) -> None:
         run.record = record
