@@ -105,8 +105,13 @@ class MemoryRunStore:
         excess = len(self._entries) - self.max_runs
         if excess <= 0:
             return
-        finished = [k for k, e in self._entries.items() if e.record.state == "finished"]
-        for run_id in finished[:excess]:
+        oldest: list[str] = []
+        for run_id, entry in self._entries.items():  # start order: stops at the first *excess* finished
+            if entry.record.state == "finished":
+                oldest.append(run_id)
+                if len(oldest) == excess:
+                    break
+        for run_id in oldest:
             del self._entries[run_id]
 
     async def publish_cancel(self, principal: str, request_id: str) -> None:
