@@ -1,0 +1,85 @@
+"""Behaviours a one-line break left unguarded (the third mutation audit, issue 26): each test here
+fails when its line breaks, through the public clients where the behaviour is visible there."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from qwen_ci_tool import APITimeoutError, InternalServerError, RateLimitError, StreamInterruptedError
+
+from ._frames import responses_event
+from ._mock import Script, run, sse_response
+from .test_client_mock import json_error
+
+MODES = ["sync", "async"]
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_code_run_is_content_so_a_stream_that_breaks_after_it_keeps_the_run_as_a_partial(mode: str) -> None:
+    # No reasoning or answer before the code run: the run alone commits the stream (the caller saw
+    # it), so the break is a StreamInterruptedError with the run kept, and the call is not re-sent.
+    item = {"type": "code_interpreter_call", "id": "ci_1", "code": "print(6*7)", "container_id": "c-1"}
+    frames = responses_event("response.created", response={"id": "resp_1"}) + responses_event(
+        "response.output_item.added", item=item
+    )
+    broken = httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+    script = Script(lambda: sse_response(frames, error=broken))
+    with pytest.raises(StreamInterruptedError) as info:
+        await run(mode, script, protocol="responses", max_retries=2)
+    partial = info.value.partial
+    assert partial is not None and [r.code for r in partial.code_runs] == ["print(6*7)"]
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize("message", ["Rate limit exceeded, please try again later.", "RATE LIMIT reached"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_responses_failure_saying_rate_limit_in_any_case_is_a_rate_limit(mode: str, message: str) -> None:
+    body = b'{"status":"failed","error":{"code":"server_error","message":"%s"}}' % message.encode()
+    script = Script(httpx.Response(200, headers={"content-type": "application/json"}, content=body))
+    with pytest.raises(RateLimitError) as info:
+        await run(mode, script, protocol="responses", max_retries=0)
+    assert info.value.retryable is True
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_throttling_failure_inside_a_200_stream_reports_status_429(mode: str) -> None:
+    # The service sent no status: a throttling code means a rate limit, so the inferred status is 429.
+    failed = {"id": "resp_1", "status": "failed", "error": {"code": "Throttling.RateQuota", "message": "busy"}}
+    frames = responses_event("response.created", response={"id": "resp_1"}) + responses_event(
+        "response.failed", response=failed
+    )
+    with pytest.raises(RateLimitError) as info:
+        await run(mode, Script(lambda: sse_response(frames)), protocol="responses", max_retries=0)
+    assert info.value.status_code == 429 and "inside an HTTP 200 reply" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("max_retries", "note"), [(0, None), (2, "(after 3 attempts)")])
+async def test_the_final_error_counts_the_attempts_only_when_the_call_was_retried(
+    mode: str, max_retries: int, note: str | None
+) -> None:
+    script = Script(lambda: json_error(503, {"code": "ServiceUnavailable", "message": "busy"}))
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, script, max_retries=max_retries)
+    message = str(info.value)
+    assert (note in message) if note else ("attempts)" not in message)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_connect_timeouts_advice_names_the_connect_timeout_setting(mode: str) -> None:
+    with pytest.raises(APITimeoutError) as info:
+        await run(mode, Script(httpx.ConnectTimeout("connect timed out")), max_retries=0)
+    advice = str(info.value).split("(the connect timeout).", 1)[1]
+    assert "raise connect_timeout" in advice and "idle_timeout" not in advice
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_in_band_status_alone_is_an_event_the_failure_of_that_status(mode: str) -> None:
+    # A gateway's bare ":HTTP_STATUS/503" frame, with no data and no event name, still reports the 503.
+    script = Script(lambda: sse_response(":HTTP_STATUS/503\n\n"))
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, script, max_retries=0)
+    assert info.value.status_code == 503
