@@ -10,7 +10,9 @@ opened, its MCP session initialised and its HTTP connection made before timing, 
 session. All layers run side by side: each round calls every layer once, in a rotating order, so
 the machine's drift hits them alike. Wall time is the figure (over stdio the server's CPU is in
 another process); the client process's CPU per call is shown too. MCP calls pass a progress
-callback, as real clients do; the LangChain tool is invoked with a tool call (a ``ToolCall``
+callback, as real clients do: our server then sends a notification per stage (five for the seed
+call) and the floor none, so our rows carry that traffic (over stdio, five more messages the
+client reads and parses per call). The LangChain tool is invoked with a tool call (a ``ToolCall``
 dict, as an agent's tool node does) and returns a ``ToolMessage`` with the result as artifact.
 """
 
