@@ -14,8 +14,7 @@ from mcp.types import ToolAnnotations
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._errors import missing_key_error
 from qwen_ci_tool._explain import retry_advice
-from qwen_ci_tool._knobs import Knobs
-from qwen_ci_tool.cli.flags import flag
+from qwen_ci_tool._knobs import Knobs, flag
 
 #: Hints name the server's entry in the MCP client's configuration ("args" and "env").
 MCP = Knobs(

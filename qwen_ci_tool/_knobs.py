@@ -4,7 +4,8 @@ Hints (written in :mod:`qwen_ci_tool._errors`) are plain text that names setting
 ``{idle_timeout}`` for the setting, ``{region:singapore}`` for the setting with a value, ``{api_key}`` for where the
 key goes, ``{emulator}`` for the "try it without a key" sentence (empty where there is none).
 A :class:`Knobs` renders them for one face: :data:`PYTHON` (keyword arguments) here, and each face
-its own (``qwen_ci_tool.cli.flags.CLI``, ``mcp_server._texts.MCP``, ``integrations.langchain``'s).
+its own (``qwen_ci_tool.cli.flags.CLI``, ``mcp_server._texts.MCP``, ``integrations.langchain``'s);
+:func:`flag` is the spelling both command lines (``qwen-ci``, ``qwen-ci-mcp``) share.
 Rendering is one substitution: ``grep -rn '{idle_timeout}'`` finds every hint naming the idle timeout.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from ._constants import ENV_API_KEY
 
-__all__ = ["PYTHON", "Knobs", "keyword"]
+__all__ = ["PYTHON", "Knobs", "flag", "keyword"]
 
 #: A placeholder in a hint (``{idle_timeout}``, ``{region:singapore}``), or an escaped brace.
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}|\{\{|\}\}")
@@ -31,6 +32,12 @@ def keyword(setting: str, value: str = "") -> str:
     except ValueError:
         return f"{setting}={value!r}"
     return f"{setting}={value}"
+
+
+def flag(setting: str, value: str = "") -> str:
+    """A setting as a flag: ``idle_timeout`` -> ``--idle-timeout``; with a value, ``--region singapore``."""
+    name = "--" + setting.replace("_", "-")
+    return f"{name} {value}" if value else name
 
 
 @dataclass(frozen=True)

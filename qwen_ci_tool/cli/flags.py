@@ -14,15 +14,9 @@ from typing import Any
 
 from .._config import SETTINGS, Setting
 from .._constants import ENV_API_KEY
-from .._knobs import Knobs
+from .._knobs import Knobs, flag
 
-__all__ = ["CLI", "SETTING_FLAGS", "SettingFlag", "add_setting_flags", "flag", "settings_from"]
-
-
-def flag(setting: str, value: str = "") -> str:
-    """A setting as a flag: ``idle_timeout`` -> ``--idle-timeout``; with a value, ``--region singapore``."""
-    name = "--" + setting.replace("_", "-")
-    return f"{name} {value}" if value else name
+__all__ = ["CLI", "SETTING_FLAGS", "SettingFlag", "add_setting_flags", "settings_from"]
 
 
 #: ``qwen-ci`` and ``qwen-ci-mcp``'s own command line: hints name flags.

@@ -104,7 +104,9 @@ async def test_against_an_evenly_spaced_quota_starts_are_paced_and_each_task_is_
         throttled = emu.throttled
     assert [o.status for o in outcomes] == ["completed"] * 40
     assert len(admitted) - throttled == 40  # each task admitted once: the rest were refusals
-    assert limiter.rate is not None and 20.0 <= limiter.rate <= 50.0  # learnt near the quota
+    # Paced below the quota (how close it gets is timing: under CPU contention starts jitter and draw
+    # refusals, each a cut; test_pacing checks >= 90% of the quota on a fake clock).
+    assert limiter.rate is not None and limiter.rate <= 50.0
     assert throttled <= 20  # a few refusals to find and probe the quota, not one per start
 
 
