@@ -86,5 +86,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # One line per upstream HTTP request would drown the server's own lines.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # One line per upstream HTTP request would drown the server's own lines; so would the SDK's
+    # "Terminating session: None" at the end of every stateless HTTP request (its only INFO line).
+    for noisy in ("httpx", "mcp.server.streamable_http"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

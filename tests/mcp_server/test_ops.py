@@ -347,6 +347,18 @@ async def test_sighup_reloads_the_token_file_and_a_bad_file_keeps_the_tokens_in_
 # --- pure parts ----------------------------------------------------------------------------------
 
 
+async def test_an_info_log_has_a_line_per_call_and_none_per_http_request(emu: Emulator) -> None:
+    with http_server_process("--base-url", emu.base_url, DASHSCOPE_API_KEY=PLANTED_KEY) as server:
+        for mode in ("auto", "legacy"):
+            result = await call_over_http(server.url, "unused", mode=mode)
+            assert not result.is_error
+        server.terminate()
+        assert await anyio.to_thread.run_sync(server.wait) == 0
+    log = server.output()
+    assert log.count("call completed") == 2
+    assert "Terminating session" not in log  # the SDK's line at the end of every stateless request
+
+
 def test_json_lines_carry_the_context_and_mask_every_secret() -> None:
     redact = Redactor([PLANTED_KEY], lambda: [ALICE])
     record = logging.LogRecord("mcp_server", logging.INFO, __file__, 1, "key %s token %s", (PLANTED_KEY, ALICE), None)
