@@ -12,6 +12,7 @@ import argparse
 import json
 from typing import IO, Any
 
+from .._batch import Interrupted
 from .._client import CodeInterpreter, CodeInterpreterStream
 from .._exceptions import ConfigurationError, QwenCIError
 from .._explain import error_dict, incomplete_note
@@ -90,7 +91,10 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         except KeyboardInterrupt:
             # Ctrl-C: the connection is closed (leaving the with block did it); what arrived is kept.
             live.close()
-            _keep_partial(stream.snapshot() if stream is not None else None, "Ctrl-C", args, stdout, stderr)
+            partial = stream.snapshot() if stream is not None else None
+            _keep_partial(partial, "Ctrl-C", args, stdout, stderr)
+            if args.json:
+                _print_error_json(Interrupted(INTERRUPTED_MESSAGE), partial, stdout)
             stderr.write("\ninterrupted\n")
             return EXIT_INTERRUPTED
         finally:
@@ -112,11 +116,17 @@ def _arrived(partial: CodeInterpreterResult | None) -> bool:
     return partial is not None and bool(partial.answer or partial.code_runs or partial.reasoning)
 
 
+INTERRUPTED_MESSAGE = (
+    "Interrupted (Ctrl-C) while the call ran: the connection was closed; `partial` holds what had arrived "
+    "and the tokens it cost. Running the command again sends the question again (billed again)."
+)
+
+
 def _keep_partial(
     partial: CodeInterpreterResult | None, before: str, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
 ) -> None:
-    """After a failure or Ctrl-C: print what arrived (not with --json: the error payload has it)
-    and write it to --export."""
+    """After a failure or Ctrl-C: print what arrived (not with --json: the error payload's ``partial``
+    has it) and write it to --export."""
     if partial is None or not _arrived(partial):
         return
     if not args.json:
@@ -126,14 +136,16 @@ def _keep_partial(
         _export(partial, args.export, stderr)
 
 
+def _print_error_json(err: QwenCIError, partial: CodeInterpreterResult | None, stdout: IO[str]) -> None:
+    """``--json`` after a failure or Ctrl-C: the error and what had arrived (``partial``, or null)."""
+    payload: dict[str, Any] = {"error": error_dict(err, CLI), "partial": partial.to_dict() if partial is not None else None}
+    stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
 def _report_error(err: QwenCIError, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     code = EXIT_USAGE if isinstance(err, ConfigurationError) else EXIT_FAILED
     if args.json:
-        payload: dict[str, Any] = {
-            "error": error_dict(err, CLI),
-            "partial": err.partial.to_dict() if err.partial is not None else None,
-        }
-        stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        _print_error_json(err, err.partial, stdout)
         return code
     stderr.write(f"error: {for_person(err, CLI)}\n")
     return code

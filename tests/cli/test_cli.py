@@ -207,13 +207,11 @@ def test_export_to_an_unknown_kind_of_file_is_refused_before_asking() -> None:
     assert code == 2 and ".py, .ipynb, .md" in err
 
 
-def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(emu: Emulator, tmp_path: Path) -> None:
-    # The answer has begun, then the service goes silent: the user presses Ctrl-C (a real SIGINT).
+def _ctrl_c_once_the_answer_began(emu: Emulator, *args: str) -> tuple[int, str, str]:
+    """``qwen-ci ask ARGS`` against *emu*: once the answer has begun, the service goes silent and the
+    user presses Ctrl-C (a real SIGINT). The exit code, stdout and stderr."""
     emu.add_fault(Fault.stall(after_events=50, seconds=60))
-    export = tmp_path / "part.md"
-    proc = start_cli(
-        "ask", "--export", str(export), "--base-url", emu.base_url, SEED_QUESTION, DASHSCOPE_API_KEY=PLANTED_KEY
-    )
+    proc = start_cli("ask", *args, "--base-url", emu.base_url, SEED_QUESTION, DASHSCOPE_API_KEY=PLANTED_KEY)
     try:
         assert proc.stderr is not None
         seen = []
@@ -229,13 +227,29 @@ def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-    assert proc.returncode == 130, err
+    assert emu.wait_for_connections(0, timeout=10), "the upstream request was closed"
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(emu: Emulator, tmp_path: Path) -> None:
+    export = tmp_path / "part.md"
+    code, out, err = _ctrl_c_once_the_answer_began(emu, "--export", str(export))
+    assert code == 130, err
     # The answer had begun (how much of it the client read before the signal varies).
     assert "What arrived before Ctrl-C" in out and "## Answer\n\n12" in out and "123**21" in out
     text = export.read_text(encoding="utf-8")
     assert "123**21" in text and "Incomplete result" in text and "## Answer\n\n12" in text
     assert "interrupted" in err and "Traceback" not in err
-    assert emu.wait_for_connections(0, timeout=10), "the upstream request was closed"
+
+
+def test_ctrl_c_with_json_prints_the_interruption_and_the_partial_as_json(emu: Emulator) -> None:
+    code, out, err = _ctrl_c_once_the_answer_began(emu, "--json")
+    assert code == 130, err
+    data = json.loads(out)
+    assert data["error"]["type"] == "Interrupted" and data["error"]["retryable"] is True
+    assert "Ctrl-C" in data["error"]["message"] and "billed again" in data["error"]["message"]
+    assert data["partial"]["code_runs"][0]["code"] == "123**21" and data["partial"]["answer"].startswith("12")
+    assert data["partial"]["usage"]["total_tokens"] > 0 and PLANTED_KEY not in out + err
 
 
 def test_the_emulator_command_takes_a_start_quota_with_a_burst() -> None:
