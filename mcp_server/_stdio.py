@@ -9,7 +9,8 @@ been answered on stdout, or the grace is over (``runs.deadline``), it reports en
 
 The wrapper also answers, itself, a request the SDK would drop without a word (a lone UTF-16
 surrogate escape such as ``"\\ud800"`` is not valid JSON text for its parser), so that the client
-gets an error instead of waiting for its timeout.
+gets an error instead of waiting for its timeout; a line that is not JSON at all, which the SDK
+drops with a DEBUG line only, is logged as a warning.
 """
 
 from __future__ import annotations
@@ -204,6 +205,12 @@ class _Input:
         try:
             message = json.loads(line)
         except ValueError:
+            if line.strip():  # the SDK drops it, logging only at DEBUG: without this line nobody knows
+                logger.warning(
+                    "qwen-ci-mcp: ignored a line of input that is not JSON (%d characters): each line must be "
+                    "one JSON-RPC message; a request in it gets no answer (is something else writing to stdin?)",
+                    len(line.rstrip("\n")),
+                )
             return True
         if isinstance(message, dict):
             if "id" in message and "method" in message:
@@ -219,7 +226,7 @@ class _Input:
         try:
             message = json.loads(line)
         except ValueError:
-            return True  # not JSON at all: the SDK logs it
+            return True  # not JSON at all: _inspect warns, the SDK drops it
         if not (isinstance(message, dict) and "id" in message and "method" in message):
             return False  # a notification or a response: nobody waits for an answer
         what = "a lone UTF-16 surrogate escape" if _has_lone_surrogate(message) else "text the JSON parser refuses"

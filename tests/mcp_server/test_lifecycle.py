@@ -324,6 +324,23 @@ def test_over_stdio_a_lone_surrogate_gets_a_clear_error_instead_of_silence() -> 
     assert code == 0
 
 
+def test_over_stdio_a_line_that_is_not_json_is_logged_as_a_warning_and_serving_goes_on() -> None:
+    with Emulator() as emu, stdio_server(emu) as proc:
+        for message in HANDSHAKE:
+            send(proc, message)
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write('{"jsonrpc": "2.0", "id": 2, "method": "tools/ca\n')  # a request cut short
+        send(proc, CALL)
+        after = read_until(proc, lambda m: m.get("id") == 1)
+        proc.stdin.close()
+        code = proc.wait(timeout=30)
+        log = proc.stderr.read()
+
+    assert SEED_ANSWER in json.dumps(after["result"]) and code == 0
+    assert "WARNING mcp_server: qwen-ci-mcp: ignored a line of input that is not JSON (47 characters)" in log
+    assert PLANTED_KEY not in log
+
+
 # --- TCP_NODELAY (problem 3) --------------------------------------------------------------------------
 
 
