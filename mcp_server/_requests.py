@@ -35,17 +35,14 @@ class Exchange:
         #: The gate let this request in as a new call while the server still took calls: the run
         #: it starts is not refused for a shutdown begun since (nginx could no longer retry it).
         self.admitted = admitted
-        #: The handler has registered the run this admitted call starts (the drain waits for it).
-        self.started = False
+        #: Told when the handler has registered the run this call starts (the drain waits for that).
         self._on_start = on_start
         self._scopes: list[anyio.CancelScope] = []
 
     def start(self) -> None:
         """The handler has registered this call's run: whoever waits for it to do so is told."""
-        if not self.started:
-            self.started = True
-            if self._on_start is not None:
-                self._on_start(self)
+        if self._on_start is not None:
+            self._on_start(self)
 
     @property
     def aborted(self) -> bool:
