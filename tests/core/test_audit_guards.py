@@ -6,7 +6,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qwen_ci_tool import APITimeoutError, InternalServerError, RateLimitError, StreamInterruptedError
+from qwen_ci_tool import (
+    APITimeoutError,
+    CodeInterpreterResult,
+    InternalServerError,
+    RateLimitError,
+    StreamInterruptedError,
+)
 
 from ._frames import responses_event
 from ._mock import Script, run, sse_response
@@ -83,3 +89,14 @@ async def test_an_in_band_status_alone_is_an_event_the_failure_of_that_status(mo
     with pytest.raises(InternalServerError) as info:
         await run(mode, script, max_retries=0)
     assert info.value.status_code == 503
+
+
+def test_a_code_fence_is_longer_than_any_run_of_backticks_in_the_code() -> None:
+    code = 'doc = """\n```\n````\n"""\nprint(doc)'
+    result = CodeInterpreterResult.from_dict(
+        {"answer": "ok", "code_runs": [{"index": 0, "code": code, "output": None}], "protocol": "dashscope"}
+    )
+    text = result.to_markdown()
+    fence = text.split("### Run #1\n\n", 1)[1].split("python\n", 1)[0]
+    assert set(fence) == {"`"} and fence not in code
+    assert f"{fence}python\n{code}\n{fence}\n" in text
