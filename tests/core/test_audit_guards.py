@@ -13,6 +13,7 @@ from qwen_ci_tool import (
     RateLimitError,
     StreamInterruptedError,
 )
+from qwen_ci_tool._result import result_markdown
 
 from ._frames import responses_event
 from ._mock import Script, run, sse_response
@@ -100,3 +101,9 @@ def test_a_code_fence_is_longer_than_any_run_of_backticks_in_the_code() -> None:
     fence = text.split("### Run #1\n\n", 1)[1].split("python\n", 1)[0]
     assert set(fence) == {"`"} and fence not in code
     assert f"{fence}python\n{code}\n{fence}\n" in text
+
+
+def test_markdown_cut_to_max_chars_is_at_most_that_long_note_included() -> None:
+    result = CodeInterpreterResult.from_dict({"answer": "x" * 5000, "protocol": "dashscope", "status": "completed"})
+    text = result_markdown(result, max_chars=1000)
+    assert len(text) <= 1000 and "[truncated: " in text and text.startswith("## Answer\n\nxxx")
