@@ -3,6 +3,9 @@ fails when its line breaks, through the public clients where the behaviour is vi
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import httpx
 import pytest
 
@@ -107,3 +110,19 @@ def test_markdown_cut_to_max_chars_is_at_most_that_long_note_included() -> None:
     result = CodeInterpreterResult.from_dict({"answer": "x" * 5000, "protocol": "dashscope", "status": "completed"})
     text = result_markdown(result, max_chars=1000)
     assert len(text) <= 1000 and "[truncated: " in text and text.startswith("## Answer\n\nxxx")
+
+
+def test_an_exported_script_prints_a_bare_last_expression_when_run() -> None:
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "8",
+            "code_runs": [{"index": 0, "code": "x = 2\nx ** 3", "output": "8"}],
+            "steps": [{"kind": "code", "text": "x = 2\nx ** 3", "code_run": 0}],
+            "protocol": "responses",
+            "status": "completed",
+        }
+    )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(result.to_script(), "<exported>", "exec"), {})  # the script defines what it uses first
+    assert printed.getvalue() == "8\n"
