@@ -11,6 +11,7 @@ import pytest
 
 from qwen_ci_tool import (
     APITimeoutError,
+    CodeInterpreter,
     CodeInterpreterResult,
     InternalServerError,
     RateLimitError,
@@ -126,3 +127,14 @@ def test_an_exported_script_prints_a_bare_last_expression_when_run() -> None:
     with contextlib.redirect_stdout(printed):
         exec(compile(result.to_script(), "<exported>", "exec"), {})  # the script defines what it uses first
     assert printed.getvalue() == "8\n"
+
+
+def test_a_base_url_from_the_environment_beats_a_region_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only a region given as an argument overrides the environment's base_url; the environment's own
+    # region does not (the base_url is the more specific of the two).
+    monkeypatch.setenv("QWEN_CI_REGION", "singapore")
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", "https://gateway.example.com/api/v1")
+    with CodeInterpreter(api_key="sk-test") as client:
+        assert client.base_url == "https://gateway.example.com"
+    with CodeInterpreter(api_key="sk-test", region="beijing") as client:
+        assert client.base_url == "https://dashscope.aliyuncs.com"
