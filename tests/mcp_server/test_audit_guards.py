@@ -1,0 +1,87 @@
+"""Behaviours of the MCP server a one-line break left unguarded (the third mutation audit, issue 26):
+each test here fails when its line breaks. The HTTP gate is driven in process, in front of a
+stand-in app whose calls wait until their exchange is aborted."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from mcp_server._requests import Exchange, current_exchange
+from mcp_server.http.cancels import Exchanges
+from mcp_server.http.gate import CallGate
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "shared-token-0123456789"
+
+
+class WaitingApp:
+    """Answers 202 at once, except a ``tools/call``, which waits until its exchange is aborted."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[Exchange]] = {}
+        self.both = anyio.Event()  # two calls wait
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = current_exchange.get()
+        if exchange is not None:
+            session = dict(scope["headers"]).get(b"mcp-session-id", b"").decode()
+            self.waiting.setdefault(session, []).append(exchange)
+            if sum(map(len, self.waiting.values())) == 2:
+                self.both.set()
+            with exchange.guard():
+                await anyio.sleep_forever()
+        await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def gate(app: WaitingApp, forwarded: list[str] | None = None) -> httpx.AsyncClient:
+    async def forward(principal: str, request_id: str) -> None:
+        if forwarded is not None:
+            forwarded.append(request_id)
+
+    asgi = CallGate(app, exchanges=Exchanges(), ready=lambda: True, body_limit=1 << 20, forward_cancel=forward)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://127.0.0.1")
+
+
+def headers(session: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}", "Mcp-Session-Id": session, "Content-Type": "application/json"}
+
+
+CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "qwen_code_interpreter", "arguments": {}}}
+CANCEL = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
+
+
+async def test_a_cancel_reaches_only_the_call_of_its_own_session_when_clients_share_a_token() -> None:
+    app = WaitingApp()
+    async with gate(app) as http, anyio.create_task_group() as tg:
+        with anyio.fail_after(10):
+            for session in ("session-a", "session-b"):
+                tg.start_soon(lambda s=session: http.post("/mcp", content=json.dumps(CALL), headers=headers(s)))
+            await app.both.wait()
+            # The gate routes a cancel before it answers it: once answered, it has reached its call or not.
+            cancel_a = await http.post("/mcp", content=json.dumps(CANCEL), headers=headers("session-a"))
+            (a,), (b,) = app.waiting["session-a"], app.waiting["session-b"]
+            assert cancel_a.status_code == 202 and a.aborted
+            assert not b.aborted  # the same token, the same request id: another client
+            await http.post("/mcp", content=json.dumps(CANCEL), headers=headers("session-b"))
+            assert b.aborted
+
+
+async def test_a_cancel_matching_two_calls_touches_neither_and_is_not_forwarded() -> None:
+    # Two calls of one client with the same request id: which one it meant cannot be told, so
+    # neither is cancelled, and other replicas are not asked either (the call is here).
+    app, forwarded = WaitingApp(), list[str]()
+    async with gate(app, forwarded) as http, anyio.create_task_group() as tg:
+        with anyio.fail_after(10):
+            for _ in range(2):
+                tg.start_soon(lambda: http.post("/mcp", content=json.dumps(CALL), headers=headers("session-a")))
+            await app.both.wait()
+            await http.post("/mcp", content=json.dumps(CANCEL), headers=headers("session-a"))
+            assert not any(e.aborted for e in app.waiting["session-a"]) and forwarded == []
+            tg.cancel_scope.cancel()
