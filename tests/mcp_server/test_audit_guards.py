@@ -9,11 +9,18 @@ import json
 import anyio
 import httpx
 import pytest
+from mcp import Client
 from starlette.types import Receive, Scope, Send
 
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server._requests import Exchange, current_exchange
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+
+from ..conftest import PLANTED_KEY
+from .test_run_rules import collect
+from .test_tool import text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -85,3 +92,17 @@ async def test_a_cancel_matching_two_calls_touches_neither_and_is_not_forwarded(
             await http.post("/mcp", content=json.dumps(CANCEL), headers=headers("session-a"))
             assert not any(e.aborted for e in app.waiting["session-a"]) and forwarded == []
             tg.cancel_scope.cancel()
+
+
+async def test_the_texts_about_a_run_name_the_wait_and_the_ttl_each_where_it_belongs() -> None:
+    with Emulator(code_pause=0.5) as emu:
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05, result_ttl=123)
+        async with Client(server) as client:
+            with anyio.fail_after(20):
+                first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                unknown = await client.call_tool(RESULT_TOOL_NAME, {"run_id": "run_nope"})
+                await collect(client, str((first.structured_content or {}).get("run_id")))
+
+    pending = text_of(first)
+    assert "it waits up to 0.05 s" in pending and "kept for 123 s after the run ends" in pending
+    assert "results are kept 123 s after a run ends" in text_of(unknown)
