@@ -5,15 +5,19 @@ stand-in app whose calls wait until their exchange is aborted."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import anyio
 import httpx
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 from starlette.types import Receive, Scope, Send
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server._requests import Exchange, current_exchange
+from mcp_server.http.app import build_http_app, security_settings
+from mcp_server.http.auth import Credentials
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
@@ -106,3 +110,42 @@ async def test_the_texts_about_a_run_name_the_wait_and_the_ttl_each_where_it_bel
     pending = text_of(first)
     assert "it waits up to 0.05 s" in pending and "kept for 123 s after the run ends" in pending
     assert "results are kept 123 s after a run ends" in text_of(unknown)
+
+
+def test_a_token_is_accepted_only_whole_never_as_the_start_of_a_longer_one() -> None:
+    credentials = Credentials({TOKEN: "alice"})
+    assert credentials.client_for(TOKEN.encode()) == "alice"
+    assert credentials.client_for((TOKEN + "-and-more").encode()) is None
+    assert credentials.client_for(TOKEN[:-1].encode()) is None
+
+
+def test_loopback_with_allowed_hosts_checks_the_host_header_against_them() -> None:
+    # The SDK's own protection on loopback knows only loopback names: a proxy's name would be refused.
+    settings = security_settings("127.0.0.1", ["mcp.example.com"])
+    assert settings is not None and {"mcp.example.com", "mcp.example.com:*", "127.0.0.1:*"} <= set(
+        settings.allowed_hosts
+    )
+
+
+async def test_the_bearer_scheme_is_matched_in_any_case(make_server: Callable[..., MCPServer]) -> None:
+    app = build_http_app(make_server(), host="127.0.0.1", credentials=Credentials.single(TOKEN))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        statuses = [
+            (await http.get("/metrics", headers={"Authorization": f"{s} {TOKEN}"})).status_code
+            for s in ("bearer", "BEARER")
+        ]
+    assert statuses == [200, 200]
+
+
+async def test_while_draining_only_new_calls_get_503_and_the_result_tool_still_answers() -> None:
+    async def answered(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    asgi = CallGate(answered, exchanges=Exchanges(), ready=lambda: False, body_limit=1 << 20)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://127.0.0.1") as http:
+        statuses = []
+        for name in (TOOL_NAME, RESULT_TOOL_NAME):
+            call = {**CALL, "params": {"name": name, "arguments": {"run_id": "run_x"}}}
+            statuses.append((await http.post("/mcp", content=json.dumps(call), headers=headers("s"))).status_code)
+    assert statuses == [503, 200]
