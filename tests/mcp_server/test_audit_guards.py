@@ -149,3 +149,19 @@ async def test_while_draining_only_new_calls_get_503_and_the_result_tool_still_a
             call = {**CALL, "params": {"name": name, "arguments": {"run_id": "run_x"}}}
             statuses.append((await http.post("/mcp", content=json.dumps(call), headers=headers("s"))).status_code)
     assert statuses == [503, 200]
+
+
+async def test_an_answer_that_echoes_the_key_reaches_the_client_with_the_key_masked() -> None:
+    frame = {
+        "output": {"choices": [{"message": {"content": f"Your key is {PLANTED_KEY}."}, "finish_reason": "stop"}]},
+        "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+        "request_id": "rid-echo",
+    }
+    with Emulator() as emu:
+        emu.replay(f"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(frame)}\n\n".encode())
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0)
+        async with Client(server) as client:
+            with anyio.fail_after(20):
+                result = await client.call_tool(TOOL_NAME, {"question": "What is my key?"})
+    text = text_of(result)
+    assert not result.is_error and "Your key is **********." in text and PLANTED_KEY not in text
