@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -25,6 +26,7 @@ API_KEY = "sk-bench"
 NATIVE_PATH = "/api/v1/services/aigc/text-generation/generation"
 COMPAT_PATH = "/compatible-mode/v1/chat/completions"
 BLOCK = 65536  # the emulator renders the whole stream first, then writes it in blocks this big
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository the benchmarks run from
 
 # --- the machine --------------------------------------------------------------------------------
 
@@ -52,14 +54,11 @@ def _package_version(name: str) -> str | None:
 def commit() -> dict[str, Any]:
     """The commit measured: HEAD of the repository the benchmarks run from, and whether the work
     tree differed from it (then the figures are of uncommitted code)."""
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
     def git(*args: str) -> str:
         try:
             return subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
@@ -223,8 +222,18 @@ class Contender:
 
     name = ""
     label = ""
+    compat_label = ""  # the label on the "compat" wire where it says more than the name does
     wire = "native"  # which endpoint: "native" or "compat"
     is_async = False
+
+    def __init__(self, wire: str | None = None) -> None:
+        """*wire* "compat": a contender that speaks both wires calls the OpenAI-compatible endpoint,
+        and its name (and label) say so. Without it, the class's own wire."""
+        if wire is not None:
+            self.wire = wire
+        if wire == "compat":
+            self.name += "-compat"
+            self.label = self.compat_label or self.label
 
     def open(self, base: str) -> None:
         raise NotImplementedError
@@ -258,11 +267,6 @@ class FloorSync(Contender):
 
     name, label = "floor", "floor: body bytes, split data: lines, json.loads, keep the text"
 
-    def __init__(self, wire: str = "native") -> None:
-        self.wire = wire
-        if wire == "compat":
-            self.name = "floor-compat"
-
     def open(self, base: str) -> None:
         import httpx
 
@@ -284,11 +288,6 @@ class FloorAsync(FloorSync):
     name, label = "floor-async", "floor, async: httpx.AsyncClient body bytes, data: lines, json.loads"
     is_async = True
 
-    def __init__(self, wire: str = "native") -> None:
-        super().__init__(wire)
-        if wire == "compat":
-            self.name = "floor-async-compat"
-
     def open(self, base: str) -> None:
         import httpx
 
@@ -308,57 +307,39 @@ class FloorAsync(FloorSync):
         _run(self.client.aclose())  # type: ignore[attr-defined]
 
 
+def _typical_event(sse: Any) -> int:
+    """What the typical client does with each event: json.loads its data (the ``[DONE]`` sentinel
+    aside). Returns 1, to count the events."""
+    if sse.data != "[DONE]":
+        json.loads(sse.data)
+    return 1
+
+
 class HttpxSSESync(FloorSync):
     """The typical client: httpx + httpx-sse + json.loads, building nothing."""
 
     name, label = "httpx-sse", "typical client: httpx + httpx-sse + json.loads"
 
-    def __init__(self, wire: str = "native") -> None:
-        super().__init__(wire)
-        if wire == "compat":
-            self.name = "httpx-sse-compat"
-
     def call(self) -> int:
         from httpx_sse import EventSource
 
-        loads = json.loads
-        n = 0
         with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:
-            for sse in EventSource(response).iter_sse():
-                if sse.data != "[DONE]":
-                    loads(sse.data)
-                n += 1
-        return n
+            return sum(map(_typical_event, EventSource(response).iter_sse()))
 
 
 class HttpxSSEAsync(FloorAsync):
     name, label = "httpx-sse-async", "typical client, async: httpx.AsyncClient + aiter_sse + json.loads"
 
-    def __init__(self, wire: str = "native") -> None:
-        super().__init__(wire)
-        if wire == "compat":
-            self.name = "httpx-sse-async-compat"
-
     async def call(self) -> int:  # type: ignore[override]
         from httpx_sse import EventSource
 
-        loads = json.loads
-        n = 0
         async with self.client.stream("POST", self.url, headers=self.headers, content=self.body) as response:  # type: ignore[attr-defined]
-            async for sse in EventSource(response).aiter_sse():
-                if sse.data != "[DONE]":
-                    loads(sse.data)
-                n += 1
-        return n
+            return sum([_typical_event(sse) async for sse in EventSource(response).aiter_sse()])
 
 
 class OursSync(Contender):
     name, label = "ours-sync", "qwen-ci-tool, sync: CodeInterpreter.run"
-
-    def __init__(self, wire: str = "native") -> None:
-        self.wire = wire
-        if wire == "compat":
-            self.name, self.label = "ours-sync-compat", "qwen-ci-tool, sync, protocol='openai'"
+    compat_label = "qwen-ci-tool, sync, protocol='openai'"
 
     def _settings(self, base: str) -> dict[str, Any]:
         return {
@@ -400,12 +381,8 @@ class OursSyncTelemetryOff(OursSync):
 
 class OursAsync(OursSync):
     name, label = "ours-async", "qwen-ci-tool, async: AsyncCodeInterpreter.run"
+    compat_label = "qwen-ci-tool, async, protocol='openai'"
     is_async = True
-
-    def __init__(self, wire: str = "native") -> None:
-        super().__init__(wire)
-        if wire == "compat":
-            self.name, self.label = "ours-async-compat", "qwen-ci-tool, async, protocol='openai'"
 
     def open(self, base: str) -> None:
         from qwen_ci_tool import AsyncCodeInterpreter
@@ -418,6 +395,25 @@ class OursAsync(OursSync):
 
     def close(self) -> None:
         _run(self.client.aclose())  # type: ignore[attr-defined]
+
+
+def dashscope_stream(question: str = SEED_QUESTION, api_key: str = API_KEY, model: str = MODEL) -> Iterator[Any]:
+    """The dashscope SDK's streaming call with the code interpreter, as its users write it; yields the
+    SDK's chunks. Where it goes is the SDK's own setting, ``dashscope.base_http_api_url``."""
+    import dashscope
+
+    return iter(
+        dashscope.Generation.call(
+            model=model,
+            messages=[{"role": "user", "content": question}],
+            enable_code_interpreter=True,
+            enable_thinking=True,
+            result_format="message",
+            stream=True,
+            incremental_output=True,
+            api_key=api_key,
+        )
+    )
 
 
 class DashScopeSDK(Contender):
@@ -433,22 +429,9 @@ class DashScopeSDK(Contender):
             except ImportError as exc:
                 raise Unavailable(f"dashscope is not installed ({exc})") from None
         dashscope.base_http_api_url = base + "/api/v1"
-        self.generation = dashscope.Generation
 
     def stream(self) -> Iterator[Any]:
-        """The SDK's streaming call, as its users write it; yields the SDK's chunks."""
-        return iter(
-            self.generation.call(
-                model=MODEL,
-                messages=[{"role": "user", "content": SEED_QUESTION}],
-                enable_code_interpreter=True,
-                enable_thinking=True,
-                result_format="message",
-                stream=True,
-                incremental_output=True,
-                api_key=API_KEY,
-            )
-        )
+        return dashscope_stream()
 
     def call(self) -> int:
         n = 0
@@ -457,6 +440,20 @@ class DashScopeSDK(Contender):
                 raise RuntimeError(f"dashscope SDK got {chunk.status_code}: {chunk.message}")
             n += 1
         return n
+
+
+def openai_stream(client: Any, question: str = SEED_QUESTION, model: str = MODEL) -> Iterator[Any]:
+    """The openai SDK's streaming chat call with the code interpreter, as its users write it (the
+    DashScope switches go in ``extra_body``); yields the SDK's chunks."""
+    return iter(
+        client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": question}],
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body={"enable_code_interpreter": True, "enable_thinking": True},
+        )
+    )
 
 
 class OpenAISDK(Contender):
@@ -470,15 +467,12 @@ class OpenAISDK(Contender):
             raise Unavailable(f"openai is not installed ({exc})") from None
         self.client = OpenAI(base_url=base + "/compatible-mode/v1", api_key=API_KEY, max_retries=0)
 
+    def stream(self) -> Iterator[Any]:
+        return openai_stream(self.client)
+
     def call(self) -> int:
         n = 0
-        for _chunk in self.client.chat.completions.create(
-            model=MODEL,
-            messages=[{"role": "user", "content": SEED_QUESTION}],
-            stream=True,
-            stream_options={"include_usage": True},
-            extra_body={"enable_code_interpreter": True, "enable_thinking": True},
-        ):
+        for _chunk in self.stream():
             n += 1
         return n
 
@@ -681,10 +675,9 @@ def mcp_stdio_params(base: str, *extra: str) -> Any:
     """How a client starts our MCP server over stdio against the emulator at *base*."""
     from mcp import StdioServerParameters
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": root,
+        "PYTHONPATH": ROOT,
         "DASHSCOPE_API_KEY": API_KEY,
         "DASHSCOPE_HTTP_BASE_URL": base + "/api/v1",
     }
@@ -692,5 +685,19 @@ def mcp_stdio_params(base: str, *extra: str) -> Any:
         command=sys.executable,
         args=["-m", "mcp_server", "--model", MODEL, "--max-retries", "0", *extra],
         env=env,
-        cwd=root,
+        cwd=ROOT,
+    )
+
+
+def python_server(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python ARGS`` started from the repository root with exactly *env*, as a server: nothing on
+    its stdin or stdout, its log (stderr) a pipe for the caller to read."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )

@@ -16,16 +16,22 @@ target is at least 90% (within 10% for the millisecond rows) - and over the whol
 the service admitted each task (the emulator's count: requests minus its 429s; the target is once);
 the client's CPU per task (``time.process_time()`` of this process, the emulator excluded), against
 the same batch, measured in the same run, against an emulator without a quota (target: within 1.5×).
+
+Run alone, ``python -m benchmarks.bench_batch --calls 2,20 --contenders async`` measures only those
+rows (call lengths ``ms``, ``2``, ``20``; each with its unlimited row, so the ratios hold).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
+from collections.abc import Callable, Collection
 from typing import Any
 
 import anyio
 
-from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, script_main, table
+from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, machine, machine_line, table
 from ._server import ServerProcess
 
 TITLE = "6. Batch throughput at a rate limit (run_many)"
@@ -93,13 +99,24 @@ def _row(
     }
 
 
+Contender = Callable[[str, list[str], int], dict[str, Any]]
+CONTENDERS: dict[str, Contender] = {"sync": _sync, "async": _async}
+
+
 def _measure(
-    srv: ServerProcess, free: str, limited: dict[str, str], n: int, concurrency: int, rate: float, call: float | None
+    srv: ServerProcess,
+    free: str,
+    limited: dict[str, str],
+    n: int,
+    concurrency: int,
+    rate: float,
+    call: float | None,
+    contenders: Collection[str],
 ) -> list[dict[str, Any]]:
     """The same batch, sync and async, without a quota and with each quota shape (``limited``: shape
     to emulator name); each row labelled."""
     rows = []
-    for fn in (_sync, _async):
+    for fn in (CONTENDERS[name] for name in CONTENDERS if name in contenders):
         tasks = [SEED_QUESTION] * n
         base = fn(srv.urls[free], tasks, concurrency)
         base.update(shape=None, call_s=call, limit=None, vs_limit=None, cpu_vs_unlimited=1.0, admitted_per_task=1.0)
@@ -120,23 +137,27 @@ def _measure(
     return rows
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def run(
+    quick: bool = False, *, calls: Collection[str] | None = None, contenders: Collection[str] = tuple(CONTENDERS)
+) -> dict[str, Any]:
+    """Every row, or those of the call lengths in ``calls`` (``"ms"`` and seconds: ``"2"``, ``"20"``)."""
     rate, seconds = (40.0, 1.0) if quick else (40.0, 10.0)
     n = int(rate * seconds)
     slow_rate, slow_tasks = (20.0, 24) if quick else (10.0, 160)
-    calls = (0.2,) if quick else (2.0, 20.0)
+    lengths = [c for c in ((0.2,) if quick else (2.0, 20.0)) if calls is None or f"{c:g}" in calls]
     rows: list[dict[str, Any]] = []
     specs = {"free": f"seed,block={BLOCK}", "limited": f"seed,block={BLOCK},rate={rate:g},burst={BURST}"}
-    for call in calls:
+    for call in lengths:
         specs[f"free-{call:g}"] = f"seed,block={BLOCK},call={call:g}"
         specs[f"burst-{call:g}"] = f"seed,block={BLOCK},call={call:g},rate={slow_rate:g},burst={slow_rate:g}"
         specs[f"spaced-{call:g}"] = f"seed,block={BLOCK},call={call:g},rate={slow_rate:g}"
     with ServerProcess(**specs) as srv:
-        rows += _measure(srv, "free", {"bursts allowed": "limited"}, n, CONCURRENCY, rate, None)
-        for call in calls:
+        if calls is None or "ms" in calls:
+            rows += _measure(srv, "free", {"bursts allowed": "limited"}, n, CONCURRENCY, rate, None, contenders)
+        for call in lengths:
             concurrency = 64 if call * slow_rate <= 64 else 256
             shapes = {shape: f"{key}-{call:g}" for shape, key in SHAPES.items()}
-            rows += _measure(srv, f"free-{call:g}", shapes, slow_tasks, concurrency, slow_rate, call)
+            rows += _measure(srv, f"free-{call:g}", shapes, slow_tasks, concurrency, slow_rate, call, contenders)
     return {
         "title": TITLE,
         "rows": rows,
@@ -198,7 +219,21 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    script_main(__doc__ or "", TITLE, run, render)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
+    parser.add_argument("--calls", help="only these call lengths' rows, e.g. 'ms,2,20' (quick: 'ms,0.2')")
+    parser.add_argument("--contenders", default="sync,async", help="'sync', 'async' or both (default)")
+    args = parser.parse_args()
+    contenders = args.contenders.split(",")
+    unknown = set(contenders) - set(CONTENDERS)
+    if unknown:
+        parser.error(f"unknown contender(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTENDERS)}")
+    data = run(args.quick, calls=args.calls.split(",") if args.calls else None, contenders=contenders)
+    print(f"{TITLE} ({machine_line(machine())})\n")
+    print(render(data))
+    if args.json:
+        print(json.dumps(data, indent=1))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from ._common import BLOCK, peak_rss_mb, proc_status_mb, raise_nofile, script_main, table
+from ._common import BLOCK, ROOT, peak_rss_mb, proc_status_mb, raise_nofile, script_main, table
 from ._server import ServerProcess
 
 TITLE = "3. Concurrent streams in one async process"
@@ -74,9 +74,8 @@ def _rss_now_mb() -> float:
 def run(quick: bool = False) -> dict[str, Any]:
     counts = [10, 50] if quick else [100, 500, 1_000]
     rows: list[dict[str, Any]] = []
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with ServerProcess(seed=f"seed,block={BLOCK}") as srv:
         for n in counts:
             for contender in CONTENDERS:

@@ -19,45 +19,22 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._common import API_KEY, SEED_QUESTION, ratio, script_main, table
+from ._common import API_KEY, ROOT, SEED_QUESTION, python_server, ratio, script_main, table
 
 TITLE = "7. MCP over streamable HTTP: per-request latency and a run-handle round trip"
 TOOL = "qwen_code_interpreter"
 RESULT_TOOL = "qwen_code_interpreter_result"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _start_server(base_url: str) -> tuple[subprocess.Popen[str], str]:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": ROOT, "DASHSCOPE_API_KEY": API_KEY}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mcp_server",
-            "--transport",
-            "streamable-http",
-            "--port",
-            "0",
-            "--base-url",
-            base_url,
-            "--max-retries",
-            "0",
-            "--max-wait",
-            "0.05",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    http = ["-m", "mcp_server", "--transport", "streamable-http", "--port", "0"]
+    proc = python_server([*http, "--base-url", base_url, "--max-retries", "0", "--max-wait", "0.05"], env)
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
     for line in proc.stderr:

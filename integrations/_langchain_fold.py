@@ -28,11 +28,13 @@ from qwen_ci_tool import (
     Usage,
 )
 from qwen_ci_tool._accumulator import Accumulator, Closed
+from qwen_ci_tool._constants import ENV_API_KEY
 from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent
-from qwen_ci_tool._knobs import LANGCHAIN
+from qwen_ci_tool._knobs import Knobs
 from qwen_ci_tool._result import result_markdown
 
 __all__ = [
+    "LANGCHAIN",
     "STAGE_EVENT",
     "TOOL_NAME",
     "DeltaFolder",
@@ -50,6 +52,8 @@ logger = logging.getLogger("integrations.langchain")
 
 #: Name of the LangChain custom event, and ``type`` of the LangGraph ``stream_mode="custom"`` chunk.
 STAGE_EVENT = "qwen_code_interpreter_stage"
+#: Hints name the constructor arguments of the tool and the Runnable.
+LANGCHAIN = Knobs(f"api_key= (or {ENV_API_KEY})")
 
 
 # --- results ---------------------------------------------------------------------------------

@@ -53,14 +53,6 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._server import (
-        DEFAULT_MAX_CONCURRENCY,
-        DEFAULT_MAX_OUTPUT_CHARS,
-        DEFAULT_MAX_WAIT,
-        RESULT_TOOL_NAME,
-        SERVER_NAME,
-        TOOL_NAME,
-        Runtime,
-        create_server,
-        server_runtime,
-    )
+    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT, Runtime, create_server, server_runtime
+    from ._texts import RESULT_TOOL_NAME, SERVER_NAME, TOOL_NAME
+    from .runs.results import DEFAULT_MAX_OUTPUT_CHARS

@@ -15,23 +15,17 @@ from collections.abc import Sequence
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import SETTINGS, resolve_settings
-from qwen_ci_tool._knobs import CLI
-from qwen_ci_tool.cli.flags import add_setting_flags, settings_from
+from qwen_ci_tool.cli.flags import CLI, add_setting_flags, settings_from
 
 try:
     from ._logs import LOG_FORMATS, Redactor, configure_logging
     from ._ops import ContextFilter
-    from ._server import (
-        DEFAULT_MAX_CONCURRENCY,
-        DEFAULT_MAX_OUTPUT_CHARS,
-        DEFAULT_MAX_WAIT,
-        RESULT_TOOL_NAME,
-        TOOL_NAME,
-        create_server,
-    )
+    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT, create_server
+    from ._texts import RESULT_TOOL_NAME, TOOL_NAME
     from .http.app import DEFAULT_SHUTDOWN_GRACE, is_loopback
     from .http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS, Credentials, TokenFileError
     from .runs import DEFAULT_RESULT_TTL, MEMORY, RUN_STORE_ENV, shown_url
+    from .runs.results import DEFAULT_MAX_OUTPUT_CHARS
 except ModuleNotFoundError as exc:
     from . import _missing_extra
 
@@ -132,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_SHUTDOWN_GRACE,
         metavar="SECONDS",
-        help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish "
-        f"this long, then cancel the rest with their partial results (default {DEFAULT_SHUTDOWN_GRACE:g})",
+        help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish, "
+        "cancel the rest with their partial results, deliver and exit, all within this long (calls get it "
+        f"less a quarter, at most 3 s, for the rest) (default {DEFAULT_SHUTDOWN_GRACE:g})",
     )
     p.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level"

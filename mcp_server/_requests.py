@@ -10,7 +10,7 @@ and in-process there is no exchange: the SDK cancels the handler itself.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import anyio
@@ -21,16 +21,31 @@ __all__ = ["Exchange", "current_exchange"]
 class Exchange:
     """One JSON-RPC request over HTTP, from its body to the end of its response."""
 
-    def __init__(self, principal: str, request_id: object) -> None:
+    def __init__(
+        self,
+        principal: str,
+        request_id: object,
+        *,
+        admitted: bool = False,
+        on_start: Callable[[Exchange], None] | None = None,
+    ) -> None:
         self.principal = principal
         self.request_id = request_id
         self.reason: str | None = None
         #: The gate let this request in as a new call while the server still took calls: the run
         #: it starts is not refused for a shutdown begun since (nginx could no longer retry it).
-        self.admitted = False
+        self.admitted = admitted
         #: The handler has registered the run this admitted call starts (the drain waits for it).
         self.started = False
+        self._on_start = on_start
         self._scopes: list[anyio.CancelScope] = []
+
+    def start(self) -> None:
+        """The handler has registered this call's run: whoever waits for it to do so is told."""
+        if not self.started:
+            self.started = True
+            if self._on_start is not None:
+                self._on_start(self)
 
     @property
     def aborted(self) -> bool:

@@ -10,7 +10,7 @@ here: the SDK cancels the handler's scope, which the runner turns into a cancell
 import logging
 import math
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Protocol, Unpack
 
@@ -31,19 +31,17 @@ from ._ops import Ops
 from ._schema import RunOutputModel
 from ._texts import RESULT_TOOL_NAME, SERVER_NAME, TOOL_NAME
 from .runs import DEFAULT_RESULT_TTL, RunStore, open_run_store
+from .runs.deadline import Deadline
 from .runs.progress import HEARTBEAT_INTERVAL
 from .runs.results import DEFAULT_MAX_OUTPUT_CHARS, MIN_OUTPUT_CHARS, Results
 from .runs.runner import Runner
 
+# What this module defines; the package also exports the tool names (_texts) and the output cap (runs.results).
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
-    "DEFAULT_MAX_OUTPUT_CHARS",
     "DEFAULT_MAX_WAIT",
     "HEARTBEAT_INTERVAL",
-    "RESULT_TOOL_NAME",
     "Runtime",
-    "SERVER_NAME",
-    "TOOL_NAME",
     "create_server",
     "server_runtime",
 ]
@@ -70,9 +68,10 @@ class Runtime(Protocol):
     def ops(self) -> Ops:
         """The server's metrics and call log."""
 
-    async def drain(self, grace: float, admitted: Callable[[], int] = ...) -> None:
-        """Refuse new and queued calls, let runs end for up to *grace* seconds, then cancel the rest;
-        *admitted* counts calls a transport let in before that whose run is not registered yet."""
+    async def drain(self, grace: float | Deadline, admitted: Callable[[], Awaitable[None]] | None = ...) -> None:
+        """Refuse new and queued calls, let runs end within the *grace* (a shutdown's deadline, or its
+        seconds), then cancel the rest; *admitted* returns once every call a transport let in
+        before that has registered its run."""
 
     async def forward_cancel(self, principal: str, request_id: str) -> None:
         """Send a cancel that matched no request here to the other replicas (through the run store)."""

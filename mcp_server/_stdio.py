@@ -5,7 +5,7 @@ input the SDK reads is a wrapper around stdin that, at end of input (or on a sig
 runs (``--shutdown-grace``, then the rest are cancelled with their partials) while it keeps reading:
 a request that arrives meanwhile is answered here with an error saying the server is shutting
 down (notifications, such as a cancel, still reach the SDK). Once every request read before has
-been answered on stdout, it reports end of input.
+been answered on stdout, or the grace is over (``runs.deadline``), it reports end of input.
 
 The wrapper also answers, itself, a request the SDK would drop without a word (a lone UTF-16
 surrogate escape such as ``"\\ud800"`` is not valid JSON text for its parser), so that the client
@@ -37,7 +37,7 @@ from mcp.shared.message import SessionMessage
 from ._server import server_runtime
 from ._signals import signals
 from ._texts import SHUTDOWN_ERROR_MESSAGE
-from .runs.runner import DELIVERY_TIMEOUT
+from .runs.deadline import Deadline
 
 __all__ = ["serve_stdio"]
 
@@ -240,17 +240,22 @@ class _Input:
             await self.write.send(self.replies.pop(0))
 
     async def _end(self) -> None:
-        logger.info("qwen-ci-mcp: input ended: letting calls in flight finish (up to %g s)", self._grace)
-        await self._runtime.drain(self._grace)
-        with anyio.move_on_after(DELIVERY_TIMEOUT) as delivery:
+        deadline = Deadline(self._grace)  # the drain and the answers end within it
+        logger.info(
+            "qwen-ci-mcp: input ended: letting calls in flight finish (up to %g s; exit within %g s)",
+            deadline.runs_grace,
+            deadline.grace,
+        )
+        await self._runtime.drain(deadline)
+        with anyio.move_on_after(deadline.left()) as delivery:
             while self._unanswered:
                 self._answered = anyio.Event()
                 await self._answered.wait()
         if delivery.cancelled_caught:
             logger.warning(
-                "qwen-ci-mcp: %d requests still unanswered %g s after the last run ended; exiting anyway",
+                "qwen-ci-mcp: %d requests still unanswered at the end of the %g s grace; exiting anyway",
                 len(self._unanswered),
-                DELIVERY_TIMEOUT,
+                deadline.grace,
             )
         self._ended.set()
         self._stdin.close()

@@ -1,7 +1,8 @@
 """Every text the tools show to a model or a client: names, descriptions, and each answer that is not a result.
 
 The results themselves (answers, failures, cancellations with their partials) are written by the
-core's renderers (``qwen_ci_tool._render`` / ``_explain``) and packed by ``runs.results``.
+core's renderers (``qwen_ci_tool._result`` / ``_explain``) and packed by ``runs.results``; their
+hints name the server's configuration (:data:`MCP`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from mcp.types import ToolAnnotations
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._errors import missing_key_error
 from qwen_ci_tool._explain import retry_advice
-from qwen_ci_tool._knobs import MCP
+from qwen_ci_tool._knobs import Knobs, flag
+
+#: Hints name the server's entry in the MCP client's configuration ("args" and "env").
+MCP = Knobs(
+    f'{C.ENV_API_KEY} in the "env" block of this server\'s entry in the MCP client configuration',
+    setting=lambda name, value="": f"the server argument {flag(name, value)}",
+)
 
 SERVER_NAME = "qwen-ci-tool"
 TOOL_NAME = "qwen_code_interpreter"
@@ -48,15 +55,10 @@ INCLUDE_REASONING_DESCRIPTION = (
     "Default false: the answer and the code are usually enough."
 )
 
+# The code runs in Alibaba's sandbox: nothing in the user's environment changes. Every call is a new
+# model run of an external service: the answer may differ, and it is billed again.
 ANNOTATIONS = ToolAnnotations(
-    title=TOOL_TITLE,
-    # The code runs in Alibaba's sandbox; nothing in the user's environment changes.
-    read_only_hint=True,
-    destructive_hint=False,
-    # Every call is a new model run: the answer may differ, and it is billed again.
-    idempotent_hint=False,
-    # It calls an external service.
-    open_world_hint=True,
+    title=TOOL_TITLE, read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
 
 INSTRUCTIONS = (
@@ -72,14 +74,10 @@ Get the result of a {TOOL_NAME} run that was still going when that tool answered
 again with the same run_id. Results are kept {{ttl:g}} s after a run ends. Costs nothing: it \
 does not start or bill a new run."""
 RUN_ID_DESCRIPTION = f"The run_id from a {TOOL_NAME} answer whose status was 'running'."
+# Asking again returns the same result (or the status of the same run), read from this server's own
+# record of the run: it calls nothing outside.
 RESULT_ANNOTATIONS = ToolAnnotations(
-    title=RESULT_TOOL_TITLE,
-    read_only_hint=True,
-    destructive_hint=False,
-    # Asking again returns the same result (or the status of the same run).
-    idempotent_hint=True,
-    # It reads this server's own record of a run; it calls nothing outside.
-    open_world_hint=False,
+    title=RESULT_TOOL_TITLE, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
 
 #: A new call while the server shuts down (a tool result; over HTTP the gate answers 503 first).

@@ -9,18 +9,14 @@ text itself rather than one small string object (about 50 bytes of overhead) per
 
 from __future__ import annotations
 
-from ._result import CodeInterpreterResult, ResultStatus, StreamEvent, returns_code
-from ._types import (
-    AnswerDelta,
-    CodeRun,
-    CodeRunUpdated,
-    ReasoningDelta,
-    Step,
-    StreamStarted,
-    Timings,
-    Usage,
-    UsageUpdated,
-)
+from typing import TYPE_CHECKING
+
+from ._result import CodeInterpreterResult, StreamEvent, returns_code
+from ._types import AnswerDelta, CodeRun, CodeRunUpdated, ReasoningDelta, Step, StreamStarted, Usage, UsageUpdated
+
+if TYPE_CHECKING:  # annotations only
+    from ._result import ResultStatus
+    from ._types import Timings
 
 __all__ = ["Accumulator", "Closed", "segment_separator"]
 
@@ -55,6 +51,10 @@ class _Run:
         self.code = ""
         self.output: str | None = None
         self.container_id: str | None = None
+
+    def kept(self, index: int) -> CodeRun | None:
+        """The run as the result holds it; ``None`` for a run with neither code nor output (dropped)."""
+        return CodeRun(index, self.code, self.output, self.container_id) if self.code or self.output else None
 
 
 class _Segment:
@@ -170,10 +170,8 @@ class Accumulator:
         self._open = False
         last = self._steps[-1]
         if isinstance(last, int):
-            run = self._runs[last]
-            if not (run.code or run.output):
-                return None
-            return Closed(None, CodeRun(last, run.code, run.output, run.container_id))
+            run = self._runs[last].kept(last)
+            return None if run is None else Closed(None, run)
         return Closed(last)
 
     def _text(self, kind: str, text: str) -> Closed | None:
@@ -221,16 +219,14 @@ class Accumulator:
         status: ResultStatus | None = None,
     ) -> CodeInterpreterResult:
         """The result so far. ``status`` defaults to completed only when finish_reason is "stop"."""
-        runs = self._runs
-        kept = {i for i, run in runs.items() if run.code or run.output}
-        code_runs = tuple(CodeRun(i, runs[i].code, runs[i].output, runs[i].container_id) for i in sorted(kept))
+        kept = {i: run for i in sorted(self._runs) if (run := self._runs[i].kept(i)) is not None}
         steps: list[Step] = []
         answer: list[str] = []
         reasoning: list[str] = []
         for value in self._steps:
             if isinstance(value, int):
                 if value in kept:
-                    steps.append(Step("code", runs[value].code, value))
+                    steps.append(Step("code", kept[value].code, value))
             else:
                 text = value.text()
                 (answer if value.kind == "answer" else reasoning).append(text)
@@ -240,7 +236,7 @@ class Accumulator:
         return CodeInterpreterResult(
             answer="".join(answer),
             reasoning=_apart(reasoning),
-            code_runs=code_runs,
+            code_runs=tuple(kept.values()),
             steps=tuple(steps),
             usage=self.usage,
             request_id=self.request_id,

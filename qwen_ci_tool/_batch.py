@@ -8,7 +8,6 @@ exception that ends the iteration.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import math
 import queue
@@ -18,7 +17,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import anyio
 
@@ -28,9 +27,6 @@ from ._explain import error_dict
 from ._knobs import PYTHON, Knobs
 from ._limiter import AdaptiveLimiter, Signal
 from ._result import CodeInterpreterResult
-
-if TYPE_CHECKING:
-    from anyio.streams.memory import MemoryObjectSendStream
 
 #: What a call reports once the service began answering it: how to see what arrived so far.
 Began: TypeAlias = Callable[[Callable[[], CodeInterpreterResult]], None]
@@ -283,13 +279,37 @@ def run_many_sync(
         _report_stopped(plan, on_stop)
 
 
-async def _call_async(call: AsyncCall, task: BatchTask, ticket: int, send: MemoryObjectSendStream[_Message]) -> None:
+class _Inbox:
+    """What the calls of an async batch tell its loop (all in one event loop): messages that arrived
+    together are taken without a checkpoint each, and only an empty inbox is waited on. (A memory
+    stream checkpoints on every receive and builds a waiter for every wait: at a rate limit, where
+    messages come one at a time, that was a measurable share of a task's CPU.)"""
+
+    def __init__(self) -> None:
+        self._messages: deque[_Message] = deque()
+        self._arrived = anyio.Event()
+
+    def put(self, message: _Message) -> None:
+        self._messages.append(message)
+        self._arrived.set()
+
+    async def get(self, timeout: float | None) -> _Message | None:
+        """The next message, waiting at most ``timeout`` seconds (``None``: until one comes)."""
+        if not self._messages:
+            if self._arrived.is_set():  # set for messages already taken
+                self._arrived = anyio.Event()
+            with anyio.move_on_after(math.inf if timeout is None else timeout):
+                await self._arrived.wait()
+        return self._messages.popleft() if self._messages else None
+
+
+async def _call_async(call: AsyncCall, task: BatchTask, ticket: int, put: Callable[[_Message], None]) -> None:
     value: CodeInterpreterResult | Exception
     try:
-        value = await call(task, lambda snapshot: send.send_nowait((task, ticket, snapshot)))
+        value = await call(task, lambda snapshot: put((task, ticket, snapshot)))
     except Exception as exc:
         value = exc
-    await send.send((task, ticket, value))
+    put((task, ticket, value))
 
 
 async def run_many_async(
@@ -299,19 +319,17 @@ async def run_many_async(
     on_stop: Callable[[BatchOutcome], None] | None = None,
 ) -> AsyncGenerator[BatchOutcome, None]:
     plan = BatchPlan(tasks, limiter)
-    send, receive = anyio.create_memory_object_stream[_Message](math.inf)
+    inbox = _Inbox()
     async with anyio.create_task_group() as group:
         try:
             while True:
                 step = plan.next(anyio.current_time())
                 if isinstance(step, tuple):
-                    group.start_soon(_call_async, call, step[0], step[1], send)
+                    group.start_soon(_call_async, call, step[0], step[1], inbox.put)
                     continue
                 if step is BatchPlan.DONE:
                     return
-                message = None
-                with anyio.move_on_after(math.inf if step is None else step):
-                    message = await receive.receive()
+                message = await inbox.get(step)
                 if message is None:
                     continue
                 outcome = _handle(plan, message, anyio.current_time())
@@ -327,6 +345,3 @@ async def run_many_async(
             # Leaving early (break, cancellation): calls in flight are cancelled, their connections closed.
             group.cancel_scope.cancel()
             _report_stopped(plan, on_stop)
-            with contextlib.suppress(Exception):
-                send.close()
-                receive.close()

@@ -1,6 +1,7 @@
 """Classification of a failure, apart from its wording: which error class a service error is (by
 its code first, then its HTTP status), what an error body of any of the service's shapes says,
-how long ``Retry-After`` asks to wait, and what kind of connection failure an exception chain is.
+how long a refusal asks to wait (``Retry-After``, or the OpenAI-style ``x-ratelimit-*-requests``
+headers), and what kind of connection failure an exception chain is.
 
 No messages here: :mod:`qwen_ci_tool._errors` (the voice) words what this module decides.
 """
@@ -8,8 +9,10 @@ No messages here: :mod:`qwen_ci_tool._errors` (the voice) words what this module
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,42 +33,24 @@ __all__ = [
     "class_for",
     "connection_kind",
     "exception_chain",
+    "parse_duration",
     "parse_retry_after",
+    "rate_limit_wait",
     "read_body",
     "read_failure",
     "says_rate_limit",
 ]
 
-_BY_CODE: dict[str, type[APIStatusError]] = {
-    "InvalidApiKey": AuthenticationError,
-    "AccessDenied": AuthenticationError,
-    "AccessDenied.Unpurchased": AuthenticationError,
-    "Model.AccessDenied": AuthenticationError,
-    "Arrearage": AuthenticationError,
-    "InvalidParameter": BadRequestError,
-    "Model.NotExist": BadRequestError,
-    "model_not_found": BadRequestError,
-    "invalid_request_error": BadRequestError,
-    "invalid_parameter_error": BadRequestError,
-    "DataInspectionFailed": ContentFilterError,
-    "data_inspection_failed": ContentFilterError,
-    "Throttling": RateLimitError,
-    "Throttling.RateQuota": RateLimitError,
-    "Throttling.AllocationQuota": RateLimitError,
-    "Throttling.ResourceExhausted": RateLimitError,
-    "Throttling.User": RateLimitError,
-    "rate_limit_exceeded": RateLimitError,
-    "insufficient_quota": RateLimitError,
-    "invalid_api_key": AuthenticationError,
-    "limit_requests": RateLimitError,
-    "internal_error": InternalServerError,
-    "server_error": InternalServerError,
-    "service_unavailable": InternalServerError,
-    "InternalError": InternalServerError,
-    "InternalError.Algo": InternalServerError,
-    "ServiceUnavailable": InternalServerError,
-    "GatewayTimeout": InternalServerError,
-}
+# Codes the prefix rules below do not cover (Throttling*, DataInspection*, InvalidApiKey*, AccessDenied*).
+_CODES: tuple[tuple[type[APIStatusError], str], ...] = (
+    (AuthenticationError, "Model.AccessDenied Arrearage invalid_api_key"),
+    (BadRequestError, "InvalidParameter Model.NotExist model_not_found invalid_request_error invalid_parameter_error"),
+    (ContentFilterError, "data_inspection_failed"),
+    (RateLimitError, "rate_limit_exceeded insufficient_quota limit_requests"),
+    (InternalServerError, "internal_error server_error service_unavailable InternalError InternalError.Algo"),
+    (InternalServerError, "ServiceUnavailable GatewayTimeout"),
+)
+_BY_CODE = {code: cls for cls, codes in _CODES for code in codes.split()}
 
 
 def says_rate_limit(message: str | None) -> bool:
@@ -199,6 +184,52 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, seconds)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?)(ms|h|m|s)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str | None) -> float | None:
+    """Seconds in an OpenAI-style duration (``1s``, ``6m0s``, ``20ms``, ``1h2m3.5s``) or a plain number."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parts = _DURATION.findall(value)
+    if not parts or "".join(number + unit for number, unit in parts) != value:
+        return None
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+def _count(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def rate_limit_wait(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """Seconds a refusal asks to wait: its ``Retry-After``; without one, a hint from OpenAI-style
+    ``x-ratelimit-*-requests`` headers when the request budget is spent (``remaining`` 0): the time
+    one request of it takes to come back, ``reset`` ÷ (``limit`` − ``remaining``), or ``reset`` alone.
+
+    DashScope does not document these headers; an OpenAI-compatible gateway in front of it may send
+    them. A budget with requests left is not what refused (the token budget may be): no hint.
+    """
+    wait = parse_retry_after(headers.get("retry-after"), now=now)
+    if wait is not None:
+        return wait
+    reset = parse_duration(headers.get("x-ratelimit-reset-requests"))
+    remaining = _count(headers.get("x-ratelimit-remaining-requests"))
+    if reset is None or (remaining is not None and remaining > 0):
+        return None
+    limit = _count(headers.get("x-ratelimit-limit-requests"))
+    spent = limit - (remaining or 0) if limit is not None else 0
+    return reset / spent if spent > 0 else reset
 
 
 ConnectionKind = Literal["tls", "dns", "refused", "other"]

@@ -8,7 +8,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncGenerator, Generator, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any, Generic, TypeVar, Unpack
 
 import anyio
 import httpx
@@ -47,10 +47,8 @@ def _limits() -> httpx.Limits:
 
 @functools.lru_cache(maxsize=1)
 def ssl_context() -> ssl.SSLContext:
-    """The TLS context every client of this process shares (the doctor's requests too).
-
-    Loading the CA bundle costs ~20 ms; it honours SSL_CERT_FILE / SSL_CERT_DIR as of the first
-    call, as httpx does."""
+    """The TLS context every client of this process shares (the doctor's requests too): loading the CA
+    bundle costs ~20 ms. It honours SSL_CERT_FILE / SSL_CERT_DIR as of the first call, as httpx does."""
     return httpx.create_ssl_context()
 
 
@@ -58,8 +56,12 @@ def _http_options() -> dict[str, Any]:
     return {"limits": _limits(), "verify": ssl_context(), "headers": {"User-Agent": USER_AGENT}}
 
 
-class _ClientBase:
-    """Settings and the pieces both clients share; no I/O."""
+S = TypeVar("S", CodeInterpreterStream, AsyncCodeInterpreterStream)
+B = TypeVar("B", Generator[BatchOutcome, None, None], AsyncGenerator[BatchOutcome, None])
+
+
+class _ClientBase(Generic[S, B]):
+    """Settings and what both clients share: *S* is the client's stream, *B* its batch iterator."""
 
     _settings: Settings
 
@@ -100,8 +102,47 @@ class _ClientBase:
         )
 
     def _batch_state(self, task: BatchTask) -> CallState:
-        """The state of one batch task's call: its rate limits are the batch limiter's, not retried here."""
+        # The batch's limiter owns rate limits: the call does not retry them.
         return self._state(task.question, task.messages, None, retry_rate_limits=False)
+
+    def stream(
+        self,
+        question: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        record: Recorder | None = None,
+    ) -> S:
+        """Ask and iterate (``for``, or ``async for`` on the async client) over typed events as they
+        arrive. Validates the input at once."""
+        return self._stream(self._state(question, messages, record))
+
+    def run_many(
+        self,
+        tasks: Iterable[TaskInput],
+        *,
+        concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
+        limiter: AdaptiveLimiter | None = None,
+    ) -> B:
+        """Run many tasks, at most ``concurrency`` at once, and yield each one's outcome as it finishes.
+
+        ``tasks``: question strings (id: the position), :class:`BatchTask` objects, or dicts with
+        ``id`` and ``question`` or ``messages``; read lazily. Each :class:`BatchOutcome` has the id
+        and the result or the error: a failed task never ends the iteration. On rate limits new
+        calls wait for ``Retry-After``, the refused task is sent again (the call itself does not
+        retry a 429), and starts are spaced evenly below the rate the service was seen to admit,
+        probing upward as calls are admitted (``limiter=`` passes your own :class:`AdaptiveLimiter`,
+        e.g. to watch ``limiter.rate``). The sync client runs calls on a thread pool: leaving the
+        loop early stops new calls, and calls in flight stop at their next chunk. The async client
+        runs them in an anyio task group: iterate inside ``contextlib.aclosing(aci.run_many(...))``
+        to stop early, and the calls in flight are cancelled and their connections closed at once.
+        """
+        return self._run_many(tasks, limiter or AdaptiveLimiter(concurrency))
+
+    def _stream(self, state: CallState) -> S:
+        raise NotImplementedError
+
+    def _run_many(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> B:
+        raise NotImplementedError
 
     def _timeout(self) -> httpx.Timeout:
         s = self._settings
@@ -118,7 +159,7 @@ class _ClientBase:
 
 
 class _CappedBody:
-    """An error body, read up to ``MAX_ERROR_BODY_BYTES``: the same for the sync and async loops."""
+    """An error body, read up to ``MAX_ERROR_BODY_BYTES`` (by both loops)."""
 
     __slots__ = ("_body",)
 
@@ -134,7 +175,7 @@ class _CappedBody:
         return bytes(self._body[: C.MAX_ERROR_BODY_BYTES])
 
 
-class CodeInterpreter(_ClientBase):
+class CodeInterpreter(_ClientBase[CodeInterpreterStream, Generator[BatchOutcome, None, None]]):
     """Synchronous client. Key from ``DASHSCOPE_API_KEY`` unless ``api_key=`` is given.
 
     Raises subclasses of :class:`~qwen_ci_tool.QwenCIError`: :class:`ConfigurationError` before
@@ -165,16 +206,6 @@ class CodeInterpreter(_ClientBase):
         """Ask and wait for the whole result."""
         with self.stream(question, messages=messages, record=record) as stream:
             return stream.get_final_result()
-
-    def stream(
-        self,
-        question: str | None = None,
-        *,
-        messages: Sequence[Mapping[str, Any]] | None = None,
-        record: Recorder | None = None,
-    ) -> CodeInterpreterStream:
-        """Ask and iterate over typed events as they arrive. Validates the input at once."""
-        return self._stream(self._state(question, messages, record))
 
     def _stream(self, state: CallState) -> CodeInterpreterStream:
         return CodeInterpreterStream(self._events(state), state)
@@ -216,25 +247,8 @@ class CodeInterpreter(_ClientBase):
                 if watchdog is not None:
                     watchdog.cancel()
 
-    def run_many(
-        self,
-        tasks: Iterable[TaskInput],
-        *,
-        concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
-        limiter: AdaptiveLimiter | None = None,
-    ) -> Generator[BatchOutcome, None, None]:
-        """Run many tasks, at most ``concurrency`` at once, and yield each one's outcome as it finishes.
-
-        ``tasks``: question strings (id: the position), :class:`BatchTask` objects, or dicts with
-        ``id`` and ``question`` or ``messages``; read lazily. Each :class:`BatchOutcome` has the id
-        and the result or the error: a failed task never ends the iteration. On rate limits new
-        calls wait for ``Retry-After``, the refused task is sent again (the call itself does not
-        retry a 429), and starts are spaced evenly below the rate the service was seen to admit,
-        probing upward as calls are admitted (``limiter=`` passes your own :class:`AdaptiveLimiter`,
-        e.g. to watch ``limiter.rate``). Runs on a thread pool; leaving the loop early stops new
-        calls, and calls in flight stop at their next chunk.
-        """
-        return run_many_sync(self._run_task, tasks, limiter or AdaptiveLimiter(concurrency))
+    def _run_many(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> Generator[BatchOutcome, None, None]:
+        return run_many_sync(self._run_task, tasks, limiter)
 
     def _run_task(self, task: BatchTask, stop: threading.Event, began: Began) -> CodeInterpreterResult:
         with self._stream(self._batch_state(task)) as stream:
@@ -259,7 +273,7 @@ class CodeInterpreter(_ClientBase):
         self.close()
 
 
-class AsyncCodeInterpreter(_ClientBase):
+class AsyncCodeInterpreter(_ClientBase[AsyncCodeInterpreterStream, AsyncGenerator[BatchOutcome, None]]):
     """Asynchronous client (asyncio or trio, through anyio). Same settings and errors as
     :class:`CodeInterpreter`; cancelling the awaiting task closes the upstream request at once."""
 
@@ -283,16 +297,6 @@ class AsyncCodeInterpreter(_ClientBase):
         """Ask and wait for the whole result."""
         async with self.stream(question, messages=messages, record=record) as stream:
             return await stream.get_final_result()
-
-    def stream(
-        self,
-        question: str | None = None,
-        *,
-        messages: Sequence[Mapping[str, Any]] | None = None,
-        record: Recorder | None = None,
-    ) -> AsyncCodeInterpreterStream:
-        """Ask and iterate (``async for``) over typed events. Validates the input at once."""
-        return self._stream(self._state(question, messages, record))
 
     def _stream(self, state: CallState) -> AsyncCodeInterpreterStream:
         return AsyncCodeInterpreterStream(self._events(state), state)
@@ -344,24 +348,8 @@ class AsyncCodeInterpreter(_ClientBase):
             for event in state.finish():
                 yield event
 
-    def run_many(
-        self,
-        tasks: Iterable[TaskInput],
-        *,
-        concurrency: int = C.DEFAULT_BATCH_CONCURRENCY,
-        limiter: AdaptiveLimiter | None = None,
-    ) -> AsyncGenerator[BatchOutcome, None]:
-        """Run many tasks, at most ``concurrency`` at once; ``async for`` each outcome as it finishes.
-
-        The same tasks, outcomes and rate-limit behaviour as :meth:`CodeInterpreter.run_many`, in an
-        anyio task group. To stop early, iterate inside ``contextlib.aclosing(aci.run_many(...))``:
-        the calls in flight are then cancelled and their connections closed at once.
-        """
-        return run_many_async(
-            self._run_task,
-            tasks,
-            limiter or AdaptiveLimiter(concurrency),
-        )
+    def _run_many(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> AsyncGenerator[BatchOutcome, None]:
+        return run_many_async(self._run_task, tasks, limiter)
 
     async def _run_task(self, task: BatchTask, began: Began) -> CodeInterpreterResult:
         async with self._stream(self._batch_state(task)) as stream:

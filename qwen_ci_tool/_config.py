@@ -65,10 +65,6 @@ class Setting:
     def env(self) -> str:
         return ENV_PREFIX + self.name.upper()
 
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
     def parse(self, text: str, where: str) -> Any:
         """A value from text (a flag or an environment variable named *where*)."""
         text = text.strip()
@@ -280,25 +276,15 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     if not path.startswith("/"):
         raise ConfigurationError(f"responses_path must start with '/', e.g. {C.RESPONSES_PATH!r}.")
     # Every number of seconds in the table (its type is float) is checked the same way.
-    timeouts = {
+    resolved: dict[str, Any] = {
         name: _seconds_value(name, values.get(name, row.default), where.get(name))
         for name, row in SETTINGS.items()
         if row.kind is float
     }
-    return Settings(
-        api_key=_read_key(given.get("api_key"), env),
-        base_url=root,
-        region=region,
-        protocol=protocol,
-        model=model,
-        model_info=info,
-        max_retries=max_retries,
-        workspace=values.get("workspace") or None,
-        custom_base_url=bool(base_url),
-        responses_path=path,
-        extra_parameters=extra,
-        **timeouts,
-    )
+    workspace = values.get("workspace") or None
+    resolved.update(workspace=workspace, custom_base_url=bool(base_url), responses_path=path, extra_parameters=extra)
+    key = _read_key(given.get("api_key"), env)
+    return Settings(key, root, region, protocol, model, info, max_retries=max_retries, **resolved)
 
 
 def _check_extra(extra: dict[str, Any], info: ModelInfo) -> None:

@@ -23,7 +23,7 @@ import httpx
 from . import _constants as C
 from . import _errors as E
 from ._accumulator import Accumulator
-from ._classify import parse_retry_after
+from ._classify import rate_limit_wait
 from ._errors import ErrorContext, error_from_body, failure_error
 from ._exceptions import (
     APIConnectionError,
@@ -146,7 +146,7 @@ class CallState:
     def response_error(self, status: int, headers: httpx.Headers, body: bytes) -> QwenCIError:
         """The error for a non-stream reply (any status), whose body was read (capped)."""
         content_type = headers.get("content-type", "")
-        retry_after = parse_retry_after(headers.get("retry-after"))
+        retry_after = rate_limit_wait(headers)
         if status >= 300:
             return error_from_body(
                 status,

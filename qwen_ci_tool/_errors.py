@@ -1,10 +1,7 @@
 """The voice: every failure message, in one place - what happened, and (apart) what to do.
 
-:mod:`qwen_ci_tool._classify` decides what a failure is (the class of a service error, what a body
-says, the kind of a connection failure); the functions here word it: each error with its message
-and its hint. Hints are plain text naming settings by placeholder (``{idle_timeout}``,
-``{region:singapore}``, see :mod:`qwen_ci_tool._knobs`), so each surface names its own knobs.
-The engine only decides *which* of these errors happened.
+:mod:`._classify` decides what a failure is; the functions here word it. Hints name settings by
+placeholder (``{idle_timeout}``, ``{region:singapore}``, see :mod:`._knobs`), so each face names its own.
 """
 
 from __future__ import annotations
@@ -12,22 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from . import _exceptions as X
 from ._classify import ServiceFailure, class_for, connection_kind, exception_chain, read_body, read_failure
 from ._constants import REGION_ROOTS
-from ._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ContentFilterError,
-    InternalServerError,
-    ProtocolError,
-    QwenCIError,
-    RateLimitError,
-    StreamInterruptedError,
-)
 from ._model_table import known_model_names, lookup_model, ordered
 
 __all__ = [
@@ -38,7 +22,6 @@ __all__ = [
     "ended_early_error",
     "error_from_body",
     "failure_error",
-    "from_service",
     "malformed_json_error",
     "missing_key_error",
     "not_an_event_stream_error",
@@ -103,10 +86,6 @@ def _native_path_hint(model: str) -> str:
     )
 
 
-def _protocol_hint(ctx: ErrorContext | None) -> str | None:
-    return protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
-
-
 def _key_hint(ctx: ErrorContext | None) -> str:
     check = "Check the API key in {api_key}."
     if ctx is None:
@@ -125,7 +104,7 @@ def _key_hint(ctx: ErrorContext | None) -> str:
     return f"{check} Keys are per region and workspace: use a key that {_lit(ctx.base_url)} ({{base_url}}) accepts."
 
 
-def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorContext | None) -> str:
+def _hint(cls: type[X.APIStatusError], status: int, code: str | None, ctx: ErrorContext | None) -> str:
     if code == "Arrearage":
         return (
             "The Model Studio account is in arrears (overdue: top it up in the Alibaba Cloud console): "
@@ -141,10 +120,11 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
             "The token plan's quota is used up: calling again will not help until it resets (the service's "
             "message gives the time when it sent one). Add quota in the Model Studio console, or set another key in {api_key}."
         )
-    if cls is AuthenticationError:
+    advice = protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
+    if cls is X.AuthenticationError:
         if code and code.startswith(("AccessDenied", "Model.AccessDenied")):
             # Model.AccessDenied: the key was accepted, the account may not use the model (any protocol).
-            if code != "Model.AccessDenied" and (advice := _protocol_hint(ctx)):
+            if code != "Model.AccessDenied" and advice:
                 return advice
             return (
                 f"The key has no access to model {_lit(repr(ctx.model))} or to the code interpreter: "
@@ -153,16 +133,15 @@ def _hint(cls: type[APIStatusError], status: int, code: str | None, ctx: ErrorCo
                 else "The key has no access to this model or feature."
             )
         return _key_hint(ctx)
-    if cls is RateLimitError:
+    if cls is X.RateLimitError:
         return (
             "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise {max_retries}."
         )
-    if cls is ContentFilterError:
+    if cls is X.ContentFilterError:
         return "Content moderation rejected the input or the answer: rephrase the question; the same text is refused again."
-    if cls is InternalServerError:
+    if cls is X.InternalServerError:
         return "The service failed on its side; retry later."
-    # BadRequestError
-    if advice := _protocol_hint(ctx):
+    if advice:  # a BadRequestError from here on
         return advice
     if code in ("Model.NotExist", "model_not_found") or status == 404:
         known = ", ".join(known_model_names(ctx.protocol if ctx else None))
@@ -187,50 +166,30 @@ def status_error(
     request_id: str | None = None,
     retry_after: float | None = None,
     context: ErrorContext | None = None,
-    in_band: bool = False,
-) -> APIStatusError:
-    """Build the right :class:`APIStatusError` subclass: what the service said, and what to do.
+) -> X.APIStatusError:
+    """The right :class:`APIStatusError` subclass: what the service said, and what to do."""
+    return _service_error(ServiceFailure(status, code, message, request_id), retry_after, context)
 
-    ``in_band``: the failure came inside an HTTP 200 reply and *status* was inferred from it, so the
+
+def _service_error(
+    failure: ServiceFailure, retry_after: float | None, context: ErrorContext | None
+) -> X.APIStatusError:
+    """``failure.in_band``: it came inside an HTTP 200 reply and the status was inferred, so the
     message must not claim the service answered with that status."""
+    status, code, message, in_band = failure.status, failure.code, failure.message, failure.in_band
     cls = class_for(status, code, message)
     what = message.strip().rstrip(".") if message else "no message"
     where = "inside an HTTP 200 reply" if in_band else f"HTTP {status}"
     label = f"{code}, {where}" if code else where
     text = f"The service returned an error ({label}): {what}."
     hint = _hint(cls, status, code, context)
-    if (
-        cls is BadRequestError
-        and context is not None
-        and context.protocol == "dashscope"
-        and "url error" in (message or "")
-    ):
+    if cls is X.BadRequestError and context and context.protocol == "dashscope" and "url error" in (message or ""):
         hint = _native_path_hint(context.model)  # the text-generation/multimodal path did not match
-    if retry_after is not None and cls is RateLimitError:
+    if retry_after is not None and cls is X.RateLimitError:
         text += f" The service asked to wait {retry_after:g} s."
+    rid = failure.request_id
     return cls(
-        text,
-        status_code=status,
-        code=code,
-        service_message=message,
-        hint=hint,
-        request_id=request_id,
-        retry_after=retry_after,
-    )
-
-
-def from_service(
-    failure: ServiceFailure, *, retry_after: float | None = None, context: ErrorContext | None = None
-) -> APIStatusError:
-    """The error for what the service said (:mod:`._classify` read it), in words."""
-    return status_error(
-        failure.status,
-        failure.code,
-        failure.message,
-        request_id=failure.request_id,
-        retry_after=retry_after,
-        context=context,
-        in_band=failure.in_band,
+        text, status_code=status, code=code, service_message=message, hint=hint, request_id=rid, retry_after=retry_after
     )
 
 
@@ -242,10 +201,10 @@ def error_from_body(
     request_id: str | None = None,
     retry_after: float | None = None,
     context: ErrorContext | None = None,
-) -> APIStatusError:
+) -> X.APIStatusError:
     """The error for an error body of any of the service's shapes (see :func:`._classify.read_body`)."""
     failure = read_body(status, body, content_type=content_type, request_id=request_id)
-    return from_service(failure, retry_after=retry_after, context=context)
+    return _service_error(failure, retry_after, context)
 
 
 def failure_error(
@@ -255,27 +214,26 @@ def failure_error(
     request_id: str | None = None,
     retry_after: float | None = None,
     context: ErrorContext | None = None,
-) -> APIStatusError:
+) -> X.APIStatusError:
     """The error for a failure inside an HTTP 200 (see :func:`._classify.read_failure`)."""
-    failure = read_failure(obj, status=status, request_id=request_id)
-    return from_service(failure, retry_after=retry_after, context=context)
+    return _service_error(read_failure(obj, status=status, request_id=request_id), retry_after, context)
 
 
 # --- failures the client sees itself (no error body) ------------------------------------------
 
 
-def note_attempts(err: QwenCIError, attempts: int) -> None:
+def note_attempts(err: X.QwenCIError, attempts: int) -> None:
     """Say in *err* that it is the last of several attempts (the retries were made)."""
     if attempts > 1 and "attempts)" not in err.message:
         err.message = f"{err.message} (after {attempts} attempts)"
         err.args = (err.message,)
 
 
-def missing_key_error() -> ConfigurationError:
-    return ConfigurationError("No API key.", hint="Set {api_key} to a Model Studio key.{emulator}")
+def missing_key_error() -> X.ConfigurationError:
+    return X.ConfigurationError("No API key.", hint="Set {api_key} to a Model Studio key.{emulator}")
 
 
-def timeout_error(kind: str, *, base_url: str, seconds: float) -> APITimeoutError:
+def timeout_error(kind: str, *, base_url: str, seconds: float) -> X.APITimeoutError:
     """``kind`` is "connect", "idle" or "total"; ``seconds`` the limit that fired."""
     if kind == "connect":
         what = f"Could not connect to {base_url} within {seconds:g} s (the connect timeout)."
@@ -286,53 +244,47 @@ def timeout_error(kind: str, *, base_url: str, seconds: float) -> APITimeoutErro
     else:
         what = f"The call took longer than {seconds:g} s (the total timeout) and was stopped."
         hint = "Raise {total_timeout} or ask for less work."
-    return APITimeoutError(what, kind=kind, hint=hint)
+    return X.APITimeoutError(what, kind=kind, hint=hint)
 
 
-def connect_error(exc: BaseException, base_url: str) -> APIConnectionError:
+def connect_error(exc: BaseException, base_url: str) -> X.APIConnectionError:
     """The connection could not be made: TLS, DNS, refused, or something else, each with its fix."""
     chain = exception_chain(exc)
     kind = connection_kind(chain)
     if kind == "tls":
         # A certificate that does not verify fails the same way on every call.
-        return APIConnectionError(
+        return X.APIConnectionError(
             f"The TLS handshake with {base_url} failed ({chain[0]}).",
             hint="Check the system's CA certificates (SSL_CERT_FILE), any TLS-inspecting proxy, and the scheme of {base_url}.",
             retryable=False,
         )
     if kind == "dns":
-        return APIConnectionError(
-            f"Could not resolve the host of {base_url}.", hint="Check {base_url}, DNS and proxy settings."
-        )
-    if kind == "refused":
-        return APIConnectionError(
-            f"Could not connect to {base_url}: connection refused.",
-            hint="Check {base_url} (and that the emulator runs, if you use one).",
-        )
-    return APIConnectionError(
-        f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__}).",
-        hint="Check the network, the proxy and {base_url}.",
-    )
+        what, hint = f"Could not resolve the host of {base_url}.", "Check {base_url}, DNS and proxy settings."
+    elif kind == "refused":
+        what = f"Could not connect to {base_url}: connection refused."
+        hint = "Check {base_url} (and that the emulator runs, if you use one)."
+    else:
+        what = f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__})."
+        hint = "Check the network, the proxy and {base_url}."
+    return X.APIConnectionError(what, hint=hint)
 
 
-def broken_connection_error(
-    exc: BaseException, base_url: str, *, started: bool
-) -> APIConnectionError | StreamInterruptedError:
+def broken_connection_error(exc: BaseException, base_url: str, *, started: bool) -> X.QwenCIError:
     """The connection broke: mid-stream (what arrived is kept) or before any event."""
     why = exc or type(exc).__name__
     if started:
-        return StreamInterruptedError(
+        return X.StreamInterruptedError(
             f"The connection broke in the middle of the stream ({why}). What arrived so far is kept as a partial result.",
             hint="Retry for a full answer.",
         )
-    return APIConnectionError(
+    return X.APIConnectionError(
         f"The connection to {base_url} broke before any event arrived ({why}).",
         hint="Retry; check any proxy between you and the service.",
     )
 
 
-def ended_early_error(request_id: str | None) -> StreamInterruptedError:
-    return StreamInterruptedError(
+def ended_early_error(request_id: str | None) -> X.StreamInterruptedError:
+    return X.StreamInterruptedError(
         "The stream ended before the service finished (no finish reason): the connection was closed "
         "early. What arrived so far is kept as a partial result.",
         hint="Retry for a full answer.",
@@ -340,8 +292,8 @@ def ended_early_error(request_id: str | None) -> StreamInterruptedError:
     )
 
 
-def ended_before_usage_error(finish_reason: str, protocol: str, request_id: str | None) -> StreamInterruptedError:
-    return StreamInterruptedError(
+def ended_before_usage_error(finish_reason: str, protocol: str, request_id: str | None) -> X.StreamInterruptedError:
+    return X.StreamInterruptedError(
         f"The stream ended after the answer (finish reason {finish_reason!r}) but before the end the "
         f"{protocol!r} protocol promises (usage and end marker): the connection was closed early and the "
         "call's usage was lost. The answer is kept as a partial result.",
@@ -350,17 +302,17 @@ def ended_before_usage_error(finish_reason: str, protocol: str, request_id: str 
     )
 
 
-def empty_stream_error(request_id: str | None) -> ProtocolError:
-    return ProtocolError(
+def empty_stream_error(request_id: str | None) -> X.ProtocolError:
+    return X.ProtocolError(
         "The service answered HTTP 200 with an empty event stream.",
         hint="Retry the call; if it persists, check {base_url} (a proxy may be cutting the stream).",
         request_id=request_id,
     )
 
 
-def not_an_event_stream_error(content_type: str, status: int, request_id: str | None) -> ProtocolError:
+def not_an_event_stream_error(content_type: str, status: int, request_id: str | None) -> X.ProtocolError:
     shown = content_type or "no content type"
-    return ProtocolError(
+    return X.ProtocolError(
         f"Expected an event stream (text/event-stream) but got {shown} with HTTP {status}: a proxy or "
         "a wrong base URL answered instead of the service.",
         hint="Check {base_url}.",
@@ -369,38 +321,38 @@ def not_an_event_stream_error(content_type: str, status: int, request_id: str | 
     )
 
 
-def shape_error(exc: Exception) -> ProtocolError:
+def shape_error(exc: Exception) -> X.ProtocolError:
     """A frame whose JSON has an unexpected shape (a list where an object belongs, ...)."""
-    return ProtocolError(
+    return X.ProtocolError(
         f"The stream carried an event of an unexpected shape ({type(exc).__name__}: {exc}): a service or "
         "proxy fault, or a protocol change.",
         hint="Retry, and report it if it persists.",
     )
 
 
-def malformed_json_error(why: str, snippet: str) -> ProtocolError:
-    return ProtocolError(
+def malformed_json_error(why: str, snippet: str) -> X.ProtocolError:
+    return X.ProtocolError(
         f"The stream carried malformed JSON ({why}): {snippet!r}: a service or proxy fault.",
         hint="Retry the call.",
     )
 
 
-def worded(err: ProtocolError) -> ProtocolError:
+def worded(err: X.ProtocolError) -> X.ProtocolError:
     """The SSE parser's bare error (a line without end), with what to do."""
     if err.hint is None:
         err.hint = "Check {base_url} (a proxy may be altering the stream)."
     return err
 
 
-def proxy_unusable_error(variable: str, proxy: str, *, socks: bool) -> ConfigurationError:
+def proxy_unusable_error(variable: str, proxy: str, *, socks: bool) -> X.ConfigurationError:
     """The environment names a proxy httpx cannot use (*proxy* is shown without credentials)."""
     if socks:
-        return ConfigurationError(
+        return X.ConfigurationError(
             f"{variable} routes connections through the SOCKS proxy {proxy}, but SOCKS support is not installed.",
             hint="Install it with: pip install 'qwen-ci-tool[socks]' (httpx[socks]); or unset "
             f"{variable}, or set it to an HTTP proxy.",
         )
-    return ConfigurationError(
+    return X.ConfigurationError(
         f"{variable} names a proxy of an unsupported kind: {proxy}.",
         hint=f"Set {variable} to an http://, https:// or socks5:// proxy URL, or unset it.",
     )

@@ -1,9 +1,9 @@
-"""How a failure (or an unfinished answer) is told: once for an agent, once for a person.
+"""How a failure (or an unfinished answer) is told to a model, and the error as data.
 
-The MCP tool and the LangChain tool give a model :func:`for_agent` / :func:`incomplete_for_agent`;
-the CLI gives a person :func:`for_person`. Each passes its own :class:`~qwen_ci_tool._knobs.Knobs`,
-so the "what to do" part names that surface's settings. Whether calling again can help comes
-from :attr:`QwenCIError.retryable` alone, in the same words on every face (:func:`retry_advice`).
+The MCP tool and the LangChain tool give a model :func:`for_agent` / :func:`incomplete_for_agent`,
+each with its own :class:`~qwen_ci_tool._knobs.Knobs`, so the "what to do" part names that face's
+settings; whether calling again can help comes from :attr:`QwenCIError.retryable` alone
+(:func:`retry_advice`). :func:`error_dict` is the one JSON shape of an error (batch lines, ``ask --json``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ __all__ = [
     "cancelled_for_agent",
     "error_dict",
     "for_agent",
-    "for_person",
     "incomplete_for_agent",
     "incomplete_note",
     "retry_advice",
@@ -104,14 +103,6 @@ def incomplete_for_agent(
     head = incomplete_note(result)
     budget = None if max_chars is None else max(max_chars - len(head) - 2, _MIN_PARTIAL_CHARS)
     return f"{head}\n\n{result_markdown(result, include_reasoning=include_reasoning, max_chars=budget)}"
-
-
-def for_person(err: QwenCIError, knobs: Knobs) -> str:
-    """One paragraph for a person: what happened, what to do, and whether trying again may help."""
-    text = err.describe(knobs)
-    if err.retryable and not isinstance(err, RateLimitError):
-        text += " This is likely temporary: trying again in a moment may work."
-    return text
 
 
 def error_dict(err: BaseException, knobs: Knobs, *, service_fields: bool = True) -> dict[str, Any]:

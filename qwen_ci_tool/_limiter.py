@@ -13,13 +13,16 @@ second, fixed bound:
   later), and cuts the start rate to ``BACKOFF`` × the rate that was too fast (at most 1.25 × the
   rate just admitted; deeper for each cut in a row with no admission between). The first time, that
   rate is one per ``Retry-After`` (the longest a burst of refusals names; at most four times what was
-  admitted), or without one what was admitted over the last second. A burst of refusals of calls
-  started before the cut counts once (each start gets a ticket; only tickets issued after the last
-  cut can cut), and so does the refusal of the first start after a pause (it was not spaced);
+  admitted). Without one, what was admitted over the last second is only what the service allowed,
+  not a rate it refused: each admission then raises the rate by :data:`SEARCH_STEP` until a refusal
+  names the rate reached. A burst of refusals of calls started before the cut counts once (each
+  start gets a ticket; only tickets issued after the last cut can cut), and so does the refusal of
+  the first start after a pause (it was not spaced);
 - each admission (the service began answering a call started after the last cut) probes upward on
-  a cubic curve, as TCP CUBIC and the AWS SDKs' adaptive retry mode do: back to the rate that was
-  too fast within :data:`PROBE_ADMISSIONS` admissions, flat near it, then faster beyond it, never
-  above twice the rate the service was just seen to admit;
+  a cubic curve, as TCP CUBIC and the AWS SDKs' adaptive retry mode do: from the rate after the cut
+  back to the rate that was too fast within :data:`PROBE_ADMISSIONS` admissions, flat near it, then
+  faster beyond it, never above twice the rate the service was just seen to admit (each refusal
+  costs a request and its answer: the slower the probe comes back, the fewer of them);
 - other failures (5xx, dropped streams, bad requests) are no verdict on the rate.
 
 In a batch the limiter owns rate limits: a refused task goes back in the queue (``BatchPlan``),
@@ -44,8 +47,12 @@ Signal = Literal["ok", "rate_limited", "failed"]
 
 #: After a rate limit, the start rate becomes this share of the rate that was refused.
 BACKOFF = 0.95
-#: Admissions after a cut that bring the start rate back to the rate that was refused.
-PROBE_ADMISSIONS = 24
+#: Admissions after a cut that bring the start rate back to the rate that was refused (each refusal
+#: costs the service's answer and a request sent again: a slow return to the limit means fewer).
+PROBE_ADMISSIONS = 48
+#: Until a rate is known to be too fast (a first refusal that named no wait), each admission raises
+#: the rate by this factor: doubling every six admissions.
+SEARCH_STEP = 1.125
 #: The rate is never learnt below one start per this many seconds.
 _MIN_RATE = 1.0 / C.MAX_RETRY_AFTER
 #: The admitted rate is measured over at least this many seconds, and this many admissions.
@@ -84,6 +91,9 @@ class AdaptiveLimiter:
         self._tickets = 0
         self._cut_after = 0  # tickets up to this one were issued before the last cut
         self._refused_rate = 0.0  # the rate that drew the last cut
+        self._cut_to = 0.0  # the rate just after it: where the probe starts
+        self._searching = False  # the rate is what was admitted, none is known to be too fast
+        self._searched = False  # the last cut ended a search (or refusals in a row after one)
         self._probes = 0  # admissions since the last cut
         self._streak = 0  # cuts in a row with no admission between them
         self._now = -math.inf  # the time of the last delay(): start() defaults to it
@@ -139,9 +149,12 @@ class AdaptiveLimiter:
         self._admissions.append(now)
         if self.rate is not None and ticket > self._cut_after:
             self._probes += 1
-            gap = self._probes - PROBE_ADMISSIONS
-            cubic = self._refused_rate * (1.0 + (1.0 - BACKOFF) * gap**3 / PROBE_ADMISSIONS**3)
-            self.rate = max(self.rate, min(cubic, self._ceiling(now)))
+            if self._searching:
+                probe = self.rate * SEARCH_STEP
+            else:
+                depth = 1.0 - self._cut_to / self._refused_rate  # the share the cut took off
+                probe = self._refused_rate * (1.0 + depth * (self._probes / PROBE_ADMISSIONS - 1.0) ** 3)
+            self.rate = max(self.rate, min(probe, self._ceiling(now)))
 
     def finish(self, ticket: int, now: float, signal: Signal, *, retry_after: float | None = None) -> None:
         """Count a call as finished and adapt to how it ended."""
@@ -196,11 +209,17 @@ class AdaptiveLimiter:
                 refused = min(refused, 4.0 * seen)
             if not refused:  # nothing admitted yet and no wait named: nothing learnt, just the pause
                 return
+            # Without a wait named, what was admitted is no rate the service refused: search upward.
+            self._searching = not retry_after
         else:
-            # A rate far above what was just admitted was never reached: cut from what was.
-            refused = min(self.rate, _REACHED * self._ceiling(now) / 2.0)
-        # Refused again before any call was admitted at the new rate: still far too fast, cut deeper.
-        # (until the next admission, which probes from the refused rate again).
+            # A rate far above what was just admitted was never reached: cut from what was. But a search
+            # (and refusals in a row right after it) reached its rate start by start, while what was
+            # admitted over the last second lags behind.
+            reached = self._searching or (self._searched and not self._probes)
+            refused = self.rate if reached else min(self.rate, _REACHED * self._ceiling(now) / 2.0)
+            self._searched, self._searching = reached, False
+        # Refused again before any call was admitted at the new rate: still far too fast, cut deeper
+        # (the probe climbs back from there).
         self._streak = self._streak + 1 if self.rate is not None and not self._probes else 0
         self._estimate(refused, BACKOFF**self._streak)
         self._probes = 0
@@ -209,7 +228,7 @@ class AdaptiveLimiter:
 
     def _estimate(self, refused: float, deeper: float = 1.0) -> None:
         self._refused_rate = max(refused, _MIN_RATE)
-        self.rate = max(BACKOFF * deeper * self._refused_rate, _MIN_RATE)
+        self.rate = self._cut_to = max(BACKOFF * deeper * self._refused_rate, _MIN_RATE)
 
     def __repr__(self) -> str:
         rate = "unknown" if self.rate is None else f"{self.rate:.3g}/s"

@@ -52,7 +52,6 @@ class ModelInfo:
     pattern: str
     protocols: frozenset[str]
     native_endpoint: NativeEndpoint
-    thinking_required: bool
     note: str = ""
     known: bool = True
     disputed: frozenset[str] = _NONE
@@ -71,19 +70,19 @@ class ModelInfo:
 
 def _newer(pattern: str, note: str, **more: Any) -> ModelInfo:
     """A row of the newer series: documented for the Responses API, served on the multimodal path."""
-    return ModelInfo(pattern, _RESPONSES, "multimodal-generation", False, note, **more)
+    return ModelInfo(pattern, _RESPONSES, "multimodal-generation", note, **more)
 
 
 # fmt: off
 MODELS: tuple[ModelInfo, ...] = (
     # Qwen3-Max series, thinking mode only, text-generation path (the seed's model is here).
-    ModelInfo("qwen3-max-preview", _ALL, "text-generation", True, "the seed's model (November 2025)"),
-    ModelInfo("qwen3-max", _ALL, "text-generation", True, "stable Qwen3-Max"),
-    ModelInfo("qwen3-max-2026-01-23", _ALL, "text-generation", True, "Qwen3-Max snapshot"),
-    ModelInfo("qwen3-max*", _ALL, "text-generation", True, "Qwen3-Max series"),
+    ModelInfo("qwen3-max-preview", _ALL, "text-generation", "the seed's model (November 2025)"),
+    ModelInfo("qwen3-max", _ALL, "text-generation", "stable Qwen3-Max"),
+    ModelInfo("qwen3-max-2026-01-23", _ALL, "text-generation", "Qwen3-Max snapshot"),
+    ModelInfo("qwen3-max*", _ALL, "text-generation", "Qwen3-Max series"),
     # Qwen3.5-Plus series: every protocol; the native protocol uses the multimodal path.
-    ModelInfo("qwen3.5-plus", _ALL, "multimodal-generation", False, "Qwen3.5-Plus"),
-    ModelInfo("qwen3.5-plus*", _ALL, "multimodal-generation", False, "Qwen3.5-Plus series"),
+    ModelInfo("qwen3.5-plus", _ALL, "multimodal-generation", "Qwen3.5-Plus"),
+    ModelInfo("qwen3.5-plus*", _ALL, "multimodal-generation", "Qwen3.5-Plus series"),
     # Newer series, Flash series and open-source models: the documents disagree for some.
     _newer("qwen3.5-flash*", "Qwen3.5-Flash series", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
     _newer("qwen3.5-*", "Qwen3.5 open-source models", disputed=_OTHERS, disagreement=_QWEN_CLOUD),
@@ -130,7 +129,6 @@ def lookup_model(name: str) -> ModelInfo:
         name,
         _ALL,
         "multimodal-generation" if newer else "text-generation",
-        False,
         "not in the model table: sent as asked",
         known=False,
     )

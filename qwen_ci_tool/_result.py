@@ -260,40 +260,25 @@ def result_script(result: CodeInterpreterResult) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _lines(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
+def _cell(kind: str, text: str, **more: Any) -> dict[str, Any]:
+    return {"cell_type": kind, "metadata": {}, "source": text.splitlines(keepends=True), **more}
 
 
 def result_notebook(result: CodeInterpreterResult) -> dict[str, Any]:
     """The run as a Jupyter notebook (nbformat 4): reasoning and answer as Markdown cells, each code
     run as a code cell whose output is what the remote sandbox printed, where known."""
-    cells: list[dict[str, Any]] = [{"cell_type": "markdown", "metadata": {}, "source": _lines(_provenance(result))}]
+    cells = [_cell("markdown", _provenance(result))]
     runs = {run.index: run for run in result.code_runs}
     for step in result.steps:
         if step.kind == "reasoning" and step.text.strip():
             quoted = "\n".join(f"> {line}" for line in step.text.strip().splitlines())
-            cells.append({"cell_type": "markdown", "metadata": {}, "source": _lines("**Reasoning**\n\n" + quoted)})
+            cells.append(_cell("markdown", "**Reasoning**\n\n" + quoted))
         elif step.kind == "code" and step.code_run in runs:
             run = runs[step.code_run]
-            outputs = (
-                [] if run.output is None else [{"output_type": "stream", "name": "stdout", "text": _lines(run.output)}]
-            )
-            cells.append(
-                {
-                    "cell_type": "code",
-                    "execution_count": None,
-                    "metadata": {},
-                    "outputs": outputs,
-                    "source": _lines(run.code),
-                }
-            )
-    cells.append(
-        {
-            "cell_type": "markdown",
-            "metadata": {},
-            "source": _lines("## Answer\n\n" + (result.answer or "_(no answer text)_")),
-        }
-    )
+            printed = [] if run.output is None else [run.output.splitlines(keepends=True)]
+            outputs = [{"output_type": "stream", "name": "stdout", "text": text} for text in printed]
+            cells.append(_cell("code", run.code, execution_count=None, outputs=outputs))
+    cells.append(_cell("markdown", "## Answer\n\n" + (result.answer or "_(no answer text)_")))
     return {
         "cells": cells,
         "metadata": {

@@ -16,20 +16,19 @@ __all__ = ["EDGE_STAGES", "StageTracker", "is_work_stage", "stage_of"]
 EDGE_STAGES = frozenset({"connected", "done"})
 
 
+_STAGES: dict[type, str] = {
+    ReasoningDelta: "thinking",
+    AnswerDelta: "answering",
+    StreamStarted: "connected",
+    Completed: "done",
+}
+
+
 def stage_of(event: StreamEvent) -> str | None:
     """The stage an event belongs to, or None for events that do not change the stage (usage)."""
-    kind = type(event)
-    if kind is ReasoningDelta:
-        return "thinking"
-    if kind is CodeRunUpdated:
-        return f"running code #{event.index + 1}"  # type: ignore[union-attr]
-    if kind is AnswerDelta:
-        return "answering"
-    if kind is StreamStarted:
-        return "connected"
-    if kind is Completed:
-        return "done"
-    return None
+    if type(event) is CodeRunUpdated:
+        return f"running code #{event.index + 1}"
+    return _STAGES.get(type(event))
 
 
 def is_work_stage(stage: str | None) -> TypeGuard[str]:

@@ -1,29 +1,12 @@
-"""OpenTelemetry for every call: one span in the GenAI semantic conventions, and two metrics.
+"""OpenTelemetry for every call: one CLIENT span in the GenAI semantic conventions, and two metrics.
 
 Through ``opentelemetry-api`` only (the core does not depend on it; the ``[otel]``, ``[mcp]`` and
 ``[langchain]`` extras bring it), loaded by the first call made once something in the process has
-imported ``opentelemetry`` - as anything that configures an SDK must (until then no provider can be
-set, so a call does no telemetry work and pays no import). Without the API a call does no telemetry
-work at all; with it but no SDK configured, the API's own no-op tracer and meter do nothing
-(benchmark part 1 measures that path against telemetry off).
-
-What a call emits (:class:`CallTelemetry`, driven by :class:`~qwen_ci_tool._engine.CallState`):
-
-- a CLIENT span ``chat {model}``, a child of the current span (the MCP SDK's ``tools/call`` span, an
-  application's agent span), with ``gen_ai.operation.name``, ``gen_ai.provider.name``,
-  ``gen_ai.request.model``, ``server.address`` / ``server.port`` at the start and
-  ``gen_ai.response.id``, ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``,
-  ``gen_ai.usage.*`` tokens, ``gen_ai.response.time_to_first_chunk`` and
-  ``qwen_ci.code_interpreter.calls`` at the end; each retry as a ``qwen_ci.retry`` event; a failure
-  as ``error.type`` (the error's class name, or ``cancelled``) and an ERROR status with the error's
-  (key-free) message;
-- the question, system prompt and output (reasoning, each code run and its output, the answer) as
-  ``gen_ai.input.messages`` / ``gen_ai.system_instructions`` / ``gen_ai.output.messages`` only
-  when ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``;
-- the histograms ``gen_ai.client.operation.duration`` (s) and ``gen_ai.client.token.usage``
-  (by ``gen_ai.token.type``), recorded when the application has a meter provider.
-
-The key is never read here: nothing below sees a header or the settings' secret.
+imported ``opentelemetry`` (until then no provider can be set, so a call pays no import). With the
+API but no SDK configured, its own no-op tracer and meter do nothing (benchmark part 1 measures it).
+The span is a child of the current one (the MCP SDK's ``tools/call``, an application's agent span);
+content (question, reasoning, code, output, answer) goes into it only when
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``. The key is never read here.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ protocol registry and its renderings, is :mod:`._result`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 __all__ = [
@@ -37,13 +37,7 @@ class Usage:
     code_interpreter_calls: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "total_tokens": self.total_tokens,
-            "code_interpreter_calls": self.code_interpreter_calls,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +54,7 @@ class CodeRun:
     container_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "code": self.code,
-            "output": self.output,
-            "container_id": self.container_id,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +66,7 @@ class Step:
     code_run: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "text": self.text, "code_run": self.code_run}
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +77,7 @@ class Timings:
     total_time: float = 0.0
 
     def to_dict(self) -> dict[str, float | None]:
-        return {"time_to_first_event": self.time_to_first_event, "total_time": self.total_time}
+        return asdict(self)
 
 
 # --- stream events -------------------------------------------------------------------------

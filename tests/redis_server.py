@@ -3,10 +3,8 @@ on a free loopback port (one per test session, or one of a test's own when it st
 
 from __future__ import annotations
 
-import queue
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .debian import program_or_install
+from .line_queue import line_queue
 
 __all__ = ["redis_binary", "redis_process", "redis_url"]
 
@@ -48,16 +47,7 @@ def redis_process(binary: str, workdir: Path, port: int | None = None) -> Iterat
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        with proc.stdout:
-            for line in proc.stdout:
-                lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
+    lines = line_queue(proc.stdout)
     try:
         while True:
             line = lines.get(timeout=30)

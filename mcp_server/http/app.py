@@ -4,7 +4,7 @@ Stateless mode with SSE responses: every request stands alone (no session to los
 notifications and cancellation still reach the tool (they do not with JSON responses). The app is
 the SDK's, behind the gate (``gate``: cancels, refusal while draining), behind the operator's
 routes and the bearer check (``routes``). :func:`serve_http` runs it under uvicorn with a graceful
-shutdown that never outlasts the grace by more than a few seconds, whatever clients send.
+shutdown that ends within the grace (``runs.deadline``), whatever clients send.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 import anyio
 import anyio.abc
@@ -26,7 +27,7 @@ from qwen_ci_tool import _constants as C
 
 from .._server import server_runtime
 from .._signals import signals
-from ..runs.runner import DELIVERY_TIMEOUT
+from ..runs.deadline import Deadline
 from .auth import AUTH_TOKEN_ENV, Credentials
 from .cancels import Exchanges
 from .gate import CallGate
@@ -52,11 +53,13 @@ _MAX_JSON_BYTES_PER_CHAR = 12
 #: Largest request body accepted (413 above): any question within the tool's character limit fits,
 #: however it is encoded, with room for the JSON-RPC envelope.
 MAX_REQUEST_BODY_BYTES = C.MAX_INPUT_CHARS * _MAX_JSON_BYTES_PER_CHAR + 64 * 1024
-#: Seconds a shutdown gives calls in flight to finish before cancelling them.
+#: Seconds a shutdown takes at most (calls in flight get them less a reserve: ``runs.deadline``).
 DEFAULT_SHUTDOWN_GRACE = 30.0
-#: Seconds uvicorn gives open connections once the server decides to exit (a client trickling a
-#: request body, or still reading): then they are closed.
-_CONNECTIONS_TIMEOUT = 2
+#: The most seconds uvicorn gives open connections once every call is answered (a client trickling
+#: a request body, or still reading), within what is left of the grace: then they are closed.
+_MAX_CONNECTIONS_WAIT = 2
+#: Seconds uvicorn takes, once told to exit, before it waits for connections: its next tick and a pause.
+_UVICORN_STEPS = 0.2
 #: Seconds without any request in flight before a draining server exits (clients often send one
 #: more request right after an answer).
 _QUIET_BEFORE_EXIT = 1.0
@@ -135,6 +138,7 @@ def build_http_app(
         exchanges=exchanges if exchanges is not None else Exchanges(),
         ready=lambda: runtime.ready,
         body_limit=MAX_REQUEST_BODY_BYTES,
+        path=MCP_PATH,
         forward_cancel=runtime.forward_cancel,
     )
     return OpsMiddleware(app, runtime.ops, credentials, ready=lambda: runtime.ready)
@@ -160,6 +164,13 @@ def listening_socket(config: uvicorn.Config) -> socket.socket:
     return sock
 
 
+def _connections_wait(left: float) -> float:
+    """Seconds uvicorn may wait for open connections when *left* seconds of the grace remain: what
+    its own steps leave, at most :data:`_MAX_CONNECTIONS_WAIT`, and never 0 (which uvicorn reports
+    as a timeout even with nothing open)."""
+    return max(0.01, min(left - _UVICORN_STEPS, _MAX_CONNECTIONS_WAIT))
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handlers: :func:`serve_http` shuts down gracefully instead."""
 
@@ -181,10 +192,12 @@ async def serve_http(
     """Serve until SIGTERM or SIGINT, then shut down gracefully. The caller has checked the token rule.
 
     On the first signal: new calls get 503 (and ``/readyz`` too), calls queued for a slot are
-    refused, calls in flight have *shutdown_grace* seconds to finish and be delivered (the result
-    tool keeps answering), the rest are cancelled (each answered with an error that keeps its
-    partial), and the server exits once every response has gone out, or a few seconds later
-    whatever clients are still sending. A second signal exits at once. A token file
+    refused, calls in flight have *shutdown_grace* seconds less a reserve to finish and be delivered
+    (the result tool keeps answering), the rest are cancelled (each answered with an error that
+    keeps its partial), and the server exits once every response has gone out, and within
+    *shutdown_grace* whatever clients are still sending (see ``runs.deadline``: the drain, the
+    delivery, the wait for follow-up requests and for open connections share that one deadline).
+    A second signal exits at once. A token file
     (``credentials.path``) is read again on SIGHUP. With a shared run store, cancels forwarded by
     other replicas reach the requests served here.
     """
@@ -199,7 +212,7 @@ async def serve_http(
         log_config=None,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=_CONNECTIONS_TIMEOUT,
+        timeout_graceful_shutdown=_MAX_CONNECTIONS_WAIT,
     )
     # Bind before announcing: once the line is logged, connections queue (and --port 0 shows its port).
     sock = listening_socket(config)
@@ -215,14 +228,19 @@ async def serve_http(
     runtime = server_runtime(server)
 
     async def shut_down() -> None:
+        deadline = Deadline(shutdown_grace)  # everything below ends within it
         logger.info(
-            "qwen-ci-mcp: shutting down: refusing new calls, letting calls in flight finish (up to %g s)",
-            shutdown_grace,
+            "qwen-ci-mcp: shutting down: refusing new calls, letting calls in flight finish (up to %g s; exit within %g s)",
+            deadline.runs_grace,
+            deadline.grace,
         )
-        await runtime.drain(shutdown_grace, admitted=exchanges.admitted_unstarted)
-        with anyio.move_on_after(DELIVERY_TIMEOUT):
+        await runtime.drain(deadline, admitted=exchanges.admitted_started)
+        with anyio.move_on_after(deadline.left()):
             await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
         logger.info("qwen-ci-mcp: every call answered; exiting")
+        exchanges.close()  # a client still sending a body gets its 503 now, not a cut connection
+        # uvicorn hands this to asyncio.timeout, which takes fractions of a second (it is annotated int).
+        uv.config.timeout_graceful_shutdown = cast("int", _connections_wait(deadline.left()))
         uv.should_exit = True
 
     async def on_signals(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

@@ -13,6 +13,9 @@ passes on, and:
 - when none matches here, the cancel is published through the shared run store, and the replica
   serving that request aborts it (:meth:`Exchanges.cancel` on each replica);
 - a client that disconnects aborts its own exchange at once.
+
+It also holds the reads of request bodies still in progress, which :meth:`Exchanges.close` ends
+when the server exits.
 """
 
 from __future__ import annotations
@@ -47,17 +50,37 @@ class Exchanges:
         self._idle = anyio.Event()
         self._idle.set()
         self._last_change = 0.0
+        #: New calls the gate let in whose handler has not registered their run yet, and an event
+        #: set whenever there are none.
+        self._unstarted: set[Exchange] = set()
+        self._all_started = anyio.Event()
+        self._all_started.set()
+        #: The reads of request bodies not complete yet, and whether the server is about to exit.
+        self._reads: set[anyio.CancelScope] = set()
+        self._closed = False
 
     def __len__(self) -> int:
         return self._count
 
-    def admitted_unstarted(self) -> int:
-        """New calls the gate let in whose handler has not registered their run yet."""
-        return sum(1 for same in self._by_key.values() for e in same if e.admitted and not e.started)
+    def _settled(self, exchange: Exchange) -> None:
+        self._unstarted.discard(exchange)
+        if not self._unstarted:
+            self._all_started.set()
+
+    async def admitted_started(self) -> None:
+        """Return once every new call the gate let in has registered its run (or ended without one)."""
+        while self._unstarted:
+            await self._all_started.wait()
 
     @contextmanager
-    def open(self, principal: str, request_id: object) -> Iterator[Exchange]:
-        exchange = Exchange(principal, request_id)
+    def open(self, principal: str, request_id: object, *, admitted: bool = False) -> Iterator[Exchange]:
+        """The exchange of one request for as long as it is served; *admitted* for a new call the
+        gate let in (the drain waits until its handler has registered its run)."""
+        exchange = Exchange(principal, request_id, admitted=admitted, on_start=self._settled)
+        if admitted:
+            if not self._unstarted:
+                self._all_started = anyio.Event()
+            self._unstarted.add(exchange)
         key = _key(principal, request_id)
         self._by_key.setdefault(key, []).append(exchange)
         self._count += 1
@@ -67,6 +90,7 @@ class Exchanges:
         try:
             yield exchange
         finally:
+            self._settled(exchange)
             same = self._by_key[key]
             same.remove(exchange)
             if not same:
@@ -75,6 +99,24 @@ class Exchanges:
             self._last_change = anyio.current_time()
             if self._count == 0:
                 self._idle.set()
+
+    @contextmanager
+    def reading(self) -> Iterator[anyio.CancelScope]:
+        """A cancel scope for reading one request's body, cancelled by :meth:`close` (at once after it)."""
+        with anyio.CancelScope() as scope:
+            if self._closed:
+                scope.cancel()
+            self._reads.add(scope)
+            try:
+                yield scope
+            finally:
+                self._reads.discard(scope)
+
+    def close(self) -> None:
+        """The server exits: stop reading request bodies (a client trickling one is answered at once)."""
+        self._closed = True
+        for scope in self._reads:
+            scope.cancel()
 
     def cancel(self, principal: str, request_id: object, reason: str) -> int:
         """Abort the one exchange with this id from this principal; how many matched (only one is aborted)."""

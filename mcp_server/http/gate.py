@@ -8,10 +8,13 @@ For each POST it reads the (bounded) body once and replays it to the SDK, then:
 - ``notifications/cancelled`` aborts the matching exchange here, or (none here) is forwarded to
   the other replicas through the run store; then it goes on to the SDK (202). The
   ``Mcp-Session-Id`` minted for each handshake tells apart clients that reuse request ids;
+- a GET (the standalone event stream of a handshake-era client) gets 405: a stateless server has
+  nothing to send on it, and the SDK would hold it open, idle, for the client's whole life;
 - once shutdown has begun, a new ``qwen_code_interpreter`` call gets 503 with a JSON-RPC error
-  saying to call again. This is the only 503 the gate sends, and it is sent before the call
-  reaches the tool: nothing was started, so a balancer may send it to another replica. The
-  result tool and every other request are still served.
+  saying to call again, and so does a request whose body is still coming when the server exits.
+  These are the only 503s the gate sends, and they are sent before the request reaches the tool:
+  nothing was started, so a balancer may send it to another replica. The result tool and every
+  other request are still served.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from mcp.types import PARSE_ERROR
+from mcp.types import INVALID_REQUEST, PARSE_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._requests import current_exchange
@@ -38,6 +41,7 @@ _SESSION_HEADER = b"mcp-session-id"
 #: JSON-RPC error code of the answer to a request that arrives while the server shuts down.
 SHUTDOWN_ERROR_CODE = -32000
 _TOO_DEEP_MESSAGE = "The request body is JSON nested too deeply to parse; send a flatter JSON-RPC message."
+_NO_STREAM_MESSAGE = "This server offers no standalone event stream (GET): every POST is answered on its own stream."
 
 
 class _TooDeep(Exception):
@@ -125,19 +129,31 @@ class CallGate:
         exchanges: Exchanges,
         ready: Callable[[], bool],
         body_limit: int,
+        path: str,
         forward_cancel: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
+        self.path = path
         self.exchanges = exchanges
         self.ready = ready
         self.body_limit = body_limit
         self.forward_cancel = forward_cancel
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == self.path:
+            # A stateless server never sends anything on a standalone stream: the SDK would hold it
+            # open, idle, for as long as the client lives (a legacy client opens one once it has a
+            # session id, and it takes a connection from the client's pool).
+            await _answer(send, 405, None, INVALID_REQUEST, _NO_STREAM_MESSAGE)
+            return
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        messages, complete = await _read_body(receive, self.body_limit)
+        with self.exchanges.reading() as reading:
+            messages, complete = await _read_body(receive, self.body_limit)
+        if reading.cancelled_caught:  # the server exits: the rest of the body is not waited for
+            await _answer(send, 503, None, SHUTDOWN_ERROR_CODE, SHUTDOWN_ERROR_MESSAGE)
+            return
         replay = _Replay(messages, receive, complete)
         try:
             message = _decode(messages) if complete else None
@@ -172,8 +188,7 @@ class CallGate:
         if _is_new_call(message) and not self.ready():
             await _answer(send, 503, message.get("id"), SHUTDOWN_ERROR_CODE, SHUTDOWN_ERROR_MESSAGE)
             return
-        with self.exchanges.open(principal, message.get("id")) as exchange:
-            exchange.admitted = _is_new_call(message)
+        with self.exchanges.open(principal, message.get("id"), admitted=_is_new_call(message)) as exchange:
             token = current_exchange.set(exchange)
             try:
                 async with anyio.create_task_group() as tg:
@@ -192,7 +207,8 @@ class CallGate:
 
 
 async def _answer(send: Send, status: int, request_id: Any, code: int, text: str) -> None:
-    """A JSON-RPC error as the whole response, with *status*; a 503 also says when to try again."""
+    """A JSON-RPC error as the whole response, with *status*; a 503 also says when to try again,
+    a 405 which method is allowed."""
     body = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": text}}).encode()
     headers = [
         (b"content-type", b"application/json"),
@@ -201,5 +217,7 @@ async def _answer(send: Send, status: int, request_id: Any, code: int, text: str
     ]
     if status == 503:
         headers.append((b"retry-after", b"1"))
+    if status == 405:
+        headers.append((b"allow", b"POST"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,5 +1,6 @@
 """Runs: a call's life (``runner``), its records and where they are kept (``records``, ``memory``,
-``redis_store``), its progress reports (``progress``) and its result (``results``).
+``redis_store``), this replica's link to a shared store (``link``), the one deadline of a shutdown
+(``deadline``), its progress reports (``progress``) and its result (``results``).
 
 ``--run-store`` picks the store replicas share: ``memory`` (none: one process) or a Redis URL.
 """

@@ -97,7 +97,7 @@ class MemoryRunStore:
     async def publish_cancel(self, principal: str, request_id: str) -> None:
         return None  # one process: a cancel that found no request here has nowhere else to go
 
-    async def cancels(self) -> AsyncIterator[tuple[str, str]]:
+    async def cancels(self, on_listening: Callable[[], None]) -> AsyncIterator[tuple[str, str]]:
         await anyio.sleep_forever()
         yield ("", "")  # pragma: no cover - never reached; makes this an async generator
 

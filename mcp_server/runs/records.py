@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -104,8 +104,9 @@ class RunStore(Protocol):
     async def publish_cancel(self, principal: str, request_id: str) -> None:
         """Ask every replica to cancel the HTTP request *request_id* of *principal* (no-op alone)."""
 
-    def cancels(self) -> AsyncIterator[tuple[str, str]]:
-        """The ``(principal, request_id)`` cancels published by any replica, as they come (never, alone)."""
+    def cancels(self, on_listening: Callable[[], None]) -> AsyncIterator[tuple[str, str]]:
+        """The ``(principal, request_id)`` cancels published by any replica, as they come (never,
+        alone); *on_listening* is called once the store listens for them."""
 
     async def aclose(self) -> None:
         """Release connections."""

@@ -156,11 +156,12 @@ class RedisRunStore:
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from None
 
-    async def cancels(self) -> AsyncIterator[tuple[str, str]]:
+    async def cancels(self, on_listening: Callable[[], None]) -> AsyncIterator[tuple[str, str]]:
         pubsub = self._redis.pubsub()
         try:
             try:
                 await pubsub.subscribe(_CANCEL_CHANNEL)
+                on_listening()
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=_LISTEN_SLICE)
                     if message is None:

@@ -13,12 +13,11 @@ from mcp.types import CallToolResult, TextContent
 
 from qwen_ci_tool import CodeInterpreterResult, QwenCIError
 from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent
-from qwen_ci_tool._knobs import MCP
 from qwen_ci_tool._result import result_markdown
 from qwen_ci_tool._secret import Secret
 
 from .._fit import MAX_RESULT_BYTES, compact_record, fit_record, size_of
-from .._texts import TOOL_NAME
+from .._texts import MCP, TOOL_NAME
 
 __all__ = ["DEFAULT_MAX_OUTPUT_CHARS", "MIN_OUTPUT_CHARS", "Results", "text_result"]
 

@@ -11,18 +11,18 @@
 - A run holds one of ``max_concurrency`` slots while it calls the service. Its records live in
   this process (so its own calls never depend on a shared store) and, with a shared store, are
   copied there by a writer of their own that never holds the run up; any replica then answers for
-  it. A store that fails is logged and counted (``qwen_ci_run_store_errors``); runs go on.
+  it. A store that fails is logged and counted (``link``); runs go on.
 - :meth:`Runner.drain` (shutdown): new calls are refused; calls still queued for a slot are
-  refused at once (never sent upstream); runs get the grace to finish, then are cancelled with
-  their partials; every final record is delivered to the calls and polls waiting here and written
-  to the shared store before it returns. The result tool keeps answering meanwhile.
+  refused at once (never sent upstream); runs get the runs' part of the grace to finish
+  (``deadline``), then are cancelled with their partials; every final record is delivered to the
+  calls and polls waiting here and written to the shared store before it returns, unless the
+  whole grace is over first. The result tool keeps answering meanwhile.
 - Cancels over HTTP that match no request here are sent to the other replicas through the store
-  (:meth:`Runner.forward_cancel`, :meth:`Runner.listen_for_cancels`).
+  (:meth:`Runner.forward_cancel`, :meth:`Runner.listen_for_cancels`, both ``link``'s).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -42,27 +42,21 @@ from .. import _texts as T
 from .._ops import CallRecord, Ops, current_client
 from .._requests import current_exchange
 from .._schema import RunPendingModel
+from .deadline import Deadline
+from .link import StoreLink
 from .memory import MemoryRunStore
 from .progress import Progress
 from .records import RunRecord, RunStore, StoreUnavailable, new_run_id
 from .results import Results, text_result
 
-__all__ = ["DELIVERY_TIMEOUT", "MAX_LIVE_RUNS", "Runner"]
+__all__ = ["MAX_LIVE_RUNS", "Runner"]
 
 logger = logging.getLogger("mcp_server")
 
 #: Runs in progress at once (each queued for a slot or running); beyond it calls are refused.
 MAX_LIVE_RUNS = 1000
-#: Seconds, after the last run ended in a shutdown, for the answers to go out before the server exits anyway.
-DELIVERY_TIMEOUT = 5.0
 #: Seconds one write to the shared store may take before it counts as failed.
 _STORE_WRITE_TIMEOUT = 3.0
-# A call the HTTP gate let in just before SIGTERM reaches its handler within milliseconds; the drain
-# looks for it this often, for at most this long (a handler that never starts its run ends its exchange).
-_ADMITTED_POLL = 0.01
-_ADMITTED_WAIT = 2.0
-#: Seconds between two attempts to listen for cancels while the shared store is unavailable.
-_RELISTEN_DELAY = 1.0
 
 
 class _LiveRun:
@@ -78,8 +72,9 @@ class _LiveRun:
         self.started = False
         #: Refused at shutdown while queued for a slot.
         self.refused = False
-        #: Set when ``record`` changes, for the writer to the shared store.
+        #: Set when ``record`` changes, for the writer to the shared store; the newest version written there.
         self.changed = anyio.Event()
+        self.written = -1
         #: The progress reporters of the calls waiting for this run in this process.
         self.listeners: set[Callable[[str, str | None], Awaitable[None]]] = set()
 
@@ -116,7 +111,7 @@ class Runner:
         self.slots = anyio.Semaphore(max_concurrency)
         self.live: dict[str, _LiveRun] = {}
         self.accepting = True
-        self.store_down = False
+        self.link = StoreLink(shared, ops)
         self._run_ended = anyio.Event()
         self._drained = anyio.Event()
 
@@ -147,7 +142,7 @@ class Runner:
         run = _LiveRun(RunRecord(new_run_id(), started_at=time.time(), owner=current_client()))
         self.live[run.record.run_id] = run
         if exchange is not None:
-            exchange.started = True
+            exchange.start()
         await self._publish(run, run.record)
         runs.start_soon(self._execute, run, question, include_reasoning)
         # The client cancelling or timing out while it waits for the run it started (the SDK
@@ -190,7 +185,7 @@ class Runner:
                 store = self.shared
                 record = await self.shared.get(run_id)
         except StoreUnavailable as exc:
-            self._store_failed("read", exc)
+            self.link.failed("read", exc)
             return text_result(T.store_unavailable_text(run_id), is_error=True)
         if record is None or record.owner != current_client():
             return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
@@ -225,19 +220,19 @@ class Runner:
             if local is not None:
                 local.listeners.discard(progress.report)
         if failure is not None:
-            self._store_failed("read", failure)
+            self.link.failed("read", failure)
             return text_result(T.store_unavailable_text(run_id), is_error=True)
         if record is None:
             return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
         if record.state == "finished" and record.result is not None:
             return CallToolResult.model_validate(record.result)
-        return self._pending(record)
+        return self._pending(record, local)
 
     async def _end_on_drained(self, scope: anyio.CancelScope) -> None:
         await self._drained.wait()
         scope.cancel()
 
-    def _pending(self, record: RunRecord) -> CallToolResult:
+    def _pending(self, record: RunRecord, local: _LiveRun | None) -> CallToolResult:
         elapsed = max(0.0, time.time() - record.started_at)
         pending = RunPendingModel(
             status="running",
@@ -252,7 +247,8 @@ class Runner:
             elapsed=elapsed,
             max_wait=self.max_wait,
             ttl=self.result_ttl,
-            store_down=self.shared is not None and self.store_down,
+            # Down, or not holding this run yet (a store that does not answer takes its timeout to fail).
+            store_down=self.shared is not None and (self.link.down or (local is not None and local.written < 0)),
         )
         return text_result(text, is_error=False, structured=pending.model_dump(mode="json"))
 
@@ -357,85 +353,64 @@ class Runner:
 
     async def _write_shared(self, run: _LiveRun, shared: RunStore) -> None:
         """Copy the run's newest record to the shared store until its final one is written."""
-        written = -1
         while True:
             await run.changed.wait()
             run.changed = anyio.Event()  # before reading: a later change sets the new event
             record = run.record
-            if record.version > written:
+            if record.version > run.written:
                 with anyio.move_on_after(_STORE_WRITE_TIMEOUT) as timer:
                     try:
                         await shared.put(record)
-                        written = record.version
-                        self._store_ok()
+                        run.written = record.version
+                        self.link.ok()
                     except StoreUnavailable as exc:
-                        self._store_failed("write", exc)
+                        self.link.failed("write", exc)
                 if timer.cancelled_caught:
-                    self._store_failed("write", StoreUnavailable(f"no answer within {_STORE_WRITE_TIMEOUT:g} s"))
+                    self.link.failed("write", StoreUnavailable(f"no answer within {_STORE_WRITE_TIMEOUT:g} s"))
             if record.state == "finished":
                 return
 
-    def _store_ok(self) -> None:
-        if self.store_down:
-            self.store_down = False
-            logger.info("run store reachable again")
-        self.ops.metrics.run_store_up.set(1)
-
-    def _store_failed(self, operation: str, exc: StoreUnavailable) -> None:
-        self.ops.metrics.run_store_errors.labels(operation).inc()
-        self.ops.metrics.run_store_up.set(0)
-        level = logging.DEBUG if self.store_down else logging.ERROR
-        self.store_down = True
-        logger.log(level, "run store unavailable (%s): %s; runs go on in this process", operation, exc)
-
     async def forward_cancel(self, principal: str, request_id: str) -> None:
         """Send a cancel that matched no request here to the other replicas."""
-        if self.shared is None:
-            return
-        try:
-            await self.shared.publish_cancel(principal, request_id)
-            self._store_ok()
-        except StoreUnavailable as exc:
-            self._store_failed("cancel", exc)
+        await self.link.forward_cancel(principal, request_id)
 
     async def listen_for_cancels(self, cancel: Callable[[str, str], Any]) -> None:
         """Call *cancel* for every cancel another replica forwards, for as long as the server runs."""
-        if self.shared is None:
-            return
-        while True:
-            try:
-                async with contextlib.aclosing(self.shared.cancels()) as cancels:  # type: ignore[type-var]
-                    async for principal, request_id in cancels:
-                        cancel(principal, request_id)
-            except StoreUnavailable as exc:
-                self._store_failed("listen", exc)
-            await anyio.sleep(_RELISTEN_DELAY)
+        await self.link.listen_for_cancels(cancel)
 
     # -- shutting down --------------------------------------------------------------------------
 
-    async def drain(self, grace: float, admitted: Callable[[], int] = lambda: 0) -> None:
-        """Refuse new calls and queued ones, let runs end for up to *grace* seconds, then cancel the rest.
+    async def drain(self, grace: float | Deadline, admitted: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Refuse new calls and queued ones, let runs end until the runs' part of the grace is over,
+        then cancel the rest; return once every final record is delivered, or when the grace is.
 
-        *admitted* counts calls a transport let in before the drain began whose run is not yet
-        registered (the HTTP gate's): they are waited for as runs are. Returns once every run has
-        ended and its final record is delivered here and written to the shared store. A cancelled
-        run ends with an error result that keeps its partial record.
+        *grace* is the shutdown's :class:`~.deadline.Deadline` (or its grace in seconds, starting
+        now). *admitted* returns once every call a transport let in before the drain began has
+        registered its run (the HTTP gate's): those are waited for as runs are. A final record is
+        delivered when it is handed to the calls and polls waiting here and written to the shared
+        store. A cancelled run ends with an error result that keeps its partial record.
         """
+        deadline = grace if isinstance(grace, Deadline) else Deadline(grace)
         self.accepting = False
-        with anyio.move_on_after(min(grace, _ADMITTED_WAIT)):
-            while admitted():
-                await anyio.sleep(_ADMITTED_POLL)
+        if admitted is not None:
+            with anyio.move_on_after(deadline.runs_left()):
+                await admitted()
         for run in list(self.live.values()):
             if run.queued and not run.started:
                 run.refused = True
                 run.cancel("the server is shutting down; the call had not started")
-        with anyio.move_on_after(grace):
+        with anyio.move_on_after(deadline.runs_left()):
             while self.live:
                 await self._run_ended.wait()
         for run in list(self.live.values()):
-            run.cancel(f"the server is shutting down (it let running calls finish for {grace:g} s)")
-        while self.live:
-            await self._run_ended.wait()
+            run.cancel(f"the server is shutting down (it let running calls finish for {deadline.runs_grace:g} s)")
+        with anyio.move_on_after(deadline.left()):
+            while self.live:
+                await self._run_ended.wait()
+        if self.live:
+            logger.warning(
+                "%d runs not delivered by the end of the %g s grace; exiting anyway", len(self.live), deadline.grace
+            )
         self._drained.set()
 
     async def aclose(self) -> None:

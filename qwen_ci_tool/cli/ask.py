@@ -14,11 +14,10 @@ from typing import IO, Any
 
 from .._client import CodeInterpreter, CodeInterpreterStream
 from .._exceptions import ConfigurationError, QwenCIError
-from .._explain import error_dict, for_person, incomplete_note
-from .._knobs import CLI
+from .._explain import error_dict, incomplete_note
 from .._result import CodeInterpreterResult, Completed, result_markdown
-from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, maybe_emulator
-from .flags import settings_from
+from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, for_person, maybe_emulator
+from .flags import CLI, settings_from
 from .view import live_view, print_markdown
 
 __all__ = ["ask"]

@@ -277,11 +277,11 @@ def run_batch(
     client: AsyncCodeInterpreter,
     tasks: list[BatchTask],
     output: Output,
-    *,
-    retry_failed: bool,
     concurrency: int,
     stderr: IO[str],
     announce: str,
+    *,
+    retry_failed: bool,
 ) -> int:
     """Send what INPUT still needs, write each outcome to OUTPUT, report; the exit code."""
     limiter = AdaptiveLimiter(concurrency)
@@ -347,14 +347,6 @@ def batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
         output = open_output(args.output, stdout)  # a device, a pipe or a directory: refused, nothing sent
         try:
-            return run_batch(
-                client,
-                tasks,
-                output,
-                retry_failed=args.retry_failed,
-                concurrency=args.concurrency,
-                stderr=stderr,
-                announce=announce,
-            )
+            return run_batch(client, tasks, output, args.concurrency, stderr, announce, retry_failed=args.retry_failed)
         finally:
             output.close()

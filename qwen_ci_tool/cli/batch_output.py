@@ -19,7 +19,7 @@ from typing import IO, Any, BinaryIO, Literal
 from .._batch import BatchOutcome, BatchTask, Interrupted
 from .._constants import MAX_LINE_BYTES
 from .._exceptions import ConfigurationError
-from .._knobs import CLI
+from .flags import CLI
 
 __all__ = ["LineState", "Output", "Resume", "open_output", "plan_resume", "read_output"]
 

@@ -1,4 +1,5 @@
-"""What every ``qwen-ci`` command shares: the exit codes and the local emulator (``--emulator``, ``replay``)."""
+"""What every ``qwen-ci`` command shares: the exit codes, the local emulator (``--emulator``, ``replay``)
+and how a failure is told to a person."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._config import resolve_settings
+from .._exceptions import QwenCIError, RateLimitError
+from .._knobs import Knobs
 
-__all__ = ["EXIT_FAILED", "EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "maybe_emulator"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INCOMPLETE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "for_person",
+    "maybe_emulator",
+]
 
 #: The call completed (``ask``), every task completed (``batch``), every check passed (``doctor``).
 EXIT_OK = 0
@@ -20,6 +31,14 @@ EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 #: Interrupted (Ctrl-C); what finished is kept.
 EXIT_INTERRUPTED = 130
+
+
+def for_person(err: QwenCIError, knobs: Knobs) -> str:
+    """One paragraph for a person: what happened, what to do, and whether trying again may help."""
+    text = err.describe(knobs)
+    if err.retryable and not isinstance(err, RateLimitError):
+        text += " This is likely temporary: trying again in a moment may work."
+    return text
 
 
 @contextlib.contextmanager

@@ -28,13 +28,13 @@ from .. import _constants as C
 from .._client import ssl_context
 from .._config import resolve_settings
 from .._errors import connect_error, protocol_hint
-from .._knobs import CLI, PYTHON
+from .._knobs import PYTHON
 from .._model_table import known_model_names, lookup_model, ordered
 from .._protocols._base import USER_AGENT
 from .._proxy import new_client, without_credentials
 from .._settings import Settings
 from .common import EXIT_FAILED, EXIT_OK
-from .flags import settings_from
+from .flags import CLI, settings_from
 
 __all__ = ["MODELS_PATH", "Check", "diagnose", "doctor", "failed"]
 

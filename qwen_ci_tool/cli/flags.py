@@ -2,7 +2,7 @@
 
 ``qwen-ci`` (every command that calls the service) and ``qwen-ci-mcp`` add the same flags with
 :func:`add_setting_flags` and read them back with :func:`settings_from`: a setting's flag, type,
-choices and help line come from its one line in the table.
+choices and help line come from its one line in the table. :data:`CLI` renders hints in flags.
 """
 
 from __future__ import annotations
@@ -13,8 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._config import SETTINGS, Setting
+from .._constants import ENV_API_KEY
+from .._knobs import Knobs, flag
 
-__all__ = ["SETTING_FLAGS", "SettingFlag", "add_setting_flags", "settings_from"]
+__all__ = ["CLI", "SETTING_FLAGS", "SettingFlag", "add_setting_flags", "settings_from"]
+
+
+#: ``qwen-ci`` and ``qwen-ci-mcp``'s own command line: hints name flags.
+CLI = Knobs(
+    f"the {ENV_API_KEY} environment variable (export {ENV_API_KEY}=sk-...)",
+    " To try the tool without a key, add --emulator (the local emulator).",
+    flag,
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class SettingFlag:
 
 def _flag(row: Setting) -> SettingFlag:
     # Values are checked by the library (nan, inf, 0 included), which names the fix in flag terms.
-    return SettingFlag(row.flag, f"{row.help}; env {row.env}", row.kind, row.choices)
+    return SettingFlag(flag(row.name), f"{row.help}; env {row.env}", row.kind, row.choices)
 
 
 SETTING_FLAGS: tuple[SettingFlag, ...] = tuple(_flag(row) for row in SETTINGS.values() if row.face)

@@ -24,15 +24,13 @@ from typing import IO
 from .. import _constants as C
 from .._config import PROTOCOL_NAMES
 from .._exceptions import ConfigurationError
-from .._explain import for_person
-from .._knobs import CLI
 from .._model_table import MODELS, ordered
 from .._version import __version__
 from .ask import ask
 from .batch import batch
-from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, for_person
 from .doctor import doctor
-from .flags import add_setting_flags
+from .flags import CLI, add_setting_flags
 from .replay import replay
 
 __all__ = ["main"]

@@ -29,7 +29,7 @@ from ._faults import Fault, default_code, default_message
 from ._http import Connection, Request
 from ._script import Conversation
 from ._stream import Shaper, Sink, split_events
-from ._throttle import Throttle
+from ._throttle import Throttle, WaitHeaders
 from ._wire import (
     RESPONSES_RATE_LIMIT_MESSAGE,
     Event,
@@ -93,6 +93,7 @@ class Replies:
     refused_pairs: frozenset[tuple[str, str]]
     workspace_host: bool
     throttled: int
+    rate_limit_headers: WaitHeaders
     _faults: deque[list[Any]]
     _replays: deque[list[Any]]
     _throttle: Throttle | None
@@ -130,8 +131,8 @@ class Replies:
         if self._throttle is not None and (wait := self._throttle.admit(time.monotonic())) is not None:
             self.throttled += 1
             code = "Throttling.RateQuota"
-            retry_after = [("retry-after", f"{wait:.3f}")]
-            await self._send_error(conn, endpoint.shape, 429, code, default_message(code, 429), fresh_id, retry_after)
+            named = self._throttle.refusal_headers(wait, self.rate_limit_headers)
+            await self._send_error(conn, endpoint.shape, 429, code, default_message(code, 429), fresh_id, named)
             return request.keep_alive
         fault: Fault | None = self._take(self._faults)
         replay: bytes | None = self._take(self._replays)

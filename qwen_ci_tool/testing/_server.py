@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from ._conversations import generic_conversation, scripted_conversation
 from ._endpoints import (
@@ -30,7 +30,7 @@ from ._faults import Fault
 from ._http import BadRequest, Connection, Request
 from ._replies import JSON_TYPE, Replies
 from ._script import Conversation
-from ._throttle import Throttle
+from ._throttle import Throttle, WaitHeaders
 from ._wire import (
     error_body,
 )
@@ -71,7 +71,9 @@ class Emulator(Replies):
     ``rate_burst`` back to back; ``throttled`` counts them. The default burst of 1 is a quota of
     evenly spaced starts: a request sooner than ``1 / rate_limit`` after the last one admitted is
     refused, with the rest of that interval as its ``Retry-After``; ``rate_burst=rate_limit`` allows
-    a second's worth at once. ``call_seconds`` makes every streamed reply last that long: all but its
+    a second's worth at once. ``rate_limit_headers`` says how a refusal names its wait:
+    ``"retry-after"``, ``"x-ratelimit"`` (OpenAI-style ``x-ratelimit-*-requests``: the bucket, none
+    left, the time until it is full) or ``"none"``. ``call_seconds`` makes every streamed reply last that long: all but its
     last event are sent at once, the last when that many seconds have passed since the request
     (as a real call's result comes after the sandbox ran); block mode included.
     """
@@ -92,6 +94,7 @@ class Emulator(Replies):
         rate_limit: float | None = None,
         rate_burst: float = 1.0,
         call_seconds: float = 0.0,
+        rate_limit_headers: WaitHeaders = "retry-after",
     ) -> None:
         if block_size is not None and block_size < 1:
             raise ValueError("block_size must be positive")
@@ -114,6 +117,9 @@ class Emulator(Replies):
         self._requests: list[RecordedRequest] = []
         self._active = 0
         self._throttle = Throttle(rate_limit, rate_burst) if rate_limit is not None else None
+        if rate_limit_headers not in get_args(WaitHeaders):
+            raise ValueError(f"rate_limit_headers must be one of {get_args(WaitHeaders)}, not {rate_limit_headers!r}")
+        self.rate_limit_headers = rate_limit_headers
         #: Requests answered 429 by ``rate_limit``.
         self.throttled = 0
         self._thread: threading.Thread | None = None

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["Throttle"]
+from typing import Literal
+
+__all__ = ["Throttle", "WaitHeaders"]
+
+#: How a refusal names its wait: ``Retry-After``, OpenAI-style ``x-ratelimit-*-requests``, or not at all.
+WaitHeaders = Literal["retry-after", "x-ratelimit", "none"]
 
 
 class Throttle:
@@ -28,3 +33,20 @@ class Throttle:
             self._tokens -= 1.0
             return None
         return (1.0 - self._tokens) / self.rate
+
+    def refusal_headers(self, wait: float, style: WaitHeaders) -> list[tuple[str, str]]:
+        """The headers of a refusal whose next token comes in ``wait`` seconds, in ``style``.
+
+        ``x-ratelimit``: the budget (the bucket), none of it left, and the time until it is full
+        again, as OpenAI-compatible gateways send them.
+        """
+        if style == "retry-after":
+            return [("retry-after", f"{wait:.3f}")]
+        if style == "x-ratelimit":
+            full = wait + (self.burst - 1.0) / self.rate
+            return [
+                ("x-ratelimit-limit-requests", str(int(self.burst))),
+                ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", f"{full:.3f}s"),
+            ]
+        return []

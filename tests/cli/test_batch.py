@@ -19,6 +19,8 @@ from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 from tests.conftest import PLANTED_KEY
 
+from .processes import run_cli, run_python, start_cli
+
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
@@ -221,15 +223,8 @@ def test_an_output_that_is_not_a_file_is_refused_before_anything_is_sent(
 
 def test_output_to_standard_output_when_it_is_a_pipe_is_refused_with_the_fix(tmp_path: Path, emu: Emulator) -> None:
     source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test"}
-    ran = subprocess.run(
-        [sys.executable, "-m", "qwen_ci_tool", "batch", str(source), "-o", "/dev/stdout", "--base-url", emu.base_url],
-        capture_output=True,  # stdout is a pipe: /dev/stdout cannot be read back to resume
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    # run_cli captures stdout, a pipe: /dev/stdout cannot be read back to resume.
+    ran = run_cli("batch", str(source), "-o", "/dev/stdout", "--base-url", emu.base_url, DASHSCOPE_API_KEY="sk-test")
     assert ran.returncode == 2 and "is a pipe" in ran.stderr and "-o -" in ran.stderr
     assert ran.stdout == "" and emu.requests == []
 
@@ -340,26 +335,8 @@ def test_a_progress_bar_on_a_terminal(tmp_path: Path, emu: Emulator, keyed: None
 
 
 def _start(source: Path, out: Path, base_url: str, concurrency: int = 2) -> subprocess.Popen[str]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": "sk-test"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qwen_ci_tool",
-            "batch",
-            str(source),
-            "-o",
-            str(out),
-            "--base-url",
-            base_url,
-            "--concurrency",
-            str(concurrency),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    command = ["batch", str(source), "-o", str(out), "--base-url", base_url, "--concurrency", str(concurrency)]
+    return start_cli(*command, stdout=subprocess.DEVNULL, DASHSCOPE_API_KEY="sk-test")
 
 
 def test_a_killed_run_resumes_without_repeating_completed_ids(tmp_path: Path, keyed: None) -> None:
@@ -386,18 +363,25 @@ def test_a_killed_run_resumes_without_repeating_completed_ids(tmp_path: Path, ke
         assert sorted(line["id"] for line in lines(out)) == [t["id"] for t in tasks]
 
 
+def _ctrl_c(source: Path, out: Path, emu: Emulator, requests: int, concurrency: int = 2) -> str:
+    """Run the batch against *emu* as a real process, press Ctrl-C (SIGINT) once *requests* calls
+    have reached it, and check it exits 130; returns its stderr."""
+    proc = _start(source, out, emu.base_url, concurrency=concurrency)
+    try:
+        assert emu.wait_for_requests(requests, timeout=30)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    return err
+
+
 def test_ctrl_c_stops_cleanly_with_what_finished_written(tmp_path: Path) -> None:
     tasks = [{"id": f"c{i:02d}", "question": f"Task {i}"} for i in range(30)]
     source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
     with Emulator(pace=0.005) as emu:
-        proc = _start(source, out, emu.base_url)
-        try:
-            assert emu.wait_for_requests(6, timeout=30)
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=20)
-        finally:
-            proc.kill()
-        assert proc.returncode == 130, err
+        err = _ctrl_c(source, out, emu, requests=6)
         assert "Interrupted: what finished is in" in err and "Run the same command again to resume" in err
         written = lines(out)
         done = [line for line in written if line["status"] == "completed"]
@@ -413,15 +397,8 @@ def test_ctrl_c_writes_each_call_in_flight_as_interrupted_with_its_partial_and_c
     tasks = [{"id": f"s{i}", "question": f"{SEED_QUESTION} ({i})"} for i in range(4)]
     source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
     with Emulator(call_seconds=120.0) as slow:  # each call streams at once, then waits two minutes for its end
-        proc = _start(source, out, slow.base_url, concurrency=3)
-        try:
-            # The limiter starts the third call only once the first two have begun streaming.
-            assert slow.wait_for_requests(3, timeout=30)
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=20)
-        finally:
-            proc.kill()
-        assert proc.returncode == 130, err
+        # The limiter starts the third call only once the first two have begun streaming.
+        err = _ctrl_c(source, out, slow, requests=3, concurrency=3)
         assert slow.wait_for_connections(0, timeout=5)  # the calls in flight were closed
     written = {line["id"]: line for line in lines(out)}
     assert sorted(written) == ["s0", "s1", "s2"]  # every call in flight, none finished
@@ -494,14 +471,7 @@ def test_the_bar_counts_estimates_the_time_left_and_shows_a_slowed_limiter() -> 
 
 def test_the_python_batch_example_runs_against_the_emulator(emu: Emulator) -> None:
     script = Path(__file__).parents[2] / "examples" / "batch" / "run_many.py"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")},
-        "DASHSCOPE_API_KEY": "sk-test",
-        "DASHSCOPE_HTTP_BASE_URL": emu.base_url,
-    }
-    ran = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env, check=False
-    )
+    ran = run_python(str(script), DASHSCOPE_API_KEY="sk-test", DASHSCOPE_HTTP_BASE_URL=emu.base_url)
     assert ran.returncode == 0, ran.stderr
     printed = ran.stdout.splitlines()
     assert len(printed) == 10 and len(emu.requests) == 10
@@ -513,13 +483,7 @@ def test_the_python_batch_example_runs_against_the_emulator(emu: Emulator) -> No
 
 def test_the_python_batch_example_without_a_key_prints_why_each_task_failed_and_exits_1(emu: Emulator) -> None:
     script = Path(__file__).parents[2] / "examples" / "batch" / "run_many.py"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")},
-        "DASHSCOPE_HTTP_BASE_URL": emu.base_url,
-    }
-    ran = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env, check=False
-    )
+    ran = run_python(str(script), DASHSCOPE_HTTP_BASE_URL=emu.base_url)
     printed = ran.stdout.splitlines()
     assert ran.returncode == 1 and "10 of 10 tasks failed" in ran.stderr
     assert len(printed) == 10 and all("failed: ConfigurationError (not retryable): No API key." in p for p in printed)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
+from .processes import run_cli, start_cli
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
@@ -128,39 +128,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _python_m_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m qwen_ci_tool ARGS`` as a real process, without the caller's DashScope environment."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}
-    return subprocess.run(
-        [sys.executable, "-m", "qwen_ci_tool", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, **env},
-        check=False,
-    )
-
-
 def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
-    proc = _python_m_cli("ask", "--emulator", SEED_QUESTION)
+    proc = run_cli("ask", "--emulator", SEED_QUESTION)
     assert proc.returncode == 0, proc.stderr
     assert SEED_ANSWER in proc.stdout and "emulator" in proc.stderr
 
 
 def test_the_emulator_command_serves_until_stopped() -> None:
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qwen_ci_tool", "emulator", "--port", str(port)],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = start_cli("emulator", "--port", str(port), stdout=subprocess.DEVNULL)
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()  # printed once the port is bound
         assert f"http://127.0.0.1:{port}" in line
         base_url = f"http://127.0.0.1:{port}"
-        ask = _python_m_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-x")
+        ask = run_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-x")
         assert ask.returncode == 0, ask.stderr
         assert json.loads(ask.stdout)["code_runs"][0]["code"] == "123**21"
     finally:
@@ -229,23 +211,8 @@ def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(
     # The answer has begun, then the service goes silent: the user presses Ctrl-C (a real SIGINT).
     emu.add_fault(Fault.stall(after_events=50, seconds=60))
     export = tmp_path / "part.md"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": PLANTED_KEY}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qwen_ci_tool",
-            "ask",
-            "--export",
-            str(export),
-            "--base-url",
-            emu.base_url,
-            SEED_QUESTION,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    proc = start_cli(
+        "ask", "--export", str(export), "--base-url", emu.base_url, SEED_QUESTION, DASHSCOPE_API_KEY=PLANTED_KEY
     )
     try:
         assert proc.stderr is not None
@@ -273,22 +240,8 @@ def test_ctrl_c_during_the_answer_prints_and_exports_what_arrived_and_exits_130(
 
 def test_the_emulator_command_takes_a_start_quota_with_a_burst() -> None:
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qwen_ci_tool",
-            "emulator",
-            "--port",
-            str(port),
-            "--rate-limit",
-            "0.1",
-            "--rate-burst",
-            "2",
-        ],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
+    proc = start_cli(
+        "emulator", "--port", str(port), "--rate-limit", "0.1", "--rate-burst", "2", stdout=subprocess.DEVNULL
     )
     try:
         assert proc.stderr is not None

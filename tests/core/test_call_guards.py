@@ -10,9 +10,7 @@ from qwen_ci_tool import APITimeoutError, InternalServerError, RateLimitError
 
 from ..conftest import FakeClock
 from ._frames import native_frame
-from ._mock import SSE, Chunks, Script, run, sse_response
-
-MODES = ["sync", "async"]
+from ._mock import MODES, SSE, Chunks, Script, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 

@@ -17,9 +17,7 @@ from qwen_ci_tool._sse import SSEParser
 from qwen_ci_tool._types import Timings
 
 from ._frames import chat_chunk, chat_stream, native_frame, responses_event, responses_stream
-from ._mock import Script, events, run, sse_response
-
-MODES = ["sync", "async"]
+from ._mock import MODES, Script, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from integrations._langchain_fold import LANGCHAIN
+from mcp_server._texts import MCP
 from qwen_ci_tool import (
     APITimeoutError,
     AuthenticationError,
@@ -14,8 +16,10 @@ from qwen_ci_tool import (
     StreamInterruptedError,
 )
 from qwen_ci_tool._errors import ErrorContext, missing_key_error, status_error, timeout_error
-from qwen_ci_tool._explain import error_dict, for_agent, for_person, retry_advice
-from qwen_ci_tool._knobs import CLI, LANGCHAIN, MCP, PYTHON, Knobs
+from qwen_ci_tool._explain import error_dict, for_agent, retry_advice
+from qwen_ci_tool._knobs import PYTHON, Knobs
+from qwen_ci_tool.cli.common import for_person
+from qwen_ci_tool.cli.flags import CLI
 
 BEIJING = "https://dashscope.aliyuncs.com"
 SINGAPORE = "https://dashscope-intl.aliyuncs.com"

@@ -16,7 +16,7 @@ from qwen_ci_tool import (
     Usage,
 )
 from qwen_ci_tool._batch import BatchPlan, error_retryable
-from qwen_ci_tool._limiter import BACKOFF, PROBE_ADMISSIONS
+from qwen_ci_tool._limiter import BACKOFF, PROBE_ADMISSIONS, SEARCH_STEP
 
 
 def fill(limiter: AdaptiveLimiter, now: float = 0.0) -> list[int]:
@@ -131,6 +131,62 @@ def test_a_cut_after_admissions_at_the_new_rate_takes_off_one_share_only() -> No
     now += 1 / before  # type: ignore[operator]
     limiter.finish(limiter.start(now), now + 0.01, "rate_limited", retry_after=0.01)
     assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF * before)  # type: ignore[operator]
+
+
+def admit_paced(limiter: AdaptiveLimiter, now: float, count: int) -> float:
+    """``count`` calls started at the limiter's pace, each admitted at once; the time after them."""
+    for _ in range(count):
+        now += 1 / limiter.rate  # type: ignore[operator]
+        limiter.admitted(limiter.start(now), now)
+    return now
+
+
+def test_a_deeper_cut_is_not_undone_by_the_next_admission_the_probe_climbs_from_it() -> None:
+    limiter = paced(BACKOFF * 10)  # refused at 10/s, now at 9.5/s
+    now = 1.0 + 1 / limiter.rate  # type: ignore[operator]
+    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.01)  # refused again at once
+    deep = limiter.rate
+    assert deep == pytest.approx(BACKOFF * 10 * BACKOFF**2)
+    admit_paced(limiter, now + 0.01, 2)  # (the first start after the pause does not probe)
+    assert deep < limiter.rate < deep * 1.02  # type: ignore[operator]
+
+
+def test_without_a_retry_after_the_first_cut_searches_upward_until_a_refusal_names_the_rate() -> None:
+    limiter = AdaptiveLimiter(64)
+    limiter.admitted(limiter.start(0.0), 0.001)
+    limiter.finish(limiter.start(0.002), 0.003, "rate_limited")  # early: one admitted in a quarter second
+    assert limiter.rate == pytest.approx(BACKOFF * 4)
+    now = limiter.paused_until
+    limiter.admitted(limiter.start(now), now)  # the first start after the pause: not spaced, no probe
+    start = limiter.rate
+    now = admit_paced(limiter, now, 5)
+    assert limiter.rate == pytest.approx(start * SEARCH_STEP**5)  # type: ignore[operator]
+    now = admit_paced(limiter, now, 10)  # (now within twice what was admitted, as any probe)
+    reached = limiter.rate
+    assert reached is not None and reached > 2 * start  # type: ignore[operator]
+    now += 1 / reached
+    limiter.finish(limiter.start(now), now, "rate_limited")
+    assert limiter.rate == pytest.approx(BACKOFF * reached)  # cut from the rate reached, not what was admitted
+    admit_paced(limiter, now + 1 / limiter.rate, 1)  # type: ignore[operator]
+    assert limiter.rate < reached  # the search is over: the probe is the cubic one again
+
+
+def test_a_refusal_right_after_a_search_cuts_from_the_rate_reached_not_from_what_was_admitted() -> None:
+    limiter = AdaptiveLimiter(64)
+    limiter.admitted(limiter.start(0.0), 0.001)
+    limiter.finish(limiter.start(0.002), 0.003, "rate_limited")  # no wait named: a search follows
+    now = limiter.paused_until
+    limiter.admitted(limiter.start(now), now)
+    now = admit_paced(limiter, now, 15)  # the rate climbs; what was admitted lags behind it
+    reached = limiter.rate
+    assert reached is not None and limiter.admitted_rate(now) < 0.7 * reached
+    now += 1 / reached
+    limiter.finish(limiter.start(now), now, "rate_limited")
+    now = limiter.paused_until
+    limiter.start(now)  # the first start after the pause (not spaced)
+    now += 1 / limiter.rate  # type: ignore[operator]
+    limiter.finish(limiter.start(now), now, "rate_limited")  # refused again, nothing admitted between
+    assert limiter.rate == pytest.approx(BACKOFF**3 * reached)  # one cut deeper, from the rate reached
 
 
 def test_admissions_of_calls_started_before_the_cut_do_not_probe() -> None:

@@ -8,8 +8,8 @@ import io
 import pytest
 
 from qwen_ci_tool import MODELS, BadRequestError, CodeInterpreter, _model_table, lookup_model
-from qwen_ci_tool._knobs import CLI
 from qwen_ci_tool.cli import main
+from qwen_ci_tool.cli.flags import CLI
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 PROTOCOLS = ("dashscope", "openai", "responses")

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from qwen_ci_tool import APITimeoutError, AuthenticationError, CodeInterpreter, RateLimitError
-from qwen_ci_tool._knobs import CLI, PYTHON
+from qwen_ci_tool._knobs import PYTHON
+from qwen_ci_tool.cli.flags import CLI
 from qwen_ci_tool.testing import SEED_ANSWER, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY

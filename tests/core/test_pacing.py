@@ -36,8 +36,10 @@ def done(task: BatchTask) -> CodeInterpreterResult:
     )
 
 
-def run(quota: Throttle, call_seconds: float, tasks: int, concurrency: int) -> tuple[list[float], dict[str, int], int]:
-    """Completion times, admissions per task id, and refusals."""
+def run(
+    quota: Throttle, call_seconds: float, tasks: int, concurrency: int, *, retry_after: bool = True
+) -> tuple[list[float], dict[str, int], int]:
+    """Completion times, admissions per task id, and refusals (``retry_after=False``: they name no wait)."""
     plan = BatchPlan([f"q{i}" for i in range(tasks)], AdaptiveLimiter(concurrency))
     now, order = 0.0, itertools.count()
     pending: list[tuple[float, int, str, BatchTask, int, float | None]] = []
@@ -70,7 +72,7 @@ def run(quota: Throttle, call_seconds: float, tasks: int, concurrency: int) -> t
             finished.append(now)
         else:
             refused += 1
-            error = RateLimitError("throttled", status_code=429, retry_after=wait)
+            error = RateLimitError("throttled", status_code=429, retry_after=wait if retry_after else None)
             assert plan.settle(task, ticket, error, now) is None
 
 
@@ -89,10 +91,20 @@ def test_a_batch_sustains_at_least_90_percent_of_a_start_quota_with_each_task_ad
     finished, admitted, refused = run(Throttle(RATE, burst), call_seconds, 160, concurrency)
     assert len(finished) == 160 and set(admitted.values()) == {1}
     assert sustained(finished) >= 0.9 * RATE
-    assert refused <= 0.25 * 160  # refusals cost a round trip each: a few, not one per task
+    # Refusals cost a request and its answer each: a few, not one per task. A bucket refuses the
+    # overshoot of the first burst whole (about its size, 10); then only the probes near the limit.
+    assert refused <= (26 if burst > 1 else 9)
 
 
 def test_when_the_concurrency_binds_first_the_batch_runs_at_what_it_allows() -> None:
     finished, admitted, _ = run(Throttle(RATE, 1.0), 20.0, 160, 64)
     assert set(admitted.values()) == {1}
     assert sustained(finished, skip=0) == pytest.approx(64 / 20.0, rel=0.15)  # 64 at once, 20 s each
+
+
+@pytest.mark.parametrize("burst", [RATE, 1.0], ids=["bursts-allowed", "evenly-spaced"])
+def test_a_quota_whose_refusals_name_no_wait_is_found_and_sustained_all_the_same(burst: float) -> None:
+    finished, admitted, refused = run(Throttle(RATE, burst), 2.0, 160, 64, retry_after=False)
+    assert len(finished) == 160 and set(admitted.values()) == {1}
+    assert sustained(finished) >= 0.9 * RATE
+    assert refused <= 0.25 * 160

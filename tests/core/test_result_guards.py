@@ -10,9 +10,7 @@ from qwen_ci_tool._telemetry import output_messages
 from tests.otel import Otel
 
 from ._frames import native_stream, responses_stream
-from ._mock import clients, run, sse_response
-
-MODES = ["sync", "async"]
+from ._mock import MODES, clients, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 

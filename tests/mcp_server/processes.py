@@ -7,11 +7,12 @@ import queue
 import re
 import signal
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from benchmarks._common import python_server
+
+from ..line_queue import line_queue
 from .conftest import REPO
 
 
@@ -84,27 +85,9 @@ class ServerProcess:
 @contextmanager
 def server_process(args: list[str], env: dict[str, str]) -> Iterator[ServerProcess]:
     """``python *args`` (a server on HTTP) with exactly *env*, stopped at the end."""
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        with proc.stderr:
-            for line in proc.stderr:
-                lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
+    proc = python_server(args, env)
     try:
-        yield ServerProcess(proc, lines)
+        yield ServerProcess(proc, line_queue(proc.stderr))
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -15,7 +15,7 @@ import pytest
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
-from ..machine_lock import machine_lock
+from ..machine_lock import machine_lock, setup_problem
 from .conftest import REPO
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
@@ -29,22 +29,11 @@ def _inspector_problem() -> str | None:
     npx = shutil.which("npx")
     if npx is None:
         return "npx is not installed (Node.js is needed for the MCP Inspector CLI)"
-    try:
-        # One fetch at a time: npx's cache is per user, and two workers fetching at once can collide.
-        with machine_lock("npx-inspector"):
-            done = subprocess.run(
-                [npx, "-y", INSPECTOR, "--cli", "--help"],
-                capture_output=True,
-                text=True,
-                timeout=FETCH_TIMEOUT,
-                stdin=subprocess.DEVNULL,
-            )
-    except subprocess.TimeoutExpired:
-        return f"npx could not fetch {INSPECTOR} within {FETCH_TIMEOUT} s"
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        return f"npx could not run {INSPECTOR}: {tail[0]}"
-    return None
+    # One fetch at a time: npx's cache is per user, and two workers fetching at once can collide.
+    with machine_lock("npx-inspector"):
+        return setup_problem(
+            [npx, "-y", INSPECTOR, "--cli", "--help"], f"npx could not fetch and run {INSPECTOR}", FETCH_TIMEOUT
+        )
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -53,6 +54,17 @@ def client(url: str, mode: str) -> Client:
     return Client(streamable_http_client(url), mode=mode)
 
 
+@asynccontextmanager
+async def serving(
+    emu: Emulator, mode: str, *args: str, seconds: float = 30
+) -> AsyncIterator[tuple[ServerProcess, Client]]:
+    """The server process on *emu* with *args*, a client of it in *mode*, and *seconds* for the test's work."""
+    with serve(emu, *args) as server:
+        async with client(server.url, mode) as c:
+            with anyio.fail_after(seconds):
+                yield server, c
+
+
 def flatten(exc: BaseException) -> str:
     """Every message in an exception and the groups around it."""
     if isinstance(exc, BaseExceptionGroup):
@@ -71,19 +83,17 @@ async def wait_for_log(server: ServerProcess, pattern: str) -> None:
 async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_the_slot(
     stalling_emu: Emulator, mode: str
 ) -> None:
-    with serve(stalling_emu, "--max-concurrency", "1") as server:
-        async with client(server.url, mode) as c:
-            with anyio.fail_after(30):
-                progress = Progress()
-                with pytest.raises(MCPError, match=r"[Tt]imed out|timeout"):
-                    # The stream stalls after "thinking": the client gives up after 1 s of silence.
-                    await c.call_tool(
-                        TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress
-                    )
-                assert "thinking" in progress.messages
-                assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
-                # The one slot is free again: the next call runs (the emulator's fault was used up).
-                result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+    async with serving(stalling_emu, mode, "--max-concurrency", "1") as (server, c):
+        progress = Progress()
+        with pytest.raises(MCPError, match=r"[Tt]imed out|timeout"):
+            # The stream stalls after "thinking": the client gives up after 1 s of silence.
+            await c.call_tool(
+                TOOL_NAME, {"question": SEED_QUESTION}, read_timeout_seconds=1, progress_callback=progress
+            )
+        assert "thinking" in progress.messages
+        assert await anyio.to_thread.run_sync(stalling_emu.wait_for_connections, 0, 5.0)
+        # The one slot is free again: the next call runs (the emulator's fault was used up).
+        result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
         await wait_for_log(server, "cancelled")
 
     assert not result.is_error and SEED_ANSWER in text_of(result)
@@ -94,10 +104,8 @@ async def test_over_http_a_client_timeout_closes_the_upstream_request_and_frees_
 async def test_over_http_a_cancelled_call_closes_the_upstream_request_at_once(
     stalling_emu: Emulator, mode: str
 ) -> None:
-    with serve(stalling_emu) as server:
-        async with client(server.url, mode) as c:
-            with anyio.fail_after(30):
-                await cancel_while_thinking(c, stalling_emu)
+    async with serving(stalling_emu, mode) as (_, c):
+        await cancel_while_thinking(c, stalling_emu)
 
 
 # --- queued calls (problem 6) -----------------------------------------------------------------------
@@ -135,10 +143,8 @@ async def test_a_queued_call_whose_client_has_gone_never_reaches_the_service(sta
 async def test_over_http_a_megabyte_of_reasoning_reaches_the_client_cut_to_fit_one_event(mode: str) -> None:
     with Emulator() as emu:
         emu.add_fault(Fault.huge_line(size=1_200_000))  # one reasoning delta of 1.2 million characters
-        with serve(emu, "--max-output-chars", "5000000") as server:
-            async with client(server.url, mode) as c:
-                with anyio.fail_after(60):
-                    result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+        async with serving(emu, mode, "--max-output-chars", "5000000", seconds=60) as (_, c):
+            result = await c.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
 
     assert not result.is_error
     assert SEED_ANSWER in text_of(result)
@@ -261,45 +267,55 @@ def read_until(proc: subprocess.Popen[str], predicate: Any) -> dict[str, Any]:
     raise AssertionError("stdout ended first")
 
 
+@contextmanager
+def stdio_server(emu: Emulator, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """The server over stdio against *emu* (see :func:`stdio_process`), stopped at the end."""
+    proc = stdio_process(emu, *args)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def stdio_call_at(emu: Emulator, stage: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """The server over stdio after the handshake and :data:`CALL` (id 1), once the call's progress
+    has reported *stage* ("thinking", "running code")."""
+    with stdio_server(emu, *args) as proc:
+        for message in [*HANDSHAKE, CALL]:
+            send(proc, message)
+        read_until(proc, lambda m: m.get("method") == "notifications/progress" and stage in str(m))
+        yield proc
+
+
 @pytest.mark.parametrize("ending", ["end of input", "SIGTERM"])
 def test_over_stdio_a_call_in_flight_when_input_ends_or_sigterm_arrives_is_answered_then_exit_0(ending: str) -> None:
-    with Emulator(code_pause=1.0) as emu:
-        proc = stdio_process(emu, "--shutdown-grace", "30")
-        try:
-            for message in [*HANDSHAKE, CALL]:
-                send(proc, message)
-            read_until(proc, lambda m: m.get("method") == "notifications/progress" and "running code" in str(m))
-            if ending == "SIGTERM":
-                proc.terminate()
-            else:
-                assert proc.stdin is not None
-                proc.stdin.close()
-            answer = read_until(proc, lambda m: m.get("id") == 1)
-            code = proc.wait(timeout=30)
-        finally:
-            stop(proc)
+    with Emulator(code_pause=1.0) as emu, stdio_call_at(emu, "running code", "--shutdown-grace", "30") as proc:
+        if ending == "SIGTERM":
+            proc.terminate()
+        else:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        answer = read_until(proc, lambda m: m.get("id") == 1)
+        code = proc.wait(timeout=30)
 
     assert SEED_ANSWER in json.dumps(answer["result"])
     assert code == 0
 
 
 def test_over_stdio_a_lone_surrogate_gets_a_clear_error_instead_of_silence() -> None:
-    with Emulator() as emu:
-        proc = stdio_process(emu)
-        try:
-            for message in HANDSHAKE:
-                send(proc, message)
-            bad = json.dumps({**CALL, "id": 2}).replace(SEED_QUESTION, "x \\ud800 y")
-            assert proc.stdin is not None
-            proc.stdin.write(bad + "\n")
-            proc.stdin.flush()
-            answer = read_until(proc, lambda m: m.get("id") == 2)
-            send(proc, CALL)  # the server goes on serving
-            after = read_until(proc, lambda m: m.get("id") == 1)
-            proc.stdin.close()
-            code = proc.wait(timeout=30)
-        finally:
-            stop(proc)
+    with Emulator() as emu, stdio_server(emu) as proc:
+        for message in HANDSHAKE:
+            send(proc, message)
+        bad = json.dumps({**CALL, "id": 2}).replace(SEED_QUESTION, "x \\ud800 y")
+        assert proc.stdin is not None
+        proc.stdin.write(bad + "\n")
+        proc.stdin.flush()
+        answer = read_until(proc, lambda m: m.get("id") == 2)
+        send(proc, CALL)  # the server goes on serving
+        after = read_until(proc, lambda m: m.get("id") == 1)
+        proc.stdin.close()
+        code = proc.wait(timeout=30)
 
     assert answer["error"]["code"] == -32700
     assert "lone UTF-16 surrogate" in answer["error"]["message"]

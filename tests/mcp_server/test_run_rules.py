@@ -22,7 +22,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .test_lifecycle import serve
 from .test_ops import metric_samples, value
-from .test_tool import Progress, text_of
+from .test_tool import Progress, cancel_while_thinking, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -42,6 +42,19 @@ async def collect(client: Client, run_id: str) -> Any:
         answer = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
         if answer.is_error or (answer.structured_content or {}).get("status") != "running":
             return answer
+
+
+async def give_up_waiting(client: Client, run_id: str) -> None:
+    """Wait for the run's result until it reports running code, then give up: the wait is cancelled."""
+    progress = Progress()
+    async with anyio.create_task_group() as tg:
+
+        async def wait_for_result() -> None:
+            await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id}, progress_callback=progress)
+
+        tg.start_soon(wait_for_result)
+        await progress.seen("running code").wait()
+        tg.cancel_scope.cancel()
 
 
 # --- keeping results -----------------------------------------------------------------------------
@@ -75,15 +88,7 @@ async def test_giving_up_on_a_result_wait_in_process_leaves_the_run_going() -> N
         async with Client(server_on(emu, max_wait=0.05)) as client:
             with anyio.fail_after(20):
                 run_id = await run_to_handle(client)
-                progress = Progress()
-                async with anyio.create_task_group() as tg:
-
-                    async def wait_for_result() -> None:
-                        await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id}, progress_callback=progress)
-
-                    tg.start_soon(wait_for_result)
-                    await progress.seen("running code").wait()
-                    tg.cancel_scope.cancel()  # the client gives up waiting
+                await give_up_waiting(client, run_id)
                 answer = await collect(client, run_id)
 
     assert not answer.is_error and SEED_ANSWER in text_of(answer)  # the run went on to its end
@@ -95,16 +100,8 @@ async def test_giving_up_on_a_result_wait_over_http_leaves_the_run_going() -> No
         with anyio.fail_after(30):
             async with Client(streamable_http_client(server.url)) as client:
                 run_id = await run_to_handle(client)
-            progress = Progress()
             async with Client(streamable_http_client(server.url)) as leaving:
-                async with anyio.create_task_group() as tg:
-
-                    async def wait_for_result() -> None:
-                        await leaving.call_tool(RESULT_TOOL_NAME, {"run_id": run_id}, progress_callback=progress)
-
-                    tg.start_soon(wait_for_result)
-                    await progress.seen("running code").wait()
-                    tg.cancel_scope.cancel()  # the client closes its stream
+                await give_up_waiting(leaving, run_id)  # the client closes its stream
             async with Client(streamable_http_client(server.url)) as client:
                 answer = await collect(client, run_id)
 
@@ -139,16 +136,9 @@ async def test_the_tokens_of_a_cancelled_call_are_counted() -> None:
         server = server_on(emu)
         async with Client(server) as client:
             with anyio.fail_after(20):
-                progress = Progress()
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(
-                        lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
-                    )
-                    await progress.seen("thinking").wait()
-                    assert await anyio.to_thread.run_sync(emu.wait_for_requests, 1, 5.0)
-                    tg.cancel_scope.cancel()
-                assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+                await cancel_while_thinking(client, emu)
 
+    assert len(emu.requests) == 1
     outcome = value(metric_samples(server_runtime(server).ops.metrics.exposition().decode()), "qwen_ci_calls_total",
                     client="local", outcome="cancelled", error="")  # fmt: skip
     assert outcome == 1

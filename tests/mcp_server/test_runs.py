@@ -18,7 +18,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .conftest import FAST_HEARTBEAT
-from .test_tool import MODES, Progress, text_of
+from .test_tool import MODES, Progress, cancel_while_thinking, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -84,14 +84,7 @@ async def test_asking_again_while_the_run_is_still_going_returns_the_handle_agai
 async def test_giving_up_on_a_result_wait_leaves_the_run_going_but_giving_up_on_the_call_cancels_it() -> None:
     async with stalled_run(max_wait=5) as (emu, client):
         with anyio.fail_after(20):
-            progress = Progress()
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(
-                    lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
-                )
-                await progress.seen("thinking").wait()
-                tg.cancel_scope.cancel()
-            assert await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+            await cancel_while_thinking(client, emu)
 
     assert len(emu.requests) == 1
 

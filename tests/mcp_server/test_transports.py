@@ -269,3 +269,28 @@ async def test_over_http_cancelling_the_call_closes_the_upstream_connection(http
         with anyio.fail_after(20):
             # One upstream connection while thinking (the stalled stream), none once cancelled.
             await cancel_while_thinking(client, emu)
+
+
+def test_over_http_a_standalone_event_stream_is_refused_with_405_at_once(http_server: HTTPServer) -> None:
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {TOKEN}", "Mcp-Session-Id": "a-session"}
+    response = httpx.get(http_server.url, headers=headers, timeout=10)  # the SDK would hold it open, idle
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_over_http_a_legacy_client_with_one_connection_is_not_blocked_by_its_event_stream(
+    http_server: HTTPServer,
+) -> None:
+    # A handshake-era client opens a standalone stream once it has a session id: held open, it took
+    # one connection of the client's pool for the client's whole life, and calls waited for another.
+    one = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30, limits=one) as http,
+        Client(streamable_http_client(http_server.url, http_client=http), mode="legacy") as client,
+    ):
+        with anyio.fail_after(20):
+            first = await client.call_tool(TOOL, {"question": SEED_QUESTION})
+            second = await client.call_tool(TOOL, {"question": SEED_QUESTION})
+
+    assert SEED_ANSWER in text_of(first) and SEED_ANSWER in text_of(second)

@@ -8,13 +8,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from ..machine_lock import cache_root, machine_lock
+from ..machine_lock import cache_root, machine_lock, setup_problem
 
 TS_SDK = "@modelcontextprotocol/sdk@1.32.2"
 INSTALL_TIMEOUT = 180
@@ -38,17 +37,13 @@ def _installed() -> Path | str:
             return home
         home.mkdir(parents=True, exist_ok=True)
         (home / "package.json").write_text('{"private": true, "type": "module"}\n')
-        try:
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--silent", TS_SDK],
-                cwd=home, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return f"npm could not install {TS_SDK} within {INSTALL_TIMEOUT} s"
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            return f"npm could not install {TS_SDK} (is the registry reachable?): {tail[0]}"
-    return home
+        problem = setup_problem(
+            [npm, "install", "--no-audit", "--no-fund", "--silent", TS_SDK],
+            f"npm could not install {TS_SDK} (is the registry reachable?)",
+            INSTALL_TIMEOUT,
+            cwd=home,
+        )
+    return problem or home
 
 
 def ts_script(name: str) -> Path:

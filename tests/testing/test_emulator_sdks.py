@@ -11,6 +11,7 @@ import dashscope
 import openai
 import pytest
 
+from benchmarks._common import dashscope_stream, openai_stream
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault, emulator_stream_path
 
 SEED_RUN_REASONING_START = "The user is asking me to calculate 123 raised to the power of 21."
@@ -31,28 +32,11 @@ def client(emu: Emulator) -> Iterator[openai.OpenAI]:
 
 
 def generation(question: str = SEED_QUESTION, api_key: str = "sk-test", model: str = "qwen3-max-preview") -> list[Any]:
-    responses = dashscope.Generation.call(
-        model=model,
-        messages=[{"role": "user", "content": question}],
-        enable_code_interpreter=True,
-        enable_thinking=True,
-        result_format="message",
-        stream=True,
-        incremental_output=True,
-        api_key=api_key,
-    )
-    return list(responses)
+    return list(dashscope_stream(question, api_key, model))
 
 
 def chat(client: openai.OpenAI, question: str = SEED_QUESTION) -> list[Any]:
-    stream = client.chat.completions.create(
-        model="qwen3-max-preview",
-        messages=[{"role": "user", "content": question}],
-        stream=True,
-        stream_options={"include_usage": True},
-        extra_body={"enable_thinking": True, "enable_code_interpreter": True},
-    )
-    return list(stream)
+    return list(openai_stream(client, question, "qwen3-max-preview"))
 
 
 # --- dashscope ---------------------------------------------------------------------------------

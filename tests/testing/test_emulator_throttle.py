@@ -85,3 +85,29 @@ def test_calls_that_last_seconds_send_all_but_their_last_event_at_once() -> None
     assert caught.value.kind == "idle" and partial is not None
     assert partial.usage.total_tokens > 0 and partial.code_runs  # everything up to the end had arrived
     assert partial.finish_reason is None
+
+
+def test_the_throttle_can_name_its_wait_openai_style_or_not_at_all() -> None:
+    bucket = Throttle(rate=10.0, burst=4.0)
+    assert bucket.refusal_headers(0.05, "retry-after") == [("retry-after", "0.050")]
+    assert dict(bucket.refusal_headers(0.05, "x-ratelimit")) == {
+        "x-ratelimit-limit-requests": "4",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "0.350s",  # the next token in 0.05 s, three more 0.1 s apart
+    }
+    assert bucket.refusal_headers(0.05, "none") == []
+    with pytest.raises(ValueError, match="rate_limit_headers"):
+        Emulator(rate_limit=1.0, rate_limit_headers="x-rate")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("style", "named"), [("x-ratelimit", True), ("none", False)])
+def test_the_client_takes_openai_style_rate_limit_headers_as_the_wait_a_refusal_names(style: str, named: bool) -> None:
+    with (
+        Emulator(rate_limit=0.5, rate_limit_headers=style) as emu,  # type: ignore[arg-type]
+        CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as ci,
+    ):
+        ci.run(SEED_QUESTION)
+        with pytest.raises(RateLimitError) as caught:
+            ci.run(SEED_QUESTION)
+    wait = caught.value.retry_after
+    assert (wait is not None and 0.0 < wait <= 2.0) if named else wait is None

@@ -1,0 +1,108 @@
+"""The order of a drain's first steps, driven directly (no process, no sleeps).
+
+Over HTTP the gate decides whether a new call is let in before its handler runs: a call it let in
+just before SIGTERM reaches the runner after the drain began. Such a call is served, never refused
+inside the 200 the gate already committed to (nginx cannot retry that), and the drain waits for its
+handler to register the run before it looks at the runs; a handler that ends without a run does
+not hold the drain. The grace is one deadline: runs get it less a reserve for what follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+from mcp.types import CallToolResult
+
+from mcp_server import create_server, server_runtime
+from mcp_server._requests import current_exchange
+from mcp_server.http.cancels import Exchanges
+from mcp_server.runs.deadline import Deadline
+from mcp_server.runs.runner import Runner
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
+
+from ..conftest import PLANTED_KEY
+from .test_tool import text_of
+
+pytestmark = pytest.mark.anyio
+
+
+class NoProgress:
+    """The handler's context, as far as the runner uses it: progress reports go nowhere."""
+
+    async def report_progress(self, *_: Any) -> None:
+        return None
+
+
+@asynccontextmanager
+async def runner_on(emu: Emulator) -> AsyncIterator[tuple[Runner, anyio.abc.TaskGroup]]:
+    """A server's runner and the task group its runs live in (what the server's lifespan gives)."""
+    runner = server_runtime(create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0))
+    assert isinstance(runner, Runner)
+    try:
+        async with anyio.create_task_group() as runs:
+            yield runner, runs
+    finally:
+        await runner.aclose()
+
+
+async def test_a_call_the_gate_let_in_before_sigterm_is_served_when_its_handler_runs_after_the_drain_began() -> None:
+    exchanges = Exchanges()
+    drained = anyio.Event()
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+
+            async def drain() -> None:
+                await runner.drain(30, admitted=exchanges.admitted_started)
+                drained.set()
+
+            with exchanges.open("client", 1, admitted=True) as exchange:  # the gate let the call in...
+                runs.start_soon(drain)  # ...then SIGTERM...
+                await anyio.wait_all_tasks_blocked()
+                refusing, waiting = not runner.ready, not drained.is_set()
+                token = current_exchange.set(exchange)  # ...then its handler runs
+                try:
+                    result: CallToolResult = await runner.call(SEED_QUESTION, False, NoProgress(), runs)
+                finally:
+                    current_exchange.reset(token)
+            await drained.wait()
+
+    assert refusing, "the drain had begun: new calls are refused"
+    assert waiting, "the drain must wait for the call the gate let in, not end with no run registered"
+    assert not result.is_error and SEED_ANSWER in text_of(result)
+    assert len(emu.requests) == 1
+
+
+async def test_a_call_the_gate_let_in_that_ends_without_a_run_does_not_hold_the_drain() -> None:
+    exchanges = Exchanges()
+    drained = anyio.Event()
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+
+            async def drain() -> None:
+                await runner.drain(30, admitted=exchanges.admitted_started)
+                drained.set()
+
+            with exchanges.open("client", 1, admitted=True):  # its handler fails before starting a run
+                runs.start_soon(drain)
+                await anyio.wait_all_tasks_blocked()
+                waiting = not drained.is_set()
+            await drained.wait()  # once its exchange ends, not after the 30 s grace
+
+    assert waiting
+    assert len(emu.requests) == 0
+
+
+@pytest.mark.parametrize(("grace", "runs_grace"), [(30, 27), (8, 6), (2, 1.5), (0, 0)])
+async def test_runs_get_the_grace_less_a_quarter_at_most_3_s_and_the_rest_ends_with_the_grace(
+    grace: float, runs_grace: float
+) -> None:
+    deadline = Deadline(grace)
+
+    assert deadline.runs_grace == runs_grace
+    assert deadline.end - deadline.runs_end == pytest.approx(grace - runs_grace)  # the reserve, inside the grace
+    assert 0 <= deadline.runs_left() <= deadline.left() <= grace
