@@ -56,7 +56,9 @@ def gate(app: WaitingApp, forwarded: list[str] | None = None) -> httpx.AsyncClie
         if forwarded is not None:
             forwarded.append(request_id)
 
-    asgi = CallGate(app, exchanges=Exchanges(), ready=lambda: True, body_limit=1 << 20, forward_cancel=forward)
+    asgi = CallGate(
+        app, exchanges=Exchanges(), ready=lambda: True, body_limit=1 << 20, path="/mcp", forward_cancel=forward
+    )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://127.0.0.1")
 
 
@@ -142,7 +144,7 @@ async def test_while_draining_only_new_calls_get_503_and_the_result_tool_still_a
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    asgi = CallGate(answered, exchanges=Exchanges(), ready=lambda: False, body_limit=1 << 20)
+    asgi = CallGate(answered, exchanges=Exchanges(), ready=lambda: False, body_limit=1 << 20, path="/mcp")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://127.0.0.1") as http:
         statuses = []
         for name in (TOOL_NAME, RESULT_TOOL_NAME):
