@@ -15,11 +15,13 @@ from mcp.server.mcpserver import MCPServer
 from starlette.types import Receive, Scope, Send
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
+from mcp_server._fit import compact_record, fit_record, size_of
 from mcp_server._requests import Exchange, current_exchange
 from mcp_server.http.app import build_http_app, security_settings
 from mcp_server.http.auth import Credentials
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
+from qwen_ci_tool import CodeInterpreterResult
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
@@ -167,3 +169,19 @@ async def test_an_answer_that_echoes_the_key_reaches_the_client_with_the_key_mas
                 result = await client.call_tool(TOOL_NAME, {"question": "What is my key?"})
     text = text_of(result)
     assert not result.is_error and "Your key is **********." in text and PLANTED_KEY not in text
+
+
+def test_a_record_too_big_for_its_share_loses_code_output_before_any_of_the_answer() -> None:
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "A" * 3000,
+            "reasoning": "r" * 100,
+            "code_runs": [{"index": 0, "code": "print('o' * 20000)", "output": "o" * 20000}],
+            "protocol": "responses",
+            "status": "completed",
+        }
+    )
+    record = compact_record(result)
+    fitted = fit_record(record, size_of(record) - 15_000)
+    assert fitted["answer"] == "A" * 3000 and not any(t.startswith("answer") for t in fitted["truncated"])
+    assert any(t.startswith("code_runs[0].output") for t in fitted["truncated"])
