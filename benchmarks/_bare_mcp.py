@@ -4,8 +4,9 @@ It is the least any MCP server wrapping the core must do to return the same thin
 ``AsyncCodeInterpreter`` kept for the server's life, one ``run`` per call, the answer as text and the
 same record as ``structuredContent`` under the same published output schema (so the SDK checks it on
 both sides, as it does ours) - with none of our server's own work: progress and heartbeats, output
-caps, run handles and their store, the agent-facing text, logs and metrics. Our server's figure
-divided by this one is what our layer costs.
+caps, run handles and their store, the agent-facing text, logs and metrics. It logs nothing: the
+SDK's default set-up (a rich handler at INFO) would render a line per call, a console's cost that
+no server needs. Our server's figure divided by this one is what our layer costs.
 
     python -m benchmarks._bare_mcp --base-url URL     # serves it over stdio (what the benchmark starts)
 """
@@ -29,7 +30,7 @@ TOOL = "qwen_code_interpreter"
 
 def bare_server(settings: dict[str, Any]) -> MCPServer:
     """An ``MCPServer`` with the one tool; its core client opens on the first call's event loop."""
-    server = MCPServer("bare-floor")
+    server = MCPServer("bare-floor", log_level="WARNING")  # no line per call (httpx logs each request at INFO)
     clients: list[AsyncCodeInterpreter] = []
 
     @server.tool(name=TOOL)

@@ -10,7 +10,9 @@ opened, its MCP session initialised and its HTTP connection made before timing, 
 session. All layers run side by side: each round calls every layer once, in a rotating order, so
 the machine's drift hits them alike. Wall time is the figure (over stdio the server's CPU is in
 another process); the client process's CPU per call is shown too. MCP calls pass a progress
-callback, as real clients do; the LangChain tool is invoked with a tool call (a ``ToolCall``
+callback, as real clients do: our server then sends a notification per stage (five for the seed
+call) and the floor none, so our rows carry that traffic (over stdio, five more messages the
+client reads and parses per call). The LangChain tool is invoked with a tool call (a ``ToolCall``
 dict, as an agent's tool node does) and returns a ``ToolMessage`` with the result as artifact.
 """
 
@@ -97,8 +99,8 @@ async def mcp_memory(base: str, stack: contextlib.AsyncExitStack) -> Session:
 
     from mcp_server import create_server
 
-    # Embedded in-process, the host application's logging rules; create_server's basicConfig
-    # (a rich handler on the root logger, INFO) would log every request of every later benchmark.
+    # Embedded in-process, the host application's logging rules (create_server leaves them alone;
+    # kept here too, so that no server's set-up can add a handler that logs every later call).
     with logging_kept():
         server = create_server(**_settings(base), log_level="WARNING")
     client = await stack.enter_async_context(Client(server))
@@ -111,7 +113,12 @@ async def bare_memory(base: str, stack: contextlib.AsyncExitStack) -> Session:
 
     from ._bare_mcp import bare_server
 
-    client = await stack.enter_async_context(Client(bare_server(_settings(base))))
+    # The SDK's MCPServer() calls logging.basicConfig (a rich handler on the root logger, INFO) when
+    # the root logger has none: left in place, every later in-process call of every row would render
+    # its httpx request line (and our server its call line) to stderr, a cost of the console, not of MCP.
+    with logging_kept():
+        server = bare_server(_settings(base))
+    client = await stack.enter_async_context(Client(server))
 
     return _mcp_call(client)
 

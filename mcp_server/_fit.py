@@ -16,7 +16,7 @@ from typing import Any
 from qwen_ci_tool import CodeInterpreterResult
 from qwen_ci_tool._accumulator import segment_separator
 
-__all__ = ["CUT_MARK", "MAX_RESULT_BYTES", "compact_record", "expand_record", "fit_record", "size_of"]
+__all__ = ["CUT_MARK", "MAX_RESULT_BYTES", "compact_record", "copy_record", "expand_record", "fit_record", "size_of"]
 
 #: The most bytes one result may take as JSON: well under the 1 MiB that SSE clients accept per
 #: event (the Python client's limit), leaving room for the JSON-RPC envelope and SSE framing.
@@ -28,6 +28,14 @@ CUT_MARK = " [...cut]"
 def size_of(value: Any) -> int:
     """Characters of *value* as compact JSON (what the budget counts)."""
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+_encode_str = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a str
+
+
+def _str_size(text: str) -> int:
+    """Characters of the string *text* as JSON (quotes and escapes included), as ``size_of`` counts them."""
+    return len(_encode_str(text))
 
 
 def compact_record(result: CodeInterpreterResult) -> dict[str, Any]:
@@ -75,20 +83,33 @@ def _texts(record: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     ]
 
 
-def fit_record(record: dict[str, Any], budget: int) -> dict[str, Any]:
-    """*record* cut to at most *budget* characters of JSON where its texts allow; what was cut is
-    named in ``truncated`` (with how much of it was kept)."""
-    excess = size_of(record) - budget
+def fit_record(record: dict[str, Any], budget: int, size: int | None = None) -> int:
+    """Cut *record* in place to at most *budget* characters of JSON where its texts allow, naming
+    what was cut in ``truncated`` (with how much of it was kept); returns its size after.
+
+    *size* is ``size_of(record)`` when the caller has it: each cut adjusts it by what changed, so
+    the record is dumped once at most."""
+    size = size_of(record) if size is None else size
+    excess = size - budget
     if excess <= 0:
-        return record
+        return size
     for name, holder, key in _texts(record):
         text = holder[key]
         if not text:
             continue
         keep = max(0, len(text) - excess - len(CUT_MARK) - 64)  # 64: the `truncated` entry itself
-        holder[key] = text[:keep] + CUT_MARK
-        record["truncated"].append(f"{name} (kept {keep:,} of {len(text):,} characters)")
-        excess = size_of(record) - budget
+        cut = text[:keep] + CUT_MARK
+        entry = f"{name} (kept {keep:,} of {len(text):,} characters)"
+        # The new text for the old, and the entry (with a comma before all but the first).
+        size += _str_size(cut) - _str_size(text) + _str_size(entry) + (1 if record["truncated"] else 0)
+        holder[key] = cut
+        record["truncated"].append(entry)
+        excess = size - budget
         if excess <= 0:
             break
-    return record
+    return size
+
+
+def copy_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a compact record that :func:`fit_record` may cut without touching *record*."""
+    return {**record, "code_runs": [dict(run) for run in record["code_runs"]], "truncated": list(record["truncated"])}

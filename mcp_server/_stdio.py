@@ -36,6 +36,7 @@ from mcp.shared.message import SessionMessage
 
 from ._server import server_runtime
 from ._signals import signals
+from ._stdout import StdoutLines, claimed_stdout
 from ._texts import SHUTDOWN_ERROR_MESSAGE
 from .runs.deadline import Deadline
 
@@ -284,13 +285,18 @@ class _Output:
         await self.aclose()
 
 
+def _as_file(stream: _Input | StdoutLines) -> anyio.AsyncFile[str]:
+    """What ``stdio_server`` reads or writes: ours have the methods it calls (iteration; write and flush)."""
+    return cast("anyio.AsyncFile[str]", stream)
+
+
 async def serve_stdio(server: MCPServer, *, shutdown_grace: float) -> None:
     """Serve over stdin/stdout until end of input, SIGTERM or SIGINT, then end gracefully."""
     stdin = _StdinLines()
     stdin.start()
     lines = _Input(stdin, server, shutdown_grace)
     lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async serves, with our input
-    async with stdio_server(stdin=cast("anyio.AsyncFile[str]", lines)) as (read, write):
+    async with claimed_stdout() as out, stdio_server(stdin=_as_file(lines), stdout=_as_file(out)) as (read, write):
         lines.write = write
         async with anyio.create_task_group() as tg:
             lines.tasks = tg

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 
@@ -22,7 +23,8 @@ def _now() -> float:
 @dataclass
 class _Entry:
     record: RunRecord
-    changed: anyio.Event = field(default_factory=anyio.Event)
+    #: Set at the next change; made by the first waiter (a record nobody waits for needs none).
+    changed: anyio.Event | None = None
 
 
 class MemoryRunStore:
@@ -39,12 +41,16 @@ class MemoryRunStore:
         self.max_runs = max_runs
         self._clock = clock if clock is not None else lambda: _now()
         self._entries: dict[str, _Entry] = {}  # insertion order = start order
+        #: ``(finished_at, run_id)`` of every finished record put: the soonest to expire first.
+        self._finished: list[tuple[float, str]] = []
 
     def __len__(self) -> int:
         self._prune()
         return len(self._entries)
 
     async def put(self, record: RunRecord) -> None:
+        if record.finished_at is not None:
+            heapq.heappush(self._finished, (record.finished_at, record.run_id))
         entry = self._entries.get(record.run_id)
         if entry is None:
             self._prune()
@@ -52,8 +58,9 @@ class MemoryRunStore:
             self._evict()
             return
         entry.record = record
-        changed, entry.changed = entry.changed, anyio.Event()
-        changed.set()
+        if entry.changed is not None:
+            entry.changed.set()
+            entry.changed = None
 
     async def get(self, run_id: str) -> RunRecord | None:
         entry = self._live(run_id)
@@ -64,8 +71,11 @@ class MemoryRunStore:
         if entry is None:
             return None
         if entry.record.version <= after_version and timeout > 0:
+            if entry.changed is None:
+                entry.changed = anyio.Event()
+            changed = entry.changed
             with anyio.move_on_after(timeout if math.isfinite(timeout) else None):
-                await entry.changed.wait()
+                await changed.wait()
         return entry.record
 
     def _expired(self, record: RunRecord, now: float) -> bool:
@@ -81,17 +91,27 @@ class MemoryRunStore:
         return entry
 
     def _prune(self) -> None:
+        # Only records whose finish time has passed the TTL are looked at, soonest first (the
+        # heap may name a run already gone or put again since: its entry is checked itself).
         now = self._clock()
-        for run_id in [k for k, e in self._entries.items() if self._expired(e.record, now)]:
-            del self._entries[run_id]
+        while self._finished and now - self._finished[0][0] >= self.ttl:
+            _, run_id = heapq.heappop(self._finished)
+            entry = self._entries.get(run_id)
+            if entry is not None and self._expired(entry.record, now):
+                del self._entries[run_id]
 
     def _evict(self) -> None:
         # Oldest finished runs first; running ones are never dropped (the runner bounds them).
         excess = len(self._entries) - self.max_runs
         if excess <= 0:
             return
-        finished = [k for k, e in self._entries.items() if e.record.state == "finished"]
-        for run_id in finished[:excess]:
+        oldest: list[str] = []
+        for run_id, entry in self._entries.items():  # start order: stops at the first *excess* finished
+            if entry.record.state == "finished":
+                oldest.append(run_id)
+                if len(oldest) == excess:
+                    break
+        for run_id in oldest:
             del self._entries[run_id]
 
     async def publish_cancel(self, principal: str, request_id: str) -> None:

@@ -28,7 +28,7 @@ class Progress:
         self._ctx = ctx
         self._interval = interval
         self._count = 0
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock(fast_acquire=True)  # uncontended (nearly always): no trip through the event loop
         self.stage = "starting"
         self._started = self._last = anyio.current_time()
 
@@ -43,9 +43,27 @@ class Progress:
             except Exception:  # the call itself goes on; the client will see the result
                 logger.debug("progress notification not delivered", exc_info=True)
 
+    def due(self) -> float:
+        """When (``anyio.current_time()``) a heartbeat is due unless something is reported before."""
+        return self._last + self._interval
+
+    async def beat_if_due(self) -> None:
+        """Send the heartbeat if nothing was reported for an interval."""
+        now = anyio.current_time()
+        if now - self._last >= self._interval:
+            await self.report(self.stage, f"{self.stage} (still working, {now - self._started:.0f} s elapsed)")
+
+    async def wait(self, event: anyio.Event, deadline: float) -> None:
+        """Wait for *event* until *deadline* (``anyio.current_time()``), beating whenever due: the
+        heartbeat of a wait with nothing else to do, without a task of its own."""
+        while not event.is_set() and anyio.current_time() < deadline:
+            with anyio.move_on_after(min(deadline, self.due()) - anyio.current_time()):
+                await event.wait()
+            if not event.is_set():
+                await self.beat_if_due()
+
     async def heartbeat(self) -> None:
+        """Beat whenever due, for as long as it runs (in a task of its own, beside a wait)."""
         while True:
-            await anyio.sleep(max(0.0, self._last + self._interval - anyio.current_time()))
-            now = anyio.current_time()
-            if now - self._last >= self._interval:
-                await self.report(self.stage, f"{self.stage} (still working, {now - self._started:.0f} s elapsed)")
+            await anyio.sleep(max(0.0, self.due() - anyio.current_time()))
+            await self.beat_if_due()

@@ -16,7 +16,7 @@ from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for
 from qwen_ci_tool._result import result_markdown
 from qwen_ci_tool._secret import Secret
 
-from .._fit import MAX_RESULT_BYTES, compact_record, fit_record, size_of
+from .._fit import MAX_RESULT_BYTES, compact_record, copy_record, fit_record, size_of
 from .._texts import MCP, TOOL_NAME
 
 __all__ = ["DEFAULT_MAX_OUTPUT_CHARS", "MIN_OUTPUT_CHARS", "Results", "text_result"]
@@ -81,13 +81,16 @@ class Results:
     ) -> CallToolResult:
         """Text and structuredContent within ``max_output_chars`` together, and within one SSE event."""
         budget = self.max_output_chars
+        record = compact_record(result) if result is not None else None
+        whole = size_of(record) if record is not None else 0  # the record's size, dumped once
         # What the record takes with every text cut away: the text must leave room for it.
-        skeleton = size_of(fit_record(compact_record(result), 0)) + _CUT_NOTE_ROOM if result is not None else 0
+        skeleton = fit_record(copy_record(record), 0, whole) + _CUT_NOTE_ROOM if record is not None else 0
         while True:
             text = self._clean(make_text(max(min(budget // 2, budget - skeleton), _MIN_TEXT_CHARS)))
             structured = None
-            if result is not None:
-                structured = fit_record(compact_record(result), budget - len(text) - _CUT_NOTE_ROOM)
+            if record is not None:
+                structured = copy_record(record)
+                fit_record(structured, budget - len(text) - _CUT_NOTE_ROOM, whole)
                 if structured["truncated"]:
                     text += (
                         f"\n[structuredContent was cut to fit this server's --max-output-chars "

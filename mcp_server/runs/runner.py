@@ -77,6 +77,9 @@ class _LiveRun:
         self.written = -1
         #: The progress reporters of the calls waiting for this run in this process.
         self.listeners: set[Callable[[str, str | None], Awaitable[None]]] = set()
+        #: The run's result for its waiters here (not its wire form read back), and set once it is there.
+        self.outcome: CallToolResult | None = None
+        self.finished = anyio.Event()
 
     def cancel(self, reason: str) -> None:
         if self.reason is None:
@@ -108,7 +111,7 @@ class Runner:
         self.result_ttl = result_ttl
         self.local = MemoryRunStore(ttl=result_ttl)
         self.shared = shared
-        self.slots = anyio.Semaphore(max_concurrency)
+        self.slots = anyio.Semaphore(max_concurrency, fast_acquire=True)  # a free slot: no trip through the loop
         self.live: dict[str, _LiveRun] = {}
         self.accepting = True
         self.link = StoreLink(shared, ops)
@@ -191,34 +194,35 @@ class Runner:
             return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
         progress = Progress(ctx, self.heartbeat)
         local = self.live.get(run_id)
-        if local is not None:
+        if local is not None:  # its stages come as they happen (a listener): this wait wakes at its end only
             local.listeners.add(progress.report)
+            try:
+                if after_version < 0 and local.record.state != "finished":
+                    await progress.report(local.record.stage, local.record.message)  # where it is now
+                await progress.wait(local.finished, deadline)
+            finally:
+                local.listeners.discard(progress.report)
+            return local.outcome if local.outcome is not None else self._pending(local.record, local)
         version = after_version
         failure: StoreUnavailable | None = None
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(progress.heartbeat)
-                if store is not self.local:
-                    tg.start_soon(self._end_on_drained, tg.cancel_scope)
-                while record.state != "finished" and anyio.current_time() < deadline:
-                    try:
-                        newer = await store.wait(run_id, version, deadline - anyio.current_time())
-                    except StoreUnavailable as exc:
-                        failure = exc
-                        break
-                    if newer is None:
-                        record = None
-                        break
-                    record = newer
-                    if record.version != version:
-                        version = record.version
-                        if local is None or after_version < 0:
-                            await progress.report(record.stage, record.message)
-                            after_version = 0
-                tg.cancel_scope.cancel()
-        finally:
-            if local is not None:
-                local.listeners.discard(progress.report)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(progress.heartbeat)
+            if store is not self.local:
+                tg.start_soon(self._end_on_drained, tg.cancel_scope)
+            while record.state != "finished" and anyio.current_time() < deadline:
+                try:
+                    newer = await store.wait(run_id, version, deadline - anyio.current_time())
+                except StoreUnavailable as exc:
+                    failure = exc
+                    break
+                if newer is None:
+                    record = None
+                    break
+                record = newer
+                if record.version != version:
+                    version = record.version
+                    await progress.report(record.stage, record.message)
+            tg.cancel_scope.cancel()
         if failure is not None:
             self.link.failed("read", failure)
             return text_result(T.store_unavailable_text(run_id), is_error=True)
@@ -295,6 +299,8 @@ class Runner:
             )
             with anyio.CancelScope(shield=True):
                 await self._publish(run, final)
+            run.outcome = outcome
+            run.finished.set()
 
     async def _publish(self, run: _LiveRun, record: RunRecord) -> None:
         run.record = record

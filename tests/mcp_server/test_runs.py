@@ -148,6 +148,25 @@ async def test_the_store_keeps_a_finished_result_for_its_ttl_then_forgets_it() -
     assert await store.wait("run_a", -1, 0) is None
 
 
+async def test_expired_results_are_swept_out_in_the_order_they_expire_not_the_order_runs_started() -> None:
+    clock = Clock()
+    store = MemoryRunStore(ttl=60, clock=clock)
+    for name, finish in (("run_late", 30.0), ("run_early", 0.0), ("run_mid", 10.0), ("run_again", 0.0)):
+        record = RunRecord(name, started_at=clock.now)
+        await store.put(record)
+        await store.put(finished(record, clock.now + finish))
+    start = clock.now
+    await store.put(finished(RunRecord("run_again", started_at=start, version=1), start + 25))  # its newer record
+    await store.put(RunRecord("run_running", started_at=clock.now))
+
+    seen = []
+    for elapsed in (59, 60, 70, 84, 85, 89, 90, 1000):
+        clock.now = start + elapsed
+        seen.append(len(store))  # counting sweeps the table
+    assert seen == [5, 4, 3, 3, 2, 2, 1, 1], "each result goes once its own TTL has passed; a running run never"
+    assert await store.get("run_running") is not None
+
+
 async def test_the_store_is_bounded_by_dropping_the_oldest_finished_runs_never_running_ones() -> None:
     clock = Clock()
     store = MemoryRunStore(max_runs=2, clock=clock)
