@@ -155,7 +155,7 @@ async def test_while_draining_only_new_calls_get_503_and_the_result_tool_still_a
     assert statuses == [503, 200]
 
 
-async def test_an_answer_that_echoes_the_key_reaches_the_client_with_the_key_masked() -> None:
+async def test_an_answer_that_echoes_the_key_reaches_the_client_with_the_key_masked_in_text_and_record() -> None:
     frame = {
         "output": {"choices": [{"message": {"content": f"Your key is {PLANTED_KEY}."}, "finish_reason": "stop"}]},
         "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
@@ -169,6 +169,8 @@ async def test_an_answer_that_echoes_the_key_reaches_the_client_with_the_key_mas
                 result = await client.call_tool(TOOL_NAME, {"question": "What is my key?"})
     text = text_of(result)
     assert not result.is_error and "Your key is **********." in text and PLANTED_KEY not in text
+    assert result.structured_content is not None and result.structured_content["answer"] == "Your key is **********."
+    assert PLANTED_KEY not in json.dumps(result.structured_content)
 
 
 def test_a_record_too_big_for_its_share_loses_code_output_before_any_of_the_answer() -> None:
