@@ -129,6 +129,23 @@ def test_an_exported_script_prints_a_bare_last_expression_when_run() -> None:
     assert printed.getvalue() == "8\n"
 
 
+@pytest.mark.parametrize(
+    "code",
+    ["x = 1\x00", "-" * 200_000 + "1", "def f(:\n    pass"],
+    ids=["null byte", "nested past the parser", "not python"],
+)
+def test_an_exported_script_keeps_code_the_parser_cannot_read_as_it_came(code: str) -> None:
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "ok",
+            "code_runs": [{"index": 0, "code": code, "output": None}],
+            "steps": [{"kind": "code", "text": code, "code_run": 0}],
+            "protocol": "dashscope",
+        }
+    )
+    assert code in result.to_script()
+
+
 def test_a_base_url_from_the_environment_beats_a_region_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Only a region given as an argument overrides the environment's base_url; the environment's own
     # region does not (the base_url is the more specific of the two).
