@@ -18,7 +18,10 @@ import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 SEED_QUESTION = "What is 123 to the power of 21?"
 MODEL = "qwen3-max-preview"
@@ -656,19 +659,29 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
-def script_main(doc: str, title: str, run: Callable[[bool], Any], render: Callable[[Any], str]) -> None:
-    """The command line of one benchmark part: ``--quick`` for tiny inputs, ``--json`` for raw figures."""
+def script_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of one benchmark part: ``--quick`` for tiny inputs, ``--json`` for raw figures
+    (a part that takes more adds its own options)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
-    args = parser.parse_args()
-    data = run(args.quick)
+    return parser
+
+
+def script_report(title: str, data: Any, render: Callable[[Any], str], *, as_json: bool) -> None:
+    """One benchmark part's figures as a script prints them: the title and machine, the table, the JSON."""
     print(f"{title} ({machine_line(machine())})\n")
     print(render(data))
-    if args.json:
+    if as_json:
         print(json.dumps(data, indent=1))
+
+
+def script_main(doc: str, title: str, run: Callable[[bool], Any], render: Callable[[Any], str]) -> None:
+    """A benchmark part run alone with the options every part takes (:func:`script_parser`)."""
+    args = script_parser(doc).parse_args()
+    script_report(title, run(args.quick), render, as_json=args.json)
 
 
 def mcp_stdio_params(base: str, *extra: str) -> Any:

@@ -23,15 +23,13 @@ rows (call lengths ``ms``, ``2``, ``20``; each with its unlimited row, so the ra
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections.abc import Callable, Collection
 from typing import Any
 
 import anyio
 
-from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, machine, machine_line, table
+from ._common import API_KEY, BLOCK, MODEL, SEED_QUESTION, script_parser, script_report, table
 from ._server import ServerProcess
 
 TITLE = "6. Batch throughput at a rate limit (run_many)"
@@ -219,9 +217,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
+    parser = script_parser(__doc__ or "")
     parser.add_argument("--calls", help="only these call lengths' rows, e.g. 'ms,2,20' (quick: 'ms,0.2')")
     parser.add_argument("--contenders", default="sync,async", help="'sync', 'async' or both (default)")
     args = parser.parse_args()
@@ -230,10 +226,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown contender(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTENDERS)}")
     data = run(args.quick, calls=args.calls.split(",") if args.calls else None, contenders=contenders)
-    print(f"{TITLE} ({machine_line(machine())})\n")
-    print(render(data))
-    if args.json:
-        print(json.dumps(data, indent=1))
+    script_report(TITLE, data, render, as_json=args.json)
 
 
 if __name__ == "__main__":

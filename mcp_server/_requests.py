@@ -4,18 +4,44 @@ Over HTTP the gate (``http.gate``) opens an :class:`Exchange` for every JSON-RPC
 :data:`current_exchange` for its handler (the SDK runs handlers in the request's context); a
 client's disconnect or its ``notifications/cancelled`` (routed by ``http.cancels``) aborts it.
 A tool handler waits inside :meth:`Exchange.guard`, whose cancel scope an abort cancels. Over stdio
-and in-process there is no exchange: the SDK cancels the handler itself.
+and in-process there is no exchange: the SDK cancels the handler itself. :class:`CancelScopes`, the
+scopes cancelled together (now and from then on), serves the guards and the gate's body reads.
 """
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import anyio
 
-__all__ = ["Exchange", "current_exchange"]
+__all__ = ["CancelScopes", "Exchange", "current_exchange"]
+
+
+class CancelScopes:
+    """Cancel scopes handed out by :meth:`open` until :meth:`cancel`, which cancels those open and
+    every one opened after it at once."""
+
+    def __init__(self) -> None:
+        self._cancelled = False
+        self._open: set[anyio.CancelScope] = set()
+
+    @contextmanager
+    def open(self) -> Iterator[anyio.CancelScope]:
+        with anyio.CancelScope() as scope:
+            if self._cancelled:
+                scope.cancel()
+            self._open.add(scope)
+            try:
+                yield scope
+            finally:
+                self._open.discard(scope)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        for scope in self._open:
+            scope.cancel()
 
 
 class Exchange:
@@ -35,17 +61,14 @@ class Exchange:
         #: The gate let this request in as a new call while the server still took calls: the run
         #: it starts is not refused for a shutdown begun since (nginx could no longer retry it).
         self.admitted = admitted
-        #: The handler has registered the run this admitted call starts (the drain waits for it).
-        self.started = False
+        #: Told when the handler has registered the run this call starts (the drain waits for that).
         self._on_start = on_start
-        self._scopes: list[anyio.CancelScope] = []
+        self._guards = CancelScopes()
 
     def start(self) -> None:
         """The handler has registered this call's run: whoever waits for it to do so is told."""
-        if not self.started:
-            self.started = True
-            if self._on_start is not None:
-                self._on_start(self)
+        if self._on_start is not None:
+            self._on_start(self)
 
     @property
     def aborted(self) -> bool:
@@ -54,20 +77,11 @@ class Exchange:
     def abort(self, reason: str) -> None:
         if self.reason is None:
             self.reason = reason
-        for scope in self._scopes:
-            scope.cancel()
+        self._guards.cancel()
 
-    @contextmanager
-    def guard(self) -> Iterator[anyio.CancelScope]:
+    def guard(self) -> AbstractContextManager[anyio.CancelScope]:
         """A cancel scope that an abort of this exchange cancels (at once if it already was)."""
-        with anyio.CancelScope() as scope:
-            if self.aborted:
-                scope.cancel()
-            self._scopes.append(scope)
-            try:
-                yield scope
-            finally:
-                self._scopes.remove(scope)
+        return self._guards.open()
 
 
 #: The exchange of the HTTP request a tool handler serves; None over stdio and in-process.

@@ -292,15 +292,25 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     if not path.startswith("/"):
         raise ConfigurationError(f"responses_path must start with '/', e.g. {C.RESPONSES_PATH!r}.")
     # Every number of seconds in the table (its type is float) is checked the same way.
-    resolved: dict[str, Any] = {
+    timeouts = {
         name: _seconds_value(name, values.get(name, row.default), where.get(name))
         for name, row in SETTINGS.items()
         if row.kind is float
     }
-    workspace = values.get("workspace") or None
-    resolved.update(workspace=workspace, custom_base_url=bool(base_url), responses_path=path, extra_parameters=extra)
-    key = _read_key(given.get("api_key"), env)
-    return Settings(key, root, region, protocol, model, info, max_retries=max_retries, **resolved)
+    return Settings(
+        api_key=_read_key(given.get("api_key"), env),
+        base_url=root,
+        region=region,
+        protocol=protocol,
+        model=model,
+        model_info=info,
+        max_retries=max_retries,
+        workspace=values.get("workspace") or None,
+        custom_base_url=bool(base_url),
+        responses_path=path,
+        extra_parameters=extra,
+        **timeouts,
+    )
 
 
 def _check_extra(extra: dict[str, Any], info: ModelInfo) -> None:

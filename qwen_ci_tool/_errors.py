@@ -174,8 +174,9 @@ def status_error(
 def _service_error(
     failure: ServiceFailure, retry_after: float | None, context: ErrorContext | None
 ) -> X.APIStatusError:
-    """``failure.in_band``: it came inside an HTTP 200 reply and the status was inferred, so the
-    message must not claim the service answered with that status."""
+    """The error for what the service said (:mod:`._classify` read it), in words. A failure
+    ``in_band`` came inside an HTTP 200 reply and its status was inferred: the message does not
+    claim the service answered with that status."""
     status, code, message, in_band = failure.status, failure.code, failure.message, failure.in_band
     cls = class_for(status, code, message)
     what = message.strip().rstrip(".") if message else "no message"
@@ -187,9 +188,14 @@ def _service_error(
         hint = _native_path_hint(context.model)  # the text-generation/multimodal path did not match
     if retry_after is not None and cls is X.RateLimitError:
         text += f" The service asked to wait {retry_after:g} s."
-    rid = failure.request_id
     return cls(
-        text, status_code=status, code=code, service_message=message, hint=hint, request_id=rid, retry_after=retry_after
+        text,
+        status_code=status,
+        code=code,
+        service_message=message,
+        hint=hint,
+        request_id=failure.request_id,
+        retry_after=retry_after,
     )
 
 

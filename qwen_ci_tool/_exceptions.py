@@ -186,8 +186,17 @@ class APIConnectionError(QwenCIError):
 class APITimeoutError(APIConnectionError):
     """A timeout fired. ``kind`` names which one: ``"connect"``, ``"idle"`` or ``"total"``."""
 
-    def __init__(self, message: str, *, kind: str, **context: Any) -> None:
-        super().__init__(message, **context)  # hint, request_id, partial, retryable
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        hint: str | None = None,
+        request_id: str | None = None,
+        partial: CodeInterpreterResult | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, request_id=request_id, partial=partial, retryable=retryable)
         self.kind = kind
 
 

@@ -3,7 +3,8 @@
 The MCP tool and the LangChain tool give a model :func:`for_agent` / :func:`incomplete_for_agent`,
 each with its own :class:`~qwen_ci_tool._knobs.Knobs`, so the "what to do" part names that face's
 settings; whether calling again can help comes from :attr:`QwenCIError.retryable` alone
-(:func:`retry_advice`). :func:`error_dict` is the one JSON shape of an error (batch lines, ``ask --json``).
+(:func:`retry_advice`). :func:`error_dict` is the one JSON shape of an error (batch lines, ``ask --json``,
+the LangChain tool's error delta).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def incomplete_for_agent(
 
 
 def error_dict(err: BaseException, knobs: Knobs, *, service_fields: bool = True) -> dict[str, Any]:
-    """The error as JSON-able data, the one builder for ``ask --json`` and batch output lines:
+    """The error as JSON-able data, the one builder for ``ask --json``, batch output lines and the
+    LangChain tool's error delta:
     ``type``, ``message`` (what to do in *knobs*' terms), ``request_id``, ``retryable`` and, with
     *service_fields*, the service's ``status_code`` and ``code``. Anything but a
     :class:`QwenCIError` is a bug: its text, not retryable."""

@@ -4,8 +4,9 @@ Hints (written in :mod:`qwen_ci_tool._errors`) are plain text that names setting
 ``{idle_timeout}`` for the setting, ``{region:singapore}`` for the setting with a value, ``{api_key}`` for where the
 key goes, ``{emulator}`` for the "try it without a key" sentence (empty where there is none).
 A :class:`Knobs` renders them for one face: :data:`PYTHON` (keyword arguments) here, and each face
-its own (``qwen_ci_tool.cli.flags.CLI``, ``mcp_server._texts.MCP``, ``integrations.langchain``'s);
-:func:`flag` is the spelling both command lines (``qwen-ci``, ``qwen-ci-mcp``) share.
+its own (``qwen_ci_tool.cli.flags.CLI``, ``mcp_server._texts.MCP``,
+``integrations._langchain_fold.LANGCHAIN``); :func:`flag` is the spelling both command lines
+(``qwen-ci``, ``qwen-ci-mcp``) share.
 Rendering is one substitution: ``grep -rn '{idle_timeout}'`` finds every hint naming the idle timeout.
 """
 

@@ -211,7 +211,10 @@ def _shown(code: str) -> tuple[str, bool]:
     """The code with its bare last expression passed to ``_show``, and whether it was."""
     try:
         body = ast.parse(code).body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
+        # Not Python, a null byte, or nested past the parser's depth (CPython raises MemoryError or
+        # RecursionError there); SystemError: CPython 3.11 parsing in two threads at once
+        # (python/cpython#106905). The code is kept as it came, without the last value shown.
         return code, False
     last = body[-1] if body else None
     if (

@@ -3,7 +3,6 @@ is sent, on every entry point: the library (sync and async), the CLI, the MCP to
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -16,6 +15,7 @@ from mcp_server import TOOL_NAME, create_server
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, ConfigurationError
 from qwen_ci_tool.testing import Emulator
 
+from .cli.processes import clean_env
 from .conftest import PLANTED_KEY
 
 LONE_SURROGATE = "What is 2 + \udcff 3?"
@@ -44,8 +44,7 @@ def test_valid_text_in_any_script_is_accepted() -> None:
 
 def test_binary_bytes_piped_into_the_cli_exit_2_with_the_fix_and_no_traceback(emu: Emulator) -> None:
     binary = bytes(range(256)) * 8  # what `head -c 2000 /bin/ls` gives: not UTF-8
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}, "DASHSCOPE_API_KEY": PLANTED_KEY}
-    env["PYTHONIOENCODING"] = "utf-8:strict"
+    env = clean_env(DASHSCOPE_API_KEY=PLANTED_KEY, PYTHONIOENCODING="utf-8:strict")
     proc = subprocess.run(
         [sys.executable, "-m", "qwen_ci_tool", "ask", "--base-url", emu.base_url, "-"],
         input=binary,

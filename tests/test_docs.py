@@ -3,10 +3,8 @@ what each protocol returns against the emulator, and the examples run."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,8 @@ import pytest
 
 from qwen_ci_tool import CodeInterpreter
 from qwen_ci_tool.testing import SEED_ANSWER, TWO_RUN_QUESTION, Emulator
+
+from .cli.processes import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -100,16 +100,7 @@ def test_the_protocol_table_matches_what_each_protocol_returns(emu: Emulator) ->
 
 
 def _run_example(name: str, emu: Emulator) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE")}
-    env.update(DASHSCOPE_API_KEY="sk-test", DASHSCOPE_HTTP_BASE_URL=emu.base_url)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    return run_python(str(ROOT / "examples" / name), DASHSCOPE_API_KEY="sk-test", DASHSCOPE_HTTP_BASE_URL=emu.base_url)
 
 
 def test_the_quickstart_example_runs_and_prints_answer_code_and_usage(emu: Emulator) -> None:

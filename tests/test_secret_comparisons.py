@@ -11,6 +11,8 @@ import ast
 import re
 from pathlib import Path
 
+from .source import parse
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("qwen_ci_tool", "mcp_server", "integrations")
 SECRET_NAME = re.compile(r"(token|secret|api_key|apikey|password|bearer|credential)", re.IGNORECASE)
@@ -35,7 +37,7 @@ def _is_secret(node: ast.expr) -> bool:
 def secret_comparisons(source: str, filename: str = "<string>") -> list[str]:
     """``file:line`` of every ``==``/``!=`` with a secret-named operand and a non-constant other side."""
     found = []
-    for node in ast.walk(ast.parse(source, filename)):
+    for node in ast.walk(parse(source, filename)):
         if not isinstance(node, ast.Compare):
             continue
         operands = [node.left, *node.comparators]

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import anyio
 
-from .._requests import Exchange
+from .._requests import CancelScopes, Exchange
 
 __all__ = ["Exchanges", "principal_of"]
 
@@ -55,9 +55,8 @@ class Exchanges:
         self._unstarted: set[Exchange] = set()
         self._all_started = anyio.Event()
         self._all_started.set()
-        #: The reads of request bodies not complete yet, and whether the server is about to exit.
-        self._reads: set[anyio.CancelScope] = set()
-        self._closed = False
+        #: The reads of request bodies not complete yet (cancelled when the server is about to exit).
+        self._reads = CancelScopes()
 
     def __len__(self) -> int:
         return self._count
@@ -100,23 +99,13 @@ class Exchanges:
             if self._count == 0:
                 self._idle.set()
 
-    @contextmanager
-    def reading(self) -> Iterator[anyio.CancelScope]:
+    def reading(self) -> AbstractContextManager[anyio.CancelScope]:
         """A cancel scope for reading one request's body, cancelled by :meth:`close` (at once after it)."""
-        with anyio.CancelScope() as scope:
-            if self._closed:
-                scope.cancel()
-            self._reads.add(scope)
-            try:
-                yield scope
-            finally:
-                self._reads.discard(scope)
+        return self._reads.open()
 
     def close(self) -> None:
         """The server exits: stop reading request bodies (a client trickling one is answered at once)."""
-        self._closed = True
-        for scope in self._reads:
-            scope.cancel()
+        self._reads.cancel()
 
     def cancel(self, principal: str, request_id: object, reason: str) -> int:
         """Abort the one exchange with this id from this principal; how many matched (only one is aborted)."""

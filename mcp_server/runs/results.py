@@ -1,7 +1,8 @@
 """A run's outcome as a tool result: readable text plus ``structuredContent``, within the output budget.
 
 The text may take at most half of ``max_output_chars``; the record takes what the text left, cut
-where needed (see ``_fit``), and the text then says what was cut. The key never appears in a text.
+where needed (see ``_fit``), and the text then says what was cut. The key never appears in either:
+an answer or a code output that echoes it is masked in the text and in the record.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ _CUT_NOTE_ROOM = 400
 _MIN_TEXT_CHARS = 500
 
 
+def _masked(value: Any, clean: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {k: _masked(v, clean) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, clean) for v in value]
+    return value
+
+
 def text_result(text: str, *, is_error: bool, structured: dict[str, Any] | None = None) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=structured, is_error=is_error
@@ -46,6 +57,13 @@ class Results:
 
     def _clean(self, text: str) -> str:
         return self._key.redact(text) if self._key is not None else text
+
+    def _clean_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """*record* with the key masked in every text (an answer or a code output may echo it)."""
+        if self._key is None or self._key.get_secret_value() not in repr(record):
+            return record  # the common case: one scan, no copy
+        masked: dict[str, Any] = _masked(record, self._clean)
+        return masked
 
     def success(self, result: CodeInterpreterResult, include_reasoning: bool) -> CallToolResult:
         if result.status == "completed":
@@ -81,7 +99,7 @@ class Results:
     ) -> CallToolResult:
         """Text and structuredContent within ``max_output_chars`` together, and within one SSE event."""
         budget = self.max_output_chars
-        record = compact_record(result) if result is not None else None
+        record = self._clean_record(compact_record(result)) if result is not None else None
         whole = size_of(record) if record is not None else 0  # the record's size, dumped once
         # What the record takes with every text cut away: the text must leave room for it.
         skeleton = fit_record(copy_record(record), 0, whole) + _CUT_NOTE_ROOM if record is not None else 0

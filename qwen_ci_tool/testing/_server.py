@@ -72,10 +72,11 @@ class Emulator(Replies):
     evenly spaced starts: a request sooner than ``1 / rate_limit`` after the last one admitted is
     refused, with the rest of that interval as its ``Retry-After``; ``rate_burst=rate_limit`` allows
     a second's worth at once. ``rate_limit_headers`` says how a refusal names its wait:
-    ``"retry-after"``, ``"x-ratelimit"`` (OpenAI-style ``x-ratelimit-*-requests``: the bucket, none
-    left, the time until it is full) or ``"none"``. ``call_seconds`` makes every streamed reply last that long: all but its
-    last event are sent at once, the last when that many seconds have passed since the request
-    (as a real call's result comes after the sandbox ran); block mode included.
+    ``"retry-after"`` (the default), ``"x-ratelimit"`` (OpenAI-style ``x-ratelimit-*-requests``: the
+    bucket, none left, the time until it is full) or ``"none"``. ``call_seconds`` makes every
+    streamed reply last that long: all but its last event are sent at once, the last when that many
+    seconds have passed since the request (as a real call's result comes after the sandbox ran);
+    block mode included.
     """
 
     def __init__(

@@ -10,7 +10,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -445,13 +444,7 @@ def test_the_batch_example_runs_against_the_emulator_and_its_checker_reads_the_o
     out = tmp_path / "results.jsonl"
     code, err = batch(str(examples / "questions.jsonl"), "-o", str(out), "--emulator")
     assert code == 0 and "This run: 10 of 10 finished: 10 completed" in err
-    checked = subprocess.run(
-        [sys.executable, str(examples / "check.py"), str(examples / "questions.jsonl"), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    checked = run_python(str(examples / "check.py"), str(examples / "questions.jsonl"), str(out))
     # Only the seed question has a recording; the emulator answers the others with a placeholder.
     assert "pow-123-21         right" in checked.stdout and "1 of 10 right" in checked.stdout
 

@@ -7,7 +7,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from .processes import run_cli, start_cli
+from .processes import run_cli, run_python, start_cli
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
@@ -176,7 +175,7 @@ def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path)
     for path in (script, notebook, markdown):
         code, _, err = cli("ask", "--emulator", "--protocol", "responses", "--export", str(path), TWO_RUN_QUESTION)
         assert code == 0 and f"Wrote {path}" in err
-    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
+    ran = run_python(str(script))
     assert ran.returncode == 0, ran.stderr
     # Running it prints what the sandbox printed: each run's bare last expression, as a notebook shows it.
     assert ran.stdout == "1169008215014432917465348578887506800769541157267\n2.338016430028866e+47\n"

@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
+from .processes import run_python
 
 PROTOCOLS = ("dashscope", "openai", "responses")
 NO_OUTPUT = "does not return what the code printed"
@@ -83,7 +82,7 @@ def test_an_exported_script_prints_what_the_sandbox_printed(protocol: str, tmp_p
     printed = [run["output"] for run in json.loads(asked)["code_runs"]]
     assert cli("ask", "--emulator", "--protocol", protocol, "--export", str(script), TWO_RUN_QUESTION)[0] == 0
 
-    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
+    ran = run_python(str(script))
 
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == printed

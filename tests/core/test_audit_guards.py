@@ -3,10 +3,21 @@ fails when its line breaks, through the public clients where the behaviour is vi
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import httpx
 import pytest
 
-from qwen_ci_tool import APITimeoutError, InternalServerError, RateLimitError, StreamInterruptedError
+from qwen_ci_tool import (
+    APITimeoutError,
+    CodeInterpreter,
+    CodeInterpreterResult,
+    InternalServerError,
+    RateLimitError,
+    StreamInterruptedError,
+)
+from qwen_ci_tool._result import result_markdown
 
 from ._frames import responses_event
 from ._mock import Script, run, sse_response
@@ -83,3 +94,64 @@ async def test_an_in_band_status_alone_is_an_event_the_failure_of_that_status(mo
     with pytest.raises(InternalServerError) as info:
         await run(mode, script, max_retries=0)
     assert info.value.status_code == 503
+
+
+def test_a_code_fence_is_longer_than_any_run_of_backticks_in_the_code() -> None:
+    code = 'doc = """\n```\n````\n"""\nprint(doc)'
+    result = CodeInterpreterResult.from_dict(
+        {"answer": "ok", "code_runs": [{"index": 0, "code": code, "output": None}], "protocol": "dashscope"}
+    )
+    text = result.to_markdown()
+    fence = text.split("### Run #1\n\n", 1)[1].split("python\n", 1)[0]
+    assert set(fence) == {"`"} and fence not in code
+    assert f"{fence}python\n{code}\n{fence}\n" in text
+
+
+def test_markdown_cut_to_max_chars_is_at_most_that_long_note_included() -> None:
+    result = CodeInterpreterResult.from_dict({"answer": "x" * 5000, "protocol": "dashscope", "status": "completed"})
+    text = result_markdown(result, max_chars=1000)
+    assert len(text) <= 1000 and "[truncated: " in text and text.startswith("## Answer\n\nxxx")
+
+
+def test_an_exported_script_prints_a_bare_last_expression_when_run() -> None:
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "8",
+            "code_runs": [{"index": 0, "code": "x = 2\nx ** 3", "output": "8"}],
+            "steps": [{"kind": "code", "text": "x = 2\nx ** 3", "code_run": 0}],
+            "protocol": "responses",
+            "status": "completed",
+        }
+    )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(result.to_script(), "<exported>", "exec"), {})  # the script defines what it uses first
+    assert printed.getvalue() == "8\n"
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["x = 1\x00", "-" * 200_000 + "1", "def f(:\n    pass"],
+    ids=["null byte", "nested past the parser", "not python"],
+)
+def test_an_exported_script_keeps_code_the_parser_cannot_read_as_it_came(code: str) -> None:
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "ok",
+            "code_runs": [{"index": 0, "code": code, "output": None}],
+            "steps": [{"kind": "code", "text": code, "code_run": 0}],
+            "protocol": "dashscope",
+        }
+    )
+    assert code in result.to_script()
+
+
+def test_a_base_url_from_the_environment_beats_a_region_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only a region given as an argument overrides the environment's base_url; the environment's own
+    # region does not (the base_url is the more specific of the two).
+    monkeypatch.setenv("QWEN_CI_REGION", "singapore")
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", "https://gateway.example.com/api/v1")
+    with CodeInterpreter(api_key="sk-test") as client:
+        assert client.base_url == "https://gateway.example.com"
+    with CodeInterpreter(api_key="sk-test", region="beijing") as client:
+        assert client.base_url == "https://dashscope.aliyuncs.com"

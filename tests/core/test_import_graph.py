@@ -10,6 +10,8 @@ from pathlib import Path
 
 import qwen_ci_tool
 
+from ..source import parse
+
 REPO = Path(qwen_ci_tool.__file__).parent.parent
 ROOT = "qwen_ci_tool"
 PACKAGES = (ROOT, "mcp_server", "integrations")
@@ -33,7 +35,7 @@ def _targets(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The package's modules that *name* imports, wherever in the file the import stands."""
     here = name if _is_package(path) else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             bases = [alias.name for alias in node.names]
             found.update(b for b in bases if b in modules)

@@ -50,18 +50,24 @@ async def runner_on(emu: Emulator) -> AsyncIterator[tuple[Runner, anyio.abc.Task
         await runner.aclose()
 
 
+def start_drain(runner: Runner, runs: anyio.abc.TaskGroup, exchanges: Exchanges) -> anyio.Event:
+    """Begin the drain (what SIGTERM does) with a 30 s grace: an event set once it has returned."""
+    drained = anyio.Event()
+
+    async def drain() -> None:
+        await runner.drain(30, admitted=exchanges.admitted_started)
+        drained.set()
+
+    runs.start_soon(drain)
+    return drained
+
+
 async def test_a_call_the_gate_let_in_before_sigterm_is_served_when_its_handler_runs_after_the_drain_began() -> None:
     exchanges = Exchanges()
-    drained = anyio.Event()
     with Emulator() as emu, anyio.fail_after(20):
         async with runner_on(emu) as (runner, runs):
-
-            async def drain() -> None:
-                await runner.drain(30, admitted=exchanges.admitted_started)
-                drained.set()
-
             with exchanges.open("client", 1, admitted=True) as exchange:  # the gate let the call in...
-                runs.start_soon(drain)  # ...then SIGTERM...
+                drained = start_drain(runner, runs, exchanges)  # ...then SIGTERM...
                 await anyio.wait_all_tasks_blocked()
                 refusing, waiting = not runner.ready, not drained.is_set()
                 token = current_exchange.set(exchange)  # ...then its handler runs
@@ -79,16 +85,10 @@ async def test_a_call_the_gate_let_in_before_sigterm_is_served_when_its_handler_
 
 async def test_a_call_the_gate_let_in_that_ends_without_a_run_does_not_hold_the_drain() -> None:
     exchanges = Exchanges()
-    drained = anyio.Event()
     with Emulator() as emu, anyio.fail_after(20):
         async with runner_on(emu) as (runner, runs):
-
-            async def drain() -> None:
-                await runner.drain(30, admitted=exchanges.admitted_started)
-                drained.set()
-
             with exchanges.open("client", 1, admitted=True):  # its handler fails before starting a run
-                runs.start_soon(drain)
+                drained = start_drain(runner, runs, exchanges)
                 await anyio.wait_all_tasks_blocked()
                 waiting = not drained.is_set()
             await drained.wait()  # once its exchange ends, not after the 30 s grace

@@ -22,12 +22,11 @@ import httpx2
 import pytest
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
-from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..redis_server import free_port, redis_process
 from .test_drain import EXIT_SLACK
-from .test_replicas import call_until, client, collect, legacy_session, replicas
-from .test_tool import text_of
+from .test_replicas import assert_store_unavailable_shown, call_until, client, collect, legacy_session, replicas
 
 pytestmark = pytest.mark.anyio
 
@@ -87,12 +86,7 @@ async def test_with_a_redis_that_never_answers_calls_run_handles_say_so_nothing_
             code = await anyio.to_thread.run_sync(server.wait)
             took = anyio.current_time() - signalled
 
-    assert "run store this server shares with its replicas is unavailable" in text_of(first)
-    assert not answer.is_error and SEED_ANSWER in text_of(answer)  # its own replica still answers
-    assert elsewhere.is_error and "run store" in text_of(elsewhere) and "unavailable" in text_of(elsewhere)
-    assert "qwen_ci_run_store_up 0.0" in metrics
-    assert 'qwen_ci_run_store_errors_total{operation="write"}' in metrics
-    assert "run store unavailable" in server.output()
+    assert_store_unavailable_shown(first, answer, elsewhere, metrics, server.output())
     assert code == 0 and took < grace + EXIT_SLACK, f"exited {took:.1f} s after SIGTERM with a grace of {grace:g} s"
 
 

@@ -17,6 +17,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
@@ -166,6 +167,19 @@ async def test_a_run_in_flight_on_a_replica_that_gets_sigterm_is_collected_on_an
 # --- Redis down ----------------------------------------------------------------------------------------
 
 
+def assert_store_unavailable_shown(
+    first: CallToolResult, answer: CallToolResult, elsewhere: CallToolResult, metrics: str, log: str
+) -> None:
+    """With the run store unavailable: the call's handle says so, its own replica still answers for
+    it, another replica's run cannot be collected, and ``/metrics`` and the log show the failure."""
+    assert "run store this server shares with its replicas is unavailable" in text_of(first)
+    assert not answer.is_error and SEED_ANSWER in text_of(answer)  # its own replica still answers
+    assert elsewhere.is_error and "run store" in text_of(elsewhere) and "unavailable" in text_of(elsewhere)
+    assert "qwen_ci_run_store_up 0.0" in metrics
+    assert 'qwen_ci_run_store_errors_total{operation="write"}' in metrics
+    assert "run store unavailable" in log
+
+
 async def test_with_redis_down_calls_still_run_handles_say_so_and_metrics_and_log_show_it() -> None:
     nowhere = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     with Emulator(code_pause=1.0) as emu, replicas(emu, nowhere, "--max-wait", "0.3", count=1) as (server,):
@@ -178,12 +192,7 @@ async def test_with_redis_down_calls_still_run_handles_say_so_and_metrics_and_lo
             async with httpx2.AsyncClient(timeout=10) as http:
                 metrics = (await http.get(server.root + "/metrics")).text
 
-    assert "run store this server shares with its replicas is unavailable" in text_of(first)
-    assert not answer.is_error and SEED_ANSWER in text_of(answer)  # its own replica still answers
-    assert elsewhere.is_error and "run store" in text_of(elsewhere) and "unavailable" in text_of(elsewhere)
-    assert "qwen_ci_run_store_up 0.0" in metrics
-    assert 'qwen_ci_run_store_errors_total{operation="write"}' in metrics
-    assert "run store unavailable" in server.output()
+    assert_store_unavailable_shown(first, answer, elsewhere, metrics, server.output())
 
 
 def test_a_run_store_that_is_neither_memory_nor_redis_is_refused_at_start(capsys: pytest.CaptureFixture[str]) -> None:

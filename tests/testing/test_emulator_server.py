@@ -29,6 +29,7 @@ from qwen_ci_tool.testing import (
 from qwen_ci_tool.testing._conversations import generic_conversation
 from qwen_ci_tool.testing._wire import NativeRenderer, RenderContext
 
+from ..source import parse
 from ._requests import CHAT, HEADERS, MULTIMODAL, RESPONSES, TEXT_GENERATION, chat_body, native_body, responses_body
 
 PACKAGE = Path(testing.__file__).parent
@@ -415,7 +416,7 @@ def test_public_names_are_sorted_complete_and_report_the_package() -> None:
 
 def test_the_emulator_imports_only_the_standard_library() -> None:
     for source in PACKAGE.glob("*.py"):
-        tree = ast.parse(source.read_text())
+        tree = parse(source.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 roots = [alias.name.split(".")[0] for alias in node.names]
