@@ -138,7 +138,10 @@ def _keep_partial(
 
 def _print_error_json(err: QwenCIError, partial: CodeInterpreterResult | None, stdout: IO[str]) -> None:
     """``--json`` after a failure or Ctrl-C: the error and what had arrived (``partial``, or null)."""
-    payload: dict[str, Any] = {"error": error_dict(err, CLI), "partial": partial.to_dict() if partial is not None else None}
+    payload: dict[str, Any] = {
+        "error": error_dict(err, CLI),
+        "partial": partial.to_dict() if partial is not None else None,
+    }
     stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
