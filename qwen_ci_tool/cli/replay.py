@@ -32,6 +32,11 @@ def replay(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     stream = Path(args.file).read_bytes()  # a missing file is an OSError, reported by main
     if not stream.strip():
         raise ConfigurationError(f"{args.file} is empty: there is no stream to replay.")
+    if b"data:" not in stream:  # every protocol's events are "data:" lines; else it would read as the service's fault
+        raise ConfigurationError(
+            f"{args.file} holds no server-sent events (no 'data:' line): it is not a stream saved by "
+            "`qwen-ci ask --record FILE`. Record one with that command, then replay it."
+        )
     args.protocol = args.protocol or protocol_of(stream)
     # What ask() reads that a replay does not take: every other setting stays the default.
     for flag in SETTING_FLAGS:

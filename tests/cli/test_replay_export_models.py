@@ -74,6 +74,17 @@ def test_replaying_a_missing_or_empty_file_says_so_with_exit_2(tmp_path: Path) -
     assert blank[0] == 2 and "is empty" in blank[2]
 
 
+def test_replaying_a_file_that_is_no_event_stream_names_the_command_that_records_one(tmp_path: Path) -> None:
+    binary = tmp_path / "run.sse"
+    binary.write_bytes(bytes(range(256)) * 8)  # not a recording (a binary file, a wrong path)
+
+    code, out, err = cli("replay", str(binary))
+
+    assert code == 2 and out == ""
+    assert "holds no server-sent events" in err and "qwen-ci ask --record FILE" in err
+    assert "--base-url" not in err and "temporary" not in err  # not blamed on a service or a proxy
+
+
 @pytest.mark.parametrize("protocol", ["dashscope", "responses"])  # the openai protocol returns no code
 def test_an_exported_script_prints_what_the_sandbox_printed(protocol: str, tmp_path: Path) -> None:
     script = tmp_path / "run.py"
