@@ -40,6 +40,32 @@ def _print_result(result: CodeInterpreterResult, args: argparse.Namespace, stdou
 _EXPORTS = (".py", ".ipynb", ".md")
 
 
+class _Recording:
+    """``--record FILE``: the raw stream, written unbuffered as it arrives. A write that fails (a full
+    disk) stops the recording, not the call: ``error`` says why, reported once the call has ended."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.error: OSError | None = None
+        self._file: IO[bytes] | None = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+
+    def write(self, data: bytes) -> None:
+        if self._file is None:
+            return
+        view = memoryview(data)
+        try:
+            while view:  # an unbuffered write may take only part (a disk nearly full)
+                view = view[self._file.write(view) or 0 :]
+        except OSError as err:
+            self.error = err
+            self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 def _export(result: CodeInterpreterResult, path: str, stderr: IO[str]) -> None:
     if path.endswith(".py"):
         text = result.to_script()
@@ -69,7 +95,7 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             )
         client = CodeInterpreter(**settings)
         live = live_view(stderr, show_reasoning=args.show_reasoning)
-        record = open(args.record, "wb") if args.record else None  # noqa: SIM115 - closed below
+        record = _Recording(args.record) if args.record else None
         stream: CodeInterpreterStream | None = None
         try:
             # stream() checks the key and the question before anything is sent or announced.
@@ -101,9 +127,16 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             live.close()
             if record is not None:
                 record.close()
+                if record.error is not None:
+                    stderr.write(
+                        f"error: could not write the recording to {record.path} ({record.error.strerror or record.error}):"
+                        " it is incomplete; the call itself went on.\n"
+                    )
     _print_result(result, args, stdout)
     if args.export:
         _export(result, args.export, stderr)
+    if record is not None and record.error is not None:
+        return EXIT_USAGE
     if result.status != "completed":
         stderr.write(f"warning: {incomplete_note(result)}\n")
         return EXIT_INCOMPLETE

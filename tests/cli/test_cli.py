@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -114,6 +115,17 @@ def test_record_saves_a_key_free_stream_that_replays_to_the_same_result(
 def test_record_to_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = cli("ask", "--emulator", "--record", str(tmp_path / "no" / "such" / "f.sse"), SEED_QUESTION)
     assert code == 2 and "No such file" in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full (a device that is always full) here")
+def test_a_recording_that_cannot_be_written_stops_the_recording_not_the_call(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    code, out, err = cli("ask", "--record", "/dev/full", "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 2 and SEED_ANSWER in out and "123**21" in out  # the billed call went on to its answer
+    assert "could not write the recording to /dev/full (No space left on device): it is incomplete" in err
+    assert len(emu.requests) == 1 and "Traceback" not in err
 
 
 def test_models_lists_the_table() -> None:
