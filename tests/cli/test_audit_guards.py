@@ -10,15 +10,9 @@ import pytest
 
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
-from ..conftest import PLANTED_KEY
 from .test_batch import batch, write_input
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
-
-
-@pytest.fixture
-def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
 
 
 def test_a_resumed_batch_counts_an_incomplete_answer_as_done_not_as_failed(

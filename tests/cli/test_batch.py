@@ -48,11 +48,6 @@ def questions_sent(emu: Emulator, since: int = 0) -> list[str]:
     return [r.json["input"]["messages"][-1]["content"] for r in emu.requests[since:]]
 
 
-@pytest.fixture
-def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
-
-
 # --- input checked before anything is sent --------------------------------------------------------
 
 
