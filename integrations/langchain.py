@@ -48,9 +48,10 @@ try:
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
     raise ImportError("integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'") from exc
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, create_model, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, create_model, model_validator
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError
+from qwen_ci_tool._arguments import QUESTION_ALLOWED, invalid_arguments
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool._constants import ENV_API_KEY
 from qwen_ci_tool._exceptions import error_retryable
@@ -280,6 +281,14 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
         with failed_artifact() as box:
             return with_artifact(await super().arun(tool_input, *args, **kwargs), box)
+
+    def _parse_input(self, tool_input: str | dict[str, Any], tool_call_id: str | None) -> str | dict[str, Any]:
+        # Arguments that do not fit the args schema fail as the tool's other errors do, in its words.
+        with self._tool_errors(Progress(None)):
+            try:
+                return super()._parse_input(tool_input, tool_call_id)
+            except ValidationError as exc:
+                raise invalid_arguments(self.name, exc.errors(), {"question": QUESTION_ALLOWED}) from None
 
     @contextlib.contextmanager
     def _tool_errors(self, progress: Progress) -> Iterator[None]:

@@ -18,8 +18,9 @@ import anyio
 import anyio.abc
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from qwen_ci_tool import AsyncCodeInterpreter, ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
@@ -93,6 +94,21 @@ def _check_seconds(name: str, value: float, *, allow_zero: bool) -> None:
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}.")
+
+
+class _Server(MCPServer):
+    """The SDK's server, telling a call whose arguments do not fit a tool's input schema in the tools'
+    own words (which argument, what is allowed, how to call again) instead of pydantic's report."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            # Chained to the ValidationError: the SDK then logs the argument names only, not the values.
+            raise ToolError(T.invalid_arguments_text(name, cause.errors())) from cause
 
 
 @contextmanager
@@ -189,7 +205,7 @@ def create_server(
                 await runner.aclose()
 
     with _logging_left_alone():
-        server = MCPServer(
+        server = _Server(
             SERVER_NAME,
             title="Qwen code interpreter (qwen-ci-tool)",
             description="Qwen's hosted code interpreter as an MCP tool: one call, one complete typed result.",

@@ -11,7 +11,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 import integrations.langchain as lc
@@ -20,7 +20,7 @@ from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from ._helpers import agent_input, make_tool, scripted_model, tool_call
+from ._helpers import ScriptedToolModel, agent_input, make_tool, scripted_model, tool_call
 
 SEED_STAGES = ["connected", "thinking", "running code #1", "thinking", "answering", "done"]
 
@@ -219,6 +219,39 @@ def test_outside_any_run_or_graph_the_stages_are_skipped_without_error(emulator:
 
 
 # --- failures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [({"question": ""}, "is empty"), ({"question": 5}, "is a number, the wrong type"), ({}, "is missing")],
+    ids=["empty", "number", "missing"],
+)
+def test_arguments_that_do_not_fit_the_schema_reach_the_agent_as_an_error_message_naming_the_argument_and_the_fix(
+    emulator: Emulator, arguments: dict[str, Any], problem: str
+) -> None:
+    call = ToolCall(name="qwen_code_interpreter", args=arguments, id="call_1", type="tool_call")
+    model = ScriptedToolModel(responses=[AIMessage(content="", tool_calls=[call])])
+    agent = create_agent(model, tools=[make_tool(emulator)])
+
+    messages = agent.invoke(agent_input())["messages"]
+
+    tool_message = next(m for m in messages if isinstance(m, ToolMessage))
+    assert tool_message.status == "error"
+    assert (
+        f"`question` {problem}: it must be the task in natural language, as a non-empty string" in tool_message.content
+    )
+    assert "Fix: call qwen_code_interpreter again with `question` corrected." in tool_message.content
+    assert "validation error" not in tool_message.content and "pydantic" not in tool_message.content
+    assert tool_message.content in messages[-1].content  # the agent went on and the model saw it
+    assert emulator.requests == []
+
+
+def test_arguments_that_do_not_fit_the_schema_raise_the_core_error_with_raise_errors() -> None:
+    tool = QwenCodeInterpreterTool(api_key="sk-test", raise_errors=True)
+
+    with pytest.raises(ConfigurationError, match="`question` is empty") as caught:
+        tool.invoke({"question": ""})
+    assert not caught.value.retryable
 
 
 def test_a_rejected_key_reaches_the_agent_as_an_error_message_without_the_key(emulator: Emulator) -> None:

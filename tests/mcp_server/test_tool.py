@@ -333,6 +333,50 @@ async def test_an_empty_question_is_refused_with_a_message_the_model_can_act_on(
 
 
 @pytest.mark.parametrize(
+    ("tool", "arguments", "argument", "problem", "allowed"),
+    [
+        (TOOL_NAME, {"question": 5}, "question", "is a number, the wrong type", "non-empty string"),
+        (TOOL_NAME, {"question": None}, "question", "is null", "non-empty string"),
+        (TOOL_NAME, {}, "question", "is missing", "non-empty string"),
+        (TOOL_NAME, {"question": "x" * 500_001}, "question", "has 500,001 characters", "at most 500,000"),
+        (
+            TOOL_NAME,
+            {"question": SEED_QUESTION, "include_reasoning": "maybe"},
+            "include_reasoning",
+            "is a string",
+            "true or false",
+        ),
+        (RESULT_TOOL_NAME, {"run_id": ""}, "run_id", "is empty", "the run_id string from a qwen_code_interpreter"),
+    ],
+    ids=["number", "null", "missing", "too-long", "not-a-boolean", "empty-run-id"],
+)
+async def test_arguments_that_do_not_fit_the_schema_are_an_error_naming_the_argument_what_is_allowed_and_the_fix(
+    make_server: Callable[..., MCPServer],
+    emu: Emulator,
+    caplog: pytest.LogCaptureFixture,
+    tool: str,
+    arguments: dict[str, Any],
+    argument: str,
+    problem: str,
+    allowed: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with Client(make_server(), raise_exceptions=True) as client:
+        with anyio.fail_after(20):
+            result = await client.call_tool(tool, arguments)
+
+    assert result.is_error
+    text = text_of(result)
+    assert f"`{argument}` {problem}" in text
+    assert allowed in text
+    assert f"Fix: call {tool} again with `{argument}` corrected." in text
+    assert "Calling again: will not help" in text
+    assert "validation error" not in text and "pydantic" not in text and "xxxxx" not in text
+    assert emu.requests == []
+    assert "xxxxx" not in caplog.text and "maybe" not in caplog.text  # the values stay out of the log
+
+
+@pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"max_concurrency": 0}, "max_concurrency must be an integer >= 1"),
