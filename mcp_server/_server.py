@@ -89,11 +89,22 @@ def server_runtime(server: MCPServer) -> Runtime:
     return _RUNTIMES[server]
 
 
+def _invalid(name: str, value: object, rule: str) -> ConfigurationError:
+    """A refused server setting; the hint names it as the face that set it spells it (``max_wait``
+    from Python, ``--max-wait`` from ``qwen-ci-mcp``: ``describe(knobs)``, see ``qwen_ci_tool._knobs``)."""
+    return ConfigurationError(f"Invalid {name.replace('_', ' ')}: {value!r}.", hint=f"{{{name}}} {rule}")
+
+
 def _check_seconds(name: str, value: float, *, allow_zero: bool) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}.")
+        raise _invalid(name, value, f"must be a finite number of seconds {bound}.")
+
+
+def _check_count(name: str, value: int, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise _invalid(name, value, f"must be an integer >= {least}.")
 
 
 class _Server(MCPServer):
@@ -151,28 +162,17 @@ def create_server(
 
     Raises :class:`~qwen_ci_tool.ConfigurationError` for invalid settings.
     """
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-        raise ConfigurationError(f"max_concurrency must be an integer >= 1, got {max_concurrency!r}.")
-    if (
-        isinstance(max_output_chars, bool)
-        or not isinstance(max_output_chars, int)
-        or max_output_chars < MIN_OUTPUT_CHARS
-    ):
-        raise ConfigurationError(
-            f"max_output_chars must be an integer >= {MIN_OUTPUT_CHARS}, got {max_output_chars!r}."
-        )
+    _check_count("max_concurrency", max_concurrency, 1)
+    _check_count("max_output_chars", max_output_chars, MIN_OUTPUT_CHARS)
     if not heartbeat_interval > 0:
-        raise ConfigurationError(f"heartbeat_interval must be positive, got {heartbeat_interval!r}.")
+        raise _invalid("heartbeat_interval", heartbeat_interval, "must be a positive number of seconds.")
     _check_seconds("max_wait", max_wait, allow_zero=True)
     _check_seconds("result_ttl", result_ttl, allow_zero=False)
     client = AsyncCodeInterpreter(http_client=http_client, **settings)
     # A run cannot outlast its total timeout once it has a slot, nor wait for one much longer: a
     # shared record silent for twice that belongs to a replica that died.
     stale_after = 2 * client.settings.total_timeout + 60
-    try:
-        shared = open_run_store(run_store, ttl=result_ttl, stale_after=stale_after)
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
+    shared = open_run_store(run_store, ttl=result_ttl, stale_after=stale_after)
     runner = Runner(
         client,
         Ops(),

@@ -381,12 +381,18 @@ async def test_arguments_that_do_not_fit_the_schema_are_an_error_naming_the_argu
     [
         ({"max_concurrency": 0}, "max_concurrency must be an integer >= 1"),
         ({"max_output_chars": 10}, "max_output_chars must be an integer >= 2000"),
+        ({"max_wait": float("nan")}, "max_wait must be a finite number of seconds >= 0"),
+        ({"result_ttl": 0}, "result_ttl must be a finite number of seconds > 0"),
+        ({"run_store": "foo://x"}, "run_store must be 'memory' or a Redis URL"),
         ({"protocol": "soap"}, "Unknown protocol 'soap'"),
     ],
 )
-def test_invalid_settings_are_refused_when_the_server_is_built(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+def test_invalid_settings_are_refused_when_the_server_is_built_naming_the_python_argument(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message) as caught:
         create_server(api_key=PLANTED_KEY, **options)
+    assert "--" not in str(caught.value)  # no command-line flag: the server was built from Python
 
 
 async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None:
