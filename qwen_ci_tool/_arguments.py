@@ -48,6 +48,8 @@ def _problem(error: Mapping[str, Any]) -> str:
         return "is not an argument of this tool"
     if kind == "string_too_short":
         return "is empty"
+    if kind == "string_unicode":
+        return "is not valid text (a lone surrogate, what an undecodable byte becomes)"
     if kind == "string_too_long" and isinstance(value, str):
         return f"has {len(value):,} characters, too many"
     if kind.endswith(("_type", "_parsing")):
