@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -133,6 +134,10 @@ class _CoreClients:
             await held[1].aclose()
 
 
+#: Where the key is read from when none is given, in the core's order.
+_KEY_VARIABLES = (SETTINGS["api_key"].env, ENV_API_KEY)
+
+
 class _SettingsBase(BaseModel):
     """The core client's settings, shared by the tool and the Runnable: the key here, the others
     one field each from the core's settings table (see :data:`_Settings`)."""
@@ -140,7 +145,7 @@ class _SettingsBase(BaseModel):
     _clients: _CoreClients = PrivateAttr(default_factory=_CoreClients)
 
     api_key: SecretStr | None = Field(
-        default_factory=secret_from_env([SETTINGS["api_key"].env, ENV_API_KEY], default=None),
+        default_factory=secret_from_env(list(_KEY_VARIABLES), default=None),
         description=f"DashScope API key; default: the {ENV_API_KEY} environment variable.",
     )
 
@@ -154,7 +159,17 @@ class _SettingsBase(BaseModel):
         return self
 
     def _core_settings(self) -> dict[str, Any]:
-        return {"api_key": self._secret(), **{name: getattr(self, name) for name in _FIELDS}}
+        return {"api_key": self._core_key(), **{name: getattr(self, name) for name in _FIELDS}}
+
+    def _core_key(self) -> str | None:
+        """The key for the core; ``None`` while it is the one the environment still gives (the
+        field's default), so that the core reads it itself and its errors name the variable."""
+        key = self._secret()
+        if key is None or "api_key" in self.model_fields_set:
+            return key
+        from_env = secret_from_env(list(_KEY_VARIABLES), default=None)()
+        same = from_env is not None and hmac.compare_digest(from_env.get_secret_value().encode(), key.encode())
+        return None if same else key
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None

@@ -80,6 +80,7 @@ class CallState:
             protocol=settings.protocol,
             region=settings.region,
             custom_base_url=settings.custom_base_url,
+            key_source=settings.key_source,
         )
         self._record = record
         self._clock = clock

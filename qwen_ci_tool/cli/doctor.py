@@ -27,7 +27,7 @@ import httpx
 from .. import _constants as C
 from .._client import ssl_context
 from .._config import resolve_settings
-from .._errors import connect_error, protocol_hint
+from .._errors import connect_error, key_place, protocol_hint
 from .._knobs import PYTHON
 from .._model_table import known_model_names, lookup_model, ordered
 from .._protocols._base import USER_AGENT
@@ -119,6 +119,10 @@ def _error_text(answer: _Answer) -> str:
     return f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
 
 
+def _key_place(settings: Settings) -> str:
+    return CLI.render(key_place(settings.key_source))
+
+
 def _region_of(root: str, roots: Mapping[str, str]) -> str | None:
     return next((name for name, url in roots.items() if url == root), None)
 
@@ -131,7 +135,7 @@ def _key_refused(answer: _Answer, settings: Settings, client: httpx.Client, root
             "key accepted",
             "fail",
             detail,
-            f"Copy the key again into {C.ENV_API_KEY}. Keys are per region: this {CLI.setting('base_url')} is "
+            f"Copy the key again into {_key_place(settings)}. Keys are per region: this {CLI.setting('base_url')} is "
             "no region's root, so the other regions were not asked; a workspace gateway needs a key of its workspace.",
         )
     for other, root in roots.items():
@@ -153,7 +157,7 @@ def _key_refused(answer: _Answer, settings: Settings, client: httpx.Client, root
         "key accepted",
         "fail",
         f"{detail}; no other region accepts it either",
-        f"Copy the key again from the Model Studio console (API keys) into {C.ENV_API_KEY}; "
+        f"Copy the key again from the Model Studio console (API keys) into {_key_place(settings)}; "
         "check that it was not deleted and that the account is in good standing.",
     )
 

@@ -73,6 +73,30 @@ def test_a_service_error_exits_1_with_the_message(emu: Emulator, monkeypatch: py
     assert PLANTED_KEY not in out + err
 
 
+@pytest.mark.parametrize(
+    ("variable", "place"),
+    [
+        ("DASHSCOPE_API_KEY", "the DASHSCOPE_API_KEY environment variable"),
+        ("QWEN_CI_API_KEY", "the QWEN_CI_API_KEY environment variable"),
+        ("DASHSCOPE_API_KEY_FILE_PATH", "the file that DASHSCOPE_API_KEY_FILE_PATH names"),
+    ],
+)
+def test_a_refused_key_is_named_where_it_came_from(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, place: str
+) -> None:
+    if variable == "DASHSCOPE_API_KEY_FILE_PATH":
+        (tmp_path / "key").write_text(PLANTED_KEY + "\n")
+        monkeypatch.setenv(variable, str(tmp_path / "key"))
+    else:
+        monkeypatch.setenv(variable, PLANTED_KEY)
+    emu.add_fault(Fault.status(401))
+    code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 1 and f"Check the API key in {place}" in err
+    if variable != "DASHSCOPE_API_KEY":
+        assert "DASHSCOPE_API_KEY environment variable" not in err
+    assert PLANTED_KEY not in out + err
+
+
 def test_a_broken_stream_prints_what_arrived_and_exits_1(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     emu.add_fault(Fault.drop(after_events=48))

@@ -264,10 +264,24 @@ def test_a_rejected_key_reaches_the_agent_as_an_error_message_without_the_key(em
     assert tool_message.status == "error"
     assert tool_message.artifact is None
     assert "AuthenticationError" in tool_message.content
-    assert "DASHSCOPE_API_KEY" in tool_message.content
+    assert "Check the API key in the api_key= argument" in tool_message.content
     assert "Calling again: will not help" in tool_message.content
     assert tool_message.content in messages[-1].content  # the agent went on and the model saw it
     assert PLANTED_KEY not in json.dumps([m.model_dump() for m in messages], default=str)
+
+
+def test_a_rejected_key_from_the_environment_is_named_as_the_variable(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    emulator.add_fault(Fault.status(401))
+    tool = QwenCodeInterpreterTool(base_url=emulator.base_url, max_retries=0)
+
+    message = tool.invoke(tool_call(SEED_QUESTION))
+
+    assert message.status == "error"
+    assert "Check the API key in api_key= (or DASHSCOPE_API_KEY)." in message.content
+    assert PLANTED_KEY not in message.content
 
 
 async def test_an_async_call_reports_rate_limiting_as_an_error_message_that_suggests_waiting(

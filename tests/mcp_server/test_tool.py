@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -174,7 +175,9 @@ async def test_without_a_key_the_tool_is_listed_and_a_call_says_how_to_set_it(em
 
 
 FAILURES = [
-    pytest.param(Fault.status(401), {}, ["AuthenticationError", "DASHSCOPE_API_KEY", '"env" block'], id="auth-401"),
+    pytest.param(
+        Fault.status(401), {}, ["AuthenticationError", "Check the API key in the api_key= argument."], id="auth-401"
+    ),
     pytest.param(
         Fault.status(429, retry_after="0"),
         {},
@@ -217,6 +220,26 @@ async def test_each_failure_is_an_error_result_that_says_what_happened_and_what_
     for needle in expected:
         assert needle in text
     assert PLANTED_KEY not in text and PLANTED_KEY not in str(result.structured_content)
+
+
+@pytest.mark.parametrize(
+    ("variable", "place"),
+    [
+        ("DASHSCOPE_API_KEY", 'DASHSCOPE_API_KEY in the "env" block'),
+        ("DASHSCOPE_API_KEY_FILE_PATH", "the file that DASHSCOPE_API_KEY_FILE_PATH names."),
+    ],
+)
+async def test_a_refused_key_from_the_environment_is_named_where_it_came_from(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, place: str
+) -> None:
+    (tmp_path / "key").write_text(PLANTED_KEY)
+    monkeypatch.setenv(variable, str(tmp_path / "key") if variable.endswith("_PATH") else PLANTED_KEY)
+    emu.add_fault(Fault.status(401))
+    result = await call(create_server(base_url=emu.base_url, max_retries=0))
+
+    assert result.is_error
+    assert f"Check the API key in {place}" in text_of(result)
+    assert PLANTED_KEY not in text_of(result)
 
 
 async def test_a_rate_limit_that_outlasts_the_retries_says_they_were_made(
