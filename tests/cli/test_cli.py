@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from .processes import run_cli, run_python, start_cli
+from .processes import clean_env, run_cli, run_python, start_cli
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
@@ -167,6 +168,55 @@ def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
     proc = run_cli("ask", "--emulator", SEED_QUESTION)
     assert proc.returncode == 0, proc.stderr
     assert SEED_ANSWER in proc.stdout and "emulator" in proc.stderr
+
+
+def _ask_into(stdout: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """``qwen-ci ask --emulator ARGS SEED_QUESTION`` as a real process whose standard output is *stdout*,
+    buffered as a user's is (what is still buffered at exit would fail again there)."""
+    env = {name: value for name, value in clean_env().items() if name != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-m", "qwen_ci_tool", "ask", "--emulator", *args, SEED_QUESTION],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def _one_error_line(stderr: str, reason: str) -> str:
+    errors = [line for line in stderr.splitlines() if "error" in line.lower() or "Traceback" in line]
+    assert len(errors) == 1, stderr
+    assert errors[0].startswith(f"error: could not write to standard output ({reason}"), stderr
+    return errors[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this platform")
+@pytest.mark.parametrize("json_flag", [["--json"], []], ids=["json", "text"])
+def test_a_full_standard_output_exits_2_with_one_line_saying_it_could_not_be_written(
+    tmp_path: Path, json_flag: list[str]
+) -> None:
+    export = tmp_path / "run.md"
+    with open("/dev/full", "w") as full:
+        proc = _ask_into(full.fileno(), *json_flag, "--export", str(export))
+
+    assert proc.returncode == 2
+    line = _one_error_line(proc.stderr, "No space left on device")
+    assert "--export" in line and "> result.json" in line
+    assert SEED_ANSWER in export.read_text()  # the export is written all the same
+
+
+def test_a_closed_pipe_on_standard_output_exits_2_with_one_line_saying_it_could_not_be_written() -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        proc = _ask_into(write, "--json")
+    finally:
+        os.close(write)
+
+    assert proc.returncode == 2
+    _one_error_line(proc.stderr, "Broken pipe" if os.name != "nt" else "")
 
 
 def test_the_emulator_command_serves_until_stopped() -> None:
