@@ -288,7 +288,8 @@ class CallState:
         elif isinstance(exc, httpx.ConnectError):
             err = E.connect_error(exc, self.settings.base_url)
         elif isinstance(exc, (httpx.TransportError, httpx.StreamError)):
-            err = E.broken_connection_error(exc, self.settings.base_url, started=self.first_event_at is not None)
+            # Only content commits: a drop after metadata alone (request id, usage) is still retried.
+            err = E.broken_connection_error(exc, self.settings.base_url, started=self.committed)
         else:
             return None
         if err.request_id is None:

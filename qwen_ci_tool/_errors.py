@@ -292,7 +292,7 @@ def connect_error(exc: BaseException, base_url: str) -> X.APIConnectionError:
 
 
 def broken_connection_error(exc: BaseException, base_url: str, *, started: bool) -> X.QwenCIError:
-    """The connection broke: mid-stream (what arrived is kept) or before any event."""
+    """The connection broke: mid-stream (what arrived is kept) or before any content."""
     why = exc or type(exc).__name__
     if started:
         return X.StreamInterruptedError(
@@ -300,7 +300,7 @@ def broken_connection_error(exc: BaseException, base_url: str, *, started: bool)
             hint="Retry for a full answer.",
         )
     return X.APIConnectionError(
-        f"The connection to {base_url} broke before any event arrived ({why}).",
+        f"The connection to {base_url} broke before any of the answer arrived ({why}).",
         hint="Retry; check any proxy between you and the service.",
     )
 
