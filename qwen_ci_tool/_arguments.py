@@ -71,6 +71,6 @@ def invalid_arguments(tool: str, errors: Iterable[Mapping[str, Any]], allowed: M
         sentences.append(f"`{name}` {_problem(error)}" + (f": it must be {what}." if what else "."))
     fixed = ", ".join(f"`{name}`" for name in names)
     return ConfigurationError(
-        f"Its arguments are invalid, so nothing was sent to Qwen and nothing was billed. {' '.join(sentences)} "
+        f"The call's arguments are invalid, so nothing was sent to Qwen and nothing was billed. {' '.join(sentences)} "
         f"Fix: call {tool} again with {fixed} corrected."
     )
