@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from . import _constants as C
 from . import _exceptions as X
 from ._classify import ServiceFailure, class_for, connection_kind, exception_chain, read_body, read_failure
-from ._constants import ENV_API_KEY, ENV_API_KEY_FILE, REGION_ROOTS
+from ._constants import REGION_ROOTS
 from ._model_table import known_model_names, lookup_model, ordered
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "ended_early_error",
     "error_from_body",
     "failure_error",
-    "key_place",
     "malformed_json_error",
     "missing_key_error",
     "not_an_event_stream_error",
@@ -92,12 +92,12 @@ def _native_path_hint(model: str) -> str:
 def key_place(source: str | None) -> str:
     """Where the key came from (``Settings.key_source``), as a hint template: the face's usual
     place (``{api_key}``) unless it came from an argument, another variable, or a file."""
-    if source in (None, ENV_API_KEY):
+    if source in (None, C.ENV_API_KEY):
         return "{api_key}"
     if source == "api_key":
         return "{api_key:argument}"
-    if source == ENV_API_KEY_FILE:
-        return f"the file that {ENV_API_KEY_FILE} names"
+    if source == C.ENV_API_KEY_FILE:
+        return f"the file that {C.ENV_API_KEY_FILE} names"
     return f"the {source} environment variable"
 
 
@@ -128,13 +128,12 @@ def _hint(cls: type[X.APIStatusError], status: int, code: str | None, ctx: Error
     if code == "insufficient_quota":
         return (
             "The quota is used up: calling again will not help. Add quota or billing in the Model Studio "
-            f"console, or set another key in {key_place(ctx.key_source if ctx else None)}."
+            "console, or set another key in {api_key}."
         )
     if code == "Throttling.AllocationQuota":
         return (
             "The token plan's quota is used up: calling again will not help until it resets (the service's "
-            "message gives the time when it sent one). Add quota in the Model Studio console, or set another key in "
-            f"{key_place(ctx.key_source if ctx else None)}."
+            "message gives the time when it sent one). Add quota in the Model Studio console, or set another key in {api_key}."
         )
     advice = protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
     if cls is X.AuthenticationError:
