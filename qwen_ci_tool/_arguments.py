@@ -44,8 +44,6 @@ def _problem(error: Mapping[str, Any]) -> str:
     value = error.get("input")
     if kind == "missing":
         return "is missing"
-    if kind == "extra_forbidden":
-        return "is not an argument of this tool"
     if kind == "string_too_short":
         return "is empty"
     if kind == "string_unicode":
