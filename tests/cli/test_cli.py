@@ -171,11 +171,16 @@ def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
 
 
 def _ask_into(stdout: int, *args: str) -> subprocess.CompletedProcess[str]:
-    """``qwen-ci ask --emulator ARGS SEED_QUESTION`` as a real process whose standard output is *stdout*,
-    buffered as a user's is (what is still buffered at exit would fail again there)."""
+    """``qwen-ci ask --emulator ARGS SEED_QUESTION`` as a real process whose standard output is *stdout*."""
+    return _qwen_ci_into(stdout, "ask", "--emulator", *args, SEED_QUESTION)
+
+
+def _qwen_ci_into(stdout: int, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``qwen-ci ARGV`` as a real process whose standard output is *stdout*, buffered as a user's is
+    (what is still buffered at exit would fail again there)."""
     env = {name: value for name, value in clean_env().items() if name != "PYTHONUNBUFFERED"}
     return subprocess.run(
-        [sys.executable, "-m", "qwen_ci_tool", "ask", "--emulator", *args, SEED_QUESTION],
+        [sys.executable, "-m", "qwen_ci_tool", *argv],
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
@@ -205,6 +210,19 @@ def test_a_full_standard_output_exits_2_with_one_line_saying_it_could_not_be_wri
     line = _one_error_line(proc.stderr, "No space left on device")
     assert "--export" in line and "> result.json" in line
     assert SEED_ANSWER in export.read_text()  # the export is written all the same
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this platform")
+def test_a_batch_streaming_to_a_full_standard_output_reports_it_once_and_leaves_no_traceback_at_exit(
+    tmp_path: Path,
+) -> None:
+    tasks = tmp_path / "in.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"t{i}", "question": SEED_QUESTION}) + "\n" for i in range(2)))
+    with open("/dev/full", "w") as full:
+        proc = _qwen_ci_into(full.fileno(), "batch", str(tasks), "-o", "-", "--emulator")
+
+    assert proc.returncode == 1  # the batch's own report (it stopped); the exit flush no longer fails
+    _one_error_line(proc.stderr, "No space left on device")
 
 
 def test_a_closed_pipe_on_standard_output_exits_2_with_one_line_saying_it_could_not_be_written() -> None:
