@@ -111,3 +111,12 @@ async def test_a_native_tool_entry_that_is_not_the_interpreter_takes_no_run_numb
 
     result = await run(mode, Script(lambda: sse_response(frame(1) + frame(2, "stop"))))
     assert [(r.index, r.code) for r in result.code_runs] == [(0, "6*7")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_reply_that_is_not_json_is_quoted_up_to_200_characters(mode: str) -> None:
+    body = ("y" * 199 + "Z" + "w" * 100).encode()
+    reply = httpx.Response(502, headers={"content-type": "text/plain"}, content=body)
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert repr("y" * 199 + "Z") in str(info.value)

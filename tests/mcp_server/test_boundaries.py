@@ -13,6 +13,7 @@ from mcp import Client
 from mcp_server import TOOL_NAME, create_server
 from mcp_server.__main__ import main
 from mcp_server._fit import compact_record, fit_record, size_of
+from mcp_server.http.app import security_settings
 from mcp_server.http.auth import TokenFileError, parse_token_file
 from mcp_server.runs import runner as runner_module
 from mcp_server.runs.memory import MemoryRunStore
@@ -138,3 +139,10 @@ async def test_runs_in_progress_up_to_the_limit_are_started_and_the_next_is_refu
                     await collect(client, str((call.structured_content or {}).get("run_id")))
     assert [c.is_error for c in calls] == [False, False, True]
     assert "already has 2 runs in progress, its limit" in text_of(calls[2])
+
+
+def test_a_host_with_two_colons_is_an_ipv6_address_and_one_colon_is_a_name_with_a_port() -> None:
+    settings = security_settings("fe80::1", ["proxy.example.com:8443"])
+    assert settings is not None
+    assert {"[fe80::1]", "[fe80::1]:*", "proxy.example.com:8443"} <= set(settings.allowed_hosts)
+    assert "proxy.example.com:8443:*" not in settings.allowed_hosts and "fe80::1" not in settings.allowed_hosts
