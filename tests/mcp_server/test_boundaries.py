@@ -4,6 +4,7 @@ audit, issue 26)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import anyio
@@ -13,6 +14,7 @@ from mcp import Client
 from mcp_server import TOOL_NAME, create_server
 from mcp_server.__main__ import main
 from mcp_server._fit import compact_record, fit_record, size_of
+from mcp_server._stdio import _lines_of
 from mcp_server.http.app import security_settings
 from mcp_server.http.auth import TokenFileError, parse_token_file
 from mcp_server.runs import runner as runner_module
@@ -146,3 +148,15 @@ def test_a_host_with_two_colons_is_an_ipv6_address_and_one_colon_is_a_name_with_
     assert settings is not None
     assert {"[fe80::1]", "[fe80::1]:*", "proxy.example.com:8443"} <= set(settings.allowed_hosts)
     assert "proxy.example.com:8443:*" not in settings.allowed_hosts and "fe80::1" not in settings.allowed_hosts
+
+
+def test_stdio_input_yields_every_line_of_one_read_the_first_one_empty_included() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        os.set_blocking(read_end, False)  # a line held back for a later read fails here instead of hanging
+        os.write(write_end, b'\n{"id":1}\n{"id":2}\n')
+        lines = _lines_of(read_end)
+        assert [next(lines) for _ in range(3)] == [b"\n", b'{"id":1}\n', b'{"id":2}\n']
+    finally:
+        os.close(read_end)
+        os.close(write_end)
