@@ -11,7 +11,9 @@ import pytest
 from qwen_ci_tool import CodeInterpreterResult, ConfigurationError, InternalServerError, _constants
 from qwen_ci_tool._config import build_messages
 from qwen_ci_tool._model_table import lookup_model
+from qwen_ci_tool._secret import Secret
 
+from ..conftest import PLANTED_KEY
 from ._frames import native_frame
 from ._mock import MODES, Chunks, Script, run, sse_response
 
@@ -120,3 +122,7 @@ async def test_a_reply_that_is_not_json_is_quoted_up_to_200_characters(mode: str
     with pytest.raises(InternalServerError) as info:
         await run(mode, Script(reply), max_retries=0)
     assert repr("y" * 199 + "Z") in str(info.value)
+
+
+def test_a_secret_is_masked_at_every_occurrence_not_only_the_first() -> None:
+    assert Secret(PLANTED_KEY).redact(f"{PLANTED_KEY} and again {PLANTED_KEY}") == "********** and again **********"

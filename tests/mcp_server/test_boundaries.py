@@ -14,6 +14,7 @@ from mcp import Client
 from mcp_server import TOOL_NAME, create_server
 from mcp_server.__main__ import main
 from mcp_server._fit import compact_record, fit_record, size_of
+from mcp_server._logs import MASK, Redactor
 from mcp_server._stdio import _lines_of
 from mcp_server.http.app import security_settings
 from mcp_server.http.auth import TokenFileError, parse_token_file
@@ -160,3 +161,10 @@ def test_stdio_input_yields_every_line_of_one_read_the_first_one_empty_included(
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_log_lines_mask_every_secret_at_every_occurrence() -> None:
+    token = "bearer-token-0123456789"
+    redact = Redactor([PLANTED_KEY], lambda: ["other-token-0123456789", token])
+    line = redact(f"{PLANTED_KEY} {token} {PLANTED_KEY} {token}")
+    assert line == " ".join([MASK] * 4)
