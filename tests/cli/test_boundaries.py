@@ -26,3 +26,13 @@ def test_input_problems_are_listed_up_to_twenty_then_counted(
     assert listed == list(range(1, min(count, 20) + 1))
     assert (more in err) if more else ("more" not in err)
     assert emu.requests == []
+
+
+def test_a_failed_tasks_log_line_quotes_the_first_200_characters_of_its_error() -> None:
+    from qwen_ci_tool import BatchOutcome, InternalServerError
+    from qwen_ci_tool.cli.batch import Progress
+
+    progress = Progress(total=1, started_at=0.0)
+    outcome = BatchOutcome("a", "failed", error=InternalServerError("e" * 199 + "Z" + "w" * 50, status_code=500))
+    progress.add(outcome)
+    assert progress.line(outcome).endswith(": " + "e" * 199 + "Z")

@@ -11,7 +11,9 @@ import pytest
 from qwen_ci_tool import CodeInterpreterResult, ConfigurationError, InternalServerError, _constants
 from qwen_ci_tool._config import build_messages
 from qwen_ci_tool._model_table import lookup_model
+from qwen_ci_tool._secret import Secret
 
+from ..conftest import PLANTED_KEY
 from ._frames import native_frame
 from ._mock import MODES, Chunks, Script, run, sse_response
 
@@ -111,3 +113,16 @@ async def test_a_native_tool_entry_that_is_not_the_interpreter_takes_no_run_numb
 
     result = await run(mode, Script(lambda: sse_response(frame(1) + frame(2, "stop"))))
     assert [(r.index, r.code) for r in result.code_runs] == [(0, "6*7")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_reply_that_is_not_json_is_quoted_up_to_200_characters(mode: str) -> None:
+    body = ("y" * 199 + "Z" + "w" * 100).encode()
+    reply = httpx.Response(502, headers={"content-type": "text/plain"}, content=body)
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert repr("y" * 199 + "Z") in str(info.value)
+
+
+def test_a_secret_is_masked_at_every_occurrence_not_only_the_first() -> None:
+    assert Secret(PLANTED_KEY).redact(f"{PLANTED_KEY} and again {PLANTED_KEY}") == "********** and again **********"
