@@ -99,7 +99,7 @@ def _check_seconds(name: str, value: float, *, allow_zero: bool) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise _invalid(name, value, f"must be a finite number of seconds {bound}.")
+        raise _invalid(name, value, f"must be a number of seconds {bound}, and finite.")
 
 
 def _check_count(name: str, value: int, least: int) -> None:

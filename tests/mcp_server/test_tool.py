@@ -404,8 +404,8 @@ async def test_arguments_that_do_not_fit_the_schema_are_an_error_naming_the_argu
     [
         ({"max_concurrency": 0}, "max_concurrency must be an integer >= 1"),
         ({"max_output_chars": 10}, "max_output_chars must be an integer >= 2000"),
-        ({"max_wait": float("nan")}, "max_wait must be a finite number of seconds >= 0"),
-        ({"result_ttl": 0}, "result_ttl must be a finite number of seconds > 0"),
+        ({"max_wait": float("nan")}, "max_wait must be a number of seconds >= 0, and finite"),
+        ({"result_ttl": 0}, "result_ttl must be a number of seconds > 0, and finite"),
         ({"run_store": "foo://x"}, "run_store must be 'memory' or a Redis URL"),
         ({"protocol": "soap"}, "Unknown protocol 'soap'"),
     ],

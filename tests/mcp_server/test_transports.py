@@ -103,8 +103,8 @@ async def test_binding_beyond_loopback_without_a_token_exits_2_with_one_line() -
     [
         (["--max-concurrency", "0"], "--max-concurrency must be an integer >= 1"),
         (["--max-output-chars", "10"], "--max-output-chars must be an integer >= 2000"),
-        (["--max-wait", "nan"], "--max-wait must be a finite number of seconds >= 0"),
-        (["--result-ttl", "0"], "--result-ttl must be a finite number of seconds > 0"),
+        (["--max-wait", "nan"], "--max-wait must be a number of seconds >= 0, and finite"),
+        (["--result-ttl", "0"], "--result-ttl must be a number of seconds > 0, and finite"),
         (["--run-store", "foo://x"], "--run-store must be 'memory' or a Redis URL"),
         (["--idle-timeout", "-1"], "--idle-timeout must be a positive number"),
         (["--base-url", "ftp://example.com"], "--base-url must be an http(s) URL"),
