@@ -68,9 +68,7 @@ class _Segment:
         self.parts: list[str] = []
 
     def text(self) -> str:
-        if self.blocks:
-            return "".join([*self.blocks, *self.parts])
-        return "".join(self.parts)
+        return "".join([*self.blocks, *self.parts])
 
 
 class Closed:
@@ -186,12 +184,7 @@ class Accumulator:
         parts = segment.parts
         parts.append(text)
         if len(parts) >= _BLOCK:
-            try:
-                segment.blocks.append("".join(parts))
-            except TypeError:
-                # A delta that is not text: keep the parts as they are, so that build() fails on
-                # it exactly when (and with the same exception type as) it always did.
-                segment.blocks.extend(parts)
+            segment.blocks.append("".join(parts))
             segment.parts = []
         return closed
 
