@@ -41,7 +41,7 @@ __all__ = [
     "says_rate_limit",
 ]
 
-# Codes the prefix rules below do not cover (Throttling*, DataInspection*, InvalidApiKey*, AccessDenied*).
+# Codes the prefix rules (:data:`_PREFIXES`) do not cover.
 _CODES: tuple[tuple[type[APIStatusError], str], ...] = (
     (AuthenticationError, "Model.AccessDenied Arrearage invalid_api_key"),
     (BadRequestError, "InvalidParameter Model.NotExist model_not_found invalid_request_error invalid_parameter_error"),
@@ -51,6 +51,11 @@ _CODES: tuple[tuple[type[APIStatusError], str], ...] = (
     (InternalServerError, "ServiceUnavailable GatewayTimeout"),
 )
 _BY_CODE = {code: cls for cls, codes in _CODES for code in codes.split()}
+_PREFIXES: tuple[tuple[str | tuple[str, ...], type[APIStatusError]], ...] = (
+    ("Throttling", RateLimitError),
+    ("DataInspection", ContentFilterError),
+    (("InvalidApiKey", "AccessDenied"), AuthenticationError),
+)
 
 
 def says_rate_limit(message: str | None) -> bool:
@@ -61,29 +66,14 @@ def says_rate_limit(message: str | None) -> bool:
 def class_for(status: int, code: str | None, message: str | None = None) -> type[APIStatusError]:
     """The error class of a service error: by its code first, then by its HTTP status. The Responses
     API's rate limit is a ``server_error`` whose message alone says so."""
-    cls = _by_code_or_status(status, code)
+    code = code or ""
+    cls = _BY_CODE.get(code) or next((cls for prefix, cls in _PREFIXES if code.startswith(prefix)), None)
+    if cls is None:
+        by_status = {401: AuthenticationError, 403: AuthenticationError, 429: RateLimitError}
+        cls = by_status.get(status) or (InternalServerError if status >= 500 else BadRequestError)
     if cls is InternalServerError and says_rate_limit(message):
         return RateLimitError
     return cls
-
-
-def _by_code_or_status(status: int, code: str | None) -> type[APIStatusError]:
-    if code:
-        if code in _BY_CODE:
-            return _BY_CODE[code]
-        if code.startswith("Throttling"):
-            return RateLimitError
-        if code.startswith("DataInspection"):
-            return ContentFilterError
-        if code.startswith(("InvalidApiKey", "AccessDenied")):
-            return AuthenticationError
-    if status in (401, 403):
-        return AuthenticationError
-    if status == 429:
-        return RateLimitError
-    if status >= 500:
-        return InternalServerError
-    return BadRequestError
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ import httpx
 from . import _constants as C
 from . import _errors as E
 from ._accumulator import Accumulator
-from ._classify import rate_limit_wait
-from ._errors import ErrorContext, error_from_body, failure_error
+from ._classify import rate_limit_wait, read_body, read_failure
+from ._errors import ErrorContext
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -146,16 +146,9 @@ class CallState:
     def response_error(self, status: int, headers: httpx.Headers, body: bytes) -> QwenCIError:
         """The error for a non-stream reply (any status), whose body was read (capped)."""
         content_type = headers.get("content-type", "")
-        retry_after = rate_limit_wait(headers)
         if status >= 300:
-            return error_from_body(
-                status,
-                body,
-                content_type=content_type,
-                request_id=self._header_rid,
-                retry_after=retry_after,
-                context=self.context,
-            )
+            failure = read_body(status, body, content_type=content_type, request_id=self._header_rid)
+            return E.service_error(failure, rate_limit_wait(headers), self.context)
         # A 2xx that is not an event stream: a JSON error (the Responses API reports a rate limit
         # as HTTP 200 with status "failed"), or something that is not the service at all.
         try:
@@ -163,7 +156,8 @@ class CallState:
         except ValueError:
             data = None
         if isinstance(data, dict) and (data.get("status") == "failed" or data.get("code") or "error" in data):
-            return failure_error(data, request_id=self._header_rid, retry_after=retry_after, context=self.context)
+            failure = read_failure(data, request_id=self._header_rid)
+            return E.service_error(failure, rate_limit_wait(headers), self.context)
         return E.not_an_event_stream_error(content_type, status, self._header_rid)
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
@@ -203,11 +197,13 @@ class CallState:
             raise E.shape_error(exc) from None
         return out
 
-    def _failure(self, failure: WireFailure) -> QwenCIError:
-        if failure.failed_response:
-            assert isinstance(failure.body, dict)
-            return failure_error(failure.body, status=failure.status, request_id=self._header_rid, context=self.context)
-        return error_from_body(failure.status or 400, failure.body, request_id=self._header_rid, context=self.context)
+    def _failure(self, wire: WireFailure) -> QwenCIError:
+        if wire.failed_response:
+            assert isinstance(wire.body, dict)
+            failure = read_failure(wire.body, status=wire.status, request_id=self._header_rid)
+        else:
+            failure = read_body(wire.status or 400, wire.body, request_id=self._header_rid)
+        return E.service_error(failure, context=self.context)
 
     def _commit(self, events: list[StreamEvent]) -> list[StreamEvent]:
         # Metadata (stream started, usage) is held back until the first content event: until

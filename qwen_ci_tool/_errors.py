@@ -7,10 +7,9 @@ placeholder (``{idle_timeout}``, ``{region:singapore}``, see :mod:`._knobs`), so
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from . import _exceptions as X
-from ._classify import ServiceFailure, class_for, connection_kind, exception_chain, read_body, read_failure
+from ._classify import ServiceFailure, class_for, connection_kind, exception_chain
 from ._constants import REGION_ROOTS
 from ._model_table import known_model_names, lookup_model, ordered
 
@@ -20,14 +19,13 @@ __all__ = [
     "connect_error",
     "empty_stream_error",
     "ended_early_error",
-    "error_from_body",
-    "failure_error",
     "malformed_json_error",
     "missing_key_error",
     "not_an_event_stream_error",
     "note_attempts",
     "protocol_hint",
     "proxy_unusable_error",
+    "service_error",
     "shape_error",
     "status_error",
     "timeout_error",
@@ -168,15 +166,15 @@ def status_error(
     context: ErrorContext | None = None,
 ) -> X.APIStatusError:
     """The right :class:`APIStatusError` subclass: what the service said, and what to do."""
-    return _service_error(ServiceFailure(status, code, message, request_id), retry_after, context)
+    return service_error(ServiceFailure(status, code, message, request_id), retry_after, context)
 
 
-def _service_error(
-    failure: ServiceFailure, retry_after: float | None, context: ErrorContext | None
+def service_error(
+    failure: ServiceFailure, retry_after: float | None = None, context: ErrorContext | None = None
 ) -> X.APIStatusError:
-    """The error for what the service said (:mod:`._classify` read it), in words. A failure
-    ``in_band`` came inside an HTTP 200 reply and its status was inferred: the message does not
-    claim the service answered with that status."""
+    """The error for what the service said (an error body or an error event that
+    :mod:`._classify` read), in words. A failure ``in_band`` came inside an HTTP 200 reply and its
+    status was inferred: the message does not claim the service answered with that status."""
     status, code, message, in_band = failure.status, failure.code, failure.message, failure.in_band
     cls = class_for(status, code, message)
     what = message.strip().rstrip(".") if message else "no message"
@@ -197,32 +195,6 @@ def _service_error(
         request_id=failure.request_id,
         retry_after=retry_after,
     )
-
-
-def error_from_body(
-    status: int,
-    body: bytes | dict[str, Any],
-    *,
-    content_type: str = "application/json",
-    request_id: str | None = None,
-    retry_after: float | None = None,
-    context: ErrorContext | None = None,
-) -> X.APIStatusError:
-    """The error for an error body of any of the service's shapes (see :func:`._classify.read_body`)."""
-    failure = read_body(status, body, content_type=content_type, request_id=request_id)
-    return _service_error(failure, retry_after, context)
-
-
-def failure_error(
-    obj: dict[str, Any],
-    *,
-    status: int | None = None,
-    request_id: str | None = None,
-    retry_after: float | None = None,
-    context: ErrorContext | None = None,
-) -> X.APIStatusError:
-    """The error for a failure inside an HTTP 200 (see :func:`._classify.read_failure`)."""
-    return _service_error(read_failure(obj, status=status, request_id=request_id), retry_after, context)
 
 
 # --- failures the client sees itself (no error body) ------------------------------------------
