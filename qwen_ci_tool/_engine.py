@@ -273,10 +273,10 @@ class CallState:
         if isinstance(exc, QwenCIError):
             err = exc
         elif isinstance(exc, httpx.TimeoutException):
-            if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)):
-                err = self.timeout_error("total" if self.expired() else "connect")
-            else:
-                err = self.timeout_error("total" if self.expired() else "idle")
+            kind = (
+                "connect" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)) else "idle"
+            )
+            err = self.timeout_error("total" if self.expired() else kind)
         elif self.expired() and isinstance(exc, httpx.TransportError):
             # The total-deadline watchdog shut the socket: report the deadline, not the symptom.
             err = self.timeout_error("total")
