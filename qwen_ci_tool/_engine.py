@@ -303,7 +303,9 @@ class CallState:
             raise exc
         delay = self.retry_delay(err)
         if delay is None:
+            E.note_attempts(err, self.attempt)
             raise err from (None if err is exc else exc)
+        self.telemetry.retry(err, self.attempt, delay)
         return delay
 
     def retry_delay(self, err: QwenCIError) -> float | None:
@@ -313,14 +315,6 @@ class CallState:
         retried: a status error or a failed connection. An idle or total timeout already spent its
         time, and a stream that broke or was malformed is the caller's to retry.
         """
-        delay = self._retry_delay(err)
-        if delay is None:
-            E.note_attempts(err, self.attempt)
-        else:
-            self.telemetry.retry(err, self.attempt, delay)
-        return delay
-
-    def _retry_delay(self, err: QwenCIError) -> float | None:
         if self.committed or self.attempt > self.settings.max_retries or not err.retryable:
             return None
         if not isinstance(err, (APIStatusError, APIConnectionError)):

@@ -102,22 +102,29 @@ def _key_hint(ctx: ErrorContext | None) -> str:
     return f"{check} Keys are per region and workspace: use a key that {_lit(ctx.base_url)} ({{base_url}}) accepts."
 
 
+#: What to do about the codes that are not transient whatever their status (``PERMANENT_CODES``).
+_PERMANENT_HINTS = {
+    "Arrearage": "The Model Studio account is in arrears (overdue: top it up in the Alibaba Cloud console): "
+    "calling again will not help until then.",
+    "insufficient_quota": "The quota is used up: calling again will not help. Add quota or billing in the Model "
+    "Studio console, or set another key in {api_key}.",
+    "Throttling.AllocationQuota": "The token plan's quota is used up: calling again will not help until it resets "
+    "(the service's message gives the time when it sent one). Add quota in the Model Studio console, or set "
+    "another key in {api_key}.",
+}
+#: What to do about a class of error, whatever the model and the request.
+_CLASS_HINTS: dict[type[X.APIStatusError], str] = {
+    X.RateLimitError: "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise "
+    "{max_retries}.",
+    X.ContentFilterError: "Content moderation rejected the input or the answer: rephrase the question; the same "
+    "text is refused again.",
+    X.InternalServerError: "The service failed on its side; retry later.",
+}
+
+
 def _hint(cls: type[X.APIStatusError], status: int, code: str | None, ctx: ErrorContext | None) -> str:
-    if code == "Arrearage":
-        return (
-            "The Model Studio account is in arrears (overdue: top it up in the Alibaba Cloud console): "
-            "calling again will not help until then."
-        )
-    if code == "insufficient_quota":
-        return (
-            "The quota is used up: calling again will not help. Add quota or billing in the Model Studio "
-            "console, or set another key in {api_key}."
-        )
-    if code == "Throttling.AllocationQuota":
-        return (
-            "The token plan's quota is used up: calling again will not help until it resets (the service's "
-            "message gives the time when it sent one). Add quota in the Model Studio console, or set another key in {api_key}."
-        )
+    if code in _PERMANENT_HINTS:
+        return _PERMANENT_HINTS[code]
     advice = protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
     if cls is X.AuthenticationError:
         if code and code.startswith(("AccessDenied", "Model.AccessDenied")):
@@ -131,14 +138,8 @@ def _hint(cls: type[X.APIStatusError], status: int, code: str | None, ctx: Error
                 else "The key has no access to this model or feature."
             )
         return _key_hint(ctx)
-    if cls is X.RateLimitError:
-        return (
-            "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise {max_retries}."
-        )
-    if cls is X.ContentFilterError:
-        return "Content moderation rejected the input or the answer: rephrase the question; the same text is refused again."
-    if cls is X.InternalServerError:
-        return "The service failed on its side; retry later."
+    if cls in _CLASS_HINTS:
+        return _CLASS_HINTS[cls]
     if advice:  # a BadRequestError from here on
         return advice
     if code in ("Model.NotExist", "model_not_found") or status == 404:

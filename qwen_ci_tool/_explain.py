@@ -45,16 +45,6 @@ _RETRY_TRANSIENT = (
 )
 
 
-def _partial_block(
-    partial: CodeInterpreterResult | None, used: int, include_reasoning: bool, max_chars: int | None
-) -> list[str]:
-    if partial is None or not (partial.answer.strip() or partial.code_runs):
-        return []
-    head = "What arrived before the failure is below. It is incomplete: do not present it as a verified answer."
-    budget = None if max_chars is None else max(max_chars - used - len(head) - 4, _MIN_PARTIAL_CHARS)
-    return [head, result_markdown(partial, include_reasoning=include_reasoning, max_chars=budget)]
-
-
 def for_agent(
     err: QwenCIError,
     knobs: Knobs,
@@ -85,7 +75,15 @@ def cancelled_for_agent(
 def _agent_text(
     parts: list[str], partial: CodeInterpreterResult | None, include_reasoning: bool, max_chars: int | None
 ) -> str:
-    parts = parts + _partial_block(partial, sum(len(p) + 2 for p in parts), include_reasoning, max_chars)
+    """*parts*, then what arrived before the failure (if anything did), all within *max_chars*."""
+    if partial is not None and (partial.answer.strip() or partial.code_runs):
+        parts = [
+            *parts,
+            "What arrived before the failure is below. It is incomplete: do not present it as a verified answer.",
+        ]
+        used = sum(len(p) + 2 for p in parts)
+        budget = None if max_chars is None else max(max_chars - used - 2, _MIN_PARTIAL_CHARS)
+        parts.append(result_markdown(partial, include_reasoning=include_reasoning, max_chars=budget))
     return "\n\n".join(parts)
 
 
