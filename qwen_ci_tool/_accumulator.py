@@ -113,10 +113,10 @@ class Accumulator:
         "usage",
     )
 
-    def __init__(self, *, model: str, protocol: str, code_returned: bool | None = None) -> None:
+    def __init__(self, *, model: str, protocol: str) -> None:
         self.model = model
         self.protocol = protocol
-        self.code_returned = returns_code(protocol) if code_returned is None else code_returned
+        self.code_returned = returns_code(protocol)
         self.request_id: str | None = None
         self.usage = Usage()
         self._runs: dict[int, _Run] = {}

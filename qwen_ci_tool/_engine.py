@@ -103,9 +103,7 @@ class CallState:
         self._header_rid: str | None = None
         self._pending: list[StreamEvent] = []
         self._unrecorded: list[bytes] = []
-        self.acc = Accumulator(
-            model=self.settings.model, protocol=self.settings.protocol, code_returned=self.protocol.returns_code
-        )
+        self.acc = Accumulator(model=self.settings.model, protocol=self.settings.protocol)
 
     # --- attempts and time ----------------------------------------------------------------
 
