@@ -228,8 +228,8 @@ class CallState:
         assert decoder is not None
         self._flush_record()
         tail = self._decode(lambda _: self._parser.close(), b"")
-        if tail:
-            tail = self._commit(tail) if not self.committed else tail
+        if tail and not self.committed:
+            tail = self._commit(tail)
         if self.expired():
             raise self.timeout_error("total")
         if self.first_event_at is None:

@@ -91,10 +91,8 @@ def _load() -> _Api | None:
 
 def _server(base_url: str) -> dict[str, Any]:
     parts = urlsplit(base_url)
-    out: dict[str, Any] = {"server.address": parts.hostname or ""}
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    out["server.port"] = port
-    return out
+    return {"server.address": parts.hostname or "", "server.port": port}
 
 
 def _text(content: Any) -> str:
