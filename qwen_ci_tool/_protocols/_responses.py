@@ -75,7 +75,7 @@ class ResponsesDecoder(DecoderBase):
                 reason = text_of((response.get("incomplete_details") or {}).get("reason")) or "incomplete"
                 self.finish_reason = _INCOMPLETE_REASONS.get(reason, reason)
             self.done = True
-        elif "status" in obj and obj.get("status") == "failed":
+        elif obj.get("status") == "failed":
             raise self._failure({"response": obj}, sse.status)
         return events
 
