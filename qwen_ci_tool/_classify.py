@@ -33,6 +33,7 @@ __all__ = [
     "class_for",
     "connection_kind",
     "exception_chain",
+    "json_object",
     "parse_duration",
     "parse_retry_after",
     "rate_limit_wait",
@@ -96,6 +97,15 @@ def _describe_non_json(body: bytes, content_type: str) -> str:
     return f"the reply was not JSON: {snippet!r}" if snippet else "the reply had an empty body"
 
 
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """*body* as a JSON object; ``None`` for an empty body, one that is not JSON, or another JSON value."""
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_body(
     status: int,
     body: bytes | dict[str, Any],
@@ -110,15 +120,12 @@ def read_body(
     ``{"error": {"message","type","code"}, "request_id"}``; a Responses ``response.failed``
     object ``{"status": "failed", "error": {"code","message"}}``; anything else (HTML, empty).
     """
-    data: Any = body
     if isinstance(body, bytes):
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        data = json_object(body)
+        if data is None:
             return ServiceFailure(status, None, _describe_non_json(body, content_type), request_id, in_band)
-    assert isinstance(data, dict)
+    else:
+        data = body
     rid = data.get("request_id")
     inner = data.get("error")
     if not (isinstance(rid, str) and rid) and isinstance(inner, dict):

@@ -11,7 +11,6 @@ parser's protocol error) is worded here, with what the call knows (:mod:`~qwen_c
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -23,7 +22,7 @@ import httpx
 from . import _constants as C
 from . import _errors as E
 from ._accumulator import Accumulator
-from ._classify import rate_limit_wait, read_body, read_failure
+from ._classify import json_object, rate_limit_wait, read_body, read_failure
 from ._errors import ErrorContext
 from ._exceptions import (
     APIConnectionError,
@@ -149,11 +148,8 @@ class CallState:
             return E.service_error(failure, rate_limit_wait(headers), self.context)
         # A 2xx that is not an event stream: a JSON error (the Responses API reports a rate limit
         # as HTTP 200 with status "failed"), or something that is not the service at all.
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and (data.get("status") == "failed" or data.get("code") or "error" in data):
+        data = json_object(body)
+        if data is not None and (data.get("status") == "failed" or data.get("code") or "error" in data):
             failure = read_failure(data, request_id=self._header_rid)
             return E.service_error(failure, rate_limit_wait(headers), self.context)
         return E.not_an_event_stream_error(content_type, status, self._header_rid)
