@@ -50,12 +50,6 @@ def _lit(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def _other_region(ctx: ErrorContext) -> str:
-    if ctx.region == "singapore" or ctx.base_url == REGION_ROOTS["singapore"]:
-        return "beijing"
-    return "singapore"
-
-
 def protocol_hint(model: str, protocol: str) -> str | None:
     """What the model table says about *model* over *protocol* when the documents do not show the
     pair: the protocol(s) they show the interpreter with, as a hint template (see
@@ -88,7 +82,7 @@ def _key_hint(ctx: ErrorContext | None) -> str:
     check = "Check the API key in {api_key}."
     if ctx is None:
         return check
-    other = _other_region(ctx)
+    other = "beijing" if ctx.region == "singapore" or ctx.base_url == REGION_ROOTS["singapore"] else "singapore"
     if not ctx.custom_base_url:
         return (
             f"{check} Keys are per region: this request went to {_lit(ctx.base_url)}; a key from the "
