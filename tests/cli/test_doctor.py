@@ -102,6 +102,19 @@ def test_a_key_no_region_accepts_says_so(regions: tuple[Emulator, Emulator], mon
     assert code == 1 and "no other region accepts it either" in lines(out)["key accepted"]
 
 
+@pytest.mark.parametrize("status", [403, 503])
+def test_another_region_that_answers_anything_but_200_is_not_said_to_accept_the_key(
+    regions: tuple[Emulator, Emulator], monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    # Only a 200 there shows the key belongs there; a refusal of another kind or a failing region does not.
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-nowhere")
+    regions[1].add_fault(Fault.status(status))
+    code, out = doctor("--region", "beijing")
+    check = lines(out)["key accepted"]
+    assert code == 1 and "no other region accepts it either" in check and "accepts it\n" not in check
+    assert "--region singapore" not in check
+
+
 def test_without_a_key_the_fix_names_the_variable_and_the_endpoint_is_still_checked(emu: Emulator) -> None:
     code, out = doctor("--base-url", emu.base_url)
     checks = lines(out)
