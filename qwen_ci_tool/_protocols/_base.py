@@ -29,7 +29,8 @@ class RequestSpec:
 
 class WireFailure(Exception):
     """A failure the stream itself reported (an error frame, a failed response), as the wire carried
-    it: the engine classifies and words it (:mod:`qwen_ci_tool._errors`), knowing where it sent what.
+    it: the engine reads it (:mod:`qwen_ci_tool._classify`) and words it (:mod:`qwen_ci_tool._errors`),
+    knowing where it sent what.
 
     ``status``: the in-band HTTP status, if any; ``body``: the frame's JSON object (or ``b""``);
     ``failed_response``: a Responses ``response.failed`` / ``error`` event, whose status is inferred.
