@@ -15,7 +15,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, TypedDict, Unpack, get_args, get_type_hints
 
@@ -154,7 +154,7 @@ def _table() -> dict[str, Setting]:
         kind_union, row = get_args(hint)
         kinds = [k for k in get_args(kind_union) if k in (str, int, float)]
         kind = kinds[0] if kinds else dict
-        rows[name] = Setting(row.help, row.default, row.choices, row.face, row.vendor_env, name, kind)
+        rows[name] = replace(row, name=name, kind=kind)
     return rows
 
 

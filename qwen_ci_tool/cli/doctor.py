@@ -39,6 +39,8 @@ from .flags import CLI, settings_from
 __all__ = ["MODELS_PATH", "Check", "diagnose", "doctor", "failed"]
 
 MODELS_PATH = "/compatible-mode/v1/models"
+#: The regions the vendor's documents show the code interpreter in (the others: only a call tells).
+INTERPRETER_REGIONS = frozenset({"beijing", "singapore"})
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
@@ -193,9 +195,9 @@ def _documented(settings: Settings, roots: Mapping[str, str]) -> Check:
     """What the documents say about the model over the protocol, and about the region it goes to."""
     check = _protocol_documented(settings)
     region = _region_of(settings.base_url, roots)
-    if region is None or region in C.INTERPRETER_REGIONS:
+    if region is None or region in INTERPRETER_REGIONS:
         return check
-    shown = " and ".join(r.capitalize() for r in sorted(C.INTERPRETER_REGIONS))
+    shown = " and ".join(r.capitalize() for r in sorted(INTERPRETER_REGIONS))
     return Check(
         check.name,
         "warn",
