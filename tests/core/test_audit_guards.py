@@ -1,10 +1,11 @@
-"""Behaviours a one-line break left unguarded (the third mutation audit, issue 26): each test here
-fails when its line breaks, through the public clients where the behaviour is visible there."""
+"""Behaviours a one-line break left unguarded (the third and fourth mutation audits, issue 26): each
+test here fails when its line breaks, through the public clients where the behaviour is visible there."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 
 import httpx
 import pytest
@@ -13,13 +14,15 @@ from qwen_ci_tool import (
     APITimeoutError,
     CodeInterpreter,
     CodeInterpreterResult,
+    ConfigurationError,
     InternalServerError,
     RateLimitError,
     StreamInterruptedError,
 )
 from qwen_ci_tool._result import result_markdown
 
-from ._frames import responses_event
+from ..conftest import PLANTED_KEY
+from ._frames import chat_chunk, native_frame, responses_event
 from ._mock import Script, run, sse_response
 from .test_client_mock import json_error
 
@@ -155,3 +158,75 @@ def test_a_base_url_from_the_environment_beats_a_region_from_the_environment(mon
         assert client.base_url == "https://gateway.example.com"
     with CodeInterpreter(api_key="sk-test", region="beijing") as client:
         assert client.base_url == "https://dashscope.aliyuncs.com"
+
+
+# --- the fourth audit ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\n\n"], ids=["no break", "one break", "a blank line"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_reasoning_segments_around_a_code_run_are_one_blank_line_apart_however_the_first_ended(
+    mode: str, ending: str
+) -> None:
+    frames = "".join(
+        [
+            native_frame(1, reasoning="Let me compute." + ending),
+            native_frame(2, tools=["6*7"]),
+            native_frame(3, reasoning="It is 42.", tools=["6*7"]),
+            native_frame(4, content="42", tools=["6*7"], finish="stop"),
+        ]
+    )
+    result = await run(mode, Script(lambda: sse_response(frames)))
+    assert result.reasoning == "Let me compute.\n\nIt is 42."
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_native_run_whose_code_is_replaced_by_a_shorter_text_keeps_the_new_code(mode: str) -> None:
+    # tool_info repeats every run in each frame: a run's code that changes (not only grows) is an update.
+    frames = "".join(
+        [
+            native_frame(1, tools=["print(12345)"]),
+            native_frame(2, tools=["print(1)"]),
+            native_frame(3, content="1", tools=["print(1)"], finish="stop"),
+        ]
+    )
+    result = await run(mode, Script(lambda: sse_response(frames)))
+    assert [r.code for r in result.code_runs] == ["print(1)"]
+
+
+@pytest.mark.parametrize("reason", ["", 0, False], ids=["empty", "zero", "false"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_openai_stream_whose_finish_reason_is_empty_or_not_a_string_has_not_finished(
+    mode: str, reason: object
+) -> None:
+    chunk = json.loads(chat_chunk({"content": "42"})[len("data: ") :])
+    chunk["choices"][0]["finish_reason"] = reason
+    usage = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+    frames = f"data: {json.dumps(chunk)}\n\n" + chat_chunk({}, usage=usage) + "data: [DONE]\n\n"
+    with pytest.raises(StreamInterruptedError, match="no finish reason"):
+        await run(mode, Script(lambda: sse_response(frames)), protocol="openai", max_retries=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_html_page_after_leading_blank_lines_under_a_plain_text_type_is_named_an_html_page(mode: str) -> None:
+    page = httpx.Response(
+        502, headers={"content-type": "text/plain"}, content=b"\r\n  \n<!DOCTYPE html><html><body>Bad Gateway</body>"
+    )
+    with pytest.raises(InternalServerError, match="HTML page"):
+        await run(mode, Script(page), max_retries=0)
+
+
+def test_markdown_exactly_max_chars_long_is_whole_and_one_character_more_is_cut() -> None:
+    result = CodeInterpreterResult.from_dict({"answer": "x" * 300, "protocol": "dashscope", "status": "completed"})
+    whole = result_markdown(result)
+    assert result_markdown(result, max_chars=len(whole)) == whole
+    cut = result_markdown(result, max_chars=len(whole) - 1)
+    assert len(cut) <= len(whole) - 1 and "[truncated: 1 more characters" in cut
+
+
+@pytest.mark.parametrize("userinfo", [f"{PLANTED_KEY}@", f"{PLANTED_KEY}:@", f"user:{PLANTED_KEY}@"])
+def test_a_base_url_with_a_user_but_no_password_is_refused_without_showing_it(userinfo: str) -> None:
+    # The key pasted as a URL's user part (no password) would be printed by every message naming the URL.
+    with pytest.raises(ConfigurationError) as info:
+        CodeInterpreter(api_key="sk-test", base_url=f"https://{userinfo}gateway.example.com/api/v1")
+    assert "contains credentials" in str(info.value) and PLANTED_KEY not in str(info.value)

@@ -1,9 +1,10 @@
-"""Behaviours of the MCP server a one-line break left unguarded (the third mutation audit, issue 26):
-each test here fails when its line breaks. The HTTP gate is driven in process, in front of a
+"""Behaviours of the MCP server a one-line break left unguarded (the third and fourth mutation audits,
+issue 26): each test here fails when its line breaks. The HTTP gate is driven in process, in front of a
 stand-in app whose calls wait until their exchange is aborted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 
@@ -187,3 +188,66 @@ def test_a_record_too_big_for_its_share_loses_code_output_before_any_of_the_answ
     fit_record(record, size_of(record) - 15_000)  # cuts in place
     assert record["answer"] == "A" * 3000 and not any(t.startswith("answer") for t in record["truncated"])
     assert any(t.startswith("code_runs[0].output") for t in record["truncated"])
+
+
+# --- the fourth audit ------------------------------------------------------------------------------
+
+
+def test_every_code_runs_output_is_cut_before_any_code_not_only_the_first_runs() -> None:
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "A" * 3000,
+            "code_runs": [
+                {"index": 0, "code": "print(1)", "output": "1"},
+                {"index": 1, "code": "print('o' * 20000)", "output": "o" * 20000},
+            ],
+            "protocol": "responses",
+            "status": "completed",
+        }
+    )
+    record = compact_record(result)
+    fit_record(record, size_of(record) - 15_000)
+    cut = [t.split(" ")[0] for t in record["truncated"]]
+    assert "code_runs[1].output" in cut and all(name.endswith(".output") for name in cut)
+    assert [run["code"] for run in record["code_runs"]] == ["print(1)", "print('o' * 20000)"]
+    assert record["answer"] == "A" * 3000
+
+
+async def test_while_draining_a_call_with_a_body_over_the_limit_goes_to_the_apps_size_check_not_a_503() -> None:
+    # Up to the limit the gate reads the call and refuses it (call again); past it, the body is not
+    # the gate's to read: the app's own limit answers it (413), and "call again" would never help.
+    async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 413, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    call = json.dumps({**CALL, "params": {"name": TOOL_NAME, "arguments": {"question": ""}}})
+    statuses = []
+    for extra in (0, 1):
+        asgi = CallGate(
+            too_large, exchanges=Exchanges(), ready=lambda: False, body_limit=len(call) - extra, path="/mcp"
+        )
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://127.0.0.1") as http:
+            statuses.append((await http.post("/mcp", content=call, headers=headers("s"))).status_code)
+    assert statuses == [503, 413]
+
+
+async def test_waiting_for_quiet_returns_only_once_no_exchange_is_in_flight_even_with_no_quiet_time() -> None:
+    exchanges = Exchanges()
+    quiet = anyio.Event()
+
+    async def wait() -> None:
+        await exchanges.wait_quiet(0)
+        quiet.set()
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            first = contextlib.ExitStack()
+            first.enter_context(exchanges.open("client", 1))
+            tg.start_soon(wait)
+            await anyio.wait_all_tasks_blocked()
+            # The first request ends and the next arrives before the waiter runs again.
+            first.close()
+            with exchanges.open("client", 2):
+                await anyio.wait_all_tasks_blocked()
+                assert not quiet.is_set(), "returned with a request in flight"
+            await quiet.wait()
