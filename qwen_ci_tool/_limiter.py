@@ -31,8 +31,9 @@ second, fixed bound:
   machine whose caches went cold meanwhile). A group waits as many intervals as it has starts, so a
   token bucket that admitted the bunch has refilled for it. Starts go single after a pause, and after
   a cut until as many calls as a group were admitted at the new rate; two groups in a row admitted
-  only in part shrink the groups to what was admitted. A service that refuses starts closer than one
-  interval (no burst) never admits a bunch: its starts stay single.
+  only in part make the groups one smaller (one alone is an overshoot of the rate, which the cut
+  handles). A service that refuses starts closer than one interval (no burst) never admits a bunch:
+  its starts stay single.
 
 In a batch the limiter owns rate limits: a refused task goes back in the queue (``BatchPlan``),
 and the client's engine does not retry 429s inside the call. The sync and async ``run_many`` loops
@@ -200,10 +201,10 @@ class AdaptiveLimiter:
             self.burst = min(max(self.burst, size), MAX_GROUP)
             self._partial = False
         elif took and paced:
-            # A group admitted in part: once, an overshoot of the rate; twice in a row, bursts that
-            # big are not (or no longer) allowed.
+            # A group admitted in part: once, an overshoot of the rate (the cut handles it); twice in
+            # a row, bursts that big may not (or no longer) be allowed: one smaller.
             if self._partial:
-                self.burst = took
+                self.burst = max(took, self.burst - 1)
             self._partial = True
 
     def admitted(self, ticket: int, now: float) -> None:

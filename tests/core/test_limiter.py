@@ -287,12 +287,12 @@ def test_after_a_pause_the_first_start_goes_alone_even_when_groups_were_going() 
     assert run_paced(limiter, 5.1, 1 + MAX_GROUP) == [(1, 0.0), (MAX_GROUP, pytest.approx(MAX_GROUP / limiter.rate))]
 
 
-def test_groups_admitted_in_part_twice_in_a_row_shrink_to_what_was_admitted() -> None:
+def test_groups_admitted_in_part_twice_in_a_row_become_one_smaller() -> None:
     limiter = AdaptiveLimiter(64)
     now = slow_start(limiter)
     limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.1)
     now += 0.1
-    for admitted_of_four, burst in ((3, MAX_GROUP), (4, MAX_GROUP), (3, MAX_GROUP), (2, 2)):
+    for admitted_of_four, burst in ((3, MAX_GROUP), (4, MAX_GROUP), (3, MAX_GROUP), (2, MAX_GROUP - 1)):
         # Once in part (an overshoot of the rate) keeps the size; twice in a row shrinks it.
         while True:  # single starts (after the pause, and after each cut), each admitted, until a group
             wait = limiter.delay(now)
