@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 import pytest
 
 from mcp_server import _texts as T
 from mcp_server._ops import Ops
 from mcp_server.http.auth import Credentials
 from mcp_server.http.routes import OpsMiddleware
+from mcp_server.runs.memory import MemoryRunStore
 from mcp_server.runs.progress import Progress
-from mcp_server.runs.records import shown_url
+from mcp_server.runs.records import RunRecord, shown_url
 
 pytestmark = pytest.mark.anyio
 
@@ -147,3 +149,27 @@ async def test_a_request_id_is_kept_only_when_the_whole_of_it_looks_like_one() -
 
 def test_a_lost_run_names_its_silence_in_seconds() -> None:
     assert "(no news for 30 s)" in T.lost_run_text(30.2)
+
+
+async def test_a_store_wait_after_a_change_waits_for_the_next_change_not_the_one_already_seen() -> None:
+    store = MemoryRunStore()
+    first = RunRecord("run_a", started_at=0.0)
+    await store.put(first)
+    second, third = first.advanced(stage="thinking"), first.advanced(stage="thinking").advanced(stage="running code")
+    seen: list[RunRecord | None] = []
+    async with anyio.create_task_group() as tg:
+
+        async def waiter(after: int) -> None:
+            seen.append(await store.wait("run_a", after, 30))
+
+        tg.start_soon(waiter, first.version)
+        await anyio.wait_all_tasks_blocked()
+        await store.put(second)
+    assert seen == [second]
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waiter, second.version)
+            await anyio.wait_all_tasks_blocked()
+            assert seen == [second], "the second wait must not return before the next change"
+            await store.put(third)
+    assert seen == [second, third]
