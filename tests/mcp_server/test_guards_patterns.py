@@ -5,18 +5,27 @@ was checked to fail with its one-line break of the server."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
 from mcp_server import _texts as T
+from mcp_server.__main__ import _credentials, _run_store, build_parser, main
 from mcp_server._ops import Ops
-from mcp_server.http.auth import Credentials
+from mcp_server.http import app as http_app
+from mcp_server.http.auth import AUTH_TOKEN_ENV, Credentials
 from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs.memory import MemoryRunStore
 from mcp_server.runs.progress import Progress
-from mcp_server.runs.records import RunRecord, shown_url
+from mcp_server.runs.records import RUN_STORE_ENV, RunRecord, shown_url
+from qwen_ci_tool import _constants as C
+from qwen_ci_tool._config import SETTINGS
+
+from ..conftest import PLANTED_KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -173,3 +182,69 @@ async def test_a_store_wait_after_a_change_waits_for_the_next_change_not_the_one
             assert seen == [second], "the second wait must not return before the next change"
             await store.put(third)
     assert seen == [second, third]
+
+
+# --- the server's own settings (its command line beats its environment) -------------------------------
+
+
+def test_the_auth_token_argument_beats_the_environments_and_is_taken_without_surrounding_spaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(AUTH_TOKEN_ENV, "env-token-0123456789abcdef")
+    credentials = _credentials(build_parser().parse_args(["--auth-token", f"  {TOKEN}\n"]))
+    assert credentials is not None
+    assert credentials.client_for(TOKEN.encode()) is not None
+    assert credentials.client_for(b"env-token-0123456789abcdef") is None
+
+
+def test_a_shared_token_and_a_token_file_together_are_refused(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"alice:{TOKEN}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not both"):
+        _credentials(build_parser().parse_args(["--auth-token", TOKEN, "--auth-token-file", str(tokens)]))
+
+
+def test_the_run_store_argument_beats_the_environments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(RUN_STORE_ENV, "redis://from-env:6379/0")
+    assert (
+        _run_store(build_parser().parse_args(["--run-store", "redis://from-arg:6379/0"])) == "redis://from-arg:6379/0"
+    )
+    assert _run_store(build_parser().parse_args([])) == "redis://from-env:6379/0"
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """``main`` for streamable HTTP up to ``serve_http`` (faked: what it was given), the root logger kept."""
+    seen: dict[str, Any] = {}
+
+    async def fake_serve_http(server: Any, **settings: Any) -> None:
+        seen.update(settings)
+
+    monkeypatch.setattr(http_app, "serve_http", fake_serve_http)
+    for name in (SETTINGS["api_key"].env, *SETTINGS["api_key"].vendor_env):
+        monkeypatch.delenv(name, raising=False)
+    loggers = [logging.getLogger(name) for name in ("", "httpx", "mcp.server.streamable_http")]
+    handlers, levels = loggers[0].handlers[:], [logger.level for logger in loggers]
+    try:
+        yield seen
+    finally:
+        loggers[0].handlers[:] = handlers
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@pytest.mark.parametrize(("level", "uvicorn"), [("DEBUG", "info"), ("INFO", "warning")])
+def test_the_http_servers_own_log_is_verbose_only_at_debug(served: dict[str, Any], level: str, uvicorn: str) -> None:
+    assert main(["--transport", "streamable-http", "--port", "0", "--log-level", level]) == 0
+    assert served["log_level"] == uvicorn
+
+
+def test_a_server_started_without_a_key_warns_once_and_one_with_a_key_does_not(
+    served: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--transport", "streamable-http", "--port", "0"]) == 0
+    assert f"{C.ENV_API_KEY} is not set" in capsys.readouterr().err
+    monkeypatch.setenv(C.ENV_API_KEY, PLANTED_KEY)
+    assert main(["--transport", "streamable-http", "--port", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "is not set" not in err and PLANTED_KEY not in err
