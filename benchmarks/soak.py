@@ -33,7 +33,7 @@ from qwen_ci_tool.testing import SEED_QUESTION
 from ._common import commit, load
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: Idle keep-alive connections the client's pool may hold (qwen_ci_tool._client._limits).
+#: Idle keep-alive connections the client's pool may hold (qwen_ci_tool._client._http_options).
 KEEPALIVE = 20
 #: The faults drawn from (None = a clean call). Stalls end through the client's idle timeout.
 FAULTS = [

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -48,9 +49,10 @@ try:
     from langchain_core.utils import secret_from_env
 except ImportError as exc:  # pragma: no cover - covered in a subprocess without langchain-core
     raise ImportError("integrations.langchain needs langchain-core: pip install 'qwen-ci-tool[langchain]'") from exc
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, create_model, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, create_model, model_validator
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, CodeInterpreterResult, QwenCIError
+from qwen_ci_tool._arguments import QUESTION_ALLOWED, invalid_arguments
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool._constants import ENV_API_KEY
 from qwen_ci_tool._exceptions import error_retryable
@@ -132,6 +134,10 @@ class _CoreClients:
             await held[1].aclose()
 
 
+#: Where the key is read from when none is given, in the core's order.
+_KEY_VARIABLES = (SETTINGS["api_key"].env, ENV_API_KEY)
+
+
 class _SettingsBase(BaseModel):
     """The core client's settings, shared by the tool and the Runnable: the key here, the others
     one field each from the core's settings table (see :data:`_Settings`)."""
@@ -139,7 +145,7 @@ class _SettingsBase(BaseModel):
     _clients: _CoreClients = PrivateAttr(default_factory=_CoreClients)
 
     api_key: SecretStr | None = Field(
-        default_factory=secret_from_env([SETTINGS["api_key"].env, ENV_API_KEY], default=None),
+        default_factory=secret_from_env(list(_KEY_VARIABLES), default=None),
         description=f"DashScope API key; default: the {ENV_API_KEY} environment variable.",
     )
 
@@ -153,7 +159,17 @@ class _SettingsBase(BaseModel):
         return self
 
     def _core_settings(self) -> dict[str, Any]:
-        return {"api_key": self._secret(), **{name: getattr(self, name) for name in _FIELDS}}
+        return {"api_key": self._core_key(), **{name: getattr(self, name) for name in _FIELDS}}
+
+    def _core_key(self) -> str | None:
+        """The key for the core; ``None`` while it is the one the environment still gives (the
+        field's default), so that the core reads it itself and its errors name the variable."""
+        key = self._secret()
+        if key is None or "api_key" in self.model_fields_set:
+            return key
+        from_env = secret_from_env(list(_KEY_VARIABLES), default=None)()
+        same = from_env is not None and hmac.compare_digest(from_env.get_secret_value().encode(), key.encode())
+        return None if same else key
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
@@ -280,6 +296,14 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
     async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
         with failed_artifact() as box:
             return with_artifact(await super().arun(tool_input, *args, **kwargs), box)
+
+    def _parse_input(self, tool_input: str | dict[str, Any], tool_call_id: str | None) -> str | dict[str, Any]:
+        # Arguments that do not fit the args schema fail as the tool's other errors do, in its words.
+        with self._tool_errors(Progress(None)):
+            try:
+                return super()._parse_input(tool_input, tool_call_id)
+            except ValidationError as exc:
+                raise invalid_arguments(self.name, exc.errors(), {"question": QUESTION_ALLOWED}) from None
 
     @contextlib.contextmanager
     def _tool_errors(self, progress: Progress) -> Iterator[None]:

@@ -35,7 +35,10 @@ def _missing_extra(exc: ModuleNotFoundError) -> str | None:
     top = (exc.name or "").partition(".")[0]
     if not top or top in {"qwen_ci_tool", "mcp_server", "integrations"}:
         return None
-    return f"the MCP server needs the optional [mcp] extra (module {top!r} is missing): pip install 'qwen-ci-tool[mcp]'"
+    return (
+        f"the MCP server needs the optional [mcp] extra (module {top!r} is missing): pip install "
+        "'qwen-ci-tool[mcp]', or with uv: uvx --from 'qwen-ci-tool[mcp]' qwen-ci-mcp"
+    )
 
 
 def __getattr__(name: str) -> Any:

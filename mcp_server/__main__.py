@@ -7,6 +7,7 @@ Nothing is ever written to stdout: over stdio, stdout is the protocol channel.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import math
 import os
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import SETTINGS, resolve_settings
+from qwen_ci_tool._knobs import Knobs
 from qwen_ci_tool.cli.flags import CLI, add_setting_flags, settings_from
 
 try:
@@ -195,7 +197,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
         )
     except ConfigurationError as exc:
-        return _fail(exc.describe(CLI))
+        return _fail(exc.describe(_knobs(args)))
     if not 0 <= args.shutdown_grace < math.inf:  # nan and inf too: a drain that never ends is a hung pod
         return _fail(f"--shutdown-grace must be a finite number of seconds >= 0, got {args.shutdown_grace}.")
     _log_start(args)
@@ -249,6 +251,19 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
             "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return Credentials.single(token) if token else None
+
+
+def _knobs(args: argparse.Namespace) -> Knobs:
+    """How a refused setting is named: its flag, or QWEN_CI_MCP_RUN_STORE when the run store came from there."""
+    if args.run_store or not os.environ.get(RUN_STORE_ENV):
+        return CLI
+
+    def setting(name: str, value: str = "") -> str:
+        if name != "run_store":
+            return CLI.setting(name, value)
+        return f"{RUN_STORE_ENV}={value}" if value else RUN_STORE_ENV
+
+    return dataclasses.replace(CLI, setting=setting)
 
 
 def _run_store(args: argparse.Namespace) -> str:

@@ -101,10 +101,7 @@ def fit_record(record: dict[str, Any], budget: int, size: int | None = None) -> 
         cut = text[:keep] + CUT_MARK
         entry = f"{name} (kept {keep:,} of {len(text):,} characters)"
         # The new text for the old, and the entry (with a comma before all but the first).
-        change = _str_size(cut) - _str_size(text) + _str_size(entry) + (1 if record["truncated"] else 0)
-        if change >= 0:
-            continue  # a text shorter than its cut mark and entry: cutting it would only lose it
-        size += change
+        size += _str_size(cut) - _str_size(text) + _str_size(entry) + (1 if record["truncated"] else 0)
         holder[key] = cut
         record["truncated"].append(entry)
         excess = size - budget

@@ -18,8 +18,9 @@ import anyio
 import anyio.abc
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from qwen_ci_tool import AsyncCodeInterpreter, ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
@@ -88,11 +89,37 @@ def server_runtime(server: MCPServer) -> Runtime:
     return _RUNTIMES[server]
 
 
+def _invalid(name: str, value: object, rule: str) -> ConfigurationError:
+    """A refused server setting; the hint names it as the face that set it spells it (``max_wait``
+    from Python, ``--max-wait`` from ``qwen-ci-mcp``: ``describe(knobs)``, see ``qwen_ci_tool._knobs``)."""
+    return ConfigurationError(f"Invalid {name.replace('_', ' ')}: {value!r}.", hint=f"{{{name}}} {rule}")
+
+
 def _check_seconds(name: str, value: float, *, allow_zero: bool) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}.")
+        raise _invalid(name, value, f"must be a number of seconds {bound}, and finite.")
+
+
+def _check_count(name: str, value: int, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise _invalid(name, value, f"must be an integer >= {least}.")
+
+
+class _Server(MCPServer):
+    """The SDK's server, telling a call whose arguments do not fit a tool's input schema in the tools'
+    own words (which argument, what is allowed, how to call again) instead of pydantic's report."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            # Chained to the ValidationError: the SDK then logs the argument names only, not the values.
+            raise ToolError(T.invalid_arguments_text(name, cause.errors())) from cause
 
 
 @contextmanager
@@ -135,28 +162,17 @@ def create_server(
 
     Raises :class:`~qwen_ci_tool.ConfigurationError` for invalid settings.
     """
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-        raise ConfigurationError(f"max_concurrency must be an integer >= 1, got {max_concurrency!r}.")
-    if (
-        isinstance(max_output_chars, bool)
-        or not isinstance(max_output_chars, int)
-        or max_output_chars < MIN_OUTPUT_CHARS
-    ):
-        raise ConfigurationError(
-            f"max_output_chars must be an integer >= {MIN_OUTPUT_CHARS}, got {max_output_chars!r}."
-        )
+    _check_count("max_concurrency", max_concurrency, 1)
+    _check_count("max_output_chars", max_output_chars, MIN_OUTPUT_CHARS)
     if not heartbeat_interval > 0:
-        raise ConfigurationError(f"heartbeat_interval must be positive, got {heartbeat_interval!r}.")
+        raise _invalid("heartbeat_interval", heartbeat_interval, "must be a positive number of seconds.")
     _check_seconds("max_wait", max_wait, allow_zero=True)
     _check_seconds("result_ttl", result_ttl, allow_zero=False)
     client = AsyncCodeInterpreter(http_client=http_client, **settings)
     # A run cannot outlast its total timeout once it has a slot, nor wait for one much longer: a
     # shared record silent for twice that belongs to a replica that died.
     stale_after = 2 * client.settings.total_timeout + 60
-    try:
-        shared = open_run_store(run_store, ttl=result_ttl, stale_after=stale_after)
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
+    shared = open_run_store(run_store, ttl=result_ttl, stale_after=stale_after)
     runner = Runner(
         client,
         Ops(),
@@ -189,7 +205,7 @@ def create_server(
                 await runner.aclose()
 
     with _logging_left_alone():
-        server = MCPServer(
+        server = _Server(
             SERVER_NAME,
             title="Qwen code interpreter (qwen-ci-tool)",
             description="Qwen's hosted code interpreter as an MCP tool: one call, one complete typed result.",

@@ -7,13 +7,15 @@ hints name the server's configuration (:data:`MCP`).
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from mcp.types import ToolAnnotations
 
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._arguments import QUESTION_ALLOWED, invalid_arguments
 from qwen_ci_tool._errors import missing_key_error
-from qwen_ci_tool._explain import retry_advice
+from qwen_ci_tool._explain import for_agent, retry_advice
 from qwen_ci_tool._knobs import Knobs, flag
 
 #: Hints name the server's entry in the MCP client's configuration ("args" and "env").
@@ -105,6 +107,19 @@ NO_KEY_TEXT = (
     "the Alibaba Cloud Model Studio console; a key from the Singapore (international) region also "
     f"needs {MCP.setting('region', 'singapore')}.\n\n{retry_advice(missing_key_error())}"
 )
+
+
+#: What each tool argument may be, for a call whose arguments do not fit the input schema.
+ARGUMENTS_ALLOWED = {
+    "question": QUESTION_ALLOWED,
+    "include_reasoning": "true or false (a JSON boolean), or left out",
+    "run_id": f"the run_id string from a {TOOL_NAME} answer whose status was 'running'",
+}
+
+
+def invalid_arguments_text(tool: str, errors: Iterable[Mapping[str, Any]]) -> str:
+    """The error result of a call whose arguments failed the SDK's validation (pydantic's error dicts)."""
+    return for_agent(invalid_arguments(tool, errors, ARGUMENTS_ALLOWED), MCP, tool=tool)
 
 
 def too_many_runs_text(count: int) -> str:

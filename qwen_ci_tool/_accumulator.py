@@ -68,9 +68,7 @@ class _Segment:
         self.parts: list[str] = []
 
     def text(self) -> str:
-        if self.blocks:
-            return "".join([*self.blocks, *self.parts])
-        return "".join(self.parts)
+        return "".join([*self.blocks, *self.parts])
 
 
 class Closed:
@@ -115,10 +113,10 @@ class Accumulator:
         "usage",
     )
 
-    def __init__(self, *, model: str, protocol: str, code_returned: bool | None = None) -> None:
+    def __init__(self, *, model: str, protocol: str) -> None:
         self.model = model
         self.protocol = protocol
-        self.code_returned = returns_code(protocol) if code_returned is None else code_returned
+        self.code_returned = returns_code(protocol)
         self.request_id: str | None = None
         self.usage = Usage()
         self._runs: dict[int, _Run] = {}
@@ -186,12 +184,7 @@ class Accumulator:
         parts = segment.parts
         parts.append(text)
         if len(parts) >= _BLOCK:
-            try:
-                segment.blocks.append("".join(parts))
-            except TypeError:
-                # A delta that is not text: keep the parts as they are, so that build() fails on
-                # it exactly when (and with the same exception type as) it always did.
-                segment.blocks.extend(parts)
+            segment.blocks.append("".join(parts))
             segment.parts = []
         return closed
 

@@ -33,6 +33,7 @@ __all__ = [
     "class_for",
     "connection_kind",
     "exception_chain",
+    "json_object",
     "parse_duration",
     "parse_retry_after",
     "rate_limit_wait",
@@ -41,7 +42,7 @@ __all__ = [
     "says_rate_limit",
 ]
 
-# Codes the prefix rules below do not cover (Throttling*, DataInspection*, InvalidApiKey*, AccessDenied*).
+# Codes the prefix rules (:data:`_PREFIXES`) do not cover.
 _CODES: tuple[tuple[type[APIStatusError], str], ...] = (
     (AuthenticationError, "Model.AccessDenied Arrearage invalid_api_key"),
     (BadRequestError, "InvalidParameter Model.NotExist model_not_found invalid_request_error invalid_parameter_error"),
@@ -51,6 +52,11 @@ _CODES: tuple[tuple[type[APIStatusError], str], ...] = (
     (InternalServerError, "ServiceUnavailable GatewayTimeout"),
 )
 _BY_CODE = {code: cls for cls, codes in _CODES for code in codes.split()}
+_PREFIXES: tuple[tuple[str | tuple[str, ...], type[APIStatusError]], ...] = (
+    ("Throttling", RateLimitError),
+    ("DataInspection", ContentFilterError),
+    (("InvalidApiKey", "AccessDenied"), AuthenticationError),
+)
 
 
 def says_rate_limit(message: str | None) -> bool:
@@ -61,29 +67,14 @@ def says_rate_limit(message: str | None) -> bool:
 def class_for(status: int, code: str | None, message: str | None = None) -> type[APIStatusError]:
     """The error class of a service error: by its code first, then by its HTTP status. The Responses
     API's rate limit is a ``server_error`` whose message alone says so."""
-    cls = _by_code_or_status(status, code)
+    code = code or ""
+    cls = _BY_CODE.get(code) or next((cls for prefix, cls in _PREFIXES if code.startswith(prefix)), None)
+    if cls is None:
+        by_status = {401: AuthenticationError, 403: AuthenticationError, 429: RateLimitError}
+        cls = by_status.get(status) or (InternalServerError if status >= 500 else BadRequestError)
     if cls is InternalServerError and says_rate_limit(message):
         return RateLimitError
     return cls
-
-
-def _by_code_or_status(status: int, code: str | None) -> type[APIStatusError]:
-    if code:
-        if code in _BY_CODE:
-            return _BY_CODE[code]
-        if code.startswith("Throttling"):
-            return RateLimitError
-        if code.startswith("DataInspection"):
-            return ContentFilterError
-        if code.startswith(("InvalidApiKey", "AccessDenied")):
-            return AuthenticationError
-    if status in (401, 403):
-        return AuthenticationError
-    if status == 429:
-        return RateLimitError
-    if status >= 500:
-        return InternalServerError
-    return BadRequestError
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +97,15 @@ def _describe_non_json(body: bytes, content_type: str) -> str:
     return f"the reply was not JSON: {snippet!r}" if snippet else "the reply had an empty body"
 
 
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """*body* as a JSON object; ``None`` for an empty body, one that is not JSON, or another JSON value."""
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_body(
     status: int,
     body: bytes | dict[str, Any],
@@ -120,15 +120,12 @@ def read_body(
     ``{"error": {"message","type","code"}, "request_id"}``; a Responses ``response.failed``
     object ``{"status": "failed", "error": {"code","message"}}``; anything else (HTML, empty).
     """
-    data: Any = body
     if isinstance(body, bytes):
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        data = json_object(body)
+        if data is None:
             return ServiceFailure(status, None, _describe_non_json(body, content_type), request_id, in_band)
-    assert isinstance(data, dict)
+    else:
+        data = body
     rid = data.get("request_id")
     inner = data.get("error")
     if not (isinstance(rid, str) and rid) and isinstance(inner, dict):

@@ -40,11 +40,6 @@ _sleep = time.sleep
 _async_sleep = anyio.sleep
 
 
-def _limits() -> httpx.Limits:
-    # Many concurrent streams in one process are a supported use: do not cap connections.
-    return httpx.Limits(max_connections=None, max_keepalive_connections=20)
-
-
 @functools.lru_cache(maxsize=1)
 def ssl_context() -> ssl.SSLContext:
     """The TLS context every client of this process shares (the doctor's requests too): loading the CA
@@ -53,7 +48,10 @@ def ssl_context() -> ssl.SSLContext:
 
 
 def _http_options() -> dict[str, Any]:
-    return {"limits": _limits(), "verify": ssl_context(), "headers": {"User-Agent": USER_AGENT}}
+    # Many concurrent streams in one process are a supported use: connections are not capped. No
+    # client-wide timeout: every request carries its call's own (CallState.timeout).
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+    return {"limits": limits, "verify": ssl_context(), "headers": {"User-Agent": USER_AGENT}}
 
 
 S = TypeVar("S", CodeInterpreterStream, AsyncCodeInterpreterStream)
@@ -144,12 +142,6 @@ class _ClientBase(Generic[S, B]):
     def _run_many(self, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter) -> B:
         raise NotImplementedError
 
-    def _timeout(self) -> httpx.Timeout:
-        s = self._settings
-        return httpx.Timeout(
-            connect=s.connect_timeout, read=s.idle_timeout, write=s.connect_timeout, pool=s.connect_timeout
-        )
-
     def __repr__(self) -> str:
         s = self._settings
         key = "Secret('**********')" if s.api_key is not None else "None"
@@ -193,7 +185,7 @@ class CodeInterpreter(_ClientBase[CodeInterpreterStream, Generator[BatchOutcome,
         if self._http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = new_client(httpx.Client, timeout=self._timeout(), **_http_options())
+                    self._http = new_client(httpx.Client, **_http_options())
         return self._http
 
     def run(
@@ -284,7 +276,7 @@ class AsyncCodeInterpreter(_ClientBase[AsyncCodeInterpreterStream, AsyncGenerato
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = new_client(httpx.AsyncClient, timeout=self._timeout(), **_http_options())
+            self._http = new_client(httpx.AsyncClient, **_http_options())
         return self._http
 
     async def run(

@@ -15,13 +15,14 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, TypedDict, Unpack, get_args, get_type_hints
 
 import httpx
 
 from . import _constants as C
+from ._errors import key_place
 from ._exceptions import ConfigurationError
 from ._model_table import ModelInfo, lookup_model
 from ._protocols import PROTOCOLS, describe_protocols
@@ -153,7 +154,7 @@ def _table() -> dict[str, Setting]:
         kind_union, row = get_args(hint)
         kinds = [k for k in get_args(kind_union) if k in (str, int, float)]
         kind = kinds[0] if kinds else dict
-        rows[name] = Setting(row.help, row.default, row.choices, row.face, row.vendor_env, name, kind)
+        rows[name] = replace(row, name=name, kind=kind)
     return rows
 
 
@@ -190,14 +191,17 @@ def normalize_base_url(url: str) -> str:
     return text
 
 
-def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> Secret | None:
+def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> tuple[Secret | None, str | None]:
+    """The key and where it came from (see ``Settings.key_source``)."""
     if isinstance(api_key, Secret):
-        value = api_key.get_secret_value()
+        value, source = api_key.get_secret_value(), "api_key"
     elif api_key is not None:
-        value = api_key
+        value, source = api_key, "api_key"
     else:
-        value = env.get(SETTINGS["api_key"].env, "") or env.get(C.ENV_API_KEY, "")
+        source = next((var for var in (SETTINGS["api_key"].env, C.ENV_API_KEY) if env.get(var, "")), C.ENV_API_KEY)
+        value = env.get(source, "")
         if not value.strip() and env.get(C.ENV_API_KEY_FILE):
+            source = C.ENV_API_KEY_FILE
             try:
                 value = Path(env[C.ENV_API_KEY_FILE]).read_text(encoding="utf-8")
             except OSError as exc:
@@ -206,14 +210,14 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> Secret | 
                 ) from None
     value = value.strip()
     if not value:
-        return None
+        return None, None
     if not value.isascii() or not value.isprintable() or " " in value:
         # Never echo the value: it is (part of) a key.
         raise ConfigurationError(
-            "The API key contains spaces or characters that are not printable ASCII; "
-            f"copy it again from the Model Studio console into {C.ENV_API_KEY}."
+            "The API key contains spaces or characters that are not printable ASCII.",
+            hint=f"Copy it again from the Model Studio console into {key_place(source)}.",
         )
-    return Secret(value)
+    return Secret(value), source
 
 
 def _from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -297,8 +301,10 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
         for name, row in SETTINGS.items()
         if row.kind is float
     }
+    api_key, key_source = _read_key(given.get("api_key"), env)
     return Settings(
-        api_key=_read_key(given.get("api_key"), env),
+        api_key=api_key,
+        key_source=key_source,
         base_url=root,
         region=region,
         protocol=protocol,

@@ -12,8 +12,6 @@ REGION_ROOTS: dict[str, str] = {
 }
 #: Other names a region is known by; each means the region it names.
 REGION_ALIASES: dict[str, str] = {"us": "virginia"}
-#: The regions the vendor's documents show the code interpreter in (the others: only a call tells).
-INTERPRETER_REGIONS = frozenset({"beijing", "singapore"})
 DEFAULT_REGION = "beijing"
 DEFAULT_PROTOCOL = "dashscope"
 DEFAULT_MODEL = "qwen3-max"

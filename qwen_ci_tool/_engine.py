@@ -11,7 +11,6 @@ parser's protocol error) is worded here, with what the call knows (:mod:`~qwen_c
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -23,8 +22,8 @@ import httpx
 from . import _constants as C
 from . import _errors as E
 from ._accumulator import Accumulator
-from ._classify import rate_limit_wait
-from ._errors import ErrorContext, error_from_body, failure_error
+from ._classify import json_object, rate_limit_wait, read_body, read_failure
+from ._errors import ErrorContext
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -80,6 +79,7 @@ class CallState:
             protocol=settings.protocol,
             region=settings.region,
             custom_base_url=settings.custom_base_url,
+            key_source=settings.key_source,
         )
         self._record = record
         self._clock = clock
@@ -103,9 +103,7 @@ class CallState:
         self._header_rid: str | None = None
         self._pending: list[StreamEvent] = []
         self._unrecorded: list[bytes] = []
-        self.acc = Accumulator(
-            model=self.settings.model, protocol=self.settings.protocol, code_returned=self.protocol.returns_code
-        )
+        self.acc = Accumulator(model=self.settings.model, protocol=self.settings.protocol)
 
     # --- attempts and time ----------------------------------------------------------------
 
@@ -146,24 +144,15 @@ class CallState:
     def response_error(self, status: int, headers: httpx.Headers, body: bytes) -> QwenCIError:
         """The error for a non-stream reply (any status), whose body was read (capped)."""
         content_type = headers.get("content-type", "")
-        retry_after = rate_limit_wait(headers)
         if status >= 300:
-            return error_from_body(
-                status,
-                body,
-                content_type=content_type,
-                request_id=self._header_rid,
-                retry_after=retry_after,
-                context=self.context,
-            )
+            failure = read_body(status, body, content_type=content_type, request_id=self._header_rid)
+            return E.service_error(failure, rate_limit_wait(headers), self.context)
         # A 2xx that is not an event stream: a JSON error (the Responses API reports a rate limit
         # as HTTP 200 with status "failed"), or something that is not the service at all.
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and (data.get("status") == "failed" or data.get("code") or "error" in data):
-            return failure_error(data, request_id=self._header_rid, retry_after=retry_after, context=self.context)
+        data = json_object(body)
+        if data is not None and (data.get("status") == "failed" or data.get("code") or "error" in data):
+            failure = read_failure(data, request_id=self._header_rid)
+            return E.service_error(failure, rate_limit_wait(headers), self.context)
         return E.not_an_event_stream_error(content_type, status, self._header_rid)
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
@@ -203,11 +192,13 @@ class CallState:
             raise E.shape_error(exc) from None
         return out
 
-    def _failure(self, failure: WireFailure) -> QwenCIError:
-        if failure.failed_response:
-            assert isinstance(failure.body, dict)
-            return failure_error(failure.body, status=failure.status, request_id=self._header_rid, context=self.context)
-        return error_from_body(failure.status or 400, failure.body, request_id=self._header_rid, context=self.context)
+    def _failure(self, wire: WireFailure) -> QwenCIError:
+        if wire.failed_response:
+            assert isinstance(wire.body, dict)
+            failure = read_failure(wire.body, status=wire.status, request_id=self._header_rid)
+        else:
+            failure = read_body(wire.status or 400, wire.body, request_id=self._header_rid)
+        return E.service_error(failure, context=self.context)
 
     def _commit(self, events: list[StreamEvent]) -> list[StreamEvent]:
         # Metadata (stream started, usage) is held back until the first content event: until
@@ -234,8 +225,8 @@ class CallState:
         assert decoder is not None
         self._flush_record()
         tail = self._decode(lambda _: self._parser.close(), b"")
-        if tail:
-            tail = self._commit(tail) if not self.committed else tail
+        if tail and not self.committed:
+            tail = self._commit(tail)
         if self.expired():
             raise self.timeout_error("total")
         if self.first_event_at is None:
@@ -277,17 +268,18 @@ class CallState:
         if isinstance(exc, QwenCIError):
             err = exc
         elif isinstance(exc, httpx.TimeoutException):
-            if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)):
-                err = self.timeout_error("total" if self.expired() else "connect")
-            else:
-                err = self.timeout_error("total" if self.expired() else "idle")
+            kind = (
+                "connect" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)) else "idle"
+            )
+            err = self.timeout_error("total" if self.expired() else kind)
         elif self.expired() and isinstance(exc, httpx.TransportError):
             # The total-deadline watchdog shut the socket: report the deadline, not the symptom.
             err = self.timeout_error("total")
         elif isinstance(exc, httpx.ConnectError):
             err = E.connect_error(exc, self.settings.base_url)
         elif isinstance(exc, (httpx.TransportError, httpx.StreamError)):
-            err = E.broken_connection_error(exc, self.settings.base_url, started=self.first_event_at is not None)
+            # Only content commits: a drop after metadata alone (request id, usage) is still retried.
+            err = E.broken_connection_error(exc, self.settings.base_url, started=self.committed)
         else:
             return None
         if err.request_id is None:
@@ -307,7 +299,9 @@ class CallState:
             raise exc
         delay = self.retry_delay(err)
         if delay is None:
+            E.note_attempts(err, self.attempt)
             raise err from (None if err is exc else exc)
+        self.telemetry.retry(err, self.attempt, delay)
         return delay
 
     def retry_delay(self, err: QwenCIError) -> float | None:
@@ -317,14 +311,6 @@ class CallState:
         retried: a status error or a failed connection. An idle or total timeout already spent its
         time, and a stream that broke or was malformed is the caller's to retry.
         """
-        delay = self._retry_delay(err)
-        if delay is None:
-            E.note_attempts(err, self.attempt)
-        else:
-            self.telemetry.retry(err, self.attempt, delay)
-        return delay
-
-    def _retry_delay(self, err: QwenCIError) -> float | None:
         if self.committed or self.attempt > self.settings.max_retries or not err.retryable:
             return None
         if not isinstance(err, (APIStatusError, APIConnectionError)):

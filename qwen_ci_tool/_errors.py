@@ -7,10 +7,10 @@ placeholder (``{idle_timeout}``, ``{region:singapore}``, see :mod:`._knobs`), so
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from . import _constants as C
 from . import _exceptions as X
-from ._classify import ServiceFailure, class_for, connection_kind, exception_chain, read_body, read_failure
+from ._classify import ServiceFailure, class_for, connection_kind, exception_chain
 from ._constants import REGION_ROOTS
 from ._model_table import known_model_names, lookup_model, ordered
 
@@ -20,14 +20,13 @@ __all__ = [
     "connect_error",
     "empty_stream_error",
     "ended_early_error",
-    "error_from_body",
-    "failure_error",
     "malformed_json_error",
     "missing_key_error",
     "not_an_event_stream_error",
     "note_attempts",
     "protocol_hint",
     "proxy_unusable_error",
+    "service_error",
     "shape_error",
     "status_error",
     "timeout_error",
@@ -45,17 +44,13 @@ class ErrorContext:
     region: str | None
     #: base_url was chosen (argument or environment): it overrides the region, so a hint names it.
     custom_base_url: bool = False
+    #: Where the key came from (``Settings.key_source``), so that a hint about the key names that place.
+    key_source: str | None = None
 
 
 def _lit(text: str) -> str:
     """*text* inside a hint template, where braces name settings."""
     return text.replace("{", "{{").replace("}", "}}")
-
-
-def _other_region(ctx: ErrorContext) -> str:
-    if ctx.region == "singapore" or ctx.base_url == REGION_ROOTS["singapore"]:
-        return "beijing"
-    return "singapore"
 
 
 def protocol_hint(model: str, protocol: str) -> str | None:
@@ -86,11 +81,23 @@ def _native_path_hint(model: str) -> str:
     )
 
 
+def key_place(source: str | None) -> str:
+    """Where the key came from (``Settings.key_source``), as a hint template: the face's usual
+    place (``{api_key}``) unless it came from an argument, another variable, or a file."""
+    if source in (None, C.ENV_API_KEY):
+        return "{api_key}"
+    if source == "api_key":
+        return "{api_key:argument}"
+    if source == C.ENV_API_KEY_FILE:
+        return f"the file that {C.ENV_API_KEY_FILE} names"
+    return f"the {source} environment variable"
+
+
 def _key_hint(ctx: ErrorContext | None) -> str:
-    check = "Check the API key in {api_key}."
+    check = f"Check the API key in {key_place(ctx.key_source if ctx else None)}."
     if ctx is None:
         return check
-    other = _other_region(ctx)
+    other = "beijing" if ctx.region == "singapore" or ctx.base_url == REGION_ROOTS["singapore"] else "singapore"
     if not ctx.custom_base_url:
         return (
             f"{check} Keys are per region: this request went to {_lit(ctx.base_url)}; a key from the "
@@ -104,22 +111,29 @@ def _key_hint(ctx: ErrorContext | None) -> str:
     return f"{check} Keys are per region and workspace: use a key that {_lit(ctx.base_url)} ({{base_url}}) accepts."
 
 
+#: What to do about the codes that are not transient whatever their status (``PERMANENT_CODES``).
+_PERMANENT_HINTS = {
+    "Arrearage": "The Model Studio account is in arrears (overdue: top it up in the Alibaba Cloud console): "
+    "calling again will not help until then.",
+    "insufficient_quota": "The quota is used up: calling again will not help. Add quota or billing in the Model "
+    "Studio console, or set another key in {api_key}.",
+    "Throttling.AllocationQuota": "The token plan's quota is used up: calling again will not help until it resets "
+    "(the service's message gives the time when it sent one). Add quota in the Model Studio console, or set "
+    "another key in {api_key}.",
+}
+#: What to do about a class of error, whatever the model and the request.
+_CLASS_HINTS: dict[type[X.APIStatusError], str] = {
+    X.RateLimitError: "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise "
+    "{max_retries}.",
+    X.ContentFilterError: "Content moderation rejected the input or the answer: rephrase the question; the same "
+    "text is refused again.",
+    X.InternalServerError: "The service failed on its side; retry later.",
+}
+
+
 def _hint(cls: type[X.APIStatusError], status: int, code: str | None, ctx: ErrorContext | None) -> str:
-    if code == "Arrearage":
-        return (
-            "The Model Studio account is in arrears (overdue: top it up in the Alibaba Cloud console): "
-            "calling again will not help until then."
-        )
-    if code == "insufficient_quota":
-        return (
-            "The quota is used up: calling again will not help. Add quota or billing in the Model Studio "
-            "console, or set another key in {api_key}."
-        )
-    if code == "Throttling.AllocationQuota":
-        return (
-            "The token plan's quota is used up: calling again will not help until it resets (the service's "
-            "message gives the time when it sent one). Add quota in the Model Studio console, or set another key in {api_key}."
-        )
+    if code in _PERMANENT_HINTS:
+        return _PERMANENT_HINTS[code]
     advice = protocol_hint(ctx.model, ctx.protocol) if ctx is not None else None
     if cls is X.AuthenticationError:
         if code and code.startswith(("AccessDenied", "Model.AccessDenied")):
@@ -133,14 +147,8 @@ def _hint(cls: type[X.APIStatusError], status: int, code: str | None, ctx: Error
                 else "The key has no access to this model or feature."
             )
         return _key_hint(ctx)
-    if cls is X.RateLimitError:
-        return (
-            "Rate or quota limit reached: wait and retry, lower the number of concurrent calls, or raise {max_retries}."
-        )
-    if cls is X.ContentFilterError:
-        return "Content moderation rejected the input or the answer: rephrase the question; the same text is refused again."
-    if cls is X.InternalServerError:
-        return "The service failed on its side; retry later."
+    if cls in _CLASS_HINTS:
+        return _CLASS_HINTS[cls]
     if advice:  # a BadRequestError from here on
         return advice
     if code in ("Model.NotExist", "model_not_found") or status == 404:
@@ -168,15 +176,15 @@ def status_error(
     context: ErrorContext | None = None,
 ) -> X.APIStatusError:
     """The right :class:`APIStatusError` subclass: what the service said, and what to do."""
-    return _service_error(ServiceFailure(status, code, message, request_id), retry_after, context)
+    return service_error(ServiceFailure(status, code, message, request_id), retry_after, context)
 
 
-def _service_error(
-    failure: ServiceFailure, retry_after: float | None, context: ErrorContext | None
+def service_error(
+    failure: ServiceFailure, retry_after: float | None = None, context: ErrorContext | None = None
 ) -> X.APIStatusError:
-    """The error for what the service said (:mod:`._classify` read it), in words. A failure
-    ``in_band`` came inside an HTTP 200 reply and its status was inferred: the message does not
-    claim the service answered with that status."""
+    """The error for what the service said (an error body or an error event that
+    :mod:`._classify` read), in words. A failure ``in_band`` came inside an HTTP 200 reply and its
+    status was inferred: the message does not claim the service answered with that status."""
     status, code, message, in_band = failure.status, failure.code, failure.message, failure.in_band
     cls = class_for(status, code, message)
     what = message.strip().rstrip(".") if message else "no message"
@@ -197,32 +205,6 @@ def _service_error(
         request_id=failure.request_id,
         retry_after=retry_after,
     )
-
-
-def error_from_body(
-    status: int,
-    body: bytes | dict[str, Any],
-    *,
-    content_type: str = "application/json",
-    request_id: str | None = None,
-    retry_after: float | None = None,
-    context: ErrorContext | None = None,
-) -> X.APIStatusError:
-    """The error for an error body of any of the service's shapes (see :func:`._classify.read_body`)."""
-    failure = read_body(status, body, content_type=content_type, request_id=request_id)
-    return _service_error(failure, retry_after, context)
-
-
-def failure_error(
-    obj: dict[str, Any],
-    *,
-    status: int | None = None,
-    request_id: str | None = None,
-    retry_after: float | None = None,
-    context: ErrorContext | None = None,
-) -> X.APIStatusError:
-    """The error for a failure inside an HTTP 200 (see :func:`._classify.read_failure`)."""
-    return _service_error(read_failure(obj, status=status, request_id=request_id), retry_after, context)
 
 
 # --- failures the client sees itself (no error body) ------------------------------------------
@@ -276,7 +258,7 @@ def connect_error(exc: BaseException, base_url: str) -> X.APIConnectionError:
 
 
 def broken_connection_error(exc: BaseException, base_url: str, *, started: bool) -> X.QwenCIError:
-    """The connection broke: mid-stream (what arrived is kept) or before any event."""
+    """The connection broke: mid-stream (what arrived is kept) or before any content."""
     why = exc or type(exc).__name__
     if started:
         return X.StreamInterruptedError(
@@ -284,7 +266,7 @@ def broken_connection_error(exc: BaseException, base_url: str, *, started: bool)
             hint="Retry for a full answer.",
         )
     return X.APIConnectionError(
-        f"The connection to {base_url} broke before any event arrived ({why}).",
+        f"The connection to {base_url} broke before any of the answer arrived ({why}).",
         hint="Retry; check any proxy between you and the service.",
     )
 

@@ -177,7 +177,7 @@ class InternalServerError(APIStatusError):
 
 
 class APIConnectionError(QwenCIError):
-    """The service could not be reached, or the connection broke before any event arrived.
+    """The service could not be reached, or the connection broke before any of the answer arrived.
     Retryable, except a TLS certificate that does not verify (calling again fails the same way)."""
 
     transient = True

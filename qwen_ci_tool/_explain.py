@@ -3,7 +3,8 @@
 The MCP tool and the LangChain tool give a model :func:`for_agent` / :func:`incomplete_for_agent`,
 each with its own :class:`~qwen_ci_tool._knobs.Knobs`, so the "what to do" part names that face's
 settings; whether calling again can help comes from :attr:`QwenCIError.retryable` alone
-(:func:`retry_advice`). :func:`error_dict` is the one JSON shape of an error (batch lines, ``ask --json``,
+(:func:`retry_advice`); the MCP server words a call it cancelled itself with :func:`agent_text`.
+:func:`error_dict` is the one JSON shape of an error (batch lines, ``ask --json``,
 the LangChain tool's error delta).
 """
 
@@ -17,7 +18,8 @@ from ._knobs import Knobs
 from ._result import CodeInterpreterResult, result_markdown
 
 __all__ = [
-    "cancelled_for_agent",
+    "RETRY_TRANSIENT",
+    "agent_text",
     "error_dict",
     "for_agent",
     "incomplete_for_agent",
@@ -36,23 +38,14 @@ def retry_advice(err: QwenCIError) -> str:
     if isinstance(err, RateLimitError):
         wait = f"{math.ceil(err.retry_after)} s, as the service asked," if err.retry_after else "a while"
         return f"Calling again: may work after a wait - wait {wait} before calling again; do not retry in a tight loop."
-    return _RETRY_TRANSIENT
+    return RETRY_TRANSIENT
 
 
-_RETRY_TRANSIENT = (
+#: Whether calling again can help, for a failure that looks transient.
+RETRY_TRANSIENT = (
     "Calling again: may work - this looks transient; wait a few seconds and call again "
     "(a new call starts from scratch and is billed again)."
 )
-
-
-def _partial_block(
-    partial: CodeInterpreterResult | None, used: int, include_reasoning: bool, max_chars: int | None
-) -> list[str]:
-    if partial is None or not (partial.answer.strip() or partial.code_runs):
-        return []
-    head = "What arrived before the failure is below. It is incomplete: do not present it as a verified answer."
-    budget = None if max_chars is None else max(max_chars - used - len(head) - 4, _MIN_PARTIAL_CHARS)
-    return [head, result_markdown(partial, include_reasoning=include_reasoning, max_chars=budget)]
 
 
 def for_agent(
@@ -66,26 +59,22 @@ def for_agent(
     """The text a model reads when a tool call failed: what happened, whether calling again can
     help, what to do (in *knobs*' terms), and what arrived before the failure."""
     head = f"The {tool} call failed ({type(err).__name__}): {err.describe(knobs)}"
-    return _agent_text([head, retry_advice(err)], err.partial, include_reasoning, max_chars)
+    return agent_text([head, retry_advice(err)], err.partial, include_reasoning, max_chars)
 
 
-def cancelled_for_agent(
-    reason: str,
-    partial: CodeInterpreterResult | None,
-    *,
-    tool: str,
-    include_reasoning: bool = False,
-    max_chars: int | None = None,
-) -> str:
-    """The text a model reads when the server cancelled a call (e.g. while shutting down)."""
-    head = f"The {tool} call was cancelled: {reason}."
-    return _agent_text([head, _RETRY_TRANSIENT], partial, include_reasoning, max_chars)
-
-
-def _agent_text(
+def agent_text(
     parts: list[str], partial: CodeInterpreterResult | None, include_reasoning: bool, max_chars: int | None
 ) -> str:
-    parts = parts + _partial_block(partial, sum(len(p) + 2 for p in parts), include_reasoning, max_chars)
+    """*parts* (what happened, whether calling again can help), then what arrived before the failure
+    (if anything did), all within *max_chars*: the shape of every failure text a model reads."""
+    if partial is not None and (partial.answer.strip() or partial.code_runs):
+        parts = [
+            *parts,
+            "What arrived before the failure is below. It is incomplete: do not present it as a verified answer.",
+        ]
+        used = sum(len(p) + 2 for p in parts)
+        budget = None if max_chars is None else max(max_chars - used - 2, _MIN_PARTIAL_CHARS)
+        parts.append(result_markdown(partial, include_reasoning=include_reasoning, max_chars=budget))
     return "\n\n".join(parts)
 
 

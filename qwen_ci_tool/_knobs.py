@@ -2,7 +2,8 @@
 
 Hints (written in :mod:`qwen_ci_tool._errors`) are plain text that names settings by placeholder:
 ``{idle_timeout}`` for the setting, ``{region:singapore}`` for the setting with a value, ``{api_key}`` for where the
-key goes, ``{emulator}`` for the "try it without a key" sentence (empty where there is none).
+key goes (``{api_key:argument}``: the key given as an argument), ``{emulator}`` for the "try it without a key"
+sentence (empty where there is none).
 A :class:`Knobs` renders them for one face: :data:`PYTHON` (keyword arguments) here, and each face
 its own (``qwen_ci_tool.cli.flags.CLI``, ``mcp_server._texts.MCP``,
 ``integrations._langchain_fold.LANGCHAIN``); :func:`flag` is the spelling both command lines
@@ -48,6 +49,8 @@ class Knobs:
     api_key: str
     emulator: str = ""
     setting: Callable[..., str] = keyword
+    #: The key given as an argument (``api_key=``), where this face takes one.
+    key_argument: str = "the api_key= argument"
 
     def render(self, hint: str) -> str:
         """*hint* with each ``{name}`` / ``{name:value}`` spelt for this face (``{{`` and ``}}``
@@ -56,7 +59,7 @@ class Knobs:
 
     def _spell(self, name: str, value: str) -> str:
         if name == "api_key":
-            return self.api_key
+            return self.key_argument if value == "argument" else self.api_key
         if name == "emulator":
             return self.emulator
         return self.setting(name, value)

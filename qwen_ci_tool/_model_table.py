@@ -57,11 +57,6 @@ class ModelInfo:
     disputed: frozenset[str] = _NONE
     disagreement: str = ""
 
-    def matches(self, name: str) -> bool:
-        if self.pattern.endswith("*"):
-            return name.startswith(self.pattern[:-1])
-        return name == self.pattern
-
     @property
     def documented(self) -> frozenset[str]:
         """Every protocol at least one version of the documents shows with the interpreter."""
@@ -114,15 +109,10 @@ def lookup_model(name: str) -> ModelInfo:
     newer (``qwen3.9-...``, ``qwen4-...``) use the multimodal path, everything else the
     text-generation path.
     """
-    for row in MODELS:
-        if not row.pattern.endswith("*") and row.pattern == name:
-            return row
-    best: ModelInfo | None = None
-    for row in MODELS:
-        if row.pattern.endswith("*") and row.matches(name) and (best is None or len(row.pattern) > len(best.pattern)):
-            best = row
-    if best is not None:
-        return best
+    exact = [row for row in MODELS if row.pattern == name and not name.endswith("*")]
+    families = [row for row in MODELS if row.pattern.endswith("*") and name.startswith(row.pattern[:-1])]
+    if exact or families:
+        return exact[0] if exact else max(families, key=lambda row: len(row.pattern))  # the first of the longest
     match = _VERSION.match(name)
     newer = match is not None and (int(match.group(1)), int(match.group(2) or 0)) >= (3, 5)
     return ModelInfo(

@@ -21,9 +21,6 @@ __all__ = [
     "ResultStatus",
     "StreamEvent",
     "result_markdown",
-    "result_notebook",
-    "result_script",
-    "usage_line",
 ]
 
 ResultStatus = Literal["completed", "incomplete"]
@@ -92,13 +89,62 @@ class CodeInterpreterResult:
         return result_markdown(self, include_reasoning=include_reasoning)
 
     def to_script(self) -> str:
-        """The run as a Python script (code runs in order; reasoning, output and answer as comments),
-        to re-run the model's code locally."""
-        return result_script(self)
+        """The run as a Python script, to re-run the model's code locally: the code runs in order;
+        reasoning, the output where the protocol returned it, and the answer as comments.
+
+        Running it prints what the sandbox printed (a bare last expression is printed, as the sandbox
+        shows it), to compare with the hosted result.
+        """
+        parts = [_comment(_provenance(self))]
+        if any(run.output is None for run in self.code_runs):
+            parts.append(_comment(f"Output: {_no_output(self)}; running this script shows it."))
+        runs = {run.index: run for run in self.code_runs}
+        shows = False
+        for step in self.steps:
+            if step.kind == "reasoning" and step.text.strip():
+                parts.append(_comment("Reasoning:\n" + step.text))
+            elif step.kind == "code" and step.code_run in runs:
+                run = runs[step.code_run]
+                code, shown = _shown(run.code.rstrip())
+                shows = shows or shown
+                block = f"# --- code run #{run.index + 1} ---\n{code}"
+                if run.output is not None:
+                    block += "\n" + _comment(
+                        "Output (as the remote sandbox printed it):\n" + (run.output or "(nothing)")
+                    )
+                parts.append(block)
+        if not self.code_runs and not self.code_returned:
+            parts.append(_comment(_no_code(self)))
+        parts.append(_comment("Answer:\n" + (self.answer or "(no answer text)")))
+        if shows:
+            parts.insert(1, _SHOW_DEF)
+        return "\n\n".join(parts) + "\n"
 
     def to_notebook(self) -> dict[str, Any]:
-        """The run as a Jupyter notebook dict (nbformat 4; ``json.dump`` it to a ``.ipynb`` file)."""
-        return result_notebook(self)
+        """The run as a Jupyter notebook dict (nbformat 4; ``json.dump`` it to a ``.ipynb`` file):
+        reasoning and answer as Markdown cells, each code run as a code cell whose output is what the
+        remote sandbox printed, where known."""
+        cells = [_cell("markdown", _provenance(self))]
+        runs = {run.index: run for run in self.code_runs}
+        for step in self.steps:
+            if step.kind == "reasoning" and step.text.strip():
+                quoted = "\n".join(f"> {line}" for line in step.text.strip().splitlines())
+                cells.append(_cell("markdown", "**Reasoning**\n\n" + quoted))
+            elif step.kind == "code" and step.code_run in runs:
+                run = runs[step.code_run]
+                printed = [] if run.output is None else [run.output.splitlines(keepends=True)]
+                outputs = [{"output_type": "stream", "name": "stdout", "text": text} for text in printed]
+                cells.append(_cell("code", run.code, execution_count=None, outputs=outputs))
+        cells.append(_cell("markdown", "## Answer\n\n" + (self.answer or "_(no answer text)_")))
+        return {
+            "cells": cells,
+            "metadata": {
+                "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                "language_info": {"name": "python"},
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
 
     def __str__(self) -> str:
         return self.answer
@@ -128,14 +174,6 @@ def _no_output(result: CodeInterpreterResult) -> str:
     return (
         f"protocol {result.protocol!r} does not return what the code printed "
         f"(only {' and '.join(map(repr, names))} return{'s' if len(names) == 1 else ''} it)"
-    )
-
-
-def usage_line(usage: Usage) -> str:
-    return (
-        f"{usage.input_tokens} input + {usage.output_tokens} output tokens "
-        f"({usage.reasoning_tokens} reasoning), {usage.total_tokens} total; "
-        f"code interpreter calls: {usage.code_interpreter_calls}"
     )
 
 
@@ -179,7 +217,12 @@ def result_markdown(
     elif not result.code_returned:
         parts.append("## Code run by the interpreter\n\n_" + _no_code(result) + "_")
     rid = f"; request id {result.request_id}" if result.request_id else ""
-    parts.append(f"## Usage\n\n{usage_line(result.usage)}; model {result.model} via {result.protocol}{rid}.")
+    usage = result.usage
+    parts.append(
+        f"## Usage\n\n{usage.input_tokens} input + {usage.output_tokens} output tokens "
+        f"({usage.reasoning_tokens} reasoning), {usage.total_tokens} total; "
+        f"code interpreter calls: {usage.code_interpreter_calls}; model {result.model} via {result.protocol}{rid}."
+    )
     text = "\n\n".join(parts) + "\n"
     if max_chars is not None and len(text) > max_chars:
         note = (
@@ -232,62 +275,5 @@ def _shown(code: str) -> tuple[str, bool]:
     return "\n".join([*lines[:start], f"{_SHOW}({expression})", *lines[end:]]), True
 
 
-def result_script(result: CodeInterpreterResult) -> str:
-    """The run as a Python script: the code runs in order, reasoning and answer as comments.
-
-    Running it prints what the sandbox printed (a bare last expression is printed, as the sandbox
-    shows it), to compare with the hosted result: its output, where the protocol returned it, is
-    kept as a comment below each run.
-    """
-    parts = [_comment(_provenance(result))]
-    if any(run.output is None for run in result.code_runs):
-        parts.append(_comment(f"Output: {_no_output(result)}; running this script shows it."))
-    runs = {run.index: run for run in result.code_runs}
-    shows = False
-    for step in result.steps:
-        if step.kind == "reasoning" and step.text.strip():
-            parts.append(_comment("Reasoning:\n" + step.text))
-        elif step.kind == "code" and step.code_run in runs:
-            run = runs[step.code_run]
-            code, shown = _shown(run.code.rstrip())
-            shows = shows or shown
-            block = f"# --- code run #{run.index + 1} ---\n{code}"
-            if run.output is not None:
-                block += "\n" + _comment("Output (as the remote sandbox printed it):\n" + (run.output or "(nothing)"))
-            parts.append(block)
-    if not result.code_runs and not result.code_returned:
-        parts.append(_comment(_no_code(result)))
-    parts.append(_comment("Answer:\n" + (result.answer or "(no answer text)")))
-    if shows:
-        parts.insert(1, _SHOW_DEF)
-    return "\n\n".join(parts) + "\n"
-
-
 def _cell(kind: str, text: str, **more: Any) -> dict[str, Any]:
     return {"cell_type": kind, "metadata": {}, "source": text.splitlines(keepends=True), **more}
-
-
-def result_notebook(result: CodeInterpreterResult) -> dict[str, Any]:
-    """The run as a Jupyter notebook (nbformat 4): reasoning and answer as Markdown cells, each code
-    run as a code cell whose output is what the remote sandbox printed, where known."""
-    cells = [_cell("markdown", _provenance(result))]
-    runs = {run.index: run for run in result.code_runs}
-    for step in result.steps:
-        if step.kind == "reasoning" and step.text.strip():
-            quoted = "\n".join(f"> {line}" for line in step.text.strip().splitlines())
-            cells.append(_cell("markdown", "**Reasoning**\n\n" + quoted))
-        elif step.kind == "code" and step.code_run in runs:
-            run = runs[step.code_run]
-            printed = [] if run.output is None else [run.output.splitlines(keepends=True)]
-            outputs = [{"output_type": "stream", "name": "stdout", "text": text} for text in printed]
-            cells.append(_cell("code", run.code, execution_count=None, outputs=outputs))
-    cells.append(_cell("markdown", "## Answer\n\n" + (result.answer or "_(no answer text)_")))
-    return {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }

@@ -32,6 +32,9 @@ class Settings:
     workspace: str | None = None
     #: base_url came from the caller (argument or environment), so it overrides region.
     custom_base_url: bool = False
+    #: Where the key came from: ``"api_key"`` (an argument) or the environment variable that gave it
+    #: (``DASHSCOPE_API_KEY_FILE_PATH``: the file it names); ``None`` without a key.
+    key_source: str | None = None
     responses_path: str = C.RESPONSES_PATH
     extra_parameters: Mapping[str, Any] = field(default_factory=dict)
 

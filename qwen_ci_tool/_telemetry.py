@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._exceptions import QwenCIError
+from ._protocols._base import text_of
 from ._result import CodeInterpreterResult
 from ._version import __version__
 
@@ -91,22 +92,14 @@ def _load() -> _Api | None:
 
 def _server(base_url: str) -> dict[str, Any]:
     parts = urlsplit(base_url)
-    out: dict[str, Any] = {"server.address": parts.hostname or ""}
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    out["server.port"] = port
-    return out
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+    return {"server.address": parts.hostname or "", "server.port": port}
 
 
 def _input_attributes(messages: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    system = [{"type": "text", "content": _text(m["content"])} for m in messages if m["role"] == "system"]
+    system = [{"type": "text", "content": text_of(m["content"])} for m in messages if m["role"] == "system"]
     chat = [
-        {"role": m["role"], "parts": [{"type": "text", "content": _text(m["content"])}]}
+        {"role": m["role"], "parts": [{"type": "text", "content": text_of(m["content"])}]}
         for m in messages
         if m["role"] != "system"
     ]

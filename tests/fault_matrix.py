@@ -298,6 +298,22 @@ ROWS: list[Row] = [
         partial=True,
         retryable=True,
     ),
+    # Metadata alone (the id, created, in_progress, a reasoning item opened) is no content: retried.
+    Row(
+        "connection dropped after metadata, before any content (Responses), once",
+        fault(Fault.drop(after_events=3), times=1),
+        None,
+        attempts=2,
+        settings=RESPONSES,
+    ),
+    Row(
+        "connection dropped after metadata, before any content (OpenAI), every time",
+        fault(Fault.drop(after_events=1)),
+        APIConnectionError,
+        attempts=2,
+        settings=OPENAI,
+        retryable=True,
+    ),
     Row(
         "error event inside a 200 stream",
         fault(Fault.error_event(after_events=8, code="InternalError", status=500)),

@@ -165,6 +165,34 @@ def test_server_json_names_this_package_its_version_and_the_readme_marker() -> N
     assert re.findall(r"mcp-name: (\S+)", readme) == [SERVER_JSON["name"]]
 
 
+def _registry_command() -> list[str]:
+    """The command an MCP client builds from server.json's package, as VS Code does for PyPI:
+    the runtime, its arguments, then ``IDENTIFIER==VERSION`` (the package whose script of that name runs)."""
+    (package,) = SERVER_JSON["packages"]
+    runtime = [part for arg in package.get("runtimeArguments", []) for part in (arg["name"], arg["value"])]
+    return [package.get("runtimeHint", "uvx"), *runtime, f"{package['identifier']}=={package['version']}"]
+
+
+def test_the_command_server_json_gives_clients_runs_a_script_of_the_wheel_that_starts_the_mcp_server(
+    dist: dict[str, Path],
+) -> None:
+    command = _registry_command()
+    assert command[0] == "uvx" and command[1] == "--with"  # uvx runs the script named like the package
+    script = Requirement(command[-1]).name
+    assert PROJECT["scripts"][script] == PROJECT["scripts"]["qwen-ci-mcp"] == "mcp_server.__main__:main"
+    with zipfile.ZipFile(dist["wheel"]) as whl:
+        (name,) = [n for n in whl.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        entry_points = whl.read(name).decode("utf-8")
+    assert f"{script} = mcp_server.__main__:main" in entry_points
+    # The server's dependencies come with it: the [mcp] extra, pinned to the same version.
+    extra = Requirement(command[2])
+    assert extra.name == script and extra.extras == {"mcp"} and str(extra.specifier) == f"=={__version__}"
+    installed = shutil.which(script, path=str(Path(sys.executable).parent))
+    assert installed is not None, f"{script} is not installed: run `make venv` again"
+    done = subprocess.run([installed, "--version"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and __version__ in done.stdout, done.stderr
+
+
 def test_server_json_asks_for_the_key_as_a_required_secret() -> None:
     env = {v["name"]: v for v in SERVER_JSON["packages"][0]["environmentVariables"]}
     assert env["DASHSCOPE_API_KEY"]["isSecret"] is True and env["DASHSCOPE_API_KEY"]["isRequired"] is True

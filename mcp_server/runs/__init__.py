@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from qwen_ci_tool import ConfigurationError
+
 from .memory import MemoryRunStore
 from .records import (
     DEFAULT_RESULT_TTL,
@@ -40,22 +42,27 @@ MEMORY = "memory"
 
 def open_run_store(spec: RunStore | str | None, *, ttl: float, stale_after: float) -> RunStore | None:
     """The shared store for *spec*: None for ``memory`` (or nothing), a Redis store for a Redis URL,
-    a store object as given. Raises ValueError for anything else (nothing is connected yet)."""
+    a store object as given. Raises ConfigurationError for anything else (nothing is connected yet),
+    its hint naming the setting as the face that set it spells it (``run_store``, ``--run-store``)."""
     if spec is None or (isinstance(spec, str) and spec.strip().lower() == MEMORY):
         return None
     if not isinstance(spec, str):
         return spec
     if urlsplit(spec).scheme not in REDIS_SCHEMES:
-        raise ValueError(
-            f"--run-store must be 'memory' or a Redis URL (redis://HOST:PORT/DB or rediss://...), got {shown_url(spec)!r}."
-        )
+        raise ConfigurationError(f"Unknown run store {shown_url(spec)!r}.", hint=_RUN_STORE_HINT)
     try:
         from .redis_store import RedisRunStore
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] != "redis":
             raise
-        raise ValueError(
-            "--run-store redis://... needs the redis client library, part of the [mcp] extra: "
-            "pip install 'qwen-ci-tool[mcp]'"
+        raise ConfigurationError(
+            "A Redis run store needs the redis client library, part of the [mcp] extra.",
+            hint=f"pip install 'qwen-ci-tool[mcp]', or set {{run_store:{MEMORY}}}.",
         ) from None
-    return RedisRunStore(spec, ttl=ttl, stale_after=stale_after)
+    try:
+        return RedisRunStore(spec, ttl=ttl, stale_after=stale_after)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), hint=_RUN_STORE_HINT) from None
+
+
+_RUN_STORE_HINT = f"{{run_store}} must be '{MEMORY}' or a Redis URL (redis://HOST:PORT/DB or rediss://...)."

@@ -13,7 +13,7 @@ from typing import Any
 from mcp.types import CallToolResult, TextContent
 
 from qwen_ci_tool import CodeInterpreterResult, QwenCIError
-from qwen_ci_tool._explain import cancelled_for_agent, for_agent, incomplete_for_agent
+from qwen_ci_tool._explain import RETRY_TRANSIENT, agent_text, for_agent, incomplete_for_agent
 from qwen_ci_tool._result import result_markdown
 from qwen_ci_tool._secret import Secret
 
@@ -86,12 +86,10 @@ class Results:
         )
 
     def cancelled(self, reason: str, partial: CodeInterpreterResult | None, include_reasoning: bool) -> CallToolResult:
+        # The server cancelled the call (e.g. while shutting down): calling again may work.
+        head = f"The {TOOL_NAME} call was cancelled: {reason}."
         return self._package(
-            lambda cap: cancelled_for_agent(
-                reason, partial, tool=TOOL_NAME, include_reasoning=include_reasoning, max_chars=cap
-            ),
-            True,
-            partial,
+            lambda cap: agent_text([head, RETRY_TRANSIENT], partial, include_reasoning, cap), True, partial
         )
 
     def _package(

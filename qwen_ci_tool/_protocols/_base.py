@@ -29,7 +29,8 @@ class RequestSpec:
 
 class WireFailure(Exception):
     """A failure the stream itself reported (an error frame, a failed response), as the wire carried
-    it: the engine classifies and words it (:mod:`qwen_ci_tool._errors`), knowing where it sent what.
+    it: the engine reads it (:mod:`qwen_ci_tool._classify`) and words it (:mod:`qwen_ci_tool._errors`),
+    knowing where it sent what.
 
     ``status``: the in-band HTTP status, if any; ``body``: the frame's JSON object (or ``b""``);
     ``failed_response``: a Responses ``response.failed`` / ``error`` event, whose status is inferred.
@@ -77,31 +78,21 @@ class WireProtocol(Protocol):
     def decoder(self, model: str, header_request_id: str | None) -> Decoder: ...
 
 
-def base_headers(settings: Settings) -> dict[str, str]:
-    headers = {
-        "Accept": "text/event-stream",
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": USER_AGENT,
-    }
-    if settings.api_key is not None:
-        headers["Authorization"] = "Bearer " + settings.api_key.get_secret_value()
-    if settings.workspace:
-        headers["X-DashScope-WorkSpace"] = settings.workspace
-    return headers
-
-
 def post(
     settings: Settings, path: str, headers: dict[str, str] | None = None, into: str = "", **fields: Any
 ) -> RequestSpec:
     """The request to *path*: a body of the model and *fields*, with the caller's ``extra_parameters``
-    on top (of the field named *into*, else of the body), and the base headers plus *headers*."""
+    on top (of the field named *into*, else of the body), and the headers every protocol sends
+    (the key, the workspace) plus *headers*."""
     body = {"model": settings.model, **fields}
     (body[into] if into else body).update(settings.extra_parameters)
-    return RequestSpec(settings.base_url + path, {**base_headers(settings), **(headers or {})}, dumps(body))
-
-
-def dumps(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    sent = {"Accept": "text/event-stream", "Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+    if settings.api_key is not None:
+        sent["Authorization"] = "Bearer " + settings.api_key.get_secret_value()
+    if settings.workspace:
+        sent["X-DashScope-WorkSpace"] = settings.workspace
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return RequestSpec(settings.base_url + path, {**sent, **(headers or {})}, data)
 
 
 _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads uses

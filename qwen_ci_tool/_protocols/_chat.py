@@ -50,6 +50,7 @@ class ChatCompletionsProtocol:
     name = "openai"
     returns_code, returns_output = False, False
     ends_at_eof = False
+    decoder = ChatDecoder
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
         return post(
@@ -61,9 +62,6 @@ class ChatCompletionsProtocol:
             enable_code_interpreter=True,
             enable_thinking=True,
         )
-
-    def decoder(self, model: str, header_request_id: str | None) -> ChatDecoder:
-        return ChatDecoder(model, header_request_id)
 
 
 CHAT_COMPLETIONS = ChatCompletionsProtocol()

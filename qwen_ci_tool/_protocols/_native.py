@@ -89,6 +89,7 @@ class NativeProtocol:
     name = "dashscope"
     returns_code, returns_output = True, False
     ends_at_eof = True
+    decoder = NativeDecoder
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
         multimodal = settings.model_info.native_endpoint == "multimodal-generation"
@@ -106,9 +107,6 @@ class NativeProtocol:
         path = NATIVE_MULTIMODAL_PATH if multimodal else NATIVE_TEXT_PATH
         headers = {"X-DashScope-SSE": "enable", "X-Accel-Buffering": "no"}
         return post(settings, path, headers, "parameters", input={"messages": messages}, parameters=parameters)
-
-    def decoder(self, model: str, header_request_id: str | None) -> NativeDecoder:
-        return NativeDecoder(model, header_request_id)
 
 
 NATIVE = NativeProtocol()

@@ -75,7 +75,7 @@ class ResponsesDecoder(DecoderBase):
                 reason = text_of((response.get("incomplete_details") or {}).get("reason")) or "incomplete"
                 self.finish_reason = _INCOMPLETE_REASONS.get(reason, reason)
             self.done = True
-        elif "status" in obj and obj.get("status") == "failed":
+        elif obj.get("status") == "failed":
             raise self._failure({"response": obj}, sse.status)
         return events
 
@@ -108,13 +108,11 @@ class ResponsesProtocol:
     name = "responses"
     returns_code, returns_output = True, True
     ends_at_eof = False
+    decoder = ResponsesDecoder
 
     def build_request(self, settings: Settings, messages: list[dict[str, Any]]) -> RequestSpec:
         tools = [{"type": "code_interpreter"}]
         return post(settings, settings.responses_path, input=messages, tools=tools, stream=True, enable_thinking=True)
-
-    def decoder(self, model: str, header_request_id: str | None) -> ResponsesDecoder:
-        return ResponsesDecoder(model, header_request_id)
 
 
 RESPONSES = ResponsesProtocol()

@@ -132,9 +132,11 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                         f"error: could not write the recording to {record.path} ({record.error.strerror or record.error}):"
                         " it is incomplete; the call itself went on.\n"
                     )
-    _print_result(result, args, stdout)
-    if args.export:
-        _export(result, args.export, stderr)
+    try:
+        _print_result(result, args, stdout)
+    finally:  # standard output may be full or closed: the export still keeps the result
+        if args.export:
+            _export(result, args.export, stderr)
     if record is not None and record.error is not None:
         return EXIT_USAGE
     if result.status != "completed":

@@ -1,11 +1,13 @@
-"""What every ``qwen-ci`` command shares: the exit codes, the local emulator (``--emulator``, ``replay``)
-and how a failure is told to a person."""
+"""What every ``qwen-ci`` command shares: the exit codes, the local emulator (``--emulator``, ``replay``),
+how a failure is told to a person, and standard output that says when it cannot be written."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from .._config import resolve_settings
 from .._exceptions import QwenCIError, RateLimitError
@@ -17,8 +19,12 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "GuardedOutput",
+    "OutputError",
+    "detach",
     "for_person",
     "maybe_emulator",
+    "output_lost",
 ]
 
 #: The call completed (``ask``), every task completed (``batch``), every check passed (``doctor``).
@@ -59,3 +65,62 @@ def maybe_emulator(enabled: bool, settings: dict[str, Any], *, replay: bytes | N
         if replay is not None:
             emu.replay(replay)
         yield emu.base_url
+
+
+class OutputError(OSError):
+    """Standard output could not be written: the device it goes to is full, or its reader is gone."""
+
+
+class GuardedOutput:
+    """A command's standard output: a write or flush that fails raises :class:`OutputError` (an
+    ``OSError`` still, for the commands that handle their own), so that it is not taken for a failure
+    of a file the command opened; ``error`` keeps the first one."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as err:
+            raise self._failed(err) from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as err:
+            raise self._failed(err) from None
+
+    def _failed(self, err: OSError) -> OutputError:
+        self.error = self.error or err
+        return err if isinstance(err, OutputError) else OutputError(err.errno, err.strerror)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding: the stream's own
+        return getattr(self.stream, name)
+
+
+def output_lost(err: OSError, command: str) -> str:
+    """The line that says standard output could not be written, why, and what to do instead."""
+    why = {
+        errno.ENOSPC: "the device or file it goes to is full",
+        errno.EPIPE: "the program reading it has exited",
+    }.get(err.errno or 0, "")
+    text = f"error: could not write to standard output ({err.strerror or err}{': ' + why if why else ''})"
+    if command == "ask":
+        return (
+            f"{text}; the result is lost (it was billed; asking again is billed again). Redirect standard "
+            "output to a file with room (> result.json), or keep a copy with --export run.md.\n"
+        )
+    return f"{text}; send it somewhere with room (> FILE) and run the command again.\n"
+
+
+def detach(stream: IO[str]) -> None:
+    """Point *stream*'s file descriptor at the null device, so that what it still holds is dropped
+    at exit instead of failing again (Python's "Exception ignored ... BrokenPipeError")."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # not a file (StringIO), or closed
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)

@@ -27,7 +27,7 @@ import httpx
 from .. import _constants as C
 from .._client import ssl_context
 from .._config import resolve_settings
-from .._errors import connect_error, protocol_hint
+from .._errors import connect_error, key_place, protocol_hint
 from .._knobs import PYTHON
 from .._model_table import known_model_names, lookup_model, ordered
 from .._protocols._base import USER_AGENT
@@ -39,6 +39,8 @@ from .flags import CLI, settings_from
 __all__ = ["MODELS_PATH", "Check", "diagnose", "doctor", "failed"]
 
 MODELS_PATH = "/compatible-mode/v1/models"
+#: The regions the vendor's documents show the code interpreter in (the others: only a call tells).
+INTERPRETER_REGIONS = frozenset({"beijing", "singapore"})
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
@@ -119,6 +121,10 @@ def _error_text(answer: _Answer) -> str:
     return f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
 
 
+def _key_place(settings: Settings) -> str:
+    return CLI.render(key_place(settings.key_source))
+
+
 def _region_of(root: str, roots: Mapping[str, str]) -> str | None:
     return next((name for name, url in roots.items() if url == root), None)
 
@@ -131,7 +137,7 @@ def _key_refused(answer: _Answer, settings: Settings, client: httpx.Client, root
             "key accepted",
             "fail",
             detail,
-            f"Copy the key again into {C.ENV_API_KEY}. Keys are per region: this {CLI.setting('base_url')} is "
+            f"Copy the key again into {_key_place(settings)}. Keys are per region: this {CLI.setting('base_url')} is "
             "no region's root, so the other regions were not asked; a workspace gateway needs a key of its workspace.",
         )
     for other, root in roots.items():
@@ -153,7 +159,7 @@ def _key_refused(answer: _Answer, settings: Settings, client: httpx.Client, root
         "key accepted",
         "fail",
         f"{detail}; no other region accepts it either",
-        f"Copy the key again from the Model Studio console (API keys) into {C.ENV_API_KEY}; "
+        f"Copy the key again from the Model Studio console (API keys) into {_key_place(settings)}; "
         "check that it was not deleted and that the account is in good standing.",
     )
 
@@ -189,9 +195,9 @@ def _documented(settings: Settings, roots: Mapping[str, str]) -> Check:
     """What the documents say about the model over the protocol, and about the region it goes to."""
     check = _protocol_documented(settings)
     region = _region_of(settings.base_url, roots)
-    if region is None or region in C.INTERPRETER_REGIONS:
+    if region is None or region in INTERPRETER_REGIONS:
         return check
-    shown = " and ".join(r.capitalize() for r in sorted(C.INTERPRETER_REGIONS))
+    shown = " and ".join(r.capitalize() for r in sorted(INTERPRETER_REGIONS))
     return Check(
         check.name,
         "warn",

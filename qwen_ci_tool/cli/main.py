@@ -19,7 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, cast
 
 from .. import _constants as C
 from .._config import PROTOCOL_NAMES
@@ -28,7 +28,7 @@ from .._model_table import MODELS, ordered
 from .._version import __version__
 from .ask import ask
 from .batch import batch
-from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, for_person
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, GuardedOutput, OutputError, detach, for_person, output_lost
 from .doctor import doctor
 from .flags import CLI, add_setting_flags
 from .replay import replay
@@ -250,6 +250,22 @@ def _read_stdin(stdin: IO[str] | None) -> str:
     return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
 
 
+def _command(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str] | None) -> int:
+    if args.command == "ask":
+        if args.question == "-":  # a long task with its data: `qwen-ci ask - < task.txt`
+            args.question = _read_stdin(stdin)
+        return ask(args, stdout, stderr)
+    if args.command == "batch":
+        return batch(args, stdout, stderr)
+    if args.command == "models":
+        return _models(args, stdout)
+    if args.command == "replay":
+        return replay(args, stdout, stderr)
+    if args.command == "doctor":
+        return doctor(args, stdout)
+    return _serve_emulator(args, stderr)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -257,23 +273,21 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    stdout = stdout or sys.stdout
+    stream = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
+    out = GuardedOutput(stream)
     try:
-        if args.command == "ask":
-            if args.question == "-":  # a long task with its data: `qwen-ci ask - < task.txt`
-                args.question = _read_stdin(stdin)
-            return ask(args, stdout, stderr)
-        if args.command == "batch":
-            return batch(args, stdout, stderr)
-        if args.command == "models":
-            return _models(args, stdout)
-        if args.command == "replay":
-            return replay(args, stdout, stderr)
-        if args.command == "doctor":
-            return doctor(args, stdout)
-        return _serve_emulator(args, stderr)
+        code = _command(args, cast(IO[str], out), stderr, stdin)
+        if out.error is None:
+            out.flush()  # what is still buffered fails here, not unreported at exit
+        else:
+            detach(stream)  # the command reported it (batch -o -)
+        return code
+    except OutputError as err:
+        stderr.write(output_lost(err, args.command))
+        detach(stream)
+        return EXIT_USAGE
     except ConfigurationError as err:
         stderr.write(f"error: {for_person(err, CLI)}\n")
         return EXIT_USAGE

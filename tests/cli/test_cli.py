@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from .processes import run_cli, run_python, start_cli
+from .processes import clean_env, run_cli, run_python, start_cli
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
@@ -70,6 +71,30 @@ def test_a_service_error_exits_1_with_the_message(emu: Emulator, monkeypatch: py
     emu.add_fault(Fault.status(401))
     code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
     assert code == 1 and "InvalidApiKey" in err and "DASHSCOPE_API_KEY" in err
+    assert PLANTED_KEY not in out + err
+
+
+@pytest.mark.parametrize(
+    ("variable", "place"),
+    [
+        ("DASHSCOPE_API_KEY", "the DASHSCOPE_API_KEY environment variable"),
+        ("QWEN_CI_API_KEY", "the QWEN_CI_API_KEY environment variable"),
+        ("DASHSCOPE_API_KEY_FILE_PATH", "the file that DASHSCOPE_API_KEY_FILE_PATH names"),
+    ],
+)
+def test_a_refused_key_is_named_where_it_came_from(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, place: str
+) -> None:
+    if variable == "DASHSCOPE_API_KEY_FILE_PATH":
+        (tmp_path / "key").write_text(PLANTED_KEY + "\n")
+        monkeypatch.setenv(variable, str(tmp_path / "key"))
+    else:
+        monkeypatch.setenv(variable, PLANTED_KEY)
+    emu.add_fault(Fault.status(401))
+    code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 1 and f"Check the API key in {place}" in err
+    if variable != "DASHSCOPE_API_KEY":
+        assert "DASHSCOPE_API_KEY environment variable" not in err
     assert PLANTED_KEY not in out + err
 
 
@@ -143,6 +168,73 @@ def test_python_dash_m_runs_the_cli_as_a_real_process() -> None:
     proc = run_cli("ask", "--emulator", SEED_QUESTION)
     assert proc.returncode == 0, proc.stderr
     assert SEED_ANSWER in proc.stdout and "emulator" in proc.stderr
+
+
+def _ask_into(stdout: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """``qwen-ci ask --emulator ARGS SEED_QUESTION`` as a real process whose standard output is *stdout*."""
+    return _qwen_ci_into(stdout, "ask", "--emulator", *args, SEED_QUESTION)
+
+
+def _qwen_ci_into(stdout: int, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``qwen-ci ARGV`` as a real process whose standard output is *stdout*, buffered as a user's is
+    (what is still buffered at exit would fail again there)."""
+    env = {name: value for name, value in clean_env().items() if name != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-m", "qwen_ci_tool", *argv],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def _one_error_line(stderr: str, reason: str) -> str:
+    errors = [line for line in stderr.splitlines() if "error" in line.lower() or "Traceback" in line]
+    assert len(errors) == 1, stderr
+    assert errors[0].startswith(f"error: could not write to standard output ({reason}"), stderr
+    return errors[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this platform")
+@pytest.mark.parametrize("json_flag", [["--json"], []], ids=["json", "text"])
+def test_a_full_standard_output_exits_2_with_one_line_saying_it_could_not_be_written(
+    tmp_path: Path, json_flag: list[str]
+) -> None:
+    export = tmp_path / "run.md"
+    with open("/dev/full", "w") as full:
+        proc = _ask_into(full.fileno(), *json_flag, "--export", str(export))
+
+    assert proc.returncode == 2
+    line = _one_error_line(proc.stderr, "No space left on device")
+    assert "--export" in line and "> result.json" in line
+    assert SEED_ANSWER in export.read_text()  # the export is written all the same
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this platform")
+def test_a_batch_streaming_to_a_full_standard_output_reports_it_once_and_leaves_no_traceback_at_exit(
+    tmp_path: Path,
+) -> None:
+    tasks = tmp_path / "in.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"t{i}", "question": SEED_QUESTION}) + "\n" for i in range(2)))
+    with open("/dev/full", "w") as full:
+        proc = _qwen_ci_into(full.fileno(), "batch", str(tasks), "-o", "-", "--emulator")
+
+    assert proc.returncode == 1  # the batch's own report (it stopped); the exit flush no longer fails
+    _one_error_line(proc.stderr, "No space left on device")
+
+
+def test_a_closed_pipe_on_standard_output_exits_2_with_one_line_saying_it_could_not_be_written() -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        proc = _ask_into(write, "--json")
+    finally:
+        os.close(write)
+
+    assert proc.returncode == 2
+    _one_error_line(proc.stderr, "Broken pipe" if os.name != "nt" else "")
 
 
 def test_the_emulator_command_serves_until_stopped() -> None:

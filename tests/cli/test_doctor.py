@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -68,9 +69,20 @@ def test_a_refused_key_fails_with_the_fix_and_the_key_is_never_shown(key: str) -
     checks = lines(out)
     assert code == 1
     assert "[FAIL] key accepted" in checks["key accepted"] and "invalid_api_key" in checks["key accepted"]
-    assert "fix: Copy the key again into DASHSCOPE_API_KEY" in checks["key accepted"]
+    assert "fix: Copy the key again into the DASHSCOPE_API_KEY environment variable" in checks["key accepted"]
     assert "[skip]" in checks["model listed"]
     assert key not in out
+
+
+def test_a_refused_key_from_a_file_is_named_as_that_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "key").write_text(PLANTED_KEY)
+    monkeypatch.setenv("DASHSCOPE_API_KEY_FILE_PATH", str(tmp_path / "key"))
+    with Emulator(api_key="sk-the-right-one") as emu:
+        code, out = doctor("--base-url", emu.base_url)
+    checks = lines(out)
+    assert code == 1
+    assert "fix: Copy the key again into the file that DASHSCOPE_API_KEY_FILE_PATH names" in checks["key accepted"]
+    assert PLANTED_KEY not in out
 
 
 @pytest.fixture

@@ -129,6 +129,17 @@ async def test_faults_end_in_the_right_error_over_every_protocol(
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_a_refused_key_given_as_an_argument_is_named_as_that_argument_not_the_environment_variable(
+    mode: str, emu: Emulator
+) -> None:
+    emu.add_fault(Fault.status(401))
+    with pytest.raises(AuthenticationError) as info:
+        await ask(mode, emu, max_retries=0)  # ask() passes api_key=
+    assert "Check the API key in the api_key= argument." in str(info.value)
+    assert "DASHSCOPE_API_KEY" not in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_429_then_success_is_retried_transparently(mode: str, protocol: str, emu: Emulator) -> None:
     emu.add_fault(Fault.status(429, retry_after="0"))

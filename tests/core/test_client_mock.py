@@ -114,7 +114,7 @@ async def test_finish_reason_length_gives_an_incomplete_result_not_an_error(mode
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_401_is_an_authentication_error_naming_the_key_variable_and_the_region(mode: str) -> None:
+async def test_a_401_is_an_authentication_error_naming_where_the_key_came_from_and_the_region(mode: str) -> None:
     script = Script(
         lambda: json_error(
             401, {"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r-401"}
@@ -124,7 +124,7 @@ async def test_a_401_is_an_authentication_error_naming_the_key_variable_and_the_
         await run(mode, script, api_key=PLANTED_KEY)
     err = info.value
     assert err.status_code == 401 and err.code == "InvalidApiKey" and err.request_id == "r-401"
-    assert "DASHSCOPE_API_KEY" in str(err) and "singapore" in str(err)
+    assert "Check the API key in the api_key= argument." in str(err) and "singapore" in str(err)
     assert PLANTED_KEY not in str(err) + repr(err)
     assert len(script.requests) == 1, "authentication errors are not retried"
 

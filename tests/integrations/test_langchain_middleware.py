@@ -135,7 +135,7 @@ def test_error_middleware_turns_a_service_failure_into_an_error_message(emulator
     [message] = tool_messages(state)
     assert message.status == "error"
     assert "AuthenticationError" in message.content
-    assert "DASHSCOPE_API_KEY" in message.content
+    assert "Check the API key in the api_key= argument" in message.content
 
 
 def test_error_middleware_lets_a_bug_propagate(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +161,7 @@ def test_a_failure_raised_for_middleware_shows_as_tool_error_in_the_tools_stream
     events = [chunk for mode, chunk in parts if mode == "tools"]
     assert [e["event"] for e in events] == ["tool-started", "tool-output-delta", "tool-error"]
     assert events[1]["delta"]["type"] == "error"
-    assert "DASHSCOPE_API_KEY" in events[2]["message"]
+    assert "Check the API key in the api_key= argument" in events[2]["message"]
 
 
 # --- ToolCallLimitMiddleware -------------------------------------------------------------------

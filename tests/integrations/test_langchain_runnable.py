@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import re
 from functools import reduce
 from typing import Any
 
@@ -149,6 +150,22 @@ def test_service_errors_propagate_as_core_exceptions_from_invoke_and_stream(emul
         runnable.invoke(SEED_QUESTION)
     with pytest.raises(AuthenticationError):
         list(runnable.stream(SEED_QUESTION))
+
+
+@pytest.mark.parametrize(
+    ("given", "place"), [(True, "the api_key= argument"), (False, "DASHSCOPE_API_KEY (or pass api_key=)")]
+)
+def test_a_refused_key_is_named_where_it_came_from(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, given: bool, place: str
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    emulator.add_fault(Fault.status(401))
+    runnable = CodeInterpreterRunnable(
+        base_url=emulator.base_url, max_retries=0, **({"api_key": "sk-test"} if given else {})
+    )
+
+    with pytest.raises(AuthenticationError, match=rf"Check the API key in {re.escape(place)}\."):
+        runnable.invoke(SEED_QUESTION)
 
 
 async def test_astream_events_shows_each_delta_as_a_chain_stream_event(emulator: Emulator) -> None:

@@ -11,7 +11,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 import integrations.langchain as lc
@@ -20,7 +20,7 @@ from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, TWO_RUN_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from ._helpers import agent_input, make_tool, scripted_model, tool_call
+from ._helpers import ScriptedToolModel, agent_input, make_tool, scripted_model, tool_call
 
 SEED_STAGES = ["connected", "thinking", "running code #1", "thinking", "answering", "done"]
 
@@ -221,6 +221,39 @@ def test_outside_any_run_or_graph_the_stages_are_skipped_without_error(emulator:
 # --- failures -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [({"question": ""}, "is empty"), ({"question": 5}, "is a number, the wrong type"), ({}, "is missing")],
+    ids=["empty", "number", "missing"],
+)
+def test_arguments_that_do_not_fit_the_schema_reach_the_agent_as_an_error_message_naming_the_argument_and_the_fix(
+    emulator: Emulator, arguments: dict[str, Any], problem: str
+) -> None:
+    call = ToolCall(name="qwen_code_interpreter", args=arguments, id="call_1", type="tool_call")
+    model = ScriptedToolModel(responses=[AIMessage(content="", tool_calls=[call])])
+    agent = create_agent(model, tools=[make_tool(emulator)])
+
+    messages = agent.invoke(agent_input())["messages"]
+
+    tool_message = next(m for m in messages if isinstance(m, ToolMessage))
+    assert tool_message.status == "error"
+    assert (
+        f"`question` {problem}: it must be the task in natural language, as a non-empty string" in tool_message.content
+    )
+    assert "Fix: call qwen_code_interpreter again with `question` corrected." in tool_message.content
+    assert "validation error" not in tool_message.content and "pydantic" not in tool_message.content
+    assert tool_message.content in messages[-1].content  # the agent went on and the model saw it
+    assert emulator.requests == []
+
+
+def test_arguments_that_do_not_fit_the_schema_raise_the_core_error_with_raise_errors() -> None:
+    tool = QwenCodeInterpreterTool(api_key="sk-test", raise_errors=True)
+
+    with pytest.raises(ConfigurationError, match="`question` is empty") as caught:
+        tool.invoke({"question": ""})
+    assert not caught.value.retryable
+
+
 def test_a_rejected_key_reaches_the_agent_as_an_error_message_without_the_key(emulator: Emulator) -> None:
     emulator.add_fault(Fault.status(401))
     agent = create_agent(scripted_model(SEED_QUESTION), tools=[make_tool(emulator, api_key=PLANTED_KEY)])
@@ -231,10 +264,24 @@ def test_a_rejected_key_reaches_the_agent_as_an_error_message_without_the_key(em
     assert tool_message.status == "error"
     assert tool_message.artifact is None
     assert "AuthenticationError" in tool_message.content
-    assert "DASHSCOPE_API_KEY" in tool_message.content
+    assert "Check the API key in the api_key= argument" in tool_message.content
     assert "Calling again: will not help" in tool_message.content
     assert tool_message.content in messages[-1].content  # the agent went on and the model saw it
     assert PLANTED_KEY not in json.dumps([m.model_dump() for m in messages], default=str)
+
+
+def test_a_rejected_key_from_the_environment_is_named_as_the_variable(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    emulator.add_fault(Fault.status(401))
+    tool = QwenCodeInterpreterTool(base_url=emulator.base_url, max_retries=0)
+
+    message = tool.invoke(tool_call(SEED_QUESTION))
+
+    assert message.status == "error"
+    assert "Check the API key in api_key= (or DASHSCOPE_API_KEY)." in message.content
+    assert PLANTED_KEY not in message.content
 
 
 async def test_an_async_call_reports_rate_limiting_as_an_error_message_that_suggests_waiting(

@@ -72,4 +72,5 @@ def test_a_wrong_key_is_an_authentication_error() -> None:
     with CodeInterpreter(**live_settings(api_key="sk-" + "0" * 32)) as ci:
         with pytest.raises(AuthenticationError) as caught:
             ci.run(SEED_QUESTION)
-    assert caught.value.retryable is False and "DASHSCOPE_API_KEY" in str(caught.value)
+    # The key was given as api_key=: the advice names that, not the environment variable.
+    assert caught.value.retryable is False and "Check the API key in the api_key= argument" in str(caught.value)

@@ -35,7 +35,7 @@ def test_without_the_mcp_extra_the_command_says_what_to_install_in_one_line() ->
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         "qwen-ci-mcp: error: the MCP server needs the optional [mcp] extra (module 'mcp' is missing): "
-        "pip install 'qwen-ci-tool[mcp]'"
+        "pip install 'qwen-ci-tool[mcp]', or with uv: uvx --from 'qwen-ci-tool[mcp]' qwen-ci-mcp"
     )
     library = "import sys; sys.modules['mcp'] = None\nfrom mcp_server import create_server"
     proc = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True, timeout=60, check=False)

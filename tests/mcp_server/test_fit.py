@@ -44,15 +44,3 @@ def test_cutting_a_copy_leaves_the_record_it_was_copied_from_whole() -> None:
     fit_record(copy, 0)
     assert record == _record()
     assert copy["truncated"] and copy["reasoning"] == CUT_MARK and copy["code_runs"][0]["code"] == CUT_MARK
-
-
-def test_a_text_shorter_than_its_cut_mark_is_kept_whole_and_the_next_one_is_cut_instead() -> None:
-    record = _record()
-    record["reasoning"] = ""
-    record["code_runs"][0]["output"] = "1"
-    record["code_runs"][1]["code"] = "x"
-    whole = size_of(record)
-    size = fit_record(record, whole - 100)
-    assert size == size_of(record) <= whole - 100
-    assert record["code_runs"][0]["output"] == "1" and record["code_runs"][1]["code"] == "x"
-    assert not any(entry.startswith(("code_runs[0].output", "code_runs[1].code")) for entry in record["truncated"])

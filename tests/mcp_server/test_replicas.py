@@ -203,3 +203,14 @@ def test_a_run_store_that_is_neither_memory_nor_redis_is_refused_at_start(capsys
     assert "--run-store must be 'memory' or a Redis URL" in err
     assert main(["--run-store", "redis://:hunter2-secret@127.0.0.1:1/0", "--max-wait", "-1"]) == 2
     assert "hunter2" not in capsys.readouterr().err
+
+
+def test_a_run_store_from_the_environment_that_is_refused_names_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mcp_server.__main__ import main
+
+    monkeypatch.setenv("QWEN_CI_MCP_RUN_STORE", "/var/lib/qwen-ci-mcp/runs")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "QWEN_CI_MCP_RUN_STORE must be 'memory' or a Redis URL" in err and "--run-store" not in err

@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -174,7 +175,9 @@ async def test_without_a_key_the_tool_is_listed_and_a_call_says_how_to_set_it(em
 
 
 FAILURES = [
-    pytest.param(Fault.status(401), {}, ["AuthenticationError", "DASHSCOPE_API_KEY", '"env" block'], id="auth-401"),
+    pytest.param(
+        Fault.status(401), {}, ["AuthenticationError", "Check the API key in the api_key= argument."], id="auth-401"
+    ),
     pytest.param(
         Fault.status(429, retry_after="0"),
         {},
@@ -217,6 +220,26 @@ async def test_each_failure_is_an_error_result_that_says_what_happened_and_what_
     for needle in expected:
         assert needle in text
     assert PLANTED_KEY not in text and PLANTED_KEY not in str(result.structured_content)
+
+
+@pytest.mark.parametrize(
+    ("variable", "place"),
+    [
+        ("DASHSCOPE_API_KEY", 'DASHSCOPE_API_KEY in the "env" block'),
+        ("DASHSCOPE_API_KEY_FILE_PATH", "the file that DASHSCOPE_API_KEY_FILE_PATH names."),
+    ],
+)
+async def test_a_refused_key_from_the_environment_is_named_where_it_came_from(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, place: str
+) -> None:
+    (tmp_path / "key").write_text(PLANTED_KEY)
+    monkeypatch.setenv(variable, str(tmp_path / "key") if variable.endswith("_PATH") else PLANTED_KEY)
+    emu.add_fault(Fault.status(401))
+    result = await call(create_server(base_url=emu.base_url, max_retries=0))
+
+    assert result.is_error
+    assert f"Check the API key in {place}" in text_of(result)
+    assert PLANTED_KEY not in text_of(result)
 
 
 async def test_a_rate_limit_that_outlasts_the_retries_says_they_were_made(
@@ -333,16 +356,66 @@ async def test_an_empty_question_is_refused_with_a_message_the_model_can_act_on(
 
 
 @pytest.mark.parametrize(
+    ("tool", "arguments", "argument", "problem", "allowed"),
+    [
+        (TOOL_NAME, {"question": 5}, "question", "is a number, the wrong type", "non-empty string"),
+        (TOOL_NAME, {"question": None}, "question", "is null", "non-empty string"),
+        (TOOL_NAME, {}, "question", "is missing", "non-empty string"),
+        (TOOL_NAME, {"question": "x" * 500_001}, "question", "has 500,001 characters", "at most 500,000"),
+        (
+            TOOL_NAME,
+            {"question": SEED_QUESTION, "include_reasoning": "maybe"},
+            "include_reasoning",
+            "is a string",
+            "true or false",
+        ),
+        (RESULT_TOOL_NAME, {"run_id": ""}, "run_id", "is empty", "the run_id string from a qwen_code_interpreter"),
+    ],
+    ids=["number", "null", "missing", "too-long", "not-a-boolean", "empty-run-id"],
+)
+async def test_arguments_that_do_not_fit_the_schema_are_an_error_naming_the_argument_what_is_allowed_and_the_fix(
+    make_server: Callable[..., MCPServer],
+    emu: Emulator,
+    caplog: pytest.LogCaptureFixture,
+    tool: str,
+    arguments: dict[str, Any],
+    argument: str,
+    problem: str,
+    allowed: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with Client(make_server(), raise_exceptions=True) as client:
+        with anyio.fail_after(20):
+            result = await client.call_tool(tool, arguments)
+
+    assert result.is_error
+    text = text_of(result)
+    assert f"`{argument}` {problem}" in text
+    assert allowed in text
+    assert f"Fix: call {tool} again with `{argument}` corrected." in text
+    assert "Calling again: will not help" in text
+    assert "validation error" not in text and "pydantic" not in text and "xxxxx" not in text
+    assert emu.requests == []
+    assert "xxxxx" not in caplog.text and "maybe" not in caplog.text  # the values stay out of the log
+
+
+@pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"max_concurrency": 0}, "max_concurrency must be an integer >= 1"),
         ({"max_output_chars": 10}, "max_output_chars must be an integer >= 2000"),
+        ({"max_wait": float("nan")}, "max_wait must be a number of seconds >= 0, and finite"),
+        ({"result_ttl": 0}, "result_ttl must be a number of seconds > 0, and finite"),
+        ({"run_store": "foo://x"}, "run_store must be 'memory' or a Redis URL"),
         ({"protocol": "soap"}, "Unknown protocol 'soap'"),
     ],
 )
-def test_invalid_settings_are_refused_when_the_server_is_built(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+def test_invalid_settings_are_refused_when_the_server_is_built_naming_the_python_argument(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message) as caught:
         create_server(api_key=PLANTED_KEY, **options)
+    assert "--" not in str(caught.value)  # no command-line flag: the server was built from Python
 
 
 async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None:

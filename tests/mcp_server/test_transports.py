@@ -101,13 +101,17 @@ async def test_binding_beyond_loopback_without_a_token_exits_2_with_one_line() -
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--max-concurrency", "0"], "max_concurrency must be an integer >= 1"),
+        (["--max-concurrency", "0"], "--max-concurrency must be an integer >= 1"),
+        (["--max-output-chars", "10"], "--max-output-chars must be an integer >= 2000"),
+        (["--max-wait", "nan"], "--max-wait must be a number of seconds >= 0, and finite"),
+        (["--result-ttl", "0"], "--result-ttl must be a number of seconds > 0, and finite"),
+        (["--run-store", "foo://x"], "--run-store must be 'memory' or a Redis URL"),
         (["--idle-timeout", "-1"], "--idle-timeout must be a positive number"),
         (["--base-url", "ftp://example.com"], "--base-url must be an http(s) URL"),
         (["--transport", "streamable-http", "--auth-token", "has space"], "printable ASCII without spaces"),
     ],
 )
-def test_invalid_settings_end_the_process_before_serving_with_exit_code_2(
+def test_invalid_settings_end_the_process_before_serving_with_exit_code_2_naming_the_flag(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(argv) == 2
@@ -115,6 +119,8 @@ def test_invalid_settings_end_the_process_before_serving_with_exit_code_2(
     assert out == ""
     assert err.startswith("qwen-ci-mcp: error: ") and message in err
     assert err.count("\n") == 1
+    if message.startswith("--"):  # the flag, never the Python argument (max_wait)
+        assert message.split()[0][2:].replace("-", "_") not in err
 
 
 def test_only_loopback_addresses_count_as_loopback() -> None:
