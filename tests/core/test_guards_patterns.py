@@ -26,12 +26,12 @@ from qwen_ci_tool._classify import (
     parse_retry_after,
     rate_limit_wait,
     read_body,
+    read_failure,
 )
 from qwen_ci_tool._constants import REGION_ROOTS
 from qwen_ci_tool._errors import (
     ErrorContext,
     connect_error,
-    failure_error,
     not_an_event_stream_error,
     status_error,
     timeout_error,
@@ -139,8 +139,9 @@ def test_only_a_service_failure_saying_rate_limit_becomes_a_rate_limit_not_a_ref
 
 
 def test_a_bare_error_object_inside_a_200_is_a_service_failure_500() -> None:
-    err = failure_error({"error": {"code": "SomeNewCode", "message": "boom"}})
-    assert isinstance(err, InternalServerError) and err.status_code == 500
+    failure = read_failure({"error": {"code": "SomeNewCode", "message": "boom"}})
+    assert failure.status == 500 and failure.in_band
+    assert class_for(failure.status, failure.code, failure.message) is InternalServerError
 
 
 def test_the_bodys_own_request_id_beats_the_error_objects_id() -> None:
