@@ -617,10 +617,6 @@ def traced_peak(c: Contender) -> tuple[float, float]:
     return float(peak - before), float(current - before)
 
 
-def run_async(fn: Callable[[], Awaitable[Any]]) -> Any:
-    return _run(fn())
-
-
 # --- tables -------------------------------------------------------------------------------------
 
 

@@ -110,13 +110,17 @@ class Runner:
         self.max_wait = max_wait
         self.result_ttl = result_ttl
         self.local = MemoryRunStore(ttl=result_ttl)
-        self.shared = shared
         self.slots = anyio.Semaphore(max_concurrency, fast_acquire=True)  # a free slot: no trip through the loop
         self.live: dict[str, _LiveRun] = {}
         self.accepting = True
         self.link = StoreLink(shared, ops)
         self._run_ended = anyio.Event()
         self._drained = anyio.Event()
+
+    @property
+    def shared(self) -> RunStore | None:
+        """The store shared with other replicas (None with ``memory``): the link's, held once."""
+        return self.link.store
 
     @property
     def ready(self) -> bool:

@@ -123,10 +123,6 @@ class Output:
         self._fd = fd
         self._stream = stream
 
-    @property
-    def resumable(self) -> bool:
-        return self._fd is not None
-
     def previous(self) -> dict[str, LineState]:
         """What an earlier run wrote (nothing for standard output), read line by line."""
         if self._fd is None:

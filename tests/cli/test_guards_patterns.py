@@ -1,0 +1,95 @@
+"""Guards from a sweep of break patterns other than boundaries (issue 26): a condition dropped, a
+``not`` flipped, ``continue`` for ``break``, a wrong field read. Each test here was checked to fail
+with its one-line break of the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from qwen_ci_tool import ConfigurationError
+from qwen_ci_tool._batch import BatchTask
+from qwen_ci_tool.cli.batch import _state_of, read_tasks
+from qwen_ci_tool.cli.batch_output import _drop_cut_line, plan_resume, read_output
+
+
+def _line(task_id: str, status: str, error: dict[str, object] | None = None) -> str:
+    return json.dumps({"id": task_id, "status": status, **({"error": error} if error else {})})
+
+
+def test_a_failed_line_without_a_retryable_flag_is_failed_for_good() -> None:
+    states = read_output([_line("a", "failed", {"type": "BadRequestError"})])
+    assert states["a"].retryable is False
+    plan = plan_resume([BatchTask("a", question="q")], states, retry_failed=True)
+    assert plan.to_send == [] and plan.kept_permanent == 1 and plan.resent == 0
+
+
+def test_with_retry_failed_a_retryable_failure_is_sent_again_and_a_permanent_one_kept() -> None:
+    states = read_output(
+        [
+            _line("r", "failed", {"type": "RateLimitError", "retryable": True}),
+            _line("p", "failed", {"retryable": False}),
+        ]
+    )
+    plan = plan_resume([BatchTask("r", question="q"), BatchTask("p", question="q")], states, retry_failed=True)
+    assert [t.id for t in plan.to_send] == ["r"] and plan.resent == 1 and plan.kept_permanent == 1
+
+
+def test_an_output_ending_in_a_whole_line_is_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(b'{"id":"a"}\n{"id":"b"}\n')
+    fd = os.open(path, os.O_RDWR)
+    try:
+        _drop_cut_line(fd)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b'{"id":"a"}\n{"id":"b"}\n'
+
+
+def test_an_output_that_is_one_cut_line_is_emptied(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(b'{"id":"a","status":"comp')
+    fd = os.open(path, os.O_RDWR)
+    try:
+        _drop_cut_line(fd)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b""
+
+
+def test_an_id_used_twice_is_refused_naming_the_first_line() -> None:
+    with pytest.raises(ConfigurationError, match=r'duplicate id "a" \(first on line 1\)'):
+        read_tasks(['{"id": "a", "question": "q"}', '{"id": "a", "question": "again"}'])
+
+
+def test_a_blank_id_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match='"id" must be a non-empty string, got "  "'):
+        read_tasks(['{"id": "  ", "question": "q"}'])
+
+
+def test_a_numeric_id_is_refused_with_the_string_to_write_instead() -> None:
+    with pytest.raises(ConfigurationError, match=r'got 7 \(write "id": "7"\)'):
+        read_tasks(['{"id": 7, "question": "q"}'])
+
+
+def test_a_task_with_only_messages_or_only_a_question_is_accepted() -> None:
+    tasks = read_tasks(
+        ['{"id": "q", "question": "two plus two"}', '{"id": "m", "messages": [{"role": "user", "content": "hi"}]}']
+    )
+    assert [t.id for t in tasks] == ["q", "m"]
+
+
+def test_every_bad_line_is_reported_not_only_the_first() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        read_tasks(["{bad", '{"id": "ok", "question": "q"}', "[1]"])
+    assert "has 2 problems" in caught.value.message
+    assert "line 1: not valid JSON" in caught.value.message and "line 3: a JSON list" in caught.value.message
+
+
+def test_the_summary_counts_a_retryable_incomplete_answer_as_nothing_to_retry() -> None:
+    states = read_output([_line("a", "incomplete", {"retryable": True}), _line("b", "failed", {"retryable": True})])
+    text = _state_of("out.jsonl", states)
+    assert "1 failed but may succeed if sent again" in text
