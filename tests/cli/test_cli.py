@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -293,6 +294,16 @@ def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path)
     ]
     assert "".join(code_cells[1]["outputs"][0]["text"]) == "2.338016430028866e+47"
     assert "## Reasoning" in markdown.read_text() and "2.338016430028866e+47" in markdown.read_text()
+
+
+def test_an_exported_notebook_gives_every_cell_the_unique_id_its_nbformat_4_5_requires(tmp_path: Path) -> None:
+    notebook = tmp_path / "run.ipynb"
+    code, _, _ = cli("ask", "--emulator", "--protocol", "responses", "--export", str(notebook), TWO_RUN_QUESTION)
+    nb = json.loads(notebook.read_text())
+    ids = [cell.get("id") for cell in nb["cells"]]
+    assert code == 0 and (nb["nbformat"], nb["nbformat_minor"]) == (4, 5)
+    assert all(isinstance(i, str) and re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids), ids
+    assert len(set(ids)) == len(ids) == len(nb["cells"])
 
 
 def test_export_of_a_broken_stream_keeps_the_partial(
