@@ -368,7 +368,7 @@ def batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         if client.settings.api_key is None:
             raise missing_key_error()
         announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
-        output = open_output(args.output, stdout)  # a device, a pipe or a directory: refused, nothing sent
+        output = open_output(args.output, stdout, args.input)  # INPUT, a device, a pipe, a directory: refused
         try:
             return run_batch(client, tasks, output, args.concurrency, stderr, announce, retry_failed=args.retry_failed)
         finally:

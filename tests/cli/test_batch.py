@@ -216,6 +216,19 @@ def test_an_output_that_is_not_a_file_is_refused_before_anything_is_sent(
     assert "-o -" in err and "Nothing was sent" in err and emu.requests == []
 
 
+@pytest.mark.parametrize("name", ["in.jsonl", "link.jsonl"])
+def test_an_output_that_is_the_input_file_is_refused_and_the_tasks_are_left_as_they_were(
+    name: str, tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = tmp_path / "in.jsonl"
+    tasks = '{"id": "a", "question": "1+1"}\n{"id": "b", "question": "2+2"}'  # no newline after the last task
+    source.write_text(tasks, encoding="utf-8")
+    (tmp_path / "link.jsonl").symlink_to(source)
+    code, err = batch(str(source), "-o", str(tmp_path / name), "--base-url", emu.base_url)
+    assert code == 2 and f"is INPUT {source}" in err and "-o results.jsonl" in err and "Nothing was sent" in err
+    assert source.read_text(encoding="utf-8") == tasks and emu.requests == []
+
+
 def test_output_to_standard_output_when_it_is_a_pipe_is_refused_with_the_fix(tmp_path: Path, emu: Emulator) -> None:
     source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
     # run_cli captures stdout, a pipe: /dev/stdout cannot be read back to resume.
