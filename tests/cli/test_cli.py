@@ -238,6 +238,18 @@ def test_a_closed_pipe_on_standard_output_exits_2_with_one_line_saying_it_could_
     _one_error_line(proc.stderr, "Broken pipe" if os.name != "nt" else "")
 
 
+def test_a_closed_pipe_under_another_command_says_the_reader_exited_not_that_room_ran_out() -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `qwen-ci models | head -1` once head has exited
+    try:
+        proc = _qwen_ci_into(write, "models")
+    finally:
+        os.close(write)
+
+    line = _one_error_line(proc.stderr, "Broken pipe" if os.name != "nt" else "")
+    assert proc.returncode == 2 and "room" not in line and "> FILE) or to a program that reads all of it" in line
+
+
 def test_the_emulator_command_serves_until_stopped() -> None:
     port = _free_port()
     proc = start_cli("emulator", "--port", str(port), stdout=subprocess.DEVNULL)
