@@ -181,13 +181,25 @@ class Progress:
         )
 
 
-def _state_of(name: str, states: Mapping[str, LineState]) -> str:
+#: What to do next when OUTPUT was standard output, which no later run reads.
+_NOT_RESUMED = (
+    "standard output is not read back, so the same command sends every task again; "
+    "write to a file (-o results.jsonl) to resume"
+)
+
+
+def _state_of(output: Output, states: Mapping[str, LineState]) -> str:
     """The final tally of OUTPUT (its last line per id), and what to do next."""
     statuses = Counter(line.status for line in states.values())
     retryable = sum(1 for line in states.values() if line.status == "failed" and line.retryable)
     interrupted = sum(1 for line in states.values() if line.interrupted)
     permanent = statuses["failed"] - retryable
-    text = f"{name}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, {statuses['failed']} failed.\n"
+    text = (
+        f"{output.name}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, "
+        f"{statuses['failed']} failed.\n"
+    )
+    if not output.resumes:
+        return text + (f"  To send the failed ones again: {_NOT_RESUMED}.\n" if statuses["failed"] else "")
     if interrupted:
         text += f"  {interrupted} were stopped while they ran: the same command sends them again.\n"
     if retryable - interrupted:
@@ -331,12 +343,16 @@ def run_batch(
         output.close()
         run.clear()
     stderr.write(run.progress.summary(time.monotonic()))
-    stderr.write(_state_of(output.name, states))
+    stderr.write(_state_of(output, states))
     if run.broken is not None:
         stderr.write(
             f"error: could not write to {output.name} ({run.broken.strerror or run.broken}): the batch stopped "
             "there and the calls in flight were cancelled; the outcome that could not be written is lost. "
-            "Make room (or choose another -o), then run the same command again: a file resumes where it stopped.\n"
+            + (
+                "Make room (or choose another -o), then run the same command again: a file resumes where it stopped.\n"
+                if output.resumes
+                else f"Note that {_NOT_RESUMED}.\n"
+            )
         )
         return EXIT_FAILED
     if interrupted:
@@ -348,8 +364,11 @@ def run_batch(
                 if stopped
                 else ""
             )
-            + ". Run the same command again to resume"
-            + (" (they are sent again).\n" if stopped else ".\n")
+            + (
+                (". Run the same command again to resume" + (" (they are sent again).\n" if stopped else ".\n"))
+                if output.resumes
+                else f"; {_NOT_RESUMED}.\n"
+            )
         )
         return EXIT_INTERRUPTED
     return _exit_code(tasks, states)

@@ -120,6 +120,7 @@ class Output:
 
     def __init__(self, name: str, *, fd: int | None = None, stream: IO[str] | None = None) -> None:
         self.name = name
+        self.resumes = fd is not None  # a file is read back by the next run; standard output is not
         self._fd = fd
         self._stream = stream
 
