@@ -120,7 +120,8 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             partial = stream.snapshot() if stream is not None else None
             _keep_partial(partial, "Ctrl-C", args, stdout, stderr)
             if args.json:
-                _print_error_json(Interrupted(INTERRUPTED_MESSAGE), partial, stdout)
+                request_id = partial.request_id if partial is not None else None
+                _print_error_json(Interrupted(INTERRUPTED_MESSAGE, request_id=request_id), partial, stdout)
             stderr.write("\ninterrupted\n")
             return EXIT_INTERRUPTED
         finally:

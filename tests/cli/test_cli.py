@@ -376,6 +376,7 @@ def test_ctrl_c_with_json_prints_the_interruption_and_the_partial_as_json(emu: E
     assert "Ctrl-C" in data["error"]["message"] and "billed again" in data["error"]["message"]
     assert data["partial"]["code_runs"][0]["code"] == "123**21" and data["partial"]["answer"].startswith("12")
     assert data["partial"]["usage"]["total_tokens"] > 0 and PLANTED_KEY not in out + err
+    assert data["error"]["request_id"] == data["partial"]["request_id"] and data["error"]["request_id"]
 
 
 def test_the_emulator_command_takes_a_start_quota_with_a_burst() -> None:
