@@ -333,6 +333,19 @@ def test_export_to_an_unknown_kind_of_file_is_refused_before_asking() -> None:
     assert code == 2 and ".py, .ipynb, .md" in err
 
 
+@pytest.mark.parametrize("where", ["missing directory", "a directory"])
+def test_an_export_that_cannot_be_written_is_refused_before_asking(
+    where: str, tmp_path: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    path = tmp_path / "nowhere" / "run.py" if where == "missing directory" else tmp_path / "run.py"
+    if where == "a directory":
+        path.mkdir()
+    code, out, err = cli("ask", "--export", str(path), "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 2 and f"--export {path}: " in err and "Nothing was sent" in err
+    assert out == "" and emu.requests == []
+
+
 def _ctrl_c_once_the_answer_began(emu: Emulator, *args: str) -> tuple[int, str, str]:
     """``qwen-ci ask ARGS`` against *emu*: once the answer has begun, the service goes silent and the
     user presses Ctrl-C (a real SIGINT). The exit code, stdout and stderr."""
