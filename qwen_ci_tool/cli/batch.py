@@ -188,17 +188,18 @@ _NOT_RESUMED = (
 )
 
 
-def _state_of(output: Output, states: Mapping[str, LineState]) -> str:
-    """The final tally of OUTPUT (its last line per id), and what to do next."""
+def _state_of(name: str, states: Mapping[str, LineState], *, resumes: bool = True) -> str:
+    """The final tally of OUTPUT (its last line per id), and what to do next (*resumes*: whether a
+    later run reads OUTPUT back, as it does a file and not standard output)."""
     statuses = Counter(line.status for line in states.values())
     retryable = sum(1 for line in states.values() if line.status == "failed" and line.retryable)
     interrupted = sum(1 for line in states.values() if line.interrupted)
     permanent = statuses["failed"] - retryable
     text = (
-        f"{output.name}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, "
+        f"{name}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, "
         f"{statuses['failed']} failed.\n"
     )
-    if not output.resumes:
+    if not resumes:
         return text + (f"  To send the failed ones again: {_NOT_RESUMED}.\n" if statuses["failed"] else "")
     if interrupted:
         text += f"  {interrupted} were stopped while they ran: the same command sends them again.\n"
@@ -343,7 +344,7 @@ def run_batch(
         output.close()
         run.clear()
     stderr.write(run.progress.summary(time.monotonic()))
-    stderr.write(_state_of(output, states))
+    stderr.write(_state_of(output.name, states, resumes=output.resumes))
     if run.broken is not None:
         stderr.write(
             f"error: could not write to {output.name} ({run.broken.strerror or run.broken}): the batch stopped "
