@@ -377,7 +377,7 @@ def run_batch(
 
 def batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     """``qwen-ci batch``: read and check INPUT, the key and OUTPUT, then :func:`run_batch`."""
-    with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
+    with open(args.input, encoding="utf-8-sig", errors="surrogateescape") as file:  # -sig: a leading BOM is dropped
         tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
     settings = settings_from(args)
     with maybe_emulator(args.emulator, settings) as emulator_url:

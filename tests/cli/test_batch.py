@@ -78,6 +78,19 @@ def test_every_input_problem_is_reported_by_line_number_and_nothing_is_sent(
     assert emu.requests == [] and not out.exists()
 
 
+def test_an_input_saved_with_a_byte_order_mark_and_crlf_line_ends_is_read(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_bytes(b'\xef\xbb\xbf{"id": "a", "question": "1+1"}\r\n{"id": "b", "question": "2+2"}\r\n')
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0, err
+    assert sorted(line["id"] for line in lines(out)) == ["a", "b"] and questions_sent(emu) in (
+        ["1+1", "2+2"],
+        ["2+2", "1+1"],
+    )
+
+
 def test_without_a_key_the_batch_stops_before_sending_and_names_the_fix(tmp_path: Path, emu: Emulator) -> None:
     source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
     code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url)

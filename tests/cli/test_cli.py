@@ -287,6 +287,13 @@ def test_a_dash_reads_the_question_from_standard_input() -> None:
     assert code == 0 and SEED_ANSWER in json.loads(out.getvalue())["answer"]
 
 
+def test_a_byte_order_mark_before_a_question_on_standard_input_is_not_sent() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.StringIO("\ufeff" + SEED_QUESTION + "\r\n")  # as Notepad or PowerShell save UTF-8
+    code = main(["ask", "--emulator", "--json", "-"], stdin=stdin, stdout=out, stderr=err)
+    assert code == 0 and SEED_ANSWER in json.loads(out.getvalue())["answer"]  # the seed question, recognised
+
+
 def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path) -> None:
     script, notebook, markdown = tmp_path / "run.py", tmp_path / "run.ipynb", tmp_path / "run.md"
     for path in (script, notebook, markdown):
