@@ -25,7 +25,7 @@ try:
     from ._ops import ContextFilter
     from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT, create_server
     from ._texts import RESULT_TOOL_NAME, TOOL_NAME
-    from .http.app import DEFAULT_SHUTDOWN_GRACE, is_loopback
+    from .http.app import DEFAULT_SHUTDOWN_GRACE, ListenError, is_loopback
     from .http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS, Credentials, TokenFileError
     from .runs import DEFAULT_RESULT_TTL, MEMORY, RUN_STORE_ENV, shown_url
     from .runs.results import DEFAULT_MAX_OUTPUT_CHARS
@@ -225,6 +225,8 @@ def _serve(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         return 130
+    except ListenError as exc:  # a taken port: one line with the fix, exit 2 like other bad settings
+        return _fail(str(exc))
     return 0
 
 

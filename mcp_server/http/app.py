@@ -39,6 +39,7 @@ __all__ = [
     "MAX_REQUEST_BODY_BYTES",
     "build_http_app",
     "is_loopback",
+    "ListenError",
     "listening_socket",
     "security_settings",
     "serve_http",
@@ -151,17 +152,31 @@ async def _reload_on_sighup(credentials: Credentials) -> None:
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:
-    """The bound, listening socket for *config*, made so that accepted connections get TCP_NODELAY.
-
-    uvicorn's ``bind_socket`` creates it with protocol 0, and asyncio sets TCP_NODELAY only on
-    sockets whose protocol is TCP: without it, every small response waits ~40 ms for Nagle's
-    algorithm and the client's delayed ACK.
+    """The bound, listening socket for *config*, made with protocol TCP so that accepted connections
+    get TCP_NODELAY (asyncio sets it only on sockets whose protocol is TCP: without it, every small
+    response waits ~40 ms for Nagle's algorithm and the client's delayed ACK). Raises
+    :class:`ListenError`, which says what to do, when the address cannot be bound.
     """
-    sock = config.bind_socket()
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
-        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-    sock.listen(config.backlog)  # bind_socket only binds; listening now makes early connections queue
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:  # uvicorn's bind_socket would log the errno and exit 3 with no advice
+        sock.close()
+        shown = f"[{config.host}]" if family == socket.AF_INET6 else config.host
+        raise ListenError(
+            f"cannot listen on {shown}:{config.port}: {exc.strerror or exc}. Stop the process that holds "
+            "the port or choose another with --port (--port 0 takes a free one and logs it); --host "
+            "must be an address of this machine."
+        ) from exc
+    sock.listen(config.backlog)  # listening now makes early connections queue
+    sock.set_inheritable(True)
     return sock
+
+
+class ListenError(Exception):
+    """The HTTP server cannot listen where it was told to (the port is taken, the address is not ours)."""
 
 
 def _connections_wait(left: float) -> float:

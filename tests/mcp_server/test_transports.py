@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +123,29 @@ def test_invalid_settings_end_the_process_before_serving_with_exit_code_2_naming
     assert err.count("\n") == 1
     if message.startswith("--"):  # the flag, never the Python argument (max_wait)
         assert message.split()[0][2:].replace("-", "_") not in err
+
+
+def test_a_port_already_taken_ends_the_process_with_exit_code_2_and_one_line_saying_what_to_do() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "mcp_server", "--emulator", "--transport", "streamable-http", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=server_env(),
+            cwd=REPO,
+        )
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert errors == [
+        f"qwen-ci-mcp: error: cannot listen on 127.0.0.1:{port}: Address already in use. "
+        "Stop the process that holds the port or choose another with --port (--port 0 takes a free "
+        "one and logs it); --host must be an address of this machine."
+    ], done.stderr
+    assert "Traceback" not in done.stderr and "Errno" not in done.stderr
 
 
 def test_only_loopback_addresses_count_as_loopback() -> None:
