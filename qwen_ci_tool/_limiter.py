@@ -96,7 +96,9 @@ class AdaptiveLimiter:
         max_pause: float = C.MAX_RETRY_AFTER,
     ) -> None:
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise ConfigurationError(f"concurrency must be a whole number >= 1 (e.g. 4), got {max_concurrency!r}.")
+            raise ConfigurationError(
+                f"Invalid concurrency {max_concurrency!r}.", hint="{concurrency} must be a whole number >= 1 (e.g. 4)."
+            )
         self.max_concurrency = max_concurrency
         self.default_pause = default_pause
         self.max_pause = max_pause

@@ -101,7 +101,7 @@ def test_without_a_key_the_batch_stops_before_sending_and_names_the_fix(tmp_path
 def test_a_bad_concurrency_is_refused(tmp_path: Path, keyed: None) -> None:
     source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
     code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--concurrency", "0")
-    assert code == 2 and "concurrency must be a whole number >= 1" in err
+    assert code == 2 and "--concurrency must be a whole number >= 1" in err
 
 
 # --- random faults: one line per task, nothing re-sent once completed --------------------------------
