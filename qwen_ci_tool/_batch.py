@@ -205,8 +205,11 @@ class BatchPlan:
         out = []
         for task, snapshot in self._running.values():
             partial = snapshot() if snapshot is not None else None
-            error = Interrupted("The batch stopped while this call ran; running it again sends the task again.")
-            error.partial = partial
+            error = Interrupted(
+                "The batch stopped while this call ran; running it again sends the task again.",
+                request_id=partial.request_id if partial is not None else None,
+                partial=partial,
+            )
             out.append(BatchOutcome(task.id, "failed", error=error))
         self._running.clear()
         return out

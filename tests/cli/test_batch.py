@@ -452,6 +452,8 @@ def test_ctrl_c_writes_each_call_in_flight_as_interrupted_with_its_partial_and_c
     assert sorted(written) == ["s0", "s1", "s2"]  # every call in flight, none finished
     for line in written.values():
         assert line["status"] == "failed" and line["error"]["type"] == "Interrupted" and line["error"]["retryable"]
+        if line["result"]:  # the error names the request its partial came from
+            assert line["error"]["request_id"] and line["error"]["request_id"] == line["result"]["request_id"]
     assert written["s0"]["result"]["status"] == "incomplete" and written["s1"]["result"]["reasoning"]
     tokens = sum(line["result"]["usage"]["total_tokens"] for line in written.values() if line["result"])
     assert tokens > 0 and f"{tokens:,} total" in err  # the summary counts what the stopped calls cost
