@@ -93,6 +93,16 @@ def step(server: ServerProcess, what: str, seconds: float) -> Iterator[None]:
         raise AssertionError(f"{what}: not within {seconds:g} s (the server's log:)\n{server.output()}") from None
 
 
+@contextmanager
+def log_attached(server: ServerProcess) -> Iterator[None]:
+    """Whatever fails inside carries the server's log (as a note)."""
+    try:
+        yield
+    except BaseException as exc:
+        exc.add_note("the server's log:\n" + server.output())
+        raise
+
+
 async def exit_code(server: ServerProcess, seconds: float) -> int:
     """The server's exit code; fail saying so (with its log) if it has not exited within *seconds*."""
     try:
@@ -184,7 +194,7 @@ async def test_over_http_a_megabyte_of_reasoning_reaches_the_client_cut_to_fit_o
 
 @pytest.mark.timeout(120)  # the sum of the steps' bounds below, so that a step that hangs says which
 async def test_on_sigterm_calls_in_flight_finish_and_are_delivered_new_calls_are_refused_and_exit_is_0() -> None:
-    with Emulator(code_pause=1.5) as emu, serve(emu, "--shutdown-grace", "30") as server:
+    with Emulator(code_pause=1.5) as emu, serve(emu, "--shutdown-grace", "30") as server, log_attached(server):
         results: dict[str, CallToolResult] = {}
         progress = {mode: Progress() for mode in MODES}
         closed = {mode: anyio.Event() for mode in MODES}
