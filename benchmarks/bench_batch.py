@@ -11,6 +11,9 @@ tasks through it, at a concurrency far above what the quota needs:
   tasks, calls of 2 s at concurrency 64 and of 20 s at concurrency 256 (20 s calls at 10/s are 200
   at once: at 64 the concurrency, not the quota, would bound the batch at 3.2/s).
 
+Paced starts go in groups where the service admitted calls started together (bursts allowed), single
+where it refused them (evenly spaced): reported as "starts together".
+
 Reported: sustained tasks per second (from the 21st completion to the last) against the quota - the
 target is at least 90% (within 10% for the millisecond rows) - and over the whole run; how many times
 the service admitted each task (the emulator's count: requests minus its 429s; the target is once);
@@ -94,6 +97,7 @@ def _row(
         "rate_limited": limiter.rate_limited,
         "cuts": limiter.cuts,
         "learnt_rate": limiter.rate,
+        "group": limiter.burst,
     }
 
 
@@ -187,12 +191,15 @@ def render(data: dict[str, Any]) -> str:
                 r["cpu_ms_per_task"],
                 f"{r['cpu_vs_unlimited']:.2f}",
                 r["rate_limited"],
+                "-" if r["limit"] is None else r.get("group", "-"),
             ]
         )
     note = (
         f"\n\nSeed tasks; calls of milliseconds: {data['tasks']:,} tasks, concurrency {data['concurrency']}, bucket "
         f"of {data['burst']}; calls of seconds: {data['slow_tasks']} tasks at {data['slow_rate']:g}/s. 429s: "
-        "refusals the limiter saw (the batch sends the task again; each paused new starts for its Retry-After)."
+        "refusals the limiter saw (the batch sends the task again; each paused new starts for its Retry-After). "
+        "Starts together: the size of the groups paced starts went in at the end (the most calls the service "
+        "admitted started together, at most 4; 1 where it allows no burst)."
     )
     return (
         table(
@@ -209,6 +216,7 @@ def render(data: dict[str, Any]) -> str:
                 "CPU ms/task",
                 "CPU × unlimited",
                 "429s",
+                "starts together",
             ],
             out,
         )

@@ -325,12 +325,14 @@ def _batch(doc: dict[str, Any]) -> list[str]:
         out += [
             "",
             f"Calls that last seconds, against a quota of {first['limit']:g} starts/s ({first['tasks']} seed tasks; the "
-            "limiter learns the quota from the 429s and spaces starts below it; each row in its own batch, sync and "
+            "limiter learns the quota from the 429s and spaces starts below it, in groups where the service admitted calls "
+            "started together (starts together: their size, at most 4); each row in its own batch, sync and "
             "async, the CPU against the same batch without a quota; 20 s calls at 10/s are 200 at once, so they run "
             "at concurrency 256: at 64 the concurrency, not the quota, would bound them at 3.2/s):",
             "",
-            "| quota shape | call | at once | sustained ÷ quota (sync / async) | admitted per task | CPU × unlimited | 429s |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| quota shape | call | at once | sustained ÷ quota (sync / async) | admitted per task | CPU × unlimited "
+            "| 429s | starts together |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for shape in dict.fromkeys(r["shape"] for r in slow):
             for call in dict.fromkeys(r["call_s"] for r in slow):
@@ -341,7 +343,7 @@ def _batch(doc: dict[str, Any]) -> list[str]:
                 out.append(
                     f"| {shape} | {call:g} s | {s_['concurrency']} | {s_['vs_limit']:.2f} / {a_['vs_limit']:.2f} "
                     f"| {admitted:.2f} | {s_['cpu_vs_unlimited']:.2f} / {a_['cpu_vs_unlimited']:.2f} "
-                    f"| {s_['rate_limited']} / {a_['rate_limited']} |"
+                    f"| {s_['rate_limited']} / {a_['rate_limited']} | {s_.get('group', '-')} / {a_.get('group', '-')} |"
                 )
         out.append("")
     return out

@@ -90,8 +90,9 @@ class CallRecord:
 
     def failed(self, error: Exception | str, partial: CodeInterpreterResult | None = None) -> None:
         name = error if isinstance(error, str) else type(error).__name__
-        if partial is None and isinstance(error, QwenCIError):
-            partial = error.partial
+        if isinstance(error, QwenCIError):
+            partial = partial or error.partial
+            self.upstream_request_id = error.request_id  # a failure before any event has no partial
         self._set_result("failed", name, partial)
 
     def cancelled(self, partial: CodeInterpreterResult | None) -> None:
@@ -102,7 +103,7 @@ class CallRecord:
         self.outcome, self.error = outcome, error
         if result is not None:
             self.usage = result.usage
-            self.upstream_request_id = result.request_id
+            self.upstream_request_id = result.request_id or self.upstream_request_id
             self._metrics.record_usage(self.client, result.usage, len(result.code_runs))
 
     def _leave_queue(self) -> None:

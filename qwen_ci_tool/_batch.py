@@ -280,36 +280,52 @@ def run_many_sync(
 
 
 class _Inbox:
-    """What the calls of an async batch tell its loop (all in one event loop): messages that arrived
-    together are taken without a checkpoint each, and only an empty inbox is waited on. (A memory
-    stream checkpoints on every receive and builds a waiter for every wait: at a rate limit, where
-    messages come one at a time, that was a measurable share of a task's CPU.)"""
+    """What the calls of an async batch tell its loop (all in one event loop): the calls that ended.
+    Messages that arrived together are taken without a checkpoint each, and only an empty inbox is
+    waited on. (An admission is told to the plan by the call itself, in the same thread, and wakes
+    the loop only when the loop waits for one: see :meth:`nudge`.) A memory stream checkpoints on
+    every receive and builds a waiter for every wait: at a rate limit, where messages come one at a
+    time, that was a measurable share of a task's CPU."""
 
     def __init__(self) -> None:
         self._messages: deque[_Message] = deque()
         self._arrived = anyio.Event()
+        self._deadline = False  # the loop waits for a deadline (a paced start), not only for news
 
     def put(self, message: _Message) -> None:
         self._messages.append(message)
         self._arrived.set()
 
+    def nudge(self) -> None:
+        """Wake a loop that waits only for news (a call answered): it may start the next call now.
+        A loop waiting for its next paced start is not woken: an admission raises the rate by little."""
+        if not self._deadline:
+            self._arrived.set()
+
     async def get(self, timeout: float | None) -> _Message | None:
-        """The next message, waiting at most ``timeout`` seconds (``None``: until one comes)."""
+        """The next message, waiting at most ``timeout`` seconds (``None``: until one comes, or a nudge)."""
         if not self._messages:
             if self._arrived.is_set():  # set for messages already taken
                 self._arrived = anyio.Event()
+            self._deadline = timeout is not None
             with anyio.move_on_after(math.inf if timeout is None else timeout):
                 await self._arrived.wait()
+            self._deadline = False
         return self._messages.popleft() if self._messages else None
 
 
-async def _call_async(call: AsyncCall, task: BatchTask, ticket: int, put: Callable[[_Message], None]) -> None:
+async def _call_async(call: AsyncCall, task: BatchTask, ticket: int, plan: BatchPlan, inbox: _Inbox) -> None:
+    def began(snapshot: Callable[[], CodeInterpreterResult]) -> None:
+        # In the loop's own thread: told to the plan at once, without a wakeup of the loop for it.
+        plan.began(ticket, anyio.current_time(), snapshot)
+        inbox.nudge()
+
     value: CodeInterpreterResult | Exception
     try:
-        value = await call(task, lambda snapshot: put((task, ticket, snapshot)))
+        value = await call(task, began)
     except Exception as exc:
         value = exc
-    put((task, ticket, value))
+    inbox.put((task, ticket, value))
 
 
 async def run_many_async(
@@ -325,7 +341,7 @@ async def run_many_async(
             while True:
                 step = plan.next(anyio.current_time())
                 if isinstance(step, tuple):
-                    group.start_soon(_call_async, call, step[0], step[1], inbox.put)
+                    group.start_soon(_call_async, call, step[0], step[1], plan, inbox)
                     continue
                 if step is BatchPlan.DONE:
                     return

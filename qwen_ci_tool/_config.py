@@ -163,12 +163,13 @@ SETTINGS: dict[str, Setting] = _table()
 SETTING_NAMES = frozenset(SETTINGS)
 
 
-def normalize_base_url(url: str) -> str:
+def normalize_base_url(url: str, where: str | None = None) -> str:
     """The service root: scheme + host (+ any gateway prefix), without the API path suffix.
 
     Refused here, before anything is sent or shown: a URL httpx cannot parse (``http://[::1``, a
     bad port) and one with ``user:password@``, which every message naming the URL would print (the
-    key goes in its own setting). Neither refusal echoes a credential."""
+    key goes in its own setting). Neither refusal echoes a credential. *where* names the environment
+    variable the URL came from, if it did."""
     text = url.strip().rstrip("/")
     try:
         parsed = httpx.URL(text)
@@ -182,7 +183,7 @@ def normalize_base_url(url: str) -> str:
         )
     if parsed is None or not parsed.host or not text.startswith(("http://", "https://")):
         raise ConfigurationError(
-            f"Invalid base URL {url.strip().rsplit('@', 1)[-1]!r}.",
+            f"Invalid {where or 'base URL'} {url.strip().rsplit('@', 1)[-1]!r}.",
             hint=f"{{base_url}} must be an http(s) URL such as {C.REGION_ROOTS['beijing']!r}.",
         )
     for suffix in C.BASE_URL_SUFFIXES:
@@ -277,10 +278,15 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
             hint=f"Use {{region}} with one of {', '.join([*C.REGION_ROOTS, *C.REGION_ALIASES])}, or set {{base_url}}.",
         )
     base_url = values.get("base_url")
-    root = normalize_base_url(base_url) if base_url else C.REGION_ROOTS[region or C.DEFAULT_REGION]
+    root = (
+        normalize_base_url(base_url, where.get("base_url")) if base_url else C.REGION_ROOTS[region or C.DEFAULT_REGION]
+    )
     model = values.get("model", C.DEFAULT_MODEL)
     if not isinstance(model, str) or not model.strip() or model != model.strip():
-        raise ConfigurationError(f"model must be a non-empty model name such as {C.DEFAULT_MODEL!r}, got {model!r}.")
+        raise ConfigurationError(
+            f"Invalid {where.get('model', 'model')}: {model!r}.",
+            hint=f"{{model}} must be a non-empty model name such as {C.DEFAULT_MODEL!r}, without spaces around it.",
+        )
     # The model table advises (the native path, the hint if the service refuses); it never
     # refuses a pair itself: the vendor's documents disagree and go stale, the service decides.
     info = lookup_model(model)

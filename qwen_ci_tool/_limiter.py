@@ -23,7 +23,17 @@ second, fixed bound:
   back to the rate that was too fast within :data:`PROBE_ADMISSIONS` admissions, flat near it, then
   faster beyond it, never above twice the rate the service was just seen to admit (each refusal
   costs a request and its answer: the slower the probe comes back, the fewer of them);
-- other failures (5xx, dropped streams, bad requests) are no verdict on the rate.
+- other failures (5xx, dropped streams, bad requests) are no verdict on the rate;
+- where the service was seen to admit a bunch of calls started together (within
+  :data:`BUNCH_SPAN`; before the first refusal, starts come in bunches as answers come), paced starts
+  go in groups of that size (at most :data:`MAX_GROUP`), each group ``size / rate`` after the last:
+  the same rate in fewer wakeups of the loop (each costs more CPU than the starts it makes, on a
+  machine whose caches went cold meanwhile). A group waits as many intervals as it has starts, so a
+  token bucket that admitted the bunch has refilled for it. Starts go single after a pause, and after
+  a cut until as many calls as a group were admitted at the new rate; two groups in a row admitted
+  only in part make the groups one smaller (one alone is an overshoot of the rate, which the cut
+  handles). A service that refuses starts closer than one interval (no burst) never admits a bunch:
+  its starts stay single.
 
 In a batch the limiter owns rate limits: a refused task goes back in the queue (``BatchPlan``),
 and the client's engine does not retry 429s inside the call. The sync and async ``run_many`` loops
@@ -60,6 +70,10 @@ _WINDOW_SECONDS = 1.0
 _WINDOW_ADMISSIONS = 8
 #: At a cut, the rate taken as refused is at most this multiple of the rate just admitted.
 _REACHED = 1.25
+#: Paced starts go in groups of at most this many (when the service admitted such bunches).
+MAX_GROUP = 4
+#: Starts within this many seconds of the first of a bunch are one bunch (started together).
+BUNCH_SPAN = 0.002
 
 
 class AdaptiveLimiter:
@@ -102,6 +116,15 @@ class AdaptiveLimiter:
         self._awaiting: set[int] = set()  # started, no answer yet
         self._answered = 0
         self._admissions: deque[float] = deque(maxlen=4096)
+        # Bunches (starts together): ticket -> [size, verdicts due, admitted, paced (a group)].
+        self._bunch_of: dict[int, list[int]] = {}
+        self._bunch: list[int] = []  # the last bunch started
+        self._bunch_start = -math.inf
+        self._group_left = 0  # starts the group being started may still take (back to back)
+        self._single = True  # the next start goes alone (the first after a pause)
+        self._partial = False  # the last group judged was admitted only in part
+        #: Calls the service was seen to admit back to back (a bunch admitted whole), at most :data:`MAX_GROUP`.
+        self.burst = 1
         #: Calls started and not finished yet.
         self.in_flight = 0
         #: No call starts before this time (a ``Retry-After`` being honoured).
@@ -118,27 +141,71 @@ class AdaptiveLimiter:
     def delay(self, now: float) -> float | None:
         """0.0: start one now; seconds: wait that long; ``None``: wait for a call to answer or finish."""
         self._now = now
+        wait = self._delay(now)
+        if wait != 0.0:  # the loop waits: the group being started is over
+            self._group_left = 0
+        return wait
+
+    def _delay(self, now: float) -> float | None:
         if now < self.paused_until:
             return self.paused_until - now
         if self.in_flight >= self.max_concurrency:
             return None
         if self.rate is None:
             return None if len(self._awaiting) >= max(1, self._answered) else 0.0
-        wait = self._last_start + 1.0 / self.rate - now
+        if self._group_left:
+            return 0.0
+        # A group of ``size`` waits ``size`` intervals after the last group began.
+        wait = self._last_start + self._group_size() / self.rate - now
         return wait if wait > 0 else 0.0
+
+    def _group_size(self) -> int:
+        return 1 if self._single or self._probes < self.burst else self.burst
 
     def start(self, now: float | None = None) -> int:
         """Count a call as started (after ``delay`` said 0.0; ``now`` defaults to that time); its ticket."""
         self.in_flight += 1
         self._tickets += 1
         self._awaiting.add(self._tickets)
+        at = self._now if now is None else now
+        if at - self._bunch_start > BUNCH_SPAN:
+            self._bunch, self._bunch_start = [0, 0, 0, int(self.rate is not None)], at
+        self._bunch[0] += 1
+        self._bunch[1] += 1
+        self._bunch_of[self._tickets] = self._bunch
+        if self._group_left:  # the rest of a group: started with its first
+            self._group_left -= 1
+            return self._tickets
         if self._last_start == -math.inf and self.rate is not None:
             # The first start after a refusal is not spaced at the rate: its refusal says nothing
             # about the rate (only that the pause was too short), so it cannot cut.
             self._cut_after = self._tickets
-        self._last_start = self._now if now is None else now
-        self._first_start = min(self._first_start, self._last_start)
+        if self.rate is not None:
+            self._group_left = self._group_size() - 1
+            self._single = False
+        self._last_start = at
+        self._first_start = min(self._first_start, at)
         return self._tickets
+
+    def _verdict(self, ticket: int, admitted: bool) -> None:
+        """The service answered call ``ticket`` (admitted or refused): what its bunch says of bursts."""
+        bunch = self._bunch_of.pop(ticket, None)
+        if bunch is None:
+            return
+        bunch[1] -= 1
+        bunch[2] += admitted
+        size, due, took, paced = bunch
+        if due or size < 2:
+            return
+        if took == size:  # admitted whole: the service takes bursts this big
+            self.burst = min(max(self.burst, size), MAX_GROUP)
+            self._partial = False
+        elif took and paced:
+            # A group admitted in part: once, an overshoot of the rate (the cut handles it); twice in
+            # a row, bursts that big may not (or no longer) be allowed: one smaller.
+            if self._partial:
+                self.burst = max(took, self.burst - 1)
+            self._partial = True
 
     def admitted(self, ticket: int, now: float) -> None:
         """The service began answering call ``ticket`` (its stream started): it was admitted."""
@@ -147,6 +214,7 @@ class AdaptiveLimiter:
         self._awaiting.discard(ticket)
         self._answered += 1
         self._admissions.append(now)
+        self._verdict(ticket, True)
         if self.rate is not None and ticket > self._cut_after:
             self._probes += 1
             if self._searching:
@@ -162,11 +230,13 @@ class AdaptiveLimiter:
         if signal == "ok":
             self.admitted(ticket, now)  # a loop that did not report the admission
         elif signal == "failed":
+            self._bunch_of.pop(ticket, None)  # no verdict on bursts either: its bunch proves nothing
             if ticket in self._awaiting:
                 self._awaiting.discard(ticket)
                 self._answered += 1
         else:
             self._awaiting.discard(ticket)
+            self._verdict(ticket, False)
             self.rate_limited += 1
             if retry_after is None:  # once the rate is known, one interval is the wait a slot takes
                 pause = self.default_pause if self.rate is None else 1.0 / self.rate
@@ -178,8 +248,9 @@ class AdaptiveLimiter:
             if retry_after is None:
                 retry_after = pause
             self.paused_until = max(self.paused_until, now + min(max(retry_after, 0.0), self.max_pause))
-            # The refused start used no slot: the next may go as soon as the pause is over.
+            # The refused start used no slot: the next may go as soon as the pause is over, alone.
             self._last_start = -math.inf
+            self._single = True
 
     def _ceiling(self, now: float) -> float:
         """Twice the rate just admitted: how far a probe may go (no bound before enough admissions)."""

@@ -137,7 +137,8 @@ class CodeInterpreterResult:
                 cells.append(_cell("code", run.code, execution_count=None, outputs=outputs))
         cells.append(_cell("markdown", "## Answer\n\n" + (self.answer or "_(no answer text)_")))
         return {
-            "cells": cells,
+            # nbformat 4.5 requires a unique id on every cell (Jupyter refuses a notebook without them).
+            "cells": [{"id": f"cell-{number}", **cell} for number, cell in enumerate(cells)],
             "metadata": {
                 "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                 "language_info": {"name": "python"},

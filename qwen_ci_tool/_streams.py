@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 
 from ._engine import CallState
+from ._exceptions import QwenCIError
 from ._result import CodeInterpreterResult, StreamEvent
 
 __all__ = ["AsyncCodeInterpreterStream", "CodeInterpreterStream"]
@@ -14,10 +15,25 @@ __all__ = ["AsyncCodeInterpreterStream", "CodeInterpreterStream"]
 class _StreamBase:
     def __init__(self, state: CallState) -> None:
         self._state = state
+        self._error: QwenCIError | None = None  # what the stream raised, raised again by get_final_result
 
     def snapshot(self) -> CodeInterpreterResult:
         """What has arrived so far (status ``"incomplete"`` until the end)."""
         return self._state.result or self._state.snapshot()
+
+    def _final(self) -> CodeInterpreterResult:
+        """The result once the events have run out: the error the stream ended with, or the
+        stream was closed before its end."""
+        if self._error is not None:
+            raise self._error
+        if self._state.result is None:
+            raise QwenCIError(
+                "The stream was closed before it completed (its block was left or close() was called), so it has "
+                "no final result: snapshot() gives what had arrived. Read the stream to its end before closing "
+                "it; asking again starts a new call (billed again).",
+                partial=self.snapshot(),
+            )
+        return self._state.result
 
 
 class CodeInterpreterStream(_StreamBase):
@@ -42,7 +58,11 @@ class CodeInterpreterStream(_StreamBase):
         return self
 
     def __next__(self) -> StreamEvent:
-        return next(self._events)
+        try:
+            return next(self._events)
+        except QwenCIError as exc:
+            self._error = exc
+            raise
 
     def close(self) -> None:
         """Stop reading and release the connection (safe to call twice)."""
@@ -52,8 +72,7 @@ class CodeInterpreterStream(_StreamBase):
         """Read to the end (if not done yet) and return the result; raises what the stream raised."""
         for _ in self:
             pass
-        assert self._state.result is not None
-        return self._state.result
+        return self._final()
 
 
 class AsyncCodeInterpreterStream(_StreamBase):
@@ -75,7 +94,11 @@ class AsyncCodeInterpreterStream(_StreamBase):
         return self
 
     async def __anext__(self) -> StreamEvent:
-        return await self._events.__anext__()
+        try:
+            return await self._events.__anext__()
+        except QwenCIError as exc:
+            self._error = exc
+            raise
 
     async def aclose(self) -> None:
         """Stop reading and release the connection (safe to call twice)."""
@@ -85,5 +108,4 @@ class AsyncCodeInterpreterStream(_StreamBase):
         """Read to the end (if not done yet) and return the result; raises what the stream raised."""
         async for _ in self:
             pass
-        assert self._state.result is not None
-        return self._state.result
+        return self._final()

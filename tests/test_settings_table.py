@@ -91,6 +91,12 @@ def test_a_bad_value_in_the_environment_names_the_variable(value: str, said: str
     assert said in str(caught.value)
 
 
+@pytest.mark.parametrize("var", ["QWEN_CI_BASE_URL", "DASHSCOPE_HTTP_BASE_URL"])
+def test_a_bad_base_url_in_the_environment_names_the_variable(var: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"Invalid {var} 'nope'"):
+        resolve_settings(env={var: "nope"})
+
+
 def test_the_cli_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QWEN_CI_TOTAL_TIMEOUT", "nan")
     err = io.StringIO()

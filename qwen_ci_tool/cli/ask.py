@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import IO, Any
 
 from .._batch import Interrupted
@@ -81,6 +82,13 @@ def _export(result: CodeInterpreterResult, path: str, stderr: IO[str]) -> None:
 def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     if args.export and not args.export.endswith(_EXPORTS):
         raise ConfigurationError(f"--export writes {', '.join(_EXPORTS)} files; got {args.export!r}.")
+    if args.export and (os.path.isdir(args.export) or not os.path.isdir(os.path.dirname(args.export) or ".")):
+        # Checked before asking: the call is billed, and its export would fail only after it.
+        raise ConfigurationError(
+            f"--export {args.export}: "
+            + ("that is a directory" if os.path.isdir(args.export) else "its directory does not exist")
+            + "; give a file in an existing directory. Nothing was sent."
+        )
     settings = settings_from(args)
     replaying: bytes | None = getattr(args, "replay", None)  # `qwen-ci replay FILE` (cli/replay.py)
     with maybe_emulator(args.emulator, settings, replay=replaying) as emulator_url:
@@ -120,7 +128,8 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             partial = stream.snapshot() if stream is not None else None
             _keep_partial(partial, "Ctrl-C", args, stdout, stderr)
             if args.json:
-                _print_error_json(Interrupted(INTERRUPTED_MESSAGE), partial, stdout)
+                request_id = partial.request_id if partial is not None else None
+                _print_error_json(Interrupted(INTERRUPTED_MESSAGE, request_id=request_id), partial, stdout)
             stderr.write("\ninterrupted\n")
             return EXIT_INTERRUPTED
         finally:

@@ -181,13 +181,26 @@ class Progress:
         )
 
 
-def _state_of(name: str, states: Mapping[str, LineState]) -> str:
-    """The final tally of OUTPUT (its last line per id), and what to do next."""
+#: What to do next when OUTPUT was standard output, which no later run reads.
+_NOT_RESUMED = (
+    "standard output is not read back, so the same command sends every task again; "
+    "write to a file (-o results.jsonl) to resume"
+)
+
+
+def _state_of(name: str, states: Mapping[str, LineState], *, resumes: bool = True) -> str:
+    """The final tally of OUTPUT (its last line per id), and what to do next (*resumes*: whether a
+    later run reads OUTPUT back, as it does a file and not standard output)."""
     statuses = Counter(line.status for line in states.values())
     retryable = sum(1 for line in states.values() if line.status == "failed" and line.retryable)
     interrupted = sum(1 for line in states.values() if line.interrupted)
     permanent = statuses["failed"] - retryable
-    text = f"{name}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, {statuses['failed']} failed.\n"
+    text = (
+        f"{name}: {statuses['completed']} completed, {statuses['incomplete']} incomplete, "
+        f"{statuses['failed']} failed.\n"
+    )
+    if not resumes:
+        return text + (f"  To send the failed ones again: {_NOT_RESUMED}.\n" if statuses["failed"] else "")
     if interrupted:
         text += f"  {interrupted} were stopped while they ran: the same command sends them again.\n"
     if retryable - interrupted:
@@ -331,12 +344,16 @@ def run_batch(
         output.close()
         run.clear()
     stderr.write(run.progress.summary(time.monotonic()))
-    stderr.write(_state_of(output.name, states))
+    stderr.write(_state_of(output.name, states, resumes=output.resumes))
     if run.broken is not None:
         stderr.write(
             f"error: could not write to {output.name} ({run.broken.strerror or run.broken}): the batch stopped "
             "there and the calls in flight were cancelled; the outcome that could not be written is lost. "
-            "Make room (or choose another -o), then run the same command again: a file resumes where it stopped.\n"
+            + (
+                "Make room (or choose another -o), then run the same command again: a file resumes where it stopped.\n"
+                if output.resumes
+                else f"Note that {_NOT_RESUMED}.\n"
+            )
         )
         return EXIT_FAILED
     if interrupted:
@@ -348,8 +365,11 @@ def run_batch(
                 if stopped
                 else ""
             )
-            + ". Run the same command again to resume"
-            + (" (they are sent again).\n" if stopped else ".\n")
+            + (
+                (". Run the same command again to resume" + (" (they are sent again).\n" if stopped else ".\n"))
+                if output.resumes
+                else f"; {_NOT_RESUMED}.\n"
+            )
         )
         return EXIT_INTERRUPTED
     return _exit_code(tasks, states)
@@ -357,7 +377,7 @@ def run_batch(
 
 def batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     """``qwen-ci batch``: read and check INPUT, the key and OUTPUT, then :func:`run_batch`."""
-    with open(args.input, encoding="utf-8", errors="surrogateescape") as file:
+    with open(args.input, encoding="utf-8-sig", errors="surrogateescape") as file:  # -sig: a leading BOM is dropped
         tasks = read_tasks(file, args.input)  # every problem, by line, before anything is sent
     settings = settings_from(args)
     with maybe_emulator(args.emulator, settings) as emulator_url:
@@ -368,7 +388,7 @@ def batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         if client.settings.api_key is None:
             raise missing_key_error()
         announce = "to the local emulator" if emulator_url is not None else f"to {client.model} at {client.base_url}"
-        output = open_output(args.output, stdout)  # a device, a pipe or a directory: refused, nothing sent
+        output = open_output(args.output, stdout, args.input)  # INPUT, a device, a pipe, a directory: refused
         try:
             return run_batch(client, tasks, output, args.concurrency, stderr, announce, retry_failed=args.retry_failed)
         finally:

@@ -4,7 +4,7 @@ OUTPUT is a regular file (created if missing), read line by line to resume and a
 line per ``os.write``, so a kill never leaves half a line in the middle; or ``-`` for standard
 output, which streams the lines and resumes nothing. Anything else (a device such as /dev/full,
 a pipe, a directory) is refused before anything is sent: it cannot be read back to resume, and
-reading it could never end.
+reading it could never end. So is INPUT itself (results would be appended to the tasks).
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ class Output:
 
     def __init__(self, name: str, *, fd: int | None = None, stream: IO[str] | None = None) -> None:
         self.name = name
+        self.resumes = fd is not None  # a file is read back by the next run; standard output is not
         self._fd = fd
         self._stream = stream
 
@@ -162,14 +163,24 @@ def _drop_cut_line(fd: int) -> None:
     os.ftruncate(fd, 0)
 
 
-def open_output(path: str, stdout: IO[str]) -> Output:
-    """OUTPUT opened for appending, or a :class:`ConfigurationError` (exit 2) saying what to use."""
+def open_output(path: str, stdout: IO[str], source: str) -> Output:
+    """OUTPUT opened for appending, or a :class:`ConfigurationError` (exit 2) saying what to use.
+
+    OUTPUT may not be ``source`` (INPUT): appending results would add duplicate ids to it, and a
+    last task line without its newline would be dropped as a line cut by a kill."""
     if path == "-":
         return Output("standard output", stream=stdout)
     try:
-        mode = os.stat(path).st_mode
+        status = os.stat(path)
     except FileNotFoundError:
         mode = stat.S_IFREG
+    else:
+        mode = status.st_mode
+        if os.path.samestat(status, os.stat(source)):
+            raise ConfigurationError(
+                f"OUTPUT {path} is INPUT {source}: the results would be appended to the tasks. "
+                "Write them to another file (-o results.jsonl). Nothing was sent."
+            )
     for test, kind in _KINDS:
         if test(mode):
             raise ConfigurationError(

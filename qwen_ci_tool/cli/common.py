@@ -112,7 +112,12 @@ def output_lost(err: OSError, command: str) -> str:
             f"{text}; the result is lost (it was billed; asking again is billed again). Redirect standard "
             "output to a file with room (> result.json), or keep a copy with --export run.md.\n"
         )
-    return f"{text}; send it somewhere with room (> FILE) and run the command again.\n"
+    where = (
+        "to a file (> FILE) or to a program that reads all of it"
+        if err.errno == errno.EPIPE
+        else "somewhere with room (> FILE)"
+    )
+    return f"{text}; send it {where} and run the command again.\n"
 
 
 def detach(stream: IO[str]) -> None:

@@ -243,11 +243,10 @@ def _serve_emulator(args: argparse.Namespace, stderr: IO[str]) -> int:
 
 
 def _read_stdin(stdin: IO[str] | None) -> str:
-    if stdin is not None:
-        return stdin.read()
     # Bytes that are not UTF-8 become lone surrogates here, which the core refuses with a clear
     # error (instead of a UnicodeDecodeError traceback from the text layer).
-    return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+    text = stdin.read() if stdin is not None else sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+    return text.removeprefix("\ufeff")  # a byte-order mark (Notepad, PowerShell) is not part of the task
 
 
 def _command(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str] | None) -> int:

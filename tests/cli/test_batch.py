@@ -78,6 +78,19 @@ def test_every_input_problem_is_reported_by_line_number_and_nothing_is_sent(
     assert emu.requests == [] and not out.exists()
 
 
+def test_an_input_saved_with_a_byte_order_mark_and_crlf_line_ends_is_read(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_bytes(b'\xef\xbb\xbf{"id": "a", "question": "1+1"}\r\n{"id": "b", "question": "2+2"}\r\n')
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0, err
+    assert sorted(line["id"] for line in lines(out)) == ["a", "b"] and questions_sent(emu) in (
+        ["1+1", "2+2"],
+        ["2+2", "1+1"],
+    )
+
+
 def test_without_a_key_the_batch_stops_before_sending_and_names_the_fix(tmp_path: Path, emu: Emulator) -> None:
     source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
     code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url)
@@ -216,6 +229,19 @@ def test_an_output_that_is_not_a_file_is_refused_before_anything_is_sent(
     assert "-o -" in err and "Nothing was sent" in err and emu.requests == []
 
 
+@pytest.mark.parametrize("name", ["in.jsonl", "link.jsonl"])
+def test_an_output_that_is_the_input_file_is_refused_and_the_tasks_are_left_as_they_were(
+    name: str, tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = tmp_path / "in.jsonl"
+    tasks = '{"id": "a", "question": "1+1"}\n{"id": "b", "question": "2+2"}'  # no newline after the last task
+    source.write_text(tasks, encoding="utf-8")
+    (tmp_path / "link.jsonl").symlink_to(source)
+    code, err = batch(str(source), "-o", str(tmp_path / name), "--base-url", emu.base_url)
+    assert code == 2 and f"is INPUT {source}" in err and "-o results.jsonl" in err and "Nothing was sent" in err
+    assert source.read_text(encoding="utf-8") == tasks and emu.requests == []
+
+
 def test_output_to_standard_output_when_it_is_a_pipe_is_refused_with_the_fix(tmp_path: Path, emu: Emulator) -> None:
     source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
     # run_cli captures stdout, a pipe: /dev/stdout cannot be read back to resume.
@@ -258,7 +284,10 @@ def test_output_that_cannot_be_written_stops_the_batch_and_says_so_without_a_tra
     code = main(args, stdout=out, stderr=err)
     assert code == 1 and len(out.getvalue().splitlines()) == 1
     assert "error: could not write to standard output (No space left on device): the batch stopped" in err.getvalue()
-    assert "run the same command again" in err.getvalue() and "Traceback" not in err.getvalue()
+    assert (
+        "the same command sends every task again" in err.getvalue() and "(-o results.jsonl) to resume" in err.getvalue()
+    )
+    assert "Traceback" not in err.getvalue() and "a file resumes where it stopped" not in err.getvalue()
     assert "This run: 2 of 4 finished" in err.getvalue()  # the unwritten outcome was billed: it is counted
     assert len(emu.requests) == 2  # nothing is sent once OUTPUT is broken
 
@@ -432,6 +461,24 @@ def test_ctrl_c_writes_each_call_in_flight_as_interrupted_with_its_partial_and_c
     code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
     assert code == 0 and "sending 4 (3 stopped while they ran before, sent again)" in err
     assert len(emu.requests) == 4 and "4 completed, 0 incomplete, 0 failed." in err
+
+
+def test_ctrl_c_with_standard_output_says_the_same_command_sends_every_task_again(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": f"s{i}", "question": SEED_QUESTION} for i in range(4)])
+    with Emulator(call_seconds=120.0) as slow:  # each call streams at once, then waits two minutes for its end
+        command = ["batch", str(source), "-o", "-", "--base-url", slow.base_url, "--concurrency", "1"]
+        proc = start_cli(*command, stdout=subprocess.DEVNULL, DASHSCOPE_API_KEY="sk-test")
+        try:
+            assert slow.wait_for_requests(1, timeout=30)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+
+    assert proc.returncode == 130, err
+    assert "standard output is not read back, so the same command sends every task again" in err
+    assert "To send the failed ones again: standard output is not read back" in err
+    assert "resume (they are sent again)" not in err and "the same command sends them again" not in err
 
 
 def test_the_batch_example_runs_against_the_emulator_and_its_checker_reads_the_output(tmp_path: Path) -> None:

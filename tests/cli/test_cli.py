@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -237,6 +238,18 @@ def test_a_closed_pipe_on_standard_output_exits_2_with_one_line_saying_it_could_
     _one_error_line(proc.stderr, "Broken pipe" if os.name != "nt" else "")
 
 
+def test_a_closed_pipe_under_another_command_says_the_reader_exited_not_that_room_ran_out() -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `qwen-ci models | head -1` once head has exited
+    try:
+        proc = _qwen_ci_into(write, "models")
+    finally:
+        os.close(write)
+
+    line = _one_error_line(proc.stderr, "Broken pipe" if os.name != "nt" else "")
+    assert proc.returncode == 2 and "room" not in line and "> FILE) or to a program that reads all of it" in line
+
+
 def test_the_emulator_command_serves_until_stopped() -> None:
     port = _free_port()
     proc = start_cli("emulator", "--port", str(port), stdout=subprocess.DEVNULL)
@@ -274,6 +287,13 @@ def test_a_dash_reads_the_question_from_standard_input() -> None:
     assert code == 0 and SEED_ANSWER in json.loads(out.getvalue())["answer"]
 
 
+def test_a_byte_order_mark_before_a_question_on_standard_input_is_not_sent() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.StringIO("\ufeff" + SEED_QUESTION + "\r\n")  # as Notepad or PowerShell save UTF-8
+    code = main(["ask", "--emulator", "--json", "-"], stdin=stdin, stdout=out, stderr=err)
+    assert code == 0 and SEED_ANSWER in json.loads(out.getvalue())["answer"]  # the seed question, recognised
+
+
 def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path) -> None:
     script, notebook, markdown = tmp_path / "run.py", tmp_path / "run.ipynb", tmp_path / "run.md"
     for path in (script, notebook, markdown):
@@ -295,6 +315,16 @@ def test_export_writes_a_runnable_script_a_notebook_and_markdown(tmp_path: Path)
     assert "## Reasoning" in markdown.read_text() and "2.338016430028866e+47" in markdown.read_text()
 
 
+def test_an_exported_notebook_gives_every_cell_the_unique_id_its_nbformat_4_5_requires(tmp_path: Path) -> None:
+    notebook = tmp_path / "run.ipynb"
+    code, _, _ = cli("ask", "--emulator", "--protocol", "responses", "--export", str(notebook), TWO_RUN_QUESTION)
+    nb = json.loads(notebook.read_text())
+    ids = [cell.get("id") for cell in nb["cells"]]
+    assert code == 0 and (nb["nbformat"], nb["nbformat_minor"]) == (4, 5)
+    assert all(isinstance(i, str) and re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids), ids
+    assert len(set(ids)) == len(ids) == len(nb["cells"])
+
+
 def test_export_of_a_broken_stream_keeps_the_partial(
     emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -308,6 +338,19 @@ def test_export_of_a_broken_stream_keeps_the_partial(
 def test_export_to_an_unknown_kind_of_file_is_refused_before_asking() -> None:
     code, _, err = cli("ask", "--emulator", "--export", "run.docx", SEED_QUESTION)
     assert code == 2 and ".py, .ipynb, .md" in err
+
+
+@pytest.mark.parametrize("where", ["missing directory", "a directory"])
+def test_an_export_that_cannot_be_written_is_refused_before_asking(
+    where: str, tmp_path: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    path = tmp_path / "nowhere" / "run.py" if where == "missing directory" else tmp_path / "run.py"
+    if where == "a directory":
+        path.mkdir()
+    code, out, err = cli("ask", "--export", str(path), "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 2 and f"--export {path}: " in err and "Nothing was sent" in err
+    assert out == "" and emu.requests == []
 
 
 def _ctrl_c_once_the_answer_began(emu: Emulator, *args: str) -> tuple[int, str, str]:
@@ -353,6 +396,7 @@ def test_ctrl_c_with_json_prints_the_interruption_and_the_partial_as_json(emu: E
     assert "Ctrl-C" in data["error"]["message"] and "billed again" in data["error"]["message"]
     assert data["partial"]["code_runs"][0]["code"] == "123**21" and data["partial"]["answer"].startswith("12")
     assert data["partial"]["usage"]["total_tokens"] > 0 and PLANTED_KEY not in out + err
+    assert data["error"]["request_id"] == data["partial"]["request_id"] and data["error"]["request_id"]
 
 
 def test_the_emulator_command_takes_a_start_quota_with_a_burst() -> None:

@@ -175,6 +175,11 @@ def test_the_doctors_fixes_name_the_base_url_flag(key: str, emu: Emulator) -> No
         assert "--base-url" in fix and "base_url" not in fix.replace("--base-url", ""), fix
 
 
+def test_ask_with_a_blank_model_names_the_flag(key: str) -> None:
+    code, out, err = cli("ask", "--model", "   ", SEED_QUESTION)
+    assert code == 2 and out == "" and "Invalid model: '   '. --model must be a non-empty model name" in err
+
+
 # --- base URLs that cannot work ------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from qwen_ci_tool import (
     CodeInterpreter,
     InternalServerError,
     ProtocolError,
+    QwenCIError,
     RateLimitError,
     StreamInterruptedError,
     _constants,
@@ -320,3 +321,47 @@ async def test_many_concurrent_async_calls_share_one_client(emu: Emulator) -> No
                 for _ in range(50):
                     tg.start_soon(one)
     assert len(results) == 50 and all(SEED_ANSWER in r.answer for r in results)
+
+
+async def final_result_after_leaving_early(mode: str, emu: Emulator) -> Any:
+    settings: dict[str, Any] = {"api_key": "sk-test", "base_url": emu.base_url}
+    if mode == "sync":
+        with CodeInterpreter(**settings) as ci:
+            with ci.stream(SEED_QUESTION) as stream:
+                next(stream)
+            return stream.get_final_result()
+    async with AsyncCodeInterpreter(**settings) as aci:
+        async with aci.stream(SEED_QUESTION) as astream:
+            await astream.__anext__()
+        return await astream.get_final_result()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_final_result_of_a_stream_left_early_is_an_error_that_keeps_what_arrived(
+    mode: str, emu: Emulator
+) -> None:
+    with anyio.fail_after(10), pytest.raises(QwenCIError, match="closed before it completed") as info:
+        await final_result_after_leaving_early(mode, emu)
+    assert info.value.partial is not None and info.value.partial.status == "incomplete"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_final_result_of_a_stream_that_broke_raises_the_same_error_again(mode: str, emu: Emulator) -> None:
+    emu.add_fault(Fault.drop(after_events=48))
+    settings: dict[str, Any] = {"api_key": "sk-test", "base_url": emu.base_url}
+    with anyio.fail_after(10):
+        if mode == "sync":
+            with CodeInterpreter(**settings) as ci, ci.stream(SEED_QUESTION) as stream:
+                with pytest.raises(StreamInterruptedError) as first:
+                    for _ in stream:
+                        pass
+                with pytest.raises(StreamInterruptedError) as again:
+                    stream.get_final_result()
+        else:
+            async with AsyncCodeInterpreter(**settings) as aci, aci.stream(SEED_QUESTION) as astream:
+                with pytest.raises(StreamInterruptedError) as first:
+                    async for _ in astream:
+                        pass
+                with pytest.raises(StreamInterruptedError) as again:
+                    await astream.get_final_result()
+    assert again.value is first.value and again.value.partial is not None

@@ -16,7 +16,7 @@ from qwen_ci_tool import (
     Usage,
 )
 from qwen_ci_tool._batch import BatchPlan, error_retryable
-from qwen_ci_tool._limiter import BACKOFF, PROBE_ADMISSIONS, SEARCH_STEP
+from qwen_ci_tool._limiter import BACKOFF, MAX_GROUP, PROBE_ADMISSIONS, SEARCH_STEP
 
 
 def fill(limiter: AdaptiveLimiter, now: float = 0.0) -> list[int]:
@@ -217,6 +217,99 @@ def test_a_huge_retry_after_is_capped() -> None:
     limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=3600.0)
     assert limiter.delay(0.0) == pytest.approx(30.0)
     assert limiter.rate == pytest.approx(BACKOFF / 30.0)
+
+
+def slow_start(limiter: AdaptiveLimiter, refuse: int | None = None) -> float:
+    """Start bunches as answers come (1, 1, 2, 4: each started together, 10 ms apart), each answered
+    before the next; ``refuse``: the ticket refused (Retry-After 0.1 s) instead. Returns the time."""
+    now = 0.0
+    for _ in range(4):
+        for ticket in fill(limiter, now):
+            if ticket == refuse:
+                limiter.finish(ticket, now + 0.01, "rate_limited", retry_after=0.1)
+            else:
+                limiter.admitted(ticket, now + 0.01)
+        now += 0.01
+        if limiter.rate is not None:
+            break
+    return now
+
+
+def run_paced(limiter: AdaptiveLimiter, now: float, starts: int) -> list[tuple[int, float]]:
+    """Start ``starts`` calls when the limiter allows, each admitted at once: (group size, wait before it)."""
+    groups = []
+    while starts > 0:
+        wait = limiter.delay(now)
+        assert wait is not None
+        now += wait
+        tickets = fill(limiter, now)
+        for ticket in tickets:
+            limiter.admitted(ticket, now)
+        groups.append((len(tickets), wait))
+        starts -= len(tickets)
+    return groups
+
+
+def test_a_service_that_admitted_a_bunch_whole_gets_paced_starts_in_groups_at_the_same_rate() -> None:
+    limiter = AdaptiveLimiter(64)
+    now = slow_start(limiter)
+    assert limiter.burst == 4 and limiter.rate is None  # a bunch of 4 started together, all admitted
+    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.1)  # the service: 10/s
+    groups = run_paced(limiter, now + 0.1, 40)
+    # After the pause: alone, then single until a group's worth were admitted at the new rate.
+    assert [size for size, _ in groups[:5]] == [1] * 5
+    assert {size for size, _ in groups[5:]} == {MAX_GROUP}
+    rate = limiter.rate
+    assert rate is not None
+    for size, wait in groups[6:]:  # each group waits as many intervals as it has starts
+        assert wait == pytest.approx(size / rate, rel=0.05)
+
+
+def test_a_service_that_refused_a_start_of_a_bunch_gets_single_evenly_spaced_starts() -> None:
+    limiter = AdaptiveLimiter(64)
+    now = slow_start(limiter, refuse=4)  # of the bunch 3 and 4, started together, 4 was refused
+    assert limiter.burst == 1 and limiter.rate is not None
+    groups = run_paced(limiter, now + 0.1, 30)
+    assert {size for size, _ in groups} == {1}
+    assert groups[-1][1] == pytest.approx(1 / limiter.rate, rel=0.05)
+
+
+def test_after_a_pause_the_first_start_goes_alone_even_when_groups_were_going() -> None:
+    limiter = AdaptiveLimiter(64)
+    now = slow_start(limiter)
+    early = limiter.start(now)  # started before the cut, answered late
+    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.1)
+    assert {size for size, _ in run_paced(limiter, now + 0.1, 20)[-2:]} == {MAX_GROUP}
+    cuts = limiter.cuts
+    limiter.finish(early, 5.0, "rate_limited", retry_after=0.1)  # no cut (it was started before), a pause
+    assert limiter.cuts == cuts
+    # A bucket has refilled one start's worth after the Retry-After: the first start goes alone.
+    assert run_paced(limiter, 5.1, 1 + MAX_GROUP) == [(1, 0.0), (MAX_GROUP, pytest.approx(MAX_GROUP / limiter.rate))]
+
+
+def test_groups_admitted_in_part_twice_in_a_row_become_one_smaller() -> None:
+    limiter = AdaptiveLimiter(64)
+    now = slow_start(limiter)
+    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.1)
+    now += 0.1
+    for admitted_of_four, burst in ((3, MAX_GROUP), (4, MAX_GROUP), (3, MAX_GROUP), (2, MAX_GROUP - 1)):
+        # Once in part (an overshoot of the rate) keeps the size; twice in a row shrinks it.
+        while True:  # single starts (after the pause, and after each cut), each admitted, until a group
+            wait = limiter.delay(now)
+            assert wait is not None
+            now += wait
+            tickets = fill(limiter, now)
+            if len(tickets) > 1:
+                break
+            limiter.admitted(tickets[0], now)
+        assert len(tickets) == MAX_GROUP
+        for i, ticket in enumerate(tickets):
+            if i < admitted_of_four:
+                limiter.admitted(ticket, now + 0.01)
+            else:
+                limiter.finish(ticket, now + 0.01, "rate_limited", retry_after=0.05)
+        assert limiter.burst == burst
+        now += 0.01
 
 
 def test_the_concurrency_stays_a_bound_while_starts_are_paced() -> None:

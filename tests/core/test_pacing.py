@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections import Counter
 
 import pytest
 
@@ -37,9 +38,16 @@ def done(task: BatchTask) -> CodeInterpreterResult:
 
 
 def run(
-    quota: Throttle, call_seconds: float, tasks: int, concurrency: int, *, retry_after: bool = True
+    quota: Throttle,
+    call_seconds: float,
+    tasks: int,
+    concurrency: int,
+    *,
+    retry_after: bool = True,
+    starts: list[float] | None = None,
 ) -> tuple[list[float], dict[str, int], int]:
-    """Completion times, admissions per task id, and refusals (``retry_after=False``: they name no wait)."""
+    """Completion times, admissions per task id, and refusals (``retry_after=False``: they name no wait;
+    ``starts`` collects the time of each start)."""
     plan = BatchPlan([f"q{i}" for i in range(tasks)], AdaptiveLimiter(concurrency))
     now, order = 0.0, itertools.count()
     pending: list[tuple[float, int, str, BatchTask, int, float | None]] = []
@@ -50,6 +58,8 @@ def run(
         step = plan.next(now)
         if isinstance(step, tuple):
             task, ticket = step
+            if starts is not None:
+                starts.append(now)
             wait = quota.admit(now + ROUND_TRIP / 2)
             if wait is None:
                 admitted[task.id] = admitted.get(task.id, 0) + 1
@@ -94,6 +104,19 @@ def test_a_batch_sustains_at_least_90_percent_of_a_start_quota_with_each_task_ad
     # Refusals cost a request and its answer each: a few, not one per task. A bucket refuses the
     # overshoot of the first burst whole (about its size, 10); then only the probes near the limit.
     assert refused <= (26 if burst > 1 else 9)
+
+
+@pytest.mark.parametrize("burst", [RATE, 1.0], ids=["bursts-allowed", "evenly-spaced"])
+def test_starts_go_in_groups_where_the_quota_allows_bursts_and_single_where_it_does_not(burst: float) -> None:
+    starts: list[float] = []
+    finished, admitted, _ = run(Throttle(RATE, burst), 20.0, 160, 256, starts=starts)
+    assert len(finished) == 160 and set(admitted.values()) == {1}
+    together = sum(n for n in Counter(starts).values() if n > 1)  # starts that went with others
+    if burst > 1:
+        assert together >= 0.5 * len(starts)  # fewer wakeups, at the same sustained rate
+        assert sustained(finished) >= 0.9 * RATE
+    else:
+        assert sum(n for n in Counter(starts[20:]).values() if n > 1) == 0  # once paced: one at a time
 
 
 def test_when_the_concurrency_binds_first_the_batch_runs_at_what_it_allows() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
+from anyio import wait_all_tasks_blocked
 
 from qwen_ci_tool import (
     AdaptiveLimiter,
@@ -20,7 +21,7 @@ from qwen_ci_tool import (
     CodeInterpreter,
     RateLimitError,
 )
-from qwen_ci_tool._batch import _Inbox
+from qwen_ci_tool._batch import Began, _Inbox, run_many_async
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ._mock import MODES
@@ -199,3 +200,41 @@ async def test_the_async_loops_inbox_gives_messages_in_order_and_waits_only_when
             group.start_soon(put_later)
             # Messages already taken leave nothing behind: this waits for the next one.
             assert await inbox.get(None) is later
+
+
+async def test_an_admission_wakes_a_loop_waiting_for_news_but_not_one_waiting_for_its_next_paced_start() -> None:
+    inbox = _Inbox()
+    message = (BatchTask("a", "q"), 1, RuntimeError("a"))
+
+    async def get(timeout: float | None, got: list[object]) -> None:
+        got.append(await inbox.get(timeout))
+
+    with anyio.fail_after(5):
+        for timeout, woken in ((None, True), (60.0, False)):
+            got: list[object] = []
+            async with anyio.create_task_group() as group:
+                group.start_soon(get, timeout, got)
+                await wait_all_tasks_blocked()
+                inbox.nudge()
+                await wait_all_tasks_blocked()
+                # Waiting only for news: the nudge wakes it (no message). Waiting for a start: still waiting.
+                assert got == ([None] if woken else [])
+                inbox.put(message)
+            assert got[0] is (None if woken else message)
+            if woken:
+                assert await inbox.get(None) is message
+
+
+async def test_before_any_rate_limit_a_calls_first_event_lets_the_next_start_while_it_still_runs() -> None:
+    second_started = anyio.Event()
+
+    async def call(task: BatchTask, began: Began) -> Any:
+        if task.id == "1":
+            second_started.set()
+        began(lambda: None)  # type: ignore[arg-type,return-value]
+        await second_started.wait()  # the first call ends only once the second has started
+        raise RuntimeError(task.id)
+
+    with anyio.fail_after(5):
+        outcomes = [o async for o in run_many_async(call, ["a", "b"], AdaptiveLimiter(2))]  # type: ignore[arg-type]
+    assert sorted(o.id for o in outcomes) == ["0", "1"]

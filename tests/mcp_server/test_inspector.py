@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -103,3 +105,20 @@ def test_the_inspector_calls_the_tool_and_gets_text_and_structured_content(npx: 
     assert SEED_ANSWER in result["content"][0]["text"]
     assert result["structuredContent"]["code_runs"][0]["code"] == "123**21"
     assert PLANTED_KEY not in json.dumps(envelope) + stderr
+
+
+@pytest.mark.timeout(FETCH_TIMEOUT + 60)
+def test_the_readmes_keyless_inspector_command_gets_the_seed_answer_without_a_key(npx: str) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    [line] = [ln for ln in readme.splitlines() if ln.startswith("npx ") and ln.endswith("-- qwen-ci-mcp --emulator")]
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DASHSCOPE_", "QWEN_CI_"))}
+    words = shlex.split(re.sub(r"\$(\w+)", lambda name: env.get(name[1], ""), line))  # as a shell without a key
+    server = words.index("--")
+    command = [npx, *words[1:server], "--", sys.executable, "-m", "mcp_server", *words[server + 2 :]]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=FETCH_TIMEOUT, cwd=REPO, stdin=subprocess.DEVNULL,
+        env={**env, "NO_COLOR": "1"},
+    )  # fmt: skip
+
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    assert SEED_ANSWER in json.loads(done.stdout)["content"][0]["text"]

@@ -359,6 +359,19 @@ async def test_an_info_log_has_a_line_per_call_and_none_per_http_request(emu: Em
     assert "Terminating session" not in log  # the SDK's line at the end of every stateless request
 
 
+async def test_a_call_refused_before_any_event_logs_the_request_id_the_service_sent(
+    make_server: Callable[..., MCPServer], emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    request_id = "req-401-0001"
+    emu.add_fault(Fault.status(401, request_id=request_id))  # refused before the stream: no partial, only the error
+    with caplog.at_level(logging.INFO, logger="mcp_server"):
+        result = await call(make_server())
+    [line] = [r for r in caplog.records if r.getMessage().startswith("call failed (AuthenticationError)")]
+
+    assert result.is_error and getattr(line, "upstream_request_id", None) == request_id
+    assert f"upstream_request_id={request_id}" in line.getMessage()
+
+
 def test_json_lines_carry_the_context_and_mask_every_secret() -> None:
     redact = Redactor([PLANTED_KEY], lambda: [ALICE])
     record = logging.LogRecord("mcp_server", logging.INFO, __file__, 1, "key %s token %s", (PLANTED_KEY, ALICE), None)
