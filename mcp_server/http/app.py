@@ -212,7 +212,8 @@ async def serve_http(
     keeps its partial), and the server exits once every response has gone out, and within
     *shutdown_grace* whatever clients are still sending (see ``runs.deadline``: the drain, the
     delivery, the wait for follow-up requests and for open connections share that one deadline).
-    A second signal exits at once. A token file
+    A second signal answers the calls in flight at once with an error saying so and exits (one
+    warning line; uvicorn waits at most a couple of seconds for those answers). A token file
     (``credentials.path``) is read again on SIGHUP. With a shared run store, cancels forwarded by
     other replicas reach the requests served here.
     """
@@ -258,6 +259,14 @@ async def serve_http(
         uv.config.timeout_graceful_shutdown = cast("int", _connections_wait(deadline.left()))
         uv.should_exit = True
 
+    def exit_now() -> None:
+        # Calls in flight are answered at once with the reason; uvicorn waits (briefly) for those
+        # answers to go out, so that the loop's teardown is left no request to cancel (uvicorn
+        # reports that with a traceback), and the lifespan (not skipped) ends the runs.
+        exchanges.abort_all("the server was told a second time to stop")
+        uv.config.timeout_graceful_shutdown = _MAX_CONNECTIONS_WAIT
+        uv.should_exit = True
+
     async def on_signals(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         with signals("SIGTERM", "SIGINT") as received:
             task_status.started()
@@ -266,10 +275,12 @@ async def serve_http(
                     break
                 tg.start_soon(shut_down)
                 async for _ in received:  # a second signal: exit now
-                    logger.warning("qwen-ci-mcp: second signal: exiting without waiting")
-                    uv.should_exit = uv.force_exit = True
-                    tg.cancel_scope.cancel()
-                    return
+                    break
+                logger.warning("qwen-ci-mcp: second signal: exiting without waiting")
+                tg.cancel_scope.cancel()
+            exit_now()
+            async for _ in received:  # still watched (the default handlers would print a traceback)
+                pass
 
     def cancel_here(principal: str, request_id: str) -> None:
         if exchanges.cancel(principal, request_id, "the client cancelled the call (through another replica)") == 1:

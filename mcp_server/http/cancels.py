@@ -15,7 +15,8 @@ passes on, and:
 - a client that disconnects aborts its own exchange at once.
 
 It also holds the reads of request bodies still in progress, which :meth:`Exchanges.close` ends
-when the server exits.
+when the server exits, and :meth:`Exchanges.abort_all` aborts every exchange when a second signal
+makes it exit at once.
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ class Exchanges:
     def close(self) -> None:
         """The server exits: stop reading request bodies (a client trickling one is answered at once)."""
         self._reads.cancel()
+
+    def abort_all(self, reason: str) -> None:
+        """The server exits at once (for *reason*): stop reading request bodies, abort every exchange
+        (a call in flight is answered with *reason*)."""
+        self.close()
+        for same in self._by_key.values():
+            for exchange in same:
+                exchange.abort(reason)
 
     def cancel(self, principal: str, request_id: object, reason: str) -> int:
         """Abort the one exchange with this id from this principal; how many matched (only one is aborted)."""

@@ -158,8 +158,10 @@ class Runner:
         with exchange.guard() if exchange is not None else anyio.CancelScope():
             try:
                 answer = await self._await(run.record.run_id, ctx, after_version=run.record.version)
-            except anyio.get_cancelled_exc_class():
-                run.cancel("the client cancelled the call")
+            except anyio.get_cancelled_exc_class():  # (an aborted exchange's guard too: its reason then)
+                run.cancel(
+                    exchange.reason if exchange is not None and exchange.reason else "the client cancelled the call"
+                )
                 raise
             if isinstance(answer.structured_content, dict) and answer.structured_content.get("status") == "running":
                 self.ops.handle_issued(run.record.run_id)

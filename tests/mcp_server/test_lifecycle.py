@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import socket
 import subprocess
 import sys
@@ -72,8 +73,42 @@ def flatten(exc: BaseException) -> str:
     return str(exc)
 
 
-async def wait_for_log(server: ServerProcess, pattern: str) -> None:
-    await anyio.to_thread.run_sync(server.wait_for, pattern)
+async def wait_for_log(server: ServerProcess, pattern: str, seconds: float = 30) -> None:
+    """Wait until the server logs a line matching *pattern*; fail saying so (with its log) after *seconds*
+    without a new line."""
+    try:
+        await anyio.to_thread.run_sync(server.wait_for, pattern, seconds)
+    except queue.Empty:
+        raise AssertionError(f"the server logged no {pattern!r} (its log:)\n{server.output()}") from None
+
+
+@contextmanager
+def step(server: ServerProcess, what: str, seconds: float) -> Iterator[None]:
+    """One bounded step of a test against *server*: past *seconds* it fails saying *what* did not happen,
+    with the server's log."""
+    try:
+        with anyio.fail_after(seconds):
+            yield
+    except TimeoutError:
+        raise AssertionError(f"{what}: not within {seconds:g} s (the server's log:)\n{server.output()}") from None
+
+
+@contextmanager
+def log_attached(server: ServerProcess) -> Iterator[None]:
+    """Whatever fails inside carries the server's log (as a note)."""
+    try:
+        yield
+    except BaseException as exc:
+        exc.add_note("the server's log:\n" + server.output())
+        raise
+
+
+async def exit_code(server: ServerProcess, seconds: float) -> int:
+    """The server's exit code; fail saying so (with its log) if it has not exited within *seconds*."""
+    try:
+        return await anyio.to_thread.run_sync(server.wait, seconds)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the server did not exit within {seconds:g} s (its log:)\n{server.output()}") from None
 
 
 # --- cancel and timeout (issue 12, problem 1) -----------------------------------------------------
@@ -157,29 +192,38 @@ async def test_over_http_a_megabyte_of_reasoning_reaches_the_client_cut_to_fit_o
 # --- graceful shutdown (problem 5) ------------------------------------------------------------------
 
 
+@pytest.mark.timeout(120)  # the sum of the steps' bounds below, so that a step that hangs says which
 async def test_on_sigterm_calls_in_flight_finish_and_are_delivered_new_calls_are_refused_and_exit_is_0() -> None:
-    with Emulator(code_pause=1.5) as emu, serve(emu, "--shutdown-grace", "30") as server:
+    with Emulator(code_pause=1.5) as emu, serve(emu, "--shutdown-grace", "30") as server, log_attached(server):
         results: dict[str, CallToolResult] = {}
         progress = {mode: Progress() for mode in MODES}
+        closed = {mode: anyio.Event() for mode in MODES}
 
         async def run(mode: str) -> None:
             async with client(server.url, mode) as c:
                 results[mode] = await c.call_tool(
                     TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress[mode]
                 )
+            closed[mode].set()
 
-        with anyio.fail_after(60):
-            async with anyio.create_task_group() as tg:
-                for mode in MODES:
-                    tg.start_soon(run, mode)
-                for mode in MODES:
+        async with anyio.create_task_group() as tg:
+            for mode in MODES:
+                tg.start_soon(run, mode)
+            with step(server, "both calls reporting 'running code #1'", 20):
+                for mode in MODES:  # either may come first
                     await progress[mode].seen("running code #1").wait()
-                server.terminate()
-                await wait_for_log(server, "shutting down")
-                with pytest.raises(Exception) as refused:  # noqa: PT011 - the client wraps it in groups
-                    async with client(server.url, "legacy") as late:
-                        await late.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
-            code = await anyio.to_thread.run_sync(server.wait)
+            server.terminate()
+            await wait_for_log(server, "shutting down", 10)
+            with (
+                step(server, "a client connecting during the shutdown being answered", 15),
+                pytest.raises(Exception) as refused,  # noqa: PT011 - the client wraps it in groups
+            ):
+                async with client(server.url, "legacy") as late:
+                    await late.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+            with step(server, "the calls in flight being delivered and their clients closing", 15):
+                for mode in MODES:
+                    await closed[mode].wait()
+        code = await exit_code(server, 15)
 
     assert code == 0
     for mode in MODES:
@@ -187,6 +231,14 @@ async def test_on_sigterm_calls_in_flight_finish_and_are_delivered_new_calls_are
     assert "This MCP server is shutting down" in flatten(refused.value)
     assert len(emu.requests) == 2
     assert not any("ASGI callable returned without completing" in line for line in server.log)
+
+
+async def test_progress_seen_is_set_at_once_for_a_message_that_arrived_before_the_wait() -> None:
+    progress = Progress()
+    await progress(1, None, "running code #1")
+
+    assert progress.seen("running code #1").is_set()
+    assert not progress.seen("running code #2").is_set()
 
 
 @pytest.mark.parametrize("mode", MODES)

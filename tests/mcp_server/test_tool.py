@@ -48,7 +48,12 @@ class Progress:
                 event.set()
 
     def seen(self, needle: str) -> anyio.Event:
-        return self._waiters.setdefault(needle, anyio.Event())
+        """An event set once a message containing *needle* arrives, or at once if one already has: a
+        test waiting for two calls' messages in turn must not miss one that came first."""
+        event = self._waiters.setdefault(needle, anyio.Event())
+        if any(needle in message for message in self.messages):
+            event.set()
+        return event
 
     @property
     def messages(self) -> list[str]:
