@@ -55,6 +55,13 @@ def test_show_reasoning_streams_the_reasoning_and_includes_it() -> None:
     assert code == 0 and "## Reasoning" in out and "[thinking]" in err
 
 
+def test_a_stage_after_streamed_reasoning_starts_on_a_line_of_its_own() -> None:
+    # The reasoning streams without a final newline; the next stage must not be glued to its last word.
+    code, _, err = cli("ask", "--emulator", "--show-reasoning", SEED_QUESTION)
+    assert code == 0
+    assert "\n[running code #1]\n" in err and "\n[answering]\n" in err
+
+
 def test_a_missing_key_exits_2_naming_the_variable_and_the_emulator() -> None:
     code, out, err = cli("ask", SEED_QUESTION)
     assert code == 2 and out == ""
