@@ -260,6 +260,21 @@ def test_the_emulator_command_serves_until_stopped() -> None:
         proc.wait(timeout=10)
 
 
+def test_the_emulator_command_takes_its_key_from_qwen_ci_emulator_key() -> None:
+    port = _free_port()
+    proc = start_cli("emulator", "--port", str(port), stdout=subprocess.DEVNULL, QWEN_CI_EMULATOR_KEY="sk-only-this")
+    try:
+        assert proc.stderr is not None
+        assert "only the key given" in proc.stderr.readline()
+        base_url = f"http://127.0.0.1:{port}"
+        other = run_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-another")
+        same = run_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-only-this")
+        assert other.returncode == 1 and same.returncode == 0, same.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_a_retried_attempt_leaves_nothing_in_the_recording(
     emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
