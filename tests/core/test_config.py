@@ -150,3 +150,9 @@ def test_text_that_cannot_be_sent_is_refused_naming_the_first_bad_character(text
     with pytest.raises(ConfigurationError) as info:
         build_messages(text, None)
     assert f"The question is not valid text: {named}." in info.value.message
+
+
+def test_a_bad_value_given_as_an_argument_is_named_as_the_setting_even_when_the_environment_sets_it_too() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve_settings(env={"QWEN_CI_IDLE_TIMEOUT": "5"}, idle_timeout=-1)
+    assert info.value.message == "Invalid idle timeout: -1."
