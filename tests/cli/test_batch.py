@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from qwen_ci_tool.cli import main
+from qwen_ci_tool.cli.batch import _state_of
+from qwen_ci_tool.cli.batch_output import LineState
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 from tests.conftest import PLANTED_KEY
 
@@ -561,3 +563,14 @@ def test_a_failed_lines_message_names_the_flag_as_ask_json_does(tmp_path: Path, 
     (line,) = lines(out)
     assert code == 1 and line["error"]["type"] == "APITimeoutError"
     assert "--idle-timeout" in line["error"]["message"] and "idle_timeout" not in line["error"]["message"]
+
+
+def test_the_closing_tally_counts_calls_stopped_midway_apart_from_failures_worth_retrying() -> None:
+    states = {
+        "stopped": LineState("failed", retryable=True, interrupted=True),
+        "throttled": LineState("failed", retryable=True),
+        "done": LineState("completed"),
+    }
+    text = _state_of("out.jsonl", states)
+    assert "out.jsonl: 1 completed, 0 incomplete, 2 failed." in text
+    assert "  1 were stopped while they ran" in text and "  1 failed but may succeed if sent again" in text

@@ -56,6 +56,13 @@ def test_show_reasoning_streams_the_reasoning_and_includes_it() -> None:
     assert code == 0 and "## Reasoning" in out and "[thinking]" in err
 
 
+def test_a_stage_after_streamed_reasoning_starts_on_a_line_of_its_own() -> None:
+    # The reasoning streams without a final newline; the next stage must not be glued to its last word.
+    code, _, err = cli("ask", "--emulator", "--show-reasoning", SEED_QUESTION)
+    assert code == 0
+    assert "\n[running code #1]\n" in err and "\n[answering]\n" in err
+
+
 def test_a_missing_key_exits_2_naming_the_variable_and_the_emulator() -> None:
     code, out, err = cli("ask", SEED_QUESTION)
     assert code == 2 and out == ""
@@ -261,6 +268,21 @@ def test_the_emulator_command_serves_until_stopped() -> None:
         ask = run_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-x")
         assert ask.returncode == 0, ask.stderr
         assert json.loads(ask.stdout)["code_runs"][0]["code"] == "123**21"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_emulator_command_takes_its_key_from_qwen_ci_emulator_key() -> None:
+    port = _free_port()
+    proc = start_cli("emulator", "--port", str(port), stdout=subprocess.DEVNULL, QWEN_CI_EMULATOR_KEY="sk-only-this")
+    try:
+        assert proc.stderr is not None
+        assert "only the key given" in proc.stderr.readline()
+        base_url = f"http://127.0.0.1:{port}"
+        other = run_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-another")
+        same = run_cli("ask", "--json", "--base-url", base_url, SEED_QUESTION, DASHSCOPE_API_KEY="sk-only-this")
+        assert other.returncode == 1 and same.returncode == 0, same.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -95,6 +95,14 @@ def test_a_proxy_of_an_unknown_kind_is_a_usage_error_without_its_credentials(
 
 
 @pytest.mark.usefixtures("no_proxies")
+def test_a_proxy_password_containing_an_at_sign_is_never_shown(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "socks4://bob:pw@4-secret@127.0.0.1:1080")
+    code, out, err = cli("ask", "--emulator", SEED_QUESTION)
+    assert code == 2 and "HTTPS_PROXY names a proxy of an unsupported kind: socks4://127.0.0.1:1080" in err
+    assert "4-secret" not in out + err
+
+
+@pytest.mark.usefixtures("no_proxies")
 def test_with_the_socks_extra_the_doctor_names_a_socks_proxy_that_fails(
     monkeypatch: pytest.MonkeyPatch, key: str, emu: Emulator
 ) -> None:

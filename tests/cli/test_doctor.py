@@ -239,3 +239,12 @@ def test_the_installed_command_exits_1_for_a_refused_key(emu: Emulator) -> None:
             timeout=60,
         )
     assert proc.returncode == 1 and "key accepted" in proc.stdout and "sk-wrong" not in proc.stdout + proc.stderr
+
+
+def test_an_error_without_a_code_is_shown_by_its_type(key: str) -> None:
+    body = b'{"error": {"type": "invalid_request_error", "message": "no model list here"}}'
+    with Emulator(api_key=key) as emu:
+        emu.add_fault(Fault.status(404, body=body))
+        _, out = doctor("--base-url", emu.base_url)
+    checks = lines(out)
+    assert "HTTP 404 invalid_request_error: no model list here" in checks["key accepted"], out

@@ -134,6 +134,16 @@ def test_models_json_is_the_model_table_as_a_list_of_objects() -> None:
     assert [line.split()[0] for line in table.splitlines()[1 : len(rows) + 1]] == [row["model"] for row in rows]
 
 
+def test_models_json_names_only_the_disputed_protocols_as_disputed() -> None:
+    code, out, _ = cli("models", "--json")
+    by_model = {row["model"]: row for row in json.loads(out)}
+
+    assert code == 0
+    assert by_model["qwen3.8-max"]["protocols"] == ["responses"] and by_model["qwen3.8-max"]["disputed"] == ["openai"]
+    assert by_model["qwen3-max"]["disputed"] == []
+    assert all(not set(row["disputed"]) & set(row["protocols"]) for row in by_model.values())
+
+
 def test_emulator_help_describes_each_option_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["emulator", "--help"])

@@ -365,3 +365,27 @@ async def test_the_final_result_of_a_stream_that_broke_raises_the_same_error_aga
                 with pytest.raises(StreamInterruptedError) as again:
                     await astream.get_final_result()
     assert again.value is first.value and again.value.partial is not None
+
+
+async def _snapshots(mode: str, emu: Emulator) -> tuple[Any, Any, Any]:
+    """A snapshot taken at the first event and one taken after the end, and the final result."""
+    settings: dict[str, Any] = {"api_key": "sk-test", "base_url": emu.base_url}
+    with anyio.fail_after(20):
+        if mode == "sync":
+            with CodeInterpreter(**settings) as ci, ci.stream(SEED_QUESTION) as stream:
+                first = stream.snapshot() if next(stream, None) is not None else None
+                result = stream.get_final_result()
+                return first, stream.snapshot(), result
+        async with AsyncCodeInterpreter(**settings) as aci, aci.stream(SEED_QUESTION) as astream:
+            first = astream.snapshot() if await anext(astream, None) is not None else None
+            result = await astream.get_final_result()
+            return first, astream.snapshot(), result
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_snapshot_is_incomplete_while_the_stream_runs_and_the_final_result_after_its_end(
+    mode: str, emu: Emulator
+) -> None:
+    first, last, result = await _snapshots(mode, emu)
+    assert first is not None and first.status == "incomplete"
+    assert last == result and last.status == "completed" and SEED_ANSWER in last.answer

@@ -136,3 +136,23 @@ def test_the_key_is_in_no_repr_str_or_dict_and_cannot_be_pickled() -> None:
 def test_a_misspelt_setting_is_refused_with_the_list_of_settings() -> None:
     with pytest.raises(ConfigurationError, match=r"Unknown setting 'idle_timout'.*idle_timeout"):
         CodeInterpreter(idle_timout=5)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("ok\udc80 then\x00", "a lone surrogate ('\\udc80', what an undecodable byte becomes) at character 2"),
+        ("ok\x00 then\udc80", "a NUL character at character 2"),
+    ],
+    ids=["surrogate first", "NUL first"],
+)
+def test_text_that_cannot_be_sent_is_refused_naming_the_first_bad_character(text: str, named: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        build_messages(text, None)
+    assert f"The question is not valid text: {named}." in info.value.message
+
+
+def test_a_bad_value_given_as_an_argument_is_named_as_the_setting_even_when_the_environment_sets_it_too() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve_settings(env={"QWEN_CI_IDLE_TIMEOUT": "5"}, idle_timeout=-1)
+    assert info.value.message == "Invalid idle timeout: -1."

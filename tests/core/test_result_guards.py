@@ -74,3 +74,20 @@ async def test_leaving_a_stream_after_its_completed_event_is_no_failure_on_the_s
     attrs = dict(otel.call_span().attributes or {})
     assert "error.type" not in attrs and attrs["qwen_ci.status"] == "completed"
     assert dict(otel.histograms()["gen_ai.client.operation.duration"][0].attributes).get("error.type") is None
+
+
+def test_an_exported_script_leaves_a_last_expression_hidden_by_a_semicolon_as_it_came() -> None:
+    # A notebook cell (and the sandbox) shows nothing for `x;`: the script must not print it either.
+    code = "x = 2\nx;"
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "done",
+            "code_runs": [{"index": 0, "code": code, "output": ""}],
+            "steps": [{"kind": "code", "text": code, "code_run": 0}],
+            "protocol": "responses",
+            "status": "completed",
+        }
+    )
+    script = result.to_script()
+    assert "\nx;\n" in script and "_show(" not in script
+    compile(script, "<exported>", "exec")

@@ -212,3 +212,18 @@ def test_a_process_that_never_imports_opentelemetry_pays_no_import(emu: Emulator
 def test_without_opentelemetry_installed_a_call_works(emu: Emulator) -> None:
     blocked = "sys.modules['opentelemetry'] = None  # as if not installed: importing it raises ImportError"
     assert _call_in_a_fresh_process(emu, blocked) == ["completed", "False"]
+
+
+@pytest.mark.parametrize(
+    ("base_url", "host", "port"),
+    [
+        ("https://dashscope.aliyuncs.com", "dashscope.aliyuncs.com", 443),
+        ("http://gateway.test", "gateway.test", 80),
+        ("http://gateway.test:8080", "gateway.test", 8080),
+    ],
+    ids=["https", "http", "explicit"],
+)
+def test_a_base_url_without_a_port_names_its_schemes_default_port_on_the_span(
+    base_url: str, host: str, port: int
+) -> None:
+    assert _telemetry._server(base_url) == {"server.address": host, "server.port": port}

@@ -192,3 +192,13 @@ async def test_leaving_astream_early_closes_the_upstream_connection(emulator: Em
         closed = await anyio.to_thread.run_sync(emulator.wait_for_connections, 0, 5.0)
 
     assert closed
+
+
+def test_a_question_streamed_in_pieces_from_upstream_is_asked_whole(emulator: Emulator) -> None:
+    # An upstream stream (e.g. a string output parser) hands the question over in chunks: they add up.
+    middle = len(SEED_QUESTION) // 2
+    pieces = [SEED_QUESTION[:middle], SEED_QUESTION[middle:]]
+
+    folded = reduce(operator.add, make_runnable(emulator).transform(iter(pieces)))
+
+    assert SEED_ANSWER in folded["answer"]

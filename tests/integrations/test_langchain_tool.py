@@ -331,6 +331,20 @@ async def test_an_answer_cut_by_the_length_limit_is_an_error_message_that_says_s
         assert message.artifact["status"] == "incomplete" and message.artifact["answer"]
 
 
+def test_an_unfinished_answer_that_echoes_the_key_reaches_the_agent_with_the_key_masked(emulator: Emulator) -> None:
+    frame = {
+        "output": {"choices": [{"message": {"content": f"Your key is {PLANTED_KEY}"}, "finish_reason": "length"}]},
+        "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+        "request_id": "rid-echo",
+    }
+    emulator.replay(f"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(frame)}\n\n".encode())
+
+    message = make_tool(emulator, api_key=PLANTED_KEY).invoke(tool_call("What is my key?"))
+
+    assert message.status == "error" and "finish reason: length" in message.content
+    assert "Your key is **********" in message.content and PLANTED_KEY not in message.content
+
+
 async def test_a_silent_stream_hits_the_idle_timeout_and_is_an_error_message(emulator: Emulator) -> None:
     emulator.add_fault(Fault.stall(after_events=3, seconds=30))
 

@@ -106,3 +106,19 @@ async def test_runs_get_the_grace_less_a_quarter_at_most_3_s_and_the_rest_ends_w
     assert deadline.runs_grace == runs_grace
     assert deadline.end - deadline.runs_end == pytest.approx(grace - runs_grace)  # the reserve, inside the grace
     assert 0 <= deadline.runs_left() <= deadline.left() <= grace
+
+
+async def test_a_run_cancelled_when_the_runs_grace_is_over_is_told_how_long_runs_were_let_finish() -> None:
+    answers: list[CallToolResult] = []
+    with Emulator(call_seconds=30) as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+
+            async def call() -> None:
+                answers.append(await runner.call(SEED_QUESTION, False, NoProgress(), runs))
+
+            runs.start_soon(call)
+            await anyio.wait_all_tasks_blocked()
+            await runner.drain(2)  # runs get 1.5 s of the 2 s grace
+
+    assert len(answers) == 1 and answers[0].is_error
+    assert "the server is shutting down (it let running calls finish for 1.5 s)" in text_of(answers[0])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mcp_server._fit import CUT_MARK, copy_record, fit_record, size_of
+from mcp_server.runs.results import Results
+from qwen_ci_tool import CodeInterpreterResult
 
 # Texts whose JSON is longer than they are: quotes, backslashes, newlines, control characters,
 # and characters outside ASCII (kept as they are: the budget counts characters, not bytes).
@@ -44,3 +46,11 @@ def test_cutting_a_copy_leaves_the_record_it_was_copied_from_whole() -> None:
     fit_record(copy, 0)
     assert record == _record()
     assert copy["truncated"] and copy["reasoning"] == CUT_MARK and copy["code_runs"][0]["code"] == CUT_MARK
+
+
+def test_a_result_cut_again_for_its_size_in_bytes_names_the_servers_max_output_chars() -> None:
+    # Characters of four bytes each: the first fit is too big for one event, the budget is cut again.
+    result = CodeInterpreterResult.from_dict({"answer": "😀" * 400_000, "status": "completed", "protocol": "responses"})
+    packed = Results(1_000_000, None).success(result, include_reasoning=False)
+    text = packed.content[0].text  # type: ignore[union-attr]
+    assert "[structuredContent was cut to fit this server's --max-output-chars (1,000,000): " in text
