@@ -38,26 +38,26 @@ def test_with_retry_failed_a_retryable_failure_is_sent_again_and_a_permanent_one
     assert [t.id for t in plan.to_send] == ["r"] and plan.resent == 1 and plan.kept_permanent == 1
 
 
-def test_an_output_ending_in_a_whole_line_is_left_as_it_is(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            b'{"id":"a"}\n{"id":"b"}\n', b'{"id":"a"}\n{"id":"b"}\n', id="ending in a whole line: left as it is"
+        ),
+        pytest.param(b'{"id":"a","status":"comp', b"", id="one cut line: emptied"),
+    ],
+)
+def test_an_output_keeps_its_whole_lines_and_loses_only_a_cut_last_line(
+    tmp_path: Path, before: bytes, after: bytes
+) -> None:
     path = tmp_path / "out.jsonl"
-    path.write_bytes(b'{"id":"a"}\n{"id":"b"}\n')
+    path.write_bytes(before)
     fd = os.open(path, os.O_RDWR)
     try:
         _drop_cut_line(fd)
     finally:
         os.close(fd)
-    assert path.read_bytes() == b'{"id":"a"}\n{"id":"b"}\n'
-
-
-def test_an_output_that_is_one_cut_line_is_emptied(tmp_path: Path) -> None:
-    path = tmp_path / "out.jsonl"
-    path.write_bytes(b'{"id":"a","status":"comp')
-    fd = os.open(path, os.O_RDWR)
-    try:
-        _drop_cut_line(fd)
-    finally:
-        os.close(fd)
-    assert path.read_bytes() == b""
+    assert path.read_bytes() == after
 
 
 def test_an_id_used_twice_is_refused_naming_the_first_line() -> None:

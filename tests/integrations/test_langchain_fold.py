@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from integrations._langchain_fold import DeltaFolder, StageEvents, ToolDeltas, result_dict
 from qwen_ci_tool import (
     AnswerDelta,
+    CodeInterpreterResult,
     CodeRunUpdated,
     Completed,
     ReasoningDelta,
@@ -57,13 +58,18 @@ def core_events(script: list[tuple[Any, ...]]) -> list[StreamEvent]:
     return events
 
 
-def fold(events: list[StreamEvent]) -> tuple[dict[str, Any], dict[str, Any]]:
+def fold_deltas(events: list[StreamEvent]) -> tuple[list[dict[str, Any]], CodeInterpreterResult]:
+    """The deltas a folder sends for *events* and the call's end, and the result they end in."""
     acc = Accumulator(model="qwen3-max", protocol="dashscope")
     for event in events:
         acc.apply(event)
     result = acc.build(finish_reason="stop", timings=Timings(0.1, 0.2))
     folder = DeltaFolder()
-    deltas = [d for d in (folder.feed(e) for e in [*events, Completed(result)]) if d is not None]
+    return [d for d in (folder.feed(e) for e in [*events, Completed(result)]) if d is not None], result
+
+
+def fold(events: list[StreamEvent]) -> tuple[dict[str, Any], dict[str, Any]]:
+    deltas, result = fold_deltas(events)
     return reduce(operator.add, deltas), result_dict(result)
 
 
