@@ -114,6 +114,16 @@ def test_a_broken_stream_prints_what_arrived_and_exits_1(emu: Emulator, monkeypa
     assert "error:" in err and "broke" in err
 
 
+def test_a_stream_that_broke_while_thinking_still_prints_what_it_cost_and_its_request_id(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    emu.add_fault(Fault.drop(after_events=6))  # reasoning only: no answer, no code yet
+    code, out, err = cli("ask", "--base-url", emu.base_url, SEED_QUESTION)
+    assert code == 1 and "What arrived before the failure" in out and "(no answer text)" in out
+    assert "reasoning), " in out and "request id " in out and "[thinking]" in err
+
+
 def test_a_json_error_carries_the_partial(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     emu.add_fault(Fault.drop(after_events=30))

@@ -202,3 +202,12 @@ def test_a_partial_with_code_runs_and_no_answer_is_still_shown_to_the_agent() ->
 def test_the_incomplete_note_names_the_finish_reason() -> None:
     result = CodeInterpreterResult.from_dict({"answer": "cut", "status": "incomplete", "finish_reason": "length"})
     assert "(finish reason: length)" in incomplete_note(result)
+
+
+@pytest.mark.parametrize("max_chars", [900, 1500, 3000])
+def test_an_agent_failure_text_with_a_long_partial_stays_within_max_chars(max_chars: int) -> None:
+    partial = CodeInterpreterResult.from_dict(
+        {"answer": "x" * 6000, "code_runs": [{"index": 0, "code": "print(6*7)"}], "status": "incomplete"}
+    )
+    text = for_agent(StreamInterruptedError("broke", partial=partial), PYTHON, tool="t", max_chars=max_chars)
+    assert len(text) <= max_chars and "What arrived before the failure" in text and "xxxxxxxxxx" in text
