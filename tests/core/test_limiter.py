@@ -453,3 +453,20 @@ def test_retryable_follows_the_errors_own_flag_when_it_has_one() -> None:
     assert error_retryable(err)
     err.retryable = False
     assert not error_retryable(err)
+
+
+def test_a_late_refusal_from_the_first_burst_after_admissions_at_the_new_rate_does_not_cut_again() -> None:
+    limiter = AdaptiveLimiter(8)
+    early = [limiter.start(0.0) for _ in range(4)]
+    limiter.finish(early[0], 0.01, "rate_limited", retry_after=0.1)
+    learnt = limiter.rate
+    assert limiter.cuts == 1 and learnt == pytest.approx(BACKOFF * 10)
+    now = 0.2
+    limiter.admitted(limiter.start(now), now)  # the first start after the pause
+    for _ in range(3):  # admissions at the learnt rate: the service agrees with it
+        now += 1 / learnt
+        limiter.admitted(limiter.start(now), now)
+    rate = limiter.rate
+    # A call of the first burst, refused late with a long wait, says nothing about the rate now.
+    limiter.finish(early[1], now, "rate_limited", retry_after=2.0)
+    assert limiter.cuts == 1 and limiter.rate == pytest.approx(rate) and rate >= learnt
