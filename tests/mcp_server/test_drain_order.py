@@ -122,3 +122,22 @@ async def test_a_run_cancelled_when_the_runs_grace_is_over_is_told_how_long_runs
 
     assert len(answers) == 1 and answers[0].is_error
     assert "the server is shutting down (it let running calls finish for 1.5 s)" in text_of(answers[0])
+
+
+async def test_the_drain_waits_for_two_admitted_calls_and_returns_once_both_have_settled() -> None:
+    exchanges = Exchanges()
+    returned = anyio.Event()
+
+    async def drain_wait() -> None:
+        await exchanges.admitted_started()
+        returned.set()
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            with exchanges.open("client", 1, admitted=True):
+                tg.start_soon(drain_wait)
+                await anyio.wait_all_tasks_blocked()
+                with exchanges.open("client", 2, admitted=True):  # a second call let in while the drain waits
+                    await anyio.wait_all_tasks_blocked()
+                assert not returned.is_set(), "the first call has not settled yet"
+            await returned.wait()
