@@ -355,6 +355,20 @@ def test_over_stdio_a_call_in_flight_when_input_ends_or_sigterm_arrives_is_answe
     assert code == 0
 
 
+def test_over_stdio_a_request_answered_with_an_error_does_not_hold_the_exit_at_the_end_of_input() -> None:
+    with Emulator() as emu, stdio_server(emu, "--shutdown-grace", "30") as proc:
+        for message in HANDSHAKE:
+            send(proc, message)
+        send(proc, {"jsonrpc": "2.0", "id": 2, "method": "no/such_method"})
+        answer = read_until(proc, lambda m: m.get("id") == 2)
+        assert proc.stdin is not None
+        proc.stdin.close()
+        code = proc.wait(timeout=15)  # answered: nothing to wait for (the grace is 30 s)
+
+    assert answer["error"]["code"] == -32601
+    assert code == 0
+
+
 def test_over_stdio_a_lone_surrogate_gets_a_clear_error_instead_of_silence() -> None:
     with Emulator() as emu, stdio_server(emu) as proc:
         for message in HANDSHAKE:
