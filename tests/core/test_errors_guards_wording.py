@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 from datetime import UTC, datetime
 
@@ -297,3 +298,21 @@ def test_a_socks_proxy_without_the_extra_says_how_to_install_it() -> None:
         "Install it with: pip install 'qwen-ci-tool[socks]' (httpx[socks]); or unset ALL_PROXY, or set it to an "
         "HTTP proxy."
     )
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (OSError("[SSL: WRONG_VERSION_NUMBER] wrong version number"), "tls"),
+        (OSError("hostname mismatch, certificate is not valid"), "tls"),
+        (ssl.SSLError("handshake"), "tls"),
+        (socket.gaierror("lookup failed"), "dns"),
+        (OSError("[Errno -2] Name or service not known"), "dns"),
+        (OSError("[Errno -3] Temporary failure in name resolution"), "dns"),
+        (OSError("nodename nor servname provided, or not known"), "dns"),
+        (OSError("[Errno 111] Connection refused"), "refused"),
+        (OSError("[Errno 101] Network is unreachable"), "other"),
+    ],
+)
+def test_a_connection_failure_is_told_apart_by_its_type_or_its_text(raised: OSError, kind: str) -> None:
+    assert connection_kind(exception_chain(raised)) == kind
