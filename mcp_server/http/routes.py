@@ -111,6 +111,8 @@ def _bearer_client(credentials: Credentials, header: bytes) -> str | None:
 
 
 def _unauthorized(sent: bool) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    # RFC 6750 3.1: a request that sent no credentials gets the challenge without an error code.
+    challenge = b'Bearer realm="qwen-ci-mcp"' + (b', error="invalid_token"' if sent else b"")
     return _json(
         401,
         {
@@ -118,7 +120,7 @@ def _unauthorized(sent: bool) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
             "error_description": "Send 'Authorization: Bearer <token>' with a token this server accepts "
             f"(--auth-token or {AUTH_TOKEN_ENV}, or one line of --auth-token-file / {AUTH_TOKEN_FILE_ENV}).",
         },
-        [(b"www-authenticate", b'Bearer realm="qwen-ci-mcp", error="invalid_token"')],
+        [(b"www-authenticate", challenge)],
     )
 
 
