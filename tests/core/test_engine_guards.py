@@ -6,9 +6,17 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qwen_ci_tool import APIStatusError, BadRequestError, InternalServerError, ProtocolError, RateLimitError
+from qwen_ci_tool import (
+    APIStatusError,
+    BadRequestError,
+    InternalServerError,
+    ProtocolError,
+    RateLimitError,
+    StreamInterruptedError,
+)
 
-from ._mock import MODES, Script, run
+from ._frames import chat_chunk, native_frame
+from ._mock import MODES, Script, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -77,3 +85,35 @@ async def test_a_200_json_rate_limit_carries_the_wait_its_headers_ask_for(mode: 
     with pytest.raises(RateLimitError) as info:
         await run(mode, Script(reply), protocol="responses", max_retries=0)
     assert info.value.retry_after == 7
+
+
+# --- how a stream ends -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_stream_of_one_frame_without_its_closing_blank_line_completes_with_its_answer(mode: str) -> None:
+    # The end of the body ends the last event: its content is the first (and only) content.
+    frame = native_frame(1, content="42", finish="stop").removesuffix("\n\n")
+    result = await run(mode, Script(sse_response(frame)))
+    assert result.status == "completed" and result.answer == "42"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_stream_that_ends_without_a_finish_reason_names_the_request_id_the_stream_gave(mode: str) -> None:
+    # The frames say rid-native, the header says hdr-rid: the stream's own id names the call.
+    frames = native_frame(1, reasoning="thinking", request_id="rid-native")
+    with pytest.raises(StreamInterruptedError) as info:
+        await run(mode, Script(sse_response(frames)))
+    assert info.value.request_id == "rid-native"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_openai_stream_cut_after_its_finish_reason_names_the_reason_the_protocol_and_the_request(
+    mode: str,
+) -> None:
+    with_rid = chat_chunk({"content": "42"}).replace('"id": "chatcmpl-1"', '"request_id": "chat-rid"')
+    frames = with_rid + chat_chunk({"content": ""}, finish="length")
+    with pytest.raises(StreamInterruptedError) as info:
+        await run(mode, Script(sse_response(frames)), protocol="openai")
+    assert "'length'" in info.value.message and "'openai'" in info.value.message
+    assert info.value.request_id == "chat-rid"
