@@ -4,12 +4,14 @@ of ``qwen_ci_tool/cli`` that the other tests let through, or with the gap it clo
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
 
 from qwen_ci_tool.cli import main
-from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
+from qwen_ci_tool.testing._script import Answer, Conversation, Delta
 
 from ..conftest import PLANTED_KEY
 
@@ -77,3 +79,72 @@ def test_an_empty_key_file_is_told_as_an_empty_file_not_as_no_key(
     key_file.write_text(PLANTED_KEY + "\n", encoding="utf-8")  # the same set-up with the key in it: no complaint
     code, out, err = cli("doctor", "--base-url", "http://127.0.0.1:9")
     assert "empty file" not in err and "[ok  ] API key present" in out
+
+
+# --- ask: what is printed, and how ------------------------------------------------------------------
+
+#: An answer with letters outside ASCII, in two parts, with no reasoning and no code before it.
+_WORDS = ("Größe: ", "四十二")
+
+
+@pytest.fixture
+def answer_only(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    emu.set_conversation(Conversation("answer-only", 10, (Answer(tuple(Delta(w, 2) for w in _WORDS)),)))
+    return emu
+
+
+def test_json_prints_letters_outside_ascii_as_they_are_indented_by_two(answer_only: Emulator) -> None:
+    code, out, _ = cli("ask", "--json", "--base-url", answer_only.base_url, "q")
+    assert code == 0 and '{\n  "answer": "Größe: 四十二",\n' in out
+
+
+def test_an_answer_that_broke_before_any_reasoning_or_code_is_printed_as_what_arrived(answer_only: Emulator) -> None:
+    answer_only.add_fault(Fault.drop(after_events=1))
+    code, out, _ = cli("ask", "--base-url", answer_only.base_url, "q")
+    assert code == 1 and "What arrived before the failure (incomplete)" in out and "Größe:" in out
+
+
+def test_a_json_error_prints_its_partial_with_letters_outside_ascii_as_they_are(answer_only: Emulator) -> None:
+    answer_only.add_fault(Fault.drop(after_events=1))
+    code, out, _ = cli("ask", "--json", "--base-url", answer_only.base_url, "q")
+    assert code == 1 and '\n  "partial": {\n    "answer": "Größe:' in out
+
+
+def test_an_exported_notebook_keeps_letters_outside_ascii_and_nbformats_one_space_indent(
+    answer_only: Emulator, tmp_path: Path
+) -> None:
+    notebook = tmp_path / "run.ipynb"
+    code, _, _ = cli("ask", "--export", str(notebook), "--base-url", answer_only.base_url, "q")
+    text = notebook.read_text(encoding="utf-8")
+    assert code == 0 and "四十二" in text and text.startswith('{\n "') and json.loads(text)["nbformat"] == 4
+
+
+def test_a_json_error_before_the_stream_began_has_a_null_partial(emu: Emulator, keyed: None) -> None:
+    emu.add_fault(Fault.status(401))
+    code, out, _ = cli("ask", "--json", "--base-url", emu.base_url, SEED_QUESTION)
+    data = json.loads(out)
+    assert code == 1 and data["error"]["type"] == "AuthenticationError" and data["partial"] is None
+
+
+class _CtrlCWhenAsking(io.StringIO):
+    """Standard error where Ctrl-C is pressed as the call is announced: before anything arrived."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("Asking "):
+            raise KeyboardInterrupt
+        return super().write(text)
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+def test_ctrl_c_before_anything_arrived_prints_no_partial_result(
+    emu: Emulator, keyed: None, json_flag: list[str]
+) -> None:
+    out, err = io.StringIO(), _CtrlCWhenAsking()
+    code = main(["ask", *json_flag, "--base-url", emu.base_url, SEED_QUESTION], stdout=out, stderr=err)
+    assert code == 130 and "interrupted" in err.getvalue()
+    if json_flag:
+        data = json.loads(out.getvalue())
+        assert data["error"]["type"] == "Interrupted" and data["partial"]["answer"] == ""
+    else:
+        assert out.getvalue() == ""
