@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qwen_ci_tool.cli import main
-from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from qwen_ci_tool.testing._script import Answer, Conversation, Delta
 
 from ..conftest import PLANTED_KEY
@@ -148,3 +148,23 @@ def test_ctrl_c_before_anything_arrived_prints_no_partial_result(
         assert data["error"]["type"] == "Interrupted" and data["partial"]["answer"] == ""
     else:
         assert out.getvalue() == ""
+
+
+def test_the_emulator_says_its_answers_are_not_computed_and_how_to_reach_the_service() -> None:
+    code, _, err = cli("ask", "--emulator", SEED_QUESTION)
+    assert code == 0 and "Using the local emulator (no DASHSCOPE_API_KEY needed)" in err
+    assert "not computed. Set DASHSCOPE_API_KEY and drop --emulator for the real service." in err
+
+
+def test_the_reasoning_streams_on_standard_error_only_with_show_reasoning() -> None:
+    reasoning = "The user is asking me to calculate 123 raised to the power of 21"
+    assert reasoning in cli("ask", "--emulator", "--show-reasoning", SEED_QUESTION)[2]
+    assert reasoning not in cli("ask", "--emulator", SEED_QUESTION)[2]
+
+
+def test_an_export_to_a_bare_file_name_is_written_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("ask", "--emulator", "--export", "run.md", SEED_QUESTION)
+    assert code == 0 and "Wrote run.md." in err and SEED_ANSWER in (tmp_path / "run.md").read_text(encoding="utf-8")
