@@ -168,3 +168,10 @@ def test_an_export_to_a_bare_file_name_is_written_in_the_current_directory(
     monkeypatch.chdir(tmp_path)
     code, _, err = cli("ask", "--emulator", "--export", "run.md", SEED_QUESTION)
     assert code == 0 and "Wrote run.md." in err and SEED_ANSWER in (tmp_path / "run.md").read_text(encoding="utf-8")
+
+
+def test_a_call_to_the_service_is_announced_with_its_model_endpoint_and_protocol(emu: Emulator, keyed: None) -> None:
+    code, _, err = cli("ask", "--base-url", emu.base_url, "--protocol", "responses", SEED_QUESTION)
+    assert code == 0
+    assert f"Asking qwen3-max at {emu.base_url} over the responses protocol (the code runs remotely; this can" in err
+    assert "Asking " not in cli("ask", "--emulator", SEED_QUESTION)[2]  # the emulator has its own notice
