@@ -142,7 +142,7 @@ def test_ctrl_c_before_anything_arrived_prints_no_partial_result(
 ) -> None:
     out, err = io.StringIO(), _CtrlCWhenAsking()
     code = main(["ask", *json_flag, "--base-url", emu.base_url, SEED_QUESTION], stdout=out, stderr=err)
-    assert code == 130 and "interrupted" in err.getvalue()
+    assert code == 130 and err.getvalue().endswith("\ninterrupted\n")
     if json_flag:
         data = json.loads(out.getvalue())
         assert data["error"]["type"] == "Interrupted" and data["partial"]["answer"] == ""
