@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,8 @@ def test_a_call_to_the_service_is_announced_with_its_model_endpoint_and_protocol
     assert code == 0
     assert f"Asking qwen3-max at {emu.base_url} over the responses protocol (the code runs remotely; this can" in err
     assert "Asking " not in cli("ask", "--emulator", SEED_QUESTION)[2]  # the emulator has its own notice
+
+
+def test_a_completed_call_ends_with_its_duration_on_standard_error_except_with_json() -> None:
+    assert re.search(r"\nDone in \d+\.\d s\.\n$", cli("ask", "--emulator", SEED_QUESTION)[2])
+    assert "Done in" not in cli("ask", "--emulator", "--json", SEED_QUESTION)[2]
