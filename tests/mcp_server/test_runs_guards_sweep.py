@@ -61,7 +61,8 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
 ):
     # Breaks: the store poll's heartbeat task not looping, or sleeping 1 s at least, or until due + now
     # (no heartbeat in the poll); the memory store's wait ignoring its timeout (the poll outlives its
-    # max_wait); the wait blocking although the record is already newer (the stage comes only at the end).
+    # max_wait); the wait blocking although the record is already newer (the stage comes only at the end);
+    # the handle's stage or its tenths of a second lost; the store-down note shown with a store that is up.
     shared = MemoryRunStore()
     with Emulator() as emu:
         emu.add_fault(Fault.stall(after_events=3, seconds=30))
@@ -70,7 +71,8 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
         poller = create_server(**settings, max_wait=0.5, heartbeat_interval=FAST_HEARTBEAT)
         async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
             with anyio.fail_after(20):
-                handle = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                first = await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                handle = pending_of(first)
                 while (await shared.get(handle.run_id)).stage != "thinking":  # type: ignore[union-attr]
                     await shared.wait(handle.run_id, (await shared.get(handle.run_id)).version, 5)  # type: ignore[union-attr]
                 progress = Progress()
@@ -78,6 +80,9 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
 
     assert pending_of(again).run_id == handle.run_id and pending_of(again).stage == "thinking"
     assert progress.messages[0] == "thinking"  # where the run is, at once
+    assert handle.elapsed_seconds == round(handle.elapsed_seconds, 1)  # tenths of a second
+    # The shared store is up and holds the run: neither handle says otherwise.
+    assert "run store" not in text_of(first) and "run store" not in text_of(again)
     assert any(m.startswith("thinking (still working,") for m in progress.messages[1:])
     assert len(emu.requests) == 1
 
@@ -103,7 +108,7 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
 ) -> None:
     # Breaks: Runner.drain not taking the shutdown's Deadline as given; a queued call not refused (or
     # refused = False/None) or its log reason changed; Results.cancelled dropping the partial from the
-    # text, the reasoning asked for, or the structuredContent.
+    # text, the reasoning asked for, or the structuredContent; the refused call counted as cancelled.
     answers: dict[str, CallToolResult] = {}
     caplog.set_level(logging.INFO, logger="mcp_server")
     with Emulator() as emu, anyio.fail_after(20):
@@ -131,6 +136,7 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
     queued = answers["queued"]
     assert queued.is_error and text_of(queued) == NOT_STARTED_TEXT
     assert "cancelled: the server is shutting down; the call had not started" in caplog.text
+    assert "call failed (ShuttingDown)" in caplog.text  # counted as refused for the shutdown, not as cancelled
     assert len(emu.requests) == 1  # the queued call was never sent
     cut = answers["running"]
     text = text_of(cut)
