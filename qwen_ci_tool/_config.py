@@ -209,6 +209,10 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> tuple[Sec
                 raise ConfigurationError(
                     f"{C.ENV_API_KEY_FILE} names a file that cannot be read ({exc.strerror})."
                 ) from None
+            if not value.strip():  # set on purpose: not the same as no key at all
+                raise ConfigurationError(
+                    f"{C.ENV_API_KEY_FILE} names an empty file: write the key into it, or unset {C.ENV_API_KEY_FILE}."
+                )
     value = value.strip()
     if not value:
         return None, None
