@@ -5,6 +5,8 @@ business reaches the app untouched."""
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from mcp_server import TOOL_NAME
 from mcp_server._ops import Ops
-from mcp_server.http.app import security_settings
+from mcp_server.http.app import _connections_wait, security_settings
 from mcp_server.http.auth import Credentials
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
@@ -132,9 +134,8 @@ async def test_the_bearer_refusals_say_what_to_send() -> None:
             "/mcp", content=b"{}", headers=[("Authorization", f"Bearer {TOKEN}"), ("Authorization", "Bearer x")]
         )
     assert missing.status_code == 401
-    assert (
-        "Send 'Authorization: Bearer <token>' with a token this server accepts" in missing.json()["error_description"]
-    )
+    said = missing.json()["error"]["message"]
+    assert "Send 'Authorization: Bearer <token>' with a token this server accepts" in said
     assert two.status_code == 400 and two.json()["error"] == "invalid_request"
     assert "exactly one 'Authorization: Bearer <token>' header" in two.json()["error_description"]
 
@@ -154,3 +155,31 @@ def test_an_allowed_host_is_matched_with_any_port_unless_it_names_one(allowed: s
     assert settings is not None
     extra = [p for p in settings.allowed_hosts if "fd00" in p or "example" in p]
     assert extra == patterns
+
+
+@pytest.mark.parametrize(("left", "wait"), [(10.0, 2.0), (1.2, 1.0), (0.2, 0.01), (0.0, 0.01)])
+def test_the_wait_for_open_connections_fits_what_is_left_of_the_grace_and_is_never_zero(
+    left: float, wait: float
+) -> None:
+    assert _connections_wait(left) == pytest.approx(wait)
+
+
+def test_a_reload_takes_the_new_token_file_and_a_bad_one_keeps_the_tokens_in_use(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    path = tmp_path / "tokens"
+    path.write_text("alice:alice-token-0123456789\n")
+    credentials = Credentials.from_file(path)
+    path.write_text("bob:bob-token-0123456789abc\ncarol:carol-token-0123456789\n")
+    assert credentials.reload() is True
+    assert credentials.client_for(b"bob-token-0123456789abc") == "bob"
+    assert credentials.client_for(b"alice-token-0123456789") is None
+    path.write_text("dave:short\n")
+    assert credentials.reload() is False
+    assert credentials.names == ["bob", "carol"]
+    assert Credentials.single(TOKEN).reload() is False  # no file to re-read
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"auth token file {path} reloaded: 2 clients (bob, carol)" in messages
+    assert any(m.startswith("auth token file not reloaded, the previous tokens stay in use:") for m in messages)
+    assert not any("0123456789" in m for m in messages)
