@@ -107,3 +107,16 @@ def test_the_probe_is_bounded_by_twice_the_admitted_rate_from_the_eighth_admissi
     # From the eighth admission the ceiling applies: twice what was admitted over the last few.
     assert rates[-1] == pytest.approx(min(rates[-1], 2.0 * limiter.admitted_rate(now)))
     assert rates[-1] <= 2.0 * limiter.admitted_rate(now) + 1e-9
+
+
+def test_a_refusal_before_any_admission_at_a_new_rate_far_above_what_was_admitted_cuts_deeper_from_it() -> None:
+    limiter = AdaptiveLimiter(16)
+    tickets = [limiter.start(0.0) for _ in range(8)]
+    for ticket in tickets:
+        limiter.admitted(ticket, 0.5)  # 8 per second admitted
+    limiter.finish(limiter.start(1.0), 1.0, "rate_limited", retry_after=0.01)  # capped at 4x: 30.4 per second
+    assert limiter.rate == pytest.approx(BACKOFF * 4 * 8)
+    limiter.start(1.02)  # the first start after the pause (not spaced: it cannot cut)
+    limiter.finish(limiter.start(1.06), 1.07, "rate_limited", retry_after=0.01)
+    # No admission at the new rate, which was never reached: cut from 1.25x what was admitted, one step deeper.
+    assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF**2 * 1.25 * 8)
