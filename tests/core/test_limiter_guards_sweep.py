@@ -120,3 +120,11 @@ def test_a_refusal_before_any_admission_at_a_new_rate_far_above_what_was_admitte
     limiter.finish(limiter.start(1.06), 1.07, "rate_limited", retry_after=0.01)
     # No admission at the new rate, which was never reached: cut from 1.25x what was admitted, one step deeper.
     assert limiter.cuts == 2 and limiter.rate == pytest.approx(BACKOFF**2 * 1.25 * 8)
+
+
+def test_the_limiters_repr_shows_its_rate_its_concurrency_and_what_is_in_flight() -> None:
+    limiter = AdaptiveLimiter(4)
+    assert repr(limiter) == "AdaptiveLimiter(rate=unknown, max_concurrency=4, in_flight=0)"
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.5)
+    limiter.start(1.0)
+    assert repr(limiter) == "AdaptiveLimiter(rate=1.9/s, max_concurrency=4, in_flight=1)"
