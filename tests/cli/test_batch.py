@@ -554,6 +554,7 @@ def test_a_throttled_batch_says_it_slowed_down_and_still_completes_every_task(tm
         )
         assert emu.throttled > 0
     assert code == 0 and "rate-limited by the service: starts now paced at " in err
+    assert "/s (throttled tasks are sent again)\n" in err
     assert sorted(line["id"] for line in lines(out)) == sorted(t["id"] for t in tasks)
     assert emu.requests[0].json["input"]["messages"][0] == {"role": "system", "content": "Be exact."}
 
