@@ -18,8 +18,9 @@ from mcp.types import CallToolResult
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._fit import size_of
 from mcp_server._texts import NOT_STARTED_TEXT
-from mcp_server.runs import MemoryRunStore
+from mcp_server.runs import MemoryRunStore, RunRecord, new_run_id
 from mcp_server.runs.deadline import Deadline
+from mcp_server.runs.redis_store import RedisRunStore
 from mcp_server.runs.runner import Runner
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
@@ -144,3 +145,41 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
     assert "What arrived before the failure" in text and "123 to the power of 21 is:" in text
     assert "## Reasoning" in text and "The user is asking" in text
     assert cut.structured_content is not None and cut.structured_content["code_runs"][0]["code"] == "123**21"
+
+
+class ReadCountingStore(RedisRunStore):
+    """A Redis store whose first read sets an event: a wait has looked once and now waits for a change."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.first_read = anyio.Event()
+
+    async def get(self, run_id: str) -> RunRecord | None:
+        record = await super().get(run_id)
+        self.first_read.set()
+        return record
+
+
+async def test_a_redis_wait_that_began_before_a_write_returns_the_record_written_not_the_one_it_first_read(
+    redis_url: str,
+) -> None:
+    # Break: RedisRunStore.wait returning at its first read whatever its version (`record is not None or ...`).
+    writer, reader = RedisRunStore(redis_url), ReadCountingStore(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0)
+    got: list[RunRecord | None] = []
+    try:
+        await writer.put(record)
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+
+                async def wait() -> None:
+                    got.append(await reader.wait(record.run_id, record.version, 30))
+
+                tg.start_soon(wait)
+                await reader.first_read.wait()
+                await writer.put(record.advanced(stage="running code #1"))
+    finally:
+        await writer.aclose()
+        await reader.aclose()
+
+    assert got and got[0] is not None and got[0].stage == "running code #1"
