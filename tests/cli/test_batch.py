@@ -332,6 +332,29 @@ def test_a_line_cut_by_a_crash_is_dropped_and_its_task_sent_again(tmp_path: Path
     assert [line["id"] for line in lines(out)] == ["a", "b"]
 
 
+def test_a_line_the_batch_wrote_cut_short_anywhere_past_its_start_is_dropped(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(out), "--base-url", emu.base_url)[0] == 0
+    whole = out.read_bytes()
+    for cut in (7, len(whole) // 2, len(whole) - 2):  # the newline and the closing brace gone, too
+        out.write_bytes(whole + whole[:cut])
+        code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+        assert code == 0 and "sending 0" in err and out.read_bytes() == whole, cut
+
+
+def test_an_existing_file_of_another_kind_keeps_its_last_line_when_results_are_appended(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "notes.txt"
+    out.write_text("my notes\nthe last line, without its newline", encoding="utf-8")
+    code, _ = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    text = out.read_text(encoding="utf-8")
+    assert code == 0 and text.startswith("my notes\nthe last line, without its newline\n")
+    assert json.loads(text.splitlines()[-1])["status"] == "completed"
+
+
 def test_the_output_line_format_and_no_key_in_it(tmp_path: Path, emu: Emulator, keyed: None) -> None:
     emu.add_fault(Fault.drop(after_events=20))
     source = write_input(tmp_path / "in.jsonl", [{"id": "only", "question": SEED_QUESTION}])
