@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import anyio
 import pytest
+import redis.asyncio as aioredis
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
@@ -183,3 +184,52 @@ async def test_a_redis_wait_that_began_before_a_write_returns_the_record_written
         await reader.aclose()
 
     assert got and got[0] is not None and got[0].stage == "running code #1"
+
+
+@pytest.mark.parametrize(
+    ("options", "state", "keep"),
+    [
+        ({"ttl": 600, "stale_after": 100}, "finished", 600),  # a result is kept ttl seconds
+        ({"ttl": 600, "stale_after": 100}, "running", 700),  # a run: until it reads as lost, then ttl more
+        ({"ttl": 600}, "running", 10 * 365 * 86400),  # never stale: kept ten years, the most Redis is asked for
+        ({"ttl": 0.5}, "finished", 1),  # under a second: one second (Redis counts whole seconds)
+    ],
+)
+async def test_a_redis_record_expires_after_the_ttl_once_finished_and_after_stale_after_plus_ttl_while_running(
+    redis_url: str, options: dict[str, float], state: str, keep: int
+) -> None:
+    # Breaks: RedisRunStore._expiry choosing the wrong branch, stale_after - ttl, or another cap or floor.
+    store = RedisRunStore(redis_url, **options)
+    raw = aioredis.Redis.from_url(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0, state=state)  # type: ignore[arg-type]
+    try:
+        with anyio.fail_after(10):
+            await store.put(record)
+            left_ms = await raw.pttl(f"qwen_ci:run:{record.run_id}")  # the key named in redis_store's docstring
+    finally:
+        await store.aclose()
+        await raw.aclose()
+
+    assert (keep - 5) * 1000 < left_ms <= keep * 1000
+
+
+async def test_a_redis_run_silent_exactly_stale_after_still_runs_and_past_it_is_lost_as_of_its_last_write(
+    redis_url: str,
+) -> None:
+    # Breaks: RedisRunStore.get's `silent > stale_after` as `>=`; the lost record's stage or finish time.
+    now = [1_000_000.0]
+    store = RedisRunStore(redis_url, stale_after=100, clock=lambda: now[0])
+    record = RunRecord(new_run_id(), started_at=now[0])
+    try:
+        with anyio.fail_after(10):
+            await store.put(record)
+            now[0] += 100
+            at_limit = await store.get(record.run_id)
+            now[0] += 1
+            lost = await store.get(record.run_id)
+    finally:
+        await store.aclose()
+
+    assert at_limit is not None and at_limit.state == "running"
+    assert lost is not None and lost.state == "finished" and lost.stage == "lost"
+    assert lost.finished_at == 1_000_000.0  # its result expires ttl after the last write, not after this read
