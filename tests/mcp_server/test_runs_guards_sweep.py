@@ -85,7 +85,7 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
     assert handle.elapsed_seconds == round(handle.elapsed_seconds, 1)  # tenths of a second
     # The shared store is up and holds the run: neither handle says otherwise.
     assert "run store" not in text_of(first) and "run store" not in text_of(again)
-    assert any(m.startswith("thinking (still working,") for m in progress.messages[1:])
+    assert progress.messages[1:] and all(m.startswith("thinking (still working,") for m in progress.messages[1:])
     assert len(emu.requests) == 1
 
 
