@@ -31,7 +31,7 @@ def cli(*argv: str) -> tuple[int, str, str]:
     ("argv", "usage"),
     [
         (["ask", "--bogus", "q"], "usage: qwen-ci ask "),
-        (["batch", "in.jsonl", "-o", "out.jsonl", "--bogus"], "usage: qwen-ci batch "),
+        (["batch", "in.jsonl", "-o", "out.jsonl", "--bogus", "extra"], "usage: qwen-ci batch "),
         (["doctor", "--bogus"], "usage: qwen-ci doctor "),
     ],
 )
@@ -42,7 +42,8 @@ def test_a_flag_the_command_does_not_take_is_refused_with_that_commands_usage(
         main(argv)
     err = capsys.readouterr().err
     assert exited.value.code == 2
-    assert err.startswith(usage) and "unrecognized arguments: --bogus" in err
+    unknown = "--bogus extra" if "extra" in argv else "--bogus"
+    assert err.startswith(usage) and f"error: unrecognized arguments: {unknown}\n" in err
 
 
 @pytest.mark.parametrize(
@@ -328,3 +329,38 @@ def test_the_emulator_command_passes_each_flag_and_a_key_from_its_variable(
     }
     assert "(only the key given)" in err and "DASHSCOPE_API_KEY=<that key>" in err and PLANTED_KEY not in err
     assert cli("emulator", "--api-key", "sk-flag")[0] == 0 and served["api_key"] == "sk-flag"
+
+
+# --- how a failure is told, and standard input ---------------------------------------------------------
+
+
+def test_a_retryable_failure_says_trying_again_may_work_and_a_rate_limit_does_not(emu: Emulator, keyed: None) -> None:
+    emu.add_fault(Fault.drop(after_events=48))
+    code, _, err = cli("ask", "--base-url", emu.base_url, "--max-retries", "0", SEED_QUESTION)
+    assert code == 1 and err.endswith(" This is likely temporary: trying again in a moment may work.\n")
+    emu.add_fault(Fault.status(429))
+    code, _, err = cli("ask", "--base-url", emu.base_url, "--max-retries", "0", SEED_QUESTION)
+    assert code == 1 and "likely temporary" not in err
+
+
+class _Stdin:
+    """``sys.stdin`` as a pipe of bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+def test_a_dash_reads_utf_8_bytes_from_standard_input_as_the_question(
+    emu: Emulator, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Stdin("\ufeffGröße von 四十二?".encode()))
+    code, _, _ = cli("ask", "--base-url", emu.base_url, "-")
+    assert code == 0 and emu.requests[0].json["input"]["messages"][-1]["content"] == "Größe von 四十二?"
+
+
+def test_bytes_on_standard_input_that_are_not_utf_8_are_refused_as_not_text(
+    emu: Emulator, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Stdin(b"caf\xff"))
+    code, _, err = cli("ask", "--base-url", emu.base_url, "-")
+    assert code == 2 and "The question is not valid text: a lone surrogate" in err and emu.requests == []
