@@ -109,7 +109,10 @@ def partly(reasoning: str = "Let me think") -> CodeInterpreterResult:
 def test_a_failure_for_a_model_keeps_what_arrived_within_its_cap_and_reasoning_only_when_asked() -> None:
     err = StreamInterruptedError("The connection broke.", partial=partly())
     text = for_agent(err, PYTHON, tool="qwen_code_interpreter")
-    assert "What arrived before the failure is below. It is incomplete: do not present it as a verified answer." in text
+    assert (
+        "\n\nWhat arrived before the failure is below. It is incomplete: do not present it as a verified answer.\n\n"
+        in text
+    )
     assert "Let me think" not in text
     assert "## Reasoning\n\nLet me think" in for_agent(err, PYTHON, tool="t", include_reasoning=True)
     for cap in (1200, 2000):
@@ -169,6 +172,7 @@ def test_a_setting_without_a_value_is_spelt_as_its_name() -> None:
         ({"type": "custom_rule", "loc": ("question",)}, "`question` was refused (custom_rule)."),
         ({"loc": ("question",)}, "`question` was refused ()."),
         ({"type": "missing", "loc": ()}, "`the arguments` is missing."),
+        ({"type": "missing"}, "`the arguments` is missing."),
         ({"type": "missing", "loc": ("options", 0, "name")}, "`options.0.name` is missing: it must be a list."),
     ],
 )
@@ -181,6 +185,8 @@ def test_each_invalid_argument_is_named_with_what_was_wrong(error: dict[str, obj
     ("url", "shown"),
     [
         ("bob:pw@proxy:1080", "proxy:1080"),
+        ("bob:p@ss@proxy:1080", "proxy:1080"),
+        ("proxy:1080", "proxy:1080"),
         ("socks5://a:b@c@proxy:1080/x", "socks5://proxy:1080/x"),
         ("http://u:p@proxy:8080/?next=ftp://x@y", "http://proxy:8080/?next=ftp://x@y"),
     ],
