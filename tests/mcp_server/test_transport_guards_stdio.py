@@ -114,7 +114,9 @@ async def test_at_the_end_of_input_reading_ends_only_once_the_request_read_befor
         await anyio.wait_all_tasks_blocked()
         assert not w.done.is_set()  # a notification or a request of the server's own answers nothing
         await output.send(answer(7))
+        written = w.answers()
     assert w.passed == [line(REQUEST)]
+    assert [m.get("id") for m in written] == [None, 8, 7]  # all of it reached the wire, in order
 
 
 async def test_an_error_answer_also_counts_as_the_answer_the_end_waits_for(
@@ -199,7 +201,7 @@ async def test_a_request_with_a_lone_surrogate_is_answered_here_with_a_parse_err
     assert w.passed == []  # answered here, and nothing is left to wait for at the end
     assert [(r["id"], r["error"]["code"]) for r in replies] == [(7, types.PARSE_ERROR)]
     assert "lone UTF-16 surrogate escape" in replies[0]["error"]["message"]
-    assert "surrogate pair" in replies[0]["error"]["message"]
+    assert "Send valid UTF-8" in replies[0]["error"]["message"] and "surrogate pair" in replies[0]["error"]["message"]
 
 
 async def test_a_notification_or_response_with_a_lone_surrogate_is_dropped_without_an_answer(
@@ -238,3 +240,20 @@ def test_lines_are_split_on_newlines_whatever_the_reads_and_a_last_line_without_
     reads = [b'{"a": 1}\n{"b"', b": 2}\n\n{}\n{", b'"c": 3}', b""]
     monkeypatch.setattr(os, "read", lambda fd, size: reads.pop(0))
     assert list(_lines_of(0)) == [b'{"a": 1}\n', b'{"b": 2}\n', b"\n", b"{}\n", b'{"c": 3}']
+
+
+async def test_a_line_that_is_not_json_goes_on_with_a_warning_naming_its_length_and_a_blank_one_without(
+    make_server: Callable[..., MCPServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    cut = '{"jsonrpc": "2.0", "id": 2, "method": "tools/ca\n'  # a request cut short
+    with_escape = '{"id": 3, "method": "x", "params": "\\ud800\n'  # not JSON either, with a surrogate escape
+    async with wire(make_server()) as w:
+        await w.feed(cut, with_escape, "\n")
+        w.end_of_input()
+    assert w.passed == [cut, with_escape, "\n"]  # the SDK decides; nothing is waited for at the end
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"qwen-ci-mcp: ignored a line of input that is not JSON ({n} characters): each line must be one JSON-RPC "
+        "message; a request in it gets no answer (is something else writing to stdin?)"
+        for n in (len(cut) - 1, len(with_escape) - 1)
+    ]
