@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -316,3 +317,43 @@ def test_a_socks_proxy_without_the_extra_says_how_to_install_it() -> None:
 )
 def test_a_connection_failure_is_told_apart_by_its_type_or_its_text(raised: OSError, kind: str) -> None:
     assert connection_kind(exception_chain(raised)) == kind
+
+
+@pytest.fixture
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _fails_with(exc: Exception) -> Callable[..., httpx.Client]:
+    def factory(**options: object) -> httpx.Client:
+        raise exc
+
+    return factory
+
+
+@pytest.mark.usefixtures("no_proxies")
+def test_without_socks_support_the_socks_proxy_is_named_even_behind_an_http_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALL_PROXY", "http://corp:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://alice:pw@127.0.0.1:1080")
+    with pytest.raises(ConfigurationError) as info:
+        new_client(_fails_with(ImportError("Using SOCKS proxy, but the 'socksio' package is not installed.")))
+    assert info.value.message.startswith(
+        "HTTPS_PROXY routes connections through the SOCKS proxy socks5://127.0.0.1:1080,"
+    )
+
+
+@pytest.mark.usefixtures("no_proxies")
+def test_without_socks_support_and_no_proxy_variable_the_usual_variable_is_named() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        new_client(_fails_with(ImportError("socksio")))
+    assert info.value.message.startswith("ALL_PROXY routes connections through the SOCKS proxy socks5://...,")
+
+
+@pytest.mark.usefixtures("no_proxies")
+def test_a_value_error_that_is_not_about_the_proxy_is_not_blamed_on_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://corp:3128")
+    with pytest.raises(ValueError, match="bad timeout"):
+        new_client(_fails_with(ValueError("bad timeout")))

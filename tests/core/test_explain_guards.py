@@ -8,10 +8,20 @@ import pickle
 
 import pytest
 
-from qwen_ci_tool import APIConnectionError, CodeInterpreterResult, ConfigurationError, Secret, Usage
+from qwen_ci_tool import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    CodeInterpreterResult,
+    ConfigurationError,
+    Secret,
+    StreamInterruptedError,
+    Usage,
+)
 from qwen_ci_tool._arguments import invalid_arguments
-from qwen_ci_tool._explain import error_dict, incomplete_for_agent, incomplete_note
-from qwen_ci_tool._knobs import PYTHON
+from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent, incomplete_note
+from qwen_ci_tool._knobs import PYTHON, flag, keyword
+from qwen_ci_tool._proxy import proxy_variable, without_credentials
 from qwen_ci_tool.cli.flags import CLI
 
 from ..conftest import PLANTED_KEY
@@ -90,3 +100,106 @@ def test_the_key_wrapper_compares_only_with_another_key_and_is_never_shown_or_pi
     assert repr(key) == str(key) == "Secret('**********')"
     with pytest.raises(TypeError, match="Secret values cannot be pickled"):
         pickle.dumps(key)
+
+
+def partly(reasoning: str = "Let me think") -> CodeInterpreterResult:
+    return cut_off(answer="x" * 5000, reasoning=reasoning)
+
+
+def test_a_failure_for_a_model_keeps_what_arrived_within_its_cap_and_reasoning_only_when_asked() -> None:
+    err = StreamInterruptedError("The connection broke.", partial=partly())
+    text = for_agent(err, PYTHON, tool="qwen_code_interpreter")
+    assert (
+        "\n\nWhat arrived before the failure is below. It is incomplete: do not present it as a verified answer.\n\n"
+        in text
+    )
+    assert "Let me think" not in text
+    assert "## Reasoning\n\nLet me think" in for_agent(err, PYTHON, tool="t", include_reasoning=True)
+    for cap in (1200, 2000):
+        assert cap - 2 <= len(for_agent(err, PYTHON, tool="t", max_chars=cap)) <= cap  # the cap, not much less
+
+
+def test_an_error_says_its_message_alone_without_a_hint_and_its_request_id_once() -> None:
+    plain = ConfigurationError("No key.")
+    assert str(plain) == "No key." and plain.args == ("No key.",)
+    assert str(ConfigurationError("No key.", request_id="rid-1")) == "No key. (request id: rid-1)"
+    assert str(ConfigurationError("Failed (rid-1).", request_id="rid-1")) == "Failed (rid-1)."
+
+
+def test_a_service_error_keeps_its_fields_and_masks_the_key_in_the_services_message() -> None:
+    partial = cut_off()
+    err = AuthenticationError(
+        f"Refused {PLANTED_KEY}.",
+        status_code=401,
+        code="InvalidApiKey",
+        service_message=f"bad key {PLANTED_KEY}",
+        partial=partial,
+    )
+    assert err.partial is partial and err.service_message == f"bad key {PLANTED_KEY}"
+    assert (
+        repr(err)
+        == f"AuthenticationError('Refused {PLANTED_KEY}.', status_code=401, code='InvalidApiKey', request_id=None)"
+    )
+    err._redact(Secret(PLANTED_KEY))
+    assert err.service_message == "bad key **********" and err.message == "Refused **********."
+    quiet = AuthenticationError("Refused.", status_code=401)
+    quiet._redact(Secret(PLANTED_KEY))
+    assert quiet.service_message is None
+
+
+def test_a_timeout_keeps_its_request_partial_and_retryability() -> None:
+    partial = cut_off()
+    err = APITimeoutError("Idle.", kind="idle", request_id="rid-2", partial=partial, retryable=False)
+    assert (err.kind, err.request_id, err.partial, err.retryable) == ("idle", "rid-2", partial, False)
+
+
+def test_a_setting_without_a_value_is_spelt_as_its_name() -> None:
+    assert keyword("idle_timeout") == "idle_timeout" and flag("idle_timeout") == "--idle-timeout"
+    assert keyword("region", "us") == "region='us'" and keyword("idle_timeout", "600") == "idle_timeout=600"
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        ({"type": "list_type", "loc": ("question",), "input": [1]}, "`question` is an array, the wrong type."),
+        ({"type": "dict_type", "loc": ("question",), "input": {}}, "`question` is an object, the wrong type."),
+        ({"type": "string_type", "loc": ("question",), "input": b"x"}, "`question` is bytes, the wrong type."),
+        ({"type": "string_type", "loc": ("question",), "input": None}, "`question` is null, the wrong type."),
+        (
+            {"type": "string_unicode", "loc": ("question",)},
+            "`question` is not valid text (a lone surrogate, what an undecodable byte becomes).",
+        ),
+        ({"type": "custom_rule", "loc": ("question",)}, "`question` was refused (custom_rule)."),
+        ({"loc": ("question",)}, "`question` was refused ()."),
+        ({"type": "missing", "loc": ()}, "`the arguments` is missing."),
+        ({"type": "missing"}, "`the arguments` is missing."),
+        ({"type": "missing", "loc": ("options", 0, "name")}, "`options.0.name` is missing: it must be a list."),
+    ],
+)
+def test_each_invalid_argument_is_named_with_what_was_wrong(error: dict[str, object], said: str) -> None:
+    err = invalid_arguments("ask", [error, {"type": "missing", "loc": ("extra",)}], {"options": "a list"})
+    assert f"billed. {said} `extra` is missing. Fix: call ask again with" in err.message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("bob:pw@proxy:1080", "proxy:1080"),
+        ("bob:p@ss@proxy:1080", "proxy:1080"),
+        ("proxy:1080", "proxy:1080"),
+        ("socks5://a:b@c@proxy:1080/x", "socks5://proxy:1080/x"),
+        ("http://u:p@proxy:8080/?next=ftp://x@y", "http://proxy:8080/?next=ftp://x@y"),
+    ],
+)
+def test_a_proxy_is_shown_without_its_credentials(url: str, shown: str) -> None:
+    assert without_credentials(url) == shown
+
+
+def test_the_socks_proxy_variable_is_found_whatever_the_case_of_its_scheme() -> None:
+    env = {"ALL_PROXY": "http://a:1", "HTTPS_PROXY": "SOCKS5://b:2"}
+    assert proxy_variable(env, scheme_prefix="socks") == ("HTTPS_PROXY", "SOCKS5://b:2")
+
+
+def test_the_key_is_masked_wherever_it_occurs_and_an_empty_key_masks_nothing() -> None:
+    assert Secret(PLANTED_KEY).redact(f"a {PLANTED_KEY} b {PLANTED_KEY}") == "a ********** b **********"
+    assert Secret("").redact("abc") == "abc"
