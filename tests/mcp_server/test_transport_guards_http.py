@@ -216,3 +216,22 @@ def parse_token_file_text(content: str) -> dict[str, str]:
         path = Path(folder) / "tokens"
         path.write_text(content, encoding="utf-8")
         return parse_token_file(path)
+
+
+async def test_a_cancel_aborts_only_the_call_with_its_request_id_and_abort_all_says_why() -> None:
+    exchanges = Exchanges()
+    with exchanges.open("alice", 1) as first, exchanges.open("alice", 2) as second:
+        assert exchanges.cancel("alice", 1, "the client cancelled the call") == 1
+        assert exchanges.cancel("alice", 3, "no such call") == 0
+        assert (first.reason, second.reason) == ("the client cancelled the call", None)
+        exchanges.abort_all("the server is shutting down")
+        assert second.reason == "the server is shutting down"
+
+
+async def test_the_operators_answers_are_json_with_their_length_and_never_cached() -> None:
+    async with client(OpsMiddleware(App(), Ops(), Credentials.single(TOKEN))) as http:
+        for path in ("/healthz", "/readyz", "/mcp"):
+            response = await http.get(path)
+            assert response.headers["content-type"] == "application/json"
+            assert int(response.headers["content-length"]) == len(response.content)
+            assert response.headers["cache-control"] == "no-store"
