@@ -235,3 +235,23 @@ async def test_the_operators_answers_are_json_with_their_length_and_never_cached
             assert response.headers["content-type"] == "application/json"
             assert int(response.headers["content-length"]) == len(response.content)
             assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_host_name_bind_allows_that_name_with_dns_rebinding_protection_on() -> None:
+    settings = security_settings("mcp.internal")
+    assert settings is not None and settings.enable_dns_rebinding_protection is True
+    assert "mcp.internal" in settings.allowed_hosts and "mcp.internal:*" in settings.allowed_hosts
+
+
+async def test_a_new_call_over_the_body_limit_in_parts_goes_to_the_apps_size_check_even_while_draining() -> None:
+    app = App()
+    body = json.dumps({**CALL, "params": {**CALL["params"], "arguments": {"question": "x" * 600}}}).encode()
+
+    async def parts() -> Any:
+        for start in range(0, len(body), 400):  # each part under the limit, the whole over it
+            yield body[start : start + 400]
+
+    asgi = CallGate(app, exchanges=Exchanges(), ready=lambda: False, body_limit=500, path="/mcp")
+    async with client(asgi) as http:
+        response = await http.post("/mcp", content=parts())
+    assert response.status_code == 200 and app.bodies == [body]
