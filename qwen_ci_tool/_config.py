@@ -199,7 +199,9 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> tuple[Sec
     elif api_key is not None:
         value, source = api_key, "api_key"
     else:
-        source = next((var for var in (SETTINGS["api_key"].env, C.ENV_API_KEY) if env.get(var, "")), C.ENV_API_KEY)
+        source = next(
+            (var for var in (SETTINGS["api_key"].env, C.ENV_API_KEY) if env.get(var, "").strip()), C.ENV_API_KEY
+        )
         value = env.get(source, "")
         if not value.strip() and env.get(C.ENV_API_KEY_FILE):
             source = C.ENV_API_KEY_FILE

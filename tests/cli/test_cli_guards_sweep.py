@@ -3,13 +3,17 @@ of ``qwen_ci_tool/cli`` that the other tests let through, or with the gap it clo
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from qwen_ci_tool._model_table import MODELS, ordered
 from qwen_ci_tool.cli import main
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from qwen_ci_tool.testing._script import Answer, Conversation, Delta
@@ -27,7 +31,7 @@ def cli(*argv: str) -> tuple[int, str, str]:
     ("argv", "usage"),
     [
         (["ask", "--bogus", "q"], "usage: qwen-ci ask "),
-        (["batch", "in.jsonl", "-o", "out.jsonl", "--bogus"], "usage: qwen-ci batch "),
+        (["batch", "in.jsonl", "-o", "out.jsonl", "--bogus", "extra"], "usage: qwen-ci batch "),
         (["doctor", "--bogus"], "usage: qwen-ci doctor "),
     ],
 )
@@ -38,7 +42,8 @@ def test_a_flag_the_command_does_not_take_is_refused_with_that_commands_usage(
         main(argv)
     err = capsys.readouterr().err
     assert exited.value.code == 2
-    assert err.startswith(usage) and "unrecognized arguments: --bogus" in err
+    unknown = "--bogus extra" if "extra" in argv else "--bogus"
+    assert err.startswith(usage) and f"error: unrecognized arguments: {unknown}\n" in err
 
 
 @pytest.mark.parametrize(
@@ -181,3 +186,181 @@ def test_a_call_to_the_service_is_announced_with_its_model_endpoint_and_protocol
 def test_a_completed_call_ends_with_its_duration_on_standard_error_except_with_json() -> None:
     assert re.search(r"\nDone in \d+\.\d s\.\n$", cli("ask", "--emulator", SEED_QUESTION)[2])
     assert "Done in" not in cli("ask", "--emulator", "--json", SEED_QUESTION)[2]
+
+
+# --- models -------------------------------------------------------------------------------------------
+
+
+def test_models_prints_a_header_each_row_its_disputed_protocols_and_where_the_documents_disagree() -> None:
+    code, out, _ = cli("models")
+    several = next(r for r in MODELS if len(r.protocols) > 1)
+    disputed = next(r for r in MODELS if r.disputed)
+    same_reason = [r.pattern for r in MODELS if r.disputed and r.disagreement == disputed.disagreement]
+    shown = f"{', '.join(ordered(disputed.protocols))} (disputed: {', '.join(ordered(disputed.disputed))})"
+    assert code == 0
+    assert out.startswith(f"{'model (or family*)':24} {'documented over':40} {'native path':22} note\n")
+    assert f"\n{several.pattern:24} {', '.join(ordered(several.protocols)):40} {several.native_endpoint:22} " in out
+    assert f"\n{disputed.pattern:24} {shown:40} {disputed.native_endpoint:22} {disputed.note}\n" in out
+    assert f"\n\nWhere the vendor's documents disagree:\n  {', '.join(same_reason)}: {disputed.disagreement}.\n" in out
+    assert (
+        "\n\nThe table advises, it never refuses: every model and protocol pair is sent as asked and the service "
+        "decides; when it refuses, the error names the protocol the documents show. Other names are sent unchanged.\n"
+    ) in out
+
+
+def test_models_json_is_indented_by_two() -> None:
+    code, out, _ = cli("models", "--json")
+    assert code == 0 and out.startswith('[\n  {\n    "model": ')
+
+
+# --- standard output that cannot be written -------------------------------------------------------------
+
+
+class _Broken(io.StringIO):
+    """Standard output whose writes fail with one ``errno``."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__()
+        self.number = number
+
+    def write(self, text: str) -> int:
+        raise OSError(self.number, os.strerror(self.number))
+
+    def flush(self) -> None:
+        raise OSError(self.number, os.strerror(self.number))
+
+
+@pytest.mark.parametrize(
+    ("number", "said"),
+    [
+        (
+            errno.ENOSPC,
+            f"({os.strerror(errno.ENOSPC)}: the device or file it goes to is full); send it somewhere with "
+            "room (> FILE) and run the command again.\n",
+        ),
+        (
+            errno.EPIPE,
+            f"({os.strerror(errno.EPIPE)}: the program reading it has exited); send it to a file (> FILE) "
+            "or to a program that reads all of it and run the command again.\n",
+        ),
+        (errno.EIO, f"({os.strerror(errno.EIO)}); send it somewhere with room (> FILE) and run the command again.\n"),
+    ],
+    ids=["full", "reader gone", "other"],
+)
+def test_standard_output_that_cannot_be_written_is_one_line_saying_why_and_what_to_do(number: int, said: str) -> None:
+    err = io.StringIO()
+    code = main(["models"], stdout=_Broken(number), stderr=err)
+    assert code == 2 and err.getvalue() == f"error: could not write to standard output {said}"
+
+
+def test_an_answer_that_cannot_be_written_says_it_was_billed_and_how_to_keep_a_copy() -> None:
+    err = io.StringIO()
+    code = main(["ask", "--emulator", SEED_QUESTION], stdout=_Broken(errno.ENOSPC), stderr=err)
+    assert code == 2
+    assert err.getvalue().endswith(
+        f"error: could not write to standard output ({os.strerror(errno.ENOSPC)}: the device or file it goes to is "
+        "full); the result is lost (it was billed; asking again is billed again). Redirect standard output to a file "
+        "with room (> result.json), or keep a copy with --export run.md.\n"
+    )
+
+
+def test_a_batch_streaming_to_a_full_standard_output_reports_it_once_as_its_own_failure(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(f'{{"id": "a", "question": "{SEED_QUESTION}"}}\n', encoding="utf-8")
+    err = io.StringIO()
+    code = main(["batch", str(source), "-o", "-", "--base-url", emu.base_url], stdout=_Broken(errno.ENOSPC), stderr=err)
+    assert code == 1 and err.getvalue().count("error: could not write to standard output") == 1
+
+
+# --- the emulator command --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """``Emulator.serve_forever`` replaced: what it was given is recorded, it reports ready at once and returns."""
+    given: dict[str, object] = {}
+
+    def serve_forever(host: str, port: int, *, ready: Callable[[str], None], **options: object) -> None:
+        given.update(host=host, port=port, **options)
+        ready("http://127.0.0.1:4321")
+
+    monkeypatch.setattr(Emulator, "serve_forever", serve_forever)
+    monkeypatch.delenv("QWEN_CI_EMULATOR_KEY", raising=False)
+    return given
+
+
+def test_the_emulator_command_serves_with_its_flags_and_says_where_with_any_key(served: dict[str, object]) -> None:
+    code, out, err = cli("emulator")
+    assert code == 0 and out == ""
+    assert served == {
+        "host": "127.0.0.1",
+        "port": 8765,
+        "pace": 0.0,
+        "code_pause": 0.0,
+        "rate_limit": None,
+        "rate_burst": 1.0,
+        "call_seconds": 0.0,
+        "api_key": None,
+    }
+    assert err == (
+        "Emulator serving on http://127.0.0.1:4321 - use it as base_url (any key), e.g.\n"
+        "  qwen-ci ask --base-url http://127.0.0.1:4321 ...  (with DASHSCOPE_API_KEY=sk-anything)\n"
+        "Ctrl-C stops it.\n"
+    )
+
+
+def test_the_emulator_command_passes_each_flag_and_a_key_from_its_variable(
+    served: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QWEN_CI_EMULATOR_KEY", PLANTED_KEY)
+    argv = ["--host", "0.0.0.0", "--port", "0", "--pace", "0.5", "--code-pause", "2", "--rate-limit", "3"]
+    code, _, err = cli("emulator", *argv, "--rate-burst", "4", "--call-seconds", "5")
+    assert code == 0 and served == {
+        "host": "0.0.0.0",
+        "port": 0,
+        "pace": 0.5,
+        "code_pause": 2.0,
+        "rate_limit": 3.0,
+        "rate_burst": 4.0,
+        "call_seconds": 5.0,
+        "api_key": PLANTED_KEY,
+    }
+    assert "(only the key given)" in err and "DASHSCOPE_API_KEY=<that key>" in err and PLANTED_KEY not in err
+    assert cli("emulator", "--api-key", "sk-flag")[0] == 0 and served["api_key"] == "sk-flag"
+
+
+# --- how a failure is told, and standard input ---------------------------------------------------------
+
+
+def test_a_retryable_failure_says_trying_again_may_work_and_a_rate_limit_does_not(emu: Emulator, keyed: None) -> None:
+    emu.add_fault(Fault.drop(after_events=48))
+    code, _, err = cli("ask", "--base-url", emu.base_url, "--max-retries", "0", SEED_QUESTION)
+    assert code == 1 and err.endswith(" This is likely temporary: trying again in a moment may work.\n")
+    emu.add_fault(Fault.status(429))
+    code, _, err = cli("ask", "--base-url", emu.base_url, "--max-retries", "0", SEED_QUESTION)
+    assert code == 1 and "likely temporary" not in err
+
+
+class _Stdin:
+    """``sys.stdin`` as a pipe of bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+def test_a_dash_reads_utf_8_bytes_from_standard_input_as_the_question(
+    emu: Emulator, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Stdin("\ufeffGröße von 四十二?".encode()))
+    code, _, _ = cli("ask", "--base-url", emu.base_url, "-")
+    assert code == 0 and emu.requests[0].json["input"]["messages"][-1]["content"] == "Größe von 四十二?"
+
+
+def test_bytes_on_standard_input_that_are_not_utf_8_are_refused_as_not_text(
+    emu: Emulator, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Stdin(b"caf\xff"))
+    code, _, err = cli("ask", "--base-url", emu.base_url, "-")
+    assert code == 2 and "The question is not valid text: a lone surrogate" in err and emu.requests == []

@@ -97,3 +97,16 @@ def test_the_summary_counts_a_retryable_incomplete_answer_as_nothing_to_retry() 
     states = read_output([_line("a", "incomplete", {"retryable": True}), _line("b", "failed", {"retryable": True})])
     text = _state_of("out.jsonl", states)
     assert "1 failed but may succeed if sent again" in text
+
+
+def test_the_tally_of_standard_output_says_how_to_resend_failures_only_when_some_failed() -> None:
+    done = read_output([_line("a", "completed")])
+    assert (
+        _state_of("standard output", done, resumes=False) == "standard output: 1 completed, 0 incomplete, 0 failed.\n"
+    )
+    failed = read_output([_line("a", "failed", {"retryable": True})])
+    text = _state_of("standard output", failed, resumes=False)
+    assert text.endswith(
+        "  To send the failed ones again: standard output is not read back, so the same command "
+        "sends every task again; write to a file (-o results.jsonl) to resume.\n"
+    )

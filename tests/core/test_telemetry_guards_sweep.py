@@ -3,14 +3,16 @@ test that fails when its line of qwen_ci_tool._telemetry breaks (found by the mu
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from qwen_ci_tool import __version__, _telemetry
 from qwen_ci_tool._telemetry import output_messages
+from tests.conftest import FakeClock
 from tests.otel import Otel
 
 from ._frames import native_stream, responses_stream
-from ._mock import clients, run, sse_response
+from ._mock import Script, clients, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -81,3 +83,17 @@ async def test_the_histograms_carry_the_conventions_names_units_descriptions_and
             [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
         ),
     }
+
+
+async def test_the_span_has_the_reasoning_tokens_the_time_to_first_chunk_and_each_retrys_delay(
+    otel: Otel, no_backoff: FakeClock
+) -> None:
+    busy = httpx.Response(503, json={"code": "InternalError", "message": "busy"}, headers={"retry-after": "2"})
+    result = await run("sync", Script(busy, lambda: sse_response(native_stream())), max_retries=1)
+    span = otel.call_span()
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.usage.reasoning.output_tokens"] == result.usage.reasoning_tokens == 171
+    first = result.timings.time_to_first_event
+    assert first is not None and attrs["gen_ai.response.time_to_first_chunk"] == first
+    (retry,) = [dict(e.attributes or {}) for e in span.events if e.name == "qwen_ci.retry"]
+    assert retry["qwen_ci.retry.delay"] == no_backoff.sleeps[0] > 0

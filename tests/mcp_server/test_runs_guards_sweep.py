@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import anyio
 import pytest
+import redis.asyncio as aioredis
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
@@ -18,8 +19,9 @@ from mcp.types import CallToolResult
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._fit import size_of
 from mcp_server._texts import NOT_STARTED_TEXT
-from mcp_server.runs import MemoryRunStore
+from mcp_server.runs import MemoryRunStore, RunRecord, new_run_id
 from mcp_server.runs.deadline import Deadline
+from mcp_server.runs.redis_store import RedisRunStore
 from mcp_server.runs.runner import Runner
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
@@ -61,7 +63,8 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
 ):
     # Breaks: the store poll's heartbeat task not looping, or sleeping 1 s at least, or until due + now
     # (no heartbeat in the poll); the memory store's wait ignoring its timeout (the poll outlives its
-    # max_wait); the wait blocking although the record is already newer (the stage comes only at the end).
+    # max_wait); the wait blocking although the record is already newer (the stage comes only at the end);
+    # the handle's stage or its tenths of a second lost; the store-down note shown with a store that is up.
     shared = MemoryRunStore()
     with Emulator() as emu:
         emu.add_fault(Fault.stall(after_events=3, seconds=30))
@@ -70,7 +73,8 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
         poller = create_server(**settings, max_wait=0.5, heartbeat_interval=FAST_HEARTBEAT)
         async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
             with anyio.fail_after(20):
-                handle = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                first = await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                handle = pending_of(first)
                 while (await shared.get(handle.run_id)).stage != "thinking":  # type: ignore[union-attr]
                     await shared.wait(handle.run_id, (await shared.get(handle.run_id)).version, 5)  # type: ignore[union-attr]
                 progress = Progress()
@@ -78,7 +82,10 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
 
     assert pending_of(again).run_id == handle.run_id and pending_of(again).stage == "thinking"
     assert progress.messages[0] == "thinking"  # where the run is, at once
-    assert any(m.startswith("thinking (still working,") for m in progress.messages[1:])
+    assert handle.elapsed_seconds == round(handle.elapsed_seconds, 1)  # tenths of a second
+    # The shared store is up and holds the run: neither handle says otherwise.
+    assert "run store" not in text_of(first) and "run store" not in text_of(again)
+    assert progress.messages[1:] and all(m.startswith("thinking (still working,") for m in progress.messages[1:])
     assert len(emu.requests) == 1
 
 
@@ -103,7 +110,7 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
 ) -> None:
     # Breaks: Runner.drain not taking the shutdown's Deadline as given; a queued call not refused (or
     # refused = False/None) or its log reason changed; Results.cancelled dropping the partial from the
-    # text, the reasoning asked for, or the structuredContent.
+    # text, the reasoning asked for, or the structuredContent; the refused call counted as cancelled.
     answers: dict[str, CallToolResult] = {}
     caplog.set_level(logging.INFO, logger="mcp_server")
     with Emulator() as emu, anyio.fail_after(20):
@@ -131,6 +138,7 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
     queued = answers["queued"]
     assert queued.is_error and text_of(queued) == NOT_STARTED_TEXT
     assert "cancelled: the server is shutting down; the call had not started" in caplog.text
+    assert "call failed (ShuttingDown)" in caplog.text  # counted as refused for the shutdown, not as cancelled
     assert len(emu.requests) == 1  # the queued call was never sent
     cut = answers["running"]
     text = text_of(cut)
@@ -138,3 +146,90 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
     assert "What arrived before the failure" in text and "123 to the power of 21 is:" in text
     assert "## Reasoning" in text and "The user is asking" in text
     assert cut.structured_content is not None and cut.structured_content["code_runs"][0]["code"] == "123**21"
+
+
+class ReadCountingStore(RedisRunStore):
+    """A Redis store whose first read sets an event: a wait has looked once and now waits for a change."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.first_read = anyio.Event()
+
+    async def get(self, run_id: str) -> RunRecord | None:
+        record = await super().get(run_id)
+        self.first_read.set()
+        return record
+
+
+async def test_a_redis_wait_that_began_before_a_write_returns_the_record_written_not_the_one_it_first_read(
+    redis_url: str,
+) -> None:
+    # Break: RedisRunStore.wait returning at its first read whatever its version (`record is not None or ...`).
+    writer, reader = RedisRunStore(redis_url), ReadCountingStore(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0)
+    got: list[RunRecord | None] = []
+    try:
+        await writer.put(record)
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+
+                async def wait() -> None:
+                    got.append(await reader.wait(record.run_id, record.version, 30))
+
+                tg.start_soon(wait)
+                await reader.first_read.wait()
+                await writer.put(record.advanced(stage="running code #1"))
+    finally:
+        await writer.aclose()
+        await reader.aclose()
+
+    assert got and got[0] is not None and got[0].stage == "running code #1"
+
+
+@pytest.mark.parametrize(
+    ("options", "state", "keep"),
+    [
+        ({"ttl": 600, "stale_after": 100}, "finished", 600),  # a result is kept ttl seconds
+        ({"ttl": 600, "stale_after": 100}, "running", 700),  # a run: until it reads as lost, then ttl more
+        ({"ttl": 600}, "running", 10 * 365 * 86400),  # never stale: kept ten years, the most Redis is asked for
+        ({"ttl": 0.5}, "finished", 1),  # under a second: one second (Redis counts whole seconds)
+    ],
+)
+async def test_a_redis_record_expires_after_the_ttl_once_finished_and_after_stale_after_plus_ttl_while_running(
+    redis_url: str, options: dict[str, float], state: str, keep: int
+) -> None:
+    # Breaks: RedisRunStore._expiry choosing the wrong branch, stale_after - ttl, or another cap or floor.
+    store = RedisRunStore(redis_url, **options)
+    raw = aioredis.Redis.from_url(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0, state=state)  # type: ignore[arg-type]
+    try:
+        with anyio.fail_after(10):
+            await store.put(record)
+            left_ms = await raw.pttl(f"qwen_ci:run:{record.run_id}")  # the key named in redis_store's docstring
+    finally:
+        await store.aclose()
+        await raw.aclose()
+
+    assert (keep - 5) * 1000 < left_ms <= keep * 1000
+
+
+async def test_a_redis_run_silent_exactly_stale_after_still_runs_and_past_it_is_lost_as_of_its_last_write(
+    redis_url: str,
+) -> None:
+    # Breaks: RedisRunStore.get's `silent > stale_after` as `>=`; the lost record's stage or finish time.
+    now = [1_000_000.0]
+    store = RedisRunStore(redis_url, stale_after=100, clock=lambda: now[0])
+    record = RunRecord(new_run_id(), started_at=now[0])
+    try:
+        with anyio.fail_after(10):
+            await store.put(record)
+            now[0] += 100
+            at_limit = await store.get(record.run_id)
+            now[0] += 1
+            lost = await store.get(record.run_id)
+    finally:
+        await store.aclose()
+
+    assert at_limit is not None and at_limit.state == "running"
+    assert lost is not None and lost.state == "finished" and lost.stage == "lost"
+    assert lost.finished_at == 1_000_000.0  # its result expires ttl after the last write, not after this read
