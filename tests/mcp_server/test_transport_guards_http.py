@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from mcp_server import TOOL_NAME
 from mcp_server._ops import Ops
 from mcp_server.http.app import _connections_wait, security_settings
-from mcp_server.http.auth import Credentials
+from mcp_server.http.auth import Credentials, TokenFileError, parse_token_file
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
 from mcp_server.http.routes import OpsMiddleware
@@ -183,3 +185,73 @@ def test_a_reload_takes_the_new_token_file_and_a_bad_one_keeps_the_tokens_in_use
     assert f"auth token file {path} reloaded: 2 clients (bob, carol)" in messages
     assert any(m.startswith("auth token file not reloaded, the previous tokens stay in use:") for m in messages)
     assert not any("0123456789" in m for m in messages)
+
+
+def test_a_token_may_contain_a_colon_the_name_ends_at_the_first() -> None:
+    assert parse_token_file_text("alice:tok:en-0123456789abcdef\n") == {"tok:en-0123456789abcdef": "alice"}
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("alice:\n", "expected 'name:token'"),
+        ("alice:t\u00f6ken-0123456789abcdef\n", "must be printable ASCII without spaces"),
+        ("alice:short\n", "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"),
+    ],
+)
+def test_a_bad_line_of_a_token_file_is_refused_saying_why(content: str, said: str) -> None:
+    with pytest.raises(TokenFileError, match=re.escape(said)):
+        parse_token_file_text(content)
+
+
+def test_a_token_file_that_is_not_utf8_is_refused_saying_so(tmp_path: Path) -> None:
+    path = tmp_path / "tokens"
+    path.write_bytes("alice:t\u00f6ken-0123456789abcdef\n".encode("latin-1"))
+    with pytest.raises(TokenFileError, match="is not UTF-8 text"):
+        parse_token_file(path)
+
+
+def parse_token_file_text(content: str) -> dict[str, str]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tokens"
+        path.write_text(content, encoding="utf-8")
+        return parse_token_file(path)
+
+
+async def test_a_cancel_aborts_only_the_call_with_its_request_id_and_abort_all_says_why() -> None:
+    exchanges = Exchanges()
+    with exchanges.open("alice", 1) as first, exchanges.open("alice", 2) as second:
+        assert exchanges.cancel("alice", 1, "the client cancelled the call") == 1
+        assert exchanges.cancel("alice", 3, "no such call") == 0
+        assert (first.reason, second.reason) == ("the client cancelled the call", None)
+        exchanges.abort_all("the server is shutting down")
+        assert second.reason == "the server is shutting down"
+
+
+async def test_the_operators_answers_are_json_with_their_length_and_never_cached() -> None:
+    async with client(OpsMiddleware(App(), Ops(), Credentials.single(TOKEN))) as http:
+        for path in ("/healthz", "/readyz", "/mcp"):
+            response = await http.get(path)
+            assert response.headers["content-type"] == "application/json"
+            assert int(response.headers["content-length"]) == len(response.content)
+            assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_host_name_bind_allows_that_name_with_dns_rebinding_protection_on() -> None:
+    settings = security_settings("mcp.internal")
+    assert settings is not None and settings.enable_dns_rebinding_protection is True
+    assert "mcp.internal" in settings.allowed_hosts and "mcp.internal:*" in settings.allowed_hosts
+
+
+async def test_a_new_call_over_the_body_limit_in_parts_goes_to_the_apps_size_check_even_while_draining() -> None:
+    app = App()
+    body = json.dumps({**CALL, "params": {**CALL["params"], "arguments": {"question": "x" * 600}}}).encode()
+
+    async def parts() -> Any:
+        for start in range(0, len(body), 400):  # each part under the limit, the whole over it
+            yield body[start : start + 400]
+
+    asgi = CallGate(app, exchanges=Exchanges(), ready=lambda: False, body_limit=500, path="/mcp")
+    async with client(asgi) as http:
+        response = await http.post("/mcp", content=parts())
+    assert response.status_code == 200 and app.bodies == [body]
