@@ -3,12 +3,14 @@ issue 26 found a one-line break that no test caught: each test fails when its li
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from qwen_ci_tool import InternalServerError, ProtocolError
+from qwen_ci_tool import CodeRunUpdated, InternalServerError, ProtocolError
 
-from ._frames import responses_event
-from ._mock import MODES, Script, run, sse_response
+from ._frames import native_frame, responses_event
+from ._mock import MODES, Script, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -62,3 +64,70 @@ async def test_a_responses_run_ignores_outputs_that_are_not_logs_objects(mode: s
     outputs = ["junk", {"type": "image", "url": "https://example.invalid/a.png"}, {"type": "logs", "logs": "42\n"}]
     result = await run(mode, Script(sse_response(_responses_with_outputs(outputs))), protocol="responses")
     assert [run.output for run in result.code_runs] == ["42\n"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_responses_run_that_finished_without_outputs_printed_nothing(mode: str) -> None:
+    item = {"type": "code_interpreter_call", "id": "ci_1", "code": "x = 1", "container_id": 7}
+    frames = "".join(
+        [
+            responses_event("response.created", response={"id": "resp_1"}),
+            responses_event("response.output_item.done", item=item),
+            responses_event("response.completed", response={"id": "resp_1"}),
+        ]
+    )
+    result = await run(mode, Script(sse_response(frames)), protocol="responses")
+    # No outputs list: it printed nothing (not "unknown"); a container id that is not a string is dropped.
+    assert [(r.output, r.container_id) for r in result.code_runs] == [("", None)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_responses_run_still_running_has_no_output_yet(mode: str) -> None:
+    item = {"type": "code_interpreter_call", "id": "ci_1", "code": "print(42)", "outputs": []}
+    done = {**item, "outputs": [{"type": "logs", "logs": "42\n"}]}
+    frames = "".join(
+        [
+            responses_event("response.created", response={"id": "resp_1"}),
+            responses_event("response.output_item.added", item=item),
+            responses_event("response.output_item.done", item=done),
+            responses_event("response.completed", response={"id": "resp_1"}),
+        ]
+    )
+    seen = await events(mode, Script(sse_response(frames)), protocol="responses")
+    assert [e.output for e in seen if isinstance(e, CodeRunUpdated)] == [None, "42\n"]
+
+
+def _native_tools(*frames: list[object]) -> str:
+    body = [native_frame(1, reasoning="let me run it")]
+    for i, tools in enumerate(frames, start=2):
+        info = [
+            {"code_interpreter": {"code": c}, "type": "code_interpreter"} if isinstance(c, str) or c is None else c
+            for c in tools
+        ]
+        raw = native_frame(i, tools=[]).replace(
+            '"tool_info":[]', '"tool_info":' + json.dumps(info, separators=(",", ":"))
+        )
+        body.append(raw)
+    body.append(native_frame(len(frames) + 2, content="done", finish="stop"))
+    return "".join(body)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_native_code_runs_are_numbered_in_order_and_entries_that_are_not_runs_are_skipped(mode: str) -> None:
+    frames = _native_tools(["a = 1", 42, "b = 2", "c = 3"])  # 42: an entry that is not a run
+    result = await run(mode, Script(sse_response(frames)))
+    assert [(r.index, r.code) for r in result.code_runs] == [(0, "a = 1"), (1, "b = 2"), (2, "c = 3")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_native_code_run_repeated_unchanged_is_reported_once(mode: str) -> None:
+    seen = await events(mode, Script(sse_response(_native_tools(["a = 1"], ["a = 1"]))))
+    assert [(e.index, e.code) for e in seen if isinstance(e, CodeRunUpdated)] == [(0, "a = 1")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_native_code_run_whose_code_is_not_a_string_is_an_empty_run_that_the_result_drops(mode: str) -> None:
+    sync_events = await events(mode, Script(sse_response(_native_tools([None]))))
+    assert [e.code for e in sync_events if isinstance(e, CodeRunUpdated)] == [""]
+    result = await run(mode, Script(sse_response(_native_tools([None]))))
+    assert result.code_runs == ()
