@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED_QUESTION := What is 123 to the power of 21?
 
-.PHONY: demo test live-test bench docs venv clean
+.PHONY: demo test live-test bench docs venv clean mutate
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
@@ -68,5 +68,20 @@ docs: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.fault_matrix --write-readme
 	$(BIN)/python -m benchmarks.readme --write-readme
 
+# Mutation testing of chosen files (tests/mutate.py says how to read it), in a venv of its own that holds the
+# project's dependencies but not the project, so the tests import the mutated copy:
+#   make mutate FILES="qwen_ci_tool/_sse.py" TESTS="tests/core/"   [JOBS=2] [MUTANTS="name-glob ..."]
+MUTATE_VENV := .venv-mutate
+$(MUTATE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(MUTATE_VENV)
+	$(MUTATE_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(MUTATE_VENV)/bin/python -m pip install --quiet ".[all]" --group dev --group mutate
+	$(MUTATE_VENV)/bin/python -m pip uninstall --quiet --yes qwen-ci-tool
+	touch $@
+
+mutate: $(MUTATE_VENV)/.installed
+	$(MUTATE_VENV)/bin/python tests/mutate.py --files "$(FILES)" --tests "$(or $(TESTS),tests/core/)" \
+		--jobs $(or $(JOBS),1) --mutmut $(MUTATE_VENV)/bin/mutmut $(MUTANTS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(MUTATE_VENV) .mutate .pytest_cache .hypothesis

@@ -40,13 +40,21 @@ except ModuleNotFoundError as exc:
 
 __all__ = ["build_parser", "main"]
 
-PROG = "qwen-ci-mcp"
+#: The console scripts that start this server (pyproject.toml): its messages use the name it was started by.
+SCRIPTS = ("qwen-ci-mcp", "qwen-ci-tool")
+
+
+def _prog() -> str:
+    name = os.path.basename(sys.argv[0] if sys.argv else "").removesuffix(".exe")
+    return name if name in SCRIPTS else SCRIPTS[0]
+
+
 logger = logging.getLogger("mcp_server")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog=PROG,
+        prog=_prog(),
         description=(
             f"MCP server with one tool, {TOOL_NAME}: Qwen's code interpreter on Alibaba Cloud Model Studio "
             f"(DashScope). The API key is read from {C.ENV_API_KEY}."
@@ -143,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.stderr.write(f"{_prog()}: error: {message}\n")
     sys.stderr.flush()
     return 2
 
@@ -277,7 +285,7 @@ def _log_start(args: argparse.Namespace) -> None:
     s = resolve_settings(**settings_from(args))
     logger.info(
         "%s %s: %s over %s; model %s via %s at %s",
-        PROG,
+        _prog(),
         __version__,
         TOOL_NAME,
         args.transport,

@@ -201,7 +201,8 @@ class _Input:
             try:
                 types.jsonrpc_message_adapter.validate_json(line, by_name=False)
             except ValueError:
-                return self._unreadable(line)
+                if not self._unreadable(line):
+                    return False
         try:
             message = json.loads(line)
         except ValueError:

@@ -199,7 +199,9 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> tuple[Sec
     elif api_key is not None:
         value, source = api_key, "api_key"
     else:
-        source = next((var for var in (SETTINGS["api_key"].env, C.ENV_API_KEY) if env.get(var, "")), C.ENV_API_KEY)
+        source = next(
+            (var for var in (SETTINGS["api_key"].env, C.ENV_API_KEY) if env.get(var, "").strip()), C.ENV_API_KEY
+        )
         value = env.get(source, "")
         if not value.strip() and env.get(C.ENV_API_KEY_FILE):
             source = C.ENV_API_KEY_FILE
@@ -209,6 +211,10 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> tuple[Sec
                 raise ConfigurationError(
                     f"{C.ENV_API_KEY_FILE} names a file that cannot be read ({exc.strerror})."
                 ) from None
+            if not value.strip():  # set on purpose: not the same as no key at all
+                raise ConfigurationError(
+                    f"{C.ENV_API_KEY_FILE} names an empty file: write the key into it, or unset {C.ENV_API_KEY_FILE}."
+                )
     value = value.strip()
     if not value:
         return None, None

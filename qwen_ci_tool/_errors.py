@@ -97,7 +97,8 @@ def _key_hint(ctx: ErrorContext | None) -> str:
     check = f"Check the API key in {key_place(ctx.key_source if ctx else None)}."
     if ctx is None:
         return check
-    other = "beijing" if ctx.region == "singapore" or ctx.base_url == REGION_ROOTS["singapore"] else "singapore"
+    # Where the request went decides (a chosen base_url overrides the region, so never the region).
+    other = "beijing" if ctx.base_url == REGION_ROOTS["singapore"] else "singapore"
     if not ctx.custom_base_url:
         return (
             f"{check} Keys are per region: this request went to {_lit(ctx.base_url)}; a key from the "
@@ -235,6 +236,11 @@ def timeout_error(kind: str, *, base_url: str, seconds: float) -> X.APITimeoutEr
     return X.APITimeoutError(what, kind=kind, hint=hint)
 
 
+def _text_of(exc: BaseException) -> str:
+    """What an exception says, or its type's name when it says nothing (``httpx.ConnectError("")``)."""
+    return str(exc) or type(exc).__name__
+
+
 def connect_error(exc: BaseException, base_url: str) -> X.APIConnectionError:
     """The connection could not be made: TLS, DNS, refused, or something else, each with its fix."""
     chain = exception_chain(exc)
@@ -252,14 +258,14 @@ def connect_error(exc: BaseException, base_url: str) -> X.APIConnectionError:
         what = f"Could not connect to {base_url}: connection refused."
         hint = "Check {base_url} (and that the emulator runs, if you use one)."
     else:
-        what = f"Could not connect to {base_url} ({chain[0] or type(chain[0]).__name__})."
+        what = f"Could not connect to {base_url} ({_text_of(chain[0])})."
         hint = "Check the network, the proxy and {base_url}."
     return X.APIConnectionError(what, hint=hint)
 
 
 def broken_connection_error(exc: BaseException, base_url: str, *, started: bool) -> X.QwenCIError:
     """The connection broke: mid-stream (what arrived is kept) or before any content."""
-    why = exc or type(exc).__name__
+    why = _text_of(exc)
     if started:
         return X.StreamInterruptedError(
             f"The connection broke in the middle of the stream ({why}). What arrived so far is kept as a partial result.",

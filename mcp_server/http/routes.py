@@ -29,6 +29,8 @@ __all__ = ["HEALTH_PATH", "METRICS_PATH", "READY_PATH", "OpsMiddleware"]
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
+#: The JSON-RPC error code of a refused bearer token (implementation-defined range; JSON-RPC has none for it).
+UNAUTHORIZED = -32001
 REQUEST_ID_HEADER = b"x-request-id"
 #: A proxy's request id is taken as is when it looks like one; anything else gets a new id.
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
@@ -82,7 +84,7 @@ class OpsMiddleware:
             found = _bearer_client(self.credentials, headers.get(b"authorization", b""))
             if found is None:
                 self.ops.metrics.unauthorized.inc()
-                await _respond(send, *_unauthorized(b"authorization" in headers))
+                await _respond(send, *_unauthorized(b"authorization" in headers, path))
                 return
             client = found
         if path == METRICS_PATH:
@@ -110,16 +112,20 @@ def _bearer_client(credentials: Credentials, header: bytes) -> str | None:
     return credentials.client_for(presented.strip())
 
 
-def _unauthorized(sent: bool) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-    return _json(
-        401,
-        {
-            "error": "invalid_token" if sent else "missing_token",
-            "error_description": "Send 'Authorization: Bearer <token>' with a token this server accepts "
-            f"(--auth-token or {AUTH_TOKEN_ENV}, or one line of --auth-token-file / {AUTH_TOKEN_FILE_ENV}).",
-        },
-        [(b"www-authenticate", b'Bearer realm="qwen-ci-mcp", error="invalid_token"')],
+def _unauthorized(sent: bool, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    # RFC 6750 3.1: a request that sent no credentials gets the challenge without an error code.
+    challenge = b'Bearer realm="qwen-ci-mcp"' + (b', error="invalid_token"' if sent else b"")
+    code = "invalid_token" if sent else "missing_token"
+    fix = (
+        "Send 'Authorization: Bearer <token>' with a token this server accepts "
+        f"(--auth-token or {AUTH_TOKEN_ENV}, or one line of --auth-token-file / {AUTH_TOKEN_FILE_ENV})."
     )
+    if path == METRICS_PATH:  # a scraper: the OAuth error body
+        return _json(401, {"error": code, "error_description": fix}, [(b"www-authenticate", challenge)])
+    # An MCP client shows a JSON-RPC error from the body; any other body becomes "Server returned an error response".
+    said = "The bearer token sent was not accepted by" if sent else "A bearer token is needed by"
+    error = {"code": UNAUTHORIZED, "message": f"{said} this MCP server. {fix}", "data": {"error": code}}
+    return _json(401, {"jsonrpc": "2.0", "id": None, "error": error}, [(b"www-authenticate", challenge)])
 
 
 def _two_authorizations() -> tuple[int, bytes, list[tuple[bytes, bytes]]]:

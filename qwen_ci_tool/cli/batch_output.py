@@ -25,6 +25,8 @@ __all__ = ["LineState", "Output", "Resume", "open_output", "plan_resume", "read_
 
 _STATUSES = ("completed", "incomplete", "failed")
 _BLOCK = 64 * 1024
+#: How every line :meth:`Output.write` writes begins (a tail that begins so and is not whole JSON was cut).
+_LINE_START = b'{"id":'
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISCHR, "a character device"),
@@ -147,8 +149,10 @@ class Output:
             self._fd = None
 
 
-def _drop_cut_line(fd: int) -> None:
-    """A last line without its newline (a kill while writing it) is removed, reading only the tail."""
+def _end_last_line(fd: int) -> None:
+    """A last line without its newline, reading only the tail: one of this command's lines cut short
+    by a kill while it was written (it begins as they do and is not whole JSON) is removed; any other
+    (a whole line, the last line of a file that was not an OUTPUT) is kept and given its newline."""
     size = os.fstat(fd).st_size
     if not size or os.pread(fd, 1, size - 1) == b"\n":
         return
@@ -157,17 +161,23 @@ def _drop_cut_line(fd: int) -> None:
         start = max(0, end - _BLOCK)
         cut = os.pread(fd, end - start, start).rfind(b"\n")
         if cut >= 0:
-            os.ftruncate(fd, start + cut + 1)
-            return
+            end = start + cut + 1
+            break
         end = start
-    os.ftruncate(fd, 0)
+    tail = os.pread(fd, size - end, end)
+    if tail[: len(_LINE_START)] == _LINE_START[: len(tail)]:
+        try:
+            json.loads(tail)
+        except ValueError:
+            os.ftruncate(fd, end)
+            return
+    os.pwrite(fd, b"\n", size)
 
 
 def open_output(path: str, stdout: IO[str], source: str) -> Output:
     """OUTPUT opened for appending, or a :class:`ConfigurationError` (exit 2) saying what to use.
 
-    OUTPUT may not be ``source`` (INPUT): appending results would add duplicate ids to it, and a
-    last task line without its newline would be dropped as a line cut by a kill."""
+    OUTPUT may not be ``source`` (INPUT): appending results would add duplicate ids to it."""
     if path == "-":
         return Output("standard output", stream=stdout)
     try:
@@ -189,5 +199,5 @@ def open_output(path: str, stdout: IO[str], source: str) -> Output:
                 "output with -o - (nothing is resumed then). Nothing was sent."
             )
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-    _drop_cut_line(fd)
+    _end_last_line(fd)
     return Output(path, fd=fd)

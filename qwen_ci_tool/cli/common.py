@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from .._config import resolve_settings
-from .._exceptions import QwenCIError, RateLimitError
-from .._knobs import Knobs
+from .._exceptions import ConfigurationError, QwenCIError, RateLimitError
+from .._knobs import Knobs, flag
 
 __all__ = [
     "EXIT_FAILED",
@@ -50,13 +50,21 @@ def for_person(err: QwenCIError, knobs: Knobs) -> str:
 @contextlib.contextmanager
 def maybe_emulator(enabled: bool, settings: dict[str, Any], *, replay: bytes | None = None) -> Iterator[str | None]:
     """The local emulator's base URL while it serves (``--emulator``, or to answer with the
-    ``replay`` stream verbatim), else ``None``.
+    ``replay`` stream verbatim), else ``None``. A ``--base-url`` or ``--region`` given with it is
+    refused: the emulator would answer instead of the endpoint they name.
 
     The settings are checked first (as they will be sent: the emulator's URL, a stand-in key), so a
     bad one is refused before the emulator starts and announces itself."""
     if not enabled and replay is None:
         yield None
         return
+    ignored = [flag(name) for name in ("base_url", "region") if settings.get(name) is not None]
+    if ignored:
+        given = " and ".join(ignored)
+        raise ConfigurationError(
+            f"--emulator answers from the local emulator, so {given} would not be used: drop --emulator to call "
+            f"that endpoint, or drop {given} to try the emulator. Nothing was sent."
+        )
     resolve_settings(**{**settings, "base_url": "http://127.0.0.1", "api_key": "sk-emulator"})
     from ..testing import Emulator
 

@@ -265,6 +265,16 @@ def _command(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: 
     return _serve_emulator(args, stderr)
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; one the command does not take is refused with that command's usage, not the top-level one."""
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -274,7 +284,7 @@ def main(
 ) -> int:
     stream = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     out = GuardedOutput(stream)
     try:
         code = _command(args, cast(IO[str], out), stderr, stdin)

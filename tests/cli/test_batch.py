@@ -332,6 +332,29 @@ def test_a_line_cut_by_a_crash_is_dropped_and_its_task_sent_again(tmp_path: Path
     assert [line["id"] for line in lines(out)] == ["a", "b"]
 
 
+def test_a_line_the_batch_wrote_cut_short_anywhere_past_its_start_is_dropped(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(out), "--base-url", emu.base_url)[0] == 0
+    whole = out.read_bytes()
+    for cut in (7, len(whole) // 2, len(whole) - 2):  # the newline and the closing brace gone, too
+        out.write_bytes(whole + whole[:cut])
+        code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+        assert code == 0 and "sending 0" in err and out.read_bytes() == whole, cut
+
+
+def test_an_existing_file_of_another_kind_keeps_its_last_line_when_results_are_appended(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "notes.txt"
+    out.write_text("my notes\nthe last line, without its newline", encoding="utf-8")
+    code, _ = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    text = out.read_text(encoding="utf-8")
+    assert code == 0 and text.startswith("my notes\nthe last line, without its newline\n")
+    assert json.loads(text.splitlines()[-1])["status"] == "completed"
+
+
 def test_the_output_line_format_and_no_key_in_it(tmp_path: Path, emu: Emulator, keyed: None) -> None:
     emu.add_fault(Fault.drop(after_events=20))
     source = write_input(tmp_path / "in.jsonl", [{"id": "only", "question": SEED_QUESTION}])
@@ -379,6 +402,27 @@ def test_a_progress_bar_on_a_terminal(tmp_path: Path, emu: Emulator, keyed: None
     assert any("/4 done" in b and " in flight · " in b and " tokens · " in b and " elapsed" in b for b in bars)
     assert any(" left" in b for b in bars)
     assert "t0 completed" not in err  # no per-task lines on a terminal
+
+
+def test_a_one_task_batch_on_a_terminal_fills_the_bar_counts_its_tokens_and_clears_it_for_the_summary(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, stderr=_Terminal())
+    total = lines(out)[0]["result"]["usage"]["total_tokens"]
+    bars = [b for b in err.split("\r\033[K") if b.startswith("[")]
+    assert code == 0 and bars[-1].startswith("[" + "#" * 24 + "] 1/1 done · 0 failed · ")
+    assert f" · {total:,} tokens · " in bars[-1] and "\r\033[KThis run: 1 of 1 finished" in err
+
+
+def test_plain_lines_say_a_failure_is_retryable_end_each_line_and_mention_no_rate_limit_that_did_not_happen(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    emu.add_fault(Fault.drop(after_events=20))
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--max-retries", "0")
+    assert code == 1 and "\n[1/1] a failed: StreamInterruptedError (retryable): " in err
+    assert "\nThis run: 1 of 1 finished" in err and "rate-limited" not in err
 
 
 # --- real processes: SIGKILL and Ctrl-C ---------------------------------------------------------------
@@ -510,6 +554,7 @@ def test_a_throttled_batch_says_it_slowed_down_and_still_completes_every_task(tm
         )
         assert emu.throttled > 0
     assert code == 0 and "rate-limited by the service: starts now paced at " in err
+    assert "/s (throttled tasks are sent again)\n" in err
     assert sorted(line["id"] for line in lines(out)) == sorted(t["id"] for t in tasks)
     assert emu.requests[0].json["input"]["messages"][0] == {"role": "system", "content": "Be exact."}
 

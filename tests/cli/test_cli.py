@@ -382,6 +382,8 @@ def test_an_export_that_cannot_be_written_is_refused_before_asking(
         path.mkdir()
     code, out, err = cli("ask", "--export", str(path), "--base-url", emu.base_url, SEED_QUESTION)
     assert code == 2 and f"--export {path}: " in err and "Nothing was sent" in err
+    why = "its directory does not exist" if where == "missing directory" else "that is a directory"
+    assert f"--export {path}: {why}; give a file in an existing directory. Nothing was sent." in err
     assert out == "" and emu.requests == []
 
 

@@ -4,6 +4,7 @@ doctor's fixes naming the flag."""
 
 from __future__ import annotations
 
+import importlib
 import socket
 import sys
 from collections.abc import Iterator
@@ -65,7 +66,13 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def without_socksio(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As on a machine where the `socks` extra is not installed."""
+    """As on a machine where the `socks` extra is not installed (for httpx's check only).
+
+    httpx imports httpcore lazily, on its first client, and httpcore decides once, at its import,
+    whether it has SOCKS support (else it keeps a stand-in class that fails every SOCKS proxy). So
+    httpcore is imported here first, with the real `socksio`: hiding it must not leak into a later
+    test that uses the extra, whatever the order the tests run in."""
+    importlib.import_module("httpcore")
     monkeypatch.setitem(sys.modules, "socksio", None)  # `import socksio` raises ImportError
 
 

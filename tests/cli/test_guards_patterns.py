@@ -13,7 +13,7 @@ import pytest
 from qwen_ci_tool import ConfigurationError
 from qwen_ci_tool._batch import BatchTask
 from qwen_ci_tool.cli.batch import _state_of, read_tasks
-from qwen_ci_tool.cli.batch_output import _drop_cut_line, plan_resume, read_output
+from qwen_ci_tool.cli.batch_output import _end_last_line, plan_resume, read_output
 
 
 def _line(task_id: str, status: str, error: dict[str, object] | None = None) -> str:
@@ -45,6 +45,10 @@ def test_with_retry_failed_a_retryable_failure_is_sent_again_and_a_permanent_one
             b'{"id":"a"}\n{"id":"b"}\n', b'{"id":"a"}\n{"id":"b"}\n', id="ending in a whole line: left as it is"
         ),
         pytest.param(b'{"id":"a","status":"comp', b"", id="one cut line: emptied"),
+        pytest.param(b'{"id":"a"}\n{"id":"b","sta', b'{"id":"a"}\n', id="a cut line after a whole one: removed"),
+        pytest.param(b'{"id":"a"}\n{"id":"b"}', b'{"id":"a"}\n{"id":"b"}\n', id="a whole last line: given its newline"),
+        pytest.param(b"notes\nlast words", b"notes\nlast words\n", id="another kind of file: its last line kept"),
+        pytest.param(b"x" * (70 * 1024), b"x" * (70 * 1024) + b"\n", id="one long line of another kind: kept"),
     ],
 )
 def test_an_output_keeps_its_whole_lines_and_loses_only_a_cut_last_line(
@@ -54,7 +58,7 @@ def test_an_output_keeps_its_whole_lines_and_loses_only_a_cut_last_line(
     path.write_bytes(before)
     fd = os.open(path, os.O_RDWR)
     try:
-        _drop_cut_line(fd)
+        _end_last_line(fd)
     finally:
         os.close(fd)
     assert path.read_bytes() == after
@@ -93,3 +97,16 @@ def test_the_summary_counts_a_retryable_incomplete_answer_as_nothing_to_retry() 
     states = read_output([_line("a", "incomplete", {"retryable": True}), _line("b", "failed", {"retryable": True})])
     text = _state_of("out.jsonl", states)
     assert "1 failed but may succeed if sent again" in text
+
+
+def test_the_tally_of_standard_output_says_how_to_resend_failures_only_when_some_failed() -> None:
+    done = read_output([_line("a", "completed")])
+    assert (
+        _state_of("standard output", done, resumes=False) == "standard output: 1 completed, 0 incomplete, 0 failed.\n"
+    )
+    failed = read_output([_line("a", "failed", {"retryable": True})])
+    text = _state_of("standard output", failed, resumes=False)
+    assert text.endswith(
+        "  To send the failed ones again: standard output is not read back, so the same command "
+        "sends every task again; write to a file (-o results.jsonl) to resume.\n"
+    )

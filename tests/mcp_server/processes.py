@@ -15,10 +15,14 @@ from benchmarks._common import python_server
 from ..line_queue import line_queue
 from .conftest import REPO
 
+#: Under a mutation run (mutmut), the mutant to activate: passed on so that the server process runs it too.
+_MUTATION_ENV = ("MUTANT_UNDER_TEST",)
+
 
 def server_env(**extra: str) -> dict[str, str]:
     """What an MCP client passes: a minimal environment plus the config's env block."""
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **extra}
+    mutation = {name: os.environ[name] for name in _MUTATION_ENV if name in os.environ}
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **mutation, **extra}
 
 
 class ServerProcess:

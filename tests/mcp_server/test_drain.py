@@ -205,6 +205,22 @@ def test_over_stdio_a_request_after_sigterm_gets_an_error_answer_and_no_tracebac
     assert len(emu.requests) == 1
 
 
+def test_over_stdio_a_clients_response_after_sigterm_is_passed_on_not_refused_as_a_request() -> None:
+    """A response (an id, no method: the answer to a server's ping or elicitation) is no new request."""
+    with Emulator(code_pause=1.5) as emu, stdio_call_at(emu, "running code", "--shutdown-grace", "20") as proc:
+        proc.terminate()
+        read_log_until(proc, "input ended")
+        send(proc, {"jsonrpc": "2.0", "id": "server-ping-1", "result": {}})
+        send(proc, {**CALL, "id": 2})  # refused: its answer comes after anything said about the response
+        first = read_until(proc, lambda m: m.get("id") in ("server-ping-1", 2))
+        answer = read_until(proc, lambda m: m.get("id") == 1)
+        code = proc.wait(timeout=30)
+
+    assert first["id"] == 2 and first["error"]["code"] == -32000  # nothing was said about the response
+    assert SEED_ANSWER in json.dumps(answer["result"])
+    assert code == 0
+
+
 async def test_during_the_drain_only_a_new_call_gets_503_and_nothing_starts_for_it() -> None:
     headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
 

@@ -126,3 +126,18 @@ def test_an_mcp_client_config_sets_the_settings_by_qwen_ci_variables_as_server_j
 
     assert done.returncode == 0, done.stderr
     assert "model qwen3.5-plus via responses" in done.stderr
+
+
+@pytest.mark.parametrize("script", ["qwen-ci-mcp", "qwen-ci-tool"])
+def test_each_installed_server_script_speaks_under_its_own_name(script: str) -> None:
+    # `qwen-ci-tool` is what registry clients run (`uvx ... qwen-ci-tool`): its help, version and errors
+    # must not send the user looking for another command.
+    path = shutil.which(script, path=str(Path(sys.executable).parent))
+    assert path is not None, f"{script} is installed next to this interpreter"
+    run = [(path, *args) for args in (("--help",), ("--version",), ("--transport", "smoke-signals"))]
+    helped, version, refused = (
+        subprocess.run(cmd, env=server_env(), capture_output=True, text=True, timeout=60, check=False) for cmd in run
+    )
+    assert helped.returncode == 0 and helped.stdout.startswith(f"usage: {script} "), helped.stdout[:200]
+    assert version.stdout.startswith(f"{script} "), version.stdout
+    assert refused.returncode == 2 and f"{script}: error:" in refused.stderr, refused.stderr

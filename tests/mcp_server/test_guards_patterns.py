@@ -130,10 +130,12 @@ async def test_readyz_says_ready_and_503_shutting_down() -> None:
 
 
 async def test_no_token_is_missing_token_and_a_wrong_one_is_invalid_token() -> None:
-    status, _, body, reached = await _ask("/mcp", [])
-    assert status == 401 and json.loads(body)["error"] == "missing_token" and not reached
-    status, _, body, reached = await _ask("/mcp", [(b"authorization", b"Bearer wrong-token-0123456789")])
-    assert status == 401 and json.loads(body)["error"] == "invalid_token" and not reached
+    status, headers, body, reached = await _ask("/mcp", [])
+    assert status == 401 and json.loads(body)["error"]["data"] == {"error": "missing_token"} and not reached
+    assert headers[b"www-authenticate"] == b'Bearer realm="qwen-ci-mcp"'  # RFC 6750: no error code when none sent
+    status, headers, body, reached = await _ask("/mcp", [(b"authorization", b"Bearer wrong-token-0123456789")])
+    assert status == 401 and json.loads(body)["error"]["data"] == {"error": "invalid_token"} and not reached
+    assert headers[b"www-authenticate"] == b'Bearer realm="qwen-ci-mcp", error="invalid_token"'
 
 
 async def test_a_token_with_spaces_around_it_is_accepted() -> None:

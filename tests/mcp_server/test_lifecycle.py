@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -340,11 +341,13 @@ def stdio_call_at(emu: Emulator, stage: str, *args: str) -> Iterator[subprocess.
         yield proc
 
 
-@pytest.mark.parametrize("ending", ["end of input", "SIGTERM"])
+@pytest.mark.parametrize("ending", ["end of input", "SIGTERM", "SIGINT"])
 def test_over_stdio_a_call_in_flight_when_input_ends_or_sigterm_arrives_is_answered_then_exit_0(ending: str) -> None:
     with Emulator(code_pause=1.0) as emu, stdio_call_at(emu, "running code", "--shutdown-grace", "30") as proc:
         if ending == "SIGTERM":
             proc.terminate()
+        elif ending == "SIGINT":  # Ctrl-C in a terminal that runs the server
+            proc.send_signal(signal.SIGINT)
         else:
             assert proc.stdin is not None
             proc.stdin.close()
@@ -405,6 +408,20 @@ def test_over_stdio_a_line_that_is_not_json_is_logged_as_a_warning_and_serving_g
     assert SEED_ANSWER in json.dumps(after["result"]) and code == 0
     assert "WARNING mcp_server: qwen-ci-mcp: ignored a line of input that is not JSON (47 characters)" in log
     assert PLANTED_KEY not in log
+
+
+def test_over_stdio_a_line_that_is_not_utf8_neither_ends_the_input_nor_stops_serving() -> None:
+    with Emulator() as emu, stdio_server(emu) as proc:
+        for message in HANDSHAKE:
+            send(proc, message)
+        assert proc.stdin is not None
+        proc.stdin.buffer.write(b'{"jsonrpc": "2.0", "method": "notifications/x\xff\xfe"}\n')  # not UTF-8
+        send(proc, CALL)
+        after = read_until(proc, lambda m: m.get("id") == 1)
+        proc.stdin.close()
+        code = proc.wait(timeout=30)
+
+    assert SEED_ANSWER in json.dumps(after["result"]) and code == 0
 
 
 # --- TCP_NODELAY (problem 3) --------------------------------------------------------------------------

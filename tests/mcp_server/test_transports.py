@@ -17,6 +17,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from mcp_server.__main__ import build_parser, main
 from mcp_server.http.app import MAX_REQUEST_BODY_BYTES, is_loopback, security_settings
@@ -223,6 +224,12 @@ def authorized(token: str = TOKEN) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
 INIT = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -241,7 +248,28 @@ def test_over_http_a_request_without_the_right_bearer_token_gets_401(
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
-    assert "QWEN_CI_MCP_AUTH_TOKEN" in response.json()["error_description"]
+    error = response.json()["error"]  # a JSON-RPC error, which MCP clients show
+    assert error["code"] == -32001 and "QWEN_CI_MCP_AUTH_TOKEN" in error["message"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("token", [None, "wrong-token-0123456789"], ids=["no-token", "wrong-token"])
+async def test_an_mcp_client_with_no_or_the_wrong_token_is_told_how_to_send_one(
+    http_server: HTTPServer, mode: str, token: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    http_server.emu.reset()
+    with anyio.fail_after(30), pytest.raises(BaseExceptionGroup) as refused:
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            Client(streamable_http_client(http_server.url, http_client=http), mode=mode) as client,
+        ):
+            await client.call_tool(TOOL, {"question": SEED_QUESTION})
+    (error,) = _leaves(refused.value)
+    said = str(error)  # what the client's caller reads (the SDK raises it inside its task groups)
+    assert isinstance(error, MCPError) and ("sent was not accepted" if token else "is needed") in said, said
+    assert "Authorization: Bearer <token>" in said and "QWEN_CI_MCP_AUTH_TOKEN" in said
+    assert http_server.emu.requests == []
 
 
 def test_over_http_a_foreign_host_header_is_refused_even_with_the_token(http_server: HTTPServer) -> None:

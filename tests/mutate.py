@@ -1,0 +1,96 @@
+"""Mutation testing of chosen library files with mutmut: ``make mutate FILES="qwen_ci_tool/_sse.py" TESTS="tests/core/"``.
+
+mutmut breaks each statement of the named files in turn (a flipped comparison, a dropped argument, a changed
+constant...) and runs the tests that called the broken function; a mutant that no test notices is a line
+nothing guards. The run happens in a copy of the working tree (``.mutate/work``; mutmut's results stay
+there between runs), with a venv of its own (``.venv-mutate``: the project's dependencies without the
+project, so the mutated copy is what every test imports, including the CLI and stdio subprocesses the
+tests start, through ``PYTHONPATH``).
+
+Limits: a function reached only inside a subprocess shows as "no tests" (mutmut maps tests to functions
+in-process); check those by hand. The selection should include the faces' tests for core files
+(tests/cli, tests/integrations, tests/mcp_server call the core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("qwen_ci_tool", "mcp_server", "integrations")
+#: What the tests read besides the packages (copied into the work tree unmutated).
+ALSO_COPY = ("tests", "benchmarks", "examples", "deploy", "server.json", "README.md", "pyproject.toml")
+
+
+def mutmut_config(pyproject: str, files: list[str], tests: list[str], jobs: int, every_py: list[str]) -> str:
+    """*pyproject* with a ``[tool.mutmut]`` table that mutates only *files* (of *every_py*, the packages'
+    Python files) and selects *tests*."""
+    if not files:
+        raise SystemExit("mutate: no file matched FILES; give paths like qwen_ci_tool/_sse.py")
+    if unknown := [f for f in files if f not in every_py]:
+        raise SystemExit(f"mutate: not a library file: {', '.join(unknown)} (give files under {', '.join(PACKAGES)})")
+    packages = sorted({f.split("/")[0] for f in files})
+    body = pyproject.split("\n[tool.mutmut]", 1)[0].rstrip("\n")
+    table = {
+        "source_paths": [f"{p}/" for p in packages],
+        "do_not_mutate": [p for p in every_py if p.split("/")[0] in packages and p not in files],
+        "pytest_add_cli_args_test_selection": tests,
+        "max_children": jobs,
+        "also_copy": [p for p in (*PACKAGES, *ALSO_COPY) if p not in packages],
+    }
+    return body + "\n\n[tool.mutmut]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+
+
+def _copy_tree(work: Path) -> None:
+    for child in work.iterdir() if work.exists() else ():
+        if child.name != "mutants":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, work / name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="make mutate", description=__doc__.splitlines()[0])
+    p.add_argument("--files", required=True, help="library files (globs) to mutate, space separated")
+    p.add_argument("--tests", default="tests/core/", help="test paths to select, space separated")
+    p.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
+    p.add_argument("--mutmut", required=True, help="the mutmut executable of the mutation venv")
+    p.add_argument("mutants", nargs="*", help="re-run only these mutants (names or globs from `mutmut results`)")
+    args = p.parse_args(argv)
+    mutmut = os.path.abspath(args.mutmut)
+    os.chdir(REPO)
+    every_py = sorted(str(f) for pkg in PACKAGES for f in Path(pkg).rglob("*.py"))
+    files = sorted({f for pattern in args.files.split() for f in glob.glob(pattern)})
+    work = REPO / ".mutate" / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    _copy_tree(work)
+    pyproject = work / "pyproject.toml"
+    pyproject.write_text(
+        mutmut_config(pyproject.read_text(encoding="utf-8"), files, args.tests.split(), args.jobs, every_py),
+        encoding="utf-8",
+    )
+    # The directory must exist before Python starts, or the PYTHONPATH entry is remembered as missing.
+    (work / "mutants").mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(work / "mutants")}
+    subprocess.run([mutmut, "run", *args.mutants], cwd=work, env=env, check=False)
+    print(f"\nNot killed (details: cd {work.relative_to(REPO)} && {mutmut} show NAME):", flush=True)
+    results = subprocess.run([mutmut, "results"], cwd=work, env=env, capture_output=True, text=True)
+    print(results.stdout.rstrip() or "  none: every mutant was caught")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""``make mutate``'s configuration (tests/mutate.py): mutmut breaks only the files asked for, selects the tests
+asked for, and every other package still reaches the tests unbroken."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from tests.mutate import PACKAGES, mutmut_config
+
+EVERY = ["qwen_ci_tool/_sse.py", "qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py", "mcp_server/_stdio.py"]
+PYPROJECT = '[project]\nname = "qwen-ci-tool"\n'
+
+
+def _table(text: str) -> dict:
+    return tomllib.loads(text)["tool"]["mutmut"]
+
+
+def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbroken() -> None:
+    text = mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/", "tests/cli/"], 2, EVERY)
+    table = _table(text)
+    assert table["source_paths"] == ["qwen_ci_tool/"]
+    assert table["do_not_mutate"] == ["qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py"]
+    assert table["pytest_add_cli_args_test_selection"] == ["tests/core/", "tests/cli/"]
+    assert table["max_children"] == 2
+    assert {"mcp_server", "integrations", "tests"} <= set(table["also_copy"])
+    assert "qwen_ci_tool" not in table["also_copy"]
+    assert tomllib.loads(text)["project"]["name"] == "qwen-ci-tool"
+
+
+def test_files_of_two_packages_mutate_both_and_copy_neither() -> None:
+    table = _table(mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py", "mcp_server/_stdio.py"], ["tests/"], 1, EVERY))
+    assert table["source_paths"] == ["mcp_server/", "qwen_ci_tool/"]
+    assert not {"mcp_server", "qwen_ci_tool"} & set(table["also_copy"])
+
+
+def test_a_second_run_replaces_the_table_it_wrote_before() -> None:
+    first = mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/"], 1, EVERY)
+    second = mutmut_config(first, ["qwen_ci_tool/_engine.py"], ["tests/core/"], 1, EVERY)
+    assert second.count("[tool.mutmut]") == 1
+    assert _table(second)["do_not_mutate"][0] == "qwen_ci_tool/_sse.py"
+
+
+@pytest.mark.parametrize(
+    ("files", "fix"), [([], "give paths like"), (["tests/core/test_sse.py"], ", ".join(PACKAGES))], ids=["none", "test"]
+)
+def test_files_that_are_not_library_files_are_refused_naming_what_to_give(files: list[str], fix: str) -> None:
+    with pytest.raises(SystemExit, match=fix):
+        mutmut_config(PYPROJECT, files, ["tests/core/"], 1, EVERY)
