@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
-def _logs(item: dict[str, Any]) -> str | None:
+def _logs(item: dict[str, Any]) -> str:
+    """What a finished run printed: its ``logs`` outputs joined ('' when it printed nothing)."""
     outputs = item.get("outputs")
     if not isinstance(outputs, list):
-        return None
-    logs = [text_of(o.get("logs")) for o in outputs if isinstance(o, dict) and o.get("type") == "logs"]
-    return "".join(logs) if logs else None
+        return ""
+    return "".join(text_of(o.get("logs")) for o in outputs if isinstance(o, dict) and o.get("type") == "logs")
 
 
 class ResponsesDecoder(DecoderBase):
@@ -93,8 +93,6 @@ class ResponsesDecoder(DecoderBase):
         code = text_of(item.get("code")) or self._codes.get(index, "")
         self._codes[index] = code
         output = _logs(item) if done else None
-        if done and output is None:
-            output = ""  # the run finished and printed nothing
         container = item.get("container_id")
         events.append(
             CodeRunUpdated(index, code, output, container if isinstance(container, str) else None, is_new=new)
