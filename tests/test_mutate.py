@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from tests.mutate import PACKAGES, mutmut_config
+from tests.mutate import NOT_MUTATED, PACKAGES, REPO, mutmut_config, not_mutated
 
 EVERY = ["qwen_ci_tool/_sse.py", "qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py", "mcp_server/_stdio.py"]
 PYPROJECT = '[project]\nname = "qwen-ci-tool"\n'
@@ -48,3 +48,11 @@ def test_a_second_run_replaces_the_table_it_wrote_before() -> None:
 def test_files_that_are_not_library_files_are_refused_naming_what_to_give(files: list[str], fix: str) -> None:
     with pytest.raises(SystemExit, match=fix):
         mutmut_config(PYPROJECT, files, ["tests/core/"], 1, EVERY)
+
+
+@pytest.mark.parametrize(("path", "line"), NOT_MUTATED)
+def test_the_functions_left_unmutated_still_exist_and_get_mutmuts_marker(path: str, line: str) -> None:
+    marked = not_mutated((REPO / path).read_text(encoding="utf-8"), line)
+    assert f"{line}  # pragma: no mutate block\n" in marked
+    with pytest.raises(SystemExit, match="update NOT_MUTATED"):
+        not_mutated(marked.replace(line, "    async def renamed(self) -> None:"), line)
