@@ -117,3 +117,11 @@ async def test_an_openai_stream_cut_after_its_finish_reason_names_the_reason_the
         await run(mode, Script(sse_response(frames)), protocol="openai")
     assert "'length'" in info.value.message and "'openai'" in info.value.message
     assert info.value.request_id == "chat-rid"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_total_timeout_under_a_second_bounds_every_request_timeout(mode: str) -> None:
+    script = Script(lambda: sse_response(native_frame(1, content="ok", finish="stop")))
+    await run(mode, script, connect_timeout=30, idle_timeout=40, total_timeout=0.5)
+    timeout = script.requests[0].extensions["timeout"]
+    assert all(0 < timeout[kind] <= 0.5 for kind in ("connect", "read", "write", "pool"))
