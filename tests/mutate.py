@@ -2,7 +2,7 @@
 
 mutmut breaks each statement of the named files in turn (a flipped comparison, a dropped argument, a changed
 constant...) and runs the tests that called the broken function; a mutant that no test notices is a line
-nothing guards. The run happens in a copy of the working tree (``.mutate/work``; mutmut's results stay
+nothing guards. The run happens in a copy of the working tree (``.mutate/<id>``, one per set of files; mutmut's results stay
 there between runs), with a venv of its own (``.venv-mutate``: the project's dependencies without the
 project, so the mutated copy is what every test imports, including the CLI and stdio subprocesses the
 tests start, through ``PYTHONPATH``).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -54,6 +55,12 @@ def mutmut_config(pyproject: str, files: list[str], tests: list[str], jobs: int,
     return body + "\n\n[tool.mutmut]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
 
 
+def work_dir(files: list[str]) -> Path:
+    """Where mutmut runs for this set of files: its results are kept per set (a cache made for other files
+    would take these as already generated and run none of their mutants)."""
+    return REPO / ".mutate" / hashlib.sha1(" ".join(sorted(files)).encode()).hexdigest()[:10]
+
+
 def not_mutated(text: str, line: str) -> str:
     """*text* with mutmut told to leave the function that *line* starts alone."""
     if text.count(line + "\n") != 1:
@@ -90,21 +97,26 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(REPO)
     every_py = sorted(str(f) for pkg in PACKAGES for f in Path(pkg).rglob("*.py"))
     files = sorted({f for pattern in args.files.split() for f in glob.glob(pattern)})
-    work = REPO / ".mutate" / "work"
+    config = mutmut_config(
+        Path("pyproject.toml").read_text(encoding="utf-8"), files, args.tests.split(), args.jobs, every_py
+    )
+    work = work_dir(files)
     work.mkdir(parents=True, exist_ok=True)
     _copy_tree(work)
-    pyproject = work / "pyproject.toml"
-    pyproject.write_text(
-        mutmut_config(pyproject.read_text(encoding="utf-8"), files, args.tests.split(), args.jobs, every_py),
-        encoding="utf-8",
-    )
+    (work / "pyproject.toml").write_text(config, encoding="utf-8")
     # The directory must exist before Python starts, or the PYTHONPATH entry is remembered as missing.
     (work / "mutants").mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(work / "mutants")}
     subprocess.run([mutmut, "run", *args.mutants], cwd=work, env=env, check=False)
-    print(f"\nNot killed (details: cd {work.relative_to(REPO)} && {mutmut} show NAME):", flush=True)
-    results = subprocess.run([mutmut, "results"], cwd=work, env=env, capture_output=True, text=True)
-    print(results.stdout.rstrip() or "  none: every mutant was caught")
+    every = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
+    ran = [line for line in every.stdout.splitlines() if ": " in line]
+    if not ran:
+        print("\nmutate: mutmut ran no mutant of these files (see its output above): nothing was checked.")
+        return 1
+    left = [line for line in ran if not line.rstrip().endswith(": killed")]
+    print(f"\n{len(ran) - len(left)} of {len(ran)} mutants killed. Not killed", end="")
+    print(f" (details: cd {work.relative_to(REPO)} && {mutmut} show NAME):" if left else ": none.")
+    print("\n".join(left))
     return 0
 
 

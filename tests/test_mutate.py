@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from tests.mutate import NOT_MUTATED, PACKAGES, REPO, mutmut_config, not_mutated
+from tests.mutate import NOT_MUTATED, PACKAGES, REPO, mutmut_config, not_mutated, work_dir
 
 EVERY = ["qwen_ci_tool/_sse.py", "qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py", "mcp_server/_stdio.py"]
 PYPROJECT = '[project]\nname = "qwen-ci-tool"\n'
@@ -56,3 +56,10 @@ def test_the_functions_left_unmutated_still_exist_and_get_mutmuts_marker(path: s
     assert f"{line}  # pragma: no mutate block\n" in marked
     with pytest.raises(SystemExit, match="update NOT_MUTATED"):
         not_mutated(marked.replace(line, "    async def renamed(self) -> None:"), line)
+
+
+def test_each_set_of_files_has_its_own_work_tree_whatever_their_order() -> None:
+    # A cache made for other files takes these as already generated and runs none of their mutants.
+    one = work_dir(["qwen_ci_tool/_sse.py", "qwen_ci_tool/_engine.py"])
+    assert one == work_dir(["qwen_ci_tool/_engine.py", "qwen_ci_tool/_sse.py"])
+    assert one != work_dir(["qwen_ci_tool/_sse.py"]) and one.parent == REPO / ".mutate"
