@@ -343,6 +343,9 @@ async def test_the_final_result_of_a_stream_left_early_is_an_error_that_keeps_wh
     with anyio.fail_after(10), pytest.raises(QwenCIError, match="closed before it completed") as info:
         await final_result_after_leaving_early(mode, emu)
     assert info.value.partial is not None and info.value.partial.status == "incomplete"
+    said = str(info.value)  # what to do instead, and what asking again costs
+    assert "snapshot() gives what had arrived" in said and "Read the stream to its end" in said
+    assert "billed again" in said
 
 
 @pytest.mark.parametrize("mode", MODES)

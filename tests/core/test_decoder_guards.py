@@ -6,13 +6,15 @@ from __future__ import annotations
 import pytest
 
 from qwen_ci_tool import (
+    AnswerDelta,
     BadRequestError,
     CodeRunUpdated,
     InternalServerError,
     ProtocolError,
+    ReasoningDelta,
     UsageUpdated,
 )
-from qwen_ci_tool._accumulator import Accumulator
+from qwen_ci_tool._accumulator import Accumulator, Closed
 from qwen_ci_tool._sse import SSEParser
 from qwen_ci_tool._types import Timings
 
@@ -229,3 +231,37 @@ def test_the_line_limit_counts_each_line_alone_however_the_lines_are_cut() -> No
 def test_an_event_with_a_name_and_no_data_is_still_dispatched() -> None:
     parser = SSEParser()
     assert [(e.event, e.data) for e in parser.feed(b"event: ping\n\n")] == [("ping", b"")]
+
+
+def _closed(closed: Closed | None) -> tuple[str, str] | None:
+    return None if closed is None else (closed.step.kind, closed.step.text)
+
+
+def test_each_step_is_reported_closed_when_the_next_begins_and_the_last_at_the_end() -> None:
+    # The faces (the CLI's code runs, the LangChain Runnable's stream) show a step once it is whole.
+    acc = Accumulator(model="m", protocol="dashscope")
+    said = [
+        _closed(acc.apply(event))
+        for event in (
+            ReasoningDelta("think "),
+            ReasoningDelta("more"),
+            CodeRunUpdated(0, "print(1)", is_new=True),
+            CodeRunUpdated(0, "print(12)"),
+            ReasoningDelta("again"),
+            AnswerDelta("42"),
+        )
+    ]
+    assert said == [None, None, ("reasoning", "think more"), None, ("code", "print(12)"), ("reasoning", "again")]
+    assert _closed(acc.close()) == ("answer", "42") and acc.close() is None
+
+
+def test_reasoning_after_a_code_run_is_a_new_segment_of_the_transcript() -> None:
+    acc = Accumulator(model="m", protocol="dashscope")
+    for event in (ReasoningDelta("before"), CodeRunUpdated(0, "x = 1", is_new=True), ReasoningDelta("after")):
+        acc.apply(event)
+    result = acc.build(finish_reason="stop", timings=Timings())
+    assert [(s.kind, s.text) for s in result.steps] == [
+        ("reasoning", "before"),
+        ("code", "x = 1"),
+        ("reasoning", "after"),
+    ]
