@@ -344,6 +344,7 @@ async def test_the_final_result_of_a_stream_left_early_is_an_error_that_keeps_wh
         await final_result_after_leaving_early(mode, emu)
     assert info.value.partial is not None and info.value.partial.status == "incomplete"
     said = str(info.value)  # what to do instead, and what asking again costs
+    assert said.startswith("The stream was closed before it completed") and "so it has no final result:" in said
     assert "snapshot() gives what had arrived" in said and "Read the stream to its end" in said
     assert "billed again" in said
 
