@@ -71,3 +71,24 @@ def test_a_nearer_deadline_wakes_the_thread_waiting_for_a_farther_one() -> None:
     finally:
         for s in (far_a, far_b, near_a, near_b):
             s.close()
+
+
+def test_a_socket_already_closed_when_its_deadline_comes_does_not_stop_the_watchdog() -> None:
+    # The call can end (and close its socket) between the deadline passing and the shutdown: the
+    # thread must survive that and go on serving every other call's deadline.
+    dog = _Watchdog()
+    gone_a, gone_b = socket.socketpair()
+    next_a, next_b = socket.socketpair()
+    try:
+        gone = dog.watch(_Response(gone_a), 3600)  # type: ignore[arg-type]
+        assert gone is not None
+        gone_a.close()  # shutdown() on it now raises OSError
+        gone.deadline = 0.0  # due at once (the heap's first entry either way)
+        with dog._cond:
+            dog._cond.notify()
+        dog.watch(_Response(next_a), 0.05)  # type: ignore[arg-type]
+        assert _blocked_read_returns(next_a), "a later deadline is still served"
+        assert dog._thread is not None and dog._thread.is_alive()
+    finally:
+        for s in (gone_a, gone_b, next_a, next_b):
+            s.close()
