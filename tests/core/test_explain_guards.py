@@ -4,6 +4,7 @@ no test read."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import pytest
@@ -16,7 +17,6 @@ from qwen_ci_tool import (
     ConfigurationError,
     Secret,
     StreamInterruptedError,
-    Usage,
 )
 from qwen_ci_tool._arguments import invalid_arguments
 from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent, incomplete_note
@@ -25,21 +25,11 @@ from qwen_ci_tool._proxy import proxy_variable, without_credentials
 from qwen_ci_tool.cli.flags import CLI
 
 from ..conftest import PLANTED_KEY
+from .test_limiter import result
 
 
 def cut_off(answer: str = "42", reasoning: str = "") -> CodeInterpreterResult:
-    return CodeInterpreterResult(
-        answer=answer,
-        reasoning=reasoning,
-        code_runs=(),
-        steps=(),
-        usage=Usage(total_tokens=10),
-        request_id="rid-0",
-        model="qwen3-max",
-        protocol="dashscope",
-        finish_reason=None,
-        status="incomplete",
-    )
+    return dataclasses.replace(result("incomplete"), answer=answer, reasoning=reasoning, finish_reason=None)
 
 
 def test_an_unfinished_answer_says_why_and_what_to_ask_instead() -> None:

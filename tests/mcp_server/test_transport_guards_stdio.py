@@ -21,7 +21,7 @@ import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
 
-from mcp_server._stdio import _has_lone_surrogate, _Input, _lines_of, _Output
+from mcp_server._stdio import _has_lone_surrogate, _Input, _lines_of, _Output, _StdinLines
 
 pytestmark = pytest.mark.anyio
 
@@ -32,20 +32,12 @@ def line(message: dict[str, Any]) -> str:
     return json.dumps(message) + "\n"
 
 
-class FakeStdin:
-    """Lines as ``_StdinLines`` hands them over: "" once input has ended."""
+class FakeStdin(_StdinLines):
+    """The real stdin lines (their ``readline`` and ``close``) fed by the test, with no reader thread."""
 
     def __init__(self) -> None:
         self.send, self._receive = anyio.create_memory_object_stream[str](100)
-
-    async def readline(self) -> str:
-        try:
-            return await self._receive.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            return ""
-
-    def close(self) -> None:
-        self._receive.close()
+        self._send = self.send
 
 
 class Wire:
