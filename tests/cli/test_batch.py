@@ -316,6 +316,8 @@ def test_a_second_run_resumes_and_sends_only_what_is_missing(tmp_path: Path, emu
     code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
     assert code == 0 and "sending 3 (3 already done in" in err
     assert sorted(questions_sent(emu, 3)) == sorted(t["question"] for t in tasks[3:])
+    # the progress counts what this run sends, not the whole input (audit 6's l01)
+    assert "[3/3] " in err and "/6] " not in err and "This run: 3 of 3 finished" in err
     code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
     assert code == 0 and "sending 0" in err and len(emu.requests) == 6
     assert sorted(line["id"] for line in lines(out)) == [t["id"] for t in tasks]
@@ -619,3 +621,15 @@ def test_the_closing_tally_counts_calls_stopped_midway_apart_from_failures_worth
     text = _state_of("out.jsonl", states)
     assert "out.jsonl: 1 completed, 0 incomplete, 2 failed." in text
     assert "  1 were stopped while they ran" in text and "  1 failed but may succeed if sent again" in text
+    assert "failed for good" not in text  # none of the failures is permanent
+
+
+def test_the_closing_tally_counts_as_failed_for_good_only_the_failures_not_worth_retrying() -> None:
+    # audit 6's l02
+    states = {
+        "throttled": LineState("failed", retryable=True),
+        "refused": LineState("failed", retryable=False),
+        "filtered": LineState("failed", retryable=False),
+    }
+    text = _state_of("out.jsonl", states)
+    assert "  1 failed but may succeed if sent again" in text and "  2 failed for good" in text

@@ -46,6 +46,16 @@ def test_with_retry_failed_a_retryable_failure_is_sent_again_and_a_permanent_one
         ),
         pytest.param(b'{"id":"a","status":"comp', b"", id="one cut line: emptied"),
         pytest.param(b'{"id":"a"}\n{"id":"b","sta', b'{"id":"a"}\n', id="a cut line after a whole one: removed"),
+        pytest.param(
+            b'{"id":"a"}\n{"id":"b"}\n{"id":"c"}\n{"id":"d","st',
+            b'{"id":"a"}\n{"id":"b"}\n{"id":"c"}\n',
+            id="a cut line after several: only it removed",
+        ),
+        pytest.param(
+            b'{"id":"a"}\n' + b'{"id":"b","answer":"' + b"y" * (70 * 1024) + b'"}\n{"id":"c","st',
+            b'{"id":"a"}\n' + b'{"id":"b","answer":"' + b"y" * (70 * 1024) + b'"}\n',
+            id="a cut line after a line longer than a read block: only it removed",
+        ),
         pytest.param(b'{"id":"a"}\n{"id":"b"}', b'{"id":"a"}\n{"id":"b"}\n', id="a whole last line: given its newline"),
         pytest.param(b"notes\nlast words", b"notes\nlast words\n", id="another kind of file: its last line kept"),
         pytest.param(b"x" * (70 * 1024), b"x" * (70 * 1024) + b"\n", id="one long line of another kind: kept"),

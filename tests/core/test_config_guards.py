@@ -167,3 +167,12 @@ def test_messages_that_cannot_be_sent_are_refused_saying_which_and_why(
 def test_input_of_exactly_the_limit_is_sent_with_only_role_and_content() -> None:
     messages = [{"role": "user", "content": "x" * MAX_INPUT_CHARS, "name": "n"}]
     assert build_messages(None, messages) == [{"role": "user", "content": "x" * MAX_INPUT_CHARS}]
+
+
+@pytest.mark.parametrize("variable", ["QWEN_CI_BASE_URL", "DASHSCOPE_HTTP_BASE_URL"])
+def test_a_bad_base_url_from_the_environment_names_its_variable_and_one_given_names_the_setting(variable: str) -> None:
+    # audit 6's c02: the user must know which of the places to fix.
+    with pytest.raises(ConfigurationError, match=f"Invalid {variable} 'not-a-url'"):
+        resolve_settings(env={variable: "not-a-url"})
+    with pytest.raises(ConfigurationError, match="Invalid base URL 'not-a-url'"):
+        resolve_settings(env={variable: "https://dashscope.aliyuncs.com"}, base_url="not-a-url")
