@@ -3,13 +3,17 @@ integrations/langchain.py breaks (found by the mutation sweep)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import anyio
 from langchain_core.callbacks import BaseCallbackHandler
 
+from integrations._langchain_fold import StageEvents
+from qwen_ci_tool import AnswerDelta, Completed, StreamStarted
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
+from ..core.test_explain_guards import cut_off
 from .test_langchain_runnable import make_runnable
 
 MESSAGES = [("system", "Be brief."), ("human", SEED_QUESTION)]
@@ -47,3 +51,13 @@ async def test_every_entry_point_runs_under_the_config_it_was_given(emulator: Em
         await runnable.ainvoke(SEED_QUESTION, {"run_name": "by-ainvoke", "callbacks": [runs]})
         list(runnable.stream(SEED_QUESTION, {"run_name": "by-stream", "callbacks": [runs]}))
     assert runs.names == ["by-invoke", "by-ainvoke", "by-stream"]
+
+
+def test_the_done_stage_carries_the_results_own_status() -> None:
+    # audit 6's g03: an answer cut off (or filtered) must not be announced as completed.
+    stages = StageEvents()
+    stages.feed(StreamStarted("rid-1", "qwen3-max", "dashscope"))
+    stages.feed(AnswerDelta("4"))
+    done = stages.feed(Completed(dataclasses.replace(cut_off(), request_id="rid-2")))
+    assert done is not None and done["stage"] == "done"
+    assert done["status"] == "incomplete" and done["request_id"] == "rid-2"
