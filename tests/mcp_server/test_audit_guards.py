@@ -251,3 +251,15 @@ async def test_waiting_for_quiet_returns_only_once_no_exchange_is_in_flight_even
                 await anyio.wait_all_tasks_blocked()
                 assert not quiet.is_set(), "returned with a request in flight"
             await quiet.wait()
+
+
+async def test_waiting_for_quiet_lasts_the_whole_quiet_time_after_the_last_exchange_ends() -> None:
+    # audit 6's m08: the client's follow-up request (tools/list after a result) gets this long to arrive.
+    # A lower bound only: the wait may be late on a busy machine, never early.
+    exchanges = Exchanges()
+    with anyio.fail_after(10):
+        with exchanges.open("client", 1):
+            pass
+        ended = anyio.current_time()
+        await exchanges.wait_quiet(0.3)
+        assert anyio.current_time() - ended >= 0.3
