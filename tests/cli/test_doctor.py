@@ -11,10 +11,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from qwen_ci_tool import _constants
+from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool.cli import main
+from qwen_ci_tool.cli.doctor import _documented, _unreachable
 from qwen_ci_tool.testing import Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -248,3 +251,22 @@ def test_an_error_without_a_code_is_shown_by_its_type(key: str) -> None:
         _, out = doctor("--base-url", emu.base_url)
     checks = lines(out)
     assert "HTTP 404 invalid_request_error: no model list here" in checks["key accepted"], out
+
+
+def test_a_connection_that_times_out_is_told_with_the_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # audit 6's l04: the fix it names is --connect-timeout, so the seconds shown must be that setting's.
+    for proxy in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    settings = resolve_settings(api_key="sk-x", env={}, connect_timeout=2.5, idle_timeout=75)
+    check = _unreachable(httpx.ConnectTimeout("timed out"), settings.base_url, settings)
+    assert check.status == "fail" and check.detail.endswith("within 2.5 s") and "--connect-timeout" in check.fix
+
+
+@pytest.mark.parametrize(("region", "warned"), [("beijing", False), ("singapore", False), ("virginia", True)])
+def test_only_a_region_the_documents_do_not_show_the_interpreter_in_is_warned_about(region: str, warned: bool) -> None:
+    # audit 6's l05
+    settings = resolve_settings(api_key="sk-x", env={}, region=region)
+    check = _documented(settings, _constants.REGION_ROOTS)
+    assert ("is undocumented (the documents show Beijing and Singapore)" in check.detail) is warned
+    if warned:
+        assert check.status == "warn" and "Virginia region" in check.detail
