@@ -16,6 +16,7 @@ from mcp.client.stdio import stdio_client
 
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION
 
+from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .processes import server_env
 from .test_tool import text_of
@@ -141,3 +142,20 @@ def test_each_installed_server_script_speaks_under_its_own_name(script: str) -> 
     assert helped.returncode == 0 and helped.stdout.startswith(f"usage: {script} "), helped.stdout[:200]
     assert version.stdout.startswith(f"{script} "), version.stdout
     assert refused.returncode == 2 and f"{script}: error:" in refused.stderr, refused.stderr
+
+
+def test_with_emulator_no_key_from_the_environment_reaches_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    # audit 6's m04: whichever variable holds a real key, --emulator replaces it before the server reads it.
+    import mcp_server.__main__ as entry
+
+    for variable in ("QWEN_CI_API_KEY", "DASHSCOPE_API_KEY"):
+        monkeypatch.setenv(variable, PLANTED_KEY)
+    seen: dict[str, str | None] = {}
+
+    def serve(args: object) -> int:
+        seen.update({v: os.environ.get(v) for v in ("QWEN_CI_API_KEY", "DASHSCOPE_API_KEY")})
+        return 0
+
+    monkeypatch.setattr(entry, "_serve", serve)
+    assert entry.main(["--emulator"]) == 0
+    assert seen == {"QWEN_CI_API_KEY": "sk-emulator", "DASHSCOPE_API_KEY": "sk-emulator"}
