@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from qwen_ci_tool import CodeRun
 from qwen_ci_tool._model_table import MODELS, ordered
 from qwen_ci_tool.cli import main
+from qwen_ci_tool.cli.view import LiveView, PlainLive, RichLive
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from qwen_ci_tool.testing._script import Answer, Conversation, Delta
 
@@ -364,3 +366,16 @@ def test_bytes_on_standard_input_that_are_not_utf_8_are_refused_as_not_text(
     monkeypatch.setattr("sys.stdin", _Stdin(b"caf\xff"))
     code, _, err = cli("ask", "--base-url", emu.base_url, "-")
     assert code == 2 and "The question is not valid text: a lone surrogate" in err and emu.requests == []
+
+
+@pytest.mark.parametrize("view", [PlainLive, RichLive], ids=["plain", "rich"])
+def test_a_code_run_that_printed_nothing_says_no_output_and_one_that_printed_shows_it(view: type[LiveView]) -> None:
+    # audit 6's l07 (output arrives on the responses protocol; an empty one must not look like a cut line)
+    out = io.StringIO()
+    live = view(out, show_reasoning=False)
+    live.code_run(CodeRun(0, "x = 1", ""))
+    live.code_run(CodeRun(1, "print(2)", "2\n"))
+    live.end()
+    shown = [line.strip() for line in out.getvalue().splitlines()]
+    first, second = shown.index("output:"), len(shown) - 1 - shown[::-1].index("output:")
+    assert shown[first + 1] == "(no output)" and shown[second + 1] == "2"
