@@ -16,12 +16,14 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from mcp_server import TOOL_NAME
-from mcp_server._ops import Ops
+from mcp_server._ops import Ops, serving
 from mcp_server.http.app import _connections_wait, security_settings
 from mcp_server.http.auth import Credentials, TokenFileError, parse_token_file
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
 from mcp_server.http.routes import OpsMiddleware
+
+from .test_ops import metric_samples, value
 
 pytestmark = pytest.mark.anyio
 
@@ -255,3 +257,13 @@ async def test_a_new_call_over_the_body_limit_in_parts_goes_to_the_apps_size_che
     async with client(asgi) as http:
         response = await http.post("/mcp", content=parts())
     assert response.status_code == 200 and app.bodies == [body]
+
+
+def test_a_run_handle_is_counted_for_the_client_it_was_issued_to() -> None:
+    # audit 6's m12: the per-client metric is what a team reads to see whose calls outlast --max-wait.
+    ops = Ops()
+    with serving("alice", "req-1"):
+        ops.handle_issued("run-1")
+    samples = metric_samples(ops.metrics.exposition().decode())
+    assert value(samples, "qwen_ci_run_handles_total", client="alice") == 1
+    assert value(samples, "qwen_ci_run_handles_total", client="local") == 0
