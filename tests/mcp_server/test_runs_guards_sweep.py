@@ -233,3 +233,22 @@ async def test_a_redis_run_silent_exactly_stale_after_still_runs_and_past_it_is_
     assert at_limit is not None and at_limit.state == "running"
     assert lost is not None and lost.state == "finished" and lost.stage == "lost"
     assert lost.finished_at == 1_000_000.0  # its result expires ttl after the last write, not after this read
+
+
+async def test_a_finished_redis_record_older_than_stale_after_keeps_its_result(redis_url: str) -> None:
+    # audit 6's m13: only a run still going can be lost with its replica; a result is a result.
+    now = [1_000_000.0]
+    store = RedisRunStore(redis_url, stale_after=100, clock=lambda: now[0])
+    result = {"content": [{"type": "text", "text": "42"}], "isError": False}
+    record = RunRecord(new_run_id(), started_at=now[0]).advanced(
+        state="finished", stage="done", result=result, finished_at=now[0]
+    )
+    try:
+        with anyio.fail_after(10):
+            await store.put(record)
+            now[0] += 500
+            later = await store.get(record.run_id)
+    finally:
+        await store.aclose()
+
+    assert later == record
