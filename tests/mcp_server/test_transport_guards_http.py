@@ -16,6 +16,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from mcp_server import TOOL_NAME
+from mcp_server._logs import MASK, Redactor
 from mcp_server._ops import Ops, serving
 from mcp_server.http.app import _connections_wait, security_settings
 from mcp_server.http.auth import Credentials, TokenFileError, parse_token_file
@@ -267,3 +268,11 @@ def test_a_run_handle_is_counted_for_the_client_it_was_issued_to() -> None:
     samples = metric_samples(ops.metrics.exposition().decode())
     assert value(samples, "qwen_ci_run_handles_total", client="alice") == 1
     assert value(samples, "qwen_ci_run_handles_total", client="local") == 0
+
+
+def test_a_secret_that_begins_with_another_is_masked_whole_in_log_lines() -> None:
+    # audit 6's m16: a token file may hold a token that extends another; no tail of either may show.
+    short, long = "sk-abc-0123456789", "sk-abc-0123456789-extended"
+    for redact in (Redactor([short], lambda: [long]), Redactor([long], lambda: [short])):
+        line = redact(f"tokens {long} and {short}.")
+        assert line == f"tokens {MASK} and {MASK}.", line
