@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 import pytest
 
@@ -112,9 +113,9 @@ def test_rich_renders_on_a_terminal_only_and_piped_output_gets_the_text_itself(c
     print_markdown("# Title\n\n**bold** `x`\n", piped)
     assert piped.getvalue() == "# Title\n\n**bold** `x`\n"
     shown = Terminal()
-    print_markdown("# Title\n\n**bold** `x`\n", shown)
+    print_markdown("# Title\n\n**bold** `x`\n\n```python\nx = 1\n```\n", shown)
     text = ANSI.sub("", shown.getvalue())
-    assert "Title" in text and "**" not in text and "# Title" not in text
+    assert "Title" in text and "**" not in text and "# Title" not in text and "```" not in text and "x = 1" in text
 
 
 def test_a_stream_without_isatty_is_not_a_terminal() -> None:
@@ -191,3 +192,13 @@ def test_on_a_terminal_the_rich_view_dims_reasoning_and_output_bolds_thinking_an
     assert "Asking qwen3-max at http://127.0.0.1:8000 (42 s)\n" in shown, "a note is not highlighted"
     code_line = next(line for line in shown.splitlines() if "42" in ANSI.sub("", line) and "x" in ANSI.sub("", line))
     assert ANSI.search(code_line) and "48;" not in code_line, "code in colour, on the terminal's own background"
+
+
+def test_the_rich_view_leaves_sys_stdout_and_sys_stderr_alone_while_it_runs(colour_terminal: None) -> None:
+    # ask writes the answer to the stdout it was given; rich must not capture the process's streams.
+    streams = (sys.stdout, sys.stderr)
+    live = RichLive(Terminal(), show_reasoning=False)
+    try:
+        assert (sys.stdout, sys.stderr) == streams
+    finally:
+        live.end()
