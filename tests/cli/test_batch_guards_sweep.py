@@ -1,0 +1,199 @@
+"""Guards from the second mutation sweep of ``qwen-ci batch`` (issue 26): what a resumed run says it
+sends and keeps, its closing tallies, its exit codes, and its OUTPUT. Each test here was checked to fail
+with the mutant (one-line break) it names."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from qwen_ci_tool.cli import batch_output
+from qwen_ci_tool.cli.batch_output import read_output
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
+
+from .test_batch import batch, lines, questions_sent, write_input
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
+
+def _line(task_id: str, status: str, error: dict[str, object] | None = None) -> str:
+    return json.dumps({"id": task_id, "status": status, "result": None, "error": error}) + "\n"
+
+
+def _error(kind: str, retryable: bool) -> dict[str, object]:
+    return {"type": kind, "message": "earlier", "request_id": None, "retryable": retryable}
+
+
+def test_a_resumed_batch_names_what_it_keeps_and_what_it_sends_again_of_each_kind_of_earlier_line(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    throttled, refused = ["t1", "t2", "t3"], ["r1", "r2"]
+    ids = ["done", "cut", "stopped", *throttled, *refused, "new"]
+    source = write_input(tmp_path / "in.jsonl", [{"id": i, "question": f"{SEED_QUESTION} {i}"} for i in ids])
+    out = tmp_path / "out.jsonl"
+    out.write_text(
+        _line("done", "completed")
+        + _line("cut", "incomplete")
+        + _line("stopped", "failed", _error("Interrupted", True))
+        + "".join(_line(i, "failed", _error("RateLimitError", True)) for i in throttled)
+        + "".join(_line(i, "failed", _error("BadRequestError", False)) for i in refused),
+        encoding="utf-8",
+    )
+    common = ("-o", str(out), "--base-url", emu.base_url, "--concurrency", "3")
+
+    code, err = batch(str(source), *common)
+    first = err.splitlines()[0]
+    assert first.startswith(
+        f"Batch: 9 tasks; sending 2 (2 already done in {out}; 1 stopped while they ran before, sent again; "
+        "3 failed before, not sent again without --retry-failed; 2 failed for good before, not sent again) to "
+    )
+    assert first.endswith(f" at {emu.base_url}, at most 3 at once.")
+    assert sorted(questions_sent(emu)) == [f"{SEED_QUESTION} new", f"{SEED_QUESTION} stopped"]
+    assert "This run: 2 of 2 finished: 2 completed, 0 incomplete, 0 failed; wall time " in err
+    assert f"{out}: 3 completed, 1 incomplete, 5 failed.\n" in err
+    assert "  3 failed but may succeed if sent again: run the same command with --retry-failed.\n" in err
+    assert "  2 failed for good (bad request, key, content filter, quota)" in err
+    assert "were stopped while they ran" not in err  # its last line is now completed
+    assert code == 1  # the failures kept in OUTPUT still fail the batch
+
+    code, err = batch(str(source), *common, "--retry-failed")
+    assert err.startswith(
+        f"Batch: 9 tasks; sending 3 (4 already done in {out}; 3 failed before and sent again (--retry-failed); "
+        "2 failed for good before, not sent again) to "
+    )
+    assert sorted(questions_sent(emu, 2)) == [f"{SEED_QUESTION} {i}" for i in throttled]
+    assert "This run: 3 of 3 finished: 3 completed" in err and f"{out}: 6 completed, 1 incomplete, 2 failed.\n" in err
+    assert "may succeed if sent again" not in err and code == 1
+    assert sorted(line["id"] for line in lines(out)[len(ids) - 1 :]) == ["new", "stopped", *throttled]  # appended
+
+
+def test_a_batch_ending_with_a_retryable_failure_says_to_send_it_again_with_retry_failed(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    emu.add_fault(Fault.drop(after_events=20))
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "out.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--max-retries", "0")
+    assert code == 1 and f"{out}: 0 completed, 0 incomplete, 1 failed.\n" in err
+    assert "  1 failed but may succeed if sent again: run the same command with --retry-failed.\n" in err
+    assert "failed for good" not in err and "stopped while they ran" not in err
+
+
+def test_output_lines_are_compact_json_with_the_text_in_utf_8(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "café", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
+    assert batch(str(source), "-o", str(out), "--base-url", emu.base_url)[0] == 0
+    assert out.read_bytes().startswith('{"id":"café","status":"completed","result":{'.encode())
+
+
+def test_resuming_reads_only_output_objects_with_a_string_id_and_a_known_status() -> None:
+    states = read_output(
+        [
+            b"my notes, not JSON\n",
+            b'["a", "list"]\n',
+            b'{"status": "completed"}\n',
+            b'{"id": 7, "status": "completed"}\n',
+            b'{"id": "odd", "status": "pending"}\n',
+            b'{"id": "ok", "status": "completed"}\n',
+        ]
+    )
+    assert set(states) == {"ok"}
+
+
+class _Recording(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int | None] = []
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self.asked.append(size)
+        return super().readline(size)
+
+
+def test_a_line_longer_than_the_cap_is_read_in_pieces_no_longer_than_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_output, "MAX_LINE_BYTES", 16)
+    file = _Recording(b"x" * 100 + b'\n{"id":"a"}\n')
+    assert list(batch_output._lines(file)) == [b'{"id":"a"}\n']
+    assert file.asked and all(size == 16 for size in file.asked)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(b"notes\nx", b"notes\nx\n", id="a last line of one character: kept, given its newline"),
+        pytest.param(
+            b'{"id":"a"}\n' + b'{"id":"b","answer":"' + b"y" * (64 * 1024 - 21),
+            b'{"id":"a"}\n',
+            id="a cut line one byte shorter than a read block: only it removed",
+        ),
+        pytest.param(
+            b'{"id":"b","answer":"' + b"y" * (64 * 1024 + 1 - 20),
+            b"",
+            id="a cut line alone, one byte longer than a read block: removed",
+        ),
+    ],
+)
+def test_an_output_loses_only_a_cut_last_line_at_the_edges_of_a_read_block(
+    tmp_path: Path, before: bytes, after: bytes
+) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(before)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        batch_output._end_last_line(fd)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == after
+
+
+def test_a_task_whose_id_is_not_utf_8_is_written_with_its_bytes_and_not_sent_again_on_resume(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    # A bug found by the sweep: the line was written, but read back as not UTF-8 and ignored, so every
+    # resumed run sent (and billed) the task again.
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_bytes(b'{"id": "caf\xe9", "question": "' + SEED_QUESTION.encode() + b'"}\n')  # Latin-1
+    assert batch(str(source), "-o", str(out), "--base-url", emu.base_url)[0] == 0
+    assert out.read_bytes().startswith(b'{"id":"caf\xe9","status":"completed"')
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)
+    assert code == 0 and "sending 0 (1 already done in" in err and len(emu.requests) == 1
+
+
+def test_a_line_beginning_with_a_byte_order_mark_is_still_read() -> None:
+    assert set(read_output([b'\xef\xbb\xbf{"id": "a", "status": "completed"}\n'])) == {"a"}
+
+
+def test_an_output_that_is_a_directory_is_refused_with_what_to_write_to_instead(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
+    code, err = batch(str(source), "-o", str(tmp_path), "--base-url", emu.base_url)
+    assert code == 2 and err == (
+        f"error: OUTPUT {tmp_path} is a directory, not a file: a batch reads its OUTPUT back to resume and appends "
+        "one line per task to it. Write to a file (-o results.jsonl), or stream the lines to standard output with "
+        "-o - (nothing is resumed then). Nothing was sent.\n"
+    )
+
+
+def test_an_output_that_is_the_input_says_to_write_to_another_file(tmp_path: Path, emu: Emulator, keyed: None) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
+    code, err = batch(str(source), "-o", str(source), "--base-url", emu.base_url)
+    assert code == 2 and err == (
+        f"error: OUTPUT {source} is INPUT {source}: the results would be appended to the tasks. "
+        "Write them to another file (-o results.jsonl). Nothing was sent.\n"
+    )
+
+
+def test_a_new_output_file_is_readable_by_others_and_executable_by_nobody(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
+    umask = os.umask(0o022)
+    try:
+        assert batch(str(source), "-o", str(out), "--base-url", emu.base_url)[0] == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
