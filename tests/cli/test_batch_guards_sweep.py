@@ -4,10 +4,13 @@ with the mutant (one-line break) it names."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import signal
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -57,7 +60,11 @@ def test_a_resumed_batch_names_what_it_keeps_and_what_it_sends_again_of_each_kin
     assert "This run: 2 of 2 finished: 2 completed, 0 incomplete, 0 failed; wall time " in err
     assert f"{out}: 3 completed, 1 incomplete, 5 failed.\n" in err
     assert "  3 failed but may succeed if sent again: run the same command with --retry-failed.\n" in err
-    assert "  2 failed for good (bad request, key, content filter, quota)" in err
+    assert (
+        "  2 failed for good (bad request, key, content filter, quota): they are not sent again, even with "
+        "--retry-failed. Fix the task or the set-up, then remove its line from the output (or write to a new one) "
+        "and run again.\n"
+    ) in err
     assert "were stopped while they ran" not in err  # its last line is now completed
     assert code == 1  # the failures kept in OUTPUT still fail the batch
 
@@ -81,6 +88,31 @@ def test_a_batch_ending_with_a_retryable_failure_says_to_send_it_again_with_retr
     assert code == 1 and f"{out}: 0 completed, 0 incomplete, 1 failed.\n" in err
     assert "  1 failed but may succeed if sent again: run the same command with --retry-failed.\n" in err
     assert "failed for good" not in err and "stopped while they ran" not in err
+
+
+def test_the_summary_names_each_kind_of_error_and_counts_every_kind_of_token_partials_included(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    emu.add_fault(Fault.drop(after_events=20))  # the first call: cut midway, its partial cost tokens
+    tasks = [
+        {"id": "dropped", "question": SEED_QUESTION},
+        {"id": "ok", "question": SEED_QUESTION + "?"},
+        {"id": "bad", "question": "x #fault=400"},
+    ]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    common = ("--base-url", emu.base_url, "--concurrency", "1", "--max-retries", "0")
+    code, err = batch(str(source), "-o", str(out), *common)
+    spent = [line["result"]["usage"] for line in lines(out) if line["result"]]
+    assert len(spent) == 2  # the completed answer and the dropped call's partial
+    total = {kind: sum(usage[kind] for usage in spent) for kind in spent[0]}
+    assert code == 1 and "This run: 3 of 3 finished: 1 completed, 0 incomplete, 2 failed " in err
+    assert " failed (StreamInterruptedError 1, BadRequestError 1); wall time " in err
+    assert (
+        f"Tokens: {total['input_tokens']:,} input, {total['output_tokens']:,} output "
+        f"({total['reasoning_tokens']:,} of them reasoning), {total['total_tokens']:,} total; "
+        f"{total['code_interpreter_calls']:,} interpreter runs (free; the tokens are what the run costs).\n"
+    ) in err
+    assert all(total[kind] > 0 for kind in ("input_tokens", "output_tokens", "code_interpreter_calls"))
 
 
 def test_output_lines_are_compact_json_with_the_text_in_utf_8(tmp_path: Path, emu: Emulator, keyed: None) -> None:
@@ -197,3 +229,96 @@ def test_a_new_output_file_is_readable_by_others_and_executable_by_nobody(
     finally:
         os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def _ctrl_c_in_process(*args: str, calls: int, emu: Emulator) -> tuple[int, str]:
+    """``qwen-ci batch *args`` in this process, with Ctrl-C (a real SIGINT) pressed once *calls* calls
+    reached *emu*."""
+
+    def press() -> None:
+        if emu.wait_for_requests(calls, timeout=30):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press)
+    presser.start()
+    try:
+        return batch(*args, "--base-url", emu.base_url, "--concurrency", str(calls))
+    finally:
+        presser.join(timeout=30)
+
+
+def test_ctrl_c_in_process_writes_the_calls_in_flight_as_stopped_and_says_the_same_command_resends_them(
+    tmp_path: Path, keyed: None
+) -> None:
+    tasks = [{"id": f"s{i}", "question": f"{SEED_QUESTION} ({i})"} for i in range(4)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    with Emulator(call_seconds=120.0) as slow:  # each call streams at once, then waits two minutes for its end
+        code, err = _ctrl_c_in_process(str(source), "-o", str(out), calls=3, emu=slow)
+    assert code == 130 and len(lines(out)) == 3
+    assert err.endswith(
+        f"{out}: 0 completed, 0 incomplete, 3 failed.\n"
+        "  3 were stopped while they ran: the same command sends them again.\n"
+        f"Interrupted: what finished is in {out}; the 3 call(s) in flight are written as interrupted, with what "
+        "they received. Run the same command again to resume (they are sent again).\n"
+    )
+    assert "This run: 3 of 4 finished: 0 completed, 0 incomplete, 3 failed (Interrupted 3)" in err
+
+
+def test_ctrl_c_in_process_with_standard_output_says_the_same_command_sends_every_task_again(
+    tmp_path: Path, keyed: None
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": f"s{i}", "question": SEED_QUESTION} for i in range(2)])
+    with Emulator(call_seconds=120.0) as slow:
+        code, err = _ctrl_c_in_process(str(source), "-o", "-", calls=1, emu=slow)
+    assert code == 130 and err.endswith(
+        "standard output: 0 completed, 0 incomplete, 1 failed.\n"
+        "  To send the failed ones again: standard output is not read back, so the same command sends every task "
+        "again; write to a file (-o results.jsonl) to resume.\n"
+        "Interrupted: what finished is in standard output; the 1 call(s) in flight are written as interrupted, with "
+        "what they received; standard output is not read back, so the same command sends every task again; write "
+        "to a file (-o results.jsonl) to resume.\n"
+    )
+
+
+def test_an_output_file_that_cannot_be_written_stops_the_batch_and_says_to_make_room_and_resume(
+    tmp_path: Path, emu: Emulator, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = [{"id": f"t{i}", "question": f"{SEED_QUESTION} ({i})"} for i in range(3)]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    out.write_bytes(b"")
+    write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:  # the OUTPUT file's disk is full; every other write goes through
+        if os.path.samestat(os.fstat(fd), os.stat(out)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "1")
+    assert code == 1 and err.endswith(
+        f"error: could not write to {out} (No space left on device): the batch stopped there and the calls in "
+        "flight were cancelled; the outcome that could not be written is lost. Make room (or choose another -o), "
+        "then run the same command again: a file resumes where it stopped.\n"
+    )
+    assert "This run: 1 of 3 finished" in err and len(emu.requests) == 1
+
+
+class _CtrlCAfterFirstLine(io.StringIO):
+    """Standard error of a user who presses Ctrl-C as the first task's line appears."""
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if text.startswith("[1/"):
+            signal.raise_signal(signal.SIGINT)
+        return written
+
+
+def test_ctrl_c_with_no_call_in_flight_says_only_to_run_the_same_command_again(tmp_path: Path, keyed: None) -> None:
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source, out = write_input(tmp_path / "in.jsonl", tasks), tmp_path / "out.jsonl"
+    # One start per 100 s: "b" is throttled (429) at once and waits its turn, not in flight, while "a" streams.
+    with Emulator(rate_limit=0.01, pace=0.002) as emu:
+        err = _CtrlCAfterFirstLine()
+        code, text = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--max-retries", "0", stderr=err)
+    assert code == 130 and [line["id"] for line in lines(out)] == ["a"]
+    assert text.endswith(f"Interrupted: what finished is in {out}. Run the same command again to resume.\n")
