@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from qwen_ci_tool import ConfigurationError
 from qwen_ci_tool.cli import batch_output
+from qwen_ci_tool.cli.batch import read_tasks
 from qwen_ci_tool.cli.batch_output import read_output
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
@@ -322,3 +324,32 @@ def test_ctrl_c_with_no_call_in_flight_says_only_to_run_the_same_command_again(t
         code, text = batch(str(source), "-o", str(out), "--base-url", emu.base_url, "--max-retries", "0", stderr=err)
     assert code == 130 and [line["id"] for line in lines(out)] == ["a"]
     assert text.endswith(f"Interrupted: what finished is in {out}. Run the same command again to resume.\n")
+
+
+def test_input_problems_are_reported_under_the_input_files_name_with_the_shape_of_a_line(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{bad\n{"id": "ok", "question": "q"}\n[1]\n', encoding="utf-8")
+    try:
+        json.loads("{bad")
+    except ValueError as exc:
+        why = str(exc)
+    code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url)
+    assert code == 2 and err == (
+        f"error: {source} has 2 problems; nothing was sent. "
+        'Each line must be {"id": "...", "question": "..."} (or "messages" instead of "question").\n'
+        f"  line 1: not valid JSON ({why})\n"
+        '  line 3: a JSON list, not an object with "id" and "question"\n'
+    )
+
+
+def test_read_tasks_calls_the_input_by_the_word_input_unless_given_its_name() -> None:
+    with pytest.raises(ConfigurationError, match=r"^INPUT has 1 problem; nothing was sent"):
+        read_tasks(["[1]"])
+
+
+def test_a_batch_on_the_emulator_says_so_in_its_first_line(tmp_path: Path) -> None:
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
+    code, err = batch(str(source), "-o", str(out), "--emulator", "--concurrency", "2")
+    assert code == 0 and err.startswith("Batch: 1 tasks; sending 1 to the local emulator, at most 2 at once.\n")
