@@ -9,6 +9,7 @@ import io
 import json
 import os
 import signal
+import socket
 import stat
 import threading
 from pathlib import Path
@@ -353,3 +354,28 @@ def test_a_batch_on_the_emulator_says_so_in_its_first_line(tmp_path: Path) -> No
     source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
     code, err = batch(str(source), "-o", str(out), "--emulator", "--concurrency", "2")
     assert code == 0 and err.startswith("Batch: 1 tasks; sending 1 to the local emulator, at most 2 at once.\n")
+
+
+@pytest.mark.parametrize(("line", "shown"), [('{"question": "q"}', "null"), ('{"id": " ", "question": "q"}', '" "')])
+def test_a_missing_or_blank_id_is_refused_with_no_hint_to_write_it_as_a_string(line: str, shown: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        read_tasks([line])
+    assert caught.value.message.endswith(f'line 1: "id" must be a non-empty string, got {shown}')
+
+
+def test_a_missing_input_file_is_named_in_one_plain_line_with_exit_2(tmp_path: Path, keyed: None) -> None:
+    missing = tmp_path / "nothing.jsonl"
+    code, err = batch(str(missing), "-o", str(tmp_path / "out.jsonl"))
+    assert code == 2 and err == f"error: No such file or directory: {missing}\n"
+
+
+def test_an_error_of_the_system_without_a_file_name_is_one_line_ending_in_its_reason() -> None:
+    from qwen_ci_tool.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        err = io.StringIO()
+        code = main(["emulator", "--port", str(taken.getsockname()[1])], stderr=err)
+    assert code == 2 and err.getvalue().startswith("error: ") and err.getvalue().endswith("in use\n")
+    assert err.getvalue().count("\n") == 1
