@@ -379,3 +379,21 @@ def test_an_error_of_the_system_without_a_file_name_is_one_line_ending_in_its_re
         code = main(["emulator", "--port", str(taken.getsockname()[1])], stderr=err)
     assert code == 2 and err.getvalue().startswith("error: ") and err.getvalue().endswith("in use\n")
     assert err.getvalue().count("\n") == 1
+
+
+class _CtrlCAtTheFirstLine(io.StringIO):
+    """Standard error of a user who presses Ctrl-C as the batch announces itself, before anything is sent."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("Batch: "):
+            raise KeyboardInterrupt
+        return super().write(text)
+
+
+def test_ctrl_c_before_the_batch_sends_anything_exits_130_saying_interrupted(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}])
+    err = _CtrlCAtTheFirstLine()
+    code, text = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url, stderr=err)
+    assert code == 130 and text == "\ninterrupted\n" and emu.requests == []
