@@ -1,0 +1,66 @@
+"""The defaults a user relies on without setting anything, as the README's configuration table and
+region paragraph state them: found by the mutation sweep (issue 26), whose tool cannot mutate values
+set at import time (qwen_ci_tool/_constants.py), so each was broken by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from qwen_ci_tool import CodeInterpreter, _engine
+from qwen_ci_tool._config import resolve_settings
+
+from ..conftest import FakeClock
+from ._frames import native_frame
+from ._mock import MODES, Script, run, sse_response
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def _readme_defaults() -> dict[str, str]:
+    """keyword -> the default column of the README's configuration table."""
+    table = README.split("| keyword | CLI | environment | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| `")]
+    return {row[0].strip("| `"): row[3].strip("`") for row in rows}
+
+
+def test_with_nothing_set_a_client_has_the_defaults_the_readme_table_lists() -> None:
+    shown = _readme_defaults()
+    s = resolve_settings(env={})
+    assert (s.region or "beijing", s.protocol, s.model) == (shown["region"], shown["protocol"], shown["model"])
+    assert s.responses_path == shown["responses_path"] == "/compatible-mode/v1/responses"
+    assert (shown["connect_timeout"], shown["idle_timeout"], shown["total_timeout"]) == ("10 s", "180 s", "900 s")
+    assert (s.connect_timeout, s.idle_timeout, s.total_timeout) == (10.0, 180.0, 900.0)
+    assert s.max_retries == int(shown["max_retries"]) == 2
+    assert (shown["region"], shown["protocol"], shown["model"]) == ("beijing", "dashscope", "qwen3-max")
+
+
+@pytest.mark.parametrize(
+    ("region", "root"),
+    [
+        (None, "https://dashscope.aliyuncs.com"),
+        ("beijing", "https://dashscope.aliyuncs.com"),
+        ("singapore", "https://dashscope-intl.aliyuncs.com"),
+        ("virginia", "https://dashscope-us.aliyuncs.com"),
+        ("us", "https://dashscope-us.aliyuncs.com"),
+    ],
+)
+def test_each_region_calls_the_root_the_readme_names(region: str | None, root: str) -> None:
+    assert f"`{root}`" in README
+    with CodeInterpreter(api_key="sk-test", region=region) as ci:
+        assert ci.base_url == root
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("jitter", "share"), [(0.0, 1.0), (1.0, 0.75)], ids=["no jitter", "most jitter"])
+async def test_retries_wait_half_a_second_doubling_to_at_most_eight_less_up_to_a_quarter(
+    mode: str, jitter: float, share: float, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_engine.random, "random", lambda: jitter)
+    busy = httpx.Response(503, json={"code": "ServiceUnavailable", "message": "busy"})
+    script = Script(*[busy] * 6, lambda: sse_response(native_frame(1, content="ok", finish="stop")))
+    result = await run(mode, script, max_retries=6)
+    assert result.answer == "ok" and len(script.requests) == 7
+    assert fake_clock.sleeps == pytest.approx([s * share for s in (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)])
