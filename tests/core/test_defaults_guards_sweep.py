@@ -9,12 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qwen_ci_tool import CodeInterpreter, _engine
-from qwen_ci_tool._config import resolve_settings
+from qwen_ci_tool import CodeInterpreter, ConfigurationError, InternalServerError, ProtocolError, _engine
+from qwen_ci_tool._config import build_messages, resolve_settings
+from qwen_ci_tool._sse import SSEParser
 
 from ..conftest import FakeClock
 from ._frames import native_frame
-from ._mock import MODES, Script, run, sse_response
+from ._mock import MODES, Chunks, Script, run, sse_response
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -64,3 +65,26 @@ async def test_retries_wait_half_a_second_doubling_to_at_most_eight_less_up_to_a
     result = await run(mode, script, max_retries=6)
     assert result.answer == "ok" and len(script.requests) == 7
     assert fake_clock.sleeps == pytest.approx([s * share for s in (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)])
+
+
+def test_input_of_500_000_characters_is_sent_and_one_more_is_refused_naming_both_counts() -> None:
+    assert build_messages("x" * 500_000, None) == [{"role": "user", "content": "x" * 500_000}]
+    with pytest.raises(ConfigurationError) as caught:
+        build_messages("x" * 500_001, None)
+    assert caught.value.message.startswith("The input is 500,001 characters; the limit is 500,000.")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_error_body_is_read_up_to_one_mebibyte(mode: str) -> None:
+    stream = Chunks([b"<html>" + b"x" * (64 * 1024 - 6)] * 32)  # 64 KiB each, 2 MiB in all
+    page = httpx.Response(502, headers={"content-type": "text/html"}, stream=stream)
+    with pytest.raises(InternalServerError, match="HTML page"):
+        await run(mode, lambda r: page, max_retries=0)
+    assert stream.served == 16
+
+
+def test_an_event_stream_line_may_be_64_mebibytes_and_not_one_byte_more() -> None:
+    parser = SSEParser()
+    assert parser.feed(b"data:" + b"x" * (64 * 1024 * 1024 - 5)) == []
+    with pytest.raises(ProtocolError, match="longer than 67108864 bytes"):
+        parser.feed(b"x")

@@ -11,7 +11,7 @@ from qwen_ci_tool._model_table import known_model_names
 
 ALL = "dashscope openai responses"
 OTHERS = "dashscope openai"
-QWEN_CLOUD = "the Qwen Cloud page shows all three protocols"
+QWEN_CLOUD = "the Qwen Cloud page shows all three protocols; other versions of the pages: responses only"
 ENGLISH_2026 = "calls qwen3.7-plus over openai and dashscope"
 MAX_38 = "its own example sends qwen3.8-max over openai"
 TEXT, MULTI = "text-generation", "multimodal-generation"
