@@ -94,6 +94,7 @@ def test_a_run_that_changes_after_it_was_streamed_is_logged(caplog: pytest.LogCa
     assert expected["code_runs"][0]["code"] == "1 + 1"
     assert streamed["code_runs"][0]["code"] == "1 +"
     assert "code_runs" in caplog.text
+    assert "differs from the final result; invoke() has the final value" in caplog.text
 
 
 def test_stage_payloads_number_each_change_of_stage_once() -> None:
