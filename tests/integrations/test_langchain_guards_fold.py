@@ -120,7 +120,7 @@ def test_the_first_stream_delta_says_which_request_model_and_protocol_answer(emu
     assert deltas[0] == {key: whole[key] for key in ("request_id", "model", "protocol")}
 
 
-def test_a_stream_that_adds_up_to_its_result_logs_no_warning(
+def test_a_stream_that_adds_up_to_its_result_logs_no_warning_and_ends_with_only_what_is_new(
     emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="integrations.langchain"):
@@ -128,6 +128,8 @@ def test_a_stream_that_adds_up_to_its_result_logs_no_warning(
 
     assert sum("answer" in d for d in deltas) > 1 and len(reduce(operator.add, deltas)["code_runs"]) == 2
     assert caplog.records == []
+    streamed = ("reasoning", "answer", "code_runs", "steps")
+    assert not [key for key in streamed if key in deltas[-1] and not deltas[-1][key]], "only what is new"
 
 
 def test_a_request_id_known_only_at_the_end_reaches_the_sum() -> None:
