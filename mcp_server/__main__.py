@@ -268,7 +268,7 @@ def _knobs(args: argparse.Namespace) -> Knobs:
     if args.run_store or not os.environ.get(RUN_STORE_ENV):
         return CLI
 
-    def setting(name: str, value: str = "") -> str:
+    def setting(name: str, value: str) -> str:  # Knobs always passes the value ("" for none)
         if name != "run_store":
             return CLI.setting(name, value)
         return f"{RUN_STORE_ENV}={value}" if value else RUN_STORE_ENV

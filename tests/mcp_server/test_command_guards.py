@@ -4,33 +4,40 @@ of its refusals. Each test was checked to fail with the break it names (mutmut, 
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from mcp_server import TOOL_NAME
+from mcp_server import DEFAULT_MAX_OUTPUT_CHARS, RESULT_TOOL_NAME, TOOL_NAME
 from mcp_server import _stdio as stdio_module
-from mcp_server.__main__ import build_parser, main
+from mcp_server.__main__ import _knobs, build_parser, main
 from mcp_server._logs import MASK
+from mcp_server._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT
 from mcp_server.http import app as http_app
 from mcp_server.http.app import ListenError
 from mcp_server.http.auth import Credentials
 from qwen_ci_tool import __version__
 from qwen_ci_tool._config import SETTINGS
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION
 
 from ..conftest import PLANTED_KEY
+from .test_tool import text_of
 
 TOKEN = "shared-token-0123456789"
 ALICE = "alice-token-0123456789abcdef"
 CAROL = "carol-token-a1b2c3d4e5f6g7h8"
-#: What a fake server does once "serving" (log a line, raise...), given the server and its settings.
-Serving = Callable[[MCPServer, dict[str, Any]], None]
+#: What a fake server does once "serving" (log a line, raise, call the tool...), given the server and its settings.
+Serving = Callable[[MCPServer, dict[str, Any]], Any]
 
 
 @pytest.fixture
@@ -45,12 +52,14 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Serving], list[
     async def fake_serve_http(server: MCPServer, **settings: Any) -> None:
         seen.append({"transport": "streamable-http", "server": server, **settings})
         for step in then:
-            step(server, settings)
+            if inspect.isawaitable(done := step(server, settings)):
+                await done
 
     async def fake_serve_stdio(server: MCPServer, **settings: Any) -> None:
         seen.append({"transport": "stdio", "server": server, **settings})
         for step in then:
-            step(server, settings)
+            if inspect.isawaitable(done := step(server, settings)):
+                await done
 
     monkeypatch.setattr(http_app, "serve_http", fake_serve_http)
     monkeypatch.setattr(stdio_module, "serve_stdio", fake_serve_stdio)
@@ -268,3 +277,107 @@ def test_the_emulator_serves_on_its_own_address_says_so_and_does_not_warn_about_
     assert len(seen) == 1 and " via dashscope at http://127.0.0.1:" in err
     assert "--emulator: calls are answered by the built-in emulator (scripted answers, no key needed)" in err
     assert "is not set" not in err
+
+
+def test_without_a_key_the_start_lines_warn_once_with_where_to_put_it(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve()
+    assert main([]) == 0
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 1
+    assert (
+        " WARNING mcp_server: DASHSCOPE_API_KEY is not set: the tool is listed, but every call will return an error "
+        'saying how to set it (in the MCP client config\'s "env" block).\n'
+    ) in err
+
+
+def test_the_emulator_answers_a_call_through_the_server_the_command_built(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers: list[Any] = []
+
+    async def ask(server: MCPServer, _settings: dict[str, Any]) -> None:
+        async with Client(server) as client:
+            with anyio.fail_after(30):
+                answers.append(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+
+    serve(ask)
+    assert main(["--emulator"]) == 0
+    assert not answers[0].is_error and SEED_ANSWER in text_of(answers[0])
+    assert (
+        " INFO mcp_server: --emulator: calls are answered by the built-in emulator (scripted answers, no key needed)\n"
+    ) in capsys.readouterr().err
+
+
+def test_limits_given_as_flags_are_taken_as_numbers(serve: Any) -> None:
+    seen = serve()
+    argv = ["--max-concurrency", "2", "--max-output-chars", "3000", "--max-wait", "1.5", "--result-ttl", "60"]
+    assert main([*argv, "--shutdown-grace", "0.5"]) == 0 and len(seen) == 1
+
+
+def test_a_bad_setting_in_the_environment_ends_the_start_with_its_variable_named(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QWEN_CI_IDLE_TIMEOUT", "-1")
+    assert main([]) == 2
+    assert capsys.readouterr().err.startswith("qwen-ci-mcp: error: Invalid QWEN_CI_IDLE_TIMEOUT: -1.0. --idle-timeout")
+
+
+def test_a_refused_setting_is_named_as_given_the_run_store_by_its_flag_or_variable_the_rest_by_flag(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QWEN_CI_MCP_RUN_STORE", "redis://127.0.0.1:1/0")
+    assert main(["--run-store", "/var/lib/runs"]) == 2  # both set: the flag wins, and is named
+    err = capsys.readouterr().err
+    assert "--run-store must be 'memory' or a Redis URL" in err and "QWEN_CI_MCP_RUN_STORE" not in err
+    assert main(["--max-wait", "-1"]) == 2  # the store from the variable; another setting is still a flag
+    assert "--max-wait must be a number of seconds" in capsys.readouterr().err
+    knobs = _knobs(build_parser().parse_args([]))
+    assert knobs.render("set {run_store:memory}, or fix {run_store}") == (
+        "set QWEN_CI_MCP_RUN_STORE=memory, or fix QWEN_CI_MCP_RUN_STORE"
+    )
+    assert knobs.render("{idle_timeout} or {region:singapore}") == "--idle-timeout or --region singapore"
+
+
+def test_the_version_flag_prints_the_script_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"qwen-ci-mcp {__version__}\n"
+
+
+def test_the_help_says_where_the_key_goes_and_what_each_server_flag_does_with_its_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    result = RESULT_TOOL_NAME
+    for expected in [
+        f"MCP server with one tool, {TOOL_NAME}: Qwen's code interpreter on Alibaba Cloud Model Studio (DashScope). "
+        "The API key is read from DASHSCOPE_API_KEY. options:",
+        "--emulator a keyless trial: serve the tool on the built-in emulator of the service (no key, no network; "
+        "scripted answers, not computed) --log-level",
+        "{DEBUG,INFO,WARNING,ERROR} stderr log level --log-format {text,json} stderr lines: text, or one JSON object "
+        "a line transport:",
+        "--transport {stdio,streamable-http} default: stdio --host HOST HTTP bind address (default 127.0.0.1; others "
+        "need a token) --port PORT HTTP port (default 8000) --auth-token AUTH_TOKEN bearer token HTTP clients must "
+        "send (or set QWEN_CI_MCP_AUTH_TOKEN; the variable keeps it out of `ps`) --auth-token-file PATH file of "
+        "'name:token' lines, one per client (or set QWEN_CI_MCP_AUTH_TOKEN_FILE); the name labels logs and metrics; "
+        "re-read on SIGHUP --allowed-host HOST[:PORT] extra Host header value to accept when bound beyond loopback "
+        "(repeatable) Qwen / DashScope:",
+        f"limits: --max-concurrency MAX_CONCURRENCY upstream calls at once; more wait (default "
+        f"{DEFAULT_MAX_CONCURRENCY}) --max-output-chars MAX_OUTPUT_CHARS cap on the text returned to the model "
+        f"(default {DEFAULT_MAX_OUTPUT_CHARS}) long calls:",
+        f"--max-wait SECONDS hold a call at most this long, then answer with a run_id for {result} (default "
+        f"{DEFAULT_MAX_WAIT:g}; 0 = hold every call to its end) --result-ttl SECONDS keep a finished run's result "
+        f"this long for {result} (default 600) --run-store URL where runs are kept: 'memory' (this process, the "
+        "default) or redis://HOST:PORT/DB (rediss:// for TLS) shared by every replica, so any replica answers "
+        f"{result} and routes cancels (or set QWEN_CI_MCP_RUN_STORE) --shutdown-grace SECONDS on SIGTERM/SIGINT (or "
+        "end of input over stdio): refuse new calls, let calls in flight finish, cancel the rest with their partial "
+        "results, deliver and exit, all within this long (calls get it less a quarter, at most 3 s, for the rest) "
+        "(default 30) MCP clients start servers with an almost empty environment: put DASHSCOPE_API_KEY in the "
+        'client config\'s "env" block.',
+    ]:
+        assert expected in text, re.sub(r"(?s).*?(" + re.escape(expected[:30]) + ")", r"\1", text)[:400]

@@ -235,7 +235,7 @@ def test_a_json_line_has_a_utc_millisecond_stamp_its_logger_the_exception_and_te
         raised = ValueError("boom")
         record = logging.LogRecord("mcp_server.runs", logging.ERROR, __file__, 1, "naïve %s", ("ünïcode",), None)
         record.exc_info = (ValueError, raised, None)
-        record.created = 1_700_000_000.123456
+        record.created = 1_700_000_001.9996  # an odd second, late in it
         record.run_id = uuid.UUID(int=7)  # not JSON itself: written as its text
         line = JSONFormatter(lambda text: text).format(record)
     finally:
@@ -243,7 +243,7 @@ def test_a_json_line_has_a_utc_millisecond_stamp_its_logger_the_exception_and_te
         time.tzset()
     entry = json.loads(line)
 
-    assert entry["time"] == "2023-11-14T22:13:20.123Z"
+    assert entry["time"] == "2023-11-14T22:13:21.999Z"  # milliseconds cut, not rounded
     assert entry["logger"] == "mcp_server.runs" and entry["level"] == "ERROR"
     assert entry["client"] is None and entry["request_id"] is None  # no context filter: still present
     assert "ValueError: boom" in entry["exception"]
