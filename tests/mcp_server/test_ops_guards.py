@@ -18,7 +18,7 @@ from mcp.server.mcpserver import MCPServer
 
 from mcp_server import _ops
 from mcp_server._logs import MASK, JSONFormatter, Redactor, configure_logging
-from mcp_server._ops import ContextFilter, Ops, serving
+from mcp_server._ops import ContextFilter, Ops, current_client, serving
 from qwen_ci_tool import AuthenticationError, CodeInterpreterResult
 from qwen_ci_tool.testing import Emulator, Fault
 
@@ -224,6 +224,18 @@ def test_a_line_logged_while_serving_carries_that_client_and_request_id_unless_i
 
     assert (entries[0]["client"], entries[0]["request_id"]) == ("alice", "req-abc")
     assert (entries[1]["client"], entries[1]["request_id"]) == ("given-client", "given-id")
+
+
+def test_once_a_request_is_served_lines_and_runs_belong_to_the_local_client_again() -> None:
+    with serving("alice", "req-1"):
+        with serving("bob", "req-2"):
+            inner = current_client()
+        outer = current_client()
+    record = logging.LogRecord("mcp_server", logging.INFO, __file__, 1, "x", (), None)
+    ContextFilter().filter(record)
+
+    assert (inner, outer, current_client()) == ("bob", "alice", "local")
+    assert (getattr(record, "client", None), getattr(record, "request_id", "missing")) == ("local", None)
 
 
 def test_a_json_line_has_a_utc_millisecond_stamp_its_logger_the_exception_and_text_as_written(
