@@ -77,12 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     net.add_argument(
         "--auth-token",
-        default=None,
         help=f"bearer token HTTP clients must send (or set {AUTH_TOKEN_ENV}; the variable keeps it out of `ps`)",
     )
     net.add_argument(
         "--auth-token-file",
-        default=None,
         metavar="PATH",
         help=f"file of 'name:token' lines, one per client (or set {AUTH_TOKEN_FILE_ENV}); the name labels logs "
         "and metrics; re-read on SIGHUP",
@@ -126,7 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runs.add_argument(
         "--run-store",
-        default=None,
         metavar="URL",
         help=f"where runs are kept: '{MEMORY}' (this process, the default) or redis://HOST:PORT/DB "
         f"(rediss:// for TLS) shared by every replica, so any replica answers {RESULT_TOOL_NAME} and "
