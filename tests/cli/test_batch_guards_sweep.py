@@ -397,3 +397,13 @@ def test_ctrl_c_before_the_batch_sends_anything_exits_130_saying_interrupted(
     err = _CtrlCAtTheFirstLine()
     code, text = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url, stderr=err)
     assert code == 130 and text == "\ninterrupted\n" and emu.requests == []
+
+
+def test_an_input_of_blank_lines_has_no_tasks_and_says_what_a_line_looks_like(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n  \n", encoding="utf-8")
+    code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url)
+    assert code == 2 and emu.requests == []
+    assert err == f'error: {source} has no tasks: write one JSON object per line, {{"id": "q1", "question": "..."}}.\n'
