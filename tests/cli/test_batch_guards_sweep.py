@@ -407,3 +407,44 @@ def test_an_input_of_blank_lines_has_no_tasks_and_says_what_a_line_looks_like(
     code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url)
     assert code == 2 and emu.requests == []
     assert err == f'error: {source} has no tasks: write one JSON object per line, {{"id": "q1", "question": "..."}}.\n'
+
+
+def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+
+
+def test_the_batch_help_names_its_arguments_their_values_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "batch")
+    assert text.startswith("usage: qwen-ci batch [-h] -o OUTPUT.jsonl [--concurrency N] [--retry-failed] ")
+    assert 'INPUT.jsonl one task per line: {"id": "q1", "question": "..."} (or "messages")' in text
+    assert (
+        "-o OUTPUT.jsonl, --output OUTPUT.jsonl results, one line per task; ids completed here are not sent again"
+        in text
+    )
+    assert (
+        "--concurrency N calls at once at most (default 4); starts are paced below the service's rate limit as it "
+        "is learnt from its 429s" in text
+    )
+    assert (
+        "--retry-failed send again the tasks whose earlier failure is retryable (others are kept as they are)" in text
+    )
+    assert "--emulator answer from the local emulator: no key, no network, scripted answers" in text
+
+
+def test_the_emulator_help_names_its_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "emulator")
+    assert "--host HOST address to listen on (default 127.0.0.1)" in text
+    assert "--port PORT port to listen on; 0 picks a free one (default 8765)" in text
+    assert "--pace SECONDS pause between events, to watch the stages go by (default 0.0: no pause)" in text
+    assert (
+        "--code-pause SECONDS silence after the code of a run arrives, as while the sandbox executes it (default 0.0)"
+        in text
+    )
+    assert "--rate-burst N starts allowed back to back within --rate-limit (default 1.0: evenly spaced)" in text
+    assert "--call-seconds SECONDS make each call last this long: its last event comes then (default 0.0)" in text
+    assert "--rate-limit N answer 429 with Retry-After above N call starts per second" in text
