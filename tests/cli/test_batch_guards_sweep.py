@@ -448,3 +448,43 @@ def test_the_emulator_help_names_its_defaults(capsys: pytest.CaptureFixture[str]
     assert "--rate-burst N starts allowed back to back within --rate-limit (default 1.0: evenly spaced)" in text
     assert "--call-seconds SECONDS make each call last this long: its last event comes then (default 0.0)" in text
     assert "--rate-limit N answer 429 with Retry-After above N call starts per second" in text
+
+
+@pytest.mark.parametrize("command", ["ask", "replay"])
+def test_ask_and_replay_help_names_how_a_result_is_shown(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    text = _help(capsys, command)
+    assert "--json print the result (or the error) as JSON on stdout" in text
+    assert "--show-reasoning stream the model's reasoning and include it in the result" in text
+    assert (
+        "--export FILE also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
+        "written for a partial result too" in text
+    )
+
+
+def test_the_top_level_help_lists_each_command_with_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys)
+    assert text.startswith("usage: qwen-ci [-h] [--version] COMMAND ... Ask Qwen with its built-in code interpreter")
+    for line in (
+        "ask ask a question; stages stream live, the result is printed at the end",
+        "batch run many tasks from a JSONL file; each result is appended to OUTPUT as it finishes; run again to resume",
+        "replay show a stream saved by `ask --record FILE` again, as ask showed it: no key, no network",
+        "emulator serve the local DashScope emulator until Ctrl-C",
+        "models list the models the tool knows, with their protocols",
+        "doctor check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
+    ):
+        assert line in text
+
+
+def test_the_other_commands_help_names_their_own_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    ask = _help(capsys, "ask")
+    assert 'question the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input' in ask
+    assert "--record FILE save the raw event stream (no headers, no key) for replay" in ask
+    replay = _help(capsys, "replay")
+    assert "Replay a stream saved by `qwen-ci ask --record FILE`: the stages, the result, --json and --export" in replay
+    assert "FILE the .sse file `ask --record` wrote" in replay
+    assert "the protocol the stream was recorded over (default: recognised from the stream)" in replay
+    assert "--json print the table as JSON (a list of objects)" in _help(capsys, "models")
+    assert "--json print the checks as JSON" in _help(capsys, "doctor")
+    assert "Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses)" in _help(
+        capsys, "emulator"
+    )
