@@ -488,3 +488,24 @@ def test_the_other_commands_help_names_their_own_arguments(capsys: pytest.Captur
     assert "Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses)" in _help(
         capsys, "emulator"
     )
+
+
+def test_no_command_is_a_usage_error_naming_the_commands_not_a_served_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: qwen-ci [-h] [--version] COMMAND ...") and "required: COMMAND" in err
+
+
+def test_version_prints_the_package_and_its_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from qwen_ci_tool import __version__
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"qwen-ci-tool {__version__}\n"
