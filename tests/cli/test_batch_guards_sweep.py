@@ -509,3 +509,14 @@ def test_version_prints_the_package_and_its_version(capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert exited.value.code == 0 and capsys.readouterr().out == f"qwen-ci-tool {__version__}\n"
+
+
+def test_replay_refuses_a_protocol_it_does_not_know_naming_the_ones_it_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["replay", str(tmp_path / "run.sse"), "--protocol", "grpc"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "invalid choice: 'grpc'" in err and "'dashscope', 'openai', 'responses'" in err
