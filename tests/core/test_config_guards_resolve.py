@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from qwen_ci_tool import ConfigurationError
-from qwen_ci_tool._config import resolve_settings
+from qwen_ci_tool._config import build_messages, resolve_settings
 
 
 def refusal(**given: Any) -> ConfigurationError:
@@ -48,3 +48,14 @@ def test_an_unknown_region_of_any_type_is_a_configuration_error_naming_it(region
 @pytest.mark.parametrize("model", ["", 5])
 def test_an_empty_or_non_text_model_is_refused(model: Any) -> None:
     assert refusal(model=model).message == f"Invalid model: {model!r}."
+
+
+def test_a_key_with_a_plain_space_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="contains spaces"):
+        resolve_settings(env={}, api_key="sk-abc def")
+
+
+def test_a_nul_as_the_very_first_character_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        build_messages("\x00What is 2+2?", None)
+    assert "a NUL character at character 0" in info.value.message
