@@ -3,6 +3,7 @@ mutation sweep of qwen_ci_tool/_config.py, issue 26)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,3 +60,26 @@ def test_a_nul_as_the_very_first_character_is_refused() -> None:
     with pytest.raises(ConfigurationError) as info:
         build_messages("\x00What is 2+2?", None)
     assert "a NUL character at character 0" in info.value.message
+
+
+def test_a_timeout_under_a_second_is_accepted() -> None:
+    assert resolve_settings(env={}, idle_timeout=0.5).idle_timeout == 0.5
+
+
+def test_a_base_url_of_another_scheme_is_refused() -> None:
+    assert refusal(base_url="ftp://example.com").message == "Invalid base URL 'ftp://example.com'."
+
+
+def test_a_key_read_from_the_key_file_names_the_file_variable_as_its_source(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("sk-from-the-file\n", encoding="utf-8")
+
+    settings = resolve_settings(env={"DASHSCOPE_API_KEY_FILE_PATH": str(key_file)})
+
+    assert settings.key_source == "DASHSCOPE_API_KEY_FILE_PATH"
+
+
+def test_bad_text_in_a_content_part_names_the_message_it_is_in() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        build_messages(None, [{"role": "user", "content": [{"type": "text", "text": "a\x00"}]}])
+    assert info.value.message.startswith("messages[0] is not valid text: a NUL character at character 1.")
