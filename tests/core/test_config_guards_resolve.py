@@ -83,3 +83,29 @@ def test_bad_text_in_a_content_part_names_the_message_it_is_in() -> None:
     with pytest.raises(ConfigurationError) as info:
         build_messages(None, [{"role": "user", "content": [{"type": "text", "text": "a\x00"}]}])
     assert info.value.message.startswith("messages[0] is not valid text: a NUL character at character 1.")
+
+
+def test_an_empty_key_file_says_to_write_the_key_or_unset_the_variable(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("\n", encoding="utf-8")
+
+    with pytest.raises(ConfigurationError) as info:
+        resolve_settings(env={"DASHSCOPE_API_KEY_FILE_PATH": str(key_file)})
+
+    assert info.value.message == (
+        "DASHSCOPE_API_KEY_FILE_PATH names an empty file: write the key into it, or unset DASHSCOPE_API_KEY_FILE_PATH."
+    )
+
+
+def test_a_malformed_key_says_to_copy_it_again_into_where_it_came_from() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve_settings(env={"QWEN_CI_API_KEY": "sk-a b"})
+    assert str(info.value).endswith(
+        "Copy it again from the Model Studio console into the QWEN_CI_API_KEY environment variable."
+    )
+
+
+def test_an_unknown_role_other_than_tool_gets_no_function_calling_hint() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        build_messages(None, [{"role": "developer", "content": "x"}, {"role": "user", "content": "q"}])
+    assert info.value.message == "messages[0] has role 'developer'; use one of system, user, assistant."
