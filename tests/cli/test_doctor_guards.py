@@ -260,7 +260,7 @@ def test_a_proxy_error_without_a_proxy_in_the_environment_names_no_proxy(monkeyp
 
 
 @pytest.mark.parametrize(
-    "root", ["http://127.0.0.1:{port}/gateway:v1", "http://[::1]:{port}"], ids=["colon-in-path", "ipv6"]
+    "root", ["http://127.0.0.1:{port}/gateway:v1/api", "http://[::1]:{port}"], ids=["colon-in-path", "ipv6"]
 )
 def test_an_endpoint_no_proxy_exempts_is_not_blamed_on_the_proxy(
     key: str, monkeypatch: pytest.MonkeyPatch, root: str
