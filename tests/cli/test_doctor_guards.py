@@ -473,6 +473,7 @@ def test_a_protocol_the_documents_disagree_about_says_so_and_what_they_agree_on(
         "; agreed: responses"
     )
     assert check.fix.startswith("Model 'qwen3.8-max' is documented for the code interpreter over `responses`")
+    assert "(The documents disagree about 'openai': " in check.fix  # the hint for the protocol asked
 
 
 def test_a_region_the_documents_do_not_show_the_interpreter_in_says_only_a_call_tells() -> None:
