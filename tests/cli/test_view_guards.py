@@ -104,9 +104,11 @@ def test_without_show_reasoning_the_thinking_is_a_stage_not_text() -> None:
 def test_rich_renders_on_a_terminal_only_and_piped_output_gets_the_text_itself(colour_terminal: None) -> None:
     assert rich_for(Terminal()) and not rich_for(io.StringIO())
     assert isinstance(live_view(io.StringIO(), show_reasoning=False), PlainLive)
-    view = live_view(Terminal(), show_reasoning=True)
+    terminal = Terminal()
+    view = live_view(terminal, show_reasoning=True)
     view.end()
     assert isinstance(view, RichLive) and view.show_reasoning
+    assert "connecting" in ANSI.sub("", terminal.getvalue()), "the spinner goes to the stream given"
     assert live_view(io.StringIO(), show_reasoning=True).show_reasoning
 
     piped = io.StringIO()
