@@ -1,0 +1,66 @@
+"""The clients as a user meets them: their repr (never the key), a batch task given as messages, and
+the batch limiter told when the service began answering: found by the mutation sweep (issue 26) as
+lines no test read."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, CodeInterpreter
+from qwen_ci_tool._config import resolve_settings
+
+from ..conftest import PLANTED_KEY
+from ._frames import native_frame
+from ._mock import MODES, Script, clients, sse_response
+
+
+@pytest.mark.parametrize("cls", [CodeInterpreter, AsyncCodeInterpreter])
+def test_a_clients_repr_names_its_class_endpoint_protocol_and_model_and_masks_the_key(cls: Any) -> None:
+    keyed = cls(api_key=PLANTED_KEY, region="singapore", protocol="responses", model="qwen3.5-plus")
+    assert repr(keyed) == (
+        f"{cls.__name__}(base_url='https://dashscope-intl.aliyuncs.com', protocol='responses', "
+        "model='qwen3.5-plus', api_key=Secret('**********'))"
+    )
+    assert repr(cls()).endswith("model='qwen3-max', api_key=None)")
+
+
+def test_the_settings_repr_says_whether_a_key_is_set_without_showing_it() -> None:
+    keyed = repr(resolve_settings(env={}, api_key=PLANTED_KEY))
+    assert keyed == (
+        "Settings(base_url='https://dashscope.aliyuncs.com', protocol='dashscope', model='qwen3-max', api_key=set)"
+    )
+    assert repr(resolve_settings(env={})).endswith("api_key=missing)")
+
+
+async def _batch(mode: str, script: Script, tasks: list[Any], limiter: AdaptiveLimiter) -> list[Any]:
+    sync, asyn = clients(script, max_retries=0)
+    if mode == "sync":
+        with sync:
+            return list(sync.run_many(tasks, limiter=limiter))
+    async with asyn:
+        return [outcome async for outcome in asyn.run_many(tasks, limiter=limiter)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_batch_task_given_as_messages_sends_those_messages(mode: str) -> None:
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 6*7?"}]
+    script = Script(lambda: sse_response(native_frame(1, content="42", finish="stop")))
+    outcomes = await _batch(mode, script, [{"id": "m", "messages": messages}], AdaptiveLimiter(1))
+    assert [(o.id, o.status, o.result.answer) for o in outcomes] == [("m", "completed", "42")]
+    assert json.loads(script.requests[0].content)["input"]["messages"] == messages
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_batch_call_whose_stream_began_then_broke_counts_as_admitted_by_the_service(mode: str) -> None:
+    def broken() -> httpx.Response:
+        return sse_response(native_frame(1, reasoning="thinking"), error=httpx.ReadError("reset"))
+
+    limiter = AdaptiveLimiter(1)
+    outcomes = await _batch(mode, Script(broken), ["q"], limiter)
+    assert [o.status for o in outcomes] == ["failed"]
+    assert limiter.admitted_rate(time.monotonic()) > 0
