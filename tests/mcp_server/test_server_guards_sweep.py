@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import anyio
@@ -56,6 +57,20 @@ def test_a_refused_server_setting_names_the_setting_and_the_value_given_then_wha
     with pytest.raises(ConfigurationError) as caught:
         create_server(api_key=PLANTED_KEY, **options)
     assert str(caught.value) == said
+
+
+def test_a_redis_run_store_without_the_redis_library_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(sys.modules, "mcp_server.runs.redis_store", raising=False)
+    for name in [name for name in sys.modules if name == "redis" or name.startswith("redis.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # `import redis` fails as if it were not installed
+    with pytest.raises(ConfigurationError) as caught:
+        create_server(api_key=PLANTED_KEY, run_store="redis://127.0.0.1:6379/0")
+    assert str(caught.value) == (
+        "A Redis run store needs the redis client library, part of the [mcp] extra. "
+        "pip install 'qwen-ci-tool[mcp]', or set run_store='memory'."
+    )
 
 
 # --- what a tool call returns -----------------------------------------------------------------------
