@@ -45,6 +45,11 @@ pytestmark = pytest.mark.anyio
             "Invalid heartbeat interval: 0. heartbeat_interval must be a positive number of seconds.",
         ),
         (
+            {"run_store": "foo://:s3cret@example.com/0"},  # a password alone, as Redis URLs often have
+            "Unknown run store 'foo://:***@example.com/0'. run_store must be 'memory' or a Redis URL "
+            "(redis://HOST:PORT/DB or rediss://...).",
+        ),
+        (
             {"run_store": "foo://alice:s3cret@example.com:6379/0"},
             "Unknown run store 'foo://alice:***@example.com:6379/0'. run_store must be 'memory' or a Redis URL "
             "(redis://HOST:PORT/DB or rediss://...).",
