@@ -68,8 +68,9 @@ def test_a_redis_run_store_without_the_redis_library_says_which_extra_to_install
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delitem(sys.modules, "mcp_server.runs.redis_store", raising=False)
-    for name in [name for name in sys.modules if name == "redis" or name.startswith("redis.")]:
-        monkeypatch.setitem(sys.modules, name, None)  # `import redis` fails as if it were not installed
+    for name in [name for name in sys.modules if name.startswith("redis.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "redis", None)  # `import redis...` fails on "redis", as if it were not installed
     with pytest.raises(ConfigurationError) as caught:
         create_server(api_key=PLANTED_KEY, run_store="redis://127.0.0.1:6379/0")
     assert str(caught.value) == (
