@@ -218,7 +218,7 @@ class ToolDeltas:
 def error_delta(err: QwenCIError, message: str) -> dict[str, Any]:
     """The last ``tool-output-delta`` of a failed call: the error class, what the model is told, and
     whether calling again may succeed."""
-    data = error_dict(err, LANGCHAIN, service_fields=False)  # the one error dict, as the CLI's
+    data = error_dict(err, LANGCHAIN)  # the one error dict, as the CLI's
     return {"type": "error", "error": data["type"], "message": message, "retryable": data["retryable"]}
 
 
@@ -230,7 +230,7 @@ class DeltaFolder:
 
     Text (``reasoning``, ``answer``) streams as it arrives; a code run (``code_runs``) and a
     transcript segment (``steps``) stream once the core's accumulator closes them (the next one
-    began), as they will stand in the result; reasoning pieces carry the core's separator between
+    began; the last ones with the last delta), as they will stand in the result; reasoning pieces carry the core's separator between
     segments (``Accumulator.reasoning_text``); everything else (usage, status,
     timings, ...) comes with the last delta. Each key keeps one type, and is sent either once or as
     pieces that ``+`` joins, so LCEL folds the stream into exactly what ``invoke`` returns.
@@ -245,7 +245,7 @@ class DeltaFolder:
 
     def feed(self, event: StreamEvent) -> AddableDict | None:
         delta = AddableDict()
-        self._closed(self._acc.close() if isinstance(event, Completed) else self._acc.apply(event), delta)
+        self._closed(self._acc.apply(event), delta)  # the last run and step come with the remainder
         reasoning = self._acc.reasoning_text(event)
         if isinstance(event, (ReasoningDelta, AnswerDelta)):
             text = reasoning if isinstance(event, ReasoningDelta) else event.text

@@ -394,7 +394,7 @@ class CodeInterpreterRunnable(_Settings, RunnableSerializable[CodeInterpreterInp
     def stream(
         self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[dict[str, Any]]:
-        return self.transform(iter([input]), config, **kwargs)
+        return self.transform(iter([input]), config)
 
     def transform(
         self, input: Iterator[CodeInterpreterInput], config: RunnableConfig | None = None, **kwargs: Any
@@ -404,7 +404,7 @@ class CodeInterpreterRunnable(_Settings, RunnableSerializable[CodeInterpreterInp
     async def astream(
         self, input: CodeInterpreterInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[dict[str, Any]]:
-        async with contextlib.aclosing(self.atransform(_aiter_one(input), config, **kwargs)) as chunks:  # type: ignore[type-var]
+        async with contextlib.aclosing(self.atransform(_aiter_one(input), config)) as chunks:  # type: ignore[type-var]
             async for chunk in chunks:
                 yield chunk
 

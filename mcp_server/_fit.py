@@ -59,7 +59,7 @@ def expand_record(record: dict[str, Any]) -> dict[str, Any]:
     steps = []
     for step in record["steps"]:
         if step["kind"] == "code":
-            steps.append({"kind": "code", "text": codes.get(step["code_run"], ""), "code_run": step["code_run"]})
+            steps.append({"kind": "code", "text": codes[step["code_run"]], "code_run": step["code_run"]})
             continue
         start = offsets[step["kind"]]
         if step["kind"] == "reasoning" and step["chars"] and start:

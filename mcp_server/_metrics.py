@@ -69,8 +69,8 @@ class Metrics:
             ("reasoning", usage.reasoning_tokens),
         ):
             self.tokens.labels(client, kind).inc(max(value, 0))
-        # The service's own count where it reports one, else the code runs seen in the stream.
-        self.interpreter_runs.labels(client).inc(max(usage.code_interpreter_calls, code_runs, 0))
+        # The service's own count where it reports one, else the code runs seen in the stream (never below 0).
+        self.interpreter_runs.labels(client).inc(max(usage.code_interpreter_calls, code_runs))
 
     def record_call(self, client: str, outcome: str, error: str, seconds: float) -> None:
         self.calls.labels(client, outcome, error).inc()

@@ -47,16 +47,7 @@ class CancelScopes:
 class Exchange:
     """One JSON-RPC request over HTTP, from its body to the end of its response."""
 
-    def __init__(
-        self,
-        principal: str,
-        request_id: object,
-        *,
-        admitted: bool = False,
-        on_start: Callable[[Exchange], None] | None = None,
-    ) -> None:
-        self.principal = principal
-        self.request_id = request_id
+    def __init__(self, *, admitted: bool, on_start: Callable[[Exchange], None]) -> None:
         self.reason: str | None = None
         #: The gate let this request in as a new call while the server still took calls: the run
         #: it starts is not refused for a shutdown begun since (nginx could no longer retry it).
@@ -67,8 +58,7 @@ class Exchange:
 
     def start(self) -> None:
         """The handler has registered this call's run: whoever waits for it to do so is told."""
-        if self._on_start is not None:
-            self._on_start(self)
+        self._on_start(self)
 
     @property
     def aborted(self) -> bool:

@@ -26,7 +26,7 @@ def _nullable_as_type_list(schema: dict[str, Any]) -> None:
     The same schema, but the client's ``jsonschema`` checks every ``structuredContent`` against it on
     every call, and an ``anyOf`` per nullable field cost it more than the rest of the record together.
     """
-    for prop in schema.get("properties", {}).values():
+    for prop in schema["properties"].values():  # every model here has fields
         alternatives = prop.get("anyOf")
         if not (isinstance(alternatives, list) and len(alternatives) == 2 and {"type": "null"} in alternatives):
             continue

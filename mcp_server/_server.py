@@ -69,10 +69,13 @@ class Runtime(Protocol):
     def ops(self) -> Ops:
         """The server's metrics and call log."""
 
-    async def drain(self, grace: float | Deadline, admitted: Callable[[], Awaitable[None]] | None = ...) -> None:
+    async def drain(
+        self, grace: float | Deadline, admitted: Callable[[], Awaitable[None]] | None = ..., *, polls: bool = ...
+    ) -> None:
         """Refuse new and queued calls, let runs end within the *grace* (a shutdown's deadline, or its
         seconds), then cancel the rest; *admitted* returns once every call a transport let in
-        before that has registered its run."""
+        before that has registered its run; *polls*: the transport serves the result tool while
+        draining, so results answered with a handle are held until collected (without a shared store)."""
 
     async def forward_cancel(self, principal: str, request_id: str) -> None:
         """Send a cancel that matched no request here to the other replicas (through the run store)."""

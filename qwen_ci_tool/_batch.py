@@ -249,10 +249,7 @@ def _call_sync(
 
 
 def run_many_sync(
-    call: SyncCall,
-    tasks: Iterable[TaskInput],
-    limiter: AdaptiveLimiter,
-    on_stop: Callable[[BatchOutcome], None] | None = None,
+    call: SyncCall, tasks: Iterable[TaskInput], limiter: AdaptiveLimiter
 ) -> Generator[BatchOutcome, None, None]:
     plan = BatchPlan(tasks, limiter)
     stop = threading.Event()
@@ -279,7 +276,6 @@ def run_many_sync(
         # Leaving early (break, Ctrl-C): nothing new starts, calls in flight stop at their next chunk.
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
-        _report_stopped(plan, on_stop)
 
 
 class _Inbox:

@@ -24,7 +24,7 @@ import httpx
 from . import _constants as C
 from ._errors import key_place
 from ._exceptions import ConfigurationError
-from ._model_table import ModelInfo, lookup_model
+from ._model_table import lookup_model
 from ._protocols import PROTOCOLS, describe_protocols
 from ._secret import Secret
 from ._settings import Settings
@@ -278,7 +278,7 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
         )
     region = values.get("region")
     region = C.REGION_ALIASES.get(region, region) if isinstance(region, str) else region
-    if region is not None and region not in C.REGION_ROOTS:
+    if region is not None and (not isinstance(region, str) or region not in C.REGION_ROOTS):
         raise ConfigurationError(
             f"Unknown region {region!r}.",
             hint=f"Use {{region}} with one of {', '.join([*C.REGION_ROOTS, *C.REGION_ALIASES])}, or set {{base_url}}.",
@@ -290,7 +290,7 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     model = values.get("model", C.DEFAULT_MODEL)
     if not isinstance(model, str) or not model.strip() or model != model.strip():
         raise ConfigurationError(
-            f"Invalid {where.get('model', 'model')}: {model!r}.",
+            f"Invalid model: {model!r}.",  # only a given one: the environment's is stripped, never blank
             hint=f"{{model}} must be a non-empty model name such as {C.DEFAULT_MODEL!r}, without spaces around it.",
         )
     # The model table advises (the native path, the hint if the service refuses); it never
@@ -303,7 +303,7 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
             hint="{max_retries} must be an integer >= 0.",
         )
     extra = dict(values.get("extra_parameters") or {})
-    _check_extra(extra, info)
+    _check_extra(extra)
     path = values.get("responses_path") or C.RESPONSES_PATH
     if not path.startswith("/"):
         raise ConfigurationError(f"responses_path must start with '/', e.g. {C.RESPONSES_PATH!r}.")
@@ -331,7 +331,7 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     )
 
 
-def _check_extra(extra: dict[str, Any], info: ModelInfo) -> None:
+def _check_extra(extra: dict[str, Any]) -> None:
     if "tools" in extra or "functions" in extra:
         raise ConfigurationError(
             "The code interpreter and function calling (tools) cannot be used together: the service "

@@ -250,7 +250,7 @@ async def serve_http(
             deadline.runs_grace,
             deadline.grace,
         )
-        await runtime.drain(deadline, admitted=exchanges.admitted_started)
+        await runtime.drain(deadline, admitted=exchanges.admitted_started, polls=True)
         with anyio.move_on_after(deadline.left()):
             await exchanges.wait_quiet(_QUIET_BEFORE_EXIT)
         logger.info("qwen-ci-mcp: every call answered; exiting")

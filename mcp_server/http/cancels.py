@@ -76,7 +76,7 @@ class Exchanges:
     def open(self, principal: str, request_id: object, *, admitted: bool = False) -> Iterator[Exchange]:
         """The exchange of one request for as long as it is served; *admitted* for a new call the
         gate let in (the drain waits until its handler has registered its run)."""
-        exchange = Exchange(principal, request_id, admitted=admitted, on_start=self._settled)
+        exchange = Exchange(admitted=admitted, on_start=self._settled)
         if admitted:
             if not self._unstarted:
                 self._all_started = anyio.Event()

@@ -1,6 +1,7 @@
 """Runs: a call's life (``runner``), its records and where they are kept (``records``, ``memory``,
 ``redis_store``), this replica's link to a shared store (``link``), the one deadline of a shutdown
-(``deadline``), its progress reports (``progress``) and its result (``results``).
+(``deadline``), its progress reports (``progress``), its result (``results``) and the handles
+answered but not collected yet (``handles``).
 
 ``--run-store`` picks the store replicas share: ``memory`` (none: one process) or a Redis URL.
 """

@@ -16,7 +16,8 @@
   refused at once (never sent upstream); runs get the runs' part of the grace to finish
   (``deadline``), then are cancelled with their partials; every final record is delivered to the
   calls and polls waiting here and written to the shared store before it returns, unless the
-  whole grace is over first. The result tool keeps answering meanwhile.
+  whole grace is over first. The result tool keeps answering meanwhile; over HTTP without a
+  shared store, a result answered with a handle is also held until a poll collects it (``handles``).
 - Cancels over HTTP that match no request here are sent to the other replicas through the store
   (:meth:`Runner.forward_cancel`, :meth:`Runner.listen_for_cancels`, both ``link``'s).
 """
@@ -43,6 +44,7 @@ from .._ops import CallRecord, Ops, current_client
 from .._requests import current_exchange
 from .._schema import RunPendingModel
 from .deadline import Deadline
+from .handles import Handles
 from .link import StoreLink
 from .memory import MemoryRunStore
 from .progress import Progress
@@ -110,6 +112,7 @@ class Runner:
         self.max_wait = max_wait
         self.result_ttl = result_ttl
         self.local = MemoryRunStore(ttl=result_ttl)
+        self.handles = Handles(self.local)
         self.slots = anyio.Semaphore(max_concurrency, fast_acquire=True)  # a free slot: no trip through the loop
         self.live: dict[str, _LiveRun] = {}
         self.accepting = True
@@ -165,6 +168,7 @@ class Runner:
                 raise
             if isinstance(answer.structured_content, dict) and answer.structured_content.get("status") == "running":
                 self.ops.handle_issued(run.record.run_id)
+                await self.handles.issued(run.record.run_id)
             return answer
         assert exchange is not None and exchange.reason is not None
         run.cancel(exchange.reason)
@@ -208,7 +212,10 @@ class Runner:
                 await progress.wait(local.finished, deadline)
             finally:
                 local.listeners.discard(progress.report)
-            return local.outcome if local.outcome is not None else self._pending(local.record, local)
+            if local.outcome is None:
+                return self._pending(local.record, local)
+            self.handles.collected(run_id)
+            return local.outcome
         version = after_version
         failure: StoreUnavailable | None = None
         async with anyio.create_task_group() as tg:
@@ -235,6 +242,7 @@ class Runner:
         if record is None:
             return text_result(T.unknown_run_text(run_id, self.result_ttl), is_error=True)
         if record.state == "finished" and record.result is not None:
+            self.handles.collected(run_id)
             return CallToolResult.model_validate(record.result)
         return self._pending(record, local)
 
@@ -392,7 +400,9 @@ class Runner:
 
     # -- shutting down --------------------------------------------------------------------------
 
-    async def drain(self, grace: float | Deadline, admitted: Callable[[], Awaitable[None]] | None = None) -> None:
+    async def drain(
+        self, grace: float | Deadline, admitted: Callable[[], Awaitable[None]] | None = None, *, polls: bool = False
+    ) -> None:
         """Refuse new calls and queued ones, let runs end until the runs' part of the grace is over,
         then cancel the rest; return once every final record is delivered, or when the grace is.
 
@@ -400,7 +410,9 @@ class Runner:
         now). *admitted* returns once every call a transport let in before the drain began has
         registered its run (the HTTP gate's): those are waited for as runs are. A final record is
         delivered when it is handed to the calls and polls waiting here and written to the shared
-        store. A cancelled run ends with an error result that keeps its partial record.
+        store. A cancelled run ends with an error result that keeps its partial record. *polls*: the
+        transport serves the result tool while draining (HTTP); then, without a shared store, the
+        results answered with a handle are also held until polled (``handles``), within the runs' grace.
         """
         deadline = grace if isinstance(grace, Deadline) else Deadline(grace)
         self.accepting = False
@@ -423,6 +435,8 @@ class Runner:
             logger.warning(
                 "%d runs not delivered by the end of the %g s grace; exiting anyway", len(self.live), deadline.grace
             )
+        elif polls and self.shared is None:
+            await self.handles.wait(deadline)
         self._drained.set()
 
     async def aclose(self) -> None:

@@ -52,7 +52,7 @@ def read_tasks(lines: Iterable[str], name: str = "INPUT") -> list[BatchTask]:
         if not line.strip():
             continue
         try:
-            task = _task(line, first_line, number)
+            task = _task(line, first_line)
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
             continue
@@ -74,7 +74,7 @@ def read_tasks(lines: Iterable[str], name: str = "INPUT") -> list[BatchTask]:
     return tasks
 
 
-def _task(line: str, first_line: Mapping[str, int], number: int) -> BatchTask:
+def _task(line: str, first_line: Mapping[str, int]) -> BatchTask:
     try:
         data = json.loads(line)
     except ValueError as exc:

@@ -70,12 +70,14 @@ def read_output(lines: Iterable[bytes | str]) -> dict[str, LineState]:
     """The last line written for each id: a later line for an id replaces an earlier one.
 
     A last line cut short (the process was killed while writing it) is ignored; so is any line
-    that is not an output object.
+    that is not an output object. Bytes are read as :meth:`Output.write` wrote them: UTF-8, an id
+    that was not (an INPUT in another encoding) with the same escapes as INPUT's, so it matches.
     """
     latest: dict[str, LineState] = {}
     for line in lines:
+        text = line.decode("utf-8", "surrogateescape").removeprefix("\ufeff") if isinstance(line, bytes) else line
         try:
-            data = json.loads(line)
+            data = json.loads(text)
         except ValueError:
             continue
         if isinstance(data, dict) and isinstance(data.get("id"), str) and data.get("status") in _STATUSES:

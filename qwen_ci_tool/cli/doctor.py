@@ -242,9 +242,9 @@ def _protocol_documented(settings: Settings) -> Check:
     )
 
 
-def diagnose(settings: Settings, client: httpx.Client, *, region_roots: Mapping[str, str] | None = None) -> list[Check]:
+def diagnose(settings: Settings, client: httpx.Client) -> list[Check]:
     """Run every check, in order; a check that cannot run (an earlier one failed) is ``skip``."""
-    roots = C.REGION_ROOTS if region_roots is None else region_roots
+    roots = C.REGION_ROOTS
     checks: list[Check] = []
     if settings.api_key is None:
         checks.append(

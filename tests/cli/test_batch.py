@@ -506,6 +506,8 @@ def test_ctrl_c_writes_each_call_in_flight_as_interrupted_with_its_partial_and_c
     tokens = sum(line["result"]["usage"]["total_tokens"] for line in written.values() if line["result"])
     assert tokens > 0 and f"{tokens:,} total" in err  # the summary counts what the stopped calls cost
     assert "the 3 call(s) in flight are written as interrupted" in err
+    assert "  3 were stopped while they ran: the same command sends them again.\n" in err
+    assert "may succeed if sent again" not in err  # a call stopped midway is not a failure to retry
 
     # The same command sends them again (no --retry-failed needed), and the last line of each id wins.
     code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url)

@@ -94,6 +94,8 @@ def test_a_run_that_changes_after_it_was_streamed_is_logged(caplog: pytest.LogCa
     assert expected["code_runs"][0]["code"] == "1 + 1"
     assert streamed["code_runs"][0]["code"] == "1 +"
     assert "code_runs" in caplog.text
+    message = "streamed 'code_runs' differs from the final result; invoke() has the final value"
+    assert message in [r.getMessage() for r in caplog.records]
 
 
 def test_stage_payloads_number_each_change_of_stage_once() -> None:

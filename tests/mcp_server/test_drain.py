@@ -53,6 +53,26 @@ async def test_a_run_finishing_during_the_drain_is_delivered_to_a_poll(mode: str
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_a_result_that_finished_during_the_drain_waits_for_the_clients_next_poll_however_late(mode: str) -> None:
+    # An agent polls when its model next decides to: seconds apart. Without a shared store the server
+    # holds the only copy of the billed result, so it waits (within the runs' grace) for that poll.
+    with Emulator(code_pause=0.5) as emu, serve(emu, "--max-wait", "0.1", "--shutdown-grace", "20") as server:
+        with anyio.fail_after(30):
+            async with Client(streamable_http_client(server.url), mode=mode) as client:  # type: ignore[arg-type]
+                first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                run_id = first.structured_content["run_id"]  # type: ignore[index]
+                server.terminate()
+                # The run ends with nobody polling; the server says it waits (it used to exit a second later).
+                await wait_for_log(server, "for 1 results answered with a handle to be collected")
+                answer = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
+            code = await anyio.to_thread.run_sync(server.wait)
+
+    assert not answer.is_error and SEED_ANSWER in text_of(answer)
+    assert code == 0 and "not collected" not in server.output()
+    assert len(emu.requests) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_call_queued_for_a_slot_at_sigterm_is_refused_at_once_and_never_sent(mode: str) -> None:
     with Emulator(code_pause=2.0) as emu, serve(emu, "--max-concurrency", "1", "--shutdown-grace", "20") as server:
         with anyio.fail_after(30):

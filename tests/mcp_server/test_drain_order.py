@@ -39,9 +39,11 @@ class NoProgress:
 
 
 @asynccontextmanager
-async def runner_on(emu: Emulator) -> AsyncIterator[tuple[Runner, anyio.abc.TaskGroup]]:
-    """A server's runner and the task group its runs live in (what the server's lifespan gives)."""
-    runner = server_runtime(create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0))
+async def runner_on(emu: Emulator, **options: Any) -> AsyncIterator[tuple[Runner, anyio.abc.TaskGroup]]:
+    """A server's runner and the task group its runs live in (what the server's lifespan gives);
+    *options* for ``create_server`` (``max_wait`` 0 unless given)."""
+    options = {"max_wait": 0, **options}
+    runner = server_runtime(create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, **options))
     assert isinstance(runner, Runner)
     try:
         async with anyio.create_task_group() as runs:

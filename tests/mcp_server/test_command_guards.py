@@ -1,0 +1,270 @@
+"""``qwen-ci-mcp`` in process, up to where it would serve (issue 26, mutation sweep of ``__main__``): what it
+hands the stdio and HTTP servers, what its start lines say, what its logs mask, the names and exit codes
+of its refusals. Each test was checked to fail with the break it names (mutmut, or by hand)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+
+from mcp_server import TOOL_NAME
+from mcp_server import _stdio as stdio_module
+from mcp_server.__main__ import build_parser, main
+from mcp_server._logs import MASK
+from mcp_server.http import app as http_app
+from mcp_server.http.app import ListenError
+from mcp_server.http.auth import Credentials
+from qwen_ci_tool import __version__
+from qwen_ci_tool._config import SETTINGS
+
+from ..conftest import PLANTED_KEY
+
+TOKEN = "shared-token-0123456789"
+ALICE = "alice-token-0123456789abcdef"
+CAROL = "carol-token-a1b2c3d4e5f6g7h8"
+#: What a fake server does once "serving" (log a line, raise...), given the server and its settings.
+Serving = Callable[[MCPServer, dict[str, Any]], None]
+
+
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Serving], list[dict[str, Any]]]]:
+    """Both servers faked: ``serve(then)`` makes each record what it was given and then run *then*.
+
+    No key in the environment unless a test sets one; the root logger and the noisy loggers are kept.
+    """
+    seen: list[dict[str, Any]] = []
+    then: list[Serving] = []
+
+    async def fake_serve_http(server: MCPServer, **settings: Any) -> None:
+        seen.append({"transport": "streamable-http", "server": server, **settings})
+        for step in then:
+            step(server, settings)
+
+    async def fake_serve_stdio(server: MCPServer, **settings: Any) -> None:
+        seen.append({"transport": "stdio", "server": server, **settings})
+        for step in then:
+            step(server, settings)
+
+    monkeypatch.setattr(http_app, "serve_http", fake_serve_http)
+    monkeypatch.setattr(stdio_module, "serve_stdio", fake_serve_stdio)
+    for name in (SETTINGS["api_key"].env, *SETTINGS["api_key"].vendor_env, "QWEN_CI_MCP_RUN_STORE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("QWEN_CI_MCP_AUTH_TOKEN", "QWEN_CI_MCP_AUTH_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    loggers = [logging.getLogger(name) for name in ("", "httpx", "mcp.server.streamable_http")]
+    handlers, levels = loggers[0].handlers[:], [logger.level for logger in loggers]
+
+    def configure(step: Serving | None = None) -> list[dict[str, Any]]:
+        if step is not None:
+            then.append(step)
+        return seen
+
+    try:
+        yield configure
+    finally:
+        loggers[0].handlers[:] = handlers
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def log_line(message: str, *args: object) -> Serving:
+    return lambda _server, _settings: logging.getLogger("mcp_server").warning(message, *args)
+
+
+# --- what each server is given -------------------------------------------------------------------
+
+
+def test_stdio_is_the_default_and_gets_the_server_and_the_shutdown_grace(serve: Any) -> None:
+    seen = serve()
+    assert main(["--shutdown-grace", "7.5"]) == 0
+    [given] = seen
+    assert given["transport"] == "stdio" and given["shutdown_grace"] == 7.5
+    assert isinstance(given["server"], MCPServer)
+
+
+def test_the_http_server_gets_the_address_port_tokens_hosts_and_grace_it_was_given(serve: Any) -> None:
+    seen = serve()
+    argv = ["--transport", "streamable-http", "--host", "0.0.0.0", "--port", "8123", "--auth-token", TOKEN]
+    argv += ["--allowed-host", "mcp.example.com", "--allowed-host", "10.0.0.5:8123", "--shutdown-grace", "4"]
+    assert main(argv) == 0
+    [given] = seen
+    assert (given["host"], given["port"], given["shutdown_grace"]) == ("0.0.0.0", 8123, 4.0)
+    assert given["allowed_hosts"] == ["mcp.example.com", "10.0.0.5:8123"]
+    credentials = given["credentials"]
+    assert isinstance(credentials, Credentials) and credentials.client_for(TOKEN.encode()) == "default"
+    assert isinstance(given["server"], MCPServer)
+
+
+def test_the_http_server_defaults_to_loopback_port_8000_without_tokens(serve: Any) -> None:
+    seen = serve()
+    assert main(["--transport", "streamable-http"]) == 0
+    [given] = seen
+    assert (given["host"], given["port"], given["credentials"], given["allowed_hosts"]) == ("127.0.0.1", 8000, None, [])
+
+
+def test_a_token_file_named_only_in_the_environment_is_used(
+    serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = serve()
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"alice:{ALICE}\n")
+    monkeypatch.setenv("QWEN_CI_MCP_AUTH_TOKEN_FILE", str(tokens))
+    assert main(["--transport", "streamable-http", "--host", "0.0.0.0"]) == 0
+    assert seen[0]["credentials"].client_for(ALICE.encode()) == "alice"
+
+
+def test_ctrl_c_while_serving_exits_130_and_a_port_in_use_exits_2_with_the_servers_words(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failures: list[BaseException] = [
+        KeyboardInterrupt(),
+        ListenError("cannot listen on 127.0.0.1:8000: taken; use --port"),
+    ]
+
+    def fail(_server: MCPServer, _settings: dict[str, Any]) -> None:
+        raise failures.pop(0)
+
+    serve(fail)
+    assert main(["--transport", "streamable-http"]) == 130
+    capsys.readouterr()
+    assert main(["--transport", "streamable-http"]) == 2
+    assert capsys.readouterr().err.endswith("qwen-ci-mcp: error: cannot listen on 127.0.0.1:8000: taken; use --port\n")
+
+
+# --- the name it answers to ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv0", "name"),
+    [
+        (["/opt/venv/bin/qwen-ci-tool"], "qwen-ci-tool"),
+        (["C:/venv/Scripts/qwen-ci-tool.exe", "--port"], "qwen-ci-tool"),
+        (["/usr/lib/python3/site-packages/mcp_server/__main__.py"], "qwen-ci-mcp"),
+        ([], "qwen-ci-mcp"),
+    ],
+)
+def test_messages_name_the_script_it_was_started_as_and_qwen_ci_mcp_otherwise(
+    argv0: list[str], name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", argv0)
+    assert main(["--shutdown-grace", "-1"]) == 2
+    assert capsys.readouterr().err.startswith(f"{name}: error: --shutdown-grace must be")
+    assert build_parser().prog == name
+
+
+# --- refusals: exit 2, one line naming the fix ----------------------------------------------------
+
+
+def test_a_public_address_without_a_token_is_refused_naming_every_way_to_give_one(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen = serve()
+    assert main(["--transport", "streamable-http", "--host", "0.0.0.0"]) == 2
+    assert capsys.readouterr().err == (
+        "qwen-ci-mcp: error: refusing to listen on 0.0.0.0 without a bearer token: pass --auth-token or set "
+        "QWEN_CI_MCP_AUTH_TOKEN, or give a token file (--auth-token-file or QWEN_CI_MCP_AUTH_TOKEN_FILE) "
+        "(or bind 127.0.0.1).\n"
+    )
+    assert seen == []
+
+
+@pytest.mark.parametrize("token", ["tökentökentökentöken", "token-with-a-bell\a-0123"])
+def test_a_token_that_is_not_printable_ascii_is_refused_with_what_it_must_be(
+    token: str, serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--transport", "streamable-http", "--auth-token", token]) == 2
+    assert capsys.readouterr().err == "qwen-ci-mcp: error: the auth token must be printable ASCII without spaces.\n"
+
+
+def test_a_short_token_is_refused_with_the_command_that_makes_a_good_one(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--transport", "streamable-http", "--auth-token", "short-token"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'\n"
+    )
+
+
+# --- what the logs say and mask ------------------------------------------------------------------
+
+
+def test_the_key_and_every_token_of_the_file_are_masked_in_log_lines_also_after_a_reload(
+    serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"alice:{ALICE}\n")
+
+    def reload_then_log(_server: MCPServer, settings: dict[str, Any]) -> None:
+        log_line("before: %s %s", PLANTED_KEY, ALICE)(_server, settings)
+        tokens.write_text(f"carol:{CAROL}\n")
+        assert settings["credentials"].reload()
+        log_line("after: %s", CAROL)(_server, settings)
+
+    serve(reload_then_log)
+    monkeypatch.setenv("DASHSCOPE_API_KEY", PLANTED_KEY)
+    assert main(["--transport", "streamable-http", "--auth-token-file", str(tokens)]) == 0
+    err = capsys.readouterr().err
+
+    assert f"before: {MASK} {MASK}\n" in err and f"after: {MASK}\n" in err
+    assert PLANTED_KEY[:12] not in err and ALICE[:12] not in err and CAROL[:12] not in err
+
+
+def test_a_shared_token_is_masked_in_log_lines(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(log_line("token %s", TOKEN))
+    monkeypatch.setenv("QWEN_CI_MCP_AUTH_TOKEN", TOKEN)
+    assert main(["--transport", "streamable-http"]) == 0
+    err = capsys.readouterr().err
+    assert f"token {MASK}\n" in err and TOKEN not in err
+
+
+def test_json_log_lines_carry_the_client_of_the_context(serve: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    serve(log_line("hello %s", "there"))
+    assert main(["--transport", "streamable-http", "--log-format", "json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    [hello] = [line for line in lines if line["message"] == "hello there"]
+    assert hello["client"] == "local" and hello["level"] == "WARNING" and "request_id" in hello
+
+
+def test_the_start_line_names_the_version_tool_transport_model_protocol_and_service_root(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve()
+    argv = ["--transport", "streamable-http", "--model", "qwen-test-model", "--protocol", "responses"]
+    assert main([*argv, "--base-url", "http://127.0.0.1:9"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f" INFO mcp_server: qwen-ci-mcp {__version__}: {TOOL_NAME} over streamable-http; "
+        "model qwen-test-model via responses at http://127.0.0.1:9\n"
+    ) in err
+    assert "runs kept in" not in err  # the default store, this process: nothing to say
+
+
+def test_a_shared_run_store_is_named_in_the_start_lines_without_its_password(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve()
+    assert main(["--run-store", "redis://:s3cret-pass@cache.internal:6380/0"]) == 0
+    err = capsys.readouterr().err
+    assert "INFO mcp_server: runs kept in redis://:***@cache.internal:6380/0, shared by every replica given it\n" in err
+    assert "s3cret-pass" not in err
+
+
+def test_the_emulator_serves_on_its_own_address_says_so_and_does_not_warn_about_a_key(
+    serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen = serve()
+    assert main(["--emulator", "--transport", "streamable-http"]) == 0
+    err = capsys.readouterr().err
+
+    assert len(seen) == 1 and " via dashscope at http://127.0.0.1:" in err
+    assert "--emulator: calls are answered by the built-in emulator (scripted answers, no key needed)" in err
+    assert "is not set" not in err
