@@ -216,6 +216,12 @@ def test_an_exported_script_leaves_code_without_a_last_value_as_it_came(code: st
     assert f"# --- code run #1 ---\n{code}\n" in script and "_show" not in script
 
 
+def test_a_code_step_whose_run_the_result_dropped_is_left_out_of_both_exports() -> None:
+    dropped = _result(protocol="dashscope", steps=[{"kind": "code", "text": "", "code_run": 0}])
+    assert "code run #" not in dropped.to_script()
+    assert [c["cell_type"] for c in dropped.to_notebook()["cells"]] == ["markdown", "markdown"]
+
+
 # --- the notebook --------------------------------------------------------------------------------
 
 
