@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, CodeInterpreter
+from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, AuthenticationError, CodeInterpreter
 from qwen_ci_tool._config import resolve_settings
 
 from ..conftest import PLANTED_KEY
 from ._frames import native_frame
-from ._mock import MODES, Script, clients, sse_response
+from ._mock import MODES, Script, clients, run, sse_response
 
 
 @pytest.mark.parametrize("cls", [CodeInterpreter, AsyncCodeInterpreter])
@@ -64,3 +64,25 @@ async def test_a_batch_call_whose_stream_began_then_broke_counts_as_admitted_by_
     outcomes = await _batch(mode, Script(broken), ["q"], limiter)
     assert [o.status for o in outcomes] == ["failed"]
     assert limiter.admitted_rate(time.monotonic()) > 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("chosen", "advice"),
+    [
+        ({}, "a key from the Singapore region needs region='singapore'."),
+        (
+            {"base_url": "https://dashscope.aliyuncs.com"},
+            "(base_url); a key from the Singapore region needs base_url='https://dashscope-intl.aliyuncs.com'.",
+        ),
+        ({"base_url": "https://gateway.example.com"}, "use a key that https://gateway.example.com (base_url) accepts."),
+    ],
+    ids=["region", "base_url of a region", "base_url of a gateway"],
+)
+async def test_a_refused_key_is_told_to_change_the_setting_that_chose_where_the_call_went(
+    mode: str, chosen: dict[str, str], advice: str
+) -> None:
+    refused = httpx.Response(401, json={"code": "InvalidApiKey", "message": "Invalid API-key provided."})
+    with pytest.raises(AuthenticationError) as caught:
+        await run(mode, Script(refused), max_retries=0, **chosen)
+    assert str(caught.value).endswith(advice)
