@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, AuthenticationError, CodeInterpreter
+from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, AuthenticationError, CodeInterpreter, __version__
 from qwen_ci_tool._config import resolve_settings
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
 from ._frames import native_frame
@@ -86,3 +87,18 @@ async def test_a_refused_key_is_told_to_change_the_setting_that_chose_where_the_
     with pytest.raises(AuthenticationError) as caught:
         await run(mode, Script(refused), max_retries=0, **chosen)
     assert str(caught.value).endswith(advice)
+
+
+async def test_both_clients_say_who_they_are_in_the_user_agent_with_their_own_http_client_or_one_given(
+    emu: Emulator,
+) -> None:
+    with CodeInterpreter(api_key="sk-test", base_url=emu.base_url) as ci:
+        ci.run(SEED_QUESTION)
+    async with AsyncCodeInterpreter(api_key="sk-test", base_url=emu.base_url) as aci:
+        await aci.run(SEED_QUESTION)
+    assert [r.headers["user-agent"] for r in emu.requests] == [f"qwen-ci-tool/{__version__}"] * 2
+    script = Script(lambda: sse_response(native_frame(1, content="42", finish="stop")))
+    sync, _ = clients(script)  # a client given its own httpx client
+    with sync:
+        sync.run("q")
+    assert script.requests[0].headers["user-agent"] == f"qwen-ci-tool/{__version__}"
