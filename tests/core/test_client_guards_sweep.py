@@ -11,7 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, AuthenticationError, CodeInterpreter, __version__
+from qwen_ci_tool import (
+    AdaptiveLimiter,
+    APIConnectionError,
+    AsyncCodeInterpreter,
+    AuthenticationError,
+    CodeInterpreter,
+    __version__,
+)
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
@@ -102,3 +109,22 @@ async def test_both_clients_say_who_they_are_in_the_user_agent_with_their_own_ht
     with sync:
         sync.run("q")
     assert script.requests[0].headers["user-agent"] == f"qwen-ci-tool/{__version__}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_failure_before_any_answer_has_no_request_id(mode: str) -> None:
+    with pytest.raises(APIConnectionError) as caught:
+        await run(mode, Script(httpx.ConnectError("refused")), max_retries=0)
+    assert caught.value.request_id is None
+
+
+async def test_a_streams_snapshot_before_anything_arrived_is_an_empty_incomplete_result() -> None:
+    sync, asyn = clients(
+        Script(lambda: sse_response(native_frame(1, content="42", finish="stop"))), model="qwen3.5-plus"
+    )
+    with sync, sync.stream("q") as stream:
+        before = stream.snapshot()
+    async with asyn, asyn.stream("q") as astream:
+        assert astream.snapshot().to_dict() | {"timings": None} == before.to_dict() | {"timings": None}
+    assert (before.answer, before.status, before.finish_reason, before.request_id) == ("", "incomplete", None, None)
+    assert (before.model, before.protocol, before.code_runs) == ("qwen3.5-plus", "dashscope", ())
