@@ -18,7 +18,6 @@ from ._batch import BatchOutcome, BatchTask, Began, Stopped, TaskInput, run_many
 from ._config import ClientSettings, Settings, build_messages, resolve_settings
 from ._engine import CallState, Recorder
 from ._limiter import AdaptiveLimiter
-from ._protocols._base import USER_AGENT
 from ._proxy import new_client
 from ._result import CodeInterpreterResult, StreamEvent
 from ._streams import AsyncCodeInterpreterStream, CodeInterpreterStream
@@ -49,9 +48,10 @@ def ssl_context() -> ssl.SSLContext:
 
 def _http_options() -> dict[str, Any]:
     # Many concurrent streams in one process are a supported use: connections are not capped. No
-    # client-wide timeout: every request carries its call's own (CallState.timeout).
+    # client-wide timeout: every request carries its call's own (CallState.timeout), and its own
+    # headers, User-Agent included (the protocol's build_request), so a client given by the caller sends them too.
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-    return {"limits": limits, "verify": ssl_context(), "headers": {"User-Agent": USER_AGENT}}
+    return {"limits": limits, "verify": ssl_context()}
 
 
 S = TypeVar("S", CodeInterpreterStream, AsyncCodeInterpreterStream)

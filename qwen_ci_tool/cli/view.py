@@ -222,7 +222,9 @@ class RichLive(LiveView):
         self.console.print(self._code_block(run))
         if run.output is not None:
             self.console.print("  output:", style="dim")
-            self.console.print(Padding(run.output.rstrip() or "(no output)", (0, 0, 0, 4)), markup=False)
+            self.console.print(
+                Padding(run.output.rstrip() or "(no output)", (0, 0, 0, 4))
+            )  # rich never reads markup in a str inside a renderable
 
     def reasoning(self, text: str, *, new_block: bool) -> None:
         if new_block:

@@ -134,6 +134,8 @@ def _fault_plan(rng: random.Random) -> list[Fault]:
     return plan
 
 
+# Two batches of 200 calls: 15-20 s on a quiet machine, over 60 s on a loaded one (a bound, not a speed test).
+@pytest.mark.timeout(240)
 def test_200_tasks_under_random_faults_end_with_one_line_each_and_none_is_sent_after_completing(
     tmp_path: Path, emu: Emulator, keyed: None
 ) -> None:

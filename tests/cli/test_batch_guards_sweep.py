@@ -397,3 +397,126 @@ def test_ctrl_c_before_the_batch_sends_anything_exits_130_saying_interrupted(
     err = _CtrlCAtTheFirstLine()
     code, text = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url, stderr=err)
     assert code == 130 and text == "\ninterrupted\n" and emu.requests == []
+
+
+def test_an_input_of_blank_lines_has_no_tasks_and_says_what_a_line_looks_like(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n  \n", encoding="utf-8")
+    code, err = batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", emu.base_url)
+    assert code == 2 and emu.requests == []
+    assert err == f'error: {source} has no tasks: write one JSON object per line, {{"id": "q1", "question": "..."}}.\n'
+
+
+def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+
+
+def test_the_batch_help_names_its_arguments_their_values_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "batch")
+    assert text.startswith("usage: qwen-ci batch [-h] -o OUTPUT.jsonl [--concurrency N] [--retry-failed] ")
+    assert 'INPUT.jsonl one task per line: {"id": "q1", "question": "..."} (or "messages")' in text
+    assert (
+        "-o OUTPUT.jsonl, --output OUTPUT.jsonl results, one line per task; ids completed here are not sent again"
+        in text
+    )
+    assert (
+        "--concurrency N calls at once at most (default 4); starts are paced below the service's rate limit as it "
+        "is learnt from its 429s" in text
+    )
+    assert (
+        "--retry-failed send again the tasks whose earlier failure is retryable (others are kept as they are)" in text
+    )
+    assert "--emulator answer from the local emulator: no key, no network, scripted answers" in text
+
+
+def test_the_emulator_help_names_its_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "emulator")
+    assert "--host HOST address to listen on (default 127.0.0.1)" in text
+    assert "--port PORT port to listen on; 0 picks a free one (default 8765)" in text
+    assert "--pace SECONDS pause between events, to watch the stages go by (default 0.0: no pause)" in text
+    assert (
+        "--code-pause SECONDS silence after the code of a run arrives, as while the sandbox executes it (default 0.0)"
+        in text
+    )
+    assert "--rate-burst N starts allowed back to back within --rate-limit (default 1.0: evenly spaced)" in text
+    assert "--call-seconds SECONDS make each call last this long: its last event comes then (default 0.0)" in text
+    assert "--rate-limit N answer 429 with Retry-After above N call starts per second" in text
+
+
+@pytest.mark.parametrize("command", ["ask", "replay"])
+def test_ask_and_replay_help_names_how_a_result_is_shown(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    text = _help(capsys, command)
+    assert "--json print the result (or the error) as JSON on stdout" in text
+    assert "--show-reasoning stream the model's reasoning and include it in the result" in text
+    assert (
+        "--export FILE also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
+        "written for a partial result too" in text
+    )
+
+
+def test_the_top_level_help_lists_each_command_with_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys)
+    assert text.startswith("usage: qwen-ci [-h] [--version] COMMAND ... Ask Qwen with its built-in code interpreter")
+    for line in (
+        "ask ask a question; stages stream live, the result is printed at the end",
+        "batch run many tasks from a JSONL file; each result is appended to OUTPUT as it finishes; run again to resume",
+        "replay show a stream saved by `ask --record FILE` again, as ask showed it: no key, no network",
+        "emulator serve the local DashScope emulator until Ctrl-C",
+        "models list the models the tool knows, with their protocols",
+        "doctor check the set-up a call needs (key, region, endpoint, model), each with its fix; costs no tokens",
+    ):
+        assert line in text
+
+
+def test_the_other_commands_help_names_their_own_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    ask = _help(capsys, "ask")
+    assert 'question the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input' in ask
+    assert "--record FILE save the raw event stream (no headers, no key) for replay" in ask
+    replay = _help(capsys, "replay")
+    assert "Replay a stream saved by `qwen-ci ask --record FILE`: the stages, the result, --json and --export" in replay
+    assert "FILE the .sse file `ask --record` wrote" in replay
+    assert "the protocol the stream was recorded over (default: recognised from the stream)" in replay
+    assert "--json print the table as JSON (a list of objects)" in _help(capsys, "models")
+    assert "--json print the checks as JSON" in _help(capsys, "doctor")
+    assert "Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses)" in _help(
+        capsys, "emulator"
+    )
+
+
+def test_no_command_is_a_usage_error_naming_the_commands_not_a_served_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: qwen-ci [-h] [--version] COMMAND ...") and "required: COMMAND" in err
+
+
+def test_version_prints_the_package_and_its_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from qwen_ci_tool import __version__
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"qwen-ci-tool {__version__}\n"
+
+
+def test_replay_refuses_a_protocol_it_does_not_know_naming_the_ones_it_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qwen_ci_tool.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["replay", str(tmp_path / "run.sse"), "--protocol", "grpc"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "invalid choice: 'grpc'" in err and "'dashscope', 'openai', 'responses'" in err

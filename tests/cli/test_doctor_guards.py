@@ -260,7 +260,7 @@ def test_a_proxy_error_without_a_proxy_in_the_environment_names_no_proxy(monkeyp
 
 
 @pytest.mark.parametrize(
-    "root", ["http://127.0.0.1:{port}/gateway:v1", "http://[::1]:{port}"], ids=["colon-in-path", "ipv6"]
+    "root", ["http://127.0.0.1:{port}/gateway:v1/api", "http://[::1]:{port}"], ids=["colon-in-path", "ipv6"]
 )
 def test_an_endpoint_no_proxy_exempts_is_not_blamed_on_the_proxy(
     key: str, monkeypatch: pytest.MonkeyPatch, root: str
@@ -473,6 +473,7 @@ def test_a_protocol_the_documents_disagree_about_says_so_and_what_they_agree_on(
         "; agreed: responses"
     )
     assert check.fix.startswith("Model 'qwen3.8-max' is documented for the code interpreter over `responses`")
+    assert "(The documents disagree about 'openai': " in check.fix  # the hint for the protocol asked
 
 
 def test_a_region_the_documents_do_not_show_the_interpreter_in_says_only_a_call_tells() -> None:

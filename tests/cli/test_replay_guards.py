@@ -34,4 +34,6 @@ def test_a_file_that_is_no_event_stream_is_told_how_to_record_one(tmp_path: Path
     code = main(["replay", str(notes)], stdout=io.StringIO(), stderr=err)
     assert code == 2
     assert f"{notes} holds no server-sent events (no 'data:' line)" in err.getvalue()
-    assert "`qwen-ci ask --record FILE`. Record one with that command, then replay it." in err.getvalue()
+    assert "it is not a stream saved by `qwen-ci ask --record FILE`. Record one with that command, then replay it." in (
+        err.getvalue()
+    )

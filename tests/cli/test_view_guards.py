@@ -104,9 +104,11 @@ def test_without_show_reasoning_the_thinking_is_a_stage_not_text() -> None:
 def test_rich_renders_on_a_terminal_only_and_piped_output_gets_the_text_itself(colour_terminal: None) -> None:
     assert rich_for(Terminal()) and not rich_for(io.StringIO())
     assert isinstance(live_view(io.StringIO(), show_reasoning=False), PlainLive)
-    view = live_view(Terminal(), show_reasoning=True)
+    terminal = Terminal()
+    view = live_view(terminal, show_reasoning=True)
     view.end()
     assert isinstance(view, RichLive) and view.show_reasoning
+    assert "connecting" in ANSI.sub("", terminal.getvalue()), "the spinner goes to the stream given"
     assert live_view(io.StringIO(), show_reasoning=True).show_reasoning
 
     piped = io.StringIO()
@@ -133,18 +135,27 @@ def test_the_rich_reasoning_prints_whole_lines_under_thinking_and_keeps_brackets
     out = io.StringIO()
     live = RichLive(out, show_reasoning=True)
     live.reasoning("I need list[int] and [bold]\nthe ", new_block=True)
-    live.reasoning("sum.", new_block=False)
-    assert "the sum." not in out.getvalue()  # a line is printed once it ends
-    live.note("Asking [red]qwen3-max[/red]")
+    assert "I need list[int] and [bold]\n" in out.getvalue()  # a line is printed once it ends
+    live.reasoning("[bold]sum.", new_block=False)
+    assert "sum." not in out.getvalue()
+    live.note("Asking [red]qwen3-max[/red]")  # what is left of the line is printed first
+    live.reasoning("More.\n", new_block=False)
     live.end()
     lines = [line.rstrip() for line in out.getvalue().splitlines()]
-    assert lines == ["[thinking]", "I need list[int] and [bold]", "the sum.", "Asking [red]qwen3-max[/red]", ""]
+    assert lines == [
+        "[thinking]",
+        "I need list[int] and [bold]",
+        "the [bold]sum.",
+        "Asking [red]qwen3-max[/red]",
+        "More.",
+        "",
+    ]
 
 
 def test_the_rich_code_run_is_numbered_from_1_with_code_and_output_indented_by_four() -> None:
     out = io.StringIO()
     live = RichLive(out, show_reasoning=False)
-    live.code_run(CodeRun(0, "x = [1]\nprint(x)\n\n", "[1]\n\n"))
+    live.code_run(CodeRun(0, "x = [1]\nprint(x)\n\n", "[bold][1]\n\n"))
     live.code_run(CodeRun(1, "y = 2", None))
     live.end()
     lines = [line.rstrip() for line in out.getvalue().splitlines()]
@@ -182,16 +193,19 @@ def test_on_a_terminal_the_rich_view_dims_reasoning_and_output_bolds_thinking_an
 ) -> None:
     out = Terminal()
     live = RichLive(out, show_reasoning=True)
-    live.reasoning("plan 42\n", new_block=True)
+    live.reasoning("plan 42\nthen", new_block=True)
     live.note("Asking qwen3-max at http://127.0.0.1:8000 (42 s)")
     live.code_run(CodeRun(0, "x = 42", "42\n"))
     live.end()
     shown = out.getvalue()
     assert "\x1b[1m[thinking]\x1b[0m" in shown and "\x1b[2mplan 42\x1b[0m" in shown
+    assert "\x1b[2mthen\x1b[0m" in shown, "the rest of a line, printed before the note, is dim too"
     assert "\x1b[2m  output:\x1b[0m" in shown
     assert "Asking qwen3-max at http://127.0.0.1:8000 (42 s)\n" in shown, "a note is not highlighted"
-    code_line = next(line for line in shown.splitlines() if "42" in ANSI.sub("", line) and "x" in ANSI.sub("", line))
-    assert ANSI.search(code_line) and "48;" not in code_line, "code in colour, on the terminal's own background"
+    code_line = next(line for line in shown.splitlines() if ANSI.sub("", line).strip() == "x = 42")
+    colours = set(re.findall(r"\x1b\[38;([0-9;]+?);?(?:49)?m", code_line))
+    assert len(colours) >= 2, f"python highlighting: {code_line!r}"
+    assert "48;" not in code_line, "code on the terminal's own background"
 
 
 def test_the_rich_view_leaves_sys_stdout_and_sys_stderr_alone_while_it_runs(colour_terminal: None) -> None:
@@ -202,3 +216,11 @@ def test_the_rich_view_leaves_sys_stdout_and_sys_stderr_alone_while_it_runs(colo
         assert (sys.stdout, sys.stderr) == streams
     finally:
         live.end()
+
+
+def test_on_a_terminal_the_rich_spinner_says_thinking_while_the_reasoning_streams(colour_terminal: None) -> None:
+    out = Terminal()
+    live = RichLive(out, show_reasoning=True)
+    live.reasoning("hmm\n", new_block=True)
+    live.end()
+    assert re.search(f"[{SPINNER}] thinking 0:00:0\\d", ANSI.sub("", out.getvalue()))

@@ -4,12 +4,23 @@ set at import time (qwen_ci_tool/_constants.py), so each was broken by hand."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import httpx
 import pytest
 
-from qwen_ci_tool import CodeInterpreter, ConfigurationError, InternalServerError, ProtocolError, _engine
+from qwen_ci_tool import (
+    AdaptiveLimiter,
+    AsyncCodeInterpreter,
+    CodeInterpreter,
+    ConfigurationError,
+    InternalServerError,
+    ProtocolError,
+    RateLimitError,
+    _engine,
+)
+from qwen_ci_tool._batch import BatchPlan
 from qwen_ci_tool._config import build_messages, resolve_settings
 from qwen_ci_tool._sse import SSEParser
 
@@ -88,3 +99,28 @@ def test_an_event_stream_line_may_be_64_mebibytes_and_not_one_byte_more() -> Non
     assert parser.feed(b"data:" + b"x" * (64 * 1024 * 1024 - 5)) == []
     with pytest.raises(ProtocolError, match="longer than 67108864 bytes"):
         parser.feed(b"x")
+
+
+def test_a_batch_runs_four_calls_at_once_unless_told_otherwise_as_the_readme_says() -> None:
+    assert "at most `concurrency` calls at a time (default 4)" in " ".join(README.split())
+    for cls in (CodeInterpreter, AsyncCodeInterpreter):
+        assert inspect.signature(cls.run_many).parameters["concurrency"].default == 4
+    assert AdaptiveLimiter().max_concurrency == 4
+
+
+def test_the_first_rate_limit_of_a_batch_without_retry_after_pauses_new_calls_one_second() -> None:
+    limiter = AdaptiveLimiter(4)
+    limiter.finish(limiter.start(10.0), 10.0, "rate_limited")
+    assert limiter.delay(10.0) == pytest.approx(1.0)
+
+
+def test_a_batch_task_refused_by_rate_limits_is_sent_again_20_times_then_fails() -> None:
+    plan = BatchPlan(["a"], AdaptiveLimiter(1))
+    outcomes = []
+    for i in range(21):
+        task, ticket = plan.next(float(i * 100))  # type: ignore[misc]
+        refused = RateLimitError("throttled", status_code=429, retry_after=0.0)
+        outcomes.append(plan.settle(task, ticket, refused, float(i * 100)))
+    assert outcomes[:20] == [None] * 20
+    last = outcomes[20]
+    assert last is not None and last.status == "failed" and last.retryable

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from qwen_ci_tool import CodeInterpreterResult, CodeRun, Step, Timings, Usage
+from qwen_ci_tool._result import result_markdown
+from qwen_ci_tool._types import SSEEvent
 
 
 def _result(**fields: Any) -> CodeInterpreterResult:
@@ -42,6 +44,94 @@ def _rich() -> CodeInterpreterResult:
             {"kind": "answer", "text": "42"},
         ],
     )
+
+
+# --- the Markdown record (the CLI's output, the MCP and LangChain content) -----------------------
+
+
+def test_the_markdown_record_is_answer_reasoning_code_with_output_and_usage() -> None:
+    data = _rich().to_dict()
+    data["reasoning"] = "First I print.\nThen I multiply."
+    data["code_runs"][0]["output"] = "   a\n"  # its leading spaces kept
+    data["usage"] = {**Usage(5, 7, 3, 12, 2).to_dict()}
+    rich = CodeInterpreterResult.from_dict(data)
+    assert rich.to_markdown(include_reasoning=True) == (
+        "## Answer\n"
+        "\n"
+        "42\n"
+        "\n"
+        "## Reasoning\n"
+        "\n"
+        "First I print.\n"
+        "\n"
+        "Then I multiply.\n"
+        "\n"
+        "Quietly.\n"
+        "\n"
+        "## Code run by the interpreter\n"
+        "\n"
+        "### Run #1\n"
+        "\n"
+        "```python\n"
+        "print('a')\n"
+        "```\n"
+        "\n"
+        "Output:\n"
+        "\n"
+        "```\n"
+        "   a\n"
+        "```\n"
+        "\n"
+        "### Run #2\n"
+        "\n"
+        "```python\n"
+        "x = 6 * 7\n"
+        "```\n"
+        "\n"
+        "Output:\n"
+        "\n"
+        "```\n"
+        "(no output)\n"
+        "```\n"
+        "\n"
+        "## Usage\n"
+        "\n"
+        "5 input + 7 output tokens (3 reasoning), 12 total; code interpreter calls: 2; "
+        "model qwen3-max via responses; request id rid-7.\n"
+    )
+    assert "## Reasoning" not in rich.to_markdown() and "## Reasoning" not in result_markdown(rich)
+
+
+def test_the_markdown_record_of_an_incomplete_run_without_code_output_or_request_id_says_so() -> None:
+    cut = _one_run("6 * 7", protocol="dashscope", answer="  ", status="incomplete", finish_reason=None)
+    text = cut.to_markdown()
+    assert text.startswith("**Incomplete result** (finish reason: none).\n\n## Answer\n\n_(no answer text)_\n\n")
+    assert text.count("does not return what the code printed") == 1
+    assert (
+        "_Output: protocol 'dashscope' does not return what the code printed (only 'responses' returns it)._\n"
+    ) in text
+    assert "Output:\n\n" not in text and "request id" not in text
+    assert text.endswith("model qwen3-max via dashscope.\n")
+    assert "_Output: " not in result_markdown(cut, note_missing_output=False)
+    assert "_Output: " not in _one_run("6 * 7", "42").to_markdown()
+    assert "(finish reason: length)" in _result(status="incomplete", finish_reason="length").to_markdown()
+
+
+def test_the_markdown_record_of_a_protocol_without_code_says_which_protocols_return_it() -> None:
+    assert (
+        "\n\n## Code run by the interpreter\n\n_Protocol 'openai' does not return the code the interpreter ran "
+        "(use protocol 'dashscope' or 'responses')._\n\n## Usage"
+    ) in _result(protocol="openai").to_markdown()
+    assert "## Code run" not in _result(protocol="dashscope").to_markdown()
+
+
+def test_a_markdown_cap_shorter_than_its_note_gives_the_note_alone() -> None:
+    assert result_markdown(_result(), max_chars=1).startswith("\n\n[truncated: ")
+
+
+def test_an_sse_events_repr_shows_its_fields_and_at_most_80_bytes_of_data() -> None:
+    event = SSEEvent("result", b"x" * 100, b"7", 503)
+    assert repr(event) == f"SSEEvent(event='result', data={b'x' * 80!r}, id='7', status=503)"
 
 
 # --- the script -----------------------------------------------------------------------------------
@@ -124,6 +214,12 @@ def test_an_exported_script_shows_the_value_of_a_last_call_but_leaves_a_last_pri
 def test_an_exported_script_leaves_code_without_a_last_value_as_it_came(code: str) -> None:
     script = _one_run(code).to_script()
     assert f"# --- code run #1 ---\n{code}\n" in script and "_show" not in script
+
+
+def test_a_code_step_whose_run_the_result_dropped_is_left_out_of_both_exports() -> None:
+    dropped = _result(protocol="dashscope", steps=[{"kind": "code", "text": "", "code_run": 0}])
+    assert "code run #" not in dropped.to_script()
+    assert [c["cell_type"] for c in dropped.to_notebook()["cells"]] == ["markdown", "markdown"]
 
 
 # --- the notebook --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import anyio
@@ -18,6 +19,7 @@ from mcp_server._fit import CUT_MARK, compact_record, expand_record, fit_record,
 from mcp_server._metrics import DURATION_BUCKETS, Metrics
 from mcp_server._schema import _nullable_as_type_list
 from mcp_server.http.cancels import Exchanges
+from mcp_server.runs import MemoryRunStore, RunRecord
 from mcp_server.runs.results import MIN_OUTPUT_CHARS, Results
 from qwen_ci_tool import CodeInterpreterResult, ConfigurationError, Usage, __version__
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
@@ -42,6 +44,16 @@ pytestmark = pytest.mark.anyio
             {"heartbeat_interval": 0},
             "Invalid heartbeat interval: 0. heartbeat_interval must be a positive number of seconds.",
         ),
+        (
+            {"run_store": "foo://:s3cret@example.com/0"},  # a password alone, as Redis URLs often have
+            "Unknown run store 'foo://:***@example.com/0'. run_store must be 'memory' or a Redis URL "
+            "(redis://HOST:PORT/DB or rediss://...).",
+        ),
+        (
+            {"run_store": "foo://alice:s3cret@example.com:6379/0"},
+            "Unknown run store 'foo://alice:***@example.com:6379/0'. run_store must be 'memory' or a Redis URL "
+            "(redis://HOST:PORT/DB or rediss://...).",
+        ),
     ],
 )
 def test_a_refused_server_setting_names_the_setting_and_the_value_given_then_what_it_must_be(
@@ -50,6 +62,21 @@ def test_a_refused_server_setting_names_the_setting_and_the_value_given_then_wha
     with pytest.raises(ConfigurationError) as caught:
         create_server(api_key=PLANTED_KEY, **options)
     assert str(caught.value) == said
+
+
+def test_a_redis_run_store_without_the_redis_library_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(sys.modules, "mcp_server.runs.redis_store", raising=False)
+    for name in [name for name in sys.modules if name.startswith("redis.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "redis", None)  # `import redis...` fails on "redis", as if it were not installed
+    with pytest.raises(ConfigurationError) as caught:
+        create_server(api_key=PLANTED_KEY, run_store="redis://127.0.0.1:6379/0")
+    assert str(caught.value) == (
+        "A Redis run store needs the redis client library, part of the [mcp] extra. "
+        "pip install 'qwen-ci-tool[mcp]', or set run_store='memory'."
+    )
 
 
 # --- what a tool call returns -----------------------------------------------------------------------
@@ -138,6 +165,15 @@ async def test_a_redis_run_is_kept_twice_the_total_timeout_plus_a_minute_plus_th
         finally:
             await raw.aclose()
     assert (2 * 100 + 60 + 600 - 5) * 1000 < left_ms <= (2 * 100 + 60 + 600) * 1000
+
+
+async def test_a_full_memory_store_drops_only_the_oldest_finished_run_not_every_finished_one() -> None:
+    store = MemoryRunStore(max_runs=2, clock=lambda: 5.0)
+    for run_id, finished_at in (("run_old", 1.0), ("run_newer", 2.0)):
+        await store.put(RunRecord(run_id, started_at=0.0, state="finished", result={}, finished_at=finished_at))
+    await store.put(RunRecord("run_live", started_at=0.0))
+    assert await store.get("run_old") is None
+    assert await store.get("run_newer") is not None and await store.get("run_live") is not None
 
 
 # --- texts about runs that only a shared (Redis) store leads to ------------------------------------
