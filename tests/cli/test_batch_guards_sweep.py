@@ -155,35 +155,6 @@ def test_a_line_longer_than_the_cap_is_read_in_pieces_no_longer_than_the_cap(mon
     assert file.asked and all(size == 16 for size in file.asked)
 
 
-@pytest.mark.parametrize(
-    ("before", "after"),
-    [
-        pytest.param(b"notes\nx", b"notes\nx\n", id="a last line of one character: kept, given its newline"),
-        pytest.param(
-            b'{"id":"a"}\n' + b'{"id":"b","answer":"' + b"y" * (64 * 1024 - 21),
-            b'{"id":"a"}\n',
-            id="a cut line one byte shorter than a read block: only it removed",
-        ),
-        pytest.param(
-            b'{"id":"b","answer":"' + b"y" * (64 * 1024 + 1 - 20),
-            b"",
-            id="a cut line alone, one byte longer than a read block: removed",
-        ),
-    ],
-)
-def test_an_output_loses_only_a_cut_last_line_at_the_edges_of_a_read_block(
-    tmp_path: Path, before: bytes, after: bytes
-) -> None:
-    path = tmp_path / "out.jsonl"
-    path.write_bytes(before)
-    fd = os.open(path, os.O_RDWR)
-    try:
-        batch_output._end_last_line(fd)
-    finally:
-        os.close(fd)
-    assert path.read_bytes() == after
-
-
 def test_a_task_whose_id_is_not_utf_8_is_written_with_its_bytes_and_not_sent_again_on_resume(
     tmp_path: Path, emu: Emulator, keyed: None
 ) -> None:

@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -154,28 +155,42 @@ def test_an_unreachable_endpoint_is_named(key: str) -> None:
     assert "[skip]" in lines(out)["key accepted"]
 
 
-@pytest.fixture
-def not_tls() -> Iterator[int]:
-    """A server that answers a TLS handshake with plain HTTP, as a misconfigured port does."""
+@contextmanager
+def one_connection(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[int]:
+    """A server on a free port that takes one connection and hands it to *answer*, with an event set
+    when the test is over; the port."""
     server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
     done = threading.Event()
 
     def serve() -> None:
-        server.settimeout(5)
         try:
             conn, _ = server.accept()
         except OSError:
             return
         with conn:
-            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-            done.wait(5)
+            answer(conn, done)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield server.getsockname()[1]
-    done.set()
-    server.close()
-    thread.join(5)
+    try:
+        yield server.getsockname()[1]
+    finally:
+        done.set()
+        thread.join(5)
+        server.close()
+
+
+@pytest.fixture
+def not_tls() -> Iterator[int]:
+    """A server that answers a TLS handshake with plain HTTP, as a misconfigured port does."""
+
+    def answer(conn: socket.socket, done: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        done.wait(5)
+
+    with one_connection(answer) as port:
+        yield port
 
 
 def test_a_tls_failure_is_named(key: str, not_tls: int) -> None:

@@ -26,6 +26,7 @@ from qwen_ci_tool.testing import Emulator
 from qwen_ci_tool.testing._endpoints import LISTED_MODELS
 
 from ..conftest import PLANTED_KEY
+from .test_doctor import one_connection
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 CHECK_NAMES = ("API key present", "endpoint reachable", "key accepted", "model listed", "protocol documented")
@@ -184,28 +185,16 @@ def test_an_endpoint_refusing_connections_is_named_and_the_key_checks_are_skippe
 def silent() -> Iterator[str]:
     """A server that takes the connection and answers only after 3 s (or when the test ends): a stalled
     gateway. A request that waits its connect timeout gives up long before."""
-    server = socket.create_server(("127.0.0.1", 0))
-    done = threading.Event()
 
-    def serve() -> None:
-        server.settimeout(5)
-        try:
-            conn, _ = server.accept()
-        except OSError:
-            return
-        with conn:
-            done.wait(3)
-            body = b'{"data": []}'
-            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            with contextlib.suppress(OSError):
-                conn.sendall(head.encode() + body)
+    def answer(conn: socket.socket, done: threading.Event) -> None:
+        done.wait(3)
+        body = b'{"data": []}'
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        with contextlib.suppress(OSError):
+            conn.sendall(head.encode() + body)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    done.set()
-    thread.join(5)
-    server.close()
+    with one_connection(answer) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_an_endpoint_that_does_not_answer_within_the_connect_timeout_is_named_with_its_seconds(
@@ -221,25 +210,16 @@ def test_an_endpoint_that_does_not_answer_within_the_connect_timeout_is_named_wi
 @pytest.fixture
 def hangs_up() -> Iterator[str]:
     """A server that closes every connection without answering."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(5)
 
-    def serve() -> None:
-        try:
-            conn, _ = server.accept()
-        except OSError:
-            return
-        with conn:  # the request read first, so that the close is an orderly end rather than a reset
-            conn.settimeout(5)
-            received = b""
-            while b"\r\n\r\n" not in received and (chunk := conn.recv(65536)):
-                received += chunk
+    def answer(conn: socket.socket, done: threading.Event) -> None:
+        # The request read first, so that the close is an orderly end rather than a reset.
+        conn.settimeout(5)
+        received = b""
+        while b"\r\n\r\n" not in received and (chunk := conn.recv(65536)):
+            received += chunk
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    thread.join(5)
-    server.close()
+    with one_connection(answer) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_an_endpoint_that_hangs_up_without_answering_is_named_with_what_happened(key: str, hangs_up: str) -> None:

@@ -59,6 +59,17 @@ def test_with_retry_failed_a_retryable_failure_is_sent_again_and_a_permanent_one
         pytest.param(b'{"id":"a"}\n{"id":"b"}', b'{"id":"a"}\n{"id":"b"}\n', id="a whole last line: given its newline"),
         pytest.param(b"notes\nlast words", b"notes\nlast words\n", id="another kind of file: its last line kept"),
         pytest.param(b"x" * (70 * 1024), b"x" * (70 * 1024) + b"\n", id="one long line of another kind: kept"),
+        pytest.param(b"notes\nx", b"notes\nx\n", id="a last line of one character: kept, given its newline"),
+        pytest.param(
+            b'{"id":"a"}\n' + b'{"id":"b","answer":"' + b"y" * (64 * 1024 - 21),
+            b'{"id":"a"}\n',
+            id="a cut line one byte shorter than a read block: only it removed",
+        ),
+        pytest.param(
+            b'{"id":"b","answer":"' + b"y" * (64 * 1024 + 1 - 20),
+            b"",
+            id="a cut line alone, one byte longer than a read block: removed",
+        ),
     ],
 )
 def test_an_output_keeps_its_whole_lines_and_loses_only_a_cut_last_line(

@@ -36,8 +36,7 @@ async def test_a_run_finishing_during_the_drain_is_delivered_to_a_poll(mode: str
     with Emulator(code_pause=1.0) as emu, serve(emu, "--max-wait", "0.3", "--shutdown-grace", "20") as server:
         with anyio.fail_after(30):
             async with Client(streamable_http_client(server.url), mode=mode) as client:  # type: ignore[arg-type]
-                first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
-                run_id = first.structured_content["run_id"]  # type: ignore[index]
+                run_id = await run_to_handle(client)
                 server.terminate()
                 await wait_for_log(server, "shutting down")
                 answers = []
@@ -59,8 +58,7 @@ async def test_a_result_that_finished_during_the_drain_waits_for_the_clients_nex
     with Emulator(code_pause=0.5) as emu, serve(emu, "--max-wait", "0.1", "--shutdown-grace", "20") as server:
         with anyio.fail_after(30):
             async with Client(streamable_http_client(server.url), mode=mode) as client:  # type: ignore[arg-type]
-                first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
-                run_id = first.structured_content["run_id"]  # type: ignore[index]
+                run_id = await run_to_handle(client)
                 server.terminate()
                 # The run ends with nobody polling; the server says it waits (it used to exit a second later).
                 await wait_for_log(server, "for 1 results answered with a handle to be collected")
