@@ -9,7 +9,7 @@ import pytest
 
 from qwen_ci_tool import CodeRunUpdated, InternalServerError, ProtocolError
 
-from ._frames import native_frame, responses_event
+from ._frames import native_frame, native_stream, responses_event
 from ._mock import MODES, Script, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
@@ -131,3 +131,31 @@ async def test_a_native_code_run_whose_code_is_not_a_string_is_an_empty_run_that
     assert [e.code for e in sync_events if isinstance(e, CodeRunUpdated)] == [""]
     result = await run(mode, Script(sse_response(_native_tools([None]))))
     assert result.code_runs == ()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "frame"),
+    [
+        pytest.param("dashscope", {"output": {"choices": [1]}}, id="native: a number for a choice"),
+        pytest.param("openai", {"choices": [{"delta": 1}]}, id="openai: a number for a delta"),
+        pytest.param(
+            "responses", {"type": "response.output_item.added", "item": 1}, id="responses: a number for an item"
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_frame_with_a_value_where_an_object_belongs_is_a_protocol_error_saying_so(
+    mode: str, protocol: str, frame: dict[str, object]
+) -> None:
+    with pytest.raises(ProtocolError) as info:
+        await run(mode, Script(sse_response(f"data:{json.dumps(frame)}\n\n")), protocol=protocol, max_retries=0)
+    assert "unexpected shape" in info.value.message
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_native_frame_whose_json_is_not_an_object_is_skipped_and_the_answer_is_whole(mode: str) -> None:
+    clean = await run(mode, Script(sse_response(native_stream())))
+    noisy = "data:[1, 2]\n\n" + 'data:"keep-alive"\n\n' + native_stream()
+    result = await run(mode, Script(sse_response(noisy)))
+    assert result.status == "completed" and result.answer == clean.answer
+    assert [r.code for r in result.code_runs] == [r.code for r in clean.code_runs]
