@@ -475,6 +475,7 @@ async def test_the_tool_listing_publishes_annotations_and_both_schemas() -> None
     assert schema["type"] == "object"
     assert schema["anyOf"] == [{"$ref": "#/$defs/CodeInterpreterResultModel"}, {"$ref": "#/$defs/RunPendingModel"}]
     pending = schema["$defs"]["RunPendingModel"]
+    assert pending["title"] == "RunPending" and pending["additionalProperties"] is False
     assert sorted(pending["required"]) == ["elapsed_seconds", "result_tool", "run_id", "stage", "status"]
     assert pending["properties"]["status"]["const"] == "running"
     output = schema["$defs"]["CodeInterpreterResultModel"]
