@@ -52,6 +52,14 @@ async def test_a_call_is_one_client_span_in_the_genai_conventions(mode: str, emu
     assert_no_key(otel.finished())
 
 
+async def test_an_answer_cut_by_the_length_limit_has_its_finish_reason_on_the_span(emu: Emulator, otel: Otel) -> None:
+    emu.add_fault(Fault.finish_reason("length"))
+    result = await ask("async", emu)
+    attrs = dict(otel.call_span().attributes or {})
+    assert result.status == "incomplete"
+    assert attrs["gen_ai.response.finish_reasons"] == ("length",)
+
+
 async def test_the_span_is_a_child_of_the_current_span(emu: Emulator, otel: Otel) -> None:
     with trace.get_tracer("test").start_as_current_span("agent step") as parent:
         await ask("async", emu)
