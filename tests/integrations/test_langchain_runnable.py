@@ -161,6 +161,18 @@ def test_non_text_content_is_refused_before_sending(emulator: Emulator) -> None:
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize("value", [b"What is 2 + 2?", 42], ids=["bytes", "a number"])
+def test_an_input_that_is_not_a_question_or_messages_is_refused_naming_what_to_pass(
+    emulator: Emulator, value: object
+) -> None:
+    # Bytes are a sequence too: read as messages they would fail deep inside LangChain, unexplained.
+    with pytest.raises(
+        ConfigurationError, match=r"Pass a question string, \{'question': \.\.\.\}, or a list of messages; got"
+    ):
+        make_runnable(emulator).invoke(value)  # type: ignore[arg-type]
+    assert emulator.requests == []
+
+
 def test_service_errors_propagate_as_core_exceptions_from_invoke_and_stream(emulator: Emulator) -> None:
     emulator.add_fault(Fault.status(401), times=2)
     runnable = make_runnable(emulator)
