@@ -54,3 +54,6 @@ def test_a_result_cut_again_for_its_size_in_bytes_names_the_servers_max_output_c
     packed = Results(1_000_000, None).success(result, include_reasoning=False)
     text = packed.content[0].text  # type: ignore[union-attr]
     assert "[structuredContent was cut to fit this server's --max-output-chars (1,000,000): " in text
+    # Each pass cuts a fresh copy of the whole record: one note, counted against the whole answer.
+    (note,) = packed.structured_content["truncated"]  # type: ignore[index]
+    assert note.startswith("answer (kept ") and note.endswith(" of 400,000 characters)")
