@@ -3,7 +3,8 @@
 Without a shared store the process holds the only copy of such a result: over HTTP (where the
 result tool keeps answering while the server drains) the drain waits, within the runs' part of the
 grace, until a poll collects it, and says so in the log; with a shared store, or over stdio (which
-refuses every request once it drains), it does not wait.
+refuses every request once it drains), it does not wait. A handle answered before the shared store
+holds its run says that only this server can answer for it meanwhile.
 """
 
 from __future__ import annotations
@@ -147,3 +148,26 @@ async def test_a_collected_handle_is_no_longer_waited_for() -> None:
     with anyio.fail_after(5):  # a hold would last the runs' 27 s
         await handles.wait(Deadline(30))
     assert handles.uncollected == set()
+
+
+class StoreNotWrittenYet(MemoryRunStore):
+    """A shared store whose writes wait until released: no record of the run has reached it yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = anyio.Event()
+
+    async def put(self, record: RunRecord) -> None:
+        await self.release.wait()
+        await super().put(record)
+
+
+async def test_a_handle_answered_before_the_shared_store_holds_its_run_says_only_this_server_can_answer() -> None:
+    store = StoreNotWrittenYet()
+    with Emulator(code_pause=0.3) as emu, anyio.fail_after(20):
+        async with runner_on(emu, max_wait=0.01, run_store=store) as (runner, runs):
+            answer = await runner.call(SEED_QUESTION, False, NoProgress(), runs)
+            store.release.set()
+
+    assert answer.structured_content is not None and answer.structured_content["status"] == "running"
+    assert "only this server can answer for this run" in text_of(answer)
