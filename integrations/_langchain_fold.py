@@ -230,9 +230,9 @@ class DeltaFolder:
 
     Text (``reasoning``, ``answer``) streams as it arrives; a code run (``code_runs``) and a
     transcript segment (``steps``) stream once the core's accumulator closes them (the next one
-    began; the last ones with the last delta), as they will stand in the result; reasoning pieces carry the core's separator between
-    segments (``Accumulator.reasoning_text``); everything else (usage, status,
-    timings, ...) comes with the last delta. Each key keeps one type, and is sent either once or as
+    began; the last ones with the last delta), as they will stand in the result; reasoning pieces
+    carry the core's separator between segments (``Accumulator.reasoning_text``); everything else
+    (usage, status, timings, ...) comes with the last delta. Each key keeps one type, and is sent either once or as
     pieces that ``+`` joins, so LCEL folds the stream into exactly what ``invoke`` returns.
     """
 

@@ -222,9 +222,8 @@ class RichLive(LiveView):
         self.console.print(self._code_block(run))
         if run.output is not None:
             self.console.print("  output:", style="dim")
-            self.console.print(
-                Padding(run.output.rstrip() or "(no output)", (0, 0, 0, 4))
-            )  # rich never reads markup in a str inside a renderable
+            # Rich reads no markup in a str inside a renderable: brackets print as written.
+            self.console.print(Padding(run.output.rstrip() or "(no output)", (0, 0, 0, 4)))
 
     def reasoning(self, text: str, *, new_block: bool) -> None:
         if new_block:
