@@ -120,25 +120,6 @@ def test_message_lists_reach_the_service_as_role_and_content(emulator: Emulator,
     assert output["answer"].strip().endswith(SEED_ANSWER)
 
 
-@pytest.mark.parametrize("way", ["invoke", "stream", "ainvoke", "astream"])
-async def test_a_message_list_reaches_the_service_whichever_way_the_runnable_is_called(
-    emulator: Emulator, way: str
-) -> None:
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": SEED_QUESTION}]
-    runnable = make_runnable(emulator)
-    with anyio.fail_after(10):
-        if way == "invoke":
-            runnable.invoke(messages)
-        elif way == "stream":
-            list(runnable.stream(messages))
-        elif way == "ainvoke":
-            await runnable.ainvoke(messages)
-        else:
-            [chunk async for chunk in runnable.astream(messages)]
-
-    assert emulator.requests[-1].json["input"]["messages"] == messages
-
-
 def test_a_prompt_chain_feeds_the_runnable(emulator: Emulator) -> None:
     chain = ChatPromptTemplate.from_messages([("human", "{question}")]) | make_runnable(emulator)
 
