@@ -22,6 +22,9 @@ for _name in dir(anyio):
     getattr(anyio, _name)
 importlib.import_module("anyio.from_thread")
 importlib.import_module("anyio._backends._asyncio")
+# The same for hypothesis: its pytest plugin imports it late, in the terminal summary, when a worker
+# ran no property test, and a thread a test left behind (LangChain's) may be parsing then.
+importlib.import_module("hypothesis")
 
 # A planted key: tests that look for leaks grep every output for it.
 PLANTED_KEY = "sk-planted-0123456789abcdef-SECRET"
