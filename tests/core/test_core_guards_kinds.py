@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from qwen_ci_tool import APIConnectionError, CodeInterpreter, _telemetry
+from qwen_ci_tool import APIConnectionError, CodeInterpreter, Secret, _telemetry
 from qwen_ci_tool._explain import for_agent
 from qwen_ci_tool._knobs import PYTHON
+from qwen_ci_tool._model_table import lookup_model
 from qwen_ci_tool._proxy import new_client, proxy_variable
 from qwen_ci_tool._stages import is_work_stage
 from qwen_ci_tool._telemetry import output_messages
+from qwen_ci_tool._types import (
+    AnswerDelta,
+    CodeRun,
+    CodeRunUpdated,
+    ReasoningDelta,
+    Step,
+    StreamStarted,
+    Timings,
+    Usage,
+    UsageUpdated,
+)
 from qwen_ci_tool.testing import Emulator
 from tests.otel import Otel
 
@@ -85,3 +98,33 @@ def test_a_result_without_request_id_or_finish_reason_puts_neither_on_the_span()
     bare = dataclasses.replace(result("incomplete"), request_id=None, finish_reason=None)
     attrs = _telemetry._result_attributes(bare, capture=False)
     assert "gen_ai.response.id" not in attrs and "gen_ai.response.finish_reasons" not in attrs
+
+
+_PUBLIC_DATA = [
+    lambda: lookup_model("qwen3-max"),  # a row of the model table, shared by every client
+    Usage,
+    lambda: CodeRun(0, "print(1)"),
+    lambda: Step("answer", "42"),
+    Timings,
+    lambda: StreamStarted("rid", "qwen3-max", "dashscope"),
+    lambda: ReasoningDelta("hm"),
+    lambda: CodeRunUpdated(0, "print(1)"),
+    lambda: AnswerDelta("42"),
+    lambda: UsageUpdated(Usage()),
+]
+
+
+@pytest.mark.parametrize("make", _PUBLIC_DATA)
+def test_the_public_data_types_are_immutable_and_hashable(make: Callable[[], object]) -> None:
+    value = make()
+    field = dataclasses.fields(value)[0].name  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, field, getattr(value, field))
+    assert hash(value) == hash(make())
+
+
+def test_a_secret_has_no_attribute_dict_that_vars_or_a_debugger_would_show_the_key_from() -> None:
+    secret = Secret(PLANTED_KEY)
+    with pytest.raises(TypeError):
+        vars(secret)
+    assert PLANTED_KEY not in repr(secret) and PLANTED_KEY not in str(secret)
