@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from qwen_ci_tool import APIConnectionError, CodeInterpreter, Secret, _telemetry
+from qwen_ci_tool import APIConnectionError, CodeInterpreter, CodeInterpreterResult, Secret, _telemetry
 from qwen_ci_tool._explain import for_agent
 from qwen_ci_tool._knobs import PYTHON
 from qwen_ci_tool._model_table import lookup_model
@@ -128,3 +128,25 @@ def test_a_secret_has_no_attribute_dict_that_vars_or_a_debugger_would_show_the_k
     with pytest.raises(TypeError):
         vars(secret)
     assert PLANTED_KEY not in repr(secret) and PLANTED_KEY not in str(secret)
+
+
+def test_a_minimal_saved_result_reads_back_with_empty_usage_no_output_and_no_timings() -> None:
+    # from_dict takes records that leave fields out (older versions, hand-written fixtures): each missing
+    # field reads as "nothing known", never as a made-up count or an empty output.
+    record = CodeInterpreterResult.from_dict(
+        {
+            "answer": "42",
+            "code_runs": [{"index": 0, "code": "print(6*7)"}],
+            "steps": [{"kind": "code", "text": "print(6*7)", "code_run": 0}, {"kind": "answer", "text": "42"}],
+        }
+    ).to_dict()
+    assert record["usage"] == {
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "reasoning_tokens": 0,
+        "total_tokens": 0,
+        "code_interpreter_calls": 0,
+    }
+    assert record["code_runs"] == [{"index": 0, "code": "print(6*7)", "output": None, "container_id": None}]
+    assert record["steps"][1] == {"kind": "answer", "text": "42", "code_run": None}
+    assert record["timings"] == {"time_to_first_event": None, "total_time": 0.0}
