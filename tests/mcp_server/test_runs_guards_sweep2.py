@@ -7,29 +7,41 @@ against is in its comment.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import json
 import logging
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
 import pytest
 import redis.asyncio as aioredis
+from mcp import Client
 from mcp.types import CallToolResult
 
-from mcp_server._ops import Ops
+from mcp_server import RESULT_TOOL_NAME, create_server, server_runtime
+from mcp_server._fit import size_of
+from mcp_server._ops import LOCAL_CLIENT, Ops
 from mcp_server._requests import current_exchange
 from mcp_server._texts import NOT_STARTED_TEXT
 from mcp_server.http.cancels import Exchanges
+from mcp_server.runs import RunRecord, StoreUnavailable, new_run_id
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.link import StoreLink
 from mcp_server.runs.redis_store import RedisRunStore
-from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+from mcp_server.runs.runner import Runner
+from qwen_ci_tool import ConfigurationError
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
+from ..conftest import PLANTED_KEY
 from ..redis_server import free_port, redis_process
 from .test_drain_order import NoProgress, runner_on
 from .test_ops import metric_samples, value
-from .test_tool import text_of
+from .test_redis_failures import never_accepts, never_answers
+from .test_tool import Progress, call, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -238,3 +250,314 @@ async def test_a_replica_listens_again_for_cancels_once_a_restarted_redis_is_bac
     assert logs.lines("listening again") == [(logging.INFO, "listening again for cancels forwarded by other replicas")]
     assert store_metrics(listener)[0] == 1 and not listener.down, "listening again is the store answering"
     assert logs.lines("reachable again") == [(logging.INFO, "run store reachable again")]
+
+
+# --- the Redis store ---------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class WatchedStore(RedisRunStore):
+    """A Redis store that says when it reads and when a wait begins."""
+
+    def __init__(self, url: str, **options: object) -> None:
+        super().__init__(url, **options)  # type: ignore[arg-type]
+        self.reads = 0
+        self._read = anyio.Event()
+        self.waiting = anyio.Event()
+
+    async def get(self, run_id: str) -> RunRecord | None:
+        record = await super().get(run_id)
+        self.reads += 1
+        self._read.set()
+        self._read = anyio.Event()
+        return record
+
+    async def wait(self, run_id: str, after_version: int, timeout: float) -> RunRecord | None:
+        self.waiting.set()
+        return await super().wait(run_id, after_version, timeout)
+
+    async def reads_reach(self, n: int) -> None:
+        while self.reads < n:
+            await self._read.wait()
+
+
+async def test_a_wait_returns_a_write_made_during_it_even_with_a_second_left_and_the_record_as_it_is_at_its_timeout(
+    redis_url: str,
+) -> None:
+    # Breaks: RedisRunStore.wait returning at once for timeouts up to 1 s (`timeout <= 1`); never
+    # timing out (move_on_after(None), `isfinite and False`); reading another key at its timeout.
+    reader, writer = WatchedStore(redis_url), RedisRunStore(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0)
+    try:
+        with anyio.fail_after(20):
+            await writer.put(record)
+            got: list[RunRecord | None] = []
+            async with anyio.create_task_group() as tg:
+
+                async def wait() -> None:
+                    got.append(await reader.wait(record.run_id, record.version, 1.0))
+
+                tg.start_soon(wait)
+                await reader.reads_reach(1)  # subscribed and looked: now it waits
+                await writer.put(record.advanced(stage="thinking"))
+            timed_out = await reader.wait(record.run_id, got[0].version if got[0] else 0, 0.05)
+    finally:
+        await reader.aclose()
+        await writer.aclose()
+
+    assert got[0] is not None and got[0].stage == "thinking"
+    assert timed_out is not None and timed_out.stage == "thinking"  # nothing new: the record as it is
+
+
+async def test_a_wait_is_not_ended_by_a_write_of_the_version_it_already_has(redis_url: str) -> None:
+    # Breaks: RedisRunStore.wait returning on any message (`record is not None or`) or on the same
+    # version (`>=`): a replica writing a record again would end every wait on it with nothing new.
+    reader, writer = WatchedStore(redis_url), RedisRunStore(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0)
+    try:
+        with anyio.fail_after(20):
+            await writer.put(record)
+            got: list[RunRecord | None] = []
+            async with anyio.create_task_group() as tg:
+
+                async def wait() -> None:
+                    got.append(await reader.wait(record.run_id, record.version, 60))
+
+                tg.start_soon(wait)
+                await reader.reads_reach(1)
+                await writer.put(record)  # the same version again
+                await reader.reads_reach(2)  # read, and found nothing new
+                await writer.put(record.advanced(stage="thinking"))
+    finally:
+        await reader.aclose()
+        await writer.aclose()
+
+    assert got[0] is not None and got[0].stage == "thinking"
+
+
+async def test_a_write_wakes_a_wait_at_once_even_while_its_channel_stays_busy(redis_url: str) -> None:
+    # Break: RedisRunStore.wait re-reading only after a silent second (`message is not None`): a
+    # write would reach a waiter late, and never while its channel stays busy.
+    reader, writer = WatchedStore(redis_url), RedisRunStore(redis_url)
+    raw = aioredis.Redis.from_url(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0)
+    try:
+        with anyio.fail_after(10):
+            await writer.put(record)
+            got: list[RunRecord | None] = []
+            async with anyio.create_task_group() as tg:
+
+                async def wait() -> None:
+                    got.append(await reader.wait(record.run_id, record.version, 60))
+
+                tg.start_soon(wait)
+                await reader.reads_reach(1)
+                await writer.put(record.advanced(stage="thinking"))
+                while not got:  # others keep publishing on the run's channel
+                    await raw.publish(f"qwen_ci:run:{record.run_id}", "0")
+    finally:
+        await raw.aclose()
+        await reader.aclose()
+        await writer.aclose()
+
+    assert got[0] is not None and got[0].stage == "thinking"
+
+
+async def test_every_operation_on_an_unreachable_redis_fails_as_store_unavailable_naming_the_error() -> None:
+    # Breaks: RedisRunStore.put/get/wait/publish_cancel/cancels not converting the Redis error, or
+    # dropping it from the message (_unavailable(None)); Retry(NoBackoff(), None) (a TypeError).
+    store = RedisRunStore(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    record = RunRecord(new_run_id(), started_at=0.0)
+    failures: list[str] = []
+    with anyio.fail_after(20):
+        for operation in (
+            lambda: store.put(record),
+            lambda: store.get(record.run_id),
+            lambda: store.wait(record.run_id, 0, 5),
+            lambda: store.publish_cancel("alice", "7"),
+            lambda: anext(aiter(store.cancels(lambda: None))),
+        ):
+            with pytest.raises(StoreUnavailable) as caught:
+                await operation()
+            failures.append(str(caught.value))
+        await store.aclose()
+
+    assert len(failures) == 5
+    for failure in failures:
+        assert failure.startswith("Redis: ConnectionError: Error 111 connecting to 127.0.0.1:"), failure
+
+
+@pytest.mark.parametrize("silent", [never_answers, never_accepts], ids=["never-answers", "never-accepts"])
+async def test_a_redis_that_never_answers_or_never_accepts_fails_a_read_as_store_unavailable_not_a_hang(
+    silent: Callable[[], object],
+) -> None:
+    # Breaks: RedisRunStore without its answer timeout (socket_timeout None or dropped) or its connect
+    # timeout (socket_connect_timeout None or dropped): the read waits for ever (or the kernel's minutes).
+    with silent() as url, anyio.fail_after(10):  # type: ignore[attr-defined]
+        store = RedisRunStore(url)
+        with pytest.raises(StoreUnavailable, match=r"^Redis: (TimeoutError|ConnectionError): Timeout"):
+            await store.get(new_run_id())
+        await store.aclose()
+
+
+async def test_an_unreadable_record_in_redis_is_store_unavailable_naming_the_run(redis_url: str) -> None:
+    # Break: RedisRunStore.get raising StoreUnavailable(None) for a record it cannot read.
+    raw = aioredis.Redis.from_url(redis_url)
+    store = RedisRunStore(redis_url)
+    run_id = new_run_id()
+    try:
+        await raw.set(f"qwen_ci:run:{run_id}", json.dumps({"record": {"run_id": run_id}}))
+        with pytest.raises(StoreUnavailable) as caught:
+            await store.get(run_id)
+    finally:
+        await raw.aclose()
+        await store.aclose()
+    assert str(caught.value).startswith(f"Redis: unreadable record for {run_id!r}: ")
+
+
+async def test_polling_a_run_whose_replica_went_silent_reports_it_lost_and_answers_an_error_saying_how_long(
+    redis_url: str,
+) -> None:
+    # Breaks: RedisRunStore.get's lost record with a result the client cannot read (its content's
+    # "type"/"text" changed), or another progress message than "lost".
+    clock = Clock()
+    store = WatchedStore(redis_url, stale_after=100, clock=clock)
+    record = RunRecord(new_run_id(), started_at=clock.now, owner=LOCAL_CLIENT).advanced(stage="running code #1")
+    other = RedisRunStore(redis_url, clock=clock)
+    await other.put(record)  # another replica's run, as it last wrote it
+    await other.aclose()
+    server = create_server(api_key=PLANTED_KEY, run_store=store, max_wait=0.2, heartbeat_interval=60)
+    progress = Progress()
+    with anyio.fail_after(20):
+        async with Client(server, raise_exceptions=True) as client, anyio.create_task_group() as tg:
+            answers: list[CallToolResult] = []
+
+            async def poll() -> None:
+                answers.append(
+                    await client.call_tool(RESULT_TOOL_NAME, {"run_id": record.run_id}, progress_callback=progress)
+                )
+
+            tg.start_soon(poll)
+            await store.waiting.wait()  # the poll found the run going and waits on it...
+            clock.now += 250  # ...while its replica stays silent past stale_after
+
+    (answer,) = answers
+    assert answer.is_error
+    assert text_of(answer).startswith(
+        "The server replica running this task stopped before it finished (no news for 250 s), so its result is lost."
+    )
+    assert progress.messages[-1] == "lost"
+
+
+def test_a_redis_store_shows_its_url_without_the_password() -> None:
+    # Breaks: RedisRunStore.__repr__ / self.url = None.
+    store = RedisRunStore("redis://app:s3cret@cache.internal:6380/0")
+    assert repr(store) == "RedisRunStore('redis://app:***@cache.internal:6380/0')"
+    assert store.url == "redis://app:s3cret@cache.internal:6380/0"
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (
+            "redis://:s3cret@cache.internal:notaport/0",  # a Redis URL the redis client refuses
+            "unusable run store URL 'redis://:***@cache.internal:notaport/0': Port could not be cast to integer",
+        ),
+        ("redis://:s3cret@[::1/0", "Unknown run store 'redis://***@[::1/0'."),  # not even a URL
+    ],
+)
+def test_a_redis_url_that_cannot_be_used_is_refused_as_a_setting_with_the_password_masked(url: str, said: str) -> None:
+    # Breaks: open_run_store's ValueError branch (message, hint) and RedisRunStore's "unusable" message
+    # (shown_url(None), no message). Bugs found here: a port that is not a number lost the message (and
+    # its URL) to shown_url's own ValueError, and an unclosed "[" escaped as a bare ValueError (a traceback).
+    with pytest.raises(ConfigurationError) as caught:
+        create_server(api_key=PLANTED_KEY, run_store=url)
+    message = str(caught.value)
+    assert message.startswith(said)
+    assert message.endswith("run_store must be 'memory' or a Redis URL (redis://HOST:PORT/DB or rediss://...).")
+    assert "s3cret" not in message
+
+
+class NoRedis(importlib.abc.MetaPathFinder):
+    """Finds no ``redis`` package at all: what an install without the [mcp] extra has."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname == "redis" or fullname.startswith("redis."):
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
+def test_a_redis_run_store_without_any_redis_package_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Break: open_run_store telling a missing redis apart by `rpartition` (a real missing install
+    # names "redis" itself, with no dot): the bare ModuleNotFoundError would escape.
+    monkeypatch.delitem(sys.modules, "mcp_server.runs.redis_store", raising=False)
+    for name in [name for name in sys.modules if name == "redis" or name.startswith("redis.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [NoRedis(), *sys.meta_path])
+    with pytest.raises(ConfigurationError) as caught:
+        create_server(api_key=PLANTED_KEY, run_store="redis://127.0.0.1:6379/0")
+    assert str(caught.value).startswith("A Redis run store needs the redis client library, part of the [mcp] extra.")
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+
+async def test_an_incomplete_answer_keeps_the_reasoning_asked_for_and_stays_within_the_cap(emu: Emulator) -> None:
+    # Breaks: Results.success passing no include_reasoning or no max_chars to the text of an
+    # incomplete answer (the model stopped at its length limit).
+    for _ in range(2):
+        emu.add_fault(Fault.finish_reason("length"))
+    settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0}
+    whole = await call(create_server(**settings), include_reasoning=True)
+    capped = await call(create_server(**settings, max_output_chars=2000), include_reasoning=True)
+
+    assert whole.is_error and capped.is_error and capped.structured_content is not None
+    assert "stopped before finishing (finish reason: length)" in text_of(capped)
+    assert "## Reasoning" in text_of(whole) and "The user is asking" in text_of(whole)
+    assert len(text_of(whole)) > 1000  # more than the half of 2000 the text may take
+    assert len(text_of(capped)) + size_of(capped.structured_content) <= 2000
+
+
+async def test_a_run_cancelled_by_a_drain_stays_within_the_cap() -> None:
+    # Break: Results.cancelled passing no max_chars to the text (its partial, reasoning included, whole).
+    answers: list[CallToolResult] = []
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=50, seconds=30))
+        server = create_server(
+            api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0, max_output_chars=2000
+        )
+        runner = server_runtime(server)
+        assert isinstance(runner, Runner)
+        try:
+            async with anyio.create_task_group() as runs:
+
+                async def ask() -> None:
+                    answers.append(await runner.call(SEED_QUESTION, True, NoProgress(), runs))  # type: ignore[arg-type]
+
+                runs.start_soon(ask)
+                await anyio.wait_all_tasks_blocked()
+                (running,) = runner.live.values()
+                while running.record.stage != "answering":
+                    await runner.local.wait(running.record.run_id, running.record.version, 5)
+                await runner.drain(0)
+        finally:
+            await runner.aclose()
+
+    (cut,) = answers
+    assert cut.is_error and text_of(cut).startswith(
+        "The qwen_code_interpreter call was cancelled: the server is shutting"
+    )
+    assert "## Reasoning" in text_of(cut)
+    assert cut.structured_content is not None
+    assert len(text_of(cut)) + size_of(cut.structured_content) <= 2000
