@@ -23,7 +23,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, create_server, server_runtime
-from mcp_server._fit import size_of
+from mcp_server._fit import MAX_RESULT_BYTES, size_of
 from mcp_server._ops import LOCAL_CLIENT, Ops
 from mcp_server._requests import current_exchange
 from mcp_server._texts import NOT_STARTED_TEXT
@@ -32,8 +32,9 @@ from mcp_server.runs import RunRecord, StoreUnavailable, new_run_id
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.link import StoreLink
 from mcp_server.runs.redis_store import RedisRunStore
+from mcp_server.runs.results import Results
 from mcp_server.runs.runner import Runner
-from qwen_ci_tool import ConfigurationError
+from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -561,3 +562,37 @@ async def test_a_run_cancelled_by_a_drain_stays_within_the_cap() -> None:
     assert "## Reasoning" in text_of(cut)
     assert cut.structured_content is not None
     assert len(text_of(cut)) + size_of(cut.structured_content) <= 2000
+
+
+def test_a_record_cut_in_many_places_lists_the_cuts_and_its_note_still_fits_the_cap() -> None:
+    # Breaks: Results._package letting the note's list take more than the room kept for it
+    # (`_CUT_NOTE_ROOM + 120`), or joining the cuts with anything but "; ".
+    runs = [{"index": i, "code": f"print({i})" + "#" * 300, "output": "x" * 500} for i in range(8)]
+    result = CodeInterpreterResult.from_dict(
+        {
+            "answer": "a" * 3000,
+            "reasoning": "r" * 3000,
+            "status": "completed",
+            "protocol": "responses",
+            "code_runs": runs,
+        }
+    )
+    packed = Results(3000, None).success(result, include_reasoning=True)
+    text = packed.content[0].text  # type: ignore[union-attr]
+    assert packed.structured_content is not None and len(packed.structured_content["truncated"]) > 8
+    assert len(text) + size_of(packed.structured_content) <= 3000
+    assert (
+        "[structuredContent was cut to fit this server's --max-output-chars (3,000): reasoning (kept 0 of 3,000 "
+        "characters); code_runs[0].output (kept 0 of 500 characters); code_runs[1].output" in text
+    )
+
+
+def test_a_result_too_big_in_bytes_is_cut_to_what_one_event_holds_not_to_the_smallest_budget() -> None:
+    # Break: Results._package's second pass dividing by the size instead of scaling the budget to it
+    # (`budget / MAX_RESULT_BYTES / size`): the answer cut to the 2,000-character minimum.
+    result = CodeInterpreterResult.from_dict({"answer": "😀" * 400_000, "status": "completed", "protocol": "responses"})
+    packed = Results(1_000_000, None).success(result, include_reasoning=False)
+    assert packed.structured_content is not None
+    assert len(packed.model_dump_json(by_alias=True, exclude_none=True).encode()) <= MAX_RESULT_BYTES
+    assert len(packed.content[0].text) > 100_000  # type: ignore[union-attr]
+    assert len(packed.structured_content["answer"]) > 100_000
