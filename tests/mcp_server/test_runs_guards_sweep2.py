@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from mcp import Client
 from mcp.types import CallToolResult
 
-from mcp_server import RESULT_TOOL_NAME, create_server, server_runtime
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._fit import MAX_RESULT_BYTES, size_of
 from mcp_server._ops import LOCAL_CLIENT, Ops
 from mcp_server._requests import current_exchange
@@ -35,7 +35,7 @@ from mcp_server.runs.redis_store import RedisRunStore
 from mcp_server.runs.results import Results
 from mcp_server.runs.runner import Runner
 from qwen_ci_tool import CodeInterpreterResult, ConfigurationError
-from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from ..redis_server import free_port, redis_process
@@ -455,6 +455,26 @@ async def test_polling_a_run_whose_replica_went_silent_reports_it_lost_and_answe
         "The server replica running this task stopped before it finished (no news for 250 s), so its result is lost."
     )
     assert progress.messages[-1] == "lost"
+
+
+async def test_a_finished_run_in_redis_expires_after_the_servers_result_ttl(redis_url: str, emu: Emulator) -> None:
+    # Break: open_run_store not passing ttl to RedisRunStore (the record kept the default 600 s).
+    url = redis_url.rsplit("/", 1)[0] + "/7"  # a database of this test's own: its only run is this one
+    raw = aioredis.Redis.from_url(url)
+    await raw.flushdb()
+    server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, run_store=url, result_ttl=30)
+    try:
+        with anyio.fail_after(20):
+            async with Client(server, raise_exceptions=True) as client:
+                answer = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                await server_runtime(server).drain(10)  # returns once the final record is in the store
+            (key,) = await raw.keys("qwen_ci:run:*")
+            ttl = await raw.ttl(key)
+    finally:
+        await raw.aclose()
+
+    assert SEED_ANSWER in text_of(answer)
+    assert 0 < ttl <= 30
 
 
 def test_a_redis_store_shows_its_url_without_the_password() -> None:
