@@ -477,6 +477,37 @@ async def test_a_finished_run_in_redis_expires_after_the_servers_result_ttl(redi
     assert 0 < ttl <= 30
 
 
+async def test_a_finished_record_read_long_after_stale_after_is_still_its_result_and_an_unknown_run_is_none(
+    redis_url: str,
+) -> None:
+    # Breaks (the kinds mutmut does not make): RedisRunStore.get's lost rule without its `state ==
+    # "running"` side (every result older than stale_after would read as lost, though kept for the TTL);
+    # RedisRunStore.wait without its `record is None` side (an unknown run would raise, not be None).
+    clock = Clock()
+    store = RedisRunStore(redis_url, stale_after=100, ttl=600, clock=clock)
+    result = {"content": [{"type": "text", "text": "42"}], "isError": False}
+    record = RunRecord(new_run_id(), started_at=clock.now).advanced(
+        state="finished", stage="done", result=result, finished_at=clock.now
+    )
+    try:
+        with anyio.fail_after(10):
+            await store.put(record)
+            clock.now += 300  # past stale_after, within the TTL
+            got = await store.get(record.run_id)
+            unknown = await store.wait(new_run_id(), -1, 60)
+    finally:
+        await store.aclose()
+
+    assert got is not None and got.stage == "done" and got.result == result
+    assert unknown is None
+
+
+@pytest.mark.parametrize("spec", ["memory", " Memory ", "MEMORY"])
+def test_the_memory_run_store_is_named_in_any_case_and_with_spaces(spec: str) -> None:
+    # Break (not made by mutmut): open_run_store comparing the spec as given (`spec == MEMORY`).
+    assert server_runtime(create_server(api_key=PLANTED_KEY, run_store=spec)).shared is None  # type: ignore[union-attr]
+
+
 def test_a_redis_store_shows_its_url_without_the_password() -> None:
     # Breaks: RedisRunStore.__repr__ / self.url = None.
     store = RedisRunStore("redis://app:s3cret@cache.internal:6380/0")
