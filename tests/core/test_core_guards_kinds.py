@@ -10,7 +10,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from integrations._langchain_fold import LANGCHAIN
 from qwen_ci_tool import APIConnectionError, CodeInterpreter, CodeInterpreterResult, Secret, _telemetry
+from qwen_ci_tool._errors import ErrorContext, missing_key_error, status_error
 from qwen_ci_tool._explain import for_agent
 from qwen_ci_tool._knobs import PYTHON
 from qwen_ci_tool._model_table import lookup_model
@@ -150,3 +152,17 @@ def test_a_minimal_saved_result_reads_back_with_empty_usage_no_output_and_no_tim
     assert record["code_runs"] == [{"index": 0, "code": "print(6*7)", "output": None, "container_id": None}]
     assert record["steps"][1] == {"kind": "answer", "text": "42", "code_run": None}
     assert record["timings"] == {"time_to_first_event": None, "total_time": 0.0}
+
+
+def test_a_missing_key_told_to_a_langchain_user_has_no_emulator_sentence() -> None:
+    # The LangChain face offers no emulator: its hint ends with where the key goes.
+    assert (
+        missing_key_error().describe(LANGCHAIN)
+        == "No API key. Set api_key= (or DASHSCOPE_API_KEY) to a Model Studio key."
+    )
+
+
+def test_a_refused_key_given_as_an_argument_is_named_as_the_api_key_argument() -> None:
+    ctx = ErrorContext(base_url="https://example.test", model="qwen3-max", protocol="openai", region=None)
+    err = status_error(401, "InvalidApiKey", "Invalid key", context=dataclasses.replace(ctx, key_source="api_key"))
+    assert "Check the API key in the api_key= argument." in err.describe(PYTHON)
