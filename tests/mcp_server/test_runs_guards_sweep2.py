@@ -247,7 +247,8 @@ async def test_a_replica_listens_again_for_cancels_once_a_restarted_redis_is_bac
 
     assert got == [("alice", "7")]
     assert down[0] == 0 and down[2] >= 1
-    assert logs.lines("unavailable (listen)")[0][0] == logging.ERROR
+    level, line = logs.lines("unavailable (listen)")[0]
+    assert level == logging.ERROR and line.startswith("run store unavailable (listen): Redis: ")  # the reason
     assert logs.lines("listening again") == [(logging.INFO, "listening again for cancels forwarded by other replicas")]
     assert store_metrics(listener)[0] == 1 and not listener.down, "listening again is the store answering"
     assert logs.lines("reachable again") == [(logging.INFO, "run store reachable again")]
