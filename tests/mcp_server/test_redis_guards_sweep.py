@@ -364,6 +364,15 @@ async def test_a_redis_that_never_answers_or_never_accepts_fails_a_read_as_store
         await store.aclose()
 
 
+def test_a_redis_store_gives_up_connecting_after_1_s_and_waiting_for_an_answer_after_2_s() -> None:
+    # Breaks: RedisRunStore not passing socket_connect_timeout / socket_timeout: redis-py's defaults (5 s
+    # each) then apply, past the "about two seconds" the README promises (the tests above bound the hang,
+    # not the seconds: a wall-clock bound would be flaky on these machines).
+    store = RedisRunStore(f"redis://127.0.0.1:{free_port()}/0")
+    settings = store._redis.connection_pool.connection_kwargs
+    assert (settings["socket_connect_timeout"], settings["socket_timeout"]) == (1.0, 2.0)
+
+
 async def test_an_unreadable_record_in_redis_is_store_unavailable_naming_the_run(redis_url: str) -> None:
     # Break: RedisRunStore.get raising StoreUnavailable(None) for a record it cannot read.
     raw = aioredis.Redis.from_url(redis_url)

@@ -208,3 +208,12 @@ def test_a_result_too_big_in_bytes_is_cut_to_what_one_event_holds_not_to_the_sma
     assert len(packed.model_dump_json(by_alias=True, exclude_none=True).encode()) <= MAX_RESULT_BYTES
     assert len(packed.content[0].text) > 100_000  # type: ignore[union-attr]
     assert len(packed.structured_content["answer"]) > 100_000
+
+
+async def test_a_failure_before_anything_arrived_sends_no_structured_content(emu: Emulator) -> None:
+    # Break: Results._package starting from `structured = ""` (an error result then carries
+    # "structuredContent": "", which is not an object) when there is no partial record.
+    emu.add_fault(Fault.status(503))
+    answer = await call(create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0))
+    assert answer.is_error and answer.structured_content is None
+    assert "structuredContent" not in answer.model_dump(by_alias=True, exclude_none=True)
