@@ -220,3 +220,70 @@ def test_on_a_terminal_no_code_block_shows_above_the_spinner_before_the_code_arr
     live.end()
 
     assert "running code #1" in out.getvalue() and "▶ code run" not in out.getvalue()
+
+
+# --- --help and the README -----------------------------------------------------------------------------
+
+
+def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+
+
+def test_the_help_texts_other_help_tests_leave_out_are_shown_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        "Replay a stream saved by `qwen-ci ask --record FILE`: the stages, the result, --json and --export as the "
+        "call gave them, through the local emulator (no key, no network)."
+    ) in _help(capsys, "replay")
+    emulator = _help(capsys, "emulator")
+    assert (
+        "Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses) until Ctrl-C: "
+        "the seed conversations, scripted answers for other questions; no network."
+    ) in emulator
+    assert (
+        "--api-key API_KEY accept only this key, also read from QWEN_CI_EMULATOR_KEY (default: any non-empty key)"
+    ) in emulator
+    assert (
+        "--rate-limit N answer 429 with Retry-After above N call starts per second, as a throttled account gets; "
+        "evenly spaced unless --rate-burst (default: no limit)"
+    ) in emulator
+
+
+def test_the_readme_names_every_long_option_of_every_command() -> None:
+    import argparse
+
+    from qwen_ci_tool.cli.main import _parser
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    options = {
+        (name, option)
+        for name, command in commands.items()
+        for action in command._actions
+        if not isinstance(action, argparse._HelpAction)
+        for option in action.option_strings
+        if option.startswith("--")
+    }
+    # The README shows -o for --output.
+    assert {(name, option) for name, option in options if option not in readme} == {("batch", "--output")}
+
+
+def test_the_first_slow_down_of_a_batch_is_told_on_its_own(tmp_path: Path) -> None:
+    from qwen_ci_tool import AdaptiveLimiter, BatchOutcome, InternalServerError
+    from qwen_ci_tool.cli.batch import Progress, _Run
+    from qwen_ci_tool.cli.batch_output import open_output
+
+    limiter = AdaptiveLimiter(4)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.5)  # one 429: one cut, to 95% of 2/s
+    assert limiter.cuts == 1
+    source = tmp_path / "in.jsonl"
+    source.write_text("", encoding="utf-8")
+    output, err = open_output(str(tmp_path / "out.jsonl"), io.StringIO(), str(source)), io.StringIO()
+    run = _Run(Progress(1, 0.0), limiter, output, {}, err, tty=False)
+
+    run.record(BatchOutcome("a", "failed", error=InternalServerError("boom", status_code=500)))
+    output.close()
+
+    assert "rate-limited by the service: starts now paced at 1.9/s (throttled tasks are sent again)\n" in err.getvalue()
