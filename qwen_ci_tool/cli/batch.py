@@ -34,6 +34,8 @@ from .flags import settings_from
 __all__ = ["Progress", "batch", "read_tasks", "run_batch"]
 
 _MAX_PROBLEMS = 20
+#: On a terminal the progress bar is redrawn this often while calls run (the elapsed time goes on).
+REDRAW_SECONDS = 1.0
 
 
 # --- INPUT ------------------------------------------------------------------------------------
@@ -272,7 +274,7 @@ async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask])
 
             async def tick() -> None:
                 while True:
-                    await anyio.sleep(1.0)
+                    await anyio.sleep(REDRAW_SECONDS)
                     run.draw()
 
             group.start_soon(tick)

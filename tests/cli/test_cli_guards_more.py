@@ -15,6 +15,7 @@ import pytest
 from qwen_ci_tool import _constants
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._types import CodeRunUpdated
+from qwen_ci_tool.cli import batch as batch_module
 from qwen_ci_tool.cli import main
 from qwen_ci_tool.cli.doctor import _documented, _unreachable
 from qwen_ci_tool.cli.replay import protocol_of
@@ -146,10 +147,14 @@ def test_an_error_of_the_system_without_an_errno_is_told_by_its_message(monkeypa
 # --- batch progress ----------------------------------------------------------------------------------------
 
 
-def test_on_a_terminal_the_bar_shows_from_the_start_and_moves_on_while_a_call_runs(tmp_path: Path, keyed: None) -> None:
-    # One call lasting 2.5 s: the bar is drawn before it ends, and redrawn each second (the time goes on).
+def test_on_a_terminal_the_bar_shows_from_the_start_and_moves_on_while_a_call_runs(
+    tmp_path: Path, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One call lasting 1 s: the bar is drawn before it ends, and redrawn while it runs (every 1 s; 0.05 s
+    # here, so that a loaded machine still shows several redraws within the call).
+    monkeypatch.setattr(batch_module, "REDRAW_SECONDS", 0.05)
     source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
-    with Emulator(call_seconds=2.5) as emu:
+    with Emulator(call_seconds=1.0) as emu:
         code, err = batch(str(source), "-o", str(out), "--base-url", emu.base_url, stderr=_Terminal())
 
     waiting = [b for b in err.split("\r\033[K") if b.startswith("[" + "." * 24 + "] 0/1 done")]
