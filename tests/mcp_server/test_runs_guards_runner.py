@@ -7,6 +7,7 @@ against is in its comment.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 
@@ -28,7 +29,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .test_drain_order import NoProgress, runner_on
 from .test_runs import pending_of
-from .test_tool import text_of
+from .test_tool import Progress, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -151,7 +152,7 @@ async def test_a_handle_says_how_long_its_run_has_gone_in_tenths_of_a_second_and
                 first = await client.call_tool(RESULT_TOOL_NAME, {"run_id": older.run_id})
                 second = await client.call_tool(RESULT_TOOL_NAME, {"run_id": ahead.run_id})
 
-    assert pending_of(first).elapsed_seconds == 12.3
+    assert pending_of(first).elapsed_seconds == 12.3 and pending_of(first).stage == "running code #1"
     assert "(12 s so far; now: running code #1)" in text_of(first)
     assert pending_of(second).elapsed_seconds == 0.0
     assert "(0 s so far; now: thinking)" in text_of(second)
@@ -254,3 +255,105 @@ async def test_a_cancel_forwarded_by_this_replica_goes_to_the_store_and_one_from
 
     assert store.published == [("principal-a", "3")]
     assert heard == [("principal-b", "7")]
+
+
+async def test_a_call_its_client_gives_up_on_while_queued_for_a_slot_ends_as_cancelled_and_the_server_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Break: _LiveRun starting with a partial that is not None ("") -> the cancelled call, which never
+    # got a partial, is counted and answered from it, raises, and takes the server's runs down.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    results: list[CallToolResult] = []
+    with Emulator(code_pause=0.5) as emu:
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_concurrency=1)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                first, second = Progress(), Progress()
+                async with anyio.create_task_group() as tg:
+
+                    async def ask(progress: Progress) -> None:
+                        results.append(
+                            await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                        )
+
+                    tg.start_soon(ask, first)
+                    await first.seen("thinking").wait()
+                    async with anyio.create_task_group() as queued:
+                        queued.start_soon(ask, second)
+                        await second.seen("waiting for a free slot").wait()
+                        queued.cancel_scope.cancel()  # the client gives up on the queued call
+                results.append(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+
+    assert len(results) == 2 and all(SEED_ANSWER in text_of(r) for r in results)
+    outcomes = [getattr(r, "outcome", None) for r in caplog.records]
+    assert outcomes.count("cancelled") == 1 and outcomes.count("completed") == 2
+    assert len(emu.requests) == 2  # the queued call was never sent
+
+
+async def test_each_calls_summary_line_carries_its_run_id_and_a_run_the_server_stopped_says_so_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner._run_to_end tracking the call without its run id (the summary line's run_id);
+    # the log line of a run cancelled when the server stops without a drain (its tool name, wording, reason).
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(10):
+                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+        # The client is gone and the server with it: its run is cut without a drain.
+
+    summary = next(r for r in caplog.records if getattr(r, "outcome", None) is not None)
+    assert summary.run_id == handle.run_id  # type: ignore[attr-defined]
+    assert f"{TOOL_NAME} cancelled: the server stopped" in [r.getMessage() for r in caplog.records]
+
+
+async def test_a_poll_through_the_shared_store_reports_the_runs_end_as_done() -> None:
+    # Breaks: the final record's stage or message not "done" (the poll's last progress report is it).
+    shared = MemoryRunStore()
+    with Emulator(code_pause=0.3) as emu:
+        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
+        starter = create_server(**settings, max_wait=0.05)
+        poller = create_server(**settings, max_wait=20, heartbeat_interval=60)
+        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+            with anyio.fail_after(20):
+                handle = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                progress = Progress()
+                answer = await b.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}, progress_callback=progress)
+
+    assert SEED_ANSWER in text_of(answer)
+    assert progress.messages[-1] == "done"
+
+
+async def test_a_wait_that_ends_before_a_heartbeat_is_due_sends_none_and_each_heartbeat_says_still_working_once() -> (
+    None
+):
+    # Breaks: Progress.beat_if_due beating whenever asked (`now + last`), so a wait that ends at its
+    # max_wait beats although nothing was due; a heartbeat reported as a stage (its message nested in
+    # the next one: "thinking (still working, ...) (still working, ...)").
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        quiet = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_wait=0.3, heartbeat_interval=60)
+        async with Client(quiet, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                first = Progress()
+                handle = pending_of(
+                    await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=first)
+                )
+                while handle.stage != "thinking":
+                    handle = pending_of(await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}))
+                again = Progress()
+                await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}, progress_callback=again)
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        beating = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_wait=0.5, heartbeat_interval=0.05)
+        async with Client(beating, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                beats = Progress()
+                await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=beats)
+
+    assert not any("still working" in m for m in first.messages)
+    assert again.messages == ["thinking"]  # where the run is, then nothing until the wait ended
+    heartbeats = [m for m in beats.messages if "still working" in m]
+    assert len(heartbeats) >= 2
+    assert all(re.fullmatch(r"thinking \(still working, \d+ s elapsed\)", m) for m in heartbeats), heartbeats
