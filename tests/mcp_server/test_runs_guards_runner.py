@@ -18,7 +18,7 @@ from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._requests import current_exchange
-from mcp_server._texts import SHUTTING_DOWN_TEXT, STOPPED_WAITING_TEXT
+from mcp_server._texts import NOT_STARTED_TEXT, SHUTTING_DOWN_TEXT, STOPPED_WAITING_TEXT
 from mcp_server.http.cancels import Exchanges
 from mcp_server.runs import MemoryRunStore, RunRecord, StoreUnavailable, new_run_id
 from mcp_server.runs import runner as runner_module
@@ -357,3 +357,53 @@ async def test_a_wait_that_ends_before_a_heartbeat_is_due_sends_none_and_each_he
     heartbeats = [m for m in beats.messages if "still working" in m]
     assert len(heartbeats) >= 2
     assert all(re.fullmatch(r"thinking \(still working, \d+ s elapsed\)", m) for m in heartbeats), heartbeats
+
+
+async def test_a_call_let_in_before_sigterm_that_finds_every_slot_taken_once_its_handler_runs_is_refused_unsent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner._run's refusal of a call accepted just before the drain began that would have to
+    # wait for a slot: its error (counted as ShuttingDown), its text, is_error.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    exchanges = Exchanges()
+    answers: dict[str, CallToolResult] = {}
+    with Emulator(call_seconds=30) as emu, anyio.fail_after(20):
+        async with runner_on(emu, max_concurrency=1) as (runner, runs):
+
+            async def running() -> None:
+                answers["running"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+
+            runs.start_soon(running)
+            await anyio.wait_all_tasks_blocked()
+            with exchanges.open("client", 2, admitted=True) as exchange:  # the gate let it in...
+                runs.start_soon(runner.drain, Deadline(30), exchanges.admitted_started)  # ...then SIGTERM...
+                await anyio.wait_all_tasks_blocked()
+                current_exchange.set(exchange)  # ...then its handler runs, with the one slot taken
+                answers["late"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            runs.cancel_scope.cancel()
+
+    late = answers["late"]
+    assert late.is_error and text_of(late) == NOT_STARTED_TEXT
+    refusals = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+    assert [getattr(r, "error", None) for r in refusals] == ["ShuttingDown"]
+    assert len(emu.requests) == 1
+
+
+async def test_a_poll_through_the_shared_store_of_a_run_waiting_for_a_slot_says_how_many_calls_may_run() -> None:
+    # Break: Runner._stage keeping the stage instead of its message in the record (`message and stage`)
+    # -> another replica's poll reports "waiting for a free slot" without the limit that explains it.
+    shared = MemoryRunStore()
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
+        starter = create_server(**settings, max_wait=0.05, max_concurrency=1)
+        poller = create_server(**settings, max_wait=0.05, heartbeat_interval=60)
+        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+            with anyio.fail_after(20):
+                pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                queued = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                progress = Progress()
+                again = await b.call_tool(RESULT_TOOL_NAME, {"run_id": queued.run_id}, progress_callback=progress)
+
+    assert pending_of(again).stage == "waiting for a free slot"
+    assert progress.messages == ["waiting for a free slot (at most 1 concurrent calls)"]
