@@ -407,3 +407,44 @@ async def test_a_poll_through_the_shared_store_of_a_run_waiting_for_a_slot_says_
 
     assert pending_of(again).stage == "waiting for a free slot"
     assert progress.messages == ["waiting for a free slot (at most 1 concurrent calls)"]
+
+
+async def test_a_call_that_reaches_a_draining_server_in_process_is_refused_unsent_as_shutting_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner.call taking any call as admitted while the drain has not ended (`or` for `and`);
+    # the refusal's error (counted as ShuttingDown), its text, is_error.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu) as (runner, runs):
+            runs.start_soon(runner.call, SEED_QUESTION, False, NoProgress(), runs)
+            await anyio.wait_all_tasks_blocked()
+            (run,) = runner.live.values()
+            while run.record.stage != "thinking":  # its request is with the service
+                await runner.local.wait(run.record.run_id, run.record.version, 5)
+            runs.start_soon(runner.drain, Deadline(30))  # a run still going: the drain goes on
+            await anyio.wait_all_tasks_blocked()
+            refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            runs.cancel_scope.cancel()
+
+    assert refused.is_error and text_of(refused) == SHUTTING_DOWN_TEXT
+    refusals = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+    assert [getattr(r, "error", None) for r in refusals] == ["ShuttingDown"]
+    assert len(emu.requests) == 1
+
+
+async def test_a_call_without_a_key_logs_a_warning_naming_the_tool_and_the_variable(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Breaks: the warning's tool name or variable name left out.
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    with Emulator() as emu:
+        server = create_server(base_url=emu.base_url)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(10):
+                result = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+
+    assert result.is_error
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"{TOOL_NAME} called but DASHSCOPE_API_KEY is not set" in warnings
