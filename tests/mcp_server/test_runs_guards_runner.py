@@ -367,7 +367,8 @@ async def test_a_call_let_in_before_sigterm_that_finds_every_slot_taken_once_its
     caplog.set_level(logging.INFO, logger="mcp_server")
     exchanges = Exchanges()
     answers: dict[str, CallToolResult] = {}
-    with Emulator(call_seconds=30) as emu, anyio.fail_after(20):
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
         async with runner_on(emu, max_concurrency=1) as (runner, runs):
 
             async def running() -> None:
@@ -375,6 +376,9 @@ async def test_a_call_let_in_before_sigterm_that_finds_every_slot_taken_once_its
 
             runs.start_soon(running)
             await anyio.wait_all_tasks_blocked()
+            (run,) = runner.live.values()
+            while run.record.stage != "thinking":  # its request is with the service
+                await runner.local.wait(run.record.run_id, run.record.version, 5)
             with exchanges.open("client", 2, admitted=True) as exchange:  # the gate let it in...
                 runs.start_soon(runner.drain, Deadline(30), exchanges.admitted_started)  # ...then SIGTERM...
                 await anyio.wait_all_tasks_blocked()
@@ -384,8 +388,7 @@ async def test_a_call_let_in_before_sigterm_that_finds_every_slot_taken_once_its
 
     late = answers["late"]
     assert late.is_error and text_of(late) == NOT_STARTED_TEXT
-    refusals = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
-    assert [getattr(r, "error", None) for r in refusals] == ["ShuttingDown"]
+    assert errors_logged(caplog) == ["ShuttingDown"]
     assert len(emu.requests) == 1
 
 
@@ -429,8 +432,7 @@ async def test_a_call_that_reaches_a_draining_server_in_process_is_refused_unsen
             runs.cancel_scope.cancel()
 
     assert refused.is_error and text_of(refused) == SHUTTING_DOWN_TEXT
-    refusals = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
-    assert [getattr(r, "error", None) for r in refusals] == ["ShuttingDown"]
+    assert errors_logged(caplog) == ["ShuttingDown"]
     assert len(emu.requests) == 1
 
 
@@ -448,3 +450,26 @@ async def test_a_call_without_a_key_logs_a_warning_naming_the_tool_and_the_varia
     assert result.is_error
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert f"{TOOL_NAME} called but DASHSCOPE_API_KEY is not set" in warnings
+    assert errors_logged(caplog) == ["ConfigurationError"]  # counted as refused for it
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The error of each call summary line that says the call failed."""
+    return [getattr(r, "error", "") for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+
+
+async def test_a_call_beyond_the_runs_in_progress_is_counted_as_refused_for_too_many_runs(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Break: the refusal's error label (TooManyRuns) changed or left out.
+    monkeypatch.setattr(runner_module, "MAX_LIVE_RUNS", 1)
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu, max_wait=0.05) as (runner, runs):
+            await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            runs.cancel_scope.cancel()
+
+    assert refused.is_error
+    assert errors_logged(caplog) == ["TooManyRuns"]
