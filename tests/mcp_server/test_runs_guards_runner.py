@@ -473,3 +473,66 @@ async def test_a_call_beyond_the_runs_in_progress_is_counted_as_refused_for_too_
 
     assert refused.is_error
     assert errors_logged(caplog) == ["TooManyRuns"]
+
+
+async def test_a_call_whose_http_exchange_is_aborted_is_answered_cancelled_with_the_reason_and_its_run_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner.call not waiting under its exchange's guard (an abort would not end the call:
+    # a legacy client's cancel lost); the run cancelled without the abort's reason; the answer's text
+    # or is_error; a wrong assertion on the way out.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    exchanges = Exchanges()
+    answers: list[CallToolResult] = []
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu) as (runner, runs):
+            with exchanges.open("client", 1) as exchange:
+
+                async def ask() -> None:
+                    current_exchange.set(exchange)
+                    answers.append(await runner.call(SEED_QUESTION, False, NoProgress(), runs))  # type: ignore[arg-type]
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(ask)
+                    await anyio.wait_all_tasks_blocked()
+                    (run,) = runner.live.values()
+                    while run.record.stage != "thinking":
+                        await runner.local.wait(run.record.run_id, run.record.version, 5)
+                    exchange.abort("the client sent notifications/cancelled")
+            await run.finished.wait()
+        closed = await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+
+    assert answers[0].is_error and text_of(answers[0]) == "Cancelled: the client sent notifications/cancelled."
+    assert f"{TOOL_NAME} cancelled: the client sent notifications/cancelled" in caplog.text
+    assert closed, "the upstream request is closed when the call is cancelled"
+
+
+async def test_a_call_its_client_cancels_logs_why_and_a_handle_issued_logs_its_run_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: the reason of a client's cancel without an HTTP exchange (its wording); the handle's
+    # log line without its run id.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(10):
+                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                emu.add_fault(Fault.stall(after_events=3, seconds=30))
+                progress = Progress()
+                async with anyio.create_task_group() as tg:  # a second call, given up on while it runs
+                    tg.start_soon(
+                        lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                    )
+                    await progress.seen("thinking").wait()
+                    tg.cancel_scope.cancel()
+                while "cancelled: the client" not in caplog.text:
+                    await anyio.wait_all_tasks_blocked()
+                    await anyio.sleep(0)
+
+    issued = next(r for r in caplog.records if r.getMessage().startswith("run handle "))
+    assert issued.getMessage().startswith(f"run handle {handle.run_id} issued")
+    assert getattr(issued, "run_id", None) == handle.run_id
+    assert f"{TOOL_NAME} cancelled: the client cancelled the call" in caplog.text
