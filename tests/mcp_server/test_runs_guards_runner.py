@@ -18,7 +18,7 @@ from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._requests import current_exchange
-from mcp_server._texts import NOT_STARTED_TEXT, SHUTTING_DOWN_TEXT, STOPPED_WAITING_TEXT
+from mcp_server._texts import NOT_STARTED_TEXT, SHUTTING_DOWN_TEXT, STOPPED_WAITING_TEXT, store_unavailable_text
 from mcp_server.http.cancels import Exchanges
 from mcp_server.runs import MemoryRunStore, RunRecord, StoreUnavailable, new_run_id
 from mcp_server.runs import runner as runner_module
@@ -536,3 +536,25 @@ async def test_a_call_its_client_cancels_logs_why_and_a_handle_issued_logs_its_r
     assert issued.getMessage().startswith(f"run handle {handle.run_id} issued")
     assert getattr(issued, "run_id", None) == handle.run_id
     assert f"{TOOL_NAME} cancelled: the client cancelled the call" in caplog.text
+
+
+async def test_a_poll_when_the_shared_store_cannot_be_read_says_so_naming_the_run_and_counts_a_read_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner._await's failed first read: its operation label, its exception, its text, is_error.
+    class UnreadableStore(MemoryRunStore):
+        async def get(self, run_id: str) -> RunRecord | None:
+            raise StoreUnavailable("planted read failure")
+
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    server = create_server(api_key=PLANTED_KEY, run_store=UnreadableStore(), max_wait=0.05)
+    runner = server_runtime(server)
+    assert isinstance(runner, Runner)
+    async with Client(server, raise_exceptions=True) as client:
+        with anyio.fail_after(10):
+            answer = await client.call_tool(RESULT_TOOL_NAME, {"run_id": "run_elsewhere"})
+    metrics = runner.ops.metrics.exposition().decode()
+
+    assert answer.is_error and text_of(answer) == store_unavailable_text("run_elsewhere")
+    assert "run store unavailable (read): planted read failure; runs go on in this process" in caplog.text
+    assert 'qwen_ci_run_store_errors_total{operation="read"} 1.0' in metrics
