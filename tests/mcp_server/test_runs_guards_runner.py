@@ -412,6 +412,26 @@ async def test_a_poll_through_the_shared_store_of_a_run_waiting_for_a_slot_says_
     assert progress.messages == ["waiting for a free slot (at most 1 concurrent calls)"]
 
 
+async def test_a_poll_on_the_same_server_of_a_run_waiting_for_a_slot_starts_with_where_it_is_and_why() -> None:
+    # Breaks: Runner._await's first report of a local run without its message or its stage (the slot
+    # limit lost; a heartbeat would then say "None (still working").
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(
+            api_key=PLANTED_KEY, base_url=emu.base_url, max_wait=0.3, max_concurrency=1, heartbeat_interval=0.05
+        )
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                queued = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                progress = Progress()
+                await client.call_tool(RESULT_TOOL_NAME, {"run_id": queued.run_id}, progress_callback=progress)
+
+    first, *beats = progress.messages
+    assert first == "waiting for a free slot (at most 1 concurrent calls)"
+    assert beats and all(m.startswith("waiting for a free slot (still working,") for m in beats), beats
+
+
 async def test_a_call_that_reaches_a_draining_server_in_process_is_refused_unsent_as_shutting_down(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
