@@ -70,7 +70,7 @@ docs: $(VENV)/.dev-installed
 
 # Mutation testing of chosen files (tests/mutate.py says how to read it), in a venv of its own that holds the
 # project's dependencies but not the project, so the tests import the mutated copy:
-#   make mutate FILES="qwen_ci_tool/_sse.py" TESTS="tests/core/"   [JOBS=2] [MUTANTS="name-glob ..."]
+#   make mutate FILES="qwen_ci_tool/_sse.py" TESTS="tests/core/"   [JOBS=2] [MUTANTS="name-glob ..."] [KINDS=more]
 MUTATE_VENV := .venv-mutate
 $(MUTATE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(MUTATE_VENV)
@@ -81,7 +81,7 @@ $(MUTATE_VENV)/.installed: pyproject.toml
 
 mutate: $(MUTATE_VENV)/.installed
 	$(MUTATE_VENV)/bin/python tests/mutate.py --files "$(FILES)" --tests "$(or $(TESTS),tests/core/)" \
-		--jobs $(or $(JOBS),1) --mutmut $(MUTATE_VENV)/bin/mutmut $(MUTANTS)
+		--jobs $(or $(JOBS),1) --mutmut $(MUTATE_VENV)/bin/mutmut $(if $(KINDS),--kinds $(KINDS)) $(MUTANTS)
 
 clean:
 	rm -rf $(VENV) $(MUTATE_VENV) .mutate .pytest_cache .hypothesis

@@ -37,6 +37,7 @@ def _nullable_as_type_list(schema: dict[str, Any]) -> None:
 
 
 class _Model(BaseModel):
+    # Subclasses setting model_config keep these: pydantic merges it with the parent's.
     model_config = ConfigDict(extra="forbid", json_schema_extra=_nullable_as_type_list)
 
 
@@ -81,7 +82,7 @@ class Timings(_Model):
 class CodeInterpreterResultModel(_Model):
     """Everything one Qwen code-interpreter call produced."""
 
-    model_config = ConfigDict(extra="forbid", title="CodeInterpreterResult")
+    model_config = ConfigDict(title="CodeInterpreterResult")
 
     answer: str = Field(description="The final answer text.")
     reasoning: str = Field(description="The model's reasoning (thinking) text.")
@@ -106,7 +107,7 @@ class CodeInterpreterResultModel(_Model):
 class RunPendingModel(_Model):
     """A run still going when the tool stopped waiting: not an error, and not the answer yet."""
 
-    model_config = ConfigDict(extra="forbid", title="RunPending")
+    model_config = ConfigDict(title="RunPending")
 
     status: Literal["running"] = Field(description="Always 'running': the result is not ready yet.")
     run_id: str = Field(description="The run's handle: pass it to qwen_code_interpreter_result.")

@@ -26,6 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("qwen_ci_tool", "mcp_server", "integrations")
+#: mutmut with the breaks it does not make (``--kinds more``).
+KINDS = Path(__file__).resolve().parent / "mutate_kinds.py"
 #: Functions left unmutated in the copy, each with why. uvicorn calls the app it is given with no arguments to
 #: detect an app factory; mutmut's stand-in for the outermost ASGI ``__call__`` accepts that, so no HTTP
 #: server test could start. Break this one by hand.
@@ -55,10 +57,11 @@ def mutmut_config(pyproject: str, files: list[str], tests: list[str], jobs: int,
     return body + "\n\n[tool.mutmut]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
 
 
-def work_dir(files: list[str]) -> Path:
-    """Where mutmut runs for this set of files: its results are kept per set (a cache made for other files
-    would take these as already generated and run none of their mutants)."""
-    return REPO / ".mutate" / hashlib.sha1(" ".join(sorted(files)).encode()).hexdigest()[:10]
+def work_dir(files: list[str], kinds: str = "mutmut") -> Path:
+    """Where mutmut runs for this set of files and kinds of break: its results are kept per set (a cache made
+    for other files, or other kinds, would take these as already generated and run none of their mutants)."""
+    key = " ".join(sorted(files)) + ("" if kinds == "mutmut" else f" kinds={kinds}")
+    return REPO / ".mutate" / hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
 def not_mutated(text: str, line: str) -> str:
@@ -91,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tests", default="tests/core/", help="test paths to select, space separated")
     p.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
     p.add_argument("--mutmut", required=True, help="the mutmut executable of the mutation venv")
+    p.add_argument(
+        "--kinds",
+        choices=("mutmut", "more"),
+        default="mutmut",
+        help="mutmut's own breaks, or the ones it does not make (tests/mutate_kinds.py)",
+    )
     p.add_argument("mutants", nargs="*", help="re-run only these mutants (names or globs from `mutmut results`)")
     args = p.parse_args(argv)
     mutmut = os.path.abspath(args.mutmut)
@@ -100,22 +109,23 @@ def main(argv: list[str] | None = None) -> int:
     config = mutmut_config(
         Path("pyproject.toml").read_text(encoding="utf-8"), files, args.tests.split(), args.jobs, every_py
     )
-    work = work_dir(files)
+    work = work_dir(files, args.kinds)
+    command = [mutmut] if args.kinds == "mutmut" else [str(Path(mutmut).parent / "python"), str(KINDS)]
     work.mkdir(parents=True, exist_ok=True)
     _copy_tree(work)
     (work / "pyproject.toml").write_text(config, encoding="utf-8")
     # The directory must exist before Python starts, or the PYTHONPATH entry is remembered as missing.
     (work / "mutants").mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(work / "mutants")}
-    subprocess.run([mutmut, "run", *args.mutants], cwd=work, env=env, check=False)
-    every = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
+    subprocess.run([*command, "run", *args.mutants], cwd=work, env=env, check=False)
+    every = subprocess.run([*command, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
     ran = [line for line in every.stdout.splitlines() if ": " in line]
     if not ran:
         print("\nmutate: mutmut ran no mutant of these files (see its output above): nothing was checked.")
         return 1
     left = [line for line in ran if not line.rstrip().endswith(": killed")]
     print(f"\n{len(ran) - len(left)} of {len(ran)} mutants killed. Not killed", end="")
-    print(f" (details: cd {work.relative_to(REPO)} && {mutmut} show NAME):" if left else ": none.")
+    print(f" (details: cd {work.relative_to(REPO)} && {' '.join(command)} show NAME):" if left else ": none.")
     print("\n".join(left))
     return 0
 

@@ -63,3 +63,60 @@ def test_each_set_of_files_has_its_own_work_tree_whatever_their_order() -> None:
     one = work_dir(["qwen_ci_tool/_sse.py", "qwen_ci_tool/_engine.py"])
     assert one == work_dir(["qwen_ci_tool/_engine.py", "qwen_ci_tool/_sse.py"])
     assert one != work_dir(["qwen_ci_tool/_sse.py"]) and one.parent == REPO / ".mutate"
+
+
+def _breaks(source: str) -> list[str]:
+    """Each break tests/mutate_kinds.py makes in *source* (a module), as the module's new text."""
+    import libcst as cst
+
+    from tests.mutate_kinds import MORE
+
+    class Collect(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.found += [(node, new) for kind, operator in MORE if isinstance(node, kind) for new in operator(node)]
+            return True
+
+    module = cst.parse_module(source)
+    collect = Collect()
+    module.visit(collect)
+    return [module.deep_replace(old, new).code for old, new in collect.found]  # type: ignore[arg-type]
+
+
+def test_more_kinds_drop_each_clause_of_an_and_or_once_keeping_precedence() -> None:
+    assert _breaks("x = (a and b or c).strip()\n") == [
+        "x = (a and b).strip()\n",
+        "x = (c).strip()\n",
+        "x = ((a) or c).strip()\n",
+        "x = ((b) or c).strip()\n",
+    ]
+
+
+def test_more_kinds_force_a_plain_condition_each_way_and_leave_comparisons_to_mutmut() -> None:
+    source = "if not isinstance(o, dict):\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if v]\n"
+    assert _breaks(source) == [
+        "if (not isinstance(o, dict)) and False:\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if v]\n",
+        "if (not isinstance(o, dict)) or True:\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if v]\n",
+        "if not isinstance(o, dict):\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if (v) and False]\n",
+        "if not isinstance(o, dict):\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if (v) or True]\n",
+    ]
+
+
+def test_more_kinds_drop_each_type_of_an_isinstance_or_except_tuple() -> None:
+    assert _breaks("isinstance(v, (str, bytes, int))\n") == [
+        "isinstance(v, (bytes, int))\n",
+        "isinstance(v, (str, int))\n",
+        "isinstance(v, (str, bytes))\n",
+    ]
+    assert _breaks("try:\n    pass\nexcept (KeyError, ValueError):\n    pass\n") == [
+        "try:\n    pass\nexcept ValueError:\n    pass\n",
+        "try:\n    pass\nexcept KeyError:\n    pass\n",
+    ]
+
+
+def test_each_kind_of_break_has_a_work_tree_of_its_own() -> None:
+    files = ["qwen_ci_tool/_sse.py"]
+    assert work_dir(files, "more") != work_dir(files) == work_dir(files, "mutmut")

@@ -1,0 +1,105 @@
+"""The breaks mutmut does not make, for ``make mutate ... KINDS=more``: this script is mutmut itself
+(``python tests/mutate_kinds.py run|results|show ...``, in the mutation venv) with mutmut's own kinds of break
+replaced by these:
+
+- one clause of an ``and``/``or`` dropped (``a or b`` becomes ``a``, then ``b``);
+- a plain condition forced each way (``if t:`` becomes ``if (t) and False:``, then ``if (t) or True:``), for the
+  tests of ``if``, ``elif``, ``while`` and a comprehension's ``if`` that are not a comparison or an ``and``/``or``
+  (mutmut flips those): a truth test, an ``isinstance``, a call, with or without ``not``;
+- one type dropped from an ``isinstance`` tuple or an ``except (A, B)``.
+
+Independent audits found these kinds among the last breaks the suite missed after every module had been through
+mutmut. The names of the mutants are mutmut's (numbered per function), so a run with these kinds keeps its
+results in a work tree of its own (tests/mutate.py) and ``show``/``results`` must go through this script too.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this directory comes first on sys.path; the tests mutmut runs must not import from it.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
+import libcst as cst
+import libcst.matchers as m
+
+
+def _parenthesised(node: Any) -> Any:
+    return node if node.lpar else node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def drop_clause(node: cst.BooleanOperation) -> Iterable[cst.BaseExpression]:
+    """``a or b`` -> ``a``, ``b`` (a longer chain nests, so every clause is dropped once)."""
+    for side in (node.left, node.right):
+        yield _parenthesised(side)
+
+
+def _plain(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _plain(test.expression)
+    return not isinstance(test, (cst.Comparison, cst.BooleanOperation))
+
+
+def _forced(test: cst.BaseExpression) -> Iterable[cst.BaseExpression]:
+    if _plain(test):
+        for operator, literal in ((cst.And(), "False"), (cst.Or(), "True")):
+            yield cst.BooleanOperation(left=_parenthesised(test), operator=operator, right=cst.Name(literal))
+
+
+def force_condition(node: cst.If | cst.While | cst.CompIf) -> Iterable[cst.CSTNode]:
+    for test in _forced(node.test):
+        yield node.with_changes(test=test)
+
+
+def _without_each(elements: list[Any]) -> Iterable[Any]:
+    for i in range(len(elements)):
+        rest = [*elements[:i], *elements[i + 1 :]]
+        if len(rest) == 1:
+            yield rest[0].value
+        else:
+            rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            yield None, rest
+
+
+def drop_isinstance_type(node: cst.Call) -> Iterable[cst.Call]:
+    if not (m.matches(node.func, m.Name("isinstance")) and len(node.args) == 2):
+        return
+    types = node.args[1].value
+    if isinstance(types, cst.Tuple) and len(types.elements) > 1:
+        for out in _without_each(list(types.elements)):
+            value = types.with_changes(elements=out[1]) if isinstance(out, tuple) else out
+            yield node.with_changes(args=[node.args[0], node.args[1].with_changes(value=value)])
+
+
+def drop_except_type(node: cst.ExceptHandler) -> Iterable[cst.ExceptHandler]:
+    if isinstance(node.type, cst.Tuple) and len(node.type.elements) > 1:
+        for out in _without_each(list(node.type.elements)):
+            yield node.with_changes(type=node.type.with_changes(elements=out[1]) if isinstance(out, tuple) else out)
+
+
+MORE = [
+    (cst.BooleanOperation, drop_clause),
+    (cst.If, force_condition),
+    (cst.While, force_condition),
+    (cst.CompIf, force_condition),
+    (cst.Call, drop_isinstance_type),
+    (cst.ExceptHandler, drop_except_type),
+]
+
+
+def main() -> int:
+    from mutmut.__main__ import cli
+    from mutmut.mutation import mutators
+
+    mutators.mutation_operators[:] = MORE  # the list mutmut's file_mutation imported: replaced in place
+    sys.argv[0] = "mutmut"
+    cli()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
