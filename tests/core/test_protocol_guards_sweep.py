@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from qwen_ci_tool import ReasoningDelta, StreamInterruptedError, StreamStarted
+from qwen_ci_tool import ReasoningDelta, StreamStarted
 
-from ._frames import chat_chunk, chat_stream, native_stream, responses_event, responses_stream
+from ._frames import chat_stream, native_stream, responses_event, responses_stream
 from ._mock import MODES, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
@@ -80,16 +80,3 @@ async def test_an_empty_reasoning_delta_over_openai_is_no_event(mode: str) -> No
     # chat_stream's first chunk carries reasoning_content "" (the role chunk): nothing to show.
     evs = await events(mode, lambda r: sse_response(chat_stream()), protocol="openai")
     assert [e.text for e in evs if isinstance(e, ReasoningDelta)] == ["Thinking"]
-
-
-@pytest.mark.parametrize("mode", MODES)
-async def test_an_empty_finish_reason_over_openai_is_no_finish(mode: str) -> None:
-    # finish_reason "" is no reason: the stream never said it finished, even with its usage and [DONE].
-    frames = (
-        chat_chunk({"content": "4"}, finish="")
-        + chat_chunk({}, usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
-        + "data: [DONE]\n\n"
-    )
-    with pytest.raises(StreamInterruptedError, match="ended before the service finished") as info:
-        await run(mode, lambda r: sse_response(frames), protocol="openai", max_retries=0)
-    assert info.value.partial is not None and info.value.partial.answer == "4"
