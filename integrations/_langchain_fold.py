@@ -93,14 +93,14 @@ def error_message(err: QwenCIError, secret: str | None = None, *, include_reason
     what to do (naming the tool's constructor arguments) and what arrived - the same words as the
     MCP tool's."""
     text = for_agent(err, LANGCHAIN, tool=TOOL_NAME, include_reasoning=include_reasoning)
-    if secret and secret in text:  # the core never puts the key in a message; belt and braces
-        text = text.replace(secret, "**********")
-    return text
+    # The core never puts the key in a message; belt and braces.
+    return text.replace(secret, "**********") if secret else text
 
 
 # --- input -----------------------------------------------------------------------------------
 
-_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+#: LangChain's message types whose role is named otherwise (a system message keeps its name).
+_ROLES = {"human": "user", "ai": "assistant"}
 
 
 def _core_message(message: BaseMessage) -> dict[str, Any]:

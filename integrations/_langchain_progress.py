@@ -91,7 +91,8 @@ def failed_artifact() -> Iterator[list[dict[str, Any]]]:
 
 
 def with_artifact(output: Any, box: list[dict[str, Any]]) -> Any:
-    if box and isinstance(output, ToolMessage) and output.status == "error" and output.artifact is None:
+    # LangChain builds an error ToolMessage without an artifact: the partial result becomes it.
+    if box and isinstance(output, ToolMessage) and output.status == "error":
         output.artifact = box[-1]
     return output
 

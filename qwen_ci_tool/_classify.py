@@ -175,7 +175,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a year past any clock
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
@@ -238,8 +238,10 @@ def exception_chain(exc: BaseException) -> list[BaseException]:
     todo: list[BaseException] = [exc]
     while todo and len(chain) < 16:
         cur = todo.pop(0)
+        if cur in chain:  # `raise ... from e` in `except ... as e`: e is both cause and context
+            continue
         chain.append(cur)
-        todo += [e for e in (cur.__cause__, cur.__context__) if e is not None and e not in chain]
+        todo += [e for e in (cur.__cause__, cur.__context__) if e is not None]
         if isinstance(cur, BaseExceptionGroup):
             todo += list(cur.exceptions)
     return chain

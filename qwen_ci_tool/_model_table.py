@@ -52,7 +52,7 @@ class ModelInfo:
     pattern: str
     protocols: frozenset[str]
     native_endpoint: NativeEndpoint
-    note: str = ""
+    note: str
     known: bool = True
     disputed: frozenset[str] = _NONE
     disagreement: str = ""

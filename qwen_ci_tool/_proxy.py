@@ -47,8 +47,7 @@ def new_client(factory: Callable[..., T], **options: object) -> T:
     try:
         return factory(**options)
     except ImportError:  # httpx: "Using SOCKS proxy, but the 'socksio' package is not installed"
-        found = proxy_variable(os.environ, scheme_prefix="socks") or proxy_variable(os.environ)
-        name, value = found or ("ALL_PROXY", "socks5://...")
+        name, value = proxy_variable(os.environ, scheme_prefix="socks") or ("ALL_PROXY", "socks5://...")
         raise proxy_unusable_error(name, without_credentials(value), socks=True) from None
     except ValueError as exc:  # httpx: "Unknown scheme for proxy URL ..." (which shows the credentials)
         found = proxy_variable(os.environ)

@@ -7,10 +7,9 @@ wire protocols can take it without importing the resolution.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from . import _constants as C
 from ._model_table import ModelInfo
 from ._secret import Secret
 
@@ -29,14 +28,14 @@ class Settings:
     idle_timeout: float
     total_timeout: float
     max_retries: int
-    workspace: str | None = None
+    workspace: str | None
     #: base_url came from the caller (argument or environment), so it overrides region.
-    custom_base_url: bool = False
+    custom_base_url: bool
     #: Where the key came from: ``"api_key"`` (an argument) or the environment variable that gave it
     #: (``DASHSCOPE_API_KEY_FILE_PATH``: the file it names); ``None`` without a key.
-    key_source: str | None = None
-    responses_path: str = C.RESPONSES_PATH
-    extra_parameters: Mapping[str, Any] = field(default_factory=dict)
+    key_source: str | None
+    responses_path: str
+    extra_parameters: Mapping[str, Any]
 
     def __repr__(self) -> str:
         return (

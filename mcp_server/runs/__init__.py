@@ -49,7 +49,11 @@ def open_run_store(spec: RunStore | str | None, *, ttl: float, stale_after: floa
         return None
     if not isinstance(spec, str):
         return spec
-    if urlsplit(spec).scheme not in REDIS_SCHEMES:
+    try:
+        scheme = urlsplit(spec).scheme
+    except ValueError:  # not even a URL (an unclosed "[")
+        scheme = ""
+    if scheme not in REDIS_SCHEMES:
         raise ConfigurationError(f"Unknown run store {shown_url(spec)!r}.", hint=_RUN_STORE_HINT)
     try:
         from .redis_store import RedisRunStore

@@ -62,12 +62,14 @@ class StoreLink:
 
     async def listen_for_cancels(self, cancel: Callable[[str, str], Any]) -> None:
         """Call *cancel* for every cancel another replica forwards, for as long as the server runs;
-        when the store fails, listen again once it is back (each start is logged)."""
+        when the store fails, listen again once it is back (each start is logged, and marks the
+        store up again)."""
         if self.store is None:
             return
         failed = False
 
         def listening() -> None:
+            self.ok()  # listening is an operation on the store too: one that succeeds says it is back
             logger.info("listening%s for cancels forwarded by other replicas", " again" if failed else "")
 
         while True:

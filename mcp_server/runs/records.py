@@ -9,6 +9,7 @@ replicas (which also carries cancels between them). Records are plain, immutable
 from __future__ import annotations
 
 import dataclasses
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -39,15 +40,15 @@ DEFAULT_MAX_RUNS = 1000
 
 
 def shown_url(url: str) -> str:
-    """*url* without its password, for logs."""
-    parts = urlsplit(url)
+    """*url* without its password, for logs and messages (the host and port as given, even unusable)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL (an unclosed "[" of an IPv6 host): hide whatever precedes an "@"
+        return re.sub(r"//[^/]*@", "//***@", url)
     if parts.password is None:
         return url
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    netloc = f"{parts.username or ''}:***@{netloc}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}"))
 
 
 def new_run_id() -> str:

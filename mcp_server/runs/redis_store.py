@@ -21,7 +21,6 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import redis.asyncio as aioredis
@@ -31,7 +30,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .._texts import lost_run_text
-from .records import DEFAULT_RESULT_TTL, REDIS_SCHEMES, RunRecord, StoreUnavailable, shown_url
+from .records import DEFAULT_RESULT_TTL, RunRecord, StoreUnavailable, shown_url
 
 __all__ = ["RedisRunStore"]
 
@@ -65,8 +64,6 @@ class RedisRunStore:
         stale_after: float = math.inf,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if urlsplit(url).scheme not in REDIS_SCHEMES:
-            raise ValueError(f"a Redis run store URL starts with redis:// or rediss://, got {shown_url(url)!r}.")
         self.url = url
         self.ttl = ttl
         self.stale_after = stale_after
