@@ -1,0 +1,31 @@
+"""A call that comes in process (or over stdio) while the server drains is refused, even before the drain
+is over: only a call the HTTP gate let in is served then (issue 26, KINDS=more)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from mcp_server import _texts as T
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+
+from .test_drain_handles import handle_of_a_run, start_drain
+from .test_drain_order import NoProgress, runner_on
+from .test_tool import text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_call_without_an_admitting_gate_during_the_drain_is_refused_and_starts_no_run() -> None:
+    with Emulator(code_pause=0.5) as emu, anyio.fail_after(20):
+        async with runner_on(emu, max_wait=0.01) as (runner, runs):
+            _, ended = await handle_of_a_run(runner, runs)  # a run in flight holds the drain open
+            drained = start_drain(runner, runs, 30, polls=False)
+            await anyio.wait_all_tasks_blocked()
+            assert not runner.ready and not drained.is_set()
+            late = await runner.call(SEED_QUESTION, False, NoProgress(), runs)
+            await ended.wait()
+            await drained.wait()
+
+    assert late.is_error and text_of(late) == T.SHUTTING_DOWN_TEXT
+    assert len(emu.requests) == 1
