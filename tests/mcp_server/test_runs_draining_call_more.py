@@ -29,3 +29,17 @@ async def test_a_call_without_an_admitting_gate_during_the_drain_is_refused_and_
 
     assert late.is_error and text_of(late) == T.SHUTTING_DOWN_TEXT
     assert len(emu.requests) == 1
+
+
+async def test_a_run_cancelled_when_the_runs_grace_ends_is_delivered_before_the_drain_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with Emulator(code_pause=10) as emu, anyio.fail_after(20):
+        async with runner_on(emu, max_wait=0.01) as (runner, runs):
+            _, ended = await handle_of_a_run(runner, runs)
+            await runner.drain(0.4)  # 0.3 s for the run, then it is cancelled; 0.1 s to deliver its record
+            delivered = ended.is_set()
+            left = dict(runner.live)
+
+    assert delivered and left == {}
+    assert "not delivered" not in caplog.text
