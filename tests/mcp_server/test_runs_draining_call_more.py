@@ -1,7 +1,10 @@
-"""A call that comes in process (or over stdio) while the server drains is refused, even before the drain
-is over: only a call the HTTP gate let in is served then (issue 26, KINDS=more)."""
+"""The drain, driven directly (issue 26, KINDS=more): a call that comes in process while it goes on is
+refused (only a call the HTTP gate let in is served then); a run cancelled when the runs' grace ends is
+delivered before it returns; with no handle out it logs no wait for handles."""
 
 from __future__ import annotations
+
+import logging
 
 import anyio
 import pytest
@@ -43,3 +46,11 @@ async def test_a_run_cancelled_when_the_runs_grace_ends_is_delivered_before_the_
 
     assert delivered and left == {}
     assert "not delivered" not in caplog.text
+
+
+async def test_a_drain_with_no_handle_out_logs_no_wait_for_handles(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, _):
+            await runner.drain(5, polls=True)
+    assert "answered with a handle" not in caplog.text
