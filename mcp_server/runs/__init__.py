@@ -50,10 +50,10 @@ def open_run_store(spec: RunStore | str | None, *, ttl: float, stale_after: floa
     if not isinstance(spec, str):
         return spec
     try:
-        scheme = urlsplit(spec).scheme
+        redis_url = urlsplit(spec).scheme in REDIS_SCHEMES
     except ValueError:  # not even a URL (an unclosed "[")
-        scheme = ""
-    if scheme not in REDIS_SCHEMES:
+        redis_url = False
+    if not redis_url:
         raise ConfigurationError(f"Unknown run store {shown_url(spec)!r}.", hint=_RUN_STORE_HINT)
     try:
         from .redis_store import RedisRunStore

@@ -330,7 +330,6 @@ class Runner:
         call.waiting()
         if self.slots.value == 0:
             if not self.accepting:  # accepted just before shutdown began, and would have to wait
-                run.refused = True
                 call.failed("ShuttingDown")
                 return text_result(T.NOT_STARTED_TEXT, is_error=True)
             run.queued = True

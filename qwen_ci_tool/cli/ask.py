@@ -156,8 +156,8 @@ def ask(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     return EXIT_OK
 
 
-def _arrived(partial: CodeInterpreterResult | None) -> bool:
-    return partial is not None and bool(partial.answer or partial.code_runs or partial.reasoning)
+def _arrived(partial: CodeInterpreterResult) -> bool:
+    return bool(partial.answer or partial.code_runs or partial.reasoning)
 
 
 INTERRUPTED_MESSAGE = (

@@ -34,6 +34,8 @@ from .flags import settings_from
 __all__ = ["Progress", "batch", "read_tasks", "run_batch"]
 
 _MAX_PROBLEMS = 20
+#: On a terminal the progress bar is redrawn this often while calls run (the elapsed time goes on).
+REDRAW_SECONDS = 1.0
 
 
 # --- INPUT ------------------------------------------------------------------------------------
@@ -108,9 +110,7 @@ def _duration(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+    return f"{minutes}m{secs:02d}s"  # 60 s or more: at least a minute
 
 
 _TOKEN_KINDS = ("input_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "code_interpreter_calls")
@@ -233,10 +233,10 @@ class _Run:
     broken: OSError | None = None  # OUTPUT could not be written: the batch stops, nothing more is recorded
 
     def draw(self) -> None:
-        if self.tty:
-            self.err.write("\r\033[K" + self.progress.bar(time.monotonic(), self.limiter))
-            self.err.flush()
-            self.drawn = True
+        """The status line, on a terminal (the callers' condition)."""
+        self.err.write("\r\033[K" + self.progress.bar(time.monotonic(), self.limiter))
+        self.err.flush()
+        self.drawn = True
 
     def clear(self) -> None:
         if self.drawn:
@@ -274,7 +274,7 @@ async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask])
 
             async def tick() -> None:
                 while True:
-                    await anyio.sleep(1.0)
+                    await anyio.sleep(REDRAW_SECONDS)
                     run.draw()
 
             group.start_soon(tick)

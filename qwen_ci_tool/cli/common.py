@@ -102,7 +102,8 @@ class GuardedOutput:
 
     def _failed(self, err: OSError) -> OutputError:
         self.error = self.error or err
-        return err if isinstance(err, OutputError) else OutputError(err.errno, err.strerror)
+        # All of its arguments: an OSError raised with a message alone (no errno) keeps that message.
+        return err if isinstance(err, OutputError) else OutputError(*err.args)
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding: the stream's own
         return getattr(self.stream, name)

@@ -8,7 +8,7 @@ import ssl
 import pytest
 
 from qwen_ci_tool._classify import exception_chain, parse_duration, parse_retry_after, rate_limit_wait
-from qwen_ci_tool._errors import connect_error
+from qwen_ci_tool._errors import connect_error, status_error
 
 
 def _wrapped(root: BaseException, times: int) -> BaseException:
@@ -53,3 +53,8 @@ def test_a_blank_duration_is_no_duration() -> None:
 
 def test_a_spent_request_budget_without_a_reset_time_gives_no_wait() -> None:
     assert rate_limit_wait({"x-ratelimit-remaining-requests": "0", "x-ratelimit-limit-requests": "60"}) is None
+
+
+def test_an_error_built_from_a_status_names_that_status_not_an_in_band_failure() -> None:
+    text = str(status_error(503, None, "busy"))
+    assert "HTTP 503" in text and "inside an HTTP 200" not in text

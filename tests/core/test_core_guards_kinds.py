@@ -5,16 +5,31 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from qwen_ci_tool import APIConnectionError, CodeInterpreter, _telemetry
+from integrations._langchain_fold import LANGCHAIN
+from qwen_ci_tool import APIConnectionError, CodeInterpreter, CodeInterpreterResult, Secret, _telemetry
+from qwen_ci_tool._errors import ErrorContext, missing_key_error, status_error
 from qwen_ci_tool._explain import for_agent
 from qwen_ci_tool._knobs import PYTHON
+from qwen_ci_tool._model_table import lookup_model
 from qwen_ci_tool._proxy import new_client, proxy_variable
 from qwen_ci_tool._stages import is_work_stage
 from qwen_ci_tool._telemetry import output_messages
+from qwen_ci_tool._types import (
+    AnswerDelta,
+    CodeRun,
+    CodeRunUpdated,
+    ReasoningDelta,
+    Step,
+    StreamStarted,
+    Timings,
+    Usage,
+    UsageUpdated,
+)
 from qwen_ci_tool.testing import Emulator
 from tests.otel import Otel
 
@@ -85,3 +100,69 @@ def test_a_result_without_request_id_or_finish_reason_puts_neither_on_the_span()
     bare = dataclasses.replace(result("incomplete"), request_id=None, finish_reason=None)
     attrs = _telemetry._result_attributes(bare, capture=False)
     assert "gen_ai.response.id" not in attrs and "gen_ai.response.finish_reasons" not in attrs
+
+
+_PUBLIC_DATA = [
+    lambda: lookup_model("qwen3-max"),  # a row of the model table, shared by every client
+    Usage,
+    lambda: CodeRun(0, "print(1)"),
+    lambda: Step("answer", "42"),
+    Timings,
+    lambda: StreamStarted("rid", "qwen3-max", "dashscope"),
+    lambda: ReasoningDelta("hm"),
+    lambda: CodeRunUpdated(0, "print(1)"),
+    lambda: AnswerDelta("42"),
+    lambda: UsageUpdated(Usage()),
+]
+
+
+@pytest.mark.parametrize("make", _PUBLIC_DATA)
+def test_the_public_data_types_are_immutable_and_hashable(make: Callable[[], object]) -> None:
+    value = make()
+    field = dataclasses.fields(value)[0].name  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, field, getattr(value, field))
+    assert hash(value) == hash(make())
+
+
+def test_a_secret_has_no_attribute_dict_that_vars_or_a_debugger_would_show_the_key_from() -> None:
+    secret = Secret(PLANTED_KEY)
+    with pytest.raises(TypeError):
+        vars(secret)
+    assert PLANTED_KEY not in repr(secret) and PLANTED_KEY not in str(secret)
+
+
+def test_a_minimal_saved_result_reads_back_with_empty_usage_no_output_and_no_timings() -> None:
+    # from_dict takes records that leave fields out (older versions, hand-written fixtures): each missing
+    # field reads as "nothing known", never as a made-up count or an empty output.
+    record = CodeInterpreterResult.from_dict(
+        {
+            "answer": "42",
+            "code_runs": [{"index": 0, "code": "print(6*7)"}],
+            "steps": [{"kind": "code", "text": "print(6*7)", "code_run": 0}, {"kind": "answer", "text": "42"}],
+        }
+    ).to_dict()
+    assert record["usage"] == {
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "reasoning_tokens": 0,
+        "total_tokens": 0,
+        "code_interpreter_calls": 0,
+    }
+    assert record["code_runs"] == [{"index": 0, "code": "print(6*7)", "output": None, "container_id": None}]
+    assert record["steps"][1] == {"kind": "answer", "text": "42", "code_run": None}
+    assert record["timings"] == {"time_to_first_event": None, "total_time": 0.0}
+
+
+def test_a_missing_key_told_to_a_langchain_user_has_no_emulator_sentence() -> None:
+    # The LangChain face offers no emulator: its hint ends with where the key goes.
+    assert (
+        missing_key_error().describe(LANGCHAIN)
+        == "No API key. Set api_key= (or DASHSCOPE_API_KEY) to a Model Studio key."
+    )
+
+
+def test_a_refused_key_given_as_an_argument_is_named_as_the_api_key_argument() -> None:
+    ctx = ErrorContext(base_url="https://example.test", model="qwen3-max", protocol="openai", region=None)
+    err = status_error(401, "InvalidApiKey", "Invalid key", context=dataclasses.replace(ctx, key_source="api_key"))
+    assert "Check the API key in the api_key= argument." in err.describe(PYTHON)

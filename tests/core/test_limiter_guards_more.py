@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qwen_ci_tool import AdaptiveLimiter
+from qwen_ci_tool._limiter import BACKOFF
 
 
 def _burst_of_four() -> AdaptiveLimiter:
@@ -64,3 +65,24 @@ def test_the_admitted_rate_before_any_admission_is_zero() -> None:
     assert limiter.admitted_rate(1.0) == 0.0
     limiter.start(0.0)
     assert limiter.admitted_rate(1.0) == 0.0
+
+
+def test_after_a_search_ended_and_calls_were_admitted_a_refusal_cuts_from_what_was_admitted() -> None:
+    limiter, t = AdaptiveLimiter(64), 0.0
+    for _ in range(10):  # ten admissions, ten a second
+        limiter.admitted(limiter.start(t), t + 0.01)
+        t += 0.1
+    limiter.finish(limiter.start(t), t + 0.01, "rate_limited")  # no wait named: search upward from here
+    t += 1.0
+    for _ in range(6):
+        limiter.admitted(limiter.start(t), t + 0.01)
+        t += 0.1
+    limiter.finish(limiter.start(t), t + 0.01, "rate_limited")  # ends the search
+    t += 5.0
+    for _ in range(3):  # admitted, but slowly: far below the rate the search reached
+        limiter.admitted(limiter.start(t), t + 0.01)
+        t += 2.0
+    reached, admitted = limiter.rate, limiter.admitted_rate(t + 0.01)
+    assert reached is not None and 1.25 * admitted < reached
+    limiter.finish(limiter.start(t), t + 0.01, "rate_limited")
+    assert limiter.rate == pytest.approx(BACKOFF * 1.25 * admitted)

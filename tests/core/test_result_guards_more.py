@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from typing import Any
 
-from qwen_ci_tool import CodeInterpreterResult
+import pytest
+
+from qwen_ci_tool import CodeInterpreterResult, Timings, Usage
 
 
 def _result(**fields: Any) -> CodeInterpreterResult:
@@ -57,3 +60,28 @@ def test_markdown_with_reasoning_asked_for_but_none_given_has_no_empty_reasoning
     text = _runs("print(1)").to_markdown(include_reasoning=True)
     assert "Reasoning" not in text
     assert "## Reasoning\n\nwhy" in _result(reasoning="why").to_markdown(include_reasoning=True)
+
+
+def test_a_result_is_immutable() -> None:
+    result = _runs("print(1)")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.answer = "changed"  # type: ignore[misc]
+    assert result.answer == "42"
+
+
+def test_a_result_built_without_timings_or_code_returned_has_no_timings_and_says_code_is_returned() -> None:
+    built = CodeInterpreterResult(
+        answer="42",
+        reasoning="",
+        code_runs=(),
+        steps=(),
+        usage=Usage(),
+        request_id=None,
+        model="qwen3-max",
+        protocol="dashscope",
+        finish_reason="stop",
+        status="completed",
+    )
+    assert built.timings == Timings() and built.timings.time_to_first_event is None
+    assert built.code_returned is True
+    assert "does not return the code" not in built.to_markdown()

@@ -7,6 +7,7 @@ against is in its comment.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 
@@ -17,7 +18,7 @@ from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._requests import current_exchange
-from mcp_server._texts import SHUTTING_DOWN_TEXT, STOPPED_WAITING_TEXT
+from mcp_server._texts import NOT_STARTED_TEXT, SHUTTING_DOWN_TEXT, STOPPED_WAITING_TEXT, store_unavailable_text
 from mcp_server.http.cancels import Exchanges
 from mcp_server.runs import MemoryRunStore, RunRecord, StoreUnavailable, new_run_id
 from mcp_server.runs import runner as runner_module
@@ -28,7 +29,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .test_drain_order import NoProgress, runner_on
 from .test_runs import pending_of
-from .test_tool import text_of
+from .test_tool import Progress, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -151,7 +152,7 @@ async def test_a_handle_says_how_long_its_run_has_gone_in_tenths_of_a_second_and
                 first = await client.call_tool(RESULT_TOOL_NAME, {"run_id": older.run_id})
                 second = await client.call_tool(RESULT_TOOL_NAME, {"run_id": ahead.run_id})
 
-    assert pending_of(first).elapsed_seconds == 12.3
+    assert pending_of(first).elapsed_seconds == 12.3 and pending_of(first).stage == "running code #1"
     assert "(12 s so far; now: running code #1)" in text_of(first)
     assert pending_of(second).elapsed_seconds == 0.0
     assert "(0 s so far; now: thinking)" in text_of(second)
@@ -254,3 +255,326 @@ async def test_a_cancel_forwarded_by_this_replica_goes_to_the_store_and_one_from
 
     assert store.published == [("principal-a", "3")]
     assert heard == [("principal-b", "7")]
+
+
+async def test_a_call_its_client_gives_up_on_while_queued_for_a_slot_ends_as_cancelled_and_the_server_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Break: _LiveRun starting with a partial that is not None ("") -> the cancelled call, which never
+    # got a partial, is counted and answered from it, raises, and takes the server's runs down.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    results: list[CallToolResult] = []
+    with Emulator(code_pause=0.5) as emu:
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_concurrency=1)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                first, second = Progress(), Progress()
+                async with anyio.create_task_group() as tg:
+
+                    async def ask(progress: Progress) -> None:
+                        results.append(
+                            await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                        )
+
+                    tg.start_soon(ask, first)
+                    await first.seen("thinking").wait()
+                    async with anyio.create_task_group() as queued:
+                        queued.start_soon(ask, second)
+                        await second.seen("waiting for a free slot").wait()
+                        queued.cancel_scope.cancel()  # the client gives up on the queued call
+                results.append(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+
+    assert len(results) == 2 and all(SEED_ANSWER in text_of(r) for r in results)
+    outcomes = [getattr(r, "outcome", None) for r in caplog.records]
+    assert outcomes.count("cancelled") == 1 and outcomes.count("completed") == 2
+    assert len(emu.requests) == 2  # the queued call was never sent
+
+
+async def test_each_calls_summary_line_carries_its_run_id_and_a_run_the_server_stopped_says_so_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner._run_to_end tracking the call without its run id (the summary line's run_id);
+    # the log line of a run cancelled when the server stops without a drain (its tool name, wording, reason).
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(10):
+                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+        # The client is gone and the server with it: its run is cut without a drain.
+
+    summary = next(r for r in caplog.records if getattr(r, "outcome", None) is not None)
+    assert summary.run_id == handle.run_id  # type: ignore[attr-defined]
+    assert f"{TOOL_NAME} cancelled: the server stopped" in [r.getMessage() for r in caplog.records]
+
+
+async def test_a_poll_through_the_shared_store_reports_the_runs_end_as_done() -> None:
+    # Breaks: the final record's stage or message not "done" (the poll's last progress report is it).
+    shared = MemoryRunStore()
+    with Emulator(code_pause=0.3) as emu:
+        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
+        starter = create_server(**settings, max_wait=0.05)
+        poller = create_server(**settings, max_wait=20, heartbeat_interval=60)
+        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+            with anyio.fail_after(20):
+                handle = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                progress = Progress()
+                answer = await b.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}, progress_callback=progress)
+
+    assert SEED_ANSWER in text_of(answer)
+    assert progress.messages[-1] == "done"
+
+
+async def test_a_wait_that_ends_before_a_heartbeat_is_due_sends_none_and_each_heartbeat_says_still_working_once() -> (
+    None
+):
+    # Breaks: Progress.beat_if_due beating whenever asked (`now + last`), so a wait that ends at its
+    # max_wait beats although nothing was due; a heartbeat reported as a stage (its message nested in
+    # the next one: "thinking (still working, ...) (still working, ...)").
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        quiet = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_wait=0.3, heartbeat_interval=60)
+        async with Client(quiet, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                first = Progress()
+                handle = pending_of(
+                    await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=first)
+                )
+                while handle.stage != "thinking":
+                    handle = pending_of(await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}))
+                again = Progress()
+                await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id}, progress_callback=again)
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        beating = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_wait=0.5, heartbeat_interval=0.05)
+        async with Client(beating, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                beats = Progress()
+                await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=beats)
+
+    assert not any("still working" in m for m in first.messages)
+    assert again.messages == ["thinking"]  # where the run is, then nothing until the wait ended
+    heartbeats = [m for m in beats.messages if "still working" in m]
+    assert len(heartbeats) >= 2
+    assert all(re.fullmatch(r"thinking \(still working, \d+ s elapsed\)", m) for m in heartbeats), heartbeats
+
+
+async def test_a_call_let_in_before_sigterm_that_finds_every_slot_taken_once_its_handler_runs_is_refused_unsent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner._run's refusal of a call accepted just before the drain began that would have to
+    # wait for a slot: its error (counted as ShuttingDown), its text, is_error.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    exchanges = Exchanges()
+    answers: dict[str, CallToolResult] = {}
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu, max_concurrency=1) as (runner, runs):
+
+            async def running() -> None:
+                answers["running"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+
+            runs.start_soon(running)
+            await anyio.wait_all_tasks_blocked()
+            (run,) = runner.live.values()
+            while run.record.stage != "thinking":  # its request is with the service
+                await runner.local.wait(run.record.run_id, run.record.version, 5)
+            with exchanges.open("client", 2, admitted=True) as exchange:  # the gate let it in...
+                runs.start_soon(runner.drain, Deadline(30), exchanges.admitted_started)  # ...then SIGTERM...
+                await anyio.wait_all_tasks_blocked()
+                current_exchange.set(exchange)  # ...then its handler runs, with the one slot taken
+                answers["late"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            runs.cancel_scope.cancel()
+
+    late = answers["late"]
+    assert late.is_error and text_of(late) == NOT_STARTED_TEXT
+    assert errors_logged(caplog) == ["ShuttingDown"]
+    assert len(emu.requests) == 1
+
+
+async def test_a_poll_through_the_shared_store_of_a_run_waiting_for_a_slot_says_how_many_calls_may_run() -> None:
+    # Break: Runner._stage keeping the stage instead of its message in the record (`message and stage`)
+    # -> another replica's poll reports "waiting for a free slot" without the limit that explains it.
+    shared = MemoryRunStore()
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
+        starter = create_server(**settings, max_wait=0.05, max_concurrency=1)
+        poller = create_server(**settings, max_wait=0.05, heartbeat_interval=60)
+        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+            with anyio.fail_after(20):
+                pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                queued = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                progress = Progress()
+                again = await b.call_tool(RESULT_TOOL_NAME, {"run_id": queued.run_id}, progress_callback=progress)
+
+    assert pending_of(again).stage == "waiting for a free slot"
+    assert progress.messages == ["waiting for a free slot (at most 1 concurrent calls)"]
+
+
+async def test_a_poll_on_the_same_server_of_a_run_waiting_for_a_slot_starts_with_where_it_is_and_why() -> None:
+    # Breaks: Runner._await's first report of a local run without its message or its stage (the slot
+    # limit lost; a heartbeat would then say "None (still working").
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(
+            api_key=PLANTED_KEY, base_url=emu.base_url, max_wait=0.3, max_concurrency=1, heartbeat_interval=0.05
+        )
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                queued = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                progress = Progress()
+                await client.call_tool(RESULT_TOOL_NAME, {"run_id": queued.run_id}, progress_callback=progress)
+
+    first, *beats = progress.messages
+    assert first == "waiting for a free slot (at most 1 concurrent calls)"
+    assert beats and all(m.startswith("waiting for a free slot (still working,") for m in beats), beats
+
+
+async def test_a_call_that_reaches_a_draining_server_in_process_is_refused_unsent_as_shutting_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner.call taking any call as admitted while the drain has not ended (`or` for `and`);
+    # the refusal's error (counted as ShuttingDown), its text, is_error.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu) as (runner, runs):
+            runs.start_soon(runner.call, SEED_QUESTION, False, NoProgress(), runs)
+            await anyio.wait_all_tasks_blocked()
+            (run,) = runner.live.values()
+            while run.record.stage != "thinking":  # its request is with the service
+                await runner.local.wait(run.record.run_id, run.record.version, 5)
+            runs.start_soon(runner.drain, Deadline(30))  # a run still going: the drain goes on
+            await anyio.wait_all_tasks_blocked()
+            refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            runs.cancel_scope.cancel()
+
+    assert refused.is_error and text_of(refused) == SHUTTING_DOWN_TEXT
+    assert errors_logged(caplog) == ["ShuttingDown"]
+    assert len(emu.requests) == 1
+
+
+async def test_a_call_without_a_key_logs_a_warning_naming_the_tool_and_the_variable(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Breaks: the warning's tool name or variable name left out.
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    with Emulator() as emu:
+        server = create_server(base_url=emu.base_url)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(10):
+                result = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+
+    assert result.is_error
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"{TOOL_NAME} called but DASHSCOPE_API_KEY is not set" in warnings
+    assert errors_logged(caplog) == ["ConfigurationError"]  # counted as refused for it
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The error of each call summary line that says the call failed."""
+    return [getattr(r, "error", "") for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+
+
+async def test_a_call_beyond_the_runs_in_progress_is_counted_as_refused_for_too_many_runs(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Break: the refusal's error label (TooManyRuns) changed or left out.
+    monkeypatch.setattr(runner_module, "MAX_LIVE_RUNS", 1)
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu, max_wait=0.05) as (runner, runs):
+            await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            runs.cancel_scope.cancel()
+
+    assert refused.is_error
+    assert errors_logged(caplog) == ["TooManyRuns"]
+
+
+async def test_a_call_whose_http_exchange_is_aborted_is_answered_cancelled_with_the_reason_and_its_run_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner.call not waiting under its exchange's guard (an abort would not end the call:
+    # a legacy client's cancel lost); the run cancelled without the abort's reason; the answer's text
+    # or is_error; a wrong assertion on the way out.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    exchanges = Exchanges()
+    answers: list[CallToolResult] = []
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu) as (runner, runs):
+            with exchanges.open("client", 1) as exchange:
+
+                async def ask() -> None:
+                    current_exchange.set(exchange)
+                    answers.append(await runner.call(SEED_QUESTION, False, NoProgress(), runs))  # type: ignore[arg-type]
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(ask)
+                    await anyio.wait_all_tasks_blocked()
+                    (run,) = runner.live.values()
+                    while run.record.stage != "thinking":
+                        await runner.local.wait(run.record.run_id, run.record.version, 5)
+                    exchange.abort("the client sent notifications/cancelled")
+            await run.finished.wait()
+        closed = await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
+
+    assert answers[0].is_error and text_of(answers[0]) == "Cancelled: the client sent notifications/cancelled."
+    assert f"{TOOL_NAME} cancelled: the client sent notifications/cancelled" in caplog.text
+    assert closed, "the upstream request is closed when the call is cancelled"
+
+
+async def test_a_call_its_client_cancels_logs_why_and_a_handle_issued_logs_its_run_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: the reason of a client's cancel without an HTTP exchange (its wording); the handle's
+    # log line without its run id.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(10):
+                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                emu.add_fault(Fault.stall(after_events=3, seconds=30))
+                progress = Progress()
+                async with anyio.create_task_group() as tg:  # a second call, given up on while it runs
+                    tg.start_soon(
+                        lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                    )
+                    await progress.seen("thinking").wait()
+                    tg.cancel_scope.cancel()
+                while "cancelled: the client" not in caplog.text:
+                    await anyio.wait_all_tasks_blocked()
+                    await anyio.sleep(0)
+
+    issued = next(r for r in caplog.records if r.getMessage().startswith("run handle "))
+    assert issued.getMessage().startswith(f"run handle {handle.run_id} issued")
+    assert getattr(issued, "run_id", None) == handle.run_id
+    assert f"{TOOL_NAME} cancelled: the client cancelled the call" in caplog.text
+
+
+async def test_a_poll_when_the_shared_store_cannot_be_read_says_so_naming_the_run_and_counts_a_read_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Breaks: Runner._await's failed first read: its operation label, its exception, its text, is_error.
+    class UnreadableStore(MemoryRunStore):
+        async def get(self, run_id: str) -> RunRecord | None:
+            raise StoreUnavailable("planted read failure")
+
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    server = create_server(api_key=PLANTED_KEY, run_store=UnreadableStore(), max_wait=0.05)
+    runner = server_runtime(server)
+    assert isinstance(runner, Runner)
+    async with Client(server, raise_exceptions=True) as client:
+        with anyio.fail_after(10):
+            answer = await client.call_tool(RESULT_TOOL_NAME, {"run_id": "run_elsewhere"})
+    metrics = runner.ops.metrics.exposition().decode()
+
+    assert answer.is_error and text_of(answer) == store_unavailable_text("run_elsewhere")
+    assert "run store unavailable (read): planted read failure; runs go on in this process" in caplog.text
+    assert 'qwen_ci_run_store_errors_total{operation="read"} 1.0' in metrics

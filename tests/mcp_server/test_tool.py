@@ -331,7 +331,7 @@ async def test_an_unexpected_failure_is_reported_as_a_server_bug_without_its_tex
     assert result.is_error
     assert "failed unexpectedly (RuntimeError)" in text_of(result)
     assert "internal detail" not in text_of(result)
-    assert "raised unexpectedly" in caplog.text
+    assert f"{TOOL_NAME} raised unexpectedly" in caplog.text
 
 
 async def test_the_key_never_appears_in_results_or_logs(
