@@ -77,7 +77,7 @@ def _texts(record: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     runs = record["code_runs"]
     return [
         ("reasoning", record, "reasoning"),
-        *[(f"code_runs[{i}].output", run, "output") for i, run in enumerate(runs) if run["output"]],
+        *[(f"code_runs[{i}].output", run, "output") for i, run in enumerate(runs)],  # none: fit_record skips it
         *[(f"code_runs[{i}].code", run, "code") for i, run in enumerate(runs)],
         ("answer", record, "answer"),
     ]

@@ -28,7 +28,7 @@ class Redactor:
     at the time of each line (the bearer tokens, which change when the token file is reloaded)."""
 
     def __init__(self, fixed: Iterable[str] = (), current: Callable[[], Iterable[str]] | None = None) -> None:
-        self._fixed = [s for s in fixed if s]
+        self._fixed = list(fixed)  # an empty one is skipped where lines are masked
         self._current = current
 
     def __call__(self, text: str) -> str:

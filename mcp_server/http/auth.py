@@ -54,9 +54,9 @@ def parse_token_file(path: str | Path) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         where = f"{path}, line {number}"
-        name, sep, token = line.partition(":")
+        name, _, token = line.partition(":")
         name, token = name.strip(), token.strip()
-        if not sep or not token:
+        if not token:  # no colon leaves it empty too
             raise TokenFileError(f"{where}: expected 'name:token' (one client per line).")
         if not _NAME.fullmatch(name):
             raise TokenFileError(
