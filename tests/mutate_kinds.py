@@ -41,6 +41,8 @@ def drop_clause(node: cst.BooleanOperation) -> Iterable[cst.BaseExpression]:
 def _plain(test: cst.BaseExpression) -> bool:
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         return _plain(test.expression)
+    if isinstance(test, cst.Name) and test.value in ("True", "False"):
+        return False  # `while True:` forced each way is the same loop
     return not isinstance(test, (cst.Comparison, cst.BooleanOperation))
 
 

@@ -95,7 +95,8 @@ def test_more_kinds_drop_each_clause_of_an_and_or_once_keeping_precedence() -> N
     ]
 
 
-def test_more_kinds_force_a_plain_condition_each_way_and_leave_comparisons_to_mutmut() -> None:
+def test_more_kinds_force_a_plain_condition_each_way_and_leave_comparisons_and_constants_alone() -> None:
+    assert _breaks("while True:\n    pass\n") == []
     source = "if not isinstance(o, dict):\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if v]\n"
     assert _breaks(source) == [
         "if (not isinstance(o, dict)) and False:\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if v]\n",
