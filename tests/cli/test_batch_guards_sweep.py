@@ -22,6 +22,7 @@ from qwen_ci_tool.cli.batch import read_tasks
 from qwen_ci_tool.cli.batch_output import read_output
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
+from .conftest import help_text
 from .test_batch import batch, lines, questions_sent, write_input
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
@@ -380,17 +381,8 @@ def test_an_input_of_blank_lines_has_no_tasks_and_says_what_a_line_looks_like(
     assert err == f'error: {source} has no tasks: write one JSON object per line, {{"id": "q1", "question": "..."}}.\n'
 
 
-def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
-    from qwen_ci_tool.cli import main
-
-    with pytest.raises(SystemExit) as exited:
-        main([*command, "--help"])
-    assert exited.value.code == 0
-    return " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
-
-
 def test_the_batch_help_names_its_arguments_their_values_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
-    text = _help(capsys, "batch")
+    text = help_text(capsys, "batch")
     assert text.startswith("usage: qwen-ci batch [-h] -o OUTPUT.jsonl [--concurrency N] [--retry-failed] ")
     assert 'INPUT.jsonl one task per line: {"id": "q1", "question": "..."} (or "messages")' in text
     assert (
@@ -408,7 +400,7 @@ def test_the_batch_help_names_its_arguments_their_values_and_defaults(capsys: py
 
 
 def test_the_emulator_help_names_its_defaults(capsys: pytest.CaptureFixture[str]) -> None:
-    text = _help(capsys, "emulator")
+    text = help_text(capsys, "emulator")
     assert "--host HOST address to listen on (default 127.0.0.1)" in text
     assert "--port PORT port to listen on; 0 picks a free one (default 8765)" in text
     assert "--pace SECONDS pause between events, to watch the stages go by (default 0.0: no pause)" in text
@@ -423,7 +415,7 @@ def test_the_emulator_help_names_its_defaults(capsys: pytest.CaptureFixture[str]
 
 @pytest.mark.parametrize("command", ["ask", "replay"])
 def test_ask_and_replay_help_names_how_a_result_is_shown(capsys: pytest.CaptureFixture[str], command: str) -> None:
-    text = _help(capsys, command)
+    text = help_text(capsys, command)
     assert "--json print the result (or the error) as JSON on stdout" in text
     assert "--show-reasoning stream the model's reasoning and include it in the result" in text
     assert (
@@ -433,7 +425,7 @@ def test_ask_and_replay_help_names_how_a_result_is_shown(capsys: pytest.CaptureF
 
 
 def test_the_top_level_help_lists_each_command_with_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
-    text = _help(capsys)
+    text = help_text(capsys)
     assert text.startswith("usage: qwen-ci [-h] [--version] COMMAND ... Ask Qwen with its built-in code interpreter")
     for line in (
         "ask ask a question; stages stream live, the result is printed at the end",
@@ -447,16 +439,16 @@ def test_the_top_level_help_lists_each_command_with_what_it_does(capsys: pytest.
 
 
 def test_the_other_commands_help_names_their_own_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    ask = _help(capsys, "ask")
+    ask = help_text(capsys, "ask")
     assert 'question the task, in words (e.g. "What is 123 to the power of 21?"); - reads it from standard input' in ask
     assert "--record FILE save the raw event stream (no headers, no key) for replay" in ask
-    replay = _help(capsys, "replay")
+    replay = help_text(capsys, "replay")
     assert "Replay a stream saved by `qwen-ci ask --record FILE`: the stages, the result, --json and --export" in replay
     assert "FILE the .sse file `ask --record` wrote" in replay
     assert "the protocol the stream was recorded over (default: recognised from the stream)" in replay
-    assert "--json print the table as JSON (a list of objects)" in _help(capsys, "models")
-    assert "--json print the checks as JSON" in _help(capsys, "doctor")
-    assert "Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses)" in _help(
+    assert "--json print the table as JSON (a list of objects)" in help_text(capsys, "models")
+    assert "--json print the checks as JSON" in help_text(capsys, "doctor")
+    assert "Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses)" in help_text(
         capsys, "emulator"
     )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ from qwen_ci_tool.cli.replay import protocol_of
 from qwen_ci_tool.cli.view import PlainLive, RichLive
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
+from .conftest import help_text
 from .test_batch import _Terminal, batch, write_input
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
@@ -83,19 +83,6 @@ def test_models_json_gives_null_for_a_model_the_documents_agree_on() -> None:
 
     by_model = {row["model"]: row for row in json.loads(out)}
     assert code == 0 and by_model["qwen3-max"]["disagreement"] is None
-
-
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    """``Emulator.serve_forever`` replaced: what it was given is recorded, and it returns at once."""
-    given: dict[str, object] = {}
-
-    def serve_forever(host: str, port: int, *, ready: Callable[[str], None], **options: object) -> None:
-        given.update(host=host, port=port, **options)
-        ready("http://127.0.0.1:4321")
-
-    monkeypatch.setattr(Emulator, "serve_forever", serve_forever)
-    return given
 
 
 def test_an_empty_emulator_key_variable_lets_any_key_in(
@@ -230,19 +217,12 @@ def test_on_a_terminal_no_code_block_shows_above_the_spinner_before_the_code_arr
 # --- --help and the README -----------------------------------------------------------------------------
 
 
-def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
-    with pytest.raises(SystemExit) as exited:
-        main([*command, "--help"])
-    assert exited.value.code == 0
-    return " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
-
-
 def test_the_help_texts_other_help_tests_leave_out_are_shown_whole(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         "Replay a stream saved by `qwen-ci ask --record FILE`: the stages, the result, --json and --export as the "
         "call gave them, through the local emulator (no key, no network)."
-    ) in _help(capsys, "replay")
-    emulator = _help(capsys, "emulator")
+    ) in help_text(capsys, "replay")
+    emulator = help_text(capsys, "emulator")
     assert (
         "Serve the local emulator of the DashScope endpoints (native, Chat Completions, Responses) until Ctrl-C: "
         "the seed conversations, scripted answers for other questions; no network."

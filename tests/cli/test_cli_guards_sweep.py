@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -277,20 +276,6 @@ def test_a_batch_streaming_to_a_full_standard_output_reports_it_once_as_its_own_
 
 
 # --- the emulator command --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    """``Emulator.serve_forever`` replaced: what it was given is recorded, it reports ready at once and returns."""
-    given: dict[str, object] = {}
-
-    def serve_forever(host: str, port: int, *, ready: Callable[[str], None], **options: object) -> None:
-        given.update(host=host, port=port, **options)
-        ready("http://127.0.0.1:4321")
-
-    monkeypatch.setattr(Emulator, "serve_forever", serve_forever)
-    monkeypatch.delenv("QWEN_CI_EMULATOR_KEY", raising=False)
-    return given
 
 
 def test_the_emulator_command_serves_with_its_flags_and_says_where_with_any_key(served: dict[str, object]) -> None:

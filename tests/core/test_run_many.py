@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import anyio
@@ -140,17 +140,21 @@ async def test_leaving_the_async_loop_early_cancels_the_calls_in_flight() -> Non
             assert len(emu.requests) == 4
 
 
+def leave_at_a_failed_first_outcome(outcomes: Generator[BatchOutcome, None, None], workers_stop_within: float) -> None:
+    """Takes the first outcome (a failure), leaves the loop, and checks each batch worker thread ends in time."""
+    first = next(outcomes)
+    outcomes.close()
+    assert first.status == "failed"
+    for thread in threading.enumerate():
+        if thread.name.startswith("qwen-ci-batch"):
+            thread.join(timeout=workers_stop_within)
+            assert not thread.is_alive()
+
+
 def test_leaving_the_sync_loop_early_starts_nothing_new_and_its_workers_stop() -> None:
     with Emulator(pace=0.01) as emu, CodeInterpreter(api_key="sk-test", base_url=emu.base_url) as ci:
         emu.add_fault(Fault.status(400))
-        outcomes = ci.run_many([SEED_QUESTION] * 20, concurrency=2)
-        first = next(outcomes)
-        outcomes.close()
-        assert first.status == "failed"
-        for thread in threading.enumerate():
-            if thread.name.startswith("qwen-ci-batch"):
-                thread.join(timeout=10)
-                assert not thread.is_alive()
+        leave_at_a_failed_first_outcome(ci.run_many([SEED_QUESTION] * 20, concurrency=2), workers_stop_within=10)
         assert len(emu.requests) <= 3  # the failed one, the one in flight, and at most one started after
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import anyio
@@ -245,29 +245,47 @@ class WatchedStore(RedisRunStore):
             await self._read.wait()
 
 
+@asynccontextmanager
+async def reader_and_writer(
+    redis_url: str, seconds: float
+) -> AsyncIterator[tuple[WatchedStore, RedisRunStore, RunRecord]]:
+    """A watched store to wait with and one to write with, a new run the writer put, all within *seconds*."""
+    reader, writer = WatchedStore(redis_url), RedisRunStore(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0)
+    try:
+        with anyio.fail_after(seconds):
+            await writer.put(record)
+            yield reader, writer, record
+    finally:
+        await reader.aclose()
+        await writer.aclose()
+
+
+async def waiting(
+    tg: anyio.abc.TaskGroup, reader: WatchedStore, record: RunRecord, timeout: float
+) -> list[RunRecord | None]:
+    """A wait in *tg*, *timeout* s at most, for a version of *record* past its own, once it has subscribed and
+    looked; what it returns lands in the list."""
+    got: list[RunRecord | None] = []
+
+    async def wait() -> None:
+        got.append(await reader.wait(record.run_id, record.version, timeout))
+
+    tg.start_soon(wait)
+    await reader.reads_reach(1)
+    return got
+
+
 async def test_a_wait_returns_a_write_made_during_it_even_with_a_second_left_and_the_record_as_it_is_at_its_timeout(
     redis_url: str,
 ) -> None:
     # Breaks: RedisRunStore.wait returning at once for timeouts up to 1 s (`timeout <= 1`); never
     # timing out (move_on_after(None), `isfinite and False`); reading another key at its timeout.
-    reader, writer = WatchedStore(redis_url), RedisRunStore(redis_url)
-    record = RunRecord(new_run_id(), started_at=0.0)
-    try:
-        with anyio.fail_after(20):
-            await writer.put(record)
-            got: list[RunRecord | None] = []
-            async with anyio.create_task_group() as tg:
-
-                async def wait() -> None:
-                    got.append(await reader.wait(record.run_id, record.version, 1.0))
-
-                tg.start_soon(wait)
-                await reader.reads_reach(1)  # subscribed and looked: now it waits
-                await writer.put(record.advanced(stage="thinking"))
-            timed_out = await reader.wait(record.run_id, got[0].version if got[0] else 0, 0.05)
-    finally:
-        await reader.aclose()
-        await writer.aclose()
+    async with reader_and_writer(redis_url, 20) as (reader, writer, record):
+        async with anyio.create_task_group() as tg:
+            got = await waiting(tg, reader, record, 1.0)  # subscribed and looked: now it waits
+            await writer.put(record.advanced(stage="thinking"))
+        timed_out = await reader.wait(record.run_id, got[0].version if got[0] else 0, 0.05)
 
     assert got[0] is not None and got[0].stage == "thinking"
     assert timed_out is not None and timed_out.stage == "thinking"  # nothing new: the record as it is
@@ -276,25 +294,11 @@ async def test_a_wait_returns_a_write_made_during_it_even_with_a_second_left_and
 async def test_a_wait_is_not_ended_by_a_write_of_the_version_it_already_has(redis_url: str) -> None:
     # Breaks: RedisRunStore.wait returning on any message (`record is not None or`) or on the same
     # version (`>=`): a replica writing a record again would end every wait on it with nothing new.
-    reader, writer = WatchedStore(redis_url), RedisRunStore(redis_url)
-    record = RunRecord(new_run_id(), started_at=0.0)
-    try:
-        with anyio.fail_after(20):
-            await writer.put(record)
-            got: list[RunRecord | None] = []
-            async with anyio.create_task_group() as tg:
-
-                async def wait() -> None:
-                    got.append(await reader.wait(record.run_id, record.version, 60))
-
-                tg.start_soon(wait)
-                await reader.reads_reach(1)
-                await writer.put(record)  # the same version again
-                await reader.reads_reach(2)  # read, and found nothing new
-                await writer.put(record.advanced(stage="thinking"))
-    finally:
-        await reader.aclose()
-        await writer.aclose()
+    async with reader_and_writer(redis_url, 20) as (reader, writer, record), anyio.create_task_group() as tg:
+        got = await waiting(tg, reader, record, 60)
+        await writer.put(record)  # the same version again
+        await reader.reads_reach(2)  # read, and found nothing new
+        await writer.put(record.advanced(stage="thinking"))
 
     assert got[0] is not None and got[0].stage == "thinking"
 
@@ -302,27 +306,15 @@ async def test_a_wait_is_not_ended_by_a_write_of_the_version_it_already_has(redi
 async def test_a_write_wakes_a_wait_at_once_even_while_its_channel_stays_busy(redis_url: str) -> None:
     # Break: RedisRunStore.wait re-reading only after a silent second (`message is not None`): a
     # write would reach a waiter late, and never while its channel stays busy.
-    reader, writer = WatchedStore(redis_url), RedisRunStore(redis_url)
     raw = aioredis.Redis.from_url(redis_url)
-    record = RunRecord(new_run_id(), started_at=0.0)
     try:
-        with anyio.fail_after(10):
-            await writer.put(record)
-            got: list[RunRecord | None] = []
-            async with anyio.create_task_group() as tg:
-
-                async def wait() -> None:
-                    got.append(await reader.wait(record.run_id, record.version, 60))
-
-                tg.start_soon(wait)
-                await reader.reads_reach(1)
-                await writer.put(record.advanced(stage="thinking"))
-                while not got:  # others keep publishing on the run's channel
-                    await raw.publish(f"qwen_ci:run:{record.run_id}", "0")
+        async with reader_and_writer(redis_url, 10) as (reader, writer, record), anyio.create_task_group() as tg:
+            got = await waiting(tg, reader, record, 60)
+            await writer.put(record.advanced(stage="thinking"))
+            while not got:  # others keep publishing on the run's channel
+                await raw.publish(f"qwen_ci:run:{record.run_id}", "0")
     finally:
         await raw.aclose()
-        await reader.aclose()
-        await writer.aclose()
 
     assert got[0] is not None and got[0].stage == "thinking"
 

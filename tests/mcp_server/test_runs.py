@@ -9,11 +9,12 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server._schema import RunPendingModel
-from mcp_server.runs import MemoryRunStore, RunRecord
+from mcp_server.runs import MemoryRunStore, RunRecord, RunStore
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -36,6 +37,21 @@ async def stalled_run(max_wait: float) -> AsyncIterator[tuple[Emulator, Client]]
         emu.add_fault(Fault.stall(after_events=3, seconds=30))
         async with Client(slow_server(emu, max_wait=max_wait), raise_exceptions=True) as client:
             yield emu, client
+
+
+@contextlib.asynccontextmanager
+async def replicas(
+    emu: Emulator, shared: RunStore | None = None, starter: dict[str, Any] | None = None, **poller: Any
+) -> AsyncIterator[tuple[Client, Client, MCPServer]]:
+    """Clients of two replicas sharing a run store (*shared*, else a new in-memory one): the first answers a call
+    with a handle after 0.05 s (*starter* adds options), the second is built with *poller* to poll it; and the
+    second's server."""
+    store = MemoryRunStore() if shared is None else shared
+    settings: dict[str, Any] = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": store}
+    starting = create_server(**settings, max_wait=0.05, **(starter or {}))
+    polling = create_server(**settings, **poller)
+    async with Client(starting, raise_exceptions=True) as a, Client(polling, raise_exceptions=True) as b:
+        yield a, b, polling
 
 
 def pending_of(result: CallToolResult) -> RunPendingModel:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
 import anyio
@@ -18,6 +19,7 @@ from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._requests import current_exchange
+from mcp_server._schema import RunPendingModel
 from mcp_server._texts import NOT_STARTED_TEXT, SHUTTING_DOWN_TEXT, STOPPED_WAITING_TEXT, store_unavailable_text
 from mcp_server.http.cancels import Exchanges
 from mcp_server.runs import MemoryRunStore, RunRecord, StoreUnavailable, new_run_id
@@ -28,10 +30,22 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .test_drain_order import NoProgress, runner_on
-from .test_runs import pending_of
+from .test_runs import pending_of, replicas
 from .test_tool import Progress, text_of
 
 pytestmark = pytest.mark.anyio
+
+
+@asynccontextmanager
+async def a_stalled_run_handed_off() -> AsyncIterator[tuple[Emulator, Client, RunPendingModel]]:
+    """A client of a server holding a call 0.05 s, and the handle it answered one with, its stream stalled 30 s
+    after "thinking"; the call and the block within 10 s."""
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(10):
+                yield emu, client, pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
 
 
 async def test_a_call_that_waited_for_a_slot_and_got_one_before_the_drain_is_let_finish_not_refused() -> None:
@@ -80,15 +94,11 @@ async def test_a_call_the_gate_let_in_whose_handler_runs_after_the_drain_ended_i
 async def test_a_poll_for_another_replicas_run_ends_with_the_handle_as_soon_as_this_server_has_drained() -> None:
     # Break: Runner._await not ending store waits on the drain (no `_end_on_drained` task) -> the poll
     # holds the draining server for its whole max_wait (20 s here) though this server can only exit.
-    shared = MemoryRunStore()
     with Emulator() as emu:
         emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
-        starter = create_server(**settings, max_wait=0.05)
-        poller = create_server(**settings, max_wait=20)
-        runner = server_runtime(poller)
-        assert isinstance(runner, Runner)
-        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+        async with replicas(emu, max_wait=20) as (a, b, poller):
+            runner = server_runtime(poller)
+            assert isinstance(runner, Runner)
             with anyio.fail_after(10):
                 handle = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
                 answers: list[CallToolResult] = []
@@ -296,13 +306,9 @@ async def test_each_calls_summary_line_carries_its_run_id_and_a_run_the_server_s
     # Breaks: Runner._run_to_end tracking the call without its run id (the summary line's run_id);
     # the log line of a run cancelled when the server stops without a drain (its tool name, wording, reason).
     caplog.set_level(logging.INFO, logger="mcp_server")
-    with Emulator() as emu:
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05)
-        async with Client(server, raise_exceptions=True) as client:
-            with anyio.fail_after(10):
-                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
-        # The client is gone and the server with it: its run is cut without a drain.
+    async with a_stalled_run_handed_off() as (_, _, handle):
+        pass
+    # The client is gone and the server with it: its run is cut without a drain.
 
     summary = next(r for r in caplog.records if getattr(r, "outcome", None) is not None)
     assert summary.run_id == handle.run_id  # type: ignore[attr-defined]
@@ -311,12 +317,8 @@ async def test_each_calls_summary_line_carries_its_run_id_and_a_run_the_server_s
 
 async def test_a_poll_through_the_shared_store_reports_the_runs_end_as_done() -> None:
     # Breaks: the final record's stage or message not "done" (the poll's last progress report is it).
-    shared = MemoryRunStore()
     with Emulator(code_pause=0.3) as emu:
-        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
-        starter = create_server(**settings, max_wait=0.05)
-        poller = create_server(**settings, max_wait=20, heartbeat_interval=60)
-        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+        async with replicas(emu, max_wait=20, heartbeat_interval=60) as (a, b, _):
             with anyio.fail_after(20):
                 handle = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
                 progress = Progress()
@@ -395,13 +397,9 @@ async def test_a_call_let_in_before_sigterm_that_finds_every_slot_taken_once_its
 async def test_a_poll_through_the_shared_store_of_a_run_waiting_for_a_slot_says_how_many_calls_may_run() -> None:
     # Break: Runner._stage keeping the stage instead of its message in the record (`message and stage`)
     # -> another replica's poll reports "waiting for a free slot" without the limit that explains it.
-    shared = MemoryRunStore()
     with Emulator() as emu:
         emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
-        starter = create_server(**settings, max_wait=0.05, max_concurrency=1)
-        poller = create_server(**settings, max_wait=0.05, heartbeat_interval=60)
-        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+        async with replicas(emu, starter={"max_concurrency": 1}, max_wait=0.05, heartbeat_interval=60) as (a, b, _):
             with anyio.fail_after(20):
                 pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
                 queued = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
@@ -534,23 +532,16 @@ async def test_a_call_its_client_cancels_logs_why_and_a_handle_issued_logs_its_r
     # Breaks: the reason of a client's cancel without an HTTP exchange (its wording); the handle's
     # log line without its run id.
     caplog.set_level(logging.INFO, logger="mcp_server")
-    with Emulator() as emu:
+    async with a_stalled_run_handed_off() as (emu, client, handle):
         emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05)
-        async with Client(server, raise_exceptions=True) as client:
-            with anyio.fail_after(10):
-                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
-                emu.add_fault(Fault.stall(after_events=3, seconds=30))
-                progress = Progress()
-                async with anyio.create_task_group() as tg:  # a second call, given up on while it runs
-                    tg.start_soon(
-                        lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
-                    )
-                    await progress.seen("thinking").wait()
-                    tg.cancel_scope.cancel()
-                while "cancelled: the client" not in caplog.text:
-                    await anyio.wait_all_tasks_blocked()
-                    await anyio.sleep(0)
+        progress = Progress()
+        async with anyio.create_task_group() as tg:  # a second call, given up on while it runs
+            tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
+            await progress.seen("thinking").wait()
+            tg.cancel_scope.cancel()
+        while "cancelled: the client" not in caplog.text:
+            await anyio.wait_all_tasks_blocked()
+            await anyio.sleep(0)
 
     issued = next(r for r in caplog.records if r.getMessage().startswith("run handle "))
     assert issued.getMessage().startswith(f"run handle {handle.run_id} issued")

@@ -12,7 +12,6 @@ from collections.abc import Callable
 import anyio
 import pytest
 import redis.asyncio as aioredis
-from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 
@@ -28,7 +27,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .conftest import FAST_HEARTBEAT
 from .test_drain_order import NoProgress
-from .test_runs import pending_of
+from .test_runs import pending_of, replicas
 from .test_tool import Progress, call, text_of
 
 pytestmark = pytest.mark.anyio
@@ -37,13 +36,9 @@ pytestmark = pytest.mark.anyio
 async def test_a_run_of_another_replica_polled_through_the_shared_store_reports_each_stage_once() -> None:
     # Break: in Runner._await, drop `version = record.version` -> the poll re-reads the same record
     # at once and reports its stage again and again until the run moves on or the poll's wait ends.
-    shared = MemoryRunStore()
     with Emulator(code_pause=0.5) as emu:
-        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
-        starter = create_server(**settings, max_wait=0.05)
         # No heartbeat in these waits: every report is a stage the record moved to.
-        poller = create_server(**settings, max_wait=0.3, heartbeat_interval=60)
-        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+        async with replicas(emu, max_wait=0.3, heartbeat_interval=60) as (a, b, _):
             with anyio.fail_after(20):
                 handle = pending_of(await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
                 polls: list[tuple[CallToolResult, list[str]]] = []
@@ -68,10 +63,7 @@ async def test_polling_another_replicas_stalled_run_says_its_stage_at_once_beats
     shared = MemoryRunStore()
     with Emulator() as emu:
         emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        settings = {"api_key": PLANTED_KEY, "base_url": emu.base_url, "max_retries": 0, "run_store": shared}
-        starter = create_server(**settings, max_wait=0.05)
-        poller = create_server(**settings, max_wait=0.5, heartbeat_interval=FAST_HEARTBEAT)
-        async with Client(starter, raise_exceptions=True) as a, Client(poller, raise_exceptions=True) as b:
+        async with replicas(emu, shared, max_wait=0.5, heartbeat_interval=FAST_HEARTBEAT) as (a, b, _):
             with anyio.fail_after(20):
                 first = await a.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
                 handle = pending_of(first)
