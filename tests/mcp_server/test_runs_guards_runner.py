@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
+from typing import Any
 
 import anyio
 import pytest
@@ -46,6 +47,15 @@ async def a_stalled_run_handed_off() -> AsyncIterator[tuple[Emulator, Client, Ru
         async with Client(server, raise_exceptions=True) as client:
             with anyio.fail_after(10):
                 yield emu, client, pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+
+
+@asynccontextmanager
+async def a_stalled_runner(**options: Any) -> AsyncIterator[tuple[Emulator, Runner, anyio.abc.TaskGroup]]:
+    """``runner_on`` an emulator whose streams stall 30 s after "thinking", all within 20 s."""
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu, **options) as (runner, runs):
+            yield emu, runner, runs
 
 
 async def test_a_call_that_waited_for_a_slot_and_got_one_before_the_drain_is_let_finish_not_refused() -> None:
@@ -119,25 +129,23 @@ async def test_a_result_wait_whose_http_exchange_is_aborted_stops_at_once_says_s
     # abort would not end the wait: it holds on for max_wait); the text or is_error of its answer.
     exchanges = Exchanges()
     answers: list[CallToolResult] = []
-    with Emulator() as emu, anyio.fail_after(20):
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        async with runner_on(emu, max_wait=0.05) as (runner, runs):
-            handle = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
-            run_id = pending_of(handle).run_id
-            runner.max_wait = 30  # the poll would wait well past the test's bound
+    async with a_stalled_runner(max_wait=0.05) as (emu, runner, runs):
+        handle = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+        run_id = pending_of(handle).run_id
+        runner.max_wait = 30  # the poll would wait well past the test's bound
 
-            with exchanges.open("client", 2) as exchange:
+        with exchanges.open("client", 2) as exchange:
 
-                async def poll() -> None:
-                    current_exchange.set(exchange)  # this task's own context: the HTTP request it serves
-                    answers.append(await runner.result(run_id, NoProgress()))  # type: ignore[arg-type]
+            async def poll() -> None:
+                current_exchange.set(exchange)  # this task's own context: the HTTP request it serves
+                answers.append(await runner.result(run_id, NoProgress()))  # type: ignore[arg-type]
 
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(poll)
-                    await anyio.wait_all_tasks_blocked()
-                    exchange.abort("the client cancelled the request")
-            going = run_id in runner.live and emu.active_connections == 1
-            runs.cancel_scope.cancel()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(poll)
+                await anyio.wait_all_tasks_blocked()
+                exchange.abort("the client cancelled the request")
+        going = run_id in runner.live and emu.active_connections == 1
+        runs.cancel_scope.cancel()
 
     assert answers[0].is_error and text_of(answers[0]) == STOPPED_WAITING_TEXT
     assert going, "giving up on a result wait leaves the run going"
@@ -224,13 +232,11 @@ async def test_a_drain_whose_run_cannot_deliver_its_final_record_ends_with_the_g
     # and each part of its warning (the count, the grace).
     monkeypatch.setattr(runner_module, "_STORE_WRITE_TIMEOUT", 5)
     caplog.set_level(logging.INFO, logger="mcp_server")
-    with Emulator() as emu, anyio.fail_after(20):
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        async with runner_on(emu, max_wait=0.01, run_store=FailingStore(hang=True)) as (runner, runs):
-            await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
-            await runner.drain(Deadline(1))
-            left = len(runner.live)
-            runs.cancel_scope.cancel()
+    async with a_stalled_runner(max_wait=0.01, run_store=FailingStore(hang=True)) as (_, runner, runs):
+        await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+        await runner.drain(Deadline(1))
+        left = len(runner.live)
+        runs.cancel_scope.cancel()
 
     assert left == 1
     warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
@@ -369,24 +375,22 @@ async def test_a_call_let_in_before_sigterm_that_finds_every_slot_taken_once_its
     caplog.set_level(logging.INFO, logger="mcp_server")
     exchanges = Exchanges()
     answers: dict[str, CallToolResult] = {}
-    with Emulator() as emu, anyio.fail_after(20):
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        async with runner_on(emu, max_concurrency=1) as (runner, runs):
+    async with a_stalled_runner(max_concurrency=1) as (emu, runner, runs):
 
-            async def running() -> None:
-                answers["running"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+        async def running() -> None:
+            answers["running"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
 
-            runs.start_soon(running)
+        runs.start_soon(running)
+        await anyio.wait_all_tasks_blocked()
+        (run,) = runner.live.values()
+        while run.record.stage != "thinking":  # its request is with the service
+            await runner.local.wait(run.record.run_id, run.record.version, 5)
+        with exchanges.open("client", 2, admitted=True) as exchange:  # the gate let it in...
+            runs.start_soon(runner.drain, Deadline(30), exchanges.admitted_started)  # ...then SIGTERM...
             await anyio.wait_all_tasks_blocked()
-            (run,) = runner.live.values()
-            while run.record.stage != "thinking":  # its request is with the service
-                await runner.local.wait(run.record.run_id, run.record.version, 5)
-            with exchanges.open("client", 2, admitted=True) as exchange:  # the gate let it in...
-                runs.start_soon(runner.drain, Deadline(30), exchanges.admitted_started)  # ...then SIGTERM...
-                await anyio.wait_all_tasks_blocked()
-                current_exchange.set(exchange)  # ...then its handler runs, with the one slot taken
-                answers["late"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
-            runs.cancel_scope.cancel()
+            current_exchange.set(exchange)  # ...then its handler runs, with the one slot taken
+            answers["late"] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+        runs.cancel_scope.cancel()
 
     late = answers["late"]
     assert late.is_error and text_of(late) == NOT_STARTED_TEXT
@@ -436,18 +440,16 @@ async def test_a_call_that_reaches_a_draining_server_in_process_is_refused_unsen
     # Breaks: Runner.call taking any call as admitted while the drain has not ended (`or` for `and`);
     # the refusal's error (counted as ShuttingDown), its text, is_error.
     caplog.set_level(logging.INFO, logger="mcp_server")
-    with Emulator() as emu, anyio.fail_after(20):
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        async with runner_on(emu) as (runner, runs):
-            runs.start_soon(runner.call, SEED_QUESTION, False, NoProgress(), runs)
-            await anyio.wait_all_tasks_blocked()
-            (run,) = runner.live.values()
-            while run.record.stage != "thinking":  # its request is with the service
-                await runner.local.wait(run.record.run_id, run.record.version, 5)
-            runs.start_soon(runner.drain, Deadline(30))  # a run still going: the drain goes on
-            await anyio.wait_all_tasks_blocked()
-            refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
-            runs.cancel_scope.cancel()
+    async with a_stalled_runner() as (emu, runner, runs):
+        runs.start_soon(runner.call, SEED_QUESTION, False, NoProgress(), runs)
+        await anyio.wait_all_tasks_blocked()
+        (run,) = runner.live.values()
+        while run.record.stage != "thinking":  # its request is with the service
+            await runner.local.wait(run.record.run_id, run.record.version, 5)
+        runs.start_soon(runner.drain, Deadline(30))  # a run still going: the drain goes on
+        await anyio.wait_all_tasks_blocked()
+        refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+        runs.cancel_scope.cancel()
 
     assert refused.is_error and text_of(refused) == SHUTTING_DOWN_TEXT
     assert errors_logged(caplog) == ["ShuttingDown"]
@@ -482,12 +484,10 @@ async def test_a_call_beyond_the_runs_in_progress_is_counted_as_refused_for_too_
     # Break: the refusal's error label (TooManyRuns) changed or left out.
     monkeypatch.setattr(runner_module, "MAX_LIVE_RUNS", 1)
     caplog.set_level(logging.INFO, logger="mcp_server")
-    with Emulator() as emu, anyio.fail_after(20):
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        async with runner_on(emu, max_wait=0.05) as (runner, runs):
-            await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
-            refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
-            runs.cancel_scope.cancel()
+    async with a_stalled_runner(max_wait=0.05) as (_, runner, runs):
+        await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+        refused = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+        runs.cancel_scope.cancel()
 
     assert refused.is_error
     assert errors_logged(caplog) == ["TooManyRuns"]
