@@ -15,18 +15,16 @@ import redis.asyncio as aioredis
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 
-from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
 from mcp_server._fit import size_of
 from mcp_server._texts import NOT_STARTED_TEXT
 from mcp_server.runs import MemoryRunStore, RunRecord, new_run_id
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.redis_store import RedisRunStore
-from mcp_server.runs.runner import Runner
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
-from ..conftest import PLANTED_KEY
 from .conftest import FAST_HEARTBEAT
-from .test_drain_order import NoProgress
+from .test_drain_order import NoProgress, runner_on
 from .test_runs import pending_of, replicas
 from .test_tool import Progress, call, text_of
 
@@ -107,25 +105,19 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
     caplog.set_level(logging.INFO, logger="mcp_server")
     with Emulator() as emu, anyio.fail_after(20):
         emu.add_fault(Fault.stall(after_events=50, seconds=30))
-        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0, max_concurrency=1)
-        runner = server_runtime(server)
-        assert isinstance(runner, Runner)
-        try:
-            async with anyio.create_task_group() as runs:
+        async with runner_on(emu, max_concurrency=1) as (runner, runs):
 
-                async def ask(name: str) -> None:
-                    answers[name] = await runner.call(SEED_QUESTION, True, NoProgress(), runs)  # type: ignore[arg-type]
+            async def ask(name: str) -> None:
+                answers[name] = await runner.call(SEED_QUESTION, True, NoProgress(), runs)  # type: ignore[arg-type]
 
-                runs.start_soon(ask, "running")
-                await anyio.wait_all_tasks_blocked()
-                runs.start_soon(ask, "queued")
-                await anyio.wait_all_tasks_blocked()
-                (running,) = [run for run in runner.live.values() if run.started]
-                while running.record.stage != "answering":
-                    await runner.local.wait(running.record.run_id, running.record.version, 5)
-                await runner.drain(Deadline(2))  # runs get 1.5 s of the 2 s grace
-        finally:
-            await runner.aclose()
+            runs.start_soon(ask, "running")
+            await anyio.wait_all_tasks_blocked()
+            runs.start_soon(ask, "queued")
+            await anyio.wait_all_tasks_blocked()
+            (running,) = [run for run in runner.live.values() if run.started]
+            while running.record.stage != "answering":
+                await runner.local.wait(running.record.run_id, running.record.version, 5)
+            await runner.drain(Deadline(2))  # runs get 1.5 s of the 2 s grace
 
     queued = answers["queued"]
     assert queued.is_error and text_of(queued) == NOT_STARTED_TEXT
