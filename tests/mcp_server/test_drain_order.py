@@ -52,6 +52,22 @@ async def runner_on(emu: Emulator, **options: Any) -> AsyncIterator[tuple[Runner
         await runner.aclose()
 
 
+async def calls_in_turn(
+    runner: Runner, runs: anyio.abc.TaskGroup, include_reasoning: bool, *names: str
+) -> dict[str, CallToolResult]:
+    """Calls started in *runs* one after the other, each once the ones before it block (with one slot,
+    the first runs and the others wait for it); each one's answer lands in the dict under its name."""
+    answers: dict[str, CallToolResult] = {}
+
+    async def ask(name: str) -> None:
+        answers[name] = await runner.call(SEED_QUESTION, include_reasoning, NoProgress(), runs)  # type: ignore[arg-type]
+
+    for name in names:
+        runs.start_soon(ask, name)
+        await anyio.wait_all_tasks_blocked()
+    return answers
+
+
 def start_drain(runner: Runner, runs: anyio.abc.TaskGroup, exchanges: Exchanges) -> anyio.Event:
     """Begin the drain (what SIGTERM does) with a 30 s grace: an event set once it has returned."""
     drained = anyio.Event()

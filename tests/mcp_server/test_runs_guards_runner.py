@@ -30,7 +30,7 @@ from mcp_server.runs.runner import Runner
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from .test_drain_order import NoProgress, runner_on
+from .test_drain_order import NoProgress, calls_in_turn, runner_on
 from .test_runs import pending_of, replicas
 from .test_tool import Progress, text_of
 
@@ -61,17 +61,9 @@ async def a_stalled_runner(**options: Any) -> AsyncIterator[tuple[Emulator, Runn
 async def test_a_call_that_waited_for_a_slot_and_got_one_before_the_drain_is_let_finish_not_refused() -> None:
     # Break: Runner.drain refusing every run that was ever queued (`run.queued` alone, not `and not
     # run.started`) -> the second call, already sent upstream (billed), is cut and told it never started.
-    answers: dict[str, CallToolResult] = {}
     with Emulator(code_pause=0.3) as emu, anyio.fail_after(20):
         async with runner_on(emu, max_concurrency=1) as (runner, runs):
-
-            async def ask(name: str) -> None:
-                answers[name] = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
-
-            runs.start_soon(ask, "first")
-            await anyio.wait_all_tasks_blocked()
-            runs.start_soon(ask, "second")
-            await anyio.wait_all_tasks_blocked()
+            answers = await calls_in_turn(runner, runs, False, "first", "second")
             (second,) = [run for run in runner.live.values() if run.queued]
             while not second.started:  # the first call ended and gave the second its slot
                 await runner.local.wait(second.record.run_id, second.record.version, 5)

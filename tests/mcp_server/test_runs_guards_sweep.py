@@ -24,7 +24,7 @@ from mcp_server.runs.redis_store import RedisRunStore
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from .conftest import FAST_HEARTBEAT
-from .test_drain_order import NoProgress, runner_on
+from .test_drain_order import calls_in_turn, runner_on
 from .test_runs import pending_of, replicas
 from .test_tool import Progress, call, text_of
 
@@ -101,19 +101,11 @@ async def test_a_drain_refuses_the_queued_call_unsent_and_cancels_the_running_on
     # Breaks: Runner.drain not taking the shutdown's Deadline as given; a queued call not refused (or
     # refused = False/None) or its log reason changed; Results.cancelled dropping the partial from the
     # text, the reasoning asked for, or the structuredContent; the refused call counted as cancelled.
-    answers: dict[str, CallToolResult] = {}
     caplog.set_level(logging.INFO, logger="mcp_server")
     with Emulator() as emu, anyio.fail_after(20):
         emu.add_fault(Fault.stall(after_events=50, seconds=30))
         async with runner_on(emu, max_concurrency=1) as (runner, runs):
-
-            async def ask(name: str) -> None:
-                answers[name] = await runner.call(SEED_QUESTION, True, NoProgress(), runs)  # type: ignore[arg-type]
-
-            runs.start_soon(ask, "running")
-            await anyio.wait_all_tasks_blocked()
-            runs.start_soon(ask, "queued")
-            await anyio.wait_all_tasks_blocked()
+            answers = await calls_in_turn(runner, runs, True, "running", "queued")
             (running,) = [run for run in runner.live.values() if run.started]
             while running.record.stage != "answering":
                 await runner.local.wait(running.record.run_id, running.record.version, 5)
