@@ -158,6 +158,16 @@ def test_leaving_the_sync_loop_early_starts_nothing_new_and_its_workers_stop() -
         assert len(emu.requests) <= 3  # the failed one, the one in flight, and at most one started after
 
 
+def test_leaving_the_sync_loop_early_stops_a_call_in_flight_at_its_next_chunk() -> None:
+    # Break: run_many_sync's finally without stop.set(): the call in flight reads its stream to the end
+    # (its events 1 s apart: half a minute).
+    with Emulator(pace=1.0) as emu, CodeInterpreter(api_key="sk-test", base_url=emu.base_url) as ci:
+        emu.add_fault(Fault.finish_reason("stop"))  # the first call: a whole answer, one event a second
+        emu.add_fault(Fault.status(400))  # the second, started once the first was admitted: refused at once
+        leave_at_a_failed_first_outcome(ci.run_many([SEED_QUESTION] * 2, concurrency=2), workers_stop_within=10)
+        assert len(emu.requests) == 2
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_tasks_are_read_lazily_from_an_iterator(mode: str, emu: Emulator) -> None:
     pulled: list[int] = []
