@@ -88,11 +88,13 @@ def tool_output(result: CodeInterpreterResult, *, include_reasoning: bool) -> tu
     return result_markdown(result, include_reasoning=include_reasoning), result_dict(result), True
 
 
-def error_message(err: QwenCIError, secret: str | None = None, *, include_reasoning: bool = False) -> str:
-    """What the model sees in the error ToolMessage: what happened, whether calling again can help,
-    what to do (naming the tool's constructor arguments) and what arrived - the same words as the
-    MCP tool's."""
-    text = for_agent(err, LANGCHAIN, tool=TOOL_NAME, include_reasoning=include_reasoning)
+def error_message(
+    err: QwenCIError, secret: str | None = None, *, include_reasoning: bool = False, tool: str = TOOL_NAME
+) -> str:
+    """What the model sees in the error ToolMessage: what happened (naming the *tool* as the model
+    knows it), whether calling again can help, what to do (naming the tool's constructor arguments)
+    and what arrived - the same words as the MCP tool's."""
+    text = for_agent(err, LANGCHAIN, tool=tool, include_reasoning=include_reasoning)
     # The core never puts the key in a message; belt and braces.
     return text.replace(secret, "**********") if secret else text
 

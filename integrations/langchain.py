@@ -245,7 +245,11 @@ def is_retryable(exc: BaseException) -> bool:
 def error_content(exc: BaseException, request: Any = None) -> str | None:
     """``on_error`` for ``ToolErrorMiddleware``: the tool's own error message (what failed, what to
     do) for a failure of the service; ``None`` (let it propagate) for anything else, such as a bug."""
-    return error_message(exc) if isinstance(exc, QwenCIError) else None
+    if not isinstance(exc, QwenCIError):
+        return None
+    call = getattr(request, "tool_call", None)  # the middleware's request: the name the model called
+    name = call.get("name") if isinstance(call, dict) else None
+    return error_message(exc, tool=name) if isinstance(name, str) and name else error_message(exc)
 
 
 class QwenCodeInterpreterTool(_Settings, BaseTool):
@@ -310,7 +314,7 @@ class QwenCodeInterpreterTool(_Settings, BaseTool):
         try:
             yield
         except QwenCIError as err:
-            message = error_message(err, self._secret(), include_reasoning=self.include_reasoning)
+            message = error_message(err, self._secret(), include_reasoning=self.include_reasoning, tool=self.name)
             progress.failed(err, message)
             if self.raise_errors:
                 raise
