@@ -219,7 +219,11 @@ async def test_an_error_event_before_any_content_is_retried(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("event", ["event:result\n", "event:error\n", "event: something-new\n", ""])
+@pytest.mark.parametrize(
+    "event",
+    ["event:result\n", "event:error\n", "event: something-new\n", ""],
+    ids=["result", "error", "something-new", "no-event"],  # ids mutmut can select again (no escapes)
+)
 @pytest.mark.parametrize("status_line", [":HTTP_STATUS/503", "status:503"])
 async def test_an_in_band_status_is_honoured_whatever_the_event_is_named(
     mode: str, event: str, status_line: str
@@ -256,7 +260,9 @@ _NAMES = {
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
-    ("protocol", "event"), [(p, e) for p, names in _NAMES.items() for e in names], ids=lambda v: repr(v)
+    ("protocol", "event"),
+    [(p, e) for p, names in _NAMES.items() for e in names],
+    ids=lambda v: str(v).strip().removeprefix("event:").strip() or "no-event",  # no escapes, no quotes
 )
 @pytest.mark.parametrize("status_line", [":HTTP_STATUS/503", "status:503"])
 async def test_an_in_band_status_on_a_normal_frame_is_honoured_over_chat_completions_and_responses(
