@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from qwen_ci_tool import RateLimitError
+from qwen_ci_tool import RateLimitError, __version__
 
 from ._frames import chat_chunk, chat_stream, native_stream
 from ._mock import MODES, Script, run, sse_response
@@ -47,3 +47,13 @@ async def test_a_chat_chunk_whose_delta_is_null_is_skipped_and_the_answer_is_who
     clean = await run(mode, Script(lambda: sse_response(frames)), protocol="openai")
     with_null = await run(mode, Script(lambda: sse_response(null_delta + frames)), protocol="openai")
     assert with_null.status == "completed" and with_null.answer == clean.answer
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("protocol", "stream"), [("dashscope", native_stream), ("openai", chat_stream)])
+async def test_each_request_names_this_library_and_its_version_as_the_user_agent(
+    mode: str, protocol: str, stream: object
+) -> None:
+    script = Script(lambda: sse_response(stream()))  # type: ignore[operator]
+    await run(mode, script, protocol=protocol)
+    assert script.requests[0].headers["user-agent"] == f"qwen-ci-tool/{__version__}"
