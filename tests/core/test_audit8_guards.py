@@ -9,7 +9,7 @@ import pytest
 
 from qwen_ci_tool import RateLimitError, __version__
 
-from ._frames import chat_chunk, chat_stream, native_stream
+from ._frames import chat_chunk, chat_stream, native_frame, native_stream
 from ._mock import MODES, Script, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
@@ -57,3 +57,27 @@ async def test_each_request_names_this_library_and_its_version_as_the_user_agent
     script = Script(lambda: sse_response(stream()))  # type: ignore[operator]
     await run(mode, script, protocol=protocol)
     assert script.requests[0].headers["user-agent"] == f"qwen-ci-tool/{__version__}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_answer_in_several_text_parts_is_their_text_joined_as_sent(mode: str) -> None:
+    parts = [{"text": "4"}, {"image": "ignored.png"}, {"text": "2"}]
+    frames = native_frame(1, content=parts, finish="stop")
+    result = await run(mode, Script(lambda: sse_response(frames)))
+    assert result.answer == "42"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("tokens", [-5, 2.5, "7", True], ids=["negative", "float", "text", "bool"])
+async def test_a_token_count_that_is_not_a_count_is_read_as_zero(mode: str, tokens: object) -> None:
+    usage = {"input_tokens": tokens, "output_tokens": 3, "total_tokens": 13}
+    frames = native_frame(1, content="42", finish="stop", usage=usage)
+    result = await run(mode, Script(lambda: sse_response(frames)))
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (0, 3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_empty_request_id_in_the_stream_gives_way_to_the_headers(mode: str) -> None:
+    frames = native_frame(1, content="42", finish="stop", request_id="")
+    result = await run(mode, Script(lambda: sse_response(frames)))
+    assert result.request_id == "hdr-rid"
