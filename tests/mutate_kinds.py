@@ -57,14 +57,16 @@ def force_condition(node: cst.If | cst.While | cst.CompIf) -> Iterable[cst.CSTNo
         yield node.with_changes(test=test)
 
 
-def _without_each(elements: list[Any]) -> Iterable[Any]:
+def _without_each(types: cst.Tuple) -> Iterable[cst.BaseExpression]:
+    """*types* with each element dropped once: a tuple still, or the one element left on its own."""
+    elements = list(types.elements)
     for i in range(len(elements)):
         rest = [*elements[:i], *elements[i + 1 :]]
         if len(rest) == 1:
             yield rest[0].value
         else:
             rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            yield None, rest
+            yield types.with_changes(elements=rest)
 
 
 def drop_isinstance_type(node: cst.Call) -> Iterable[cst.Call]:
@@ -72,15 +74,14 @@ def drop_isinstance_type(node: cst.Call) -> Iterable[cst.Call]:
         return
     types = node.args[1].value
     if isinstance(types, cst.Tuple) and len(types.elements) > 1:
-        for out in _without_each(list(types.elements)):
-            value = types.with_changes(elements=out[1]) if isinstance(out, tuple) else out
+        for value in _without_each(types):
             yield node.with_changes(args=[node.args[0], node.args[1].with_changes(value=value)])
 
 
 def drop_except_type(node: cst.ExceptHandler) -> Iterable[cst.ExceptHandler]:
     if isinstance(node.type, cst.Tuple) and len(node.type.elements) > 1:
-        for out in _without_each(list(node.type.elements)):
-            yield node.with_changes(type=node.type.with_changes(elements=out[1]) if isinstance(out, tuple) else out)
+        for value in _without_each(node.type):
+            yield node.with_changes(type=value)
 
 
 MORE = [
