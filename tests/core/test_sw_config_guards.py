@@ -93,3 +93,10 @@ def test_a_key_file_that_is_not_utf8_text_is_a_configuration_error_that_shows_no
     assert info.value.message.startswith("DASHSCOPE_API_KEY_FILE_PATH names a file that is not UTF-8 text")
     assert "save the key in it as plain text" in info.value.message
     assert PLANTED_KEY not in str(info.value) and "sk-" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http:///api/v1", "http://:8080"], ids=["no host", "a port and no host"])
+def test_a_base_url_without_a_host_is_refused_before_anything_is_sent(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        CodeInterpreter(api_key="sk-x", base_url=url)
+    assert info.value.message == f"Invalid base URL {url!r}."
