@@ -3,12 +3,14 @@ issue 26 (sw-base) found a one-line break no test caught: each test fails when i
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from qwen_ci_tool import CodeInterpreter, ConfigurationError, ProtocolError
+from qwen_ci_tool import AnswerDelta, CodeInterpreter, ConfigurationError, ProtocolError, StreamStarted
 
-from ._frames import chat_stream, responses_stream
-from ._mock import MODES, Script, run, sse_response
+from ._frames import chat_chunk, chat_stream, native_frame, native_stream, responses_event, responses_stream
+from ._mock import MODES, Script, events, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -97,3 +99,71 @@ def test_extra_parameters_from_the_environment_with_nan_are_refused(monkeypatch:
     monkeypatch.setenv("QWEN_CI_EXTRA_PARAMETERS", '{"seed": NaN}')
     with pytest.raises(ConfigurationError, match="extra_parameters cannot be sent as JSON"):
         CodeInterpreter(api_key="sk-test")
+
+
+# What the KINDS=more sweep of _protocols/* (a clause dropped, a condition forced) left: each test fails with its break.
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("protocol", "stream"), [("dashscope", native_stream), *STREAMS])
+async def test_a_stream_starts_once_whatever_its_number_of_frames(mode: str, protocol: str, stream: object) -> None:
+    evs = await events(mode, Script(lambda: sse_response(stream())), protocol=protocol)  # type: ignore[operator]
+    assert [type(e) for e in evs].count(StreamStarted) == 1 and isinstance(evs[0], StreamStarted)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_answer_part_that_is_not_an_object_is_skipped_and_the_rest_joined(mode: str) -> None:
+    frames = native_frame(1, content=[{"text": "4"}, "junk", 7, {"text": "2"}], finish="stop")
+    result = await run(mode, Script(lambda: sse_response(frames)))
+    assert result.status == "completed" and result.answer == "42"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_chat_chunk_whose_text_is_empty_sends_no_answer_event(mode: str) -> None:
+    frames = chat_chunk({"content": [{"image": "x.png"}]}) + chat_stream()
+    evs = await events(mode, Script(lambda: sse_response(frames)), protocol="openai")
+    assert [e.text for e in evs if isinstance(e, AnswerDelta)] == ["42"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_chat_values_that_are_not_text_are_ignored(mode: str) -> None:
+    odd = chat_chunk({"reasoning_content": 5}) + chat_chunk({}, finish=7)  # type: ignore[arg-type]
+    frames = chat_stream().replace("data: [DONE]", odd + "data: [DONE]")
+    result = await run(mode, Script(lambda: sse_response(frames)), protocol="openai")
+    assert (result.status, result.finish_reason, result.reasoning) == ("completed", "stop", "Thinking")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_responses_deltas_that_are_not_text_are_ignored(mode: str) -> None:
+    odd = responses_event("response.reasoning_text.delta", delta=5) + responses_event(
+        "response.output_text.delta", delta=["x"]
+    )
+    frames = responses_stream().replace("event: response.completed", odd + "event: response.completed")
+    result = await run(mode, Script(lambda: sse_response(frames)), protocol="responses")
+    assert (result.status, result.answer, result.reasoning) == ("completed", "It is 42.", "Let me run it.")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_responses_events_named_only_by_their_sse_event_line_are_read(mode: str) -> None:
+    blocks = []
+    for block in responses_stream().strip().split("\n\n"):
+        event, data = block.split("\n")
+        body = json.loads(data.removeprefix("data: "))
+        del body["type"]
+        blocks.append(f"{event}\ndata: {json.dumps(body)}\n\n")
+    clean = await run(mode, Script(lambda: sse_response(responses_stream())), protocol="responses")
+    named = await run(mode, Script(lambda: sse_response("".join(blocks))), protocol="responses")
+    assert named.status == "completed" and (named.answer, named.code_runs) == (clean.answer, clean.code_runs)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_responses_events_without_their_response_or_item_object_are_read_as_empty(mode: str) -> None:
+    frames = (
+        responses_event("response.output_text.delta", delta="4")
+        + responses_event("response.output_item.added")
+        + responses_event("response.output_text.delta", delta="2")
+        + responses_event("response.completed")
+    )
+    no_request_id = {"content-type": "text/event-stream"}
+    result = await run(mode, Script(lambda: sse_response(frames, headers=no_request_id)), protocol="responses")
+    assert (result.status, result.answer, result.finish_reason) == ("completed", "42", "stop")
