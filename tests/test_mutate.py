@@ -4,6 +4,7 @@ asked for, and every other package still reaches the tests unbroken."""
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,110 @@ def test_more_kinds_drop_each_type_of_an_isinstance_or_except_tuple() -> None:
 def test_each_kind_of_break_has_a_work_tree_of_its_own() -> None:
     files = ["qwen_ci_tool/_sse.py"]
     assert work_dir(files, "more") != work_dir(files) == work_dir(files, "mutmut")
+    assert work_dir(files, "names") not in (work_dir(files), work_dir(files, "more"))
+
+
+def _names(source: str) -> list[tuple[str, bool]]:
+    """Each break tests/mutate_names.py makes in *source*: the lines it changed, and whether mutmut runs it."""
+    import libcst as cst
+
+    from tests.mutate_names import find_breaks, module_constants
+
+    wrapper = cst.MetadataWrapper(cst.parse_module(source))
+    found = []
+    for b in find_breaks(wrapper, module_constants(source)):
+        code = wrapper.module.deep_replace(b.node, b.new).code  # type: ignore[union-attr]
+        changed = [new for old, new in zip(source.splitlines(), code.splitlines(), strict=True) if old != new]
+        found.append(("\n".join(changed), b.function is not None))
+    return found
+
+
+def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mutmut() -> None:
+    source = (
+        'LIMIT = 1000\nRATE = 0.5\nNAME = "abc"\n__version__ = "1"\nclass C:\n    x: int = 0\ndef f():\n    y = 5\n'
+    )
+    assert _names(source) == [
+        ("LIMIT = 1001", False),
+        ("LIMIT = 2000", False),
+        ("RATE = 1.0", False),
+        ("RATE = 0.25", False),
+        ('NAME = "XXabcXX"', False),
+        ("    x: int = 1", False),
+    ]
+
+
+def test_names_kinds_swap_a_constant_read_for_the_next_one_with_another_value_of_its_type() -> None:
+    source = 'A = 1\nB = 1\nC = 2\nS = "s"\nfrom m import A as D\ndef f(o):\n    o.A = A\n    return S + str(A)\n'
+    assert _names(source)[-2:] == [("    o.A = C", True), ("    return S + str(C)", True)]
+
+
+def test_names_kinds_follow_constants_imported_from_the_packages(tmp_path: Path) -> None:
+    from tests.mutate_names import module_constants
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("X = 1\nlow = 3\n")
+    (tmp_path / "pkg" / "b.py").write_text("try:\n    from .a import X, low\nexcept ImportError:\n    pass\nY = 2\n")
+    b = tmp_path / "pkg" / "b.py"
+    assert module_constants(b.read_text(), b, tmp_path) == {"Y": 2, "X": 1}
+
+
+def test_names_kinds_pass_the_default_of_a_get_instead_of_or_ing_it() -> None:
+    source = 'def f(d):\n    return d.get("k") or {}\ndef g(d):\n    return d.get("k", 1) or 2\n'
+    assert _names(source) == [('    return d.get("k", {})', True)]
+
+
+def test_names_kinds_turn_each_exit_of_a_loop_into_its_other_exit() -> None:
+    source = (
+        "def f(xs):\n    for x in xs:\n        if x:\n            return x\n        if x is None:\n            continue\n"
+        "        for y in x:\n            break\n    while xs:\n        break\n"
+    )
+    assert _names(source) == [
+        ("            continue", True),
+        ("            break", True),
+        ("            continue", True),
+        ("        continue", True),
+    ]
+
+
+def test_names_kinds_drop_a_format_spec_or_round_it_to_no_decimals() -> None:
+    source = 'def f(a, b, c, d):\n    return f"{a:g} {b:.1f} {c:>5} {d:.0f}"\n'
+    assert [line for line, _ in _names(source)] == [
+        '    return f"{a} {b:.1f} {c:>5} {d:.0f}"',
+        '    return f"{a:.0f} {b:.1f} {c:>5} {d:.0f}"',
+        '    return f"{a:g} {b} {c:>5} {d:.0f}"',
+        '    return f"{a:g} {b:.0f} {c:>5} {d:.0f}"',
+        '    return f"{a:g} {b:.1f} {c} {d:.0f}"',
+        '    return f"{a:g} {b:.1f} {c:>5} {d}"',
+    ]
+
+
+def test_names_kinds_drop_none_from_types_evaluated_at_run_time_only() -> None:
+    source = (
+        'M = create_model("M", x=(int | None, None))\nclass P(BaseModel):\n    a: int | None = None\n'
+        "    b: Optional[str]\ndef g(x: int | None) -> str | None:\n    return x\nclass Plain:\n    c: int | None = None\n"
+    )
+    assert _names(source) == [
+        ('M = create_model("M", x=(int, None))', False),
+        ("    a: int = None", False),
+        ("    b: str", False),
+    ]
+
+
+def test_names_kinds_run_in_mutmut_only_inside_the_functions_it_switches_and_name_the_others_by_scope(
+    tmp_path: Path,
+) -> None:
+    from tests.mutate_names import outside_breaks
+
+    source = (
+        "LIMIT = 3\nclass C:\n    @property\n    def p(self):\n        return self.d.get(1) or 2\n"
+        "    @staticmethod\n    def s(d):\n        return d.get(1) or 2\n"
+        "    def skipped(self, d):  # pragma: no mutate block\n        return d.get(1) or 2\n"
+    )
+    assert [(line, inside) for line, inside in _names(source)][-1] == ("        return d.get(1, 2)", True)
+    outside = outside_breaks("pkg/mod.py", source, tmp_path)
+    assert [(b.name, b.line) for b in outside] == [
+        ("pkg.mod.s_LIMIT__1", 1),
+        ("pkg.mod.s_LIMIT__2", 1),
+        ("pkg.mod.s_C__1", 5),
+    ]
+    assert "-        return self.d.get(1) or 2\n+        return self.d.get(1, 2)\n" in outside[2].diff
