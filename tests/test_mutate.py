@@ -8,9 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutate import NOT_MUTATED, PACKAGES, REPO, mutmut_config, not_mutated, work_dir
+from tests.mutate import (
+    NOT_MUTATED,
+    PACKAGES,
+    REPO,
+    mutmut_config,
+    not_mutated,
+    work_dir,
+)
 
-EVERY = ["qwen_ci_tool/_sse.py", "qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py", "mcp_server/_stdio.py"]
+EVERY = [
+    "qwen_ci_tool/_sse.py",
+    "qwen_ci_tool/_engine.py",
+    "qwen_ci_tool/cli/ask.py",
+    "mcp_server/_stdio.py",
+]
 PYPROJECT = '[project]\nname = "qwen-ci-tool"\n'
 
 
@@ -18,11 +30,18 @@ def _table(text: str) -> dict:
     return tomllib.loads(text)["tool"]["mutmut"]
 
 
-def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbroken() -> None:
-    text = mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/", "tests/cli/"], 2, EVERY)
+def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbroken() -> (
+    None
+):
+    text = mutmut_config(
+        PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/", "tests/cli/"], 2, EVERY
+    )
     table = _table(text)
     assert table["source_paths"] == ["qwen_ci_tool/"]
-    assert table["do_not_mutate"] == ["qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py"]
+    assert table["do_not_mutate"] == [
+        "qwen_ci_tool/_engine.py",
+        "qwen_ci_tool/cli/ask.py",
+    ]
     assert table["pytest_add_cli_args_test_selection"] == ["tests/core/", "tests/cli/"]
     assert table["max_children"] == 2
     assert {"mcp_server", "integrations", "tests"} <= set(table["also_copy"])
@@ -31,28 +50,46 @@ def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbr
 
 
 def test_files_of_two_packages_mutate_both_and_copy_neither() -> None:
-    table = _table(mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py", "mcp_server/_stdio.py"], ["tests/"], 1, EVERY))
+    table = _table(
+        mutmut_config(
+            PYPROJECT,
+            ["qwen_ci_tool/_sse.py", "mcp_server/_stdio.py"],
+            ["tests/"],
+            1,
+            EVERY,
+        )
+    )
     assert table["source_paths"] == ["mcp_server/", "qwen_ci_tool/"]
     assert not {"mcp_server", "qwen_ci_tool"} & set(table["also_copy"])
 
 
 def test_a_second_run_replaces_the_table_it_wrote_before() -> None:
-    first = mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/"], 1, EVERY)
-    second = mutmut_config(first, ["qwen_ci_tool/_engine.py"], ["tests/core/"], 1, EVERY)
+    first = mutmut_config(
+        PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/"], 1, EVERY
+    )
+    second = mutmut_config(
+        first, ["qwen_ci_tool/_engine.py"], ["tests/core/"], 1, EVERY
+    )
     assert second.count("[tool.mutmut]") == 1
     assert _table(second)["do_not_mutate"][0] == "qwen_ci_tool/_sse.py"
 
 
 @pytest.mark.parametrize(
-    ("files", "fix"), [([], "give paths like"), (["tests/core/test_sse.py"], ", ".join(PACKAGES))], ids=["none", "test"]
+    ("files", "fix"),
+    [([], "give paths like"), (["tests/core/test_sse.py"], ", ".join(PACKAGES))],
+    ids=["none", "test"],
 )
-def test_files_that_are_not_library_files_are_refused_naming_what_to_give(files: list[str], fix: str) -> None:
+def test_files_that_are_not_library_files_are_refused_naming_what_to_give(
+    files: list[str], fix: str
+) -> None:
     with pytest.raises(SystemExit, match=fix):
         mutmut_config(PYPROJECT, files, ["tests/core/"], 1, EVERY)
 
 
 @pytest.mark.parametrize(("path", "line"), NOT_MUTATED)
-def test_the_functions_left_unmutated_still_exist_and_get_mutmuts_marker(path: str, line: str) -> None:
+def test_the_functions_left_unmutated_still_exist_and_get_mutmuts_marker(
+    path: str, line: str
+) -> None:
     marked = not_mutated((REPO / path).read_text(encoding="utf-8"), line)
     assert f"{line}  # pragma: no mutate block\n" in marked
     with pytest.raises(SystemExit, match="update NOT_MUTATED"):
@@ -78,7 +115,12 @@ def _breaks(source: str) -> list[str]:
             self.found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
 
         def on_visit(self, node: cst.CSTNode) -> bool:
-            self.found += [(node, new) for kind, operator in MORE if isinstance(node, kind) for new in operator(node)]
+            self.found += [
+                (node, new)
+                for kind, operator in MORE
+                if isinstance(node, kind)
+                for new in operator(node)
+            ]
             return True
 
     module = cst.parse_module(source)
@@ -96,7 +138,9 @@ def test_more_kinds_drop_each_clause_of_an_and_or_once_keeping_precedence() -> N
     ]
 
 
-def test_more_kinds_force_a_plain_condition_each_way_and_leave_comparisons_and_constants_alone() -> None:
+def test_more_kinds_force_a_plain_condition_each_way_and_leave_comparisons_and_constants_alone() -> (
+    None
+):
     assert _breaks("while True:\n    pass\n") == []
     source = "if not isinstance(o, dict):\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if v]\n"
     assert _breaks(source) == [
@@ -135,15 +179,19 @@ def _names(source: str) -> list[tuple[str, bool]]:
     found = []
     for b in find_breaks(wrapper, module_constants(source)):
         code = wrapper.module.deep_replace(b.node, b.new).code  # type: ignore[union-attr]
-        changed = [new for old, new in zip(source.splitlines(), code.splitlines(), strict=True) if old != new]
+        changed = [
+            new
+            for old, new in zip(source.splitlines(), code.splitlines(), strict=True)
+            if old != new
+        ]
         found.append(("\n".join(changed), b.function is not None))
     return found
 
 
-def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mutmut() -> None:
-    source = (
-        'LIMIT = 1000\nRATE = 0.5\nNAME = "abc"\n__version__ = "1"\nclass C:\n    x: int = 0\ndef f():\n    y = 5\n'
-    )
+def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mutmut() -> (
+    None
+):
+    source = 'LIMIT = 1000\nRATE = 0.5\nNAME = "abc"\n__version__ = "1"\nclass C:\n    x: int = 0\ndef f():\n    y = 5\n'
     assert _names(source) == [
         ("LIMIT = 1001", False),
         ("LIMIT = 2000", False),
@@ -154,17 +202,26 @@ def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mu
     ]
 
 
-def test_names_kinds_swap_a_constant_read_for_the_next_one_with_another_value_of_its_type() -> None:
+def test_names_kinds_swap_a_constant_read_for_the_next_one_with_another_value_of_its_type() -> (
+    None
+):
     source = 'A = 1\nB = 1\nC = 2\nS = "s"\nfrom m import A as D\ndef f(o):\n    o.A = A\n    return S + str(A)\n'
-    assert _names(source)[-2:] == [("    o.A = C", True), ("    return S + str(C)", True)]
+    assert _names(source)[-2:] == [
+        ("    o.A = C", True),
+        ("    return S + str(C)", True),
+    ]
 
 
-def test_names_kinds_follow_constants_imported_from_the_packages(tmp_path: Path) -> None:
+def test_names_kinds_follow_constants_imported_from_the_packages(
+    tmp_path: Path,
+) -> None:
     from tests.mutate_names import module_constants
 
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "a.py").write_text("X = 1\nlow = 3\n")
-    (tmp_path / "pkg" / "b.py").write_text("try:\n    from .a import X, low\nexcept ImportError:\n    pass\nY = 2\n")
+    (tmp_path / "pkg" / "b.py").write_text(
+        "try:\n    from .a import X, low\nexcept ImportError:\n    pass\nY = 2\n"
+    )
     b = tmp_path / "pkg" / "b.py"
     assert module_constants(b.read_text(), b, tmp_path) == {"Y": 2, "X": 1}
 
@@ -221,11 +278,28 @@ def test_names_kinds_run_in_mutmut_only_inside_the_functions_it_switches_and_nam
         "    @staticmethod\n    def s(d):\n        return d.get(1) or 2\n"
         "    def skipped(self, d):  # pragma: no mutate block\n        return d.get(1) or 2\n"
     )
-    assert [(line, inside) for line, inside in _names(source)][-1] == ("        return d.get(1, 2)", True)
+    assert [(line, inside) for line, inside in _names(source)][-1] == (
+        "        return d.get(1, 2)",
+        True,
+    )
     outside = outside_breaks("pkg/mod.py", source, tmp_path)
     assert [(b.name, b.line) for b in outside] == [
         ("pkg.mod.s_LIMIT__1", 1),
         ("pkg.mod.s_LIMIT__2", 1),
         ("pkg.mod.s_C__1", 5),
     ]
-    assert "-        return self.d.get(1) or 2\n+        return self.d.get(1, 2)\n" in outside[2].diff
+    assert (
+        "-        return self.d.get(1) or 2\n+        return self.d.get(1, 2)\n"
+        in outside[2].diff
+    )
+
+
+def test_names_kinds_read_a_class_literal_instead_of_the_instances_own_value() -> None:
+    source = (
+        'class T:\n    name: str = "calc"\n    size = 3\n    __slots__ = ()\n    def f(self):\n'
+        "        self.size = 4\n        return self.name, self.other, self.size\n"
+    )
+    assert [line for line, inside in _names(source) if inside] == [
+        '        return "calc", self.other, self.size',
+        "        return self.name, self.other, 3",
+    ]
