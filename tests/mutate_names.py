@@ -73,9 +73,7 @@ def _changed_literal(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
     elif isinstance(value, float):
         news = [value * 2, value / 2]
     elif isinstance(node, cst.SimpleString):
-        yield node.with_changes(
-            value=f"{node.prefix}{node.quote}XX{node.raw_value}XX{node.quote}"
-        )
+        yield node.with_changes(value=f"{node.prefix}{node.quote}XX{node.raw_value}XX{node.quote}")
         return
     else:
         return
@@ -91,32 +89,16 @@ class Where:
     level: str  # "module", "class" (a statement directly in the module or a class body) or "inner"
     load: bool = False  # a name read (not assigned, not an attribute)
     annotation: str = ""  # "" (not in one), "runtime" (a field of a class with bases or decorators), "static"
-    constants: dict[str, Any] = field(
-        default_factory=dict
-    )  # the UPPER_CASE literals the module can name
-    fields: dict[str, cst.BaseExpression] = field(
-        default_factory=dict
-    )  # the enclosing class's literal attributes
+    constants: dict[str, Any] = field(default_factory=dict)  # the UPPER_CASE literals the module can name
+    fields: dict[str, cst.BaseExpression] = field(default_factory=dict)  # the enclosing class's literal attributes
 
 
 def constant(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
     """``NAME = 1000`` at module or class level -> 1001, 2000 (a float x2 and /2, a string wrapped in XX)."""
-    if (
-        where.level == "inner"
-        or not isinstance(node, (cst.Assign, cst.AnnAssign))
-        or node.value is None
-    ):
+    if where.level == "inner" or not isinstance(node, (cst.Assign, cst.AnnAssign)) or node.value is None:
         return
-    targets = (
-        [t.target for t in node.targets]
-        if isinstance(node, cst.Assign)
-        else [node.target]
-    )
-    if (
-        len(targets) != 1
-        or not isinstance(targets[0], cst.Name)
-        or targets[0].value.startswith("__")
-    ):
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+    if len(targets) != 1 or not isinstance(targets[0], cst.Name) or targets[0].value.startswith("__"):
         return
     for value in _changed_literal(node.value):
         yield node.with_changes(value=value)
@@ -124,21 +106,13 @@ def constant(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
 
 def swap_name(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
     """An UPPER_CASE constant read -> the next constant of the module with another value of the same type."""
-    if not (
-        isinstance(node, cst.Name)
-        and where.load
-        and not where.annotation
-        and node.value in where.constants
-    ):
+    if not (isinstance(node, cst.Name) and where.load and not where.annotation and node.value in where.constants):
         return
     names = list(where.constants)
     value = where.constants[node.value]
     at = names.index(node.value)
     for other in names[at + 1 :] + names[:at]:
-        if (
-            type(where.constants[other]) is type(value)
-            and where.constants[other] != value
-        ):
+        if type(where.constants[other]) is type(value) and where.constants[other] != value:
             yield node.with_changes(value=other)
             return
 
@@ -146,11 +120,7 @@ def swap_name(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
 def self_literal(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
     """``self.name`` read in a method -> the literal its class sets it to (``"qwen_code_interpreter"``): an
     instance or subclass given another value must still use its own."""
-    if (
-        m.matches(node, m.Attribute(value=m.Name("self")))
-        and where.load
-        and not where.annotation
-    ):
+    if m.matches(node, m.Attribute(value=m.Name("self"))) and where.load and not where.annotation:
         literal = where.fields.get(node.attr.value)  # type: ignore[attr-defined]
         if literal is not None:
             yield literal
@@ -158,21 +128,13 @@ def self_literal(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
 
 def get_or(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
     """``d.get(k) or D`` -> ``d.get(k, D)``: a key present with None (or another falsy value) stays so."""
-    if not (
-        isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or)
-    ):
+    if not (isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or)):
         return
     call = node.left
-    if not (
-        isinstance(call, cst.Call)
-        and isinstance(call.func, cst.Attribute)
-        and call.func.attr.value == "get"
-    ):
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "get"):
         return
     if len(call.args) == 1 and not call.args[0].keyword and not call.args[0].star:
-        first = call.args[0].with_changes(
-            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        )
+        first = call.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         yield call.with_changes(args=[first, cst.Arg(node.right)])
 
 
@@ -186,9 +148,7 @@ class _Exits(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.Return, cst.Break, cst.Continue)):
             self.found.append(node)
-        return not isinstance(
-            node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda)
-        )
+        return not isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda))
 
 
 def loop_exit(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
@@ -199,9 +159,7 @@ def loop_exit(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
     node.body.visit(exits)
     for old in exits.found:
         new = cst.Break() if isinstance(old, cst.Continue) else cst.Continue()
-        yield node.with_changes(
-            body=node.body.deep_replace(old, new.with_changes(semicolon=old.semicolon))
-        )
+        yield node.with_changes(body=node.body.deep_replace(old, new.with_changes(semicolon=old.semicolon)))
 
 
 SPEC = re.compile(r"(?P<head>.*?)(?P<precision>\.\d+)?(?P<type>[gGfFeE%]?)")
@@ -237,9 +195,7 @@ def optional(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
             yield node.right
     elif m.matches(
         node,
-        m.Subscript(
-            value=m.Name("Optional"), slice=[m.SubscriptElement(slice=m.Index())]
-        ),
+        m.Subscript(value=m.Name("Optional"), slice=[m.SubscriptElement(slice=m.Index())]),
     ):
         yield node.slice[0].slice.value  # type: ignore[attr-defined]
 
@@ -261,9 +217,7 @@ class Break:
     node: cst.CSTNode
     new: cst.CSTNode
     line: int
-    function: (
-        cst.FunctionDef | None
-    )  # the function mutmut switches it in, or None: run outside mutmut
+    function: cst.FunctionDef | None  # the function mutmut switches it in, or None: run outside mutmut
     scope: str  # the top-level statement it is in (a function, class or constant name), for its name
 
 
@@ -281,9 +235,7 @@ class _ModuleLevel(cst.CSTVisitor):
         return not isinstance(node, (cst.FunctionDef, cst.ClassDef))
 
 
-def module_constants(
-    source: str, path: Path | None = None, root: Path | None = None, depth: int = 2
-) -> dict:
+def module_constants(source: str, path: Path | None = None, root: Path | None = None, depth: int = 2) -> dict:
     """The UPPER_CASE names a module binds to a number or string literal: its own, then those it imports from
     the packages under *root* (followed *depth* imports deep), in order."""
     found: dict[str, Any] = {}
@@ -291,17 +243,9 @@ def module_constants(
     cst.parse_module(source).visit(statements)
     for small in statements.found:
         if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
-            targets = (
-                [t.target for t in small.targets]
-                if isinstance(small, cst.Assign)
-                else [small.target]
-            )
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
             value = _literal(small.value)
-            name = (
-                targets[0].value
-                if len(targets) == 1 and isinstance(targets[0], cst.Name)
-                else ""
-            )
+            name = targets[0].value if len(targets) == 1 and isinstance(targets[0], cst.Name) else ""
             if value is not None and UPPER.fullmatch(name):
                 found[name] = value
         elif (
@@ -314,9 +258,7 @@ def module_constants(
             origin = _imported_file(small, path, root)
             if origin is None:
                 continue
-            theirs = module_constants(
-                origin.read_text(encoding="utf-8"), origin, root, depth - 1
-            )
+            theirs = module_constants(origin.read_text(encoding="utf-8"), origin, root, depth - 1)
             for alias in small.names:
                 name = cst.Module([]).code_for_node(alias.name)
                 mine = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
@@ -345,15 +287,8 @@ def _class_literals(node: cst.ClassDef) -> dict[str, cst.BaseExpression]:
     found: dict[str, cst.BaseExpression] = {}
     for line in node.body.body:
         for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
-            if (
-                isinstance(small, (cst.Assign, cst.AnnAssign))
-                and small.value is not None
-            ):
-                target = (
-                    small.targets[0].target
-                    if isinstance(small, cst.Assign)
-                    else small.target
-                )
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
                 if (
                     isinstance(target, cst.Name)
                     and not target.value.startswith("__")
@@ -371,20 +306,13 @@ def _trampolined(node: cst.FunctionDef, in_class: cst.ClassDef | None) -> bool:
         "__init__",
         "_generate_next_value_",
     ):
-        bases = {
-            cst.Module([]).code_for_node(b.value).rsplit(".", 1)[-1]
-            for b in in_class.bases
-        }
+        bases = {cst.Module([]).code_for_node(b.value).rsplit(".", 1)[-1] for b in in_class.bases}
         if bases & {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"}:
             return False
     if not node.decorators:
         return True
     only = node.decorators[0].decorator
-    return (
-        len(node.decorators) == 1
-        and isinstance(only, cst.Name)
-        and only.value in ("staticmethod", "classmethod")
-    )
+    return len(node.decorators) == 1 and isinstance(only, cst.Name) and only.value in ("staticmethod", "classmethod")
 
 
 class _Finder(cst.CSTVisitor):
@@ -418,23 +346,13 @@ class _Finder(cst.CSTVisitor):
         scope = "module"
         if isinstance(top, (cst.FunctionDef, cst.ClassDef)):
             scope = top.name.value
-        elif isinstance(top, cst.SimpleStatementLine) and isinstance(
-            top.body[0], (cst.Assign, cst.AnnAssign)
-        ):
-            target = (
-                top.body[0].targets[0].target
-                if isinstance(top.body[0], cst.Assign)
-                else top.body[0].target
-            )
+        elif isinstance(top, cst.SimpleStatementLine) and isinstance(top.body[0], (cst.Assign, cst.AnnAssign)):
+            target = top.body[0].targets[0].target if isinstance(top.body[0], cst.Assign) else top.body[0].target
             scope = target.value if isinstance(target, cst.Name) else "module"
         function = None
         if isinstance(top, cst.FunctionDef) and _trampolined(top, None):
             function = top
-        elif (
-            isinstance(top, cst.ClassDef)
-            and len(stack) > 3
-            and isinstance(stack[3], cst.FunctionDef)
-        ):
+        elif isinstance(top, cst.ClassDef) and len(stack) > 3 and isinstance(stack[3], cst.FunctionDef):
             function = stack[3] if _trampolined(stack[3], top) else None
         parent = stack[-1] if stack else None
         grand = stack[-2] if len(stack) > 1 else None
@@ -442,36 +360,26 @@ class _Finder(cst.CSTVisitor):
         if not functions and isinstance(parent, cst.SimpleStatementLine):
             if isinstance(grand, cst.Module):
                 level = "module"
-            elif isinstance(grand, cst.IndentedBlock) and isinstance(
-                stack[-3], cst.ClassDef
-            ):
+            elif isinstance(grand, cst.IndentedBlock) and isinstance(stack[-3], cst.ClassDef):
                 level = "class"
         annotation = ""
         for i, n in enumerate(stack):
             if isinstance(n, cst.Annotation):
                 owner, cls = stack[i - 1], stack[i - 4] if i >= 4 else None
-                runtime = isinstance(owner, cst.AnnAssign) and isinstance(
-                    cls, cst.ClassDef
-                )
-                runtime = (
-                    runtime and bool(cls.bases or cls.decorators) and not functions
-                )  # type: ignore[union-attr]
+                runtime = isinstance(owner, cst.AnnAssign) and isinstance(cls, cst.ClassDef)
+                runtime = runtime and bool(cls.bases or cls.decorators) and not functions  # type: ignore[union-attr]
                 annotation = "runtime" if runtime else "static"
         load = isinstance(node, (cst.Name, cst.Attribute)) and self.get_metadata(
             ExpressionContextProvider, node, None
         ) == (ExpressionContext.LOAD)
-        load = load and not any(
-            isinstance(n, (cst.Import, cst.ImportFrom)) for n in stack
-        )
+        load = load and not any(isinstance(n, (cst.Import, cst.ImportFrom)) for n in stack)
         classes = [n for n in stack if isinstance(n, cst.ClassDef)]
         fields = _class_literals(classes[-1]) if classes and functions else {}
         return Where(level, load, annotation, self.constants, fields), function, scope
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         line = self._line(node)
-        if line in self.skip_blocks and isinstance(
-            node, (cst.FunctionDef, cst.ClassDef, cst.BaseCompoundStatement)
-        ):
+        if line in self.skip_blocks and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.BaseCompoundStatement)):
             self.stack.append(node)  # on_leave still comes
             return False
         if line not in self.skip_lines and line not in self.skip_blocks:
@@ -542,11 +450,7 @@ def outside_breaks(path: str, source: str, root: Path) -> list[Outside]:
         except SyntaxError:
             continue
         count[b.scope] = count.get(b.scope, 0) + 1
-        diff = "".join(
-            difflib.unified_diff(
-                source.splitlines(True), code.splitlines(True), path, path, n=1
-            )
-        )
+        diff = "".join(difflib.unified_diff(source.splitlines(True), code.splitlines(True), path, path, n=1))
         found.append(
             Outside(
                 f"{module_name(path)}.s_{b.scope}__{count[b.scope]}",

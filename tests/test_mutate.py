@@ -30,12 +30,8 @@ def _table(text: str) -> dict:
     return tomllib.loads(text)["tool"]["mutmut"]
 
 
-def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbroken() -> (
-    None
-):
-    text = mutmut_config(
-        PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/", "tests/cli/"], 2, EVERY
-    )
+def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbroken() -> None:
+    text = mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/", "tests/cli/"], 2, EVERY)
     table = _table(text)
     assert table["source_paths"] == ["qwen_ci_tool/"]
     assert table["do_not_mutate"] == [
@@ -64,12 +60,8 @@ def test_files_of_two_packages_mutate_both_and_copy_neither() -> None:
 
 
 def test_a_second_run_replaces_the_table_it_wrote_before() -> None:
-    first = mutmut_config(
-        PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/"], 1, EVERY
-    )
-    second = mutmut_config(
-        first, ["qwen_ci_tool/_engine.py"], ["tests/core/"], 1, EVERY
-    )
+    first = mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/"], 1, EVERY)
+    second = mutmut_config(first, ["qwen_ci_tool/_engine.py"], ["tests/core/"], 1, EVERY)
     assert second.count("[tool.mutmut]") == 1
     assert _table(second)["do_not_mutate"][0] == "qwen_ci_tool/_sse.py"
 
@@ -79,17 +71,13 @@ def test_a_second_run_replaces_the_table_it_wrote_before() -> None:
     [([], "give paths like"), (["tests/core/test_sse.py"], ", ".join(PACKAGES))],
     ids=["none", "test"],
 )
-def test_files_that_are_not_library_files_are_refused_naming_what_to_give(
-    files: list[str], fix: str
-) -> None:
+def test_files_that_are_not_library_files_are_refused_naming_what_to_give(files: list[str], fix: str) -> None:
     with pytest.raises(SystemExit, match=fix):
         mutmut_config(PYPROJECT, files, ["tests/core/"], 1, EVERY)
 
 
 @pytest.mark.parametrize(("path", "line"), NOT_MUTATED)
-def test_the_functions_left_unmutated_still_exist_and_get_mutmuts_marker(
-    path: str, line: str
-) -> None:
+def test_the_functions_left_unmutated_still_exist_and_get_mutmuts_marker(path: str, line: str) -> None:
     marked = not_mutated((REPO / path).read_text(encoding="utf-8"), line)
     assert f"{line}  # pragma: no mutate block\n" in marked
     with pytest.raises(SystemExit, match="update NOT_MUTATED"):
@@ -115,12 +103,7 @@ def _breaks(source: str) -> list[str]:
             self.found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
 
         def on_visit(self, node: cst.CSTNode) -> bool:
-            self.found += [
-                (node, new)
-                for kind, operator in MORE
-                if isinstance(node, kind)
-                for new in operator(node)
-            ]
+            self.found += [(node, new) for kind, operator in MORE if isinstance(node, kind) for new in operator(node)]
             return True
 
     module = cst.parse_module(source)
@@ -138,9 +121,7 @@ def test_more_kinds_drop_each_clause_of_an_and_or_once_keeping_precedence() -> N
     ]
 
 
-def test_more_kinds_force_a_plain_condition_each_way_and_leave_comparisons_and_constants_alone() -> (
-    None
-):
+def test_more_kinds_force_a_plain_condition_each_way_and_leave_comparisons_and_constants_alone() -> None:
     assert _breaks("while True:\n    pass\n") == []
     source = "if not isinstance(o, dict):\n    pass\nwhile x == 1:\n    pass\ny = [v for v in w if v]\n"
     assert _breaks(source) == [
@@ -179,19 +160,15 @@ def _names(source: str) -> list[tuple[str, bool]]:
     found = []
     for b in find_breaks(wrapper, module_constants(source)):
         code = wrapper.module.deep_replace(b.node, b.new).code  # type: ignore[union-attr]
-        changed = [
-            new
-            for old, new in zip(source.splitlines(), code.splitlines(), strict=True)
-            if old != new
-        ]
+        changed = [new for old, new in zip(source.splitlines(), code.splitlines(), strict=True) if old != new]
         found.append(("\n".join(changed), b.function is not None))
     return found
 
 
-def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mutmut() -> (
-    None
-):
-    source = 'LIMIT = 1000\nRATE = 0.5\nNAME = "abc"\n__version__ = "1"\nclass C:\n    x: int = 0\ndef f():\n    y = 5\n'
+def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mutmut() -> None:
+    source = (
+        'LIMIT = 1000\nRATE = 0.5\nNAME = "abc"\n__version__ = "1"\nclass C:\n    x: int = 0\ndef f():\n    y = 5\n'
+    )
     assert _names(source) == [
         ("LIMIT = 1001", False),
         ("LIMIT = 2000", False),
@@ -202,9 +179,7 @@ def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mu
     ]
 
 
-def test_names_kinds_swap_a_constant_read_for_the_next_one_with_another_value_of_its_type() -> (
-    None
-):
+def test_names_kinds_swap_a_constant_read_for_the_next_one_with_another_value_of_its_type() -> None:
     source = 'A = 1\nB = 1\nC = 2\nS = "s"\nfrom m import A as D\ndef f(o):\n    o.A = A\n    return S + str(A)\n'
     assert _names(source)[-2:] == [
         ("    o.A = C", True),
@@ -219,9 +194,7 @@ def test_names_kinds_follow_constants_imported_from_the_packages(
 
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "a.py").write_text("X = 1\nlow = 3\n")
-    (tmp_path / "pkg" / "b.py").write_text(
-        "try:\n    from .a import X, low\nexcept ImportError:\n    pass\nY = 2\n"
-    )
+    (tmp_path / "pkg" / "b.py").write_text("try:\n    from .a import X, low\nexcept ImportError:\n    pass\nY = 2\n")
     b = tmp_path / "pkg" / "b.py"
     assert module_constants(b.read_text(), b, tmp_path) == {"Y": 2, "X": 1}
 
@@ -288,10 +261,7 @@ def test_names_kinds_run_in_mutmut_only_inside_the_functions_it_switches_and_nam
         ("pkg.mod.s_LIMIT__2", 1),
         ("pkg.mod.s_C__1", 5),
     ]
-    assert (
-        "-        return self.d.get(1) or 2\n+        return self.d.get(1, 2)\n"
-        in outside[2].diff
-    )
+    assert "-        return self.d.get(1) or 2\n+        return self.d.get(1, 2)\n" in outside[2].diff
 
 
 def test_names_kinds_read_a_class_literal_instead_of_the_instances_own_value() -> None:
