@@ -100,6 +100,8 @@ def constant(node: cst.CSTNode, where: Where) -> Iterable[cst.CSTNode]:
     targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
     if len(targets) != 1 or not isinstance(targets[0], cst.Name) or targets[0].value.startswith("__"):
         return
+    if isinstance(node, cst.AnnAssign) and m.matches(node.annotation.annotation, m.Name("TypeAlias")):
+        return  # a type written as a string: for the type checker only
     for value in _changed_literal(node.value):
         yield node.with_changes(value=value)
 

@@ -168,6 +168,7 @@ def _names(source: str) -> list[tuple[str, bool]]:
 def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mutmut() -> None:
     source = (
         'LIMIT = 1000\nRATE = 0.5\nNAME = "abc"\n__version__ = "1"\nclass C:\n    x: int = 0\ndef f():\n    y = 5\n'
+        'T: TypeAlias = "int | str"\n'
     )
     assert _names(source) == [
         ("LIMIT = 1001", False),
