@@ -77,3 +77,28 @@ def test_a_limiters_repr_says_its_rate_to_three_significant_digits() -> None:
 def test_the_timeouts_help_says_their_default_seconds_as_a_plain_number() -> None:
     assert "(default 10)" in SETTINGS["connect_timeout"].help
     assert "(default 180)" in SETTINGS["idle_timeout"].help
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_responses_output_item_that_is_null_is_skipped(mode: str) -> None:
+    frames = responses_event("response.output_item.added", item=None) + responses_stream()
+    clean = await run(mode, Script(lambda: sse_response(responses_stream())), protocol="responses")
+    result = await run(mode, Script(lambda: sse_response(frames)), protocol="responses")
+    assert result.status == "completed" and result.answer == clean.answer
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_responses_completion_whose_response_is_null_still_completes(mode: str) -> None:
+    body, _, _ = responses_stream().rpartition("event: response.completed")
+    frames = body + responses_event("response.completed", response=None)
+    result = await run(mode, Script(lambda: sse_response(frames)), protocol="responses")
+    assert (result.status, result.finish_reason, result.answer) == ("completed", "stop", "It is 42.")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_responses_incomplete_end_whose_details_are_null_is_incomplete(mode: str) -> None:
+    body, _, _ = responses_stream().rpartition("event: response.completed")
+    ended = {"id": "resp_1", "status": "incomplete", "incomplete_details": None}
+    frames = body + responses_event("response.incomplete", response=ended)
+    result = await run(mode, Script(lambda: sse_response(frames)), protocol="responses")
+    assert (result.status, result.finish_reason) == ("incomplete", "incomplete")
