@@ -1,0 +1,160 @@
+"""Every number and default the README states, checked against what the code does (issue 26, audit 8 missed two):
+each expectation is read from the README's own text, never from the constant it documents, so a constant changed
+while the document stayed fails here. Each test was checked to fail with a one-line break of the value it guards."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_server import RESULT_TOOL_NAME, create_server
+from mcp_server.__main__ import build_parser
+from qwen_ci_tool._config import resolve_settings
+from qwen_ci_tool.cli.main import _parser
+
+from .conftest import PLANTED_KEY
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _stated(pattern: str) -> re.Match[str]:
+    """The README's one sentence matching *pattern* (white space folded: the README wraps lines)."""
+    found = re.findall(pattern, _folded(README))
+    assert len(found) == 1, (pattern, found)
+    match = re.search(pattern, _folded(README))
+    assert match is not None
+    return match
+
+
+def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    return {option: action for action in parser._actions for option in action.option_strings}
+
+
+def _help_of(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
+    """An option's help as ``--help`` prints it (``%(default)s`` expanded), white space folded."""
+    return _folded(parser._get_formatter()._expand_help(action))
+
+
+def _shown(value: object) -> str:
+    """A parsed value as the README writes it: 50.0 -> "50"."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _subparser(name: str) -> argparse.ArgumentParser:
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+# --- qwen-ci-mcp ---------------------------------------------------------------------------------------
+
+
+def _mcp_options_line() -> dict[str, str]:
+    """flag -> the value the README's "Options:" paragraph of the MCP server gives in parentheses."""
+    paragraph = _folded(README.split("Options: `--transport stdio|streamable-http`", 1)[1].split("\n\n", 1)[0])
+    return {flag: value for flag, value in re.findall(r"`(--[a-z-]+)` \(([^;)]+)", paragraph) if value[0].isdigit()}
+
+
+def test_the_readme_options_line_of_qwen_ci_mcp_states_the_defaults_of_its_numbered_options() -> None:
+    # The parse below finds what it checks: a reworded line must not leave the other tests checking nothing.
+    assert set(_mcp_options_line()) == {
+        "--host",
+        "--port",
+        "--max-concurrency",
+        "--max-output-chars",
+        "--max-wait",
+        "--result-ttl",
+        "--shutdown-grace",
+    }
+
+
+@pytest.mark.parametrize("flag", sorted(_mcp_options_line()))
+def test_qwen_ci_mcp_uses_and_prints_the_default_the_readme_states_for(flag: str) -> None:
+    stated = _mcp_options_line()[flag]
+    parser = build_parser()
+    action = _actions(parser)[flag]
+    assert _shown(getattr(parser.parse_args([]), action.dest)) == stated, flag
+    assert f"default {stated}" in _help_of(parser, action), flag
+
+
+def test_qwen_ci_mcp_serves_over_stdio_unless_told_otherwise_as_the_readme_says() -> None:
+    assert "Over stdio by default." in _folded(README)
+    assert build_parser().parse_args([]).transport == "stdio"
+
+
+async def test_a_server_built_with_the_defaults_tells_clients_the_readmes_wait_and_keep_times() -> None:
+    held = _stated(r"a call is held at most `--max-wait` seconds \((\d+)\)").group(1)
+    kept = _stated(r"Results are kept `--result-ttl` seconds \((\d+)\) after a run ends").group(1)
+    async with Client(create_server(api_key=PLANTED_KEY)) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    description = _folded(tools[RESULT_TOOL_NAME].description or "")
+    assert f"Waits up to {held} s" in description and f"Results are kept {kept} s after a run ends" in description
+
+
+@pytest.mark.parametrize(
+    ("keyword", "flag"),
+    [
+        ("max_concurrency", "--max-concurrency"),
+        ("max_output_chars", "--max-output-chars"),
+        ("max_wait", "--max-wait"),
+        ("result_ttl", "--result-ttl"),
+    ],
+)
+def test_create_server_has_the_default_the_readme_states_for_the_option(keyword: str, flag: str) -> None:
+    # An application embedding the server gets what qwen-ci-mcp users get.
+    default = inspect.signature(create_server).parameters[keyword].default
+    assert _shown(default) == _mcp_options_line()[flag]
+
+
+def test_a_heartbeat_follows_every_few_seconds_of_silence_as_many_the_readme_states() -> None:
+    every = _stated(r"a heartbeat follows every (\d+) s while the service is silent").group(1)
+    # qwen-ci-mcp passes no interval of its own: the server's default is the one every user gets.
+    assert _shown(inspect.signature(create_server).parameters["heartbeat_interval"].default) == every
+
+
+# --- the settings every face takes ----------------------------------------------------------------------
+
+
+def _configuration_table() -> dict[str, str]:
+    """keyword -> the default column of the README's configuration table, units dropped ("180 s" -> "180")."""
+    table = README.split("| keyword | CLI | environment | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    return {row[0].strip("`"): row[3].strip("`").removesuffix(" s") for row in rows}
+
+
+_FACE_SETTINGS = ["region", "protocol", "model", "connect_timeout", "idle_timeout", "total_timeout", "max_retries"]
+
+
+def test_with_nothing_set_each_setting_takes_the_default_in_the_readmes_configuration_table() -> None:
+    stated = _configuration_table()
+    s = resolve_settings(env={})
+    assert {name: _shown(getattr(s, name) or "beijing") for name in _FACE_SETTINGS} == {
+        name: stated[name] for name in _FACE_SETTINGS
+    }
+
+
+@pytest.mark.parametrize("face", ["qwen-ci-mcp", "ask", "batch", "doctor"])
+def test_each_setting_flag_prints_the_default_in_the_readmes_configuration_table(face: str) -> None:
+    stated = _configuration_table()
+    parser = build_parser() if face == "qwen-ci-mcp" else _subparser(face)
+    actions = _actions(parser)
+    for name in _FACE_SETTINGS:
+        action = actions["--" + name.replace("_", "-")]
+        assert re.search(rf"\(default {re.escape(stated[name])}[;)]", _help_of(parser, action)), (face, name)
+
+
+def test_qwen_ci_batch_runs_the_readmes_default_number_of_calls_at_once() -> None:
+    stated = _stated(r"at most `concurrency` calls at a time \(default (\d+)\)").group(1)
+    assert f"run_many(tasks, concurrency={stated})" in README
+    parser = _subparser("batch")
+    action = _actions(parser)["--concurrency"]
+    assert _shown(parser.parse_args(["in.jsonl", "-o", "out.jsonl"]).concurrency) == stated
+    assert f"(default {stated})" in _help_of(parser, action)
