@@ -9,15 +9,24 @@ import inspect
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp import Client
 
 from mcp_server import RESULT_TOOL_NAME, create_server
 from mcp_server.__main__ import build_parser
+from mcp_server.http.app import build_http_app
+from mcp_server.http.auth import Credentials
+from mcp_server.runs.deadline import Deadline
+from mcp_server.runs.results import Results
+from qwen_ci_tool import CodeInterpreterResult
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool.cli.main import _parser
 
 from .conftest import PLANTED_KEY
+
+TOKEN = "hp-docs-token-0123456789"
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -118,6 +127,36 @@ def test_a_heartbeat_follows_every_few_seconds_of_silence_as_many_the_readme_sta
     every = _stated(r"a heartbeat follows every (\d+) s while the service is silent").group(1)
     # qwen-ci-mcp passes no interval of its own: the server's default is the one every user gets.
     assert _shown(inspect.signature(create_server).parameters["heartbeat_interval"].default) == every
+
+
+async def test_on_shutdown_runs_get_the_grace_less_a_quarter_of_it_and_at_most_the_readmes_seconds() -> None:
+    most = float(_stated(r"runs get the grace less a reserve \(a quarter of it, at most (\d+) s\)").group(1))
+    assert f"less a quarter, at most {most:g} s," in _help_of(
+        build_parser(), _actions(build_parser())["--shutdown-grace"]
+    )
+    for grace in (2.0, 4 * most, 30.0, 100.0):
+        assert Deadline(grace).runs_grace == pytest.approx(grace - min(grace / 4, most)), grace
+
+
+def test_a_result_too_big_for_a_small_cap_keeps_the_readmes_least_text() -> None:
+    least = int(_stated(r"the text is never cut below (\d+) characters").group(1))
+    runs = [{"index": i, "code": "c" * 50, "output": None} for i in range(150)]  # a skeleton of most of the cap
+    result = CodeInterpreterResult.from_dict(
+        {"answer": "A" * 5000, "code_runs": runs, "protocol": "dashscope", "status": "completed"}
+    )
+    packed = Results(2000, None).success(result, False)
+    text = packed.content[0].text  # type: ignore[union-attr]
+    told = text.split("\n[structuredContent was cut", 1)[0]
+    assert least <= len(told) < len(result.answer), len(told)
+
+
+async def test_a_request_body_over_the_readmes_cap_is_refused_with_413() -> None:
+    megabytes = int(_stated(r"request bodies are capped at (\d+) MB \(413 above\)").group(1))
+    body = b'{"padding": "' + b"x" * int(megabytes * 1.03 * 10**6) + b'"}'  # 3% over: the envelope's room is less
+    app = build_http_app(create_server(api_key=PLANTED_KEY), host="127.0.0.1", credentials=Credentials.single(TOKEN))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        response = await http.post("/mcp", content=body, headers={**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 413
 
 
 # --- the settings every face takes ----------------------------------------------------------------------
