@@ -19,11 +19,13 @@ from mcp_server.http.app import build_http_app
 from mcp_server.http.auth import Credentials
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.results import Results
-from qwen_ci_tool import CodeInterpreterResult
+from qwen_ci_tool import CodeInterpreter, CodeInterpreterResult
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool.cli.main import _parser
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from .conftest import PLANTED_KEY
+from .otel import Otel
 
 TOKEN = "hp-docs-token-0123456789"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
@@ -197,3 +199,17 @@ def test_qwen_ci_batch_runs_the_readmes_default_number_of_calls_at_once() -> Non
     action = _actions(parser)["--concurrency"]
     assert _shown(parser.parse_args(["in.jsonl", "-o", "out.jsonl"]).concurrency) == stated
     assert f"(default {stated})" in _help_of(parser, action)
+
+
+# --- telemetry ----------------------------------------------------------------------------------------------
+
+
+def test_the_variable_the_readme_names_puts_the_question_into_the_call_span(
+    otel: Otel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variable = _stated(r"\(`gen_ai.input.messages`.*?only with `([A-Z_]+)=true`").group(1)
+    monkeypatch.setenv(variable, "true")
+    with Emulator() as emu, CodeInterpreter(api_key=PLANTED_KEY, base_url=emu.base_url) as ci:
+        ci.run(SEED_QUESTION)
+    attributes = dict(otel.call_span().attributes or {})
+    assert SEED_QUESTION in str(attributes.get("gen_ai.input.messages")), sorted(attributes)
