@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import itertools
 import re
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from mcp_server.http.app import build_http_app
 from mcp_server.http.auth import Credentials
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.results import Results
-from qwen_ci_tool import CodeInterpreter, CodeInterpreterResult
+from qwen_ci_tool import AdaptiveLimiter, CodeInterpreter, CodeInterpreterResult
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool.cli.main import _parser
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
@@ -199,6 +200,37 @@ def test_qwen_ci_batch_runs_the_readmes_default_number_of_calls_at_once() -> Non
     action = _actions(parser)["--concurrency"]
     assert _shown(parser.parse_args(["in.jsonl", "-o", "out.jsonl"]).concurrency) == stated
     assert f"(default {stated})" in _help_of(parser, action)
+
+
+# --- run_many's limiter --------------------------------------------------------------------------------------
+
+
+def test_after_a_cut_admissions_bring_the_start_rate_back_to_the_refused_one_in_the_readmes_count() -> None:
+    within = int(_stated(r"from the cut back to the refused rate within (\d+) admissions").group(1))
+    limiter = AdaptiveLimiter(64)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.1)  # refused at 10 starts a second
+    limiter.finish(limiter.start(1.0), 1.0, "ok")  # the first start after the pause neither cuts nor probes
+    now, seen = 1.0, []
+    for _ in range(within + 8):
+        now += 1 / limiter.rate  # type: ignore[operator]
+        ticket = limiter.start(now)
+        limiter.finish(ticket, now, "ok")
+        seen.append(limiter.rate)
+    assert seen[within - 2] < 10.0 and seen[within - 1] == pytest.approx(10.0), seen[within - 3 : within + 1]
+
+
+def test_without_a_named_wait_each_admission_raises_the_start_rate_by_the_readmes_share() -> None:
+    share = float(_stated(r"the rate then climbs by ([\d.]+)% per admission").group(1)) / 100
+    limiter = AdaptiveLimiter(64)
+    for at in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        limiter.admitted(limiter.start(at), at)
+    limiter.finish(limiter.start(1.0), 1.0, "rate_limited")  # no Retry-After: what was admitted is allowed
+    rates = [limiter.rate]
+    for i, ticket in enumerate([limiter.start(3.0) for _ in range(12)]):
+        limiter.admitted(ticket, 3.0 + 0.001 * i)  # admitted back to back: fast enough for any climb
+        rates.append(limiter.rate)
+    steps = [after / before for before, after in itertools.pairwise(rates)]  # type: ignore[operator]
+    assert max(steps) == pytest.approx(1 + share) and steps[-1] == pytest.approx(1 + share), steps
 
 
 # --- telemetry ----------------------------------------------------------------------------------------------
