@@ -31,7 +31,8 @@ from .otel import Otel
 TOKEN = "hp-docs-token-0123456789"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _folded(text: str) -> str:
@@ -245,3 +246,23 @@ def test_the_variable_the_readme_names_puts_the_question_into_the_call_span(
         ci.run(SEED_QUESTION)
     attributes = dict(otel.call_span().attributes or {})
     assert SEED_QUESTION in str(attributes.get("gen_ai.input.messages")), sorted(attributes)
+
+
+# --- deploy/ ------------------------------------------------------------------------------------------------
+
+
+def test_the_deploy_files_are_what_the_readme_says_they_are() -> None:
+    deploy = README.split("#### Deploy: a container, three replicas behind nginx", 1)[1].split("\n#", 1)[0]
+    deploy = _folded(deploy)
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    compose = (ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8")
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    base = re.search(r"`Dockerfile` \((python:[\w.-]+),", deploy)
+    user = re.search(r"extra, user (\d+),", deploy)
+    port = re.search(r"Point a client at `http://HOST:(\d+)/mcp`", deploy)
+    assert base and user and port and "three replicas behind nginx" in deploy and "hour-long read timeouts" in deploy
+    assert re.search(rf"^ARG PYTHON_IMAGE={re.escape(base.group(1))}$", dockerfile, re.M)
+    assert re.search(rf"^USER {user.group(1)}:{user.group(1)}$", dockerfile, re.M)
+    assert re.search(r"^\s+replicas: 3$", compose, re.M)
+    assert f'ports: ["{port.group(1)}:8080"]' in compose and "listen 8080" in nginx
+    assert re.search(r"^\s+proxy_read_timeout 3600s;$", nginx, re.M)  # an hour
