@@ -8,17 +8,22 @@ import argparse
 import inspect
 import itertools
 import re
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from mcp import Client
 
 from mcp_server import RESULT_TOOL_NAME, create_server
 from mcp_server.__main__ import build_parser
+from mcp_server._ops import Ops
 from mcp_server.http.app import build_http_app
 from mcp_server.http.auth import Credentials
 from mcp_server.runs.deadline import Deadline
+from mcp_server.runs.link import StoreLink
+from mcp_server.runs.records import StoreUnavailable
 from mcp_server.runs.results import Results
 from qwen_ci_tool import AdaptiveLimiter, CodeInterpreter, CodeInterpreterResult
 from qwen_ci_tool._config import resolve_settings
@@ -163,6 +168,44 @@ async def test_a_request_body_over_the_readmes_cap_is_refused_with_413() -> None
     assert response.status_code == 413
 
 
+class _StoreBackAfter:
+    """A shared run store that cannot be reached for its first *down* listens, then listens (and then holds)."""
+
+    def __init__(self, down: int) -> None:
+        self.down, self.listening = down, anyio.Event()
+
+    async def cancels(self, on_listening: Callable[[], None]) -> AsyncIterator[tuple[str, str]]:
+        if self.down:
+            self.down -= 1
+            raise StoreUnavailable("connection refused")
+        on_listening()
+        self.listening.set()
+        await anyio.Event().wait()
+        yield ("", "")  # never reached: makes this an async generator, as a store's is
+
+
+async def test_a_replica_listens_for_cancels_again_within_the_readmes_second_of_the_stores_return(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert "within a second of its return every replica listens for cancels again" in _folded(README)
+    waits: list[float] = []
+    real_sleep = anyio.sleep
+
+    async def sleep(seconds: float) -> None:  # the time between two tries, without spending it
+        waits.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    store = _StoreBackAfter(down=3)
+    link = StoreLink(store, Ops())  # type: ignore[arg-type]
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(link.listen_for_cancels, lambda principal, request_id: None)
+            await store.listening.wait()
+            tasks.cancel_scope.cancel()
+    assert len(waits) == 3 and all(0 < wait <= 1.0 for wait in waits), waits
+
+
 # --- the settings every face takes ----------------------------------------------------------------------
 
 
@@ -266,3 +309,18 @@ def test_the_deploy_files_are_what_the_readme_says_they_are() -> None:
     assert re.search(r"^\s+replicas: 3$", compose, re.M)
     assert f'ports: ["{port.group(1)}:8080"]' in compose and "listen 8080" in nginx
     assert re.search(r"^\s+proxy_read_timeout 3600s;$", nginx, re.M)  # an hour
+
+
+# --- development --------------------------------------------------------------------------------------------
+
+
+def test_the_readmes_development_numbers_are_the_makefiles_and_pyprojects() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    workers = _stated(r"runs every test on (\w+) pytest-xdist workers").group(1)
+    assert re.search(rf"^TEST_WORKERS \?= {['zero', 'one', 'two', 'three', 'four'].index(workers)}$", makefile, re.M)
+    python = _stated(r"On a fresh machine with Python >= ([\d.]+),").group(1)
+    assert f'requires-python = ">={python}"' in pyproject
+    assert f"sys.version_info >= ({python.replace('.', ', ')})" in makefile
+    pip = _stated(r"which needs pip >= ([\d.]+)").group(1)
+    assert f'"pip>={pip}"' in makefile
