@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-output-chars",
         type=int,
         default=DEFAULT_MAX_OUTPUT_CHARS,
-        help=f"cap on the text returned to the model (default {DEFAULT_MAX_OUTPUT_CHARS})",
+        help=f"cap on the characters a result returns, its text and structuredContent together "
+        f"(default {DEFAULT_MAX_OUTPUT_CHARS})",
     )
     runs = p.add_argument_group("long calls")
     runs.add_argument(

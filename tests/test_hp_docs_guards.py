@@ -18,6 +18,7 @@ from mcp import Client
 
 from mcp_server import RESULT_TOOL_NAME, create_server
 from mcp_server.__main__ import build_parser
+from mcp_server._fit import size_of
 from mcp_server._ops import Ops
 from mcp_server.http.app import build_http_app
 from mcp_server.http.auth import Credentials
@@ -157,6 +158,21 @@ def test_a_result_too_big_for_a_small_cap_keeps_the_readmes_least_text() -> None
     text = packed.content[0].text  # type: ignore[union-attr]
     told = text.split("\n[structuredContent was cut", 1)[0]
     assert least <= len(told) < len(result.answer), len(told)
+
+
+def test_the_output_cap_holds_text_and_structured_content_together_the_text_at_most_half_as_help_and_readme_say() -> (
+    None
+):
+    _stated(r"Both together stay within `--max-output-chars` \(\d+; the text takes at most half, not counting its note")
+    parser = build_parser()
+    assert "its text and structuredContent together" in _help_of(parser, _actions(parser)["--max-output-chars"])
+    result = CodeInterpreterResult.from_dict(
+        {"answer": "A" * 30_000, "reasoning": "R" * 30_000, "protocol": "dashscope", "status": "completed"}
+    )
+    packed = Results(10_000, None).success(result, True)
+    text = packed.content[0].text  # type: ignore[union-attr]
+    told, _note = text.split("\n[structuredContent was cut", 1)
+    assert 4_000 < len(told) <= 5_000 and len(text) + size_of(packed.structured_content) <= 10_000
 
 
 async def test_a_request_body_over_the_readmes_cap_is_refused_with_413() -> None:
