@@ -160,6 +160,30 @@ def test_a_result_too_big_for_a_small_cap_keeps_the_readmes_least_text() -> None
     assert least <= len(told) < len(result.answer), len(told)
 
 
+@pytest.mark.parametrize(
+    ("host", "root"), [("127.0.0.1", "http://127.0.0.1:8000"), ("0.0.0.0", "http://mcp.example.com")]
+)
+async def test_a_request_from_a_foreign_origin_gets_403_and_one_from_the_servers_own_is_served(
+    host: str, root: str
+) -> None:
+    refused = _stated(r"Host/Origin checks against DNS rebinding stay on \(421/(\d+)\)").group(1)
+    client = {"name": "t", "version": "1"}
+    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    server = create_server(api_key=PLANTED_KEY)
+    credentials = Credentials.single(TOKEN)
+    app = build_http_app(server, host=host, credentials=credentials, allowed_hosts=["mcp.example.com"])
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}"}
+    with anyio.fail_after(20):
+        async with (
+            server.session_manager.run(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=root) as http,
+        ):
+            foreign = await http.post("/mcp", json=init, headers={**headers, "Origin": "http://evil.example"})
+            own = await http.post("/mcp", json=init, headers={**headers, "Origin": root})
+    assert foreign.status_code == int(refused) and own.status_code == 200, (foreign.status_code, own.status_code)
+
+
 def test_the_output_cap_holds_text_and_structured_content_together_the_text_at_most_half_as_help_and_readme_say() -> (
     None
 ):
