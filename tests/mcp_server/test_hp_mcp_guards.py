@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import re
 
+import anyio
 import pytest
+from mcp import Client
 
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server.__main__ import build_parser
+from mcp_server.runs.progress import Progress
 from qwen_ci_tool._config import SETTINGS
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+
+from ..conftest import PLANTED_KEY
+from .test_guards_patterns import _Ctx
+from .test_tool import text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -39,3 +48,31 @@ def test_every_default_the_help_of_qwen_ci_mcp_states_is_the_value_it_uses_when_
         "result_ttl",
         "shutdown_grace",
     }
+
+
+async def test_the_texts_about_a_run_give_a_fractional_wait_and_ttl_as_set_not_rounded() -> None:
+    with Emulator(code_pause=0.5) as emu:
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05, result_ttl=2.5)
+        async with Client(server) as client:
+            with anyio.fail_after(20):
+                tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+                first = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                unknown = await client.call_tool(RESULT_TOOL_NAME, {"run_id": "run_nope"})
+
+    description = " ".join((tools[RESULT_TOOL_NAME].description or "").split())
+    assert "Waits up to 0.05 s" in description and "Results are kept 2.5 s after a run ends" in description
+    assert (first.structured_content or {}).get("status") == "running"
+    assert "it waits up to 0.05 s" in text_of(first) and "The result is kept for 2.5 s after the run ends" in text_of(
+        first
+    )
+    assert "results are kept 2.5 s after a run ends" in text_of(unknown)
+
+
+async def test_a_heartbeat_counts_the_time_since_the_call_started_in_whole_seconds() -> None:
+    ctx = _Ctx()
+    progress = Progress(ctx, 5.0)  # type: ignore[arg-type]
+    await progress.report("thinking")
+    progress._started -= 100.4  # the call began 100.4 s ago; the last report 10 s ago
+    progress._last -= 10.0
+    await progress.beat_if_due()
+    assert ctx.sent[-1][2] == "thinking (still working, 100 s elapsed)"
