@@ -9,9 +9,13 @@ import re
 import anyio
 import pytest
 from mcp import Client
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server.__main__ import build_parser
+from mcp_server._ops import Ops
+from mcp_server.http.routes import OpsMiddleware
+from mcp_server.runs import MemoryRunStore, RunRecord, new_run_id
 from mcp_server.runs.progress import Progress
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
@@ -19,6 +23,7 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 from ..conftest import PLANTED_KEY
 from .test_guards_patterns import _Ctx
 from .test_tool import text_of
+from .test_transport_guards_http import App, client
 
 pytestmark = pytest.mark.anyio
 
@@ -76,3 +81,40 @@ async def test_a_heartbeat_counts_the_time_since_the_call_started_in_whole_secon
     progress._last -= 10.0
     await progress.beat_if_due()
     assert ctx.sent[-1][2] == "thinking (still working, 100 s elapsed)"
+
+
+async def test_a_full_memory_store_drops_only_as_many_finished_runs_as_it_must_the_oldest_first() -> None:
+    store = MemoryRunStore(max_runs=3, clock=lambda: 2.0)
+
+    def finished() -> RunRecord:
+        return RunRecord(new_run_id(), started_at=0.0).advanced(
+            state="finished", result={"content": []}, finished_at=1.0
+        )
+
+    older, newer, running = finished(), finished(), RunRecord(new_run_id(), started_at=0.0)
+    for record in (older, newer, running):
+        await store.put(record)
+    await store.put(RunRecord(new_run_id(), started_at=0.0))  # one over: one finished run goes, the oldest
+    assert len(store) == 3
+    assert await store.get(older.run_id) is None
+    assert await store.get(newer.run_id) is not None and await store.get(running.run_id) is not None
+
+
+async def test_by_default_the_memory_store_keeps_a_finished_result_600_s() -> None:
+    now = [0.0]
+    store = MemoryRunStore(clock=lambda: now[0])
+    record = RunRecord(new_run_id(), started_at=0.0).advanced(state="finished", result={"content": []}, finished_at=0.0)
+    await store.put(record)
+    now[0] = 599.0
+    assert await store.get(record.run_id) is not None
+    now[0] = 600.0
+    assert await store.get(record.run_id) is None
+
+
+async def test_metrics_are_served_as_the_prometheus_text_format_with_its_version() -> None:
+    async with client(OpsMiddleware(App(), Ops(), None)) as http:
+        with anyio.fail_after(10):
+            response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST  # "text/plain; version=...; charset=utf-8"
+    assert "# TYPE qwen_ci_calls_in_flight gauge" in response.text
