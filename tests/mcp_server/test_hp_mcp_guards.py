@@ -118,3 +118,13 @@ async def test_metrics_are_served_as_the_prometheus_text_format_with_its_version
     assert response.status_code == 200
     assert response.headers["content-type"] == CONTENT_TYPE_LATEST  # "text/plain; version=...; charset=utf-8"
     assert "# TYPE qwen_ci_calls_in_flight gauge" in response.text
+
+
+async def test_a_proxys_request_id_of_up_to_128_characters_is_kept_and_a_longer_one_replaced() -> None:
+    longest, too_long = "r" * 128, "r" * 129
+    async with client(OpsMiddleware(App(), Ops(), None)) as http:
+        with anyio.fail_after(10):
+            kept = await http.get("/elsewhere", headers={"X-Request-Id": longest})
+            replaced = await http.get("/elsewhere", headers={"X-Request-Id": too_long})
+    assert kept.headers["x-request-id"] == longest
+    assert len(replaced.headers["x-request-id"]) == 32 and replaced.headers["x-request-id"] != too_long
