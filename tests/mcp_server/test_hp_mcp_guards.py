@@ -4,6 +4,7 @@ Each test fails with its break."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import anyio
@@ -23,7 +24,7 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 from ..conftest import PLANTED_KEY
 from .test_guards_patterns import _Ctx
 from .test_tool import text_of
-from .test_transport_guards_http import App, client
+from .test_transport_guards_http import App, client, gate
 
 pytestmark = pytest.mark.anyio
 
@@ -128,3 +129,13 @@ async def test_a_proxys_request_id_of_up_to_128_characters_is_kept_and_a_longer_
             replaced = await http.get("/elsewhere", headers={"X-Request-Id": too_long})
     assert kept.headers["x-request-id"] == longest
     assert len(replaced.headers["x-request-id"]) == 32 and replaced.headers["x-request-id"] != too_long
+
+
+@pytest.mark.parametrize("params", [None, [7], "7"], ids=["null", "a-list", "a-string"])
+async def test_a_cancel_whose_params_are_not_an_object_reaches_the_app_untouched_over_http(params: object) -> None:
+    cancel = json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}).encode()
+    app = App()
+    async with gate(app) as http:
+        with anyio.fail_after(10):
+            response = await http.post("/mcp", content=cancel)
+    assert response.status_code == 200 and app.bodies == [cancel]
