@@ -5,6 +5,7 @@ Each test fails with its break."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import anyio
@@ -12,8 +13,9 @@ import pytest
 from mcp import Client
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
+from mcp_server import DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server.__main__ import build_parser
+from mcp_server._logs import JSONFormatter
 from mcp_server._ops import Ops
 from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord, new_run_id
@@ -139,3 +141,19 @@ async def test_a_cancel_whose_params_are_not_an_object_reaches_the_app_untouched
         with anyio.fail_after(10):
             response = await http.post("/mcp", content=cancel)
     assert response.status_code == 200 and app.bodies == [cancel]
+
+
+async def test_by_default_the_server_holds_a_call_50_s_and_keeps_results_600_s_as_its_result_tool_says() -> None:
+    async with Client(create_server(api_key=PLANTED_KEY)) as client:
+        with anyio.fail_after(10):
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    description = " ".join((tools[RESULT_TOOL_NAME].description or "").split())
+    assert f"Waits up to {DEFAULT_MAX_WAIT:g} s" in description and DEFAULT_MAX_WAIT == 50
+    assert "Results are kept 600 s after a run ends" in description
+
+
+def test_a_json_log_stamp_writes_its_milliseconds_with_three_digits() -> None:
+    record = logging.LogRecord("mcp_server", logging.INFO, __file__, 1, "hello", (), None)
+    record.created = 1_700_000_001.0071  # 7 ms into the second
+    entry = json.loads(JSONFormatter(lambda text: text).format(record))
+    assert entry["time"] == "2023-11-14T22:13:21.007Z"
