@@ -205,11 +205,16 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> tuple[Sec
         value = env.get(source, "")
         if not value.strip() and env.get(C.ENV_API_KEY_FILE):
             source = C.ENV_API_KEY_FILE
-            try:
-                value = Path(env[C.ENV_API_KEY_FILE]).read_text(encoding="utf-8")
+            try:  # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the key
+                value = Path(env[C.ENV_API_KEY_FILE]).read_text(encoding="utf-8-sig")
             except OSError as exc:
                 raise ConfigurationError(
                     f"{C.ENV_API_KEY_FILE} names a file that cannot be read ({exc.strerror})."
+                ) from None
+            except UnicodeDecodeError:  # never echo the bytes: they may be (part of) a key
+                raise ConfigurationError(
+                    f"{C.ENV_API_KEY_FILE} names a file that is not UTF-8 text (UTF-16, as Windows PowerShell 5's "
+                    "'>' writes, or not a key file at all): save the key in it as plain text."
                 ) from None
             if not value.strip():  # set on purpose: not the same as no key at all
                 raise ConfigurationError(
