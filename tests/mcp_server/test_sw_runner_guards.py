@@ -1,0 +1,108 @@
+"""Guards for the last survivors of the mutation sweeps of ``mcp_server/runs/`` (issue 26): the runner's
+late mutmut mutants and the KINDS=more breaks left open in ``runner.py`` and ``results.py``.
+
+Each test names the behaviour a one-line break would lose; the break it was checked against is in its comment.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import pytest
+from mcp import Client
+
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
+from mcp_server._requests import current_exchange
+from mcp_server.http.cancels import Exchanges
+from mcp_server.runs import MemoryRunStore, StoreUnavailable
+from mcp_server.runs.runner import Runner
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
+
+from ..conftest import PLANTED_KEY
+from .test_drain_order import NoProgress, runner_on
+from .test_runs import pending_of
+from .test_tool import text_of
+
+pytestmark = pytest.mark.anyio
+
+#: What pending_text adds when the shared store is down.
+STORE_DOWN_NOTE = "the run store this server shares with its replicas is unavailable right now"
+
+
+async def test_an_answer_that_fits_the_output_budget_says_nothing_about_cut_structured_content() -> None:
+    # Break: Results._package appending its cut note whatever was cut (`if structured["truncated"]` forced
+    # true) -> every answer ends with "[structuredContent was cut to fit ... --max-output-chars (40,000): ]".
+    with Emulator() as emu:
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                answer = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+
+    assert not answer.is_error and SEED_ANSWER in text_of(answer)
+    assert answer.structured_content is not None and answer.structured_content["truncated"] == []
+    assert "structuredContent was cut" not in text_of(answer)
+    assert "--max-output-chars" not in text_of(answer)
+
+
+async def test_a_call_over_http_that_its_client_gives_up_on_without_an_abort_logs_that_the_client_cancelled_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Break: Runner.call taking the reason of any HTTP exchange as the cancel's (dropping `and exchange.reason`)
+    # -> an exchange the gate did not abort (the SDK cancelled the handler) gives the run no reason: it is
+    # logged, and its result says, "the server stopped".
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    exchanges = Exchanges()
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        async with runner_on(emu) as (runner, runs):
+            with exchanges.open("client", 1) as exchange:
+
+                async def ask() -> None:
+                    current_exchange.set(exchange)
+                    await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(ask)
+                    await anyio.wait_all_tasks_blocked()
+                    (run,) = runner.live.values()
+                    while run.record.stage != "thinking":
+                        await runner.local.wait(run.record.run_id, run.record.version, 5)
+                    tg.cancel_scope.cancel()  # the handler is cancelled; the exchange itself is not aborted
+            await run.finished.wait()
+
+    assert exchange.reason is None
+    assert f"{TOOL_NAME} cancelled: the client cancelled the call" in caplog.text
+    assert "the server stopped" not in caplog.text
+
+
+class _CancelsFail(MemoryRunStore):
+    """A shared store that keeps records but cannot send cancels to the other replicas."""
+
+    async def publish_cancel(self, principal: str, request_id: str) -> None:
+        raise StoreUnavailable("planted publish failure")
+
+
+async def test_a_handle_says_the_shared_store_is_down_even_for_a_run_whose_record_already_reached_it() -> None:
+    # Break: Runner._pending's note keyed on the run's own record only (dropping `self.link.down or`) -> once
+    # the store fails after the run's first write, the handle no longer warns that only this server can answer.
+    store = _CancelsFail()
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(
+            api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05, run_store=store
+        )
+        runner = server_runtime(server)
+        assert isinstance(runner, Runner)
+        async with Client(server, raise_exceptions=True) as client:
+            with anyio.fail_after(20):
+                handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
+                assert await store.wait(handle.run_id, -1, 10) is not None  # the run's record is in the store
+                await anyio.wait_all_tasks_blocked()
+                before = await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id})
+                await runner.forward_cancel("another-client", "7")  # the store fails now
+                after = await client.call_tool(RESULT_TOOL_NAME, {"run_id": handle.run_id})
+
+    assert pending_of(before).run_id == pending_of(after).run_id == handle.run_id
+    assert STORE_DOWN_NOTE not in text_of(before)
+    assert STORE_DOWN_NOTE in text_of(after)
