@@ -7,6 +7,7 @@ Each test names the behaviour a one-line break would lose; the break it was chec
 from __future__ import annotations
 
 import logging
+import time
 
 import anyio
 import pytest
@@ -14,8 +15,9 @@ from mcp import Client
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server._requests import current_exchange
+from mcp_server._texts import store_unavailable_text, unknown_run_text
 from mcp_server.http.cancels import Exchanges
-from mcp_server.runs import MemoryRunStore, StoreUnavailable
+from mcp_server.runs import MemoryRunStore, RunRecord, StoreUnavailable, new_run_id
 from mcp_server.runs.runner import Runner
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
@@ -106,3 +108,73 @@ async def test_a_handle_says_the_shared_store_is_down_even_for_a_run_whose_recor
     assert pending_of(before).run_id == pending_of(after).run_id == handle.run_id
     assert STORE_DOWN_NOTE not in text_of(before)
     assert STORE_DOWN_NOTE in text_of(after)
+
+
+class _Recorder:
+    """The handler's context, as far as the runner uses it: the messages of its progress reports."""
+
+    def __init__(self) -> None:
+        self.messages: list[str | None] = []
+
+    async def report_progress(self, progress: float, total: float | None, message: str | None) -> None:
+        self.messages.append(message)
+
+
+async def test_a_call_answered_with_a_handle_gets_no_progress_reports_once_it_has_returned() -> None:
+    # Break: Runner._await not taking the call's reporter off its run's listeners when the wait ends
+    # (`discard(None)`) -> the stages the run reaches after the handle are reported to a request already answered.
+    with Emulator(code_pause=0.3) as emu, anyio.fail_after(20):
+        async with runner_on(emu, max_wait=0.05) as (runner, runs):
+            call = _Recorder()
+            handle = pending_of(await runner.call(SEED_QUESTION, False, call, runs))  # type: ignore[arg-type]
+            reported = list(call.messages)
+            runner.max_wait = 20
+            poll = _Recorder()
+            answer = await runner.result(handle.run_id, poll)  # type: ignore[arg-type]
+
+    assert not answer.is_error and SEED_ANSWER in text_of(answer)
+    assert any(m and "running code" in m for m in poll.messages), poll.messages  # the run went on after the handle
+    assert call.messages == reported
+
+
+class _StoreWaitFails(MemoryRunStore):
+    """A shared store holding another replica's run, whose wait for a newer record fails (raises), or finds
+    the record gone (expired meanwhile)."""
+
+    def __init__(self, *, raises: bool) -> None:
+        super().__init__()
+        self.raises = raises
+
+    async def wait(self, run_id: str, after_version: int, timeout: float) -> RunRecord | None:
+        if self.raises:
+            raise StoreUnavailable("planted wait failure")
+        return None
+
+
+@pytest.mark.parametrize("raises", [True, False], ids=["store-fails", "record-gone"])
+async def test_a_poll_of_another_replicas_run_whose_store_fails_or_loses_it_during_the_wait_says_so(
+    raises: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Breaks: Runner._await's store loop on a failed wait (the failure not kept, its operation label or
+    # exception lost in the log, the answer's run id or is_error), and on a record gone (`record = None`
+    # or `break` replaced: a crash instead of "no such run").
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    store = _StoreWaitFails(raises=raises)
+    run_id = new_run_id()
+    await store.put(RunRecord(run_id, started_at=time.time(), owner="local"))  # another replica's run
+    server = create_server(api_key=PLANTED_KEY, run_store=store, max_wait=5, result_ttl=120)
+    runner = server_runtime(server)
+    assert isinstance(runner, Runner)
+    async with Client(server, raise_exceptions=True) as client:
+        with anyio.fail_after(10):
+            answer = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
+    metrics = runner.ops.metrics.exposition().decode()
+
+    assert answer.is_error
+    if raises:
+        assert text_of(answer) == store_unavailable_text(run_id)
+        assert "run store unavailable (read): planted wait failure; runs go on in this process" in caplog.text
+        assert 'qwen_ci_run_store_errors_total{operation="read"} 1.0' in metrics
+    else:
+        assert text_of(answer) == unknown_run_text(run_id, 120)
+        assert "qwen_ci_run_store_errors_total{" not in metrics
