@@ -14,11 +14,14 @@ import pytest
 from mcp import Client
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
+from mcp_server._fit import MAX_RESULT_BYTES
 from mcp_server._requests import current_exchange
 from mcp_server._texts import store_unavailable_text, unknown_run_text
 from mcp_server.http.cancels import Exchanges
 from mcp_server.runs import MemoryRunStore, RunRecord, StoreUnavailable, new_run_id
+from mcp_server.runs.results import MIN_OUTPUT_CHARS, Results
 from mcp_server.runs.runner import Runner
+from qwen_ci_tool import CodeInterpreterResult
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -178,3 +181,18 @@ async def test_a_poll_of_another_replicas_run_whose_store_fails_or_loses_it_duri
     else:
         assert text_of(answer) == unknown_run_text(run_id, 120)
         assert "qwen_ci_run_store_errors_total{" not in metrics
+
+
+def test_a_result_whose_record_skeleton_alone_exceeds_one_event_is_still_answered_at_the_smallest_budget() -> None:
+    # Break: Results._package retrying until the result fits one SSE event whatever its budget (dropping
+    # `or budget <= MIN_OUTPUT_CHARS`) -> a record whose skeleton (here 20,000 empty code runs) can never fit:
+    # the loop spins at the smallest budget for ever (pytest-timeout ends it).
+    runs = [{"index": i, "code": "", "output": ""} for i in range(20_000)]
+    result = CodeInterpreterResult.from_dict(
+        {"answer": "x", "status": "completed", "protocol": "responses", "code_runs": runs}
+    )
+    packed = Results(40_000, None).success(result, include_reasoning=False)
+
+    assert len(packed.model_dump_json(by_alias=True, exclude_none=True).encode()) > MAX_RESULT_BYTES
+    assert not packed.is_error and len(text_of(packed)) < MIN_OUTPUT_CHARS
+    assert packed.structured_content is not None and len(packed.structured_content["code_runs"]) == 20_000
