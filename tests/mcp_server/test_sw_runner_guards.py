@@ -196,3 +196,35 @@ def test_a_result_whose_record_skeleton_alone_exceeds_one_event_is_still_answere
     assert len(packed.model_dump_json(by_alias=True, exclude_none=True).encode()) > MAX_RESULT_BYTES
     assert not packed.is_error and len(text_of(packed)) < MIN_OUTPUT_CHARS
     assert packed.structured_content is not None and len(packed.structured_content["code_runs"]) == 20_000
+
+
+class _FinalWriteHeld(MemoryRunStore):
+    """A shared store whose write of a finished record waits for ``release``: the run stays live here meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = anyio.Event()
+
+    async def put(self, record: RunRecord) -> None:
+        if record.state == "finished":
+            await self.release.wait()
+        await super().put(record)
+
+
+async def test_a_poll_of_a_finished_run_still_writing_its_final_record_gets_the_result_with_no_progress_report() -> (
+    None
+):
+    # Break: Runner._await reporting where a run of this process is to every poll (dropping `and
+    # local.record.state != "finished"`) -> a poll of a run that has finished sends a "done" progress report.
+    store = _FinalWriteHeld()
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu, max_wait=20, run_store=store) as (runner, runs):
+            answer = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            (run,) = runner.live.values()  # finished, its final record not written to the store yet
+            poll = _Recorder()
+            again = await runner.result(run.record.run_id, poll)  # type: ignore[arg-type]
+            store.release.set()
+
+    assert run.record.state == "finished"
+    assert not answer.is_error and again == answer
+    assert poll.messages == []
