@@ -6,11 +6,14 @@ Each test names the behaviour a one-line break would lose; the break it was chec
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
+import redis.asyncio as aioredis
 from mcp import Client
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
@@ -19,6 +22,7 @@ from mcp_server._requests import current_exchange
 from mcp_server._texts import store_unavailable_text, unknown_run_text
 from mcp_server.http.cancels import Exchanges
 from mcp_server.runs import MemoryRunStore, RunRecord, StoreUnavailable, new_run_id
+from mcp_server.runs.redis_store import RedisRunStore
 from mcp_server.runs.results import MIN_OUTPUT_CHARS, Results
 from mcp_server.runs.runner import Runner
 from qwen_ci_tool import CodeInterpreterResult
@@ -26,6 +30,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .test_drain_order import NoProgress, runner_on
+from .test_redis_failures import never_answers
 from .test_runs import pending_of
 from .test_tool import text_of
 
@@ -228,3 +233,56 @@ async def test_a_poll_of_a_finished_run_still_writing_its_final_record_gets_the_
     assert run.record.state == "finished"
     assert not answer.is_error and again == answer
     assert poll.messages == []
+
+
+@pytest.mark.parametrize("operation", ["put", "wait", "publish_cancel", "cancels"])
+async def test_each_operation_on_a_redis_that_never_answers_fails_as_store_unavailable_not_a_raw_timeout(
+    operation: str,
+) -> None:
+    # Breaks: RedisRunStore.put/wait/publish_cancel/cancels catching only RedisError (dropping OSError from
+    # their except): the socket's answer timeout (an OSError) escapes raw instead of as StoreUnavailable.
+    record = RunRecord(new_run_id(), started_at=0.0)
+    with never_answers() as url, anyio.fail_after(10):
+        store = RedisRunStore(url)
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
+            "put": lambda: store.put(record),
+            "wait": lambda: store.wait(record.run_id, 0, 5),
+            "publish_cancel": lambda: store.publish_cancel("alice", "7"),
+            "cancels": lambda: anext(aiter(store.cancels(lambda: None))),
+        }
+        try:
+            with pytest.raises(StoreUnavailable, match=r"^Redis: (TimeoutError|ConnectionError): Timeout"):
+                await calls[operation]()
+        finally:
+            await store.aclose()
+
+
+def _unreadable(kind: str, run_id: str) -> str:
+    """A value under the run's key that is not JSON, lacks the record, or has a write time that is no number."""
+    record = RunRecord(run_id, started_at=0.0).to_json()
+    return {
+        "not-json": "{not json",
+        "no-record": json.dumps({"written_at": 1.0}),
+        "written-at-not-a-number": json.dumps({"record": record, "written_at": "soon"}),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["not-json", "no-record", "written-at-not-a-number"])
+async def test_a_record_in_redis_that_is_not_json_lacks_its_record_or_its_write_time_is_store_unavailable(
+    kind: str, redis_url: str
+) -> None:
+    # Breaks: RedisRunStore.get not catching ValueError (JSON that does not parse, a write time that is no
+    # number) or KeyError (no "record"): the raw error escapes instead of "unreadable record".
+    run_id = new_run_id()
+    writer = aioredis.Redis.from_url(redis_url)
+    store = RedisRunStore(redis_url)
+    try:
+        with anyio.fail_after(10):
+            await writer.set(f"qwen_ci:run:{run_id}", _unreadable(kind, run_id))
+            with pytest.raises(StoreUnavailable) as caught:
+                await store.get(run_id)
+    finally:
+        await writer.aclose()
+        await store.aclose()
+
+    assert str(caught.value).startswith(f"Redis: unreadable record for {run_id!r}: ")
