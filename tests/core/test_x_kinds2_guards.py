@@ -115,3 +115,14 @@ def test_a_short_first_wait_is_taken_as_named_while_fewer_than_eight_starts_were
     # at four times the 5 per second admitted.
     limiter.finish(limiter.start(1.0), 1.0, "rate_limited", retry_after=0.02)
     assert limiter.rate == pytest.approx(BACKOFF * 50)
+
+
+def test_an_empty_protocol_responses_path_or_workspace_given_is_the_default() -> None:
+    from qwen_ci_tool._config import resolve_settings
+
+    settings = resolve_settings(api_key="sk-test", protocol="", responses_path="", workspace="", env={})
+    assert (settings.protocol, settings.responses_path, settings.workspace) == (
+        "dashscope",
+        "/compatible-mode/v1/responses",
+        None,
+    )
