@@ -126,3 +126,14 @@ def test_an_empty_protocol_responses_path_or_workspace_given_is_the_default() ->
         "/compatible-mode/v1/responses",
         None,
     )
+
+
+def test_a_too_long_input_and_the_question_rule_say_their_counts_with_thousands_separators() -> None:
+    from qwen_ci_tool import ConfigurationError
+    from qwen_ci_tool._arguments import QUESTION_ALLOWED
+    from qwen_ci_tool._config import build_messages
+
+    assert "at most 500,000 characters" in QUESTION_ALLOWED
+    with pytest.raises(ConfigurationError) as info:
+        build_messages("x" * 500_001, None)
+    assert "The input is 500,001 characters; the limit is 500,000." in info.value.message
