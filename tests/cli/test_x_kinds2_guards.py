@@ -21,6 +21,7 @@ def test_a_finished_tasks_log_line_and_the_summary_say_tokens_with_separators_an
     from qwen_ci_tool import BatchOutcome, CodeInterpreterResult
 
     usage = {"input_tokens": 1000, "output_tokens": 2345, "reasoning_tokens": 1500, "total_tokens": 3345}
+    usage["code_interpreter_calls"] = 1200
     result = CodeInterpreterResult.from_dict(
         {
             "answer": "42",
@@ -35,4 +36,4 @@ def test_a_finished_tasks_log_line_and_the_summary_say_tokens_with_separators_an
     progress.add(outcome)
     assert progress.line(outcome).endswith("· 3,345 tokens · 2.2 s")
     summary = progress.summary(10.0)
-    assert "Tokens: 1,000 input, 2,345 output (1,500 of them reasoning), 3,345 total;" in summary
+    assert "Tokens: 1,000 input, 2,345 output (1,500 of them reasoning), 3,345 total; 1,200 interpreter runs" in summary

@@ -4,6 +4,8 @@ said without its thousands separators or rounded, a type's None dropped. Each te
 from __future__ import annotations
 
 import json
+import socket
+import threading
 
 import pytest
 
@@ -12,9 +14,11 @@ from qwen_ci_tool._arguments import invalid_arguments
 from qwen_ci_tool._classify import read_failure
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool._result import result_markdown
+from qwen_ci_tool._watchdog import Watchdog
 
 from ._frames import chat_stream, responses_event, responses_stream
 from ._mock import MODES, Script, run, sse_response
+from .test_watchdog import _blocked_read_returns, _Response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -115,3 +119,54 @@ def test_a_short_first_wait_is_taken_as_named_while_fewer_than_eight_starts_were
     # at four times the 5 per second admitted.
     limiter.finish(limiter.start(1.0), 1.0, "rate_limited", retry_after=0.02)
     assert limiter.rate == pytest.approx(BACKOFF * 50)
+
+
+def test_an_empty_protocol_responses_path_or_workspace_given_is_the_default() -> None:
+    from qwen_ci_tool._config import resolve_settings
+
+    settings = resolve_settings(api_key="sk-test", protocol="", responses_path="", workspace="", env={})
+    assert (settings.protocol, settings.responses_path, settings.workspace) == (
+        "dashscope",
+        "/compatible-mode/v1/responses",
+        None,
+    )
+
+
+def test_a_too_long_input_and_the_question_rule_say_their_counts_with_thousands_separators() -> None:
+    from qwen_ci_tool import ConfigurationError
+    from qwen_ci_tool._arguments import QUESTION_ALLOWED
+    from qwen_ci_tool._config import build_messages
+
+    assert "at most 500,000 characters" in QUESTION_ALLOWED
+    with pytest.raises(ConfigurationError) as info:
+        build_messages("x" * 500_001, None)
+    assert "The input is 500,001 characters; the limit is 500,000." in info.value.message
+
+
+class _Parking(threading.Condition):
+    """A condition that says when its waiter parks with no deadline (the watchdog with nothing to watch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parked = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None:
+            self.parked.set()
+        return super().wait(timeout)
+
+
+def test_the_watchdog_still_shuts_a_socket_watched_after_it_had_nothing_to_watch() -> None:
+    dog = Watchdog()
+    dog._cond = parking = _Parking()
+    first_a, first_b = socket.socketpair()
+    later_a, later_b = socket.socketpair()
+    try:
+        dog.watch(_Response(first_a), 0.02)  # type: ignore[arg-type]
+        assert _blocked_read_returns(first_a)
+        assert parking.parked.wait(5), "with its heap empty the thread waits for the next watch"
+        dog.watch(_Response(later_a), 0.02)  # type: ignore[arg-type]
+        assert _blocked_read_returns(later_a)
+    finally:
+        for s in (first_a, first_b, later_a, later_b):
+            s.close()
