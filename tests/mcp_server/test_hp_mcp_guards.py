@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import time
 
 import anyio
@@ -18,6 +19,7 @@ from mcp_server import DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_ser
 from mcp_server.__main__ import build_parser
 from mcp_server._logs import JSONFormatter
 from mcp_server._ops import Ops
+from mcp_server.http.app import security_settings
 from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord, memory, new_run_id
 from mcp_server.runs.progress import Progress
@@ -179,3 +181,13 @@ async def test_without_a_shared_store_a_collected_result_expires_after_the_serve
                 gone = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
     assert not done.is_error and text_of(kept) == text_of(done)
     assert gone.is_error and "has no run" in text_of(gone)
+
+
+def test_a_wildcard_bind_accepts_this_machines_short_and_full_host_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "gethostname", lambda: "box")
+    monkeypatch.setattr(socket, "getfqdn", lambda: "box.corp.example")
+    settings = security_settings("0.0.0.0")
+    assert settings is not None and settings.enable_dns_rebinding_protection
+    for name in ("box", "box.corp.example"):
+        assert {name, f"{name}:*"} <= set(settings.allowed_hosts)
+        assert {f"http://{name}", f"https://{name}:*"} <= set(settings.allowed_origins)
