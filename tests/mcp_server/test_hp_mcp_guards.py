@@ -23,6 +23,7 @@ from mcp_server.http.app import security_settings
 from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord, memory, new_run_id
 from mcp_server.runs.progress import Progress
+from qwen_ci_tool import __version__
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
@@ -191,3 +192,9 @@ def test_a_wildcard_bind_accepts_this_machines_short_and_full_host_names(monkeyp
     for name in ("box", "box.corp.example"):
         assert {name, f"{name}:*"} <= set(settings.allowed_hosts)
         assert {f"http://{name}", f"https://{name}:*"} <= set(settings.allowed_origins)
+
+
+async def test_the_server_tells_clients_its_own_version_not_the_sdks() -> None:
+    async with Client(create_server(api_key=PLANTED_KEY)) as client:
+        info = client.server_info
+    assert info is not None and info.version == __version__
