@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
+import time
 
 import anyio
 import pytest
@@ -17,14 +19,17 @@ from mcp_server import DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_ser
 from mcp_server.__main__ import build_parser
 from mcp_server._logs import JSONFormatter
 from mcp_server._ops import Ops
+from mcp_server.http.app import security_settings
 from mcp_server.http.routes import OpsMiddleware
-from mcp_server.runs import MemoryRunStore, RunRecord, new_run_id
+from mcp_server.runs import MemoryRunStore, RunRecord, memory, new_run_id
 from mcp_server.runs.progress import Progress
+from qwen_ci_tool import __version__
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
 from .test_guards_patterns import _Ctx
+from .test_run_rules import collect
 from .test_tool import text_of
 from .test_transport_guards_http import App, client, gate
 
@@ -157,3 +162,39 @@ def test_a_json_log_stamp_writes_its_milliseconds_with_three_digits() -> None:
     record.created = 1_700_000_001.0071  # 7 ms into the second
     entry = json.loads(JSONFormatter(lambda text: text).format(record))
     assert entry["time"] == "2023-11-14T22:13:21.007Z"
+
+
+async def test_without_a_shared_store_a_collected_result_expires_after_the_servers_result_ttl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    later = [0.0]  # seconds added to the wall clock the memory store reads
+    monkeypatch.setattr(memory, "_now", lambda: time.time() + later[0])
+    with Emulator(code_pause=0.5) as emu:
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0.05, result_ttl=60)
+        async with Client(server) as client:
+            with anyio.fail_after(20):
+                handle = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+                run_id = str((handle.structured_content or {}).get("run_id"))
+                done = await collect(client, run_id)
+                later[0] = 30.0
+                kept = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
+                later[0] = 61.0
+                gone = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
+    assert not done.is_error and text_of(kept) == text_of(done)
+    assert gone.is_error and "has no run" in text_of(gone)
+
+
+def test_a_wildcard_bind_accepts_this_machines_short_and_full_host_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "gethostname", lambda: "box")
+    monkeypatch.setattr(socket, "getfqdn", lambda: "box.corp.example")
+    settings = security_settings("0.0.0.0")
+    assert settings is not None and settings.enable_dns_rebinding_protection
+    for name in ("box", "box.corp.example"):
+        assert {name, f"{name}:*"} <= set(settings.allowed_hosts)
+        assert {f"http://{name}", f"https://{name}:*"} <= set(settings.allowed_origins)
+
+
+async def test_the_server_tells_clients_its_own_version_not_the_sdks() -> None:
+    async with Client(create_server(api_key=PLANTED_KEY)) as client:
+        info = client.server_info
+    assert info is not None and info.version == __version__
