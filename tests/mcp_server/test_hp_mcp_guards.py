@@ -13,9 +13,10 @@ import time
 import anyio
 import pytest
 from mcp import Client
+from mcp.types import CallToolResult
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from mcp_server import DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_server
+from mcp_server import DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
 from mcp_server.__main__ import build_parser
 from mcp_server._logs import JSONFormatter
 from mcp_server._ops import Ops
@@ -25,7 +26,7 @@ from mcp_server.runs import MemoryRunStore, RunRecord, memory, new_run_id
 from mcp_server.runs.progress import Progress
 from qwen_ci_tool import __version__
 from qwen_ci_tool._config import SETTINGS
-from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .test_guards_patterns import _Ctx
@@ -198,3 +199,36 @@ async def test_the_server_tells_clients_its_own_version_not_the_sdks() -> None:
     async with Client(create_server(api_key=PLANTED_KEY)) as client:
         info = client.server_info
     assert info is not None and info.version == __version__
+
+
+#: The seed's stream stalls here after its first code run has arrived (before the answer).
+STALL_AFTER_THE_CODE = 60
+
+
+async def test_a_run_cancelled_at_shutdown_answers_with_the_reasoning_its_call_asked_for() -> None:
+    answers: list[CallToolResult] = []
+    coding = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        if message == "running code #1":
+            coding.set()
+
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=STALL_AFTER_THE_CODE, seconds=30))
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0)
+        async with Client(server) as client:
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as tg:
+
+                    async def ask() -> None:
+                        arguments = {"question": SEED_QUESTION, "include_reasoning": True}
+                        answers.append(await client.call_tool(TOOL_NAME, arguments, progress_callback=on_progress))
+
+                    tg.start_soon(ask)
+                    await coding.wait()
+                    await server_runtime(server).drain(0.2)
+
+    (answer,) = answers
+    reasoning = str((answer.structured_content or {}).get("reasoning"))
+    assert answer.is_error and "was cancelled: the server is shutting down" in text_of(answer)
+    assert reasoning and reasoning in text_of(answer)
