@@ -70,7 +70,7 @@ docs: $(VENV)/.dev-installed
 
 # Mutation testing of chosen files (tests/mutate.py says how to read it), in a venv of its own that holds the
 # project's dependencies but not the project, so the tests import the mutated copy:
-#   make mutate FILES="qwen_ci_tool/_sse.py" TESTS="tests/core/"   [JOBS=2] [MUTANTS="name-glob ..."] [KINDS=more]
+#   make mutate FILES="qwen_ci_tool/_sse.py" TESTS="tests/core/"   [JOBS=2] [MUTANTS="name-glob ..."] [KINDS=more|names]
 MUTATE_VENV := .venv-mutate
 $(MUTATE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(MUTATE_VENV)

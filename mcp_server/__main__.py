@@ -28,6 +28,7 @@ try:
     from .http.app import DEFAULT_SHUTDOWN_GRACE, ListenError, is_loopback
     from .http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS, Credentials, TokenFileError
     from .runs import DEFAULT_RESULT_TTL, MEMORY, RUN_STORE_ENV, shown_url
+    from .runs.deadline import MAX_RESERVE
     from .runs.results import DEFAULT_MAX_OUTPUT_CHARS
 except ModuleNotFoundError as exc:
     from . import _missing_extra
@@ -104,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-output-chars",
         type=int,
         default=DEFAULT_MAX_OUTPUT_CHARS,
-        help=f"cap on the text returned to the model (default {DEFAULT_MAX_OUTPUT_CHARS})",
+        help=f"cap on the characters a result returns, its text and structuredContent together "
+        f"(default {DEFAULT_MAX_OUTPUT_CHARS})",
     )
     runs = p.add_argument_group("long calls")
     runs.add_argument(
@@ -136,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="on SIGTERM/SIGINT (or end of input over stdio): refuse new calls, let calls in flight finish, "
         "cancel the rest with their partial results, deliver and exit, all within this long (calls get it "
-        f"less a quarter, at most 3 s, for the rest) (default {DEFAULT_SHUTDOWN_GRACE:g})",
+        f"less a quarter, at most {MAX_RESERVE:g} s, for the rest) (default {DEFAULT_SHUTDOWN_GRACE:g})",
     )
     p.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level"

@@ -352,6 +352,13 @@ def _check_extra(extra: dict[str, Any]) -> None:
     for name in ("model", "messages", "input"):
         if name in extra:
             raise ConfigurationError(f"Pass {name} as its own argument, not through extra_parameters.")
+    try:  # as the request body is made (_protocols._base.post), and JSON's rules besides: no NaN
+        json.dumps(extra, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:  # a set, an object, NaN, a cycle; a lone surrogate (UnicodeEncodeError)
+        why = f"a lone surrogate {exc.object[exc.start]!r}" if isinstance(exc, UnicodeEncodeError) else str(exc)
+        raise ConfigurationError(
+            f"extra_parameters cannot be sent as JSON ({why}). Give text, numbers, booleans, None, lists and dicts."
+        ) from None
 
 
 def check_text(text: str, where: str) -> int:

@@ -26,8 +26,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("qwen_ci_tool", "mcp_server", "integrations")
-#: mutmut with the breaks it does not make (``--kinds more``).
-KINDS = Path(__file__).resolve().parent / "mutate_kinds.py"
+#: mutmut with the breaks it does not make (``--kinds more``, ``--kinds names``).
+KINDS = {
+    "more": Path(__file__).resolve().parent / "mutate_kinds.py",
+    "names": Path(__file__).resolve().parent / "mutate_names_run.py",
+}
 #: Functions left unmutated in the copy, each with why. uvicorn calls the app it is given with no arguments to
 #: detect an app factory; mutmut's stand-in for the outermost ASGI ``__call__`` accepts that, so no HTTP
 #: server test could start. Break this one by hand.
@@ -96,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mutmut", required=True, help="the mutmut executable of the mutation venv")
     p.add_argument(
         "--kinds",
-        choices=("mutmut", "more"),
+        choices=("mutmut", *KINDS),
         default="mutmut",
-        help="mutmut's own breaks, or the ones it does not make (tests/mutate_kinds.py)",
+        help="mutmut's own breaks, or ones it does not make (tests/mutate_kinds.py, tests/mutate_names.py)",
     )
     p.add_argument("mutants", nargs="*", help="re-run only these mutants (names or globs from `mutmut results`)")
     args = p.parse_args(argv)
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         Path("pyproject.toml").read_text(encoding="utf-8"), files, args.tests.split(), args.jobs, every_py
     )
     work = work_dir(files, args.kinds)
-    command = [mutmut] if args.kinds == "mutmut" else [str(Path(mutmut).parent / "python"), str(KINDS)]
+    command = [mutmut] if args.kinds == "mutmut" else [str(Path(mutmut).parent / "python"), str(KINDS[args.kinds])]
     work.mkdir(parents=True, exist_ok=True)
     _copy_tree(work)
     (work / "pyproject.toml").write_text(config, encoding="utf-8")

@@ -4,12 +4,25 @@ asked for, and every other package still reaches the tests unbroken."""
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
-from tests.mutate import NOT_MUTATED, PACKAGES, REPO, mutmut_config, not_mutated, work_dir
+from tests.mutate import (
+    NOT_MUTATED,
+    PACKAGES,
+    REPO,
+    mutmut_config,
+    not_mutated,
+    work_dir,
+)
 
-EVERY = ["qwen_ci_tool/_sse.py", "qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py", "mcp_server/_stdio.py"]
+EVERY = [
+    "qwen_ci_tool/_sse.py",
+    "qwen_ci_tool/_engine.py",
+    "qwen_ci_tool/cli/ask.py",
+    "mcp_server/_stdio.py",
+]
 PYPROJECT = '[project]\nname = "qwen-ci-tool"\n'
 
 
@@ -21,7 +34,10 @@ def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbr
     text = mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py"], ["tests/core/", "tests/cli/"], 2, EVERY)
     table = _table(text)
     assert table["source_paths"] == ["qwen_ci_tool/"]
-    assert table["do_not_mutate"] == ["qwen_ci_tool/_engine.py", "qwen_ci_tool/cli/ask.py"]
+    assert table["do_not_mutate"] == [
+        "qwen_ci_tool/_engine.py",
+        "qwen_ci_tool/cli/ask.py",
+    ]
     assert table["pytest_add_cli_args_test_selection"] == ["tests/core/", "tests/cli/"]
     assert table["max_children"] == 2
     assert {"mcp_server", "integrations", "tests"} <= set(table["also_copy"])
@@ -30,7 +46,15 @@ def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbr
 
 
 def test_files_of_two_packages_mutate_both_and_copy_neither() -> None:
-    table = _table(mutmut_config(PYPROJECT, ["qwen_ci_tool/_sse.py", "mcp_server/_stdio.py"], ["tests/"], 1, EVERY))
+    table = _table(
+        mutmut_config(
+            PYPROJECT,
+            ["qwen_ci_tool/_sse.py", "mcp_server/_stdio.py"],
+            ["tests/"],
+            1,
+            EVERY,
+        )
+    )
     assert table["source_paths"] == ["mcp_server/", "qwen_ci_tool/"]
     assert not {"mcp_server", "qwen_ci_tool"} & set(table["also_copy"])
 
@@ -43,7 +67,9 @@ def test_a_second_run_replaces_the_table_it_wrote_before() -> None:
 
 
 @pytest.mark.parametrize(
-    ("files", "fix"), [([], "give paths like"), (["tests/core/test_sse.py"], ", ".join(PACKAGES))], ids=["none", "test"]
+    ("files", "fix"),
+    [([], "give paths like"), (["tests/core/test_sse.py"], ", ".join(PACKAGES))],
+    ids=["none", "test"],
 )
 def test_files_that_are_not_library_files_are_refused_naming_what_to_give(files: list[str], fix: str) -> None:
     with pytest.raises(SystemExit, match=fix):
@@ -121,3 +147,130 @@ def test_more_kinds_drop_each_type_of_an_isinstance_or_except_tuple() -> None:
 def test_each_kind_of_break_has_a_work_tree_of_its_own() -> None:
     files = ["qwen_ci_tool/_sse.py"]
     assert work_dir(files, "more") != work_dir(files) == work_dir(files, "mutmut")
+    assert work_dir(files, "names") not in (work_dir(files), work_dir(files, "more"))
+
+
+def _names(source: str) -> list[tuple[str, bool]]:
+    """Each break tests/mutate_names.py makes in *source*: the lines it changed, and whether mutmut runs it."""
+    import libcst as cst
+
+    from tests.mutate_names import find_breaks, module_constants
+
+    wrapper = cst.MetadataWrapper(cst.parse_module(source))
+    found = []
+    for b in find_breaks(wrapper, module_constants(source)):
+        code = wrapper.module.deep_replace(b.node, b.new).code  # type: ignore[union-attr]
+        changed = [new for old, new in zip(source.splitlines(), code.splitlines(), strict=True) if old != new]
+        found.append(("\n".join(changed), b.function is not None))
+    return found
+
+
+def test_names_kinds_change_each_module_and_class_constant_and_run_it_outside_mutmut() -> None:
+    source = (
+        'LIMIT = 1000\nRATE = 0.5\nNAME = "abc"\n__version__ = "1"\nclass C:\n    x: int = 0\ndef f():\n    y = 5\n'
+        'T: TypeAlias = "int | str"\n'
+    )
+    assert _names(source) == [
+        ("LIMIT = 1001", False),
+        ("LIMIT = 2000", False),
+        ("RATE = 1.0", False),
+        ("RATE = 0.25", False),
+        ('NAME = "XXabcXX"', False),
+        ("    x: int = 1", False),
+    ]
+
+
+def test_names_kinds_swap_a_constant_read_for_the_next_one_with_another_value_of_its_type() -> None:
+    source = 'A = 1\nB = 1\nC = 2\nS = "s"\nfrom m import A as D\ndef f(o):\n    o.A = A\n    return S + str(A)\n'
+    assert _names(source)[-2:] == [
+        ("    o.A = C", True),
+        ("    return S + str(C)", True),
+    ]
+
+
+def test_names_kinds_follow_constants_imported_from_the_packages(
+    tmp_path: Path,
+) -> None:
+    from tests.mutate_names import module_constants
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("X = 1\nlow = 3\n")
+    (tmp_path / "pkg" / "b.py").write_text("try:\n    from .a import X, low\nexcept ImportError:\n    pass\nY = 2\n")
+    b = tmp_path / "pkg" / "b.py"
+    assert module_constants(b.read_text(), b, tmp_path) == {"Y": 2, "X": 1}
+
+
+def test_names_kinds_pass_the_default_of_a_get_instead_of_or_ing_it() -> None:
+    source = 'def f(d):\n    return d.get("k") or {}\ndef g(d):\n    return d.get("k", 1) or 2\n'
+    assert _names(source) == [('    return d.get("k", {})', True)]
+
+
+def test_names_kinds_turn_each_exit_of_a_loop_into_its_other_exit() -> None:
+    source = (
+        "def f(xs):\n    for x in xs:\n        if x:\n            return x\n        if x is None:\n            continue\n"
+        "        for y in x:\n            break\n    while xs:\n        break\n"
+    )
+    assert _names(source) == [
+        ("            continue", True),
+        ("            break", True),
+        ("            continue", True),
+        ("        continue", True),
+    ]
+
+
+def test_names_kinds_drop_a_format_spec_or_round_it_to_no_decimals() -> None:
+    source = 'def f(a, b, c, d):\n    return f"{a:g} {b:.1f} {c:>5} {d:.0f}"\n'
+    assert [line for line, _ in _names(source)] == [
+        '    return f"{a} {b:.1f} {c:>5} {d:.0f}"',
+        '    return f"{a:.0f} {b:.1f} {c:>5} {d:.0f}"',
+        '    return f"{a:g} {b} {c:>5} {d:.0f}"',
+        '    return f"{a:g} {b:.0f} {c:>5} {d:.0f}"',
+        '    return f"{a:g} {b:.1f} {c} {d:.0f}"',
+        '    return f"{a:g} {b:.1f} {c:>5} {d}"',
+    ]
+
+
+def test_names_kinds_drop_none_from_types_evaluated_at_run_time_only() -> None:
+    source = (
+        'M = create_model("M", x=(int | None, None))\nclass P(BaseModel):\n    a: int | None = None\n'
+        "    b: Optional[str]\ndef g(x: int | None) -> str | None:\n    return x\nclass Plain:\n    c: int | None = None\n"
+    )
+    assert _names(source) == [
+        ('M = create_model("M", x=(int, None))', False),
+        ("    a: int = None", False),
+        ("    b: str", False),
+    ]
+
+
+def test_names_kinds_run_in_mutmut_only_inside_the_functions_it_switches_and_name_the_others_by_scope(
+    tmp_path: Path,
+) -> None:
+    from tests.mutate_names import outside_breaks
+
+    source = (
+        "LIMIT = 3\nclass C:\n    @property\n    def p(self):\n        return self.d.get(1) or 2\n"
+        "    @staticmethod\n    def s(d):\n        return d.get(1) or 2\n"
+        "    def skipped(self, d):  # pragma: no mutate block\n        return d.get(1) or 2\n"
+    )
+    assert [(line, inside) for line, inside in _names(source)][-1] == (
+        "        return d.get(1, 2)",
+        True,
+    )
+    outside = outside_breaks("pkg/mod.py", source, tmp_path)
+    assert [(b.name, b.line) for b in outside] == [
+        ("pkg.mod.s_LIMIT__1", 1),
+        ("pkg.mod.s_LIMIT__2", 1),
+        ("pkg.mod.s_C__1", 5),
+    ]
+    assert "-        return self.d.get(1) or 2\n+        return self.d.get(1, 2)\n" in outside[2].diff
+
+
+def test_names_kinds_read_a_class_literal_instead_of_the_instances_own_value() -> None:
+    source = (
+        'class T:\n    name: str = "calc"\n    size = 3\n    __slots__ = ()\n    def f(self):\n'
+        "        self.size = 4\n        return self.name, self.other, self.size\n"
+    )
+    assert [line for line, inside in _names(source) if inside] == [
+        '        return "calc", self.other, self.size',
+        "        return self.name, self.other, 3",
+    ]

@@ -37,7 +37,6 @@ class WireFailure(Exception):
     """
 
     def __init__(self, status: int | None, body: dict[str, Any] | bytes, *, failed_response: bool = False) -> None:
-        super().__init__(status, body)
         self.status = status
         self.body = body
         self.failed_response = failed_response
@@ -47,7 +46,6 @@ class MalformedJSON(Exception):
     """A frame's data was not JSON: why, and the start of it (the engine words it)."""
 
     def __init__(self, why: str, snippet: str) -> None:
-        super().__init__(why, snippet)
         self.why = why
         self.snippet = snippet
 

@@ -21,7 +21,7 @@ class ChatDecoder(DecoderBase):
         if obj is None:
             return []
         if "error" in obj or sse.event == "error" or sse.status is not None:
-            raise WireFailure(sse.status or 400, obj)
+            raise WireFailure(sse.status, obj)  # the engine reads no in-band status as 400
         events: list[DecodedEvent] = []
         if not self._started:
             events.append(self._start(obj.get("request_id") or self._header_rid or obj.get("id"), "openai"))
@@ -32,11 +32,9 @@ class ChatDecoder(DecoderBase):
             reasoning = delta.get("reasoning_content")
             if reasoning and type(reasoning) is str:
                 events.append(ReasoningDelta(reasoning))
-            content = delta.get("content")
-            if content:
-                text = text_of(content)
-                if text:
-                    events.append(AnswerDelta(text))
+            text = text_of(delta.get("content"))
+            if text:
+                events.append(AnswerDelta(text))
             reason = choice.get("finish_reason")
             if reason and type(reason) is str:
                 self.finish_reason = reason

@@ -75,8 +75,8 @@ class ResponsesDecoder(DecoderBase):
                 reason = text_of((response.get("incomplete_details") or {}).get("reason")) or "incomplete"
                 self.finish_reason = _INCOMPLETE_REASONS.get(reason, reason)
             self.done = True
-        elif obj.get("status") == "failed":
-            raise self._failure({"response": obj}, sse.status)
+        elif obj.get("status") == "failed":  # a failed response under another name (no in-band status: see above)
+            raise self._failure({"response": obj}, None)
         return events
 
     def _index(self, item_id: Any) -> int:

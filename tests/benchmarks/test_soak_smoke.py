@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
-from benchmarks.soak import check
+from benchmarks.soak import _settle, check
 
 
 def test_the_soak_runs_on_a_tiny_input_and_every_call_ends() -> None:
@@ -38,3 +39,16 @@ def test_the_soak_checks_catch_unended_calls_leaked_fds_tasks_and_growing_memory
     problems = " ".join(check(bad))
     for word in ("only 9 of 10", "open fds", "asyncio tasks", "RSS grew", "after the client closed"):
         assert word in problems, word
+
+
+async def test_a_task_still_closing_after_a_round_is_waited_for_and_one_that_stays_is_left_to_count() -> None:
+    before = len(asyncio.all_tasks())
+    closing = asyncio.get_running_loop().create_task(asyncio.sleep(0.05))
+    await _settle(before, bound=5.0)
+    assert closing.done() and len(asyncio.all_tasks()) == before
+    stays = asyncio.get_running_loop().create_task(asyncio.sleep(60))
+    try:
+        await _settle(before, bound=0.05)
+        assert len(asyncio.all_tasks()) == before + 1  # a leak: the round reports it
+    finally:
+        stays.cancel()

@@ -299,6 +299,11 @@ def test_a_page_that_is_not_the_services_json_is_named_with_its_status_and_type(
         ({"message": "no such path"}, "HTTP 404: no such path"),
         ({"error": "gone", "code": "Gone", "message": "moved"}, "HTTP 404 Gone: moved"),
         (["not", "an", "object"], "HTTP 404"),
+        (
+            {"error": {"code": None, "type": "invalid_request_error", "message": "m"}},
+            "HTTP 404 invalid_request_error: m",
+        ),
+        ({"code": "Gone", "message": None}, "HTTP 404 Gone"),
     ],
 )
 def test_an_error_the_model_list_answers_is_told_as_could_not_tell_with_its_code_and_message(

@@ -368,8 +368,8 @@ def test_the_help_says_where_the_key_goes_and_what_each_server_flag_does_with_it
         "re-read on SIGHUP --allowed-host HOST[:PORT] extra Host header value to accept when bound beyond loopback "
         "(repeatable) Qwen / DashScope:",
         f"limits: --max-concurrency MAX_CONCURRENCY upstream calls at once; more wait (default "
-        f"{DEFAULT_MAX_CONCURRENCY}) --max-output-chars MAX_OUTPUT_CHARS cap on the text returned to the model "
-        f"(default {DEFAULT_MAX_OUTPUT_CHARS}) long calls:",
+        f"{DEFAULT_MAX_CONCURRENCY}) --max-output-chars MAX_OUTPUT_CHARS cap on the characters a result returns, its "
+        f"text and structuredContent together (default {DEFAULT_MAX_OUTPUT_CHARS}) long calls:",
         f"--max-wait SECONDS hold a call at most this long, then answer with a run_id for {result} (default "
         f"{DEFAULT_MAX_WAIT:g}; 0 = hold every call to its end) --result-ttl SECONDS keep a finished run's result "
         f"this long for {result} (default 600) --run-store URL where runs are kept: 'memory' (this process, the "

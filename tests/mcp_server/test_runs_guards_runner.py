@@ -518,26 +518,36 @@ async def test_a_call_whose_http_exchange_is_aborted_is_answered_cancelled_with_
     assert closed, "the upstream request is closed when the call is cancelled"
 
 
-async def test_a_call_its_client_cancels_logs_why_and_a_handle_issued_logs_its_run_id(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # Breaks: the reason of a client's cancel without an HTTP exchange (its wording); the handle's
-    # log line without its run id.
+async def test_a_handle_issued_logs_its_run_id(caplog: pytest.LogCaptureFixture) -> None:
+    # Break: the handle's log line without its run id.
     caplog.set_level(logging.INFO, logger="mcp_server")
-    async with a_stalled_run_handed_off() as (emu, client, handle):
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        progress = Progress()
-        async with anyio.create_task_group() as tg:  # a second call, given up on while it runs
-            tg.start_soon(lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress))
-            await progress.seen("thinking").wait()
-            tg.cancel_scope.cancel()
-        while "cancelled: the client" not in caplog.text:
-            await anyio.wait_all_tasks_blocked()
-            await anyio.sleep(0)
+    async with a_stalled_run_handed_off() as (_, _, handle):
+        pass
 
     issued = next(r for r in caplog.records if r.getMessage().startswith("run handle "))
     assert issued.getMessage().startswith(f"run handle {handle.run_id} issued")
     assert getattr(issued, "run_id", None) == handle.run_id
+
+
+async def test_a_call_its_client_cancels_logs_why(caplog: pytest.LogCaptureFixture) -> None:
+    # Break: the reason of a client's cancel without an HTTP exchange (its wording). The server holds
+    # every call to its end (max_wait=0), so the cancel cannot race a handle however slow the machine.
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu, anyio.fail_after(20):
+        emu.add_fault(Fault.stall(after_events=3, seconds=30))
+        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0)
+        async with Client(server, raise_exceptions=True) as client:
+            progress = Progress()
+            async with anyio.create_task_group() as tg:  # a call given up on while it runs
+                tg.start_soon(
+                    lambda: client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
+                )
+                await progress.seen("thinking").wait()
+                tg.cancel_scope.cancel()
+            while "cancelled: the client" not in caplog.text:
+                await anyio.wait_all_tasks_blocked()
+                await anyio.sleep(0)
+
     assert f"{TOOL_NAME} cancelled: the client cancelled the call" in caplog.text
 
 
