@@ -381,3 +381,10 @@ def test_the_help_says_where_the_key_goes_and_what_each_server_flag_does_with_it
         'client config\'s "env" block.',
     ]:
         assert expected in text, re.sub(r"(?s).*?(" + re.escape(expected[:30]) + ")", r"\1", text)[:400]
+
+
+@pytest.mark.parametrize(("level", "uvicorn_level"), [("DEBUG", "info"), ("INFO", "warning"), ("ERROR", "warning")])
+def test_the_http_servers_own_lines_are_shown_only_at_debug_level(serve: Any, level: str, uvicorn_level: str) -> None:
+    seen = serve()
+    assert main(["--transport", "streamable-http", "--log-level", level]) == 0
+    assert seen[0]["log_level"] == uvicorn_level
