@@ -4,15 +4,24 @@ x-names-mcp running the rest of hp-mcp's breaks). Each test fails with its break
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Callable
 
 import anyio
+import httpx
 import pytest
+import uvicorn
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 
-from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
+from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
+from mcp_server.http.app import MAX_REQUEST_BODY_BYTES, build_http_app, listening_socket
+from mcp_server.http.auth import Credentials
+from mcp_server.http.gate import SHUTDOWN_ERROR_CODE
+from qwen_ci_tool._constants import MAX_INPUT_CHARS
 
 from ..conftest import PLANTED_KEY
-from .test_audit_guards import CALL, WaitingApp, gate, headers
+from .test_audit_guards import CALL, TOKEN, WaitingApp, gate, headers
 
 pytestmark = pytest.mark.anyio
 
@@ -52,3 +61,37 @@ async def test_the_memory_run_store_is_named_in_any_case_and_with_spaces_around(
     async with Client(create_server(api_key=PLANTED_KEY, run_store=spec)) as client:
         with anyio.fail_after(10):
             assert [tool.name for tool in (await client.list_tools()).tools] == [TOOL_NAME, RESULT_TOOL_NAME]
+
+
+async def test_while_draining_a_new_call_whose_body_is_longer_than_the_longest_question_is_still_refused_with_503(
+    make_server: Callable[..., MCPServer],
+) -> None:
+    # A question of escaped characters takes several bytes per character: the gate reads bodies up to the
+    # byte cap, not up to the question's character limit, or such a call would slip past the drain.
+    question = "\u00e9" * (MAX_INPUT_CHARS // 5)
+    call = {**CALL, "params": {"name": TOOL_NAME, "arguments": {"question": question}}}
+    body = json.dumps(call, ensure_ascii=True).encode()
+    assert MAX_INPUT_CHARS < len(body) < MAX_REQUEST_BODY_BYTES
+    server = make_server()
+    app = build_http_app(server, host="127.0.0.1", credentials=Credentials.single(TOKEN))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        with anyio.fail_after(20):
+            await server_runtime(server).drain(0)  # what SIGTERM starts: no new calls from now on
+            answer = await http.post("/mcp", content=body, headers={**headers("s"), "Accept": "application/json"})
+
+    assert answer.status_code == 503
+    assert answer.json()["id"] == 7 and answer.json()["error"]["code"] == SHUTDOWN_ERROR_CODE
+
+
+def test_a_restarted_server_listens_again_at_once_on_the_port_its_last_run_closed_connections_on() -> None:
+    # The server closes a connection first (keep-alive timeout, shutdown): the port is left in TIME_WAIT for a
+    # minute, and a server restarted with the same --port must still bind it.
+    first = listening_socket(uvicorn.Config(app=None, host="127.0.0.1", port=0))
+    port = first.getsockname()[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as peer:
+        accepted, _ = first.accept()
+        accepted.close()  # the server's side closes first
+        assert peer.recv(1) == b""
+    first.close()
+    again = listening_socket(uvicorn.Config(app=None, host="127.0.0.1", port=port))
+    again.close()
