@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable
 
 import anyio
@@ -15,13 +16,17 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
+from mcp_server._texts import store_unavailable_text
 from mcp_server.http.app import MAX_REQUEST_BODY_BYTES, build_http_app, listening_socket
 from mcp_server.http.auth import Credentials
 from mcp_server.http.gate import SHUTDOWN_ERROR_CODE
+from mcp_server.runs import MemoryRunStore, RunRecord, new_run_id
+from mcp_server.runs.records import StoreUnavailable
 from qwen_ci_tool._constants import MAX_INPUT_CHARS
 
 from ..conftest import PLANTED_KEY
 from .test_audit_guards import CALL, TOKEN, WaitingApp, gate, headers
+from .test_tool import text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -95,3 +100,34 @@ def test_a_restarted_server_listens_again_at_once_on_the_port_its_last_run_close
     first.close()
     again = listening_socket(uvicorn.Config(app=None, host="127.0.0.1", port=port))
     again.close()
+
+
+def test_a_run_record_written_by_a_newer_version_with_a_field_this_one_does_not_know_is_still_read() -> None:
+    # Replicas of two versions share one Redis store during a rolling deploy.
+    record = RunRecord(new_run_id(), started_at=12.5, owner="alice").advanced(state="finished", result={"content": []})
+    assert RunRecord.from_json({**record.to_json(), "added_later": {"x": 1}}) == record
+
+
+class _CountedWaitFails(MemoryRunStore):
+    """A shared store holding another replica's run, whose every wait for a newer record fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    async def wait(self, run_id: str, after_version: int, timeout: float) -> RunRecord | None:
+        self.waits += 1
+        raise StoreUnavailable("planted wait failure")
+
+
+async def test_a_poll_whose_store_fails_answers_at_once_without_asking_the_store_again() -> None:
+    store = _CountedWaitFails()
+    run_id = new_run_id()
+    await store.put(RunRecord(run_id, started_at=time.time(), owner="local"))  # another replica's run
+    server = create_server(api_key=PLANTED_KEY, run_store=store, max_wait=3, result_ttl=120)
+    async with Client(server) as client:
+        with anyio.fail_after(10):
+            answer = await client.call_tool(RESULT_TOOL_NAME, {"run_id": run_id})
+
+    assert answer.is_error and text_of(answer) == store_unavailable_text(run_id)
+    assert store.waits == 1  # not a loop hammering a store that is down until the call's wait is over
