@@ -16,6 +16,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server, server_runtime
+from mcp_server._fit import fit_record, size_of
 from mcp_server._texts import store_unavailable_text
 from mcp_server.http.app import MAX_REQUEST_BODY_BYTES, build_http_app, listening_socket
 from mcp_server.http.auth import Credentials
@@ -26,6 +27,7 @@ from qwen_ci_tool._constants import MAX_INPUT_CHARS
 
 from ..conftest import PLANTED_KEY
 from .test_audit_guards import CALL, TOKEN, WaitingApp, gate, headers
+from .test_fit import _record
 from .test_tool import text_of
 
 pytestmark = pytest.mark.anyio
@@ -131,3 +133,15 @@ async def test_a_poll_whose_store_fails_answers_at_once_without_asking_the_store
 
     assert answer.is_error and text_of(answer) == store_unavailable_text(run_id)
     assert store.waits == 1  # not a loop hammering a store that is down until the call's wait is over
+
+
+def test_a_text_cut_to_fit_the_cap_ends_with_a_mark_saying_it_was_cut() -> None:
+    record = _record()
+    fit_record(record, size_of(record) // 2)
+    texts = [
+        record["answer"],
+        record["reasoning"],
+        *(run[k] or "" for run in record["code_runs"] for k in ("code", "output")),
+    ]
+    cut = [text for text in texts if text.endswith(" [...cut]")]
+    assert cut and any(len(text) > len(" [...cut]") for text in cut)  # the start of a text kept, then the mark
