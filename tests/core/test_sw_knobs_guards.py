@@ -1,0 +1,35 @@
+"""What a model reads about calling again after a failure, word for word where it decides what the model
+does next: found by the mutation sweep of _knobs.py / _explain.py (issue 26) as lines no test read."""
+
+from __future__ import annotations
+
+from mcp_server._texts import MCP
+from qwen_ci_tool import CodeInterpreterResult, StreamInterruptedError
+from qwen_ci_tool._errors import status_error
+from qwen_ci_tool._explain import for_agent, retry_advice
+
+PERMANENT = "Calling again: will not help - the same call fails the same way, so do not retry it unchanged."
+
+
+def test_a_permanent_failure_for_a_model_ends_with_the_whole_do_not_retry_sentence() -> None:
+    text = for_agent(status_error(400, "InvalidParameter", "bad"), MCP, tool="qwen_code_interpreter")
+    assert text.endswith(f"\n\n{PERMANENT}")
+
+
+def test_a_throttled_call_without_a_wait_named_by_the_service_says_to_wait_a_while() -> None:
+    assert retry_advice(status_error(429, "Throttling", "slow down")) == (
+        "Calling again: may work after a wait - wait a while before calling again; do not retry in a tight loop."
+    )
+
+
+def test_a_wait_named_by_the_service_in_fractions_of_a_second_is_rounded_up() -> None:
+    advice = retry_advice(status_error(429, "Throttling", "slow down", retry_after=2.2))
+    assert "wait 3 s, as the service asked, before calling again" in advice
+
+
+def test_a_failure_whose_only_partial_is_a_code_run_shows_the_code_to_the_model() -> None:
+    partial = CodeInterpreterResult.from_dict(
+        {"answer": "", "code_runs": [{"index": 0, "code": "print(123**21)"}], "status": "incomplete"}
+    )
+    text = for_agent(StreamInterruptedError("The connection broke.", partial=partial), MCP, tool="t")
+    assert "What arrived before the failure is below." in text and "print(123**21)" in text
