@@ -6,7 +6,7 @@ from __future__ import annotations
 from mcp_server._texts import MCP
 from qwen_ci_tool import CodeInterpreterResult, StreamInterruptedError
 from qwen_ci_tool._errors import status_error
-from qwen_ci_tool._explain import for_agent, retry_advice
+from qwen_ci_tool._explain import for_agent, incomplete_for_agent, incomplete_note, retry_advice
 
 PERMANENT = "Calling again: will not help - the same call fails the same way, so do not retry it unchanged."
 
@@ -33,3 +33,18 @@ def test_a_failure_whose_only_partial_is_a_code_run_shows_the_code_to_the_model(
     )
     text = for_agent(StreamInterruptedError("The connection broke.", partial=partial), MCP, tool="t")
     assert "What arrived before the failure is below." in text and "print(123**21)" in text
+
+
+def test_a_transient_failure_says_to_wait_a_few_seconds_and_that_a_new_call_is_billed_again() -> None:
+    assert retry_advice(StreamInterruptedError("The connection broke.")) == (
+        "Calling again: may work - this looks transient; wait a few seconds and call again "
+        "(a new call starts from scratch and is billed again)."
+    )
+
+
+def test_a_cap_too_small_for_the_words_still_keeps_200_characters_of_what_arrived() -> None:
+    partial = CodeInterpreterResult.from_dict({"answer": "x" * 5000, "status": "incomplete"})
+    failed = for_agent(StreamInterruptedError("The connection broke.", partial=partial), MCP, tool="t", max_chars=50)
+    assert len(failed.split("do not present it as a verified answer.\n\n", 1)[1]) == 200
+    unfinished = incomplete_for_agent(partial, max_chars=50)
+    assert len(unfinished) == len(incomplete_note(partial)) + 2 + 200
