@@ -1,10 +1,13 @@
-"""What a model reads about calling again after a failure, word for word where it decides what the model
-does next: found by the mutation sweep of _knobs.py / _explain.py (issue 26) as lines no test read."""
+"""What a model reads about calling again after a failure (word for word where it decides what the model
+does next), and how a model name is looked up in the model table: found by the mutation sweep of _knobs.py,
+_explain.py and _model_table.py (issue 26) as lines no test read."""
 
 from __future__ import annotations
 
+import pytest
+
 from mcp_server._texts import MCP
-from qwen_ci_tool import CodeInterpreterResult, StreamInterruptedError
+from qwen_ci_tool import CodeInterpreterResult, ModelInfo, StreamInterruptedError, lookup_model
 from qwen_ci_tool._errors import status_error
 from qwen_ci_tool._explain import for_agent, incomplete_for_agent, incomplete_note, retry_advice
 
@@ -48,3 +51,27 @@ def test_a_cap_too_small_for_the_words_still_keeps_200_characters_of_what_arrive
     assert len(failed.split("do not present it as a verified answer.\n\n", 1)[1]) == 200
     unfinished = incomplete_for_agent(partial, max_chars=50)
     assert len(unfinished) == len(incomplete_note(partial)) + 2 + 200
+
+
+def test_an_unknown_model_is_looked_up_as_a_pass_through_row_of_its_own_name() -> None:
+    assert lookup_model("qwen9-secret") == ModelInfo(
+        "qwen9-secret",
+        frozenset({"dashscope", "openai", "responses"}),
+        "multimodal-generation",
+        "not in the model table: sent as asked",
+        known=False,
+    )
+
+
+@pytest.mark.parametrize("name", ["qwen3.5", "qwen3.8", "qwen3-ma"])
+def test_a_name_that_stops_short_of_a_familys_prefix_is_not_in_the_table(name: str) -> None:
+    assert not lookup_model(name).known
+
+
+def test_an_unknown_name_of_version_3_5_exactly_takes_the_multimodal_path() -> None:
+    assert lookup_model("qwen3.5").native_endpoint == "multimodal-generation"
+
+
+@pytest.mark.parametrize("pattern", ["qwen3-max*", "qwen3.5-*", "qwen3.8-max*"])
+def test_a_familys_own_pattern_looks_up_that_family(pattern: str) -> None:
+    assert lookup_model(pattern).pattern == pattern
