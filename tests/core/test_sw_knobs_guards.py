@@ -4,6 +4,8 @@ _explain.py and _model_table.py (issue 26) as lines no test read."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mcp_server._texts import MCP
@@ -75,3 +77,10 @@ def test_an_unknown_name_of_version_3_5_exactly_takes_the_multimodal_path() -> N
 @pytest.mark.parametrize("pattern", ["qwen3-max*", "qwen3.5-*", "qwen3.8-max*"])
 def test_a_familys_own_pattern_looks_up_that_family(pattern: str) -> None:
     assert lookup_model(pattern).pattern == pattern
+
+
+def test_a_row_of_the_model_table_cannot_be_changed_by_a_caller_and_can_be_a_set_member() -> None:
+    row = lookup_model("qwen3-max")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.native_endpoint = "multimodal-generation"  # type: ignore[misc]
+    assert lookup_model("qwen3-max").native_endpoint == "text-generation" and len({row, lookup_model("qwen3-max")}) == 1
