@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 
 from mcp_server._texts import MCP
-from qwen_ci_tool import CodeInterpreterResult, ModelInfo, StreamInterruptedError, lookup_model
+from qwen_ci_tool import CodeInterpreterResult, ModelInfo, StreamInterruptedError, _model_table, lookup_model
 from qwen_ci_tool._errors import status_error
 from qwen_ci_tool._explain import for_agent, incomplete_for_agent, incomplete_note, retry_advice
 
@@ -84,3 +84,9 @@ def test_a_row_of_the_model_table_cannot_be_changed_by_a_caller_and_can_be_a_set
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.native_endpoint = "multimodal-generation"  # type: ignore[misc]
     assert lookup_model("qwen3-max").native_endpoint == "text-generation" and len({row, lookup_model("qwen3-max")}) == 1
+
+
+def test_a_row_for_one_exact_name_outside_every_family_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    own = ModelInfo("llama-coder", frozenset({"openai"}), "text-generation", "a row of its own")
+    monkeypatch.setattr(_model_table, "MODELS", (*_model_table.MODELS, own))
+    assert lookup_model("llama-coder") is own
