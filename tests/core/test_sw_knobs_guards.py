@@ -9,7 +9,15 @@ import dataclasses
 import pytest
 
 from mcp_server._texts import MCP
-from qwen_ci_tool import CodeInterpreterResult, ModelInfo, StreamInterruptedError, _model_table, lookup_model
+from qwen_ci_tool import (
+    CodeInterpreter,
+    CodeInterpreterResult,
+    ConfigurationError,
+    ModelInfo,
+    StreamInterruptedError,
+    _model_table,
+    lookup_model,
+)
 from qwen_ci_tool._errors import status_error
 from qwen_ci_tool._explain import for_agent, incomplete_for_agent, incomplete_note, retry_advice
 
@@ -90,3 +98,12 @@ def test_a_row_for_one_exact_name_outside_every_family_is_found(monkeypatch: pyt
     own = ModelInfo("llama-coder", frozenset({"openai"}), "text-generation", "a row of its own")
     monkeypatch.setattr(_model_table, "MODELS", (*_model_table.MODELS, own))
     assert lookup_model("llama-coder") is own
+
+
+def test_a_python_client_without_a_key_says_where_the_key_goes_and_how_to_try_without_one() -> None:
+    with CodeInterpreter() as ci, pytest.raises(ConfigurationError) as caught:
+        ci.run("What is 2 + 2?")
+    assert str(caught.value) == (
+        "No API key. Set DASHSCOPE_API_KEY (or pass api_key=) to a Model Studio key. "
+        "To try it without a key, point base_url at the local emulator (qwen_ci_tool.testing.Emulator)."
+    )
