@@ -5,6 +5,7 @@ _explain.py and _model_table.py (issue 26) as lines no test read."""
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import pytest
 
@@ -20,6 +21,7 @@ from qwen_ci_tool import (
 )
 from qwen_ci_tool._errors import status_error
 from qwen_ci_tool._explain import for_agent, incomplete_for_agent, incomplete_note, retry_advice
+from qwen_ci_tool.cli import main
 
 PERMANENT = "Calling again: will not help - the same call fails the same way, so do not retry it unchanged."
 
@@ -107,3 +109,16 @@ def test_a_python_client_without_a_key_says_where_the_key_goes_and_how_to_try_wi
         "No API key. Set DASHSCOPE_API_KEY (or pass api_key=) to a Model Studio key. "
         "To try it without a key, point base_url at the local emulator (qwen_ci_tool.testing.Emulator)."
     )
+
+
+def test_qwen_ci_models_says_in_one_line_each_what_the_documents_disagree_about_and_for_which_rows() -> None:
+    out = io.StringIO()
+    assert main(["models"], stdout=out) == 0
+    assert out.getvalue().split("Where the vendor's documents disagree:\n", 1)[1].split("\n\n", 1)[0].splitlines() == [
+        "  qwen3.5-flash*, qwen3.5-*, qwen3.6-plus*: the Qwen Cloud page shows all three protocols; "
+        "other versions of the pages: responses only.",
+        "  qwen3.7-plus*: the vendor's English page (2026) calls qwen3.7-plus over openai and dashscope "
+        "(MultiModalConversation); other versions of the pages: responses only.",
+        "  qwen3.8-max: the newest code-interpreter page lists the Qwen3.8-Max series for responses only, "
+        "but its own example sends qwen3.8-max over openai.",
+    ]
