@@ -1,0 +1,55 @@
+"""Behaviours only `make mutate KINDS=names` broke (issue 26, continued): a bound swapped for another constant, a
+loop that went on after its consumer left. Each test fails with its break."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import anyio
+import pytest
+
+from qwen_ci_tool import AdaptiveLimiter, BatchTask
+from qwen_ci_tool._batch import Began, run_many_async
+
+from .test_limiter import fill, run_paced
+
+
+def test_a_bunch_of_eight_admitted_whole_still_paces_starts_in_groups_of_at_most_four() -> None:
+    limiter = AdaptiveLimiter(64)
+    now = 0.0
+    bunches = []
+    for _ in range(5):  # bunches started together as answers come: 1, 1, 2, 4, 8, each admitted whole
+        tickets = fill(limiter, now)
+        for ticket in tickets:
+            limiter.finish(ticket, now + 0.01, "ok")
+        bunches.append(len(tickets))
+        now += 0.01
+    assert bunches == [1, 1, 2, 4, 8] and limiter.rate is None
+    limiter.finish(limiter.start(now), now, "rate_limited", retry_after=0.1)  # the service: 10/s
+    groups = run_paced(limiter, now + 0.1, 40)
+    # The README: "paced starts go in groups of that size (at most 4)".
+    assert max(size for size, _ in groups) == 4 and limiter.burst == 4
+
+
+async def test_leaving_an_async_batch_while_two_outcomes_wait_ends_it_without_yielding_the_second() -> None:
+    second_started = anyio.Event()
+
+    async def call(task: BatchTask, began: Began) -> Any:
+        began(lambda: None)  # type: ignore[arg-type,return-value]
+        if task.id == "1":  # the second call fails at once and wakes the first, which fails too:
+            second_started.set()  # both outcomes are in the inbox before the loop runs again
+        else:
+            await second_started.wait()
+        raise RuntimeError(task.id)
+
+    taken = []
+    with anyio.fail_after(5):
+        async with contextlib.aclosing(run_many_async(call, ["a", "b"], AdaptiveLimiter(2))) as outcomes:  # type: ignore[arg-type]
+            async for outcome in outcomes:
+                taken.append(outcome)
+                break  # aclose: a generator that yields again here raises "ignored GeneratorExit"
+    assert [o.status for o in taken] == ["failed"]
+
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
