@@ -7,12 +7,17 @@ import contextlib
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
-from qwen_ci_tool import AdaptiveLimiter, BatchTask
+from qwen_ci_tool import AdaptiveLimiter, BatchTask, InternalServerError
 from qwen_ci_tool._batch import Began, run_many_async
 
+from ._frames import native_frame
+from ._mock import MODES, Script, run, sse_response
 from .test_limiter import fill, run_paced
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def test_a_bunch_of_eight_admitted_whole_still_paces_starts_in_groups_of_at_most_four() -> None:
@@ -52,4 +57,25 @@ async def test_leaving_an_async_batch_while_two_outcomes_wait_ends_it_without_yi
     assert [o.status for o in taken] == ["failed"]
 
 
-pytestmark = pytest.mark.usefixtures("no_backoff")
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_empty_x_request_id_header_gives_way_to_the_dashscope_request_id_header(mode: str) -> None:
+    headers = {"x-request-id": "", "x-dashscope-request-id": "ds-rid-4"}
+    failed = httpx.Response(500, headers=headers, json={"code": "InternalError", "message": "boom"})
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(failed), max_retries=0)
+    assert info.value.request_id == "ds-rid-4"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "nulls",
+    [{"output_tokens_details": None}, {"plugins": None}, {"plugins": {"code_interpreter": None}}],
+    ids=["details", "plugins", "code_interpreter"],
+)
+async def test_usage_parts_sent_as_null_count_as_zero_and_the_rest_is_read(mode: str, nulls: dict[str, Any]) -> None:
+    usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15, **nulls}
+    frames = native_frame(1, content="42", finish="stop", usage=usage)
+    result = await run(mode, Script(lambda: sse_response(frames)))
+    assert result.answer == "42"
+    assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.total_tokens) == (10, 5, 15)
+    assert (result.usage.reasoning_tokens, result.usage.code_interpreter_calls) == (0, 0)
