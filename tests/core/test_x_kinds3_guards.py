@@ -15,7 +15,7 @@ from qwen_ci_tool._batch import Began, run_many_async
 
 from ._frames import native_frame
 from ._mock import MODES, Script, run, sse_response
-from .test_limiter import fill, run_paced
+from .test_limiter import admit_paced, fill, run_paced
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -35,6 +35,29 @@ def test_a_bunch_of_eight_admitted_whole_still_paces_starts_in_groups_of_at_most
     groups = run_paced(limiter, now + 0.1, 40)
     # The README: "paced starts go in groups of that size (at most 4)".
     assert max(size for size, _ in groups) == 4 and limiter.burst == 4
+
+
+def test_after_a_cut_the_rate_is_back_at_the_refused_rate_after_48_admissions_as_the_readme_says() -> None:
+    limiter = AdaptiveLimiter(64)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.1)  # refused at 10/s: 9.5/s now
+    limiter.finish(limiter.start(1.0), 1.0, "ok")  # the first start after the pause: no probe
+    now, seen = 1.0, []
+    for _ in range(48):
+        now = admit_paced(limiter, now, 1)
+        seen.append(limiter.rate)
+    assert limiter.rate == 10.0 and seen[46] < 10.0  # "back to the refused rate within 48 admissions"
+
+
+def test_without_a_retry_after_each_admission_raises_the_rate_by_an_eighth_as_the_readme_says() -> None:
+    limiter = AdaptiveLimiter(64)
+    limiter.admitted(limiter.start(0.0), 0.001)
+    limiter.finish(limiter.start(0.002), 0.003, "rate_limited")  # no Retry-After: a search from what was admitted
+    now = limiter.paused_until
+    limiter.admitted(limiter.start(now), now)  # the first start after the pause: no probe
+    start = limiter.rate
+    assert start is not None
+    admit_paced(limiter, now, 5)
+    assert limiter.rate == pytest.approx(start * 1.125**5)  # "climbs by 12.5% per admission"
 
 
 async def test_leaving_an_async_batch_while_two_outcomes_wait_ends_it_without_yielding_the_second() -> None:
