@@ -199,9 +199,8 @@ def _read_key(api_key: str | Secret | None, env: Mapping[str, str]) -> tuple[Sec
     elif api_key is not None:
         value, source = api_key, "api_key"
     else:
-        source = next(
-            (var for var in (SETTINGS["api_key"].env, C.ENV_API_KEY) if env.get(var, "").strip()), C.ENV_API_KEY
-        )
+        row = SETTINGS["api_key"]  # its own variable first, then the vendor's (as every setting: _from_env)
+        source = next((var for var in (row.env, *row.vendor_env) if env.get(var, "").strip()), C.ENV_API_KEY)
         value = env.get(source, "")
         if not value.strip() and env.get(C.ENV_API_KEY_FILE):
             source = C.ENV_API_KEY_FILE

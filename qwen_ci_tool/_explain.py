@@ -66,8 +66,11 @@ def agent_text(
     parts: list[str], partial: CodeInterpreterResult | None, include_reasoning: bool, max_chars: int | None
 ) -> str:
     """*parts* (what happened, whether calling again can help), then what arrived before the failure
-    (if anything did), all within *max_chars*: the shape of every failure text a model reads."""
-    if partial is not None and (partial.answer.strip() or partial.code_runs):
+    (an answer or a code run; with *include_reasoning*, reasoning alone too), all within *max_chars*:
+    the shape of every failure text a model reads."""
+    if partial is not None and (
+        partial.answer.strip() or partial.code_runs or (include_reasoning and partial.reasoning.strip())
+    ):
         parts = [
             *parts,
             "What arrived before the failure is below. It is incomplete: do not present it as a verified answer.",

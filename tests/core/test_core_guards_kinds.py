@@ -54,12 +54,21 @@ def test_thinking_running_code_and_answering_are_work_stages() -> None:
     assert all(is_work_stage(s) for s in ("thinking", "running code #1", "answering"))
 
 
-def test_a_failure_before_any_answer_or_code_shows_no_partial_result_to_the_model() -> None:
-    # Reasoning alone is no result: the model is not told "what arrived is below" over an empty section.
+def test_a_failure_before_any_answer_or_code_shows_no_partial_result_to_the_model_unless_it_asked_for_reasoning() -> (
+    None
+):
+    # Reasoning alone is no result: without include_reasoning the model is not told "what arrived is
+    # below" over an empty section. With it, the reasoning that arrived (and was billed) is shown.
     only_thought = dataclasses.replace(result("incomplete"), answer="  ", reasoning="Let me think", code_runs=())
     err = APIConnectionError("The connection broke.", partial=only_thought)
-    text = for_agent(err, PYTHON, tool="qwen", include_reasoning=True)
+    text = for_agent(err, PYTHON, tool="qwen", include_reasoning=False)
     assert "What arrived before the failure" not in text and "Let me think" not in text
+    text = for_agent(err, PYTHON, tool="qwen", include_reasoning=True)
+    assert "What arrived before the failure is below. It is incomplete" in text and "Let me think" in text
+    blank = dataclasses.replace(only_thought, reasoning=" \n")
+    assert "What arrived" not in for_agent(
+        APIConnectionError("The connection broke.", partial=blank), PYTHON, tool="qwen", include_reasoning=True
+    )
 
 
 def test_a_result_without_reasoning_or_answer_has_no_empty_parts_in_its_output_messages() -> None:

@@ -30,6 +30,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 from .test_drain_order import NoProgress, runner_on
 from .test_runs import pending_of
+from .test_runs_guards_sweep import ReadCountingStore
 from .test_tool import text_of
 
 pytestmark = pytest.mark.anyio
@@ -264,26 +265,13 @@ async def test_a_record_in_redis_that_is_not_json_lacks_its_record_or_its_write_
     assert str(caught.value).startswith(f"Redis: unreadable record for {run_id!r}: ")
 
 
-class _CountedReads(RedisRunStore):
-    """A Redis store that says when its first read is done."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.first_read = anyio.Event()
-
-    async def get(self, run_id: str) -> RunRecord | None:
-        record = await super().get(run_id)
-        self.first_read.set()
-        return record
-
-
 async def test_a_redis_wait_woken_for_a_run_whose_record_is_gone_meanwhile_returns_none(redis_url: str) -> None:
     # Break: RedisRunStore.wait reading the record woken for as there (dropping `record is None or` after a
     # message): a record deleted or expired between the write and the read is an AttributeError, not "no run".
     run_id = new_run_id()
     key = f"qwen_ci:run:{run_id}"
     raw = aioredis.Redis.from_url(redis_url)
-    store = _CountedReads(redis_url)
+    store = ReadCountingStore(redis_url)
     results: list[RunRecord | None] = []
     try:
         with anyio.fail_after(10):
