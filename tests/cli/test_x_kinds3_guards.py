@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from qwen_ci_tool import AdaptiveLimiter, BatchOutcome, InternalServerError
-from qwen_ci_tool.cli.batch import Progress, _Run
+import pytest
+
+from qwen_ci_tool import AdaptiveLimiter, BatchOutcome, ConfigurationError, InternalServerError
+from qwen_ci_tool.cli.batch import Progress, _Run, read_tasks
 from qwen_ci_tool.cli.batch_output import open_output
 
 
@@ -24,3 +26,12 @@ def test_the_slow_down_line_of_a_batch_says_the_new_rate_to_three_digits(tmp_pat
     assert (
         "rate-limited by the service: starts now paced at 3.17/s (throttled tasks are sent again)\n" in err.getvalue()
     )
+
+
+def test_an_input_with_many_bad_lines_lists_the_first_twenty_and_counts_the_rest() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        read_tasks(["not json"] * 25)
+    message = str(info.value)
+    assert "INPUT has 25 problems; nothing was sent." in message
+    assert "line 20" in message and "line 21" not in message
+    assert message.rstrip().endswith("... and 5 more")

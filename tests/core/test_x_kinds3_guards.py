@@ -12,6 +12,7 @@ import pytest
 
 from qwen_ci_tool import AdaptiveLimiter, BatchTask, InternalServerError
 from qwen_ci_tool._batch import Began, run_many_async
+from qwen_ci_tool._telemetry import capture_content
 
 from ._frames import native_frame
 from ._mock import MODES, Script, run, sse_response
@@ -102,3 +103,8 @@ async def test_usage_parts_sent_as_null_count_as_zero_and_the_rest_is_read(mode:
     assert result.answer == "42"
     assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.total_tokens) == (10, 5, 15)
     assert (result.usage.reasoning_tokens, result.usage.code_interpreter_calls) == (0, 0)
+
+
+def test_content_capture_is_switched_on_by_the_variable_the_readme_names() -> None:
+    assert capture_content({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"})
+    assert not capture_content({})
