@@ -26,3 +26,8 @@ async def test_a_server_holding_calls_to_the_end_publishes_no_result_tool() -> N
         with anyio.fail_after(10):
             tools = (await client.list_tools()).tools
     assert [tool.name for tool in tools] == [TOOL_NAME]
+
+
+@pytest.mark.parametrize("spec", ["Memory", " memory "], ids=["capitalised", "padded"])
+def test_the_memory_run_store_is_named_in_any_case_and_with_spaces(spec: str) -> None:
+    create_server(api_key=PLANTED_KEY, run_store=spec)  # the default store: no "Unknown run store" refusal
