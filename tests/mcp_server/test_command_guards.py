@@ -21,6 +21,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_server import DEFAULT_MAX_OUTPUT_CHARS, RESULT_TOOL_NAME, TOOL_NAME
 from mcp_server import _stdio as stdio_module
 from mcp_server.__main__ import _knobs, build_parser, main
+from mcp_server._fit import size_of
 from mcp_server._logs import MASK
 from mcp_server._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT
 from mcp_server.http import app as http_app
@@ -28,7 +29,7 @@ from mcp_server.http.app import ListenError
 from mcp_server.http.auth import Credentials
 from qwen_ci_tool import __version__
 from qwen_ci_tool._config import SETTINGS
-from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .test_tool import text_of
@@ -381,3 +382,44 @@ def test_the_help_says_where_the_key_goes_and_what_each_server_flag_does_with_it
         'client config\'s "env" block.',
     ]:
         assert expected in text, re.sub(r"(?s).*?(" + re.escape(expected[:30]) + ")", r"\1", text)[:400]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--max-output-chars", "100"), ("--result-ttl", "-1")], ids=["max-output-chars", "result-ttl"]
+)
+def test_a_limit_flag_reaches_the_server_which_refuses_an_out_of_range_value_naming_the_flag(
+    serve: Any, capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    seen = serve()
+    assert main([flag, value]) == 2 and not seen  # a flag left out of create_server would start with the default
+    assert flag in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("level", "uvicorn_level"), [("DEBUG", "info"), ("INFO", "warning"), ("ERROR", "warning")])
+def test_the_http_servers_own_lines_are_shown_only_at_debug_level(serve: Any, level: str, uvicorn_level: str) -> None:
+    seen = serve()
+    assert main(["--transport", "streamable-http", "--log-level", level]) == 0
+    assert seen[0]["log_level"] == uvicorn_level
+
+
+def test_the_limits_given_as_flags_are_the_ones_the_server_applies(
+    serve: Any, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu.add_fault(Fault.finish_reason("length"))  # a long incomplete answer, reasoning included: cut to the cap
+    seen: list[Any] = []
+
+    async def ask(server: MCPServer, _settings: dict[str, Any]) -> None:
+        async with Client(server) as client:
+            with anyio.fail_after(30):
+                seen.append({tool.name: tool.description for tool in (await client.list_tools()).tools})
+                seen.append(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION, "include_reasoning": True}))
+
+    serve(ask)
+    monkeypatch.setenv(SETTINGS["api_key"].env, PLANTED_KEY)
+    argv = ["--base-url", emu.base_url, "--max-retries", "0", "--max-output-chars", "2000"]
+    assert main([*argv, "--max-wait", "1.5", "--result-ttl", "60"]) == 0
+    descriptions, capped = seen
+    assert "Waits up to 1.5 s" in descriptions[RESULT_TOOL_NAME]
+    assert "Results are kept 60 s after a run ends" in descriptions[RESULT_TOOL_NAME]
+    assert capped.structured_content is not None
+    assert len(text_of(capped)) + size_of(capped.structured_content) <= 2000
