@@ -109,7 +109,7 @@ def lookup_model(name: str) -> ModelInfo:
     newer (``qwen3.9-...``, ``qwen4-...``) use the multimodal path, everything else the
     text-generation path.
     """
-    exact = [row for row in MODELS if row.pattern == name and not name.endswith("*")]
+    exact = [row for row in MODELS if row.pattern == name]  # a family's own pattern is its longest match anyway
     families = [row for row in MODELS if row.pattern.endswith("*") and name.startswith(row.pattern[:-1])]
     if exact or families:
         return exact[0] if exact else max(families, key=lambda row: len(row.pattern))  # the first of the longest

@@ -274,3 +274,35 @@ def test_names_kinds_read_a_class_literal_instead_of_the_instances_own_value() -
         '        return "calc", self.other, self.size',
         "        return self.name, self.other, 3",
     ]
+
+
+def test_names_breaks_outside_mutmut_still_run_when_mutmut_made_no_mutant_and_not_when_it_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import sys
+    import types
+
+    import tests.mutate_names_run as runner
+
+    def stops(*args: object, **kwargs: object) -> None:
+        raise SystemExit(1)  # mutmut: "Stopping early, because we could not find any test case for any mutant"
+
+    fake_main = types.ModuleType("mutmut.__main__")
+    fake_main.cli = types.SimpleNamespace(main=stops)  # type: ignore[attr-defined]
+    fake_mutation = types.ModuleType("mutmut.mutation")
+    fake_mutation.file_mutation = types.SimpleNamespace()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mutmut", types.ModuleType("mutmut"))
+    monkeypatch.setitem(sys.modules, "mutmut.__main__", fake_main)
+    monkeypatch.setitem(sys.modules, "mutmut.mutation", fake_mutation)
+    monkeypatch.setattr(runner, "_kinds", lambda: None)
+    outside: list[list[str]] = []
+    monkeypatch.setattr(runner, "run", lambda names: outside.append(names) or 0)
+    monkeypatch.chdir(tmp_path)
+    meta = tmp_path / "mutants" / "pkg" / "mod.py.meta"
+    meta.parent.mkdir(parents=True)
+
+    meta.write_text(json.dumps({"exit_code_by_key": {}}), encoding="utf-8")
+    assert runner.main(["run"]) == 0 and outside == [[]]  # no mutant made: the outside breaks run
+    meta.write_text(json.dumps({"exit_code_by_key": {"pkg.mod.x_f__mutmut_1": None}}), encoding="utf-8")
+    assert runner.main(["run"]) == 1 and outside == [[]]  # mutants made and mutmut failed: stop there

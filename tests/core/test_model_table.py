@@ -113,7 +113,7 @@ def test_a_url_error_on_the_native_protocol_says_the_model_lives_on_the_other_pa
     # A stale row sends a Qwen3.5 model to text-generation; the service (and the emulator) answer
     # Qwen3.5+ names there with "url error".
     name = "qwen3.5-next-unlisted"
-    stale = _model_table.ModelInfo(name, frozenset({"dashscope"}), "text-generation", False, "a stale row")
+    stale = _model_table.ModelInfo(name, frozenset({"dashscope"}), "text-generation", "a stale row")
     monkeypatch.setattr(_model_table, "MODELS", (stale, *_model_table.MODELS))
     with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, model=name) as ci:
         with pytest.raises(BadRequestError) as caught:
