@@ -255,13 +255,18 @@ def test_the_readme_names_every_long_option_of_every_command() -> None:
     assert {(name, option) for name, option in options if option not in readme} == {("batch", "--output")}
 
 
-def test_the_first_slow_down_of_a_batch_is_told_on_its_own(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("retry_after", "rate"),
+    [(0.5, "1.9/s"), (0.3, "3.17/s")],  # one cut to 95% of 1/retry_after; said to three digits
+    ids=["two-digits", "three-digits"],
+)
+def test_the_first_slow_down_of_a_batch_is_told_on_its_own(tmp_path: Path, retry_after: float, rate: str) -> None:
     from qwen_ci_tool import AdaptiveLimiter, BatchOutcome, InternalServerError
     from qwen_ci_tool.cli.batch import Progress, _Run
     from qwen_ci_tool.cli.batch_output import open_output
 
     limiter = AdaptiveLimiter(4)
-    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.5)  # one 429: one cut, to 95% of 2/s
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=retry_after)  # one 429: one cut
     assert limiter.cuts == 1
     source = tmp_path / "in.jsonl"
     source.write_text("", encoding="utf-8")
@@ -271,4 +276,6 @@ def test_the_first_slow_down_of_a_batch_is_told_on_its_own(tmp_path: Path) -> No
     run.record(BatchOutcome("a", "failed", error=InternalServerError("boom", status_code=500)))
     output.close()
 
-    assert "rate-limited by the service: starts now paced at 1.9/s (throttled tasks are sent again)\n" in err.getvalue()
+    assert (
+        f"rate-limited by the service: starts now paced at {rate} (throttled tasks are sent again)\n" in err.getvalue()
+    )
