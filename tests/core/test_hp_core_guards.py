@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from qwen_ci_tool import APIStatusError, BadRequestError, StreamInterruptedError, StreamStarted
@@ -179,3 +180,70 @@ async def test_a_completed_response_whose_usage_is_not_an_object_completes_with_
     stream += responses_event("response.completed", response={"id": "resp_1", "usage": usage})
     result = await run(mode, Script(sse_response(stream)), protocol="responses", max_retries=0)
     assert result.answer == "42" and result.status == "completed" and result.usage.total_tokens == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_native_request_id_that_is_not_text_gives_way_to_the_headers(mode: str) -> None:
+    # Break: `rid = request_id if isinstance(request_id, str) and request_id else self._header_rid` ->
+    # `request_id or self._header_rid` - a number became the result's request id.
+    stream = native_frame(1, content="42", finish="stop").replace('"request_id":"rid-native"', '"request_id":12345')
+    result = await run(mode, Script(sse_response(stream)), max_retries=0)
+    assert result.request_id == "hdr-rid"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_token_counts_that_are_negative_or_booleans_count_as_zero(mode: str) -> None:
+    # Breaks: `count` without `value >= 0` (a negative count kept), and with `isinstance(value, int)` for
+    # `type(value) is int` (true counted as 1).
+    usage = {"input_tokens": -5, "output_tokens": True, "total_tokens": 7}
+    result = await run(mode, Script(sse_response(native_frame(1, content="42", finish="stop", usage=usage))))
+    assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.total_tokens) == (0, 0, 7)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_content_parts_whose_text_is_not_text_are_skipped(mode: str) -> None:
+    # Break: `isinstance(t := part.get("text"), str)` -> `(t := part.get("text"))` - a ProtocolError (a number
+    # joined into the answer).
+    parts = [{"text": "4"}, {"text": 5}, {"image": "x"}, {"text": "2"}]
+    result = await run(mode, Script(sse_response(native_frame(1, content=parts, finish="stop"))), max_retries=0)
+    assert result.answer == "42"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_refused_parameter_whose_message_mentions_a_rate_limit_is_still_a_bad_request(mode: str) -> None:
+    # Break: `if cls is InternalServerError and says_rate_limit(message):` -> `if says_rate_limit(message):` - a
+    # refused request became a retryable RateLimitError because of words in its message.
+    body = {"code": "InvalidParameter", "message": "The rate limit field is not a parameter.", "request_id": "r1"}
+    with pytest.raises(BadRequestError) as info:
+        await run(mode, Script(httpx.Response(400, json=body)), max_retries=0)
+    assert info.value.retryable is False
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_error_bodys_own_request_id_comes_before_the_id_of_its_error_object(mode: str) -> None:
+    # Break: the nested `error.id` (a workspace host's place for it) taken even when the body has `request_id`.
+    body = {"request_id": "rid-top", "error": {"id": "rid-inner", "code": "InvalidParameter", "message": "no"}}
+    with pytest.raises(BadRequestError) as info:
+        await run(mode, Script(httpx.Response(400, json=body)), max_retries=0)
+    assert info.value.request_id == "rid-top"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_error_bodys_request_id_that_is_not_text_gives_way_to_the_headers(mode: str) -> None:
+    # Break: `rid = rid if isinstance(rid, str) and rid else request_id` -> `rid or request_id` - a number kept.
+    body = {"request_id": 12345, "code": "InvalidParameter", "message": "no"}
+    reply = httpx.Response(400, json=body, headers={"x-request-id": "hdr-rid"})
+    with pytest.raises(BadRequestError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert info.value.request_id == "hdr-rid"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("message", [404, ["not", "text"]], ids=["number", "list"])
+async def test_an_error_bodys_message_that_is_not_text_is_no_message(mode: str, message: object) -> None:
+    # Break: `message = fields.get("message") if isinstance(fields.get("message"), str) else None` ->
+    # `fields.get("message")` - an AttributeError (a bug's traceback) instead of the service's error.
+    body = {"code": "InvalidParameter", "message": message, "request_id": "r1"}
+    with pytest.raises(BadRequestError) as info:
+        await run(mode, Script(httpx.Response(400, json=body)), max_retries=0)
+    assert "(InvalidParameter, HTTP 400): no message." in info.value.message and info.value.service_message is None
