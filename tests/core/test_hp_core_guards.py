@@ -10,7 +10,14 @@ import json
 import httpx
 import pytest
 
-from qwen_ci_tool import APIStatusError, BadRequestError, StreamInterruptedError, StreamStarted
+from qwen_ci_tool import (
+    APIStatusError,
+    BadRequestError,
+    InternalServerError,
+    RateLimitError,
+    StreamInterruptedError,
+    StreamStarted,
+)
 
 from ..conftest import PLANTED_KEY
 from ._frames import chat_chunk, native_frame, responses_event
@@ -247,3 +254,47 @@ async def test_an_error_bodys_message_that_is_not_text_is_no_message(mode: str, 
     with pytest.raises(BadRequestError) as info:
         await run(mode, Script(httpx.Response(400, json=body)), max_retries=0)
     assert "(InvalidParameter, HTTP 400): no message." in info.value.message and info.value.service_message is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_json_error_object_in_an_http_200_reply_is_a_service_failure(mode: str) -> None:
+    # Break: `... or "error" in obj` dropped from read_failure's test for a failure (500) - a bare
+    # `{"error": {...}}` that came with 200 was read as a refused request (400, not retryable).
+    reply = httpx.Response(200, json={"error": {"message": "boom"}})
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert "inside an HTTP 200 reply" in info.value.message and info.value.retryable is True
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_responses_failure_with_an_in_band_status_is_worded_with_that_status(mode: str) -> None:
+    # Break: `in_band = status is None` -> `in_band = True` - the message said "inside an HTTP 200 reply" for a
+    # failure whose status the stream itself gave.
+    failed = 'event: error\n:HTTP_STATUS/503\ndata: {"type":"error","code":"ServiceUnavailable","message":"busy"}\n\n'
+    stream = responses_event("response.created", response={"id": "resp_1"}) + failed
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(sse_response(stream)), protocol="responses", max_retries=0)
+    assert "(ServiceUnavailable, HTTP 503): busy." in info.value.message and info.value.status_code == 503
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_failed_responses_event_names_its_own_request_id_before_the_headers(mode: str) -> None:
+    # Break: `rid = obj.get("request_id") or response.get("request_id")` -> `response.get("request_id")` - the
+    # event's top-level request id lost to the header's.
+    failed = {"type": "response.failed", "request_id": "rid-event", "response": {"id": "resp_1", "status": "failed"}}
+    failed["response"]["error"] = {"code": "InternalError", "message": "boom"}
+    stream = responses_event("response.created", response={"id": "resp_1"}) + f"data: {json.dumps(failed)}\n\n"
+    with pytest.raises(InternalServerError) as info:
+        await run(mode, Script(sse_response(stream)), protocol="responses", max_retries=0)
+    assert info.value.request_id == "rid-event"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_negative_retry_after_is_a_wait_of_zero(mode: str) -> None:
+    # Break: `return max(0.0, seconds)` -> `return seconds` in parse_retry_after - a wait of -5 s reported.
+    reply = httpx.Response(
+        429, json={"code": "Throttling.RateQuota", "message": "slow down"}, headers={"retry-after": "-5"}
+    )
+    with pytest.raises(RateLimitError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert info.value.retry_after == 0.0 and "wait 0 s" in info.value.message
