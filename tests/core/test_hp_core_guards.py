@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from qwen_ci_tool import (
+    APIConnectionError,
     APIStatusError,
     BadRequestError,
     InternalServerError,
@@ -298,3 +299,13 @@ async def test_a_negative_retry_after_is_a_wait_of_zero(mode: str) -> None:
     with pytest.raises(RateLimitError) as info:
         await run(mode, Script(reply), max_retries=0)
     assert info.value.retry_after == 0.0 and "wait 0 s" in info.value.message
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_connection_failure_keeps_the_transports_exception_as_its_cause(mode: str) -> None:
+    # Break: `raise err from (None if err is exc else exc)` -> `raise err from None` - the httpx exception (what a
+    # caller logs to see which address failed) no longer chained.
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    with pytest.raises(APIConnectionError) as info:
+        await run(mode, Script(refused), max_retries=0)
+    assert info.value.__cause__ is refused
