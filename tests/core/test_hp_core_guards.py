@@ -309,3 +309,12 @@ async def test_a_connection_failure_keeps_the_transports_exception_as_its_cause(
     with pytest.raises(APIConnectionError) as info:
         await run(mode, Script(refused), max_retries=0)
     assert info.value.__cause__ is refused
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_error_whose_message_already_names_its_request_id_names_it_once(mode: str) -> None:
+    # Break: `if self.request_id and self.request_id not in text:` -> `if self.request_id:` - the id twice.
+    body = {"code": "InvalidParameter", "message": "Bad input (request rid-77).", "request_id": "rid-77"}
+    with pytest.raises(BadRequestError) as info:
+        await run(mode, Script(httpx.Response(400, json=body)), max_retries=0)
+    assert str(info.value).count("rid-77") == 1
