@@ -3,9 +3,18 @@ class default, a name read swapped) left unguarded (issue 26, helper x-names-run
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
+import anyio
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from mcp_server import TOOL_NAME
 from mcp_server.runs import MemoryRunStore, RunRecord
+from qwen_ci_tool.testing import SEED_QUESTION
+
+from .test_tool import text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -21,3 +30,16 @@ async def test_the_servers_own_run_store_keeps_a_thousand_runs_and_the_next_drop
     assert len(store) == 1000 and await store.get("run_0") is not None
     await store.put(RunRecord("run_next", started_at=0.0))
     assert len(store) == 1000 and await store.get("run_0") is None and await store.get("run_1") is not None
+
+
+async def test_a_call_answered_before_its_run_has_begun_says_the_run_is_starting(
+    make_server: Callable[..., MCPServer],
+) -> None:
+    # A wait shorter than the run's first step: the handle is answered from the run's first record.
+    async with Client(make_server(max_wait=1e-9)) as client:
+        with anyio.fail_after(30):
+            answer = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+            assert isinstance(answer.structured_content, dict)
+            assert answer.structured_content["status"] == "running"
+            assert answer.structured_content["stage"] == "starting"
+            assert "now: starting)" in text_of(answer)
