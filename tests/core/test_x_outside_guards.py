@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qwen_ci_tool import ProtocolError
+from qwen_ci_tool import CodeInterpreter, ConfigurationError, ProtocolError
 
 from ._frames import chat_stream, responses_stream
 from ._mock import MODES, Script, clients, run, sse_response
@@ -35,3 +35,12 @@ async def test_a_chat_or_responses_event_with_empty_data_is_malformed_json_not_s
     stream = whole[:first] + frame + whole[first:]  # after the first event, before the rest
     with pytest.raises(ProtocolError, match="The stream carried malformed JSON"):
         await run(mode, lambda r: sse_response(stream), protocol=protocol, max_retries=0)
+
+
+@pytest.mark.parametrize("value", [5, "seed", [("seed", 7)], 0, ""], ids=["int", "text", "pairs", "zero", "empty-text"])
+def test_extra_parameters_that_are_not_a_mapping_are_refused_as_a_configuration_error(value: object) -> None:
+    # Found by judging KINDS=names `_config.resolve_settings`_2 (`get(...) or {}` -> `get(..., {})`): a falsy non-mapping
+    # was silently `{}`, any other raised a bare TypeError/ValueError from dict().
+    with pytest.raises(ConfigurationError, match="extra_parameters must be a mapping"):
+        CodeInterpreter(api_key="sk-test", extra_parameters=value)  # type: ignore[arg-type]
+    assert CodeInterpreter(api_key="sk-test", extra_parameters=None).settings.extra_parameters == {}
