@@ -310,7 +310,7 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     if extra_given is not None and not isinstance(extra_given, Mapping):
         raise ConfigurationError(
             f"extra_parameters must be a mapping (a dict), got {type(extra_given).__name__}.",
-            hint='Give {extra_parameters} as a JSON object of request parameters, e.g. {{"seed": 7}}.',
+            hint='Give extra_parameters as a JSON object of request parameters, e.g. {{"seed": 7}}.',
         )
     extra = dict(extra_given or {})
     _check_extra(extra)
