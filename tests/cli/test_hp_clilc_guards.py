@@ -165,3 +165,26 @@ def test_a_failed_tasks_log_line_gives_the_first_200_characters_of_its_error(
     message = json.loads(out.read_text(encoding="utf-8"))["error"]["message"]
     assert code == 1 and len(message.splitlines()[0]) > 200
     assert line == head + message.splitlines()[0][:200]
+
+
+class _StderrFailingAtTheFirstLine(io.StringIO):
+    """Standard error that fails (an I/O error) when the first task's line is written."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("[1/"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return super().write(text)
+
+
+def test_a_batch_whose_standard_error_fails_stops_with_exit_2_not_a_silent_success(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    # Break: `_send` swallowing every OSError (not only OUTPUT's): the batch stopped after the first task
+    # without a word and exited 0, the second task never sent.
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    err = _StderrFailingAtTheFirstLine()
+    argv = ["batch", str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "1"]
+    code = main(argv, stdout=io.StringIO(), stderr=err)
+    assert code == 2 and err.getvalue().endswith("error: Input/output error\n")
