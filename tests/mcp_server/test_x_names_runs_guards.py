@@ -12,9 +12,11 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server import TOOL_NAME, create_server
+from mcp_server._fit import size_of
 from mcp_server.runs import MemoryRunStore, RunRecord
-from qwen_ci_tool.testing import SEED_QUESTION
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 
+from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .test_tool import text_of
 
@@ -54,3 +56,14 @@ def test_a_heartbeat_follows_every_5_s_by_default_as_the_readme_says() -> None:
     assert "a heartbeat follows every 5 s while the service is silent" in " ".join(
         (REPO / "README.md").read_text().split()
     )
+
+
+async def test_a_result_is_cut_to_40000_characters_by_default_as_the_readme_says() -> None:
+    # Three code runs of 30,000 characters each: far more than the default cap, text and record together.
+    with Emulator(conversation=synthetic_conversation(200, code_runs=3, code_chars=30_000)) as emu:
+        async with Client(create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0)) as client:
+            with anyio.fail_after(60):
+                answer = await client.call_tool(TOOL_NAME, {"question": "a long computation"})
+    assert answer.structured_content is not None and answer.structured_content["truncated"]
+    assert "--max-output-chars (40,000)" in text_of(answer)
+    assert 30_000 < len(text_of(answer)) + size_of(answer.structured_content) <= 40_000
