@@ -19,6 +19,7 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .test_tool import text_of
+from .test_transport_guards_http import App, error_of, gate
 
 pytestmark = pytest.mark.anyio
 
@@ -67,3 +68,15 @@ async def test_a_result_is_cut_to_40000_characters_by_default_as_the_readme_says
     assert answer.structured_content is not None and answer.structured_content["truncated"]
     assert "--max-output-chars (40,000)" in text_of(answer)
     assert 30_000 < len(text_of(answer)) + size_of(answer.structured_content) <= 40_000
+
+
+async def test_the_http_fronts_own_errors_are_sentences_that_say_what_is_wrong_and_end_with_what_to_do() -> None:
+    # The message an agent reads, from its first word to its advice (a message wrapped in junk still contains
+    # its key words: a substring check alone lets that through).
+    async with gate(App()) as http:
+        nested = error_of(await http.post("/mcp", content=b"[" * 100_000 + b"]" * 100_000))[2]
+        stream = error_of(await http.get("/mcp"))[2]
+    assert nested.startswith("The request body is JSON nested too deeply")
+    assert nested.endswith("send a flatter JSON-RPC message.")
+    assert stream.startswith("This server offers no standalone event stream (GET)")
+    assert stream.endswith("every POST is answered on its own stream.")
