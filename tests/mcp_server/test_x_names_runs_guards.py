@@ -14,6 +14,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_server import TOOL_NAME, create_server
 from mcp_server._fit import size_of
 from mcp_server.runs import MemoryRunStore, RunRecord
+from mcp_server.runs.results import DEFAULT_MAX_OUTPUT_CHARS, Results
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 
 from ..conftest import PLANTED_KEY
@@ -80,3 +81,10 @@ async def test_the_http_fronts_own_errors_are_sentences_that_say_what_is_wrong_a
     assert nested.endswith("send a flatter JSON-RPC message.")
     assert stream.startswith("This server offers no standalone event stream (GET)")
     assert stream.endswith("every POST is answered on its own stream.")
+
+
+def test_a_call_the_server_cancelled_tells_the_agent_that_calling_again_may_work_and_is_billed_again() -> None:
+    cancelled = Results(DEFAULT_MAX_OUTPUT_CHARS, None).cancelled("the server is shutting down", None, False)
+    assert cancelled.is_error
+    assert text_of(cancelled).startswith("The qwen_code_interpreter call was cancelled: the server is shutting down.")
+    assert "Calling again: may work" in text_of(cancelled) and "billed again" in text_of(cancelled)
