@@ -4,15 +4,22 @@ class default, a name read swapped) left unguarded (issue 26, helper x-names-run
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import json
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from starlette.types import Message, Receive, Scope, Send
 
 from mcp_server import TOOL_NAME, create_server
 from mcp_server._fit import size_of
+from mcp_server._ops import Ops
+from mcp_server.http.auth import Credentials
+from mcp_server.http.cancels import Exchanges
+from mcp_server.http.gate import CallGate
+from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord
 from mcp_server.runs.results import DEFAULT_MAX_OUTPUT_CHARS, Results
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
@@ -20,7 +27,7 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .test_tool import text_of
-from .test_transport_guards_http import App, error_of, gate
+from .test_transport_guards_http import CALL, TOKEN, App, client, error_of, gate
 
 pytestmark = pytest.mark.anyio
 
@@ -88,3 +95,58 @@ def test_a_call_the_server_cancelled_tells_the_agent_that_calling_again_may_work
     assert cancelled.is_error
     assert text_of(cancelled).startswith("The qwen_code_interpreter call was cancelled: the server is shutting down.")
     assert "Calling again: may work" in text_of(cancelled) and "billed again" in text_of(cancelled)
+
+
+async def test_a_refused_token_is_answered_with_the_flags_and_variables_that_set_one_each_by_its_own_name() -> None:
+    front = OpsMiddleware(App(), Ops(), Credentials.single(TOKEN))
+    async with client(front) as http:
+        message = error_of(await http.post("/mcp", content=json.dumps(CALL)))[2]
+    assert "(--auth-token or QWEN_CI_MCP_AUTH_TOKEN, or one line of" in message
+    assert "--auth-token-file / QWEN_CI_MCP_AUTH_TOKEN_FILE)." in message
+
+
+async def test_a_client_that_disconnects_in_the_middle_of_its_body_is_not_read_from_again() -> None:
+    # ASGI: after http.disconnect nothing more comes (uvicorn answers every later read with another disconnect,
+    # at once: a gate that read on would spin the event loop).
+    sent = [{"type": "http.request", "body": b'{"jsonrpc": "2.0", ', "more_body": True}, {"type": "http.disconnect"}]
+    reads = 0
+
+    async def receive() -> Message:
+        nonlocal reads
+        reads += 1
+        assert reads <= len(sent), "read again after the client disconnected"
+        return sent[reads - 1]
+
+    async def send(message: Message) -> None:
+        raise AssertionError("nothing is sent to a client that went away")
+
+    got: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while not got or got[-1]["type"] != "http.disconnect":
+            got.append(await receive())
+
+    scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": []}
+    with anyio.fail_after(10):
+        await CallGate(app, exchanges=Exchanges(), ready=lambda: True, body_limit=1 << 20, path="/mcp")(
+            scope, receive, send
+        )
+    assert reads == 2 and got == sent
+
+
+async def test_a_body_still_arriving_when_the_server_exits_is_answered_503_saying_to_send_it_again() -> None:
+    exchanges = Exchanges()
+    front = CallGate(App(), exchanges=exchanges, ready=lambda: True, body_limit=1 << 20, path="/mcp")
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"jsonrpc": "2.0", '
+        exchanges.close()  # the server exits while the rest of the body is awaited
+        await anyio.sleep_forever()
+        yield b""  # pragma: no cover - never reached
+
+    with anyio.fail_after(10):
+        async with client(front) as http:
+            response = await http.post("/mcp", content=trickle())
+    assert response.status_code == 503
+    message = error_of(response)[2]
+    assert message.startswith("This MCP server is shutting down and takes no new calls; send the request again")
