@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,6 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
+from mcp_server.__main__ import main
 from mcp_server._requests import current_exchange
 from mcp_server.http.cancels import Exchanges
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
@@ -202,3 +204,23 @@ def test_importing_the_server_without_the_mcp_extra_chains_the_import_error_that
     name, cause, cause_name, suppressed = proc.stdout.split()
     assert name.partition(".")[0] == "mcp"
     assert (cause, cause_name, suppressed) == ("ModuleNotFoundError", name, "True")
+
+
+def test_a_shared_token_and_a_token_file_together_are_refused_naming_each_ones_flag_and_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("alice:alice-token-0123456789abcdef\n")
+    argv = [
+        "--transport",
+        "streamable-http",
+        "--auth-token",
+        "shared-token-0123456789",
+        "--auth-token-file",
+        str(tokens),
+    ]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "qwen-ci-mcp: error: give one shared token (--auth-token / QWEN_CI_MCP_AUTH_TOKEN) or a token file "
+        "(--auth-token-file / QWEN_CI_MCP_AUTH_TOKEN_FILE), not both; add the shared token to the file as 'name:token'.\n"
+    )
