@@ -318,3 +318,23 @@ async def test_an_error_whose_message_already_names_its_request_id_names_it_once
     with pytest.raises(BadRequestError) as info:
         await run(mode, Script(httpx.Response(400, json=body)), max_retries=0)
     assert str(info.value).count("rid-77") == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_errors_service_message_is_the_services_own_text_unedited(mode: str) -> None:
+    # Break: `service_message=message` -> `service_message=what` (the message as the library words it: stripped,
+    # its final dot dropped).
+    body = {"code": "InvalidParameter", "message": "  Bad input.  ", "request_id": "r1"}
+    with pytest.raises(BadRequestError) as info:
+        await run(mode, Script(httpx.Response(400, json=body)), max_retries=0)
+    assert info.value.service_message == "  Bad input.  " and "): Bad input." in info.value.message
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_certificate_that_does_not_verify_is_not_retried(mode: str) -> None:
+    # Break: `retryable=False` dropped from the TLS branch of connect_error - the same handshake failure was tried
+    # again max_retries times and reported as worth retrying.
+    script = Script(httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))
+    with pytest.raises(APIConnectionError) as info:
+        await run(mode, script, max_retries=2)
+    assert info.value.retryable is False and len(script.requests) == 1
