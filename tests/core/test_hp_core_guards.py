@@ -14,6 +14,7 @@ from qwen_ci_tool import (
     APIConnectionError,
     APIStatusError,
     BadRequestError,
+    CodeInterpreter,
     InternalServerError,
     RateLimitError,
     StreamInterruptedError,
@@ -338,3 +339,10 @@ async def test_a_certificate_that_does_not_verify_is_not_retried(mode: str) -> N
     with pytest.raises(APIConnectionError) as info:
         await run(mode, script, max_retries=2)
     assert info.value.retryable is False and len(script.requests) == 1
+
+
+def test_an_empty_responses_path_is_the_default_path() -> None:
+    # Break: `values.get("responses_path") or C.RESPONSES_PATH` -> `values.get("responses_path", C.RESPONSES_PATH)`
+    # - an empty value (a blanked setting) refused instead of meaning "the default".
+    client = CodeInterpreter(api_key=PLANTED_KEY, protocol="responses", responses_path="")
+    assert client.settings.responses_path == "/compatible-mode/v1/responses"
