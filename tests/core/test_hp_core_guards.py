@@ -13,6 +13,7 @@ import pytest
 from qwen_ci_tool import (
     APIConnectionError,
     APIStatusError,
+    AuthenticationError,
     BadRequestError,
     CodeInterpreter,
     InternalServerError,
@@ -346,3 +347,14 @@ def test_an_empty_responses_path_is_the_default_path() -> None:
     # - an empty value (a blanked setting) refused instead of meaning "the default".
     client = CodeInterpreter(api_key=PLANTED_KEY, protocol="responses", responses_path="")
     assert client.settings.responses_path == "/compatible-mode/v1/responses"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_refused_key_sent_to_singapore_names_beijing_as_the_other_region(mode: str) -> None:
+    # Break: `other = "beijing" if ctx.base_url == REGION_ROOTS["singapore"] else "singapore"` -> `"singapore"` -
+    # the hint sent a Singapore user to the region they already use.
+    body = {"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r1"}
+    with pytest.raises(AuthenticationError) as info:
+        await run(mode, Script(httpx.Response(401, json=body)), region="singapore", max_retries=0)
+    advice = info.value.advice() or ""
+    assert "Beijing region" in advice and "Singapore region" not in advice
