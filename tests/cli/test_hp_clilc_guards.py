@@ -188,3 +188,28 @@ def test_a_batch_whose_standard_error_fails_stops_with_exit_2_not_a_silent_succe
     argv = ["batch", str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "1"]
     code = main(argv, stdout=io.StringIO(), stderr=err)
     assert code == 2 and err.getvalue().endswith("error: Input/output error\n")
+
+
+class _FlushRecorder(io.StringIO):
+    """Standard output that records how many lines it held at each flush (what a reader could see)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def flush(self) -> None:
+        self.seen.append(self.getvalue().count("\n"))
+        super().flush()
+
+
+def test_a_batch_streaming_to_standard_output_flushes_each_line_as_its_task_finishes(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    # Break: `Output.write` without its flush: a program reading `-o -` got every line only at the end.
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    out = _FlushRecorder()
+    argv = ["batch", str(source), "-o", "-", "--base-url", emu.base_url, "--concurrency", "1"]
+    assert main(argv, stdout=out, stderr=io.StringIO()) == 0
+    assert out.seen[:2] == [1, 2]
