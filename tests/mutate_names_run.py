@@ -5,7 +5,8 @@ run|results|show ...`` in mutate's work tree, with the mutation venv's python.
 other break of these kinds (names with ``.s_``) runs here, one at a time: the module's new text is written into a
 copy of the tree (``outside/``), a fresh pytest runs the selected tests that ran code of that module or of a
 module naming what the break changed (learnt once per state of the tests and sources by a pytest run of the whole
-selection that records, per test, which library files ran), and the file is put back. Results stay in
+selection that records, per test, which library files ran and whether it passed: that run is the clean run of
+every selection, so a selection with a test that did not pass there is "not checked"), and the file is put back. Results stay in
 ``mutants/names-outside.json`` and are listed by ``results`` with mutmut's; ``show NAME`` prints either kind.
 """
 
@@ -35,7 +36,8 @@ RESULTS = Path("mutants/names-outside.json")
 TRACED = Path("mutants/names-outside-tests.json")
 COPY = Path("outside")
 PACKAGES = ("qwen_ci_tool", "mcp_server", "integrations")
-#: A pytest plugin (written into the copy) recording, per test, which watched library files ran code.
+#: A pytest plugin (written into the copy) recording, per test, which watched library files ran code, and how long
+#: each test that passed took (the clean run of every selection: a selection of passed tests needs no other).
 TRACER = """import json, os, sys, threading
 WATCH = set(os.environ["MUTATE_NAMES_WATCH"].split(os.pathsep))
 ran = {}
@@ -43,15 +45,22 @@ current = [None]
 def _profile(frame, event, arg):
     if event == "call" and current[0] and frame.f_code.co_filename in WATCH:
         ran.setdefault(frame.f_code.co_filename, set()).add(current[0])
+took = {}
+failed = set()
 def pytest_runtest_protocol(item, nextitem):
     current[0] = item.nodeid
+def pytest_runtest_logreport(report):
+    took[report.nodeid] = took.get(report.nodeid, 0.0) + report.duration
+    if report.failed:
+        failed.add(report.nodeid)
 def pytest_sessionstart(session):
     sys.setprofile(_profile)
     threading.setprofile(_profile)
 def pytest_sessionfinish(session, exitstatus):
     sys.setprofile(None)
     with open(os.environ["MUTATE_NAMES_TRACED"], "w") as out:
-        json.dump({k: sorted(v) for k, v in ran.items()}, out)
+        ok = {k: v for k, v in took.items() if k not in failed}
+        json.dump({"ran": {k: sorted(v) for k, v in ran.items()}, "took": ok}, out)
 """
 
 
@@ -112,11 +121,17 @@ def _state(table: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _traced(table: dict[str, Any]) -> dict[str, list[str]]:
-    """Per library file (relative path), the selected tests that ran code of it (cached per ``_state``)."""
+def _traced(table: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, float]]:
+    """Per library file (relative path), the selected tests that ran code of it; and the seconds each selected
+    test that passed took (cached per ``_state``)."""
     state = _state(table)
-    if TRACED.exists() and (cached := json.loads(TRACED.read_text(encoding="utf-8")))["state"] == state:
-        return cached["ran"]  # type: ignore[no-any-return]
+    # A cache written before the runner kept the times (no "took") is traced again.
+    if (
+        TRACED.exists()
+        and (cached := json.loads(TRACED.read_text(encoding="utf-8")))["state"] == state
+        and "took" in cached
+    ):
+        return cached["ran"], cached["took"]
     watch = [str((COPY / p).resolve()) for top in PACKAGES for p in Path(top).rglob("*.py")]
     out = (COPY / "traced.json").resolve()
     print("mutate: learning which tests run which library files (one run of the whole selection)...", flush=True)
@@ -129,13 +144,18 @@ def _traced(table: dict[str, Any]) -> dict[str, list[str]]:
     ]
     _pytest(tests, 3600, env)
     prefix = str(COPY.resolve()) + os.sep
-    ran = (
-        {k.removeprefix(prefix): v for k, v in json.loads(out.read_text(encoding="utf-8")).items()}
-        if out.exists()
-        else {}
-    )
-    TRACED.write_text(json.dumps({"state": state, "ran": ran}), encoding="utf-8")
-    return ran
+    traced = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"ran": {}, "took": {}}
+    ran = {k.removeprefix(prefix): v for k, v in traced["ran"].items()}
+    TRACED.write_text(json.dumps({"state": state, "ran": ran, "took": traced["took"]}), encoding="utf-8")
+    return ran, traced["took"]
+
+
+def clean_seconds(tests: list[str], took: dict[str, float]) -> float | None:
+    """How long *tests* took together in the traced run, or None when one of them did not pass there (failed,
+    errored, or never ran): the traced run is their clean run, so no break is judged against a red selection."""
+    if any(test not in took for test in tests):
+        return None
+    return sum(took[test] for test in tests)
 
 
 def _selection(name: str, path: str, ran: dict[str, list[str]]) -> list[str]:
@@ -163,30 +183,25 @@ def run(names: list[str]) -> int:
         return 1
     print(f"\n{len(breaks)} breaks outside mutmut's functions, {len(todo)} to run", flush=True)
     ran: dict[str, list[str]] = {}
+    took: dict[str, float] = {}
     if todo:
         _copy(table)
-        ran = _traced(table)
-    clean: dict[tuple[str, ...], float] = {}
+        ran, took = _traced(table)
     for b in todo:
         tests = _selection(b.name, b.path, ran)
         if not tests:
             status = "no tests"
+        elif (seconds := clean_seconds(tests, took)) is None:
+            status = "not checked"
+            print(f"mutate: of the {len(tests)} tests for {b.name}, some did not pass in the traced (clean) run")
         else:
-            if tuple(tests) not in clean:
-                status, took = _pytest(tests, 3600)
-                clean[tuple(tests)] = took if status == "survived" else -1.0
-                if status != "survived":
-                    print(f"mutate: the clean run of {len(tests)} tests for {b.name} did not pass ({status})")
-            if clean[tuple(tests)] < 0:
-                status = "not checked"
-            else:
-                target = COPY / b.path
-                original = target.read_bytes()
-                try:
-                    target.write_text(b.code, encoding="utf-8")
-                    status, _ = _pytest(tests, clean[tuple(tests)] * 3 + 60)
-                finally:
-                    target.write_bytes(original)
+            target = COPY / b.path
+            original = target.read_bytes()
+            try:
+                target.write_text(b.code, encoding="utf-8")
+                status, _ = _pytest(tests, seconds * 3 + 60)
+            finally:
+                target.write_bytes(original)
         results[b.name] = {"path": b.path, "line": b.line, "diff": b.diff, "status": status, "tests": len(tests)}
         RESULTS.write_text(json.dumps(results, indent=1), encoding="utf-8")
         print(f"    {b.name}: {status} ({len(tests)} tests)", flush=True)
@@ -254,7 +269,7 @@ def main(argv: list[str]) -> int:
             if stop.code and command == "run" and _inside_mutants() > 0:
                 return stop.code if isinstance(stop.code, int) else 1
     if command == "run":
-        return run(outside)
+        return run(outside) if outside or not inside else 0  # MUTANTS naming only mutmut's: none of the others
     if command == "results":
         results(show_killed="--all" in rest)
     return 0

@@ -306,3 +306,97 @@ def test_names_breaks_outside_mutmut_still_run_when_mutmut_made_no_mutant_and_no
     assert runner.main(["run"]) == 0 and outside == [[]]  # no mutant made: the outside breaks run
     meta.write_text(json.dumps({"exit_code_by_key": {"pkg.mod.x_f__mutmut_1": None}}), encoding="utf-8")
     assert runner.main(["run"]) == 1 and outside == [[]]  # mutants made and mutmut failed: stop there
+
+
+def test_names_mutants_named_inside_mutmut_only_run_no_break_outside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    import tests.mutate_names_run as runner
+
+    asked: list[list[str]] = []
+    fake_main = types.ModuleType("mutmut.__main__")
+    fake_main.cli = types.SimpleNamespace(main=lambda args, **kwargs: asked.append(args))  # type: ignore[attr-defined]
+    fake_mutation = types.ModuleType("mutmut.mutation")
+    fake_mutation.file_mutation = types.SimpleNamespace()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mutmut", types.ModuleType("mutmut"))
+    monkeypatch.setitem(sys.modules, "mutmut.__main__", fake_main)
+    monkeypatch.setitem(sys.modules, "mutmut.mutation", fake_mutation)
+    monkeypatch.setattr(runner, "_kinds", lambda: None)
+    outside: list[list[str]] = []
+    monkeypatch.setattr(runner, "run", lambda names: outside.append(names) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert runner.main(["run", "pkg.mod.x_f__mutmut_1"]) == 0
+    assert asked == [["run", "pkg.mod.x_f__mutmut_1"]] and outside == []  # mutmut's mutant alone
+    assert runner.main(["run", "pkg.mod.x_f__mutmut_1", "pkg.mod.s_A__1"]) == 0 and outside == [["pkg.mod.s_A__1"]]
+    assert runner.main(["run"]) == 0 and outside == [["pkg.mod.s_A__1"], []]  # no names: everything
+
+
+def test_names_traced_run_records_which_tests_ran_a_file_and_how_long_each_passing_test_took(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.mutate_names_run import TRACER
+
+    (tmp_path / "mutate_names_trace.py").write_text(TRACER, encoding="utf-8")
+    (tmp_path / "lib.py").write_text("def f() -> int:\n    return 1\n", encoding="utf-8")
+    (tmp_path / "test_x.py").write_text(
+        "import lib\n\ndef test_pass():\n    assert lib.f() == 1\n\ndef test_fail():\n    assert lib.f() == 2\n\n"
+        "def test_other():\n    pass\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "traced.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        "MUTATE_NAMES_WATCH": str(tmp_path / "lib.py"),
+        "MUTATE_NAMES_TRACED": str(out),
+    }
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "mutate_names_trace", "-p", "no:randomly"]
+    subprocess.run([*command, "-p", "no:cacheprovider", "test_x.py"], cwd=tmp_path, env=env, timeout=120, check=False)
+    traced = json.loads(out.read_text(encoding="utf-8"))
+    assert traced["ran"] == {str(tmp_path / "lib.py"): ["test_x.py::test_fail", "test_x.py::test_pass"]}
+    assert sorted(traced["took"]) == ["test_x.py::test_other", "test_x.py::test_pass"]  # the failed test is left out
+
+
+def test_names_breaks_run_once_each_against_the_traced_run_with_no_clean_run_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import types
+
+    import tests.mutate_names_run as runner
+    from tests.mutate_names import Outside
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mutants").mkdir()
+    for tree in (tmp_path, tmp_path / "outside"):
+        (tree / "pkg").mkdir(parents=True)
+        (tree / "pkg" / "a.py").write_text("A = 1\n", encoding="utf-8")
+        (tree / "pkg" / "b.py").write_text("B = 1\n", encoding="utf-8")
+    breaks = [
+        Outside("pkg.a.s_module__1", "pkg/a.py", 1, "A = 2\n", "-A = 1\n+A = 2"),
+        Outside("pkg.a.s_module__2", "pkg/a.py", 1, "A = 3\n", "-A = 1\n+A = 3"),
+        Outside("pkg.b.s_module__1", "pkg/b.py", 1, "B = 2\n", "-B = 1\n+B = 2"),
+    ]
+    kinds = types.SimpleNamespace(outside_breaks=lambda path, source, root: [b for b in breaks if b.path == path])
+    monkeypatch.setattr(runner, "_kinds", lambda: kinds)
+    monkeypatch.setattr(runner, "_table", lambda: {})
+    monkeypatch.setattr(runner, "_files", lambda table: ["pkg/a.py", "pkg/b.py"])
+    monkeypatch.setattr(runner, "_copy", lambda table: None)
+    ran = {"pkg/a.py": ["t::a1", "t::a2"], "pkg/b.py": ["t::b"]}
+    monkeypatch.setattr(runner, "_traced", lambda table: (ran, {"t::a1": 2.0, "t::a2": 3.0}))  # t::b failed there
+    runs: list[tuple[list[str], float]] = []
+    monkeypatch.setattr(runner, "_pytest", lambda tests, timeout: runs.append((tests, timeout)) or ("killed", 1.0))
+    assert runner.run([]) == 0
+    assert runs == [(["t::a1", "t::a2"], 75.0), (["t::a1", "t::a2"], 75.0)]  # one run per break, 3x the clean + 60 s
+    stored = json.loads((tmp_path / "mutants" / "names-outside.json").read_text(encoding="utf-8"))
+    assert {name: r["status"] for name, r in stored.items()} == {
+        "pkg.a.s_module__1": "killed",
+        "pkg.a.s_module__2": "killed",
+        "pkg.b.s_module__1": "not checked",
+    }

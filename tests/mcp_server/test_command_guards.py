@@ -412,3 +412,18 @@ def test_the_limits_given_as_flags_are_the_ones_the_server_applies(
     assert "Results are kept 60 s after a run ends" in descriptions[RESULT_TOOL_NAME]
     assert capped.structured_content is not None
     assert len(text_of(capped)) + size_of(capped.structured_content) <= 2000
+
+
+@pytest.mark.parametrize(("argv", "token_used"), [([], True), (["--auth-token", ""], False)], ids=["env", "empty-flag"])
+def test_an_empty_auth_token_flag_overrides_the_token_in_the_environment(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, argv: list[str], token_used: bool
+) -> None:
+    # The flag, when given, wins over QWEN_CI_MCP_AUTH_TOKEN, also when it is empty (no token), as for every setting.
+    seen = serve()
+    monkeypatch.setenv("QWEN_CI_MCP_AUTH_TOKEN", TOKEN)
+    assert main(["--transport", "streamable-http", *argv]) == 0
+    credentials = seen[0]["credentials"]
+    if token_used:
+        assert credentials is not None and credentials.client_for(TOKEN.encode()) == "default"
+    else:
+        assert credentials is None
