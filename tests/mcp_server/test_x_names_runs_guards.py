@@ -21,11 +21,13 @@ from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
 from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord
+from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.results import DEFAULT_MAX_OUTPUT_CHARS, Results
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
+from .test_drain_order import calls_in_turn, runner_on
 from .test_tool import text_of
 from .test_transport_guards_http import CALL, TOKEN, App, client, error_of, gate
 
@@ -150,3 +152,20 @@ async def test_a_body_still_arriving_when_the_server_exits_is_answered_503_sayin
     assert response.status_code == 503
     message = error_of(response)[2]
     assert message.startswith("This MCP server is shutting down and takes no new calls; send the request again")
+
+
+async def test_a_run_cut_short_by_a_drain_says_how_long_running_calls_were_let_finish_in_plain_seconds() -> None:
+    # A grace of 4 s leaves the runs 3 s (a quarter is the reserve); the answer reads "3 s", not "3.0 s".
+    with Emulator(code_pause=30) as emu, anyio.fail_after(30):
+        async with runner_on(emu) as (runner, runs):
+            answers = await calls_in_turn(runner, runs, False, "running")
+            (running,) = runner.live.values()
+            while not running.started:
+                await runner.local.wait(running.record.run_id, running.record.version, 5)
+            deadline = Deadline(4)
+            deadline.runs_end = anyio.current_time()  # the runs' part of the grace is over at once
+            await runner.drain(deadline)
+    assert text_of(answers["running"]).startswith(
+        "The qwen_code_interpreter call was cancelled: the server is shutting down (it let running calls finish "
+        "for 3 s)."
+    )
