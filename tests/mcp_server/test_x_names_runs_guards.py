@@ -27,7 +27,7 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
-from .test_drain_order import calls_in_turn, runner_on
+from .test_drain_order import NoProgress, calls_in_turn, runner_on
 from .test_tool import text_of
 from .test_transport_guards_http import CALL, TOKEN, App, client, error_of, gate
 
@@ -169,3 +169,14 @@ async def test_a_run_cut_short_by_a_drain_says_how_long_running_calls_were_let_f
         "The qwen_code_interpreter call was cancelled: the server is shutting down (it let running calls finish "
         "for 3 s)."
     )
+
+
+async def test_a_server_with_a_thousand_runs_in_progress_refuses_the_next_saying_so() -> None:
+    # One slot: the first run holds it, the others wait for it (never sent upstream); each call is answered
+    # with its handle at once.
+    with Emulator(code_pause=30) as emu, anyio.fail_after(60):
+        async with runner_on(emu, max_concurrency=1, max_wait=1e-9) as (runner, runs):
+            answers = [await runner.call(SEED_QUESTION, False, NoProgress(), runs) for _ in range(1001)]  # type: ignore[arg-type]
+            await runner.drain(0)
+    assert [a.is_error for a in answers] == [False] * 1000 + [True]
+    assert text_of(answers[-1]).startswith("This server already has 1000 runs in progress, its limit.")
