@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -21,6 +22,7 @@ from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
 from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord
+from mcp_server.runs import runner as runner_module
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.results import DEFAULT_MAX_OUTPUT_CHARS, Results
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
@@ -28,6 +30,7 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
 from .test_drain_order import NoProgress, calls_in_turn, runner_on
+from .test_runs_guards_runner import FailingStore
 from .test_tool import text_of
 from .test_transport_guards_http import CALL, TOKEN, App, client, error_of, gate
 
@@ -180,3 +183,18 @@ async def test_a_server_with_a_thousand_runs_in_progress_refuses_the_next_saying
             await runner.drain(0)
     assert [a.is_error for a in answers] == [False] * 1000 + [True]
     assert text_of(answers[-1]).startswith("This server already has 1000 runs in progress, its limit.")
+
+
+async def test_a_hung_write_to_the_shared_store_is_logged_with_its_timeout_in_plain_seconds(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The timeout is a float of whole seconds (3.0): the log line says "3 s", as every other line does.
+    monkeypatch.setattr(runner_module, "_STORE_WRITE_TIMEOUT", 1.0)
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu, run_store=FailingStore(hang=True)) as (runner, runs):
+            await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            while runner.live:  # the run ends here once its writer has given up on the final record
+                await anyio.wait_all_tasks_blocked()
+                await anyio.sleep(0)
+    assert "run store unavailable (write): no answer within 1 s; runs go on" in caplog.text
