@@ -17,6 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 from mcp_server import TOOL_NAME, create_server
 from mcp_server._fit import size_of
 from mcp_server._ops import Ops
+from mcp_server.http.app import build_http_app
 from mcp_server.http.auth import Credentials
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
@@ -198,3 +199,12 @@ async def test_a_hung_write_to_the_shared_store_is_logged_with_its_timeout_in_pl
                 await anyio.wait_all_tasks_blocked()
                 await anyio.sleep(0)
     assert "run store unavailable (write): no answer within 1 s; runs go on" in caplog.text
+
+
+async def test_the_http_apps_mcp_path_answers_a_get_with_405_saying_there_is_no_standalone_stream() -> None:
+    # The gate of the app qwen-ci-mcp serves watches the app's own MCP path (not only a gate built by hand).
+    app = build_http_app(create_server(api_key=PLANTED_KEY), host="127.0.0.1", credentials=None)
+    async with client(app) as http:
+        response = await http.get("/mcp")
+    assert response.status_code == 405
+    assert error_of(response)[2].startswith("This server offers no standalone event stream (GET)")
