@@ -114,7 +114,10 @@ async def test_a_refused_token_is_answered_with_the_flags_and_variables_that_set
 async def test_a_client_that_disconnects_in_the_middle_of_its_body_is_not_read_from_again() -> None:
     # ASGI: after http.disconnect nothing more comes (uvicorn answers every later read with another disconnect,
     # at once: a gate that read on would spin the event loop).
-    sent = [{"type": "http.request", "body": b'{"jsonrpc": "2.0", ', "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[Message] = [
+        {"type": "http.request", "body": b'{"jsonrpc": "2.0", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
     reads = 0
 
     async def receive() -> Message:
