@@ -5,6 +5,7 @@ its break."""
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .test_drain_order import NoProgress, runner_on
+from .test_lifecycle import stdio_call_at
 from .test_tool import Progress, text_of
 
 pytestmark = pytest.mark.anyio
@@ -224,3 +226,20 @@ def test_a_shared_token_and_a_token_file_together_are_refused_naming_each_ones_f
         "qwen-ci-mcp: error: give one shared token (--auth-token / QWEN_CI_MCP_AUTH_TOKEN) or a token file "
         "(--auth-token-file / QWEN_CI_MCP_AUTH_TOKEN_FILE), not both; add the shared token to the file as 'name:token'.\n"
     )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_over_stdio_a_second_signal_while_a_call_is_in_flight_exits_at_once_not_after_the_grace(signum: int) -> None:
+    # README: "A second signal exits at once". The first one begins the end (a 30 s grace for the stalled call).
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=60))
+        with stdio_call_at(emu, "thinking", "--shutdown-grace", "30") as proc:
+            proc.send_signal(signum)
+            assert proc.stderr is not None
+            for line in proc.stderr:  # bounded: the process ends within its grace
+                if "letting calls in flight finish" in line:
+                    break
+            proc.send_signal(signum)
+            code = proc.wait(timeout=10)
+
+    assert code == {signal.SIGINT: 130, signal.SIGTERM: -signal.SIGTERM}[signum]
