@@ -306,7 +306,13 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
             f"Invalid {where.get('max_retries', 'max retries')}: {max_retries!r}.",
             hint="{max_retries} must be an integer >= 0.",
         )
-    extra = dict(values.get("extra_parameters") or {})
+    extra_given = values.get("extra_parameters")
+    if extra_given is not None and not isinstance(extra_given, Mapping):
+        raise ConfigurationError(
+            f"extra_parameters must be a mapping (a dict), got {type(extra_given).__name__}.",
+            hint='Give extra_parameters as a JSON object of request parameters, e.g. {{"seed": 7}}.',
+        )
+    extra = dict(extra_given or {})
     _check_extra(extra)
     path = values.get("responses_path") or C.RESPONSES_PATH
     if not path.startswith("/"):

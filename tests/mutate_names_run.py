@@ -269,7 +269,7 @@ def main(argv: list[str]) -> int:
             if stop.code and command == "run" and _inside_mutants() > 0:
                 return stop.code if isinstance(stop.code, int) else 1
     if command == "run":
-        return run(outside)
+        return run(outside) if outside or not inside else 0  # MUTANTS naming only mutmut's: none of the others
     if command == "results":
         results(show_killed="--all" in rest)
     return 0

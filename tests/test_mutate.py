@@ -308,6 +308,32 @@ def test_names_breaks_outside_mutmut_still_run_when_mutmut_made_no_mutant_and_no
     assert runner.main(["run"]) == 1 and outside == [[]]  # mutants made and mutmut failed: stop there
 
 
+def test_names_mutants_named_inside_mutmut_only_run_no_break_outside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    import tests.mutate_names_run as runner
+
+    asked: list[list[str]] = []
+    fake_main = types.ModuleType("mutmut.__main__")
+    fake_main.cli = types.SimpleNamespace(main=lambda args, **kwargs: asked.append(args))  # type: ignore[attr-defined]
+    fake_mutation = types.ModuleType("mutmut.mutation")
+    fake_mutation.file_mutation = types.SimpleNamespace()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mutmut", types.ModuleType("mutmut"))
+    monkeypatch.setitem(sys.modules, "mutmut.__main__", fake_main)
+    monkeypatch.setitem(sys.modules, "mutmut.mutation", fake_mutation)
+    monkeypatch.setattr(runner, "_kinds", lambda: None)
+    outside: list[list[str]] = []
+    monkeypatch.setattr(runner, "run", lambda names: outside.append(names) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert runner.main(["run", "pkg.mod.x_f__mutmut_1"]) == 0
+    assert asked == [["run", "pkg.mod.x_f__mutmut_1"]] and outside == []  # mutmut's mutant alone
+    assert runner.main(["run", "pkg.mod.x_f__mutmut_1", "pkg.mod.s_A__1"]) == 0 and outside == [["pkg.mod.s_A__1"]]
+    assert runner.main(["run"]) == 0 and outside == [["pkg.mod.s_A__1"], []]  # no names: everything
+
+
 def test_names_traced_run_records_which_tests_ran_a_file_and_how_long_each_passing_test_took(tmp_path: Path) -> None:
     import json
     import os

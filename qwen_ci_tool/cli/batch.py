@@ -269,6 +269,7 @@ class _Run:
 
 
 async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask]) -> None:
+    failure: OSError | None = None
     async with anyio.create_task_group() as group:
         if run.tty:
 
@@ -287,10 +288,12 @@ async def _send(client: AsyncCodeInterpreter, run: _Run, tasks: list[BatchTask])
             async with client, contextlib.aclosing(outcomes):
                 async for outcome in outcomes:
                     run.record(outcome)
-        except OSError:
-            if run.broken is None:
-                raise
+        except OSError as err:
+            if run.broken is None:  # not OUTPUT (standard error, say): raised below, as itself
+                failure = err
         group.cancel_scope.cancel()
+    if failure is not None:  # outside the task group, which would wrap it in an ExceptionGroup main does not catch
+        raise failure
 
 
 def _exit_code(tasks: list[BatchTask], states: Mapping[str, LineState]) -> int:

@@ -90,11 +90,11 @@ class Resume:
     """What a run sends, given INPUT and what OUTPUT already holds."""
 
     to_send: list[BatchTask]
-    done: int = 0  # completed or incomplete already: never sent again
-    kept_retryable: int = 0  # failed, retryable, not re-sent (no --retry-failed)
-    kept_permanent: int = 0  # failed, not retryable: not re-sent even with --retry-failed
-    resent: int = 0  # failed, retryable, sent again (--retry-failed)
-    interrupted: int = 0  # stopped while in flight by an earlier run: sent again
+    done: int  # completed or incomplete already: never sent again
+    kept_retryable: int  # failed, retryable, not re-sent (no --retry-failed)
+    kept_permanent: int  # failed, not retryable: not re-sent even with --retry-failed
+    resent: int  # failed, retryable, sent again (--retry-failed)
+    interrupted: int  # stopped while in flight by an earlier run: sent again
 
 
 def plan_resume(tasks: list[BatchTask], previous: Mapping[str, LineState], retry_failed: bool) -> Resume:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from qwen_ci_tool.cli import main
+from qwen_ci_tool.cli.batch import Progress
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -131,3 +132,59 @@ def test_once_the_output_file_failed_the_calls_cancelled_in_flight_are_neither_w
     text = err.getvalue()
     assert code == 1 and "This run: 1 of 3 finished: 0 completed, 0 incomplete, 1 failed (BadRequestError 1)" in text
     assert len(tried) == 1 and text.count("could not write to") == 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(65.0, "1m05s"), (3900.0, "1h05m"), (7199.0, "1h59m")], ids=["minutes", "hours", "almost-2h"]
+)
+def test_the_wall_time_gives_minutes_and_seconds_two_digits_after_the_first_unit(seconds: float, shown: str) -> None:
+    # Breaks: `{secs:02d}` -> `{secs}` ("1m5s"); `{minutes:02d}` -> `{minutes}` ("1h5m").
+    assert f"; wall time {shown}.\n" in Progress(total=1, started_at=0.0).summary(seconds)
+
+
+def test_a_configuration_error_with_json_is_printed_as_json_and_exits_2(emu: Emulator) -> None:
+    # Break: `_report_error` returning EXIT_FAILED after printing --json's error: a missing key (found when
+    # the call starts) exited 1, as if the service had failed, instead of 2 (nothing was sent).
+    code, out, err = _ask(emu, "--json")
+    data = json.loads(out)
+    assert code == 2 and data["error"]["type"] == "ConfigurationError" and data["partial"] is None
+    assert emu.requests == [] and err == ""
+
+
+def test_a_failed_tasks_log_line_gives_the_first_200_characters_of_its_error(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    # Break: `text[:200]` -> `text[:100]`: the log line cut the reason (what to fix) short.
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(json.dumps({"id": "a", "question": SEED_QUESTION}) + "\n", encoding="utf-8")
+    emu.add_fault(Fault.status(400))
+    err = io.StringIO()
+    code = main(["batch", str(source), "-o", str(out), "--base-url", emu.base_url], stdout=io.StringIO(), stderr=err)
+    head = "[1/1] a failed: BadRequestError (not retryable): "
+    line = next(line for line in err.getvalue().splitlines() if line.startswith(head))
+    message = json.loads(out.read_text(encoding="utf-8"))["error"]["message"]
+    assert code == 1 and len(message.splitlines()[0]) > 200
+    assert line == head + message.splitlines()[0][:200]
+
+
+class _StderrFailingAtTheFirstLine(io.StringIO):
+    """Standard error that fails (an I/O error) when the first task's line is written."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("[1/"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return super().write(text)
+
+
+def test_a_batch_whose_standard_error_fails_stops_with_exit_2_not_a_silent_success(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    # Break: `_send` swallowing every OSError (not only OUTPUT's): the batch stopped after the first task
+    # without a word and exited 0, the second task never sent.
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    err = _StderrFailingAtTheFirstLine()
+    argv = ["batch", str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "1"]
+    code = main(argv, stdout=io.StringIO(), stderr=err)
+    assert code == 2 and err.getvalue().endswith("error: Input/output error\n")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from ._frames import responses_stream
-from ._mock import Script, clients, sse_response
+from qwen_ci_tool import CodeInterpreter, ConfigurationError, ProtocolError
+
+from ._frames import chat_stream, responses_stream
+from ._mock import MODES, Script, clients, run, sse_response
 
 
 def test_the_responses_path_is_read_from_its_environment_variable_as_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -18,3 +20,27 @@ def test_the_responses_path_is_read_from_its_environment_variable_as_a_path(monk
     with sync:
         sync.run("hi")
     assert script.requests[0].url.path == "/gateway/v9/responses"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("frame", ["data:\n\n", "data: \n\n"], ids=["empty-data", "blank-data"])
+@pytest.mark.parametrize("protocol", ["openai", "responses"])
+async def test_a_chat_or_responses_event_with_empty_data_is_malformed_json_not_skipped(
+    mode: str, frame: str, protocol: str
+) -> None:
+    # Audit 9's c13 (a decoder that skips an empty `data:` frame), on the other two protocols: the shared
+    # `_object` with `loads(data) if data else None` would drop the frame and the call would end as if it were whole.
+    whole = chat_stream() if protocol == "openai" else responses_stream()
+    first = whole.index("\n\n") + 2
+    stream = whole[:first] + frame + whole[first:]  # after the first event, before the rest
+    with pytest.raises(ProtocolError, match="The stream carried malformed JSON"):
+        await run(mode, lambda r: sse_response(stream), protocol=protocol, max_retries=0)
+
+
+@pytest.mark.parametrize("value", [5, "seed", [("seed", 7)], 0, ""], ids=["int", "text", "pairs", "zero", "empty-text"])
+def test_extra_parameters_that_are_not_a_mapping_are_refused_as_a_configuration_error(value: object) -> None:
+    # Found by judging KINDS=names `_config.resolve_settings`_2 (`get(...) or {}` -> `get(..., {})`): a falsy non-mapping
+    # was silently `{}`, any other raised a bare TypeError/ValueError from dict().
+    with pytest.raises(ConfigurationError, match="extra_parameters must be a mapping"):
+        CodeInterpreter(api_key="sk-test", extra_parameters=value)  # type: ignore[arg-type]
+    assert CodeInterpreter(api_key="sk-test", extra_parameters=None).settings.extra_parameters == {}

@@ -3,18 +3,31 @@ class default, a name read swapped) left unguarded (issue 26, helper x-names-run
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import json
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from starlette.types import Message, Receive, Scope, Send
 
-from mcp_server import TOOL_NAME
+from mcp_server import TOOL_NAME, create_server
+from mcp_server._fit import size_of
+from mcp_server._ops import Ops
+from mcp_server.http.auth import Credentials
+from mcp_server.http.cancels import Exchanges
+from mcp_server.http.gate import CallGate
+from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord
-from qwen_ci_tool.testing import SEED_QUESTION
+from mcp_server.runs.results import DEFAULT_MAX_OUTPUT_CHARS, Results
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 
+from ..conftest import PLANTED_KEY
+from .conftest import REPO
 from .test_tool import text_of
+from .test_transport_guards_http import CALL, TOKEN, App, client, error_of, gate
 
 pytestmark = pytest.mark.anyio
 
@@ -43,3 +56,97 @@ async def test_a_call_answered_before_its_run_has_begun_says_the_run_is_starting
             assert answer.structured_content["status"] == "running"
             assert answer.structured_content["stage"] == "starting"
             assert "now: starting)" in text_of(answer)
+
+
+def test_a_heartbeat_follows_every_5_s_by_default_as_the_readme_says() -> None:
+    # The heartbeat's interval is create_server's default (qwen-ci-mcp has no flag for it); waiting for one in a
+    # test would take seconds of wall-clock time, so the documented default is checked where it is set.
+    assert inspect.signature(create_server).parameters["heartbeat_interval"].default == 5.0
+    assert "a heartbeat follows every 5 s while the service is silent" in " ".join(
+        (REPO / "README.md").read_text().split()
+    )
+
+
+async def test_a_result_is_cut_to_40000_characters_by_default_as_the_readme_says() -> None:
+    # Three code runs of 30,000 characters each: far more than the default cap, text and record together.
+    with Emulator(conversation=synthetic_conversation(200, code_runs=3, code_chars=30_000)) as emu:
+        async with Client(create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0)) as client:
+            with anyio.fail_after(60):
+                answer = await client.call_tool(TOOL_NAME, {"question": "a long computation"})
+    assert answer.structured_content is not None and answer.structured_content["truncated"]
+    assert "--max-output-chars (40,000)" in text_of(answer)
+    assert 30_000 < len(text_of(answer)) + size_of(answer.structured_content) <= 40_000
+
+
+async def test_the_http_fronts_own_errors_are_sentences_that_say_what_is_wrong_and_end_with_what_to_do() -> None:
+    # The message an agent reads, from its first word to its advice (a message wrapped in junk still contains
+    # its key words: a substring check alone lets that through).
+    async with gate(App()) as http:
+        nested = error_of(await http.post("/mcp", content=b"[" * 100_000 + b"]" * 100_000))[2]
+        stream = error_of(await http.get("/mcp"))[2]
+    assert nested.startswith("The request body is JSON nested too deeply")
+    assert nested.endswith("send a flatter JSON-RPC message.")
+    assert stream.startswith("This server offers no standalone event stream (GET)")
+    assert stream.endswith("every POST is answered on its own stream.")
+
+
+def test_a_call_the_server_cancelled_tells_the_agent_that_calling_again_may_work_and_is_billed_again() -> None:
+    cancelled = Results(DEFAULT_MAX_OUTPUT_CHARS, None).cancelled("the server is shutting down", None, False)
+    assert cancelled.is_error
+    assert text_of(cancelled).startswith("The qwen_code_interpreter call was cancelled: the server is shutting down.")
+    assert "Calling again: may work" in text_of(cancelled) and "billed again" in text_of(cancelled)
+
+
+async def test_a_refused_token_is_answered_with_the_flags_and_variables_that_set_one_each_by_its_own_name() -> None:
+    front = OpsMiddleware(App(), Ops(), Credentials.single(TOKEN))
+    async with client(front) as http:
+        message = error_of(await http.post("/mcp", content=json.dumps(CALL)))[2]
+    assert "(--auth-token or QWEN_CI_MCP_AUTH_TOKEN, or one line of" in message
+    assert "--auth-token-file / QWEN_CI_MCP_AUTH_TOKEN_FILE)." in message
+
+
+async def test_a_client_that_disconnects_in_the_middle_of_its_body_is_not_read_from_again() -> None:
+    # ASGI: after http.disconnect nothing more comes (uvicorn answers every later read with another disconnect,
+    # at once: a gate that read on would spin the event loop).
+    sent = [{"type": "http.request", "body": b'{"jsonrpc": "2.0", ', "more_body": True}, {"type": "http.disconnect"}]
+    reads = 0
+
+    async def receive() -> Message:
+        nonlocal reads
+        reads += 1
+        assert reads <= len(sent), "read again after the client disconnected"
+        return sent[reads - 1]
+
+    async def send(message: Message) -> None:
+        raise AssertionError("nothing is sent to a client that went away")
+
+    got: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while not got or got[-1]["type"] != "http.disconnect":
+            got.append(await receive())
+
+    scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": []}
+    with anyio.fail_after(10):
+        await CallGate(app, exchanges=Exchanges(), ready=lambda: True, body_limit=1 << 20, path="/mcp")(
+            scope, receive, send
+        )
+    assert reads == 2 and got == sent
+
+
+async def test_a_body_still_arriving_when_the_server_exits_is_answered_503_saying_to_send_it_again() -> None:
+    exchanges = Exchanges()
+    front = CallGate(App(), exchanges=exchanges, ready=lambda: True, body_limit=1 << 20, path="/mcp")
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"jsonrpc": "2.0", '
+        exchanges.close()  # the server exits while the rest of the body is awaited
+        await anyio.sleep_forever()
+        yield b""  # pragma: no cover - never reached
+
+    with anyio.fail_after(10):
+        async with client(front) as http:
+            response = await http.post("/mcp", content=trickle())
+    assert response.status_code == 503
+    message = error_of(response)[2]
+    assert message.startswith("This MCP server is shutting down and takes no new calls; send the request again")
