@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,56 @@ def test_a_batch_whose_standard_error_fails_stops_with_exit_2_not_a_silent_succe
     argv = ["batch", str(source), "-o", str(out), "--base-url", emu.base_url, "--concurrency", "1"]
     code = main(argv, stdout=io.StringIO(), stderr=err)
     assert code == 2 and err.getvalue().endswith("error: Input/output error\n")
+
+
+class _FlushRecorder(io.StringIO):
+    """Standard output that records how many lines it held at each flush (what a reader could see)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def flush(self) -> None:
+        self.seen.append(self.getvalue().count("\n"))
+        super().flush()
+
+
+def test_a_batch_streaming_to_standard_output_flushes_each_line_as_its_task_finishes(
+    tmp_path: Path, emu: Emulator, keyed: None
+) -> None:
+    # Break: `Output.write` without its flush: a program reading `-o -` got every line only at the end.
+    tasks = [{"id": "a", "question": SEED_QUESTION}, {"id": "b", "question": SEED_QUESTION + "?"}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    out = _FlushRecorder()
+    argv = ["batch", str(source), "-o", "-", "--base-url", emu.base_url, "--concurrency", "1"]
+    assert main(argv, stdout=out, stderr=io.StringIO()) == 0
+    assert out.seen[:2] == [1, 2]
+
+
+def test_replaying_a_file_of_blank_lines_says_it_is_empty(tmp_path: Path) -> None:
+    # Break: `if not stream:` (not `stream.strip()`): a file of blank lines was told it holds no events, as if
+    # it were some other file, instead of empty.
+    blank = tmp_path / "blank.sse"
+    blank.write_bytes(b"\n \r\n")
+    err = io.StringIO()
+    assert main(["replay", str(blank)], stdout=io.StringIO(), stderr=err) == 2
+    assert err.getvalue() == f"error: {blank} is empty: there is no stream to replay.\n"
+
+
+def test_the_doctor_names_a_failing_proxy_set_in_all_proxy_alone(
+    emu: Emulator, keyed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Break: `_proxy_for` reading only the scheme's variable, not ALL_PROXY: the proxy's failure was told as the
+    # endpoint's.
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{port}")
+    out = io.StringIO()
+    code = main(["doctor", "--json", "--base-url", emu.base_url], stdout=out, stderr=io.StringIO())
+    reachable = next(c for c in json.loads(out.getvalue()) if c["name"] == "endpoint reachable")
+    assert code == 1 and reachable["status"] == "fail"
+    assert reachable["detail"].startswith(f"the proxy http://127.0.0.1:{port} between you and {emu.base_url} failed")

@@ -353,3 +353,15 @@ async def test_over_http_a_legacy_client_with_one_connection_is_not_blocked_by_i
             second = await client.call_tool(TOOL, {"question": SEED_QUESTION})
 
     assert SEED_ANSWER in text_of(first) and SEED_ANSWER in text_of(second)
+
+
+def test_over_http_a_body_over_the_readmes_6_mb_cap_is_refused_with_413(http_server: HTTPServer) -> None:
+    # README: "request bodies are capped at 6 MB (413 above)" - just over 6,000,000 bytes (the longest question,
+    # every character an escaped surrogate pair, and the envelope): 6 MiB is beyond it (x-names-runs: KINDS=names
+    # raised _MAX_JSON_BYTES_PER_CHAR to 13 and 24, and the test above follows the constant).
+    padding = 6 * 1024 * 1024 + 1 - len(json.dumps({**INIT, "padding": ""}))
+    body = json.dumps({**INIT, "padding": "x" * padding})
+    assert len(body) == 6 * 1024 * 1024 + 1
+    headers = dict(HEADERS, Authorization=f"Bearer {TOKEN}")
+    response = httpx.post(http_server.url, content=body, headers=headers, timeout=30)
+    assert response.status_code == 413

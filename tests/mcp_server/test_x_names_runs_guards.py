@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -16,16 +17,21 @@ from starlette.types import Message, Receive, Scope, Send
 from mcp_server import TOOL_NAME, create_server
 from mcp_server._fit import size_of
 from mcp_server._ops import Ops
+from mcp_server.http.app import build_http_app
 from mcp_server.http.auth import Credentials
 from mcp_server.http.cancels import Exchanges
 from mcp_server.http.gate import CallGate
 from mcp_server.http.routes import OpsMiddleware
 from mcp_server.runs import MemoryRunStore, RunRecord
+from mcp_server.runs import runner as runner_module
+from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.results import DEFAULT_MAX_OUTPUT_CHARS, Results
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, synthetic_conversation
 
 from ..conftest import PLANTED_KEY
 from .conftest import REPO
+from .test_drain_order import NoProgress, calls_in_turn, runner_on
+from .test_runs_guards_runner import FailingStore
 from .test_tool import text_of
 from .test_transport_guards_http import CALL, TOKEN, App, client, error_of, gate
 
@@ -108,7 +114,10 @@ async def test_a_refused_token_is_answered_with_the_flags_and_variables_that_set
 async def test_a_client_that_disconnects_in_the_middle_of_its_body_is_not_read_from_again() -> None:
     # ASGI: after http.disconnect nothing more comes (uvicorn answers every later read with another disconnect,
     # at once: a gate that read on would spin the event loop).
-    sent = [{"type": "http.request", "body": b'{"jsonrpc": "2.0", ', "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[Message] = [
+        {"type": "http.request", "body": b'{"jsonrpc": "2.0", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
     reads = 0
 
     async def receive() -> Message:
@@ -150,3 +159,55 @@ async def test_a_body_still_arriving_when_the_server_exits_is_answered_503_sayin
     assert response.status_code == 503
     message = error_of(response)[2]
     assert message.startswith("This MCP server is shutting down and takes no new calls; send the request again")
+
+
+async def test_a_run_cut_short_by_a_drain_says_how_long_running_calls_were_let_finish_in_plain_seconds() -> None:
+    # A grace of 4 s leaves the runs 3 s (a quarter is the reserve); the answer reads "3 s", not "3.0 s".
+    with Emulator(code_pause=30) as emu, anyio.fail_after(30):
+        async with runner_on(emu) as (runner, runs):
+            answers = await calls_in_turn(runner, runs, False, "running")
+            (running,) = runner.live.values()
+            while not running.started:
+                await runner.local.wait(running.record.run_id, running.record.version, 5)
+            deadline = Deadline(4)
+            deadline.runs_end = anyio.current_time()  # the runs' part of the grace is over at once
+            await runner.drain(deadline)
+    assert text_of(answers["running"]).startswith(
+        "The qwen_code_interpreter call was cancelled: the server is shutting down (it let running calls finish "
+        "for 3 s)."
+    )
+
+
+async def test_a_server_with_a_thousand_runs_in_progress_refuses_the_next_saying_so() -> None:
+    # One slot: the first run holds it, the others wait for it (never sent upstream); each call is answered
+    # with its handle at once.
+    with Emulator(code_pause=30) as emu, anyio.fail_after(60):
+        async with runner_on(emu, max_concurrency=1, max_wait=1e-9) as (runner, runs):
+            answers = [await runner.call(SEED_QUESTION, False, NoProgress(), runs) for _ in range(1001)]  # type: ignore[arg-type]
+            await runner.drain(0)
+    assert [a.is_error for a in answers] == [False] * 1000 + [True]
+    assert text_of(answers[-1]).startswith("This server already has 1000 runs in progress, its limit.")
+
+
+async def test_a_hung_write_to_the_shared_store_is_logged_with_its_timeout_in_plain_seconds(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The timeout is a float of whole seconds (3.0): the log line says "3 s", as every other line does.
+    monkeypatch.setattr(runner_module, "_STORE_WRITE_TIMEOUT", 1.0)
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu, run_store=FailingStore(hang=True)) as (runner, runs):
+            await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            while runner.live:  # the run ends here once its writer has given up on the final record
+                await anyio.wait_all_tasks_blocked()
+                await anyio.sleep(0)
+    assert "run store unavailable (write): no answer within 1 s; runs go on" in caplog.text
+
+
+async def test_the_http_apps_mcp_path_answers_a_get_with_405_saying_there_is_no_standalone_stream() -> None:
+    # The gate of the app qwen-ci-mcp serves watches the app's own MCP path (not only a gate built by hand).
+    app = build_http_app(create_server(api_key=PLANTED_KEY), host="127.0.0.1", credentials=None)
+    async with client(app) as http:
+        response = await http.get("/mcp")
+    assert response.status_code == 405
+    assert error_of(response)[2].startswith("This server offers no standalone event stream (GET)")

@@ -5,6 +5,7 @@ its break."""
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,7 +26,8 @@ from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 from .test_drain_order import NoProgress, runner_on
-from .test_tool import Progress, text_of
+from .test_lifecycle import stdio_call_at
+from .test_tool import text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -168,27 +170,6 @@ async def test_the_texts_about_a_run_give_whole_seconds_without_a_decimal_point(
     assert "The result is kept for 600 s after the run ends" in text_of(handle)
 
 
-async def test_a_server_built_with_no_heartbeat_setting_beats_within_seconds_of_silence_as_the_readme_says() -> None:
-    # README: "a heartbeat follows every 5 s while the service is silent" (qwen-ci-mcp passes no interval: this default
-    # is the command's). The call is held to its end (max_wait=0) and given up once the beat came.
-    progress = Progress()
-    with Emulator() as emu:
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        server = create_server(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0, max_wait=0)
-        async with Client(server, raise_exceptions=True) as client, anyio.create_task_group() as tg:
-
-            async def ask() -> None:
-                await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}, progress_callback=progress)
-
-            tg.start_soon(ask)
-            with anyio.fail_after(9):  # one beat after 5 s of silence; none for 50 s would fail here
-                await progress.seen("(still working,").wait()
-            tg.cancel_scope.cancel()
-
-    beats = [message for message in progress.messages if "(still working," in message]
-    assert beats and beats[0].startswith("thinking (still working, ")
-
-
 # --- qwen-ci-mcp ----------------------------------------------------------------------------------
 
 
@@ -224,3 +205,20 @@ def test_a_shared_token_and_a_token_file_together_are_refused_naming_each_ones_f
         "qwen-ci-mcp: error: give one shared token (--auth-token / QWEN_CI_MCP_AUTH_TOKEN) or a token file "
         "(--auth-token-file / QWEN_CI_MCP_AUTH_TOKEN_FILE), not both; add the shared token to the file as 'name:token'.\n"
     )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_over_stdio_a_second_signal_while_a_call_is_in_flight_exits_at_once_not_after_the_grace(signum: int) -> None:
+    # README: "A second signal exits at once". The first one begins the end (a 30 s grace for the stalled call).
+    with Emulator() as emu:
+        emu.add_fault(Fault.stall(after_events=3, seconds=60))
+        with stdio_call_at(emu, "thinking", "--shutdown-grace", "30") as proc:
+            proc.send_signal(signum)
+            assert proc.stderr is not None
+            for line in proc.stderr:  # bounded: the process ends within its grace
+                if "letting calls in flight finish" in line:
+                    break
+            proc.send_signal(signum)
+            code = proc.wait(timeout=10)
+
+    assert code == {signal.SIGINT: 130, signal.SIGTERM: -signal.SIGTERM}[signum]
