@@ -42,6 +42,24 @@ async def test_a_connect_timeout_names_the_connect_timeouts_seconds(mode: str) -
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "timeout",
+    [httpx.ConnectTimeout("connect"), httpx.PoolTimeout("pool"), httpx.WriteTimeout("write")],
+    ids=["connect", "pool", "write"],
+)
+async def test_a_timeout_before_the_request_was_sent_is_a_connect_timeout_and_is_retried(
+    mode: str, timeout: httpx.TimeoutException
+) -> None:
+    # Breaks: a kind dropped from the "connect" timeouts (it would be an idle timeout, never retried).
+    script = Script(timeout, lambda: sse_response(native_frame(1, content="42", finish="stop")))
+    assert (await run(mode, script, max_retries=1)).answer == "42"
+    assert len(script.requests) == 2
+    with pytest.raises(APITimeoutError) as info:
+        await run(mode, Script(timeout), connect_timeout=3, idle_timeout=17, max_retries=0)
+    assert info.value.kind == "connect" and "3 s" in info.value.message
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_the_dashscope_request_id_header_names_a_failed_request(mode: str) -> None:
     failed = httpx.Response(
         500, headers={"x-dashscope-request-id": "ds-rid-9"}, json={"code": "InternalError", "message": "boom"}
