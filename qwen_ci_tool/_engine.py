@@ -77,7 +77,6 @@ class CallState:
             base_url=settings.base_url,
             model=settings.model,
             protocol=settings.protocol,
-            region=settings.region,
             custom_base_url=settings.custom_base_url,
             key_source=settings.key_source,
         )

@@ -41,7 +41,6 @@ class ErrorContext:
     base_url: str
     model: str
     protocol: str
-    region: str | None
     #: base_url was chosen (argument or environment): it overrides the region, so a hint names it.
     custom_base_url: bool = False
     #: Where the key came from (``Settings.key_source``), so that a hint about the key names that place.

@@ -172,6 +172,6 @@ def test_a_missing_key_told_to_a_langchain_user_has_no_emulator_sentence() -> No
 
 
 def test_a_refused_key_given_as_an_argument_is_named_as_the_api_key_argument() -> None:
-    ctx = ErrorContext(base_url="https://example.test", model="qwen3-max", protocol="openai", region=None)
+    ctx = ErrorContext(base_url="https://example.test", model="qwen3-max", protocol="openai")
     err = status_error(401, "InvalidApiKey", "Invalid key", context=dataclasses.replace(ctx, key_source="api_key"))
     assert "Check the API key in the api_key= argument." in err.describe(PYTHON)

@@ -25,10 +25,8 @@ BEIJING = "https://dashscope.aliyuncs.com"
 SINGAPORE = "https://dashscope-intl.aliyuncs.com"
 
 
-def ctx(base_url: str = BEIJING, *, custom: bool = False, region: str | None = None) -> ErrorContext:
-    return ErrorContext(
-        base_url=base_url, model="qwen3-max", protocol="dashscope", region=region, custom_base_url=custom
-    )
+def ctx(base_url: str = BEIJING, *, custom: bool = False) -> ErrorContext:
+    return ErrorContext(base_url=base_url, model="qwen3-max", protocol="dashscope", custom_base_url=custom)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +76,7 @@ def test_timeouts_name_the_limit_to_raise() -> None:
 
 
 def test_a_model_name_with_braces_cannot_break_a_hint() -> None:
-    odd = ErrorContext(base_url=BEIJING, model="my{model}", protocol="dashscope", region=None)
+    odd = ErrorContext(base_url=BEIJING, model="my{model}", protocol="dashscope")
     err = status_error(404, "Model.NotExist", "no such model", context=odd)
     assert "'my{model}'" in err.describe(CLI) and "--model" in err.describe(CLI)
 

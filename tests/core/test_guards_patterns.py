@@ -44,7 +44,7 @@ BEIJING = "https://dashscope.aliyuncs.com"
 
 
 def context(protocol: str = "dashscope", model: str = "qwen3-max") -> ErrorContext:
-    return ErrorContext(base_url=BEIJING, model=model, protocol=protocol, region=None)
+    return ErrorContext(base_url=BEIJING, model=model, protocol=protocol)
 
 
 def test_a_404_without_a_code_says_the_model_does_not_exist() -> None:
@@ -75,7 +75,7 @@ def test_a_tls_handshake_failure_is_not_retryable_and_a_refused_connection_is() 
 
 def test_a_401_at_the_singapore_root_chosen_as_base_url_names_beijing_as_the_other_region() -> None:
     chosen = ErrorContext(
-        base_url=REGION_ROOTS["singapore"], model="qwen3-max", protocol="dashscope", region=None, custom_base_url=True
+        base_url=REGION_ROOTS["singapore"], model="qwen3-max", protocol="dashscope", custom_base_url=True
     )
     err = status_error(401, "InvalidApiKey", "Invalid API-key provided.", context=chosen)
     assert err.hint is not None and "Beijing region" in err.hint
@@ -97,7 +97,6 @@ def test_a_401_at_a_root_chosen_over_a_region_names_the_other_root_not_the_regio
         base_url=REGION_ROOTS["beijing"],
         model="qwen3-max",
         protocol="dashscope",
-        region="beijing",
         custom_base_url=True,
     )
     err = status_error(401, "InvalidApiKey", "Invalid API-key provided.", context=both)
