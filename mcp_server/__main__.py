@@ -241,7 +241,7 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
     """The HTTP bearer tokens: one shared token or a token file (not both), or none."""
     token = args.auth_token if args.auth_token is not None else os.environ.get(AUTH_TOKEN_ENV)
     token = token.strip() if token else None
-    path = args.auth_token_file or os.environ.get(AUTH_TOKEN_FILE_ENV)
+    path = args.auth_token_file if args.auth_token_file is not None else os.environ.get(AUTH_TOKEN_FILE_ENV)
     if token and path:
         raise ValueError(
             f"give one shared token (--auth-token / {AUTH_TOKEN_ENV}) or a token file "

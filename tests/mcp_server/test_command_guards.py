@@ -427,3 +427,20 @@ def test_an_empty_auth_token_flag_overrides_the_token_in_the_environment(
         assert credentials is not None and credentials.client_for(TOKEN.encode()) == "default"
     else:
         assert credentials is None
+
+
+@pytest.mark.parametrize(("argv", "file_used"), [([], True), (["--auth-token-file", ""], False)], ids=["env", "empty"])
+def test_an_empty_auth_token_file_flag_overrides_the_token_file_in_the_environment(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], file_used: bool
+) -> None:
+    # The same rule for the token file: the flag, when given (even empty: no file), wins over its variable.
+    seen = serve()
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"alice:{TOKEN}\n", encoding="utf-8")
+    monkeypatch.setenv("QWEN_CI_MCP_AUTH_TOKEN_FILE", str(tokens))
+    assert main(["--transport", "streamable-http", *argv]) == 0
+    credentials = seen[0]["credentials"]
+    if file_used:
+        assert credentials is not None and credentials.client_for(TOKEN.encode()) == "alice"
+    else:
+        assert credentials is None
