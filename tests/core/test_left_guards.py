@@ -1,18 +1,20 @@
 """Behaviours of the core the first wave of hand breaks left unpinned (issue 26, helper left): when the
-first event of a call is timed. Each test names the behaviour; the break it was checked against (it fails
-with it) is in its comment."""
+first event of a call is timed, what counts as the stream's start, when an event after the first content is
+handed over, what a recording of a stream cut before any content holds. Each test names the behaviour; the
+break it was checked against (it fails with it) is in its comment."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from qwen_ci_tool import _client
+from qwen_ci_tool import ProtocolError, StreamInterruptedError, UsageUpdated, _client
 
 from ._frames import native_frame
-from ._mock import MODES, SSE, Chunks, Script, run
+from ._mock import MODES, SSE, Chunks, Script, clients, run, sse_response
 
 
 class SteppingClock:
@@ -62,3 +64,66 @@ async def test_the_time_to_first_event_is_when_the_first_frame_arrived_not_the_f
     assert result.answer == "42" and body.served == 4
     assert result.timings.time_to_first_event == 1.0
     assert result.timings.total_time == 4.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_time_to_first_event_does_not_count_keepalive_comments_before_the_first_frame(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Break: `feed` committing also when the bytes gave no event (`if out and not self.committed` ->
+    # `if not self.committed`): the first keepalive comment (1 s) was timed as the first event (2 s).
+    clock = SteppingClock()
+    monkeypatch.setattr(_client, "_clock", clock)
+    pieces = [b": keepalive\n\n", native_frame(1, reasoning="Let me think").encode()]
+    pieces.append(native_frame(2, content="42", finish="stop").encode())
+    body = Ticking(pieces, clock)
+    result = await run(mode, Script(httpx.Response(200, headers=SSE, stream=body)), max_retries=0)
+    assert result.answer == "42" and result.timings.time_to_first_event == 2.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_stream_of_keepalive_comments_alone_is_an_empty_event_stream(mode: str) -> None:
+    # Break: the same (`if out and` dropped): bytes without an event counted as the stream's start, so the
+    # call ended as "the stream ended before the service finished" instead of an empty event stream.
+    body = Chunks([b": keepalive\n\n", b": keepalive\n\n"])
+    with pytest.raises(ProtocolError, match="empty event stream") as caught:
+        await run(mode, Script(httpx.Response(200, headers=SSE, stream=body)), max_retries=0)
+    assert caught.value.partial is None and caught.value.request_id == "hdr-rid"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_usage_update_after_the_first_content_is_handed_over_as_its_frame_arrives(mode: str) -> None:
+    # Break: `feed` passing every decoded batch through `_commit`, also after the commit (`if out and not
+    # self.committed` -> `if out`): a frame that only updated the usage was held back until the next frame.
+    pieces = [native_frame(1, reasoning="Let me think"), native_frame(2), native_frame(3, content="42", finish="stop")]
+    body = Chunks([piece.encode() for piece in pieces])
+    sync, asyn = clients(Script(httpx.Response(200, headers=SSE, stream=body)), max_retries=0)
+    served: list[int] = []
+    if mode == "sync":
+        with sync, sync.stream("q") as stream:
+            served += [body.served for event in stream if isinstance(event, UsageUpdated)]
+    else:
+        async with asyn, asyn.stream("q") as astream:
+            served += [body.served async for event in astream if isinstance(event, UsageUpdated)]
+    assert served == [1, 2, 3]
+
+
+async def _run_recorded(mode: str, script: Script, record: io.BytesIO) -> None:
+    sync, asyn = clients(script, max_retries=0)
+    if mode == "sync":
+        with sync:
+            sync.run("q", record=record)
+    else:
+        async with asyn:
+            await asyn.run("q", record=record)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_recording_of_a_stream_cut_before_any_content_still_holds_what_arrived(mode: str) -> None:
+    # Break: `finish` not flushing the bytes held back until the commit (`_flush_record()` dropped): a stream
+    # that ended before its first content left an empty recording, nothing to replay the failure from.
+    frame = native_frame(1)  # the stream starts (request id, usage), then the connection closes
+    record = io.BytesIO()
+    with pytest.raises(StreamInterruptedError, match="ended before the service finished"):
+        await _run_recorded(mode, Script(sse_response(frame)), record)
+    assert record.getvalue() == frame.encode()
