@@ -13,7 +13,7 @@ import pytest
 
 from qwen_ci_tool import ProtocolError, StreamInterruptedError, UsageUpdated, _client
 
-from ._frames import native_frame
+from ._frames import chat_chunk, native_frame, responses_event
 from ._mock import MODES, SSE, Chunks, Script, clients, run, sse_response
 
 
@@ -127,3 +127,21 @@ async def test_a_recording_of_a_stream_cut_before_any_content_still_holds_what_a
     with pytest.raises(StreamInterruptedError, match="ended before the service finished"):
         await _run_recorded(mode, Script(sse_response(frame)), record)
     assert record.getvalue() == frame.encode()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("protocol", ["openai", "responses"])
+@pytest.mark.parametrize("data", ["data:\n\n", "data: \n\n"], ids=["empty-data", "blank-data"])
+async def test_a_chat_or_responses_event_with_empty_data_is_malformed_json_as_the_openai_sdk_reads_it(
+    mode: str, protocol: str, data: str
+) -> None:
+    # Break: the decoders' `_object` reading empty data as `{}` (`loads(data) if data else {}`): the frame
+    # was skipped silently on these two protocols, where the native one (audit 9, c13) says malformed JSON.
+    if protocol == "openai":
+        stream = chat_chunk({"content": None, "reasoning_content": "Let me think"}) + data
+    else:
+        thinking = responses_event("response.reasoning_text.delta", delta="Let me think")
+        stream = thinking + "event: response.output_text.delta\n" + data
+    with pytest.raises(ProtocolError, match="The stream carried malformed JSON") as info:
+        await run(mode, Script(sse_response(stream)), protocol=protocol, max_retries=0)
+    assert info.value.partial is not None and info.value.partial.reasoning == "Let me think"
