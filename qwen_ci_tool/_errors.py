@@ -194,7 +194,7 @@ def service_error(
     hint = _hint(cls, status, code, context)
     if cls is X.BadRequestError and context and context.protocol == "dashscope" and "url error" in (message or ""):
         hint = _native_path_hint(context.model)  # the text-generation/multimodal path did not match
-    if retry_after is not None and cls is X.RateLimitError:
+    if retry_after is not None:  # a 429 or a 503 (overloaded) that said when to come back
         text += f" The service asked to wait {retry_after:g} s."
     return cls(
         text,

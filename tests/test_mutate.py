@@ -4,6 +4,7 @@ asked for, and every other package still reaches the tests unbroken."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -276,20 +277,16 @@ def test_names_kinds_read_a_class_literal_instead_of_the_instances_own_value() -
     ]
 
 
-def test_names_breaks_outside_mutmut_still_run_when_mutmut_made_no_mutant_and_not_when_it_failed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import json
+def _fake_mutmut(monkeypatch: pytest.MonkeyPatch, cwd: Path, main: Callable[..., object]) -> list[list[str]]:
+    """mutate_names_run with mutmut replaced by *main* (its CLI) and cwd in *cwd*: the names each run of the
+    outside breaks was given."""
     import sys
     import types
 
     import tests.mutate_names_run as runner
 
-    def stops(*args: object, **kwargs: object) -> None:
-        raise SystemExit(1)  # mutmut: "Stopping early, because we could not find any test case for any mutant"
-
     fake_main = types.ModuleType("mutmut.__main__")
-    fake_main.cli = types.SimpleNamespace(main=stops)  # type: ignore[attr-defined]
+    fake_main.cli = types.SimpleNamespace(main=main)  # type: ignore[attr-defined]
     fake_mutation = types.ModuleType("mutmut.mutation")
     fake_mutation.file_mutation = types.SimpleNamespace()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "mutmut", types.ModuleType("mutmut"))
@@ -298,7 +295,21 @@ def test_names_breaks_outside_mutmut_still_run_when_mutmut_made_no_mutant_and_no
     monkeypatch.setattr(runner, "_kinds", lambda: None)
     outside: list[list[str]] = []
     monkeypatch.setattr(runner, "run", lambda names: outside.append(names) or 0)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(cwd)
+    return outside
+
+
+def test_names_breaks_outside_mutmut_still_run_when_mutmut_made_no_mutant_and_not_when_it_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import tests.mutate_names_run as runner
+
+    def stops(*args: object, **kwargs: object) -> None:
+        raise SystemExit(1)  # mutmut: "Stopping early, because we could not find any test case for any mutant"
+
+    outside = _fake_mutmut(monkeypatch, tmp_path, stops)
     meta = tmp_path / "mutants" / "pkg" / "mod.py.meta"
     meta.parent.mkdir(parents=True)
 
@@ -311,23 +322,10 @@ def test_names_breaks_outside_mutmut_still_run_when_mutmut_made_no_mutant_and_no
 def test_names_mutants_named_inside_mutmut_only_run_no_break_outside_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
-    import types
-
     import tests.mutate_names_run as runner
 
     asked: list[list[str]] = []
-    fake_main = types.ModuleType("mutmut.__main__")
-    fake_main.cli = types.SimpleNamespace(main=lambda args, **kwargs: asked.append(args))  # type: ignore[attr-defined]
-    fake_mutation = types.ModuleType("mutmut.mutation")
-    fake_mutation.file_mutation = types.SimpleNamespace()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mutmut", types.ModuleType("mutmut"))
-    monkeypatch.setitem(sys.modules, "mutmut.__main__", fake_main)
-    monkeypatch.setitem(sys.modules, "mutmut.mutation", fake_mutation)
-    monkeypatch.setattr(runner, "_kinds", lambda: None)
-    outside: list[list[str]] = []
-    monkeypatch.setattr(runner, "run", lambda names: outside.append(names) or 0)
-    monkeypatch.chdir(tmp_path)
+    outside = _fake_mutmut(monkeypatch, tmp_path, lambda args, **kwargs: asked.append(args))
     assert runner.main(["run", "pkg.mod.x_f__mutmut_1"]) == 0
     assert asked == [["run", "pkg.mod.x_f__mutmut_1"]] and outside == []  # mutmut's mutant alone
     assert runner.main(["run", "pkg.mod.x_f__mutmut_1", "pkg.mod.s_A__1"]) == 0 and outside == [["pkg.mod.s_A__1"]]

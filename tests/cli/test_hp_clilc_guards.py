@@ -7,7 +7,6 @@ import errno
 import io
 import json
 import os
-import signal
 import socket
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from qwen_ci_tool.cli.batch import Progress
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
+from .test_batch_guards_sweep import _CtrlCAfterFirstLine
 
 
 class _CtrlCWhenAnswering(io.StringIO):
@@ -69,16 +69,6 @@ def test_a_failure_with_json_and_export_exports_the_partial_and_puts_it_in_the_j
     assert code == 1 and data["error"]["type"] == "StreamInterruptedError" and PLANTED_KEY not in out + err
     assert data["partial"]["code_runs"][0]["code"] == "123**21"
     assert "123**21" in export.read_text(encoding="utf-8")
-
-
-class _CtrlCAfterFirstLine(io.StringIO):
-    """Standard error of a user who presses Ctrl-C as the first task's line appears."""
-
-    def write(self, text: str) -> int:
-        written = super().write(text)
-        if text.startswith("[1/"):
-            signal.raise_signal(signal.SIGINT)
-        return written
 
 
 def test_ctrl_c_after_a_task_failed_on_its_own_counts_only_the_stopped_call_as_in_flight(

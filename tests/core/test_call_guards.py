@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qwen_ci_tool import APITimeoutError, InternalServerError, RateLimitError
+from qwen_ci_tool import APIStatusError, APITimeoutError, InternalServerError, RateLimitError
 
 from ..conftest import FakeClock
 from ._frames import native_frame
@@ -105,3 +105,14 @@ async def test_a_retry_after_past_the_total_deadline_is_not_waited_for(mode: str
     with pytest.raises(RateLimitError):
         await run(mode, script, max_retries=3, total_timeout=30)
     assert len(script.requests) == 1 and fake_clock.sleeps == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_overloaded_service_that_said_when_to_come_back_is_reported_with_its_wait(mode: str) -> None:
+    # A 503 with Retry-After, once the retries are spent: the caller learns the wait, as for a 429.
+    busy = httpx.Response(
+        503, headers={"Retry-After": "30"}, json={"code": "ServiceUnavailable", "message": "Server is overloaded."}
+    )
+    with pytest.raises(APIStatusError) as info:
+        await run(mode, Script(busy), max_retries=0)
+    assert info.value.retry_after == 30 and info.value.message.endswith(" The service asked to wait 30 s.")

@@ -491,7 +491,7 @@ async def test_a_call_whose_http_exchange_is_aborted_is_answered_cancelled_with_
 ) -> None:
     # Breaks: Runner.call not waiting under its exchange's guard (an abort would not end the call:
     # a legacy client's cancel lost); the run cancelled without the abort's reason; the answer's text
-    # or is_error; a wrong assertion on the way out.
+    # or is_error; a wrong assertion on the way out; a second abort overwriting the first's reason.
     caplog.set_level(logging.INFO, logger="mcp_server")
     exchanges = Exchanges()
     answers: list[CallToolResult] = []
@@ -511,11 +511,14 @@ async def test_a_call_whose_http_exchange_is_aborted_is_answered_cancelled_with_
                     while run.record.stage != "thinking":
                         await runner.local.wait(run.record.run_id, run.record.version, 5)
                     exchange.abort("the client sent notifications/cancelled")
+                    exchange.abort("the client disconnected")  # a legacy client's cancel, then its hang-up
             await run.finished.wait()
         closed = await anyio.to_thread.run_sync(emu.wait_for_connections, 0, 5.0)
 
+    # answered and logged for the first reason (keep-first), not the disconnect that followed
     assert answers[0].is_error and text_of(answers[0]) == "Cancelled: the client sent notifications/cancelled."
     assert f"{TOOL_NAME} cancelled: the client sent notifications/cancelled" in caplog.text
+    assert "disconnected" not in caplog.text
     assert closed, "the upstream request is closed when the call is cancelled"
 
 

@@ -16,16 +16,12 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
 from mcp_server.__main__ import main
-from mcp_server._requests import current_exchange
-from mcp_server.http.cancels import Exchanges
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
-from .test_drain_order import NoProgress, runner_on
 from .test_lifecycle import stdio_call_at
 from .test_tool import text_of
 
@@ -61,38 +57,6 @@ async def test_a_call_with_invalid_arguments_is_logged_as_rejected_naming_only_t
     assert result.is_error
     lines = [record.getMessage() for record in caplog.records if record.name == SDK_LOGGER]
     assert lines == [f"Tool {tool!r} rejected arguments: {fields!r}"]
-
-
-async def test_a_call_whose_exchange_is_aborted_twice_is_cancelled_for_the_first_reason(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # A legacy client that sends notifications/cancelled and then drops the connection: the call ends, and is logged,
-    # as cancelled by the client's notification, not by the disconnect that follows it.
-    caplog.set_level(logging.INFO, logger="mcp_server")
-    exchanges = Exchanges()
-    answers: list[CallToolResult] = []
-    with Emulator() as emu, anyio.fail_after(20):
-        emu.add_fault(Fault.stall(after_events=3, seconds=30))
-        async with runner_on(emu) as (runner, runs):
-            with exchanges.open("client", 1) as exchange:
-
-                async def ask() -> None:
-                    current_exchange.set(exchange)
-                    answers.append(await runner.call(SEED_QUESTION, False, NoProgress(), runs))  # type: ignore[arg-type]
-
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(ask)
-                    await anyio.wait_all_tasks_blocked()
-                    (run,) = runner.live.values()
-                    while run.record.stage != "thinking":
-                        await runner.local.wait(run.record.run_id, run.record.version, 5)
-                    exchange.abort("the client sent notifications/cancelled")
-                    exchange.abort("the client disconnected")
-            await run.finished.wait()
-
-    assert answers[0].is_error and text_of(answers[0]) == "Cancelled: the client sent notifications/cancelled."
-    assert f"{TOOL_NAME} cancelled: the client sent notifications/cancelled" in caplog.text
-    assert "disconnected" not in caplog.text
 
 
 async def test_each_tool_description_reads_as_a_sentence_about_the_right_tool_from_its_first_word_to_its_last(
