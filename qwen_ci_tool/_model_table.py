@@ -99,15 +99,15 @@ MODELS: tuple[ModelInfo, ...] = (
 )
 # fmt: on
 
-_VERSION = re.compile(r"^qwen(\d+)(?:\.(\d+))?(?![\d.])")
+_VERSION = re.compile(r"^qwen(\d+)(?:\.(\d+))?")  # a third part (qwen3.5.1) is read as its first two
 
 
 def lookup_model(name: str) -> ModelInfo:
     """The row for *name*; an unknown name gets a pass-through row (``known=False``).
 
     For an unknown name the native endpoint is guessed from the version in the name: Qwen3.5 and
-    newer (``qwen3.9-...``, ``qwen4-...``) use the multimodal path, everything else the
-    text-generation path.
+    newer (``qwen3.9-...``, ``qwen4-...``, ``qwen4.0.1-...``) use the multimodal path, everything else
+    the text-generation path.
     """
     exact = [row for row in MODELS if row.pattern == name]  # a family's own pattern is its longest match anyway
     families = [row for row in MODELS if row.pattern.endswith("*") and name.startswith(row.pattern[:-1])]

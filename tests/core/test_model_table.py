@@ -89,6 +89,9 @@ def test_qwen_ci_models_says_what_is_documented_and_where_the_documents_disagree
         ("qwen4.2-plus", "multimodal-generation"),
         ("qwen4-max", "multimodal-generation"),
         ("qwen3.9-turbo", "multimodal-generation"),
+        ("qwen4.0.1-preview", "multimodal-generation"),  # a version of three parts is read by its first two
+        ("qwen3.5.1-x", "multimodal-generation"),
+        ("qwen3.4.9-x", "text-generation"),
         ("qwen3-coder-plus", "text-generation"),
         ("qwen2.5-72b-instruct", "text-generation"),
         ("qwen-plus-latest", "text-generation"),
