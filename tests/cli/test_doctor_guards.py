@@ -261,6 +261,7 @@ def test_an_endpoint_no_proxy_exempts_is_not_blamed_on_the_proxy(
     [
         (502, "text/html", "answered HTTP 502 with text/html, not the service's JSON"),
         (502, "", "answered HTTP 502 with no content type, not the service's JSON"),
+        (302, "text/html", "answered HTTP 302 with text/html, not the service's JSON"),  # a login redirect
         (
             407,
             "text/html",
