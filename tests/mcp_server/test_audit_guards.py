@@ -231,7 +231,13 @@ async def test_while_draining_a_call_with_a_body_over_the_limit_goes_to_the_apps
     assert statuses == [503, 413]
 
 
-async def test_waiting_for_quiet_returns_only_once_no_exchange_is_in_flight_even_with_no_quiet_time() -> None:
+@pytest.mark.parametrize("overlapping", [False, True], ids=["one-after-another", "overlapping"])
+async def test_waiting_for_quiet_returns_only_once_no_exchange_is_in_flight_even_with_no_quiet_time(
+    overlapping: bool,
+) -> None:
+    # One after another: the first request ends and the next arrives before the waiter runs again.
+    # Overlapping (audit 10's m02): the second must not replace the event the waiter already waits on,
+    # or the drain would wait to its deadline once both ended.
     exchanges = Exchanges()
     quiet = anyio.Event()
 
@@ -245,9 +251,11 @@ async def test_waiting_for_quiet_returns_only_once_no_exchange_is_in_flight_even
             first.enter_context(exchanges.open("client", 1))
             tg.start_soon(wait)
             await anyio.wait_all_tasks_blocked()
-            # The first request ends and the next arrives before the waiter runs again.
-            first.close()
+            if not overlapping:
+                first.close()
             with exchanges.open("client", 2):
+                await anyio.wait_all_tasks_blocked()
+                first.close()
                 await anyio.wait_all_tasks_blocked()
                 assert not quiet.is_set(), "returned with a request in flight"
             await quiet.wait()
