@@ -146,6 +146,7 @@ def test_a_timeout_keeps_its_request_partial_and_retryability() -> None:
 def test_a_setting_without_a_value_is_spelt_as_its_name() -> None:
     assert keyword("idle_timeout") == "idle_timeout" and flag("idle_timeout") == "--idle-timeout"
     assert keyword("region", "us") == "region='us'" and keyword("idle_timeout", "600") == "idle_timeout=600"
+    assert keyword("idle_timeout", "0.5") == "idle_timeout=0.5"  # a number of any kind is written bare
 
 
 @pytest.mark.parametrize(
