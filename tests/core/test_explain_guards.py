@@ -78,8 +78,9 @@ def test_an_errors_repr_names_its_class_message_and_request() -> None:
     assert repr(ConfigurationError("No key.")) == "ConfigurationError('No key.', request_id=None)"
 
 
-def test_an_argument_of_the_wrong_type_is_named_by_its_json_kind() -> None:
-    err = invalid_arguments("ask", [{"type": "string_type", "loc": ("question",), "input": True}], {})
+@pytest.mark.parametrize("value", [True, False])  # false too: a boolean, not the number 0
+def test_an_argument_of_the_wrong_type_is_named_by_its_json_kind(value: bool) -> None:
+    err = invalid_arguments("ask", [{"type": "string_type", "loc": ("question",), "input": value}], {})
     assert "`question` is a boolean, the wrong type." in err.message
 
 
