@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
+import anyio
+
 from mcp_server._logs import CALL_FIELDS, JSONFormatter
+from mcp_server.http.cancels import Exchanges
 
 
 def test_a_json_log_line_keeps_each_call_field_the_record_carries_even_when_null_or_zero() -> None:
@@ -19,3 +22,14 @@ def test_a_json_log_line_keeps_each_call_field_the_record_carries_even_when_null
     assert {name: entry[name] for name in fields} == fields
     assert "run_id" not in entry  # a field the record does not carry is left out
     assert set(fields) | {"run_id"} == set(CALL_FIELDS)
+
+
+async def test_an_exchange_aborted_before_its_handler_guards_the_call_cancels_the_guard_at_once() -> None:
+    # A client's cancel (or hang-up) can come before the tool handler opens its guard: the guard opened
+    # after it is cancelled at once, so the call does not run as if nobody had cancelled it.
+    exchanges = Exchanges()
+    with exchanges.open("client", 1) as exchange:
+        exchange.abort("the client sent notifications/cancelled")
+        with anyio.fail_after(5), exchange.guard() as scope:
+            await anyio.sleep_forever()
+    assert scope.cancel_called and exchange.reason == "the client sent notifications/cancelled"
