@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from typing import Any
+
+from qwen_ci_tool._batch import BatchTask, Began, run_many_sync
+from qwen_ci_tool._limiter import AdaptiveLimiter
 
 from ._frames import native_stream
 from ._mock import Script, clients, sse_response
@@ -25,3 +31,19 @@ def test_the_native_multimodal_path_gets_text_as_a_part_and_parts_as_they_came()
         {"role": "system", "content": [{"text": "Be exact."}]},
         {"role": "user", "content": [{"text": "What is 2**20?"}]},
     ]
+
+
+def test_a_sync_batch_starts_nothing_before_the_pause_a_refusal_asked_for_ends() -> None:
+    # The limiter honours a Retry-After of 0.5 s, on the monotonic clock: the batch's next start comes
+    # after it (a lower bound only: it may be late on a busy machine, never early).
+    limiter = AdaptiveLimiter(2)
+    refused_at = time.monotonic()
+    limiter.finish(limiter.start(refused_at), refused_at, "rate_limited", retry_after=0.5)
+    started: list[float] = []
+
+    def call(task: BatchTask, stop: threading.Event, began: Began) -> Any:
+        started.append(time.monotonic())
+        raise RuntimeError(task.id)
+
+    outcomes = list(run_many_sync(call, ["a"], limiter))  # type: ignore[arg-type]
+    assert len(outcomes) == 1 and started[0] >= refused_at + 0.5
