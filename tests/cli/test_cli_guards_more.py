@@ -214,6 +214,20 @@ def test_on_a_terminal_no_code_block_shows_above_the_spinner_before_the_code_arr
     assert "running code #1" in out.getvalue() and "▶ code run" not in out.getvalue()
 
 
+def test_on_a_terminal_the_running_code_is_shown_above_the_spinner(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("rich")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    out = _Terminal()
+    live = RichLive(out, show_reasoning=False)
+
+    live.event(CodeRunUpdated(0, "x = 6 * 7", is_new=True))
+    live.end()
+
+    shown = out.getvalue()
+    assert "▶ code run #1" in shown and "running code #1" in shown
+    assert shown.index("▶ code run #1") < shown.index("running code #1")
+
+
 # --- --help and the README -----------------------------------------------------------------------------
 
 
