@@ -137,3 +137,28 @@ def test_an_answer_that_cannot_be_flushed_to_standard_output_is_not_followed_by_
     assert code == 2
     assert "Done in" not in err.getvalue(), err.getvalue()
     assert err.getvalue().splitlines()[-1].startswith("error: could not write to standard output (")
+
+
+def test_piped_the_live_view_shows_only_the_work_stages_not_connected_or_done() -> None:
+    """Break lv24: LiveView.event showing every stage (``stage is not None``), not only the work stages."""
+    err = io.StringIO()
+    assert main(["ask", "--emulator", SEED_QUESTION], stdout=io.StringIO(), stderr=err) == 0
+    stages = [line for line in err.getvalue().splitlines() if line.startswith("[")]
+    assert stages == ["[thinking]", "[running code #1]", "[thinking]", "[answering]"], err.getvalue()
+
+
+@pytest.mark.parametrize("next_step", ["status", "running"])
+def test_the_rich_view_prints_the_unfinished_reasoning_line_as_soon_as_the_next_stage_begins(next_step: str) -> None:
+    """Breaks lv19 / lv20: RichLive.running / RichLive.status without _end_reasoning (the thought's last words
+    were held back, out of sight, until a code run was printed or the call ended)."""
+    pytest.importorskip("rich")
+    out = io.StringIO()
+    live = RichLive(out, show_reasoning=True)
+    live.reasoning("Let me compute it", new_block=True)
+    if next_step == "status":
+        live.status("answering")
+    else:
+        live.running(CodeRunUpdated(0, "6 * 7", is_new=True))
+    shown = [line.rstrip() for line in out.getvalue().splitlines()]
+    live.end()
+    assert shown == ["[thinking]", "Let me compute it"]
