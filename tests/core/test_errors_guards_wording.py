@@ -244,11 +244,19 @@ def test_a_retry_after_date_is_counted_from_now() -> None:
     now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC)
     assert rate_limit_wait({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, now=now) == 30
     assert (parse_retry_after("Wed, 21 Oct 2099 07:28:00 GMT") or 0) > 3600
+    # a date in another zone is read in its zone (15:28:30 in Beijing is 07:28:30 UTC); one marked -0000
+    # (no zone known, RFC 5322) is read as UTC
+    assert rate_limit_wait({"retry-after": "Wed, 21 Oct 2015 15:28:30 +0800"}, now=now) == 30
+    assert rate_limit_wait({"retry-after": "Wed, 21 Oct 2015 07:28:30 -0000"}, now=now) == 30
 
 
 def test_a_request_budget_without_a_remaining_count_spreads_its_reset_over_the_limit() -> None:
     headers = {"x-ratelimit-reset-requests": "6s", "x-ratelimit-limit-requests": "3"}
     assert rate_limit_wait(headers) == 2
+
+
+def test_a_spent_request_budget_whose_reset_is_negative_is_a_wait_of_zero_not_a_negative_one() -> None:
+    assert rate_limit_wait({"x-ratelimit-reset-requests": "-5", "x-ratelimit-remaining-requests": "0"}) == 0
 
 
 # --- hints that name a region or a model -------------------------------------------------------------

@@ -78,8 +78,9 @@ def test_an_errors_repr_names_its_class_message_and_request() -> None:
     assert repr(ConfigurationError("No key.")) == "ConfigurationError('No key.', request_id=None)"
 
 
-def test_an_argument_of_the_wrong_type_is_named_by_its_json_kind() -> None:
-    err = invalid_arguments("ask", [{"type": "string_type", "loc": ("question",), "input": True}], {})
+@pytest.mark.parametrize("value", [True, False])  # false too: a boolean, not the number 0
+def test_an_argument_of_the_wrong_type_is_named_by_its_json_kind(value: bool) -> None:
+    err = invalid_arguments("ask", [{"type": "string_type", "loc": ("question",), "input": value}], {})
     assert "`question` is a boolean, the wrong type." in err.message
 
 
@@ -146,6 +147,7 @@ def test_a_timeout_keeps_its_request_partial_and_retryability() -> None:
 def test_a_setting_without_a_value_is_spelt_as_its_name() -> None:
     assert keyword("idle_timeout") == "idle_timeout" and flag("idle_timeout") == "--idle-timeout"
     assert keyword("region", "us") == "region='us'" and keyword("idle_timeout", "600") == "idle_timeout=600"
+    assert keyword("idle_timeout", "0.5") == "idle_timeout=0.5"  # a number of any kind is written bare
 
 
 @pytest.mark.parametrize(
