@@ -11,10 +11,11 @@ import re
 import httpx
 import pytest
 
+from qwen_ci_tool import _constants
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._types import CodeRun, CodeRunUpdated
 from qwen_ci_tool.cli import main
-from qwen_ci_tool.cli.doctor import _unreachable
+from qwen_ci_tool.cli.doctor import _documented, _unreachable
 from qwen_ci_tool.cli.view import RichLive
 from qwen_ci_tool.testing import SEED_QUESTION
 
@@ -162,3 +163,14 @@ def test_the_rich_view_prints_the_unfinished_reasoning_line_as_soon_as_the_next_
     shown = [line.rstrip() for line in out.getvalue().splitlines()]
     live.end()
     assert shown == ["[thinking]", "Let me compute it"]
+
+
+def test_outside_the_documented_regions_the_protocol_advice_is_kept_as_the_fix() -> None:
+    """Break ld24: the region warning's fix replaced the protocol check's own advice (a model documented over
+    another protocol, asked in the US region, lost the `--protocol responses` fix)."""
+    settings = resolve_settings(api_key="sk-x", env={}, model="qwen3.8-max", protocol="dashscope", region="virginia")
+    check = _documented(settings, _constants.REGION_ROOTS)
+    assert check.status == "warn"
+    assert "whether the Virginia region (https://dashscope-us.aliyuncs.com) serves the code interpreter" in check.detail
+    assert check.fix.startswith("Model 'qwen3.8-max' is documented for the code interpreter over `responses`: try")
+    assert "--protocol responses" in check.fix, check.fix
