@@ -47,3 +47,16 @@ def test_a_sync_batch_starts_nothing_before_the_pause_a_refusal_asked_for_ends()
 
     outcomes = list(run_many_sync(call, ["a"], limiter))  # type: ignore[arg-type]
     assert len(outcomes) == 1 and started[0] >= refused_at + 0.5
+
+
+def test_the_limiter_forgets_each_call_once_it_was_answered_so_a_long_batch_does_not_grow_it() -> None:
+    # A call's bunch is judged once, at its answer; holding every answered call's entry would grow the
+    # limiter by one per task over a batch of any length.
+    limiter = AdaptiveLimiter(4)
+    for round_ in range(50):
+        now = float(round_)
+        tickets = [limiter.start(now) for _ in range(4)]
+        for ticket in tickets:
+            limiter.admitted(ticket, now)
+            limiter.finish(ticket, now, "ok")
+    assert limiter.burst == 4 and limiter._bunch_of == {}
