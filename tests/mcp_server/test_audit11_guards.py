@@ -33,3 +33,14 @@ async def test_an_exchange_aborted_before_its_handler_guards_the_call_cancels_th
         with anyio.fail_after(5), exchange.guard() as scope:
             await anyio.sleep_forever()
     assert scope.cancel_called and exchange.reason == "the client sent notifications/cancelled"
+
+
+async def test_the_server_forgets_each_http_request_once_it_ended_so_a_long_life_does_not_grow_it() -> None:
+    # Requests are found by (client, JSON-RPC id) for cancels; each key goes once its last request
+    # ended (ids are new on every request, so keeping empty keys would grow without end).
+    exchanges = Exchanges()
+    for request_id in range(100):
+        with exchanges.open("client", request_id), exchanges.open("client", request_id):
+            pass
+    assert exchanges.cancel("client", 7, "the client sent notifications/cancelled") == 0
+    assert exchanges._by_key == {}
