@@ -132,6 +132,14 @@ def test_a_stream_that_adds_up_to_its_result_logs_no_warning_and_ends_with_only_
     assert not [key for key in streamed if key in deltas[-1] and not deltas[-1][key]], "only what is new"
 
 
+def test_each_step_is_streamed_in_the_delta_that_closes_it_not_held_for_the_end(emulator: Emulator) -> None:
+    deltas = list(make_runnable(emulator).stream(TWO_RUN_QUESTION))
+
+    closing = [d for d in deltas[:-1] if "code_runs" in d]  # a code run closes with the step it ended
+    assert len(closing) == 2
+    assert [len(d.get("steps", [])) for d in closing] == [1, 1]
+
+
 def test_a_request_id_known_only_at_the_end_reaches_the_sum() -> None:
     folder = DeltaFolder()
     late = dataclasses.replace(cut_off(), request_id="rid-late")
