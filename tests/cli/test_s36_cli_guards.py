@@ -1,0 +1,159 @@
+"""Quiet effects of ``qwen-ci`` (issue 26, s36-cli): descriptors closed, a clamp, a flush after each
+redraw, a recording that stops at its first failed write. Each test fails with the break named in it."""
+
+from __future__ import annotations
+
+import errno
+import gc
+import io
+import json
+import os
+import warnings
+from pathlib import Path
+
+from qwen_ci_tool import AsyncCodeInterpreter
+from qwen_ci_tool._batch import BatchOutcome, Interrupted
+from qwen_ci_tool.cli import main
+from qwen_ci_tool.cli.ask import _Recording
+from qwen_ci_tool.cli.batch import _duration, read_tasks, run_batch
+from qwen_ci_tool.cli.batch_output import open_output
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+
+from .test_batch import write_input
+
+
+def _open_on(path: Path) -> int:
+    """How many of this process's descriptors are open on *path*."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path.resolve()))
+
+
+# --- ask --record ---------------------------------------------------------------------------------
+
+
+def test_a_recording_is_closed_when_the_call_ends_not_left_to_the_garbage_collector(tmp_path: Path) -> None:
+    # Break: _Recording.close without `self._file.close()`, or ask's finally without `record.close()`.
+    path = tmp_path / "call.sse"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        code = main(
+            ["ask", "--emulator", "--record", str(path), SEED_QUESTION], stdout=io.StringIO(), stderr=io.StringIO()
+        )
+        gc.collect()
+    unclosed = [str(w.message) for w in seen if issubclass(w.category, ResourceWarning) and str(path) in str(w.message)]
+    assert code == 0 and path.stat().st_size > 0 and unclosed == []
+
+
+class _FullOnce:
+    """A recording file whose first write fails (the disk was full), the later ones would succeed."""
+
+    def __init__(self, file: object) -> None:
+        self.file = file
+        self.failed = False
+
+    def write(self, data: memoryview) -> int:
+        if not self.failed:
+            self.failed = True
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.file.write(data)  # type: ignore[attr-defined, no-any-return]
+
+    def close(self) -> None:
+        self.file.close()  # type: ignore[attr-defined]
+
+
+def test_a_recording_stops_at_its_first_failed_write_and_does_not_go_on_with_a_gap(tmp_path: Path) -> None:
+    # Break: _Recording.write without `self.close()` after a failed write (later events written after a hole).
+    path = tmp_path / "call.sse"
+    recording = _Recording(str(path))
+    recording._file = _FullOnce(recording._file)  # type: ignore[assignment]
+    recording.write(b"data: 1\n\n")
+    recording.write(b"data: 2\n\n")
+    recording.close()
+    assert recording.error is not None and recording.error.errno == errno.ENOSPC
+    assert path.read_bytes() == b""
+
+
+# --- batch ----------------------------------------------------------------------------------------
+
+
+def test_a_negative_duration_from_a_clock_step_shows_as_zero_never_with_a_minus() -> None:
+    # Break: `max(seconds, 0.0)` dropped in _duration.
+    assert _duration(-0.04) == "0.0s"
+    assert _duration(-3.0) == "0.0s"
+
+
+class _FlushedTerminal(io.StringIO):
+    """A terminal's standard error: what the person sees is what was there at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        self.seen.append(self.getvalue())
+
+
+def test_on_a_terminal_each_drawn_status_line_is_flushed_at_once(tmp_path: Path, keyed: None) -> None:
+    # Break: _Run.draw without `self.err.flush()`: a terminal's stderr is line-buffered and the bar ends
+    # without a newline, so it would stay out of sight until the next newline.
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
+    err = _FlushedTerminal()
+    with Emulator() as emu:
+        code = main(
+            ["batch", str(source), "-o", str(out), "--base-url", emu.base_url], stdout=io.StringIO(), stderr=err
+        )
+    shown = [seen.rsplit("\r\033[K", 1)[-1] for seen in err.seen]
+    assert code == 0
+    assert any(line.startswith("[" + "." * 24 + "] 0/1 done") for line in shown), err.seen
+    assert any(line.startswith("[" + "#" * 24 + "] 1/1 done") for line in shown), err.seen
+
+
+class _FailingAtTheAnnouncement(io.StringIO):
+    """Standard error that fails (EIO) at the batch's first line, then takes main's error line."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("Batch:"):
+            raise OSError(errno.EIO, "Input/output error")
+        return super().write(text)
+
+
+def test_a_batch_stopped_before_it_sends_anything_leaves_no_output_descriptor_open(tmp_path: Path, keyed: None) -> None:
+    # Break: batch()'s `finally: output.close()` dropped (run_batch fails before its own try).
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
+    err = _FailingAtTheAnnouncement()
+    with Emulator() as emu:
+        code = main(
+            ["batch", str(source), "-o", str(out), "--base-url", emu.base_url], stdout=io.StringIO(), stderr=err
+        )
+    assert out.exists() and _open_on(out) == 0
+    assert code == 2 and "Input/output error" in err.getvalue()
+
+
+def test_run_batch_closes_the_output_it_was_given(tmp_path: Path) -> None:
+    # Break: run_batch's `finally: output.close()` dropped (its caller, batch(), closes it too; run_batch is public).
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
+    tasks = read_tasks(source.read_text(encoding="utf-8").splitlines())
+    with Emulator() as emu:
+        client = AsyncCodeInterpreter(api_key="sk-test", base_url=emu.base_url)
+        output = open_output(str(out), io.StringIO(), str(source))
+        assert _open_on(out) == 1
+        code = run_batch(client, tasks, output, 1, io.StringIO(), "to the emulator", retry_failed=False)
+    assert code == 0 and _open_on(out) == 0
+
+
+def test_a_line_appended_to_output_by_another_writer_is_not_overwritten(tmp_path: Path) -> None:
+    # Break: OUTPUT opened without O_APPEND: the next line would go where this run's reading ended.
+    path = tmp_path / "o.jsonl"
+    path.write_text('{"id":"old","status":"completed"}\n', encoding="utf-8")
+    source = write_input(tmp_path / "in.jsonl", [{"id": "mine", "question": SEED_QUESTION}])
+    output = open_output(str(path), io.StringIO(), str(source))
+    assert list(output.previous()) == ["old"]
+    with path.open("a", encoding="utf-8") as other:
+        other.write('{"id":"other","status":"completed"}\n')
+    output.write(BatchOutcome("mine", "failed", error=Interrupted("stopped")))
+    output.close()
+    ids = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
+    assert ids == ["old", "other", "mine"]
