@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from qwen_ci_tool import AsyncCodeInterpreter, testing
+from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, InternalServerError, testing
 from qwen_ci_tool._batch import BatchOutcome, Interrupted
 from qwen_ci_tool.cli import main
 from qwen_ci_tool.cli.ask import _Recording
-from qwen_ci_tool.cli.batch import _duration, read_tasks, run_batch
+from qwen_ci_tool.cli.batch import Progress, _duration, _Run, read_tasks, run_batch
 from qwen_ci_tool.cli.batch_output import open_output
+from qwen_ci_tool.cli.view import PlainLive
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from .test_batch import write_input
@@ -129,6 +130,20 @@ def test_on_a_terminal_each_drawn_status_line_is_flushed_at_once(tmp_path: Path,
     assert any(line.startswith("[" + "#" * 24 + "] 1/1 done") for line in shown), err.seen
 
 
+def test_a_slow_down_is_told_once_not_again_with_every_task_that_finishes_after_it(tmp_path: Path) -> None:
+    # Break: _Run.record without `self.cuts_seen = self.limiter.cuts` (the rate line after every task).
+    limiter = AdaptiveLimiter(4)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=0.5)  # one 429: one cut
+    source = write_input(tmp_path / "in.jsonl", [])
+    output, err = open_output(str(tmp_path / "out.jsonl"), io.StringIO(), str(source)), io.StringIO()
+    run = _Run(Progress(3, 0.0), limiter, output, {}, err, tty=False)
+    for task_id in ("a", "b", "c"):
+        run.record(BatchOutcome(task_id, "failed", error=InternalServerError("boom", status_code=500)))
+    output.close()
+    assert err.getvalue().count("rate-limited by the service") == 1, err.getvalue()
+    assert len(err.getvalue().splitlines()) == 4
+
+
 class _FailingAtTheAnnouncement(io.StringIO):
     """Standard error that fails (EIO) at the batch's first line, then takes main's error line."""
 
@@ -136,6 +151,17 @@ class _FailingAtTheAnnouncement(io.StringIO):
         if text.startswith("Batch:"):
             raise OSError(errno.EIO, "Input/output error")
         return super().write(text)
+
+
+def test_without_rich_a_terminal_sees_the_status_and_an_unfinished_line_of_reasoning_at_once() -> None:
+    # Break: PlainLive.status or .reasoning without `self.out.flush()`: neither ends with a newline on a
+    # terminal (whose stderr is line-buffered), so it would stay out of sight until the next newline.
+    out = _FlushedTerminal()
+    live = PlainLive(out, show_reasoning=True)
+    live.status("running code #1")
+    assert out.seen[-1].endswith("\033[2m… running code #1\033[0m")
+    live.reasoning("Let me compute it", new_block=True)
+    assert out.seen[-1].endswith("\n[thinking]\nLet me compute it")
 
 
 def test_a_batch_stopped_before_it_sends_anything_leaves_no_output_descriptor_open(tmp_path: Path, keyed: None) -> None:
