@@ -188,13 +188,15 @@ def test_run_batch_closes_the_output_it_was_given(tmp_path: Path) -> None:
     assert code == 0 and _open_on(out) == 0
 
 
-def test_a_line_appended_to_output_by_another_writer_is_not_overwritten(tmp_path: Path) -> None:
-    # Break: OUTPUT opened without O_APPEND: the next line would go where this run's reading ended.
+def test_reading_output_back_leaves_no_descriptor_and_a_line_another_writer_appended_is_kept(tmp_path: Path) -> None:
+    # Breaks: OUTPUT opened without O_APPEND (the next line would go where this run's reading ended);
+    # previous() opening its duplicate with closefd=False (a descriptor leaked per run).
     path = tmp_path / "o.jsonl"
     path.write_text('{"id":"old","status":"completed"}\n', encoding="utf-8")
     source = write_input(tmp_path / "in.jsonl", [{"id": "mine", "question": SEED_QUESTION}])
     output = open_output(str(path), io.StringIO(), str(source))
     assert list(output.previous()) == ["old"]
+    assert _open_on(path) == 1  # reading it back left no descriptor of its own open
     with path.open("a", encoding="utf-8") as other:
         other.write('{"id":"other","status":"completed"}\n')
     output.write(BatchOutcome("mine", "failed", error=Interrupted("stopped")))
