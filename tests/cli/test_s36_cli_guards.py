@@ -8,6 +8,7 @@ import gc
 import io
 import json
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -15,11 +16,12 @@ import pytest
 
 from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, InternalServerError, testing
 from qwen_ci_tool._batch import BatchOutcome, Interrupted
+from qwen_ci_tool._types import CodeRunUpdated
 from qwen_ci_tool.cli import main
 from qwen_ci_tool.cli.ask import _Recording
 from qwen_ci_tool.cli.batch import Progress, _duration, _Run, read_tasks, run_batch
 from qwen_ci_tool.cli.batch_output import open_output
-from qwen_ci_tool.cli.view import PlainLive
+from qwen_ci_tool.cli.view import PlainLive, RichLive
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from .test_batch import write_input
@@ -162,6 +164,33 @@ def test_without_rich_a_terminal_sees_the_status_and_an_unfinished_line_of_reaso
     assert out.seen[-1].endswith("\033[2m… running code #1\033[0m")
     live.reasoning("Let me compute it", new_block=True)
     assert out.seen[-1].endswith("\n[thinking]\nLet me compute it")
+
+
+def test_with_rich_the_running_code_is_drawn_as_soon_as_it_arrives_not_at_the_next_refresh_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Break: RichLive.running without `self._progress.refresh()` (the code shown only by rich's own
+    # refresh thread, up to a tick later). Counted: the redraws asked for by the caller's thread.
+    pytest.importorskip("rich")
+    from rich.progress import Progress as RichProgress
+
+    asked: list[str] = []
+    plain_refresh = RichProgress.refresh
+
+    def refresh(self: RichProgress) -> None:
+        if threading.current_thread() is threading.main_thread():
+            asked.append("refresh")
+        plain_refresh(self)
+
+    monkeypatch.setattr(RichProgress, "refresh", refresh)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    live = RichLive(_FlushedTerminal(), show_reasoning=False)
+    try:
+        before = len(asked)
+        live.running(CodeRunUpdated(0, "x = 6 * 7", is_new=True))
+        assert len(asked) == before + 1
+    finally:
+        live.end()
 
 
 def test_a_batch_stopped_before_it_sends_anything_leaves_no_output_descriptor_open(tmp_path: Path, keyed: None) -> None:
