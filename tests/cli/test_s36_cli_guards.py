@@ -146,6 +146,20 @@ def test_a_slow_down_is_told_once_not_again_with_every_task_that_finishes_after_
     assert len(err.getvalue().splitlines()) == 4
 
 
+def test_the_exit_code_counts_only_the_tasks_of_input_not_other_ids_output_holds(tmp_path: Path, keyed: None) -> None:
+    # Break: _exit_code over every line of OUTPUT (a failure of another input's task would give exit 1).
+    source, out = write_input(tmp_path / "in.jsonl", [{"id": "a", "question": SEED_QUESTION}]), tmp_path / "o.jsonl"
+    out.write_text('{"id":"elsewhere","status":"failed","error":{"type":"BadRequestError"}}\n', encoding="utf-8")
+    with Emulator() as emu:
+        code = main(
+            ["batch", str(source), "-o", str(out), "--base-url", emu.base_url],
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["elsewhere", "a"]
+
+
 class _FailingAtTheAnnouncement(io.StringIO):
     """Standard error that fails (EIO) at the batch's first line, then takes main's error line."""
 
