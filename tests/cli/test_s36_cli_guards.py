@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, InternalServerError, testing
+from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, ConfigurationError, InternalServerError, testing
 from qwen_ci_tool._batch import BatchOutcome, Interrupted
 from qwen_ci_tool._types import CodeRunUpdated
 from qwen_ci_tool.cli import main
@@ -95,6 +95,14 @@ def test_the_emulator_of_ask_emulator_paces_its_stream_so_the_stages_go_by_in_ab
 
 
 # --- batch ----------------------------------------------------------------------------------------
+
+
+def test_one_problem_past_the_twenty_shown_is_counted_as_one_more() -> None:
+    # Break: the "... and N more" line only past 21 problems (a boundary off by one).
+    with pytest.raises(ConfigurationError) as raised:
+        read_tasks(["not json"] * 21)
+    assert raised.value.message.startswith("INPUT has 21 problems; nothing was sent.")
+    assert raised.value.message.endswith("\n  ... and 1 more") and raised.value.message.count("line ") == 20
 
 
 def test_a_negative_duration_from_a_clock_step_shows_as_zero_never_with_a_minus() -> None:
