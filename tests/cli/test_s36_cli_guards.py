@@ -102,7 +102,7 @@ def test_one_problem_past_the_twenty_shown_is_counted_as_one_more() -> None:
     with pytest.raises(ConfigurationError) as raised:
         read_tasks(["not json"] * 21)
     assert raised.value.message.startswith("INPUT has 21 problems; nothing was sent.")
-    assert raised.value.message.endswith("\n  ... and 1 more") and raised.value.message.count("line ") == 20
+    assert raised.value.message.endswith("\n  ... and 1 more") and raised.value.message.count("\n  line ") == 20
 
 
 def test_a_negative_duration_from_a_clock_step_shows_as_zero_never_with_a_minus() -> None:
