@@ -4,13 +4,22 @@ the watchdog's and the streams' releases. Each test fails when its one line brea
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from qwen_ci_tool import APIStatusError, InternalServerError, QwenCIError, RateLimitError
+from qwen_ci_tool import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    QwenCIError,
+    RateLimitError,
+)
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._classify import parse_retry_after, rate_limit_wait, read_body
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
 
@@ -123,3 +132,70 @@ def test_a_retry_that_would_wait_exactly_the_time_left_is_not_made() -> None:
     state.begin_attempt()
     assert state.retry_delay(_rate_limited(10.0)) is None
     assert state.retry_delay(_rate_limited(9.5)) == 9.5
+
+
+def test_a_write_timeout_is_reported_as_a_connect_timeout_not_an_idle_one() -> None:
+    state = _state(_Clock())
+    state.begin_attempt()
+    err = state.translate(httpx.WriteTimeout("write timed out"))
+    assert isinstance(err, APITimeoutError)
+    assert err.kind == "connect"
+
+
+def test_an_idle_timeout_names_the_idle_limit_in_seconds_not_the_connect_one() -> None:
+    state = _state(_Clock(), idle_timeout=37, connect_timeout=4)
+    state.begin_attempt()
+    err = state.translate(httpx.ReadTimeout("read timed out"))
+    assert isinstance(err, APITimeoutError)
+    assert "37 s" in err.message and "4 s" not in err.message
+
+
+def test_the_final_error_keeps_the_transport_failure_as_its_cause() -> None:
+    state = _state(_Clock(), max_retries=0)
+    state.begin_attempt()
+    cause = httpx.ConnectError("connection refused")
+    with pytest.raises(APIConnectionError) as info:
+        state.after_failure(cause)
+    assert info.value.__cause__ is cause
+
+
+def test_nothing_is_retried_once_content_was_committed_to_the_caller() -> None:
+    state = _state(_Clock(), max_retries=3, total_timeout=100)
+    state.begin_attempt()
+    state.check_response(200, httpx.Headers(SSE))
+    state.feed(native_frame(1, content="seen").encode())
+    assert state.committed
+    assert state.retry_delay(_rate_limited(1.0)) is None
+
+
+# --- the classifier ---------------------------------------------------------------------------
+
+
+def test_a_non_json_error_body_is_quoted_to_at_most_two_hundred_characters() -> None:
+    failure = read_body(502, b"x" * 500, content_type="text/plain")
+    assert failure.message is not None
+    assert "x" * 200 in failure.message and "x" * 201 not in failure.message
+
+
+def test_an_empty_request_id_gives_way_to_the_workspace_hosts_inner_error_id() -> None:
+    failure = read_body(400, {"request_id": "", "error": {"id": "inner-rid", "message": "m"}})
+    assert failure.request_id == "inner-rid"
+
+
+def test_an_empty_error_code_is_read_as_no_code() -> None:
+    assert read_body(400, {"code": "", "message": "m"}).code is None
+
+
+def test_a_negative_or_past_retry_after_is_no_wait_rather_than_a_negative_one() -> None:
+    assert parse_retry_after("-5") == 0.0
+    now = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("Sun, 06 Dec 2026 11:59:00 GMT", now=now) == 0.0
+
+
+def test_a_nonsense_negative_request_limit_falls_back_to_the_whole_reset() -> None:
+    headers = {
+        "x-ratelimit-reset-requests": "6s",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-limit-requests": "-3",
+    }
+    assert rate_limit_wait(headers) == 6.0
