@@ -17,11 +17,13 @@ from qwen_ci_tool import (
     InternalServerError,
     QwenCIError,
     RateLimitError,
+    _sse,
 )
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._classify import parse_retry_after, rate_limit_wait, read_body
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
+from qwen_ci_tool._sse import SSEParser
 
 from ._frames import native_frame
 from ._mock import MODES, SSE, Script, run
@@ -199,3 +201,25 @@ def test_a_nonsense_negative_request_limit_falls_back_to_the_whole_reset() -> No
         "x-ratelimit-limit-requests": "-3",
     }
     assert rate_limit_wait(headers) == 6.0
+
+
+# --- the SSE parser ---------------------------------------------------------------------------
+
+
+def test_the_table_of_decoded_event_names_stays_bounded_however_many_names_a_stream_sends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_sse, "_NAMES", {})
+    parser = SSEParser()
+    names = [f"kind-{i}" for i in range(400)]
+    events = parser.feed("".join(f"event: {name}\ndata: {{}}\n\n" for name in names).encode())
+    assert [e.event for e in events] == names
+    assert len(_sse._NAMES) <= 256
+
+
+def test_a_long_event_name_is_decoded_but_not_kept_in_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sse, "_NAMES", {})
+    name = "n" * 65
+    (event,) = SSEParser().feed(f"event: {name}\ndata: {{}}\n\n".encode())
+    assert event.event == name
+    assert _sse._NAMES == {}
