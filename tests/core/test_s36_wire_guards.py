@@ -4,6 +4,8 @@ the watchdog's and the streams' releases. Each test fails when its one line brea
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ from qwen_ci_tool._classify import parse_retry_after, rate_limit_wait, read_body
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
 from qwen_ci_tool._sse import SSEParser
+from qwen_ci_tool._watchdog import Watchdog
 
 from ._frames import native_frame
 from ._mock import MODES, SSE, Script, run
@@ -223,3 +226,43 @@ def test_a_long_event_name_is_decoded_but_not_kept_in_the_table(monkeypatch: pyt
     (event,) = SSEParser().feed(f"event: {name}\ndata: {{}}\n\n".encode())
     assert event.event == name
     assert _sse._NAMES == {}
+
+
+# --- the watchdog -----------------------------------------------------------------------------
+
+
+class _Stream:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.sock if name == "socket" else None
+
+
+class _Response:
+    def __init__(self, sock: socket.socket) -> None:
+        self.extensions = {"network_stream": _Stream(sock)}
+
+
+def test_the_watchdog_forgets_a_cancelled_watch_instead_of_holding_it_until_its_deadline() -> None:
+    dog = Watchdog()
+    far_a, far_b = socket.socketpair()
+    near_a, near_b = socket.socketpair()
+    try:
+        far = dog.watch(_Response(far_a), 3600)  # type: ignore[arg-type]
+        assert far is not None
+        far.cancel()  # the call ended long before its deadline
+        dog.watch(_Response(near_a), 0.0)  # type: ignore[arg-type]
+        near_a.settimeout(5)
+        assert near_a.recv(1) == b""  # the near deadline was served
+        quiet = threading.Event()
+        for _ in range(500):  # bounded: the thread drops the cancelled watch once it is at the head
+            with dog._cond:
+                if not dog._heap:
+                    break
+            quiet.wait(0.01)
+        with dog._cond:
+            assert dog._heap == []
+    finally:
+        for s in (far_a, far_b, near_a, near_b):
+            s.close()
