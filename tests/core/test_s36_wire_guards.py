@@ -25,6 +25,7 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool._classify import parse_retry_after, rate_limit_wait, read_body
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
+from qwen_ci_tool._proxy import proxy_variable
 from qwen_ci_tool._sse import SSEParser
 from qwen_ci_tool._watchdog import Watchdog
 
@@ -266,3 +267,11 @@ def test_the_watchdog_forgets_a_cancelled_watch_instead_of_holding_it_until_its_
     finally:
         for s in (far_a, far_b, near_a, near_b):
             s.close()
+
+
+# --- proxies from the environment -------------------------------------------------------------
+
+
+def test_all_proxy_is_blamed_first_when_several_proxy_variables_are_set() -> None:
+    env = {"HTTP_PROXY": "http://h:1", "HTTPS_PROXY": "http://s:2", "ALL_PROXY": "http://a:3"}
+    assert proxy_variable(env) == ("ALL_PROXY", "http://a:3")
