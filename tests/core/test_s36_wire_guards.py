@@ -27,6 +27,8 @@ from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
 from qwen_ci_tool._proxy import proxy_variable
 from qwen_ci_tool._sse import SSEParser
+from qwen_ci_tool._stages import StageTracker
+from qwen_ci_tool._types import AnswerDelta, ReasoningDelta
 from qwen_ci_tool._watchdog import Watchdog
 
 from ._frames import native_frame
@@ -275,3 +277,11 @@ def test_the_watchdog_forgets_a_cancelled_watch_instead_of_holding_it_until_its_
 def test_all_proxy_is_blamed_first_when_several_proxy_variables_are_set() -> None:
     env = {"HTTP_PROXY": "http://h:1", "HTTPS_PROXY": "http://s:2", "ALL_PROXY": "http://a:3"}
     assert proxy_variable(env) == ("ALL_PROXY", "http://a:3")
+
+
+def test_a_stage_repeated_by_the_next_event_is_not_a_new_stage_and_not_counted() -> None:
+    tracker = StageTracker()
+    assert tracker.update(ReasoningDelta("a")) == "thinking"
+    assert tracker.update(ReasoningDelta("b")) is None
+    assert tracker.update(AnswerDelta("c")) == "answering"
+    assert tracker.count == 2
