@@ -19,6 +19,7 @@ from qwen_ci_tool import (
     InternalServerError,
     QwenCIError,
     RateLimitError,
+    StreamInterruptedError,
     _sse,
 )
 from qwen_ci_tool import _constants as C
@@ -32,7 +33,7 @@ from qwen_ci_tool._types import AnswerDelta, ReasoningDelta
 from qwen_ci_tool._watchdog import Watchdog
 
 from ._frames import native_frame
-from ._mock import MODES, SSE, Script, run
+from ._mock import MODES, SSE, Script, clients, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -285,3 +286,27 @@ def test_a_stage_repeated_by_the_next_event_is_not_a_new_stage_and_not_counted()
     assert tracker.update(ReasoningDelta("b")) is None
     assert tracker.update(AnswerDelta("c")) == "answering"
     assert tracker.count == 2
+
+
+# --- the streams ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_final_result_of_a_stream_that_broke_raises_the_error_it_broke_with(mode: str) -> None:
+    def reply() -> httpx.Response:
+        return sse_response(native_frame(1, content="half"), error=httpx.RemoteProtocolError("cut"))
+
+    sync, asyn = clients(Script(reply), max_retries=0)
+    if mode == "sync":
+        with sync, sync.stream("q") as stream:
+            with pytest.raises(StreamInterruptedError) as seen:
+                list(stream)
+            with pytest.raises(StreamInterruptedError) as again:
+                stream.get_final_result()
+    else:
+        async with asyn, asyn.stream("q") as astream:
+            with pytest.raises(StreamInterruptedError) as seen:
+                [event async for event in astream]
+            with pytest.raises(StreamInterruptedError) as again:
+                await astream.get_final_result()
+    assert again.value is seen.value
