@@ -32,7 +32,7 @@ from qwen_ci_tool._stages import StageTracker
 from qwen_ci_tool._types import AnswerDelta, ReasoningDelta
 from qwen_ci_tool._watchdog import Watchdog
 
-from ._frames import native_frame
+from ._frames import native_frame, responses_event
 from ._mock import MODES, SSE, Script, clients, run, sse_response
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
@@ -310,3 +310,26 @@ async def test_the_final_result_of_a_stream_that_broke_raises_the_error_it_broke
             with pytest.raises(StreamInterruptedError) as again:
                 await astream.get_final_result()
     assert again.value is seen.value
+
+
+# --- the accumulator --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_run_that_printed_nothing_has_empty_output_and_its_empty_container_id_as_sent(mode: str) -> None:
+    item = {"type": "code_interpreter_call", "id": "ci_1", "code": "x = 1", "container_id": "c-1"}
+    done = {**item, "status": "completed", "outputs": [], "container_id": ""}
+    text = "".join(
+        [
+            responses_event("response.created", response={"id": "resp_1", "status": "queued"}),
+            responses_event("response.output_item.added", item=item),
+            responses_event("response.output_item.done", item=done),
+            responses_event("response.output_text.delta", delta="Done."),
+            responses_event("response.completed", response={"id": "resp_1", "status": "completed"}),
+            "data: [DONE]\n\n",
+        ]
+    )
+    result = await run(mode, Script(lambda: sse_response(text)), protocol="responses")
+    (code_run,) = result.code_runs
+    assert code_run.output == ""  # ran and printed nothing: not None (unknown)
+    assert code_run.container_id == ""
