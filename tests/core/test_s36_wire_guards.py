@@ -333,3 +333,15 @@ async def test_a_run_that_printed_nothing_has_empty_output_and_its_empty_contain
     (code_run,) = result.code_runs
     assert code_run.output == ""  # ran and printed nothing: not None (unknown)
     assert code_run.container_id == ""
+
+
+# --- the decoders -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_native_stream_whose_finish_reason_stayed_the_string_null_ended_early(mode: str) -> None:
+    text = native_frame(1, reasoning="thinking") + native_frame(2, content="half an answer")  # finish "null"
+    with pytest.raises(StreamInterruptedError) as info:
+        await run(mode, Script(lambda: sse_response(text)), max_retries=0)
+    assert info.value.partial is not None
+    assert info.value.partial.finish_reason is None
