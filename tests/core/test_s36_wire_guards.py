@@ -345,3 +345,11 @@ async def test_a_native_stream_whose_finish_reason_stayed_the_string_null_ended_
         await run(mode, Script(lambda: sse_response(text)), max_retries=0)
     assert info.value.partial is not None
     assert info.value.partial.finish_reason is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_token_count_sent_as_a_json_boolean_counts_as_zero_not_one(mode: str) -> None:
+    usage = {"input_tokens": True, "output_tokens": 5, "total_tokens": False}
+    text = native_frame(1, content="ok", finish="stop", usage=usage)
+    result = await run(mode, Script(lambda: sse_response(text)))
+    assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.total_tokens) == (0, 5, 0)
