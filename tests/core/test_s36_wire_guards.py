@@ -26,6 +26,7 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool._classify import parse_retry_after, rate_limit_wait, read_body
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
+from qwen_ci_tool._protocols._base import MalformedJSON, loads
 from qwen_ci_tool._proxy import proxy_variable
 from qwen_ci_tool._sse import SSEParser
 from qwen_ci_tool._stages import StageTracker
@@ -353,3 +354,9 @@ async def test_a_token_count_sent_as_a_json_boolean_counts_as_zero_not_one(mode:
     text = native_frame(1, content="ok", finish="stop", usage=usage)
     result = await run(mode, Script(lambda: sse_response(text)))
     assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.total_tokens) == (0, 5, 0)
+
+
+def test_a_malformed_frame_is_quoted_by_its_first_120_bytes_only() -> None:
+    with pytest.raises(MalformedJSON) as info:
+        loads(b'{"a": ' + b"x" * 500)
+    assert info.value.snippet == '{"a": ' + "x" * 114
