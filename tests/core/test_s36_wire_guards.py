@@ -23,14 +23,16 @@ from qwen_ci_tool import (
     _sse,
 )
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._accumulator import segment_separator
 from qwen_ci_tool._classify import parse_retry_after, rate_limit_wait, read_body
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
 from qwen_ci_tool._protocols._base import MalformedJSON, loads
+from qwen_ci_tool._protocols._chat import ChatDecoder
 from qwen_ci_tool._proxy import proxy_variable
 from qwen_ci_tool._sse import SSEParser
 from qwen_ci_tool._stages import StageTracker
-from qwen_ci_tool._types import AnswerDelta, ReasoningDelta
+from qwen_ci_tool._types import AnswerDelta, ReasoningDelta, SSEEvent
 from qwen_ci_tool._watchdog import Watchdog
 
 from ._frames import native_frame, responses_event
@@ -360,3 +362,14 @@ def test_a_malformed_frame_is_quoted_by_its_first_120_bytes_only() -> None:
     with pytest.raises(MalformedJSON) as info:
         loads(b'{"a": ' + b"x" * 500)
     assert info.value.snippet == '{"a": ' + "x" * 114
+
+
+def test_a_chat_reasoning_that_is_not_text_is_skipped_and_the_answer_kept() -> None:
+    frame = b'{"choices": [{"delta": {"reasoning_content": 5, "content": "hi"}}]}'
+    events = ChatDecoder("qwen3-max", None).decode(SSEEvent("", frame, None, None))
+    assert [type(e).__name__ for e in events] == ["StreamStarted", "AnswerDelta"]
+
+
+@pytest.mark.parametrize(("before", "between"), [("a", "\n\n"), ("a\n", "\n"), ("a\n\n", "")])
+def test_reasoning_segments_are_a_blank_line_apart_counting_the_breaks_already_there(before: str, between: str) -> None:
+    assert segment_separator(before) == between
