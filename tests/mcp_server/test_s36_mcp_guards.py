@@ -1,0 +1,124 @@
+"""Quiet effects in the MCP server's own modules (issue 26, the s36 hand sweep of ``_stdio``, ``_requests``,
+``_signals``, ``_stdout``, ``_logs``, ``_ops`` and the rest): tables keyed by a request that must be empty once
+it ends, handlers put back, a reader thread told to stop. Each test was checked to fail with the break it names."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+import anyio
+import pytest
+
+from mcp_server._requests import CancelScopes, Exchange
+from mcp_server._signals import signals
+from mcp_server._stdio import _StdinLines
+
+from .test_signals import make_loop_windows_like, next_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_guard_scope_is_forgotten_once_its_block_ends_so_an_exchange_holds_none_afterwards() -> None:
+    # Break: `self._open.discard(scope)` dropped in CancelScopes.open: every guard ever opened stays in the set
+    # (a long HTTP request polling many times grows it; a late abort cancels scopes long gone).
+    scopes = CancelScopes()
+    for _ in range(3):
+        with scopes.open() as scope:
+            assert not scope.cancel_called
+    assert scopes._open == set()
+
+    exchange = Exchange(admitted=True, on_start=lambda _: None)
+    with exchange.guard():
+        pass
+    exchange.abort("client gone")
+    assert exchange._guards._open == set()
+    with exchange.guard() as late:  # opened after the abort: cancelled at once
+        await anyio.lowlevel.checkpoint()
+    assert late.cancel_called and late.cancelled_caught
+
+
+async def test_where_the_loop_cannot_watch_signals_several_arriving_before_any_is_read_all_arrive_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Break: the plain handlers' stream given a buffer of 1 instead of an unbounded one: a second signal
+    # arriving before the first is read fails in the loop's callback and is lost (a SIGHUP reload, or the
+    # second Ctrl-C that must end the server at once).
+    make_loop_windows_like(monkeypatch)
+    with signals("SIGUSR1", "SIGUSR2") as received:
+        for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGUSR1):
+            os.kill(os.getpid(), sig)
+        await anyio.wait_all_tasks_blocked()  # the loop has run every hand-over
+        got = [await next_of(received) for _ in range(3)]
+    assert got == [signal.SIGUSR1, signal.SIGUSR2, signal.SIGUSR1]
+
+
+class _PipeStdin:
+    """What ``sys.stdin`` is to the reader thread: something with a ``fileno``."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+
+async def _lines_until_the_end(stdin: _StdinLines) -> list[str]:
+    lines: list[str] = []
+    with anyio.fail_after(10):
+        while line := await stdin.readline():
+            lines.append(line)
+    return lines
+
+
+async def test_stdin_bytes_that_are_not_utf8_are_replaced_and_reading_goes_on_to_the_end_of_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Breaks: the reader decoding strictly (one bad byte from the client ends its thread: the server sees
+    # end of input and shuts down); the reader's `send.close` at its end dropped (end of input never arrives:
+    # the server waits for ever).
+    read_fd, write_fd = os.pipe()
+    try:
+        monkeypatch.setattr(sys, "stdin", _PipeStdin(read_fd))
+        os.write(write_fd, b"one\n\xff\xfetwo\nthree")
+        os.close(write_fd)
+        write_fd = -1
+        stdin = _StdinLines()
+        stdin.start()
+        lines = await _lines_until_the_end(stdin)
+        assert lines == ["one\n", "\ufffd\ufffdtwo\n", "three"]
+        assert await stdin.readline() == ""  # and stays ended
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+
+
+async def test_once_closed_stdin_reads_as_ended_and_the_reader_thread_stops_at_its_next_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Breaks: `close()` not closing the receiving end (a read after the end blocks; the thread keeps handing
+    # lines over); ClosedResourceError no longer read as the end (a read after close raises); the reader
+    # made a non-daemon thread (a server stopped by a signal waits at exit for a read that never returns).
+    read_fd, write_fd = os.pipe()
+    try:
+        monkeypatch.setattr(sys, "stdin", _PipeStdin(read_fd))
+        before = set(threading.enumerate())
+        stdin = _StdinLines()
+        stdin.start()
+        (reader,) = set(threading.enumerate()) - before
+        assert reader.daemon  # a signal ends the server even while this thread blocks in a read
+        os.write(write_fd, b"first\n")
+        with anyio.fail_after(10):
+            assert await stdin.readline() == "first\n"
+        stdin.close()
+        with anyio.fail_after(10):
+            assert await stdin.readline() == ""
+        os.write(write_fd, b"second\n")  # the thread's hand-over fails: it ends
+        await anyio.to_thread.run_sync(reader.join, 10)
+        assert not reader.is_alive()
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
