@@ -8,15 +8,21 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import anyio
 import pytest
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.message import SessionMessage
 
 from mcp_server._requests import CancelScopes, Exchange
 from mcp_server._signals import signals
-from mcp_server._stdio import _StdinLines
+from mcp_server._stdio import _Output, _StdinLines
+from mcp_server.runs.deadline import Deadline
 
 from .test_signals import make_loop_windows_like, next_of
+from .test_transport_guards_stdio import REQUEST, answer, wire
 
 pytestmark = pytest.mark.anyio
 
@@ -122,3 +128,52 @@ async def test_once_closed_stdin_reads_as_ended_and_the_reader_thread_stops_at_i
     finally:
         os.close(read_fd)
         os.close(write_fd)
+
+
+async def test_at_the_end_the_runs_are_drained_within_the_grace_and_stdin_is_closed(
+    make_server: Callable[..., MCPServer],
+) -> None:
+    # Breaks: `_end` not draining the runs (a run past the grace is never cancelled with its partial, new
+    # calls are not refused); `_end` not closing stdin (the reader thread goes on handing lines to nobody).
+    drained: list[float] = []
+
+    async def drain(deadline: Deadline, *_: object, **__: object) -> None:
+        drained.append(deadline.grace)
+
+    async with wire(make_server(), grace=12.5) as w:
+        w.lines._runtime = SimpleNamespace(drain=drain)
+        await w.feed(REQUEST)
+        await _Output(w.lines.write, w.lines.answered).send(answer(7))  # type: ignore[arg-type]
+        w.lines.stop()  # SIGTERM: stdin is still open
+    assert drained == [12.5]
+    with pytest.raises(anyio.BrokenResourceError):
+        w.stdin.send.send_nowait("a line after the end\n")
+
+
+async def test_closing_the_output_closes_the_stream_it_writes_to() -> None:
+    # Breaks: `_Output.aclose` or its `__aexit__` not closing the inner stream (the SDK's stdout writer
+    # never sees the end, and the server does not finish).
+    for use_context in (False, True):
+        send, receive = anyio.create_memory_object_stream[SessionMessage](1)
+        output = _Output(send, lambda _: None)
+        if use_context:
+            async with output:
+                pass
+        else:
+            await output.aclose()
+        with pytest.raises(anyio.EndOfStream):
+            receive.receive_nowait()
+        receive.close()
+
+
+def test_an_exchange_keeps_the_first_abort_reason_and_an_empty_reason_still_counts_as_aborted() -> None:
+    # Breaks: a second abort overwriting the first reason (a client's cancel reported as a later disconnect);
+    # `aborted` read from the reason's truth (an empty reason: not aborted, and the run not cut).
+    exchange = Exchange(admitted=False, on_start=lambda _: None)
+    assert not exchange.aborted
+    exchange.abort("cancelled by the client")
+    exchange.abort("client disconnected")
+    assert exchange.reason == "cancelled by the client"
+    quiet = Exchange(admitted=False, on_start=lambda _: None)
+    quiet.abort("")
+    assert quiet.aborted
