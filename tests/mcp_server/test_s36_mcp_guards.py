@@ -4,6 +4,8 @@ it ends, handlers put back, a reader thread told to stop. Each test was checked 
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import sys
@@ -16,11 +18,14 @@ import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
 
+from mcp_server._logs import JSONFormatter, configure_logging
+from mcp_server._ops import Ops, serving
 from mcp_server._requests import CancelScopes, Exchange
 from mcp_server._signals import signals
 from mcp_server._stdio import _Output, _StdinLines
 from mcp_server.runs.deadline import Deadline
 
+from .test_ops import metric_samples, value
 from .test_signals import make_loop_windows_like, next_of
 from .test_transport_guards_stdio import REQUEST, answer, wire
 
@@ -177,3 +182,40 @@ def test_an_exchange_keeps_the_first_abort_reason_and_an_empty_reason_still_coun
     quiet = Exchange(admitted=False, on_start=lambda _: None)
     quiet.abort("")
     assert quiet.aborted
+
+
+def test_a_json_stamp_pads_the_milliseconds_to_three_digits() -> None:
+    # Break: the milliseconds written unpadded (.5Z for .005 s: a stamp that sorts and parses wrong).
+    record = logging.LogRecord("mcp_server", logging.INFO, __file__, 1, "x", (), None)
+    record.created = 1_700_000_001.0501
+    assert json.loads(JSONFormatter(lambda text: text).format(record))["time"] == "2023-11-14T22:13:21.050Z"
+
+
+def test_configuring_logging_replaces_the_root_handlers_instead_of_adding_one() -> None:
+    # Break: the handler added to the root logger's handlers: every line then also goes to whatever was
+    # there (twice on stderr when configured again).
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    quiet = [logging.getLogger(name).level for name in ("httpx", "mcp.server.streamable_http")]
+    before = logging.NullHandler()
+    try:
+        root.handlers[:] = [before]
+        configure_logging("INFO", "json", lambda text: text)
+        configure_logging("INFO", "text", lambda text: text)
+        got = root.handlers[:]
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, old in zip(("httpx", "mcp.server.streamable_http"), quiet, strict=True):
+            logging.getLogger(name).setLevel(old)
+    assert len(got) == 1 and got[0] is not before
+
+
+def test_a_run_handle_is_counted_for_the_client_being_served() -> None:
+    # Break: the handle counted under the local client whatever client was served.
+    ops = Ops()
+    with serving("alice", "req-1"):
+        ops.handle_issued("run-1")
+    samples = metric_samples(ops.metrics.exposition().decode())
+    assert value(samples, "qwen_ci_run_handles_total", client="alice") == 1
+    assert value(samples, "qwen_ci_run_handles_total", client="local") == 0
