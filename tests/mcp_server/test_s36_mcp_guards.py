@@ -18,13 +18,16 @@ import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
 
+from mcp_server import RESULT_TOOL_NAME, create_server
 from mcp_server._logs import JSONFormatter, configure_logging
 from mcp_server._ops import Ops, serving
 from mcp_server._requests import CancelScopes, Exchange
 from mcp_server._signals import signals
 from mcp_server._stdio import _Output, _StdinLines
 from mcp_server.runs.deadline import Deadline
+from qwen_ci_tool import ConfigurationError
 
+from ..conftest import PLANTED_KEY
 from .test_ops import metric_samples, value
 from .test_signals import make_loop_windows_like, next_of
 from .test_transport_guards_stdio import REQUEST, answer, wire
@@ -219,3 +222,19 @@ def test_a_run_handle_is_counted_for_the_client_being_served() -> None:
     samples = metric_samples(ops.metrics.exposition().decode())
     assert value(samples, "qwen_ci_run_handles_total", client="alice") == 1
     assert value(samples, "qwen_ci_run_handles_total", client="local") == 0
+
+
+@pytest.mark.parametrize("setting", ["max_wait", "result_ttl"])
+def test_a_boolean_given_as_seconds_is_refused_not_read_as_one_or_zero(setting: str) -> None:
+    # Break: the bool clause dropped from the seconds check (True is an int: max_wait=True served as 1 s).
+    with pytest.raises(ConfigurationError, match=f"Invalid {setting.replace('_', ' ')}: True"):
+        create_server(api_key=PLANTED_KEY, **{setting: True})  # type: ignore[arg-type]
+
+
+async def test_the_result_tool_states_the_wait_and_the_keep_time_in_their_places_and_bounds_the_run_id() -> None:
+    # Breaks: max_wait and result_ttl swapped in the result tool's description; run_id's max_length dropped.
+    server = create_server(api_key=PLANTED_KEY, max_wait=7, result_ttl=345)
+    (tool,) = [t for t in await server.list_tools() if t.name == RESULT_TOOL_NAME]
+    assert "Waits up to 7 s" in (tool.description or "")
+    assert "kept 345 s after a run ends" in " ".join((tool.description or "").split())
+    assert tool.input_schema["properties"]["run_id"]["maxLength"] == 200
