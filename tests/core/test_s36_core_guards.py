@@ -1,0 +1,48 @@
+"""Quiet promises of the core (session 36's hand sweep): tables keyed by a ticket or a call that must be
+emptied, clamps, falsy-vs-absent fields; each test fails with the one-line break named in its docstring."""
+
+from __future__ import annotations
+
+from qwen_ci_tool import AdaptiveLimiter, InternalServerError
+from qwen_ci_tool._batch import BatchPlan
+
+
+def test_a_call_that_failed_leaves_no_bunch_behind_in_the_limiter() -> None:
+    """_limiter.finish: `self._bunch_of.pop(ticket, None)` for a failure dropped (the table grows per failure)."""
+    limiter = AdaptiveLimiter(4)
+    tickets = [limiter.start(0.0) for _ in range(3)]
+    for ticket in tickets:
+        limiter.finish(ticket, 0.1, "failed")
+    assert limiter._bunch_of == {}
+    assert limiter.in_flight == 0
+
+
+def test_the_limiter_keeps_a_bounded_record_of_admissions_however_long_the_batch() -> None:
+    """_limiter: `deque(maxlen=4096)` -> `deque()` (every admission of a long batch kept in memory)."""
+    limiter = AdaptiveLimiter(1)
+    for n in range(5000):
+        limiter.admitted(limiter.start(float(n)), n + 0.5)
+        limiter.finish(n + 1, n + 0.9, "ok")
+    assert len(limiter._admissions) == 4096
+    assert limiter._bunch_of == {} and not limiter._awaiting
+
+
+def test_a_settled_call_is_forgotten_by_the_plan_and_never_reported_as_interrupted() -> None:
+    """_batch.BatchPlan.settle: `self._running.pop(ticket, None)` dropped (every finished call kept, and a later
+    stop reports it as interrupted)."""
+    plan = BatchPlan(["a", "b"], AdaptiveLimiter(2))
+    for _ in range(2):
+        step = plan.next(0.0)
+        assert isinstance(step, tuple)
+        plan.settle(step[0], step[1], InternalServerError("boom", status_code=500), 0.1)
+    assert plan.next(0.2) is BatchPlan.DONE
+    assert plan._running == {}
+    assert plan.interrupted() == []
+
+
+def test_a_call_in_flight_is_reported_interrupted_once_however_often_the_plan_is_asked() -> None:
+    """_batch.BatchPlan.interrupted: `self._running.clear()` dropped (a second stop reports the same call again)."""
+    plan = BatchPlan(["a"], AdaptiveLimiter(1))
+    assert isinstance(plan.next(0.0), tuple)
+    assert [o.id for o in plan.interrupted()] == ["0"]
+    assert plan.interrupted() == [] and plan._running == {}
