@@ -3,8 +3,9 @@ emptied, clamps, falsy-vs-absent fields; each test fails with the one-line break
 
 from __future__ import annotations
 
-from qwen_ci_tool import AdaptiveLimiter, InternalServerError
+from qwen_ci_tool import AdaptiveLimiter, CodeInterpreterResult, InternalServerError, RateLimitError
 from qwen_ci_tool._batch import BatchPlan
+from qwen_ci_tool._types import Usage
 
 
 def test_a_call_that_failed_leaves_no_bunch_behind_in_the_limiter() -> None:
@@ -46,3 +47,30 @@ def test_a_call_in_flight_is_reported_interrupted_once_however_often_the_plan_is
     assert isinstance(plan.next(0.0), tuple)
     assert [o.id for o in plan.interrupted()] == ["0"]
     assert plan.interrupted() == [] and plan._running == {}
+
+
+def _partial() -> CodeInterpreterResult:
+    return CodeInterpreterResult(
+        answer="half",
+        reasoning="",
+        code_runs=(),
+        steps=(),
+        usage=Usage(input_tokens=5, output_tokens=3, total_tokens=8),
+        request_id="req-1",
+        model="qwen3-max",
+        protocol="responses",
+        finish_reason=None,
+        status="incomplete",
+    )
+
+
+def test_a_rate_limit_after_the_answer_began_is_an_outcome_with_its_partial_not_sent_again() -> None:
+    """_batch.BatchPlan.settle: `value.partial is None and` dropped (a task billed for a partial answer is
+    silently queued again)."""
+    plan = BatchPlan(["a"], AdaptiveLimiter(1))
+    step = plan.next(0.0)
+    assert isinstance(step, tuple)
+    err = RateLimitError("throttled mid-stream", status_code=429, partial=_partial())
+    outcome = plan.settle(step[0], step[1], err, 0.1)
+    assert outcome is not None and outcome.status == "failed" and outcome.usage_result is err.partial
+    assert plan.next(5.0) is BatchPlan.DONE
