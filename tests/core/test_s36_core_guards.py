@@ -3,8 +3,12 @@ emptied, clamps, falsy-vs-absent fields; each test fails with the one-line break
 
 from __future__ import annotations
 
+import contextlib
+
+import anyio
+
 from qwen_ci_tool import AdaptiveLimiter, CodeInterpreterResult, InternalServerError, RateLimitError
-from qwen_ci_tool._batch import BatchPlan
+from qwen_ci_tool._batch import BatchOutcome, BatchPlan, BatchTask, Began, run_many_async
 from qwen_ci_tool._types import Usage
 
 
@@ -74,3 +78,31 @@ def test_a_rate_limit_after_the_answer_began_is_an_outcome_with_its_partial_not_
     outcome = plan.settle(step[0], step[1], err, 0.1)
     assert outcome is not None and outcome.status == "failed" and outcome.usage_result is err.partial
     assert plan.next(5.0) is BatchPlan.DONE
+
+
+def test_a_dict_task_with_id_zero_keeps_its_id() -> None:
+    """_batch.BatchTask.of: `item.get("id", index)` -> `item.get("id") or index` (id 0 replaced by the position)."""
+    assert BatchTask.of({"id": 0, "question": "q"}, 5).id == "0"
+
+
+async def test_an_async_batch_left_early_reports_each_call_still_in_flight_to_on_stop() -> None:
+    """_batch.run_many_async: `_report_stopped(plan, on_stop)` dropped (qwen-ci batch loses the interrupted lines)."""
+    second_started = anyio.Event()
+    stopped: list[BatchOutcome] = []
+
+    async def call(task: BatchTask, began: Began) -> CodeInterpreterResult:
+        began(_partial)
+        if task.id == "0":
+            await second_started.wait()
+            return _partial()
+        second_started.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    with anyio.fail_after(10):
+        batch = run_many_async(call, ["a", "b"], AdaptiveLimiter(2), on_stop=stopped.append)
+        async with contextlib.aclosing(batch) as outcomes:
+            async for outcome in outcomes:
+                assert outcome.id == "0"
+                break
+    assert [(o.id, o.status, type(o.error).__name__) for o in stopped] == [("1", "failed", "Interrupted")]

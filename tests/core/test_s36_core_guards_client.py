@@ -4,6 +4,8 @@ connection pool on its next call; each test fails with the one-line break in its
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -21,7 +23,12 @@ def test_a_finished_sync_call_leaves_no_deadline_watch_armed_on_its_socket(
     call's deadline, under whichever call reuses it; every watch is held until then)."""
     watches: list[Watch | None] = []
     watch = WATCHDOG.watch
-    monkeypatch.setattr(WATCHDOG, "watch", lambda *args: watches.append(watch(*args)) or watches[-1])
+
+    def recorded(*args: Any) -> Watch | None:
+        watches.append(watch(*args))
+        return watches[-1]
+
+    monkeypatch.setattr(WATCHDOG, "watch", recorded)
     with CodeInterpreter(api_key="sk-test", base_url=emu.base_url) as ci:
         assert SEED_ANSWER in ci.run(SEED_QUESTION).answer
         assert SEED_ANSWER in ci.run(SEED_QUESTION).answer
