@@ -4,12 +4,15 @@ emptied, clamps, falsy-vs-absent fields; each test fails with the one-line break
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import io
 
 import anyio
 
 from qwen_ci_tool import AdaptiveLimiter, CodeInterpreterResult, InternalServerError, RateLimitError
 from qwen_ci_tool._batch import BatchOutcome, BatchPlan, BatchTask, Began, run_many_async
-from qwen_ci_tool._types import Usage
+from qwen_ci_tool._telemetry import _result_attributes, output_messages
+from qwen_ci_tool._types import CodeRun, Step, Timings, Usage
 
 
 def test_a_call_that_failed_leaves_no_bunch_behind_in_the_limiter() -> None:
@@ -106,3 +109,34 @@ async def test_an_async_batch_left_early_reports_each_call_still_in_flight_to_on
                 assert outcome.id == "0"
                 break
     assert [(o.id, o.status, type(o.error).__name__) for o in stopped] == [("1", "failed", "Interrupted")]
+
+
+def _with_run(output: str | None, code: str = "print(1)") -> CodeInterpreterResult:
+    return dataclasses.replace(
+        _partial(),
+        code_runs=(CodeRun(0, code, output),),
+        steps=(Step("code", "", 0),),
+        timings=Timings(time_to_first_event=0.0, total_time=1.0),
+    )
+
+
+def test_a_code_run_that_printed_nothing_still_has_its_response_in_the_spans_output_messages() -> None:
+    """_telemetry.output_messages: `if run.output is not None` -> `if run.output` (an empty output dropped)."""
+    parts = output_messages(_with_run(""))[0]["parts"]
+    responses = [p for p in parts if p["type"] == "server_tool_call_response"]
+    assert [r["server_tool_call_response"]["output"] for r in responses] == [""]
+    assert not [p for p in output_messages(_with_run(None))[0]["parts"] if p["type"] == "server_tool_call_response"]
+
+
+def test_a_first_event_at_zero_seconds_is_still_recorded_on_the_span() -> None:
+    """_telemetry._result_attributes: `time_to_first_event is not None` -> truthiness (0.0 dropped)."""
+    assert _result_attributes(_with_run(None), False)["gen_ai.response.time_to_first_chunk"] == 0.0
+
+
+def test_an_exported_script_shows_a_last_value_of_zero_as_the_sandbox_does() -> None:
+    """_result._SHOW_DEF: `if value is not None` -> `if value` (a falsy last value printed by the sandbox, not here)."""
+    script = _with_run("0", code="x = 0\nx").to_script()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(script, "<script>", "exec"), {})
+    assert out.getvalue() == "0\n"
