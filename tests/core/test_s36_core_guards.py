@@ -11,6 +11,8 @@ import anyio
 
 from qwen_ci_tool import AdaptiveLimiter, CodeInterpreterResult, InternalServerError, RateLimitError
 from qwen_ci_tool._batch import BatchOutcome, BatchPlan, BatchTask, Began, run_many_async
+from qwen_ci_tool._constants import MAX_RETRY_AFTER
+from qwen_ci_tool._limiter import PROBE_ADMISSIONS
 from qwen_ci_tool._telemetry import _result_attributes, output_messages
 from qwen_ci_tool._types import CodeRun, Step, Timings, Usage
 
@@ -140,3 +142,21 @@ def test_an_exported_script_shows_a_last_value_of_zero_as_the_sandbox_does() -> 
     with contextlib.redirect_stdout(out):
         exec(compile(script, "<script>", "exec"), {})
     assert out.getvalue() == "0\n"
+
+
+def test_a_first_rate_limit_naming_the_longest_wait_still_lets_the_rate_climb_back() -> None:
+    """_limiter._estimate: a refused rate on the floor (Retry-After >= MAX_RETRY_AFTER) left no depth, so the probe
+    stayed at one start a minute for the rest of the batch."""
+    limiter = AdaptiveLimiter(4)
+    limiter.finish(limiter.start(0.0), 0.0, "rate_limited", retry_after=MAX_RETRY_AFTER)
+    floor = limiter.rate
+    assert floor == 1.0 / MAX_RETRY_AFTER
+    now = MAX_RETRY_AFTER
+    for _ in range(2 * PROBE_ADMISSIONS):
+        wait = limiter.delay(now)
+        assert wait is not None
+        now += wait
+        ticket = limiter.start(now)
+        limiter.admitted(ticket, now + 0.1)
+        limiter.finish(ticket, now + 0.2, "ok")
+    assert limiter.rate > floor
