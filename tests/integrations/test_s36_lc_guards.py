@@ -1,0 +1,89 @@
+"""Quiet promises of the LangChain face that no test held (session 36's hand sweep): closing what a
+call or a stream opened, and the tool's name in the middleware's error text. Each test fails when
+its line breaks (checked once on purpose)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import anyio
+import pytest
+from langchain_core.callbacks import AsyncCallbackHandler
+
+from integrations.langchain import error_content
+from qwen_ci_tool import QwenCIError
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
+
+from ._helpers import make_tool, tool_call
+from .test_langchain_runnable import make_runnable
+
+# --- closing the clients ------------------------------------------------------------------------
+
+
+def test_close_lets_the_next_call_open_a_new_client(emulator: Emulator) -> None:
+    tool = make_tool(emulator)
+    assert tool.invoke(tool_call(SEED_QUESTION)).status == "success"
+
+    tool.close()
+
+    assert tool._clients._sync is None  # the closed client is let go, not kept for the next call
+    assert tool.invoke(tool_call(SEED_QUESTION)).status == "success"
+
+
+async def test_aclose_lets_go_of_this_event_loops_client(emulator: Emulator) -> None:
+    tool = make_tool(emulator)
+    with anyio.fail_after(20):
+        assert (await tool.ainvoke(tool_call(SEED_QUESTION))).status == "success"
+        await tool.aclose()
+
+        assert len(tool._clients._async) == 0  # no entry left for this loop (nor its closed client)
+        assert (await tool.ainvoke(tool_call(SEED_QUESTION))).status == "success"
+
+
+# --- closing a stream left early ----------------------------------------------------------------
+
+
+class _Ends(AsyncCallbackHandler):
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []
+
+    async def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
+        self.errors.append(error)
+
+
+async def test_closing_astream_early_closes_the_call_before_aclose_returns(emulator: Emulator) -> None:
+    ends = _Ends()
+    chunks = make_runnable(emulator).astream(SEED_QUESTION, {"callbacks": [ends]})
+    with anyio.fail_after(20):
+        assert await anext(chunks)
+        await chunks.aclose()
+
+    # Closed now, not whenever the event loop's finalizer gets to the inner generators.
+    assert [type(error) for error in ends.errors] == [GeneratorExit]
+
+
+async def test_closing_atransform_early_closes_the_call_before_aclose_returns(emulator: Emulator) -> None:
+    async def one() -> Any:
+        yield SEED_QUESTION
+
+    ends = _Ends()
+    chunks = make_runnable(emulator).atransform(one(), {"callbacks": [ends]})
+    with anyio.fail_after(20):
+        assert await anext(chunks)
+        await chunks.aclose()
+
+    assert [type(error) for error in ends.errors] == [GeneratorExit]
+
+
+# --- the middleware's error text ----------------------------------------------------------------
+
+
+def test_error_content_for_a_tool_call_with_an_empty_name_names_the_tool(emulator: Emulator) -> None:
+    emulator.add_fault(Fault.drop(after_events=5))
+    with pytest.raises(QwenCIError) as caught:
+        make_tool(emulator, raise_errors=True, max_retries=0).invoke(tool_call(SEED_QUESTION))
+
+    text = error_content(caught.value, SimpleNamespace(tool_call={"name": ""}))
+
+    assert text is not None and text.startswith("The qwen_code_interpreter call failed")
