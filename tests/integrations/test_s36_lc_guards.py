@@ -4,6 +4,7 @@ its line breaks (checked once on purpose)."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -87,3 +88,24 @@ def test_error_content_for_a_tool_call_with_an_empty_name_names_the_tool(emulato
     text = error_content(caught.value, SimpleNamespace(tool_call={"name": ""}))
 
     assert text is not None and text.startswith("The qwen_code_interpreter call failed")
+
+
+# --- one client per live event loop ---------------------------------------------------------------
+
+
+def test_a_call_from_another_live_event_loop_keeps_the_first_loops_client(emulator: Emulator) -> None:
+    tool = make_tool(emulator)
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        assert first.run_until_complete(tool.ainvoke(tool_call(SEED_QUESTION))).status == "success"
+        client = tool._clients._async[first][1]
+
+        assert second.run_until_complete(tool.ainvoke(tool_call(SEED_QUESTION))).status == "success"
+
+        # The first loop is still open: its client (and its open connection) is kept, not thrown away.
+        assert tool._clients._async[first][1] is client
+        assert len(tool._clients._async) == 2
+    finally:
+        for loop in (first, second):
+            loop.run_until_complete(tool.aclose())
+            loop.close()
