@@ -12,6 +12,7 @@ import anyio
 import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
 
+from integrations import _langchain_progress
 from integrations.langchain import error_content
 from qwen_ci_tool import QwenCIError
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
@@ -109,3 +110,16 @@ def test_a_call_from_another_live_event_loop_keeps_the_first_loops_client(emulat
         for loop in (first, second):
             loop.run_until_complete(tool.aclose())
             loop.close()
+
+
+# --- a failed call's artifact is handed over, not kept ------------------------------------------
+
+
+def test_a_failed_calls_artifact_is_not_kept_after_the_call(emulator: Emulator) -> None:
+    emulator.add_fault(Fault.finish_reason("length"))
+
+    message = make_tool(emulator).invoke(tool_call(SEED_QUESTION))
+
+    assert message.status == "error" and message.artifact is not None
+    # The hand-over box is gone with the call: nothing holds the result (or collects later failures).
+    assert _langchain_progress._FAILED_ARTIFACT.get() is None
