@@ -1,0 +1,27 @@
+"""The emulator's waits that leak tests rely on say False when what they wait for does not happen:
+a wait that always said True would let a test of a leaked connection pass (session 36's hand sweep)."""
+
+from __future__ import annotations
+
+import socket
+
+from qwen_ci_tool.testing import Emulator
+
+
+def test_waiting_for_no_connection_fails_while_one_is_still_open() -> None:
+    with Emulator() as emu:
+        with (
+            socket.create_connection((emu.host, emu.port), timeout=5),
+            socket.create_connection((emu.host, emu.port), timeout=5),
+        ):
+            assert emu.wait_for_connections(2, timeout=5)
+            assert emu.active_connections == 2
+            assert emu.wait_for_connections(0, timeout=0.05) is False
+            assert emu.wait_for_connections(1, timeout=0.05) is False
+
+        assert emu.wait_for_connections(0, timeout=5)
+
+
+def test_waiting_for_a_request_that_never_came_fails() -> None:
+    with Emulator() as emu:
+        assert emu.wait_for_requests(1, timeout=0.05) is False
