@@ -13,8 +13,8 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
 
 from integrations import _langchain_progress
-from integrations.langchain import error_content
-from qwen_ci_tool import QwenCIError
+from integrations.langchain import code_run_blocks, error_content
+from qwen_ci_tool import CodeInterpreterResult, CodeRun, QwenCIError, Usage
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ._helpers import make_tool, tool_call
@@ -123,3 +123,34 @@ def test_a_failed_calls_artifact_is_not_kept_after_the_call(emulator: Emulator) 
     assert message.status == "error" and message.artifact is not None
     # The hand-over box is gone with the call: nothing holds the result (or collects later failures).
     assert _langchain_progress._FAILED_ARTIFACT.get() is None
+
+
+# --- an empty output is an output -----------------------------------------------------------------
+
+
+def _cut_off_with_outputs(*outputs: str | None) -> CodeInterpreterResult:
+    return CodeInterpreterResult(
+        answer="",
+        reasoning="",
+        code_runs=tuple(CodeRun(i, f"x = {i}", output) for i, output in enumerate(outputs)),
+        steps=(),
+        usage=Usage(),
+        request_id="rid-1",
+        model="qwen3-max",
+        protocol="responses",
+        finish_reason=None,
+        status="incomplete",
+    )
+
+
+def test_a_run_that_printed_nothing_keeps_its_empty_output_in_its_result_block() -> None:
+    results = code_run_blocks(_cut_off_with_outputs("", ""))[1::2]
+
+    assert [block.get("output") for block in results] == ["", ""]
+
+
+def test_the_last_run_of_a_cut_off_call_whose_empty_output_arrived_is_a_success() -> None:
+    # The output is known (empty, no traceback): the run finished, even if the call did not.
+    results = code_run_blocks(_cut_off_with_outputs("", ""))[1::2]
+
+    assert [block["status"] for block in results] == ["success", "success"]
