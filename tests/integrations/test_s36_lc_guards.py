@@ -13,8 +13,9 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
 
 from integrations import _langchain_progress
-from integrations.langchain import code_run_blocks, error_content
+from integrations.langchain import CodeInterpreterRunnable, QwenCodeInterpreterTool, code_run_blocks, error_content
 from qwen_ci_tool import CodeInterpreterResult, CodeRun, QwenCIError, Usage
+from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
 from ._helpers import make_tool, tool_call
@@ -154,3 +155,14 @@ def test_the_last_run_of_a_cut_off_call_whose_empty_output_arrived_is_a_success(
     results = code_run_blocks(_cut_off_with_outputs("", ""))[1::2]
 
     assert [block["status"] for block in results] == ["success", "success"]
+
+
+# --- the settings the LangChain face offers -------------------------------------------------------
+
+
+def test_settings_the_table_keeps_off_the_faces_are_no_fields_of_the_tool_or_the_runnable() -> None:
+    hidden = [name for name, row in SETTINGS.items() if not row.face and name != "api_key"]
+
+    assert hidden  # e.g. workspace, responses_path, extra_parameters
+    for cls in (QwenCodeInterpreterTool, CodeInterpreterRunnable):
+        assert [name for name in hidden if name in cls.model_fields] == []
