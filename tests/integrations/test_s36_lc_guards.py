@@ -11,10 +11,12 @@ from typing import Any
 import anyio
 import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
+from langchain_core.messages import HumanMessage
 
 from integrations import _langchain_progress
+from integrations._langchain_fold import core_input
 from integrations.langchain import CodeInterpreterRunnable, QwenCodeInterpreterTool, code_run_blocks, error_content
-from qwen_ci_tool import CodeInterpreterResult, CodeRun, QwenCIError, Usage
+from qwen_ci_tool import CodeInterpreterResult, CodeRun, ConfigurationError, QwenCIError, Usage
 from qwen_ci_tool._config import SETTINGS
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator, Fault
 
@@ -166,3 +168,16 @@ def test_settings_the_table_keeps_off_the_faces_are_no_fields_of_the_tool_or_the
     assert hidden  # e.g. workspace, responses_path, extra_parameters
     for cls in (QwenCodeInterpreterTool, CodeInterpreterRunnable):
         assert [name for name in hidden if name in cls.model_fields] == []
+
+
+# --- the refusal of non-text content reads the same every time ---------------------------------------
+
+
+def test_the_kinds_of_non_text_content_are_named_in_alphabetical_order() -> None:
+    kinds = ["video", "image", "file", "audio", "reasoning", "non_standard"]  # 720 orders: one is sorted
+    message = HumanMessage(content=[{"type": kind} for kind in kinds])
+
+    with pytest.raises(ConfigurationError) as refused:
+        core_input([message])
+
+    assert f"holds {', '.join(sorted(kinds))} content" in str(refused.value)
