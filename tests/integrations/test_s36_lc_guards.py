@@ -5,6 +5,7 @@ its line breaks (checked once on purpose)."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -181,3 +182,14 @@ def test_the_kinds_of_non_text_content_are_named_in_alphabetical_order() -> None
         core_input([message])
 
     assert f"holds {', '.join(sorted(kinds))} content" in str(refused.value)
+
+
+# --- without LangGraph ------------------------------------------------------------------------------
+
+
+def test_the_tool_runs_where_langgraph_is_not_installed(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "langgraph.config", None)  # `from langgraph.config import ...` fails
+
+    message = make_tool(emulator).invoke(tool_call(SEED_QUESTION))
+
+    assert message.status == "success"
