@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import socket
 
+import httpx
+import pytest
+
 from qwen_ci_tool.testing import Emulator
+
+from ._requests import CHAT, HEADERS, TEXT_GENERATION
 
 
 def test_waiting_for_no_connection_fails_while_one_is_still_open() -> None:
@@ -25,3 +30,12 @@ def test_waiting_for_no_connection_fails_while_one_is_still_open() -> None:
 def test_waiting_for_a_request_that_never_came_fails() -> None:
     with Emulator() as emu:
         assert emu.wait_for_requests(1, timeout=0.05) is False
+
+
+@pytest.mark.parametrize("path", [CHAT, TEXT_GENERATION])
+def test_a_key_sent_with_another_scheme_than_bearer_is_refused(path: str) -> None:
+    # A client that sent "Basic <key>" (or no scheme) would fail against the service: so it must here.
+    with Emulator() as emu:
+        response = httpx.post(emu.base_url + path, headers={**HEADERS, "authorization": "Basic sk-test"}, json={})
+
+    assert response.status_code == 401
