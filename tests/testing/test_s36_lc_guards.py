@@ -10,7 +10,7 @@ import pytest
 
 from qwen_ci_tool.testing import Emulator
 
-from ._requests import CHAT, HEADERS, TEXT_GENERATION
+from ._requests import CHAT, HEADERS, TEXT_GENERATION, chat_body, native_body
 
 
 def test_waiting_for_no_connection_fails_while_one_is_still_open() -> None:
@@ -39,3 +39,19 @@ def test_a_key_sent_with_another_scheme_than_bearer_is_refused(path: str) -> Non
         response = httpx.post(emu.base_url + path, headers={**HEADERS, "authorization": "Basic sk-test"}, json={})
 
     assert response.status_code == 401
+
+
+def test_a_request_that_leaves_thinking_unset_is_refused_as_the_service_refuses_it() -> None:
+    # The interpreter needs thinking mode: a client that forgot to send enable_thinking must fail here too.
+    native = native_body()
+    del native["parameters"]["enable_thinking"]
+    chat = chat_body()
+    del chat["enable_thinking"]
+    with Emulator() as emu:
+        refused = [
+            httpx.post(emu.base_url + path, headers=HEADERS, json=body)
+            for path, body in [(TEXT_GENERATION, native), (CHAT, chat)]
+        ]
+
+    assert [response.status_code for response in refused] == [400, 400]
+    assert all("enable_thinking" in response.text for response in refused)
