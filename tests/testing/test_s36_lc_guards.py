@@ -55,3 +55,10 @@ def test_a_request_that_leaves_thinking_unset_is_refused_as_the_service_refuses_
 
     assert [response.status_code for response in refused] == [400, 400]
     assert all("enable_thinking" in response.text for response in refused)
+
+
+def test_a_native_request_for_a_result_format_other_than_message_is_refused() -> None:
+    with Emulator() as emu:
+        response = httpx.post(emu.base_url + TEXT_GENERATION, headers=HEADERS, json=native_body(result_format="text"))
+
+    assert response.status_code == 400 and "result_format" in response.text
