@@ -300,7 +300,9 @@ class AdaptiveLimiter:
         self.cuts += 1
 
     def _estimate(self, refused: float, deeper: float = 1.0) -> None:
-        self._refused_rate = max(refused, _MIN_RATE)
+        # Never at the floor itself: a cut must leave a depth for the probe to climb (a refused rate
+        # on the floor would keep the batch at one start per MAX_RETRY_AFTER for good).
+        self._refused_rate = max(refused, _MIN_RATE / BACKOFF)
         self.rate = self._cut_to = max(BACKOFF * deeper * self._refused_rate, _MIN_RATE)
 
     def __repr__(self) -> str:

@@ -264,7 +264,7 @@ def diagnose(settings: Settings, client: httpx.Client) -> list[Check]:
         checks += [Check(n, "skip", "the endpoint is not reachable") for n in ("key accepted", "model listed")]
         checks.append(_documented(settings, roots))
         return checks
-    if answer.body is None and answer.status != 200:
+    if answer.body is None:  # not JSON, even with 200: a captive portal or a wrong host
         proxy = answer.status == 407
         checks.append(
             Check(

@@ -215,6 +215,15 @@ def test_a_gateway_page_instead_of_the_service_is_named(key: str, emu: Emulator)
     assert code == 1 and "not the service's JSON" in lines(out)["endpoint reachable"]
 
 
+def test_a_captive_portal_page_with_200_is_not_taken_for_the_service(key: str, emu: Emulator) -> None:
+    emu.add_fault(Fault.content_type())
+    code, out = doctor("--base-url", emu.base_url)
+    checks = lines(out)
+    assert code == 1, out
+    assert "HTTP 200 with text/html" in checks["endpoint reachable"] and "[FAIL]" in checks["endpoint reachable"]
+    assert "skip" in checks["key accepted"] and "ready" not in out.splitlines()[-1]
+
+
 def test_a_model_the_service_does_not_list_fails_with_close_names(key: str) -> None:
     with Emulator(api_key=key) as emu:
         code, out = doctor("--base-url", emu.base_url, "--model", "qwen3-maxx")

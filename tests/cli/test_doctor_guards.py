@@ -354,10 +354,11 @@ def test_only_well_formed_entries_of_the_model_list_count(key: str, canned: Cann
     assert listed["detail"] == detail and listed["status"] == ("ok" if "2 models" in detail else "skip")
 
 
-def test_a_200_that_is_not_json_is_the_service_answering_with_an_unreadable_list(key: str, canned: Canned) -> None:
+def test_a_200_that_is_not_json_is_not_taken_for_the_service(key: str, canned: Canned) -> None:
     canned.answer(200, b"not json", "text/plain")
     code, checks = checks_of("--base-url", canned.base_url)
-    assert code == 0 and checks["endpoint reachable"]["status"] == "ok"
+    assert code == 1 and checks["endpoint reachable"]["status"] == "fail"
+    assert "HTTP 200 with text/plain" in checks["endpoint reachable"]["detail"]
     assert checks["model listed"]["status"] == "skip"
 
 

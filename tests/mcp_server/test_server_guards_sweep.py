@@ -79,6 +79,16 @@ def test_a_redis_run_store_without_the_redis_library_says_which_extra_to_install
     )
 
 
+def test_another_module_missing_inside_the_redis_store_is_not_blamed_on_the_redis_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A broken install (our own module gone) must surface as itself, not as "install redis".
+    monkeypatch.setitem(sys.modules, "mcp_server.runs.redis_store", None)
+    with pytest.raises(ModuleNotFoundError) as caught:
+        create_server(api_key=PLANTED_KEY, run_store="redis://127.0.0.1:6379/0")
+    assert caught.value.name == "mcp_server.runs.redis_store" and "[mcp] extra" not in str(caught.value)
+
+
 # --- what a tool call returns -----------------------------------------------------------------------
 
 
