@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from qwen_ci_tool import AsyncCodeInterpreter
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, ConfigurationError, InternalServerError
+from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
-from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
+from qwen_ci_tool._errors import service_error
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
 
@@ -46,3 +48,54 @@ def test_a_blank_key_variable_still_lets_the_key_file_give_the_key(tmp_path: Pat
 
     assert settings.api_key is not None and settings.api_key.get_secret_value() == PLANTED_KEY
     assert settings.key_source == "DASHSCOPE_API_KEY_FILE_PATH"
+
+
+def test_a_blank_setting_variable_gives_way_to_the_vendors_variable() -> None:
+    """G19: `_from_env`'s `if env.get(var, "").strip():` -> `if env.get(var, ""):` (a blank QWEN_CI_WORKSPACE is
+    taken as no workspace and hides DASHSCOPE_WORKSPACE_ID)."""
+    settings = resolve_settings(env={"QWEN_CI_WORKSPACE": "  ", "DASHSCOPE_WORKSPACE_ID": "ws-1"})
+
+    assert settings.workspace == "ws-1"
+
+
+def test_a_text_setting_from_the_environment_is_read_without_its_surrounding_spaces() -> None:
+    """G20: `Setting.parse`'s `text = text.strip()` dropped (a workspace pasted with a trailing newline is sent
+    with it, and a model name with spaces is refused)."""
+    settings = resolve_settings(env={"QWEN_CI_WORKSPACE": " ws-1\n", "QWEN_CI_MODEL": " qwen3-max "})
+
+    assert (settings.workspace, settings.model) == ("ws-1", "qwen3-max")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_extra_parameters_holding_nan_or_infinity_are_refused_before_anything_is_sent(value: float) -> None:
+    """G28: `allow_nan=False` dropped from the extra parameters' JSON check (NaN is not JSON: the request body
+    would carry it, or fail to be made, at send time instead)."""
+    with pytest.raises(ConfigurationError, match="cannot be sent as JSON"):
+        resolve_settings(env={}, extra_parameters={"top_p": value})
+
+
+def test_a_base_url_loses_one_api_suffix_and_keeps_a_gateways_own_path() -> None:
+    """G32: the suffix loop's `return text[: -len(suffix)]` -> `text = text[: -len(suffix)]` (a gateway mounted at
+    /api/v1 loses its own path too, and every request goes to the gateway's root)."""
+    settings = resolve_settings(env={}, base_url="https://gw.example.com/api/v1/compatible-mode/v1")
+
+    assert settings.base_url == "https://gw.example.com/api/v1"
+
+
+def test_a_retried_failures_args_carry_the_attempts_note_as_its_message_does(emu: Emulator) -> None:
+    """E03 (_errors): `err.args = (err.message,)` dropped from `note_attempts` (`err.args[0]`, what a caller or a
+    wrapping error reads, still lacks "(after 3 attempts)")."""
+    for _ in range(3):
+        emu.add_fault(Fault.status(503, "ServiceUnavailable", "busy", retry_after="0"))
+    with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=2) as ci:
+        with pytest.raises(InternalServerError) as info:
+            ci.run(SEED_QUESTION)
+    assert "(after 3 attempts)" in info.value.message
+    assert info.value.args == (info.value.message,)
+
+
+def test_a_service_message_ending_in_a_full_stop_is_quoted_with_one() -> None:
+    """E05 (_errors): `message.strip().rstrip(".")` -> `message.strip()` ("...: Input is too long..")."""
+    err = service_error(ServiceFailure(400, "InvalidParameter", " Input is too long. ", "req-1"))
+
+    assert err.message == "The service returned an error (InvalidParameter, HTTP 400): Input is too long."
