@@ -12,7 +12,7 @@ import pytest
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, ConfigurationError, InternalServerError
 from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
-from qwen_ci_tool._errors import service_error
+from qwen_ci_tool._errors import key_place, protocol_hint, service_error
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -99,3 +99,29 @@ def test_a_service_message_ending_in_a_full_stop_is_quoted_with_one() -> None:
     err = service_error(ServiceFailure(400, "InvalidParameter", " Input is too long. ", "req-1"))
 
     assert err.message == "The service returned an error (InvalidParameter, HTTP 400): Input is too long."
+
+
+def test_a_model_the_documents_disagree_about_says_so_in_its_protocol_advice() -> None:
+    """E19 (_errors): `if protocol in info.disputed:` -> `if False:` (the disagreement note is lost)."""
+    hint = protocol_hint("qwen3.5-flash", "openai")
+
+    assert hint is not None and "try {protocol:responses}" in hint
+    assert "The documents disagree about 'openai'" in hint
+
+
+def test_a_key_from_the_usual_variable_is_named_as_the_usual_place() -> None:
+    """E20 (_errors): `source in (None, C.ENV_API_KEY)` -> `source is None` (a key from DASHSCOPE_API_KEY is named
+    as "the DASHSCOPE_API_KEY environment variable", not as each face's own place for the key)."""
+    assert key_place("DASHSCOPE_API_KEY") == key_place(None) == "{api_key}"
+    assert key_place("QWEN_CI_API_KEY") == "the QWEN_CI_API_KEY environment variable"
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [("Arrearage", "in arrears"), ("insufficient_quota", "quota is used up"), ("Throttling.AllocationQuota", "resets")],
+)
+def test_a_permanent_quota_or_billing_failure_says_calling_again_will_not_help(code: str, words: str) -> None:
+    """E22 (_errors): `if code in _PERMANENT_HINTS:` -> `if False:` (the class's hint: "wait and retry")."""
+    err = service_error(ServiceFailure(429, code, "no", "req-1"))
+
+    assert err.hint is not None and words in err.hint and "will not help" in err.hint
