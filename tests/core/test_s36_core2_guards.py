@@ -13,6 +13,8 @@ from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, ConfigurationErr
 from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
+from qwen_ci_tool._result import CodeInterpreterResult
+from qwen_ci_tool._telemetry import capture_content, output_messages
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -125,3 +127,33 @@ def test_a_permanent_quota_or_billing_failure_says_calling_again_will_not_help(c
     err = service_error(ServiceFailure(429, code, "no", "req-1"))
 
     assert err.hint is not None and words in err.hint and "will not help" in err.hint
+
+
+def _result(**fields: Any) -> CodeInterpreterResult:
+    data: dict[str, Any] = {"answer": "42", "protocol": "responses", "model": "qwen3-max", "status": "completed"}
+    return CodeInterpreterResult.from_dict({**data, **fields})
+
+
+def test_an_exported_notebook_quotes_reasoning_without_its_surrounding_blank_lines() -> None:
+    """R24 (_result): the notebook's `step.text.strip().splitlines()` -> `step.text.splitlines()` (empty `> `
+    lines around the quoted reasoning)."""
+    result = _result(reasoning="\n  I print.\n\n", steps=[{"kind": "reasoning", "text": "\n  I print.\n\n"}])
+
+    cells = result.to_notebook()["cells"]
+
+    assert cells[1]["source"] == ["**Reasoning**\n", "\n", "> I print."]
+
+
+def test_a_result_without_reasoning_has_no_reasoning_part_in_the_spans_output_messages() -> None:
+    """T05 (_telemetry): `if result.reasoning:` -> `if result.reasoning is not None:` (an empty reasoning part)."""
+    (message,) = output_messages(_result())
+
+    assert [part["type"] for part in message["parts"]] == ["text"]
+
+
+@pytest.mark.parametrize("value", [" True\n", "span_only", "SPAN_AND_EVENT"])
+def test_content_capture_is_on_for_each_value_the_genai_instrumentations_accept(value: str) -> None:
+    """T12/T13 (_telemetry): `.strip()` dropped from `capture_content`, and "span_and_event" dropped from the
+    values that turn it on."""
+    assert capture_content({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value}) is True
+    assert capture_content({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "no_content"}) is False
