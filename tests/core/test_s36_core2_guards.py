@@ -14,7 +14,7 @@ from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
 from qwen_ci_tool._result import CodeInterpreterResult
-from qwen_ci_tool._telemetry import capture_content, output_messages
+from qwen_ci_tool._telemetry import _error_type, _input_attributes, _result_attributes, capture_content, output_messages
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -157,3 +157,28 @@ def test_content_capture_is_on_for_each_value_the_genai_instrumentations_accept(
     values that turn it on."""
     assert capture_content({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value}) is True
     assert capture_content({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "no_content"}) is False
+
+
+def test_a_result_without_answer_text_has_no_empty_text_part_in_the_spans_output_messages() -> None:
+    """T17 (_telemetry): `if result.answer:` -> `if result.answer is not None:` (an empty text part)."""
+    (message,) = output_messages(_result(answer="", reasoning="thinking"))
+
+    assert [part["type"] for part in message["parts"]] == ["reasoning"]
+
+
+def test_messages_without_a_system_message_record_no_system_instructions() -> None:
+    """T16 (_telemetry): `if system:` -> `if True:` (an empty gen_ai.system_instructions list on every span)."""
+    assert set(_input_attributes([{"role": "user", "content": "hi"}])) == {"gen_ai.input.messages"}
+
+
+def test_a_trio_cancellation_is_recorded_as_cancelled_not_as_an_error_class() -> None:
+    """T18 (_telemetry): "Cancelled" (trio's cancellation, as anyio runs on it) dropped from `_error_type`."""
+    cancelled = type("Cancelled", (BaseException,), {})
+
+    assert _error_type(cancelled()) == "cancelled"
+
+
+def test_a_result_with_an_empty_request_id_records_no_response_id() -> None:
+    """T20 (_telemetry): `if result.request_id:` -> `is not None` (gen_ai.response.id set to "")."""
+    assert "gen_ai.response.id" not in _result_attributes(_result(request_id=""), capture=False)
+    assert _result_attributes(_result(request_id="rid-1"), capture=False)["gen_ai.response.id"] == "rid-1"
