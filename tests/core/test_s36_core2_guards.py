@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, ConfigurationError, InternalServerError
+from qwen_ci_tool import _constants as C
 from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
@@ -20,12 +21,7 @@ from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 from ..conftest import PLANTED_KEY
 
 
-async def test_an_async_call_closes_its_response_byte_iterator_before_it_returns(
-    emu: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`await chunks.aclose()` dropped from the async attempt's `finally` (the iterator, left suspended after the
-    [DONE] marker, is closed only when the garbage collector hands it to the event loop: a task per layer, and a
-    ResourceWarning per layer under trio)."""
+def _recorded_byte_iterators(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     made: list[Any] = []
     aiter_bytes = httpx.Response.aiter_bytes
 
@@ -34,9 +30,31 @@ async def test_an_async_call_closes_its_response_byte_iterator_before_it_returns
         return made[-1]
 
     monkeypatch.setattr(httpx.Response, "aiter_bytes", recorded)
+    return made
+
+
+async def test_an_async_call_closes_its_response_byte_iterator_before_it_returns(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C02: `await chunks.aclose()` dropped from the async attempt's `finally` (the iterator, left suspended after the
+    [DONE] marker, is closed only when the garbage collector hands it to the event loop: a task per layer, and a
+    ResourceWarning per layer under trio)."""
+    made = _recorded_byte_iterators(monkeypatch)
     # the OpenAI stream ends at its [DONE] marker, read before the end of the body
     async with AsyncCodeInterpreter(api_key="sk-test", base_url=emu.base_url, protocol="openai") as aci:
         assert SEED_ANSWER in (await aci.run(SEED_QUESTION)).answer
+    assert len(made) == 1 and made[0].ag_frame is None
+
+
+async def test_an_async_call_closes_the_byte_iterator_of_an_error_body_cut_at_its_cap(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error body's loop left its iterator suspended at the cap (the bug fixed with this test)."""
+    made = _recorded_byte_iterators(monkeypatch)
+    emu.add_fault(Fault.status(500, body=b"x" * (C.MAX_ERROR_BODY_BYTES + 4096)))
+    async with AsyncCodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=0) as aci:
+        with pytest.raises(InternalServerError):
+            await aci.run(SEED_QUESTION)
     assert len(made) == 1 and made[0].ag_frame is None
 
 
