@@ -11,6 +11,7 @@ import pytest
 
 from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, ConfigurationError, InternalServerError
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._arguments import invalid_arguments
 from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
@@ -200,3 +201,11 @@ def test_a_result_with_an_empty_request_id_records_no_response_id() -> None:
     """T20 (_telemetry): `if result.request_id:` -> `is not None` (gen_ai.response.id set to "")."""
     assert "gen_ai.response.id" not in _result_attributes(_result(request_id=""), capture=False)
     assert _result_attributes(_result(request_id="rid-1"), capture=False)["gen_ai.response.id"] == "rid-1"
+
+
+def test_a_tuple_given_where_text_was_expected_is_named_an_array() -> None:
+    """A08 (_arguments): `isinstance(value, list | tuple)` -> `isinstance(value, list)` (a tuple, as a Python caller
+    of the LangChain tool may pass, is named by its Python type "tuple")."""
+    err = invalid_arguments("ask", [{"type": "string_type", "loc": ("question",), "input": ("a", "b")}], {})
+
+    assert "`question` is an array, the wrong type." in err.message
