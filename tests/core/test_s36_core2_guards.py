@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, ConfigurationError, InternalServerError
+from qwen_ci_tool import AsyncCodeInterpreter, BadRequestError, CodeInterpreter, ConfigurationError, InternalServerError
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._arguments import invalid_arguments
 from qwen_ci_tool._classify import ServiceFailure
@@ -209,3 +209,14 @@ def test_a_tuple_given_where_text_was_expected_is_named_an_array() -> None:
     err = invalid_arguments("ask", [{"type": "string_type", "loc": ("question",), "input": ("a", "b")}], {})
 
     assert "`question` is an array, the wrong type." in err.message
+
+
+def test_a_key_echoed_by_the_service_is_masked_in_the_errors_args_too(emu: Emulator) -> None:
+    """XE04 (_exceptions): `self.args = (self.message,)` dropped from `_redact` (the key stays in `err.args`, what
+    `traceback`, pickling and a wrapping error's `*err.args` carry)."""
+    emu.add_fault(Fault.status(400, "InvalidParameter", f"Refused the key {PLANTED_KEY}."))
+    with CodeInterpreter(api_key=PLANTED_KEY, base_url=emu.base_url, max_retries=0) as ci:
+        with pytest.raises(BadRequestError) as info:
+            ci.run(SEED_QUESTION)
+    assert "Refused the key" in info.value.message
+    assert PLANTED_KEY not in repr(info.value.args) and info.value.args == (info.value.message,)
