@@ -15,6 +15,7 @@ from qwen_ci_tool._arguments import invalid_arguments
 from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
+from qwen_ci_tool._exceptions import error_retryable
 from qwen_ci_tool._result import CodeInterpreterResult
 from qwen_ci_tool._telemetry import _error_type, _input_attributes, _result_attributes, capture_content, output_messages
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
@@ -220,3 +221,11 @@ def test_a_key_echoed_by_the_service_is_masked_in_the_errors_args_too(emu: Emula
             ci.run(SEED_QUESTION)
     assert "Refused the key" in info.value.message
     assert PLANTED_KEY not in repr(info.value.args) and info.value.args == (info.value.message,)
+
+
+def test_an_exception_of_another_library_is_never_retryable_whatever_its_attributes() -> None:
+    """XE08 (_exceptions): `isinstance(error, QwenCIError) and error.retryable` -> `getattr(error, "retryable",
+    False)` (another library's error with a truthy `retryable` would be sent again by run_many and the batch)."""
+    other = type("OtherError", (Exception,), {"retryable": True})
+
+    assert error_retryable(other()) is False
