@@ -16,8 +16,10 @@ from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
 from qwen_ci_tool._exceptions import error_retryable
+from qwen_ci_tool._protocols._chat import ChatDecoder
 from qwen_ci_tool._result import CodeInterpreterResult
 from qwen_ci_tool._telemetry import _error_type, _input_attributes, _result_attributes, capture_content, output_messages
+from qwen_ci_tool._types import SSEEvent, UsageUpdated
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
@@ -229,3 +231,14 @@ def test_an_exception_of_another_library_is_never_retryable_whatever_its_attribu
     other = type("OtherError", (Exception,), {"retryable": True})
 
     assert error_retryable(other()) is False
+
+
+def test_a_chat_chunk_with_an_empty_usage_object_does_not_reset_the_usage() -> None:
+    """H06 (_chat): `if usage:` -> `if usage is not None:` (an empty usage object is a usage of zero tokens,
+    which replaces the usage counted so far)."""
+    decoder = ChatDecoder("qwen3-max", None)
+    frame = b'{"id":"c1","choices":[{"delta":{"content":"hi"}}],"usage":{}}'
+
+    events = decoder.decode(SSEEvent("", frame, None, None))
+
+    assert events and not any(isinstance(event, UsageUpdated) for event in events)
