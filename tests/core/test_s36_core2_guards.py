@@ -11,9 +11,11 @@ import pytest
 
 from qwen_ci_tool import AsyncCodeInterpreter, BadRequestError, CodeInterpreter, ConfigurationError, InternalServerError
 from qwen_ci_tool import _constants as C
+from qwen_ci_tool._accumulator import _apart
 from qwen_ci_tool._arguments import invalid_arguments
 from qwen_ci_tool._classify import ServiceFailure
 from qwen_ci_tool._config import resolve_settings
+from qwen_ci_tool._engine import CallState
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
 from qwen_ci_tool._exceptions import error_retryable
 from qwen_ci_tool._protocols._chat import ChatDecoder
@@ -23,6 +25,8 @@ from qwen_ci_tool._types import SSEEvent, UsageUpdated
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
 from ..conftest import PLANTED_KEY
+from ._frames import native_frame
+from ._mock import SSE
 
 
 def _recorded_byte_iterators(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -242,3 +246,43 @@ def test_a_chat_chunk_with_an_empty_usage_object_does_not_reset_the_usage() -> N
     events = decoder.decode(SSEEvent("", frame, None, None))
 
     assert events and not any(isinstance(event, UsageUpdated) for event in events)
+
+
+def test_a_calls_total_time_counts_from_sending_the_request() -> None:
+    """TM2 (_engine._timings): `total_time=self._clock() - self.started_at` -> `self._clock()` (the clock's
+    reading, not the call's duration)."""
+    now = [1000.0]
+    state = CallState(resolve_settings(api_key="sk-test"), [{"role": "user", "content": "q"}], clock=lambda: now[0])
+    state.begin_attempt()
+    assert state.check_response(200, httpx.Headers(SSE))
+    now[0] += 2.0
+    state.feed(native_frame(1, content="done", finish="stop").encode())
+    now[0] += 3.0
+
+    timings = state.finish()[-1].result.timings  # type: ignore[union-attr]
+
+    assert (timings.time_to_first_event, timings.total_time) == (2.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("segments", "joined"),
+    [
+        (["", "First.", "", "Then.", ""], "First.\n\nThen."),
+        (["a", "\n", "c"], "a\n\n\nc"),
+    ],
+)
+def test_reasoning_segments_are_joined_apart_by_what_the_text_so_far_ends_with(
+    segments: list[str], joined: str
+) -> None:
+    """AP2 (`if text:` -> `if True:`: an empty first or last segment adds a blank line) and AP3 (`tail = (...)[-2:]`
+    -> `text[-2:]`: a one-character segment hides the line break before it) in `_accumulator._apart`."""
+    assert _apart(segments) == joined
+
+
+def test_an_event_id_that_is_not_utf8_reads_with_replacement_characters() -> None:
+    """Y05 (_types): `value.decode("utf-8", "replace")` -> `value.decode("utf-8")` (reading the id, or the
+    event's repr in a debug log, raises UnicodeDecodeError)."""
+    event = SSEEvent("", b"{}", b"\xff7", None)
+
+    assert event.id == "\ufffd7"
+    assert "id='\ufffd7'" in repr(event)
