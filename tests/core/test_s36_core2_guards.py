@@ -3,6 +3,7 @@ closed at once, ...; each test fails with the one-line break in its docstring.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -286,3 +287,20 @@ def test_an_event_id_that_is_not_utf8_reads_with_replacement_characters() -> Non
 
     assert event.id == "\ufffd7"
     assert "id='\ufffd7'" in repr(event)
+
+
+def test_resolved_settings_cannot_be_changed_after_resolution() -> None:
+    """ST1 (_settings): `frozen=True` dropped from `Settings` (a client's settings, shared by every call and by a
+    batch's threads, could be changed under them, past the checks that resolved them)."""
+    settings = resolve_settings(env={}, api_key="sk-test")
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.model = "qwen3.5-plus"  # type: ignore[misc]
+
+
+def test_settings_show_whether_a_key_is_set_but_never_the_key() -> None:
+    """ST2 (_settings): `'set' if self.api_key else 'missing'` inverted."""
+    shown = repr(resolve_settings(env={}, api_key=PLANTED_KEY))
+
+    assert "api_key=set)" in shown and PLANTED_KEY not in shown
+    assert "api_key=missing)" in repr(resolve_settings(env={}))
