@@ -1,0 +1,43 @@
+"""Quiet effects in the MCP server (issue 26, the s36-mcp2 hand sweep: what the first wave left of ``_stdio``,
+``_server``, ``_logs``, ``_ops``, ``_stdout``, then ``__main__``, ``_fit``, ``_texts``, ``_schema``, ``_icons``,
+``http/gate``, ``http/routes`` and the runner's ``call``/``_run``). Each test was checked to fail with the break
+it names."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import anyio
+import pytest
+from mcp.server.mcpserver import MCPServer
+
+from mcp_server.runs import deadline as deadline_module
+from mcp_server.runs.deadline import Deadline
+
+from .test_transport_guards_stdio import REQUEST, wire
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_at_the_end_the_answers_wait_only_for_what_the_drain_left_of_the_grace(
+    make_server: Callable[..., MCPServer], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Break: the wait for answers after the drain given the whole grace again instead of what is left of it
+    # (`deadline.grace` for `deadline.left()`): a drain that used the grace is followed by as long again, and a
+    # process given --shutdown-grace 600 by its supervisor is killed before it exits.
+    now = [1000.0]
+    monkeypatch.setattr(deadline_module, "anyio", SimpleNamespace(current_time=lambda: now[0]))
+
+    async def drain(deadline: Deadline, *_: object, **__: object) -> None:
+        now[0] = deadline.end  # the runs took all of the grace (recorded clock)
+
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    with anyio.fail_after(10):
+        async with wire(make_server(), grace=600) as w:
+            w.lines._runtime = SimpleNamespace(drain=drain)
+            await w.feed(REQUEST)  # never answered
+            w.lines.stop()
+    messages = [r.getMessage() for r in caplog.records if r.name == "mcp_server"]
+    assert "qwen-ci-mcp: 1 requests still unanswered at the end of the 600 s grace; exiting anyway" in messages
