@@ -5,6 +5,7 @@ it names."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -16,6 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_server.runs import deadline as deadline_module
 from mcp_server.runs.deadline import Deadline
 
+from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
 from .test_transport_guards_stdio import REQUEST, wire
 
 pytestmark = pytest.mark.anyio
@@ -41,3 +43,24 @@ async def test_at_the_end_the_answers_wait_only_for_what_the_drain_left_of_the_g
             w.lines.stop()
     messages = [r.getMessage() for r in caplog.records if r.name == "mcp_server"]
     assert "qwen-ci-mcp: 1 requests still unanswered at the end of the 600 s grace; exiting anyway" in messages
+
+
+async def test_a_cancel_of_request_id_0_reaches_its_call_and_is_not_forwarded_once_found_here() -> None:
+    # Breaks: the gate testing the cancelled request id for truth instead of presence (`0`, a valid JSON-RPC
+    # id that clients counting from 0 use, never cancels: the run goes on, billed); a cancel that reached its
+    # call here forwarded to the other replicas all the same (one store message per cancel for nothing).
+    app, forwarded = WaitingApp(), list[str]()
+    call = {**CALL, "id": 0}
+    cancel = {**CANCEL, "params": {"requestId": 0}}
+    async with gate(app, forwarded) as http, anyio.create_task_group() as tg:
+        with anyio.fail_after(10):
+            tg.start_soon(lambda: http.post("/mcp", content=json.dumps(call), headers=headers("session-a")))
+            await anyio.wait_all_tasks_blocked()  # the call waits in the app (in-process transport)
+            answered = await http.post("/mcp", content=json.dumps(cancel), headers=headers("session-a"))
+            ((exchange,),) = app.waiting.values()
+            assert answered.status_code == 202 and exchange.aborted
+            assert forwarded == []
+            lost = {**CANCEL, "params": {"requestId": 5}}  # matches no call here: for the other replicas
+            await http.post("/mcp", content=json.dumps(lost), headers=headers("session-a"))
+            assert forwarded == ["5"]
+
