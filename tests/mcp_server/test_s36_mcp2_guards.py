@@ -14,6 +14,8 @@ import anyio
 import pytest
 from mcp.server.mcpserver import MCPServer
 
+from mcp_server.__main__ import _credentials, build_parser
+from mcp_server.http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS
 from mcp_server.runs import deadline as deadline_module
 from mcp_server.runs.deadline import Deadline
 
@@ -64,3 +66,16 @@ async def test_a_cancel_of_request_id_0_reaches_its_call_and_is_not_forwarded_on
             await http.post("/mcp", content=json.dumps(lost), headers=headers("session-a"))
             assert forwarded == ["5"]
 
+
+
+def test_a_shared_auth_token_of_exactly_the_minimum_length_is_taken_and_one_shorter_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Break: the length check made `<=` (a 16-character token, the documented minimum, refused at start).
+    monkeypatch.delenv(AUTH_TOKEN_ENV, raising=False)
+    monkeypatch.delenv(AUTH_TOKEN_FILE_ENV, raising=False)
+    least = "t" * MIN_TOKEN_CHARS
+    credentials = _credentials(build_parser().parse_args(["--auth-token", least]))
+    assert credentials is not None and credentials.client_for(least.encode()) is not None
+    with pytest.raises(ValueError, match=f"shorter than {MIN_TOKEN_CHARS} characters"):
+        _credentials(build_parser().parse_args(["--auth-token", least[1:]]))
