@@ -14,11 +14,16 @@ import anyio
 import pytest
 from mcp.server.mcpserver import MCPServer
 
+from mcp_server import create_server
 from mcp_server.__main__ import _credentials, build_parser
+from mcp_server._server import server_runtime
 from mcp_server.http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS
 from mcp_server.runs import deadline as deadline_module
 from mcp_server.runs.deadline import Deadline
+from mcp_server.runs.records import RunRecord
+from mcp_server.runs.runner import Runner, _LiveRun
 
+from ..conftest import PLANTED_KEY
 from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
 from .test_transport_guards_stdio import REQUEST, wire
 
@@ -67,7 +72,6 @@ async def test_a_cancel_of_request_id_0_reaches_its_call_and_is_not_forwarded_on
             assert forwarded == ["5"]
 
 
-
 def test_a_shared_auth_token_of_exactly_the_minimum_length_is_taken_and_one_shorter_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -79,3 +83,25 @@ def test_a_shared_auth_token_of_exactly_the_minimum_length_is_taken_and_one_shor
     assert credentials is not None and credentials.client_for(least.encode()) is not None
     with pytest.raises(ValueError, match=f"shorter than {MIN_TOKEN_CHARS} characters"):
         _credentials(build_parser().parse_args(["--auth-token", least[1:]]))
+
+
+async def test_a_waiter_leaving_while_a_stage_is_reported_to_another_does_not_break_the_run() -> None:
+    # Break: the stage reports iterating over the live set of listeners instead of a copy: a waiter whose
+    # wait ends (max_wait, a cancel) while another's progress notification is being sent changes the set
+    # under the loop, and the run fails with "Set changed size during iteration" (an unexpected failure).
+    runner = server_runtime(create_server(api_key=PLANTED_KEY))
+    assert isinstance(runner, Runner)
+    run = _LiveRun(RunRecord("run_x", started_at=0.0, owner="local"))
+    heard: list[str] = []
+
+    async def first(stage: str, _message: str | None) -> None:
+        heard.append(f"first: {stage}")
+        run.listeners.discard(second)  # the other waiter's wait ends meanwhile
+
+    async def second(stage: str, _message: str | None) -> None:
+        heard.append(f"second: {stage}")
+
+    run.listeners.update((first, second))
+    await runner._stage(run, "running code")  # (either order: a set changed under its loop raises at the next step)
+    assert "first: running code" in heard
+    assert (await runner.local.get("run_x")) is not None
