@@ -4,6 +4,7 @@ closed at once, ...; each test fails with the one-line break in its docstring.""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from qwen_ci_tool import AsyncCodeInterpreter, BadRequestError, CodeInterpreter,
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._accumulator import _apart
 from qwen_ci_tool._arguments import invalid_arguments
+from qwen_ci_tool._batch import BatchTask
 from qwen_ci_tool._classify import ServiceFailure
+from qwen_ci_tool._client import _CappedBody
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
@@ -304,3 +307,29 @@ def test_settings_show_whether_a_key_is_set_but_never_the_key() -> None:
 
     assert "api_key=set)" in shown and PLANTED_KEY not in shown
     assert "api_key=missing)" in repr(resolve_settings(env={}))
+
+
+def test_a_batch_call_tells_its_batch_once_that_the_service_began_whatever_the_number_of_events(
+    emu: Emulator,
+) -> None:
+    """CL08: the sync `_run_task`'s `admitted = True` dropped (the batch loop gets a message, and a wakeup, for each
+    event of each call instead of one per call)."""
+    told: list[object] = []
+    with CodeInterpreter(api_key="sk-test", base_url=emu.base_url) as ci:
+        result = ci._run_task(BatchTask("t", SEED_QUESTION), threading.Event(), told.append)
+    assert SEED_ANSWER in result.answer and len(told) == 1
+
+
+async def test_an_async_batch_call_tells_its_batch_once_that_the_service_began(emu: Emulator) -> None:
+    """CL19: the async `_run_task`'s `admitted = True` dropped."""
+    told: list[object] = []
+    async with AsyncCodeInterpreter(api_key="sk-test", base_url=emu.base_url) as aci:
+        result = await aci._run_task(BatchTask("t", SEED_QUESTION), told.append)
+    assert SEED_ANSWER in result.answer and len(told) == 1
+
+
+def test_an_error_body_stops_being_read_as_soon_as_it_reaches_its_cap() -> None:
+    """CL05: `len(self._body) >= MAX_ERROR_BODY_BYTES` -> `>` (a body of exactly the cap is read on, to its end or
+    until the idle timeout when the server then stalls)."""
+    body = _CappedBody()
+    assert body.add(b"x" * C.MAX_ERROR_BODY_BYTES) is True
