@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from qwen_ci_tool import AsyncCodeInterpreter, BadRequestError, CodeInterpreter, ConfigurationError, InternalServerError
+from qwen_ci_tool import (
+    APITimeoutError,
+    AsyncCodeInterpreter,
+    BadRequestError,
+    CodeInterpreter,
+    ConfigurationError,
+    InternalServerError,
+)
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._accumulator import _apart
 from qwen_ci_tool._arguments import invalid_arguments
@@ -28,7 +36,7 @@ from qwen_ci_tool._telemetry import _error_type, _input_attributes, _result_attr
 from qwen_ci_tool._types import SSEEvent, UsageUpdated
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
-from ..conftest import PLANTED_KEY
+from ..conftest import PLANTED_KEY, FakeClock
 from ._frames import native_frame
 from ._mock import SSE
 
@@ -333,3 +341,26 @@ def test_an_error_body_stops_being_read_as_soon_as_it_reaches_its_cap() -> None:
     until the idle timeout when the server then stalls)."""
     body = _CappedBody()
     assert body.add(b"x" * C.MAX_ERROR_BODY_BYTES) is True
+
+
+def test_a_sync_stream_on_a_transport_without_a_socket_stops_being_read_at_its_total_deadline(
+    fake_clock: FakeClock,
+) -> None:
+    """CL16: the sync attempt's `if state.expired(): raise state.timeout_error("total")` dropped (without a socket
+    for the watchdog, as with an injected transport, a stream that never goes idle is read to its end)."""
+    sent: list[int] = []
+
+    def keepalives() -> Iterator[bytes]:
+        for n in range(50):
+            sent.append(n)
+            fake_clock.offset += 1.0  # a second between chunks: never idle, always late
+            yield b": keep-alive\n\n"
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=SSE, content=keepalives())
+
+    with httpx.Client(transport=httpx.MockTransport(reply)) as http:
+        with CodeInterpreter(api_key="sk-test", base_url="https://x.test", http_client=http, total_timeout=5) as ci:
+            with pytest.raises(APITimeoutError) as info:
+                ci.run(SEED_QUESTION)
+    assert info.value.kind == "total" and len(sent) <= 6
