@@ -25,7 +25,7 @@ from qwen_ci_tool._accumulator import _apart
 from qwen_ci_tool._arguments import invalid_arguments
 from qwen_ci_tool._batch import BatchTask
 from qwen_ci_tool._classify import ServiceFailure
-from qwen_ci_tool._client import _CappedBody
+from qwen_ci_tool._client import _CappedBody, _http_options
 from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._engine import CallState
 from qwen_ci_tool._errors import key_place, protocol_hint, service_error
@@ -364,3 +364,11 @@ def test_a_sync_stream_on_a_transport_without_a_socket_stops_being_read_at_its_t
             with pytest.raises(APITimeoutError) as info:
                 ci.run(SEED_QUESTION)
     assert info.value.kind == "total" and len(sent) <= 6
+
+
+def test_a_clients_own_connection_pool_does_not_cap_concurrent_streams() -> None:
+    """CL18: `max_connections=None` -> `10` (the eleventh concurrent call of a batch or of a server's callers waits
+    for a connection, and fails with a pool timeout after the connect timeout)."""
+    limits = _http_options()["limits"]
+
+    assert limits.max_connections is None and limits.max_keepalive_connections == 20
