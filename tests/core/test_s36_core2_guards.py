@@ -1,5 +1,6 @@
-"""Session 36's second core sweep (issue 26): the quiet effects no test held before: an async call's byte iterator
-closed at once, ...; each test fails with the one-line break in its docstring."""
+"""Session 36's second core sweep (issue 26): the quiet effects no test held before, across the clients, settings,
+errors, results, telemetry, the chat decoder and the plain data types (resources closed at once, blank-vs-absent
+values, boundaries, key masking, what a span records); each test fails with the one-line break in its docstring."""
 
 from __future__ import annotations
 
