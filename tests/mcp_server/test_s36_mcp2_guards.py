@@ -249,7 +249,7 @@ async def test_a_calls_progress_names_only_the_stages_a_person_watches_never_con
     assert not {"connected", "done"} & set(progress.messages)
 
 
-def test_a_run_cancelled_twice_keeps_the_first_reason() -> None:
+async def test_a_run_cancelled_twice_keeps_the_first_reason() -> None:
     # Break: a live run's cancel overwriting its reason: a run the client cancelled and the drain then
     # cancelled too is answered and logged as stopped by the shutdown (or the other way round).
     run = _LiveRun(RunRecord("run_x", started_at=0.0, owner="local"))
