@@ -64,9 +64,9 @@ async def test_at_the_end_the_answers_wait_only_for_what_the_drain_left_of_the_g
 
 
 async def test_a_cancel_of_request_id_0_reaches_its_call_and_is_not_forwarded_once_found_here() -> None:
-    # Breaks: the gate testing the cancelled request id for truth instead of presence (`0`, a valid JSON-RPC
-    # id that clients counting from 0 use, never cancels: the run goes on, billed); a cancel that reached its
-    # call here forwarded to the other replicas all the same (one store message per cancel for nothing).
+    # Break: the gate testing the cancelled request id for truth instead of presence (`0`, a valid JSON-RPC
+    # id that clients counting from 0 use, never cancels: the run goes on, billed). (A cancel that matched
+    # two calls here must not be forwarded either: test_audit_guards holds that.)
     app, forwarded = WaitingApp(), list[str]()
     call = {**CALL, "id": 0}
     cancel = {**CANCEL, "params": {"requestId": 0}}
