@@ -315,9 +315,11 @@ class AsyncCodeInterpreter(_ClientBase[AsyncCodeInterpreterStream, AsyncGenerato
         ) as response:
             if not state.check_response(response.status_code, response.headers):
                 body = _CappedBody()
-                async for chunk in response.aiter_bytes():
-                    if body.add(chunk):
-                        break
+                # aclosing: a body cut at the cap leaves the iterator suspended; close it now, not in the GC
+                async with contextlib.aclosing(response.aiter_bytes()) as error_chunks:  # type: ignore[type-var]
+                    async for chunk in error_chunks:
+                        if body.add(chunk):
+                            break
                 raise state.response_error(response.status_code, response.headers, body.value())
             chunks = response.aiter_bytes()
             try:

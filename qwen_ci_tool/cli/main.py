@@ -36,6 +36,13 @@ from .replay import replay
 __all__ = ["main"]
 
 
+def _file_name(value: str) -> str:
+    """A FILE argument: an empty one (an unset shell variable) is refused, not read as "no file"."""
+    if not value:
+        raise argparse.ArgumentTypeError("expected a file name, got an empty string")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     def _add_emulator_flag(command: argparse.ArgumentParser) -> None:
         command.add_argument(
@@ -53,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--export",
             metavar="FILE",
+            type=_file_name,
             help="also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
             "written for a partial result too",
         )
@@ -70,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_result_flags(ask)
     add_setting_flags(ask)
-    ask.add_argument("--record", metavar="FILE", help="save the raw event stream (no headers, no key) for replay")
+    ask.add_argument(
+        "--record", metavar="FILE", type=_file_name, help="save the raw event stream (no headers, no key) for replay"
+    )
     _add_emulator_flag(ask)
 
     batch = sub.add_parser(
@@ -78,12 +88,16 @@ def _parser() -> argparse.ArgumentParser:
         help="run many tasks from a JSONL file; each result is appended to OUTPUT as it finishes; run again to resume",
     )
     batch.add_argument(
-        "input", metavar="INPUT.jsonl", help='one task per line: {"id": "q1", "question": "..."} (or "messages")'
+        "input",
+        metavar="INPUT.jsonl",
+        type=_file_name,
+        help='one task per line: {"id": "q1", "question": "..."} (or "messages")',
     )
     batch.add_argument(
         "-o",
         "--output",
         metavar="OUTPUT.jsonl",
+        type=_file_name,
         required=True,
         help="results, one line per task; ids completed here are not sent again",
     )
@@ -109,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Replay a stream saved by `qwen-ci ask --record FILE`: the stages, the result, --json and "
         "--export as the call gave them, through the local emulator (no key, no network).",
     )
-    replay.add_argument("file", metavar="FILE", help="the .sse file `ask --record` wrote")
+    replay.add_argument("file", metavar="FILE", type=_file_name, help="the .sse file `ask --record` wrote")
     _add_result_flags(replay)
     replay.add_argument(
         "--protocol",

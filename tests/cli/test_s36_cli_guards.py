@@ -254,3 +254,27 @@ def test_reading_output_back_leaves_no_descriptor_and_a_line_another_writer_appe
     output.close()
     ids = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
     assert ids == ["old", "other", "mine"]
+
+
+# --- FILE arguments --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["ask", "--emulator", "--record", "", SEED_QUESTION], "--record"),
+        (["ask", "--emulator", "--export", "", SEED_QUESTION], "--export"),
+        (["batch", "", "-o", "out.jsonl"], "INPUT.jsonl"),
+        (["batch", "in.jsonl", "-o", ""], "-o/--output"),
+        (["replay", ""], "FILE"),
+    ],
+    ids=["record", "export", "batch-input", "batch-output", "replay"],
+)
+def test_an_empty_file_argument_is_refused_with_exit_2_naming_it_before_anything_runs(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An unset shell variable (`--record "$FILE"`) must not pass as "no recording wanted".
+    with pytest.raises(SystemExit) as exited:
+        main(argv, stdout=io.StringIO(), stderr=io.StringIO())
+    assert exited.value.code == 2
+    assert f"error: argument {named}: expected a file name, got an empty string" in capsys.readouterr().err
