@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,9 +28,14 @@ from mcp_server.runs import deadline as deadline_module
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.records import RunRecord
 from mcp_server.runs.runner import Runner, _LiveRun
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
 from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
+from .test_drain_order import runner_on
+from .test_ops_guards import calls
+from .test_sw_runner_guards import _Recorder
+from .test_tool import call
 from .test_transport_guards_stdio import REQUEST, wire
 
 pytestmark = pytest.mark.anyio
@@ -58,9 +64,9 @@ async def test_at_the_end_the_answers_wait_only_for_what_the_drain_left_of_the_g
 
 
 async def test_a_cancel_of_request_id_0_reaches_its_call_and_is_not_forwarded_once_found_here() -> None:
-    # Breaks: the gate testing the cancelled request id for truth instead of presence (`0`, a valid JSON-RPC
-    # id that clients counting from 0 use, never cancels: the run goes on, billed); a cancel that reached its
-    # call here forwarded to the other replicas all the same (one store message per cancel for nothing).
+    # Break: the gate testing the cancelled request id for truth instead of presence (`0`, a valid JSON-RPC
+    # id that clients counting from 0 use, never cancels: the run goes on, billed). (A cancel that matched
+    # two calls here must not be forwarded either: test_audit_guards holds that.)
     app, forwarded = WaitingApp(), list[str]()
     call = {**CALL, "id": 0}
     cancel = {**CANCEL, "params": {"requestId": 0}}
@@ -211,3 +217,43 @@ async def test_only_a_get_of_the_mcp_path_gets_405_other_paths_reach_the_app() -
             await _gate(app)(_scope("GET", path), client.receive, client.send)
         statuses.append(client.sent[0]["status"])
     assert statuses == [405, 404]
+
+
+async def test_a_call_that_fails_unexpectedly_is_counted_failed_with_its_error_class_not_cancelled() -> None:
+    # Break: the runner's unexpected-failure branch not marking the call failed: a bug in the server is
+    # counted (qwen_ci_calls_total) and logged as a call its client cancelled.
+    def explode(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("internal detail")
+
+    server = create_server(
+        api_key=PLANTED_KEY,
+        base_url="http://127.0.0.1:9",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(explode)),
+    )
+    ops = server_runtime(server).ops  # type: ignore[attr-defined]
+    result = await call(server)
+    assert result.is_error
+    assert calls(ops, "failed", "RuntimeError") == 1
+    assert calls(ops, "cancelled") == 0
+
+
+async def test_a_calls_progress_names_only_the_stages_a_person_watches_never_connected_or_done() -> None:
+    # Break: every stage change reported (`if stage:` for `is_work_stage`): "connected" and "done" reach the
+    # client as progress messages and the run's record, one more notification and write each per call.
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+            progress = _Recorder()
+            answer = await runner.call(SEED_QUESTION, False, progress, runs)  # type: ignore[arg-type]
+    assert not answer.is_error
+    assert "thinking" in progress.messages
+    assert not {"connected", "done"} & set(progress.messages)
+
+
+async def test_a_run_cancelled_twice_keeps_the_first_reason() -> None:
+    # Break: a live run's cancel overwriting its reason: a run the client cancelled and the drain then
+    # cancelled too is answered and logged as stopped by the shutdown (or the other way round).
+    run = _LiveRun(RunRecord("run_x", started_at=0.0, owner="local"))
+    run.cancel("the client cancelled the call")
+    run.cancel("the server is shutting down")
+    assert run.reason == "the client cancelled the call"
+    assert run.scope.cancel_called
