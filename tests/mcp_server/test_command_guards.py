@@ -313,7 +313,8 @@ def test_the_emulator_answers_a_call_through_the_server_the_command_built(
 
 def test_limits_given_as_flags_are_taken_as_numbers(serve: Any) -> None:
     seen = serve()
-    argv = ["--max-concurrency", "2", "--max-output-chars", "3000", "--max-wait", "1.5", "--result-ttl", "60"]
+    argv = ["--max-concurrency", "2", "--max-output-chars", "3000", "--max-wait", "1.5", "--result-ttl", "60.5"]
+    # --result-ttl takes fractions of a second as --max-wait does (audit 12's m06: type=int refused it).
     assert main([*argv, "--shutdown-grace", "0.5"]) == 0 and len(seen) == 1
 
 
