@@ -1,0 +1,44 @@
+"""Guards from the s36 hand sweep of what was left in the runner, ``runs.results`` and ``runs.records``
+(issue 26): quiet effects a one-line break would leave unseen - a connection never closed, a secret
+partly shown, a text that no longer says what happened.
+
+Each test names the behaviour a one-line break of the library would lose; the break it was checked
+against is in its comment.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from mcp_server.runs.memory import MemoryRunStore
+from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
+
+from .test_drain_order import NoProgress, runner_on
+from .test_tool import text_of
+
+pytestmark = pytest.mark.anyio
+
+
+class _ClosableStore(MemoryRunStore):
+    """A shared store that records whether the server released it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()
+
+
+async def test_closing_the_server_releases_its_shared_run_store() -> None:
+    # Break: Runner.aclose's `await self.shared.aclose()` dropped (a replica's Redis connections outlive it).
+    store = _ClosableStore()
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu, run_store=store) as (runner, runs):
+            answer = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            await runner.drain(30)
+            assert not store.closed
+    assert store.closed
+    assert SEED_ANSWER in text_of(answer)
