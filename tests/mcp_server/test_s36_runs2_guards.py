@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 from mcp_server.runs.memory import MemoryRunStore
+from mcp_server.runs.records import shown_url
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from .test_drain_order import NoProgress, runner_on
@@ -42,3 +43,23 @@ async def test_closing_the_server_releases_its_shared_run_store() -> None:
             assert not store.closed
     assert store.closed
     assert SEED_ANSWER in text_of(answer)
+
+
+async def test_a_run_id_pasted_with_spaces_or_a_newline_around_it_still_finds_its_result() -> None:
+    # Break: Runner.result's `run_id.strip()` dropped (a handle copied with a trailing newline is "no such run").
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+            first = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            run_id = next(iter(runner.local._entries))
+            again = await runner.result(f"  {run_id}\n", NoProgress())  # type: ignore[arg-type]
+            await runner.drain(30)
+    assert not again.is_error
+    assert text_of(again) == text_of(first)
+    assert SEED_ANSWER in text_of(again)
+
+
+def test_a_store_url_whose_password_holds_an_at_sign_shows_none_of_the_password() -> None:
+    # Break: shown_url's `netloc.rpartition("@")` -> `partition("@")` (the password's tail after its "@" shown).
+    shown = shown_url("redis://app:pa@ss-tail@cache.internal:6380/0")
+    assert shown == "redis://app:***@cache.internal:6380/0"
+    assert "ss-tail" not in shown
