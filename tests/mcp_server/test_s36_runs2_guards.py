@@ -63,3 +63,26 @@ def test_a_store_url_whose_password_holds_an_at_sign_shows_none_of_the_password(
     shown = shown_url("redis://app:pa@ss-tail@cache.internal:6380/0")
     assert shown == "redis://app:***@cache.internal:6380/0"
     assert "ss-tail" not in shown
+
+
+class _Recorded:
+    """The handler's context, recording the progress messages the runner reports."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        self.messages.append(message or "")
+
+
+async def test_a_call_reports_its_runs_stages_from_the_first_one_sent_not_the_starting_state_it_was_created_in() -> None:
+    # Break: Runner._await's `after_version < 0` -> `<= 0` (the call's own wait, at version 0, would first
+    # report the "starting" it was created in, a notification that says nothing).
+    ctx = _Recorded()
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+            answer = await runner.call(SEED_QUESTION, False, ctx, runs)  # type: ignore[arg-type]
+            await runner.drain(30)
+    assert SEED_ANSWER in text_of(answer)
+    assert ctx.messages[0] == "sending the question to Qwen"
+    assert "starting" not in ctx.messages
