@@ -13,6 +13,8 @@ import pytest
 
 from mcp_server.runs.memory import MemoryRunStore
 from mcp_server.runs.records import shown_url
+from mcp_server.runs.results import Results
+from qwen_ci_tool import CodeInterpreterResult
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
 
 from .test_drain_order import NoProgress, runner_on
@@ -75,7 +77,7 @@ class _Recorded:
         self.messages.append(message or "")
 
 
-async def test_a_call_reports_its_runs_stages_from_the_first_one_sent_not_the_starting_state_it_was_created_in() -> None:
+async def test_a_calls_progress_starts_at_the_first_stage_sent_not_the_starting_state_it_was_created_in() -> None:
     # Break: Runner._await's `after_version < 0` -> `<= 0` (the call's own wait, at version 0, would first
     # report the "starting" it was created in, a notification that says nothing).
     ctx = _Recorded()
@@ -86,3 +88,15 @@ async def test_a_call_reports_its_runs_stages_from_the_first_one_sent_not_the_st
     assert SEED_ANSWER in text_of(answer)
     assert ctx.messages[0] == "sending the question to Qwen"
     assert "starting" not in ctx.messages
+
+
+def test_a_record_whose_skeleton_alone_fills_the_budget_leaves_the_start_of_the_answer_in_the_text() -> None:
+    # Break: Results._package's floor `max(..., _MIN_TEXT_CHARS)` dropped (sixty code runs' skeleton is over the
+    # 2,000-character cap: the text would keep nothing of the answer, only the notes on what was cut).
+    runs = [{"index": i, "code": f"print({i})", "output": str(i)} for i in range(60)]
+    result = CodeInterpreterResult.from_dict(
+        {"answer": "The answer is " + "x" * 3000, "code_runs": runs, "protocol": "responses", "status": "completed"}
+    )
+    packed = Results(2000, None).success(result, False)
+    assert not packed.is_error
+    assert "The answer is xxxx" in text_of(packed)
