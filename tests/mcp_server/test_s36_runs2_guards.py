@@ -100,3 +100,12 @@ def test_a_record_whose_skeleton_alone_fills_the_budget_leaves_the_start_of_the_
     packed = Results(2000, None).success(result, False)
     assert not packed.is_error
     assert "The answer is xxxx" in text_of(packed)
+
+
+def test_a_call_the_server_cancelled_says_calling_again_may_work_and_is_billed_again() -> None:
+    # Break: Results.cancelled's RETRY_TRANSIENT dropped (the agent is told only that its call was cancelled).
+    packed = Results(20_000, None).cancelled("the server is shutting down", None, False)
+    assert packed.is_error
+    text = text_of(packed)
+    assert "call was cancelled: the server is shutting down." in text
+    assert "Calling again: may work" in text and "billed again" in text
