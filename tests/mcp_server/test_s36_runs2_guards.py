@@ -8,11 +8,13 @@ against is in its comment.
 
 from __future__ import annotations
 
+import re
+
 import anyio
 import pytest
 
 from mcp_server.runs.memory import MemoryRunStore
-from mcp_server.runs.records import shown_url
+from mcp_server.runs.records import new_run_id, shown_url
 from mcp_server.runs.results import Results
 from qwen_ci_tool import CodeInterpreterResult
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
@@ -109,3 +111,10 @@ def test_a_call_the_server_cancelled_says_calling_again_may_work_and_is_billed_a
     text = text_of(packed)
     assert "call was cancelled: the server is shutting down." in text
     assert "Calling again: may work" in text and "billed again" in text
+
+
+def test_a_run_id_carries_144_random_bits_so_knowing_it_is_what_lets_a_caller_read_the_run() -> None:
+    # Break: new_run_id's `token_urlsafe(18)` -> `(8)` (64 bits: a handle others could guess).
+    ids = {new_run_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(re.fullmatch(r"run_[A-Za-z0-9_-]{24}", run_id) for run_id in ids)
