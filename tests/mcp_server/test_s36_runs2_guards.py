@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from mcp_server.runs.memory import MemoryRunStore
-from mcp_server.runs.records import new_run_id, shown_url
+from mcp_server.runs.records import RunRecord, new_run_id, shown_url
 from mcp_server.runs.results import Results
 from qwen_ci_tool import CodeInterpreterResult
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator
@@ -118,3 +118,16 @@ def test_a_run_id_carries_144_random_bits_so_knowing_it_is_what_lets_a_caller_re
     ids = {new_run_id() for _ in range(200)}
     assert len(ids) == 200
     assert all(re.fullmatch(r"run_[A-Za-z0-9_-]{24}", run_id) for run_id in ids)
+
+
+def test_a_store_url_that_is_not_even_a_url_hides_everything_before_its_last_at_sign() -> None:
+    # Break: shown_url's fallback regex `//[^/]*@` -> `//[^/@]*@` (only up to the password's own "@" hidden).
+    shown = shown_url("redis://app:pa@ss-tail@[::1:6379/0")
+    assert shown == "redis://***@[::1:6379/0"
+    assert "ss-tail" not in shown
+
+
+def test_a_record_written_by_a_newer_replica_with_fields_this_one_does_not_know_is_still_read() -> None:
+    # Break: RunRecord.from_json's `if k in names` filter dropped (an unknown field: TypeError on every read).
+    record = RunRecord(new_run_id(), started_at=1.5, owner="alice").advanced(stage="running code", message="x")
+    assert RunRecord.from_json({**record.to_json(), "priority": 3}) == record
