@@ -13,6 +13,7 @@ import re
 import anyio
 import pytest
 
+from mcp_server._ops import serving
 from mcp_server.runs.memory import MemoryRunStore
 from mcp_server.runs.records import RunRecord, new_run_id, shown_url
 from mcp_server.runs.results import Results
@@ -131,3 +132,33 @@ def test_a_record_written_by_a_newer_replica_with_fields_this_one_does_not_know_
     # Break: RunRecord.from_json's `if k in names` filter dropped (an unknown field: TypeError on every read).
     record = RunRecord(new_run_id(), started_at=1.5, owner="alice").advanced(stage="running code", message="x")
     assert RunRecord.from_json({**record.to_json(), "priority": 3}) == record
+
+
+async def test_with_a_shared_store_the_drain_does_not_wait_for_handles_to_be_polled_the_store_keeps_them() -> None:
+    # Break: Runner.drain's `elif polls and self.shared is None` -> `elif polls` (every HTTP replica with Redis
+    # would hold its shutdown for the whole runs' grace while a handle it answered stays unpolled).
+    with Emulator() as emu:
+        async with runner_on(emu, run_store=MemoryRunStore()) as (runner, runs):
+            with anyio.fail_after(20):
+                await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            run_id = next(iter(runner.local._entries))
+            runner.handles.uncollected.add(run_id)  # as if answered with its handle and never polled
+            with anyio.fail_after(10):
+                await runner.drain(60, polls=True)
+    assert runner.handles.uncollected == {run_id}
+
+
+async def test_a_run_is_read_only_by_the_client_that_started_it_another_client_is_told_no_such_run() -> None:
+    # Break: Runner._await's `or record.owner != current_client()` dropped (any client holding an id reads the run).
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+            with serving("alice", "req-1"):
+                first = await runner.call(SEED_QUESTION, False, NoProgress(), runs)  # type: ignore[arg-type]
+            run_id = next(iter(runner.local._entries))
+            with serving("bob", "req-2"):
+                theirs = await runner.result(run_id, NoProgress())  # type: ignore[arg-type]
+            with serving("alice", "req-3"):
+                mine = await runner.result(run_id, NoProgress())  # type: ignore[arg-type]
+            await runner.drain(30)
+    assert theirs.is_error and SEED_ANSWER not in text_of(theirs) and run_id in text_of(theirs)
+    assert text_of(mine) == text_of(first)
