@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from mcp_server._ops import serving
+from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.memory import MemoryRunStore
 from mcp_server.runs.records import RunRecord, new_run_id, shown_url
 from mcp_server.runs.results import Results
@@ -162,3 +163,15 @@ async def test_a_run_is_read_only_by_the_client_that_started_it_another_client_i
             await runner.drain(30)
     assert theirs.is_error and SEED_ANSWER not in text_of(theirs) and run_id in text_of(theirs)
     assert text_of(mine) == text_of(first)
+
+
+async def test_the_drain_stops_waiting_for_admitted_calls_to_register_when_the_runs_part_of_the_grace_ends() -> None:
+    # Break: Runner.drain's wait for `admitted()` bounded by `deadline.left()` instead of `runs_left()` (a call
+    # the gate let in that never registers would eat the reserve kept for delivering final records).
+    with Emulator() as emu:
+        async with runner_on(emu) as (runner, _runs):
+            deadline = Deadline(100)
+            deadline.runs_end = anyio.current_time()  # the runs' part is over; 25 % of the grace is left
+            with anyio.fail_after(10):
+                await runner.drain(deadline, anyio.sleep_forever)
+    assert not runner.ready
