@@ -14,6 +14,8 @@ import anyio
 import pytest
 
 from mcp_server._ops import serving
+from mcp_server._requests import current_exchange
+from mcp_server.http.cancels import Exchanges
 from mcp_server.runs.deadline import Deadline
 from mcp_server.runs.memory import MemoryRunStore
 from mcp_server.runs.records import RunRecord, new_run_id, shown_url
@@ -175,3 +177,32 @@ async def test_the_drain_stops_waiting_for_admitted_calls_to_register_when_the_r
             with anyio.fail_after(10):
                 await runner.drain(deadline, anyio.sleep_forever)
     assert not runner.ready
+
+
+class _StartedCheck:
+    """The handler's context: at each progress report, records whether the gate still counts its call unstarted."""
+
+    def __init__(self, exchanges: Exchanges) -> None:
+        self.exchanges = exchanges
+        self.unstarted: list[int] = []
+
+    async def report_progress(self, *_: object) -> None:
+        self.unstarted.append(len(self.exchanges._unstarted))
+
+
+async def test_an_admitted_call_counts_as_started_for_the_drain_as_soon_as_its_run_is_registered() -> None:
+    # Break: Runner.call's `exchange.start()` dropped (the drain's wait for admitted calls to register would
+    # last until each call ENDS, or the runs' grace does, before queued calls are refused).
+    exchanges = Exchanges()
+    with Emulator() as emu, anyio.fail_after(20):
+        async with runner_on(emu) as (runner, runs):
+            ctx = _StartedCheck(exchanges)
+            with exchanges.open("local", 1, admitted=True) as exchange:
+                token = current_exchange.set(exchange)
+                try:
+                    answer = await runner.call(SEED_QUESTION, False, ctx, runs)  # type: ignore[arg-type]
+                finally:
+                    current_exchange.reset(token)
+            await runner.drain(30)
+    assert SEED_ANSWER in text_of(answer)
+    assert ctx.unstarted and set(ctx.unstarted) == {0}
