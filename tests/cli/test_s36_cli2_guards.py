@@ -1,0 +1,79 @@
+"""Quiet effects of ``qwen-ci models`` and ``qwen-ci emulator`` (issue 26, s36-cli2): each field of the JSON
+table taken from its own column, letters outside ASCII kept, the ready line flushed before serving. Each test
+fails with the break named in it."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import io
+import json
+from collections.abc import Callable
+
+import pytest
+
+from qwen_ci_tool._model_table import MODELS, ordered
+from qwen_ci_tool.cli import main
+from qwen_ci_tool.testing import Emulator
+
+_MAIN = importlib.import_module("qwen_ci_tool.cli.main")  # the module: `qwen_ci_tool.cli.main` is the function
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_models_json_gives_each_row_of_the_table_field_by_field() -> None:
+    # Breaks: "native_endpoint" (or "note") filled from another column of the row (s36-cli2 m03).
+    code, out, _ = _cli("models", "--json")
+
+    assert code == 0
+    assert json.loads(out) == [
+        {
+            "model": row.pattern,
+            "protocols": ordered(row.protocols),
+            "disputed": ordered(row.disputed),
+            "disagreement": row.disagreement or None,
+            "native_endpoint": row.native_endpoint,
+            "note": row.note,
+        }
+        for row in MODELS
+    ]
+    assert {row["native_endpoint"] for row in json.loads(out)} == {"text-generation", "multimodal-generation"}
+
+
+def test_models_json_keeps_letters_outside_ascii_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Breaks: ensure_ascii=True in _models (a note "\\u901a\\u4e49" instead of the vendor's own words; m04).
+    row = dataclasses.replace(MODELS[0], note="通义千问 – série")
+    monkeypatch.setattr(_MAIN, "MODELS", (row,))
+
+    code, out, _ = _cli("models", "--json")
+
+    assert code == 0 and '"note": "通义千问 – série"' in out and json.loads(out)[0]["note"] == row.note
+
+
+class _BlockBuffered(io.TextIOWrapper):
+    """A stderr that keeps what is written until flushed (not a terminal, not line-buffered)."""
+
+    def __init__(self) -> None:
+        self.raw_bytes = io.BytesIO()
+        super().__init__(self.raw_bytes, encoding="utf-8", line_buffering=False, write_through=False)
+
+
+def test_the_emulator_ready_line_is_flushed_before_it_starts_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Breaks: `stderr.flush()` dropped in _serve_emulator's ready (a script waiting for the line on a pipe
+    # whose stderr is block-buffered would wait for as long as the emulator serves; s02).
+    err = _BlockBuffered()
+    seen_when_ready: list[bytes] = []
+
+    def serve_forever(host: str, port: int, *, ready: Callable[[str], None], **options: object) -> None:
+        ready("http://127.0.0.1:4321")
+        seen_when_ready.append(err.raw_bytes.getvalue())  # what a reader of the pipe has while serving
+
+    monkeypatch.setattr(Emulator, "serve_forever", serve_forever)
+    monkeypatch.delenv("QWEN_CI_EMULATOR_KEY", raising=False)
+
+    assert main(["emulator"], stdout=io.StringIO(), stderr=err) == 0
+    assert seen_when_ready[0].decode().startswith("Emulator serving on http://127.0.0.1:4321 - use it as base_url")
