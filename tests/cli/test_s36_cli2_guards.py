@@ -12,8 +12,11 @@ from collections.abc import Callable
 
 import pytest
 
+from qwen_ci_tool import AdaptiveLimiter, BadRequestError, InternalServerError
+from qwen_ci_tool._batch import BatchOutcome
 from qwen_ci_tool._model_table import MODELS, ordered
 from qwen_ci_tool.cli import main
+from qwen_ci_tool.cli.batch import Progress
 from qwen_ci_tool.testing import Emulator
 
 _MAIN = importlib.import_module("qwen_ci_tool.cli.main")  # the module: `qwen_ci_tool.cli.main` is the function
@@ -77,3 +80,41 @@ def test_the_emulator_ready_line_is_flushed_before_it_starts_serving(monkeypatch
 
     assert main(["emulator"], stdout=io.StringIO(), stderr=err) == 0
     assert seen_when_ready[0].decode().startswith("Emulator serving on http://127.0.0.1:4321 - use it as base_url")
+
+
+# --- batch progress text (pure: counts and a time) -----------------------------------------------------
+
+
+def test_the_bar_says_no_time_left_before_a_task_finished_and_zero_left_once_all_are_done() -> None:
+    # Breaks: `if left is not None` -> `if left` (the finished bar loses its "~0.0s left"; p01).
+    progress = Progress(total=1, started_at=100.0)
+    assert " left" not in progress.bar(104.0, AdaptiveLimiter(2))  # not known yet: no task finished
+    progress.add(BatchOutcome("a", "failed", error=BadRequestError("no", status_code=400)))
+
+    assert progress.bar(104.0, AdaptiveLimiter(2)).endswith("4.0s elapsed · ~0.0s left")
+
+
+def test_a_batch_with_no_task_to_send_draws_an_empty_bar() -> None:
+    # Breaks: the clamp `max(self.total, 1)` removed (a ZeroDivisionError when nothing is left to send; p03).
+    bar = Progress(total=0, started_at=0.0).bar(1.0, AdaptiveLimiter(2))
+
+    assert bar.startswith("[" + "." * 24 + "] 0/0 done · 0 failed · 0 in flight · 0 tokens · 1.0s elapsed")
+
+
+def test_the_summary_names_the_most_frequent_error_first() -> None:
+    # Breaks: `self.errors.most_common()` -> `self.errors.items()` (the order they first happened in; p02).
+    progress = Progress(total=4, started_at=0.0)
+    progress.add(BatchOutcome("a", "failed", error=BadRequestError("no", status_code=400)))
+    for task in "bcd":
+        progress.add(BatchOutcome(task, "failed", error=InternalServerError("boom", status_code=500)))
+
+    assert "4 failed (InternalServerError 3, BadRequestError 1); wall time" in progress.summary(2.0)
+
+
+def test_a_failed_tasks_log_line_for_an_error_without_a_message_ends_after_its_kind() -> None:
+    # Breaks: the `if str(outcome.error) else ""` dropped (an IndexError from an empty message's first line; p04).
+    progress = Progress(total=1, started_at=0.0)
+    outcome = BatchOutcome("a", "failed", error=TimeoutError())
+    progress.add(outcome)
+
+    assert progress.line(outcome) == "[1/1] a failed: TimeoutError (not retryable): "
