@@ -10,14 +10,20 @@ import io
 import json
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from qwen_ci_tool import AdaptiveLimiter, BadRequestError, InternalServerError
 from qwen_ci_tool._batch import BatchOutcome
+from qwen_ci_tool._config import resolve_settings
 from qwen_ci_tool._model_table import MODELS, ordered
+from qwen_ci_tool._protocols._base import USER_AGENT
 from qwen_ci_tool.cli import main
 from qwen_ci_tool.cli.batch import Progress
+from qwen_ci_tool.cli.doctor import diagnose, failed
 from qwen_ci_tool.testing import Emulator
+
+from ..conftest import PLANTED_KEY
 
 _MAIN = importlib.import_module("qwen_ci_tool.cli.main")  # the module: `qwen_ci_tool.cli.main` is the function
 
@@ -118,3 +124,24 @@ def test_a_failed_tasks_log_line_for_an_error_without_a_message_ends_after_its_k
     progress.add(outcome)
 
     assert progress.line(outcome) == "[1/1] a failed: TimeoutError (not retryable): "
+
+
+# --- doctor: the one request it sends -----------------------------------------------------------------
+
+
+def test_the_doctors_model_list_request_asks_for_json_names_the_tool_and_waits_only_the_connect_timeout() -> None:
+    # Breaks: the Accept or User-Agent header dropped from _ask, or its `timeout=settings.connect_timeout` (then
+    # httpx's own 5 s, not the setting; d17 d18 d19).
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"data": [{"id": "qwen3-max"}]})
+
+    settings = resolve_settings(api_key=PLANTED_KEY, region="beijing", model="qwen3-max", connect_timeout=7.5, env={})
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        checks = diagnose(settings, client)
+
+    assert not failed(checks) and len(sent) == 1
+    assert sent[0].headers["accept"] == "application/json" and sent[0].headers["user-agent"] == USER_AGENT
+    assert sent[0].extensions["timeout"] == {"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}
