@@ -9,6 +9,7 @@ import importlib
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from qwen_ci_tool._protocols._base import USER_AGENT
 from qwen_ci_tool.cli import main
 from qwen_ci_tool.cli.batch import Progress
 from qwen_ci_tool.cli.doctor import diagnose, failed
-from qwen_ci_tool.testing import Emulator
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ..conftest import PLANTED_KEY
 
@@ -145,3 +146,17 @@ def test_the_doctors_model_list_request_asks_for_json_names_the_tool_and_waits_o
     assert not failed(checks) and len(sent) == 1
     assert sent[0].headers["accept"] == "application/json" and sent[0].headers["user-agent"] == USER_AGENT
     assert sent[0].extensions["timeout"] == {"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}
+
+
+# --- ask --export ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["run.ipynb", "run.md", "run.py"])
+def test_an_exported_file_ends_with_one_newline_as_a_text_file_does(name: str, tmp_path: Path) -> None:
+    # Breaks: the `+ "\n"` after the notebook's json.dumps dropped (a file without a final newline; e02).
+    path = tmp_path / name
+    code, _, err = _cli("ask", "--emulator", "--export", str(path), SEED_QUESTION)
+
+    text = path.read_text(encoding="utf-8")
+    assert code == 0 and f"Wrote {path}." in err
+    assert text.endswith("\n") and not text.endswith("\n\n")
