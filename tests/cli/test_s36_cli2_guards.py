@@ -160,3 +160,19 @@ def test_an_exported_file_ends_with_one_newline_as_a_text_file_does(name: str, t
     text = path.read_text(encoding="utf-8")
     assert code == 0 and f"Wrote {path}." in err
     assert text.endswith("\n") and not text.endswith("\n\n")
+
+
+@pytest.mark.parametrize(("status", "blames_a_proxy"), [(407, True), (401, False), (200, False)])
+def test_only_a_407_page_that_is_not_the_services_json_is_blamed_on_a_proxy(status: int, blames_a_proxy: bool) -> None:
+    # Breaks: `answer.status == 407` -> `in (401, 407)` (a wrong host's login page sent to the proxy fix; d14).
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, text="<html>sign in</html>", headers={"content-type": "text/html"})
+
+    settings = resolve_settings(api_key=PLANTED_KEY, region="beijing", model="qwen3-max", env={})
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        reachable = diagnose(settings, client)[1]
+
+    assert reachable.name == "endpoint reachable" and reachable.status == "fail"
+    assert f"answered HTTP {status} with text/html, not the service's JSON" in reachable.detail
+    assert ("(the proxy asks for authentication)" in reachable.detail) is blames_a_proxy
+    assert reachable.fix.startswith("Check HTTPS_PROXY") is blames_a_proxy
