@@ -16,16 +16,9 @@ from qwen_ci_tool import (
 
 from ._frames import native_stream, responses_event
 from ._mock import MODES, SSE, Script, run, sse_response
+from .test_limiter_guards_more import _bunch
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
-
-
-def _bunch(limiter: AdaptiveLimiter, at: float, admitted: int, refused: int) -> None:
-    tickets = [limiter.start(at) for _ in range(admitted + refused)]
-    for ticket in tickets[:admitted]:
-        limiter.admitted(ticket, at + 0.01)
-    for ticket in tickets[admitted:]:
-        limiter.finish(ticket, at + 0.02, "rate_limited", retry_after=0.5)
 
 
 def test_a_second_paced_bunch_admitted_in_part_never_shrinks_the_burst_below_what_it_just_admitted() -> None:
