@@ -6,7 +6,10 @@ replaced by these:
 - a plain condition forced each way (``if t:`` becomes ``if (t) and False:``, then ``if (t) or True:``), for the
   tests of ``if``, ``elif``, ``while`` and a comprehension's ``if`` that are not a comparison or an ``and``/``or``
   (mutmut flips those): a truth test, an ``isinstance``, a call, with or without ``not``;
-- one type dropped from an ``isinstance`` tuple or an ``except (A, B)``.
+- one type dropped from an ``isinstance`` tuple or an ``except (A, B)``;
+- a test against None read as a truth test (``x is not None`` becomes ``x``, ``x is None`` becomes ``not x``);
+- a search from the other end (``partition``/``rpartition``, ``find``/``rfind``, ``index``/``rindex``);
+- ``round(x)`` read as ``int(x)``.
 
 Independent audits found these kinds among the last breaks the suite missed after every module had been through
 mutmut. The names of the mutants are mutmut's (numbered per function), so a run with these kinds keeps its
@@ -84,6 +87,30 @@ def drop_except_type(node: cst.ExceptHandler) -> Iterable[cst.ExceptHandler]:
             yield node.with_changes(type=value)
 
 
+def none_test_as_truth(node: cst.Comparison) -> Iterable[cst.BaseExpression]:
+    if len(node.comparisons) != 1 or not m.matches(node.comparisons[0].comparator, m.Name("None")):
+        return
+    operator = node.comparisons[0].operator
+    if isinstance(operator, cst.IsNot):
+        yield _parenthesised(node.left)
+    elif isinstance(operator, cst.Is):
+        yield cst.UnaryOperation(cst.Not(), _parenthesised(node.left))
+
+
+_OTHER_END = {"partition": "rpartition", "find": "rfind", "index": "rindex"}
+_OTHER_END |= {end: start for start, end in _OTHER_END.items()}
+
+
+def search_from_the_other_end(node: cst.Call) -> Iterable[cst.Call]:
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in _OTHER_END:
+        yield node.with_changes(func=node.func.with_changes(attr=cst.Name(_OTHER_END[node.func.attr.value])))
+
+
+def round_as_int(node: cst.Call) -> Iterable[cst.Call]:
+    if m.matches(node.func, m.Name("round")) and len(node.args) == 1:
+        yield node.with_changes(func=cst.Name("int"))
+
+
 MORE = [
     (cst.BooleanOperation, drop_clause),
     (cst.If, force_condition),
@@ -91,6 +118,9 @@ MORE = [
     (cst.CompIf, force_condition),
     (cst.Call, drop_isinstance_type),
     (cst.ExceptHandler, drop_except_type),
+    (cst.Comparison, none_test_as_truth),
+    (cst.Call, search_from_the_other_end),
+    (cst.Call, round_as_int),
 ]
 
 

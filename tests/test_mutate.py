@@ -145,6 +145,19 @@ def test_more_kinds_drop_each_type_of_an_isinstance_or_except_tuple() -> None:
     ]
 
 
+def test_more_kinds_read_a_test_against_none_as_a_truth_test_and_leave_other_comparisons_alone() -> None:
+    assert _breaks("if r.id is not None:\n    pass\n") == ["if (r.id):\n    pass\n"]
+    assert _breaks("y = a is None\n") == ["y = not (a)\n"]
+    assert _breaks("y = a is b\n") == [] and _breaks("y = a is None is b\n") == []
+
+
+def test_more_kinds_search_from_the_other_end_and_read_round_as_int() -> None:
+    assert _breaks("u, _, h = n.rpartition('@')\n") == ["u, _, h = n.partition('@')\n"]
+    assert _breaks("i = s.find(x)\n") == ["i = s.rfind(x)\n"]
+    assert _breaks("t = round(s)\n") == ["t = int(s)\n"]
+    assert _breaks("t = round(s, 1)\n") == [] and _breaks("t = s.split('@')\n") == []
+
+
 def test_each_kind_of_break_has_a_work_tree_of_its_own() -> None:
     files = ["qwen_ci_tool/_sse.py"]
     assert work_dir(files, "more") != work_dir(files) == work_dir(files, "mutmut")
