@@ -44,9 +44,13 @@ async def test_a_finished_runs_record_says_done_not_the_last_stage_it_worked_in(
     [
         ("redis://app:p@ssw0rd@redis.example:6379/0", "redis://app:***@redis.example:6379/0"),
         ("rediss://:a@b@c@cache.internal/1", "rediss://:***@cache.internal/1"),
+        (
+            "redis://app:pa:ss@redis.example:6379/0",
+            "redis://app:***@redis.example:6379/0",
+        ),  # the user ends at the 1st ":"
     ],
-    ids=["one-at", "two-ats"],
+    ids=["one-at", "two-ats", "colon"],
 )
-def test_a_password_holding_an_at_sign_is_hidden_whole(url: str, shown: str) -> None:
+def test_a_password_holding_an_at_sign_or_a_colon_is_hidden_whole(url: str, shown: str) -> None:
     # Break (m11): `netloc.rpartition("@")` -> `partition("@")` showed what follows the password's first "@".
     assert shown_url(url) == shown
