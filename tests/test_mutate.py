@@ -114,11 +114,11 @@ def _breaks(source: str) -> list[str]:
 
 
 def test_more_kinds_drop_each_clause_of_an_and_or_once_keeping_precedence() -> None:
-    assert _breaks("x = (a and b or c).strip()\n") == [
-        "x = (a and b).strip()\n",
-        "x = (c).strip()\n",
-        "x = ((a) or c).strip()\n",
-        "x = ((b) or c).strip()\n",
+    assert _breaks("x = (a and b or c).encode()\n") == [
+        "x = (a and b).encode()\n",
+        "x = (c).encode()\n",
+        "x = ((a) or c).encode()\n",
+        "x = ((b) or c).encode()\n",
     ]
 
 
@@ -156,6 +156,15 @@ def test_more_kinds_search_from_the_other_end_and_read_round_as_int() -> None:
     assert _breaks("i = s.find(x)\n") == ["i = s.rfind(x)\n"]
     assert _breaks("t = round(s)\n") == ["t = int(s)\n"]
     assert _breaks("t = round(s, 1)\n") == [] and _breaks("t = s.split('@')\n") == []
+
+
+def test_more_kinds_drop_a_clamp_a_normalising_call_and_read_a_float_type_as_int() -> None:
+    assert _breaks("n = min(a, b + 1)\n") == ["n = (a)\n", "n = (b + 1)\n"]
+    assert _breaks("n = max(xs)\n") == [] and _breaks("n = min(a, b, key=f)\n") == []
+    assert _breaks("k = h.strip().lower()\n") == ["k = (h.strip())\n", "k = (h).lower()\n"]
+    assert _breaks("k = h.strip('/')\n") == []
+    assert _breaks("p.add_argument('--ttl', type=float)\n") == ["p.add_argument('--ttl', type=int)\n"]
+    assert _breaks("p.add_argument('--n', type=int)\n") == []
 
 
 def test_each_kind_of_break_has_a_work_tree_of_its_own() -> None:
