@@ -5,6 +5,7 @@ break it names and to pass without it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -14,7 +15,7 @@ from mcp_server.__main__ import main
 
 from . import test_command_guards
 from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
-from .test_command_guards import TOKEN
+from .test_command_guards import ALICE, TOKEN
 
 serve = test_command_guards.serve  # its fixture: both servers faked, what each was given recorded
 
@@ -51,3 +52,32 @@ async def test_a_cancel_of_request_id_0_reaches_its_call() -> None:
             answered = await http.post("/mcp", content=json.dumps(cancel), headers=headers("s"))
             [[call]] = app.waiting.values()
             assert answered.status_code == 202 and call.aborted
+
+
+def test_a_shared_token_with_a_space_inside_is_refused(serve: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A shared token must be printable ASCII without spaces, inside it as well as around it."""
+    # Break: the `" " in token` clause dropped from _credentials' check: "shared token ..." is taken.
+    seen = serve()
+    assert main(["--transport", "streamable-http", "--auth-token", "shared token 0123456789"]) == 2
+    assert capsys.readouterr().err == "qwen-ci-mcp: error: the auth token must be printable ASCII without spaces.\n"
+    assert seen == []
+
+
+def test_a_token_file_client_name_is_at_most_64_characters(
+    serve: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client name in the token file is 1-64 characters: 64 is taken, 65 is refused naming the line."""
+    # Break: the name pattern's repeat `{0,63}` read as `{0,64}`: a 65-character name is taken.
+    seen = serve()
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{'a' * 64}:{ALICE}\n")
+    assert main(["--transport", "streamable-http", "--auth-token-file", str(tokens)]) == 0
+    assert seen[0]["credentials"].names == ["a" * 64]
+    capsys.readouterr()  # the start lines of the first
+    tokens.write_text(f"{'a' * 65}:{ALICE}\n")
+    assert main(["--transport", "streamable-http", "--auth-token-file", str(tokens)]) == 2
+    assert capsys.readouterr().err == (
+        f"qwen-ci-mcp: error: {tokens}, line 1: the client name must be 1-64 letters, digits or '_.@-', "
+        "starting with a letter or digit.\n"
+    )
+    assert len(seen) == 1
