@@ -5,17 +5,21 @@ break it names and to pass without it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from mcp.server.mcpserver import MCPServer
 
 from mcp_server.__main__ import main
+from mcp_server.http.auth import Credentials
 
 from . import test_command_guards
 from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
-from .test_command_guards import ALICE, TOKEN
+from .test_command_guards import ALICE, CAROL, TOKEN
+from .test_ops import asgi_client, write_tokens
 
 serve = test_command_guards.serve  # its fixture: both servers faked, what each was given recorded
 
@@ -81,3 +85,38 @@ def test_a_token_file_client_name_is_at_most_64_characters(
         "starting with a letter or digit.\n"
     )
     assert len(seen) == 1
+
+
+def test_localhost_in_capitals_is_loopback_and_needs_no_token(serve: Any) -> None:
+    """A loopback host name binds without a token however it is spelled (host names are case-insensitive)."""
+    # Break: `host.lower()` dropped in is_loopback: "LOCALHOST" is refused as a public address (exit 2).
+    seen = serve()
+    assert main(["--transport", "streamable-http", "--host", "LOCALHOST"]) == 0
+    assert (seen[0]["host"], seen[0]["credentials"]) == ("LOCALHOST", None)
+
+
+def test_an_infinite_shutdown_grace_is_refused(serve: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """--shutdown-grace must be finite: a drain that never ends would hang the process."""
+    # Break: the check `0 <= grace < inf` read as `<= inf`: "inf" is taken and the server starts.
+    seen = serve()
+    assert main(["--shutdown-grace", "inf"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "qwen-ci-mcp: error: --shutdown-grace must be a finite number of seconds >= 0, got inf.\n"
+    )
+    assert seen == []
+
+
+def test_the_client_names_of_a_token_file_are_listed_sorted(tmp_path: Path) -> None:
+    """Credentials list their client names in order (as the reload log line shows them), whatever the file's order."""
+    # Break: `sorted(...)` dropped from Credentials.names: the names come in the file's order.
+    credentials = Credentials.from_file(write_tokens(tmp_path / "tokens", zed=CAROL, alice=ALICE))
+    assert credentials.names == ["alice", "zed"]
+
+
+@pytest.mark.anyio
+async def test_operator_routes_are_not_stored_by_caches(make_server: Callable[..., MCPServer]) -> None:
+    """Health, readiness and metrics answers say `Cache-Control: no-store`: a cache never serves a stale one."""
+    # Break: the header's value left stale as "no-cache" in the routes' responses.
+    async with asgi_client(make_server()) as http:
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert (await http.get(path)).headers["cache-control"] == "no-store"
