@@ -19,7 +19,7 @@ from mcp_server.http.auth import Credentials
 from . import test_command_guards
 from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
 from .test_command_guards import ALICE, CAROL, TOKEN
-from .test_ops import asgi_client, write_tokens
+from .test_ops import asgi_client, metric_samples, value, write_tokens
 
 serve = test_command_guards.serve  # its fixture: both servers faked, what each was given recorded
 
@@ -120,3 +120,17 @@ async def test_operator_routes_are_not_stored_by_caches(make_server: Callable[..
     async with asgi_client(make_server()) as http:
         for path in ("/healthz", "/readyz", "/metrics"):
             assert (await http.get(path)).headers["cache-control"] == "no-store"
+
+
+@pytest.mark.anyio
+async def test_a_request_with_two_authorization_headers_counts_as_unauthorized(
+    make_server: Callable[..., MCPServer],
+) -> None:
+    """A request refused for sending several Authorization headers is counted with the other refused tokens."""
+    # Break: the unauthorized counter's `inc()` dropped on the two-headers refusal (only a wrong token counted).
+    bearer = f"Bearer {TOKEN}"
+    async with asgi_client(make_server(), Credentials.single(TOKEN)) as http:
+        twice = await http.post("/mcp", json={}, headers=[("Authorization", bearer), ("Authorization", bearer)])
+        metrics = await http.get("/metrics", headers={"Authorization": bearer})
+    assert twice.status_code == 400
+    assert value(metric_samples(metrics.text), "qwen_ci_http_unauthorized_total") == 1
