@@ -11,10 +11,14 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
+from mcp_server import TOOL_NAME
 from mcp_server.__main__ import main
+from mcp_server._ops import serving
 from mcp_server.http.auth import Credentials
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from . import test_command_guards
 from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
@@ -134,3 +138,21 @@ async def test_a_request_with_two_authorization_headers_counts_as_unauthorized(
         metrics = await http.get("/metrics", headers={"Authorization": bearer})
     assert twice.status_code == 400
     assert value(metric_samples(metrics.text), "qwen_ci_http_unauthorized_total") == 1
+
+
+@pytest.mark.anyio
+async def test_a_run_handle_is_counted_for_the_client_it_was_issued_to(
+    make_server: Callable[..., MCPServer], emu: Emulator
+) -> None:
+    """qwen_ci_run_handles_total is labelled with the client served (its token's name), as the calls are."""
+    # Break: Ops.handle_issued labels the counter `local` whoever was served.
+    server = make_server(max_wait=0.2)
+    emu.code_pause = 1.0  # longer than max_wait: the call is answered with a handle
+    with serving("alice", "request-1"), anyio.fail_after(20):  # what the HTTP routes set for alice's request
+        async with Client(server) as client:
+            pending = await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION})
+            async with asgi_client(server) as http:
+                samples = metric_samples((await http.get("/metrics")).text)
+    assert pending.structured_content["status"] == "running"  # type: ignore[index]
+    assert value(samples, "qwen_ci_run_handles_total", client="alice") == 1
+    assert value(samples, "qwen_ci_run_handles_total", client="local") == 0
