@@ -1,0 +1,77 @@
+"""Quiet effects of the clients, the engine, the streams and the protocols (sweep s37-corea): each
+test guards one promise a one-line break there left unguarded (checked both ways by hand)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter
+from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+
+from ._frames import chat_stream, native_stream
+from ._mock import MODES, Script, clients, run, sse_response
+from .test_sse import parse
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
+
+async def _run_many(mode: str, emu: Emulator, tasks: list[str], **kw: Any) -> list[str]:
+    settings = {"api_key": "sk-test", "base_url": emu.base_url, "max_retries": 0}
+    statuses: list[str] = []
+    with anyio.fail_after(30):
+        if mode == "sync":
+            with CodeInterpreter(**settings) as ci:
+                statuses += [o.status for o in ci.run_many(tasks, **kw)]
+                connections = emu.active_connections
+        else:
+            async with AsyncCodeInterpreter(**settings) as aci:
+                statuses += [o.status async for o in aci.run_many(tasks, **kw)]
+                connections = emu.active_connections
+    return [*statuses, f"connections={connections}"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_run_many_with_concurrency_one_runs_the_tasks_one_after_another(mode: str) -> None:
+    """``run_many(concurrency=1)`` without a limiter: at most one call at once (one pooled connection)."""
+    with Emulator(pace=0.01) as emu:
+        out = await _run_many(mode, emu, [SEED_QUESTION] * 3, concurrency=1)
+    assert out == ["completed"] * 3 + ["connections=1"]
+
+
+# --- the SSE parser --------------------------------------------------------------------------
+
+
+def test_a_field_value_is_everything_after_the_first_colon() -> None:
+    """An ``event:`` value that holds a colon keeps it whole (the SSE spec cuts at the first colon)."""
+    assert parse(b"event: vendor:update\ndata:{}\n\n") == [("vendor:update", b"{}", None, None)]
+
+
+# --- the clients' loops and streams ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_connection_reset_after_the_end_marker_does_not_fail_the_call(mode: str) -> None:
+    """Reading stops at the protocol's end marker ([DONE]): what the connection does after it is not the call's."""
+    reply = sse_response(chat_stream(), error=httpx.ReadError("connection reset by peer"))
+    result = await run(mode, Script(reply), protocol="openai", max_retries=0)
+    assert (result.status, result.answer) == ("completed", "42")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_streams_snapshot_after_the_end_is_the_final_result(mode: str) -> None:
+    """``snapshot()`` once the stream has ended gives the final result, not an incomplete copy."""
+    sync, asyn = clients(Script(sse_response(native_stream())))
+    if mode == "sync":
+        with sync, sync.stream("q") as stream:
+            result = stream.get_final_result()
+            snapshot = stream.snapshot()
+    else:
+        async with asyn, asyn.stream("q") as astream:
+            result = await astream.get_final_result()
+            snapshot = astream.snapshot()
+    assert snapshot.status == "completed"
+    assert snapshot is result
