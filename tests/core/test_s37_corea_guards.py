@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter
+from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ._frames import chat_stream, native_stream
@@ -75,3 +75,32 @@ async def test_a_streams_snapshot_after_the_end_is_the_final_result(mode: str) -
             snapshot = astream.snapshot()
     assert snapshot.status == "completed"
     assert snapshot is result
+
+
+async def _closed_early_error(mode: str) -> QwenCIError:
+    """The error of ``get_final_result()`` on a stream closed after its first reasoning event."""
+    sync, asyn = clients(Script(sse_response(native_stream())))
+    try:
+        if mode == "sync":
+            with sync, sync.stream("q") as stream:
+                next(e for e in stream if type(e).__name__ == "ReasoningDelta")
+                stream.close()
+                stream.get_final_result()
+        else:
+            async with asyn, asyn.stream("q") as astream:
+                async for event in astream:
+                    if type(event).__name__ == "ReasoningDelta":
+                        break
+                await astream.aclose()
+                await astream.get_final_result()
+    except QwenCIError as exc:
+        return exc
+    raise AssertionError("get_final_result() on a stream closed early did not raise")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_final_result_of_a_stream_closed_early_carries_what_had_arrived(mode: str) -> None:
+    """Asking a closed, unfinished stream for its final result raises with ``partial``: what had arrived."""
+    partial = (await _closed_early_error(mode)).partial
+    assert partial is not None
+    assert (partial.status, partial.reasoning) == ("incomplete", "I will")
