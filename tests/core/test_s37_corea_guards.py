@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from qwen_ci_tool import AsyncCodeInterpreter, CodeInterpreter, QwenCIError
+from qwen_ci_tool import AsyncCodeInterpreter, AuthenticationError, CodeInterpreter, QwenCIError
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ._frames import chat_stream, native_stream
@@ -104,3 +104,20 @@ async def test_the_final_result_of_a_stream_closed_early_carries_what_had_arrive
     partial = (await _closed_early_error(mode)).partial
     assert partial is not None
     assert (partial.status, partial.reasoning) == ("incomplete", "I will")
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_401_from_a_base_url_the_caller_chose_asks_for_a_key_that_endpoint_accepts(mode: str) -> None:
+    """A refused key at a chosen endpoint names that endpoint, not the region to switch to."""
+    reply = httpx.Response(
+        401, headers={"content-type": "application/json"}, content=b'{"code":"InvalidApiKey","message":"bad key"}'
+    )
+    with pytest.raises(AuthenticationError) as info:
+        await run(mode, Script(reply), base_url="https://gateway.example.com/api/v1")
+    assert str(info.value).endswith(
+        "Check the API key in the api_key= argument. Keys are per region and workspace: use a key that "
+        "https://gateway.example.com (base_url) accepts."
+    )
