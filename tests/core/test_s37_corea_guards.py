@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from qwen_ci_tool import AsyncCodeInterpreter, AuthenticationError, CodeInterpreter, QwenCIError
+from qwen_ci_tool import APIStatusError, AsyncCodeInterpreter, AuthenticationError, CodeInterpreter, QwenCIError
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ._frames import chat_stream, native_stream
@@ -121,3 +121,16 @@ async def test_a_401_from_a_base_url_the_caller_chose_asks_for_a_key_that_endpoi
         "Check the API key in the api_key= argument. Keys are per region and workspace: use a key that "
         "https://gateway.example.com (base_url) accepts."
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_error_reply_with_both_request_id_headers_takes_x_request_id(mode: str) -> None:
+    """The service's ``x-request-id`` (PROTOCOL.md) names the request; ``x-dashscope-request-id`` is the fallback."""
+    reply = httpx.Response(
+        400,
+        headers={"content-type": "application/json", "x-request-id": "rid-main", "x-dashscope-request-id": "rid-other"},
+        content=b'{"code":"InvalidParameter","message":"bad input"}',
+    )
+    with pytest.raises(APIStatusError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert info.value.request_id == "rid-main"
