@@ -134,3 +134,17 @@ async def test_an_error_reply_with_both_request_id_headers_takes_x_request_id(mo
     with pytest.raises(APIStatusError) as info:
         await run(mode, Script(reply), max_retries=0)
     assert info.value.request_id == "rid-main"
+
+
+# --- the protocols ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["dashscope", "openai", "responses"])
+async def test_a_workspace_is_sent_in_the_header_spelled_as_the_vendor_sdk_spells_it(protocol: str) -> None:
+    """``workspace=`` goes out as ``X-DashScope-WorkSpace`` (the vendor SDK's spelling, byte for byte)."""
+    script = Script(httpx.Response(400, json={"code": "InvalidParameter", "message": "bad input"}))
+    with pytest.raises(APIStatusError):  # only the request matters here
+        await run("sync", script, protocol=protocol, workspace="ws-1", max_retries=0)
+    assert [(k, v) for k, v in script.requests[0].headers.raw if k.lower() == b"x-dashscope-workspace"] == [
+        (b"X-DashScope-WorkSpace", b"ws-1")
+    ]
