@@ -9,10 +9,17 @@ import anyio
 import httpx
 import pytest
 
-from qwen_ci_tool import APIStatusError, AsyncCodeInterpreter, AuthenticationError, CodeInterpreter, QwenCIError
+from qwen_ci_tool import (
+    APIStatusError,
+    AsyncCodeInterpreter,
+    AuthenticationError,
+    CodeInterpreter,
+    QwenCIError,
+    StreamInterruptedError,
+)
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
-from ._frames import chat_stream, native_stream
+from ._frames import chat_stream, native_frame, native_stream
 from ._mock import MODES, Script, clients, run, sse_response
 from .test_sse import parse
 
@@ -134,6 +141,28 @@ async def test_an_error_reply_with_both_request_id_headers_takes_x_request_id(mo
     with pytest.raises(APIStatusError) as info:
         await run(mode, Script(reply), max_retries=0)
     assert info.value.request_id == "rid-main"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_drop_after_metadata_alone_is_retried_as_a_failed_connection(mode: str) -> None:
+    """Only content commits a call: a connection that breaks after a frame with no content is retried."""
+    metadata_only = sse_response(native_frame(1), error=httpx.ReadError("connection reset by peer"))
+    script = Script(metadata_only, sse_response(native_stream()))
+    result = await run(mode, script, max_retries=1)
+    assert (result.status, len(script.requests)) == ("completed", 2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_stream_that_breaks_names_the_request_id_its_frames_gave(mode: str) -> None:
+    """A mid-stream break names the request id the frames carried when no header gave one."""
+    reply = sse_response(
+        native_frame(1, reasoning="I will"),
+        error=httpx.ReadError("connection reset by peer"),
+        headers={"content-type": "text/event-stream"},
+    )
+    with pytest.raises(StreamInterruptedError) as info:
+        await run(mode, Script(reply), max_retries=0)
+    assert info.value.request_id == "rid-native"
 
 
 # --- the protocols ---------------------------------------------------------------------------
