@@ -177,3 +177,11 @@ async def test_a_workspace_is_sent_in_the_header_spelled_as_the_vendor_sdk_spell
     assert [(k, v) for k, v in script.requests[0].headers.raw if k.lower() == b"x-dashscope-workspace"] == [
         (b"X-DashScope-WorkSpace", b"ws-1")
     ]
+
+
+async def test_a_native_request_asks_proxies_not_to_buffer_the_stream() -> None:
+    """The native request sends ``X-Accel-Buffering: no`` with ``X-DashScope-SSE: enable``."""
+    script = Script(sse_response(native_stream()))
+    await run("sync", script, protocol="dashscope")
+    headers = script.requests[0].headers
+    assert (headers.get("X-DashScope-SSE"), headers.get("X-Accel-Buffering")) == ("enable", "no")
