@@ -17,8 +17,10 @@ from qwen_ci_tool import (
     QwenCIError,
     StreamInterruptedError,
 )
+from qwen_ci_tool import _constants as C
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
+from ..conftest import FakeClock
 from ._frames import chat_stream, native_frame, native_stream
 from ._mock import MODES, Script, clients, run, sse_response
 from .test_sse import parse
@@ -163,6 +165,17 @@ async def test_a_stream_that_breaks_names_the_request_id_its_frames_gave(mode: s
     with pytest.raises(StreamInterruptedError) as info:
         await run(mode, Script(reply), max_retries=0)
     assert info.value.request_id == "rid-native"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_first_retry_waits_at_most_the_initial_delay_less_a_jitter_of_a_quarter(
+    mode: str, fake_clock: FakeClock
+) -> None:
+    """The jitter only shortens a wait: the first retry waits between 75 % and 100 % of the initial delay."""
+    refused = httpx.Response(503, json={"code": "ServiceUnavailable", "message": "busy"})
+    result = await run(mode, Script(refused, sse_response(native_stream())), max_retries=1)
+    assert result.status == "completed" and len(fake_clock.sleeps) == 1
+    assert 0.75 * C.INITIAL_RETRY_DELAY <= fake_clock.sleeps[0] <= C.INITIAL_RETRY_DELAY
 
 
 # --- the protocols ---------------------------------------------------------------------------
