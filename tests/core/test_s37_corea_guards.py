@@ -21,7 +21,7 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool.testing import SEED_QUESTION, Emulator
 
 from ..conftest import FakeClock
-from ._frames import chat_stream, native_frame, native_stream
+from ._frames import chat_chunk, chat_stream, native_frame, native_stream
 from ._mock import MODES, Script, clients, run, sse_response
 from .test_sse import parse
 
@@ -198,3 +198,11 @@ async def test_a_native_request_asks_proxies_not_to_buffer_the_stream() -> None:
     await run("sync", script, protocol="dashscope")
     headers = script.requests[0].headers
     assert (headers.get("X-DashScope-SSE"), headers.get("X-Accel-Buffering")) == ("enable", "no")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_chat_finish_reason_that_is_not_a_string_is_no_finish_reason(mode: str) -> None:
+    """Only a string ends a Chat Completions answer: a stream whose finish reason is a number ended early."""
+    stream = chat_chunk({"content": "42"}) + chat_chunk({}, finish=7) + "data: [DONE]\n\n"  # type: ignore[arg-type]
+    with pytest.raises(StreamInterruptedError):
+        await run(mode, Script(sse_response(stream)), protocol="openai", max_retries=0)
