@@ -206,3 +206,12 @@ async def test_a_chat_finish_reason_that_is_not_a_string_is_no_finish_reason(mod
     stream = chat_chunk({"content": "42"}) + chat_chunk({}, finish=7) + "data: [DONE]\n\n"  # type: ignore[arg-type]
     with pytest.raises(StreamInterruptedError):
         await run(mode, Script(sse_response(stream)), protocol="openai", max_retries=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_native_frame_with_only_an_error_code_is_the_services_error(mode: str) -> None:
+    """A native frame with no output and a ``code`` (even without a message) is the service's error."""
+    frame = 'event:result\ndata:{"code":"InvalidParameter","request_id":"rid-1"}\n\n'
+    with pytest.raises(APIStatusError) as info:
+        await run(mode, Script(sse_response(frame)), max_retries=0)
+    assert info.value.code == "InvalidParameter"
