@@ -3,6 +3,7 @@ test guards one promise a one-line break there left unguarded (checked both ways
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
@@ -215,3 +216,14 @@ async def test_a_native_frame_with_only_an_error_code_is_the_services_error(mode
     with pytest.raises(APIStatusError) as info:
         await run(mode, Script(sse_response(frame)), max_retries=0)
     assert info.value.code == "InvalidParameter"
+
+
+async def test_a_multimodal_request_keeps_content_already_given_as_parts() -> None:
+    """On the multimodal path only string content is wrapped into parts; a list of parts is sent as given."""
+    script = Script(sse_response(native_stream()))
+    sync, _ = clients(script, model="qwen3.6-plus", protocol="dashscope")
+    with sync:
+        sync.run(messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert json.loads(script.requests[0].content)["input"]["messages"] == [
+        {"role": "user", "content": [{"text": "hi"}]}
+    ]
