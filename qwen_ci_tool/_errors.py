@@ -212,7 +212,7 @@ def service_error(
 
 def note_attempts(err: X.QwenCIError, attempts: int) -> None:
     """Say in *err* that it is the last of several attempts (the retries were made)."""
-    if attempts > 1 and "attempts)" not in err.message:
+    if attempts > 1 and not err.message.endswith(" attempts)"):  # not said yet (a service message may say "attempts)")
         err.message = f"{err.message} (after {attempts} attempts)"
         err.args = (err.message,)
 
