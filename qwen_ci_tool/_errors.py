@@ -6,6 +6,7 @@ placeholder (``{idle_timeout}``, ``{region:singapore}``, see :mod:`._knobs`), so
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import _constants as C
@@ -210,9 +211,13 @@ def service_error(
 # --- failures the client sees itself (no error body) ------------------------------------------
 
 
+#: The note :func:`note_attempts` ends a message with (recognised there, so it is never added twice).
+_ATTEMPTS_NOTE = re.compile(r" \(after \d+ attempts\)\Z")
+
+
 def note_attempts(err: X.QwenCIError, attempts: int) -> None:
     """Say in *err* that it is the last of several attempts (the retries were made)."""
-    if attempts > 1 and not err.message.endswith(" attempts)"):  # not said yet (a service message may say "attempts)")
+    if attempts > 1 and not _ATTEMPTS_NOTE.search(err.message):  # not said yet (a service message may say "attempts)")
         err.message = f"{err.message} (after {attempts} attempts)"
         err.args = (err.message,)
 

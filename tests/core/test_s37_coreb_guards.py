@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from qwen_ci_tool import BadRequestError, InternalServerError
+from qwen_ci_tool import BadRequestError, InternalServerError, QwenCIError
+from qwen_ci_tool._errors import note_attempts
 
 from ._mock import MODES, Script, run
 
@@ -42,3 +43,11 @@ async def test_the_attempts_note_is_added_even_when_the_services_message_mention
     assert caught.value.message == (
         "The service returned an error (InternalError, HTTP 500): Upstream busy (too many attempts). (after 3 attempts)"
     )
+
+
+@pytest.mark.parametrize("message", ["busy (too many attempts)", "busy (after 2 attempts) upstream"])
+def test_the_attempts_note_is_recognised_only_as_its_own_ending_and_never_added_twice(message: str) -> None:
+    err = QwenCIError(message)
+    note_attempts(err, 3)
+    note_attempts(err, 3)
+    assert str(err) == err.message == f"{message} (after 3 attempts)"
