@@ -171,7 +171,9 @@ async def test_a_redis_run_is_kept_twice_the_total_timeout_plus_a_minute_plus_th
             async with Client(server) as client:
                 with anyio.fail_after(20):
                     handle = pending_of(await client.call_tool(TOOL_NAME, {"question": SEED_QUESTION}))
-                    left_ms = await raw.pttl(f"qwen_ci:run:{handle.run_id}")
+                    # The handle may come back before the run's writer first stored it: wait for the key.
+                    while (left_ms := await raw.pttl(f"qwen_ci:run:{handle.run_id}")) < 0:
+                        await anyio.sleep(0.01)
         finally:
             await raw.aclose()
     assert (2 * 100 + 60 + 600 - 5) * 1000 < left_ms <= (2 * 100 + 60 + 600) * 1000
