@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from typing import Any
 
 import anyio
@@ -133,10 +134,13 @@ async def test_with_capture_on_the_span_holds_the_question_the_code_and_the_answ
 
 
 async def test_duration_and_token_usage_are_recorded_as_histograms(emu: Emulator, otel: Otel) -> None:
+    started = time.monotonic()
     result = await ask("async", emu)
+    took = time.monotonic() - started
     recorded = otel.histograms()
     (duration,) = recorded["gen_ai.client.operation.duration"]
     assert duration.count == 1 and duration.attributes["gen_ai.request.model"] == result.model
+    assert 0.0 < duration.sum <= took  # the call's own seconds, measured inside the caller's
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in recorded["gen_ai.client.token.usage"]}
     assert tokens == {"input": result.usage.input_tokens, "output": result.usage.output_tokens}
 
