@@ -134,6 +134,17 @@ class DecoderBase:
         self.finish_reason: str | None = None
         self.done = False
 
+    def _status_failure(self, sse: SSEEvent) -> WireFailure | None:
+        """The failure of a frame whose in-band status says failure but whose data is no JSON object (none,
+        text, a bare value): that status, the data read as an error reply's body. The status is the
+        service's (or its gateway's) word, whatever the data's shape; a frame with an object is each
+        protocol's to read. None for a frame with an object."""
+        try:
+            obj = loads(sse.data) if sse.data.strip() else None
+        except MalformedJSON:
+            obj = None
+        return None if isinstance(obj, dict) else WireFailure(sse.status, sse.data)
+
     def _object(self, data: bytes) -> dict[str, Any] | None:
         """The event's JSON object; None for the ``[DONE]`` end marker (which sets ``done``) and for
         a payload that is not an object (ignored, for forward compatibility)."""

@@ -17,6 +17,8 @@ class ChatDecoder(DecoderBase):
     __slots__ = ()
 
     def decode(self, sse: SSEEvent) -> list[DecodedEvent]:
+        if sse.status is not None and (failure := self._status_failure(sse)) is not None:
+            raise failure
         obj = self._object(sse.data)
         if obj is None:
             return []

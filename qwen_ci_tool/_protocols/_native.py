@@ -22,6 +22,8 @@ class NativeDecoder(DecoderBase):
         self._usage: Any = None
 
     def decode(self, sse: SSEEvent) -> list[DecodedEvent]:
+        if sse.status is not None and (failure := self._status_failure(sse)) is not None:
+            raise failure
         if sse.event == "error" or sse.status is not None:
             raise self._error(sse.status or 400, loads(sse.data) if sse.data else b"")
         obj = loads(sse.data)
