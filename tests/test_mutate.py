@@ -11,6 +11,7 @@ import pytest
 
 from tests.mutate import (
     NOT_MUTATED,
+    NOT_UNDER_MUTMUT,
     PACKAGES,
     REPO,
     mutmut_config,
@@ -39,7 +40,9 @@ def test_only_the_named_files_are_mutated_and_the_other_packages_are_copied_unbr
         "qwen_ci_tool/_engine.py",
         "qwen_ci_tool/cli/ask.py",
     ]
-    assert table["pytest_add_cli_args_test_selection"] == ["tests/core/", "tests/cli/"]
+    selection = table["pytest_add_cli_args_test_selection"]
+    assert selection[:2] == ["tests/core/", "tests/cli/"]
+    assert selection[2:] == [f"--deselect={test}" for test, _ in NOT_UNDER_MUTMUT]
     assert table["max_children"] == 2
     assert {"mcp_server", "integrations", "tests"} <= set(table["also_copy"])
     assert "qwen_ci_tool" not in table["also_copy"]
@@ -83,6 +86,12 @@ def test_the_functions_left_unmutated_still_exist_and_get_mutmuts_marker(path: s
     assert f"{line}  # pragma: no mutate block\n" in marked
     with pytest.raises(SystemExit, match="update NOT_MUTATED"):
         not_mutated(marked.replace(line, "    async def renamed(self) -> None:"), line)
+
+
+@pytest.mark.parametrize(("test", "why"), NOT_UNDER_MUTMUT)
+def test_the_tests_left_out_of_mutmuts_runs_still_exist(test: str, why: str) -> None:
+    path, name = test.split("::")
+    assert f"def {name}(" in (REPO / path).read_text(encoding="utf-8"), f"update NOT_UNDER_MUTMUT ({why})"
 
 
 def test_each_set_of_files_has_its_own_work_tree_whatever_their_order() -> None:
