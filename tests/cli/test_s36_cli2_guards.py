@@ -17,7 +17,7 @@ import pytest
 from qwen_ci_tool import AdaptiveLimiter, BadRequestError, InternalServerError
 from qwen_ci_tool._batch import BatchOutcome
 from qwen_ci_tool._config import resolve_settings
-from qwen_ci_tool._model_table import MODELS, ordered
+from qwen_ci_tool._model_table import MODELS, ModelInfo
 from qwen_ci_tool._protocols._base import USER_AGENT
 from qwen_ci_tool.cli import main
 from qwen_ci_tool.cli.batch import Progress
@@ -35,23 +35,42 @@ def _cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_models_json_gives_each_row_of_the_table_field_by_field() -> None:
+def test_models_json_gives_each_row_of_the_table_field_by_field(monkeypatch: pytest.MonkeyPatch) -> None:
     # Breaks: "native_endpoint" (or "note") filled from another column of the row (s36-cli2 m03).
+    rows = (
+        ModelInfo(
+            "qwen-a*",
+            frozenset({"responses", "dashscope"}),
+            "multimodal-generation",
+            "note a",
+            disputed=frozenset({"openai"}),
+            disagreement="why a",
+        ),
+        ModelInfo("qwen-b", frozenset({"openai"}), "text-generation", "note b"),
+    )
+    monkeypatch.setattr(_MAIN, "MODELS", rows)
+
     code, out, _ = _cli("models", "--json")
 
     assert code == 0
     assert json.loads(out) == [
         {
-            "model": row.pattern,
-            "protocols": ordered(row.protocols),
-            "disputed": ordered(row.disputed),
-            "disagreement": row.disagreement or None,
-            "native_endpoint": row.native_endpoint,
-            "note": row.note,
-        }
-        for row in MODELS
+            "model": "qwen-a*",
+            "protocols": ["dashscope", "responses"],
+            "disputed": ["openai"],
+            "disagreement": "why a",
+            "native_endpoint": "multimodal-generation",
+            "note": "note a",
+        },
+        {
+            "model": "qwen-b",
+            "protocols": ["openai"],
+            "disputed": [],
+            "disagreement": None,
+            "native_endpoint": "text-generation",
+            "note": "note b",
+        },
     ]
-    assert {row["native_endpoint"] for row in json.loads(out)} == {"text-generation", "multimodal-generation"}
 
 
 def test_models_json_keeps_letters_outside_ascii_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
