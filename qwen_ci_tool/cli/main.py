@@ -43,6 +43,14 @@ def _file_name(value: str) -> str:
     return value
 
 
+def _side_file(value: str) -> str:
+    """A FILE written beside the answer (``--record``, ``--export``): ``-`` would be a file named "-", not
+    standard output (where the answer goes), so it is refused too."""
+    if _file_name(value) == "-":
+        raise argparse.ArgumentTypeError("expected a file name, got '-' (the answer goes to standard output)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     def _add_emulator_flag(command: argparse.ArgumentParser) -> None:
         command.add_argument(
@@ -60,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--export",
             metavar="FILE",
-            type=_file_name,
+            type=_side_file,
             help="also write the run to FILE: .py (a script of the code runs), .ipynb (a notebook) or .md; "
             "written for a partial result too",
         )
@@ -79,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_result_flags(ask)
     add_setting_flags(ask)
     ask.add_argument(
-        "--record", metavar="FILE", type=_file_name, help="save the raw event stream (no headers, no key) for replay"
+        "--record", metavar="FILE", type=_side_file, help="save the raw event stream (no headers, no key) for replay"
     )
     _add_emulator_flag(ask)
 

@@ -285,3 +285,18 @@ def test_an_empty_file_argument_is_refused_with_exit_2_naming_it_before_anything
         main(argv, stdout=io.StringIO(), stderr=io.StringIO())
     assert exited.value.code == 2
     assert f"error: argument {named}: expected a file name, got an empty string" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--record", "--export"])
+def test_a_dash_for_a_file_written_beside_the_answer_is_refused_not_written_as_a_file_named_dash(
+    flag: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The answer goes to standard output: "-" there would be a file named "-" in the working directory.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["ask", "--emulator", flag, "-", SEED_QUESTION], stdout=io.StringIO(), stderr=io.StringIO())
+    assert exited.value.code == 2
+    assert f"error: argument {flag}: expected a file name, got '-' (the answer goes to standard output)" in (
+        capsys.readouterr().err
+    )
+    assert list(tmp_path.iterdir()) == []
