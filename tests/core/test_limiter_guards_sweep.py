@@ -71,14 +71,24 @@ def test_a_first_refusal_without_a_wait_counts_what_was_admitted_since_the_first
     assert limiter.rate == pytest.approx(BACKOFF * 4 / 0.5)
 
 
-def test_a_first_wait_far_shorter_than_what_was_admitted_allows_is_capped_at_four_times_what_was_admitted() -> None:
+@pytest.mark.parametrize(
+    ("admitted", "retry_after", "rate"),
+    [
+        (8, 0.01, 4 * 8),  # 8 admitted over the last second; 10 ms would mean 100 per second: four times 8
+        (8, 10.0, 0.1),  # a wait far longer than what was admitted allows: one start per 10 s is the rate
+        (5, 0.02, 50),  # too few admissions to tell a fixed window: the 20 ms wait is the rate, not capped
+    ],
+    ids=["capped-at-four-times-admitted", "a-longer-wait-is-the-rate", "under-eight-admissions-as-named"],
+)
+def test_a_first_wait_names_the_rate_capped_at_four_times_what_was_admitted_from_eight_admissions_on(
+    admitted: int, retry_after: float, rate: float
+) -> None:
     limiter = AdaptiveLimiter(16)
-    tickets = [limiter.start(0.0) for _ in range(8)]
+    tickets = [limiter.start(0.0) for _ in range(admitted)]
     for ticket in tickets:
         limiter.admitted(ticket, 0.5)
-    # 8 admitted over the last second; a Retry-After of 10 ms would mean 100 starts per second.
-    limiter.finish(limiter.start(1.0), 1.0, "rate_limited", retry_after=0.01)
-    assert limiter.rate == pytest.approx(BACKOFF * 4 * 8)
+    limiter.finish(limiter.start(1.0), 1.0, "rate_limited", retry_after=retry_after)
+    assert limiter.rate == pytest.approx(BACKOFF * rate)
 
 
 def test_a_refusal_at_a_rate_far_above_what_was_admitted_cuts_from_a_quarter_above_what_was() -> None:

@@ -71,15 +71,24 @@ def test_an_attempt_past_its_total_deadline_still_gets_positive_httpx_timeouts()
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_an_error_reply_without_a_request_id_takes_the_x_dashscope_request_id_header(mode: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "request_id"),
+    [
+        ({"x-dashscope-request-id": "ds-hdr-rid"}, "ds-hdr-rid"),
+        # The service's x-request-id (PROTOCOL.md) names the request; x-dashscope-request-id is the fallback.
+        ({"x-request-id": "rid-main", "x-dashscope-request-id": "rid-other"}, "rid-main"),
+    ],
+    ids=["dashscope-header-only", "both-headers"],
+)
+async def test_an_error_reply_without_a_request_id_takes_it_from_the_headers(
+    mode: str, headers: dict[str, str], request_id: str
+) -> None:
     reply = httpx.Response(
-        400,
-        headers={**_JSON, "x-dashscope-request-id": "ds-hdr-rid"},
-        content=b'{"code": "InvalidParameter", "message": "bad input"}',
+        400, headers={**_JSON, **headers}, content=b'{"code": "InvalidParameter", "message": "bad input"}'
     )
     with pytest.raises(APIStatusError) as info:
         await run(mode, Script(reply), max_retries=0)
-    assert info.value.request_id == "ds-hdr-rid"
+    assert info.value.request_id == request_id
 
 
 @pytest.mark.parametrize("mode", MODES)

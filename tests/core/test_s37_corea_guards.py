@@ -134,19 +134,6 @@ async def test_a_401_from_a_base_url_the_caller_chose_asks_for_a_key_that_endpoi
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_an_error_reply_with_both_request_id_headers_takes_x_request_id(mode: str) -> None:
-    """The service's ``x-request-id`` (PROTOCOL.md) names the request; ``x-dashscope-request-id`` is the fallback."""
-    reply = httpx.Response(
-        400,
-        headers={"content-type": "application/json", "x-request-id": "rid-main", "x-dashscope-request-id": "rid-other"},
-        content=b'{"code":"InvalidParameter","message":"bad input"}',
-    )
-    with pytest.raises(APIStatusError) as info:
-        await run(mode, Script(reply), max_retries=0)
-    assert info.value.request_id == "rid-main"
-
-
-@pytest.mark.parametrize("mode", MODES)
 async def test_a_drop_after_metadata_alone_is_retried_as_a_failed_connection(mode: str) -> None:
     """Only content commits a call: a connection that breaks after a frame with no content is retried."""
     metadata_only = sse_response(native_frame(1), error=httpx.ReadError("connection reset by peer"))

@@ -36,16 +36,6 @@ def test_a_retry_after_of_zero_is_a_wait_of_zero_not_the_default_pause() -> None
     assert limiter.paused_until == 0.0 and limiter.delay(0.0) == 0.0
 
 
-def test_a_first_wait_far_longer_than_what_was_admitted_is_the_rate_not_four_times_what_was_admitted() -> None:
-    limiter = AdaptiveLimiter(16)
-    tickets = [limiter.start(0.0) for _ in range(8)]
-    for ticket in tickets:
-        limiter.admitted(ticket, 0.5)
-    # 8 admitted over the last second, then a Retry-After of 10 s: one start per 10 s is the rate.
-    limiter.finish(limiter.start(1.0), 1.0, "rate_limited", retry_after=10.0)
-    assert limiter.rate == pytest.approx(BACKOFF * 0.1)
-
-
 def test_a_later_refusal_of_the_first_burst_counts_its_wait_at_most_as_the_longest_pause() -> None:
     limiter = AdaptiveLimiter(8, max_pause=10.0)
     first, second = limiter.start(0.0), limiter.start(0.0)

@@ -108,19 +108,6 @@ async def test_a_responses_incomplete_end_whose_details_are_null_is_incomplete(m
     assert (result.status, result.finish_reason) == ("incomplete", "incomplete")
 
 
-def test_a_short_first_wait_is_taken_as_named_while_fewer_than_eight_starts_were_admitted() -> None:
-    from qwen_ci_tool._limiter import BACKOFF
-
-    limiter = AdaptiveLimiter(16)
-    tickets = [limiter.start(0.0) for _ in range(5)]
-    for ticket in tickets:
-        limiter.admitted(ticket, 0.5)
-    # Too few admissions to tell a fixed window: the Retry-After of 20 ms is the rate (50/s), not capped
-    # at four times the 5 per second admitted.
-    limiter.finish(limiter.start(1.0), 1.0, "rate_limited", retry_after=0.02)
-    assert limiter.rate == pytest.approx(BACKOFF * 50)
-
-
 def test_an_empty_protocol_responses_path_or_workspace_given_is_the_default() -> None:
     from qwen_ci_tool._config import resolve_settings
 
