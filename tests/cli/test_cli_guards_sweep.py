@@ -302,16 +302,17 @@ def test_the_emulator_command_passes_each_flag_and_a_key_from_its_variable(
     served: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("QWEN_CI_EMULATOR_KEY", PLANTED_KEY)
-    argv = ["--host", "0.0.0.0", "--port", "0", "--pace", "0.5", "--code-pause", "2", "--rate-limit", "3"]
-    code, _, err = cli("emulator", *argv, "--rate-burst", "4", "--call-seconds", "5")
+    # Fractions, every one: a whole number would pass an int type as well.
+    argv = ["--host", "0.0.0.0", "--port", "0", "--pace", "0.5", "--code-pause", "2.5", "--rate-limit", "3.5"]
+    code, _, err = cli("emulator", *argv, "--rate-burst", "4.5", "--call-seconds", "5.5")
     assert code == 0 and served == {
         "host": "0.0.0.0",
         "port": 0,
         "pace": 0.5,
-        "code_pause": 2.0,
-        "rate_limit": 3.0,
-        "rate_burst": 4.0,
-        "call_seconds": 5.0,
+        "code_pause": 2.5,
+        "rate_limit": 3.5,
+        "rate_burst": 4.5,
+        "call_seconds": 5.5,
         "api_key": PLANTED_KEY,
     }
     assert "(only the key given)" in err and "DASHSCOPE_API_KEY=<that key>" in err and PLANTED_KEY not in err
