@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -310,10 +311,13 @@ async def serve_stdio(server: MCPServer, *, shutdown_grace: float) -> None:
             lines.tasks = tg
 
             async def on_signals() -> None:
-                with signals("SIGTERM", "SIGINT") as received:
-                    async for _ in received:
-                        lines.stop()
-                        return
+                with signals("SIGTERM", "SIGINT") as received:  # watched to the end: none lands mid-bookkeeping
+                    await anext(received)
+                    lines.stop()
+                    signum = await anext(received)
+                # A second signal ends the process at once, as that signal's default does, now that the default
+                # handlers are back: Ctrl-C a KeyboardInterrupt raised here (exit 130), SIGTERM the process ended.
+                signal.raise_signal(signum)
 
             tg.start_soon(on_signals)
             await lowlevel.run(read, _Output(write, lines.answered), lowlevel.create_initialization_options())
