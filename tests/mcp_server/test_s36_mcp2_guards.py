@@ -12,7 +12,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +33,7 @@ from ..conftest import PLANTED_KEY
 from .test_audit_guards import CALL, CANCEL, WaitingApp, gate, headers
 from .test_drain_order import runner_on
 from .test_ops_guards import calls
+from .test_server_guards_sweep import exploding_server
 from .test_sw_runner_guards import _Recorder
 from .test_tool import call
 from .test_transport_guards_stdio import REQUEST, wire
@@ -222,14 +222,7 @@ async def test_only_a_get_of_the_mcp_path_gets_405_other_paths_reach_the_app() -
 async def test_a_call_that_fails_unexpectedly_is_counted_failed_with_its_error_class_not_cancelled() -> None:
     # Break: the runner's unexpected-failure branch not marking the call failed: a bug in the server is
     # counted (qwen_ci_calls_total) and logged as a call its client cancelled.
-    def explode(request: httpx.Request) -> httpx.Response:
-        raise RuntimeError("internal detail")
-
-    server = create_server(
-        api_key=PLANTED_KEY,
-        base_url="http://127.0.0.1:9",
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(explode)),
-    )
+    server = exploding_server()
     ops = server_runtime(server).ops  # type: ignore[attr-defined]
     result = await call(server)
     assert result.is_error

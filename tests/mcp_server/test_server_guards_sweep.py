@@ -11,6 +11,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME, create_server
@@ -107,15 +108,21 @@ async def test_arguments_that_do_not_fit_are_refused_naming_the_tool_that_was_ca
     assert text_of(result).startswith(f"The {RESULT_TOOL_NAME} call failed (ConfigurationError): ")
 
 
-async def test_an_unexpected_failure_says_it_is_a_server_bug_and_retrying_may_not_help() -> None:
+def exploding_server() -> MCPServer:
+    """A server whose every service request raises a plain RuntimeError (a bug, not a service failure)."""
+
     def explode(request: httpx.Request) -> httpx.Response:
         raise RuntimeError("internal detail")
 
-    server = create_server(
+    return create_server(
         api_key=PLANTED_KEY,
         base_url="http://127.0.0.1:9",
         http_client=httpx.AsyncClient(transport=httpx.MockTransport(explode)),
     )
+
+
+async def test_an_unexpected_failure_says_it_is_a_server_bug_and_retrying_may_not_help() -> None:
+    server = exploding_server()
     async with Client(server) as client:
         with anyio.fail_after(20):
             result = await client.call_tool(TOOL_NAME, {"question": "What is 2 + 2?"})
