@@ -1,0 +1,395 @@
+"""The texts catalogue: every text a person or a model reads from the tool, rendered in one file.
+
+``tests/data/texts.txt`` holds what each text says today: the MCP tools' descriptions, schemas and
+annotations, the server's other answers, both command lines' help, the LangChain tool, every failure
+message with its hint spelt for each face (Python, CLI, MCP, LangChain), and the result texts. A wording
+changed by mistake (a lost line continuation, a stale number, two sentences swapped, a hint naming the
+wrong setting) fails ``tests/test_texts.py`` with a diff; a change meant is written with
+
+    python -m tests.texts --write
+
+and reviewed in the diff of ``tests/data/texts.txt`` like any other change.
+
+Everything here is pure (no network, no clock): errors are built by the functions that word them,
+from fixed inputs that walk each branch of their hints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from integrations._langchain_fold import LANGCHAIN, tool_output
+from integrations.langchain import QwenCodeInterpreterTool
+from mcp_server import _texts as T
+from mcp_server import create_server
+from mcp_server.__main__ import build_parser as mcp_parser
+from qwen_ci_tool import _errors as E
+from qwen_ci_tool import _exceptions as X
+from qwen_ci_tool._classify import ServiceFailure
+from qwen_ci_tool._constants import REGION_ROOTS
+from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent, retry_advice
+from qwen_ci_tool._knobs import PYTHON, Knobs
+from qwen_ci_tool._model_table import MODELS
+from qwen_ci_tool._result import CodeInterpreterResult, result_markdown
+from qwen_ci_tool._types import CodeRun, Step, Timings, Usage
+from qwen_ci_tool.cli.common import for_person
+from qwen_ci_tool.cli.flags import CLI
+from qwen_ci_tool.cli.main import _parser as cli_parser
+
+PATH = Path(__file__).resolve().parent / "data" / "texts.txt"
+#: The key the texts are rendered with: it must never show in them.
+KEY = "sk-texts-catalogue-0123456789-SECRET"
+#: Help is wrapped to this width (argparse reads COLUMNS).
+COLUMNS = "100"
+#: The header line naming the Python whose argparse wrapped the help (its layout changes between versions).
+HELP_VERSION = "# Help as argparse of Python "
+#: The section whose layout depends on the Python version.
+HELP_SECTION = "== Command lines"
+FACES: tuple[tuple[str, Knobs], ...] = (("python", PYTHON), ("cli", CLI), ("mcp", T.MCP), ("langchain", LANGCHAIN))
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+
+def _context(base_url: str, *, model: str = "qwen3-max", protocol: str = "dashscope", **more: Any) -> E.ErrorContext:
+    return E.ErrorContext(base_url=base_url, model=model, protocol=protocol, **more)
+
+
+BEIJING = _context(REGION_ROOTS["beijing"])
+SINGAPORE = _context(REGION_ROOTS["singapore"])
+CHOSEN_ROOT = _context(REGION_ROOTS["singapore"], custom_base_url=True)
+CHOSEN_HOST = _context("https://proxy.example.com", custom_base_url=True)
+
+
+def _connect(message: str, cause: BaseException | None) -> httpx.ConnectError:
+    err = httpx.ConnectError(message)
+    err.__cause__ = cause
+    return err
+
+
+def errors() -> Iterator[tuple[str, X.QwenCIError]]:
+    """(label, error) for each way a failure is worded: each branch of the hints once."""
+    url = REGION_ROOTS["beijing"]
+    yield "400 InvalidParameter, no context", E.status_error(400, "InvalidParameter", "bad parameter.")
+    yield "400 InvalidParameter", E.status_error(400, "InvalidParameter", "bad parameter", context=BEIJING)
+    yield "400 no message", E.status_error(400, None, None, request_id="req-1", context=BEIJING)
+    yield "400 url error, native", E.status_error(400, "InvalidParameter", "url error", context=BEIJING)
+    yield (
+        "400 url error, unknown model",
+        E.status_error(400, "InvalidParameter", "url error, check it", context=_context(url, model="qwen9-new")),
+    )
+    yield "401 InvalidApiKey, no context", E.status_error(401, "InvalidApiKey", "Invalid API-key provided.")
+    yield "401 InvalidApiKey, Beijing", E.status_error(401, "InvalidApiKey", "Invalid API-key", context=BEIJING)
+    yield "401 InvalidApiKey, Singapore", E.status_error(401, "InvalidApiKey", "Invalid API-key", context=SINGAPORE)
+    yield "401 chosen region root", E.status_error(401, "InvalidApiKey", "Invalid API-key", context=CHOSEN_ROOT)
+    yield "401 chosen host", E.status_error(401, "InvalidApiKey", "Invalid API-key", context=CHOSEN_HOST)
+    for source in ("api_key", "DASHSCOPE_API_KEY_FILE_PATH", "QWEN_KEY"):
+        yield (
+            f"401 key from {source}",
+            E.status_error(401, "InvalidApiKey", "Invalid API-key", context=_context(url, key_source=source)),
+        )
+    yield "403 AccessDenied", E.status_error(403, "AccessDenied", "Access denied.", context=BEIJING)
+    yield "403 AccessDenied, no context", E.status_error(403, "AccessDenied", "Access denied.")
+    yield (
+        "403 AccessDenied, undocumented pair",
+        E.status_error(403, "AccessDenied", "denied", context=_context(url, model="qwen3-max", protocol="openai")),
+    )
+    yield "403 Model.AccessDenied", E.status_error(403, "Model.AccessDenied", "Model access denied.", context=BEIJING)
+    yield "404 Model.NotExist", E.status_error(404, "Model.NotExist", "Model not exist.", context=BEIJING)
+    yield "404 no context", E.status_error(404, None, "not found")
+    yield "404 model_not_found", E.status_error(400, "model_not_found", "no such model", context=SINGAPORE)
+    yield "429 Throttling", E.status_error(429, "Throttling.RateQuota", "Requests rate limit exceeded", context=BEIJING)
+    yield "429 with Retry-After", E.status_error(429, "Throttling", "slow down", retry_after=2.5, context=BEIJING)
+    yield "429 insufficient_quota", E.status_error(429, "insufficient_quota", "You exceeded your quota")
+    yield (
+        "400 Arrearage",
+        E.status_error(400, "Arrearage", "Access denied, please make sure your account is in good standing."),
+    )
+    yield "429 Throttling.AllocationQuota", E.status_error(429, "Throttling.AllocationQuota", "quota exhausted")
+    yield (
+        "400 DataInspectionFailed",
+        E.status_error(400, "DataInspectionFailed", "Input data may contain inappropriate content."),
+    )
+    yield (
+        "500 InternalError",
+        E.status_error(500, "InternalError", "An internal error has occured, please try again later."),
+    )
+    yield (
+        "503 with Retry-After",
+        E.status_error(503, "ServiceUnavailable", "overloaded", retry_after=30, context=BEIJING),
+    )
+    yield (
+        "in-band 500",
+        E.service_error(ServiceFailure(500, "InternalError", "model failed", "req-2", in_band=True), None, BEIJING),
+    )
+    for info in MODELS:
+        model = info.pattern.replace("*", "")
+        for protocol in ("dashscope", "openai", "responses"):
+            if E.protocol_hint(model, protocol) is not None:
+                context = _context(url, model=model, protocol=protocol)
+                yield f"400 {model} over {protocol}", E.status_error(400, "InvalidParameter", "bad", context=context)
+    yield "no key", E.missing_key_error()
+    for kind in ("connect", "idle", "total"):
+        yield f"timeout {kind}", E.timeout_error(kind, base_url=url, seconds=12.5)
+    yield (
+        "connect: TLS",
+        E.connect_error(_connect("cert failed", __import__("ssl").SSLCertVerificationError(1, "verify failed")), url),
+    )
+    yield (
+        "connect: DNS",
+        E.connect_error(_connect("no name", __import__("socket").gaierror(-2, "Name or service not known")), url),
+    )
+    yield (
+        "connect: refused",
+        E.connect_error(_connect("refused", ConnectionRefusedError(111, "Connection refused")), url),
+    )
+    yield "connect: other", E.connect_error(httpx.ConnectError(""), url)
+    yield "broken, started", E.broken_connection_error(httpx.ReadError("peer closed"), url, started=True)
+    yield "broken, not started", E.broken_connection_error(httpx.ReadError(""), url, started=False)
+    yield "ended early", E.ended_early_error("req-3")
+    yield "ended before usage", E.ended_before_usage_error("stop", "openai", None)
+    yield "empty stream", E.empty_stream_error(None)
+    yield "not an event stream", E.not_an_event_stream_error("text/html", 200, "req-4")
+    yield "not an event stream, no type", E.not_an_event_stream_error("", 200, None)
+    yield "shape", E.shape_error(TypeError("list indices must be integers or slices, not str"))
+    yield "malformed JSON", E.malformed_json_error("Expecting value: line 1 column 1 (char 0)", "{oops")
+    yield "SSE line without end", E.worded(X.ProtocolError("The stream ended inside a line."))
+    yield "proxy: SOCKS", E.proxy_unusable_error("HTTPS_PROXY", "socks5://proxy:1080", socks=True)
+    yield "proxy: unknown kind", E.proxy_unusable_error("ALL_PROXY", "ftp://proxy:21", socks=False)
+    retried = E.status_error(500, "InternalError", "failed (after 2 attempts)")
+    E.note_attempts(retried, 3)
+    yield "attempts noted", retried
+    partial = E.broken_connection_error(httpx.ReadError("reset"), url, started=True)
+    partial.partial = seed_result(status="interrupted", finish_reason=None)
+    yield "broken with a partial", partial
+
+
+def failure_texts() -> Iterator[str]:
+    for label, err in errors():
+        yield f"=== {label}: {type(err).__name__}, retryable={err.retryable}"
+        for face, knobs in FACES:
+            yield f"{face}: {err.describe(knobs)}"
+        yield f"cli (person): {for_person(err, CLI)}"
+        yield f"retry: {retry_advice(err)}"
+        data = error_dict(err, CLI)
+        assert data.pop("message") == err.describe(CLI)
+        yield f"json: {json.dumps(data, sort_keys=True)}"
+        if err.partial is not None:
+            yield "agent (mcp):"
+            yield for_agent(err, T.MCP, tool=T.TOOL_NAME, max_chars=900)
+        yield ""
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def seed_result(
+    *, status: str = "completed", finish_reason: str | None = "stop", protocol: str = "dashscope"
+) -> CodeInterpreterResult:
+    code = "x = 123 ** 21\nprint(x)"
+    output = "77269364249128133542834377077802491249125349" if protocol == "responses" else None
+    return CodeInterpreterResult(
+        answer="123 to the power of 21 is **77269364249128133542834377077802491249125349**."
+        if status == "completed"
+        else "123 to the power of 21 is **7726",
+        reasoning="I will compute it exactly with Python.",
+        code_runs=(CodeRun(0, code, output),),
+        steps=(
+            Step("reasoning", "I will compute it exactly with Python."),
+            Step("code", code, code_run=0),
+            Step("answer", "123 to the power of 21 is ..."),
+        ),
+        usage=Usage(
+            input_tokens=120, output_tokens=80, reasoning_tokens=30, total_tokens=200, code_interpreter_calls=1
+        ),
+        request_id="req-seed",
+        model="qwen3-max",
+        protocol=protocol,
+        finish_reason=finish_reason,
+        status=status,  # type: ignore[arg-type]
+        timings=Timings(time_to_first_event=0.5, total_time=4.0),
+        code_returned=protocol != "openai",
+    )
+
+
+def result_texts() -> Iterator[str]:
+    for protocol in ("dashscope", "openai", "responses"):
+        result = seed_result(protocol=protocol)
+        yield f"=== result_markdown, {protocol}"
+        yield result_markdown(result)
+        yield f"=== result_markdown, {protocol}, with reasoning"
+        yield result_markdown(result, include_reasoning=True)
+        yield f"=== LangChain tool output, {protocol}"
+        text, _, _ = tool_output(result, include_reasoning=False)
+        yield text
+    yield "=== result_markdown, capped at 160"
+    yield result_markdown(seed_result(), max_chars=160)
+    yield "=== incomplete (length)"
+    yield incomplete_for_agent(seed_result(status="incomplete", finish_reason="length"), max_chars=600)
+    yield ""
+
+
+# --- the faces' own texts -----------------------------------------------------------------------
+
+
+def _help(parser: argparse.ArgumentParser) -> Iterator[str]:
+    yield parser.format_help()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"=== {parser.prog} {name} --help"
+                yield sub.format_help()
+
+
+def help_texts() -> Iterator[str]:
+    yield "=== qwen-ci --help"
+    yield from _help(cli_parser())
+    yield "=== qwen-ci-mcp --help"
+    yield from _help(mcp_parser())
+
+
+def mcp_texts() -> Iterator[str]:
+    server = create_server(api_key=KEY, base_url="http://127.0.0.1:9", max_retries=0)
+
+    async def listed() -> list[dict[str, Any]]:
+        from mcp import Client
+
+        async with Client(server) as client:
+            with anyio.fail_after(20):
+                return [
+                    t.model_dump(mode="json", by_alias=True, exclude_none=True)
+                    for t in (await client.list_tools()).tools
+                ]
+
+    for tool in anyio.run(listed):
+        description = tool.pop("description", "")
+        for icon in tool.get("icons", []):  # the images themselves: their digest
+            icon["src"] = "sha256:" + hashlib.sha256(icon["src"].encode()).hexdigest()[:16]
+        yield f"=== MCP tool {tool['name']}"
+        yield description
+        yield json.dumps(tool, indent=1, sort_keys=True)
+    yield "=== MCP instructions"
+    yield T.INSTRUCTIONS
+    constants = (
+        "SHUTTING_DOWN_TEXT",
+        "SHUTDOWN_ERROR_MESSAGE",
+        "NOT_STARTED_TEXT",
+        "NO_KEY_TEXT",
+        "STOPPED_WAITING_TEXT",
+    )
+    for name in constants:
+        yield f"=== MCP {name}"
+        yield getattr(T, name)
+    calls: list[tuple[str, Callable[[], str]]] = [
+        ("too_many_runs_text", lambda: T.too_many_runs_text(8)),
+        ("unexpected_failure_text", lambda: T.unexpected_failure_text("KeyError")),
+        ("cancelled_call_text", lambda: T.cancelled_call_text("the client went away")),
+        (
+            "pending_text",
+            lambda: T.pending_text(
+                run_id="r-1", stage="running code", elapsed=12.4, max_wait=50, ttl=3600, store_down=False
+            ),
+        ),
+        (
+            "pending_text, store down",
+            lambda: T.pending_text(run_id="r-1", stage="thinking", elapsed=3, max_wait=2.5, ttl=60, store_down=True),
+        ),
+        ("unknown_run_text", lambda: T.unknown_run_text("r-2", 3600)),
+        ("store_unavailable_text", lambda: T.store_unavailable_text("r-3")),
+        ("lost_run_text", lambda: T.lost_run_text(95.6)),
+        (
+            "invalid_arguments_text",
+            lambda: T.invalid_arguments_text(
+                T.TOOL_NAME,
+                [
+                    {"type": "missing", "loc": ("question",), "msg": "Field required"},
+                    {"type": "bool_parsing", "loc": ("include_reasoning",), "msg": "Input should be a valid boolean"},
+                ],
+            ),
+        ),
+    ]
+    for label, call in calls:
+        yield f"=== MCP {label}"
+        yield call()
+    yield ""
+
+
+def langchain_texts() -> Iterator[str]:
+    tool = QwenCodeInterpreterTool(api_key=KEY)
+    yield f"=== LangChain tool {tool.name}"
+    yield tool.description
+    yield json.dumps(tool.tool_call_schema.model_json_schema(), indent=1, sort_keys=True)
+    yield ""
+
+
+# --- the catalogue ------------------------------------------------------------------------------
+
+
+@contextmanager
+def fixed_environment() -> Iterator[None]:
+    """No setting from the environment reaches a text (help shows defaults), and help has a fixed width."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(("DASHSCOPE_", "QWEN_CI_", "OTEL_")) or name in ("COLUMNS", "NO_COLOR", "FORCE_COLOR"):
+            del os.environ[name]
+    os.environ["COLUMNS"] = COLUMNS
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def render() -> str:
+    with fixed_environment():
+        parts = [
+            "# The texts catalogue: written by `python -m tests.texts --write`; do not edit (tests/texts.py says why).",
+            f"{HELP_VERSION}{sys.version_info[0]}.{sys.version_info[1]}",
+            "",
+            "== MCP server",
+            *mcp_texts(),
+            "== LangChain",
+            *langchain_texts(),
+            HELP_SECTION,
+            *help_texts(),
+            "== Failures, as each face words them",
+            *failure_texts(),
+            "== Results",
+            *result_texts(),
+        ]
+    text = "\n".join(part.rstrip("\n") for part in parts) + "\n"
+    if KEY in text:
+        raise AssertionError("the key shows in the texts catalogue")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.texts", description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--write",
+        action="store_true",
+        help=f"write {PATH.relative_to(Path.cwd()) if PATH.is_relative_to(Path.cwd()) else PATH}",
+    )
+    args = ap.parse_args(argv)
+    text = render()
+    if args.write:
+        PATH.write_text(text, encoding="utf-8")
+        print(f"wrote {PATH} ({len(text.splitlines())} lines)")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
