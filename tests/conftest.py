@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -25,6 +26,13 @@ importlib.import_module("anyio._backends._asyncio")
 # The same for hypothesis: its pytest plugin imports it late, in the terminal summary, when a worker
 # ran no property test, and a thread a test left behind (LangChain's) may be parsing then.
 importlib.import_module("hypothesis")
+
+# A shell starts a background job (`make test &`, a CI step, a driver under nohup) with SIGINT ignored, and
+# an ignored signal stays ignored in every process started from it: the Ctrl-C tests' processes would run on
+# through their SIGINT and exit 0. Python's own handler here means the processes the tests start get the
+# default (a handler does not survive exec; SIG_IGN does).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # A planted key: tests that look for leaks grep every output for it.
 PLANTED_KEY = "sk-planted-0123456789abcdef-SECRET"
