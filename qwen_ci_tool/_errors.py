@@ -73,7 +73,7 @@ def protocol_hint(model: str, protocol: str) -> str | None:
 def _native_path_hint(model: str) -> str:
     """The native protocol answered "url error": the model is served on its other path."""
     info = lookup_model(model)
-    how = "the model table's row" if info.known else "a guess from the name (it is not in the model table)"
+    how = "the model table's row" if info.known else "a guess from the name: it is not in the model table"
     return (
         f"The native protocol has two paths and {_lit(repr(model))} was sent to {info.native_endpoint} ({how}); "
         "the service serves it on the other one. Use {protocol:responses} or {protocol:openai} for this "

@@ -106,7 +106,7 @@ async def test_an_event_of_the_wrong_shape_is_a_protocol_error_naming_what_broke
     ("model", "how"),
     [
         ("qwen3-max", "the model table's row"),
-        ("mystery-model", "a guess from the name (it is not in the model table)"),
+        ("mystery-model", "a guess from the name: it is not in the model table"),
     ],
 )
 def test_a_url_error_on_the_native_path_says_where_the_model_was_sent_and_why(model: str, how: str) -> None:
