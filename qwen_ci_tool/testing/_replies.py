@@ -128,7 +128,12 @@ class Replies:
             return request.keep_alive
 
         body = self._record(request)
-        if self._throttle is not None and (wait := self._throttle.admit(time.monotonic())) is not None:
+        # The throttle is an account's: a request without an accepted key is refused for that (401), not counted.
+        if (
+            self._throttle is not None
+            and check_auth(request.headers, self.api_key, endpoint) is None
+            and (wait := self._throttle.admit(time.monotonic())) is not None
+        ):
             self.throttled += 1
             code = "Throttling.RateQuota"
             named = self._throttle.refusal_headers(wait, self.rate_limit_headers)
@@ -364,7 +369,7 @@ class Replies:
             for data in renderer.error_events(
                 sent, code, message, fault.status_code, spelling=fault.spelling, status_line=fault.status_line
             ):
-                await sink.send(shaper.shape_extra(data))
+                await sink.send(data)  # an error_event fault is the request's one fault: no other rewrite applies
             await sink.flush()
             await conn.end_chunked()
             return False

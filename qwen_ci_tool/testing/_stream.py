@@ -76,10 +76,6 @@ class Shaper:
             out += self._line_endings(b": keep-alive\n\n")
         return out
 
-    def shape_extra(self, data: bytes) -> bytes:
-        """Events outside the counted stream (error frames): line endings only."""
-        return self._line_endings(data)
-
     @staticmethod
     def _add_unknown_fields(data: bytes) -> bytes:
         match = _DATA_LINE.search(data)

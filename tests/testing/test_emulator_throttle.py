@@ -42,6 +42,22 @@ def test_above_the_rate_the_emulator_answers_429_with_retry_after_and_the_servic
         assert emu.throttled == 1 and len(emu.requests) == 2
 
 
+def test_a_request_without_an_accepted_key_is_refused_for_the_key_and_is_not_counted_by_the_throttle() -> None:
+    # The quota is an account's: a user who forgot the key hears about the key (401), not a wait (429).
+    with Emulator(rate_limit=0.5, api_key="sk-right") as emu:
+        url = f"{emu.base_url}/api/v1/services/aigc/text-generation/generation"
+        body = {"model": "qwen3-max", "input": {"messages": [{"role": "user", "content": "hi"}]}, "parameters": {}}
+        with httpx.Client(timeout=5) as http:
+            statuses = [
+                http.post(url, json=body, headers={"X-DashScope-SSE": "enable", **auth}).status_code
+                for auth in ({}, {"Authorization": "Bearer sk-wrong"}, {}, {"Authorization": "Bearer sk-right"})
+            ]
+            again = http.post(url, json=body, headers={"Authorization": "Bearer sk-right"})
+    # The keyless ones took no token: the first keyed one is admitted (then judged on its parameters).
+    assert statuses[:3] == [401, 401, 401] and statuses[3] not in (401, 429)
+    assert again.status_code == 429 and emu.throttled == 1
+
+
 def test_a_batch_above_the_rate_slows_down_and_every_task_still_completes() -> None:
     with (
         Emulator(rate_limit=400.0) as emu,
