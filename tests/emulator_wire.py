@@ -23,7 +23,6 @@ length and digest; a body equal to an earlier one (over ``SAME`` bytes) names it
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
@@ -50,6 +49,8 @@ from qwen_ci_tool.testing import (
     Fault,
     Reasoning,
 )
+from tests.testing import _requests as requests
+from tests.texts import catalogue_main
 
 PATH = Path(__file__).resolve().parent / "data" / "emulator_wire.txt"
 #: The key the emulator is started with: it must never show in the catalogue.
@@ -126,16 +127,8 @@ def native_body(question: str = SEED_QUESTION, model: str = "qwen3-max", *, part
 
 
 def chat_body(question: str = SEED_QUESTION, *, include_usage: bool = True, **overrides: Any) -> Any:
-    body: dict[str, Any] = {
-        "model": "qwen3-max",
-        "messages": [{"role": "user", "content": question}],
-        "stream": True,
-        "enable_code_interpreter": True,
-        "enable_thinking": True,
-    }
-    if include_usage:
-        body["stream_options"] = {"include_usage": True}
-    body.update(overrides)
+    """The tests' Chat Completions body with stream_options on by default; an override of None leaves a key out."""
+    body = requests.chat_body(question, include_usage=include_usage, **{"model": "qwen3-max", **overrides})
     return {k: v for k, v in body.items() if v is not None}
 
 
@@ -844,16 +837,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.emulator_wire", description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help=f"write {PATH}")
-    args = ap.parse_args(argv)
-    text = render()
-    if args.write:
-        PATH.write_text(text, encoding="utf-8")
-        print(f"wrote {PATH} ({len(text.splitlines())} lines, {len(text.encode())} bytes)")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return catalogue_main("tests.emulator_wire", PATH, render, argv)
 
 
 if __name__ == "__main__":

@@ -374,21 +374,22 @@ def render() -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.texts", description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--write",
-        action="store_true",
-        help=f"write {PATH.relative_to(Path.cwd()) if PATH.is_relative_to(Path.cwd()) else PATH}",
-    )
+def catalogue_main(module: str, path: Path, render: Callable[[], str], argv: list[str] | None = None) -> int:
+    """``python -m <module> [--write]``: print the catalogue, or write it to *path*."""
+    ap = argparse.ArgumentParser(prog=f"python -m {module}", description=f"Print the catalogue, or write {path.name}.")
+    ap.add_argument("--write", action="store_true", help=f"write {path}")
     args = ap.parse_args(argv)
     text = render()
     if args.write:
-        PATH.write_text(text, encoding="utf-8")
-        print(f"wrote {PATH} ({len(text.splitlines())} lines)")
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text.splitlines())} lines, {len(text.encode())} bytes)")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return catalogue_main("tests.texts", PATH, render, argv)
 
 
 if __name__ == "__main__":
