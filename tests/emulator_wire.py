@@ -133,15 +133,8 @@ def chat_body(question: str = SEED_QUESTION, *, include_usage: bool = True, **ov
 
 
 def responses_body(question: Any = SEED_QUESTION, model: str = "qwen3-max", **overrides: Any) -> Any:
-    body: dict[str, Any] = {
-        "model": model,
-        "input": question,
-        "tools": [{"type": "code_interpreter"}],
-        "stream": True,
-        "enable_thinking": True,
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}
+    """The tests' Responses body; an override of None leaves a key out."""
+    return {k: v for k, v in requests.responses_body(question, model, **overrides).items() if v is not None}
 
 
 def body_for(path: str, question: str = SEED_QUESTION) -> Any:
