@@ -17,12 +17,15 @@ from fixed inputs that walk each branch of their hints.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import json
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ from mcp_server.__main__ import build_parser as mcp_parser
 from qwen_ci_tool import _errors as E
 from qwen_ci_tool import _exceptions as X
 from qwen_ci_tool._classify import ServiceFailure
-from qwen_ci_tool._constants import REGION_ROOTS
+from qwen_ci_tool._constants import ENV_API_KEY, REGION_ROOTS
 from qwen_ci_tool._explain import error_dict, for_agent, incomplete_for_agent, retry_advice
 from qwen_ci_tool._knobs import PYTHON, Knobs
 from qwen_ci_tool._model_table import MODELS
@@ -46,6 +49,8 @@ from qwen_ci_tool._types import CodeRun, Step, Timings, Usage
 from qwen_ci_tool.cli.common import for_person
 from qwen_ci_tool.cli.flags import CLI
 from qwen_ci_tool.cli.main import _parser as cli_parser
+from qwen_ci_tool.cli.main import main as cli_main
+from qwen_ci_tool.testing import SEED_QUESTION, TWO_RUN_QUESTION, Emulator
 
 PATH = Path(__file__).resolve().parent / "data" / "texts.txt"
 #: The key the texts are rendered with: it must never show in them.
@@ -333,10 +338,90 @@ def langchain_texts() -> Iterator[str]:
     yield ""
 
 
+# --- the command line at work -------------------------------------------------------------------
+
+#: What changes from run to run in a session's output: the emulator's port, ids, durations and stamps.
+_VARYING = (
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
+    (re.compile(r"\b\d+(?:\.\d+)?(?=\s?(?:s|ms)\b)"), "<t>"),
+    (re.compile(r'("(?:total_time|time_to_first_event)": )[\d.]+'), r"\1<t>"),
+)
+
+
+def _varying(text: str) -> str:
+    for pattern, placeholder in _VARYING:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
+def cli_sessions(work: Path) -> Iterator[str]:
+    """What a person sees from ``qwen-ci`` against the emulator: each command's exit code, stdout, stderr."""
+    tasks = work / "tasks.jsonl"
+    tasks.write_text(
+        "".join(
+            json.dumps(task) + "\n"
+            for task in (
+                {"id": "seed", "question": SEED_QUESTION},
+                {"id": "refused", "question": f"{SEED_QUESTION} #fault=400"},
+                {"id": "cut", "question": f"{SEED_QUESTION} #fault=length"},
+            )
+        ),
+        encoding="utf-8",
+    )
+    recording = work / "seed.sse"
+    os.environ[ENV_API_KEY] = KEY  # the usual set-up; `--emulator` is tried once (it paces its answers for a person)
+    with Emulator() as emu:
+        at = ["--base-url", emu.base_url]
+        sessions: list[tuple[str, list[str]]] = [
+            ("ask --emulator", ["ask", "--emulator", SEED_QUESTION]),
+            ("ask, two runs over responses", ["ask", *at, "--protocol", "responses", TWO_RUN_QUESTION]),
+            (
+                "ask --show-reasoning, recorded",
+                ["ask", *at, "--show-reasoning", "--record", str(recording), SEED_QUESTION],
+            ),
+            ("ask --json", ["ask", *at, "--json", SEED_QUESTION]),
+            ("ask, a failure", ["ask", *at, f"{SEED_QUESTION} #fault=401"]),
+            (
+                "ask --json, a failure retried",
+                ["ask", *at, "--json", "--max-retries", "1", f"{SEED_QUESTION} #fault=429"],
+            ),
+            ("ask, cut by the length limit", ["ask", *at, f"{SEED_QUESTION} #fault=length"]),
+            ("ask, interrupted mid-stream", ["ask", *at, f"{SEED_QUESTION} #fault=drop"]),
+            ("replay", ["replay", str(recording)]),
+            ("batch, one at a time", ["batch", *at, "--concurrency", "1", "-o", str(work / "out.jsonl"), str(tasks)]),
+            ("batch, again: nothing left", ["batch", *at, "-o", str(work / "out.jsonl"), str(tasks)]),
+            ("batch, a missing input file", ["batch", *at, "-o", str(work / "bad.jsonl"), str(work / "missing.jsonl")]),
+            ("models", ["models"]),
+            ("usage error", ["ask", "--idle-timeout", "soon", SEED_QUESTION]),
+        ]
+        yield from _run_sessions(work, sessions)
+    del os.environ[ENV_API_KEY]
+    yield from _run_sessions(work, [("ask, no key", ["ask", SEED_QUESTION])])
+    yield ""
+
+
+def _run_sessions(work: Path, sessions: list[tuple[str, list[str]]]) -> Iterator[str]:
+    for label, argv in sessions:
+        out, err = io.StringIO(), io.StringIO()
+        try:  # argparse writes to sys.stderr itself
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli_main(argv, stdout=out, stderr=err)
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 2
+        said = err.getvalue()
+        if said.startswith("usage:"):  # laid out as the help is, by Python version: the verdict only
+            said = said.splitlines()[-1]
+        yield _varying(f"=== qwen-ci {' '.join(argv)}  ({label}): exit {code}".replace(str(work), "<dir>"))
+        yield _varying(out.getvalue().replace(str(work), "<dir>"))
+        yield "--- stderr"
+        yield _varying(said.replace(str(work), "<dir>"))
+
+
 # --- the catalogue ------------------------------------------------------------------------------
 
 
-@contextmanager
+@contextlib.contextmanager
 def fixed_environment() -> Iterator[None]:
     """No setting from the environment reaches a text (help shows defaults), and help has a fixed width."""
     saved = dict(os.environ)
@@ -352,7 +437,7 @@ def fixed_environment() -> Iterator[None]:
 
 
 def render() -> str:
-    with fixed_environment():
+    with fixed_environment(), tempfile.TemporaryDirectory() as work:
         parts = [
             "# The texts catalogue: written by `python -m tests.texts --write`; do not edit (tests/texts.py says why).",
             f"{HELP_VERSION}{sys.version_info[0]}.{sys.version_info[1]}",
@@ -367,6 +452,8 @@ def render() -> str:
             *failure_texts(),
             "== Results",
             *result_texts(),
+            "== The command line at work",
+            *cli_sessions(Path(work)),
         ]
     text = "\n".join(part.rstrip("\n") for part in parts) + "\n"
     if KEY in text:

@@ -34,6 +34,8 @@ from .flags import settings_from
 __all__ = ["Progress", "batch", "read_tasks", "run_batch"]
 
 _MAX_PROBLEMS = 20
+#: A failed task's log line gives at most this much of its error (the whole message is in the output file).
+_LOG_CHARS = 200
 #: On a terminal the progress bar is redrawn this often while calls run (the elapsed time goes on).
 REDRAW_SECONDS = 1.0
 
@@ -163,7 +165,9 @@ class Progress:
         if outcome.error is not None:
             kind = "retryable" if outcome.retryable else "not retryable"
             text = str(outcome.error).splitlines()[0] if str(outcome.error) else ""
-            return f"{head}: {type(outcome.error).__name__} ({kind}): {text[:200]}"
+            if len(text) > _LOG_CHARS:  # cut at a word, and say so: the whole message is in OUTPUT
+                text = text[:_LOG_CHARS].rpartition(" ")[0] + " [...]"
+            return f"{head}: {type(outcome.error).__name__} ({kind}): {text}"
         assert outcome.result is not None
         return f"{head} · {outcome.result.usage.total_tokens:,} tokens · {outcome.result.timings.total_time:.1f} s"
 

@@ -142,10 +142,10 @@ def test_a_configuration_error_with_json_is_printed_as_json_and_exits_2(emu: Emu
     assert emu.requests == [] and err == ""
 
 
-def test_a_failed_tasks_log_line_gives_the_first_200_characters_of_its_error(
+def test_a_failed_tasks_log_line_gives_its_error_up_to_200_characters_cut_at_a_word_and_marked(
     tmp_path: Path, emu: Emulator, keyed: None
 ) -> None:
-    # Break: `text[:200]` -> `text[:100]`: the log line cut the reason (what to fix) short.
+    # Break: `[:200]` -> `[:100]`: the log line cut the reason (what to fix) short; or the mark dropped.
     source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text(json.dumps({"id": "a", "question": SEED_QUESTION}) + "\n", encoding="utf-8")
     emu.add_fault(Fault.status(400))
@@ -155,7 +155,9 @@ def test_a_failed_tasks_log_line_gives_the_first_200_characters_of_its_error(
     line = next(line for line in err.getvalue().splitlines() if line.startswith(head))
     message = json.loads(out.read_text(encoding="utf-8"))["error"]["message"]
     assert code == 1 and len(message.splitlines()[0]) > 200
-    assert line == head + message.splitlines()[0][:200]
+    first = message.splitlines()[0]
+    kept = line.removeprefix(head).removesuffix(" [...]")
+    assert line.endswith(" [...]") and first.startswith(kept + " ") and 190 <= len(kept) <= 200
 
 
 class _StderrFailingAtTheFirstLine(io.StringIO):
