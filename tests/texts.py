@@ -338,6 +338,81 @@ def langchain_texts() -> Iterator[str]:
     yield ""
 
 
+# --- tool calls -----------------------------------------------------------------------------------
+
+
+def _shown_call(result: Any) -> str:
+    """A tools/call result as a model gets it: isError, each text block, then structuredContent."""
+    texts = [block.text for block in result.content if block.type == "text"]
+    structured = json.dumps(result.structured_content, indent=1, sort_keys=True, ensure_ascii=False)
+    return _varying(
+        f"isError: {result.is_error}\n" + "\n--- text\n".join(["", *texts]) + f"\n--- structured\n{structured}"
+    )
+
+
+def mcp_calls() -> Iterator[str]:
+    """tools/call against the emulator over the in-memory client: what a model reads for each kind of call."""
+    from mcp import Client
+
+    async def session(emu: Emulator, slow: Emulator) -> list[str]:
+        settings: dict[str, Any] = {
+            "api_key": KEY,
+            "base_url": emu.base_url,
+            "max_retries": 0,
+            "heartbeat_interval": 600,
+        }
+        plain = create_server(**settings)
+        calls: list[tuple[str, Any, str, dict[str, Any]]] = [
+            ("the seed", plain, T.TOOL_NAME, {"question": SEED_QUESTION}),
+            ("the seed, with reasoning", plain, T.TOOL_NAME, {"question": SEED_QUESTION, "include_reasoning": True}),
+            ("a refused key", plain, T.TOOL_NAME, {"question": f"{SEED_QUESTION} #fault=401"}),
+            ("rate-limited", plain, T.TOOL_NAME, {"question": f"{SEED_QUESTION} #fault=429"}),
+            ("cut by the length limit", plain, T.TOOL_NAME, {"question": f"{SEED_QUESTION} #fault=length"}),
+            ("interrupted mid-stream", plain, T.TOOL_NAME, {"question": f"{SEED_QUESTION} #fault=drop"}),
+            ("no question", plain, T.TOOL_NAME, {}),
+            ("arguments of the wrong types", plain, T.TOOL_NAME, {"question": 42, "include_reasoning": "yes"}),
+            ("an unknown run", plain, T.RESULT_TOOL_NAME, {"run_id": "r-none"}),
+            (
+                "two runs over responses",
+                create_server(**settings, protocol="responses"),
+                T.TOOL_NAME,
+                {"question": TWO_RUN_QUESTION},
+            ),
+        ]
+        # (A capped result is not here: where the cut falls moves with the digits of its timings.)
+        out: list[str] = []
+        with anyio.fail_after(60):
+            for label, server, tool, arguments in calls:
+                reports: list[str] = []
+
+                async def progress(
+                    value: float, total: float | None, message: str | None, seen: list[str] = reports
+                ) -> None:
+                    seen.append(message or "")
+
+                async with Client(server) as client:
+                    result = await client.call_tool(tool, arguments, progress_callback=progress)
+                out += [f"=== {tool} {json.dumps(arguments)}  ({label})", f"progress: {reports}", _shown_call(result)]
+            # A run longer than max_wait: its handle, then its result through the result tool.
+            held = create_server(**{**settings, "base_url": slow.base_url}, max_wait=0.3)
+            async with Client(held) as client:
+                pending = await client.call_tool(T.TOOL_NAME, {"question": SEED_QUESTION})
+                run_id = (pending.structured_content or {})["run_id"]
+                # What the run is doing after 0.3 s depends on the machine's speed: the stage is shown as <stage>.
+                shown = re.sub(r'(now: |"stage": ")[^)"]+', r"\1<stage>", _shown_call(pending).replace(run_id, "<run>"))
+                out += [f"=== {T.TOOL_NAME} (a run longer than --max-wait)", shown]
+                while (done := await client.call_tool(T.RESULT_TOOL_NAME, {"run_id": run_id})).structured_content.get(
+                    "status"
+                ) == "running":  # type: ignore[union-attr]
+                    pass
+                out += [f"=== {T.RESULT_TOOL_NAME} (its result)", _shown_call(done).replace(run_id, "<run>")]
+        return out
+
+    with Emulator() as emu, Emulator(code_pause=0.6) as slow:
+        yield from anyio.run(session, emu, slow)
+    yield ""
+
+
 # --- the command line at work -------------------------------------------------------------------
 
 #: What changes from run to run in a session's output: the emulator's port, ids, durations and stamps.
@@ -345,7 +420,7 @@ _VARYING = (
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"\b\d+(?:\.\d+)?(?=\s?(?:s|ms)\b)"), "<t>"),
-    (re.compile(r'("(?:total_time|time_to_first_event)": )[\d.]+'), r"\1<t>"),
+    (re.compile(r'("(?:total_time|time_to_first_event|elapsed_seconds)": )[\d.]+'), r"\1<t>"),
 )
 
 
@@ -452,6 +527,8 @@ def render() -> str:
             *failure_texts(),
             "== Results",
             *result_texts(),
+            "== Tool calls",
+            *mcp_calls(),
             "== The command line at work",
             *cli_sessions(Path(work)),
         ]
