@@ -413,6 +413,24 @@ def mcp_calls() -> Iterator[str]:
     yield ""
 
 
+def langchain_calls() -> Iterator[str]:
+    """What an agent's model reads back from the LangChain tool (a ToolMessage) for each kind of call."""
+    with Emulator() as emu:
+        tool = QwenCodeInterpreterTool(api_key=KEY, base_url=emu.base_url, max_retries=0)
+        for label, question in (
+            ("the seed", SEED_QUESTION),
+            ("a refused key", f"{SEED_QUESTION} #fault=401"),
+            ("cut by the length limit", f"{SEED_QUESTION} #fault=length"),
+            ("interrupted mid-stream", f"{SEED_QUESTION} #fault=drop"),
+        ):
+            call = {"name": tool.name, "args": {"question": question}, "id": "call_1", "type": "tool_call"}
+            message = tool.invoke(call)
+            artifact = json.dumps(message.artifact, indent=1, sort_keys=True, ensure_ascii=False)
+            yield f"=== {question}  ({label}): status {message.status}"
+            yield _varying(f"{message.content}\n--- artifact\n{artifact}")
+    yield ""
+
+
 # --- the command line at work -------------------------------------------------------------------
 
 #: What changes from run to run in a session's output: the emulator's port, ids, durations and stamps.
@@ -529,6 +547,8 @@ def render() -> str:
             *result_texts(),
             "== Tool calls",
             *mcp_calls(),
+            "== LangChain tool calls",
+            *langchain_calls(),
             "== The command line at work",
             *cli_sessions(Path(work)),
         ]
