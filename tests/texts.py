@@ -431,6 +431,62 @@ def langchain_calls() -> Iterator[str]:
     yield ""
 
 
+def http_front(work: Path) -> Iterator[str]:
+    """What the HTTP transport answers before the MCP app: health, readiness, the bearer check; and
+    what a bad token file is told."""
+    from mcp_server.http.app import build_http_app
+    from mcp_server.http.auth import Credentials, TokenFileError, parse_token_file
+
+    token = "texts-catalogue-token-0123456789"
+    server = create_server(api_key=KEY, base_url="http://127.0.0.1:9", max_retries=0)
+    app = build_http_app(server, host="127.0.0.1", credentials=Credentials.single(token))
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    requests: list[tuple[str, str, str, list[tuple[str, str]]]] = [
+        ("health", "GET", "/healthz", []),
+        ("readiness", "GET", "/readyz", []),
+        ("no token", "POST", "/mcp", []),
+        ("a wrong token", "POST", "/mcp", [("Authorization", "Bearer not-the-token")]),
+        ("another scheme", "POST", "/mcp", [("Authorization", f"Basic {token}")]),
+        ("two Authorization headers", "POST", "/mcp", [("Authorization", f"Bearer {token}")] * 2),
+        ("metrics without a token", "GET", "/metrics", []),
+        ("metrics with a wrong token", "GET", "/metrics", [("Authorization", "Bearer nope")]),
+    ]
+
+    async def answers() -> list[str]:
+        out = []
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            for label, method, path, headers in requests:
+                with anyio.fail_after(10):
+                    response = await http.request(
+                        method, path, headers=headers, json=listing if method == "POST" else None
+                    )
+                shown = {k: v for k, v in response.headers.items() if k in ("content-type", "www-authenticate")}
+                out += [f"=== {method} {path}  ({label}): {response.status_code} {shown}", response.text]
+        return out
+
+    yield from anyio.run(answers)
+    for label, content in (
+        ("two clients and a comment", "alice:abcdefghijklmnopqrstuvwxyz\n# ops\n bob : zyxwvutsrqponmlkjihgfedcba \n"),
+        ("no colon", "alice\n"),
+        ("a bad name", "-x:abcdefghijklmnopqrstuvwxyz\n"),
+        ("a token with a space", "alice:abc defghijklmnopqrstuv\n"),
+        ("a short token", "alice:short\n"),
+        ("a name twice", "alice:abcdefghijklmnopqrstuvwxyz\nalice:zyxwvutsrqponmlkjihgfedcba\n"),
+        ("a token twice", "alice:abcdefghijklmnopqrstuvwxyz\nbob:abcdefghijklmnopqrstuvwxyz\n"),
+        ("only comments", "# nobody yet\n\n"),
+        ("not UTF-8", b"alice:\xff\xfe".decode("latin-1")),
+    ):
+        path = work / "tokens"
+        path.write_bytes(content.encode("latin-1") if label == "not UTF-8" else content.encode())
+        try:
+            said = f"accepted: {sorted(parse_token_file(path).values())}"
+        except TokenFileError as err:
+            said = str(err).replace(str(work), "<dir>")
+        yield f"=== token file ({label}): {said}"
+    yield ""
+
+
 # --- the command line at work -------------------------------------------------------------------
 
 #: What changes from run to run in a session's output: the emulator's port, ids, durations and stamps.
@@ -549,6 +605,8 @@ def render() -> str:
             *mcp_calls(),
             "== LangChain tool calls",
             *langchain_calls(),
+            "== HTTP front",
+            *http_front(Path(work)),
             "== The command line at work",
             *cli_sessions(Path(work)),
         ]
