@@ -542,9 +542,14 @@ def cli_sessions(work: Path) -> Iterator[str]:
             ("batch, again: nothing left", ["batch", *at, "-o", str(work / "out.jsonl"), str(tasks)]),
             ("batch, a missing input file", ["batch", *at, "-o", str(work / "bad.jsonl"), str(work / "missing.jsonl")]),
             ("models", ["models"]),
+            ("doctor", ["doctor", *at]),
+            ("doctor, a model the service does not list", ["doctor", *at, "--model", "qwen-nonesuch"]),
+            ("doctor --json, over responses", ["doctor", *at, "--json", "--protocol", "responses"]),
             ("usage error", ["ask", "--idle-timeout", "soon", SEED_QUESTION]),
         ]
         yield from _run_sessions(work, sessions)
+    with Emulator(api_key="sk-someone-elses-key") as strict:
+        yield from _run_sessions(work, [("doctor, a refused key", ["doctor", "--base-url", strict.base_url])])
     del os.environ[ENV_API_KEY]
     yield from _run_sessions(work, [("ask, no key", ["ask", SEED_QUESTION])])
     yield ""
