@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import sys
@@ -408,8 +409,20 @@ def mcp_calls() -> Iterator[str]:
                 out += [f"=== {T.RESULT_TOOL_NAME} (its result)", _shown_call(done).replace(run_id, "<run>")]
         return out
 
-    with Emulator() as emu, Emulator(code_pause=0.6) as slow:
-        yield from anyio.run(session, emu, slow)
+    logged: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: logged.append(f"{record.levelname}: {record.getMessage()}")  # type: ignore[method-assign]
+    logger = logging.getLogger("mcp_server")
+    level, logger.level = logger.level, logging.INFO
+    logger.addHandler(handler)
+    try:
+        with Emulator() as emu, Emulator(code_pause=0.6) as slow:
+            yield from anyio.run(session, emu, slow)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    yield "=== the server's log of these calls (INFO and above)"
+    yield _varying("\n".join(logged))
     yield ""
 
 
@@ -493,6 +506,7 @@ def http_front(work: Path) -> Iterator[str]:
 _VARYING = (
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
+    (re.compile(r"\brun_[A-Za-z0-9_-]{16,}"), "<run>"),
     (re.compile(r"\b\d+(?:\.\d+)?(?=\s?(?:s|ms)\b)"), "<t>"),
     (re.compile(r'("(?:total_time|time_to_first_event|elapsed_seconds)": )[\d.]+'), r"\1<t>"),
 )
