@@ -1,0 +1,49 @@
+"""The run stores' wait, the same on both (memory, Redis): a wait that ends without news returns the
+record as it stands - never None for a run that exists (the result tool would call it an unknown run)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from mcp_server.runs import MemoryRunStore, RunRecord, RunStore, new_run_id
+from mcp_server.runs.redis_store import RedisRunStore
+
+pytestmark = pytest.mark.anyio
+
+
+@contextlib.asynccontextmanager
+async def opened(kind: str, request: pytest.FixtureRequest) -> AsyncIterator[RunStore]:
+    if kind == "memory":
+        yield MemoryRunStore()
+        return
+    shared = RedisRunStore(request.getfixturevalue("redis_url"))
+    try:
+        yield shared
+    finally:
+        await shared.aclose()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("timeout", [0.0, -1.0, 0.05])
+async def test_a_wait_without_news_returns_the_record_as_it_stands(
+    kind: str, timeout: float, request: pytest.FixtureRequest
+) -> None:
+    # Break: `return record` -> `return record if ... record.version > after_version else None` (Redis, no time
+    # left): an unchanged run read as no run at all.
+    record = RunRecord(new_run_id(), started_at=0.0, owner="alice").advanced(stage="thinking")
+    async with opened(kind, request) as store:
+        await store.put(record)
+        with anyio.fail_after(10):
+            got = await store.wait(record.run_id, record.version, timeout)
+    assert got is not None and got.version == record.version and got.stage == "thinking"
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_wait_for_a_run_no_store_holds_is_none(kind: str, request: pytest.FixtureRequest) -> None:
+    async with opened(kind, request) as store:
+        with anyio.fail_after(10):
+            assert await store.wait(new_run_id(), 0, 0.0) is None
