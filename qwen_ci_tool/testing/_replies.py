@@ -69,16 +69,17 @@ async def _last_at(events: Iterable[Event], sink: Sink, at: float | None) -> Asy
 
 
 def _withhold(events: Iterable[Event], last: int) -> Iterator[Event]:
-    """Every event but the last ``last`` ones that carry bytes."""
+    """Every event but the last ``last`` ones that carry bytes, in order: a byte-less event (a code
+    pause) comes where it was, after the event before it; those after the withheld ones go with them."""
     held: deque[Event] = deque()
+    carrying = 0  # events held that carry bytes
     for event in events:
-        if not event[0]:
-            if not held:
-                yield event
-            continue
         held.append(event)
-        if len(held) > last:
-            yield held.popleft()
+        carrying += bool(event[0])
+        while carrying > last:
+            released = held.popleft()
+            carrying -= bool(released[0])
+            yield released
 
 
 class Replies:
