@@ -47,3 +47,27 @@ async def test_a_wait_for_a_run_no_store_holds_is_none(kind: str, request: pytes
     async with opened(kind, request) as store:
         with anyio.fail_after(10):
             assert await store.wait(new_run_id(), 0, 0.0) is None
+
+
+async def test_cancelled_waits_leave_no_subscription_open_on_redis(redis_url: str) -> None:
+    # A wait cancelled by its caller (a client that gave up on the result tool) must not leave its
+    # subscription open, one per cancel. (Audit 14's a22 dropped our shield around the close: equivalent with
+    # redis-py 8, whose PubSub.aclose shields its own teardown; this holds the promise whichever does it.)
+    import redis.asyncio as redis
+
+    store, watcher = RedisRunStore(redis_url), redis.Redis.from_url(redis_url)
+    record = RunRecord(new_run_id(), started_at=0.0)
+    try:
+        await store.put(record)
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                for _ in range(5):
+                    tg.start_soon(store.wait, record.run_id, record.version, 60.0)
+                while sum(1 for c in await watcher.client_list() if int(c.get("sub", 0)) > 0) < 5:
+                    await anyio.sleep(0.01)  # every wait has subscribed
+                tg.cancel_scope.cancel()
+            clients = await watcher.client_list()
+    finally:
+        await store.aclose()
+        await watcher.aclose()
+    assert [c for c in clients if int(c.get("sub", 0)) > 0] == []
