@@ -246,6 +246,11 @@ def _from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     return values, origin
 
 
+def _from(where: Mapping[str, str], name: str) -> str:
+    """Where the environment gave the setting, as ' (from QWEN_CI_REGION)': the place to fix it."""
+    return f" (from {where[name]})" if name in where else ""
+
+
 def _seconds_value(name: str, value: Any, where: str | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         what = where or name.replace("_", " ")
@@ -277,14 +282,14 @@ def resolve_settings(*, env: Mapping[str, str] | None = None, **given: Unpack[Cl
     protocol = values.get("protocol") or C.DEFAULT_PROTOCOL
     if protocol not in PROTOCOLS:
         raise ConfigurationError(
-            f"Unknown protocol {protocol!r}.",
+            f"Unknown protocol {protocol!r}{_from(where, 'protocol')}.",
             hint=f"Use {{protocol}} with one of {', '.join(PROTOCOLS)} ({describe_protocols()}).",
         )
     region = values.get("region")
     region = C.REGION_ALIASES.get(region, region) if isinstance(region, str) else region
     if region is not None and (not isinstance(region, str) or region not in C.REGION_ROOTS):
         raise ConfigurationError(
-            f"Unknown region {region!r}.",
+            f"Unknown region {region!r}{_from(where, 'region')}.",
             hint=f"Use {{region}} with one of {', '.join([*C.REGION_ROOTS, *C.REGION_ALIASES])}, or set {{base_url}}.",
         )
     base_url = values.get("base_url")

@@ -197,6 +197,77 @@ def failure_texts() -> Iterator[str]:
         yield ""
 
 
+# --- bad input, refused before anything is sent -----------------------------------------------------
+
+
+def refusals(work: Path) -> Iterator[str]:
+    """Each ConfigurationError a bad setting or a bad question gets, spelt for each face."""
+    from qwen_ci_tool._config import build_messages, resolve_settings
+
+    key_file = work / "key"
+    settings: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+        ("an unknown setting", {"modle": "qwen3-max"}, {}),
+        ("an unknown protocol", {"protocol": "grpc"}, {}),
+        ("an unknown region", {"region": "mars"}, {}),
+        ("a region from the environment", {}, {"QWEN_CI_REGION": "mars"}),
+        ("a protocol from the environment", {}, {"QWEN_CI_PROTOCOL": "grpc"}),
+        ("a base URL without a scheme", {"base_url": "dashscope.aliyuncs.com"}, {}),
+        ("a base URL of another scheme", {"base_url": "ftp://example.com"}, {}),
+        ("a base URL with a path of its own", {"base_url": "https://example.com/api/v1/services"}, {}),
+        ("a base URL from the environment", {}, {"DASHSCOPE_HTTP_BASE_URL": "example.com"}),
+        ("a blank model", {"model": " "}, {}),
+        ("a model with spaces around it", {"model": " qwen3-max"}, {}),
+        ("negative retries", {"max_retries": -1}, {}),
+        ("retries from the environment", {}, {"QWEN_CI_MAX_RETRIES": "many"}),
+        ("a boolean for retries", {"max_retries": True}, {}),
+        ("a negative timeout", {"idle_timeout": -5}, {}),
+        ("a zero timeout", {"connect_timeout": 0}, {}),
+        ("an infinite timeout", {"total_timeout": float("inf")}, {}),
+        ("a timeout from the environment", {}, {"QWEN_CI_IDLE_TIMEOUT": "soon"}),
+        ("extra parameters not a mapping", {"extra_parameters": ["seed"]}, {}),
+        ("tools among the extra parameters", {"extra_parameters": {"tools": []}}, {}),
+        ("thinking turned off", {"extra_parameters": {"enable_thinking": False}}, {}),
+        ("the model through the extra parameters", {"extra_parameters": {"model": "x"}}, {}),
+        ("extra parameters that are not JSON", {"extra_parameters": {"seed": float("nan")}}, {}),
+        ("a responses path without its slash", {"responses_path": "compatible-mode/v1/responses"}, {}),
+        ("a key file that is missing", {}, {"DASHSCOPE_API_KEY_FILE_PATH": str(key_file)}),
+        ("a blank key", {"api_key": " "}, {}),
+    ]
+    for label, given, env in settings:
+        try:
+            resolve_settings(env=env, **given)
+        except X.ConfigurationError as err:
+            yield f"=== settings: {label}"
+            for face, knobs in FACES:
+                yield _varying(f"{face}: {err.describe(knobs)}".replace(str(work), "<dir>"))
+        else:
+            yield f"=== settings: {label}: accepted"
+    questions: list[tuple[str, Any, Any]] = [
+        ("neither a question nor messages", None, None),
+        ("both", "hi", [{"role": "user", "content": "hi"}]),
+        ("a question that is not text", 42, None),
+        ("an empty question", "   ", None),
+        ("a NUL character", "a\0b", None),
+        ("a lone surrogate", "a\udcff", None),
+        ("too long", "x" * 500_001, None),
+        ("messages not a list", None, "hi"),
+        ("a message not a dict", None, ["hi"]),
+        ("an unknown role", None, [{"role": "tool", "content": "x"}]),
+        ("a system message second", None, [{"role": "user", "content": "a"}, {"role": "system", "content": "b"}]),
+        ("image content", None, [{"role": "user", "content": [{"image": "x.png"}]}]),
+        ("content of another type", None, [{"role": "user", "content": 7}]),
+        ("the assistant last", None, [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]),
+    ]
+    for label, question, messages in questions:
+        try:
+            build_messages(question, messages)
+        except X.ConfigurationError as err:
+            yield f"=== question: {label}: {err.describe(PYTHON)}"
+        else:
+            yield f"=== question: {label}: accepted"
+    yield ""
+
+
 # --- results ------------------------------------------------------------------------------------
 
 
@@ -618,6 +689,8 @@ def render() -> str:
             *help_texts(),
             "== Failures, as each face words them",
             *failure_texts(),
+            "== Bad input, refused before anything is sent",
+            *refusals(Path(work)),
             "== Results",
             *result_texts(),
             "== Tool calls",
