@@ -165,8 +165,9 @@ class Progress:
         if outcome.error is not None:
             kind = "retryable" if outcome.retryable else "not retryable"
             text = str(outcome.error).splitlines()[0] if str(outcome.error) else ""
-            if len(text) > _LOG_CHARS:  # cut at a word, and say so: the whole message is in OUTPUT
-                text = text[:_LOG_CHARS].rpartition(" ")[0] + " [...]"
+            if len(text) > _LOG_CHARS:  # cut at a word (if there is one), and say so: the whole message is in OUTPUT
+                kept, space, _ = text[:_LOG_CHARS].rpartition(" ")
+                text = (kept if space else text[:_LOG_CHARS]) + " [...]"
             return f"{head}: {type(outcome.error).__name__} ({kind}): {text}"
         assert outcome.result is not None
         return f"{head} · {outcome.result.usage.total_tokens:,} tokens · {outcome.result.timings.total_time:.1f} s"
