@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import time
 
@@ -40,3 +41,24 @@ def test_a_truncated_chat_stream_keeps_its_silence_while_the_code_runs_where_it_
     before = "".join(event.text for _, event in arrivals[: widest + 1] if isinstance(event, ReasoningDelta))
     assert gaps[widest] >= PAUSE * 0.9, f"no silence of {PAUSE} s: the widest gap was {gaps[widest]:.2f} s"
     assert before.endswith(BEFORE_THE_CODE), f"the silence came after {before[-60:]!r}"
+
+
+def test_the_model_list_keeps_the_connection_open_for_the_next_request() -> None:
+    # Audit 14's a40 (`return True` -> `return False` after GET /models): the emulator closed the connection
+    # after listing the models, unlike every other answer and unlike the service.
+    with Emulator() as emu:
+        host, port = emu.base_url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            statuses = []
+            for _ in range(2):
+                conn.request("GET", "/compatible-mode/v1/models", headers={"Authorization": "Bearer sk-test"})
+                response = conn.getresponse()
+                response.read()
+                statuses.append((response.status, response.getheader("connection")))
+                if len(statuses) == 1:
+                    first = conn.sock
+            same = conn.sock is first and first is not None
+        finally:
+            conn.close()
+    assert statuses == [(200, None), (200, None)] and same
