@@ -24,8 +24,11 @@ import json
 import logging
 import os
 import re
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ from integrations.langchain import QwenCodeInterpreterTool
 from mcp_server import _texts as T
 from mcp_server import create_server
 from mcp_server.__main__ import build_parser as mcp_parser
+from qwen_ci_tool import __version__
 from qwen_ci_tool import _errors as E
 from qwen_ci_tool import _exceptions as X
 from qwen_ci_tool._classify import ServiceFailure
@@ -571,6 +575,44 @@ def http_front(work: Path) -> Iterator[str]:
     yield ""
 
 
+def server_logs() -> Iterator[str]:
+    """What ``qwen-ci-mcp`` logs over its life (its own lines; the SDK's and the times left out): over HTTP from
+    start to SIGTERM, and over stdio until its input ends."""
+    from tests.mcp_server.processes import server_env
+
+    env = server_env()  # what an MCP client passes (and a mutation run's mutant)
+    ours = re.compile(r"^\S+ \S+ (\w+) mcp_server: (.*)$")
+
+    def own_lines(text: str) -> str:
+        shown = "\n".join(f"{m[1]} {m[2]}" for line in text.splitlines() if (m := ours.match(line)))
+        return shown.replace(f"qwen-ci-mcp {__version__}:", "qwen-ci-mcp <version>:")
+
+    command = [sys.executable, "-m", "mcp_server", "--emulator"]
+    http = [*command, "--transport", "streamable-http", "--port", "0"]
+    with subprocess.Popen(
+        http,
+        env={**env, "QWEN_CI_MCP_AUTH_TOKEN": "texts-catalogue-token-0123456789"},
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stderr is not None
+        said = []
+        deadline = time.monotonic() + 30
+        while not said or "listening on" not in said[-1]:  # signals are watched before this line
+            line = proc.stderr.readline()
+            assert line and time.monotonic() < deadline, "".join(said)
+            said.append(line)
+        proc.send_signal(signal.SIGTERM)
+        said.append(proc.stderr.read())
+        proc.wait(timeout=30)
+    yield f"=== qwen-ci-mcp --emulator --transport streamable-http (a token), then SIGTERM: exit {proc.returncode}"
+    yield _varying(own_lines("".join(said)))
+    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    yield f"=== qwen-ci-mcp --emulator, its input at an end: exit {done.returncode}"
+    yield _varying(own_lines(done.stderr))
+    yield ""
+
+
 # --- the command line at work -------------------------------------------------------------------
 
 #: What changes from run to run in a session's output: the emulator's port, ids, durations and stamps.
@@ -699,6 +741,8 @@ def render() -> str:
             *langchain_calls(),
             "== HTTP front",
             *http_front(Path(work)),
+            "== Server logs",
+            *server_logs(),
             "== The command line at work",
             *cli_sessions(Path(work)),
         ]
