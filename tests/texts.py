@@ -2,16 +2,19 @@
 
 ``tests/data/texts.txt`` holds what each text says today: the MCP tools' descriptions, schemas and
 annotations, the server's other answers, both command lines' help, the LangChain tool, every failure
-message with its hint spelt for each face (Python, CLI, MCP, LangChain), and the result texts. A wording
-changed by mistake (a lost line continuation, a stale number, two sentences swapped, a hint naming the
-wrong setting) fails ``tests/test_texts.py`` with a diff; a change meant is written with
+message and every refusal of bad input with its hint spelt for each face (Python, CLI, MCP, LangChain),
+the result texts, and what each face prints at work (tool calls, ToolMessages, ``qwen-ci`` sessions, the
+HTTP front, the server's log). A wording changed by mistake (a lost line continuation, a stale number, two
+sentences swapped, a hint naming the wrong setting) fails ``tests/test_texts.py`` with a diff; a change
+meant is written with
 
     python -m tests.texts --write
 
 and reviewed in the diff of ``tests/data/texts.txt`` like any other change.
 
-Everything here is pure (no network, no clock): errors are built by the functions that word them,
-from fixed inputs that walk each branch of their hints.
+Failures, refusals and results are built by the functions that word them, from fixed inputs that walk
+each branch of their hints; the faces at work run against the emulator on 127.0.0.1 (and the server as a
+subprocess), with what varies between runs (ports, ids, durations) normalised.
 """
 
 from __future__ import annotations
