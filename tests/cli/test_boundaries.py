@@ -28,11 +28,16 @@ def test_input_problems_are_listed_up_to_twenty_then_counted(
     assert emu.requests == []
 
 
-def test_a_failed_tasks_log_line_quotes_the_first_200_characters_of_its_error() -> None:
+def test_a_failed_tasks_log_line_quotes_the_first_200_characters_of_its_error_and_marks_a_cut() -> None:
     from qwen_ci_tool import BatchOutcome, InternalServerError
     from qwen_ci_tool.cli.batch import Progress
 
-    progress = Progress(total=1, started_at=0.0)
-    outcome = BatchOutcome("a", "failed", error=InternalServerError("e" * 199 + "Z" + "w" * 50, status_code=500))
-    progress.add(outcome)
-    assert progress.line(outcome).endswith(": " + "e" * 199 + "Z")
+    def line(message: str) -> str:
+        progress = Progress(total=1, started_at=0.0)
+        outcome = BatchOutcome("a", "failed", error=InternalServerError(message, status_code=500))
+        progress.add(outcome)
+        return progress.line(outcome)
+
+    # No space to cut at: the 200 characters themselves; exactly 200: whole, no mark.
+    assert line("e" * 199 + "Z" + "w" * 50).endswith(": " + "e" * 199 + "Z [...]")
+    assert line("e" * 199 + "Z").endswith(": " + "e" * 199 + "Z")

@@ -160,17 +160,6 @@ def test_a_failed_tasks_log_line_gives_its_error_up_to_200_characters_cut_at_a_w
     assert line.endswith(" [...]") and first.startswith(kept + " ") and 190 <= len(kept) <= 200
 
 
-def test_a_log_line_keeps_200_characters_of_an_error_with_no_space_to_cut_at() -> None:
-    from qwen_ci_tool import BatchOutcome, InternalServerError
-    from qwen_ci_tool.cli.batch import Progress
-
-    progress = Progress(total=1, started_at=0.0)
-    outcome = BatchOutcome("a", "failed", error=InternalServerError("x" * 300, status_code=500))
-    progress.add(outcome)
-    line = progress.line(outcome)
-    assert line.endswith(": " + "x" * 200 + " [...]"), line
-
-
 class _StderrFailingAtTheFirstLine(io.StringIO):
     """Standard error that fails (an I/O error) when the first task's line is written."""
 
