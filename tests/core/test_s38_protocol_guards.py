@@ -25,3 +25,10 @@ async def test_a_native_frame_that_is_an_error_body_without_a_status_is_a_client
     err = info.value
     assert err.status_code == 400 and err.code == "SomethingNew" and not err.retryable
     assert err.request_id == "r-400" and len(script.requests) == 1
+
+
+def test_a_rate_limit_duration_with_spaces_around_it_is_read() -> None:
+    # Break: `value.strip()` dropped in parse_duration: " 1m30s " no longer matched its own units.
+    from qwen_ci_tool._classify import parse_duration
+
+    assert parse_duration(" 1m30s ") == 90.0 and parse_duration("\t20ms\n") == 0.02
