@@ -27,11 +27,11 @@ import json
 import logging
 import os
 import re
-import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -157,11 +157,11 @@ def errors() -> Iterator[tuple[str, X.QwenCIError]]:
         yield f"timeout {kind}", E.timeout_error(kind, base_url=url, seconds=12.5)
     yield (
         "connect: TLS",
-        E.connect_error(_connect("cert failed", __import__("ssl").SSLCertVerificationError(1, "verify failed")), url),
+        E.connect_error(_connect("cert failed", ssl.SSLCertVerificationError(1, "verify failed")), url),
     )
     yield (
         "connect: DNS",
-        E.connect_error(_connect("no name", __import__("socket").gaierror(-2, "Name or service not known")), url),
+        E.connect_error(_connect("no name", socket.gaierror(-2, "Name or service not known")), url),
     )
     yield (
         "connect: refused",
@@ -581,36 +581,26 @@ def http_front(work: Path) -> Iterator[str]:
 def server_logs() -> Iterator[str]:
     """What ``qwen-ci-mcp`` logs over its life (its own lines; the SDK's and the times left out): over HTTP from
     start to SIGTERM, and over stdio until its input ends."""
-    from tests.mcp_server.processes import server_env
+    from tests.mcp_server.processes import http_server_process, server_env
 
-    env = server_env()  # what an MCP client passes (and a mutation run's mutant)
     ours = re.compile(r"^\S+ \S+ (\w+) mcp_server: (.*)$")
 
     def own_lines(text: str) -> str:
         shown = "\n".join(f"{m[1]} {m[2]}" for line in text.splitlines() if (m := ours.match(line)))
         return shown.replace(f"qwen-ci-mcp {__version__}:", "qwen-ci-mcp <version>:")
 
+    # Signals are watched before the "listening on" line the helper waits for.
+    with http_server_process("--emulator", QWEN_CI_MCP_AUTH_TOKEN="texts-catalogue-token-0123456789") as server:
+        server.terminate()
+        code = server.wait()
+        said = server.output()
+    yield f"=== qwen-ci-mcp --emulator --transport streamable-http (a token), then SIGTERM: exit {code}"
+    yield _varying(own_lines(said))
     command = [sys.executable, "-m", "mcp_server", "--emulator"]
-    http = [*command, "--transport", "streamable-http", "--port", "0"]
-    with subprocess.Popen(
-        http,
-        env={**env, "QWEN_CI_MCP_AUTH_TOKEN": "texts-catalogue-token-0123456789"},
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stderr is not None
-        said = []
-        deadline = time.monotonic() + 30
-        while not said or "listening on" not in said[-1]:  # signals are watched before this line
-            line = proc.stderr.readline()
-            assert line and time.monotonic() < deadline, "".join(said)
-            said.append(line)
-        proc.send_signal(signal.SIGTERM)
-        said.append(proc.stderr.read())
-        proc.wait(timeout=30)
-    yield f"=== qwen-ci-mcp --emulator --transport streamable-http (a token), then SIGTERM: exit {proc.returncode}"
-    yield _varying(own_lines("".join(said)))
-    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    # (env: what an MCP client passes, and a mutation run's mutant)
+    done = subprocess.run(
+        command, env=server_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30
+    )
     yield f"=== qwen-ci-mcp --emulator, its input at an end: exit {done.returncode}"
     yield _varying(own_lines(done.stderr))
     yield ""
