@@ -491,7 +491,10 @@ def mcp_calls() -> Iterator[str]:
     handler = logging.Handler(logging.INFO)
     handler.emit = lambda record: logged.append(f"{record.levelname}: {record.getMessage()}")  # type: ignore[method-assign]
     logger = logging.getLogger("mcp_server")
-    level, logger.level = logger.level, logging.INFO
+    # setLevel, not `logger.level =`: only setLevel clears the loggers' isEnabledFor cache, and a test run
+    # earlier in the same process may have cached "INFO is off" for this logger (CI at f30ca60 lost every INFO line).
+    level = logger.level
+    logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     try:
         with Emulator() as emu, Emulator(code_pause=0.6) as slow:
