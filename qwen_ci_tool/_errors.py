@@ -212,13 +212,14 @@ def service_error(
 
 
 #: The note :func:`note_attempts` ends a message with (recognised there, so it is never added twice).
-_ATTEMPTS_NOTE = re.compile(r" \(after \d+ attempts\)\Z")
+_ATTEMPTS_NOTE = re.compile(r" Gave up after \d+ attempts\.\Z")
 
 
 def note_attempts(err: X.QwenCIError, attempts: int) -> None:
     """Say in *err* that it is the last of several attempts (the retries were made)."""
-    if attempts > 1 and not _ATTEMPTS_NOTE.search(err.message):  # not said yet (a service message may say "attempts)")
-        err.message = f"{err.message} (after {attempts} attempts)"
+    if attempts > 1 and not _ATTEMPTS_NOTE.search(err.message):  # not said yet (a service message may say "attempts")
+        stop = "" if err.message.endswith((".", "!", "?")) else "."  # the note is a sentence of its own
+        err.message = f"{err.message}{stop} Gave up after {attempts} attempts."
         err.args = (err.message,)
 
 

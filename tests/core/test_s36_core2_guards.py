@@ -125,13 +125,13 @@ def test_a_base_url_loses_one_api_suffix_and_keeps_a_gateways_own_path() -> None
 
 def test_a_retried_failures_args_carry_the_attempts_note_as_its_message_does(emu: Emulator) -> None:
     """E03 (_errors): `err.args = (err.message,)` dropped from `note_attempts` (`err.args[0]`, what a caller or a
-    wrapping error reads, still lacks "(after 3 attempts)")."""
+    wrapping error reads, still lacks "Gave up after 3 attempts.")."""
     for _ in range(3):
         emu.add_fault(Fault.status(503, "ServiceUnavailable", "busy", retry_after="0"))
     with CodeInterpreter(api_key="sk-test", base_url=emu.base_url, max_retries=2) as ci:
         with pytest.raises(InternalServerError) as info:
             ci.run(SEED_QUESTION)
-    assert "(after 3 attempts)" in info.value.message
+    assert "Gave up after 3 attempts." in info.value.message
     assert info.value.args == (info.value.message,)
 
 

@@ -41,13 +41,23 @@ async def test_the_attempts_note_is_added_even_when_the_services_message_mention
         await run("sync", script, protocol="dashscope", max_retries=2)
     assert len(script.requests) == 3
     assert caught.value.message == (
-        "The service returned an error (InternalError, HTTP 500): Upstream busy (too many attempts). (after 3 attempts)"
+        "The service returned an error (InternalError, HTTP 500): Upstream busy (too many attempts). Gave up after 3 attempts."
     )
 
 
-@pytest.mark.parametrize("message", ["busy (too many attempts)", "busy (after 2 attempts) upstream"])
-def test_the_attempts_note_is_recognised_only_as_its_own_ending_and_never_added_twice(message: str) -> None:
+@pytest.mark.parametrize(
+    ("message", "noted"),
+    [
+        ("busy (too many attempts)", "busy (too many attempts). Gave up after 3 attempts."),
+        (
+            "Busy. Gave up after 2 attempts upstream.",
+            "Busy. Gave up after 2 attempts upstream. Gave up after 3 attempts.",
+        ),
+        ("Busy!", "Busy! Gave up after 3 attempts."),
+    ],
+)
+def test_the_attempts_note_is_recognised_only_as_its_own_ending_and_never_added_twice(message: str, noted: str) -> None:
     err = QwenCIError(message)
     note_attempts(err, 3)
     note_attempts(err, 3)
-    assert str(err) == err.message == f"{message} (after 3 attempts)"
+    assert str(err) == err.message == noted
