@@ -62,4 +62,4 @@ def test_the_catalogue_holds_every_text_of_the_mcp_server() -> None:
 def test_the_catalogue_never_shows_the_key_it_was_rendered_with() -> None:
     text = PATH.read_text(encoding="utf-8")
     assert KEY not in text and "sk-" not in text.replace("sk-...", "")
-    assert text.count("\n== ") == 11
+    assert text.count("\n== ") == 12

@@ -275,6 +275,82 @@ def refusals(work: Path) -> Iterator[str]:
     yield ""
 
 
+def emulator_refusals() -> Iterator[str]:
+    """What a developer reads from the emulator (``qwen_ci_tool.testing``) and the key holder when an argument
+    is wrong: each refused value beside the nearest accepted one, so that a moved boundary shows too."""
+    from qwen_ci_tool._secret import Secret
+    from qwen_ci_tool.testing import Fault, emulator_stream_path, synthetic_conversation
+    from qwen_ci_tool.testing._script import CodeSegment
+
+    def started_twice() -> None:
+        with Emulator() as emu:
+            emu.start()
+
+    def secret_changed() -> None:
+        secret = Secret("x")
+        secret._value = "y"  # type: ignore[misc]
+
+    cases: list[tuple[str, Callable[[], object]]] = [
+        ("Fault.status(399)", lambda: Fault.status(399)),
+        ("Fault.status(400)", lambda: Fault.status(400)),
+        ("Fault.status(599)", lambda: Fault.status(599)),
+        ("Fault.status(600)", lambda: Fault.status(600)),
+        ("Fault.status(500, body='xml')", lambda: Fault.status(500, body="xml")),  # type: ignore[arg-type]
+        ("Fault.status(500, body=b'raw')", lambda: Fault.status(500, body=b"raw")),
+        ("Fault.truncate(0)", lambda: Fault.truncate(0)),
+        ("Fault.truncate(1)", lambda: Fault.truncate(1)),
+        ("Fault.drop(-1)", lambda: Fault.drop(-1)),
+        ("Fault.drop(0)", lambda: Fault.drop(0)),
+        ("Fault.stall(None)", lambda: Fault.stall(None)),
+        ("Fault.error_event(spelling='error')", lambda: Fault.error_event(spelling="error")),  # type: ignore[arg-type]
+        ("Fault.error_event(spelling='event: error')", lambda: Fault.error_event(spelling="event: error")),
+        ("Fault.error_event(status_line='header')", lambda: Fault.error_event(status_line="header")),  # type: ignore[arg-type]
+        ("Fault.error_event(status_line='none')", lambda: Fault.error_event(status_line="none")),
+        ("Fault.drip(chunk=0)", lambda: Fault.drip(chunk=0)),
+        ("Fault.drip(interval=-0.1)", lambda: Fault.drip(interval=-0.1)),
+        ("Fault.drip(interval=0, chunk=1)", lambda: Fault.drip(interval=0, chunk=1)),
+        ("Fault.chunks([])", lambda: Fault.chunks([])),
+        ("Fault.chunks([1, 0])", lambda: Fault.chunks([1, 0])),
+        ("Fault.chunks([1])", lambda: Fault.chunks([1])),
+        ("Fault.line_endings('\\n\\r')", lambda: Fault.line_endings("\n\r")),
+        ("Fault.line_endings('\\r')", lambda: Fault.line_endings("\r")),
+        ("Fault.keepalive(0)", lambda: Fault.keepalive(0)),
+        ("Fault.keepalive(1)", lambda: Fault.keepalive(1)),
+        ("Fault.huge_line(0)", lambda: Fault.huge_line(0)),
+        ("Fault.huge_line(1)", lambda: Fault.huge_line(1)),
+        ("Fault.named('nope')", lambda: Fault.named("nope")),
+        ("Fault.named('399')", lambda: Fault.named("399")),
+        ("Fault.named('4290')", lambda: Fault.named("4290")),
+        ("Fault.named('429')", lambda: Fault.named("429")),
+        ("Emulator(block_size=0)", lambda: Emulator(block_size=0)),
+        ("Emulator(block_size=1)", lambda: Emulator(block_size=1)),
+        ("Emulator(rate_limit=0)", lambda: Emulator(rate_limit=0)),
+        ("Emulator(rate_limit=1, rate_burst=0.5)", lambda: Emulator(rate_limit=1, rate_burst=0.5)),
+        ("Emulator(rate_limit=1, rate_burst=1)", lambda: Emulator(rate_limit=1, rate_burst=1)),
+        ("Emulator(rate_limit_headers='x-wait')", lambda: Emulator(rate_limit_headers="x-wait")),  # type: ignore[arg-type]
+        ("Emulator().add_fault(..., times=0)", lambda: Emulator().add_fault(Fault.drop(), times=0)),
+        ("Emulator().replay(b'data: 1', times=0)", lambda: Emulator().replay(b"data: 1", times=0)),
+        ("Emulator().base_url, not started", lambda: Emulator().base_url),
+        ("Emulator started twice", started_twice),
+        ("synthetic_conversation(0)", lambda: synthetic_conversation(0)),
+        ("synthetic_conversation(10, code_runs=-1)", lambda: synthetic_conversation(10, code_runs=-1)),
+        ("synthetic_conversation(10, code_chars=0)", lambda: synthetic_conversation(10, code_chars=0)),
+        ("synthetic_conversation(1, code_runs=0, code_chars=1)", lambda: synthetic_conversation(1, 0, 1)),
+        ("CodeSegment with growth short of its code", lambda: CodeSegment("print(1)", "1", 10, growth=(0, 3))),
+        ("emulator_stream_path('nope')", lambda: emulator_stream_path("nope")),
+        ("Secret: changed", secret_changed),
+        ("Secret: pickled", lambda: __import__("pickle").dumps(Secret("x"))),
+    ]
+    for label, make in cases:
+        try:
+            make()
+        except Exception as exc:  # the catalogue records whatever is raised
+            yield f"=== {label}: {type(exc).__name__}: {exc}"
+        else:
+            yield f"=== {label}: accepted"
+    yield ""
+
+
 # --- results ------------------------------------------------------------------------------------
 
 
@@ -642,6 +718,7 @@ def cli_sessions(work: Path) -> Iterator[str]:
         encoding="utf-8",
     )
     recording = work / "seed.sse"
+    (work / "empty.sse").write_bytes(b"\n")
     os.environ[ENV_API_KEY] = KEY  # the usual set-up; `--emulator` is tried once (it paces its answers for a person)
     with Emulator() as emu:
         at = ["--base-url", emu.base_url]
@@ -661,6 +738,11 @@ def cli_sessions(work: Path) -> Iterator[str]:
             ("ask, cut by the length limit", ["ask", *at, f"{SEED_QUESTION} #fault=length"]),
             ("ask, interrupted mid-stream", ["ask", *at, f"{SEED_QUESTION} #fault=drop"]),
             ("replay", ["replay", str(recording)]),
+            ("replay --json", ["replay", "--json", str(recording)]),
+            ("replay of a file without events", ["replay", str(tasks)]),
+            ("replay of an empty file", ["replay", str(work / "empty.sse")]),
+            ("ask --emulator with --base-url", ["ask", "--emulator", *at, SEED_QUESTION]),
+            ("ask --emulator with --region", ["ask", "--emulator", "--region", "singapore", SEED_QUESTION]),
             ("batch, one at a time", ["batch", *at, "--concurrency", "1", "-o", str(work / "out.jsonl"), str(tasks)]),
             ("batch, again: nothing left", ["batch", *at, "-o", str(work / "out.jsonl"), str(tasks)]),
             ("batch, a missing input file", ["batch", *at, "-o", str(work / "bad.jsonl"), str(work / "missing.jsonl")]),
@@ -729,6 +811,8 @@ def render() -> str:
             *failure_texts(),
             "== Bad input, refused before anything is sent",
             *refusals(Path(work)),
+            "== The emulator's and the key holder's refusals",
+            *emulator_refusals(),
             "== Results",
             *result_texts(),
             "== Tool calls",
