@@ -11,6 +11,7 @@ print(result.answer, result.code_runs[0].code, result.usage.total_tokens)
 from __future__ import annotations
 
 import contextlib
+import typing as _typing
 
 from ._batch import BatchOutcome, BatchTask
 from ._client import AsyncCodeInterpreter, AsyncCodeInterpreterStream, CodeInterpreter, CodeInterpreterStream
@@ -87,10 +88,18 @@ __all__ = [
     "stage_of",
 ]
 
-# Public names report the package, not the private module they live in (as httpx does).
+# Public names report the package, not the private module they live in (as httpx does). A class's own
+# annotations are resolved first, while its module is still known: typing.get_type_hints (and pydantic,
+# cattrs, FastAPI, which call it) looks names up in the module that __module__ names.
+_hints = _field = None  # deleted below, set or not
 for _name in __all__:
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith("qwen_ci_tool._"):
+        if isinstance(_obj, type) and "__annotations__" in vars(_obj):
+            _hints = _typing.get_type_hints(_obj)
+            _obj.__annotations__ = {k: _hints[k] for k in vars(_obj)["__annotations__"]}
+            for _field in getattr(_obj, "__dataclass_fields__", {}).values():  # what pydantic reads
+                _field.type = _hints[_field.name]
         with contextlib.suppress(AttributeError, TypeError):  # e.g. typing aliases
             _obj.__module__ = "qwen_ci_tool"
-del _name, _obj
+del _name, _obj, _hints, _field

@@ -14,6 +14,7 @@ conversations byte for byte, replays any stream you give it (``Emulator.replay``
 (:class:`Fault`). Standard library only; it never imports the rest of ``qwen_ci_tool``.
 """
 
+import typing as _typing
 from pathlib import Path as _Path
 
 from ._conversations import synthetic_conversation
@@ -56,9 +57,16 @@ def emulator_stream_path(name: str) -> _Path:
     return path
 
 
-# Public names report this package, not the private module that defines them.
+# Public names report this package, not the private module that defines them. A class's own annotations are
+# resolved first, while its module is still known (typing.get_type_hints looks names up where __module__ says).
+_hints = _field = None  # deleted below, set or not
 for _name in __all__:
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith(__name__ + "._"):
+        if isinstance(_obj, type) and "__annotations__" in vars(_obj):
+            _hints = _typing.get_type_hints(_obj)
+            _obj.__annotations__ = {k: _hints[k] for k in vars(_obj)["__annotations__"]}
+            for _field in getattr(_obj, "__dataclass_fields__", {}).values():  # what pydantic reads
+                _field.type = _hints[_field.name]
         _obj.__module__ = __name__
-del _name, _obj
+del _name, _obj, _hints, _field

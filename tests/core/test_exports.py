@@ -39,3 +39,31 @@ def test_sync_and_async_clients_take_the_same_keywords() -> None:
         sync = inspect.signature(getattr(qwen_ci_tool.CodeInterpreter, method))
         asyn = inspect.signature(getattr(qwen_ci_tool.AsyncCodeInterpreter, method))
         assert list(sync.parameters) == list(asyn.parameters), method
+
+
+def test_the_public_classes_type_hints_resolve_though_they_report_the_package_as_their_module() -> None:
+    """typing.get_type_hints (which pydantic, cattrs and FastAPI call) looks names up in the module __module__
+    names: the annotations are resolved before the package takes the classes over."""
+    import typing
+
+    import qwen_ci_tool.testing
+
+    for package in (qwen_ci_tool, qwen_ci_tool.testing):
+        classes = [getattr(package, n) for n in package.__all__ if isinstance(getattr(package, n), type)]
+        assert len(classes) >= 7
+        for cls in classes:
+            assert cls.__module__ == package.__name__, cls
+            typing.get_type_hints(cls)
+
+
+def test_a_result_round_trips_through_pydantic_as_an_application_model_field_would() -> None:
+    import pydantic
+
+    from qwen_ci_tool.testing import SEED_QUESTION, Emulator
+
+    with Emulator() as emu, qwen_ci_tool.CodeInterpreter(api_key="sk-test", base_url=emu.base_url) as ci:
+        result = ci.run(SEED_QUESTION)
+    adapter = pydantic.TypeAdapter(qwen_ci_tool.CodeInterpreterResult)
+    dumped = adapter.dump_json(result)
+    assert adapter.validate_json(dumped) == result
+    assert adapter.json_schema()["properties"]["status"]["enum"] == ["completed", "incomplete"]
