@@ -333,13 +333,14 @@ class Wire:
         answer = Answered(status_line, raw_headers, b"".join(chunks), ending)
         yield from self.render(label, answer, started, check)
 
-    def send_raw(self, label: str, request: bytes) -> Iterator[str]:
-        """Bytes an HTTP client would not send, on a socket of their own; the answer is read to EOF."""
+    def send_raw(self, label: str, request: bytes, shown: bytes | None = None) -> Iterator[str]:
+        """Bytes an HTTP client would not send, on a socket of their own; the answer is read to EOF.
+        *shown* stands for a request too long to print; an interim 100 Continue is shown on a line of its own."""
         assert label not in self.labels, f"two answers are labelled {label!r}"
         self.labels.add(label)
         self.emu.reset()
         yield f"=== {label}"
-        yield f"> raw: {escape(request.replace(KEY.encode(), b'<the key>'))}"
+        yield f"> raw: {escape((shown or request).replace(KEY.encode(), b'<the key>'))}"
         started = time.time()
         deadline = time.monotonic() + SECONDS
         with socket.create_connection((self.emu.host, self.emu.port), timeout=SECONDS) as sock:
@@ -349,6 +350,10 @@ class Wire:
             while chunk := sock.recv(65536):
                 data += chunk
                 assert time.monotonic() < deadline, f"{label}: the answer did not end in time"
+        interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+        if data.startswith(interim):
+            yield "< (interim) HTTP/1.1 100 Continue"
+            data = data[len(interim) :]
         head, _, body = data.partition(b"\r\n\r\n")
         status_line, *lines = head.decode("latin-1").split("\r\n")
         raw_headers = [(n.strip(), v.strip()) for n, _, v in (line.partition(":") for line in lines)]
@@ -523,6 +528,22 @@ def refusals(w: Wire) -> Iterator[str]:
     yield from w.send_raw("a body too large", b"POST / HTTP/1.1\r\ncontent-length: 999999999999\r\n\r\n")
     yield from w.send_raw("a bad chunk size", b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n")
     yield from w.send_raw("a body cut short", b"POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")
+    # Just over the 64 KiB limit and unended: the emulator reads it all before refusing (no reset of unread bytes).
+    pad = b"POST / HTTP/1.1\r\nx-pad: " + b"a" * 65_600
+    yield from w.send_raw("a request head too large", pad, b"POST / HTTP/1.1\r\nx-pad: <65,600 a>")
+    yield from w.send_raw("a request head cut short", b"POST / HTTP/1.1\r\nhost: 127.0.0.1")
+    yield from w.send_raw(
+        "a chunked body too large", b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n4000001\r\n"
+    )
+    yield from w.send_raw("a chunked body cut short", b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n")
+    yield from w.send_raw(
+        "a chunked body with a trailer, connection: close",
+        b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n2\r\n{}\r\n0\r\nx-sum: 1\r\n\r\n",
+    )
+    yield from w.send_raw(
+        "expect: 100-continue, connection: close",
+        b"GET /compatible-mode/v1/models HTTP/1.1\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n",
+    )
     chunked = json.dumps(chat_body(OTHER_QUESTION)).encode()
     yield from w.send_raw(
         "a chunked request body, connection: close",
