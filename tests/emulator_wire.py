@@ -598,6 +598,10 @@ def answering_faults(w: Wire) -> Iterator[str]:
             )
     raw = Fault.status(502, body=b"upstream said no\n\xff")
     yield from w.send("text-generation: status 502, bytes", TEXT, native_body(TINY_QUESTION), fault=raw)
+    # A status with no standard phrase: its page's title and its message fall back on the number.
+    for kind in ("json", "html"):
+        odd = Fault.status(599, "Odd.Code", body=kind)
+        yield from w.send(f"text-generation: status 599, {kind}", TEXT, native_body(TINY_QUESTION), fault=odd)
     for status in (403, 404, 502, 504, 418, 451, 599):
         yield from w.send(
             f"text-generation: status {status}, default code",
