@@ -22,6 +22,7 @@ from qwen_ci_tool._knobs import Knobs, flag
 MCP = Knobs(
     f'{C.ENV_API_KEY} in the "env" block of this server\'s entry in the MCP client configuration',
     setting=lambda name, value="": f"the server argument {flag(name, value)}",
+    lead=("the server argument ", "the server arguments "),
 )
 
 SERVER_NAME = "qwen-ci-tool"

@@ -51,11 +51,19 @@ class Knobs:
     setting: Callable[..., str] = keyword
     #: The key given as an argument (``api_key=``), where this face takes one.
     key_argument: str = "the api_key= argument"
+    #: Words ``setting`` puts before every setting ("the server argument "), and their plural: two settings
+    #: side by side say them once ("the server arguments --model and --protocol").
+    lead: tuple[str, str] | None = None
 
     def render(self, hint: str) -> str:
         """*hint* with each ``{name}`` / ``{name:value}`` spelt for this face (``{{`` and ``}}``
         stand for literal braces, e.g. in a model name)."""
-        return _PLACEHOLDER.sub(lambda m: self._spell(m[1], m[2] or "") if m[1] else m[0][0], hint)
+        text = _PLACEHOLDER.sub(lambda m: self._spell(m[1], m[2] or "") if m[1] else m[0][0], hint)
+        if self.lead is not None:
+            one, many = self.lead
+            pair = re.compile(rf"{re.escape(one)}(\S+(?: [\w.-]+)?) (and|or) {re.escape(one)}")
+            text = pair.sub(lambda m: f"{many if m[2] == 'and' else one}{m[1]} {m[2]} ", text)
+        return text
 
     def _spell(self, name: str, value: str) -> str:
         if name == "api_key":

@@ -122,3 +122,25 @@ def test_qwen_ci_models_says_in_one_line_each_what_the_documents_disagree_about_
         "  qwen3.8-max: the newest code-interpreter page lists the Qwen3.8-Max series for responses only, "
         "but its own example sends qwen3.8-max over openai.",
     ]
+
+
+def test_two_settings_side_by_side_are_led_once_by_a_face_that_leads_every_setting() -> None:
+    from qwen_ci_tool._knobs import Knobs, flag
+
+    knobs = Knobs(
+        "KEY",
+        setting=lambda name, value="": f"the server argument {flag(name, value)}",
+        lead=(
+            "the server argument ",
+            "the server arguments ",
+        ),
+    )
+    assert (
+        knobs.render("{model} and {protocol} choose them") == "the server arguments --model and --protocol choose them"
+    )
+    assert knobs.render("Use {protocol:responses} or {protocol:openai}.") == (
+        "Use the server argument --protocol responses or --protocol openai."
+    )
+    assert knobs.render("raise {idle_timeout}, or lower {max_retries}") == (
+        "raise the server argument --idle-timeout, or lower the server argument --max-retries"
+    )
