@@ -67,3 +67,10 @@ def test_a_result_round_trips_through_pydantic_as_an_application_model_field_wou
     dumped = adapter.dump_json(result)
     assert adapter.validate_json(dumped) == result
     assert adapter.json_schema()["properties"]["status"]["enum"] == ["completed", "incomplete"]
+
+    class Answered(pydantic.BaseModel):  # the README's "a field of a pydantic model"
+        question: str
+        result: qwen_ci_tool.CodeInterpreterResult
+
+    answered = Answered(question=SEED_QUESTION, result=result)
+    assert Answered.model_validate_json(answered.model_dump_json()).result == result
