@@ -40,12 +40,13 @@ demo: $(VENV)/.demo-installed
 # run, the built wheel) is made once; --no-loadscope-reorder hands files out in collection order
 # (xdist would otherwise start the files with most tests first, and the one-minute quick benchmark
 # run, in a file of few tests, last). A bare `pytest` stays serial (the live suite runs that way).
+# --durations=10 ends the report with the ten slowest steps: where the suite's minutes go, in every CI log.
 TEST_WORKERS ?= 3
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=10
 
 # The live suite (tests/live, marker `live`) against the real service: needs DASHSCOPE_API_KEY;
 # honours DASHSCOPE_HTTP_BASE_URL and QWEN_CI_LIVE_REGION; leaves its raw streams in
