@@ -88,8 +88,15 @@ _RUNTIMES: "weakref.WeakKeyDictionary[MCPServer, Runner]" = weakref.WeakKeyDicti
 
 
 def server_runtime(server: MCPServer) -> Runtime:
-    """The run state of a server built by :func:`create_server`."""
-    return _RUNTIMES[server]
+    """The run state of a server built by :func:`create_server` (a ``ValueError`` for any other server)."""
+    try:
+        return _RUNTIMES[server]
+    except KeyError:
+        name = getattr(server, "name", None)
+        raise ValueError(
+            f"server_runtime() takes a server built by mcp_server.create_server(); the server {name!r} was not: "
+            "build it with create_server() to serve it with this package's transports."
+        ) from None
 
 
 def _invalid(name: str, value: object, rule: str) -> ConfigurationError:

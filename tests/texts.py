@@ -743,6 +743,10 @@ def cli_sessions(work: Path) -> Iterator[str]:
             ("replay of an empty file", ["replay", str(work / "empty.sse")]),
             ("ask --emulator with --base-url", ["ask", "--emulator", *at, SEED_QUESTION]),
             ("ask --emulator with --region", ["ask", "--emulator", "--region", "singapore", SEED_QUESTION]),
+            (
+                "ask --emulator with --base-url and --region",
+                ["ask", "--emulator", *at, "--region", "singapore", SEED_QUESTION],
+            ),
             ("batch, one at a time", ["batch", *at, "--concurrency", "1", "-o", str(work / "out.jsonl"), str(tasks)]),
             ("batch, again: nothing left", ["batch", *at, "-o", str(work / "out.jsonl"), str(tasks)]),
             ("batch, a missing input file", ["batch", *at, "-o", str(work / "bad.jsonl"), str(work / "missing.jsonl")]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import pytest
 
 from mcp_server import RESULT_TOOL_NAME, TOOL_NAME
 from mcp_server.runs import MemoryRunStore, RunRecord
@@ -37,3 +38,17 @@ async def test_a_store_over_its_bound_with_only_running_runs_drops_none_of_them(
         await store.put(RunRecord(f"run_{n}", started_at=0.0))
     assert len(store) == 4
     assert [await store.get(f"run_{n}") is not None for n in range(4)] == [True] * 4
+
+
+def test_the_run_state_of_a_server_not_built_by_create_server_is_refused_naming_the_fix() -> None:
+    # Audit 15's a28 (`_RUNTIMES.get(server)`): a foreign server got None as its run state, and failed later
+    # with an AttributeError far from the mistake.
+    from mcp.server.mcpserver import MCPServer
+
+    from mcp_server import create_server, server_runtime
+
+    with pytest.raises(
+        ValueError, match=r"^server_runtime\(\) takes a server built by mcp_server\.create_server\(\); "
+    ):
+        server_runtime(MCPServer("mine"))
+    assert server_runtime(create_server(api_key="sk-test")) is not None
