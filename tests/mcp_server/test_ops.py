@@ -177,7 +177,13 @@ async def test_metrics_show_calls_in_flight_and_queued_while_they_wait(
                 await second.seen("waiting for a free slot").wait()
                 during = metric_samples((await http.get("/metrics")).text)
                 tg.cancel_scope.cancel()
-        after = metric_samples((await http.get("/metrics")).text)
+            # The server ends the two cancelled calls in its own tasks, after the client gave up: look until
+            # nothing is in flight or queued (bounded by the fail_after), then check what was counted.
+            while True:
+                after = metric_samples((await http.get("/metrics")).text)
+                if value(after, "qwen_ci_calls_in_flight") == value(after, "qwen_ci_calls_queued") == 0:
+                    break
+                await anyio.sleep(0.02)
 
     assert value(during, "qwen_ci_calls_in_flight") == 1
     assert value(during, "qwen_ci_calls_queued") == 1
