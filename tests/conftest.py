@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import signal
 import time
@@ -36,6 +37,20 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 # A planted key: tests that look for leaks grep every output for it.
 PLANTED_KEY = "sk-planted-0123456789abcdef-SECRET"
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_kept() -> Iterator[None]:
+    """A test that runs a server's main() in process configures logging: a StreamHandler on the root logger,
+    writing to the stderr pytest captured for that test. Left there, every later test's log line goes to that
+    closed stream ("--- Logging error ---" in the worker's output). Removed after the test, level restored."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
