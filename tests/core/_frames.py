@@ -26,6 +26,13 @@ def native_frame(
     }
     if tools is not None:
         output["tool_info"] = [{"code_interpreter": {"code": c}, "type": "code_interpreter"} for c in tools]
+    return native_output_frame(i, output, usage=usage, request_id=request_id)
+
+
+def native_output_frame(
+    i: int, output: dict[str, Any], *, usage: dict[str, Any] | None = None, request_id: str = "rid-native"
+) -> str:
+    """A native frame holding *output* as given (a frame without choices, a choice without a message, ...)."""
     body = {
         "output": output,
         "usage": usage or {"total_tokens": 10 + i, "output_tokens": i, "input_tokens": 10},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from qwen_ci_tool import AnswerDelta, AuthenticationError, CodeInterpreter, ReasoningDelta
 from qwen_ci_tool.testing import Emulator
 
-from ._frames import native_frame
+from ._frames import native_frame, native_output_frame
 from ._mock import MODES, Script, events, run, sse_response
 
 
@@ -27,11 +26,6 @@ async def test_an_exception_that_is_a_bug_not_a_failure_reaches_the_caller_as_it
     assert info.value is bug and len(script.requests) == 1
 
 
-def _frame(i: int, output: dict[str, object]) -> str:
-    body = {"output": output, "usage": {"total_tokens": 10 + i, "output_tokens": i, "input_tokens": 10}}
-    return f"id:{i}\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps({**body, 'request_id': 'r'})}\n\n"
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_native_frames_without_a_message_or_without_choices_are_read_for_what_they_hold(mode: str) -> None:
     # Frames the decoder must take apart without a message: code alone (no choices), a finish reason alone
@@ -39,10 +33,14 @@ async def test_native_frames_without_a_message_or_without_choices_are_read_for_w
     tool = [{"code_interpreter": {"code": "1+1"}, "type": "code_interpreter"}]
     frames = (
         native_frame(1, reasoning="think")
-        + _frame(2, {"tool_info": tool})
-        + _frame(3, {"choices": [{"message": {"content": "", "role": "assistant"}, "finish_reason": "null"}]})
-        + _frame(4, {"choices": [{"message": {"content": "2", "role": "assistant"}, "finish_reason": "null"}]})
-        + _frame(5, {"choices": [{"finish_reason": "stop"}]})
+        + native_output_frame(2, {"tool_info": tool})
+        + native_output_frame(
+            3, {"choices": [{"message": {"content": "", "role": "assistant"}, "finish_reason": "null"}]}
+        )
+        + native_output_frame(
+            4, {"choices": [{"message": {"content": "2", "role": "assistant"}, "finish_reason": "null"}]}
+        )
+        + native_output_frame(5, {"choices": [{"finish_reason": "stop"}]})
     )
     result = await run(mode, Script(lambda: sse_response(frames, size=5)))
     assert result.status == "completed" and result.finish_reason == "stop"
