@@ -1,0 +1,82 @@
+"""The Makefile installs a venv with uv, and with pip where uv cannot: run through `make` against a venv of stand-ins
+(a `python` and a `uv` that record how they were called), so nothing is downloaded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+_STAND_IN = """#!/bin/sh
+echo "$(basename "$0") $*" >> "{log}"
+case "$(basename "$0") $*" in *"{fails}"*) echo "{fails}: refused" >&2; exit 1;; esac
+exit 0
+"""
+
+
+def _venv(tmp_path: Path, fails: str) -> tuple[Path, Path]:
+    venv, log = tmp_path / "venv", tmp_path / "calls.log"
+    (venv / "bin").mkdir(parents=True)
+    for name in ("python", "uv"):
+        path = venv / "bin" / name
+        path.write_text(_STAND_IN.format(log=log, fails=fails or "\x00never"), encoding="utf-8")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return venv, log
+
+
+def _make(venv: Path, target: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    return subprocess.run(
+        ["make", "-s", "-C", str(ROOT), f"VENV={venv}", f"{venv}/{target}"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+
+
+def test_the_dev_venv_is_installed_by_uv_from_the_projects_own_files(tmp_path: Path) -> None:
+    venv, log = _venv(tmp_path, fails="")
+    done = _make(venv, ".dev-installed")
+    assert done.returncode == 0, done.stderr
+    assert log.read_text(encoding="utf-8").splitlines() == [
+        "python -m pip install --quiet --disable-pip-version-check uv>=0.9",
+        f"uv pip install --quiet --python {venv}/bin/python -e .[all] --group dev",
+    ]
+    assert "pip installs instead" not in done.stdout + done.stderr
+    assert (venv / ".dev-installed").exists() and (venv / ".demo-installed").exists()
+
+
+@pytest.mark.parametrize("fails", ["uv>=0.9", "uv pip install"], ids=["uv not installable", "uv cannot install"])
+def test_where_uv_cannot_install_pip_does_and_says_so(tmp_path: Path, fails: str) -> None:
+    venv, log = _venv(tmp_path, fails=fails)
+    done = _make(venv, ".dev-installed")
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text(encoding="utf-8").splitlines()
+    assert calls[-2:] == [
+        "python -m pip install --quiet --upgrade pip>=25.1",
+        "python -m pip install --quiet -e .[all] --group dev",
+    ]
+    assert "uv could not install: pip installs instead (slower)" in done.stdout
+    assert (venv / ".dev-installed").exists()
+
+
+def test_the_demo_venv_gets_the_package_without_the_dev_tools(tmp_path: Path) -> None:
+    venv, log = _venv(tmp_path, fails="")
+    assert _make(venv, ".demo-installed").returncode == 0
+    assert (
+        log.read_text(encoding="utf-8").splitlines()[-1]
+        == f"uv pip install --quiet --python {venv}/bin/python -e .[all]"
+    )
+    assert not (venv / ".dev-installed").exists()
+
+
+def test_a_venv_neither_can_install_is_not_marked_installed(tmp_path: Path) -> None:
+    venv, _ = _venv(tmp_path, fails="install")
+    done = _make(venv, ".dev-installed")
+    assert done.returncode != 0 and not (venv / ".dev-installed").exists()
