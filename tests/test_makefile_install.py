@@ -46,7 +46,7 @@ def test_the_dev_venv_is_installed_by_uv_from_the_projects_own_files(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert log.read_text(encoding="utf-8").splitlines() == [
         "python -m pip install --quiet --disable-pip-version-check uv>=0.9",
-        f"uv pip install --quiet --python {venv}/bin/python -e .[all] --group dev",
+        f"uv pip install --quiet --compile-bytecode --python {venv}/bin/python -e .[all] --group dev",
     ]
     assert "pip installs instead" not in done.stdout + done.stderr
     assert (venv / ".dev-installed").exists() and (venv / ".demo-installed").exists()
@@ -71,7 +71,7 @@ def test_the_demo_venv_gets_the_package_without_the_dev_tools(tmp_path: Path) ->
     assert _make(venv, ".demo-installed").returncode == 0
     assert (
         log.read_text(encoding="utf-8").splitlines()[-1]
-        == f"uv pip install --quiet --python {venv}/bin/python -e .[all]"
+        == f"uv pip install --quiet --compile-bytecode --python {venv}/bin/python -e .[all]"
     )
     assert not (venv / ".dev-installed").exists()
 
