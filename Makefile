@@ -52,8 +52,8 @@ demo: $(VENV)/.demo-installed
 # run, in a file of few tests, last). A bare `pytest` stays serial (the live suite runs that way).
 # --durations=10 ends the report with the ten slowest steps: where the suite's minutes go, in every CI log.
 # The suite starts some hundreds of Python processes (workers, MCP servers, CLIs): they share the bytecode of the
-# package and the tests, written under .venv/pycache (the tree stays clean) even where PYTHONDONTWRITEBYTECODE is
-# set, which would have each of them compile it all again (16 of a worker's 22 s of collection).
+# package and the tests, written under .venv/pycache even where PYTHONDONTWRITEBYTECODE is set, which would have
+# each of them compile it all again (16 of a worker's 22 s of collection; a fifth of a CLI/server test's CPU).
 TEST_WORKERS ?= 3
 PYTEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX="$(CURDIR)/$(VENV)/pycache"
 test: $(VENV)/.dev-installed
