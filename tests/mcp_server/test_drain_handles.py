@@ -10,6 +10,7 @@ holds its run says that only this server can answer for it meanwhile.
 from __future__ import annotations
 
 import logging
+import time
 
 import anyio
 import anyio.abc
@@ -153,6 +154,28 @@ async def test_a_collected_handle_is_no_longer_waited_for() -> None:
     with anyio.fail_after(5):  # a hold would last the runs' 27 s
         await handles.wait(Deadline(30))
     assert handles.uncollected == set()
+
+
+async def test_the_drain_log_names_the_runs_part_of_the_grace_as_the_longest_wait_for_a_poll(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="mcp_server")
+    local = MemoryRunStore()
+    handles = Handles(local)
+    record = RunRecord(new_run_id(), started_at=time.time())
+    await local.put(record.advanced(state="finished", finished_at=record.started_at))
+    await handles.issued(record.run_id)
+    deadline = Deadline(20)  # the runs' part: 17 s; the whole grace: 20 s
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(handles.wait, deadline)
+            await anyio.wait_all_tasks_blocked()  # it has said how long it waits, and waits
+            handles.collected(record.run_id)
+
+    said = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting up to "))
+    assert said.endswith(" s for 1 results answered with a handle to be collected"), said
+    assert 16 < float(said.split()[3]) <= deadline.runs_grace == 17, said
 
 
 class StoreNotWrittenYet(MemoryRunStore):
