@@ -1,5 +1,6 @@
-"""The Makefile installs a venv with uv, and with pip where uv cannot: run through `make` against a venv of stand-ins
-(a `python` and a `uv` that record how they were called), so nothing is downloaded."""
+"""The Makefile, run through `make` against a venv of stand-ins (a `python`, `uv` and `ruff` that record how they were
+called and fail when told to), so nothing is downloaded or run: it installs with uv, and with pip where uv cannot;
+`make test` runs mypy beside the tests and fails when either fails."""
 
 from __future__ import annotations
 
@@ -17,15 +18,15 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 _STAND_IN = """#!/bin/sh
 echo "$(basename "$0") $*" >> "{log}"
-case "$(basename "$0") $*" in *"{fails}"*) echo "{fails}: refused" >&2; exit 1;; esac
-exit 0
+case "$(basename "$0") $*" in *"{fails}"*) echo "$* failed"; exit 1;; esac
+echo "$* passed"
 """
 
 
 def _venv(tmp_path: Path, fails: str) -> tuple[Path, Path]:
     venv, log = tmp_path / "venv", tmp_path / "calls.log"
     (venv / "bin").mkdir(parents=True)
-    for name in ("python", "uv"):
+    for name in ("python", "uv", "ruff"):
         path = venv / "bin" / name
         path.write_text(_STAND_IN.format(log=log, fails=fails or "\x00never"), encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -33,9 +34,10 @@ def _venv(tmp_path: Path, fails: str) -> tuple[Path, Path]:
 
 
 def _make(venv: Path, target: str) -> subprocess.CompletedProcess[str]:
+    """`make TARGET` with this venv; a TARGET starting with "." is a file in the venv (a stamp)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
     return subprocess.run(
-        ["make", "-s", "-C", str(ROOT), f"VENV={venv}", f"{venv}/{target}"],
+        ["make", "-s", "-C", str(ROOT), f"VENV={venv}", f"{venv}/{target}" if target.startswith(".") else target],
         capture_output=True, text=True, timeout=60, env=env, check=False,
     )  # fmt: skip
 
@@ -46,7 +48,7 @@ def test_the_dev_venv_is_installed_by_uv_from_the_projects_own_files(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert log.read_text(encoding="utf-8").splitlines() == [
         "python -m pip install --quiet --disable-pip-version-check uv>=0.9",
-        f"uv pip install --quiet --compile-bytecode --python {venv}/bin/python -e .[all] --group dev",
+        f"uv pip install --quiet --python {venv}/bin/python -e .[all] --group dev",
     ]
     assert "pip installs instead" not in done.stdout + done.stderr
     assert (venv / ".dev-installed").exists() and (venv / ".demo-installed").exists()
@@ -71,7 +73,7 @@ def test_the_demo_venv_gets_the_package_without_the_dev_tools(tmp_path: Path) ->
     assert _make(venv, ".demo-installed").returncode == 0
     assert (
         log.read_text(encoding="utf-8").splitlines()[-1]
-        == f"uv pip install --quiet --compile-bytecode --python {venv}/bin/python -e .[all]"
+        == f"uv pip install --quiet --python {venv}/bin/python -e .[all]"
     )
     assert not (venv / ".dev-installed").exists()
 
@@ -80,3 +82,33 @@ def test_a_venv_neither_can_install_is_not_marked_installed(tmp_path: Path) -> N
     venv, _ = _venv(tmp_path, fails="install")
     done = _make(venv, ".dev-installed")
     assert done.returncode != 0 and not (venv / ".dev-installed").exists()
+
+
+def _tested(tmp_path: Path, fails: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    venv, log = _venv(tmp_path, fails=fails)
+    (venv / ".dev-installed").touch()  # newer than pyproject.toml: nothing to install
+    done = _make(venv, "test")
+    return done, log.read_text(encoding="utf-8").splitlines()
+
+
+def test_make_test_lints_then_runs_mypy_beside_the_tests_and_shows_its_report_after_theirs(tmp_path: Path) -> None:
+    done, calls = _tested(tmp_path, fails="")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert calls[:2] == ["ruff check .", "ruff format --check ."]
+    assert sorted(calls[2:]) == [
+        "python -m mypy",
+        "python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=10",
+    ]
+    out = done.stdout
+    assert out.index("-m pytest -n 3") < out.index("mypy:\n-m mypy passed")
+
+
+@pytest.mark.parametrize("fails", ["-m mypy", "-m pytest", "ruff format"])
+def test_make_test_fails_when_any_of_its_checks_fails(tmp_path: Path, fails: str) -> None:
+    done, calls = _tested(tmp_path, fails=fails)
+    assert done.returncode != 0
+    if fails == "ruff format":
+        assert calls == ["ruff check .", "ruff format --check ."]  # nothing runs after a failed lint
+    else:
+        assert f"{fails.split()[-1]} " in done.stdout and "failed" in done.stdout
+        assert "mypy:" in done.stdout  # the type report is shown whichever failed
