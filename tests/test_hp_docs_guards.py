@@ -357,7 +357,7 @@ def test_the_deploy_files_are_what_the_readme_says_they_are() -> None:
 def test_the_readmes_development_numbers_are_the_makefiles_and_pyprojects() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    workers = _stated(r"runs every test on (\w+) pytest-xdist workers").group(1)
+    workers = _stated(r"which run on (\w+) pytest-xdist workers").group(1)
     assert re.search(rf"^TEST_WORKERS \?= {['zero', 'one', 'two', 'three', 'four'].index(workers)}$", makefile, re.M)
     python = _stated(r"On a fresh machine with Python >= ([\d.]+),").group(1)
     assert f'requires-python = ">={python}"' in pyproject
