@@ -3,8 +3,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# What the venv's Python runs from here (the demo, the suite's some hundred processes: workers, MCP servers,
-# CLIs) share one bytecode cache under .venv/pycache, written even where PYTHONDONTWRITEBYTECODE is set, which
+# What the venv's Python runs from here (the demo, the suites' some hundred processes: workers, MCP servers,
+# CLIs; the benchmarks) share one bytecode cache under .venv/pycache, written even where PYTHONDONTWRITEBYTECODE is set, which
 # would have each process compile everything again (16 of a worker's 22 s of collection; a fifth of a CLI/server
 # test's CPU). So uv need not compile the venv's ~10,000 files at install (10 s): those used compile once.
 RUN_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX="$(abspath $(VENV))/pycache"
@@ -76,19 +76,19 @@ live-test: $(VENV)/.dev-installed
 	@if [ -z "$${DASHSCOPE_API_KEY:-}" ]; then \
 		echo "live tests skipped: DASHSCOPE_API_KEY is not set (export it, with DASHSCOPE_HTTP_BASE_URL or QWEN_CI_LIVE_REGION if not Beijing)"; \
 	else \
-		QWEN_CI_LIVE=1 $(BIN)/python -m pytest -m live tests/live -v -rs; \
+		QWEN_CI_LIVE=1 $(RUN_ENV) $(BIN)/python -m pytest -m live tests/live -v -rs; \
 	fi
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python -m benchmarks
-	$(BIN)/python -m benchmarks.soak
-	$(BIN)/python -m benchmarks.readme --write-readme
+	$(RUN_ENV) $(BIN)/python -m benchmarks
+	$(RUN_ENV) $(BIN)/python -m benchmarks.soak
+	$(RUN_ENV) $(BIN)/python -m benchmarks.readme --write-readme
 
 # Regenerates the README's generated sections (the fault matrix from tests/fault_matrix.py, the
 # performance figures from benchmarks/results/); the tests fail when a section differs.
 docs: $(VENV)/.dev-installed
-	$(BIN)/python -m tests.fault_matrix --write-readme
-	$(BIN)/python -m benchmarks.readme --write-readme
+	$(RUN_ENV) $(BIN)/python -m tests.fault_matrix --write-readme
+	$(RUN_ENV) $(BIN)/python -m benchmarks.readme --write-readme
 
 # Mutation testing of chosen files (tests/mutate.py says how to read it), in a venv of its own that holds the
 # project's dependencies but not the project, so the tests import the mutated copy:
