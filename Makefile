@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # What the venv's Python runs from here (the demo, the suites' some hundred processes: workers, MCP servers,
-# CLIs; the benchmarks) share one bytecode cache under .venv/pycache, written even where PYTHONDONTWRITEBYTECODE is set, which
-# would have each process compile everything again (16 of a worker's 22 s of collection; a fifth of a CLI/server
-# test's CPU). So uv need not compile the venv's ~10,000 files at install (10 s): those used compile once.
+# CLIs; the benchmarks) share one bytecode cache under .venv/pycache, written even where PYTHONDONTWRITEBYTECODE
+# is set, which would have each process compile everything again (16 of a worker's 22 s of collection; a fifth of
+# a CLI/server test's CPU). So uv need not compile the venv's ~10,000 files at install (10 s): those used compile once.
 RUN_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX="$(abspath $(VENV))/pycache"
 SEED_QUESTION := What is 123 to the power of 21?
 

@@ -23,30 +23,32 @@ echo "$* passed"
 """
 
 
-def _venv(tmp_path: Path, fails: str) -> tuple[Path, Path]:
+def _make(
+    tmp_path: Path, target: str, *, fails: str = "", installed: bool = False
+) -> tuple[subprocess.CompletedProcess[str], Path, list[str]]:
+    """`make TARGET` with a venv of stand-ins that fail where their command line holds *fails*: what make did, the
+    venv, and the stand-ins' calls. A TARGET starting with "." is a file in the venv (a stamp); *installed*: the dev
+    venv is marked installed (newer than pyproject.toml), so nothing is installed first."""
     venv, log = tmp_path / "venv", tmp_path / "calls.log"
     (venv / "bin").mkdir(parents=True)
     for name in ("python", "uv", "ruff"):
         path = venv / "bin" / name
         path.write_text(_STAND_IN.format(log=log, fails=fails or "\x00never"), encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return venv, log
-
-
-def _make(venv: Path, target: str) -> subprocess.CompletedProcess[str]:
-    """`make TARGET` with this venv; a TARGET starting with "." is a file in the venv (a stamp)."""
+    if installed:
+        (venv / ".dev-installed").touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
-    return subprocess.run(
+    done = subprocess.run(
         ["make", "-s", "-C", str(ROOT), f"VENV={venv}", f"{venv}/{target}" if target.startswith(".") else target],
         capture_output=True, text=True, timeout=60, env=env, check=False,
     )  # fmt: skip
+    return done, venv, log.read_text(encoding="utf-8").splitlines() if log.exists() else []
 
 
 def test_the_dev_venv_is_installed_by_uv_from_the_projects_own_files(tmp_path: Path) -> None:
-    venv, log = _venv(tmp_path, fails="")
-    done = _make(venv, ".dev-installed")
+    done, venv, calls = _make(tmp_path, ".dev-installed")
     assert done.returncode == 0, done.stderr
-    assert log.read_text(encoding="utf-8").splitlines() == [
+    assert calls == [
         "python -m pip install --quiet --disable-pip-version-check uv>=0.9",
         f"uv pip install --quiet --python {venv}/bin/python -e .[all] --group dev",
     ]
@@ -56,10 +58,8 @@ def test_the_dev_venv_is_installed_by_uv_from_the_projects_own_files(tmp_path: P
 
 @pytest.mark.parametrize("fails", ["uv>=0.9", "uv pip install"], ids=["uv not installable", "uv cannot install"])
 def test_where_uv_cannot_install_pip_does_and_says_so(tmp_path: Path, fails: str) -> None:
-    venv, log = _venv(tmp_path, fails=fails)
-    done = _make(venv, ".dev-installed")
+    done, venv, calls = _make(tmp_path, ".dev-installed", fails=fails)
     assert done.returncode == 0, done.stderr
-    calls = log.read_text(encoding="utf-8").splitlines()
     assert calls[-2:] == [
         "python -m pip install --quiet --upgrade pip>=25.1",
         "python -m pip install --quiet -e .[all] --group dev",
@@ -69,30 +69,19 @@ def test_where_uv_cannot_install_pip_does_and_says_so(tmp_path: Path, fails: str
 
 
 def test_the_demo_venv_gets_the_package_without_the_dev_tools(tmp_path: Path) -> None:
-    venv, log = _venv(tmp_path, fails="")
-    assert _make(venv, ".demo-installed").returncode == 0
-    assert (
-        log.read_text(encoding="utf-8").splitlines()[-1]
-        == f"uv pip install --quiet --python {venv}/bin/python -e .[all]"
-    )
+    done, venv, calls = _make(tmp_path, ".demo-installed")
+    assert done.returncode == 0
+    assert calls[-1] == f"uv pip install --quiet --python {venv}/bin/python -e .[all]"
     assert not (venv / ".dev-installed").exists()
 
 
 def test_a_venv_neither_can_install_is_not_marked_installed(tmp_path: Path) -> None:
-    venv, _ = _venv(tmp_path, fails="install")
-    done = _make(venv, ".dev-installed")
+    done, venv, _ = _make(tmp_path, ".dev-installed", fails="install")
     assert done.returncode != 0 and not (venv / ".dev-installed").exists()
 
 
-def _tested(tmp_path: Path, fails: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    venv, log = _venv(tmp_path, fails=fails)
-    (venv / ".dev-installed").touch()  # newer than pyproject.toml: nothing to install
-    done = _make(venv, "test")
-    return done, log.read_text(encoding="utf-8").splitlines()
-
-
 def test_make_test_lints_then_runs_mypy_beside_the_tests_and_shows_its_report_after_theirs(tmp_path: Path) -> None:
-    done, calls = _tested(tmp_path, fails="")
+    done, _, calls = _make(tmp_path, "test", installed=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert calls[:2] == ["ruff check .", "ruff format --check ."]
     assert sorted(calls[2:]) == [
@@ -105,10 +94,10 @@ def test_make_test_lints_then_runs_mypy_beside_the_tests_and_shows_its_report_af
 
 @pytest.mark.parametrize("fails", ["-m mypy", "-m pytest", "ruff format"])
 def test_make_test_fails_when_any_of_its_checks_fails(tmp_path: Path, fails: str) -> None:
-    done, calls = _tested(tmp_path, fails=fails)
+    done, _, calls = _make(tmp_path, "test", fails=fails, installed=True)
     assert done.returncode != 0
     if fails == "ruff format":
         assert calls == ["ruff check .", "ruff format --check ."]  # nothing runs after a failed lint
     else:
-        assert f"{fails.split()[-1]} " in done.stdout and "failed" in done.stdout
+        assert any(line.startswith(fails) and line.endswith(" failed") for line in done.stdout.splitlines())
         assert "mypy:" in done.stdout  # the type report is shown whichever failed
