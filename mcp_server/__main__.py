@@ -18,6 +18,7 @@ from qwen_ci_tool import ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import SETTINGS, resolve_settings
 from qwen_ci_tool._knobs import Knobs
+from qwen_ci_tool.cli.common import trial_pacing
 from qwen_ci_tool.cli.flags import CLI, add_setting_flags, settings_from
 
 try:
@@ -159,10 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.emulator:
         return _serve(args)
+    try:
+        pace, code_pause = trial_pacing()  # so that a person sees the stages go by (progress, the code pause)
+    except ConfigurationError as err:
+        return _fail(str(err))
     from qwen_ci_tool.testing import Emulator
 
-    # Paced so that a person sees the stages go by (progress, the code pause); about a second a call.
-    with Emulator(pace=0.01, code_pause=0.4) as emulator:
+    with Emulator(pace=pace, code_pause=code_pause) as emulator:
         args.base_url = emulator.base_url
         # Any key opens the emulator; a real one set in the environment is never sent to it.
         os.environ[SETTINGS["api_key"].env] = os.environ[C.ENV_API_KEY] = "sk-emulator"

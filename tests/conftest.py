@@ -14,6 +14,7 @@ import pytest
 
 from qwen_ci_tool import _client
 from qwen_ci_tool._config import SETTINGS
+from qwen_ci_tool.cli.common import TRIAL_PACE_ENV
 from qwen_ci_tool.testing import Emulator
 
 # anyio loads its parts on first use, from whichever thread uses them first, and as a pytest plugin
@@ -34,6 +35,11 @@ importlib.import_module("hypothesis")
 # default (a handler does not survive exec; SIG_IGN does).
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# `--emulator` trials (the CLI's, the MCP server's) run unpaced here, in this process and every process the tests
+# start (the MCP servers' minimal environment passes it on too): paced for a person they take about a second each,
+# which the suite's hundred of them spent idle. The tests of the pacing itself unset it.
+os.environ.setdefault(TRIAL_PACE_ENV, "0")
 
 # A planted key: tests that look for leaks grep every output for it.
 PLANTED_KEY = "sk-planted-0123456789abcdef-SECRET"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 from collections.abc import Iterator
 from typing import IO, Any
@@ -25,6 +26,7 @@ __all__ = [
     "for_person",
     "maybe_emulator",
     "output_lost",
+    "trial_pacing",
 ]
 
 #: The call completed (``ask``), every task completed (``batch``), every check passed (``doctor``).
@@ -37,6 +39,34 @@ EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 #: Interrupted (Ctrl-C); what finished is kept.
 EXIT_INTERRUPTED = 130
+
+
+#: An ``--emulator`` trial (``qwen-ci ask/batch --emulator``, ``qwen-ci replay``, ``qwen-ci-mcp --emulator``) is paced
+#: so that a person sees the stages go by: TRIAL_PACE between events, CODE_PAUSE_EVENTS of them of silence while
+#: the sandbox runs a code, about a second a call. QWEN_CI_EMULATOR_PACE sets the pause (0: none, for a CI smoke run).
+TRIAL_PACE_ENV = "QWEN_CI_EMULATOR_PACE"
+TRIAL_PACE = 0.01
+CODE_PAUSE_EVENTS = 40
+_MAX_TRIAL_PACE = 10.0
+
+
+def trial_pacing() -> tuple[float, float]:
+    """(pause between events, pause after a code) of an ``--emulator`` trial, as QWEN_CI_EMULATOR_PACE sets them;
+    a value that is not a pause is a :class:`ConfigurationError` naming the variable."""
+    raw = os.environ.get(TRIAL_PACE_ENV, "").strip()
+    if not raw:
+        pace = TRIAL_PACE
+    else:
+        try:
+            pace = float(raw)
+        except ValueError:
+            pace = math.nan
+        if not 0 <= pace <= _MAX_TRIAL_PACE:  # NaN fails both
+            raise ConfigurationError(
+                f"{TRIAL_PACE_ENV}={raw!r} is not a pause in seconds between the emulator's events: set it to a "
+                f"number from 0 (no pauses) to {_MAX_TRIAL_PACE:g}, or unset it for {TRIAL_PACE:g}."
+            )
+    return pace, CODE_PAUSE_EVENTS * pace
 
 
 def for_person(err: QwenCIError, knobs: Knobs) -> str:
@@ -66,10 +96,10 @@ def maybe_emulator(enabled: bool, settings: dict[str, Any], *, replay: bytes | N
             f"that endpoint, or drop {given} to try the emulator. Nothing was sent."
         )
     resolve_settings(**{**settings, "base_url": "http://127.0.0.1", "api_key": "sk-emulator"})
+    pace, code_pause = trial_pacing()
     from ..testing import Emulator
 
-    # A little pacing so a person sees the stages go by; still about a second in all.
-    with Emulator(pace=0.01, code_pause=0.4) as emu:
+    with Emulator(pace=pace, code_pause=code_pause) as emu:
         if replay is not None:
             emu.replay(replay)
         yield emu.base_url

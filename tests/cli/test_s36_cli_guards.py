@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, ConfigurationError, InternalServerError, testing
+from qwen_ci_tool import AdaptiveLimiter, AsyncCodeInterpreter, ConfigurationError, InternalServerError
 from qwen_ci_tool._batch import BatchOutcome, Interrupted
 from qwen_ci_tool._types import CodeRunUpdated
 from qwen_ci_tool.cli import main
@@ -76,22 +76,6 @@ def test_a_recording_stops_at_its_first_failed_write_and_does_not_go_on_with_a_g
     recording.close()
     assert recording.error is not None and recording.error.errno == errno.ENOSPC
     assert path.read_bytes() == b""
-
-
-def test_the_emulator_of_ask_emulator_paces_its_stream_so_the_stages_go_by_in_about_a_second(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Break: maybe_emulator's Emulator(pace=0.01, code_pause=0.4) with another figure (a 4 s code run, say).
-    started: list[dict[str, object]] = []
-
-    class Recorded(Emulator):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            started.append(kwargs)
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(testing, "Emulator", Recorded)
-    code = main(["ask", "--emulator", SEED_QUESTION], stdout=io.StringIO(), stderr=io.StringIO())
-    assert code == 0 and started == [{"pace": 0.01, "code_pause": 0.4}]
 
 
 # --- batch ----------------------------------------------------------------------------------------

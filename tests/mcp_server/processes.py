@@ -11,18 +11,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from benchmarks._common import python_server
+from qwen_ci_tool.cli.common import TRIAL_PACE_ENV
 
 from ..line_queue import line_queue
 from .conftest import REPO
 
-#: Under a mutation run (mutmut), the mutant to activate: passed on so that the server process runs it too.
-_MUTATION_ENV = ("MUTANT_UNDER_TEST",)
+#: Passed on from the suite's environment so that the server process has it too: under a mutation run (mutmut),
+#: the mutant to activate; the pacing of `--emulator` trials (tests/conftest.py: none).
+_PASSED_ON = ("MUTANT_UNDER_TEST", TRIAL_PACE_ENV)
 
 
 def server_env(**extra: str) -> dict[str, str]:
     """What an MCP client passes: a minimal environment plus the config's env block."""
-    mutation = {name: os.environ[name] for name in _MUTATION_ENV if name in os.environ}
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **mutation, **extra}
+    passed = {name: os.environ[name] for name in _PASSED_ON if name in os.environ}
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **passed, **extra}
 
 
 class ServerProcess:
