@@ -11,6 +11,7 @@ server.run()                    # stdio; or run `qwen-ci-mcp` / `python -m mcp_s
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
@@ -41,11 +42,34 @@ def _missing_extra(exc: ModuleNotFoundError) -> str | None:
     )
 
 
+#: The third-party modules the server's code imports whatever its settings, besides the core's (httpx,
+#: anyio): all come with the [mcp] extra. The redis client, also in it, is asked for only by a redis run store.
+_EXTRA_MODULES = ("mcp", "mcp_types", "pydantic", "prometheus_client", "starlette", "uvicorn")
+
+
+def _extra_not_found() -> str | None:
+    """What to say when a module of :data:`_EXTRA_MODULES` is not installed, else ``None``: looked for
+    without importing any, so that ``qwen-ci-mcp --help`` says what to install (and, with the extra,
+    answers without the SDK's import)."""
+    for module in _EXTRA_MODULES:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:  # a finder that refuses the name
+            found = False
+        if not found:
+            return _missing_extra(ModuleNotFoundError(f"No module named {module!r}", name=module))
+    return None
+
+
 def __getattr__(name: str) -> Any:
     # Imported on first use, so that `qwen-ci-mcp` without the [mcp] extra can say what to
     # install in one line (see __main__) instead of failing inside the package import.
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import _constants
+
+    if hasattr(_constants, name):  # names and defaults: no SDK needed
+        return getattr(_constants, name)
     try:
         from . import _server
     except ModuleNotFoundError as exc:
@@ -56,6 +80,12 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT, Runtime, create_server, server_runtime
-    from ._texts import RESULT_TOOL_NAME, SERVER_NAME, TOOL_NAME
-    from .runs.results import DEFAULT_MAX_OUTPUT_CHARS
+    from ._constants import (
+        DEFAULT_MAX_CONCURRENCY,
+        DEFAULT_MAX_OUTPUT_CHARS,
+        DEFAULT_MAX_WAIT,
+        RESULT_TOOL_NAME,
+        SERVER_NAME,
+        TOOL_NAME,
+    )
+    from ._server import Runtime, create_server, server_runtime

@@ -21,22 +21,23 @@ from qwen_ci_tool._knobs import Knobs
 from qwen_ci_tool.cli.common import trial_pacing
 from qwen_ci_tool.cli.flags import CLI, add_setting_flags, settings_from
 
-try:
-    from ._logs import LOG_FORMATS, Redactor, configure_logging
-    from ._ops import ContextFilter
-    from ._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT, create_server
-    from ._texts import RESULT_TOOL_NAME, TOOL_NAME
-    from .http.app import DEFAULT_SHUTDOWN_GRACE, ListenError, is_loopback
-    from .http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS, Credentials, TokenFileError
-    from .runs import DEFAULT_RESULT_TTL, MEMORY, RUN_STORE_ENV, shown_url
-    from .runs.deadline import MAX_RESERVE
-    from .runs.results import DEFAULT_MAX_OUTPUT_CHARS
-except ModuleNotFoundError as exc:
-    from . import _missing_extra
+from . import _extra_not_found, _missing_extra
+from ._constants import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_SHUTDOWN_GRACE,
+    RESULT_TOOL_NAME,
+    TOOL_NAME,
+)
+from ._logs import LOG_FORMATS, Redactor, configure_logging
+from .http.auth import AUTH_TOKEN_ENV, AUTH_TOKEN_FILE_ENV, MIN_TOKEN_CHARS, Credentials, TokenFileError, is_loopback
+from .runs import DEFAULT_RESULT_TTL, MEMORY, RUN_STORE_ENV, shown_url
+from .runs.deadline import MAX_RESERVE
 
-    if (_message := _missing_extra(exc)) is None:
-        raise
-    # Run without the [mcp] extra (even for --help): one line that says what to install, not a traceback.
+# The MCP SDK is imported only to serve (_serve): --help, --version and a refused flag answer without it.
+# Run without the [mcp] extra (even for --help): one line that says what to install, not a traceback.
+if (_message := _extra_not_found()) is not None:
     sys.stderr.write(f"qwen-ci-mcp: error: {_message}\n")
     sys.exit(2)
 
@@ -196,6 +197,14 @@ def _serve(args: argparse.Namespace) -> int:
         [key.get_secret_value()] if key is not None else [],
         credentials.secrets if credentials is not None else None,
     )
+    try:
+        from ._ops import ContextFilter
+        from ._server import create_server
+        from .http.app import ListenError
+    except ModuleNotFoundError as exc:  # a module of the extra that _extra_not_found does not look for
+        if (message := _missing_extra(exc)) is None:
+            raise
+        return _fail(message)
     configure_logging(args.log_level, args.log_format, redact, ContextFilter())
     try:
         server = create_server(

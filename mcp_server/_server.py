@@ -27,20 +27,25 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import ClientSettings
 
 from . import _texts as T
+from ._constants import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_WAIT,
+    RESULT_TOOL_NAME,
+    SERVER_NAME,
+    TOOL_NAME,
+)
 from ._icons import ICONS
 from ._ops import Ops
 from ._schema import RunOutputModel
-from ._texts import RESULT_TOOL_NAME, SERVER_NAME, TOOL_NAME
 from .runs import DEFAULT_RESULT_TTL, RunStore, open_run_store
 from .runs.deadline import Deadline
 from .runs.progress import HEARTBEAT_INTERVAL
-from .runs.results import DEFAULT_MAX_OUTPUT_CHARS, MIN_OUTPUT_CHARS, Results
+from .runs.results import MIN_OUTPUT_CHARS, Results
 from .runs.runner import Runner
 
-# What this module defines; the package also exports the tool names (_texts) and the output cap (runs.results).
+# What this module defines; the package also exports the names and defaults (_constants).
 __all__ = [
-    "DEFAULT_MAX_CONCURRENCY",
-    "DEFAULT_MAX_WAIT",
     "HEARTBEAT_INTERVAL",
     "Runtime",
     "create_server",
@@ -49,11 +54,6 @@ __all__ = [
 
 logger = logging.getLogger("mcp_server")
 
-#: Seconds a call is held before a run still going is answered with its handle: under the 60 s
-#: that many clients allow a request, whatever progress they get.
-DEFAULT_MAX_WAIT = 50.0
-#: Upstream calls running at once; further calls wait for a free slot (and say so in progress).
-DEFAULT_MAX_CONCURRENCY = 4
 #: The lifespan-context key of the task group runs live in.
 _RUNS = "qwen_ci_runs"
 

@@ -8,7 +8,7 @@ hints name the server's configuration (:data:`MCP`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any
 
 from mcp.types import ToolAnnotations
 
@@ -18,6 +18,8 @@ from qwen_ci_tool._errors import missing_key_error
 from qwen_ci_tool._explain import for_agent, retry_advice
 from qwen_ci_tool._knobs import Knobs, flag
 
+from ._constants import RESULT_TOOL_NAME, TOOL_NAME
+
 #: Hints name the server's entry in the MCP client's configuration ("args" and "env").
 MCP = Knobs(
     f'{C.ENV_API_KEY} in the "env" block of this server\'s entry in the MCP client configuration',
@@ -25,9 +27,6 @@ MCP = Knobs(
     lead=("the server argument ", "the server arguments "),
 )
 
-SERVER_NAME = "qwen-ci-tool"
-TOOL_NAME = "qwen_code_interpreter"
-RESULT_TOOL_NAME: Final = "qwen_code_interpreter_result"
 
 TOOL_TITLE = "Qwen code interpreter"
 TOOL_DESCRIPTION = """\

@@ -25,10 +25,11 @@ from starlette.types import ASGIApp
 
 from qwen_ci_tool import _constants as C
 
+from .._constants import DEFAULT_SHUTDOWN_GRACE
 from .._server import server_runtime
 from .._signals import signals
 from ..runs.deadline import Deadline
-from .auth import AUTH_TOKEN_ENV, Credentials
+from .auth import AUTH_TOKEN_ENV, Credentials, is_loopback
 from .cancels import Exchanges
 from .gate import CallGate
 from .routes import OpsMiddleware
@@ -54,8 +55,6 @@ _MAX_JSON_BYTES_PER_CHAR = 12
 #: Largest request body accepted (413 above): any question within the tool's character limit fits,
 #: however it is encoded, with room for the JSON-RPC envelope.
 MAX_REQUEST_BODY_BYTES = C.MAX_INPUT_CHARS * _MAX_JSON_BYTES_PER_CHAR + 64 * 1024
-#: Seconds a shutdown takes at most (calls in flight get them less a reserve: ``runs.deadline``).
-DEFAULT_SHUTDOWN_GRACE = 30.0
 #: The most seconds uvicorn gives open connections once every call is answered (a client trickling
 #: a request body, or still reading), within what is left of the grace: then they are closed.
 _MAX_CONNECTIONS_WAIT = 2
@@ -67,16 +66,6 @@ _QUIET_BEFORE_EXIT = 1.0
 #: The hosts the SDK protects on its own (its automatic DNS-rebinding allow-list).
 _SDK_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _LOOPBACK_PATTERNS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding *host* keeps the server reachable from this machine only."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _patterns(host: str) -> list[str]:

@@ -9,6 +9,7 @@ every known token in constant time (``hmac.compare_digest``), so timing tells no
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import re
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ __all__ = [
     "SINGLE_TOKEN_CLIENT",
     "Credentials",
     "TokenFileError",
+    "is_loopback",
     "parse_token_file",
 ]
 
@@ -33,6 +35,16 @@ SINGLE_TOKEN_CLIENT = "default"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 #: Shortest token accepted from a file: a guessable token is no protection.
 MIN_TOKEN_CHARS = 16
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding *host* keeps the server reachable from this machine only (elsewhere it needs a token)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class TokenFileError(ValueError):

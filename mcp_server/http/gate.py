@@ -29,8 +29,9 @@ import anyio
 from mcp.types import INVALID_REQUEST, PARSE_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._constants import TOOL_NAME
 from .._requests import current_exchange
-from .._texts import SHUTDOWN_ERROR_MESSAGE, TOOL_NAME
+from .._texts import SHUTDOWN_ERROR_MESSAGE
 from .cancels import Exchanges, principal_of
 
 __all__ = ["SHUTDOWN_ERROR_CODE", "CallGate"]

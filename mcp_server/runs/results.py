@@ -17,13 +17,12 @@ from qwen_ci_tool._explain import RETRY_TRANSIENT, agent_text, for_agent, incomp
 from qwen_ci_tool._result import result_markdown
 from qwen_ci_tool._secret import Secret
 
+from .._constants import DEFAULT_MAX_OUTPUT_CHARS, TOOL_NAME
 from .._fit import MAX_RESULT_BYTES, compact_record, copy_record, fit_record, size_of
-from .._texts import MCP, TOOL_NAME
+from .._texts import MCP
 
 __all__ = ["DEFAULT_MAX_OUTPUT_CHARS", "MIN_OUTPUT_CHARS", "Results", "text_result"]
 
-#: Characters a result may send, text and structuredContent together (the text at most half).
-DEFAULT_MAX_OUTPUT_CHARS = 40_000
 #: Smallest cap accepted: below this even an error message and the record's skeleton would be cut.
 MIN_OUTPUT_CHARS = 2_000
 #: Characters kept free in the budget for the note saying what was cut from structuredContent.

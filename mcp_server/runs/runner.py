@@ -40,6 +40,7 @@ from qwen_ci_tool import _constants as C
 from qwen_ci_tool._stages import is_work_stage
 
 from .. import _texts as T
+from .._constants import RESULT_TOOL_NAME, TOOL_NAME
 from .._ops import CallRecord, Ops, current_client
 from .._requests import current_exchange
 from .._schema import RunPendingModel
@@ -143,7 +144,7 @@ class Runner:
             self.ops.refused("ShuttingDown")
             return text_result(T.SHUTTING_DOWN_TEXT, is_error=True)
         if self.client.settings.api_key is None:
-            logger.warning("%s called but %s is not set", T.TOOL_NAME, C.ENV_API_KEY)
+            logger.warning("%s called but %s is not set", TOOL_NAME, C.ENV_API_KEY)
             self.ops.refused("ConfigurationError")
             return text_result(T.NO_KEY_TEXT, is_error=True)
         if len(self.live) >= MAX_LIVE_RUNS:
@@ -257,7 +258,7 @@ class Runner:
             run_id=record.run_id,
             stage=record.stage,
             elapsed_seconds=round(elapsed, 1),
-            result_tool=T.RESULT_TOOL_NAME,
+            result_tool=RESULT_TOOL_NAME,
         )
         text = T.pending_text(
             run_id=record.run_id,
@@ -298,7 +299,7 @@ class Runner:
                     call.cancelled(run.partial)
         finally:  # also when the lifespan's task group is cancelled: the record still ends
             if outcome is None:
-                logger.info("%s cancelled: %s", T.TOOL_NAME, run.reason or "the server stopped")
+                logger.info("%s cancelled: %s", TOOL_NAME, run.reason or "the server stopped")
                 if run.refused:
                     outcome = text_result(T.NOT_STARTED_TEXT, is_error=True)
                 else:
@@ -362,7 +363,7 @@ class Runner:
             except Exception as exc:
                 # Not a service failure: a bug here. Its text is not shown (it could carry anything);
                 # the traceback goes to the server's log.
-                logger.exception("%s raised unexpectedly", T.TOOL_NAME)
+                logger.exception("%s raised unexpectedly", TOOL_NAME)
                 call.failed(exc)
                 return text_result(T.unexpected_failure_text(type(exc).__name__), is_error=True)
         call.finished(result)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import shutil
 import subprocess
@@ -159,3 +161,60 @@ def test_with_emulator_no_key_from_the_environment_reaches_the_server(monkeypatc
     monkeypatch.setattr(entry, "_serve", serve)
     assert entry.main(["--emulator"]) == 0
     assert seen == {"QWEN_CI_API_KEY": "sk-emulator", "DASHSCOPE_API_KEY": "sk-emulator"}
+
+
+# Runs the entry point on each command line in turn (in one process), then lists the modules of the extra
+# that were imported: none of the MCP SDK, the web stack or the metrics for what needs no serving.
+_IMPORT_PROBE = """\
+import contextlib, io, json, sys
+import mcp_server.__main__ as entry
+codes = []
+for argv in json.loads(sys.argv[1]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            codes.append(entry.main(argv))
+        except SystemExit as exc:
+            codes.append(exc.code)
+print(json.dumps([codes, sorted(m for m in {extra} if m in sys.modules)]))
+"""
+
+
+def test_help_version_and_refused_settings_answer_without_importing_the_sdk() -> None:
+    # `uvx qwen-ci-tool --help` in a fraction of a second: the SDK's import alone takes about one.
+    from mcp_server import _EXTRA_MODULES
+
+    argvs = [
+        ["--help"],
+        ["--version"],
+        ["--transport", "smoke-signals"],
+        ["--transport", "streamable-http", "--host", "0.0.0.0"],  # beyond loopback without a token
+        ["--transport", "streamable-http", "--port", "70000"],
+        ["--transport", "streamable-http", "--auth-token", "short"],
+    ]
+    probe = _IMPORT_PROBE.format(extra=repr(_EXTRA_MODULES))
+    done = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(argvs)], env=server_env(), cwd=REPO, capture_output=True,
+        text=True, timeout=60, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    codes, imported = json.loads(done.stdout)
+    assert codes == [0, 0, 2, 2, 2, 2]
+    assert imported == []
+
+
+def test_the_modules_looked_for_before_help_are_every_third_party_module_the_server_imports() -> None:
+    # Missing any, `qwen-ci-mcp --help` says which extra to install; looking for one it never imports would
+    # refuse an install that works. The core's dependencies and the redis client (asked for by a redis
+    # run store only, with its own message) are not the extra's to look for.
+    from mcp_server import _EXTRA_MODULES
+
+    imported: set[str] = set()
+    for path in (REPO / "mcp_server").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.partition(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"qwen_ci_tool", "mcp_server", "httpx", "anyio", "redis"}
+    assert sorted(_EXTRA_MODULES) == sorted(third_party)
