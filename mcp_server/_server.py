@@ -26,15 +26,8 @@ from qwen_ci_tool import AsyncCodeInterpreter, ConfigurationError, __version__
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool._config import ClientSettings
 
+from . import _constants as K
 from . import _texts as T
-from ._constants import (
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MAX_OUTPUT_CHARS,
-    DEFAULT_MAX_WAIT,
-    RESULT_TOOL_NAME,
-    SERVER_NAME,
-    TOOL_NAME,
-)
 from ._icons import ICONS
 from ._ops import Ops
 from ._schema import RunOutputModel
@@ -149,9 +142,9 @@ def _logging_left_alone() -> Iterator[None]:
 
 def create_server(
     *,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
-    max_wait: float = DEFAULT_MAX_WAIT,
+    max_concurrency: int = K.DEFAULT_MAX_CONCURRENCY,
+    max_output_chars: int = K.DEFAULT_MAX_OUTPUT_CHARS,
+    max_wait: float = K.DEFAULT_MAX_WAIT,
     result_ttl: float = DEFAULT_RESULT_TTL,
     run_store: RunStore | str | None = None,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
@@ -216,7 +209,7 @@ def create_server(
 
     with _logging_left_alone():
         server = _Server(
-            SERVER_NAME,
+            K.SERVER_NAME,
             title="Qwen code interpreter (qwen-ci-tool)",
             description="Qwen's hosted code interpreter as an MCP tool: one call, one complete typed result.",
             icons=ICONS,
@@ -229,7 +222,7 @@ def create_server(
     _RUNTIMES[server] = runner
 
     @server.tool(
-        name=TOOL_NAME, title=T.TOOL_TITLE, description=T.TOOL_DESCRIPTION, annotations=T.ANNOTATIONS, icons=ICONS
+        name=K.TOOL_NAME, title=T.TOOL_TITLE, description=T.TOOL_DESCRIPTION, annotations=T.ANNOTATIONS, icons=ICONS
     )
     async def qwen_code_interpreter(
         question: Annotated[str, Field(description=T.QUESTION_DESCRIPTION, min_length=1, max_length=C.MAX_INPUT_CHARS)],
@@ -242,7 +235,7 @@ def create_server(
     if max_wait > 0:
 
         @server.tool(
-            name=RESULT_TOOL_NAME,
+            name=K.RESULT_TOOL_NAME,
             title=T.RESULT_TOOL_TITLE,
             description=T.RESULT_TOOL_DESCRIPTION.format(max_wait=max_wait, ttl=result_ttl),
             annotations=T.RESULT_ANNOTATIONS,

@@ -18,12 +18,11 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from mcp_server import DEFAULT_MAX_OUTPUT_CHARS, RESULT_TOOL_NAME, TOOL_NAME
+from mcp_server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_MAX_WAIT, RESULT_TOOL_NAME, TOOL_NAME
 from mcp_server import _stdio as stdio_module
 from mcp_server.__main__ import _knobs, build_parser, main
 from mcp_server._fit import size_of
 from mcp_server._logs import MASK
-from mcp_server._server import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_WAIT
 from mcp_server.http import app as http_app
 from mcp_server.http.app import ListenError
 from mcp_server.http.auth import Credentials
