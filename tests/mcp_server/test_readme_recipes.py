@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
@@ -17,7 +18,7 @@ from mcp_server.__main__ import build_parser
 from qwen_ci_tool.testing import SEED_ANSWER
 
 from .conftest import REPO
-from .processes import http_server_process
+from .processes import ServerProcess, http_server_process
 from .test_inspector import FETCH_TIMEOUT, INSPECTOR, _inspector_problem
 
 TOKEN = "readme-token-0123456789"
@@ -31,13 +32,20 @@ def _example(name: str) -> ModuleType:
     return module
 
 
-def test_the_python_http_client_recipe_answers_from_the_keyless_server() -> None:
+@pytest.fixture(scope="module")
+def keyless_server() -> Iterator[ServerProcess]:
+    """The README's `qwen-ci-mcp --transport streamable-http --auth-token "$TOKEN" --emulator`, shared by the recipes
+    that call it (neither changes what it serves)."""
     with http_server_process("--emulator", "--auth-token", TOKEN) as server:
-        env = {**os.environ, "QWEN_CI_MCP_URL": server.url, "QWEN_CI_MCP_AUTH_TOKEN": TOKEN}
-        done = subprocess.run(
-            [sys.executable, str(REPO / "examples" / "mcp_http_client.py")],
-            env=env, capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        yield server
+
+
+def test_the_python_http_client_recipe_answers_from_the_keyless_server(keyless_server: ServerProcess) -> None:
+    env = {**os.environ, "QWEN_CI_MCP_URL": keyless_server.url, "QWEN_CI_MCP_AUTH_TOKEN": TOKEN}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "mcp_http_client.py")],
+        env=env, capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert SEED_ANSWER in done.stdout and "123**21" in done.stdout
@@ -51,17 +59,16 @@ def test_the_python_http_client_recipe_waits_longer_than_httpx2s_default_5_s() -
 
 
 @pytest.mark.timeout(FETCH_TIMEOUT + 60)
-def test_the_inspector_over_http_lists_the_tools_of_the_keyless_server() -> None:
+def test_the_inspector_over_http_lists_the_tools_of_the_keyless_server(keyless_server: ServerProcess) -> None:
     problem = _inspector_problem()
     if problem:
         pytest.skip(problem)
-    with http_server_process("--emulator", "--auth-token", TOKEN) as server:
-        done = subprocess.run(
-            ["npx", "-y", INSPECTOR, "--cli", "-q", "--format", "json", server.url,
-             "--header", f"Authorization: Bearer {TOKEN}", "--method", "tools/list"],
-            capture_output=True, text=True, timeout=FETCH_TIMEOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "NO_COLOR": "1"},
-        )  # fmt: skip
+    done = subprocess.run(
+        ["npx", "-y", INSPECTOR, "--cli", "-q", "--format", "json", keyless_server.url,
+         "--header", f"Authorization: Bearer {TOKEN}", "--method", "tools/list"],
+        capture_output=True, text=True, timeout=FETCH_TIMEOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
 
     assert done.returncode == 0, done.stderr[-2000:]
     names = [tool["name"] for tool in json.loads(done.stdout)["result"]["tools"]]
