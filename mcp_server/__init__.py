@@ -14,6 +14,16 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+# The names and defaults need no SDK; the rest is imported on first use (__getattr__).
+from ._constants import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_WAIT,
+    RESULT_TOOL_NAME,
+    SERVER_NAME,
+    TOOL_NAME,
+)
+
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_OUTPUT_CHARS",
@@ -66,10 +76,6 @@ def __getattr__(name: str) -> Any:
     # install in one line (see __main__) instead of failing inside the package import.
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import _constants
-
-    if hasattr(_constants, name):  # names and defaults: no SDK needed
-        return getattr(_constants, name)
     try:
         from . import _server
     except ModuleNotFoundError as exc:
@@ -80,12 +86,4 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._constants import (
-        DEFAULT_MAX_CONCURRENCY,
-        DEFAULT_MAX_OUTPUT_CHARS,
-        DEFAULT_MAX_WAIT,
-        RESULT_TOOL_NAME,
-        SERVER_NAME,
-        TOOL_NAME,
-    )
     from ._server import Runtime, create_server, server_runtime

@@ -27,7 +27,6 @@ MCP = Knobs(
     lead=("the server argument ", "the server arguments "),
 )
 
-
 TOOL_TITLE = "Qwen code interpreter"
 TOOL_DESCRIPTION = """\
 Ask Qwen (Alibaba Cloud Model Studio / DashScope) to solve a task by reasoning and running real \

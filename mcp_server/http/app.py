@@ -29,7 +29,7 @@ from .._constants import DEFAULT_SHUTDOWN_GRACE
 from .._server import server_runtime
 from .._signals import signals
 from ..runs.deadline import Deadline
-from .auth import AUTH_TOKEN_ENV, Credentials, is_loopback
+from .auth import AUTH_TOKEN_ENV, Credentials
 from .cancels import Exchanges
 from .gate import CallGate
 from .routes import OpsMiddleware
@@ -39,7 +39,6 @@ __all__ = [
     "DEFAULT_SHUTDOWN_GRACE",
     "MAX_REQUEST_BODY_BYTES",
     "build_http_app",
-    "is_loopback",
     "ListenError",
     "listening_socket",
     "security_settings",

@@ -21,8 +21,8 @@ import redis.asyncio as aioredis
 import uvicorn
 
 from mcp_server._ops import Ops
-from mcp_server.http.app import ListenError, is_loopback, listening_socket
-from mcp_server.http.auth import TokenFileError, parse_token_file
+from mcp_server.http.app import ListenError, listening_socket
+from mcp_server.http.auth import TokenFileError, is_loopback, parse_token_file
 from mcp_server.http.cancels import Exchanges
 from mcp_server.runs import RunRecord, StoreUnavailable, new_run_id
 from mcp_server.runs import link as link_module

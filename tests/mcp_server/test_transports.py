@@ -20,7 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from mcp_server.__main__ import build_parser, main
-from mcp_server.http.app import MAX_REQUEST_BODY_BYTES, is_loopback, security_settings
+from mcp_server.http.app import MAX_REQUEST_BODY_BYTES, security_settings
+from mcp_server.http.auth import is_loopback
 from qwen_ci_tool import _constants as C
 from qwen_ci_tool.testing import SEED_ANSWER, SEED_QUESTION, Emulator, Fault
 
